@@ -1,0 +1,72 @@
+import type { ZodType } from 'zod';
+
+/** One row: column name → value. Values follow the policy in `values.ts`. */
+export type Row = Record<string, unknown>;
+
+/** Who asks: scopes the cache and the quotas. */
+export interface Principal {
+  id: string;
+  [claim: string]: unknown;
+}
+
+/** What a source gets with each call besides its native query. */
+export interface ExecuteContext {
+  /**
+   * The query's `params` with every `{ $from }` / `{ $param }` reference resolved: a bound
+   * list arrives as a JS array, which the connector must send as bound parameters (never
+   * spliced into the query text).
+   */
+  params: unknown[];
+  /** Fires on timeout, cancel, fail-fast and executor.close: stop the work, on the server too. */
+  signal: AbortSignal;
+  principal?: Principal;
+  /** The fragment this call serves; for error messages and events. */
+  fragmentId?: string;
+  /** Row and byte bounds a connector should enforce while fetching (LIMIT_EXCEEDED). */
+  limits?: { maxRows?: number; maxBytes?: number };
+}
+
+/**
+ * The port every connector implements: one `execute(query, ctx)` call, plus optional
+ * lifecycle and policy hooks. `querySchema` checks a fragment's native query before
+ * anything runs.
+ */
+export interface SourceExecutor<Q = any> {
+  /** `sqlite`, `postgres`, `mysql`, `http`, `memory`, or a custom name. */
+  kind: string;
+  querySchema: ZodType<Q>;
+  execute(query: Q, ctx: ExecuteContext): Promise<Row[]> | AsyncIterable<Row[]>;
+  /** Most calls this source runs at once (its lane size). Default: unbounded. */
+  maxConcurrency?: number;
+  /** Part of the cache key: bump it when the data behind the source changes shape. */
+  version?(): string | Promise<string>;
+  /** Releases pools and handles; called once by `executor.close()`. Idempotent. */
+  close?(): Promise<void>;
+  /** Default `'principal'`: cached entries never cross principals. */
+  cacheScope?: 'principal' | 'shared';
+  /** Default: the error's own `retryable`, then well-known network error codes. */
+  isRetryable?(error: unknown): boolean;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** The default retry classification: an error's own `retryable` flag, then network codes. */
+export function defaultIsRetryable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { retryable?: unknown; code?: unknown; cause?: unknown };
+  if (typeof e.retryable === 'boolean') return e.retryable;
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  if (e.cause !== undefined && e.cause !== error) return defaultIsRetryable(e.cause);
+  return false;
+}
