@@ -1,0 +1,3 @@
+export { ResultCache, type CacheStats, type EntryMeta, type ResultCacheOptions } from './result-cache.js';
+export { cacheKey, cacheScopeOf, type CacheKeyParts } from './key.js';
+export { estimateRowsBytes } from './size.js';

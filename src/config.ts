@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { TributaryError } from './errors.js';
+import { planLimitsSchema } from './plan/limits.js';
+import { formatPath } from './plan/refs.js';
+import { retryOptionsSchema, rowLimitsSchema } from './plan/schema.js';
+import type { SourceExecutor } from './sources/source.js';
+
+/** A source executor, checked by shape (any object with `execute` and a zod `querySchema`). */
+export const sourceExecutorSchema = z.custom<SourceExecutor>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as SourceExecutor).execute === 'function' &&
+    typeof (value as SourceExecutor).querySchema?.safeParse === 'function',
+  { message: 'a source is an object with execute(query, ctx) and a zod querySchema' },
+);
+
+/** The result cache's options; `false` turns caching off. */
+export const cacheOptionsSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    maxEntries: z.number().int().positive().default(1000),
+    maxBytes: z.number().int().positive().default(64 * 2 ** 20),
+    ttlMs: z.number().int().nonnegative().default(60_000),
+    /** An optional shared second level (e.g. `redisStore({ url })`). */
+    store: z.any().optional(),
+  }),
+]);
+
+const inspectSchema = z.custom<unknown>(
+  (value) => typeof value === 'function' || (typeof value === 'object' && value !== null && typeof (value as { next?: unknown }).next === 'function'),
+  { message: 'inspect is an observer function or an object with next(event)' },
+);
+
+/**
+ * `createExecutor` options. Every option has a default; a partial nested object (e.g.
+ * `retry: { attempts: 1 }`) is merged with the defaults.
+ */
+export const executorOptionsSchema = z.strictObject({
+  sources: z.record(z.string().min(1), sourceExecutorSchema).default({}),
+  /** Global cap on source calls running at once, over all queries. */
+  concurrency: z.number().int().positive().default(16),
+  retry: retryOptionsSchema.default({}),
+  /** Per-attempt timeout; a plan or fragment may override. */
+  timeoutMs: z.number().int().positive().default(10_000),
+  cache: cacheOptionsSchema.optional().transform((c) => (c === undefined ? cacheOptionsSchema.parse({}) : c)),
+  inspect: inspectSchema.optional(),
+  /** Plan size limits (fragments, depth, merge nodes, nesting, bytes). */
+  limits: planLimitsSchema.default(planLimitsSchema.parse({})),
+  /** Row and byte bounds per fragment, unless a plan sets its own. */
+  rowLimits: rowLimitsSchema.default({}),
+});
+
+export type ExecutorOptions = z.input<typeof executorOptionsSchema>;
+export type ResolvedExecutorOptions = z.output<typeof executorOptionsSchema>;
+export type CacheOptions = Exclude<z.output<typeof cacheOptionsSchema>, false>;
+
+/** Validates executor options, throwing `CONFIG_INVALID` with the path of each problem. */
+export function parseExecutorOptions(options: unknown): ResolvedExecutorOptions {
+  const parsed = executorOptionsSchema.safeParse(options ?? {});
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({ path: formatPath('', i.path) || '(root)', message: i.message }));
+  throw new TributaryError('CONFIG_INVALID', `invalid executor options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+}

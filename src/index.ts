@@ -1,0 +1,38 @@
+/* tributary — a federated query executor. The public API, explicit named exports only. */
+
+/* Executor */
+export { createExecutor } from './executor.js';
+export type { Executor, ExecutorMetrics } from './executor.js';
+export type { ExecutorOptions, CacheOptions } from './config.js';
+export type { QueryRun, RunOptions } from './run.js';
+export type { QueryResult, FragmentReport } from './result.js';
+
+/* Plans */
+export { plan, from, param, PlanBuilder, validatePlan, levels, planSchema, defaultPlanLimits } from './plan/index.js';
+export type { Plan, Fragment, MergeNode, Predicate, ValidatedPlan, PlanLimits, PlanLimitsInput } from './plan/index.js';
+
+/* Sources */
+export { memorySource } from './sources/memory.js';
+export type { MemorySourceOptions, MemoryQuery } from './sources/memory.js';
+export { sqliteSource } from './sources/sqlite.js';
+export type { SqliteSourceOptions } from './sources/sqlite.js';
+export { httpSource } from './sources/http.js';
+export type { HttpSourceOptions } from './sources/http.js';
+export { defaultIsRetryable } from './sources/source.js';
+export type { SourceExecutor, ExecuteContext, Row, Principal } from './sources/source.js';
+
+/* Merge */
+export { evaluateMerge, compilePredicate } from './merge/index.js';
+
+/* Progress and events */
+export { progressFrom } from './progress/progress.js';
+export type { Progress } from './progress/progress.js';
+export type { ExecutionEvent, ExecutionEventType } from './progress/events.js';
+
+/* Machines */
+export { createQueryMachine } from '../machines/query.machine.js';
+export type { QueryContext, FragmentStatus, QueryMachineDeps } from '../machines/query.machine.js';
+
+/* Errors */
+export { TributaryError, FragmentError, ERROR_CODES, errorCodes, isTributaryError } from './errors.js';
+export type { ErrorCode, ErrorIssue } from './errors.js';

@@ -1,0 +1,99 @@
+import type { ErrorIssue } from '../errors.js';
+import type { PlanLimits } from './limits.js';
+import type { Fragment, MergeNode } from './schema.js';
+
+/**
+ * Checks run on the raw input before zod sees it: a plain object, JSON-serializable,
+ * within the size and nesting limits. Iterative, so hostile nesting cannot overflow the stack.
+ */
+export function checkRawShape(input: unknown, limits: PlanLimits): ErrorIssue[] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return [{ path: '(root)', message: 'a plan is a JSON object with "fragments"' }];
+  }
+  const stack: { value: unknown; depth: number }[] = [{ value: input, depth: 1 }];
+  const seen = new Set<object>();
+  while (stack.length > 0) {
+    const { value, depth } = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > limits.maxNesting) return [{ path: '(root)', message: `the plan nests deeper than ${limits.maxNesting} levels` }];
+    if (seen.has(value)) return [{ path: '(root)', message: 'the plan contains a reference cycle and is not JSON' }];
+    seen.add(value);
+    for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push({ value: child, depth: depth + 1 });
+  }
+  let size: number;
+  try {
+    size = Buffer.byteLength(JSON.stringify(input));
+  } catch (error) {
+    return [{ path: '(root)', message: `the plan is not serializable as JSON: ${(error as Error).message}` }];
+  }
+  if (size > limits.maxPlanBytes) return [{ path: '(root)', message: `the plan is ${size} bytes as JSON; the limit is ${limits.maxPlanBytes}` }];
+  return [];
+}
+
+/** The first dependency cycle found, as ids from a fragment back to itself. */
+export function findCycle(fragments: readonly Fragment[], byId: ReadonlyMap<string, Fragment>): string[] | undefined {
+  const state = new Map<string, 'open' | 'done'>();
+  for (const start of fragments) {
+    if (state.has(start.id)) continue;
+    const path: string[] = [];
+    const stack: { id: string; next: number }[] = [{ id: start.id, next: 0 }];
+    state.set(start.id, 'open');
+    path.push(start.id);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const deps = byId.get(top.id)?.dependsOn ?? [];
+      if (top.next >= deps.length) {
+        state.set(top.id, 'done');
+        stack.pop();
+        path.pop();
+        continue;
+      }
+      const dep = deps[top.next++]!;
+      if (!byId.has(dep)) continue;
+      const s = state.get(dep);
+      if (s === 'open') return [...path.slice(path.indexOf(dep)), dep];
+      if (s === undefined) {
+        state.set(dep, 'open');
+        path.push(dep);
+        stack.push({ id: dep, next: 0 });
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The merge tree's leaves with their paths (`merge.left.inputs[1]`), and its node count. */
+export function mergeLeaves(root: MergeNode): { leaves: { id: string; path: string }[]; nodes: number } {
+  const leaves: { id: string; path: string }[] = [];
+  let nodes = 0;
+  const stack: { node: MergeNode; path: string }[] = [{ node: root, path: 'merge' }];
+  while (stack.length > 0) {
+    const { node, path } = stack.pop()!;
+    nodes++;
+    if (typeof node === 'string') {
+      leaves.push({ id: node, path });
+      continue;
+    }
+    switch (node.op) {
+      case 'union':
+        node.inputs.forEach((input, i) => stack.push({ node: input, path: `${path}.inputs[${i}]` }));
+        break;
+      case 'join':
+        stack.push({ node: node.left, path: `${path}.left` }, { node: node.right, path: `${path}.right` });
+        break;
+      case 'nest':
+        stack.push({ node: node.parent, path: `${path}.parent` }, { node: node.child, path: `${path}.child` });
+        break;
+      case 'project':
+      case 'filter':
+      case 'aggregate':
+      case 'sort':
+      case 'limit':
+        stack.push({ node: node.input, path: `${path}.input` });
+        break;
+      default:
+        node satisfies never;
+    }
+  }
+  return { leaves, nodes };
+}

@@ -1,0 +1,7 @@
+export { planSchema, mergeNodeSchema, predicateSchema, fragmentSchema } from './schema.js';
+export type { Plan, Fragment, MergeNode, Predicate, FromRef, ParamRef, Scalar, CacheOverride, RetryOptionsInput } from './schema.js';
+export { validatePlan, type ValidatedPlan, type ValidateOptions } from './validate.js';
+export { levels } from './levels.js';
+export { plan, from, param, PlanBuilder } from './builder.js';
+export { planLimitsSchema, defaultPlanLimits, type PlanLimits, type PlanLimitsInput } from './limits.js';
+export { findRefs, isFromRef, isParamRef, replaceAt, formatPath } from './refs.js';

@@ -1,0 +1,162 @@
+import type { z } from 'zod';
+import { TributaryError, type ErrorIssue } from '../errors.js';
+import type { SourceExecutor } from '../sources/source.js';
+import { levels } from './levels.js';
+import { defaultPlanLimits, type PlanLimits } from './limits.js';
+import { findRefs, formatPath, isFromRef } from './refs.js';
+import { planSchema, type Fragment, type MergeNode, type Plan } from './schema.js';
+import { checkRawShape, findCycle, mergeLeaves } from './graph.js';
+
+/** A plan that passed every check, with defaults filled in and its levels computed. */
+export interface ValidatedPlan extends Plan {
+  id: string;
+  errorPolicy: 'fail-fast' | 'partial';
+  schedule: 'levels' | 'eager';
+  /** Fragment ids by level. */
+  levels: string[][];
+  levelOf: ReadonlyMap<string, number>;
+  fragmentsById: ReadonlyMap<string, Fragment>;
+  /** Fragments that depend on each fragment, directly. */
+  dependents: ReadonlyMap<string, readonly string[]>;
+  /** The merge tree, or the single last-level fragment when the plan has none. */
+  mergeTree: MergeNode;
+}
+
+export interface ValidateOptions {
+  /** Registered sources; when given, source names and native queries are checked too. */
+  sources?: ReadonlyMap<string, SourceExecutor>;
+  limits?: PlanLimits;
+}
+
+let anonymous = 0;
+
+/**
+ * Checks a plan (schema, graph, sources, limits) and returns it validated, or throws a
+ * `TributaryError` listing every problem with its path. Nothing runs for an invalid plan.
+ */
+export function validatePlan(input: unknown, options: ValidateOptions = {}): ValidatedPlan {
+  const limits = options.limits ?? defaultPlanLimits;
+  const raw = checkRawShape(input, limits);
+  if (raw.length > 0) throw invalid(raw);
+
+  const parsed = planSchema.safeParse(input);
+  if (!parsed.success) throw invalid(zodIssues(parsed.error.issues));
+  const plan = parsed.data;
+
+  const issues: ErrorIssue[] = [];
+  const unknownSources: ErrorIssue[] = [];
+  if (plan.fragments.length > limits.maxFragments) {
+    issues.push({ path: 'fragments', message: `the plan has ${plan.fragments.length} fragments; the limit is ${limits.maxFragments}` });
+  }
+
+  const byId = new Map<string, Fragment>();
+  plan.fragments.forEach((f, i) => {
+    if (byId.has(f.id)) issues.push({ path: `fragments[${i}].id`, message: `duplicate fragment id "${f.id}"` });
+    else byId.set(f.id, f);
+  });
+
+  plan.fragments.forEach((f, i) => {
+    const at = `fragments[${i}]`;
+    const deps = f.dependsOn ?? [];
+    deps.forEach((dep, j) => {
+      if (!byId.has(dep)) issues.push({ path: `${at}.dependsOn[${j}]`, message: `"${f.id}" depends on unknown fragment "${dep}"` });
+    });
+    const refs = findRefs(f.query);
+    for (const { ref, path } of refs) {
+      if (isFromRef(ref) && !deps.includes(ref.$from)) {
+        issues.push({
+          path: formatPath(`${at}.query`, [...path, '$from']),
+          message: `"${f.id}" binds "${ref.$from}.${ref.column}" but does not list "${ref.$from}" in dependsOn`,
+        });
+      }
+    }
+    if (f.batch) checkBatch(f, at, refs.map((r) => r.path), issues);
+    if (options.sources) {
+      const source = options.sources.get(f.source);
+      if (!source) {
+        unknownSources.push({ path: `${at}.source`, message: `unknown source "${f.source}" (registered: ${[...options.sources.keys()].join(', ') || 'none'})` });
+      } else {
+        const q = source.querySchema.safeParse(f.query);
+        if (!q.success) issues.push(...zodIssues(q.error.issues, `${at}.query`));
+      }
+    }
+  });
+
+  const cycle = findCycle(plan.fragments, byId);
+  if (cycle) {
+    const index = plan.fragments.findIndex((f) => f.id === cycle[0]);
+    issues.push({ path: `fragments[${index}].dependsOn`, message: `dependency cycle: ${cycle.join(' → ')}` });
+  }
+
+  if (issues.length === 0 && unknownSources.length > 0) {
+    throw new TributaryError('SOURCE_UNKNOWN', summary(unknownSources), { issues: unknownSources });
+  }
+  issues.push(...unknownSources);
+  if (issues.length > 0) throw invalid(issues);
+
+  const byLevel = levels(plan.fragments);
+  if (byLevel.length > limits.maxDepth) {
+    throw invalid([{ path: 'fragments', message: `the plan has ${byLevel.length} levels; the limit is ${limits.maxDepth}` }]);
+  }
+  const mergeTree = resolveMergeTree(plan.merge, byLevel, byId, limits);
+
+  const levelOf = new Map<string, number>();
+  byLevel.forEach((ids, level) => ids.forEach((id) => levelOf.set(id, level)));
+  const dependents = new Map<string, string[]>(plan.fragments.map((f) => [f.id, []]));
+  for (const f of plan.fragments) for (const dep of new Set(f.dependsOn ?? [])) dependents.get(dep)!.push(f.id);
+
+  return {
+    ...plan,
+    id: plan.id ?? `query-${++anonymous}`,
+    errorPolicy: plan.errorPolicy ?? 'fail-fast',
+    schedule: plan.schedule ?? 'levels',
+    levels: byLevel,
+    levelOf,
+    fragmentsById: byId,
+    dependents,
+    mergeTree,
+  };
+}
+
+function resolveMergeTree(merge: MergeNode | undefined, byLevel: string[][], byId: Map<string, Fragment>, limits: PlanLimits): MergeNode {
+  if (merge === undefined) {
+    const last = byLevel[byLevel.length - 1] ?? [];
+    if (last.length !== 1) {
+      throw invalid([{ path: 'merge', message: `no merge is given and the last level has ${last.length} fragments (${last.join(', ')}); say how to combine them` }]);
+    }
+    return last[0]!;
+  }
+  const { leaves, nodes } = mergeLeaves(merge);
+  const issues: ErrorIssue[] = [];
+  if (nodes > limits.maxMergeNodes) issues.push({ path: 'merge', message: `the merge tree has ${nodes} nodes; the limit is ${limits.maxMergeNodes}` });
+  for (const { id, path } of leaves) {
+    if (!byId.has(id)) issues.push({ path, message: `merge leaf "${id}" is not a fragment id` });
+  }
+  for (const { ref, path } of findRefs(merge)) {
+    if (isFromRef(ref)) issues.push({ path: formatPath('merge', path), message: 'a merge filter cannot bind an upstream column; use a join' });
+  }
+  if (issues.length > 0) throw invalid(issues);
+  return merge;
+}
+
+function checkBatch(f: Fragment, at: string, refPaths: (string | number)[][], issues: ErrorIssue[]): void {
+  const param = f.batch!.param;
+  const q = f.query as { params?: unknown };
+  const ok = Array.isArray(q?.params)
+    ? refPaths.some((p) => p.length === 2 && p[0] === 'params' && p[1] === param && isFromRef(q.params && (q.params as unknown[])[param]))
+    : param < refPaths.length;
+  if (!ok) issues.push({ path: `${at}.batch.param`, message: `batch.param ${param} does not name a bound { $from } parameter of "${f.id}"` });
+}
+
+function zodIssues(zodIssueList: z.core.$ZodIssue[], prefix = ''): ErrorIssue[] {
+  return zodIssueList.map((issue) => ({ path: formatPath(prefix, issue.path) || '(root)', message: issue.message }));
+}
+
+function summary(issues: ErrorIssue[]): string {
+  const head = issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ');
+  return issues.length > 3 ? `${head}; and ${issues.length - 3} more` : head;
+}
+
+function invalid(issues: ErrorIssue[]): TributaryError {
+  return new TributaryError('PLAN_INVALID', `invalid plan: ${summary(issues)}`, { issues });
+}

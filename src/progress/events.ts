@@ -1,0 +1,97 @@
+import type { FragmentError, TributaryError } from '../errors.js';
+
+/**
+ * The typed events of one query, a discriminated union on `type`. Every event carries the
+ * query's id and `at`, the milliseconds since the query started. Events hold metadata,
+ * never rows.
+ */
+interface EventBase {
+  queryId: string;
+  /** Milliseconds since the query started. */
+  at: number;
+}
+
+interface FragmentEventBase extends EventBase {
+  fragmentId: string;
+  source: string;
+  level: number;
+}
+
+export type QueryStartedEvent = EventBase & { type: 'query.started'; fragments: number; levels: number };
+export type LevelStartedEvent = EventBase & { type: 'level.started'; level: number };
+export type FragmentQueuedEvent = FragmentEventBase & { type: 'fragment.queued' };
+/** One source call is starting: one per attempt of each batch. */
+export type FragmentStartedEvent = FragmentEventBase & {
+  type: 'fragment.started';
+  attempt: number;
+  batch: { index: number; count: number };
+};
+export type FragmentAttemptFailedEvent = FragmentEventBase & {
+  type: 'fragment.attempt.failed';
+  attempt: number;
+  retryable: boolean;
+  error: FragmentError;
+};
+export type FragmentRetryingEvent = FragmentEventBase & {
+  type: 'fragment.retrying';
+  /** The attempt about to be made. */
+  attempt: number;
+  delayMs: number;
+};
+export type FragmentCachedEvent = FragmentEventBase & { type: 'fragment.cached'; rowCount: number };
+export type FragmentSucceededEvent = FragmentEventBase & {
+  type: 'fragment.succeeded';
+  rowCount: number;
+  attempts: number;
+  /** Source calls made: attempts summed over batches; 0 when served from the cache. */
+  calls: number;
+  cached: boolean;
+  startedAt: number;
+  durationMs: number;
+};
+export type FragmentFailedEvent = FragmentEventBase & {
+  type: 'fragment.failed';
+  attempts: number;
+  startedAt: number;
+  durationMs: number;
+  error: FragmentError;
+};
+export type FragmentSkippedEvent = FragmentEventBase & {
+  type: 'fragment.skipped';
+  /** The upstream fragment whose failure made this one impossible. */
+  because: string;
+};
+export type MergeStartedEvent = EventBase & { type: 'merge.started' };
+export type QueryDoneEvent = EventBase & {
+  type: 'query.done';
+  status: 'ok' | 'partial';
+  rowCount: number;
+  durationMs: number;
+};
+export type QueryFailedEvent = EventBase & { type: 'query.failed'; error: TributaryError; durationMs: number };
+
+export type ExecutionEvent =
+  | QueryStartedEvent
+  | LevelStartedEvent
+  | FragmentQueuedEvent
+  | FragmentStartedEvent
+  | FragmentAttemptFailedEvent
+  | FragmentRetryingEvent
+  | FragmentCachedEvent
+  | FragmentSucceededEvent
+  | FragmentFailedEvent
+  | FragmentSkippedEvent
+  | MergeStartedEvent
+  | QueryDoneEvent
+  | QueryFailedEvent;
+
+export type ExecutionEventType = ExecutionEvent['type'];
+
+/** The events a fragment's pipeline emits (they go to the query machine first). */
+export type FragmentEvent = Extract<ExecutionEvent, { fragmentId: string }>;
+
+/** Distributes Omit over a union, so each member keeps its own fields. */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** An event before `queryId` and `at` are stamped on it. */
+export type UnstampedEvent = DistributiveOmit<ExecutionEvent, 'queryId' | 'at'>;

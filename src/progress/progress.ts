@@ -1,0 +1,90 @@
+import { Observable } from 'rxjs';
+import type { ExecutionEvent } from './events.js';
+
+/** A running tally of one query, derived from its events. */
+export interface Progress {
+  total: number;
+  succeeded: number;
+  failed: number;
+  /** Fragments served from the cache (also counted in `succeeded`). */
+  cached: number;
+  skipped: number;
+  running: number;
+  /** The lowest level still running (the machine's `executing-level-N`). */
+  level: number;
+  /** Finished fragments ÷ total, 0–100; exactly 100 once the query is done. */
+  percent: number;
+  retries: number;
+  done: boolean;
+}
+
+/** The progress before any event. */
+export function initialProgress(total: number): Progress {
+  return { total, succeeded: 0, failed: 0, cached: 0, skipped: 0, running: 0, level: 0, percent: 0, retries: 0, done: false };
+}
+
+/**
+ * Folds one event into the tally. Pure, so progress is derived from events alone and can
+ * be rebuilt from a recorded stream.
+ */
+export function reduceProgress(p: Progress, event: ExecutionEvent, running: ReadonlySet<string>): Progress {
+  switch (event.type) {
+    case 'query.started':
+      return { ...p, total: event.fragments };
+    case 'level.started':
+      return { ...p, level: Math.max(p.level, event.level) };
+    case 'fragment.succeeded':
+      return withPercent({ ...p, succeeded: p.succeeded + 1, cached: p.cached + (event.cached ? 1 : 0), running: running.size });
+    case 'fragment.failed':
+      return withPercent({ ...p, failed: p.failed + 1, running: running.size });
+    case 'fragment.skipped':
+      return withPercent({ ...p, skipped: p.skipped + 1 });
+    case 'fragment.started':
+      return { ...p, running: running.size };
+    case 'fragment.retrying':
+      return { ...p, retries: p.retries + 1 };
+    case 'query.done':
+      return { ...p, running: 0, percent: 100, done: true };
+    case 'query.failed':
+      return { ...p, running: 0, done: true };
+    case 'fragment.queued':
+    case 'fragment.attempt.failed':
+    case 'fragment.cached':
+    case 'merge.started':
+      return p;
+    default:
+      return event satisfies never;
+  }
+}
+
+function withPercent(p: Progress): Progress {
+  const finished = p.succeeded + p.failed + p.skipped;
+  // Never 100 before the merge is done: the last percent belongs to query.done.
+  const percent = p.total === 0 ? 0 : Math.min(99, Math.floor((finished / p.total) * 100));
+  return { ...p, percent: Math.max(p.percent, percent) };
+}
+
+/**
+ * Turns a query's events into its progress: one value per change, monotonic in every
+ * counter, completing with the events.
+ */
+export function progressFrom(events$: Observable<ExecutionEvent>, total: number): Observable<Progress> {
+  return new Observable<Progress>((subscriber) => {
+    let progress = initialProgress(total);
+    const running = new Set<string>();
+    subscriber.next(progress);
+    return events$.subscribe({
+      next(event) {
+        if (event.type === 'fragment.started') running.add(event.fragmentId);
+        if (event.type === 'fragment.succeeded' || event.type === 'fragment.failed') running.delete(event.fragmentId);
+        const next = reduceProgress(progress, event, running);
+        if (next !== progress) {
+          progress = next;
+          subscriber.next(progress);
+        }
+      },
+      error: (err: unknown) => subscriber.error(err),
+      complete: () => subscriber.complete(),
+    });
+  });
+}

@@ -1,0 +1,207 @@
+import { ReplaySubject, Subject, map, type Observable } from 'rxjs';
+import { createActor, type Actor } from 'xstate';
+import { createQueryMachine, type QueryMachine } from '../machines/query.machine.js';
+import { TributaryError } from './errors.js';
+import { fragment$, type FragmentCachePort } from './execution/fragment.js';
+import type { Lane } from './execution/lanes.js';
+import { mergeRetry } from './execution/retry.js';
+import { evaluateMerge } from './merge/index.js';
+import type { ValidatedPlan } from './plan/index.js';
+import type { ExecutionEvent, FragmentEvent } from './progress/events.js';
+import { progressFrom, type Progress } from './progress/progress.js';
+import { buildResult, type QueryResult } from './result.js';
+import type { Principal, Row, SourceExecutor } from './sources/source.js';
+import type { ResolvedExecutorOptions } from './config.js';
+
+/** Options of one run. */
+export interface RunOptions {
+  /** Aborting it cancels the run, as `run.cancel()` does. */
+  signal?: AbortSignal;
+  /** Who asks: scopes the cache (and quotas). */
+  principal?: Principal;
+  /** Values for the plan's `{ $param: name }` references. */
+  params?: Record<string, unknown>;
+}
+
+/** A running query: its actor, its live events and progress, and its result. */
+export interface QueryRun {
+  readonly queryId: string;
+  /** The XState actor of the query machine (started on the next microtask). */
+  readonly actor: Actor<QueryMachine>;
+  /** Every event of this run from now on; completes after `query.done` / `query.failed`. */
+  readonly events$: Observable<ExecutionEvent>;
+  /** The run's progress; a late subscriber gets the latest value first. */
+  readonly progress$: Observable<Progress>;
+  /** Resolves with the result (status `failed` under fail-fast); rejects with `CANCELLED`. */
+  readonly result: Promise<QueryResult>;
+  /** Stops the run: every running source call is aborted; `result` rejects with `CANCELLED`. */
+  cancel(reason?: string): void;
+  /** The merged rows in batches. */
+  rows(batchSize?: number): AsyncIterableIterator<Row[]>;
+}
+
+/** What a run needs from its executor. @internal */
+export interface RunRuntime {
+  options: ResolvedExecutorOptions;
+  sources: ReadonlyMap<string, SourceExecutor>;
+  globalLane: Lane;
+  sourceLane(name: string): Lane;
+  cachePortFor(plan: ValidatedPlan, fragmentId: string, principal: Principal | undefined): FragmentCachePort | undefined;
+  publish(event: ExecutionEvent): void;
+  onFinished(run: QueryRun): void;
+}
+
+/** Starts a validated plan. @internal — use `executor.run()`. */
+export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime): QueryRun {
+  const t0 = performance.now();
+  const now = (): number => Math.round((performance.now() - t0) * 1000) / 1000;
+  const stored = new Map<string, Row[]>();
+  const events = new Subject<ExecutionEvent>();
+  const progress = new ReplaySubject<Progress>(1);
+  const errors: TributaryError[] = [];
+  let merged: { rows: Row[]; columns: string[] } = { rows: [], columns: [] };
+  let retries = 0;
+  let stopReason: TributaryError | undefined;
+  let mergeError: TributaryError | undefined;
+  const params = opts.params ?? {};
+  const rowLimits = plan.limits ?? rt.options.rowLimits;
+
+  const emit = (event: ExecutionEvent): void => {
+    if (event.type === 'fragment.retrying') retries++;
+    if (event.type === 'fragment.failed') {
+      errors.push(event.error);
+      if (plan.errorPolicy === 'fail-fast') {
+        stopReason ??= new TributaryError('CANCELLED', `stopped because fragment "${event.fragmentId}" failed (fail-fast)`, { cause: event.error });
+      }
+    }
+    events.next(event);
+    rt.publish(event);
+  };
+  progressFrom(events, plan.fragments.length).subscribe(progress);
+
+  const runFragment = (id: string): Observable<FragmentEvent> => {
+    const fragment = plan.fragmentsById.get(id)!;
+    const index = plan.fragments.indexOf(fragment);
+    return fragment$({
+      fragment,
+      path: `fragments[${index}]`,
+      level: plan.levelOf.get(id)!,
+      source: rt.sources.get(fragment.source)!,
+      lanes: { global: rt.globalLane, source: rt.sourceLane(fragment.source) },
+      retry: mergeRetry(rt.options.retry, plan.retry, fragment.retry),
+      timeoutMs: fragment.timeoutMs ?? plan.timeoutMs ?? rt.options.timeoutMs,
+      bind: { rowsOf: (upstream) => stored.get(upstream) ?? [], params },
+      principal: opts.principal,
+      limits: rowLimits,
+      cache: rt.cachePortFor(plan, id, opts.principal),
+      now,
+      abortReason: () => stopReason ?? new TributaryError('CANCELLED', 'the query was stopped'),
+      store: (rows) => stored.set(id, rows),
+    }).pipe(map((event) => ({ ...event, queryId: plan.id, at: now() }) as FragmentEvent));
+  };
+
+  const merge = async (): Promise<number> => {
+    const inputs = new Map<string, Row[]>();
+    for (const f of plan.fragments) inputs.set(f.id, stored.get(f.id) ?? []);
+    try {
+      merged = evaluateMerge(plan.mergeTree, inputs, { params });
+    } catch (error) {
+      mergeError =
+        error instanceof TributaryError ? error : new TributaryError('MERGE_FAILED', `merge failed: ${(error as Error).message}`, { cause: error });
+      throw mergeError;
+    }
+    return merged.rows.length;
+  };
+
+  const machine = createQueryMachine(plan, { runFragment, merge, emit, now });
+  const actor = createActor(machine, rt.options.inspect ? { inspect: rt.options.inspect as never } : {});
+
+  let settle!: { resolve: (r: QueryResult) => void; reject: (e: unknown) => void };
+  const result = new Promise<QueryResult>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  // A caller who only reads events must not get an unhandled rejection for a cancel.
+  result.catch(() => undefined);
+
+  const onAbort = (): void => cancel(abortMessage(opts.signal?.reason));
+  const finish = (): void => {
+    const snapshot = actor.getSnapshot();
+    opts.signal?.removeEventListener('abort', onAbort);
+    const failed = snapshot.value === 'failed' || snapshot.status === 'error';
+    const durationMs = now();
+    if (mergeError) errors.push(mergeError);
+    const out = buildResult(snapshot.context, { failed, rows: merged.rows, columns: merged.columns, errors, retries, durationMs });
+    const cancelled = failed && snapshot.context.failure?.code === 'CANCELLED';
+    if (failed) {
+      const error = cancelled
+        ? (stopReason ?? new TributaryError('CANCELLED', 'the query was cancelled'))
+        : (errors[0] ?? new TributaryError('FRAGMENT_FAILED', snapshot.context.failure?.message ?? 'the query failed'));
+      emit({ type: 'query.failed', queryId: plan.id, at: durationMs, error, durationMs });
+    } else {
+      emit({ type: 'query.done', queryId: plan.id, at: durationMs, status: out.status === 'partial' ? 'partial' : 'ok', rowCount: out.rows.length, durationMs });
+    }
+    events.complete();
+    rt.onFinished(run);
+    if (cancelled) settle.reject(stopReason ?? new TributaryError('CANCELLED', 'the query was cancelled'));
+    else settle.resolve(out);
+  };
+
+  let finished = false;
+  actor.subscribe({
+    next: (snapshot) => {
+      if (!finished && snapshot.status !== 'active') {
+        finished = true;
+        finish();
+      }
+    },
+    error: () => {
+      if (!finished) {
+        finished = true;
+        finish();
+      }
+    },
+  });
+
+  let started = false;
+  const cancel = (reason?: string): void => {
+    if (finished) return;
+    stopReason = new TributaryError('CANCELLED', reason ? `the query was cancelled: ${reason}` : 'the query was cancelled');
+    if (started) actor.send({ type: 'query.cancel', reason: stopReason.message });
+  };
+
+  const run: QueryRun = {
+    queryId: plan.id,
+    actor,
+    events$: events.asObservable(),
+    progress$: progress.asObservable(),
+    result,
+    cancel,
+    rows: (batchSize = 1000) => batches(result, batchSize),
+  };
+
+  if (opts.signal?.aborted) stopReason = new TributaryError('CANCELLED', `the query was cancelled: ${abortMessage(opts.signal.reason)}`);
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  // Start on the next microtask so that a subscriber attached right after run() sees
+  // every state, `planned` included.
+  queueMicrotask(() => {
+    started = true;
+    actor.start();
+    emit({ type: 'query.started', queryId: plan.id, at: now(), fragments: plan.fragments.length, levels: plan.levels.length });
+    if (stopReason) actor.send({ type: 'query.cancel', reason: stopReason.message });
+    else actor.send({ type: 'query.start' });
+  });
+  return run;
+}
+
+function abortMessage(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  return reason === undefined ? 'aborted' : String(reason);
+}
+
+async function* batches(result: Promise<QueryResult>, size: number): AsyncIterableIterator<Row[]> {
+  const r = await result;
+  if (r.status === 'failed') throw r.errors[0] ?? new TributaryError('FRAGMENT_FAILED', 'the query failed');
+  for (let i = 0; i < r.rows.length; i += size) yield r.rows.slice(i, i + size);
+}
+

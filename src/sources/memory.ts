@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { TributaryError } from '../errors.js';
+import { compilePredicate } from '../merge/index.js';
+import { predicateSchema } from '../plan/schema.js';
+import type { ExecuteContext, Row, SourceExecutor } from './source.js';
+
+/** `{ table, columns?, where? }`: a scan of one in-memory table, filtered and projected. */
+export const memoryQuerySchema = z.strictObject({
+  table: z.string().min(1),
+  columns: z.array(z.string().min(1)).min(1).optional(),
+  where: predicateSchema.optional(),
+});
+export type MemoryQuery = z.infer<typeof memoryQuerySchema>;
+
+export interface MemorySourceOptions {
+  /** Table name → rows. The rows are read, never changed. */
+  tables: Record<string, readonly Row[]>;
+  maxConcurrency?: number;
+  cacheScope?: 'principal' | 'shared';
+  /** Reported by `version()`; bump it when the tables change so cached results are not reused. */
+  version?: string;
+}
+
+const optionsSchema = z.strictObject({
+  tables: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
+  maxConcurrency: z.number().int().positive().optional(),
+  cacheScope: z.enum(['principal', 'shared']).optional(),
+  version: z.string().optional(),
+});
+
+/**
+ * A source over in-memory rows: reference data, test fixtures, or results of another
+ * system. A `where` value may be a bound `{ $from }` list (for `in`) or a `{ $param }`.
+ *
+ * @example
+ * memorySource({ tables: { regions: [{ code: 'EU', name: 'Europe' }] } })
+ */
+export function memorySource(options: MemorySourceOptions): SourceExecutor<MemoryQuery> {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: ['options', ...i.path.map(String)].join('.'), message: i.message }));
+    throw new TributaryError('CONFIG_INVALID', `invalid memorySource options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+  }
+  const tables = new Map(Object.entries(options.tables));
+  return {
+    kind: 'memory',
+    querySchema: memoryQuerySchema,
+    ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+    ...(options.cacheScope === undefined ? {} : { cacheScope: options.cacheScope }),
+    version: () => `memory:${options.version ?? '1'}`,
+    execute(query: MemoryQuery, ctx: ExecuteContext): Promise<Row[]> {
+      if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason as Error);
+      const table = tables.get(query.table);
+      if (!table) {
+        return Promise.reject(
+          new TributaryError('FRAGMENT_FAILED', `memory source has no table "${query.table}" (tables: ${[...tables.keys()].join(', ')})`, {
+            retryable: false,
+            issues: [{ path: 'query.table', message: `unknown table "${query.table}"` }],
+          }),
+        );
+      }
+      try {
+        const matches = query.where ? compilePredicate(query.where) : undefined;
+        const maxRows = ctx.limits?.maxRows ?? Infinity;
+        const out: Row[] = [];
+        for (const row of table) {
+          if (matches && !matches(row)) continue;
+          out.push(query.columns ? project(row, query.columns) : row);
+          if (out.length > maxRows) {
+            throw new TributaryError('LIMIT_EXCEEDED', `fragment "${ctx.fragmentId ?? '?'}" read more than ${maxRows} rows from memory table "${query.table}"`);
+          }
+        }
+        return Promise.resolve(out);
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+function project(row: Row, columns: readonly string[]): Row {
+  return Object.fromEntries(columns.map((c) => [c, row[c] ?? null]));
+}

@@ -1,0 +1,139 @@
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import { TributaryError } from '../errors.js';
+import { createRowBounds, parseSourceOptions, sqlQuerySchema, type SqlQuery } from './sql-query.js';
+import type { ExecuteContext, Row, SourceExecutor } from './source.js';
+import { normalizeInteger } from './values.js';
+
+const optionsSchema = z.strictObject({
+  /** The database file; `:memory:` for a private in-memory database. */
+  file: z.string().min(1),
+  /** Open read-only (the file must exist). Default false. */
+  readonly: z.boolean().optional(),
+  maxConcurrency: z.number().int().positive().optional(),
+  maxRows: z.number().int().positive().optional(),
+  maxBytes: z.number().int().positive().optional(),
+  cacheScope: z.enum(['principal', 'shared']).optional(),
+});
+export type SqliteSourceOptions = z.input<typeof optionsSchema>;
+
+/** SQLite result codes worth another try: the database was busy or locked by another writer. */
+const RETRYABLE_SQLITE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_RECOVERY']);
+
+/**
+ * SQLite through better-sqlite3, the embedded default. `{ sql, params }` with `?`
+ * placeholders; a bound list arrives as ONE JSON text parameter, to be used as
+ * `IN (SELECT value FROM json_each(?))`. Integers follow the values policy (safe integers
+ * as numbers, larger ones as exact strings).
+ *
+ * better-sqlite3 is synchronous: a statement, once started, runs to the end on the event
+ * loop. Cancellation and timeouts therefore take effect before a statement starts and
+ * between its rows, never in the middle of one long step.
+ */
+export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQuery> {
+  const opts = parseSourceOptions('sqlite', optionsSchema, options);
+  let db: Database.Database | undefined;
+  let closed = false;
+  const statements = new Map<string, Database.Statement>();
+
+  const open = (): Database.Database => {
+    if (closed) throw new TributaryError('SOURCE_UNAVAILABLE', `sqlite source ${opts.file} is closed`, { retryable: false });
+    if (!db) {
+      try {
+        db = new Database(opts.file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+      } catch (error) {
+        throw new TributaryError('SOURCE_UNAVAILABLE', `cannot open SQLite database ${opts.file}: ${(error as Error).message}`, {
+          cause: error,
+          retryable: false,
+          driverCode: (error as { code?: string }).code,
+        });
+      }
+    }
+    return db;
+  };
+
+  const prepare = (sql: string): Database.Statement => {
+    let stmt = statements.get(sql);
+    if (!stmt) {
+      stmt = open().prepare(sql);
+      if (statements.size >= 200) statements.delete(statements.keys().next().value!);
+      statements.set(sql, stmt);
+    }
+    return stmt;
+  };
+
+  return {
+    kind: 'sqlite',
+    querySchema: sqlQuerySchema,
+    ...(opts.maxConcurrency === undefined ? {} : { maxConcurrency: opts.maxConcurrency }),
+    ...(opts.cacheScope === undefined ? {} : { cacheScope: opts.cacheScope }),
+    version: () => `sqlite:${open().prepare('select sqlite_version() as v').pluck().get() as string}`,
+    isRetryable: (error) => {
+      const code = (error as { driverCode?: string; code?: string })?.driverCode ?? (error as { code?: string })?.code;
+      return typeof code === 'string' && RETRYABLE_SQLITE.has(code);
+    },
+    execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> {
+      if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason as Error);
+      try {
+        const stmt = prepare(query.sql);
+        const params = ctx.params.map(toSqliteValue);
+        if (!stmt.reader) {
+          stmt.run(...params);
+          return Promise.resolve([]);
+        }
+        const bounds = createRowBounds(ctx, opts, 'sqlite');
+        const out: Row[] = [];
+        for (const raw of stmt.safeIntegers(true).iterate(...params) as IterableIterator<Row>) {
+          const row = normalizeRow(raw);
+          bounds.add(row);
+          out.push(row);
+        }
+        return Promise.resolve(out);
+      } catch (error) {
+        return Promise.reject(wrap(error, query.sql));
+      }
+    },
+    close: () => {
+      closed = true;
+      statements.clear();
+      db?.close();
+      db = undefined;
+      return Promise.resolve();
+    },
+  };
+}
+
+function normalizeRow(raw: Row): Row {
+  for (const key in raw) {
+    const value = raw[key];
+    if (typeof value === 'bigint') raw[key] = normalizeInteger(value);
+  }
+  return raw;
+}
+
+/** A bound value as SQLite takes it: a list becomes JSON text for `json_each(?)`. */
+function toSqliteValue(value: unknown): unknown {
+  if (Array.isArray(value)) return JSON.stringify(value.map(jsonSafe));
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) return JSON.stringify(value);
+  return value;
+}
+
+function jsonSafe(value: unknown): unknown {
+  if (typeof value === 'bigint') return normalizeInteger(value);
+  if (Buffer.isBuffer(value)) return value.toString('hex');
+  return value;
+}
+
+function wrap(error: unknown, sql: string): unknown {
+  if (error instanceof TributaryError) return error;
+  const code = (error as { code?: string })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return new TributaryError('FRAGMENT_FAILED', `SQLite rejected the query (${code ?? 'error'}): ${message} — in: ${sql.slice(0, 200)}`, {
+    cause: error,
+    retryable: typeof code === 'string' && RETRYABLE_SQLITE.has(code),
+    driverCode: code,
+  });
+}
