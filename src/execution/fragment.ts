@@ -1,4 +1,4 @@
-import { Observable, defer, from, map, mergeMap, retry, throwError, timeout, timer, toArray, type Subscription } from 'rxjs';
+import { Observable, defer, from, map, mergeMap, retry, throwError, timeout, timer, toArray } from 'rxjs';
 import { FragmentError, TributaryError } from '../errors.js';
 import type { Fragment } from '../plan/index.js';
 import type { UnstampedEvent } from '../progress/events.js';
@@ -67,7 +67,6 @@ export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
     const emit = (event: UnstampedEvent): void => subscriber.next(event);
     const startedAt = d.now();
     let maxAttempts = 0;
-    let subscription: Subscription | undefined;
     emit({ type: 'fragment.queued', ...base });
 
     const fail = (error: FragmentError): void => {
@@ -187,10 +186,10 @@ export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
             }),
           );
 
-    subscription = pipeline$.subscribe({
+    const subscription = pipeline$.subscribe({
       next: ({ outcome, cached }) => succeed(outcome, cached),
       error: (error: unknown) => fail(toFragmentError(error, { fragmentId: id, sourceName, source: d.source, attempt: maxAttempts })),
     });
-    return () => subscription?.unsubscribe();
+    return () => subscription.unsubscribe();
   });
 }

@@ -1,5 +1,6 @@
-import { z } from 'zod';
-import { jitterSchema, type RetryOptionsInput } from '../plan/schema.js';
+import type { z } from 'zod';
+import type { jitterSchema} from '../plan/schema.js';
+import { type RetryOptionsInput } from '../plan/schema.js';
 
 /** A complete retry policy (every field set). */
 export interface RetryPolicy {

@@ -57,6 +57,11 @@ export function reduceProgress(p: Progress, event: ExecutionEvent, running: Read
   }
 }
 
+function changed(a: Progress, b: Progress): boolean {
+  for (const key of Object.keys(a) as (keyof Progress)[]) if (a[key] !== b[key]) return true;
+  return false;
+}
+
 function withPercent(p: Progress): Progress {
   const finished = p.succeeded + p.failed + p.skipped;
   // Never 100 before the merge is done: the last percent belongs to query.done.
@@ -78,7 +83,7 @@ export function progressFrom(events$: Observable<ExecutionEvent>, total: number)
         if (event.type === 'fragment.started') running.add(event.fragmentId);
         if (event.type === 'fragment.succeeded' || event.type === 'fragment.failed') running.delete(event.fragmentId);
         const next = reduceProgress(progress, event, running);
-        if (next !== progress) {
+        if (changed(progress, next)) {
           progress = next;
           subscriber.next(progress);
         }

@@ -1,0 +1,73 @@
+import { isNullish } from './row.js';
+import { valueKey } from './values.js';
+
+/**
+ * Orderings of the merge tree. `compareValues` is SQL's `<`: it knows numbers (with
+ * bigints), strings (by UTF-16 code units), booleans (false < true), Dates (by time) and
+ * byte arrays (bytewise); nulls and mismatched types compare as UNKNOWN. `compareTotal`
+ * extends it to a total order for sort, min and max by ranking types:
+ * boolean < number < string < Date < bytes < anything else.
+ * NaN sorts after every other number and equals itself, as in PostgreSQL.
+ */
+
+/** Type ranks of the total order; values of one rank compare with `compareValues`. */
+function rank(value: unknown): number {
+  switch (typeof value) {
+    case 'boolean':
+      return 0;
+    case 'number':
+    case 'bigint':
+      return 1;
+    case 'string':
+      return 2;
+    default:
+      if (value instanceof Date) return 3;
+      if (value instanceof Uint8Array) return 4;
+      return 5;
+  }
+}
+
+function sign(a: number | bigint | string | boolean, b: typeof a): number {
+  // JS relational operators compare number with bigint exactly, strings by code units.
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareNumbers(a: number | bigint, b: number | bigint): number {
+  const aNaN = typeof a === 'number' && Number.isNaN(a);
+  const bNaN = typeof b === 'number' && Number.isNaN(b);
+  if (aNaN || bNaN) return aNaN && bNaN ? 0 : aNaN ? 1 : -1;
+  return sign(a, b);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  return Math.sign(Buffer.compare(a, b));
+}
+
+/**
+ * Compares two values: negative, zero or positive, or `undefined` (SQL UNKNOWN) when either
+ * is null/undefined or their types are not comparable with each other.
+ */
+export function compareValues(a: unknown, b: unknown): number | undefined {
+  if (isNullish(a) || isNullish(b)) return undefined;
+  const ta = typeof a;
+  const tb = typeof b;
+  if ((ta === 'number' || ta === 'bigint') && (tb === 'number' || tb === 'bigint')) {
+    return compareNumbers(a as number | bigint, b as number | bigint);
+  }
+  if (ta === 'string' && tb === 'string') return sign(a as string, b as string);
+  if (ta === 'boolean' && tb === 'boolean') return sign(a as boolean, b as boolean);
+  if (a instanceof Date && b instanceof Date) return compareNumbers(a.getTime(), b.getTime());
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return compareBytes(a, b);
+  return undefined;
+}
+
+/** A total order on non-null values: type rank first, then `compareValues`, then the hash key. */
+export function compareTotal(a: unknown, b: unknown): number {
+  const ranked = rank(a) - rank(b);
+  if (ranked !== 0) return Math.sign(ranked);
+  const compared = compareValues(a, b);
+  if (compared !== undefined) return compared;
+  const ka = valueKey(a);
+  const kb = valueKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}

@@ -1,0 +1,14 @@
+/* The merge tree: folds fragment results into the query's result. */
+
+/* Evaluation */
+export { evaluateMerge } from './evaluate.js';
+export type { EvaluateOptions } from './evaluate.js';
+
+/* Predicates (also used by the in-memory source) */
+export { compilePredicate } from './predicate.js';
+export type { ParamResolver } from './predicate.js';
+
+/* Rows */
+export { columnsOf } from './relation.js';
+export type { Relation, RelationResult } from './relation.js';
+export { setColumn } from './row.js';

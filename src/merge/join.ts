@@ -1,0 +1,69 @@
+import type { Row } from '../sources/source.js';
+import { mergeFailed } from './fail.js';
+import { matchIndices } from './hash.js';
+import type { Relation, RelationResult } from './relation.js';
+import { getColumn, setColumn } from './row.js';
+
+export type JoinType = 'inner' | 'left' | 'semi' | 'anti';
+
+export interface JoinSpec {
+  type: JoinType;
+  /** `[leftColumn, rightColumn]` pairs; rows match when every pair is equal (and non-null). */
+  on: readonly (readonly [string, string])[];
+  /** Prefix for right columns whose names clash with left ones: the fragment id, or `right`. */
+  rightName: string;
+}
+
+/**
+ * The right input's columns as they appear in the output: a name already used on the left
+ * becomes `<rightName>.<column>`. A renamed column that still clashes is an error rather
+ * than a silent overwrite.
+ */
+function rightOutputNames(left: Relation, right: Relation, rightName: string, path: string): string[] {
+  const taken = new Set(left.columns);
+  return right.columns.map((column) => {
+    const name = taken.has(column) ? `${rightName}.${column}` : column;
+    if (taken.has(name)) {
+      throw mergeFailed(path, `right column "${column}" would be renamed "${name}", which is already taken`);
+    }
+    taken.add(name);
+    return name;
+  });
+}
+
+/**
+ * Hash join on column pairs (SQL semantics: null keys never match). `inner` and `left`
+ * rows hold the left columns then the right columns (clashing right names renamed, see
+ * `rightOutputNames`); a `left` row without a match gets `null` in every right column.
+ * `semi` keeps each left row that has a match, once; `anti` keeps those without one,
+ * including rows whose key is null (as SQL's NOT EXISTS). Output order is left-row order
+ * and, per left row, right-row order, whichever side the hash table was built on.
+ */
+export function join(left: Relation, right: Relation, spec: JoinSpec, path = 'join'): RelationResult {
+  const matches = matchIndices(
+    left.rows,
+    spec.on.map(([l]) => l),
+    right.rows,
+    spec.on.map(([, r]) => r),
+  );
+  if (spec.type === 'semi' || spec.type === 'anti') {
+    const wanted = spec.type === 'semi';
+    return { rows: left.rows.filter((_, i) => ((matches[i]?.length ?? 0) > 0) === wanted), columns: [...left.columns] };
+  }
+  const rightNames = rightOutputNames(left, right, spec.rightName, path);
+  const build = (l: Row, r: Row | undefined): Row => {
+    const out: Row = {};
+    for (const column of left.columns) setColumn(out, column, getColumn(l, column) ?? null);
+    right.columns.forEach((column, k) => {
+      setColumn(out, rightNames[k] ?? column, r === undefined ? null : (getColumn(r, column) ?? null));
+    });
+    return out;
+  };
+  const rows: Row[] = [];
+  left.rows.forEach((l, i) => {
+    const found = matches[i] ?? [];
+    for (const j of found) rows.push(build(l, right.rows[j]));
+    if (found.length === 0 && spec.type === 'left') rows.push(build(l, undefined));
+  });
+  return { rows, columns: [...left.columns, ...rightNames] };
+}

@@ -1,0 +1,33 @@
+import type { Row } from '../sources/source.js';
+import { matchIndices } from './hash.js';
+import type { Relation, RelationResult } from './relation.js';
+import { pickRow, setColumn } from './row.js';
+
+export interface NestSpec {
+  /** `[parentColumn, childColumn]` pairs; null keys match nothing. */
+  on: readonly (readonly [string, string])[];
+  /** The column that receives the array of matching child rows. */
+  as: string;
+}
+
+/**
+ * Gives each parent row (in order) a column `as` holding the array of its matching child
+ * rows, in child order (`[]` when none). The child rows are the input objects themselves,
+ * shared, not copies. A parent column already named `as` is replaced in place.
+ */
+export function nest(parent: Relation, child: Relation, spec: NestSpec): RelationResult {
+  const matches = matchIndices(
+    parent.rows,
+    spec.on.map(([p]) => p),
+    child.rows,
+    spec.on.map(([, c]) => c),
+  );
+  const columns = parent.columns.includes(spec.as) ? [...parent.columns] : [...parent.columns, spec.as];
+  const rows = parent.rows.map((row, i): Row => {
+    const out = pickRow(row, parent.columns);
+    const children = (matches[i] ?? []).map((j) => child.rows[j]).filter((r): r is Row => r !== undefined);
+    setColumn(out, spec.as, children);
+    return out;
+  });
+  return { rows, columns };
+}

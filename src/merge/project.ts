@@ -1,0 +1,30 @@
+import type { Row } from '../sources/source.js';
+import { assertUniqueColumns, mergeFailed } from './fail.js';
+import type { Relation, RelationResult } from './relation.js';
+import { getColumn, setColumn } from './row.js';
+
+/** A projected column: a name kept as is, or `{ column, as }` to rename it. */
+export type ProjectColumn = string | { column: string; as: string };
+
+/**
+ * Keeps exactly the listed columns, in that order, renaming `{ column, as }` entries.
+ * A column that no input row has is a mistake in the plan (MERGE_FAILED) when there are
+ * rows to tell; on an empty input nothing can be checked and no error is raised.
+ */
+export function project(input: Relation, columns: readonly ProjectColumn[], path = 'project'): RelationResult {
+  const pairs = columns.map((c): [string, string] => (typeof c === 'string' ? [c, c] : [c.column, c.as]));
+  const names = pairs.map(([, as]) => as);
+  assertUniqueColumns(names, `${path}.columns`);
+  if (input.rows.length > 0) {
+    const known = new Set(input.columns);
+    pairs.forEach(([from], i) => {
+      if (!known.has(from)) throw mergeFailed(`${path}.columns[${i}]`, `column "${from}" is not in the input`);
+    });
+  }
+  const rows = input.rows.map((row): Row => {
+    const out: Row = {};
+    for (const [from, as] of pairs) setColumn(out, as, getColumn(row, from) ?? null);
+    return out;
+  });
+  return { rows, columns: names };
+}

@@ -1,0 +1,28 @@
+import type { Row } from '../sources/source.js';
+import type { Relation, RelationResult } from './relation.js';
+import { pickRow } from './row.js';
+import { groupKey } from './values.js';
+
+/**
+ * Concatenates the inputs in order. The output columns are every input's columns in order
+ * of first appearance, and every output row holds all of them (a missing column is `null`).
+ * With `distinct`, a row equal to an earlier one (nulls equal here, as in SQL's UNION) is
+ * dropped, keeping the first occurrence.
+ */
+export function union(inputs: readonly Relation[], distinct = false): RelationResult {
+  const columns = [...new Set(inputs.flatMap((input) => input.columns))];
+  const seen = new Set<string>();
+  const rows: Row[] = [];
+  for (const input of inputs) {
+    for (const row of input.rows) {
+      const out = pickRow(row, columns);
+      if (distinct) {
+        const key = groupKey(out, columns);
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      rows.push(out);
+    }
+  }
+  return { rows, columns };
+}

@@ -1,0 +1,122 @@
+import { TributaryError, type ErrorCode } from '../errors.js';
+import { defaultIsRetryable } from './source.js';
+
+/**
+ * How httpSource turns HTTP statuses and fetch failures into TributaryErrors. The table is
+ * the single place that decides what is worth retrying.
+ */
+
+/** One row of the status table: the error code and whether trying again may help. */
+export interface StatusClass {
+  code: ErrorCode;
+  retryable: boolean;
+}
+
+/**
+ * Statuses with their own classification; any other 4xx or 5xx falls back to
+ * FRAGMENT_FAILED, not retryable. 500 stays there on purpose: it usually means this request
+ * trips a server bug, and repeating it only adds load; a server that is merely overloaded
+ * says 503 (with Retry-After), which is retried.
+ */
+export const HTTP_STATUS_TABLE: Readonly<Record<number, StatusClass>> = {
+  408: { code: 'SOURCE_UNAVAILABLE', retryable: true }, // Request Timeout: RFC 9110 allows a repeat
+  429: { code: 'SOURCE_UNAVAILABLE', retryable: true }, // Too Many Requests
+  502: { code: 'SOURCE_UNAVAILABLE', retryable: true }, // Bad Gateway
+  503: { code: 'SOURCE_UNAVAILABLE', retryable: true }, // Service Unavailable
+  504: { code: 'SOURCE_UNAVAILABLE', retryable: true }, // Gateway Timeout
+};
+
+const FALLBACK: StatusClass = { code: 'FRAGMENT_FAILED', retryable: false };
+
+/** The classification of a non-2xx status: the table entry or FRAGMENT_FAILED, not retryable. */
+export function classifyStatus(status: number): StatusClass {
+  return HTTP_STATUS_TABLE[status] ?? FALLBACK;
+}
+
+/**
+ * `Retry-After` in ms: delta-seconds (`120`) or an HTTP date, never negative; `undefined`
+ * when absent or unparseable.
+ */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** The error for a non-2xx response; `detail` is a short excerpt of the body, if any. */
+export function statusError(
+  response: { status: number; statusText: string; headers: { get(name: string): string | null } },
+  where: string,
+  detail = '',
+): TributaryError {
+  const { code, retryable } = classifyStatus(response.status);
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+  const suffix = detail === '' ? '' : `: ${detail}`;
+  return new TributaryError(code, `${where} answered ${response.status} ${response.statusText}${suffix}`, {
+    retryable,
+    driverCode: String(response.status),
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
+}
+
+// undici reports socket-level failures as TypeError('fetch failed' | 'terminated') whose
+// cause (or, for happy-eyeballs connects, the cause's AggregateError members) carries the code.
+const RETRYABLE_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** The first `code` found on an error, its cause chain, or an AggregateError's members. */
+export function networkCode(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > 5) return undefined;
+  const e = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string') return e.code;
+  if (Array.isArray(e.errors)) {
+    for (const member of e.errors) {
+      const code = networkCode(member, depth + 1);
+      if (code !== undefined) return code;
+    }
+  }
+  return e.cause === error ? undefined : networkCode(e.cause, depth + 1);
+}
+
+/** The error for a request that never got a response: SOURCE_UNAVAILABLE, retryable for network codes. */
+export function networkError(cause: unknown, where: string): TributaryError {
+  const code = networkCode(cause);
+  const reason = code ?? (cause instanceof Error ? cause.message : String(cause));
+  return new TributaryError('SOURCE_UNAVAILABLE', `${where} could not be reached (${reason})`, {
+    cause,
+    retryable: code !== undefined && RETRYABLE_NETWORK_CODES.has(code),
+    ...(code === undefined ? {} : { driverCode: code }),
+  });
+}
+
+/** The error for a response that is not rows: SOURCE_BAD_RESPONSE, never retryable. */
+export function badResponse(message: string, cause?: unknown): TributaryError {
+  const code = networkCode(cause);
+  return new TributaryError('SOURCE_BAD_RESPONSE', message, {
+    retryable: false,
+    ...(cause === undefined ? {} : { cause }),
+    ...(code === undefined ? {} : { driverCode: code }),
+  });
+}
+
+/** httpSource's retry classification: a TributaryError's own flag, else the default network codes. */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof TributaryError && error.retryable !== undefined) return error.retryable;
+  return defaultIsRetryable(error);
+}

@@ -1,0 +1,109 @@
+import type { Row } from './source.js';
+import { decodeUtf8, readBody, readSnippet } from './http-body.js';
+import { badResponse, networkError, statusError } from './http-errors.js';
+import type { Budget } from './http-limits.js';
+import { resolvePointer } from './http-pointer.js';
+import type { HttpRequest } from './http-request.js';
+
+/** One response, reduced to what the page loop needs. */
+export interface Page {
+  rows: Row[];
+  /** The parsed body, for cursor pointers. */
+  body: unknown;
+  headers: Headers;
+  /** Where the response came from, to resolve relative Link URLs. */
+  url: URL;
+}
+
+/** What fetchPage needs besides the request. */
+export interface FetchPageContext {
+  fetch: typeof globalThis.fetch;
+  signal: AbortSignal;
+  budget: Budget;
+  /** JSON pointer to the rows array; `undefined` means the body itself. */
+  rows: string | undefined;
+}
+
+const MAX_REDIRECTS = 5;
+
+/**
+ * Sends one request and returns its rows. Redirects are followed by hand and only on the
+ * same origin, because fetch would carry our headers (API keys) to wherever a server points.
+ */
+export async function fetchPage(request: HttpRequest, ctx: FetchPageContext): Promise<Page> {
+  let { method, url, body } = request;
+  for (let hop = 0; ; hop++) {
+    const where = `${method} ${url.href}`;
+    let response: Response;
+    try {
+      response = await ctx.fetch(url, { method, headers: request.headers, body, signal: ctx.signal, redirect: 'manual' });
+    } catch (error) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      throw networkError(error, where);
+    }
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location !== null) {
+      void response.body?.cancel().catch(() => undefined);
+      const next = new URL(location, url);
+      if (next.origin !== url.origin) throw badResponse(`${where} redirects to another origin (${next.origin}); not followed`);
+      if (hop >= MAX_REDIRECTS) throw badResponse(`${where} redirected more than ${MAX_REDIRECTS} times`);
+      // 303, and 301/302 after a POST, turn into a GET without body, as browsers and fetch do.
+      if (response.status === 303 || (method === 'POST' && (response.status === 301 || response.status === 302))) {
+        method = 'GET';
+        body = undefined;
+      }
+      url = next;
+      continue;
+    }
+    if (!response.ok) {
+      const detail = await readSnippet(response);
+      ctx.signal.throwIfAborted();
+      throw statusError(response, where, detail);
+    }
+    return toPage(response, url, where, ctx);
+  }
+}
+
+async function toPage(response: Response, url: URL, where: string, ctx: FetchPageContext): Promise<Page> {
+  const bytes = await readBody(response, ctx.budget, ctx.signal);
+  if (response.status === 204 || response.status === 205) {
+    return { rows: [], body: undefined, headers: response.headers, url };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(decodeUtf8(bytes, where));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw badResponse(`${where} sent a body that is not JSON (${error.message})`, error);
+  }
+  const rows = extractRows(body, ctx.rows, where);
+  ctx.budget.addRows(rows.length);
+  return { rows, body, headers: response.headers, url };
+}
+
+/**
+ * The rows array at `pointer`, each a plain object. JSON.parse makes own data properties
+ * with Object.prototype, so rows are used as parsed: copying them key by key is where a
+ * `__proto__` key could change a prototype.
+ */
+export function extractRows(body: unknown, pointer: string | undefined, where: string): Row[] {
+  const found = pointer === undefined ? body : resolvePointer(body, pointer);
+  const at = pointer === undefined ? 'the body' : `rows pointer ${JSON.stringify(pointer)}`;
+  if (found === undefined) throw badResponse(`${where}: ${at} is missing from the response`);
+  if (!Array.isArray(found)) {
+    const hint = pointer === undefined ? ' (set `rows` to the JSON pointer of the rows array)' : '';
+    throw badResponse(`${where}: ${at} is ${describe(found)}, not an array of rows${hint}`);
+  }
+  for (const [i, row] of found.entries()) {
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+      throw badResponse(`${where}: row ${i} is ${describe(row)}, not an object`);
+    }
+  }
+  return found as Row[];
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}

@@ -1,0 +1,115 @@
+import { TributaryError } from '../errors.js';
+import { DOT_SEGMENT, PLACEHOLDER, type HttpQuery } from './http-query.js';
+
+/**
+ * Turns a resolved query (references replaced by values) into the concrete requests to
+ * send: fills the path template, encodes search params, and expands bound lists.
+ */
+
+/** One concrete request. */
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: URL;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+type Values = Record<string, unknown>;
+
+/** The default for `list`: one request per value, which any API accepts. */
+export const DEFAULT_LIST_MODE = 'each';
+
+/**
+ * The requests for one call, in bound-list order. With `list: 'each'` (default) the one
+ * parameter holding a list is expanded into one request per value; with `'comma'` every
+ * list becomes one comma-joined value. An empty list means nothing can match: no requests.
+ */
+export function buildRequests(query: HttpQuery, baseUrl: URL, sourceHeaders: Record<string, string>): HttpRequest[] {
+  const pathParams: Values = query.pathParams ?? {};
+  const searchParams: Values = query.searchParams ?? {};
+  const lists = [
+    ...Object.entries(pathParams).map(([k, v]) => ({ where: 'pathParams', key: k, value: v })),
+    ...Object.entries(searchParams).map(([k, v]) => ({ where: 'searchParams', key: k, value: v })),
+  ].filter((p): p is { where: string; key: string; value: unknown[] } => Array.isArray(p.value));
+  if (lists.some((l) => l.value.length === 0)) return [];
+  const headers = requestHeaders(sourceHeaders, query);
+  const body = encodeBody(query.body);
+  const make = (path: Values, search: Values): HttpRequest => ({
+    method: query.method ?? 'GET',
+    url: buildUrl(baseUrl, query.path, path, search),
+    headers,
+    body,
+  });
+  if ((query.list ?? DEFAULT_LIST_MODE) === 'comma' || lists.length === 0) return [make(pathParams, searchParams)];
+  const [list, ...others] = lists;
+  if (list === undefined || others.length > 0) {
+    const names = lists.map((l) => `${l.where}.${l.key}`).join(', ');
+    throw failed(`list: 'each' expands one bound list per call, but ${names} are lists; bind one or use list: 'comma'`);
+  }
+  return list.value.map((value) =>
+    list.where === 'pathParams'
+      ? make({ ...pathParams, [list.key]: value }, searchParams)
+      : make(pathParams, { ...searchParams, [list.key]: value }),
+  );
+}
+
+/** baseUrl + the filled path + search params; values cannot change the path or the origin. */
+export function buildUrl(baseUrl: URL, template: string, pathParams: Values, searchParams: Values): URL {
+  const path = template.replace(PLACEHOLDER, (_match, name: string) => {
+    if (!Object.hasOwn(pathParams, name)) throw failed(`path placeholder {${name}} has no value in pathParams`);
+    const value = pathParams[name];
+    const parts = Array.isArray(value) ? value : [value];
+    // Each value is encoded on its own, so "/", "?", "#" and "%" stay data; the joining comma is literal.
+    return parts.map((v) => encodeURIComponent(scalarText(v, `pathParams.${name}`, true))).join(',');
+  });
+  // encodeURIComponent leaves "." alone, so a value of ".." could still climb the path.
+  if (DOT_SEGMENT.test(path)) {
+    throw failed(`path ${JSON.stringify(path)} has a "." or ".." segment after filling pathParams`);
+  }
+  const url = new URL(baseUrl.href.replace(/\/+$/, '') + path);
+  for (const [key, value] of Object.entries(searchParams)) {
+    if (value === null || value === undefined) continue; // an absent value is an absent parameter
+    const parts = Array.isArray(value) ? value : [value];
+    url.searchParams.set(key, parts.map((v) => scalarText(v, `searchParams.${key}`, false)).join(','));
+  }
+  if (url.origin !== baseUrl.origin) throw failed(`path ${JSON.stringify(template)} leaves ${baseUrl.origin}`);
+  return url;
+}
+
+/** Source headers, then the query's (case-insensitively overriding), plus JSON defaults. */
+function requestHeaders(sourceHeaders: Record<string, string>, query: HttpQuery): Record<string, string> {
+  const headers = new Headers({ accept: 'application/json' });
+  if (query.body !== undefined) headers.set('content-type', 'application/json');
+  for (const [k, v] of Object.entries(sourceHeaders)) headers.set(k, v);
+  for (const [k, v] of Object.entries(query.headers ?? {})) headers.set(k, v);
+  return Object.fromEntries(headers);
+}
+
+function encodeBody(body: unknown): string | undefined {
+  if (body === undefined) return undefined;
+  try {
+    return JSON.stringify(body);
+  } catch (error) {
+    throw failed(`body cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
+}
+
+/** The text of one bound value; objects have no agreed URL form, so they are refused. */
+function scalarText(value: unknown, where: string, required: boolean): string {
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return String(value);
+    default:
+      if (value instanceof Date) return value.toISOString();
+      if ((value === null || value === undefined) && !required) return '';
+      throw failed(`${where} must be a string, number or boolean, got ${value === null ? 'null' : typeof value}`);
+  }
+}
+
+function failed(message: string, cause?: unknown): TributaryError {
+  return new TributaryError('FRAGMENT_FAILED', message, { retryable: false, ...(cause === undefined ? {} : { cause }) });
+}

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { TributaryError } from '../errors.js';
+import type { ExecuteContext, Row, SourceExecutor } from './source.js';
+import { isRetryable } from './http-errors.js';
+import { fetchPage } from './http-fetch.js';
+import { linkedController, mapBounded } from './http-fanout.js';
+import { createBudget, smaller } from './http-limits.js';
+import { DEFAULT_MAX_PAGES, pages } from './http-paginate.js';
+import { headersSchema, httpQuerySchema, type HttpQuery } from './http-query.js';
+import { buildRequests, type HttpRequest } from './http-request.js';
+
+export { isRetryable } from './http-errors.js';
+export type { HttpQuery, HttpPaginate } from './http-query.js';
+
+/** Per-call fan-out when `maxConcurrency` is not set. */
+export const DEFAULT_HTTP_CONCURRENCY = 4;
+/** Bytes of response bodies one call may read when neither the source nor the plan says. */
+export const DEFAULT_HTTP_MAX_BYTES = 64 * 2 ** 20;
+
+const positiveInt = z.number().int().positive();
+
+/** The options of `httpSource`, validated when the source is created. */
+export const httpSourceOptionsSchema = z.strictObject({
+  /** Origin plus an optional path prefix (`https://api.example.com/v2`); no query, hash or credentials. */
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'baseUrl must be an http(s) URL' })
+    .refine((u) => { const url = new URL(u); return url.search === '' && url.hash === ''; }, 'baseUrl may not have a query or hash')
+    .refine((u) => { const url = new URL(u); return url.username === '' && url.password === ''; }, 'put credentials in headers, not in baseUrl'),
+  /** Sent with every request (e.g. authorization); a query's own headers override them by name. */
+  headers: headersSchema.optional(),
+  /** The source's lane size, and the most requests one call keeps in flight (default 4). */
+  maxConcurrency: positiveInt.optional(),
+  /** Most rows one call may return, over all pages and list values; ctx.limits may lower it. */
+  maxRows: positiveInt.optional(),
+  /** Most response-body bytes one call may read (default 64 MiB); ctx.limits may lower it. */
+  maxBytes: positiveInt.optional(),
+  /** Most requests of one pagination loop (default 100); a query's paginate.maxPages may lower it. */
+  maxPages: positiveInt.optional(),
+  /** Default 'principal'. Set 'shared' only when every principal sees the same data through `headers`. */
+  cacheScope: z.enum(['principal', 'shared']).optional(),
+  /** A fetch implementation to use instead of the global one (tests, proxies, custom agents). */
+  fetch: z.custom<typeof globalThis.fetch>((v) => typeof v === 'function', 'fetch must be a function').optional(),
+});
+export type HttpSourceOptions = z.input<typeof httpSourceOptionsSchema>;
+
+/**
+ * A source over an HTTP JSON API: a path template, search params, an optional JSON body,
+ * a JSON pointer to the rows and pagination. Bound lists fan out to one request per value
+ * (`list: 'each'`, default) or travel as one comma-joined value (`list: 'comma'`).
+ *
+ * @example
+ * const github = httpSource({ baseUrl: 'https://api.github.com', headers: { authorization: `Bearer ${token}` } });
+ * // query: { path: '/repos/{owner}/issues', pathParams: { owner: { $from: 'repos', column: 'owner' } },
+ * //          searchParams: { state: 'open' }, paginate: { type: 'link' } }
+ */
+export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery> {
+  const parsed = httpSourceOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+    throw new TributaryError('CONFIG_INVALID', `httpSource: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
+      issues,
+      cause: parsed.error,
+    });
+  }
+  const opts = parsed.data;
+  const baseUrl = new URL(opts.baseUrl);
+  // Called as a plain function and looked up per call: fetch must not see a foreign `this`,
+  // and a global fetch replaced after creation (test stubs) is still honoured.
+  const doFetch: typeof globalThis.fetch = (input, init) => (opts.fetch ?? globalThis.fetch)(input, init);
+  const concurrency = opts.maxConcurrency ?? DEFAULT_HTTP_CONCURRENCY;
+  // Aborted by close(), so calls still running stop instead of outliving the source.
+  const lifetime = new AbortController();
+
+  async function execute(query: HttpQuery, ctx: ExecuteContext): Promise<Row[]> {
+    if (lifetime.signal.aborted) throw new TributaryError('CLOSED', 'httpSource is closed');
+    ctx.signal.throwIfAborted();
+    const { controller, dispose } = linkedController([ctx.signal, lifetime.signal]);
+    const budget = createBudget(
+      {
+        maxRows: smaller(opts.maxRows, ctx.limits?.maxRows),
+        maxBytes: smaller(opts.maxBytes ?? DEFAULT_HTTP_MAX_BYTES, ctx.limits?.maxBytes),
+      },
+      ctx.fragmentId,
+    );
+    const maxPages = smaller(query.paginate?.maxPages, opts.maxPages ?? DEFAULT_MAX_PAGES) ?? DEFAULT_MAX_PAGES;
+    const loopFor = async (request: HttpRequest, requestSignal: AbortSignal): Promise<Row[]> => {
+      const rows: Row[] = [];
+      const loop = pages(request, query.paginate, {
+        fetchPage: (r) => fetchPage(r, { fetch: doFetch, signal: requestSignal, budget, rows: query.rows }),
+        maxPages,
+        fragmentId: ctx.fragmentId,
+      });
+      // A loop rather than push(...page): spreading a large page overflows the call stack.
+      for await (const page of loop) for (const row of page) rows.push(row);
+      return rows;
+    };
+    try {
+      const requests = buildRequests(query, baseUrl, opts.headers ?? {});
+      const perRequest = await mapBounded(requests, concurrency, controller.signal, loopFor);
+      return perRequest.length === 1 ? (perRequest[0] ?? []) : perRequest.flat();
+    } catch (error) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      if (lifetime.signal.aborted) throw new TributaryError('CLOSED', 'httpSource was closed during the call', { cause: error });
+      throw error;
+    } finally {
+      dispose();
+    }
+  }
+
+  return {
+    kind: 'http',
+    querySchema: httpQuerySchema,
+    execute,
+    ...(opts.maxConcurrency === undefined ? {} : { maxConcurrency: opts.maxConcurrency }),
+    ...(opts.cacheScope === undefined ? {} : { cacheScope: opts.cacheScope }),
+    version: () => `http:${baseUrl.origin}`,
+    close: () => {
+      lifetime.abort(new TributaryError('CLOSED', 'httpSource was closed'));
+      return Promise.resolve();
+    },
+    isRetryable,
+  };
+}
