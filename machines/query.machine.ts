@@ -110,7 +110,7 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
     },
     actions: {
       forward: ({ event }) => {
-        if (event.type.startsWith('fragment.')) deps.emit(event as ExecutionEvent);
+        if ('fragmentId' in event) deps.emit(event as ExecutionEvent);
       },
       startReadyFragments: enqueueActions(({ context, enqueue }) => {
         const ready = Object.entries(context.fragments)
@@ -223,6 +223,8 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
       'fragment.attempt.failed': { actions: 'forward' },
       'fragment.retrying': { actions: 'forward' },
       'fragment.cached': { actions: 'forward' },
+      'source.circuit.opened': { actions: 'forward' },
+      'source.circuit.closed': { actions: 'forward' },
       'fragment.succeeded': { actions: ['record', 'forward', 'startReadyFragments'] },
       'fragment.failed': [
         { guard: 'failFast', target: '.failed', actions: ['record', 'forward', 'failFromFragment'] },

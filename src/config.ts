@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TributaryError } from './errors.js';
 import { planLimitsSchema } from './plan/limits.js';
 import { formatPath } from './plan/refs.js';
+import { quotaOptionsSchema } from './quotas.js';
 import { retryOptionsSchema, rowLimitsSchema } from './plan/schema.js';
 import type { SourceExecutor } from './sources/source.js';
 
@@ -45,6 +46,32 @@ export const executorOptionsSchema = z.strictObject({
   timeoutMs: z.number().int().positive().default(10_000),
   cache: cacheOptionsSchema.optional().transform((c) => (c === undefined ? cacheOptionsSchema.parse({}) : c)),
   inspect: inspectSchema.optional(),
+  /** Each fragment's overall deadline (all attempts and backoff); none by default. */
+  deadlineMs: z.number().int().positive().optional(),
+  /** Per-source retry budget (a token bucket); `false` turns it off. */
+  retryBudget: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        capacity: z.number().int().positive().default(500),
+        retryCost: z.number().int().positive().default(5),
+        timeoutRetryCost: z.number().int().positive().default(10),
+        successReward: z.number().int().nonnegative().default(1),
+      }),
+    ])
+    .default({ capacity: 500, retryCost: 5, timeoutRetryCost: 10, successReward: 1 }),
+  /** Per-source circuit breaker; `false` turns it off. */
+  circuitBreaker: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        failureThreshold: z.number().int().positive().default(5),
+        resetTimeoutMs: z.number().int().nonnegative().default(10_000),
+      }),
+    ])
+    .default({ failureThreshold: 5, resetTimeoutMs: 10_000 }),
+  /** Per-principal quotas: running queries, fragments a minute, rows and bytes a query. */
+  quotas: quotaOptionsSchema.default({}),
   /** Plan size limits (fragments, depth, merge nodes, nesting, bytes). */
   limits: planLimitsSchema.default(planLimitsSchema.parse({})),
   /** Row and byte bounds per fragment, unless a plan sets its own. */

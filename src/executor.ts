@@ -3,7 +3,11 @@ import { cacheKey, cacheScopeOf, ResultCache, type CacheStats } from './cache/in
 import { parseExecutorOptions, sourceExecutorSchema, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
 import { TributaryError } from './errors.js';
 import type { FragmentCachePort } from './execution/fragment.js';
+import type { SourceGuards } from './execution/attempt.js';
+import { createCircuitBreaker, type CircuitState } from './execution/circuit-breaker.js';
 import { createLane, type Lane, type LaneStats } from './execution/lanes.js';
+import { createRetryBudget } from './execution/retry-budget.js';
+import { createQuotas } from './quotas.js';
 import { validatePlan, type ValidatedPlan } from './plan/index.js';
 import type { ExecutionEvent } from './progress/events.js';
 import type { QueryResult } from './result.js';
@@ -14,6 +18,8 @@ import type { Principal, SourceExecutor } from './sources/source.js';
 export interface ExecutorMetrics {
   runningQueries: number;
   lanes: { global: LaneStats; sources: Record<string, LaneStats> };
+  /** Each source's circuit state and retry-budget tokens. */
+  sources: Record<string, { circuit: CircuitState | 'disabled'; retryTokens: number | undefined }>;
   cache: CacheStats | undefined;
 }
 
@@ -53,6 +59,8 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   const opts: ResolvedExecutorOptions = parseExecutorOptions(options);
   const sources = new Map<string, SourceExecutor>();
   const sourceLanes = new Map<string, Lane>();
+  const guards = new Map<string, SourceGuards>();
+  const quotas = createQuotas(opts.quotas);
   const globalLane = createLane(opts.concurrency);
   const running = new Set<QueryRun>();
   const allEvents = new Subject<ExecutionEvent>();
@@ -70,6 +78,10 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     }
     sources.set(name, source);
     sourceLanes.set(name, createLane(source.maxConcurrency ?? Infinity));
+    guards.set(name, {
+      ...(opts.circuitBreaker === false ? {} : { breaker: createCircuitBreaker(opts.circuitBreaker) }),
+      ...(opts.retryBudget === false ? {} : { budget: createRetryBudget(opts.retryBudget) }),
+    });
   };
   for (const [name, source] of Object.entries(opts.sources)) register(name, source);
 
@@ -105,7 +117,10 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   const run = (plan: unknown, runOptions: RunOptions = {}): QueryRun => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
     const validated = validate(plan);
+    const ticket = quotas.admit(runOptions.principal?.id, validated.fragments.length);
     const queryRun = startRun(validated, runOptions, {
+      ticket,
+      guardsOf: (name) => guards.get(name) ?? {},
       options: opts,
       sources,
       globalLane,
@@ -141,6 +156,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
       sources.delete(name);
       sourceLanes.get(name)?.close();
       sourceLanes.delete(name);
+      guards.delete(name);
       versions.delete(name);
       return source;
     },
@@ -156,6 +172,9 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
         sources: Object.fromEntries([...sourceLanes].map(([name, lane]) => [name, lane.stats()])),
       },
       cache: cache?.stats(),
+      sources: Object.fromEntries(
+        [...guards].map(([name, g]) => [name, { circuit: g.breaker?.state() ?? 'disabled', retryTokens: g.budget?.tokens() }]),
+      ),
     }),
     close,
     [Symbol.asyncDispose]: close,

@@ -3,7 +3,9 @@ import { createActor, type Actor } from 'xstate';
 import { createQueryMachine, type QueryMachine } from '../machines/query.machine.js';
 import { TributaryError } from './errors.js';
 import { fragment$, type FragmentCachePort } from './execution/fragment.js';
+import type { SourceGuards } from './execution/attempt.js';
 import type { Lane } from './execution/lanes.js';
+import type { QuotaTicket } from './quotas.js';
 import { mergeRetry } from './execution/retry.js';
 import { evaluateMerge } from './merge/index.js';
 import type { ValidatedPlan } from './plan/index.js';
@@ -46,6 +48,9 @@ export interface RunRuntime {
   sources: ReadonlyMap<string, SourceExecutor>;
   globalLane: Lane;
   sourceLane(name: string): Lane;
+  guardsOf(name: string): SourceGuards;
+  /** The run's admission: its per-query row accounting and running-query slot. */
+  ticket?: QuotaTicket;
   cachePortFor(plan: ValidatedPlan, fragmentId: string, principal: Principal | undefined): FragmentCachePort | undefined;
   publish(event: ExecutionEvent): void;
   onFinished(run: QueryRun): void;
@@ -90,6 +95,9 @@ export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime):
       lanes: { global: rt.globalLane, source: rt.sourceLane(fragment.source) },
       retry: mergeRetry(rt.options.retry, plan.retry, fragment.retry),
       timeoutMs: fragment.timeoutMs ?? plan.timeoutMs ?? rt.options.timeoutMs,
+      deadlineMs: fragment.deadlineMs ?? plan.deadlineMs ?? rt.options.deadlineMs,
+      guards: rt.guardsOf(fragment.source),
+      account: rt.ticket ? (rows) => rt.ticket!.account(id, rows) : undefined,
       bind: { rowsOf: (upstream) => stored.get(upstream) ?? [], params },
       principal: opts.principal,
       limits: rowLimits,
@@ -141,6 +149,7 @@ export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime):
       emit({ type: 'query.done', queryId: plan.id, at: durationMs, status: out.status === 'partial' ? 'partial' : 'ok', rowCount: out.rows.length, durationMs });
     }
     events.complete();
+    rt.ticket?.release();
     rt.onFinished(run);
     if (cancelled) settle.reject(stopReason ?? new TributaryError('CANCELLED', 'the query was cancelled'));
     else settle.resolve(out);

@@ -1,13 +1,13 @@
-import { Observable, defer, from, map, mergeMap, retry, throwError, timeout, timer, toArray } from 'rxjs';
-import { FragmentError, TributaryError } from '../errors.js';
+import { Observable, defer, from, map, mergeMap, throwError, timeout, toArray } from 'rxjs';
+import { FragmentError } from '../errors.js';
 import type { Fragment } from '../plan/index.js';
 import type { UnstampedEvent } from '../progress/events.js';
 import type { Principal, Row, SourceExecutor } from '../sources/source.js';
+import { attempts$, type SourceGuards } from './attempt.js';
 import { bindCalls, type BindContext, type BoundCall } from './bind.js';
 import { toFragmentError } from './classify.js';
 import type { Lane } from './lanes.js';
-import { backoffDelay, type RetryPolicy } from './retry.js';
-import { sourceCall$ } from './source-call.js';
+import type { RetryPolicy } from './retry.js';
 
 /** The cache as the pipeline sees it: a port, so `execution/` never knows the store. */
 export interface FragmentCachePort {
@@ -39,10 +39,15 @@ export interface FragmentDeps {
   lanes: { global: Lane; source: Lane };
   retry: RetryPolicy;
   timeoutMs: number;
+  /** The fragment's overall deadline, every attempt and wait included; none if undefined. */
+  deadlineMs?: number;
+  guards?: SourceGuards;
   bind: BindContext;
   principal?: Principal;
   limits: { maxRows?: number; maxBytes?: number };
   cache?: FragmentCachePort;
+  /** Counts fetched rows against the query's quota; throws LIMIT_EXCEEDED past it. */
+  account?(rows: readonly Row[]): void;
   /** Milliseconds since the query started. */
   now(): number;
   random?: () => number;
@@ -52,11 +57,13 @@ export interface FragmentDeps {
   store(rows: Row[]): void;
 }
 
+const ms = (value: number): number => Math.round(value * 1000) / 1000;
+
 /**
- * The RxJS pipeline of one fragment, as a stream of its events: cache lookup → lanes
- * (source, then global) → `source.execute(signal)` → per-attempt timeout → retry with
- * backoff for retryable errors → rows stored → `fragment.succeeded` (or `fragment.failed`).
- * It never errors: a failure is an event. Unsubscribing aborts any running source call.
+ * The RxJS pipeline of one fragment, as a stream of its events: bind upstream values →
+ * cache lookup (or join an identical in-flight load) → one `attempts$` per batch (lanes,
+ * timeout, retries) → rows stored → `fragment.succeeded` (or `fragment.failed`). It never
+ * errors: a failure is an event. Unsubscribing aborts every running source call.
  */
 export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
   const id = d.fragment.id;
@@ -70,68 +77,43 @@ export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
     emit({ type: 'fragment.queued', ...base });
 
     const fail = (error: FragmentError): void => {
-      emit({ type: 'fragment.failed', ...base, attempts: Math.max(maxAttempts, error.attempt), startedAt, durationMs: Math.round((d.now() - startedAt) * 1000) / 1000, error });
+      emit({ type: 'fragment.failed', ...base, attempts: Math.max(maxAttempts, error.attempt), startedAt, durationMs: ms(d.now() - startedAt), error });
       subscriber.complete();
     };
+    const asFragmentError = (error: unknown): FragmentError =>
+      toFragmentError(error, { fragmentId: id, sourceName, source: d.source, attempt: maxAttempts });
 
     let calls: BoundCall[];
     try {
       calls = bindCalls(d.fragment, d.bind, d.path);
     } catch (error) {
-      fail(toFragmentError(error, { fragmentId: id, sourceName, source: d.source, attempt: 0 }));
+      fail(asFragmentError(error));
       return undefined;
     }
 
-    const attempt$ = (call: BoundCall, batchIndex: number): Observable<{ rows: Row[]; attempts: number }> => {
-      let attempt = 0;
-      return defer(() => {
-        attempt++;
-        maxAttempts = Math.max(maxAttempts, attempt);
-        const n = attempt;
-        const controller = new AbortController();
-        const work$ = defer(() => {
-          emit({ type: 'fragment.started', ...base, attempt: n, batch: { index: batchIndex, count: calls.length } });
-          return sourceCall$(d.source, call.query, { params: call.params, principal: d.principal, fragmentId: id, limits: d.limits }, controller, d.abortReason).pipe(
-            timeout({
-              first: d.timeoutMs,
-              with: () => {
-                const error = new TributaryError('TIMEOUT', `attempt ${n} of fragment "${id}" took longer than ${d.timeoutMs} ms`);
-                controller.abort(error);
-                return throwError(() => error);
-              },
-            }),
-          );
-        });
-        return d.lanes.source.schedule(d.lanes.global.schedule(work$)).pipe(
-          map((rows) => ({ rows, attempts: n })),
-          (source) =>
-            new Observable<{ rows: Row[]; attempts: number }>((sub) =>
-              source.subscribe({
-                next: (v) => sub.next(v),
-                complete: () => sub.complete(),
-                error: (raw: unknown) => {
-                  const error = toFragmentError(raw, { fragmentId: id, sourceName, source: d.source, attempt: n });
-                  emit({ type: 'fragment.attempt.failed', ...base, attempt: n, retryable: error.retryable, error });
-                  sub.error(error);
-                },
-              }),
-            ),
-        );
-      }).pipe(
-        retry({
-          count: d.retry.attempts - 1,
-          delay: (error: FragmentError, retryCount) => {
-            if (!error.retryable) return throwError(() => error);
-            const delayMs = backoffDelay(d.retry, retryCount, d.random, error.retryAfterMs);
-            emit({ type: 'fragment.retrying', ...base, attempt: retryCount + 1, delayMs });
-            return timer(delayMs);
-          },
-        }),
-      );
+    const deadlineAt = d.deadlineMs === undefined ? Infinity : startedAt + d.deadlineMs;
+    const tries = {
+      fragmentId: id,
+      sourceName,
+      level: d.level,
+      source: d.source,
+      lanes: d.lanes,
+      retry: d.retry,
+      timeoutMs: d.timeoutMs,
+      principal: d.principal,
+      limits: d.limits,
+      guards: d.guards ?? {},
+      random: d.random,
+      timeLeft: () => deadlineAt - d.now(),
+      abortReason: d.abortReason,
+      emit: (event: UnstampedEvent) => {
+        if (event.type === 'fragment.started') maxAttempts = Math.max(maxAttempts, event.attempt);
+        emit(event);
+      },
     };
 
-    const load$: Observable<FragmentOutcome> = from(calls.map((call, i) => ({ call, i }))).pipe(
-      mergeMap(({ call, i }) => attempt$(call, i).pipe(map((r) => ({ ...r, i })))),
+    let load$: Observable<FragmentOutcome> = from(calls.map((call, i) => ({ call, i }))).pipe(
+      mergeMap(({ call, i }) => attempts$(tries, call, { index: i, count: calls.length }).pipe(map((r) => ({ ...r, i })))),
       toArray(),
       map((parts) => {
         parts.sort((a, b) => a.i - b.i);
@@ -146,26 +128,30 @@ export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
         return { rows, attempts: parts.reduce((m, p) => Math.max(m, p.attempts), 0), calls: parts.reduce((s, p) => s + p.attempts, 0) };
       }),
     );
+    if (d.deadlineMs !== undefined) {
+      const deadline = d.deadlineMs;
+      load$ = load$.pipe(
+        timeout({
+          first: deadline,
+          with: () =>
+            throwError(
+              () =>
+                new FragmentError('TIMEOUT', `fragment "${id}" passed its ${deadline} ms deadline (all attempts included)`, {
+                  fragmentId: id,
+                  source: sourceName,
+                  attempt: maxAttempts,
+                  retryable: false,
+                }),
+            ),
+        }),
+      );
+    }
 
-    const succeed = (outcome: FragmentOutcome, cached: boolean): void => {
-      d.store(outcome.rows);
-      emit({
-        type: 'fragment.succeeded',
-        ...base,
-        rowCount: outcome.rows.length,
-        attempts: outcome.attempts,
-        calls: outcome.calls,
-        cached,
-        startedAt,
-        durationMs: Math.round((d.now() - startedAt) * 1000) / 1000,
-      });
-      subscriber.complete();
-    };
-
+    const fetched$ = (): Observable<{ outcome: FragmentOutcome; cached: boolean }> => load$.pipe(map((outcome) => ({ outcome, cached: false })));
     const cache = d.cache;
     const pipeline$: Observable<{ outcome: FragmentOutcome; cached: boolean }> =
       calls.length === 0 || !cache
-        ? load$.pipe(map((outcome) => ({ outcome, cached: false })))
+        ? fetched$()
         : defer(async () => {
             const key = await cache.keyOf(calls);
             const hit = key === undefined ? undefined : await cache.get(key);
@@ -176,7 +162,7 @@ export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
                 emit({ type: 'fragment.cached', ...base, rowCount: hit.length });
                 return [{ outcome: { rows: hit, attempts: 0, calls: 0 }, cached: true }];
               }
-              if (key === undefined) return load$.pipe(map((outcome) => ({ outcome, cached: false })));
+              if (key === undefined) return fetched$();
               return cache.share(key, load$).pipe(
                 map((outcome) => {
                   cache.set(key, outcome.rows);
@@ -187,8 +173,27 @@ export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
           );
 
     const subscription = pipeline$.subscribe({
-      next: ({ outcome, cached }) => succeed(outcome, cached),
-      error: (error: unknown) => fail(toFragmentError(error, { fragmentId: id, sourceName, source: d.source, attempt: maxAttempts })),
+      next: ({ outcome, cached }) => {
+        try {
+          if (!cached) d.account?.(outcome.rows);
+        } catch (error) {
+          fail(asFragmentError(error));
+          return;
+        }
+        d.store(outcome.rows);
+        emit({
+          type: 'fragment.succeeded',
+          ...base,
+          rowCount: outcome.rows.length,
+          attempts: outcome.attempts,
+          calls: outcome.calls,
+          cached,
+          startedAt,
+          durationMs: ms(d.now() - startedAt),
+        });
+        subscriber.complete();
+      },
+      error: (error: unknown) => fail(asFragmentError(error)),
     });
     return () => subscription.unsubscribe();
   });

@@ -203,6 +203,8 @@ export const fragmentSchema = z.strictObject({
     })
     .optional(),
   timeoutMs: z.number().int().positive().optional(),
+  /** The fragment's overall deadline, every attempt and backoff included. */
+  deadlineMs: z.number().int().positive().optional(),
   retry: retryOptionsSchema.optional(),
   cache: cacheOverrideSchema.optional(),
 });
@@ -215,6 +217,7 @@ export const planSchema = z.strictObject({
   errorPolicy: z.enum(['fail-fast', 'partial']).optional(),
   schedule: z.enum(['levels', 'eager']).optional(),
   timeoutMs: z.number().int().positive().optional(),
+  deadlineMs: z.number().int().positive().optional(),
   retry: retryOptionsSchema.optional(),
   cache: cacheOverrideSchema.optional(),
   limits: rowLimitsSchema.optional(),

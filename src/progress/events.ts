@@ -61,6 +61,10 @@ export type FragmentSkippedEvent = FragmentEventBase & {
   /** The upstream fragment whose failure made this one impossible. */
   because: string;
 };
+/** A source's circuit opened after consecutive failures: its calls now fail at once. */
+export type SourceCircuitOpenedEvent = FragmentEventBase & { type: 'source.circuit.opened'; failures: number };
+/** A probe call succeeded and the source's circuit closed again. */
+export type SourceCircuitClosedEvent = FragmentEventBase & { type: 'source.circuit.closed' };
 export type MergeStartedEvent = EventBase & { type: 'merge.started' };
 export type QueryDoneEvent = EventBase & {
   type: 'query.done';
@@ -81,6 +85,8 @@ export type ExecutionEvent =
   | FragmentSucceededEvent
   | FragmentFailedEvent
   | FragmentSkippedEvent
+  | SourceCircuitOpenedEvent
+  | SourceCircuitClosedEvent
   | MergeStartedEvent
   | QueryDoneEvent
   | QueryFailedEvent;

@@ -51,6 +51,8 @@ export function reduceProgress(p: Progress, event: ExecutionEvent, running: Read
     case 'fragment.attempt.failed':
     case 'fragment.cached':
     case 'merge.started':
+    case 'source.circuit.opened':
+    case 'source.circuit.closed':
       return p;
     default:
       return event satisfies never;

@@ -1,0 +1,135 @@
+import { Observable, defer, map, mergeMap, race, retry, throwError, timer } from 'rxjs';
+import { FragmentError, TributaryError } from '../errors.js';
+import type { UnstampedEvent } from '../progress/events.js';
+import type { Principal, Row, SourceExecutor } from '../sources/source.js';
+import type { BoundCall } from './bind.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import { toFragmentError } from './classify.js';
+import type { Lane } from './lanes.js';
+import type { RetryBudget } from './retry-budget.js';
+import { backoffDelay, type RetryPolicy } from './retry.js';
+import { sourceCall$ } from './source-call.js';
+
+/** The per-source guards shared by every fragment on that source. */
+export interface SourceGuards {
+  breaker?: CircuitBreaker;
+  budget?: RetryBudget;
+}
+
+/** What the tries of one source call need. */
+export interface AttemptDeps {
+  fragmentId: string;
+  sourceName: string;
+  level: number;
+  source: SourceExecutor;
+  lanes: { global: Lane; source: Lane };
+  retry: RetryPolicy;
+  timeoutMs: number;
+  principal?: Principal;
+  limits: { maxRows?: number; maxBytes?: number };
+  guards: SourceGuards;
+  random?: () => number;
+  /** Milliseconds left before the fragment's overall deadline (Infinity without one). */
+  timeLeft(): number;
+  abortReason(): unknown;
+  emit(event: UnstampedEvent): void;
+}
+
+/**
+ * Every try of one source call: circuit check → a slot in the source's lane, then the
+ * global one → `execute` under the per-attempt timeout → on a retryable failure, a backoff
+ * paid from the source's retry budget and bounded by the time left. Emits the fragment's
+ * `started` / `attempt.failed` / `retrying` events; errors with the last `FragmentError`.
+ */
+export function attempts$(d: AttemptDeps, call: BoundCall, batch: { index: number; count: number }): Observable<{ rows: Row[]; attempts: number }> {
+  const base = { fragmentId: d.fragmentId, source: d.sourceName, level: d.level };
+  const fragmentError = (raw: unknown, attempt: number): FragmentError =>
+    toFragmentError(raw, { fragmentId: d.fragmentId, sourceName: d.sourceName, source: d.source, attempt });
+  let attempt = 0;
+
+  const once$ = defer(() => {
+    const n = ++attempt;
+    const { breaker } = d.guards;
+    if (breaker && !breaker.tryPass()) {
+      // An open circuit fails at once: no slot taken, no network touched.
+      const error = new FragmentError('SOURCE_UNAVAILABLE', `source "${d.sourceName}" is unavailable: its circuit is open after repeated failures`, {
+        fragmentId: d.fragmentId,
+        source: d.sourceName,
+        attempt: n,
+        retryable: false,
+      });
+      d.emit({ type: 'fragment.attempt.failed', ...base, attempt: n, retryable: false, error });
+      return throwError(() => error);
+    }
+    const controller = new AbortController();
+    const work$ = defer(() => {
+      d.emit({ type: 'fragment.started', ...base, attempt: n, batch });
+      // A race, not `timeout()`: `timeout` unsubscribes the call before its `with` runs, so
+      // the source's signal would fire with the cancel reason instead of the TIMEOUT error.
+      const deadline$ = timer(d.timeoutMs).pipe(
+        mergeMap(() => {
+          const error = new TributaryError('TIMEOUT', `attempt ${n} of fragment "${d.fragmentId}" took longer than ${d.timeoutMs} ms`);
+          controller.abort(error);
+          return throwError(() => error);
+        }),
+      );
+      return race(
+        sourceCall$(d.source, call.query, { params: call.params, principal: d.principal, fragmentId: d.fragmentId, limits: d.limits }, controller, d.abortReason),
+        deadline$,
+      );
+    });
+    return new Observable<{ rows: Row[]; attempts: number }>((sub) =>
+      d.lanes.source
+        .schedule(d.lanes.global.schedule(work$))
+        .pipe(map((rows) => ({ rows, attempts: n })))
+        .subscribe({
+          next: (value) => {
+            record(true);
+            d.guards.budget?.recordSuccess(n > 1);
+            sub.next(value);
+          },
+          complete: () => sub.complete(),
+          error: (raw: unknown) => {
+            const error = fragmentError(raw, n);
+            // Only failures that say "the source is unwell" count against its circuit; a
+            // rejected query (syntax, permission) proves the source answered.
+            if (!controller.signal.aborted || error.code === 'TIMEOUT') record(!error.retryable);
+            d.emit({ type: 'fragment.attempt.failed', ...base, attempt: n, retryable: error.retryable, error });
+            sub.error(error);
+          },
+        }),
+    );
+  });
+
+  const record = (success: boolean): void => {
+    const transition = d.guards.breaker?.record(success);
+    if (transition === 'opened') d.emit({ type: 'source.circuit.opened', ...base, failures: d.guards.breaker!.consecutiveFailures() });
+    if (transition === 'closed') d.emit({ type: 'source.circuit.closed', ...base });
+  };
+
+  return once$.pipe(
+    retry({
+      count: d.retry.attempts - 1,
+      delay: (error: FragmentError, retryCount) => {
+        if (!error.retryable) return throwError(() => error);
+        const delayMs = backoffDelay(d.retry, retryCount, d.random, error.retryAfterMs);
+        if (delayMs >= d.timeLeft()) return throwError(() => error);
+        if (d.guards.budget && !d.guards.budget.trySpend(error.code === 'TIMEOUT')) {
+          return throwError(
+            () =>
+              new FragmentError('RETRY_BUDGET_EXHAUSTED', `source "${d.sourceName}" has spent its retry budget; not retrying: ${error.message}`, {
+                fragmentId: d.fragmentId,
+                source: d.sourceName,
+                attempt: error.attempt,
+                retryable: false,
+                cause: error,
+                driverCode: error.driverCode,
+              }),
+          );
+        }
+        d.emit({ type: 'fragment.retrying', ...base, attempt: retryCount + 1, delayMs });
+        return timer(delayMs);
+      },
+    }),
+  );
+}

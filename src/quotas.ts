@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { TributaryError } from './errors.js';
+import { estimateRowsBytes } from './cache/size.js';
+import type { Row } from './sources/source.js';
+
+/** Per-principal quotas; a run without a principal counts as the principal `anonymous`. */
+export const quotaOptionsSchema = z.strictObject({
+  /** Queries one principal may have running at once. */
+  maxRunningQueries: z.number().int().positive().optional(),
+  /** Fragments one principal may start in any sliding minute. */
+  maxFragmentsPerMinute: z.number().int().positive().optional(),
+  /** Rows one query may fetch from its sources, over all fragments. */
+  maxRowsPerQuery: z.number().int().positive().optional(),
+  /** Estimated bytes one query may fetch from its sources, over all fragments. */
+  maxBytesPerQuery: z.number().int().positive().optional(),
+});
+export type QuotaOptions = z.infer<typeof quotaOptionsSchema>;
+
+/** What admission hands a run: its row accounting and the release of its slot. */
+export interface QuotaTicket {
+  /** Counts a fragment's rows against the query's quota; throws LIMIT_EXCEEDED past it. */
+  account(fragmentId: string, rows: readonly Row[]): void;
+  /** Gives the running-query slot back; idempotent. */
+  release(): void;
+}
+
+export interface Quotas {
+  /** Admits a run or throws QUOTA_EXCEEDED before anything starts. */
+  admit(principalId: string | undefined, fragments: number): QuotaTicket;
+}
+
+const WINDOW_MS = 60_000;
+
+/** Creates the quota book-keeping of one executor; `now` is injectable for tests. */
+export function createQuotas(options: QuotaOptions = {}, now: () => number = Date.now): Quotas {
+  const running = new Map<string, number>();
+  const started = new Map<string, { at: number; n: number }[]>();
+
+  const recent = (who: string): number => {
+    const cutoff = now() - WINDOW_MS;
+    const list = (started.get(who) ?? []).filter((e) => e.at > cutoff);
+    started.set(who, list);
+    return list.reduce((sum, e) => sum + e.n, 0);
+  };
+
+  return {
+    admit(principalId, fragments) {
+      const who = principalId ?? 'anonymous';
+      const r = running.get(who) ?? 0;
+      if (options.maxRunningQueries !== undefined && r >= options.maxRunningQueries) {
+        throw quota(`principal "${who}" already has ${r} running queries; the quota is ${options.maxRunningQueries}`, 'maxRunningQueries');
+      }
+      if (options.maxFragmentsPerMinute !== undefined) {
+        const used = recent(who);
+        if (used + fragments > options.maxFragmentsPerMinute) {
+          throw quota(`principal "${who}" started ${used} fragments in the last minute; ${fragments} more would pass the quota of ${options.maxFragmentsPerMinute}`, 'maxFragmentsPerMinute');
+        }
+        started.get(who)!.push({ at: now(), n: fragments });
+      }
+      running.set(who, r + 1);
+      let released = false;
+      let rows = 0;
+      let bytes = 0;
+      return {
+        account(fragmentId, fetched) {
+          rows += fetched.length;
+          if (options.maxRowsPerQuery !== undefined && rows > options.maxRowsPerQuery) {
+            throw new TributaryError('LIMIT_EXCEEDED', `the query fetched more than ${options.maxRowsPerQuery} rows (at fragment "${fragmentId}")`, {
+              issues: [{ path: 'quotas.maxRowsPerQuery', message: `exceeded at fragment "${fragmentId}"` }],
+            });
+          }
+          if (options.maxBytesPerQuery !== undefined) {
+            bytes += estimateRowsBytes(fetched);
+            if (bytes > options.maxBytesPerQuery) {
+              throw new TributaryError('LIMIT_EXCEEDED', `the query fetched more than ${options.maxBytesPerQuery} bytes (estimated, at fragment "${fragmentId}")`, {
+                issues: [{ path: 'quotas.maxBytesPerQuery', message: `exceeded at fragment "${fragmentId}"` }],
+              });
+            }
+          }
+        },
+        release() {
+          if (released) return;
+          released = true;
+          const left = (running.get(who) ?? 1) - 1;
+          if (left <= 0) running.delete(who);
+          else running.set(who, left);
+        },
+      };
+    },
+  };
+}
+
+function quota(message: string, path: string): TributaryError {
+  return new TributaryError('QUOTA_EXCEEDED', message, { issues: [{ path: `quotas.${path}`, message }] });
+}
