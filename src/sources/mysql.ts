@@ -1,0 +1,302 @@
+import mysql from 'mysql2/promise';
+import type { Connection as CoreConnection, ExecuteValues, FieldPacket, PoolOptions, Query } from 'mysql2';
+import type { PoolConnection } from 'mysql2/promise';
+import { z } from 'zod';
+import { TributaryError } from '../errors.js';
+import { isMysqlRetryable, mysqlDriverCode, mysqlErrorRule } from './mysql-errors.js';
+import type { ExecuteContext, Row, SourceExecutor } from './source.js';
+import { toSourceError, type ErrorPhase } from './sql-errors.js';
+import {
+  PendingWork,
+  acquireOrAbort,
+  createRowBounds,
+  expandListParams,
+  parseSourceOptions,
+  settlesWithin,
+  sqlQuerySchema,
+  sqlSourceOptionsShape,
+  type RowBounds,
+  type SqlQuery,
+} from './sql-query.js';
+import { normalizeDecimal, normalizeFloat32, normalizeInteger, normalizeTimestamp } from './values.js';
+
+const ms = z.number().int().nonnegative();
+
+/**
+ * `mysqlSource` options: `url` (`mysql://user:pass@host:3306/db`) or the mysql2 pool fields
+ * below, plus tributary's own. Strict: an unknown key is CONFIG_INVALID, and so are the
+ * options the values policy owns (`supportBigNumbers`, `dateStrings`, `timezone`,
+ * `typeCast`, `namedPlaceholders`, ...), which mysqlSource sets itself.
+ */
+export const mysqlOptionsSchema = z.strictObject({
+  ...sqlSourceOptionsShape,
+  /** Allowed so a sources.json entry can be passed as is. */
+  kind: z.literal('mysql').optional(),
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  socketPath: z.string().min(1).optional(),
+  localAddress: z.string().optional(),
+  user: z.string().optional(),
+  password: z.string().optional(),
+  database: z.string().optional(),
+  charset: z.string().optional(),
+  ssl: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+  connectTimeout: ms.optional(),
+  enableKeepAlive: z.boolean().optional(),
+  keepAliveInitialDelay: ms.optional(),
+  compress: z.boolean().optional(),
+  flags: z.union([z.string(), z.array(z.string())]).optional(),
+  connectAttributes: z.record(z.string(), z.string()).optional(),
+  authPlugins: z.record(z.string(), z.unknown()).optional(),
+  enableCleartextPlugin: z.boolean().optional(),
+  insecureAuth: z.boolean().optional(),
+  disableEval: z.boolean().optional(),
+  connectionLimit: z.number().int().positive().optional(),
+  queueLimit: ms.optional(),
+  waitForConnections: z.boolean().optional(),
+  idleTimeout: ms.optional(),
+  maxIdle: ms.optional(),
+  /** Prepared statements cached per connection (default 100; see the note on execute()). */
+  maxPreparedStatements: z.number().int().positive().optional(),
+});
+export type MysqlSourceOptions = z.input<typeof mysqlOptionsSchema>;
+
+/** The SourceExecutor mysqlSource returns. */
+export interface MysqlSource extends SourceExecutor<SqlQuery> {
+  kind: 'mysql';
+  /** Always a promise of all rows (bounded by maxRows / maxBytes). */
+  execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]>;
+  maxConcurrency: number;
+  version(): Promise<string>;
+  close(): Promise<void>;
+  isRetryable(error: unknown): boolean;
+}
+
+// After KILL QUERY, how long the statement may take to stop before the whole connection is
+// killed (a KILL QUERY that raced ahead of the statement's start kills nothing).
+const KILL_GRACE_MS = 1000;
+
+// mysql2's column type codes (mysql2 Types) that the values policy fixes up.
+const FLOAT = 4;
+const TIMESTAMP = 7;
+const LONGLONG = 8;
+const DATETIME = 12;
+const DECIMAL = 0;
+const NEWDECIMAL = 246;
+
+/** The values-policy fix-up for one column, if its driver value needs one. */
+function columnFix(field: FieldPacket): ((value: unknown) => unknown) | undefined {
+  switch (field.columnType ?? field.type) {
+    case LONGLONG: // mysql2 already gives number-or-string; this also canonicalizes
+      return (v) => (typeof v === 'number' || typeof v === 'string' ? normalizeInteger(v) : v);
+    case DECIMAL:
+    case NEWDECIMAL: // decimalNumbers: false gives the exact text
+      return (v) => (typeof v === 'string' ? normalizeDecimal(v) : v);
+    case FLOAT: // the binary protocol gives the float32's double value
+      return (v) => (typeof v === 'number' ? normalizeFloat32(v) : v);
+    case TIMESTAMP:
+    case DATETIME: // dateStrings gives 'YYYY-MM-DD HH:MM:SS[.ffffff]' in the session's UTC
+      return (v) => (typeof v === 'string' ? normalizeTimestamp(v) : v);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A MariaDB/MySQL source on a mysql2 pool. Query: `{ sql, params? }` with `?` placeholders;
+ * a bound list (a JS array in `ctx.params`) expands its `?` into `?, ?, …` (an empty list
+ * into `NULL`), every value still bound. Aborting `ctx.signal` runs `KILL QUERY` on the
+ * server from a separate connection.
+ *
+ * Statements run with `execute()`, the binary protocol's server-side prepared statements,
+ * so values are truly bound (`query()` would splice escaped values into the text on the
+ * client). The cost: every distinct SQL text, including each length of an expanded list, is
+ * prepared once per connection and cached; the cache is capped by `maxPreparedStatements`
+ * (default 100, not mysql2's 16000) because the server's `max_prepared_stmt_count` (16382 by
+ * default) is shared by all its clients. Under NO_BACKSLASH_ESCAPES a `'\'` literal confuses
+ * the placeholder scan when a list is expanded; write such literals as parameters.
+ *
+ * @example
+ * const shop = mysqlSource({ url: 'mysql://app@db:3306/shop', maxConcurrency: 4 });
+ */
+export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
+  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, ...poolFields } =
+    parseSourceOptions('mysql', mysqlOptionsSchema, options);
+  const name = sourceName ?? 'mysql';
+  const config: PoolOptions = {
+    ...(url === undefined ? {} : { uri: url }),
+    ...(poolFields as PoolOptions),
+    maxPreparedStatements: poolFields.maxPreparedStatements ?? 100,
+    // The values policy: integers as number-or-exact-string, decimals as strings, dates as
+    // text (fixed up to ISO in columnFix), Date parameters written in UTC.
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    decimalNumbers: false,
+    dateStrings: true,
+    jsonStrings: false,
+    timezone: 'Z',
+  };
+  const pool = mysql.createPool(config);
+  // TIMESTAMP columns and NOW() follow the session time zone; UTC makes them match the
+  // policy. Queued here, it runs before the first statement on the new connection.
+  pool.on('connection', (connection) => {
+    const core = connection as unknown as CoreConnection;
+    core.query("SET time_zone = '+00:00'", (error: unknown) => {
+      if (error !== null) core.destroy();
+    });
+  });
+  const pending = new PendingWork();
+  let closing: Promise<void> | undefined;
+  let serverVersion: Promise<string> | undefined;
+
+  const wrap = (error: unknown, phase: ErrorPhase, fragmentId?: string) =>
+    toSourceError(error, {
+      kind: 'mysql',
+      source: name,
+      phase,
+      fragmentId,
+      driverCode: mysqlDriverCode(error),
+      rule: mysqlErrorRule(error),
+    });
+
+  /** Runs one KILL on a connection outside the pool, which may be exhausted. */
+  async function sideKill(what: 'QUERY' | 'CONNECTION', threadId: number): Promise<void> {
+    const side = await mysql.createConnection({ ...config, connectTimeout: config.connectTimeout ?? 5000 });
+    side.on('error', () => undefined);
+    try {
+      // An integer from the server's handshake, escaped by mysql2; KILL cannot be prepared.
+      await side.query(`KILL ${what} ?`, [threadId]);
+    } finally {
+      side.destroy();
+    }
+  }
+
+  /** Stops the thread's statement: KILL QUERY, then KILL CONNECTION if that is not enough. */
+  async function stopThread(threadId: number | null, finished: Promise<void>): Promise<void> {
+    if (threadId === null || !Number.isSafeInteger(threadId)) return;
+    await sideKill('QUERY', threadId);
+    if (await settlesWithin(finished, KILL_GRACE_MS)) return;
+    await sideKill('CONNECTION', threadId);
+  }
+
+  function run(conn: PoolConnection, sql: string, values: unknown[], ctx: ExecuteContext, bounds: RowBounds) {
+    return new Promise<Row[]>((resolve, reject) => {
+      const core = conn.connection as unknown as CoreConnection;
+      const rows: Row[] = [];
+      let fixes: [string, (value: unknown) => unknown][] | undefined;
+      let settled = false;
+      let statement: Query;
+      try {
+        statement = core.execute(sql, values as ExecuteValues[]);
+      } catch (error) {
+        // mysql2 rejects some values (a function) synchronously, before anything is sent
+        conn.release();
+        reject(wrap(error, 'query', ctx.fragmentId) as Error);
+        return;
+      }
+      const finished = new Promise<void>((done) => {
+        statement.once('end', () => done());
+        statement.once('error', () => done());
+      });
+      const settle = () => {
+        settled = true;
+        ctx.signal.removeEventListener('abort', onAbort);
+      };
+      // The statement is still running (an abort, a limit): reject now, kill it on the
+      // server in the background, then destroy the connection. Reusing it could let a late
+      // KILL QUERY hit the next statement that runs on it.
+      const abandon = (reason: unknown) => {
+        if (settled) return;
+        settle();
+        reject(reason as Error);
+        core.on('error', () => undefined); // the killed connection may still report errors
+        pending.track(async () => {
+          try {
+            await stopThread(core.threadId, finished);
+          } finally {
+            conn.destroy();
+          }
+        });
+      };
+      const onAbort = () => abandon(ctx.signal.reason);
+      statement.on('fields', (fields?: FieldPacket[]) => {
+        // undefined for a statement without a result set (an UPDATE's OK packet)
+        fixes = fields?.flatMap((f) => {
+          const fix = columnFix(f);
+          return fix === undefined ? [] : [[f.name, fix] as [string, (value: unknown) => unknown]];
+        });
+      });
+      statement.on('result', (row: Row) => {
+        if (settled || fixes === undefined) return;
+        for (const [column, fix] of fixes) row[column] = fix(row[column]);
+        try {
+          bounds.add(row);
+        } catch (error) {
+          abandon(error);
+          return;
+        }
+        rows.push(row);
+      });
+      statement.on('error', (error: Error & { fatal?: boolean }) => {
+        if (settled) return;
+        settle();
+        if (error.fatal === true) conn.destroy();
+        else conn.release();
+        reject(wrap(error, 'query', ctx.fragmentId) as Error);
+      });
+      statement.on('end', () => {
+        if (settled) return;
+        settle();
+        conn.release();
+        resolve(rows);
+      });
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  const source: MysqlSource = {
+    kind: 'mysql',
+    querySchema: sqlQuerySchema,
+    maxConcurrency: maxConcurrency ?? config.connectionLimit ?? 10,
+    ...(cacheScope === undefined ? {} : { cacheScope }),
+    isRetryable: isMysqlRetryable,
+
+    async execute(query, ctx) {
+      if (closing !== undefined) throw new TributaryError('CLOSED', `mysql source ${name} is closed`);
+      ctx.signal.throwIfAborted();
+      const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
+      const bounds = createRowBounds(ctx, { maxRows, maxBytes }, name);
+      let conn: PoolConnection;
+      try {
+        conn = await acquireOrAbort(pool.getConnection(), ctx.signal, (late) => late.release());
+      } catch (error) {
+        throw ctx.signal.aborted && error === ctx.signal.reason ? error : wrap(error, 'connect', ctx.fragmentId);
+      }
+      if (ctx.signal.aborted) {
+        conn.release();
+        throw ctx.signal.reason;
+      }
+      return run(conn, sql, values, ctx, bounds);
+    },
+
+    version() {
+      serverVersion ??= pool.query<({ v: string } & mysql.RowDataPacket)[]>('SELECT VERSION() AS v').then(
+        ([rows]) => `mysql:${rows[0]?.v ?? 'unknown'}`,
+        (error: unknown) => {
+          serverVersion = undefined; // a failed lookup is not cached
+          throw wrap(error, 'connect');
+        },
+      );
+      return serverVersion;
+    },
+
+    close() {
+      closing ??= (async () => {
+        await pending.drain();
+        await pool.end();
+      })();
+      return closing;
+    },
+  };
+  return source;
+}

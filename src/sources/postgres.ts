@@ -1,0 +1,278 @@
+import pg from 'pg';
+import type { CustomTypesConfig, PoolClient, PoolConfig, QueryConfig } from 'pg';
+import { z } from 'zod';
+import { TributaryError } from '../errors.js';
+import { isPostgresRetryable, postgresDriverCode, postgresErrorRule } from './postgres-errors.js';
+import type { ExecuteContext, Row, SourceExecutor } from './source.js';
+import { toSourceError, type ErrorPhase } from './sql-errors.js';
+import {
+  PendingWork,
+  acquireOrAbort,
+  createRowBounds,
+  parseSourceOptions,
+  settlesWithin,
+  sqlQuerySchema,
+  sqlSourceOptionsShape,
+  type RowBounds,
+  type SqlQuery,
+} from './sql-query.js';
+import { mapArrayDeep, normalizeDecimal, normalizeInteger, normalizeTimestamp } from './values.js';
+
+const fn = z.custom<(...args: any[]) => any>((v) => typeof v === 'function', 'expected a function');
+const ms = z.number().int().nonnegative();
+
+/**
+ * `postgresSource` options: `url` (or `connectionString`) or the pg PoolConfig fields, plus
+ * tributary's own. Strict: an unknown key (a typo) is CONFIG_INVALID. `types` may carry
+ * the app's own parsers; the values policy's types (int8, date, timestamps, numeric[])
+ * still win.
+ */
+export const postgresOptionsSchema = z
+  .strictObject({
+    ...sqlSourceOptionsShape,
+    /** Allowed so a sources.json entry can be passed as is. */
+    kind: z.literal('postgres').optional(),
+    connectionString: z.string().min(1).optional(),
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    user: z.string().optional(),
+    password: z.union([z.string(), fn]).optional(),
+    database: z.string().optional(),
+    ssl: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
+    sslnegotiation: z.enum(['postgres', 'direct']).optional(),
+    enableChannelBinding: z.boolean().optional(),
+    keepAlive: z.boolean().optional(),
+    keepAliveInitialDelayMillis: ms.optional(),
+    statement_timeout: z.union([z.literal(false), ms]).optional(),
+    query_timeout: ms.optional(),
+    lock_timeout: ms.optional(),
+    idle_in_transaction_session_timeout: ms.optional(),
+    application_name: z.string().optional(),
+    fallback_application_name: z.string().optional(),
+    connectionTimeoutMillis: ms.optional(),
+    options: z.string().optional(),
+    client_encoding: z.string().optional(),
+    stream: fn.optional(),
+    types: z.custom<CustomTypesConfig>((v) => typeof (v as CustomTypesConfig | null)?.getTypeParser === 'function').optional(),
+    max: z.number().int().positive().optional(),
+    min: z.number().int().nonnegative().optional(),
+    idleTimeoutMillis: ms.nullable().optional(),
+    allowExitOnIdle: z.boolean().optional(),
+    maxUses: z.number().int().positive().optional(),
+    maxLifetimeSeconds: z.number().int().nonnegative().optional(),
+    log: fn.optional(),
+  })
+  .refine((o) => o.url === undefined || o.connectionString === undefined, {
+    message: 'give url or connectionString, not both',
+    path: ['url'],
+  });
+export type PostgresSourceOptions = z.input<typeof postgresOptionsSchema>;
+
+/** The SourceExecutor postgresSource returns. */
+export interface PostgresSource extends SourceExecutor<SqlQuery> {
+  kind: 'postgres';
+  /** Always a promise of all rows (bounded by maxRows / maxBytes). */
+  execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]>;
+  maxConcurrency: number;
+  version(): Promise<string>;
+  close(): Promise<void>;
+  isRetryable(error: unknown): boolean;
+}
+
+// After pg_cancel_backend, how long the statement may take to stop before its backend is
+// terminated (a cancel that raced ahead of the statement's start cancels nothing).
+const CANCEL_GRACE_MS = 1000;
+
+/** The values policy as per-pool pg type parsers, falling back to `fallback` (the app's). */
+function policyTypes(fallback: CustomTypesConfig): CustomTypesConfig {
+  // text[]'s parser splits any array literal into nested strings; the policy maps the leaves.
+  const byOid = pg.types.getTypeParser as (oid: number, format: 'text') => (text: string) => unknown;
+  const textArray = byOid(1009, 'text');
+  const arrayOf = (leaf: (s: string) => unknown) => (text: string) => mapArrayDeep(textArray(text), leaf);
+  const keepText = (text: string) => text;
+  const parsers = new Map<number, (text: string) => unknown>([
+    [20, normalizeInteger], // int8: pg's default is always a string
+    [1016, arrayOf(normalizeInteger)], // int8[]
+    [1700, normalizeDecimal], // numeric: pg's default is always a string
+    [1231, arrayOf(normalizeDecimal)], // numeric[]: pg's default parses floats and loses digits
+    [1082, keepText], // date: pg's default is a Date at local midnight
+    [1182, textArray], // date[]
+    [1114, normalizeTimestamp], // timestamp: pg's default reads it as local time
+    [1115, arrayOf(normalizeTimestamp)],
+    [1184, normalizeTimestamp], // timestamptz
+    [1185, arrayOf(normalizeTimestamp)],
+  ]);
+  const getTypeParser = (oid: number, format?: 'text' | 'binary') =>
+    (format ?? 'text') === 'text' ? (parsers.get(oid) ?? fallback.getTypeParser(oid, format)) : fallback.getTypeParser(oid, format);
+  return { getTypeParser: getTypeParser as CustomTypesConfig['getTypeParser'] };
+}
+
+/**
+ * A PostgreSQL source on a `pg` Pool. Query: `{ sql, params? }` with `$1` placeholders; a
+ * bound list (a JS array in `ctx.params`) is sent as ONE array parameter, so write
+ * `= ANY($1)`. Values follow the policy of values.ts (type parsers are installed per pool,
+ * never globally). Aborting `ctx.signal` cancels the statement on the server.
+ *
+ * @example
+ * const shop = postgresSource({ url: 'postgres://app@db/shop', maxConcurrency: 4 });
+ */
+export function postgresSource(options: PostgresSourceOptions = {}): PostgresSource {
+  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, types, ...poolFields } =
+    parseSourceOptions('postgres', postgresOptionsSchema, options);
+  const name = sourceName ?? 'postgres';
+  const config: PoolConfig = {
+    ...(poolFields as PoolConfig),
+    ...(url === undefined ? {} : { connectionString: url }),
+    types: policyTypes(types ?? pg.types),
+  };
+  const pool = new pg.Pool(config);
+  // An idle client whose server goes away emits 'error' on the pool, which would crash the
+  // process without a listener; the pool drops that client by itself.
+  pool.on('error', () => undefined);
+  const pending = new PendingWork();
+  let closing: Promise<void> | undefined;
+  let serverVersion: Promise<string> | undefined;
+
+  const wrap = (error: unknown, phase: ErrorPhase, fragmentId?: string) =>
+    toSourceError(error, {
+      kind: 'postgres',
+      source: name,
+      phase,
+      fragmentId,
+      driverCode: postgresDriverCode(error),
+      rule: postgresErrorRule(error),
+    });
+
+  /** Runs one statement on a short-lived client outside the pool, which may be exhausted. */
+  async function sideQuery(text: string, values: unknown[]): Promise<void> {
+    const side = new pg.Client({ ...config, connectionTimeoutMillis: config.connectionTimeoutMillis || 5000 });
+    side.on('error', () => undefined);
+    try {
+      await side.connect();
+      await side.query(text, values);
+    } finally {
+      await side.end().catch(() => undefined);
+    }
+  }
+
+  /** Stops the backend's statement: cancel it, and terminate the backend if that is not enough. */
+  async function stopBackend(pid: number | undefined, finished: Promise<void>): Promise<void> {
+    if (pid === undefined) return;
+    await sideQuery('SELECT pg_cancel_backend($1)', [pid]);
+    if (await settlesWithin(finished, CANCEL_GRACE_MS)) return;
+    await sideQuery('SELECT pg_terminate_backend($1)', [pid]);
+  }
+
+  function run(client: PoolClient, query: SqlQuery, ctx: ExecuteContext, bounds: RowBounds): Promise<Row[]> {
+    return new Promise<Row[]>((resolve, reject) => {
+      const rows: Row[] = [];
+      let settled = false;
+      // 'extended' makes pg use Parse/Bind/Execute even without params, so the text is ONE
+      // statement: 'SELECT 1; DROP TABLE t' is rejected instead of run.
+      const config = { text: query.sql, values: ctx.params, queryMode: 'extended' } as QueryConfig;
+      const statement = new pg.Query(config);
+      const finished = new Promise<void>((done) => {
+        statement.once('end', () => done());
+        statement.once('error', () => done());
+      });
+      // pg emits socket failures on the client as well as failing the statement; without a
+      // listener that second report would crash the process.
+      const swallow = () => undefined;
+      client.on('error', swallow);
+      const settle = () => {
+        settled = true;
+        ctx.signal.removeEventListener('abort', onAbort);
+      };
+      // The statement is still running (an abort, a limit): reject now, stop it on the
+      // server in the background, then destroy the client. Reusing it could let a late
+      // cancel hit the next statement that runs on it.
+      const abandon = (reason: unknown) => {
+        if (settled) return;
+        settle();
+        reject(reason as Error);
+        const pid = (client as unknown as { processID?: number | null }).processID ?? undefined;
+        pending.track(async () => {
+          try {
+            await stopBackend(pid, finished);
+          } finally {
+            client.release(new Error('statement abandoned (cancelled or over a limit)'));
+          }
+        });
+      };
+      const onAbort = () => abandon(ctx.signal.reason);
+      statement.on('row', (row: Row) => {
+        if (settled) return;
+        try {
+          bounds.add(row);
+        } catch (error) {
+          abandon(error);
+          return;
+        }
+        rows.push(row);
+      });
+      statement.on('error', (error: Error) => {
+        if (settled) return;
+        settle();
+        // A server-reported error leaves the connection usable; anything else breaks it.
+        const broken = !(error instanceof pg.DatabaseError) || postgresErrorRule(error)?.unavailable === true;
+        if (!broken) client.removeListener('error', swallow);
+        client.release(broken ? error : undefined);
+        reject(wrap(error, 'query', ctx.fragmentId) as Error);
+      });
+      statement.on('end', () => {
+        if (settled) return;
+        settle();
+        client.removeListener('error', swallow);
+        client.release();
+        resolve(rows);
+      });
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      client.query(statement);
+    });
+  }
+
+  const source: PostgresSource = {
+    kind: 'postgres',
+    querySchema: sqlQuerySchema,
+    maxConcurrency: maxConcurrency ?? config.max ?? 10,
+    ...(cacheScope === undefined ? {} : { cacheScope }),
+    isRetryable: isPostgresRetryable,
+
+    async execute(query, ctx) {
+      if (closing !== undefined) throw new TributaryError('CLOSED', `postgres source ${name} is closed`);
+      ctx.signal.throwIfAborted();
+      const bounds = createRowBounds(ctx, { maxRows, maxBytes }, name);
+      let client: PoolClient;
+      try {
+        client = await acquireOrAbort(pool.connect(), ctx.signal, (late) => late.release());
+      } catch (error) {
+        throw ctx.signal.aborted && error === ctx.signal.reason ? error : wrap(error, 'connect', ctx.fragmentId);
+      }
+      if (ctx.signal.aborted) {
+        client.release();
+        throw ctx.signal.reason;
+      }
+      return run(client, query, ctx, bounds);
+    },
+
+    version() {
+      serverVersion ??= pool.query<{ server_version: string }>('SHOW server_version').then(
+        (result) => `postgres:${result.rows[0]?.server_version ?? 'unknown'}`,
+        (error: unknown) => {
+          serverVersion = undefined; // a failed lookup is not cached
+          throw wrap(error, 'connect');
+        },
+      );
+      return serverVersion;
+    },
+
+    close() {
+      closing ??= (async () => {
+        await pending.drain();
+        await pool.end();
+      })();
+      return closing;
+    },
+  };
+  return source;
+}

@@ -1,0 +1,82 @@
+import { TributaryError } from '../errors.js';
+import { defaultIsRetryable } from './source.js';
+
+/**
+ * The shape the SQL connectors' classification tables share (postgres-errors.ts,
+ * mysql-errors.ts), and the one function that turns a driver error into a TributaryError.
+ */
+
+/** How one driver error code is treated. */
+export interface ErrorRule {
+  /** Whether the same statement may succeed if simply tried again. */
+  retryable: boolean;
+  /** The source itself cannot be used (connect, auth, shutdown): SOURCE_UNAVAILABLE. */
+  unavailable?: boolean;
+  /** One line: why this classification. */
+  reason: string;
+}
+
+/** Node socket errors: the server is not there (yet) or the connection broke. */
+export const NETWORK_ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
+  ECONNREFUSED: { retryable: true, unavailable: true, reason: 'nothing listens there (yet): the server may be restarting' },
+  ECONNRESET: { retryable: true, unavailable: true, reason: 'the connection broke mid-call; a new one may work' },
+  EPIPE: { retryable: true, unavailable: true, reason: 'wrote to a connection the server had closed' },
+  ETIMEDOUT: { retryable: true, unavailable: true, reason: 'the network or server did not answer in time' },
+  EHOSTUNREACH: { retryable: true, unavailable: true, reason: 'no route to the host right now' },
+  ENETUNREACH: { retryable: true, unavailable: true, reason: 'the network is down right now' },
+  EAI_AGAIN: { retryable: true, unavailable: true, reason: 'DNS lookup failed temporarily' },
+  ENOTFOUND: { retryable: true, unavailable: true, reason: 'DNS has no such host (often a transient resolver failure)' },
+};
+
+/** Where the driver error happened: getting a connection, or running the statement. */
+export type ErrorPhase = 'connect' | 'query';
+
+/** The driver's error code (`code` or an AggregateError member's), if any. */
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, errors } = error as { code?: unknown; errors?: unknown };
+  if (typeof code === 'string' && code !== '') return code;
+  // Node's happy-eyeballs connect reports an AggregateError of per-address failures.
+  if (Array.isArray(errors)) return errors.map(errorCode).find((c) => c !== undefined);
+  return undefined;
+}
+
+/** Wraps a driver error; a TributaryError (a limit, a cancel) passes through unchanged. */
+export function toSourceError(
+  error: unknown,
+  info: {
+    kind: string;
+    source: string;
+    phase: ErrorPhase;
+    fragmentId?: string | undefined;
+    driverCode: string | undefined;
+    rule: ErrorRule | undefined;
+  },
+): unknown {
+  if (error instanceof TributaryError) return error;
+  if (!(error instanceof Error)) return error; // an abort reason is the caller's own value
+  const { rule, driverCode, phase } = info;
+  const unavailable = phase === 'connect' || rule?.unavailable === true;
+  const retryable = rule?.retryable ?? (phase === 'connect' && defaultIsRetryable(error));
+  const what = unavailable
+    ? `${info.kind} source ${info.source} is unavailable`
+    : `${info.fragmentId === undefined ? 'a fragment' : `fragment ${info.fragmentId}`} failed on ${info.kind} source ${info.source}`;
+  const code = driverCode === undefined ? '' : ` [${driverCode}]`;
+  const path = info.fragmentId === undefined ? 'source' : `fragments.${info.fragmentId}`;
+  const message = `${what}: ${error.message}${code}`;
+  return new TributaryError(unavailable ? 'SOURCE_UNAVAILABLE' : 'FRAGMENT_FAILED', message, {
+    cause: error,
+    retryable,
+    ...(driverCode === undefined ? {} : { driverCode }),
+    issues: [{ path, message }],
+  });
+}
+
+/** `isRetryable` for a SQL source: a TributaryError's own flag, else the rule, else the default. */
+export function retryableBy(ruleOf: (error: unknown) => ErrorRule | undefined): (error: unknown) => boolean {
+  return (error) => {
+    if (error instanceof TributaryError && error.retryable !== undefined) return error.retryable;
+    if (error instanceof TributaryError && error.cause !== undefined) return retryableBy(ruleOf)(error.cause);
+    return ruleOf(error)?.retryable ?? defaultIsRetryable(error);
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The values policy: how a database value becomes a JS value in a row. It is the same for
+ * every SQL source (PostgreSQL, MariaDB/MySQL, SQLite), so a merge or cache key never
+ * depends on which database a column came from.
+ *
+ * | Database type                                   | JS value                                              |
+ * |-------------------------------------------------|-------------------------------------------------------|
+ * | integers (int2/int4/int8, INT, BIGINT, BIGINT UNSIGNED) | `number` when `Number.isSafeInteger`, else the exact decimal `string` |
+ * | numeric / DECIMAL                               | a `number` when the value has at most 15 significant digits (a double holds those exactly: `12.50` → `12.5`), else the exact decimal `string`, so sorting, summing and joining work on ordinary amounts and precision is never lost silently |
+ * | real / double / FLOAT / DOUBLE                  | `number` (a single-precision FLOAT is the shortest decimal that round-trips: `1.1`, not `1.100000023841858`) |
+ * | boolean                                         | `true` / `false`; MySQL `TINYINT(1)`/`BOOLEAN` stays a `number` (the wire type cannot tell it from a tiny integer) |
+ * | DATE                                            | `'YYYY-MM-DD'` (no time zone, no Date object)          |
+ * | timestamp / timestamptz / DATETIME / TIMESTAMP  | ISO 8601 in UTC, `toISOString()` form: `'2024-01-02T03:04:05.123Z'`; sub-millisecond digits are truncated. A value without a zone (PostgreSQL `timestamp`, MySQL `DATETIME`) is read as UTC; MySQL sessions run with `time_zone = '+00:00'` so `TIMESTAMP` and `NOW()` are UTC too. Values a JS Date cannot hold (`infinity`, MySQL's zero date `0000-00-00 00:00:00`) stay the server's text |
+ * | json / jsonb / MySQL JSON                       | the parsed value. MariaDB's JSON is an alias of LONGTEXT: JSON columns and JSON functions arrive parsed because MariaDB ≥ 10.5.2 marks them in its extended column metadata, but an expression that drops the mark (`IFNULL(doc, '{}')`, `CONCAT(...)`, a LONGTEXT column) arrives as a `string` |
+ * | bytea / BLOB / BINARY / VARBINARY / BIT         | `Buffer`                                              |
+ * | arrays (PostgreSQL)                             | JS arrays whose elements follow this table             |
+ * | NULL                                            | `null`                                                 |
+ * | anything else (time, interval, uuid, enum, ...) | the driver's default, usually the server's text        |
+ *
+ * The helpers below are pure, so every connector (and the SQLite connector with
+ * better-sqlite3's `safeIntegers`) applies the same rules.
+ */
+
+/** An integer as a JS number when it is safe, else its exact decimal string. */
+export function normalizeInteger(value: number | bigint | string): number | string {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) || !Number.isInteger(value)) return value;
+    // Precision is already lost by whoever produced this number; the string keeps the type
+    // consistent with the other unsafe integers.
+    return BigInt(value).toString();
+  }
+  if (typeof value === 'bigint') {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
+  }
+  if (!/^[+-]?\d+$/.test(value)) return value;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : BigInt(value).toString();
+}
+
+/**
+ * A numeric/decimal value: a number when it has at most 15 significant digits (every such
+ * decimal survives the round trip through a double), else its exact decimal string.
+ */
+export function normalizeDecimal(value: number | bigint | string): number | string {
+  if (typeof value === 'number') return value;
+  const text = typeof value === 'bigint' ? value.toString() : value;
+  const match = /^[+-]?(\d*)(?:\.(\d*))?$/.exec(text);
+  if (!match) return text; // NaN, Infinity and other special values stay text
+  const digits = `${match[1] ?? ''}${match[2] ?? ''}`.replace(/^0+/, '').replace(/0+$/, '');
+  return digits.length <= 15 ? Number(text) : text;
+}
+
+/**
+ * A single-precision float as the shortest decimal that maps to the same float32, which is
+ * what PostgreSQL prints for `real`; drivers that decode FLOAT as binary give its double value.
+ */
+export function normalizeFloat32(value: number): number {
+  if (!Number.isFinite(value) || Math.fround(value) !== value) return value;
+  for (let digits = 1; digits <= 9; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return candidate;
+  }
+  return value;
+}
+
+/** A DATE as `'YYYY-MM-DD'`; a Date object is read in UTC. */
+export function normalizeDate(value: string | Date): string {
+  if (typeof value === 'string') return value;
+  return Number.isNaN(value.getTime()) ? String(value) : value.toISOString().slice(0, 10);
+}
+
+// 'YYYY-MM-DD HH:MM:SS[.fraction][+HH[:MM[:SS]] | Z][ BC]', with a space or a T.
+const TIMESTAMP =
+  /^(\d{4,})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?)?( BC)?$/;
+
+/**
+ * A timestamp as an ISO 8601 UTC string (`toISOString()` form). Text without a zone is read
+ * as UTC; text a JS Date cannot represent (`infinity`, zero dates) is returned unchanged.
+ */
+export function normalizeTimestamp(value: string | Date): string {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? String(value) : value.toISOString();
+  const m = TIMESTAMP.exec(value);
+  if (m === null) return value;
+  const [, y, mo, d, h, mi, s, fraction = '', , sign, oh = '0', om = '0', os = '0', bc] = m;
+  let year = Number(y);
+  if (bc !== undefined) year = 1 - year; // 1 BC is year 0 in ISO 8601
+  const month = Number(mo) - 1;
+  const day = Number(d);
+  const date = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999.
+  date.setUTCFullYear(year, month, day);
+  date.setUTCHours(Number(h), Number(mi), Number(s), Number(fraction.padEnd(3, '0').slice(0, 3)));
+  // A zero date or day 31 of a 30-day month would roll over; keep the server's text instead.
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month || date.getUTCDate() !== day) return value;
+  if (sign !== undefined) {
+    const offsetMs = ((Number(oh) * 60 + Number(om)) * 60 + Number(os)) * 1000;
+    date.setTime(date.getTime() - (sign === '-' ? -offsetMs : offsetMs));
+  }
+  return Number.isNaN(date.getTime()) ? value : date.toISOString();
+}
+
+/** A JSON document sent as text (or bytes) parsed; anything else is returned unchanged. */
+export function parseJsonValue(value: unknown): unknown {
+  if (typeof value === 'string') return JSON.parse(value) as unknown;
+  if (Buffer.isBuffer(value)) return JSON.parse(value.toString('utf8')) as unknown;
+  return value;
+}
+
+/** Applies `fn` to every leaf of a (possibly nested) array, keeping nulls. */
+export function mapArrayDeep(value: unknown, fn: (leaf: string) => unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => mapArrayDeep(item, fn));
+  return typeof value === 'string' ? fn(value) : value;
+}
+
+/**
+ * A cheap estimate of the memory a value holds as data, used for `maxBytes`: a string
+ * counts its length (UTF-16 code units, = bytes for ASCII), a Buffer its byte length, a
+ * number, bigint, boolean or Date 8, null 0, arrays and objects the sum of their parts plus
+ * their keys' lengths. Object headers and shared column names are not counted, so the true
+ * heap size is larger; the estimate is for bounding, not accounting.
+ */
+export function estimateValueBytes(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length;
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return 8;
+    case 'object': {
+      if (value === null) return 0;
+      if (value instanceof Date) return 8;
+      if (ArrayBuffer.isView(value)) return value.byteLength;
+      let total = 0;
+      if (Array.isArray(value)) {
+        for (const item of value) total += estimateValueBytes(item);
+        return total;
+      }
+      for (const [key, item] of Object.entries(value)) total += key.length + estimateValueBytes(item);
+      return total;
+    }
+    default:
+      return 0;
+  }
+}
+
+/** The estimate of `estimateValueBytes` summed over a row's values (column names excluded). */
+export function estimateRowBytes(row: Record<string, unknown>): number {
+  let total = 0;
+  for (const key in row) total += estimateValueBytes(row[key]);
+  return total;
+}

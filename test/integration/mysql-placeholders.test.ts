@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { expandListParams, mysqlPlaceholders } from '../../src/sources/sql-query.js';
+
+// Pure tests of the `?` scan behind MySQL's bound-list expansion (no server needed).
+
+describe('mysqlPlaceholders', () => {
+  const marks = (sql: string) => mysqlPlaceholders(sql).map((at) => sql.slice(0, at));
+
+  it('finds bare placeholders in order', () => {
+    expect(mysqlPlaceholders('SELECT ? , ?')).toEqual([7, 11]);
+  });
+
+  it('skips quoted strings, identifiers and their escapes', () => {
+    expect(marks(`SELECT '?', "?", \`?\`, 'it''s ?', 'a\\'?', ?`)).toHaveLength(1);
+    expect(marks("SELECT 'a\\\\', ?")).toHaveLength(1); // an escaped backslash ends the string
+    expect(marks('SELECT `a``?`, ?')).toHaveLength(1);
+  });
+
+  it('skips comments but scans executable comments', () => {
+    expect(marks('SELECT ? -- ?\n, ? # ?\n, /* ? */ ?')).toHaveLength(3);
+    expect(marks('SELECT 1--?\n')).toHaveLength(1); // `--` without a space is minus minus
+    expect(marks('SELECT /*! ? */ 1, /*M! ? */ 2')).toHaveLength(2);
+  });
+
+  it('treats an unterminated quote or comment as running to the end', () => {
+    expect(marks("SELECT ?, 'open ?")).toHaveLength(1);
+    expect(marks('SELECT ?, /* open ?')).toHaveLength(1);
+  });
+});
+
+describe('expandListParams', () => {
+  it('leaves text without list params untouched and sends undefined as NULL', () => {
+    expect(expandListParams('SELECT ?, ?', [1, undefined])).toEqual({ sql: 'SELECT ?, ?', values: [1, null] });
+  });
+
+  it('expands the matching ? of a list, keeping other params in place', () => {
+    expect(expandListParams("SELECT '?' FROM t WHERE a = ? AND b IN (?) AND c > ?", ['x', [1, 2, 3], 9])).toEqual({
+      sql: "SELECT '?' FROM t WHERE a = ? AND b IN (?, ?, ?) AND c > ?",
+      values: ['x', 1, 2, 3, 9],
+    });
+  });
+
+  it('expands an empty list to NULL, binding nothing for it', () => {
+    expect(expandListParams('SELECT * FROM t WHERE id IN (?) AND x = ?', [[], 5])).toEqual({
+      sql: 'SELECT * FROM t WHERE id IN (NULL) AND x = ?',
+      values: [5],
+    });
+  });
+
+  it('keeps Buffers as single values', () => {
+    const blob = Buffer.from('ab');
+    expect(expandListParams('SELECT ? IN (?)', [blob, [blob]]).values).toEqual([blob, blob]);
+  });
+
+  it('refuses to guess when placeholders and params do not line up', () => {
+    expect(() => expandListParams('SELECT ?', [[1], 2], 'orders')).toThrow(
+      expect.objectContaining({ code: 'FRAGMENT_FAILED' }) as unknown as Error,
+    );
+  });
+});

@@ -1,0 +1,292 @@
+import { getEventListeners } from 'node:events';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { TributaryError } from '../../src/errors.js';
+import { postgresSource, type PostgresSource } from '../../src/sources/postgres.js';
+import type { ExecuteContext, Row } from '../../src/sources/source.js';
+import {
+  describeWithServer,
+  eventually,
+  pgAdmin,
+  repoFileUrl,
+  requireServer,
+  runScript,
+  scratchTables,
+  uniqueName,
+  type Admin,
+} from '../support/servers.js';
+
+const server = await requireServer('postgres');
+
+/** The rejection of `promise` (fails the test if it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.fail('expected a rejection'),
+    (error: unknown) => error,
+  );
+}
+
+describeWithServer(server, 'postgresSource (real PostgreSQL)', () => {
+  let admin: Admin;
+  let tables: ReturnType<typeof scratchTables>;
+  let source: PostgresSource;
+  let items: string;
+
+  beforeAll(async () => {
+    admin = await pgAdmin(server.url);
+    tables = scratchTables(admin);
+    items = tables.name('items');
+    await admin.exec(`CREATE TABLE ${items} (id int PRIMARY KEY, name text NOT NULL)`);
+    await admin.exec(`INSERT INTO ${items} SELECT g, 'item ' || g FROM generate_series(1, 2000) g`);
+    source = postgresSource({ url: server.url, max: 4, name: 'shop' });
+  });
+
+  afterAll(async () => {
+    await source.close();
+    await tables.dropAll();
+  });
+
+  const ctx = (params: unknown[] = [], extra: Partial<ExecuteContext> = {}): ExecuteContext => ({
+    params,
+    signal: new AbortController().signal,
+    ...extra,
+  });
+  const run = (sql: string, params: unknown[] = [], extra: Partial<ExecuteContext> = {}): Promise<Row[]> =>
+    source.execute({ sql }, ctx(params, extra));
+  /** Statements containing `marker` that are running right now (other than the admin's). */
+  const active = async (marker: string): Promise<number> => {
+    const [row] = await admin.exec(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()`,
+      [`%${marker}%`],
+    );
+    return Number(row?.n);
+  };
+
+  it('answers a select with $1 params', async () => {
+    const rows = await run(`SELECT id, name FROM ${items} WHERE id = $1 OR name = $2 ORDER BY id`, [3, 'item 7']);
+    expect(rows).toEqual([
+      { id: 3, name: 'item 3' },
+      { id: 7, name: 'item 7' },
+    ]);
+  });
+
+  it('sends a bound list as one array parameter, so = ANY($1) works', async () => {
+    expect(await run(`SELECT id FROM ${items} WHERE id = ANY($1) ORDER BY id`, [[5, 1, 9]])).toEqual([
+      { id: 1 },
+      { id: 5 },
+      { id: 9 },
+    ]);
+    const thousand = Array.from({ length: 1000 }, (_, i) => i * 2 + 1);
+    const rows = await run(`SELECT id FROM ${items} WHERE id = ANY($1) ORDER BY id`, [thousand]);
+    expect(rows.map((r) => r.id)).toEqual(thousand);
+    expect(await run(`SELECT id FROM ${items} WHERE name = ANY($1)`, [[]])).toEqual([]);
+  });
+
+  it('passes injection strings as data: they come back verbatim and nothing is dropped', async () => {
+    const attacks = ["'); DROP TABLE " + items + '; --', "' OR 1=1 --", "\\'; DROP TABLE x; --", 'a"b{c},d\\', 'NULL'];
+    for (const attack of attacks) {
+      expect(await run('SELECT $1::text AS v', [attack])).toEqual([{ v: attack }]);
+      expect(await run(`SELECT id FROM ${items} WHERE name = $1`, [attack])).toEqual([]);
+    }
+    // Inside a bound list too: pg writes the array literal, quoting every element.
+    expect(await run('SELECT unnest($1::text[]) AS v', [attacks])).toEqual(attacks.map((v) => ({ v })));
+    expect(await run(`SELECT id FROM ${items} WHERE name = ANY($1)`, [attacks])).toEqual([]);
+    expect(await run(`SELECT count(*)::int AS n FROM ${items}`)).toEqual([{ n: 2000 }]);
+  });
+
+  it('runs exactly one statement: a second one in the text is rejected', async () => {
+    const error = await rejection(run(`SELECT 1; DROP TABLE ${items}`));
+    expect(error).toMatchObject({ code: 'FRAGMENT_FAILED', retryable: false });
+    expect(await run(`SELECT count(*)::int AS n FROM ${items}`)).toEqual([{ n: 2000 }]);
+  });
+
+  it('rejects at once with the reason when the signal is already aborted', async () => {
+    const reason = new Error('already gone');
+    await expect(source.execute({ sql: 'SELECT 1' }, { params: [], signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+  });
+
+  it('cancels a running statement on the server when the signal aborts', async () => {
+    const marker = uniqueName('sleep');
+    const controller = new AbortController();
+    const reason = new Error('caller gave up');
+    const started = Date.now();
+    const pending = source.execute({ sql: `SELECT pg_sleep(30) /* ${marker} */` }, { params: [], signal: controller.signal });
+    setTimeout(() => controller.abort(reason), 100);
+    await expect(pending).rejects.toBe(reason);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await eventually(async () => (await active(marker)) === 0, 2000)).toBe(true);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    expect(await run('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+
+  it('cancels when the pool is exhausted: a waiting call and the running one', async () => {
+    const small = postgresSource({ url: server.url, max: 1 });
+    try {
+      const marker = uniqueName('hog');
+      const running = new AbortController();
+      const waiting = new AbortController();
+      const hog = small.execute({ sql: `SELECT pg_sleep(30) /* ${marker} */` }, { params: [], signal: running.signal });
+      const hogResult = rejection(hog);
+      expect(await eventually(async () => (await active(marker)) === 1)).toBe(true);
+
+      const queued = small.execute({ sql: 'SELECT 1 AS one' }, { params: [], signal: waiting.signal });
+      const waitReason = new Error('waited too long');
+      let started = Date.now();
+      setTimeout(() => waiting.abort(waitReason), 100);
+      await expect(queued).rejects.toBe(waitReason);
+      expect(Date.now() - started).toBeLessThan(1000);
+
+      // The cancel must not need a pooled connection: the only one is busy.
+      const hogReason = new Error('stop hogging');
+      started = Date.now();
+      running.abort(hogReason);
+      expect(await hogResult).toBe(hogReason);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(await eventually(async () => (await active(marker)) === 0, 2000)).toBe(true);
+      expect(await small.execute({ sql: 'SELECT 2 AS two' }, ctx())).toEqual([{ two: 2 }]);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('classifies a real deadlock as retryable, keeping SQLSTATE 40P01', async () => {
+    const other = await pgAdmin(server.url);
+    // Small keys: pg_locks then shows them in objid (classid 0).
+    const [k1, k2] = [1 + Math.floor(Math.random() * 1e9), 1 + Math.floor(Math.random() * 1e9)];
+    try {
+      await other.exec('BEGIN');
+      await other.exec('SELECT pg_advisory_xact_lock($1)', [k1]);
+      // The source takes k2, then waits for k1. It waits first, so its deadlock check runs
+      // first and it is the side the server aborts.
+      const victim = rejection(run('SELECT pg_advisory_xact_lock($1)::text AS a, pg_advisory_xact_lock($2)::text AS b', [k2, k1]));
+      const waiting = async () =>
+        (await admin.exec(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1`, [k1])).length > 0;
+      expect(await eventually(waiting)).toBe(true);
+      const otherDone = other.exec('SELECT pg_advisory_xact_lock($1)', [k2]);
+      const error = await victim;
+      expect(error).toBeInstanceOf(TributaryError);
+      expect(error).toMatchObject({ code: 'FRAGMENT_FAILED', driverCode: '40P01', retryable: true });
+      expect((error as TributaryError).cause).toBeInstanceOf(pg.DatabaseError);
+      expect(source.isRetryable(error)).toBe(true);
+      await otherDone;
+    } finally {
+      await other.exec('ROLLBACK').catch(() => undefined);
+      await other.close();
+    }
+  });
+
+  it('classifies a syntax error and an unknown table as not retryable, keeping the SQLSTATE', async () => {
+    const syntax = await rejection(run('SELEC 1', [], { fragmentId: 'broken' }));
+    expect(syntax).toMatchObject({ code: 'FRAGMENT_FAILED', driverCode: '42601', retryable: false });
+    expect((syntax as Error).message).toMatch(/fragment broken.*syntax error/);
+    expect(source.isRetryable(syntax)).toBe(false);
+    const unknown = await rejection(run(`SELECT * FROM ${uniqueName('missing')}`));
+    expect(unknown).toMatchObject({ code: 'FRAGMENT_FAILED', driverCode: '42P01', retryable: false });
+    expect(source.isRetryable(unknown)).toBe(false);
+  });
+
+  it('reports an unreachable server as SOURCE_UNAVAILABLE, retryable', async () => {
+    const nowhere = postgresSource({ host: '127.0.0.1', port: 1, user: 'nobody', connectionTimeoutMillis: 2000 });
+    try {
+      const error = await rejection(nowhere.execute({ sql: 'SELECT 1' }, ctx()));
+      expect(error).toMatchObject({ code: 'SOURCE_UNAVAILABLE', retryable: true, driverCode: 'ECONNREFUSED' });
+    } finally {
+      await nowhere.close();
+    }
+  });
+
+  it('enforces row bounds, the smaller of the source and the call, naming the fragment', async () => {
+    const bounded = postgresSource({ url: server.url, maxRows: 5 });
+    try {
+      const sql = { sql: 'SELECT generate_series(1, 10) AS n' };
+      const own = await rejection(bounded.execute(sql, ctx([], { fragmentId: 'numbers' })));
+      expect(own).toMatchObject({ code: 'LIMIT_EXCEEDED' });
+      expect((own as Error).message).toMatch(/fragment numbers.*maxRows=5/);
+      const call = await rejection(bounded.execute(sql, ctx([], { fragmentId: 'numbers', limits: { maxRows: 3 } })));
+      expect((call as Error).message).toMatch(/maxRows=3/);
+      expect(await bounded.execute({ sql: 'SELECT generate_series(1, 5) AS n' }, ctx())).toHaveLength(5);
+    } finally {
+      await bounded.close();
+    }
+  });
+
+  it('stops a huge result on the server once it passes maxRows', async () => {
+    const marker = uniqueName('huge');
+    const started = Date.now();
+    // A set-returning function in the select list streams rows instead of materializing them.
+    const error = await rejection(
+      run(`SELECT generate_series(1, 100000000) AS n /* ${marker} */`, [], { fragmentId: 'huge', limits: { maxRows: 1000 } }),
+    );
+    expect(error).toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await eventually(async () => (await active(marker)) === 0, 2000)).toBe(true);
+    expect(await run('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+
+  it('enforces an estimated byte bound', async () => {
+    const sql = "SELECT repeat('x', 1000) AS s FROM generate_series(1, 100)";
+    const error = await rejection(run(sql, [], { fragmentId: 'wide', limits: { maxBytes: 50_000 } }));
+    expect(error).toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    expect((error as Error).message).toMatch(/fragment wide.*maxBytes=50000/);
+    expect(await run(sql, [], { limits: { maxBytes: 200_000 } })).toHaveLength(100);
+  });
+
+  it('removes its abort listener after success, failure and limits', async () => {
+    const controller = new AbortController();
+    await source.execute({ sql: 'SELECT 1' }, { params: [], signal: controller.signal });
+    await rejection(source.execute({ sql: 'SELEC 1' }, { params: [], signal: controller.signal }));
+    await rejection(
+      source.execute({ sql: 'SELECT generate_series(1, 10)' }, { params: [], signal: controller.signal, limits: { maxRows: 1 } }),
+    );
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('validates its options with CONFIG_INVALID issues', () => {
+    const attempt = () => postgresSource({ url: server.url, max: 0, bogus: true } as never);
+    expect(attempt).toThrow(TributaryError);
+    try {
+      attempt();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
+      const paths = (error as TributaryError).issues.map((i) => i.path);
+      expect(paths).toContain('options.max');
+      expect(paths).toContain('options');
+    }
+  });
+
+  it('reports its server version and declares its lane from the pool size', async () => {
+    expect(await source.version()).toMatch(/^postgres:\d+/);
+    expect(source.kind).toBe('postgres');
+    expect(source.maxConcurrency).toBe(4);
+    expect(postgresSource({ url: server.url, maxConcurrency: 2 }).maxConcurrency).toBe(2);
+  });
+
+  it('closes idempotently and refuses work afterwards', async () => {
+    const closing = postgresSource({ url: server.url });
+    await closing.execute({ sql: 'SELECT 1' }, ctx());
+    await Promise.all([closing.close(), closing.close()]);
+    await closing.close();
+    await expect(closing.execute({ sql: 'SELECT 1' }, ctx())).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('lets a process that queried, cancelled and closed exit by itself', async () => {
+    const script = `
+      import { postgresSource } from ${JSON.stringify(repoFileUrl('src/sources/postgres.ts'))};
+      const source = postgresSource({ url: process.env.CHILD_DB_URL });
+      const rows = await source.execute({ sql: 'SELECT 1 AS one' }, { params: [], signal: new AbortController().signal });
+      const slow = new AbortController();
+      setTimeout(() => slow.abort(new Error('enough')), 100);
+      const cancelled = await source
+        .execute({ sql: 'SELECT pg_sleep(30)' }, { params: [], signal: slow.signal })
+        .then(() => 'finished', (error) => error.message);
+      await source.close();
+      await source.close();
+      console.log(JSON.stringify({ rows, cancelled }));
+    `;
+    const result = await runScript(script, { CHILD_DB_URL: server.url }, 20_000);
+    expect(result.stderr).toBe('');
+    expect(result).toMatchObject({ code: 0, timedOut: false });
+    expect(JSON.parse(result.stdout)).toEqual({ rows: [{ one: 1 }], cancelled: 'enough' });
+  });
+});
