@@ -61,6 +61,8 @@ export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime):
   const t0 = performance.now();
   const now = (): number => Math.round((performance.now() - t0) * 1000) / 1000;
   const stored = new Map<string, Row[]>();
+  // A run keeps the sources it was validated against, even if one is unregistered meanwhile.
+  const bound = new Map(plan.fragments.map((f) => [f.source, { source: rt.sources.get(f.source)!, lane: rt.sourceLane(f.source), guards: rt.guardsOf(f.source) }]));
   const events = new Subject<ExecutionEvent>();
   const progress = new ReplaySubject<Progress>(1);
   const errors: TributaryError[] = [];
@@ -91,12 +93,12 @@ export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime):
       fragment,
       path: `fragments[${index}]`,
       level: plan.levelOf.get(id)!,
-      source: rt.sources.get(fragment.source)!,
-      lanes: { global: rt.globalLane, source: rt.sourceLane(fragment.source) },
+      source: bound.get(fragment.source)!.source,
+      lanes: { global: rt.globalLane, source: bound.get(fragment.source)!.lane },
       retry: mergeRetry(rt.options.retry, plan.retry, fragment.retry),
       timeoutMs: fragment.timeoutMs ?? plan.timeoutMs ?? rt.options.timeoutMs,
       deadlineMs: fragment.deadlineMs ?? plan.deadlineMs ?? rt.options.deadlineMs,
-      guards: rt.guardsOf(fragment.source),
+      guards: bound.get(fragment.source)!.guards,
       account: rt.ticket ? (rows) => rt.ticket!.account(id, rows) : undefined,
       bind: { rowsOf: (upstream) => stored.get(upstream) ?? [], params },
       principal: opts.principal,
@@ -122,7 +124,8 @@ export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime):
   };
 
   const machine = createQueryMachine(plan, { runFragment, merge, emit, now });
-  const actor = createActor(machine, rt.options.inspect ? { inspect: rt.options.inspect as never } : {});
+  // The actor's id is the query's, so the inspector lists each query by name rather than as "query".
+  const actor = createActor(machine, { id: plan.id, ...(rt.options.inspect ? { inspect: rt.options.inspect as never } : {}) });
 
   let settle!: { resolve: (r: QueryResult) => void; reject: (e: unknown) => void };
   const result = new Promise<QueryResult>((resolve, reject) => {
@@ -209,6 +212,10 @@ function abortMessage(reason: unknown): string {
 }
 
 async function* batches(result: Promise<QueryResult>, size: number): AsyncIterableIterator<Row[]> {
+  // A size below 1 would yield empty batches forever.
+  if (!Number.isInteger(size) || size < 1) {
+    throw new TributaryError('CONFIG_INVALID', `rows(batchSize): expected a positive integer, got ${size}`, { issues: [{ path: 'batchSize', message: 'expected a positive integer' }] });
+  }
   const r = await result;
   if (r.status === 'failed') throw r.errors[0] ?? new TributaryError('FRAGMENT_FAILED', 'the query failed');
   for (let i = 0; i < r.rows.length; i += size) yield r.rows.slice(i, i + size);

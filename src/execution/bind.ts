@@ -79,3 +79,23 @@ function toCall(query: unknown): BoundCall {
   const params = (query as { params?: unknown })?.params;
   return { query, params: Array.isArray(params) ? params : [] };
 }
+
+/**
+ * Checks that every `{ $param }` of a plan (fragment queries and the merge tree) has a value
+ * in the run's params, so a run that could never finish fails before anything runs.
+ * Throws `PLAN_INVALID` with the path of each reference that has no value.
+ */
+export function checkRunParams(plan: { fragments: readonly Fragment[]; merge?: unknown }, params: Readonly<Record<string, unknown>>): void {
+  const issues: { path: string; message: string }[] = [];
+  const check = (root: unknown, prefix: string): void => {
+    for (const { ref, path } of findRefs(root)) {
+      if (isFromRef(ref) || Object.prototype.hasOwnProperty.call(params, ref.$param)) continue;
+      issues.push({ path: formatPath(prefix, [...path, '$param']), message: `run parameter "${ref.$param}" is not given; pass params: { ${ref.$param}: … } to run()` });
+    }
+  };
+  plan.fragments.forEach((f, i) => check(f.query, `fragments[${i}].query`));
+  if (plan.merge !== undefined) check(plan.merge, 'merge');
+  if (issues.length > 0) {
+    throw new TributaryError('PLAN_INVALID', `invalid run: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+  }
+}

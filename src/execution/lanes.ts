@@ -1,4 +1,4 @@
-import { Observable, Subject, mergeMap } from 'rxjs';
+import { Observable, Subject, Subscription, mergeMap } from 'rxjs';
 
 /** Occupancy of one lane. */
 export interface LaneStats {
@@ -45,8 +45,16 @@ export function createLane(limit = Infinity): Lane {
               return undefined;
             }
             running++;
-            release = () => slot.complete();
-            const inner = work.subscribe({
+            // Unsubscribed from outside: stop the work now, but hand the slot back on the next
+            // microtask. A query being stopped unsubscribes all its jobs in one synchronous
+            // sweep, and its waiting jobs must be marked cancelled before the freed slot would
+            // start one of them (a source call aborted as soon as it began).
+            const inner = new Subscription();
+            release = () => {
+              inner.unsubscribe();
+              queueMicrotask(() => slot.complete());
+            };
+            inner.add(work.subscribe({
               next: (value) => subscriber.next(value),
               error: (error: unknown) => {
                 subscriber.error(error);
@@ -56,7 +64,7 @@ export function createLane(limit = Infinity): Lane {
                 subscriber.complete();
                 slot.complete();
               },
-            });
+            }));
             return () => {
               running--;
               release = undefined;

@@ -1,0 +1,277 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createExecutor, isTributaryError, memorySource, validatePlan, type SourceExecutor, type TributaryError } from '../../src/index.js';
+import { testQuerySchema } from '../support/engine.js';
+
+/** A source whose every call is recorded, so a test can prove nothing ran. */
+function spySource(): SourceExecutor & { execute: ReturnType<typeof vi.fn> } {
+  return { kind: 'spy', querySchema: testQuerySchema, execute: vi.fn(() => Promise.resolve([{ x: 1 }])) };
+}
+
+/** Runs `plan` through a fresh executor and returns the error it throws (failing if none). */
+function rejectionOf(plan: unknown, limits?: Record<string, number>): { error: TributaryError; spy: ReturnType<typeof spySource> } {
+  const spy = spySource();
+  const executor = createExecutor({
+    sources: { a: spy, mem: memorySource({ tables: { t: [{ x: 1 }] } }) },
+    ...(limits ? { limits } : {}),
+  });
+  try {
+    executor.run(plan);
+  } catch (error) {
+    expect(isTributaryError(error)).toBe(true);
+    return { error: error as TributaryError, spy };
+  }
+  throw new Error('expected the plan to be rejected');
+}
+
+const q = (key: string, params?: unknown[]) => (params ? { key, params } : { key });
+const paths = (error: TributaryError) => error.issues.map((i) => i.path);
+
+describe('validatePlan', () => {
+  it('fills in defaults and computes levels, levelOf and dependents', () => {
+    const v = validatePlan({
+      fragments: [
+        { id: 'a', source: 'a', query: q('a') },
+        { id: 'b', source: 'a', query: q('b'), dependsOn: ['a'] },
+        { id: 'c', source: 'a', query: q('c'), dependsOn: ['a', 'b'] },
+      ],
+    });
+    expect(v.errorPolicy).toBe('fail-fast');
+    expect(v.schedule).toBe('levels');
+    expect(v.id).toMatch(/^query-\d+$/);
+    expect(v.levels).toEqual([['a'], ['b'], ['c']]);
+    expect([...v.levelOf]).toEqual([['a', 0], ['b', 1], ['c', 2]]);
+    expect(v.dependents.get('a')).toEqual(['b', 'c']);
+    expect(v.mergeTree).toBe('c');
+  });
+
+  it('rejects a dependency cycle with PLAN_INVALID, naming every id of the cycle', () => {
+    const { error, spy } = rejectionOf({
+      fragments: [
+        { id: 'root', source: 'a', query: q('r') },
+        { id: 'x', source: 'a', query: q('x'), dependsOn: ['z'] },
+        { id: 'y', source: 'a', query: q('y'), dependsOn: ['x'] },
+        { id: 'z', source: 'a', query: q('z'), dependsOn: ['y'] },
+      ],
+      merge: 'root',
+    });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(error.message).toContain('x');
+    expect(error.message).toContain('y');
+    expect(error.message).toContain('z');
+    expect(error.message).toMatch(/cycle: (x → z → y → x|y → x → z → y|z → y → x → z)/);
+    expect(paths(error)).toEqual(['fragments[1].dependsOn']);
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('rejects a fragment that depends on itself', () => {
+    const { error } = rejectionOf({ fragments: [{ id: 'self', source: 'a', query: q('s'), dependsOn: ['self'] }] });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(error.message).toContain('self → self');
+  });
+
+  it('rejects an unknown source with SOURCE_UNKNOWN at fragments[i].source', () => {
+    const { error, spy } = rejectionOf({
+      fragments: [
+        { id: 'a', source: 'a', query: q('a') },
+        { id: 'b', source: 'nowhere', query: q('b') },
+      ],
+      merge: { op: 'union', inputs: ['a', 'b'] },
+    });
+    expect(error.code).toBe('SOURCE_UNKNOWN');
+    expect(paths(error)).toEqual(['fragments[1].source']);
+    expect(error.message).toContain('nowhere');
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('rejects an unknown dependsOn at fragments[i].dependsOn[j]', () => {
+    const { error, spy } = rejectionOf({
+      fragments: [
+        { id: 'a', source: 'a', query: q('a') },
+        { id: 'b', source: 'a', query: q('b'), dependsOn: ['a', 'ghost'] },
+      ],
+    });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(paths(error)).toEqual(['fragments[1].dependsOn[1]']);
+    expect(error.message).toContain('ghost');
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('rejects a duplicate fragment id at the second occurrence', () => {
+    const { error, spy } = rejectionOf({
+      fragments: [
+        { id: 'a', source: 'a', query: q('a') },
+        { id: 'b', source: 'a', query: q('b') },
+        { id: 'a', source: 'a', query: q('c') },
+      ],
+      merge: { op: 'union', inputs: ['a', 'b'] },
+    });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(paths(error)).toEqual(['fragments[2].id']);
+    expect(error.message).toContain('duplicate fragment id "a"');
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('rejects a $from to a fragment that is not in dependsOn, at the reference', () => {
+    const { error, spy } = rejectionOf({
+      fragments: [
+        { id: 'a', source: 'a', query: q('a') },
+        { id: 'b', source: 'a', query: q('b') },
+        { id: 'c', source: 'a', query: q('c', [1, { $from: 'b', column: 'id' }]), dependsOn: ['a'] },
+      ],
+      merge: { op: 'union', inputs: ['b', 'c'] },
+    });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(paths(error)).toEqual(['fragments[2].query.params[1].$from']);
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('rejects a $from inside a memory predicate that is not in dependsOn', () => {
+    const { error } = rejectionOf({
+      fragments: [
+        { id: 'a', source: 'a', query: q('a') },
+        { id: 'm', source: 'mem', query: { table: 't', where: { in: ['x', { $from: 'a', column: 'x' }] } } },
+      ],
+      merge: { op: 'union', inputs: ['a', 'm'] },
+    });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(paths(error)).toEqual(['fragments[1].query.where.in[1].$from']);
+  });
+
+  it('rejects a merge leaf that is no fragment at its path in the tree', () => {
+    const { error, spy } = rejectionOf({
+      fragments: [
+        { id: 'a', source: 'a', query: q('a') },
+        { id: 'b', source: 'a', query: q('b') },
+      ],
+      merge: { op: 'limit', n: 1, input: { op: 'join', type: 'inner', left: 'nope', right: 'b', on: [['x', 'x']] } },
+    });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(paths(error)).toEqual(['merge.input.left']);
+    expect(error.message).toContain('"nope"');
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('rejects a bare merge leaf that is no fragment at path merge', () => {
+    const { error } = rejectionOf({ fragments: [{ id: 'a', source: 'a', query: q('a') }], merge: 'b' });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(paths(error)).toEqual(['merge']);
+  });
+
+  it('rejects a query the source schema rejects, at a path under fragments[i].query', () => {
+    const { error, spy } = rejectionOf({
+      fragments: [
+        { id: 'a', source: 'a', query: q('a') },
+        { id: 'm', source: 'mem', query: { table: 't', columns: 'x' } },
+      ],
+      merge: { op: 'union', inputs: ['a', 'm'] },
+    });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(paths(error)).toEqual(['fragments[1].query.columns']);
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('rejects an unknown key in a native query (strict source schema)', () => {
+    const { error } = rejectionOf({ fragments: [{ id: 'a', source: 'a', query: { key: 'a', sql: 'x' } }] });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(paths(error)).toEqual(['fragments[0].query']);
+    expect(error.issues[0]!.message).toContain('sql');
+  });
+
+  it('rejects a plan without merge whose last level has several fragments, at path merge', () => {
+    const { error, spy } = rejectionOf({
+      fragments: [
+        { id: 'a', source: 'a', query: q('a') },
+        { id: 'b', source: 'a', query: q('b'), dependsOn: ['a'] },
+        { id: 'c', source: 'a', query: q('c'), dependsOn: ['a'] },
+      ],
+    });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(paths(error)).toEqual(['merge']);
+    expect(error.message).toContain('b, c');
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('rejects schema errors with the zod path (unknown plan key, bad fragment id)', () => {
+    const bad = rejectionOf({ fragments: [{ id: '1abc', source: 'a', query: q('a') }], colour: 'red' });
+    expect(bad.error.code).toBe('PLAN_INVALID');
+    expect(paths(bad.error).sort()).toEqual(['(root)', 'fragments[0].id']);
+    expect(rejectionOf('not a plan').error.issues).toEqual([{ path: '(root)', message: expect.stringContaining('JSON object') as string }]);
+  });
+
+  it('rejects a batch.param that names no bound $from parameter', () => {
+    const { error } = rejectionOf({
+      fragments: [
+        { id: 'a', source: 'a', query: q('a') },
+        { id: 'b', source: 'a', query: q('b', [1, { $from: 'a', column: 'x' }]), dependsOn: ['a'], batch: { param: 0, size: 10 } },
+      ],
+    });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(paths(error)).toEqual(['fragments[1].batch.param']);
+  });
+
+  it('lists every problem of a plan at once', () => {
+    const { error } = rejectionOf({
+      fragments: [
+        { id: 'a', source: 'a', query: q('a'), dependsOn: ['ghost'] },
+        { id: 'a', source: 'a', query: q('b') },
+      ],
+    });
+    expect(paths(error).sort()).toEqual(['fragments[0].dependsOn[0]', 'fragments[1].id']);
+  });
+});
+
+describe('plan limits', () => {
+  const chain = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ id: `f${i}`, source: 'a', query: q(`f${i}`), ...(i > 0 ? { dependsOn: [`f${i - 1}`] } : {}) }));
+
+  it('rejects more fragments than maxFragments at path fragments', () => {
+    const fragments = Array.from({ length: 4 }, (_, i) => ({ id: `f${i}`, source: 'a', query: q('x') }));
+    const { error, spy } = rejectionOf({ fragments, merge: { op: 'union', inputs: ['f0', 'f1', 'f2', 'f3'] } }, { maxFragments: 3 });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(error.issues).toEqual([{ path: 'fragments', message: 'the plan has 4 fragments; the limit is 3' }]);
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('rejects a dependency chain deeper than maxDepth', () => {
+    const { error, spy } = rejectionOf({ fragments: chain(6) }, { maxDepth: 5 });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(error.issues).toEqual([{ path: 'fragments', message: 'the plan has 6 levels; the limit is 5' }]);
+    expect(spy.execute).not.toHaveBeenCalled();
+    expect(() => createExecutor({ sources: { a: spySource() }, limits: { maxDepth: 6 } }).validate({ fragments: chain(6) })).not.toThrow();
+  });
+
+  it('rejects a merge tree with more nodes than maxMergeNodes at path merge', () => {
+    const fragments = chain(1);
+    const merge = { op: 'limit', n: 1, input: { op: 'limit', n: 1, input: { op: 'limit', n: 1, input: 'f0' } } };
+    const { error, spy } = rejectionOf({ fragments, merge }, { maxMergeNodes: 3 });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(error.issues).toEqual([{ path: 'merge', message: 'the merge tree has 4 nodes; the limit is 3' }]);
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('rejects JSON nested deeper than maxNesting', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 20; i++) deep = [deep];
+    const { error, spy } = rejectionOf({ fragments: [{ id: 'a', source: 'a', query: { key: 'a', params: [deep] } }] }, { maxNesting: 16 });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(error.issues).toEqual([{ path: '(root)', message: 'the plan nests deeper than 16 levels' }]);
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('rejects a plan larger than maxPlanBytes', () => {
+    const { error, spy } = rejectionOf({ fragments: [{ id: 'a', source: 'a', query: { key: 'k'.repeat(2000) } }] }, { maxPlanBytes: 1024 });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]!.path).toBe('(root)');
+    expect(error.issues[0]!.message).toMatch(/^the plan is \d+ bytes as JSON; the limit is 1024$/);
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('rejects a plan that is not JSON (a reference cycle) without overflowing', () => {
+    const query: Record<string, unknown> = { key: 'a' };
+    query.self = query;
+    const { error } = rejectionOf({ fragments: [{ id: 'a', source: 'a', query }] });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(error.message).toContain('reference cycle');
+  });
+});

@@ -1,0 +1,105 @@
+import { lastValueFrom, Subject, toArray } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createExecutor, progressFrom, type Executor, type ExecutionEvent, type Progress } from '../../src/index.js';
+import { sourceError, testSource } from '../support/engine.js';
+
+const q = 'q';
+const frag = (type: string, fragmentId: string, extra: Record<string, unknown> = {}) =>
+  ({ type, queryId: q, at: 0, fragmentId, source: 's', level: 0, ...extra }) as unknown as ExecutionEvent;
+
+const MONOTONIC = ['succeeded', 'failed', 'cached', 'skipped', 'level', 'percent', 'retries'] as const;
+
+function expectMonotonic(values: Progress[]): void {
+  for (let i = 1; i < values.length; i++) {
+    for (const key of MONOTONIC) expect(values[i]![key], `${key} at #${i}`).toBeGreaterThanOrEqual(values[i - 1]![key]);
+  }
+}
+
+describe('progressFrom', () => {
+  it('starts at zero, counts finished fragments and keeps percent below 100 until query.done', () => {
+    const events = new Subject<ExecutionEvent>();
+    const seen: Progress[] = [];
+    progressFrom(events, 2).subscribe((p) => seen.push(p));
+    expect(seen).toEqual([{ total: 2, succeeded: 0, failed: 0, cached: 0, skipped: 0, running: 0, level: 0, percent: 0, retries: 0, done: false }]);
+    events.next(frag('fragment.started', 'a', { attempt: 1, batch: { index: 0, count: 1 } }));
+    expect(seen.at(-1)!.running).toBe(1);
+    events.next(frag('fragment.succeeded', 'a', { rowCount: 1, attempts: 1, calls: 1, cached: false, startedAt: 0, durationMs: 1 }));
+    expect(seen.at(-1)).toMatchObject({ succeeded: 1, running: 0, percent: 50 });
+    events.next(frag('fragment.succeeded', 'b', { rowCount: 1, attempts: 0, calls: 0, cached: true, startedAt: 0, durationMs: 1 }));
+    expect(seen.at(-1)).toMatchObject({ succeeded: 2, cached: 1, percent: 99, done: false });
+    events.next({ type: 'query.done', queryId: q, at: 1, status: 'ok', rowCount: 2, durationMs: 1 });
+    expect(seen.at(-1)).toMatchObject({ percent: 100, done: true });
+    expectMonotonic(seen);
+  });
+
+  it('emits only on change and completes with the events', () => {
+    const events = new Subject<ExecutionEvent>();
+    const seen: Progress[] = [];
+    let completed = false;
+    progressFrom(events, 1).subscribe({ next: (p) => seen.push(p), complete: () => (completed = true) });
+    events.next(frag('fragment.queued', 'a'));
+    events.next({ type: 'merge.started', queryId: q, at: 0 });
+    expect(seen).toHaveLength(1);
+    events.complete();
+    expect(completed).toBe(true);
+  });
+
+  it('counts retries, skips and failures', () => {
+    const events = new Subject<ExecutionEvent>();
+    const seen: Progress[] = [];
+    progressFrom(events, 4).subscribe((p) => seen.push(p));
+    events.next(frag('fragment.retrying', 'a', { attempt: 2, delayMs: 10 }));
+    events.next(frag('fragment.failed', 'a', { attempts: 2, startedAt: 0, durationMs: 1, error: {} }));
+    events.next(frag('fragment.skipped', 'b', { because: 'a' }));
+    expect(seen.at(-1)).toMatchObject({ retries: 1, failed: 1, skipped: 1, percent: 50 });
+  });
+});
+
+describe('run.progress$', () => {
+  let executor: Executor | undefined;
+  afterEach(async () => {
+    await executor?.close();
+    executor = undefined;
+  });
+
+  it('is monotonic and reaches percent 100 on done', async () => {
+    let n = 0;
+    const src = testSource({ behaviour: (c) => (c.key === 'flaky' && ++n === 1 ? sourceError('reset', true) : [{ k: c.key }]) });
+    executor = createExecutor({ sources: { s: src.source }, retry: { initialDelayMs: 1, jitter: 'none' }, cache: false });
+    const run = executor.run({
+      fragments: [
+        { id: 'a', source: 's', query: { key: 'a' } },
+        { id: 'b', source: 's', query: { key: 'flaky' } },
+        { id: 'c', source: 's', dependsOn: ['a', 'b'], query: { key: 'c' } },
+        { id: 'd', source: 's', dependsOn: ['c'], query: { key: 'd' } },
+      ],
+    });
+    const values = lastValueFrom(run.progress$.pipe(toArray()));
+    await run.result;
+    const seen = await values;
+    expectMonotonic(seen);
+    expect(seen.length).toBeGreaterThan(5);
+    expect(seen.some((p) => p.running > 0)).toBe(true);
+    expect(seen.filter((p) => p.percent === 100)).toHaveLength(1);
+    expect(seen.at(-1)).toEqual({ total: 4, succeeded: 4, failed: 0, cached: 0, skipped: 0, running: 0, level: 2, percent: 100, retries: 1, done: true });
+  });
+
+  it('reaches 100 for a partial run, counting the failed and the skipped', async () => {
+    const src = testSource({ behaviour: (c) => (c.key === 'bad' ? sourceError('no', false) : [{ k: c.key }]) });
+    executor = createExecutor({ sources: { s: src.source }, cache: false });
+    const run = executor.run({
+      fragments: [
+        { id: 'bad', source: 's', query: { key: 'bad' } },
+        { id: 'good', source: 's', query: { key: 'good' } },
+        { id: 'child', source: 's', dependsOn: ['bad'], query: { key: 'child' } },
+      ],
+      merge: { op: 'union', inputs: ['good', 'child'] },
+      errorPolicy: 'partial',
+    });
+    const values = lastValueFrom(run.progress$.pipe(toArray()));
+    await run.result;
+    const seen = await values;
+    expectMonotonic(seen);
+    expect(seen.at(-1)).toMatchObject({ succeeded: 1, failed: 1, skipped: 1, percent: 100, done: true });
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { memorySource, TributaryError, type ExecuteContext, type MemoryQuery, type Row } from '../../src/index.js';
+
+const people: Row[] = [
+  { id: 1, name: 'Ann', age: 31, city: 'Oslo' },
+  { id: 2, name: 'Bob', age: null, city: 'Rome' },
+  { id: 3, name: 'Cy', age: 45, city: 'Oslo' },
+  { id: 4, name: 'Di', age: 27 },
+];
+// Frozen, so any attempt by the source to change a row throws.
+for (const row of people) Object.freeze(row);
+Object.freeze(people);
+
+const source = memorySource({ tables: { people }, version: '7' });
+const ctx = (over: Partial<ExecuteContext> = {}): ExecuteContext => ({ params: [], signal: new AbortController().signal, ...over });
+const run = (query: unknown, context = ctx()) => source.execute(source.querySchema.parse(query), context) as Promise<Row[]>;
+
+describe('memorySource', () => {
+  it('scans a whole table', async () => {
+    expect(await run({ table: 'people' })).toEqual(people);
+  });
+
+  it('filters with a predicate under SQL null semantics', async () => {
+    expect((await run({ table: 'people', where: { gt: ['age', 30] } })).map((r) => r.id)).toEqual([1, 3]);
+    expect((await run({ table: 'people', where: { not: { gt: ['age', 30] } } })).map((r) => r.id)).toEqual([4]);
+    expect((await run({ table: 'people', where: { isNull: 'age' } })).map((r) => r.id)).toEqual([2]);
+    expect((await run({ table: 'people', where: { and: [{ eq: ['city', 'Oslo'] }, { lt: ['age', 40] }] } })).map((r) => r.id)).toEqual([1]);
+    expect((await run({ table: 'people', where: { in: ['id', [4, 2, 9]] } })).map((r) => r.id)).toEqual([2, 4]);
+  });
+
+  it('projects columns, a missing one as null', async () => {
+    expect(await run({ table: 'people', columns: ['name', 'city'], where: { eq: ['id', 4] } })).toEqual([{ name: 'Di', city: null }]);
+  });
+
+  it('takes a bound list (a resolved $from) in an in predicate', async () => {
+    const query = { table: 'people', where: { in: ['id', [3, 1]] } } as MemoryQuery;
+    expect((await source.execute(query, ctx()) as Row[]).map((r) => r.name)).toEqual(['Ann', 'Cy']);
+  });
+
+  it('never changes the rows it was given', async () => {
+    const out = await run({ table: 'people' });
+    expect(out[0]).toBe(people[0]);
+    expect(Object.isFrozen(people[0])).toBe(true);
+  });
+
+  it('rejects an unknown table with a non-retryable FRAGMENT_FAILED', async () => {
+    const error = await run({ table: 'nope' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TributaryError);
+    expect(error).toMatchObject({ code: 'FRAGMENT_FAILED', retryable: false });
+    expect((error as Error).message).toContain('people');
+  });
+
+  it('rejects at once when the signal is already aborted', async () => {
+    const reason = new Error('stop');
+    await expect(run({ table: 'people' }, ctx({ signal: AbortSignal.abort(reason) }))).rejects.toBe(reason);
+  });
+
+  it('enforces the row limit with LIMIT_EXCEEDED', async () => {
+    await expect(run({ table: 'people' }, ctx({ limits: { maxRows: 3 } }))).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    expect(await run({ table: 'people' }, ctx({ limits: { maxRows: 4 } }))).toHaveLength(4);
+  });
+
+  it('declares its query schema, version and options', async () => {
+    expect(source.kind).toBe('memory');
+    expect(source.querySchema.safeParse({ table: 'people', order: 'id' }).success).toBe(false);
+    expect(source.querySchema.safeParse({ table: '' }).success).toBe(false);
+    expect(source.version?.()).toBe('memory:7');
+    expect(memorySource({ tables: {}, maxConcurrency: 2, cacheScope: 'shared' })).toMatchObject({ maxConcurrency: 2, cacheScope: 'shared' });
+    await expect(source.close?.()).resolves.toBeUndefined();
+  });
+});
