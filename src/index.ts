@@ -33,6 +33,10 @@ export { progressFrom } from './progress/progress.js';
 export type { Progress } from './progress/progress.js';
 export type { ExecutionEvent, ExecutionEventType } from './progress/events.js';
 
+/* Explain */
+export { explain, analyze, criticalPath, querySummary } from './explain/index.js';
+export type { ExplainOptions, PlanExplanation, FragmentExplanation, BoundInput, DependencyEdge, MergeExplanation, AnalyzeOptions, QueryAnalysis, FragmentTiming } from './explain/index.js';
+
 /* Machines */
 export { createQueryMachine } from '../machines/query.machine.js';
 export type { QueryContext, FragmentStatus, QueryMachineDeps } from '../machines/query.machine.js';

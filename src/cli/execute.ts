@@ -1,0 +1,98 @@
+import { resolve } from 'node:path';
+import { createExecutor } from '../executor.js';
+import { isTributaryError, type TributaryError } from '../errors.js';
+import type { ValidatedPlan } from '../plan/index.js';
+import type { ExecutionEvent } from '../progress/events.js';
+import type { QueryResult } from '../result.js';
+import type { Principal } from '../sources/source.js';
+import { parseParams, readPlanFile, withPartial } from './inputs.js';
+import { EXIT, InputError, type CliIo } from './io.js';
+import { measureBytes } from './measure.js';
+import { progressMode, showProgress } from './progress-bar.js';
+import { loadSourcesFile } from './sources-file.js';
+import type { Redactor } from './redact.js';
+
+/** The options `run` and `explain --analyze` share. */
+export interface ExecuteOptions {
+  sources: string;
+  param?: string[];
+  partial?: boolean;
+  principal?: string;
+  quiet?: boolean;
+}
+
+export interface Execution {
+  plan: ValidatedPlan;
+  /** Undefined when the run was interrupted. */
+  result: QueryResult | undefined;
+  events: ExecutionEvent[];
+  bytes: ReadonlyMap<string, number>;
+  redact: Redactor;
+  exitCode: number;
+}
+
+/**
+ * Loads the plan and sources, runs the plan with progress on stderr, and closes every
+ * source. Invalid input throws `InputError` before anything runs; a failed query is a
+ * result (exit code 1, or 3 when partial), not a throw. Ctrl-C cancels the run (130).
+ */
+export async function executePlanFile(planFile: string, opts: ExecuteOptions, io: CliIo): Promise<Execution> {
+  const params = parseParams(opts.param);
+  const raw = withPartial(await readPlanFile(planFile, io), opts.partial);
+  const loaded = await loadSourcesFile(resolve(io.cwd, opts.sources), io.env);
+  const measured = measureBytes(loaded.sources);
+  const redact = loaded.redact;
+  const stopSignal = new AbortController();
+  const onInterrupt = (): void => stopSignal.abort(new Error('interrupted'));
+  let executor: ReturnType<typeof createExecutor> | undefined;
+  try {
+    executor = createExecutor({ sources: measured.sources });
+    let plan: ValidatedPlan;
+    try {
+      plan = executor.validate(raw);
+    } catch (error) {
+      if (isTributaryError(error)) throw new InputError(`invalid plan ${planFile}`, error.issues);
+      throw error;
+    }
+    const principal: Principal | undefined = opts.principal === undefined ? undefined : { id: opts.principal };
+    process.once('SIGINT', onInterrupt);
+    // run() validates again: it takes the plan as written, not the validated object.
+    const run = executor.run(raw, { params, signal: stopSignal.signal, ...(principal ? { principal } : {}) });
+    const events: ExecutionEvent[] = [];
+    run.events$.subscribe((e) => events.push(e));
+    const progress = showProgress(run, plan.fragments.length, io, progressMode(io, opts.quiet), redact);
+    let result: QueryResult | undefined;
+    try {
+      result = await run.result;
+    } catch (error) {
+      if (!isTributaryError(error, 'CANCELLED')) throw error;
+    } finally {
+      progress.stop();
+    }
+    const exitCode = result === undefined ? EXIT.interrupted : exitCodeOf(result);
+    if (result === undefined) io.stderr.write('tributary: interrupted; the query was cancelled\n');
+    else if (result.errors.length > 0) printErrors(io, result, redact);
+    return { plan, result, events, bytes: measured.bytes, redact, exitCode };
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+    await executor?.close();
+    await loaded.close();
+  }
+}
+
+/** 0 ok, 1 failed, 3 partial. */
+export function exitCodeOf(result: QueryResult): number {
+  return result.status === 'ok' ? EXIT.ok : result.status === 'partial' ? EXIT.partial : EXIT.failed;
+}
+
+function printErrors(io: CliIo, result: QueryResult, redact: Redactor): void {
+  const head = result.status === 'failed' ? 'the query failed' : result.status === 'partial' ? 'partial result: some fragments failed' : 'errors';
+  const lines = [`tributary: ${head}`, ...result.errors.map((e) => `  ${redact(errorLine(e))}`)];
+  io.stderr.write(`${lines.join('\n')}\n`);
+}
+
+function errorLine(e: TributaryError): string {
+  const f = e as TributaryError & { fragmentId?: string; source?: string; attempt?: number };
+  const where = f.fragmentId === undefined ? '' : `fragment ${f.fragmentId} (${f.source ?? '?'}), attempt ${f.attempt ?? '?'}: `;
+  return `${where}${e.code}: ${e.message}`;
+}

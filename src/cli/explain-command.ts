@@ -1,0 +1,58 @@
+import { resolve } from 'node:path';
+import { isTributaryError } from '../errors.js';
+import { analyze, explain } from '../explain/index.js';
+import { executePlanFile, type ExecuteOptions } from './execute.js';
+import { readPlanFile } from './inputs.js';
+import { EXIT, InputError, type CliIo } from './io.js';
+import { loadSourcesFile } from './sources-file.js';
+
+export const EXPLAIN_FORMATS = ['text', 'mermaid', 'dot'] as const;
+export type ExplainFormat = (typeof EXPLAIN_FORMATS)[number];
+
+export interface ExplainCommandOptions extends Partial<ExecuteOptions> {
+  format: ExplainFormat;
+  analyze?: boolean;
+}
+
+/**
+ * `tributary explain plan.json`: the plan's levels, fragments, bound inputs and merge tree
+ * without running it (checked against `--sources` when given). With `--analyze` it runs
+ * the plan and prints EXPLAIN ANALYZE instead: timings and the critical path (a Gantt
+ * chart with `--format mermaid`); the exit code is then the run's.
+ */
+export async function explainCommand(planFile: string, opts: ExplainCommandOptions, io: CliIo): Promise<number> {
+  if (opts.analyze) {
+    if (opts.sources === undefined) throw new InputError('explain --analyze runs the plan: give --sources', [{ path: '--sources', message: 'required with --analyze' }]);
+    const execution = await executePlanFile(planFile, { ...opts, sources: opts.sources }, io);
+    if (execution.result === undefined) return execution.exitCode;
+    const analysis = analyze(execution.result, execution.plan, { events: execution.events, bytes: execution.bytes });
+    io.stdout.write(`${render(analysis, opts.format)}\n`);
+    return execution.exitCode;
+  }
+
+  const raw = await readPlanFile(planFile, io);
+  const loaded = opts.sources === undefined ? undefined : await loadSourcesFile(resolve(io.cwd, opts.sources), io.env);
+  try {
+    const explained = explain(raw, loaded ? { sources: loaded.sources } : {});
+    io.stdout.write(`${render(explained, opts.format)}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    if (isTributaryError(error)) throw new InputError(`invalid plan ${planFile}`, error.issues);
+    throw error;
+  } finally {
+    await loaded?.close();
+  }
+}
+
+function render(r: { text(): string; mermaid(): string; dot(): string }, format: ExplainFormat): string {
+  switch (format) {
+    case 'text':
+      return r.text();
+    case 'mermaid':
+      return r.mermaid();
+    case 'dot':
+      return r.dot();
+    default:
+      return format satisfies never;
+  }
+}

@@ -1,0 +1,102 @@
+import type { Row } from '../sources/source.js';
+
+/** Output formats of `tributary run`. */
+export const ROW_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
+export type RowFormat = (typeof ROW_FORMATS)[number];
+
+/**
+ * Rows as text in one of the formats. Values are made JSON-safe first: a bigint becomes a
+ * number when it is a safe integer, else its decimal string; a Buffer or other byte array
+ * becomes base64; a Date its ISO string; `undefined`, NaN and ±Infinity become null.
+ *
+ * - `json`: one array of objects, pretty-printed.
+ * - `ndjson`: one object per line.
+ * - `csv`: RFC 4180: a header row, CRLF line ends, a field quoted (quotes doubled) when it
+ *   holds `"`, `,`, CR or LF; null is an empty field; objects and arrays are JSON text.
+ * - `table`: aligned columns for a terminal, long cells cut, then `(N rows)`.
+ */
+export function formatRows(rows: readonly Row[], columns: readonly string[], format: RowFormat): string {
+  const cols = columns.length > 0 ? columns : columnsOf(rows);
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(rows.map(jsonSafe), null, 2)}\n`;
+    case 'ndjson':
+      return rows.map((row) => `${JSON.stringify(jsonSafe(row))}\n`).join('');
+    case 'csv':
+      return [cols.map(csvField).join(','), ...rows.map((row) => cols.map((c) => csvField(csvValue(row[c]))).join(','))].map((l) => `${l}\r\n`).join('');
+    case 'table':
+      return table(rows, cols);
+    default:
+      return format satisfies never;
+  }
+}
+
+/** The columns of rows without a declared list: every key, in order of first appearance. */
+export function columnsOf(rows: readonly Row[]): string[] {
+  const seen = new Set<string>();
+  for (const row of rows) for (const key of Object.keys(row)) seen.add(key);
+  return [...seen];
+}
+
+/** A value with every non-JSON type replaced (see formatRows). */
+export function jsonSafe(value: unknown): unknown {
+  switch (typeof value) {
+    case 'bigint':
+      return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+    case 'number':
+      return Number.isFinite(value) ? value : null;
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return null;
+    case 'object': {
+      if (value === null) return null;
+      if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+      if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+      if (Array.isArray(value)) return value.map(jsonSafe);
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) {
+        Object.defineProperty(out, k, { value: jsonSafe(v), enumerable: true, configurable: true, writable: true });
+      }
+      return out;
+    }
+    default:
+      return value;
+  }
+}
+
+function csvValue(value: unknown): string {
+  const safe = jsonSafe(value);
+  if (safe === null) return '';
+  if (typeof safe === 'object') return JSON.stringify(safe);
+  return String(safe);
+}
+
+/** One RFC 4180 field. */
+export function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+const MAX_CELL = 60;
+
+function table(rows: readonly Row[], cols: readonly string[]): string {
+  const cells = rows.map((row) => cols.map((c) => cellText(row[c])));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  const numeric = cols.map((c) => rows.length > 0 && rows.every((row) => row[c] === null || row[c] === undefined || typeof row[c] === 'number' || typeof row[c] === 'bigint'));
+  const line = (values: readonly string[]): string =>
+    values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(' | ').trimEnd();
+  const out = [line(cols), widths.map((w) => '-'.repeat(w)).join('-+-'), ...cells.map(line), `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`];
+  return `${out.join('\n')}\n`;
+}
+
+function cellText(value: unknown): string {
+  const safe = jsonSafe(value);
+  let text: string;
+  if (safe === null) text = 'NULL';
+  else if (typeof safe === 'object') text = JSON.stringify(safe);
+  else text = String(safe);
+  // Control characters would break the grid (and could drive the terminal).
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  text = text.replace(/[\x00-\x1f\x7f-\x9f]/g, (ch) => (ch === '\n' ? '\\n' : ch === '\t' ? '\\t' : ch === '\r' ? '\\r' : '?'));
+  return text.length > MAX_CELL ? `${text.slice(0, MAX_CELL - 1)}…` : text;
+}

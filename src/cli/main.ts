@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { explainCommand, EXPLAIN_FORMATS, type ExplainCommandOptions } from './explain-command.js';
+import { ROW_FORMATS } from './format.js';
+import { EXIT, InputError, printInputError, processIo, type CliIo } from './io.js';
+import { runCommand, type RunCommandOptions } from './run-command.js';
+import { validateCommand } from './validate-command.js';
+
+/**
+ * The `tributary` command: `run`, `explain` and `validate`. Returns the exit code instead
+ * of exiting, so output is flushed and tests can call it in-process.
+ *
+ * @example
+ * process.exitCode = await main(process.argv);
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('tributary')
+    .description('Run, explain and validate tributary federated query plans.')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  const sources = (required: boolean): Option =>
+    new Option('-s, --sources <file>', 'sources file: name → { "kind": sqlite|postgres|mysql|http|memory, …options }').makeOptionMandatory(required);
+  const runOptions = (cmd: Command): Command =>
+    cmd
+      .option('-p, --param <name=value>', 'a run parameter for { "$param": name }; JSON values are parsed, anything else is a string (repeatable)', collect)
+      .option('--partial', 'return what can be computed when fragments fail (errorPolicy "partial"; exit code 3)')
+      .option('--principal <id>', 'who asks: scopes the cache and quotas')
+      .option('-q, --quiet', 'no progress on stderr');
+
+  runOptions(
+    program
+      .command('run')
+      .description('run a plan and print its rows')
+      .argument('<plan>', 'plan JSON file ("-" reads standard input)')
+      .addOption(sources(true))
+      .addOption(new Option('-f, --format <format>', 'output format').choices(ROW_FORMATS).default('table')),
+  ).action(async (plan: string, opts: RunCommandOptions) => {
+    exitCode = await runCommand(plan, opts, io);
+  });
+
+  runOptions(
+    program
+      .command('explain')
+      .description('show what a plan will do (EXPLAIN), or run it and show where the time went (--analyze)')
+      .argument('<plan>', 'plan JSON file ("-" reads standard input)')
+      .addOption(sources(false))
+      .option('-a, --analyze', 'run the plan (needs --sources) and show timings and the critical path')
+      .addOption(new Option('-f, --format <format>', 'text, a Mermaid diagram (a Gantt chart with --analyze), or Graphviz DOT').choices(EXPLAIN_FORMATS).default('text')),
+  ).action(async (plan: string, opts: ExplainCommandOptions) => {
+    exitCode = await explainCommand(plan, opts, io);
+  });
+
+  program
+    .command('validate')
+    .description('check a plan, and with --sources the sources file and every native query, without running anything')
+    .argument('<plan>', 'plan JSON file ("-" reads standard input)')
+    .addOption(sources(false))
+    .action(async (plan: string, opts: { sources?: string }) => {
+      exitCode = await validateCommand(plan, opts, io);
+    });
+
+  try {
+    await program.parseAsync([...argv]);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.invalid;
+    if (error instanceof InputError) {
+      printInputError(io, error);
+      return EXIT.invalid;
+    }
+    io.stderr.write(`tributary: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failed;
+  }
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The package's version, from the package.json above this file (in src/ or dist/src/). */
+function version(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'tributary' && pkg.version) return pkg.version;
+    } catch {
+      // not there: try the next level
+    }
+  }
+  return '0.0.0';
+}

@@ -1,0 +1,125 @@
+import cliProgress from 'cli-progress';
+import type { Subscription } from 'rxjs';
+import type { ExecutionEvent } from '../progress/events.js';
+import type { QueryRun } from '../run.js';
+import type { CliIo } from './io.js';
+import type { Redactor } from './redact.js';
+
+/** `bar`: a live cli-progress bar (a TTY); `lines`: one line per event; `off`: nothing. */
+export type ProgressMode = 'bar' | 'lines' | 'off';
+
+export function progressMode(io: CliIo, quiet: boolean | undefined): ProgressMode {
+  if (quiet) return 'off';
+  return io.stderr.isTTY ? 'bar' : 'lines';
+}
+
+/** The final bar line format; tests look for its `100%`. */
+export const BAR_FORMAT = '{bar} {percentage}% | {value}/{total} fragments | running: {running} | retries: {retries}';
+
+/**
+ * Shows a run's progress on stderr, so stdout keeps only the rows: on a TTY a bar of
+ * finished fragments out of all, the sources with calls running and the retries so far;
+ * elsewhere (a pipe, a CI log) one plain line per step. Returns a handle whose `stop()`
+ * ends the display (idempotent; the bar is left on screen, at 100% after a successful run).
+ */
+export function showProgress(run: QueryRun, total: number, io: CliIo, mode: ProgressMode, redact: Redactor): { stop(): void } {
+  if (mode === 'off') return { stop: () => undefined };
+  const view = mode === 'bar' ? barView(total, io) : linesView(io, redact);
+  let subscription: Subscription | undefined = run.events$.subscribe({
+    next: (event) => view.event(event),
+    complete: () => stop(),
+  });
+  const stop = (): void => {
+    subscription?.unsubscribe();
+    subscription = undefined;
+    view.stop();
+  };
+  return { stop };
+}
+
+interface View {
+  event(e: ExecutionEvent): void;
+  stop(): void;
+}
+
+function barView(total: number, io: CliIo): View {
+  const bar = new cliProgress.SingleBar(
+    { stream: io.stderr, format: BAR_FORMAT, hideCursor: true, clearOnComplete: false, etaBuffer: 20, fps: 10 },
+    cliProgress.Presets.shades_classic,
+  );
+  const running = new Map<string, string>();
+  let finished = 0;
+  let retries = 0;
+  let stopped = false;
+  const payload = (): { running: string; retries: number } => ({ running: runningSources(running), retries });
+  bar.start(total, 0, payload());
+  return {
+    event(e) {
+      if (e.type === 'fragment.started') running.set(e.fragmentId, e.source);
+      else if (e.type === 'fragment.attempt.failed') running.delete(e.fragmentId);
+      else if (e.type === 'fragment.retrying') retries++;
+      else if (e.type === 'fragment.succeeded' || e.type === 'fragment.failed' || e.type === 'fragment.skipped') {
+        running.delete(e.fragmentId);
+        finished++;
+      } else if (e.type === 'query.done') finished = total;
+      bar.update(Math.min(finished, total), payload());
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      bar.stop();
+    },
+  };
+}
+
+/** `crm(2), shop` or `-`. */
+function runningSources(running: ReadonlyMap<string, string>): string {
+  const counts = new Map<string, number>();
+  for (const source of running.values()) counts.set(source, (counts.get(source) ?? 0) + 1);
+  if (counts.size === 0) return '-';
+  return [...counts].map(([s, n]) => (n > 1 ? `${s}(${n})` : s)).join(', ');
+}
+
+function linesView(io: CliIo, redact: Redactor): View {
+  const say = (at: number, text: string): void => {
+    io.stderr.write(`[${at.toFixed(1).padStart(8)} ms] ${redact(text)}\n`);
+  };
+  return {
+    event(e) {
+      const line = describeEvent(e);
+      if (line !== undefined) say(e.at, line);
+    },
+    stop: () => undefined,
+  };
+}
+
+/** One line for the events worth a line; undefined for the rest. */
+export function describeEvent(e: ExecutionEvent): string | undefined {
+  switch (e.type) {
+    case 'query.started':
+      return `query ${e.queryId} started: ${e.fragments} fragments in ${e.levels} levels`;
+    case 'fragment.started':
+      return `${e.fragmentId} (${e.source}) started${e.attempt > 1 ? `, attempt ${e.attempt}` : ''}${e.batch.count > 1 ? `, batch ${e.batch.index + 1}/${e.batch.count}` : ''}`;
+    case 'fragment.attempt.failed':
+      return `${e.fragmentId} (${e.source}) attempt ${e.attempt} failed${e.retryable ? ' (retryable)' : ''}: ${e.error.message}`;
+    case 'fragment.retrying':
+      return `${e.fragmentId} (${e.source}) retrying in ${Math.round(e.delayMs)} ms (attempt ${e.attempt})`;
+    case 'fragment.cached':
+      return `${e.fragmentId} (${e.source}) served from the cache: ${e.rowCount} rows`;
+    case 'fragment.succeeded':
+      return `${e.fragmentId} (${e.source}) succeeded: ${e.rowCount} rows in ${e.durationMs.toFixed(1)} ms`;
+    case 'fragment.failed':
+      return `${e.fragmentId} (${e.source}) failed after ${e.attempts} attempts: ${e.error.code}: ${e.error.message}`;
+    case 'fragment.skipped':
+      return `${e.fragmentId} (${e.source}) skipped: upstream ${e.because} failed`;
+    case 'merge.started':
+      return 'merging';
+    case 'query.done':
+      return `query ${e.status}: ${e.rowCount} rows in ${e.durationMs.toFixed(1)} ms`;
+    case 'query.failed':
+      return `query failed: ${e.error.code}: ${e.error.message}`;
+    default:
+      // level.started and events added later (circuit breaker, …) get no line of their own.
+      return undefined;
+  }
+}

@@ -1,0 +1,164 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { isTributaryError, type ErrorIssue } from '../errors.js';
+import { formatPath } from '../plan/index.js';
+import type { SourceExecutor } from '../sources/source.js';
+import { InputError } from './io.js';
+import { collectSecrets, createRedactor, type Redactor } from './redact.js';
+
+/**
+ * The sources file of the command line: source name → connector options tagged by `kind`.
+ *
+ * ```json
+ * { "crm":  { "kind": "sqlite", "file": "crm.db" },
+ *   "shop": { "kind": "postgres", "url": "postgres://app:${SHOP_PASSWORD}@db/shop", "maxConcurrency": 4 },
+ *   "ref":  { "kind": "memory", "tables": { "regions": [{ "code": "EU" }] } } }
+ * ```
+ *
+ * `${VAR}` in any string is replaced by the environment variable (`$${` writes a literal
+ * `${`); a missing variable is an error naming it. A relative sqlite `file` is resolved
+ * against the sources file's folder. The other fields are the connector's own options,
+ * checked by the connector's zod schema.
+ */
+export const SOURCE_KINDS = ['sqlite', 'postgres', 'mysql', 'http', 'memory'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+export const sourceEntrySchema = z.looseObject({
+  kind: z.enum(SOURCE_KINDS, { error: `kind must be one of ${SOURCE_KINDS.join(', ')}` }),
+});
+export const sourcesFileSchema = z.record(z.string().min(1), sourceEntrySchema, { error: 'a sources file is a JSON object: name → { "kind": …, …options }' });
+
+/** The sources of a sources file, ready to register, with the redactor for its secrets. */
+export interface LoadedSources {
+  sources: Record<string, SourceExecutor>;
+  /** name → `sqlite /abs/crm.db`, `postgres postgres://app:***@db/shop`, … (secrets masked). */
+  describe(): { name: string; kind: SourceKind; location: string }[];
+  redact: Redactor;
+  /** Closes every source (also done by `executor.close()`); idempotent per source. */
+  close(): Promise<void>;
+}
+
+/**
+ * Reads, expands, validates and instantiates a sources file. Throws `InputError` with one
+ * issue per problem, each at its JSON path (`shop.url`, `crm.maxConcurrency`); nothing in
+ * an issue carries a secret.
+ */
+export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Promise<LoadedSources> {
+  const title = `invalid sources file ${path}`;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read sources file ${path}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(title, [{ path: '(root)', message: `not JSON: ${(error as Error).message}` }]);
+  }
+
+  const issues: ErrorIssue[] = [];
+  const expanded = expandEnv(json, env, [], issues);
+  const redact = createRedactor(collectSecrets(expanded));
+  if (issues.length > 0) throw new InputError(title, issues);
+
+  const parsed = sourcesFileSchema.safeParse(expanded);
+  if (!parsed.success) {
+    throw new InputError(title, parsed.error.issues.map((i) => ({ path: formatPath('', i.path) || '(root)', message: redact(i.message) })));
+  }
+
+  const baseDir = dirname(path);
+  const sources: Record<string, SourceExecutor> = {};
+  const described: { name: string; kind: SourceKind; location: string }[] = [];
+  for (const [name, entry] of Object.entries(parsed.data)) {
+    const { kind, ...options } = entry;
+    if (kind === 'sqlite' && typeof options.file === 'string' && options.file !== ':memory:' && !isAbsolute(options.file)) {
+      options.file = resolve(baseDir, options.file);
+    }
+    // SQL connectors name themselves in error messages; the sources file's name says more.
+    if ((kind === 'postgres' || kind === 'mysql') && options.name === undefined) options.name = name;
+    try {
+      Object.defineProperty(sources, name, { value: await createSource(kind, options), enumerable: true, configurable: true, writable: true });
+      described.push({ name, kind, location: redact(locationOf(kind, options)) });
+    } catch (error) {
+      if (!isTributaryError(error) || error.issues.length === 0) {
+        issues.push({ path: name, message: redact(error instanceof Error ? error.message : String(error)) });
+        continue;
+      }
+      for (const issue of error.issues) {
+        const at = issue.path.replace(/^options\.?/, '');
+        issues.push({ path: formatPath(name, at === '' ? [] : [at]), message: redact(issue.message) });
+      }
+    }
+  }
+  const close = async (): Promise<void> => {
+    await Promise.allSettled(Object.values(sources).map((s) => s.close?.()));
+  };
+  if (issues.length > 0) {
+    await close();
+    throw new InputError(title, issues);
+  }
+  return { sources, describe: () => described.map((d) => ({ ...d })), redact, close };
+}
+
+/** Replaces `${VAR}` in every string; records a missing variable as an issue at its path. */
+export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], issues: ErrorIssue[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole: string, escaped: string | undefined, name: string) => {
+      if (escaped) return whole.slice(1);
+      const v = env[name];
+      if (v === undefined) {
+        issues.push({ path: formatPath('', path) || '(root)', message: `environment variable ${name} is not set` });
+        return '';
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...path, i], issues));
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      Object.defineProperty(out, k, { value: expandEnv(v, env, [...path, k], issues), enumerable: true, configurable: true, writable: true });
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Loads only the connector in use: pg and mysql2 cost startup time. */
+async function createSource(kind: SourceKind, options: Record<string, unknown>): Promise<SourceExecutor> {
+  switch (kind) {
+    case 'sqlite':
+      return (await import('../sources/sqlite.js')).sqliteSource(options as never);
+    case 'postgres':
+      return (await import('../sources/postgres.js')).postgresSource(options as never);
+    case 'mysql':
+      return (await import('../sources/mysql.js')).mysqlSource(options as never);
+    case 'http':
+      return (await import('../sources/http.js')).httpSource(options as never);
+    case 'memory':
+      return (await import('../sources/memory.js')).memorySource(options as never);
+    default:
+      return kind satisfies never;
+  }
+}
+
+/** Where a source points, for `validate`'s listing (redacted by the caller). */
+function locationOf(kind: SourceKind, o: Record<string, unknown>): string {
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  switch (kind) {
+    case 'sqlite':
+      return str(o.file) ?? '';
+    case 'postgres':
+    case 'mysql':
+      return str(o.url) ?? str(o.connectionString) ?? [str(o.host) ?? 'localhost', o.port ?? '', str(o.database) ?? ''].filter((x) => x !== '').join(':');
+    case 'http':
+      return str(o.baseUrl) ?? '';
+    case 'memory':
+      return `tables: ${Object.keys((o.tables as object | undefined) ?? {}).join(', ')}`;
+    default:
+      return kind satisfies never;
+  }
+}

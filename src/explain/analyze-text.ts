@@ -1,0 +1,55 @@
+import type { QueryAnalysis } from './analyze.js';
+import { ms } from './describe.js';
+import { oneLine } from './escape.js';
+
+type Analysis = Omit<QueryAnalysis, 'text' | 'mermaid' | 'dot'>;
+
+const HEADERS = ['fragment', 'source', 'level', 'status', 'queued', 'started', 'finished', 'duration', 'attempts', 'rows', 'bytes', 'cached'] as const;
+/** Numeric columns are right-aligned. */
+const RIGHT = new Set<string>(['level', 'queued', 'started', 'finished', 'duration', 'attempts', 'rows', 'bytes']);
+
+/**
+ * EXPLAIN ANALYZE as a table; critical fragments are starred. Times in ms since the query
+ * started; `-` where unknown (queued without events, a fragment that never ran).
+ *
+ * ```text
+ * EXPLAIN ANALYZE q: ok in 212.4 ms, 4 fragments, 0 cache hits, 0 retries
+ * critical path: a → b → d (* below)
+ *
+ *   fragment  source  level  status     queued  started  finished  duration  attempts  rows  bytes  cached
+ * * a         slow        0  succeeded     0.4      0.6      31.5      30.9         1     1      -  no
+ * ```
+ */
+export function analyzeText(a: Analysis): string {
+  const rows = a.fragments.map((f) => [
+    f.id,
+    f.source,
+    String(f.level),
+    f.status,
+    opt(f.queuedAt),
+    opt(f.startedAt),
+    opt(f.finishedAt),
+    opt(f.durationMs),
+    String(f.attempts),
+    String(f.rowCount),
+    f.bytes === undefined ? '-' : String(f.bytes),
+    f.cached ? 'yes' : 'no',
+  ]);
+  const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (RIGHT.has(HEADERS[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const s = a.stats;
+  const out = [
+    `EXPLAIN ANALYZE ${oneLine(a.queryId)}: ${a.status} in ${ms(a.durationMs)} ms, ${s.fragments} fragments, ${s.cacheHits} cache hits, ${s.retries} retries`,
+    `critical path: ${a.criticalPath.length > 0 ? a.criticalPath.join(' → ') : '(none: no fragment finished)'} (* below)`,
+    '',
+    `  ${line(HEADERS)}`,
+    ...rows.map((r, i) => `${a.fragments[i]!.critical ? '*' : ' '} ${line(r)}`),
+  ];
+  if (a.merge) out.push('', `merge: ${ms(a.merge.startedAt)} → ${ms(a.merge.finishedAt)} ms`);
+  return out.join('\n');
+}
+
+function opt(n: number | undefined): string {
+  return n === undefined ? '-' : ms(n);
+}

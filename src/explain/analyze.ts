@@ -1,0 +1,165 @@
+import type { ExecutionEvent } from '../progress/events.js';
+import type { FragmentReport, QueryResult } from '../result.js';
+import type { Row } from '../sources/source.js';
+import { estimateRowBytes } from '../sources/values.js';
+import { criticalPath } from './critical-path.js';
+import { ms } from './describe.js';
+import { explain, type ExplainOptions } from './explain.js';
+import { explainDot } from './dot.js';
+import { analyzeGantt } from './gantt.js';
+import { analyzeText } from './analyze-text.js';
+
+/** What EXPLAIN ANALYZE says about one fragment; times are ms since the query started. */
+export interface FragmentTiming {
+  id: string;
+  source: string;
+  level: number;
+  status: FragmentReport['status'];
+  dependsOn: string[];
+  /** When it asked for a lane slot (from the run's events; undefined without them). */
+  queuedAt?: number;
+  /** Its first source call (from the events), else when its pipeline began (the result's `startedAt`). */
+  startedAt?: number;
+  finishedAt?: number;
+  durationMs?: number;
+  /** Tries of its longest-tried batch; 0 when served from the cache. */
+  attempts: number;
+  /** Source calls made, over all batches and attempts. */
+  calls: number;
+  rowCount: number;
+  /** Estimated bytes of its rows, when known (see `AnalyzeOptions.bytes`). */
+  bytes?: number;
+  cached: boolean;
+  /** On the critical path. */
+  critical: boolean;
+}
+
+/** EXPLAIN ANALYZE of one finished run, with its renderings. */
+export interface QueryAnalysis {
+  queryId: string;
+  status: QueryResult['status'];
+  durationMs: number;
+  /** In plan order. */
+  fragments: FragmentTiming[];
+  /** Fragment ids from the first to the one that finished last. */
+  criticalPath: string[];
+  /** The merge phase, when known. */
+  merge?: { startedAt: number; finishedAt: number };
+  stats: QueryResult['stats'];
+  /** A table, one row per fragment, critical ones starred. */
+  text(): string;
+  /** A Mermaid `gantt` chart, one bar per fragment by level, critical bars tagged `crit`. */
+  mermaid(): string;
+  /** The plan's DOT graph with timings, the critical path drawn in red. */
+  dot(): string;
+}
+
+export interface AnalyzeOptions extends Pick<ExplainOptions, 'sources' | 'limits'> {
+  /** The run's recorded events (`run.events$`): queued and first-call times, the merge phase. */
+  events?: Iterable<ExecutionEvent>;
+  /** Bytes per fragment, when the caller measured them. */
+  bytes?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+  /** Rows per fragment, to estimate bytes from (same estimate as the `maxBytes` limit). */
+  rows?: ReadonlyMap<string, readonly Row[]> | Readonly<Record<string, readonly Row[]>>;
+}
+
+/**
+ * EXPLAIN ANALYZE: where a finished run spent its time. Per fragment the queued, started
+ * and finished times, attempts, rows, bytes and whether it came from the cache; and the
+ * critical path: the chain through `dependsOn` that ends at the last fragment to finish,
+ * stepping each time to the dependency that finished last.
+ *
+ * @example
+ * const events: ExecutionEvent[] = [];
+ * const run = executor.run(plan);
+ * run.events$.subscribe((e) => events.push(e));
+ * console.log(analyze(await run.result, plan, { events }).text());
+ */
+export function analyze(result: QueryResult, plan: unknown, options: AnalyzeOptions = {}): QueryAnalysis {
+  const explained = explain(plan, { ...(options.sources ? { sources: options.sources } : {}), ...(options.limits ? { limits: options.limits } : {}) });
+  const seen = eventTimes(options.events ?? []);
+  const bytes = bytesOf(options);
+  const fragments: FragmentTiming[] = explained.fragments.map((f) => {
+    const r = result.fragments[f.id];
+    const queuedAt = seen.queued.get(f.id);
+    const startedAt = seen.started.get(f.id) ?? r?.startedAt;
+    const finishedAt = r?.startedAt !== undefined && r.durationMs !== undefined ? round(r.startedAt + r.durationMs) : undefined;
+    const b = bytes.get(f.id);
+    return {
+      id: f.id,
+      source: f.source,
+      level: r?.level ?? f.level,
+      status: r?.status ?? 'skipped',
+      dependsOn: f.dependsOn,
+      ...(queuedAt === undefined ? {} : { queuedAt }),
+      ...(startedAt === undefined ? {} : { startedAt }),
+      ...(finishedAt === undefined ? {} : { finishedAt }),
+      ...(finishedAt === undefined || startedAt === undefined ? {} : { durationMs: round(finishedAt - startedAt) }),
+      attempts: r?.attempts ?? 0,
+      calls: r?.calls ?? 0,
+      rowCount: r?.rowCount ?? 0,
+      ...(b === undefined ? {} : { bytes: b }),
+      cached: r?.cached ?? false,
+      critical: false,
+    };
+  });
+  const path = criticalPath(fragments);
+  const onPath = new Set(path);
+  for (const f of fragments) f.critical = onPath.has(f.id);
+
+  const lastFinish = Math.max(0, ...fragments.map((f) => f.finishedAt ?? 0));
+  const mergeStart = seen.merge ?? (result.status === 'failed' ? undefined : lastFinish);
+  const analysis: Omit<QueryAnalysis, 'text' | 'mermaid' | 'dot'> = {
+    queryId: result.queryId,
+    status: result.status,
+    durationMs: result.stats.durationMs,
+    fragments,
+    criticalPath: path,
+    ...(mergeStart === undefined ? {} : { merge: { startedAt: mergeStart, finishedAt: Math.max(mergeStart, result.stats.durationMs) } }),
+    stats: result.stats,
+  };
+  return {
+    ...analysis,
+    text: () => analyzeText(analysis),
+    mermaid: () => analyzeGantt(analysis),
+    dot: () => explainDot(explained, { lines: timingLines(fragments), highlighted: onPath }),
+  };
+}
+
+/** Queued and first-call times per fragment, and the merge's start, from recorded events. */
+function eventTimes(events: Iterable<ExecutionEvent>): { queued: Map<string, number>; started: Map<string, number>; merge?: number } {
+  const queued = new Map<string, number>();
+  const started = new Map<string, number>();
+  let merge: number | undefined;
+  for (const e of events) {
+    if (e.type === 'fragment.queued' && !queued.has(e.fragmentId)) queued.set(e.fragmentId, e.at);
+    else if ((e.type === 'fragment.started' || e.type === 'fragment.cached') && !started.has(e.fragmentId)) started.set(e.fragmentId, e.at);
+    else if (e.type === 'merge.started') merge = e.at;
+  }
+  return { queued, started, ...(merge === undefined ? {} : { merge }) };
+}
+
+function bytesOf(options: AnalyzeOptions): Map<string, number> {
+  const out = new Map<string, number>();
+  if (options.rows) {
+    const entries = options.rows instanceof Map ? [...options.rows] : Object.entries(options.rows);
+    for (const [id, rows] of entries as [string, readonly Row[]][]) out.set(id, rows.reduce((sum, row) => sum + estimateRowBytes(row), 0));
+  }
+  if (options.bytes) {
+    const entries = options.bytes instanceof Map ? [...options.bytes] : Object.entries(options.bytes);
+    for (const [id, n] of entries as [string, number][]) out.set(id, n);
+  }
+  return out;
+}
+
+function timingLines(fragments: readonly FragmentTiming[]): Map<string, string[]> {
+  return new Map(
+    fragments.map((f) => {
+      const time = f.durationMs === undefined ? f.status : `${ms(f.durationMs)} ms, ${f.rowCount} rows${f.cached ? ', cached' : ''}${f.attempts > 1 ? `, ${f.attempts} attempts` : ''}`;
+      return [f.id, [time]];
+    }),
+  );
+}
+
+const round = (n: number): number => Math.round(n * 1000) / 1000;
+

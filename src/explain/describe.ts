@@ -1,0 +1,43 @@
+import type { BoundInput, FragmentExplanation } from './explain.js';
+
+/** Shared wording of the renderings. */
+
+/** `crm (sqlite)`, or `crm` when the kind is unknown. */
+export function sourceText(f: Pick<FragmentExplanation, 'source' | 'sourceKind'>): string {
+  return f.sourceKind === undefined || f.sourceKind === f.source ? f.source : `${f.source} (${f.sourceKind})`;
+}
+
+/** `params[0] ← customers.id, in batches of 500` or `params[1] ← $region`. */
+export function inputText(input: BoundInput): string {
+  if (input.kind === 'param') return `${input.path} ← $${input.name}`;
+  const batch = input.batchSize === undefined ? '' : `, in batches of ${input.batchSize}`;
+  return `${input.path} ← ${input.fragment}.${input.column}${batch}`;
+}
+
+/** `timeout 2000 ms, retry attempts=5, cache ttl 0 ms`, or '' when the fragment overrides nothing. */
+export function policyText(f: FragmentExplanation): string {
+  const parts: string[] = [];
+  if (f.timeoutMs !== undefined) parts.push(`timeout ${f.timeoutMs} ms`);
+  if (f.retry !== undefined) {
+    const retry = Object.entries(f.retry).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+    parts.push(`retry ${retry || 'defaults'}`);
+  }
+  if (f.cache === false) parts.push('no cache');
+  else if (f.cache !== undefined) {
+    const cache = [f.cache.ttlMs === undefined ? '' : `ttl ${f.cache.ttlMs} ms`, f.cache.tags?.length ? `tags ${f.cache.tags.join(', ')}` : ''].filter(Boolean);
+    parts.push(`cache ${cache.join(', ') || 'defaults'}`);
+  }
+  return parts.join(', ');
+}
+
+/** The label of a dependency edge: the bound columns, with the batch size when split. */
+export function edgeText(columns: readonly string[], to: FragmentExplanation | undefined, from: string): string {
+  const batched = to?.inputs.find((i) => i.kind === 'column' && i.fragment === from && i.batchSize !== undefined);
+  const size = batched?.kind === 'column' ? batched.batchSize : undefined;
+  return columns.join(', ') + (size === undefined ? '' : ` (batches of ${size})`);
+}
+
+/** Milliseconds with one decimal. */
+export function ms(n: number): string {
+  return n.toFixed(1);
+}

@@ -1,0 +1,57 @@
+/**
+ * Label escaping for the three renderings. A fragment's SQL, a plan id or a column name is
+ * arbitrary text; each helper makes it one inert token of its format, so no text can close
+ * a label, start a comment, add a statement or inject markup.
+ */
+
+/** Collapses every run of whitespace (newlines included) into one space. */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/** Characters that are plain text inside a quoted Mermaid label. */
+const MERMAID_SAFE = /^[A-Za-z0-9 .,_+\-*/=!?'()[\]{}@$^~:]$/u;
+
+/**
+ * Text for a double-quoted Mermaid label (`id["…"]`, `-->|"…"|`). Every character outside a
+ * small safe set becomes a Mermaid entity code (`"` → `#34;`, `#` → `#35;`, `<` → `#60;`),
+ * which Mermaid renders as the character itself: quotes, pipes, semicolons, `%%` comments
+ * and HTML tags all lose their meaning.
+ */
+export function mermaidText(text: string): string {
+  let out = '';
+  for (const ch of oneLine(text)) out += MERMAID_SAFE.test(ch) ? ch : `#${ch.codePointAt(0)!};`;
+  return out;
+}
+
+/** A multi-line quoted Mermaid label: each line escaped, joined with `<br/>`. */
+export function mermaidLabel(lines: readonly string[]): string {
+  return `"${lines.map(mermaidText).join('<br/>')}"`;
+}
+
+/**
+ * Text for a Mermaid Gantt task name, section or title. That grammar has no quoting and
+ * no entity codes (`#` starts a comment, `:` ends a task name, `;` ends a statement), so
+ * those characters become spaces.
+ */
+export function ganttText(text: string): string {
+  return oneLine(text.replace(/[#:;]/g, ' ')) || '_';
+}
+
+/**
+ * A Graphviz DOT double-quoted string. Only `"` and `\` are special inside one (a
+ * backslash also starts label escapes such as `\n`, `\N`, `\G`), so both are escaped.
+ */
+export function dotString(text: string): string {
+  return `"${oneLine(text).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** A multi-line DOT label: each line escaped, joined with DOT's `\n` line break. */
+export function dotLabel(lines: readonly string[]): string {
+  return `"${lines.map((line) => dotString(line).slice(1, -1)).join('\\n')}"`;
+}
+
+/** Shortens text to `max` characters, marking the cut with `…`. */
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(1, max - 1))}…`;
+}

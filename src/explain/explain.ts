@@ -1,0 +1,157 @@
+import type { CacheOverride, Fragment, RetryOptionsInput, ValidatedPlan } from '../plan/index.js';
+import { findRefs, formatPath, isFromRef, validatePlan } from '../plan/index.js';
+import type { PlanLimits } from '../plan/index.js';
+import type { SourceExecutor } from '../sources/source.js';
+import { explainDot } from './dot.js';
+import { explainMermaid } from './mermaid.js';
+import { explainMerge, type MergeExplanation } from './merge-tree.js';
+import { querySummary } from './summary.js';
+import { explainText } from './text.js';
+
+/** A value a fragment's query receives at run time. */
+export type BoundInput =
+  /** `{ $from, column }`: the distinct values of an upstream column; `batchSize` when split. */
+  | { kind: 'column'; path: string; fragment: string; column: string; batchSize?: number }
+  /** `{ $param }`: a value passed with `run(plan, { params })`. */
+  | { kind: 'param'; path: string; name: string };
+
+/** What EXPLAIN says about one fragment. */
+export interface FragmentExplanation {
+  id: string;
+  source: string;
+  /** The source's kind (`sqlite`, `http`, …) when the sources were given. */
+  sourceKind?: string;
+  level: number;
+  dependsOn: string[];
+  /** The native query, as written. */
+  query: unknown;
+  /** One line: SQL's first line, `table t where …`, `GET /path`. */
+  summary: string;
+  inputs: BoundInput[];
+  batch?: { param: number; size: number };
+  timeoutMs?: number;
+  retry?: RetryOptionsInput;
+  cache?: CacheOverride;
+}
+
+/** A `dependsOn` edge, with the upstream columns bound across it (none: ordering only). */
+export interface DependencyEdge {
+  from: string;
+  to: string;
+  columns: string[];
+}
+
+/** The plan as EXPLAIN sees it, with its renderings. */
+export interface PlanExplanation {
+  queryId: string;
+  errorPolicy: 'fail-fast' | 'partial';
+  schedule: 'levels' | 'eager';
+  /** Fragment ids by level. */
+  levels: string[][];
+  /** In plan order. */
+  fragments: FragmentExplanation[];
+  edges: DependencyEdge[];
+  /** The merge tree (a single leaf when the plan has no merge). */
+  merge: MergeExplanation;
+  /** Indented text: levels, fragments, inputs, the merge tree. */
+  text(): string;
+  /** A Mermaid `flowchart TD`: fragments by level, dependency edges labelled with bound columns, the merge tree. */
+  mermaid(): string;
+  /** The same graph in Graphviz DOT. */
+  dot(): string;
+}
+
+export interface ExplainOptions {
+  /** The sources; when given, source names and native queries are checked and kinds shown. */
+  sources?: ReadonlyMap<string, SourceExecutor> | Readonly<Record<string, SourceExecutor>>;
+  limits?: PlanLimits;
+  /** Longest query summary, in characters (default 80). */
+  summaryLength?: number;
+}
+
+/**
+ * EXPLAIN: what a plan will do, without running it. Accepts a raw plan (validated here, so
+ * an invalid one throws `PLAN_INVALID` with every issue, checked against `sources` when
+ * given) or a `ValidatedPlan` (used as it is; `sources` then only names the kinds).
+ *
+ * @example
+ * console.log(explain(plan).text());
+ * await writeFile('plan.mmd', explain(plan).mermaid());
+ */
+export function explain(plan: unknown, options: ExplainOptions = {}): PlanExplanation {
+  const sources = options.sources === undefined ? undefined : options.sources instanceof Map ? options.sources : new Map(Object.entries(options.sources));
+  const validated = isValidatedPlan(plan) ? plan : validatePlan(plan, { ...(sources ? { sources } : {}), ...(options.limits ? { limits: options.limits } : {}) });
+  const fragments = validated.fragments.map((f) => explainFragment(f, validated, sources, options.summaryLength ?? 80));
+  const model: Omit<PlanExplanation, 'text' | 'mermaid' | 'dot'> = {
+    queryId: validated.id,
+    errorPolicy: validated.errorPolicy,
+    schedule: validated.schedule,
+    levels: validated.levels.map((ids) => [...ids]),
+    fragments,
+    edges: edgesOf(fragments),
+    merge: explainMerge(validated.mergeTree),
+  };
+  return {
+    ...model,
+    text: () => explainText(model),
+    mermaid: () => explainMermaid(model),
+    dot: () => explainDot(model),
+  };
+}
+
+/** True for the object `validatePlan` returns (its maps cannot come from JSON). */
+export function isValidatedPlan(plan: unknown): plan is ValidatedPlan {
+  const p = plan as Partial<ValidatedPlan> | null;
+  return typeof p === 'object' && p !== null && p.levelOf instanceof Map && p.fragmentsById instanceof Map && Array.isArray(p.levels) && p.mergeTree !== undefined;
+}
+
+function explainFragment(
+  f: Fragment,
+  plan: ValidatedPlan,
+  sources: ReadonlyMap<string, SourceExecutor> | undefined,
+  summaryLength: number,
+): FragmentExplanation {
+  const refs = findRefs(f.query);
+  const batchedPath = f.batch ? batchedRefPath(f, refs.map((r) => r.path)) : undefined;
+  const inputs: BoundInput[] = refs.map(({ ref, path }) => {
+    const at = formatPath('', path) || '(query)';
+    if (!isFromRef(ref)) return { kind: 'param', path: at, name: ref.$param };
+    const input: BoundInput = { kind: 'column', path: at, fragment: ref.$from, column: ref.column };
+    if (f.batch && batchedPath !== undefined && formatPath('', batchedPath) === at) input.batchSize = f.batch.size;
+    return input;
+  });
+  const kind = sources?.get(f.source)?.kind;
+  return {
+    id: f.id,
+    source: f.source,
+    ...(kind === undefined ? {} : { sourceKind: kind }),
+    level: plan.levelOf.get(f.id) ?? 0,
+    dependsOn: [...new Set(f.dependsOn ?? [])],
+    query: f.query,
+    summary: querySummary(f.query, summaryLength),
+    inputs,
+    ...(f.batch ? { batch: { ...f.batch } } : {}),
+    ...(f.timeoutMs === undefined ? {} : { timeoutMs: f.timeoutMs }),
+    ...(f.retry === undefined ? {} : { retry: f.retry }),
+    ...(f.cache === undefined ? {} : { cache: f.cache }),
+  };
+}
+
+/** The reference `batch.param` splits: `params[i]` for SQL, else the i-th reference (as validatePlan reads it). */
+function batchedRefPath(f: Fragment, refPaths: (string | number)[][]): (string | number)[] | undefined {
+  const param = f.batch!.param;
+  const q = f.query as { params?: unknown };
+  if (Array.isArray(q?.params)) return ['params', param];
+  return refPaths[param];
+}
+
+function edgesOf(fragments: readonly FragmentExplanation[]): DependencyEdge[] {
+  const edges: DependencyEdge[] = [];
+  for (const f of fragments) {
+    for (const dep of f.dependsOn) {
+      const columns = [...new Set(f.inputs.flatMap((i) => (i.kind === 'column' && i.fragment === dep ? [i.column] : [])))];
+      edges.push({ from: dep, to: f.id, columns });
+    }
+  }
+  return edges;
+}

@@ -1,0 +1,62 @@
+import type { PlanExplanation } from './explain.js';
+import { inputText, policyText, sourceText } from './describe.js';
+import { oneLine } from './escape.js';
+import type { MergeExplanation } from './merge-tree.js';
+
+type Model = Omit<PlanExplanation, 'text' | 'mermaid' | 'dot'>;
+
+/**
+ * EXPLAIN as indented text:
+ *
+ * ```text
+ * EXPLAIN top-customers: 3 fragments in 2 levels, fail-fast, schedule levels
+ *
+ * level 0
+ *   customers  crm (sqlite)  SELECT id, name FROM customers WHERE segment = ?
+ * level 1
+ *   orders     shop          SELECT customer_id, total FROM orders WHERE customer_id = ANY($1)
+ *                            after customers
+ *                            params[0] ← customers.id, in batches of 500
+ * merge
+ *   limit 10
+ *   └─ join inner on id = customer_id
+ *      ├─ left: customers
+ *      └─ right: orders
+ * ```
+ */
+export function explainText(model: Model): string {
+  const lines: string[] = [];
+  const levelWord = model.levels.length === 1 ? 'level' : 'levels';
+  const fragmentWord = model.fragments.length === 1 ? 'fragment' : 'fragments';
+  lines.push(`EXPLAIN ${oneLine(model.queryId)}: ${model.fragments.length} ${fragmentWord} in ${model.levels.length} ${levelWord}, ${model.errorPolicy}, schedule ${model.schedule}`);
+  lines.push('');
+  const byId = new Map(model.fragments.map((f) => [f.id, f]));
+  const idWidth = Math.max(...model.fragments.map((f) => f.id.length));
+  const sourceWidth = Math.max(...model.fragments.map((f) => sourceText(f).length));
+  const indent = ' '.repeat(2 + idWidth + 2 + sourceWidth + 2);
+  model.levels.forEach((ids, level) => {
+    lines.push(`level ${level}`);
+    for (const id of ids) {
+      const f = byId.get(id)!;
+      lines.push(`  ${f.id.padEnd(idWidth)}  ${sourceText(f).padEnd(sourceWidth)}  ${f.summary}`);
+      if (f.dependsOn.length > 0) lines.push(`${indent}after ${f.dependsOn.join(', ')}`);
+      for (const input of f.inputs) lines.push(`${indent}${inputText(input)}`);
+      const policy = policyText(f);
+      if (policy) lines.push(`${indent}${policy}`);
+    }
+  });
+  lines.push('merge');
+  lines.push(...mergeLines(model.merge, '  ', '', ''));
+  return lines.join('\n');
+}
+
+function mergeLines(node: MergeExplanation, indent: string, branch: string, role: string): string[] {
+  const out = [`${indent}${branch}${role}${node.label}`];
+  const childIndent = indent + (branch === '' ? '' : branch === '├─ ' ? '│  ' : '   ');
+  node.inputs.forEach(({ role: r, node: child }, i) => {
+    const last = i === node.inputs.length - 1;
+    const shown = r === 'input' ? '' : `${r}: `;
+    out.push(...mergeLines(child, childIndent, last ? '└─ ' : '├─ ', shown));
+  });
+  return out;
+}

@@ -1,0 +1,231 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { demoPlan, demoSources, expectedDemoRows, parseCsv, runCli, tempDir, writeCrmDb } from './support.js';
+
+const tmp = tempDir();
+let plan: string;
+let sources: string;
+
+beforeAll(() => {
+  writeCrmDb(join(tmp.dir, 'crm.db'));
+  plan = tmp.file('plan.json', demoPlan);
+  sources = tmp.file('sources.json', demoSources());
+});
+afterAll(() => tmp.remove());
+
+const run = (...args: string[]) => runCli(['run', plan, '--sources', sources, '--param', 'segment=BUILDING', ...args]);
+
+describe.concurrent('tributary run', { timeout: 60_000 }, () => {
+  const expected = expectedDemoRows();
+
+  it('prints the rows as JSON', async ({ expect }) => {
+    const out = await run('--format', 'json');
+    expect(out.stderr).toContain('query ok');
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual(expected);
+  });
+
+  it('prints the rows as NDJSON, one object per line', async ({ expect }) => {
+    const out = await run('--format', 'ndjson', '--quiet');
+    expect(out.code).toBe(0);
+    expect(out.stderr).toBe('');
+    const lines = out.stdout.trimEnd().split('\n');
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(expected);
+  });
+
+  it('prints the rows as RFC 4180 CSV, quoting commas, quotes and newlines', async ({ expect }) => {
+    const out = await run('--format', 'csv', '-q');
+    expect(out.code).toBe(0);
+    const [header, ...rows] = parseCsv(out.stdout);
+    expect(header).toEqual(['id', 'name', 'orders', 'total']);
+    expect(rows).toEqual(expected.map((r) => [String(r.id), r.name, String(r.orders), String(r.total)]));
+    expect(out.stdout).toContain('"Ann, ""the first"""');
+  });
+
+  it('prints the rows as a table by default', async ({ expect }) => {
+    const out = await run('-q');
+    expect(out.code).toBe(0);
+    const lines = out.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^id \| name\s+\| orders \| total$/);
+    expect(lines.at(-1)).toBe(`(${expected.length} rows)`);
+    for (const r of expected) expect(out.stdout).toContain(r.name.replace('\n', '\\n'));
+  });
+
+  it('parses --param values as JSON when they are JSON, else keeps the string', async ({ expect }) => {
+    const p = tmp.file('param-plan.json', {
+      fragments: [{ id: 'orders', source: 'shop', query: { table: 'orders', where: { and: [{ ge: ['total', { $param: 'min' }] }, { in: ['id', { $param: 'ids' }] }] } } }],
+    });
+    const out = await runCli(['run', p, '-s', sources, '-f', 'json', '-q', '--param', 'min=21', '--param', 'ids=[10,11,12,13]']);
+    expect(out.code).toBe(0);
+    expect((JSON.parse(out.stdout) as { id: number }[]).map((r) => r.id)).toEqual([10, 11, 13]);
+  });
+
+  it('exits 1 and names the fragment when a query fails (fail-fast)', async ({ expect }) => {
+    const p = tmp.file('failing-plan.json', {
+      fragments: [
+        { id: 'good', source: 'shop', query: { table: 'orders' } },
+        { id: 'broken', source: 'crm', query: { sql: 'SELECT * FROM no_such_table' } },
+      ],
+      merge: { op: 'union', inputs: ['good', 'broken'] },
+    });
+    const out = await runCli(['run', p, '-s', sources, '-f', 'json']);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toContain('the query failed');
+    expect(out.stderr).toMatch(/fragment broken \(crm\).*no such table/);
+  });
+
+  it('exits 3 with --partial and still prints the rows that could be computed', async ({ expect }) => {
+    const p = tmp.file('partial-plan.json', {
+      fragments: [
+        { id: 'good', source: 'shop', query: { table: 'orders', columns: ['id'] } },
+        { id: 'broken', source: 'crm', query: { sql: 'SELECT * FROM no_such_table' } },
+      ],
+      merge: { op: 'union', inputs: ['good', 'broken'] },
+    });
+    const out = await runCli(['run', p, '-s', sources, '-f', 'ndjson', '--partial']);
+    expect(out.code).toBe(3);
+    expect(out.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([{ id: 10 }, { id: 11 }, { id: 12 }, { id: 13 }, { id: 14 }]);
+    expect(out.stderr).toContain('partial result');
+    expect(out.stderr).toContain('fragment broken (crm)');
+  });
+
+  it('reads the plan from standard input with "-"', async ({ expect }) => {
+    const out = await runCli(['run', '-', '-s', sources, '-f', 'json', '-q', '-p', 'segment=MACHINERY'], { input: JSON.stringify(demoPlan) });
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual(expectedDemoRows('MACHINERY'));
+  });
+
+  it('exits 2 on bad arguments: an unknown format, a missing --sources, a bad --param', async ({ expect }) => {
+    const badFormat = await runCli(['run', plan, '-s', sources, '-f', 'xml']);
+    expect(badFormat.code).toBe(2);
+    expect(badFormat.stderr).toContain('xml');
+    const noSources = await runCli(['run', plan]);
+    expect(noSources.code).toBe(2);
+    expect(noSources.stderr).toContain('--sources');
+    const badParam = await runCli(['run', plan, '-s', sources, '-p', 'novalue']);
+    expect(badParam.code).toBe(2);
+    expect(badParam.stderr).toContain('--param[0]: "novalue" is not name=value');
+  });
+
+  it('exits 2 when the plan file is missing or not JSON', async ({ expect }) => {
+    const missing = await runCli(['run', join(tmp.dir, 'nope.json'), '-s', sources]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read plan');
+    const notJson = await runCli(['run', tmp.file('bad.json', '{ "fragments": ['), '-s', sources]);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toMatch(/\(root\): not JSON/);
+  });
+});
+
+describe.concurrent('tributary validate', { timeout: 60_000 }, () => {
+  it('exits 2 and names each bad path of a broken plan, one per line', async ({ expect }) => {
+    const broken = tmp.file('broken.json', {
+      fragments: [
+        { id: 'a', source: 'shop', query: { table: 'orders' } },
+        { id: 'b', source: 'shop', dependsOn: ['nope'], query: { table: 'orders' } },
+        { id: 'a', source: 'shop', query: { table: 'orders' } },
+        { id: 'c', source: 'crm', query: { sql: 'SELECT ?', params: [{ $from: 'a', column: 'id' }] } },
+      ],
+    });
+    const out = await runCli(['validate', broken]);
+    expect(out.code).toBe(2);
+    expect(out.stdout).toBe('');
+    const lines = out.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(`tributary: invalid plan ${broken}`);
+    const paths = lines.slice(1).map((l) => l.trim().split(': ')[0]);
+    expect(paths).toEqual(expect.arrayContaining(['fragments[1].dependsOn[0]', 'fragments[2].id', 'fragments[3].query.params[0].$from']));
+  });
+
+  it('reports schema errors by JSON path', async ({ expect }) => {
+    const broken = tmp.file('schema-broken.json', { fragments: [{ id: '1bad', source: 'shop', query: {} }], errorPolicy: 'sometimes', extra: true });
+    const out = await runCli(['validate', broken]);
+    expect(out.code).toBe(2);
+    for (const path of ['fragments[0].id', 'errorPolicy']) expect(out.stderr).toMatch(new RegExp(`^  ${path.replace(/[[\].]/g, '\\$&')}: `, 'm'));
+  });
+
+  it('checks native queries and source names against --sources', async ({ expect }) => {
+    const p = tmp.file('query-broken.json', {
+      fragments: [
+        { id: 'a', source: 'shop', query: { sql: 'SELECT 1' } },
+        { id: 'b', source: 'nowhere', query: { table: 'orders' } },
+      ],
+      merge: { op: 'union', inputs: ['a', 'b'] },
+    });
+    const out = await runCli(['validate', p, '--sources', sources]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/^ {2}fragments\[0\]\.query/m);
+    expect(out.stderr).toMatch(/^ {2}fragments\[1\]\.source: unknown source "nowhere"/m);
+  });
+
+  it('exits 0 on a valid plan and lists the sources', async ({ expect }) => {
+    const out = await runCli(['validate', plan, '-s', sources]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('plan cli-demo is valid: 2 fragments in 2 levels');
+    expect(out.stdout).toContain(`source crm: sqlite ${join(tmp.dir, 'crm.db')}`);
+  });
+});
+
+describe.concurrent('tributary explain', { timeout: 60_000 }, () => {
+  it('prints a Mermaid flowchart whose nodes are the fragments', async ({ expect }) => {
+    const out = await runCli(['explain', plan, '--format', 'mermaid']);
+    expect(out.code).toBe(0);
+    const lines = out.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('flowchart TD');
+    const fragmentNodes = lines.flatMap((l) => {
+      const m = /^\s+(f\d+_\w+)\["([^"<]*)/.exec(l);
+      return m ? [m[2]] : [];
+    });
+    expect(fragmentNodes.sort()).toEqual(['customers', 'orders']);
+    expect(out.stdout).toMatch(/f0_customers -->\|"id"\| f1_orders/);
+  });
+
+  it('prints Graphviz DOT with a node per fragment', async ({ expect }) => {
+    const out = await runCli(['explain', plan, '-f', 'dot']);
+    expect(out.code).toBe(0);
+    const dot = out.stdout.trim();
+    expect(dot).toMatch(/^digraph "cli-demo" \{[\s\S]*\}$/);
+    expect(balancedOutsideStrings(dot)).toBe(true);
+    expect(dot).toMatch(/"f0_customers" \[label="customers\\n/);
+    expect(dot).toMatch(/"f1_orders" \[label="orders\\n/);
+    expect(dot).toContain('"f0_customers" -> "f1_orders" [label="id"]');
+  });
+
+  it('prints text with levels, sources, bound inputs and the merge tree', async ({ expect }) => {
+    const out = await runCli(['explain', plan, '-s', sources]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('level 0\n  customers  crm (sqlite)');
+    expect(out.stdout).toContain('where.in[1] ← customers.id');
+    expect(out.stdout).toContain('params[0] ← $segment');
+    expect(out.stdout).toContain('join inner on id = customer_id');
+  });
+
+  it('--analyze runs the plan and marks the critical path', async ({ expect }) => {
+    const out = await runCli(['explain', plan, '-s', sources, '--analyze', '-q', '-p', 'segment=BUILDING']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('EXPLAIN ANALYZE cli-demo: ok');
+    expect(out.stdout).toContain('critical path: customers → orders');
+    const gantt = await runCli(['explain', plan, '-s', sources, '--analyze', '-q', '-p', 'segment=BUILDING', '-f', 'mermaid']);
+    expect(gantt.code).toBe(0);
+    expect(gantt.stdout).toMatch(/^gantt\n/);
+    expect(gantt.stdout).toMatch(/^ {4}customers :crit, f0, \d+, \d+$/m);
+  });
+
+  it('--analyze without --sources exits 2', async ({ expect }) => {
+    const out = await runCli(['explain', plan, '--analyze']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('--sources');
+  });
+});
+
+/** Braces and brackets balance once quoted strings (with their escapes) are removed. */
+function balancedOutsideStrings(text: string): boolean {
+  const bare = text.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  let depth = 0;
+  for (const ch of bare) {
+    if (ch === '{' || ch === '[') depth++;
+    if (ch === '}' || ch === ']') depth--;
+    if (depth < 0) return false;
+  }
+  return depth === 0 && !bare.includes('"""');
+}

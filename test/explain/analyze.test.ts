@@ -1,0 +1,188 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createExecutor, type Executor } from '../../src/executor.js';
+import { analyze, criticalPath } from '../../src/explain/index.js';
+import type { ExecutionEvent } from '../../src/progress/events.js';
+import type { FragmentReport, QueryResult } from '../../src/result.js';
+import type { SourceExecutor } from '../../src/sources/source.js';
+
+/** A QueryResult with the given fragment timings (start, duration in ms; undefined: never ran). */
+function resultOf(timings: Record<string, [number, number] | undefined>, level: Record<string, number>): QueryResult {
+  const fragments: Record<string, FragmentReport> = {};
+  for (const [id, t] of Object.entries(timings)) {
+    fragments[id] = {
+      source: 'src',
+      level: level[id] ?? 0,
+      status: t ? 'succeeded' : 'skipped',
+      rowCount: t ? 1 : 0,
+      attempts: t ? 1 : 0,
+      calls: t ? 1 : 0,
+      cached: false,
+      startedAt: t?.[0],
+      durationMs: t?.[1],
+    };
+  }
+  const end = Math.max(...Object.values(timings).map((t) => (t ? t[0] + t[1] : 0)));
+  return {
+    queryId: 'q',
+    status: Object.values(timings).every(Boolean) ? 'ok' : 'partial',
+    rows: [],
+    columns: [],
+    fragments,
+    errors: [],
+    stats: { durationMs: end + 2, fragments: Object.keys(timings).length, cacheHits: 0, retries: 0, rowsFetched: 0 },
+  };
+}
+
+const frag = (id: string, dependsOn: string[] = []) => ({ id, source: 'src', dependsOn, query: { ms: 0 } });
+
+/**    a ─▶ b ─▶ d        e (independent)
+ *      └─▶ c ──┘                          */
+const diamond = {
+  id: 'q',
+  fragments: [frag('a'), frag('b', ['a']), frag('c', ['a']), frag('d', ['b', 'c']), frag('e')],
+  merge: { op: 'union', inputs: ['d', 'e'] },
+};
+const diamondLevels = { a: 0, e: 0, b: 1, c: 1, d: 2 };
+
+describe('analyze', () => {
+  it('marks the chain ending at the last finisher, stepping to the dependency that finished last', () => {
+    const a = analyze(resultOf({ a: [0, 30], b: [30, 150], c: [30, 30], d: [180, 30], e: [0, 10] }, diamondLevels), diamond);
+    expect(a.criticalPath).toEqual(['a', 'b', 'd']);
+    expect(a.fragments.filter((f) => f.critical).map((f) => f.id)).toEqual(['a', 'b', 'd']);
+  });
+
+  it('follows the dependency that finished last, not the longest one', () => {
+    // c ran shorter than b but started later and finished last: d waited for c.
+    const a = analyze(resultOf({ a: [0, 30], b: [30, 100], c: [100, 40], d: [140, 5], e: [0, 500] }, diamondLevels), diamond);
+    // e finished last of all, and it has no dependencies: the critical path is e alone.
+    expect(a.criticalPath).toEqual(['e']);
+    const b = analyze(resultOf({ a: [0, 30], b: [30, 100], c: [100, 40], d: [140, 5], e: [0, 5] }, diamondLevels), diamond);
+    expect(b.criticalPath).toEqual(['a', 'c', 'd']);
+  });
+
+  it('ignores fragments that never ran', () => {
+    const a = analyze(resultOf({ a: [0, 30], b: [30, 150], c: [30, 30], d: undefined, e: [0, 10] }, diamondLevels), diamond);
+    expect(a.criticalPath).toEqual(['a', 'b']);
+    expect(a.fragments.find((f) => f.id === 'd')).toMatchObject({ status: 'skipped', critical: false });
+    expect(a.fragments.find((f) => f.id === 'd')!.startedAt).toBeUndefined();
+  });
+
+  it('takes queued and first-call times from recorded events, and bytes when known', () => {
+    const at = (type: string, fragmentId: string, t: number) => ({ type, fragmentId, at: t, queryId: 'q', source: 'src', level: 0 }) as unknown as ExecutionEvent;
+    const events = [at('fragment.queued', 'a', 1), at('fragment.started', 'a', 4), at('fragment.started', 'a', 9)];
+    const a = analyze(resultOf({ a: [1, 29], b: [30, 150], c: [30, 30], d: [180, 30], e: [0, 10] }, diamondLevels), diamond, {
+      events,
+      rows: { b: [{ s: 'abcd', n: 1 }] },
+      bytes: { c: 42 },
+    });
+    expect(a.fragments[0]).toMatchObject({ id: 'a', queuedAt: 1, startedAt: 4, finishedAt: 30, durationMs: 26 });
+    expect(a.fragments[1]).toMatchObject({ id: 'b', startedAt: 30, finishedAt: 180, bytes: 12 });
+    expect(a.fragments[1]!.queuedAt).toBeUndefined();
+    expect(a.fragments[2]!.bytes).toBe(42);
+    expect(a.fragments[3]!.bytes).toBeUndefined();
+  });
+
+  it('renders a table with the critical fragments starred', () => {
+    const text = analyze(resultOf({ a: [0, 30], b: [30, 150], c: [30, 30], d: [180, 30], e: [0, 10] }, diamondLevels), diamond).text();
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('EXPLAIN ANALYZE q: ok in 212.0 ms, 5 fragments, 0 cache hits, 0 retries');
+    expect(lines[1]).toBe('critical path: a → b → d (* below)');
+    expect(lines[3]).toMatch(/^ {2}fragment\s+source\s+level\s+status\s+queued\s+started\s+finished\s+duration\s+attempts\s+rows\s+bytes\s+cached$/);
+    const starred = lines.filter((l) => l.startsWith('* ')).map((l) => l.slice(2).split(/\s+/)[0]);
+    expect(starred).toEqual(['a', 'b', 'd']);
+    expect(lines.find((l) => l.startsWith('* b '))).toMatch(/^\* b\s+src\s+1\s+succeeded\s+-\s+30\.0\s+180\.0\s+150\.0\s+1\s+1\s+-\s+no$/);
+  });
+
+  it('renders a Mermaid gantt chart: a section per level, crit on exactly the critical bars, then the merge', () => {
+    const gantt = analyze(resultOf({ a: [0, 30], b: [30, 150], c: [30, 30], d: [180, 30], e: [0, 10] }, diamondLevels), diamond).mermaid();
+    expect(gantt).toBe(
+      [
+        'gantt',
+        '  title EXPLAIN ANALYZE q (ms)',
+        '  dateFormat x',
+        '  axisFormat %Q',
+        '  todayMarker off',
+        '  section level 0',
+        '    a :crit, f0, 0, 30',
+        '    e :f4, 0, 10',
+        '  section level 1',
+        '    b :crit, f1, 30, 180',
+        '    c :f2, 30, 60',
+        '  section level 2',
+        '    d :crit, f3, 180, 210',
+        '  section merge',
+        '    merge :m, 210, 212',
+      ].join('\n'),
+    );
+  });
+
+  it('draws the critical path in red in DOT', () => {
+    const dot = analyze(resultOf({ a: [0, 30], b: [30, 150], c: [30, 30], d: [180, 30], e: [0, 10] }, diamondLevels), diamond).dot();
+    const red = [...dot.matchAll(/^ {4}"f\d+_(\w+)" \[.*penwidth=3\];$/gm)].map((m) => m[1]);
+    expect(red).toEqual(['a', 'b', 'd']);
+    expect(dot).toContain('"f0_a" -> "f1_b" [style=dashed, color="#d62728", penwidth=3];');
+    expect(dot).toContain('"f0_a" -> "f2_c" [style=dashed];');
+  });
+});
+
+describe('criticalPath', () => {
+  it('is empty when nothing finished, and breaks ties by plan order', () => {
+    expect(criticalPath([{ id: 'a', dependsOn: [], finishedAt: undefined }])).toEqual([]);
+    expect(criticalPath([{ id: 'x', dependsOn: [], finishedAt: 5 }, { id: 'y', dependsOn: [], finishedAt: 5 }, { id: 'z', dependsOn: ['y', 'x'], finishedAt: 9 }])).toEqual(['x', 'z']);
+  });
+});
+
+/**
+ * A source that sleeps the query's `ms` and returns one row: known latencies on real
+ * timers. The gaps (30 ms against 150 ms) are wide enough that scheduling noise cannot
+ * reorder finishes; the assertions are on the marked set only, never on times.
+ */
+function sleepSource(): SourceExecutor<{ ms: number }> {
+  return {
+    kind: 'sleep',
+    querySchema: z.strictObject({ ms: z.number().int().nonnegative() }),
+    async execute(query, ctx) {
+      await sleep(query.ms, undefined, { signal: ctx.signal });
+      return [{ slept: query.ms }];
+    },
+  };
+}
+
+describe('analyze on a real run with known latencies', () => {
+  let executor: Executor | undefined;
+  afterEach(async () => {
+    await executor?.close();
+    executor = undefined;
+  });
+
+  const timed = (id: string, ms: number, dependsOn: string[] = []) => ({ id, source: 'sleep', dependsOn, query: { ms } });
+
+  async function analyzed(plan: unknown): Promise<string[]> {
+    executor = createExecutor({ sources: { sleep: sleepSource() }, cache: false });
+    const run = executor.run(plan);
+    const events: ExecutionEvent[] = [];
+    run.events$.subscribe((e) => events.push(e));
+    const result = await run.result;
+    expect(result.status).toBe('ok');
+    return analyze(result, plan, { events }).fragments.filter((f) => f.critical).map((f) => f.id);
+  }
+
+  it('marks exactly the longest dependency chain (levels schedule)', async () => {
+    const plan = {
+      fragments: [timed('a', 30), timed('b', 150, ['a']), timed('c', 30, ['a']), timed('d', 30, ['b', 'c']), timed('e', 10)],
+      merge: { op: 'union', inputs: ['d', 'e'] },
+    };
+    expect(await analyzed(plan)).toEqual(['a', 'b', 'd']);
+  });
+
+  it('marks the slow two-step chain over a fast three-step one (eager schedule)', async () => {
+    const plan = {
+      schedule: 'eager',
+      fragments: [timed('x', 150), timed('y', 30, ['x']), timed('p', 30), timed('q', 30, ['p']), timed('r', 30, ['q'])],
+      merge: { op: 'union', inputs: ['y', 'r'] },
+    };
+    expect(await analyzed(plan)).toEqual(['x', 'y']);
+  });
+});
