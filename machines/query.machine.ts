@@ -186,12 +186,15 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
             ? { code: event.error.code, message: event.error.message, fragmentId: event.fragmentId }
             : undefined,
       }),
+      // Named (not inline): the inspector shows the machine's definition with action names.
+      announceMerge: () => deps.emit(stamp({ type: 'merge.started' })),
       failFromCancel: assign({
         failure: ({ event }) => ({ code: 'CANCELLED', message: event.type === 'query.cancel' && event.reason ? event.reason : 'the query was cancelled' }),
       }),
     },
     guards: {
       failFast: ({ context }) => context.errorPolicy === 'fail-fast',
+      levelFinished: ({ context }, params: { level: number }) => levelFinished(context, params.level),
     },
   });
 
@@ -200,10 +203,13 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
     levelStates[levelState(level)] = {
       entry: [
         assign({ level }),
-        () => deps.emit(stamp({ type: 'level.started', level })),
+        // A named function: the inspector shows an inline action by its function's name.
+        function announceLevel() {
+          deps.emit(stamp({ type: 'level.started', level }));
+        },
         'startReadyFragments',
       ],
-      always: [{ guard: ({ context }: { context: QueryContext }) => levelFinished(context, level), target: level === lastLevel ? 'merging' : levelState(level + 1) }],
+      always: [{ guard: { type: 'levelFinished', params: { level } }, target: level === lastLevel ? 'merging' : levelState(level + 1) }],
     };
   }
 
@@ -225,6 +231,7 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
       'fragment.cached': { actions: 'forward' },
       'source.circuit.opened': { actions: 'forward' },
       'source.circuit.closed': { actions: 'forward' },
+      'cache.unavailable': { actions: 'forward' },
       'fragment.succeeded': { actions: ['record', 'forward', 'startReadyFragments'] },
       'fragment.failed': [
         { guard: 'failFast', target: '.failed', actions: ['record', 'forward', 'failFromFragment'] },
@@ -238,7 +245,7 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
       },
       ...(levelStates as Record<string, object>),
       merging: {
-        entry: () => deps.emit(stamp({ type: 'merge.started' })),
+        entry: 'announceMerge',
         invoke: {
           id: 'merge',
           src: 'merge',

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import type { CacheStore } from './cache/index.js';
 import { TributaryError } from './errors.js';
 import { planLimitsSchema } from './plan/limits.js';
 import { formatPath } from './plan/refs.js';
 import { quotaOptionsSchema } from './quotas.js';
+import { telemetryOptionsSchema } from './progress/telemetry.js';
 import { retryOptionsSchema, rowLimitsSchema } from './plan/schema.js';
 import type { SourceExecutor } from './sources/source.js';
 
@@ -16,15 +18,25 @@ export const sourceExecutorSchema = z.custom<SourceExecutor>(
   { message: 'a source is an object with execute(query, ctx) and a zod querySchema' },
 );
 
+/** A cache store (`redisStore()` or your own `CacheStore`), checked by shape. */
+const cacheStoreSchema = z.custom<CacheStore>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    ['get', 'set', 'invalidate', 'close'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function'),
+  { message: 'a cache store is an object with get, set, invalidate and close (e.g. redisStore({ url }))' },
+);
+
 /** The result cache's options; `false` turns caching off. */
 export const cacheOptionsSchema = z.union([
   z.literal(false),
   z.strictObject({
     maxEntries: z.number().int().positive().default(1000),
     maxBytes: z.number().int().positive().default(64 * 2 ** 20),
+    /** An entry's time to live; a plan or fragment may override it. 0 caches nothing (as `cache: false`). */
     ttlMs: z.number().int().nonnegative().default(60_000),
-    /** An optional shared second level (e.g. `redisStore({ url })`). */
-    store: z.any().optional(),
+    /** An optional shared second level (e.g. `redisStore({ url })`); the LRU stays the first. */
+    store: cacheStoreSchema.optional(),
   }),
 ]);
 
@@ -46,6 +58,8 @@ export const executorOptionsSchema = z.strictObject({
   timeoutMs: z.number().int().positive().default(10_000),
   cache: cacheOptionsSchema.optional().transform((c) => (c === undefined ? cacheOptionsSchema.parse({}) : c)),
   inspect: inspectSchema.optional(),
+  /** OpenTelemetry spans per query, fragment attempt and merge; `false` turns them off. */
+  telemetry: telemetryOptionsSchema,
   /** Each fragment's overall deadline (all attempts and backoff); none by default. */
   deadlineMs: z.number().int().positive().optional(),
   /** Per-source retry budget (a token bucket); `false` turns it off. */

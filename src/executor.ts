@@ -1,15 +1,17 @@
-import { Subject, type Observable } from 'rxjs';
-import { cacheKey, cacheScopeOf, ResultCache, type CacheStats } from './cache/index.js';
+import { Subject, Subscription, type Observable } from 'rxjs';
+import { cacheKey, cacheScopeOf, resolveCachePolicy, TieredCache, type CacheFilter, type CacheInvalidation, type CacheStats } from './cache/index.js';
 import { parseExecutorOptions, sourceExecutorSchema, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
 import { TributaryError } from './errors.js';
 import type { FragmentCachePort } from './execution/fragment.js';
 import type { SourceGuards } from './execution/attempt.js';
 import { createCircuitBreaker, type CircuitState } from './execution/circuit-breaker.js';
+import { checkRunParams } from './execution/bind.js';
 import { createLane, type Lane, type LaneStats } from './execution/lanes.js';
 import { createRetryBudget } from './execution/retry-budget.js';
 import { createQuotas } from './quotas.js';
 import { validatePlan, type ValidatedPlan } from './plan/index.js';
 import type { ExecutionEvent } from './progress/events.js';
+import { instrument } from './progress/telemetry.js';
 import type { QueryResult } from './result.js';
 import { startRun, type QueryRun, type RunOptions } from './run.js';
 import type { Principal, SourceExecutor } from './sources/source.js';
@@ -36,7 +38,12 @@ export interface Executor {
   /** Removes a source (without closing it: it is handed back to its owner). */
   unregister(name: string): SourceExecutor | undefined;
   readonly cache: {
-    invalidate(filter?: { source?: string; tag?: string; key?: string }): number;
+    /**
+     * Drops matching entries (every given field must match; `{}` drops all): from this
+     * process at once, then from the shared store (and, through it, from the other
+     * instances). Rejects with `SOURCE_UNAVAILABLE` if the store could not be reached.
+     */
+    invalidate(filter?: CacheFilter): Promise<CacheInvalidation>;
     stats(): CacheStats;
   };
   /** Every event of every query of this executor. */
@@ -64,7 +71,9 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   const globalLane = createLane(opts.concurrency);
   const running = new Set<QueryRun>();
   const allEvents = new Subject<ExecutionEvent>();
-  const cache = opts.cache === false ? undefined : new ResultCache(opts.cache);
+  // OpenTelemetry: one instrumented stream per run, so overlapping runs of one plan id keep apart.
+  const telemetry = new Subscription();
+  const cache = opts.cache === false ? undefined : new TieredCache(opts.cache);
   const versions = new Map<string, Promise<string>>();
   let closing: Promise<void> | undefined;
 
@@ -85,29 +94,34 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   };
   for (const [name, source] of Object.entries(opts.sources)) register(name, source);
 
-  const versionOf = (name: string, source: SourceExecutor): Promise<string> => {
+  // A source's version is asked once and remembered; a failed lookup is forgotten, and the
+  // fragment that met it bypasses the cache rather than keying on a guess.
+  const versionOf = (name: string, source: SourceExecutor): Promise<string | undefined> => {
     let v = versions.get(name);
     if (!v) {
-      v = Promise.resolve()
-        .then(() => (source.version ? source.version() : source.kind))
-        .catch(() => source.kind);
+      v = Promise.resolve().then(() => (source.version ? source.version() : source.kind));
       versions.set(name, v);
+      v.catch(() => versions.delete(name));
     }
-    return v;
+    return v.catch(() => undefined);
   };
 
   const cachePortFor = (plan: ValidatedPlan, fragmentId: string, principal: Principal | undefined): FragmentCachePort | undefined => {
-    if (!cache) return undefined;
+    if (!cache || opts.cache === false) return undefined;
     const fragment = plan.fragmentsById.get(fragmentId)!;
-    const override = fragment.cache ?? plan.cache;
-    if (override === false || (override && override.ttlMs === 0)) return undefined;
-    const source = sources.get(fragment.source)!;
+    const policy = resolveCachePolicy(opts.cache.ttlMs, plan.cache, fragment.cache);
+    if (!policy) return undefined;
+    const source = sources.get(fragment.source);
+    // Unregistered while the run goes on: the name may soon mean another source, so bypass.
+    if (!source) return undefined;
     const scope = cacheScopeOf(source.cacheScope, principal?.id);
-    const tags = (override && override.tags) || [];
     return {
-      keyOf: async (calls) => cacheKey({ source: fragment.source, version: await versionOf(fragment.source, source), calls, scope }),
-      get: async (key) => cache.get(key),
-      set: (key, rows) => cache.set(key, rows, { source: fragment.source, tags, ...(override && override.ttlMs !== undefined ? { ttlMs: override.ttlMs } : {}) }),
+      keyOf: async (calls) => {
+        const version = await versionOf(fragment.source, source);
+        return version === undefined ? undefined : cacheKey({ source: fragment.source, version, calls, scope });
+      },
+      get: (key, onUnavailable) => cache.get(key, { tags: policy.tags, ...(onUnavailable ? { onUnavailable } : {}) }),
+      set: (key, rows) => cache.set(key, rows, { source: fragment.source, tags: policy.tags, ttlMs: policy.ttlMs }),
       share: (key, load$) => cache.share(key, load$),
     };
   };
@@ -117,6 +131,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   const run = (plan: unknown, runOptions: RunOptions = {}): QueryRun => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
     const validated = validate(plan);
+    checkRunParams(validated, runOptions.params ?? {});
     const ticket = quotas.admit(runOptions.principal?.id, validated.fragments.length);
     const queryRun = startRun(validated, runOptions, {
       ticket,
@@ -130,6 +145,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
       onFinished: (r) => running.delete(r),
     });
     running.add(queryRun);
+    if (opts.telemetry !== false) telemetry.add(instrument(queryRun.events$, opts.telemetry === true ? {} : opts.telemetry));
     return queryRun;
   };
 
@@ -138,7 +154,9 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
       const pending = [...running];
       for (const r of pending) r.cancel('the executor is closing');
       await Promise.allSettled(pending.map((r) => r.result));
+      telemetry.unsubscribe();
       await Promise.allSettled([...sources.values()].map((s) => s.close?.()));
+      await cache?.close();
       for (const lane of sourceLanes.values()) lane.close();
       globalLane.close();
       allEvents.complete();
@@ -154,14 +172,14 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     unregister: (name) => {
       const source = sources.get(name);
       sources.delete(name);
-      sourceLanes.get(name)?.close();
+      // Not closed: running queries keep the lane (and the source) until they finish.
       sourceLanes.delete(name);
       guards.delete(name);
       versions.delete(name);
       return source;
     },
     cache: {
-      invalidate: (filter) => cache?.invalidate(filter) ?? 0,
+      invalidate: async (filter) => (cache ? cache.invalidate(filter) : { local: 0, shared: 0 }),
       stats: () => cache?.stats() ?? { hits: 0, misses: 0, evictions: 0, entries: 0, bytes: 0, inflightShared: 0 },
     },
     events$: allEvents.asObservable(),

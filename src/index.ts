@@ -25,6 +25,14 @@ export type { HttpSourceOptions } from './sources/http.js';
 export { defaultIsRetryable } from './sources/source.js';
 export type { SourceExecutor, ExecuteContext, Row, Principal } from './sources/source.js';
 
+/* Cache */
+export { redisStore, cacheKey, cacheScopeOf } from './cache/index.js';
+export type { RedisStore, RedisStoreOptions, CacheStore, CacheFilter, StoredEntry, StoreHit, CacheStats, CacheInvalidation } from './cache/index.js';
+
+/* Telemetry */
+export { instrument } from './progress/telemetry.js';
+export type { TelemetryOptions } from './progress/telemetry.js';
+
 /* Merge */
 export { evaluateMerge, compilePredicate } from './merge/index.js';
 

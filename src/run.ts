@@ -7,8 +7,9 @@ import type { SourceGuards } from './execution/attempt.js';
 import type { Lane } from './execution/lanes.js';
 import type { QuotaTicket } from './quotas.js';
 import { mergeRetry } from './execution/retry.js';
-import { evaluateMerge } from './merge/index.js';
-import type { ValidatedPlan } from './plan/index.js';
+import { evaluateMerge, planStream, type StreamPlan } from './merge/index.js';
+import { RowStream } from './row-stream.js';
+import { mergeLeaves, type MergeNode, type ValidatedPlan } from './plan/index.js';
 import type { ExecutionEvent, FragmentEvent } from './progress/events.js';
 import { progressFrom, type Progress } from './progress/progress.js';
 import { buildResult, type QueryResult } from './result.js';
@@ -72,9 +73,23 @@ export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime):
   let mergeError: TributaryError | undefined;
   const params = opts.params ?? {};
   const rowLimits = plan.limits ?? rt.options.rowLimits;
+  // Streaming (`run.rows()` called before the run starts): the merge's streaming flow and
+  // the hand-over to the consumer. Undefined when the result is materialized.
+  let streamPlan: StreamPlan | undefined;
+  let rowStream: RowStream | undefined;
+  const settledFragments = new Map<string, () => void>();
+  const settledPromises = new Map<string, Promise<void>>();
+  for (const f of plan.fragments) settledPromises.set(f.id, new Promise<void>((resolve) => settledFragments.set(f.id, resolve)));
+  const materialize = async (node: MergeNode): Promise<Row[]> => {
+    const ids = [...new Set(mergeLeaves(node).leaves.map((l) => l.id))];
+    await Promise.all(ids.map((id) => settledPromises.get(id)));
+    const inputs = new Map<string, Row[]>(ids.map((id) => [id, stored.get(id) ?? []]));
+    return evaluateMerge(node, inputs, { params }).rows;
+  };
 
   const emit = (event: ExecutionEvent): void => {
     if (event.type === 'fragment.retrying') retries++;
+    if (event.type === 'fragment.succeeded' || event.type === 'fragment.failed' || event.type === 'fragment.skipped') settledFragments.get(event.fragmentId)?.();
     if (event.type === 'fragment.failed') {
       errors.push(event.error);
       if (plan.errorPolicy === 'fail-fast') {
@@ -107,10 +122,24 @@ export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime):
       now,
       abortReason: () => stopReason ?? new TributaryError('CANCELLED', 'the query was stopped'),
       store: (rows) => stored.set(id, rows),
+      ...(rowStream && streamPlan?.leaves.has(id)
+        ? {
+            stream: {
+              sink: rowStream.sinkFor(id),
+              retain: (plan.dependents.get(id)?.length ?? 0) > 0 || streamPlan.materialized.has(id),
+              satisfied: () => rowStream!.satisfied(id),
+            },
+          }
+        : {}),
     }).pipe(map((event) => ({ ...event, queryId: plan.id, at: now() }) as FragmentEvent));
   };
 
   const merge = async (): Promise<number> => {
+    if (rowStream) {
+      // The rows went to the consumer of run.rows() as they came; nothing is left to merge.
+      merged = { rows: [], columns: rowStream.columns };
+      return rowStream.count;
+    }
     const inputs = new Map<string, Row[]>();
     for (const f of plan.fragments) inputs.set(f.id, stored.get(f.id) ?? []);
     try {
@@ -149,8 +178,10 @@ export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime):
         : (errors[0] ?? new TributaryError('FRAGMENT_FAILED', snapshot.context.failure?.message ?? 'the query failed'));
       emit({ type: 'query.failed', queryId: plan.id, at: durationMs, error, durationMs });
     } else {
-      emit({ type: 'query.done', queryId: plan.id, at: durationMs, status: out.status === 'partial' ? 'partial' : 'ok', rowCount: out.rows.length, durationMs });
+      emit({ type: 'query.done', queryId: plan.id, at: durationMs, status: out.status === 'partial' ? 'partial' : 'ok', rowCount: rowStream ? rowStream.count : out.rows.length, durationMs });
     }
+    for (const settle of settledFragments.values()) settle();
+    rowStream?.finish(failed ? (cancelled ? (stopReason ?? new TributaryError('CANCELLED', 'the query was cancelled')) : (errors[0] ?? new TributaryError('FRAGMENT_FAILED', 'the query failed'))) : undefined);
     events.complete();
     rt.ticket?.release();
     rt.onFinished(run);
@@ -188,7 +219,14 @@ export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime):
     progress$: progress.asObservable(),
     result,
     cancel,
-    rows: (batchSize = 1000) => batches(result, batchSize),
+    rows: (batchSize = 1000) => {
+      // Called before the run starts, on a tree that can stream: rows flow as they arrive.
+      if (!started && !rowStream && Number.isInteger(batchSize) && batchSize >= 1) {
+        streamPlan = planStream(plan.mergeTree);
+        if (streamPlan) rowStream = new RowStream(streamPlan.start({ materialize, params }));
+      }
+      return rowStream ? rowStream.batches(batchSize) : batches(result, batchSize);
+    },
   };
 
   if (opts.signal?.aborted) stopReason = new TributaryError('CANCELLED', `the query was cancelled: ${abortMessage(opts.signal.reason)}`);

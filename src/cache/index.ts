@@ -1,3 +1,10 @@
-export { ResultCache, type CacheStats, type EntryMeta, type ResultCacheOptions } from './result-cache.js';
+/* The result cache: an in-process LRU, an optional shared store (Redis), stable scoped keys. */
+export { TieredCache, type CacheStats, type CacheInvalidation, type CacheLookup, type TieredCacheOptions } from './tiered-cache.js';
+export { ResultCache, type EntryMeta, type ResultCacheOptions } from './result-cache.js';
+export { InflightLoads } from './inflight.js';
 export { cacheKey, cacheScopeOf, type CacheKeyParts } from './key.js';
+export { canonicalize } from './canonical.js';
+export { resolveCachePolicy, type CachePolicy } from './policy.js';
 export { estimateRowsBytes } from './size.js';
+export { redisStore, type RedisStore, type RedisStoreOptions } from './redis-store.js';
+export type { CacheStore, CacheFilter, StoredEntry, StoreHit } from './store.js';

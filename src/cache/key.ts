@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { configure } from 'safe-stable-stringify';
-
-const stringify = configure({ bigint: true, circularValue: Error, deterministic: true });
+import { canonicalize } from './canonical.js';
 
 /** What identifies a cached sub-query result. */
 export interface CacheKeyParts {
@@ -9,25 +7,40 @@ export interface CacheKeyParts {
   source: string;
   /** The source's `version()`, so a schema change never serves stale shapes. */
   version: string;
-  /** The resolved native queries and their bound parameters, one per call. */
+  /** The resolved native queries and their bound parameters, one per source call. */
   calls: readonly { query: unknown; params: readonly unknown[] }[];
-  /** `shared`, `anonymous`, or `principal:<id>`: entries never cross scopes. */
+  /** From `cacheScopeOf`: `shared`, `anonymous` or `principal:"<id>"`; entries never cross scopes. */
   scope: string;
 }
 
 /**
- * A stable key: the parts serialized canonically (object keys sorted, so two plans that
- * differ only in key order share entries) and hashed with SHA-256. Any difference in a
- * bound value gives another key.
+ * A stable key: `<scope>:<sha256>` of the parts in canonical form (object keys sorted, every
+ * value tagged with its type; see `canonicalize`). Two plans that differ only in the order
+ * of their JSON keys get the same key; any difference in a bound value (`1` vs `'1'` vs
+ * `1n` included) gets another. The scope leads the key, so a key says whose it is and a
+ * store can be searched by scope.
+ *
+ * Returns `undefined` when a query or parameter holds a value with no stable form (a cycle,
+ * a function): such a fragment bypasses the cache.
+ *
+ * @example
+ * cacheKey({ source: 'crm', version: 'v3', scope: cacheScopeOf('principal', 'alice'),
+ *            calls: [{ query: { sql: 'SELECT 1' }, params: [] }] })
+ * // 'principal:"alice":Yp3…'
  */
-export function cacheKey(parts: CacheKeyParts): string {
-  const canonical = stringify({ s: parts.source, v: parts.version, c: parts.calls, p: parts.scope }) ?? '';
+export function cacheKey(parts: CacheKeyParts): string | undefined {
+  const canonical = canonicalize([parts.source, parts.version, parts.scope, parts.calls.map((c) => [c.query, c.params])]);
+  if (canonical === undefined) return undefined;
   return `${parts.scope}:${createHash('sha256').update(canonical).digest('base64url')}`;
 }
 
-/** The scope of an entry for a source's `cacheScope` and the asking principal. */
+/**
+ * The scope of an entry, from the source's `cacheScope` and the asking principal:
+ * `shared` for a shared source, else `principal:"<id>"`, or `anonymous` for a run without
+ * a principal. The id is JSON-quoted so that no principal id can be crafted to equal
+ * another scope (or the anonymous one).
+ */
 export function cacheScopeOf(sourceScope: 'principal' | 'shared' | undefined, principalId: string | undefined): string {
   if (sourceScope === 'shared') return 'shared';
-  // JSON-quote the id so that no principal id can be crafted to equal another scope.
   return principalId === undefined ? 'anonymous' : `principal:${JSON.stringify(principalId)}`;
 }

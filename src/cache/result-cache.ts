@@ -1,117 +1,127 @@
 import { LRUCache } from 'lru-cache';
-import { Observable, finalize, share } from 'rxjs';
 import type { Row } from '../sources/source.js';
 import { estimateRowsBytes } from './size.js';
+import type { CacheFilter } from './store.js';
 
 export interface ResultCacheOptions {
+  /** Most entries kept. */
   maxEntries: number;
+  /** Most estimated bytes kept (`estimateRowsBytes`); an entry larger than this is never kept. */
   maxBytes: number;
+  /** Default time to live of an entry, in ms; 0 means entries do not expire by time. */
   ttlMs: number;
+  /**
+   * The clock TTLs are measured with, in ms. Default `performance.now()`, read at each call
+   * (so fake timers that replace `performance` reach it).
+   */
+  now?: () => number;
 }
 
-/** What is stored with each entry, for invalidation by source or tag. */
+/** What is kept with each entry, for invalidation by source or tag. */
 export interface EntryMeta {
   source: string;
   tags: readonly string[];
-  /** Overrides the cache's TTL for this entry; 0 means do not store. */
+  /** This entry's time to live in ms, instead of the cache's. */
   ttlMs?: number;
-}
-
-export interface CacheStats {
-  hits: number;
-  misses: number;
-  evictions: number;
-  entries: number;
-  bytes: number;
-  inflightShared: number;
 }
 
 interface Entry {
   rows: Row[];
-  meta: EntryMeta;
+  source: string;
+  tags: string[];
 }
 
 /**
- * The first-level result cache on lru-cache: bounded by entries and by the estimated bytes
- * of the rows (least recently used evicted first), with a TTL. It also shares identical
- * in-flight loads so concurrent callers of one key call the source once.
+ * The first-level result cache, in process, on lru-cache: bounded by entries and by the
+ * estimated bytes of the rows (least recently used evicted first), each entry with a TTL.
+ * Reads return the stored array itself: rows are shared, never copied, so treat them as
+ * read-only.
  */
 export class ResultCache {
   readonly #lru: LRUCache<string, Entry>;
-  readonly #inflight = new Map<string, Observable<unknown>>();
-  #hits = 0;
-  #misses = 0;
+  readonly #maxBytes: number;
   #evictions = 0;
-  #inflightShared = 0;
 
   constructor(options: ResultCacheOptions) {
+    const now = options.now ?? (() => performance.now());
+    this.#maxBytes = options.maxBytes;
     this.#lru = new LRUCache<string, Entry>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
-      sizeCalculation: (entry) => Math.max(1, estimateRowsBytes(entry.rows)),
-      ttl: options.ttlMs,
-      ttlAutopurge: false,
+      ...(options.ttlMs > 0 ? { ttl: options.ttlMs } : {}),
+      // Read the clock at every check: no 1 ms debounce, so an expiry is exact (and testable).
+      ttlResolution: 0,
+      // lru-cache reads a start time of 0 as "no TTL": shift the clock off zero (a fake clock starts there).
+      perf: { now: () => now() + 1 },
       dispose: (_value, _key, reason) => {
         if (reason === 'evict') this.#evictions++;
       },
     });
   }
 
-  /** The rows under `key`, or undefined (counted as a hit or a miss). */
+  /** The rows under `key`, or `undefined` (absent or expired); a hit marks the entry most recently used. */
   get(key: string): Row[] | undefined {
-    const entry = this.#lru.get(key);
-    if (entry) this.#hits++;
-    else this.#misses++;
-    return entry?.rows;
-  }
-
-  /** Stores rows; an entry larger than the whole cache, or with `ttlMs: 0`, is not kept. */
-  set(key: string, rows: Row[], meta: EntryMeta): void {
-    if (meta.ttlMs === 0) return;
-    this.#lru.set(key, { rows, meta }, meta.ttlMs === undefined ? {} : { ttl: meta.ttlMs });
+    return this.#lru.get(key)?.rows;
   }
 
   /**
-   * Shares one load per key among concurrent subscribers: the load is unsubscribed (and so
-   * its source call aborted) only when the last subscriber leaves.
+   * Adds tags to a held entry, so that invalidating a tag reaches every entry a fragment with
+   * that tag was served, not only the ones it stored. Returns the tags that were new.
    */
-  share<T>(key: string, load$: Observable<T>): Observable<T> {
-    const existing = this.#inflight.get(key);
-    if (existing) {
-      this.#inflightShared++;
-      return existing as Observable<T>;
-    }
-    const shared$ = load$.pipe(
-      finalize(() => {
-        if (this.#inflight.get(key) === shared$) this.#inflight.delete(key);
-      }),
-      share(),
-    );
-    this.#inflight.set(key, shared$);
-    return shared$;
+  tag(key: string, tags: readonly string[]): string[] {
+    const entry = this.#lru.peek(key);
+    if (!entry) return [];
+    const added = tags.filter((t, i) => !entry.tags.includes(t) && tags.indexOf(t) === i);
+    entry.tags.push(...added);
+    return added;
   }
 
-  /** Drops entries by source, tag or key; with no filter, drops everything. Returns how many. */
-  invalidate(filter: { source?: string; tag?: string; key?: string } = {}): number {
+  /** True when `key` is held and fresh; does not touch recency. */
+  has(key: string): boolean {
+    return this.#lru.has(key);
+  }
+
+  /**
+   * Stores rows. Returns false, keeping nothing, when the rows alone are over `maxBytes` or
+   * the TTL is 0. Storing may evict the least recently used entries to make room.
+   */
+  set(key: string, rows: Row[], meta: EntryMeta): boolean {
+    const ttl = meta.ttlMs;
+    if (ttl === 0) return false;
+    const size = Math.max(1, estimateRowsBytes(rows));
+    if (size > this.#maxBytes) {
+      this.#lru.delete(key);
+      return false;
+    }
+    this.#lru.set(key, { rows, source: meta.source, tags: [...new Set(meta.tags)] }, { size, ...(ttl === undefined ? {} : { ttl }) });
+    return true;
+  }
+
+  /** Drops the entries matching every given field of `filter` (all with `{}`); returns how many. */
+  invalidate(filter: CacheFilter = {}): number {
+    if (filter.key !== undefined) {
+      const entry = this.#lru.peek(filter.key);
+      return entry && matches(entry, filter) && this.#lru.delete(filter.key) ? 1 : 0;
+    }
     let dropped = 0;
-    for (const [key, entry] of this.#lru.entries()) {
-      const match =
-        (filter.key === undefined || filter.key === key) &&
-        (filter.source === undefined || filter.source === entry.meta.source) &&
-        (filter.tag === undefined || entry.meta.tags.includes(filter.tag));
-      if (match && this.#lru.delete(key)) dropped++;
+    for (const [key, entry] of [...this.#lru.entries()]) {
+      if (matches(entry, filter) && this.#lru.delete(key)) dropped++;
     }
     return dropped;
   }
 
-  stats(): CacheStats {
-    return {
-      hits: this.#hits,
-      misses: this.#misses,
-      evictions: this.#evictions,
-      entries: this.#lru.size,
-      bytes: this.#lru.calculatedSize,
-      inflightShared: this.#inflightShared,
-    };
+  /** Entries and estimated bytes held, and entries evicted for room so far. */
+  stats(): { entries: number; bytes: number; evictions: number } {
+    // Expired entries linger until touched; drop them so the figures are what can be served.
+    this.#lru.purgeStale();
+    return { entries: this.#lru.size, bytes: this.#lru.calculatedSize, evictions: this.#evictions };
   }
+
+  clear(): void {
+    this.#lru.clear();
+  }
+}
+
+function matches(entry: Entry, filter: CacheFilter): boolean {
+  return (filter.source === undefined || filter.source === entry.source) && (filter.tag === undefined || entry.tags.includes(filter.tag));
 }

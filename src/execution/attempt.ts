@@ -1,14 +1,14 @@
-import { Observable, defer, map, mergeMap, race, retry, throwError, timer } from 'rxjs';
+import { NEVER, Observable, defer, map, mergeMap, race, retry, throwError, timer } from 'rxjs';
 import { FragmentError, TributaryError } from '../errors.js';
 import type { UnstampedEvent } from '../progress/events.js';
-import type { Principal, Row, SourceExecutor } from '../sources/source.js';
+import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { BoundCall } from './bind.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { toFragmentError } from './classify.js';
 import type { Lane } from './lanes.js';
 import type { RetryBudget } from './retry-budget.js';
 import { backoffDelay, type RetryPolicy } from './retry.js';
-import { sourceCall$ } from './source-call.js';
+import { sourceCall$, type BatchSink, type CallOutput } from './source-call.js';
 
 /** The per-source guards shared by every fragment on that source. */
 export interface SourceGuards {
@@ -33,7 +33,14 @@ export interface AttemptDeps {
   timeLeft(): number;
   abortReason(): unknown;
   emit(event: UnstampedEvent): void;
+  /** Streamed batches go here (see `BatchSink`); absent: rows are collected. */
+  sink?: BatchSink;
+  /** With a sink: keep the rows as well. */
+  retain?: boolean;
 }
+
+/** One call's output and the tries it took. */
+export type AttemptOutput = CallOutput & { attempts: number };
 
 /**
  * Every try of one source call: circuit check → a slot in the source's lane, then the
@@ -41,11 +48,14 @@ export interface AttemptDeps {
  * paid from the source's retry budget and bounded by the time left. Emits the fragment's
  * `started` / `attempt.failed` / `retrying` events; errors with the last `FragmentError`.
  */
-export function attempts$(d: AttemptDeps, call: BoundCall, batch: { index: number; count: number }): Observable<{ rows: Row[]; attempts: number }> {
+export function attempts$(d: AttemptDeps, call: BoundCall, batch: { index: number; count: number }): Observable<AttemptOutput> {
   const base = { fragmentId: d.fragmentId, source: d.sourceName, level: d.level };
   const fragmentError = (raw: unknown, attempt: number): FragmentError =>
     toFragmentError(raw, { fragmentId: d.fragmentId, sourceName: d.sourceName, source: d.source, attempt });
   let attempt = 0;
+  // Once a batch has been handed on, trying again would hand it on twice.
+  let streamed = false;
+  const streaming = d.sink ? { sink: d.sink, retain: d.retain ?? false, onFirstBatch: () => (streamed = true) } : undefined;
 
   const once$ = defer(() => {
     const n = ++attempt;
@@ -68,20 +78,23 @@ export function attempts$(d: AttemptDeps, call: BoundCall, batch: { index: numbe
       // the source's signal would fire with the cancel reason instead of the TIMEOUT error.
       const deadline$ = timer(d.timeoutMs).pipe(
         mergeMap(() => {
+          // A streaming call is timed to its first batch; after that a slow consumer, not
+          // the source, sets the pace (the fragment's deadline still bounds it).
+          if (streamed) return NEVER;
           const error = new TributaryError('TIMEOUT', `attempt ${n} of fragment "${d.fragmentId}" took longer than ${d.timeoutMs} ms`);
           controller.abort(error);
           return throwError(() => error);
         }),
       );
       return race(
-        sourceCall$(d.source, call.query, { params: call.params, principal: d.principal, fragmentId: d.fragmentId, limits: d.limits }, controller, d.abortReason),
+        sourceCall$(d.source, call.query, { params: call.params, principal: d.principal, fragmentId: d.fragmentId, limits: d.limits }, controller, d.abortReason, streaming),
         deadline$,
       );
     });
-    return new Observable<{ rows: Row[]; attempts: number }>((sub) =>
+    return new Observable<AttemptOutput>((sub) =>
       d.lanes.source
         .schedule(d.lanes.global.schedule(work$))
-        .pipe(map((rows) => ({ rows, attempts: n })))
+        .pipe(map((output) => ({ ...output, attempts: n })))
         .subscribe({
           next: (value) => {
             record(true);
@@ -111,7 +124,7 @@ export function attempts$(d: AttemptDeps, call: BoundCall, batch: { index: numbe
     retry({
       count: d.retry.attempts - 1,
       delay: (error: FragmentError, retryCount) => {
-        if (!error.retryable) return throwError(() => error);
+        if (!error.retryable || streamed) return throwError(() => error);
         const delayMs = backoffDelay(d.retry, retryCount, d.random, error.retryAfterMs);
         if (delayMs >= d.timeLeft()) return throwError(() => error);
         if (d.guards.budget && !d.guards.budget.trySpend(error.code === 'TIMEOUT')) {

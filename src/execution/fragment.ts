@@ -1,9 +1,10 @@
-import { Observable, defer, from, map, mergeMap, throwError, timeout, toArray } from 'rxjs';
+import { Observable, defer, from, map, mergeMap, tap, throwError, timeout, toArray } from 'rxjs';
 import { FragmentError } from '../errors.js';
 import type { Fragment } from '../plan/index.js';
 import type { UnstampedEvent } from '../progress/events.js';
 import type { Principal, Row, SourceExecutor } from '../sources/source.js';
 import { attempts$, type SourceGuards } from './attempt.js';
+import type { BatchSink } from './source-call.js';
 import { bindCalls, type BindContext, type BoundCall } from './bind.js';
 import { toFragmentError } from './classify.js';
 import type { Lane } from './lanes.js';
@@ -13,7 +14,12 @@ import type { RetryPolicy } from './retry.js';
 export interface FragmentCachePort {
   /** The key of a fragment's calls under the principal's scope; undefined to bypass. */
   keyOf(calls: readonly BoundCall[]): Promise<string | undefined>;
-  get(key: string): Promise<Row[] | undefined>;
+  /**
+   * The cached rows, or undefined. `onUnavailable(reason)` is called when a level of the
+   * cache (a shared store) could not answer in time; the lookup is then a miss.
+   */
+  get(key: string, onUnavailable?: (reason: string) => void): Promise<Row[] | undefined>;
+  /** Stores a successful load's rows; called once per load, never for a failed or cancelled one. */
   set(key: string, rows: Row[]): void;
   /**
    * Runs `load$` once for every concurrent caller of the same key: the first caller's
@@ -25,6 +31,8 @@ export interface FragmentCachePort {
 /** Rows and the effort it took. */
 export interface FragmentOutcome {
   rows: Row[];
+  /** Rows the sources returned (more than `rows.length` when streamed rows were not kept). */
+  count?: number;
   attempts: number;
   calls: number;
 }
@@ -55,6 +63,12 @@ export interface FragmentDeps {
   abortReason(): unknown;
   /** Where the fragment's rows go; they never travel in events or machine context. */
   store(rows: Row[]): void;
+  /**
+   * Streaming: batches go to the sink as they arrive (and bypass the cache). `retain` keeps
+   * them for `store` as well; `satisfied()` true means nobody needs more rows, so a
+   * fragment that has not started yet succeeds with none.
+   */
+  stream?: { sink: BatchSink; retain: boolean; satisfied(): boolean };
 }
 
 const ms = (value: number): number => Math.round(value * 1000) / 1000;
@@ -110,7 +124,9 @@ export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
         if (event.type === 'fragment.started') maxAttempts = Math.max(maxAttempts, event.attempt);
         emit(event);
       },
+      ...(d.stream ? { sink: d.stream.sink, retain: d.stream.retain } : {}),
     };
+    if (d.stream?.satisfied()) calls = [];
 
     let load$: Observable<FragmentOutcome> = from(calls.map((call, i) => ({ call, i }))).pipe(
       mergeMap(({ call, i }) => attempts$(tries, call, { index: i, count: calls.length }).pipe(map((r) => ({ ...r, i })))),
@@ -118,6 +134,7 @@ export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
       map((parts) => {
         parts.sort((a, b) => a.i - b.i);
         const rows = parts.length === 1 ? parts[0]!.rows : parts.flatMap((p) => p.rows);
+        const count = parts.reduce((sum, p) => sum + p.count, 0);
         if (d.limits.maxRows !== undefined && rows.length > d.limits.maxRows) {
           throw new FragmentError('LIMIT_EXCEEDED', `fragment "${id}" returned ${rows.length} rows; the limit is ${d.limits.maxRows}`, {
             fragmentId: id,
@@ -125,7 +142,7 @@ export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
             attempt: maxAttempts,
           });
         }
-        return { rows, attempts: parts.reduce((m, p) => Math.max(m, p.attempts), 0), calls: parts.reduce((s, p) => s + p.attempts, 0) };
+        return { rows, count, attempts: parts.reduce((m, p) => Math.max(m, p.attempts), 0), calls: parts.reduce((s, p) => s + p.attempts, 0) };
       }),
     );
     if (d.deadlineMs !== undefined) {
@@ -150,11 +167,11 @@ export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
     const fetched$ = (): Observable<{ outcome: FragmentOutcome; cached: boolean }> => load$.pipe(map((outcome) => ({ outcome, cached: false })));
     const cache = d.cache;
     const pipeline$: Observable<{ outcome: FragmentOutcome; cached: boolean }> =
-      calls.length === 0 || !cache
+      calls.length === 0 || !cache || d.stream
         ? fetched$()
         : defer(async () => {
             const key = await cache.keyOf(calls);
-            const hit = key === undefined ? undefined : await cache.get(key);
+            const hit = key === undefined ? undefined : await cache.get(key, (reason) => emit({ type: 'cache.unavailable', ...base, reason }));
             return { key, hit };
           }).pipe(
             mergeMap(({ key, hit }) => {
@@ -163,12 +180,8 @@ export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
                 return [{ outcome: { rows: hit, attempts: 0, calls: 0 }, cached: true }];
               }
               if (key === undefined) return fetched$();
-              return cache.share(key, load$).pipe(
-                map((outcome) => {
-                  cache.set(key, outcome.rows);
-                  return { outcome, cached: false };
-                }),
-              );
+              // Stored inside the shared load: once per load, only when it succeeded.
+              return cache.share(key, load$.pipe(tap((outcome) => cache.set(key, outcome.rows)))).pipe(map((outcome) => ({ outcome, cached: false })));
             }),
           );
 
@@ -184,7 +197,7 @@ export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
         emit({
           type: 'fragment.succeeded',
           ...base,
-          rowCount: outcome.rows.length,
+          rowCount: outcome.count ?? outcome.rows.length,
           attempts: outcome.attempts,
           calls: outcome.calls,
           cached,

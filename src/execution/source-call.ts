@@ -3,10 +3,37 @@ import { TributaryError } from '../errors.js';
 import type { ExecuteContext, Row, SourceExecutor } from '../sources/source.js';
 
 /**
- * One call of `source.execute` as an Observable of a single `Row[]`. Unsubscribing before
- * it settles aborts the call's signal (with `abortReason()`), which is how timeouts,
- * cancellation and fail-fast reach the source. An `AsyncIterable<Row[]>` is drained into
- * one array, stopping at the row limit.
+ * Where streamed batches go. It returns (or resolves to) `false` to say "enough" (a
+ * satisfied limit): the call then stops the source and completes with what it has. The
+ * call waits for the returned promise before pulling the next batch, so a slow consumer
+ * holds the source back instead of filling memory.
+ */
+export type BatchSink = (batch: Row[]) => boolean | void | Promise<boolean | void>;
+
+/** What one call produced. */
+export interface CallOutput {
+  /** The rows kept (all of them, unless a sink took them and `retain` was false). */
+  rows: Row[];
+  /** Rows the source returned, kept or not. */
+  count: number;
+  /** True when the sink said "enough" before the source was exhausted. */
+  stopped: boolean;
+}
+
+export interface SinkOptions {
+  sink: BatchSink;
+  /** Keep the rows too (another fragment binds them, or the merge needs them). */
+  retain: boolean;
+  /** Set as soon as one batch has reached the sink: a retry would then duplicate rows. */
+  onFirstBatch(): void;
+}
+
+/**
+ * One call of `source.execute` as an Observable of one `CallOutput`. An array result is
+ * one batch; an `AsyncIterable<Row[]>` is pulled batch by batch, each handed to the sink
+ * when there is one. Unsubscribing before it settles aborts the call's signal (with
+ * `abortReason()`) and closes the iterator: this is how timeouts, cancellation and
+ * fail-fast reach the source.
  */
 export function sourceCall$(
   source: SourceExecutor,
@@ -14,48 +41,70 @@ export function sourceCall$(
   ctx: Omit<ExecuteContext, 'signal'>,
   controller: AbortController,
   abortReason: () => unknown,
-): Observable<Row[]> {
-  return new Observable<Row[]>((subscriber) => {
+  streaming?: SinkOptions,
+): Observable<CallOutput> {
+  return new Observable<CallOutput>((subscriber) => {
     let settled = false;
+    let iterator: AsyncIterator<Row[]> | undefined;
     const signal = controller.signal;
-    const run = async (): Promise<Row[]> => {
-      const out = await source.execute(query, { ...ctx, signal });
-      if (Array.isArray(out)) return out;
-      if (out && typeof (out as AsyncIterable<Row[]>)[Symbol.asyncIterator] === 'function') {
-        return drain(out as AsyncIterable<Row[]>, signal, ctx);
+    const maxRows = ctx.limits?.maxRows ?? Infinity;
+    const rows: Row[] = [];
+    let count = 0;
+
+    const take = async (batch: Row[]): Promise<boolean> => {
+      if (!Array.isArray(batch)) throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${source.kind}" yielded a batch that is not an array of rows`);
+      count += batch.length;
+      if (count > maxRows) throw new TributaryError('LIMIT_EXCEEDED', `fragment "${ctx.fragmentId ?? '?'}" returned more than ${maxRows} rows`);
+      if (!streaming) {
+        for (const row of batch) rows.push(row);
+        return true;
       }
-      throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${source.kind}" returned neither rows nor an async iterable of rows`);
+      if (streaming.retain) for (const row of batch) rows.push(row);
+      streaming.onFirstBatch();
+      return (await streaming.sink(batch)) !== false;
     };
-    run().then(
-      (rows) => {
-        settled = true;
-        if (!Array.isArray(rows)) {
-          subscriber.error(new TributaryError('SOURCE_BAD_RESPONSE', `source "${source.kind}" did not return an array of rows`));
-          return;
+
+    const run = async (): Promise<CallOutput> => {
+      const out = await source.execute(query, { ...ctx, signal, stream: streaming !== undefined });
+      if (Array.isArray(out)) {
+        if (!streaming && out.length <= maxRows) return { rows: out, count: out.length, stopped: false };
+        const more = await take(out);
+        return { rows, count, stopped: !more };
+      }
+      if (!out || typeof (out as AsyncIterable<Row[]>)[Symbol.asyncIterator] !== 'function') {
+        throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${source.kind}" returned neither rows nor an async iterable of rows`);
+      }
+      iterator = (out as AsyncIterable<Row[]>)[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return { rows, count, stopped: false };
+        if (signal.aborted) throw signal.reason;
+        if (!(await take(next.value))) {
+          // Enough rows: stop the source (server side too) and finish normally.
+          settled = true;
+          controller.abort(new TributaryError('CANCELLED', 'the rows that were needed have arrived'));
+          await iterator.return?.().catch(() => undefined);
+          return { rows, count, stopped: true };
         }
-        subscriber.next(rows);
+      }
+    };
+
+    run().then(
+      (output) => {
+        settled = true;
+        subscriber.next(output);
         subscriber.complete();
       },
       (error: unknown) => {
         settled = true;
+        void iterator?.return?.()?.catch(() => undefined);
         subscriber.error(error);
       },
     );
     return () => {
-      if (!settled && !signal.aborted) controller.abort(abortReason());
+      if (settled) return;
+      if (!signal.aborted) controller.abort(abortReason());
+      void iterator?.return?.()?.catch(() => undefined);
     };
   });
-}
-
-async function drain(batches: AsyncIterable<Row[]>, signal: AbortSignal, ctx: Omit<ExecuteContext, 'signal'>): Promise<Row[]> {
-  const out: Row[] = [];
-  const maxRows = ctx.limits?.maxRows ?? Infinity;
-  for await (const batch of batches) {
-    if (signal.aborted) throw signal.reason;
-    for (const row of batch) out.push(row);
-    if (out.length > maxRows) {
-      throw new TributaryError('LIMIT_EXCEEDED', `fragment "${ctx.fragmentId ?? '?'}" returned more than ${maxRows} rows`);
-    }
-  }
-  return out;
 }

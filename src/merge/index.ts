@@ -4,6 +4,10 @@
 export { evaluateMerge } from './evaluate.js';
 export type { EvaluateOptions } from './evaluate.js';
 
+/* Streaming */
+export { planStream } from './stream.js';
+export type { StreamPlan, StreamFlow, StreamContext } from './stream.js';
+
 /* Predicates (also used by the in-memory source) */
 export { compilePredicate } from './predicate.js';
 export type { ParamResolver } from './predicate.js';

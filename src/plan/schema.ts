@@ -184,6 +184,9 @@ export const rowLimitsSchema = z.strictObject({
 
 // ---------------------------------------------------------------- plan
 
+/** A delay for a timer: Node fires any setTimeout beyond 2^31-1 ms after 1 ms instead. */
+export const timerMsSchema = z.number().int().positive().max(2 ** 31 - 1);
+
 export const fragmentIdSchema = z
   .string()
   .min(1)
@@ -202,9 +205,9 @@ export const fragmentSchema = z.strictObject({
       size: z.number().int().positive(),
     })
     .optional(),
-  timeoutMs: z.number().int().positive().optional(),
+  timeoutMs: timerMsSchema.optional(),
   /** The fragment's overall deadline, every attempt and backoff included. */
-  deadlineMs: z.number().int().positive().optional(),
+  deadlineMs: timerMsSchema.optional(),
   retry: retryOptionsSchema.optional(),
   cache: cacheOverrideSchema.optional(),
 });
@@ -216,8 +219,8 @@ export const planSchema = z.strictObject({
   merge: mergeNodeSchema.optional(),
   errorPolicy: z.enum(['fail-fast', 'partial']).optional(),
   schedule: z.enum(['levels', 'eager']).optional(),
-  timeoutMs: z.number().int().positive().optional(),
-  deadlineMs: z.number().int().positive().optional(),
+  timeoutMs: timerMsSchema.optional(),
+  deadlineMs: timerMsSchema.optional(),
   retry: retryOptionsSchema.optional(),
   cache: cacheOverrideSchema.optional(),
   limits: rowLimitsSchema.optional(),

@@ -3,7 +3,7 @@ import { TributaryError, type ErrorIssue } from '../errors.js';
 import type { SourceExecutor } from '../sources/source.js';
 import { levels } from './levels.js';
 import { defaultPlanLimits, type PlanLimits } from './limits.js';
-import { findRefs, formatPath, isFromRef } from './refs.js';
+import { findRefs, formatPath, isFromRef, type FoundRef } from './refs.js';
 import { planSchema, type Fragment, type MergeNode, type Plan } from './schema.js';
 import { checkRawShape, findCycle, mergeLeaves } from './graph.js';
 
@@ -70,7 +70,7 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
         });
       }
     }
-    if (f.batch) checkBatch(f, at, refs.map((r) => r.path), issues);
+    if (f.batch) checkBatch(f, at, refs, issues);
     if (options.sources) {
       const source = options.sources.get(f.source);
       if (!source) {
@@ -139,12 +139,13 @@ function resolveMergeTree(merge: MergeNode | undefined, byLevel: string[][], byI
   return merge;
 }
 
-function checkBatch(f: Fragment, at: string, refPaths: (string | number)[][], issues: ErrorIssue[]): void {
+function checkBatch(f: Fragment, at: string, refs: FoundRef[], issues: ErrorIssue[]): void {
   const param = f.batch!.param;
   const q = f.query as { params?: unknown };
+  // Without a params array, batch.param counts every reference, so it may land on a $param.
   const ok = Array.isArray(q?.params)
-    ? refPaths.some((p) => p.length === 2 && p[0] === 'params' && p[1] === param && isFromRef(q.params && (q.params as unknown[])[param]))
-    : param < refPaths.length;
+    ? refs.some(({ path: p }) => p.length === 2 && p[0] === 'params' && p[1] === param && isFromRef(q.params && (q.params as unknown[])[param]))
+    : param < refs.length && isFromRef(refs[param]!.ref);
   if (!ok) issues.push({ path: `${at}.batch.param`, message: `batch.param ${param} does not name a bound { $from } parameter of "${f.id}"` });
 }
 

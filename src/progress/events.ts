@@ -65,6 +65,11 @@ export type FragmentSkippedEvent = FragmentEventBase & {
 export type SourceCircuitOpenedEvent = FragmentEventBase & { type: 'source.circuit.opened'; failures: number };
 /** A probe call succeeded and the source's circuit closed again. */
 export type SourceCircuitClosedEvent = FragmentEventBase & { type: 'source.circuit.closed' };
+/**
+ * The cache's shared store (e.g. Redis) could not answer this fragment's lookup within its
+ * bounded wait: the lookup counts as a miss and the fragment runs against its source.
+ */
+export type CacheUnavailableEvent = FragmentEventBase & { type: 'cache.unavailable'; reason: string };
 export type MergeStartedEvent = EventBase & { type: 'merge.started' };
 export type QueryDoneEvent = EventBase & {
   type: 'query.done';
@@ -87,6 +92,7 @@ export type ExecutionEvent =
   | FragmentSkippedEvent
   | SourceCircuitOpenedEvent
   | SourceCircuitClosedEvent
+  | CacheUnavailableEvent
   | MergeStartedEvent
   | QueryDoneEvent
   | QueryFailedEvent;

@@ -53,6 +53,7 @@ export function reduceProgress(p: Progress, event: ExecutionEvent, running: Read
     case 'merge.started':
     case 'source.circuit.opened':
     case 'source.circuit.closed':
+    case 'cache.unavailable':
       return p;
     default:
       return event satisfies never;

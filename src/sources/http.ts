@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
 import type { ExecuteContext, Row, SourceExecutor } from './source.js';
@@ -70,6 +71,9 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
   const concurrency = opts.maxConcurrency ?? DEFAULT_HTTP_CONCURRENCY;
   // Aborted by close(), so calls still running stop instead of outliving the source.
   const lifetime = new AbortController();
+  // Every running call listens on it (and stops listening when done): more than ten calls
+  // at once is normal, not the leak Node's default MaxListeners warning guesses.
+  setMaxListeners(0, lifetime.signal);
 
   async function execute(query: HttpQuery, ctx: ExecuteContext): Promise<Row[]> {
     if (lifetime.signal.aborted) throw new TributaryError('CLOSED', 'httpSource is closed');

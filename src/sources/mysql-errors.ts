@@ -11,6 +11,8 @@ export const MYSQL_ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
   '2013': { retryable: true, unavailable: true, reason: 'CR_SERVER_LOST: the connection dropped during the query' },
   '2006': { retryable: true, unavailable: true, reason: 'CR_SERVER_GONE_ERROR: the server closed the connection' },
   '1040': { retryable: true, unavailable: true, reason: 'ER_CON_COUNT_ERROR: too many connections; slots free up' },
+  '1203': { retryable: true, unavailable: true, reason: 'ER_TOO_MANY_USER_CONNECTIONS: the max_user_connections slots free up' },
+  '1226': { retryable: true, unavailable: true, reason: 'ER_USER_LIMIT_REACHED: a per-account limit (MAX_USER_CONNECTIONS); slots free up' },
   '1053': { retryable: true, unavailable: true, reason: 'ER_SERVER_SHUTDOWN: the server is shutting down or restarting' },
   '1927': { retryable: true, unavailable: true, reason: 'ER_CONNECTION_KILLED (MariaDB): the connection was killed; a new one works' },
   '4031': { retryable: true, unavailable: true, reason: 'ER_CLIENT_INTERACTION_TIMEOUT (MySQL): idle connection closed by the server' },

@@ -201,6 +201,16 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
       const settle = () => {
         settled = true;
         ctx.signal.removeEventListener('abort', onAbort);
+        core.removeListener('error', onConnectionError);
+      };
+      // A fatal connection error (the server killed the thread, the socket was reset) is
+      // emitted on the connection, not on a statement run without a callback: without this
+      // listener the call would hang until its timeout.
+      const onConnectionError = (error: Error & { fatal?: boolean }) => {
+        if (settled) return;
+        settle();
+        conn.destroy();
+        reject(wrap(error, 'query', ctx.fragmentId) as Error);
       };
       // The statement is still running (an abort, a limit): reject now, kill it on the
       // server in the background, then destroy the connection. Reusing it could let a late
@@ -251,6 +261,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
         resolve(rows);
       });
       ctx.signal.addEventListener('abort', onAbort, { once: true });
+      core.on('error', onConnectionError);
     });
   }
 

@@ -22,6 +22,13 @@ export interface ExecuteContext {
   principal?: Principal;
   /** The fragment this call serves; for error messages and events. */
   fragmentId?: string;
+  /**
+   * True when the caller consumes rows as they arrive (`run.rows()`): a connector that can
+   * should then return an `AsyncIterable<Row[]>` (a cursor, a row stream, page by page),
+   * pulling the next batch only when the previous one was taken. False or absent: an array
+   * is as good.
+   */
+  stream?: boolean;
   /** Row and byte bounds a connector should enforce while fetching (LIMIT_EXCEEDED). */
   limits?: { maxRows?: number; maxBytes?: number };
 }

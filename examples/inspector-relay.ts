@@ -1,0 +1,126 @@
+/**
+ * A small loopback relay between `@statelyai/inspect`'s WebSocket inspector (in the app)
+ * and the Stately inspector (in a browser), bound to 127.0.0.1 only.
+ *
+ * - `ws://127.0.0.1:<port>`: every message a client sends is kept (the last `replay`) and
+ *   passed on to every other client; a client that connects later gets the kept ones first,
+ *   so a browser opened after the queries ran still sees them.
+ * - `http://127.0.0.1:<port>/`: a page that embeds the Stately inspector in an iframe and
+ *   posts the relayed events into it once the inspector says it is ready — the same bridge
+ *   `@statelyai/inspect/server` serves, without listening on every interface.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+
+export interface InspectorRelayOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** The inspector UI the page embeds. */
+  inspectorUrl?: string;
+  /** How many messages a late client is sent first. */
+  replay?: number;
+}
+
+export interface InspectorRelay {
+  /** Where `createWebSocketInspector({ url })` connects. */
+  readonly wsUrl: string;
+  /** The page to open in a browser. */
+  readonly pageUrl: string;
+  /** Resolves when the first client (the app's inspector) has connected. */
+  readonly firstConnection: Promise<void>;
+  /** The kept messages, oldest first, as received (JSON text). */
+  messages(): readonly string[];
+  /** Closes every connection, then the server; idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startInspectorRelay(options: InspectorRelayOptions = {}): Promise<InspectorRelay> {
+  const inspectorUrl = options.inspectorUrl ?? 'https://stately.ai/inspect';
+  const replay = options.replay ?? 5000;
+  const kept: string[] = [];
+  let wsUrl = '';
+
+  const http = createServer((req, res) => {
+    if (req.url !== '/') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(bridgePage(wsUrl, inspectorUrl));
+  });
+  const wss = new WebSocketServer({ server: http });
+  let connected!: () => void;
+  const firstConnection = new Promise<void>((resolve) => (connected = resolve));
+
+  wss.on('connection', (socket) => {
+    connected();
+    for (const message of kept) socket.send(message);
+    socket.on('message', (data) => {
+      const message = String(data);
+      kept.push(message);
+      if (kept.length > replay) kept.shift();
+      for (const client of wss.clients) if (client !== socket && client.readyState === WebSocket.OPEN) client.send(message);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = http.address() as AddressInfo;
+  wsUrl = `ws://127.0.0.1:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      // A graceful close: the server reads what a client sent before its close frame.
+      await Promise.all(
+        [...wss.clients].map(
+          (client) =>
+            new Promise<void>((resolve) => {
+              if (client.readyState === WebSocket.CLOSED) return resolve();
+              client.once('close', () => resolve());
+              client.close(1001, 'relay closing');
+            }),
+        ),
+      );
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    })());
+
+  return { wsUrl, pageUrl: `http://127.0.0.1:${port}/`, firstConnection, messages: () => kept, close };
+}
+
+/** The bridge page: relay (WebSocket) → the embedded inspector (postMessage). */
+function bridgePage(wsUrl: string, inspectorUrl: string): string {
+  return `<!doctype html>
+<html>
+<head>
+  <meta charset="utf-8">
+  <title>tributary · Stately inspector</title>
+  <style>html, body, iframe { margin: 0; width: 100%; height: 100%; border: 0; }</style>
+</head>
+<body>
+  <iframe id="inspector" src="${inspectorUrl}"></iframe>
+  <script>
+    const frame = document.getElementById('inspector');
+    const pending = [];
+    let ready = false;
+    // The inspector announces itself; until then, keep what the relay sends.
+    window.addEventListener('message', (e) => {
+      if (e.data && e.data.type === '@statelyai.connected') {
+        ready = true;
+        for (const event of pending.splice(0)) frame.contentWindow.postMessage(event, '*');
+      }
+    });
+    const socket = new WebSocket(${JSON.stringify(wsUrl)});
+    socket.onmessage = (message) => {
+      const event = JSON.parse(message.data);
+      if (ready) frame.contentWindow.postMessage(event, '*');
+      else pending.push(event);
+    };
+  </script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,78 @@
+/**
+ * A canonical, type-tagged text for a value, used to build cache keys. Object keys are
+ * sorted, so two plans that differ only in key order give the same text; every value is
+ * tagged with its type, so values that JSON would confuse stay apart: `1` and `1n`, `'1'`
+ * and `1`, `null` and `undefined`, `0` and `-0`, a `Buffer` and an array of numbers, a
+ * `Date` and its ISO string.
+ *
+ * Returns `undefined` for a value that has no stable text (a cycle, a function, a symbol,
+ * a promise): the caller then bypasses the cache rather than risk two different values
+ * sharing one key.
+ */
+export function canonicalize(value: unknown): string | undefined {
+  try {
+    return encode(value, new Set());
+  } catch (error) {
+    if (error === UNKEYABLE) return undefined;
+    throw error;
+  }
+}
+
+const UNKEYABLE = Symbol('unkeyable');
+
+function encode(value: unknown, path: Set<object>): string {
+  switch (typeof value) {
+    case 'string':
+      return `s${JSON.stringify(value)}`;
+    case 'number':
+      return Object.is(value, -0) ? 'n-0' : `n${String(value)}`;
+    case 'bigint':
+      return `b${value.toString()}`;
+    case 'boolean':
+      return value ? 'T' : 'F';
+    case 'undefined':
+      return 'U';
+    case 'object':
+      if (value === null) return 'N';
+      return encodeObject(value, path);
+    default:
+      // functions and symbols have no value-based identity
+      throw UNKEYABLE;
+  }
+}
+
+function encodeObject(value: object, path: Set<object>): string {
+  if (path.has(value)) throw UNKEYABLE;
+  path.add(value);
+  try {
+    if (Array.isArray(value)) return `[${value.map((v) => encode(v, path)).join(',')}]`;
+    if (value instanceof Date) return `d${value.getTime()}`;
+    if (ArrayBuffer.isView(value)) {
+      const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      // The view's type matters to a driver (a Buffer is a blob; a Float64Array is not).
+      return `x${value.constructor.name}:${bytes.toString('base64')}`;
+    }
+    if (value instanceof Map) {
+      const entries = [...value].map(([k, v]) => `${encode(k, path)}=${encode(v, path)}`).sort();
+      return `M{${entries.join(',')}}`;
+    }
+    if (value instanceof Set) return `S{${[...value].map((v) => encode(v, path)).sort().join(',')}}`;
+    if (value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet) throw UNKEYABLE;
+    const proto = Object.getPrototypeOf(value) as object | null;
+    if (proto !== Object.prototype && proto !== null) {
+      // A class instance: its JSON form if it has one (e.g. a decimal library), else its fields.
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      const tag = `${(value as { constructor?: { name?: string } }).constructor?.name ?? '?'}`;
+      if (typeof toJSON === 'function') return `J${tag}:${encode((toJSON as () => unknown).call(value), path)}`;
+      return `O${tag}:${encodePlain(value, path)}`;
+    }
+    return encodePlain(value, path);
+  } finally {
+    path.delete(value);
+  }
+}
+
+function encodePlain(value: object, path: Set<object>): string {
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${encode((value as Record<string, unknown>)[k], path)}`).join(',')}}`;
+}

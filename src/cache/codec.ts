@@ -1,0 +1,52 @@
+import { promisify } from 'node:util';
+import { deserialize, serialize } from 'node:v8';
+import { gunzip, gzip } from 'node:zlib';
+import type { StoredEntry } from './store.js';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+/** The first bytes of every value: a magic byte, the format version, the compression. */
+const MAGIC = 0x54; // 'T'
+const FORMAT = 1;
+export const COMPRESSION = { none: 0, gzip: 1 } as const;
+
+/**
+ * Encodes an entry for a byte store: `v8.serialize` (the structured clone format, so
+ * `Buffer`, `bigint`, `Date`, `undefined`, `NaN` and nested JSON all come back exactly as
+ * they were), gzipped when the serialized form is over `compressAboveBytes`, behind a
+ * 3-byte header saying which.
+ */
+export async function encodeEntry(entry: StoredEntry, compressAboveBytes: number): Promise<Buffer> {
+  const raw = serialize({ key: entry.key, rows: entry.rows, source: entry.source, tags: [...entry.tags] });
+  const compress = raw.length > compressAboveBytes;
+  const body = compress ? await gzipAsync(raw) : raw;
+  return Buffer.concat([Buffer.from([MAGIC, FORMAT, compress ? COMPRESSION.gzip : COMPRESSION.none]), body]);
+}
+
+/**
+ * Decodes what `encodeEntry` wrote. Returns `undefined` for anything else (a value written
+ * by another format version, or damaged): the caller treats it as a miss.
+ */
+export async function decodeEntry(value: Buffer): Promise<StoredEntry | undefined> {
+  if (value.length < 3 || value[0] !== MAGIC || value[1] !== FORMAT) return undefined;
+  try {
+    const body = value.subarray(3);
+    const raw = value[2] === COMPRESSION.gzip ? await gunzipAsync(body) : value[2] === COMPRESSION.none ? body : undefined;
+    if (raw === undefined) return undefined;
+    const decoded = deserialize(raw) as Partial<StoredEntry> | null;
+    if (
+      typeof decoded !== 'object' ||
+      decoded === null ||
+      typeof decoded.key !== 'string' ||
+      typeof decoded.source !== 'string' ||
+      !Array.isArray(decoded.rows) ||
+      !Array.isArray(decoded.tags)
+    ) {
+      return undefined;
+    }
+    return { key: decoded.key, rows: decoded.rows, source: decoded.source, tags: decoded.tags };
+  } catch {
+    return undefined;
+  }
+}

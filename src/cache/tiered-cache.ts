@@ -1,0 +1,221 @@
+import { defer, finalize, type Observable } from 'rxjs';
+import { TributaryError } from '../errors.js';
+import type { Row } from '../sources/source.js';
+import { InflightLoads } from './inflight.js';
+import { ResultCache, type EntryMeta, type ResultCacheOptions } from './result-cache.js';
+import type { CacheFilter, CacheStore, StoreHit } from './store.js';
+
+export interface TieredCacheOptions extends ResultCacheOptions {
+  /** A shared second level, e.g. `redisStore({ url })`. */
+  store?: CacheStore;
+}
+
+/** The figures of `executor.cache.stats()`. */
+export interface CacheStats {
+  /** Lookups served from the cache (either level). */
+  hits: number;
+  /** Lookups that found nothing and went to the source (or joined a load in flight). */
+  misses: number;
+  /** First-level entries dropped to make room (least recently used first). */
+  evictions: number;
+  /** Entries in the first level. */
+  entries: number;
+  /** Their estimated size (`estimateRowsBytes`), never over `maxBytes`. */
+  bytes: number;
+  /** Lookups that joined an identical load already running instead of calling the source. */
+  inflightShared: number;
+  /** The second level, when there is one. */
+  store?: {
+    hits: number;
+    misses: number;
+    /** Lookups for which the store could not answer in time (each one a `cache.unavailable` event). */
+    unavailable: number;
+    writes: number;
+    writeFailures: number;
+  };
+}
+
+/** What `invalidate` dropped: from this process's cache, and from the shared store. */
+export interface CacheInvalidation {
+  local: number;
+  shared: number;
+}
+
+/** A lookup's context. */
+export interface CacheLookup {
+  /** The fragment's tags: added to the entry it is served, so invalidating them reaches it. */
+  tags?: readonly string[];
+  /** Called when the store could not answer (the lookup then counts as a miss). */
+  onUnavailable?: (reason: string) => void;
+}
+
+/**
+ * The result cache of one executor: the in-process LRU first level, an optional shared
+ * store as the second, and the sharing of identical loads in flight. A lookup tries the
+ * first level, then the store (a hit there is copied into the first level for what is
+ * left of its TTL); a load's rows are stored in both. Everything it does with the store is
+ * best effort within the store's bounded wait: a store that fails never fails a query.
+ */
+export class TieredCache {
+  readonly #l1: ResultCache;
+  readonly #store: CacheStore | undefined;
+  readonly #ttlMs: number;
+  readonly #inflight = new InflightLoads();
+  readonly #pendingWrites = new Set<Promise<void>>();
+  /** Key → the invalidation generation its running load started in. */
+  readonly #loading = new Map<string, number>();
+  readonly #unsubscribe: (() => void) | undefined;
+  #generation = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #hits = 0;
+  #misses = 0;
+  #storeStats = { hits: 0, misses: 0, unavailable: 0, writes: 0, writeFailures: 0 };
+
+  constructor(options: TieredCacheOptions) {
+    this.#l1 = new ResultCache(options);
+    this.#ttlMs = options.ttlMs;
+    this.#store = options.store;
+    this.#unsubscribe = options.store?.onInvalidate?.((filter) => {
+      this.#generation++;
+      this.#l1.invalidate(filter);
+    });
+  }
+
+  /** The rows under `key` from the first level, else from the store; `undefined` on a miss. */
+  async get(key: string, lookup: CacheLookup = {}): Promise<Row[] | undefined> {
+    const tags = lookup.tags ?? [];
+    const local = this.#l1.get(key);
+    if (local) {
+      this.#hits++;
+      const added = this.#l1.tag(key, tags);
+      if (added.length > 0) this.#addStoreTags(key, added);
+      return local;
+    }
+    const store = this.#store;
+    if (!store || this.#closed) {
+      this.#misses++;
+      return undefined;
+    }
+    const generation = this.#generation;
+    let hit: StoreHit | undefined;
+    try {
+      hit = await store.get(key);
+    } catch (error) {
+      this.#storeStats.unavailable++;
+      this.#misses++;
+      lookup.onUnavailable?.(error instanceof Error ? error.message : String(error));
+      return undefined;
+    }
+    // An invalidation while the store answered may have been meant for this very entry.
+    if (!hit || generation !== this.#generation) {
+      this.#storeStats.misses++;
+      this.#misses++;
+      return undefined;
+    }
+    this.#hits++;
+    this.#storeStats.hits++;
+    const missing = tags.filter((t) => !hit.tags.includes(t));
+    const ttlMs = hit.ttlMs ?? this.#defaultTtl();
+    this.#l1.set(key, hit.rows, { source: hit.source, tags: [...hit.tags, ...missing], ...(ttlMs === undefined ? {} : { ttlMs }) });
+    if (missing.length > 0) this.#addStoreTags(key, missing);
+    return hit.rows;
+  }
+
+  /**
+   * Stores a load's rows in both levels (the store in the background) for `meta.ttlMs`, else
+   * the cache's TTL. Nothing is stored when the rows are larger than the first level's
+   * `maxBytes`, when `meta.ttlMs` is 0, or when the cache was invalidated while the load ran
+   * (its rows may predate the invalidation). Entries without any TTL stay out of the store.
+   */
+  set(key: string, rows: Row[], meta: EntryMeta): void {
+    if (this.#closed) return;
+    const startedIn = this.#loading.get(key);
+    if (startedIn !== undefined && startedIn !== this.#generation) return;
+    const ttlMs = meta.ttlMs ?? this.#defaultTtl();
+    if (!this.#l1.set(key, rows, { source: meta.source, tags: meta.tags, ...(ttlMs === undefined ? {} : { ttlMs }) })) return;
+    const store = this.#store;
+    // The store is shared and unbounded by us: it only takes entries that expire.
+    if (!store || ttlMs === undefined) return;
+    const write = store.set({ key, rows, source: meta.source, tags: meta.tags }, ttlMs).then(
+      () => void this.#storeStats.writes++,
+      () => void this.#storeStats.writeFailures++,
+    );
+    this.#track(write);
+  }
+
+  /**
+   * `load$` shared among every caller of `key` while it runs (see `InflightLoads`): the
+   * source is called once, and aborted only when the last caller leaves.
+   */
+  share<T>(key: string, load$: Observable<T>): Observable<T> {
+    return this.#inflight.share(
+      key,
+      defer(() => {
+        this.#loading.set(key, this.#generation);
+        return load$.pipe(finalize(() => this.#loading.delete(key)));
+      }),
+    );
+  }
+
+  /**
+   * Drops the entries matching `filter` (every given field must match; `{}` drops all) from
+   * the first level at once, then from the store (after the writes already on their way to
+   * it). Rejects with `SOURCE_UNAVAILABLE` when the store could not be reached: the first
+   * level is invalidated even then.
+   */
+  async invalidate(filter: CacheFilter = {}): Promise<CacheInvalidation> {
+    this.#generation++;
+    const local = this.#l1.invalidate(filter);
+    const store = this.#store;
+    if (!store || this.#closed) return { local, shared: 0 };
+    await Promise.allSettled([...this.#pendingWrites]);
+    try {
+      return { local, shared: await store.invalidate(filter) };
+    } catch (error) {
+      throw new TributaryError(
+        'SOURCE_UNAVAILABLE',
+        `the shared cache store could not be invalidated (this process's cache was): ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  stats(): CacheStats {
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      ...this.#l1.stats(),
+      inflightShared: this.#inflight.joins,
+      ...(this.#store ? { store: { ...this.#storeStats } } : {}),
+    };
+  }
+
+  /** Waits for the writes on their way to the store, then closes it; idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#unsubscribe?.();
+      await Promise.allSettled([...this.#pendingWrites]);
+      await this.#store?.close();
+      this.#l1.clear();
+    })();
+    return this.#closing;
+  }
+
+  /** The cache's TTL, or `undefined` when entries do not expire by time (`ttlMs: 0`). */
+  #defaultTtl(): number | undefined {
+    return this.#ttlMs > 0 ? this.#ttlMs : undefined;
+  }
+
+  #addStoreTags(key: string, tags: string[]): void {
+    const addTags = this.#store?.addTags;
+    if (!addTags || this.#closed) return;
+    this.#track(addTags.call(this.#store, key, tags).catch(() => void this.#storeStats.writeFailures++));
+  }
+
+  #track(write: Promise<void>): void {
+    this.#pendingWrites.add(write);
+    void write.finally(() => this.#pendingWrites.delete(write));
+  }
+}

@@ -1,0 +1,184 @@
+import type { MergeNode } from '../plan/schema.js';
+import type { Row } from '../sources/source.js';
+import { mergeFailed } from './fail.js';
+import { join } from './join.js';
+import { compilePredicate } from './predicate.js';
+import { project } from './project.js';
+import { columnsOf } from './relation.js';
+
+/** One step of a streaming path: a batch in, the rows it becomes out. */
+type Step = (batch: Row[]) => Row[] | Promise<Row[]>;
+
+interface Path {
+  leaf: string;
+  /** Steps from the leaf up to the root. */
+  steps: Step[];
+  /** Limits on the way: once one is full, this path needs no more rows. */
+  limits: { full(): boolean }[];
+}
+
+/** What a streaming merge needs from its run. */
+export interface StreamContext {
+  /** Resolves with the merged rows of a materialized subtree once its fragments are done. */
+  materialize(node: MergeNode): Promise<Row[]>;
+  params: Readonly<Record<string, unknown>>;
+}
+
+/** A merge tree that rows can flow through batch by batch. */
+export interface StreamPlan {
+  /** Fragments whose batches flow to the output. */
+  leaves: ReadonlySet<string>;
+  /** Fragments a join's right side needs whole (materialized before probing). */
+  materialized: ReadonlySet<string>;
+  /** Starts one run's flow: its limits and join build sides are per run. */
+  start(ctx: StreamContext): StreamFlow;
+}
+
+export interface StreamFlow {
+  /** The output rows one batch of `leaf` becomes. */
+  push(leaf: string, batch: Row[]): Promise<Row[]>;
+  /** True when no path from `leaf` needs more rows (a limit on the way is full). */
+  satisfied(leaf: string): boolean;
+}
+
+/**
+ * Decides whether a merge tree can stream, and how: `union` (without `distinct`),
+ * `filter`, `project` and `limit` pass batches through; a `join` streams its left (probe)
+ * side against a right side that is materialized first. Anything else — `sort`,
+ * `aggregate`, `nest`, `union distinct`, a join whose right side streams — needs every row
+ * before its first output, so the tree does not stream (undefined).
+ */
+export function planStream(root: MergeNode): StreamPlan | undefined {
+  if (!streamable(root)) return undefined;
+  const leaves = new Set<string>();
+  collectLeaves(root, leaves);
+  const materialized = new Set(leavesOf(root).filter((leaf) => !leaves.has(leaf)));
+  collectRightSides(root, materialized);
+  return {
+    leaves,
+    materialized,
+    start(ctx) {
+      const paths: Path[] = [];
+      build(root, [], [], 'merge', ctx, paths);
+      return {
+        async push(leaf, batch) {
+          const out: Row[] = [];
+          for (const path of paths) {
+            if (path.leaf !== leaf || path.limits.some((l) => l.full())) continue;
+            let rows = batch;
+            for (const step of path.steps) {
+              if (rows.length === 0) break;
+              rows = await step(rows);
+            }
+            for (const row of rows) out.push(row);
+          }
+          return out;
+        },
+        satisfied: (leaf) => paths.every((p) => p.leaf !== leaf || p.limits.some((l) => l.full())),
+      };
+    },
+  };
+}
+
+function streamable(node: MergeNode): boolean {
+  if (typeof node === 'string') return true;
+  switch (node.op) {
+    case 'union':
+      return !node.distinct && node.inputs.every(streamable);
+    case 'filter':
+    case 'project':
+    case 'limit':
+      return streamable(node.input);
+    case 'join':
+      return streamable(node.left) && leavesOf(node.right).every((leaf) => !leavesOf(node.left).includes(leaf));
+    default:
+      return false;
+  }
+}
+
+function leavesOf(node: MergeNode): string[] {
+  const out = new Set<string>();
+  collectAll(node, out);
+  return [...out];
+}
+
+function collectAll(node: MergeNode, out: Set<string>): void {
+  if (typeof node === 'string') {
+    out.add(node);
+    return;
+  }
+  for (const child of children(node)) collectAll(child, out);
+}
+
+function children(node: Exclude<MergeNode, string>): MergeNode[] {
+  switch (node.op) {
+    case 'union':
+      return node.inputs;
+    case 'join':
+      return [node.left, node.right];
+    case 'nest':
+      return [node.parent, node.child];
+    default:
+      return [node.input];
+  }
+}
+
+/** The leaves on streaming paths (a join's right side is materialized, not streamed). */
+function collectLeaves(node: MergeNode, out: Set<string>): void {
+  if (typeof node === 'string') out.add(node);
+  else if (node.op === 'join') collectLeaves(node.left, out);
+  else for (const child of children(node)) collectLeaves(child, out);
+}
+
+function collectRightSides(node: MergeNode, out: Set<string>): void {
+  if (typeof node === 'string') return;
+  if (node.op === 'join') for (const leaf of leavesOf(node.right)) out.add(leaf);
+  for (const child of children(node)) collectRightSides(child, out);
+}
+
+function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: string, ctx: StreamContext, out: Path[]): void {
+  if (typeof node === 'string') {
+    out.push({ leaf: node, steps, limits });
+    return;
+  }
+  const resolveParam = (name: string): unknown => (Object.hasOwn(ctx.params, name) ? ctx.params[name] : undefined);
+  switch (node.op) {
+    case 'union':
+      node.inputs.forEach((input, i) => build(input, steps, limits, `${path}.inputs[${i}]`, ctx, out));
+      return;
+    case 'filter': {
+      const test = compilePredicate(node.where, resolveParam, `${path}.where`);
+      build(node.input, [(batch) => batch.filter(test), ...steps], limits, `${path}.input`, ctx, out);
+      return;
+    }
+    case 'project':
+      build(node.input, [(batch) => project({ rows: batch, columns: columnsOf(batch) }, node.columns, path).rows, ...steps], limits, `${path}.input`, ctx, out);
+      return;
+    case 'limit': {
+      let skip = node.offset ?? 0;
+      let left = node.n;
+      const step: Step = (batch) => {
+        const skipped = Math.min(skip, batch.length);
+        skip -= skipped;
+        const taken = batch.slice(skipped, skipped + left);
+        left -= taken.length;
+        return taken;
+      };
+      build(node.input, [step, ...steps], [{ full: () => left <= 0 }, ...limits], `${path}.input`, ctx, out);
+      return;
+    }
+    case 'join': {
+      let right: Promise<{ rows: Row[]; columns: string[] }> | undefined;
+      const rightName = typeof node.right === 'string' ? node.right : 'right';
+      const step: Step = async (batch) => {
+        right ??= ctx.materialize(node.right).then((rows) => ({ rows, columns: columnsOf(rows) }));
+        const r = await right;
+        return join({ rows: batch, columns: columnsOf(batch) }, r, { type: node.type, on: node.on, rightName }, path).rows;
+      };
+      build(node.left, [step, ...steps], limits, `${path}.left`, ctx, out);
+      return;
+    }
+    default:
+      throw mergeFailed(path, `"${node.op}" cannot stream`);
+  }
+}

@@ -1,0 +1,240 @@
+import { SpanStatusCode, context, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import type { Observable, Subscription } from 'rxjs';
+import { z } from 'zod';
+import type { TributaryError } from '../errors.js';
+import type { ExecutionEvent, FragmentEvent } from './events.js';
+
+/** The instrumentation scope of tributary's spans. */
+export const TRACER_NAME = 'tributary';
+
+/** Options of `instrument()`. */
+export interface TelemetryOptions {
+  /**
+   * Where spans go. Default: `trace.getTracer('tributary')`, resolved through the global
+   * tracer provider, so spans are no-ops until an OpenTelemetry SDK registers one.
+   */
+  tracer?: Tracer;
+  /**
+   * The parent of each query span. Default: the active context when the query starts, so a
+   * query run inside a request handler's span becomes its child.
+   */
+  parent?: () => Context;
+}
+
+/**
+ * The executor's `telemetry` option: on by default (spans go to the global tracer provider);
+ * `false` turns it off; `{ tracer }` sends spans to a tracer of your own.
+ */
+export const telemetryOptionsSchema = z
+  .union([
+    z.boolean(),
+    z.strictObject({
+      tracer: z
+        .custom<Tracer>((value) => typeof value === 'object' && value !== null && typeof (value as Tracer).startSpan === 'function', {
+          message: 'tracer is an OpenTelemetry Tracer (an object with startSpan)',
+        })
+        .optional(),
+    }),
+  ])
+  .default(true);
+
+/** One source call in flight: an attempt of one batch of one fragment. */
+interface OpenAttempt {
+  span: Span;
+  attempt: number;
+  batch: number;
+  batches: number;
+}
+
+interface QueryTrace {
+  span: Span;
+  ctx: Context;
+  /** Open attempt spans per fragment, oldest first. */
+  attempts: Map<string, OpenAttempt[]>;
+  /** Fragments that have had a span, so a shared or cached one gets exactly one. */
+  traced: Set<string>;
+  merge?: Span;
+}
+
+/**
+ * Turns a stream of `ExecutionEvent`s into OpenTelemetry spans, through `@opentelemetry/api`
+ * only (no SDK needed; without one every span is a no-op):
+ *
+ * - `tributary.query`, one per query, from `query.started` to `query.done` / `query.failed`;
+ * - `tributary.fragment`, one per source call (each attempt of each batch), a child of the
+ *   query span, from `fragment.started` to the attempt's failure or the fragment's success;
+ *   a fragment served from the cache (or shared with an identical in-flight one) gets one
+ *   short span with `tributary.cached`;
+ * - `tributary.merge`, a child of the query span, from `merge.started` to the query's end.
+ *
+ * Failures set the span status to ERROR and record the `TributaryError` as an `exception`
+ * event whose `exception.type` is the error code. Spans still open when a query ends (the
+ * calls a cancel or fail-fast stopped) end with it, as errors.
+ *
+ * Spans are keyed by `queryId`, so a stream where two runs of the same plan id overlap (an
+ * executor's `events$`) cannot tell them apart: instrument each `run.events$` instead, as
+ * `createExecutor` does. Returns the subscription; unsubscribing ends every open span.
+ *
+ * @example
+ * const subscription = instrument(run.events$, { tracer: provider.getTracer('my-service') });
+ */
+export function instrument(events$: Observable<ExecutionEvent>, options: TelemetryOptions = {}): Subscription {
+  const tracer = options.tracer ?? trace.getTracer(TRACER_NAME);
+  const parentOf = options.parent ?? (() => context.active());
+  const queries = new Map<string, QueryTrace>();
+
+  const fragmentAttributes = (event: FragmentEvent): Attributes => ({
+    'tributary.query.id': event.queryId,
+    'tributary.fragment.id': event.fragmentId,
+    'tributary.source': event.source,
+    'tributary.level': event.level,
+  });
+
+  const startFragmentSpan = (q: QueryTrace, event: FragmentEvent, attributes: Attributes): Span => {
+    q.traced.add(event.fragmentId);
+    return tracer.startSpan('tributary.fragment', { attributes: { ...fragmentAttributes(event), ...attributes } }, q.ctx);
+  };
+
+  /** Ends every open attempt of a fragment, as a success or with the given error. */
+  const endAttempts = (q: QueryTrace, fragmentId: string, outcome: { error?: TributaryError; rows?: number }): void => {
+    const open = q.attempts.get(fragmentId) ?? [];
+    q.attempts.delete(fragmentId);
+    for (const a of open) {
+      if (outcome.error) fail(a.span, outcome.error);
+      else if (outcome.rows !== undefined) a.span.setAttribute(a.batches === 1 ? 'tributary.rows' : 'tributary.fragment.rows', outcome.rows);
+      a.span.end();
+    }
+  };
+
+  const endQuery = (queryId: string, outcome: { status: string; rows?: number; error?: TributaryError }): void => {
+    const q = queries.get(queryId);
+    if (!q) return;
+    queries.delete(queryId);
+    const stopped = outcome.error ?? { code: 'CANCELLED', message: 'the query ended before this call finished', name: 'TributaryError' };
+    for (const id of [...q.attempts.keys()]) endAttempts(q, id, { error: stopped as TributaryError });
+    if (q.merge) {
+      if (outcome.error) fail(q.merge, outcome.error);
+      else if (outcome.rows !== undefined) q.merge.setAttribute('tributary.rows', outcome.rows);
+      q.merge.end();
+    }
+    q.span.setAttribute('tributary.query.status', outcome.status);
+    if (outcome.rows !== undefined) q.span.setAttribute('tributary.rows', outcome.rows);
+    if (outcome.error) fail(q.span, outcome.error);
+    q.span.end();
+  };
+
+  const onEvent = (event: ExecutionEvent): void => {
+    if (event.type === 'query.started') {
+      // A second start of an id still open means overlapping runs: close the first rather than leak it.
+      endQuery(event.queryId, { status: 'unknown' });
+      const parent = parentOf();
+      const span = tracer.startSpan(
+        'tributary.query',
+        { attributes: { 'tributary.query.id': event.queryId, 'tributary.query.fragments': event.fragments, 'tributary.query.levels': event.levels } },
+        parent,
+      );
+      queries.set(event.queryId, { span, ctx: trace.setSpan(parent, span), attempts: new Map(), traced: new Set() });
+      return;
+    }
+    const q = queries.get(event.queryId);
+    if (!q) return;
+    switch (event.type) {
+      case 'level.started':
+        q.span.addEvent('tributary.level.started', { 'tributary.level': event.level });
+        return;
+      case 'fragment.started': {
+        const span = startFragmentSpan(q, event, {
+          'tributary.attempt': event.attempt,
+          'tributary.cached': false,
+          ...(event.batch.count > 1 ? { 'tributary.batch.index': event.batch.index, 'tributary.batch.count': event.batch.count } : {}),
+        });
+        const open = q.attempts.get(event.fragmentId) ?? [];
+        open.push({ span, attempt: event.attempt, batch: event.batch.index, batches: event.batch.count });
+        q.attempts.set(event.fragmentId, open);
+        return;
+      }
+      case 'fragment.attempt.failed': {
+        // The event names the attempt, not the batch: the oldest open call of that attempt failed.
+        const open = q.attempts.get(event.fragmentId) ?? [];
+        const i = open.findIndex((a) => a.attempt === event.attempt);
+        // No open call means the attempt was refused before it started (an open circuit): a short span.
+        const span = i < 0 ? startFragmentSpan(q, event, { 'tributary.attempt': event.attempt, 'tributary.cached': false }) : open.splice(i, 1)[0]!.span;
+        span.setAttribute('tributary.retryable', event.retryable);
+        fail(span, event.error);
+        span.end();
+        return;
+      }
+      case 'fragment.retrying':
+        q.span.addEvent('tributary.fragment.retrying', {
+          'tributary.fragment.id': event.fragmentId,
+          'tributary.attempt': event.attempt,
+          'tributary.retry.delay_ms': event.delayMs,
+        });
+        return;
+      case 'fragment.cached':
+        startFragmentSpan(q, event, { 'tributary.attempt': 0, 'tributary.cached': true, 'tributary.rows': event.rowCount }).end();
+        return;
+      case 'fragment.succeeded':
+        if (!q.traced.has(event.fragmentId)) {
+          // Served by an identical in-flight fragment: no call of its own, one short span.
+          startFragmentSpan(q, event, { 'tributary.attempt': event.attempts, 'tributary.cached': event.cached, 'tributary.rows': event.rowCount }).end();
+        }
+        endAttempts(q, event.fragmentId, { rows: event.rowCount });
+        return;
+      case 'fragment.failed':
+        if (!q.traced.has(event.fragmentId)) {
+          // Failed before any call (e.g. binding its inputs): still one span, so the error shows.
+          const span = startFragmentSpan(q, event, { 'tributary.attempt': event.attempts, 'tributary.cached': false });
+          fail(span, event.error);
+          span.end();
+        }
+        endAttempts(q, event.fragmentId, { error: event.error });
+        return;
+      case 'fragment.skipped':
+        q.span.addEvent('tributary.fragment.skipped', { 'tributary.fragment.id': event.fragmentId, 'tributary.fragment.because': event.because });
+        return;
+      case 'source.circuit.opened':
+        q.span.addEvent('tributary.source.circuit.opened', { 'tributary.source': event.source, 'tributary.fragment.id': event.fragmentId, 'tributary.circuit.failures': event.failures });
+        return;
+      case 'source.circuit.closed':
+        q.span.addEvent('tributary.source.circuit.closed', { 'tributary.source': event.source, 'tributary.fragment.id': event.fragmentId });
+        return;
+      case 'cache.unavailable':
+        q.span.addEvent('tributary.cache.unavailable', { 'tributary.fragment.id': event.fragmentId, 'tributary.cache.reason': event.reason });
+        return;
+      case 'fragment.queued':
+        return;
+      case 'merge.started':
+        q.merge = tracer.startSpan('tributary.merge', { attributes: { 'tributary.query.id': event.queryId } }, q.ctx);
+        return;
+      case 'query.done':
+        endQuery(event.queryId, { status: event.status, rows: event.rowCount });
+        return;
+      case 'query.failed':
+        endQuery(event.queryId, { status: event.error.code === 'CANCELLED' ? 'cancelled' : 'failed', error: event.error });
+        return;
+      default:
+        event satisfies never;
+    }
+  };
+
+  const subscription = events$.subscribe({
+    next: onEvent,
+    complete: () => {
+      for (const id of [...queries.keys()]) endQuery(id, { status: 'unknown' });
+    },
+  });
+  subscription.add(() => {
+    for (const id of [...queries.keys()]) endQuery(id, { status: 'unknown' });
+  });
+  return subscription;
+}
+
+/** Marks a span failed: ERROR status, the code as an attribute, the error as an `exception` event. */
+function fail(span: Span, error: Pick<TributaryError, 'code' | 'message' | 'name'> & { stack?: string }): void {
+  // Reading `stack` formats it (through source maps, when enabled): costly, so only for a span that records.
+  if (!span.isRecording()) return;
+  span.setAttribute('tributary.error.code', error.code);
+  span.recordException({ name: error.name, message: error.message, code: error.code, ...(error.stack ? { stack: error.stack } : {}) });
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+}

@@ -1,0 +1,97 @@
+import { TributaryError } from './errors.js';
+import type { BatchSink } from './execution/source-call.js';
+import type { StreamFlow } from './merge/stream.js';
+import type { Row } from './sources/source.js';
+
+/** Batches waiting for the consumer before producers are held back. */
+const HIGH_WATER = 4;
+
+/**
+ * The hand-over between streaming fragments and `run.rows()`: fragments push batches in
+ * (through the merge's streaming flow), the consumer pulls merged batches out. A full
+ * queue holds the producers back, which holds their sources back (a cursor fetches its
+ * next batch only when asked), so memory stays bounded by a few batches. @internal
+ */
+export class RowStream {
+  readonly #flow: StreamFlow;
+  readonly #queue: Row[][] = [];
+  #consumer: (() => void) | undefined;
+  #producers: (() => void)[] = [];
+  #finished = false;
+  #error: unknown;
+  #closed = false;
+  #columns: string[] | undefined;
+  #count = 0;
+
+  constructor(flow: StreamFlow) {
+    this.#flow = flow;
+  }
+
+  /** Output rows so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Column names of the first output batch (empty until one arrives). */
+  get columns(): string[] {
+    return this.#columns ?? [];
+  }
+
+  /** True when a leaf's rows are no longer wanted (a satisfied limit, or the consumer left). */
+  satisfied(leaf: string): boolean {
+    return this.#closed || this.#flow.satisfied(leaf);
+  }
+
+  /** The sink of one streaming fragment. */
+  sinkFor(leaf: string): BatchSink {
+    return async (batch) => {
+      if (this.#closed) return false;
+      const out = await this.#flow.push(leaf, batch);
+      if (out.length > 0 && !this.#closed) {
+        this.#columns ??= Object.keys(out[0]!);
+        this.#count += out.length;
+        this.#queue.push(out);
+        this.#wakeConsumer();
+        while (this.#queue.length >= HIGH_WATER && !this.#closed) {
+          await new Promise<void>((resolve) => this.#producers.push(resolve));
+        }
+      }
+      return !this.satisfied(leaf);
+    };
+  }
+
+  /** The run has ended: the consumer drains what is queued, then stops (or throws `error`). */
+  finish(error?: unknown): void {
+    this.#finished = true;
+    this.#error = error;
+    this.#wakeConsumer();
+  }
+
+  /** Merged rows in batches of at most `size`. Leaving early tells the sources to stop. */
+  async *batches(size: number): AsyncGenerator<Row[]> {
+    try {
+      for (;;) {
+        const next = this.#queue.shift();
+        if (next) {
+          this.#producers.shift()?.();
+          for (let i = 0; i < next.length; i += size) yield next.length <= size ? next : next.slice(i, i + size);
+          continue;
+        }
+        if (this.#finished) {
+          if (this.#error !== undefined) throw this.#error instanceof Error ? this.#error : new TributaryError('FRAGMENT_FAILED', String(this.#error));
+          return;
+        }
+        await new Promise<void>((resolve) => (this.#consumer = resolve));
+      }
+    } finally {
+      this.#closed = true;
+      for (const release of this.#producers.splice(0)) release();
+    }
+  }
+
+  #wakeConsumer(): void {
+    const wake = this.#consumer;
+    this.#consumer = undefined;
+    wake?.();
+  }
+}

@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createExecutor, type Executor } from '../../src/index.js';
+import { onePlan, probeSource, until, type Probe } from './helpers.js';
+
+let executor: Executor | undefined;
+afterEach(async () => {
+  await executor?.close();
+  executor = undefined;
+});
+
+/** A plan over two sources, `a` and `b`, joined by nothing: the result is both fragments' rows. */
+const twoSourcePlan = {
+  id: 'two',
+  fragments: [
+    { id: 'fa', source: 'a', query: { table: 'ta' } },
+    { id: 'fb', source: 'b', query: { table: 'tb' } },
+  ],
+  merge: { op: 'union', inputs: ['fa', 'fb'] },
+};
+
+function gated(): { a: Probe; b: Probe } {
+  return { a: probeSource({ answer: () => 'wait' }), b: probeSource({ answer: () => 'wait' }) };
+}
+
+describe('in-flight sharing', () => {
+  it('calls each source once for two concurrent runs of the same plan, and both get every row', async () => {
+    const { a, b } = gated();
+    executor = createExecutor({ sources: { a: a.source, b: b.source } });
+    const r1 = executor.run(twoSourcePlan);
+    const r2 = executor.run(twoSourcePlan);
+    await until(() => a.calls.length === 1 && b.calls.length === 1 && executor!.cache.stats().inflightShared === 2);
+    a.calls[0]!.resolve([{ v: 'a1' }, { v: 'a2' }]);
+    b.calls[0]!.resolve([{ v: 'b1' }]);
+    const [x, y] = await Promise.all([r1.result, r2.result]);
+    for (const r of [x, y]) {
+      expect(r.status).toBe('ok');
+      expect(r.rows).toEqual([{ v: 'a1' }, { v: 'a2' }, { v: 'b1' }]);
+      expect(r.fragments.fa!.cached).toBe(false);
+    }
+    expect(a.calls).toHaveLength(1);
+    expect(b.calls).toHaveLength(1);
+    expect(executor.cache.stats()).toMatchObject({ inflightShared: 2, misses: 4, hits: 0, entries: 2 });
+  });
+
+  it('keeps the shared call running when one of two runs is cancelled: the other completes', async () => {
+    const { a, b } = gated();
+    executor = createExecutor({ sources: { a: a.source, b: b.source } });
+    const r1 = executor.run(twoSourcePlan);
+    const r2 = executor.run(twoSourcePlan);
+    await until(() => a.calls.length === 1 && b.calls.length === 1 && executor!.cache.stats().inflightShared === 2);
+    r1.cancel('the first caller left');
+    await expect(r1.result).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(a.calls[0]!.signal.aborted).toBe(false);
+    expect(b.calls[0]!.signal.aborted).toBe(false);
+    a.calls[0]!.resolve([{ v: 'a1' }]);
+    b.calls[0]!.resolve([{ v: 'b1' }]);
+    const r = await r2.result;
+    expect(r.status).toBe('ok');
+    expect(r.rows).toEqual([{ v: 'a1' }, { v: 'b1' }]);
+    expect(a.calls).toHaveLength(1);
+    // and the result was stored for later runs
+    expect((await executor.execute(twoSourcePlan)).stats.cacheHits).toBe(2);
+  });
+
+  it('aborts the shared call when every run waiting on it is cancelled, and stores nothing', async () => {
+    const { a, b } = gated();
+    executor = createExecutor({ sources: { a: a.source, b: b.source } });
+    const r1 = executor.run(twoSourcePlan);
+    const r2 = executor.run(twoSourcePlan);
+    await until(() => a.calls.length === 1 && b.calls.length === 1 && executor!.cache.stats().inflightShared === 2);
+    r2.cancel();
+    expect(a.calls[0]!.signal.aborted).toBe(false);
+    r1.cancel();
+    await Promise.allSettled([r1.result, r2.result]);
+    expect(a.calls[0]!.signal.aborted).toBe(true);
+    expect(b.calls[0]!.signal.aborted).toBe(true);
+    expect(executor.cache.stats().entries).toBe(0);
+    // a later run starts afresh
+    const r3 = executor.run(twoSourcePlan);
+    await until(() => a.calls.length === 2 && b.calls.length === 2);
+    a.calls[1]!.resolve([{ v: 'a' }]);
+    b.calls[1]!.resolve([{ v: 'b' }]);
+    expect((await r3.result).rows).toEqual([{ v: 'a' }, { v: 'b' }]);
+  });
+
+  it('shares identical fragments within one query', async () => {
+    const probe = probeSource({ answer: () => [{ n: 1 }] });
+    executor = createExecutor({ sources: { p: probe.source } });
+    const r = await executor.execute({
+      fragments: [
+        { id: 'x', source: 'p', query: { table: 't', columns: ['n'] } },
+        { id: 'y', source: 'p', query: { columns: ['n'], table: 't' } },
+      ],
+      merge: { op: 'union', inputs: ['x', 'y'] },
+    });
+    expect(r.rows).toEqual([{ n: 1 }, { n: 1 }]);
+    expect(probe.calls).toHaveLength(1);
+    expect(executor.cache.stats().inflightShared).toBe(1);
+  });
+
+  it('respects scope: concurrent runs of different principals share only a shared source', async () => {
+    const scoped = probeSource({ answer: () => 'wait' });
+    const shared = probeSource({ answer: () => 'wait', cacheScope: 'shared' });
+    executor = createExecutor({ sources: { s: scoped.source, sh: shared.source } });
+    const runs = [{ id: 'alice' }, { id: 'bob' }, undefined].flatMap((principal) => [
+      executor!.run(onePlan('s', { table: 't' }), principal ? { principal } : {}),
+      executor!.run(onePlan('sh', { table: 't' }), principal ? { principal } : {}),
+    ]);
+    await until(() => scoped.calls.length === 3 && shared.calls.length === 1 && executor!.cache.stats().inflightShared === 2);
+    expect(scoped.calls.map((c) => c.principal?.id)).toEqual(['alice', 'bob', undefined]);
+    for (const c of scoped.calls) c.resolve([{ who: c.principal?.id ?? null }]);
+    shared.calls[0]!.resolve([{ who: 'anyone' }]);
+    const results = await Promise.all(runs.map((r) => r.result));
+    expect(results.map((r) => r.rows[0]!.who)).toEqual(['alice', 'anyone', 'bob', 'anyone', null, 'anyone']);
+  });
+
+  it('gives every waiting run the failure of a shared call that failed, and stores nothing', async () => {
+    const probe = probeSource({ answer: () => 'wait' });
+    executor = createExecutor({ sources: { p: probe.source }, retry: { attempts: 1 } });
+    const plan = onePlan('p', { table: 't' });
+    const r1 = executor.run(plan);
+    const r2 = executor.run(plan);
+    await until(() => probe.calls.length === 1 && executor!.cache.stats().inflightShared === 1);
+    probe.calls[0]!.reject(Object.assign(new Error('boom'), { retryable: false }));
+    const [x, y] = await Promise.all([r1.result, r2.result]);
+    expect([x.status, y.status]).toEqual(['failed', 'failed']);
+    expect(executor.cache.stats().entries).toBe(0);
+  });
+});

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createExecutor, memorySource, type Row, type SourceExecutor } from '../../src/index.js';
+
+interface Generated {
+  source: SourceExecutor;
+  /** Batches the source has produced so far. */
+  produced(): number;
+  finished(): boolean;
+  aborted(): boolean;
+}
+
+/** A source that yields `batches` batches of `size` rows, pausing `pauseMs` between them. */
+function generated(batches: number, size: number, pauseMs = 0): Generated {
+  let produced = 0;
+  let finished = false;
+  let aborted = false;
+  const source: SourceExecutor<{ name: string }> = {
+    kind: 'generated',
+    querySchema: z.strictObject({ name: z.string() }),
+    execute(query, ctx) {
+      ctx.signal.addEventListener('abort', () => (aborted = true), { once: true });
+      const make = (b: number): Row[] => Array.from({ length: size }, (_, i): Row => ({ src: query.name, n: b * size + i }));
+      if (!ctx.stream) return Promise.resolve(Array.from({ length: batches }, (_, b) => make(b)).flat());
+      return (async function* () {
+        for (let b = 0; b < batches; b++) {
+          if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+          produced++;
+          yield make(b);
+        }
+        finished = true;
+      })();
+    },
+  };
+  return { source, produced: () => produced, finished: () => finished, aborted: () => aborted };
+}
+
+describe('run.rows() streaming', () => {
+  it('yields the first batch of a 1M-row union before the slower source finishes', async () => {
+    const fast = generated(500, 1000);
+    const slow = generated(500, 1000, 1);
+    const executor = createExecutor({ sources: { fast: fast.source, slow: slow.source }, cache: false });
+    const run = executor.run({
+      fragments: [
+        { id: 'a', source: 'fast', query: { name: 'a' } },
+        { id: 'b', source: 'slow', query: { name: 'b' } },
+      ],
+      merge: { op: 'union', inputs: ['a', 'b'] },
+    });
+    let total = 0;
+    let firstSeenBeforeSlowDone: boolean | undefined;
+    let maxBuffered = 0;
+    const stream = run.rows(1000);
+    expect(fast.produced() + slow.produced()).toBe(0);
+    for await (const batch of stream) {
+      firstSeenBeforeSlowDone ??= !slow.finished();
+      total += batch.length;
+      maxBuffered = Math.max(maxBuffered, fast.produced() + slow.produced() - total / 1000);
+    }
+    expect(firstSeenBeforeSlowDone).toBe(true);
+    expect(total).toBe(1_000_000);
+    // Back-pressure: the producers never ran far ahead of the consumer.
+    expect(maxBuffered).toBeLessThan(20);
+    const result = await run.result;
+    expect(result.status).toBe('ok');
+    expect(result.fragments.a!.rowCount).toBe(500_000);
+    expect(result.rows).toEqual([]);
+    await executor.close();
+  });
+
+  it('stops the sources once a limit is satisfied, and the run still succeeds', async () => {
+    const big = generated(1000, 100, 1);
+    const executor = createExecutor({ sources: { big: big.source }, cache: false });
+    const run = executor.run({
+      fragments: [{ id: 'a', source: 'big', query: { name: 'a' } }],
+      merge: { op: 'limit', n: 250, input: { op: 'filter', input: 'a', where: { ge: ['n', 10] } } },
+    });
+    const rows: Row[] = [];
+    for await (const batch of run.rows()) rows.push(...batch);
+    expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 250 }, (_, i) => i + 10));
+    const result = await run.result;
+    expect(result.status).toBe('ok');
+    expect(big.produced()).toBeLessThan(10);
+    expect(big.aborted()).toBe(true);
+    await executor.close();
+  });
+
+  it('streams the probe side of a join against a materialized build side', async () => {
+    const orders = generated(20, 50);
+    const executor = createExecutor({
+      sources: { orders: orders.source, ref: memorySource({ tables: { kinds: [{ k: 0, label: 'even' }, { k: 1, label: 'odd' }] } }) },
+      cache: false,
+    });
+    const plan = {
+      fragments: [
+        { id: 'o', source: 'orders', query: { name: 'o' } },
+        { id: 'kinds', source: 'ref', query: { table: 'kinds' } },
+      ],
+      merge: { op: 'project', columns: ['n', 'label'], input: { op: 'join', type: 'inner', left: 'o', right: 'kinds', on: [['n', 'k']] } },
+    } as const;
+    const streamed: Row[] = [];
+    for await (const batch of executor.run(structuredClone(plan) as never).rows()) streamed.push(...batch);
+    const materialized = await executor.execute(structuredClone(plan) as never);
+    expect(streamed).toEqual(materialized.rows);
+    expect(streamed).toEqual([{ n: 0, label: 'even' }, { n: 1, label: 'odd' }]);
+    await executor.close();
+  });
+
+  it('falls back to the materialized result when the tree must see every row first', async () => {
+    const executor = createExecutor({ sources: { ref: memorySource({ tables: { t: [{ x: 2 }, { x: 1 }, { x: 3 }] } }) } });
+    const run = executor.run({ fragments: [{ id: 't', source: 'ref', query: { table: 't' } }], merge: { op: 'sort', input: 't', by: [{ column: 'x' }] } });
+    const rows: Row[] = [];
+    for await (const batch of run.rows(2)) rows.push(...batch);
+    expect(rows).toEqual([{ x: 1 }, { x: 2 }, { x: 3 }]);
+    expect((await run.result).rows).toEqual(rows);
+    await executor.close();
+  });
+
+  it('throws the fragment error from the iterator when a streaming run fails', async () => {
+    const failing: SourceExecutor = {
+      kind: 'failing',
+      querySchema: z.object({}),
+      execute: () =>
+        (async function* () {
+          yield [{ a: 1 }];
+          throw Object.assign(new Error('connection reset mid-stream'), { code: 'ECONNRESET' });
+        })(),
+    };
+    const executor = createExecutor({ sources: { f: failing }, cache: false });
+    const run = executor.run({ fragments: [{ id: 'x', source: 'f', query: {} }] });
+    const seen: Row[] = [];
+    await expect(async () => {
+      for await (const batch of run.rows()) seen.push(...batch);
+    }).rejects.toMatchObject({ name: 'FragmentError', fragmentId: 'x' });
+    expect(seen).toEqual([{ a: 1 }]);
+    // A stream that already handed rows on is not retried: that would duplicate them.
+    expect((await run.result).fragments.x!.attempts).toBe(1);
+    await executor.close();
+  });
+});
