@@ -3,6 +3,7 @@ import type { CustomTypesConfig, PoolClient, PoolConfig, QueryConfig } from 'pg'
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
 import { isPostgresRetryable, postgresDriverCode, postgresErrorRule } from './postgres-errors.js';
+import { streamRows } from './postgres-stream.js';
 import type { ExecuteContext, Row, SourceExecutor } from './source.js';
 import { toSourceError, type ErrorPhase } from './sql-errors.js';
 import {
@@ -30,6 +31,8 @@ const ms = z.number().int().nonnegative();
 export const postgresOptionsSchema = z
   .strictObject({
     ...sqlSourceOptionsShape,
+    /** Rows per cursor read when a caller streams (`run.rows()`). Default 1000. */
+    streamBatchSize: z.number().int().positive().optional(),
     /** Allowed so a sources.json entry can be passed as is. */
     kind: z.literal('postgres').optional(),
     connectionString: z.string().min(1).optional(),
@@ -71,7 +74,11 @@ export type PostgresSourceOptions = z.input<typeof postgresOptionsSchema>;
 /** The SourceExecutor postgresSource returns. */
 export interface PostgresSource extends SourceExecutor<SqlQuery> {
   kind: 'postgres';
-  /** Always a promise of all rows (bounded by maxRows / maxBytes). */
+  /**
+   * All rows (bounded by maxRows / maxBytes); with `ctx.stream: true`, batches of
+   * `streamBatchSize` rows read through a server-side cursor.
+   */
+  execute(query: SqlQuery, ctx: ExecuteContext & { stream: true }): AsyncIterable<Row[]>;
   execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]>;
   maxConcurrency: number;
   version(): Promise<string>;
@@ -117,7 +124,7 @@ function policyTypes(fallback: CustomTypesConfig): CustomTypesConfig {
  * const shop = postgresSource({ url: 'postgres://app@db/shop', maxConcurrency: 4 });
  */
 export function postgresSource(options: PostgresSourceOptions = {}): PostgresSource {
-  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, types, ...poolFields } =
+  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, types, streamBatchSize, ...poolFields } =
     parseSourceOptions('postgres', postgresOptionsSchema, options);
   const name = sourceName ?? 'postgres';
   const config: PoolConfig = {
@@ -231,6 +238,23 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     });
   }
 
+  /** A pooled client, unless the signal aborts first (a late client goes back to the pool). */
+  async function connect(ctx: ExecuteContext): Promise<PoolClient> {
+    if (closing !== undefined) throw new TributaryError('CLOSED', `postgres source ${name} is closed`);
+    ctx.signal.throwIfAborted();
+    let client: PoolClient;
+    try {
+      client = await acquireOrAbort(pool.connect(), ctx.signal, (late) => late.release());
+    } catch (error) {
+      throw ctx.signal.aborted && error === ctx.signal.reason ? error : wrap(error, 'connect', ctx.fragmentId);
+    }
+    if (ctx.signal.aborted) {
+      client.release();
+      throw ctx.signal.reason;
+    }
+    return client;
+  }
+
   const source: PostgresSource = {
     kind: 'postgres',
     querySchema: sqlQuerySchema,
@@ -238,22 +262,20 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     ...(cacheScope === undefined ? {} : { cacheScope }),
     isRetryable: isPostgresRetryable,
 
-    async execute(query, ctx) {
-      if (closing !== undefined) throw new TributaryError('CLOSED', `postgres source ${name} is closed`);
-      ctx.signal.throwIfAborted();
+    execute: ((query: SqlQuery, ctx: ExecuteContext) => {
       const bounds = createRowBounds(ctx, { maxRows, maxBytes }, name);
-      let client: PoolClient;
-      try {
-        client = await acquireOrAbort(pool.connect(), ctx.signal, (late) => late.release());
-      } catch (error) {
-        throw ctx.signal.aborted && error === ctx.signal.reason ? error : wrap(error, 'connect', ctx.fragmentId);
+      if (ctx.stream) {
+        return streamRows(query, ctx, bounds, {
+          types: config.types as CustomTypesConfig,
+          batchSize: streamBatchSize ?? 1000,
+          connect,
+          stopBackend,
+          track: (work) => pending.track(work),
+          wrap: (error, fragmentId) => wrap(error, 'query', fragmentId),
+        });
       }
-      if (ctx.signal.aborted) {
-        client.release();
-        throw ctx.signal.reason;
-      }
-      return run(client, query, ctx, bounds);
-    },
+      return connect(ctx).then((client) => run(client, query, ctx, bounds));
+    }) as PostgresSource['execute'],
 
     version() {
       serverVersion ??= pool.query<{ server_version: string }>('SHOW server_version').then(

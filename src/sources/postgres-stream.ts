@@ -1,0 +1,103 @@
+import Cursor from 'pg-cursor';
+import type { CustomTypesConfig, PoolClient } from 'pg';
+import type { ExecuteContext, Row } from './source.js';
+import type { RowBounds, SqlQuery } from './sql-query.js';
+
+/** What streaming needs from its PostgreSQL source. */
+export interface PgStreamDeps {
+  types: CustomTypesConfig;
+  /** Rows per cursor read (one batch). */
+  batchSize: number;
+  connect(ctx: ExecuteContext): Promise<PoolClient>;
+  /** Stops the backend's running statement (cancel, then terminate). */
+  stopBackend(pid: number | undefined, finished: Promise<void>): Promise<void>;
+  /** Runs server-side cleanup in the background, awaited by `close()`. */
+  track(work: () => Promise<void>): void;
+  wrap(error: unknown, fragmentId?: string): unknown;
+}
+
+/**
+ * A statement's rows through a server-side cursor (pg-cursor), one batch per read. The next
+ * batch is fetched only when the consumer asks for it, so a slow consumer holds the server
+ * back instead of filling memory. Stopping early closes the cursor; an abort during a read
+ * cancels the statement on the server and the client is destroyed, not reused.
+ */
+export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: RowBounds, deps: PgStreamDeps): AsyncGenerator<Row[]> {
+  const client = await deps.connect(ctx);
+  const cursor = client.query(new Cursor<Row>(query.sql, ctx.params, { types: deps.types }));
+  const swallow = (): undefined => undefined;
+  client.on('error', swallow);
+  let reading: Promise<Row[]> | undefined;
+  let released = false;
+  const release = (error?: Error): void => {
+    if (released) return;
+    released = true;
+    ctx.signal.removeEventListener('abort', onAbort);
+    if (!error) client.removeListener('error', swallow);
+    client.release(error);
+  };
+  const abandon = (): void => {
+    // A read is in flight: the statement is running on the server. Stop it there, then
+    // destroy the client so a late cancel cannot hit the next statement on it.
+    const pid = (client as unknown as { processID?: number | null }).processID ?? undefined;
+    const finished = (reading ?? Promise.resolve([])).then(
+      () => undefined,
+      () => undefined,
+    );
+    deps.track(async () => {
+      try {
+        await deps.stopBackend(pid, finished);
+      } finally {
+        release(new Error('cursor abandoned (cancelled, stopped early or over a limit)'));
+      }
+    });
+  };
+  const onAbort = (): void => {
+    if (reading) abandon();
+  };
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      ctx.signal.throwIfAborted();
+      reading = cursor.read(deps.batchSize);
+      let batch: Row[];
+      try {
+        batch = await abortable(reading, ctx.signal);
+      } catch (error) {
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+        throw deps.wrap(error, ctx.fragmentId);
+      }
+      reading = undefined;
+      if (batch.length === 0) break;
+      for (const row of batch) bounds.add(row);
+      yield batch;
+    }
+  } finally {
+    if (reading !== undefined && !released) {
+      if (!ctx.signal.aborted) abandon();
+    } else if (!released) {
+      // Between reads nothing runs on the server: closing the cursor ends the portal.
+      await cursor.close().catch(() => undefined);
+      release();
+    }
+  }
+}
+
+/** Rejects with the signal's reason as soon as it aborts, without waiting for `promise`. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
