@@ -75,7 +75,8 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
   // at once is normal, not the leak Node's default MaxListeners warning guesses.
   setMaxListeners(0, lifetime.signal);
 
-  async function execute(query: HttpQuery, ctx: ExecuteContext): Promise<Row[]> {
+  /** What one call sets up: a signal linked to the caller's and the source's, and its budget. */
+  function prepare(query: HttpQuery, ctx: ExecuteContext) {
     if (lifetime.signal.aborted) throw new TributaryError('CLOSED', 'httpSource is closed');
     ctx.signal.throwIfAborted();
     const { controller, dispose } = linkedController([ctx.signal, lifetime.signal]);
@@ -87,28 +88,56 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
       ctx.fragmentId,
     );
     const maxPages = smaller(query.paginate?.maxPages, opts.maxPages ?? DEFAULT_MAX_PAGES) ?? DEFAULT_MAX_PAGES;
-    const loopFor = async (request: HttpRequest, requestSignal: AbortSignal): Promise<Row[]> => {
-      const rows: Row[] = [];
-      const loop = pages(request, query.paginate, {
+    const loopFor = (request: HttpRequest, requestSignal: AbortSignal) =>
+      pages(request, query.paginate, {
         fetchPage: (r) => fetchPage(r, { fetch: doFetch, signal: requestSignal, budget, rows: query.rows }),
         maxPages,
         fragmentId: ctx.fragmentId,
       });
+    const failure = (error: unknown): unknown => {
+      if (ctx.signal.aborted) return ctx.signal.reason;
+      if (lifetime.signal.aborted) return new TributaryError('CLOSED', 'httpSource was closed during the call', { cause: error });
+      return error;
+    };
+    return { controller, dispose, loopFor, failure, requests: buildRequests(query, baseUrl, opts.headers ?? {}) };
+  }
+
+  async function collect(query: HttpQuery, ctx: ExecuteContext): Promise<Row[]> {
+    const call = prepare(query, ctx);
+    const loopAll = async (request: HttpRequest, requestSignal: AbortSignal): Promise<Row[]> => {
+      const rows: Row[] = [];
       // A loop rather than push(...page): spreading a large page overflows the call stack.
-      for await (const page of loop) for (const row of page) rows.push(row);
+      for await (const page of call.loopFor(request, requestSignal)) for (const row of page) rows.push(row);
       return rows;
     };
     try {
-      const requests = buildRequests(query, baseUrl, opts.headers ?? {});
-      const perRequest = await mapBounded(requests, concurrency, controller.signal, loopFor);
+      const perRequest = await mapBounded(call.requests, concurrency, call.controller.signal, loopAll);
       return perRequest.length === 1 ? (perRequest[0] ?? []) : perRequest.flat();
     } catch (error) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      if (lifetime.signal.aborted) throw new TributaryError('CLOSED', 'httpSource was closed during the call', { cause: error });
-      throw error;
+      throw call.failure(error);
     } finally {
-      dispose();
+      call.dispose();
     }
+  }
+
+  /** Page by page, each page fetched only when the consumer asks (one request; a list fans out whole). */
+  async function* stream(query: HttpQuery, ctx: ExecuteContext): AsyncGenerator<Row[]> {
+    const call = prepare(query, ctx);
+    try {
+      if (call.requests.length !== 1) {
+        yield await collect(query, ctx);
+        return;
+      }
+      for await (const page of call.loopFor(call.requests[0]!, call.controller.signal)) yield page;
+    } catch (error) {
+      throw call.failure(error);
+    } finally {
+      call.dispose();
+    }
+  }
+
+  function execute(query: HttpQuery, ctx: ExecuteContext): Promise<Row[]> | AsyncIterable<Row[]> {
+    return ctx.stream ? stream(query, ctx) : collect(query, ctx);
   }
 
   return {

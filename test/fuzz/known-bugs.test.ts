@@ -1,0 +1,68 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createExecutor, isTributaryError, memorySource, type Executor } from '../../src/index.js';
+
+/**
+ * Engine bugs the fuzzer found in code outside test/fuzz, each reduced to its smallest
+ * reproduction and written as the behaviour we want. They are `it.fails` until fixed: when
+ * one starts "failing", the bug is fixed; drop `.fails` and the matching exclusion in
+ * mutations.ts (protoName) or huge-plans.test.ts.
+ */
+
+const rows = [{ id: 1 }, { id: 2 }];
+const executors: Executor[] = [];
+const executor = (): Executor => {
+  const created = createExecutor({ cache: false, sources: { mem: memorySource({ tables: { t: rows } }) } });
+  executors.push(created);
+  return created;
+};
+
+afterEach(async () => {
+  await Promise.all(executors.splice(0).map((e) => e.close()));
+});
+
+describe('known engine bugs found by fuzzing', () => {
+  // src/sources/memory.ts project(): `row[c] ?? null` reads inherited members.
+  it.fails('memory source: a projected column the row lacks is null, even when named like an Object.prototype member', async () => {
+    const result = await executor().execute({ fragments: [{ id: 'a', source: 'mem', query: { table: 't', columns: ['id', 'constructor'] } }] });
+    expect(result.rows).toEqual([{ id: 1, constructor: null }, { id: 2, constructor: null }]);
+  });
+
+  // src/execution/bind.ts distinctValues(): `row[column]` binds Object.prototype.constructor.
+  it.fails('bind join: a $from column no upstream row has binds no values, so the fragment makes no call', async () => {
+    const result = await executor().execute({
+      fragments: [
+        { id: 'a', source: 'mem', query: { table: 't' } },
+        { id: 'b', source: 'mem', dependsOn: ['a'], query: { table: 't', where: { not: { in: ['id', { $from: 'a', column: 'constructor' }] } } } },
+      ],
+      merge: 'b',
+    });
+    // With the column 'nope' instead, the list is empty and `b` yields no rows.
+    expect(result.rows).toEqual([]);
+  });
+
+  // src/plan/graph.ts checkRawShape(): `seen` is never cleared, so a DAG counts as a cycle.
+  it.fails('validation: one object used in two places of a plan is JSON, not a reference cycle', async () => {
+    const retry = { attempts: 2 };
+    const result = await executor().execute({
+      fragments: [
+        { id: 'a', source: 'mem', query: { table: 't' }, retry },
+        { id: 'b', source: 'mem', query: { table: 't' }, retry },
+      ],
+      merge: { op: 'union', inputs: ['a', 'b'] },
+    });
+    expect(result.rows).toHaveLength(4);
+  });
+
+  // src/plan/graph.ts checkRawShape(): Object.values() runs getters outside any try.
+  it.fails('validation: a plan whose getter throws is rejected with a TributaryError', () => {
+    const plan = { fragments: [{ id: 'a', source: 'mem', query: { table: 't' } }] };
+    Object.defineProperty(plan, 'merge', { enumerable: true, get: () => { throw new Error('getter'); } });
+    let error: unknown;
+    try {
+      executor().validate(plan);
+    } catch (e) {
+      error = e;
+    }
+    expect(isTributaryError(error, 'PLAN_INVALID')).toBe(true);
+  });
+});
