@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import { assign, enqueueActions, fromEventObservable, fromPromise, setup } from 'xstate';
+import { downstream, initialScheduling, levelFinished, markFinished, releaseDependents, takeReady, type Scheduling } from '../src/execution/scheduling.js';
 import type { ValidatedPlan } from '../src/plan/index.js';
 import type { ExecutionEvent, FragmentEvent } from '../src/progress/events.js';
 
@@ -25,6 +26,8 @@ export interface QueryContext {
   /** The level whose state the machine is in; -1 before the first. */
   level: number;
   fragments: Record<string, FragmentStatus>;
+  /** Dependency counts, ready fragments and open fragments per level (see scheduling.ts). */
+  scheduling: Scheduling;
   /** Why the query failed, as plain data (the error object lives outside the snapshot). */
   failure?: { code: string; message: string; fragmentId?: string };
   rowCount?: number;
@@ -45,34 +48,8 @@ export interface QueryMachineDeps {
   emit(event: ExecutionEvent): void;
   /** Milliseconds since the query started. */
   now(): number;
-}
-
-const TERMINAL = new Set<FragmentStatus['status']>(['succeeded', 'failed', 'skipped']);
-
-/** True when every dependency of `id` has succeeded. */
-function depsSucceeded(ctx: QueryContext, id: string): boolean {
-  return ctx.fragments[id]!.dependsOn.every((dep) => ctx.fragments[dep]?.status === 'succeeded');
-}
-
-/** True when every fragment at or below `level` has finished. */
-function levelFinished(ctx: QueryContext, level: number): boolean {
-  return Object.values(ctx.fragments).every((f) => f.level > level || TERMINAL.has(f.status));
-}
-
-/** Every fragment downstream of `id`, transitively, that has not started. */
-function downstreamOf(ctx: QueryContext, id: string): string[] {
-  const out: string[] = [];
-  const queue = [id];
-  while (queue.length > 0) {
-    const current = queue.shift()!;
-    for (const [other, f] of Object.entries(ctx.fragments)) {
-      if (f.status === 'pending' && f.dependsOn.includes(current) && !out.includes(other)) {
-        out.push(other);
-        queue.push(other);
-      }
-    }
-  }
-  return out;
+  /** Most fragment actors alive at once (see `takeReady`); default 256. */
+  maxActiveFragments?: number;
 }
 
 /**
@@ -88,19 +65,22 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
   const levelState = (level: number): string => `executing-level-${level}`;
   const stamp = <T extends { type: string }>(event: T) => ({ ...event, queryId: plan.id, at: deps.now() }) as unknown as ExecutionEvent;
 
-  const initialFragments: Record<string, FragmentStatus> = Object.create(null) as Record<string, FragmentStatus>;
-  for (const f of plan.fragments) {
-    initialFragments[f.id] = {
-      source: f.source,
-      level: plan.levelOf.get(f.id)!,
-      dependsOn: [...new Set(f.dependsOn ?? [])],
-      status: 'pending',
-      attempts: 0,
-      calls: 0,
-      cached: false,
-      rowCount: 0,
-    };
-  }
+  const initialFragments = (): Record<string, FragmentStatus> => {
+    const out = Object.create(null) as Record<string, FragmentStatus>;
+    for (const f of plan.fragments) {
+      out[f.id] = {
+        source: f.source,
+        level: plan.levelOf.get(f.id)!,
+        dependsOn: [...new Set(f.dependsOn ?? [])],
+        status: 'pending',
+        attempts: 0,
+        calls: 0,
+        cached: false,
+        rowCount: 0,
+      };
+    }
+    return out;
+  };
 
   const machineSetup = setup({
     types: {} as { context: QueryContext; events: QueryMachineEvent },
@@ -113,31 +93,26 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
         if ('fragmentId' in event) deps.emit(event as ExecutionEvent);
       },
       startReadyFragments: enqueueActions(({ context, enqueue }) => {
-        const ready = Object.entries(context.fragments)
-          .filter(([id, f]) => f.status === 'pending' && (context.schedule === 'eager' || f.level <= context.level) && depsSucceeded(context, id))
-          .map(([id]) => id);
-        if (ready.length === 0) return;
-        enqueue.assign({
-          fragments: ({ context: c }) => {
-            const next = { ...c.fragments };
-            for (const id of ready) next[id] = { ...next[id]!, status: 'queued' };
-            return next;
-          },
-        });
-        for (const id of ready) enqueue.spawnChild('fragment', { id, input: { fragmentId: id } });
+        const ready = takeReady(context.scheduling, context.schedule, context.level, deps.maxActiveFragments ?? 256);
+        for (const id of ready) {
+          // In place: one status per event, not a copy of every fragment's (see scheduling.ts).
+          context.fragments[id] = { ...context.fragments[id]!, status: 'queued' };
+          enqueue.spawnChild('fragment', { id, input: { fragmentId: id } });
+        }
       }),
       record: assign({
         fragments: ({ context, event }) => {
           if (!('fragmentId' in event)) return context.fragments;
-          const current = context.fragments[event.fragmentId];
+          const id = event.fragmentId;
+          const current = context.fragments[id];
           if (!current) return context.fragments;
-          const next = { ...context.fragments };
+          // Updated in place: a copy of the whole record per event made big plans quadratic.
           switch (event.type) {
             case 'fragment.started':
-              next[event.fragmentId] = { ...current, status: 'running', attempts: Math.max(current.attempts, event.attempt), startedAt: current.startedAt ?? event.at };
+              context.fragments[id] = { ...current, status: 'running', attempts: Math.max(current.attempts, event.attempt), startedAt: current.startedAt ?? event.at };
               break;
             case 'fragment.succeeded':
-              next[event.fragmentId] = {
+              context.fragments[id] = {
                 ...current,
                 status: 'succeeded',
                 attempts: event.attempts,
@@ -147,9 +122,11 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
                 startedAt: event.startedAt,
                 durationMs: event.durationMs,
               };
+              markFinished(context.scheduling, id, current.level);
+              releaseDependents(context.scheduling, plan, id);
               break;
             case 'fragment.failed':
-              next[event.fragmentId] = {
+              context.fragments[id] = {
                 ...current,
                 status: 'failed',
                 attempts: event.attempts,
@@ -157,28 +134,28 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
                 durationMs: event.durationMs,
                 error: { code: event.error.code, message: event.error.message },
               };
+              markFinished(context.scheduling, id, current.level);
               break;
             default:
-              return context.fragments;
+              break;
           }
-          return next;
+          return context.fragments;
         },
       }),
-      skipDownstream: enqueueActions(({ context, event, enqueue }) => {
+      skipDownstream: enqueueActions(({ context, event }) => {
         if (event.type !== 'fragment.failed') return;
-        const skipped = downstreamOf(context, event.fragmentId);
-        if (skipped.length === 0) return;
-        enqueue.assign({
-          fragments: ({ context: c }) => {
-            const next = { ...c.fragments };
-            for (const id of skipped) next[id] = { ...next[id]!, status: 'skipped' };
-            return next;
-          },
-        });
-        for (const id of skipped) {
+        for (const id of downstream(plan, event.fragmentId)) {
           const f = context.fragments[id]!;
+          if (f.status !== 'pending') continue;
+          context.fragments[id] = { ...f, status: 'skipped' };
+          markFinished(context.scheduling, id, f.level, false);
           deps.emit(stamp({ type: 'fragment.skipped', fragmentId: id, source: f.source, level: f.level, because: event.fragmentId }));
         }
+      }),
+      // A finished fragment's actor is stopped at once: XState copies the children map on
+      // every spawn and stop, so keeping finished children would make big plans quadratic.
+      releaseFragment: enqueueActions(({ event, enqueue }) => {
+        if ('fragmentId' in event) enqueue.stopChild(event.fragmentId);
       }),
       failFromFragment: assign({
         failure: ({ event }) =>
@@ -194,7 +171,7 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
     },
     guards: {
       failFast: ({ context }) => context.errorPolicy === 'fail-fast',
-      levelFinished: ({ context }, params: { level: number }) => levelFinished(context, params.level),
+      levelFinished: ({ context }, params: { level: number }) => levelFinished(context.scheduling, params.level),
     },
   });
 
@@ -215,13 +192,15 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
 
   return machineSetup.createMachine({
     id: 'query',
-    context: {
+    // A factory: each actor gets its own book-keeping, which it updates in place.
+    context: () => ({
       queryId: plan.id,
       errorPolicy: plan.errorPolicy,
       schedule: plan.schedule,
       level: -1,
-      fragments: initialFragments,
-    },
+      fragments: initialFragments(),
+      scheduling: initialScheduling(plan),
+    }),
     initial: 'planned',
     on: {
       'fragment.queued': { actions: 'forward' },
@@ -232,10 +211,10 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
       'source.circuit.opened': { actions: 'forward' },
       'source.circuit.closed': { actions: 'forward' },
       'cache.unavailable': { actions: 'forward' },
-      'fragment.succeeded': { actions: ['record', 'forward', 'startReadyFragments'] },
+      'fragment.succeeded': { actions: ['record', 'forward', 'releaseFragment', 'startReadyFragments'] },
       'fragment.failed': [
         { guard: 'failFast', target: '.failed', actions: ['record', 'forward', 'failFromFragment'] },
-        { actions: ['record', 'forward', 'skipDownstream', 'startReadyFragments'] },
+        { actions: ['record', 'forward', 'releaseFragment', 'skipDownstream', 'startReadyFragments'] },
       ],
       'query.cancel': { target: '.failed', actions: 'failFromCancel' },
     },

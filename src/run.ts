@@ -152,7 +152,7 @@ export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime):
     return merged.rows.length;
   };
 
-  const machine = createQueryMachine(plan, { runFragment, merge, emit, now });
+  const machine = createQueryMachine(plan, { runFragment, merge, emit, now, maxActiveFragments: Math.max(64, rt.options.concurrency * 4) });
   // The actor's id is the query's, so the inspector lists each query by name rather than as "query".
   const actor = createActor(machine, { id: plan.id, ...(rt.options.inspect ? { inspect: rt.options.inspect as never } : {}) });
 

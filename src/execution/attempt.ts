@@ -53,6 +53,13 @@ export function attempts$(d: AttemptDeps, call: BoundCall, batch: { index: numbe
   const fragmentError = (raw: unknown, attempt: number): FragmentError =>
     toFragmentError(raw, { fragmentId: d.fragmentId, sourceName: d.sourceName, source: d.source, attempt });
   let attempt = 0;
+  const circuitOpen = (n: number): FragmentError =>
+    new FragmentError('SOURCE_UNAVAILABLE', `source "${d.sourceName}" is unavailable: its circuit is open after repeated failures`, {
+      fragmentId: d.fragmentId,
+      source: d.sourceName,
+      attempt: n,
+      retryable: false,
+    });
   // Once a batch has been handed on, trying again would hand it on twice.
   let streamed = false;
   const streaming = d.sink ? { sink: d.sink, retain: d.retain ?? false, onFirstBatch: () => (streamed = true) } : undefined;
@@ -62,17 +69,19 @@ export function attempts$(d: AttemptDeps, call: BoundCall, batch: { index: numbe
     const { breaker } = d.guards;
     if (breaker && !breaker.tryPass()) {
       // An open circuit fails at once: no slot taken, no network touched.
-      const error = new FragmentError('SOURCE_UNAVAILABLE', `source "${d.sourceName}" is unavailable: its circuit is open after repeated failures`, {
-        fragmentId: d.fragmentId,
-        source: d.sourceName,
-        attempt: n,
-        retryable: false,
-      });
+      const error = circuitOpen(n);
       d.emit({ type: 'fragment.attempt.failed', ...base, attempt: n, retryable: false, error });
       return throwError(() => error);
     }
     const controller = new AbortController();
+    let rejectedByCircuit = false;
     const work$ = defer(() => {
+      // The circuit may have opened while this call waited for its slots: fail now, without
+      // counting it against the breaker, rather than send one more request to a dead source.
+      if (breaker && breaker.state() === 'open') {
+        rejectedByCircuit = true;
+        return throwError(() => circuitOpen(n));
+      }
       d.emit({ type: 'fragment.started', ...base, attempt: n, batch });
       // A race, not `timeout()`: `timeout` unsubscribes the call before its `with` runs, so
       // the source's signal would fire with the cancel reason instead of the TIMEOUT error.
@@ -106,7 +115,7 @@ export function attempts$(d: AttemptDeps, call: BoundCall, batch: { index: numbe
             const error = fragmentError(raw, n);
             // Only failures that say "the source is unwell" count against its circuit; a
             // rejected query (syntax, permission) proves the source answered.
-            if (!controller.signal.aborted || error.code === 'TIMEOUT') record(!error.retryable);
+            if (!rejectedByCircuit && (!controller.signal.aborted || error.code === 'TIMEOUT')) record(!error.retryable);
             d.emit({ type: 'fragment.attempt.failed', ...base, attempt: n, retryable: error.retryable, error });
             sub.error(error);
           },

@@ -205,3 +205,20 @@ describe('query machine', () => {
     expect(ctl.calls.every((c) => c.signal.aborted)).toBe(true);
   });
 });
+
+describe('query machine at scale', () => {
+  it('keeps at most maxActiveFragments fragment actors alive, and still runs every fragment', async () => {
+    const executor = createExecutor({ sources: { m: memorySource({ tables: { t: [{ a: 1 }] } }) }, cache: false, concurrency: 4 });
+    const fragments = Array.from({ length: 300 }, (_, i) => ({ id: `f${i}`, source: 'm', query: { table: 't' } }));
+    const run = executor.run({ fragments, merge: { op: 'union', inputs: fragments.map((f) => f.id) } });
+    let most = 0;
+    run.actor.subscribe((s) => {
+      most = Math.max(most, Object.keys(s.children).filter((id) => id.startsWith('f')).length);
+    });
+    const result = await run.result;
+    expect(result.rows).toHaveLength(300);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(64);
+    await executor.close();
+  });
+});
