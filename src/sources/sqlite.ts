@@ -17,6 +17,9 @@ const optionsSchema = z.strictObject({
 });
 export type SqliteSourceOptions = z.input<typeof optionsSchema>;
 
+/** Rows per batch when a caller streams. */
+const STREAM_BATCH = 1000;
+
 /** SQLite result codes worth another try: the database was busy or locked by another writer. */
 const RETRYABLE_SQLITE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_RECOVERY']);
 
@@ -62,6 +65,58 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
     return stmt;
   };
 
+  // Calls take turns on the connection (see execute); `turn` is the tail of the queue.
+  let turn: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = turn.then(work, work);
+    turn = result.catch(() => undefined);
+    return result;
+  };
+
+  /**
+   * Rows in batches through `iterate()`, yielding to the event loop between batches, so a
+   * long scan lets other queries' work run and a consumer's pace holds it back.
+   */
+  async function* streamRows(query: SqlQuery, ctx: ExecuteContext): AsyncGenerator<Row[]> {
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const before = turn;
+    turn = turn.then(() => mine);
+    await before.catch(() => undefined);
+    try {
+      let iterator: IterableIterator<Row>;
+      try {
+        ctx.signal.throwIfAborted();
+        iterator = prepare(query.sql).safeIntegers(true).iterate(...ctx.params.map(toSqliteValue)) as IterableIterator<Row>;
+      } catch (error) {
+        throw ctx.signal.aborted ? ctx.signal.reason : wrap(error, query.sql);
+      }
+      const bounds = createRowBounds(ctx, opts, 'sqlite');
+      try {
+        for (;;) {
+          const batch: Row[] = [];
+          let next = iterator.next();
+          while (!next.done && batch.length < STREAM_BATCH) {
+            const row = normalizeRow(next.value);
+            bounds.add(row);
+            batch.push(row);
+            if (batch.length < STREAM_BATCH) next = iterator.next();
+          }
+          if (batch.length > 0) yield batch;
+          if (next.done) return;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (ctx.signal.aborted) throw ctx.signal.reason;
+        }
+      } catch (error) {
+        throw error instanceof TributaryError || ctx.signal.aborted ? error : wrap(error, query.sql);
+      } finally {
+        iterator.return?.();
+      }
+    } finally {
+      release();
+    }
+  }
+
   return {
     kind: 'sqlite',
     querySchema: sqlQuerySchema,
@@ -72,26 +127,32 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
       const code = (error as { driverCode?: string; code?: string })?.driverCode ?? (error as { code?: string })?.code;
       return typeof code === 'string' && RETRYABLE_SQLITE.has(code);
     },
-    execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> {
+    execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> | AsyncIterable<Row[]> {
       if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason as Error);
-      try {
-        const stmt = prepare(query.sql);
-        const params = ctx.params.map(toSqliteValue);
-        if (!stmt.reader) {
-          stmt.run(...params);
-          return Promise.resolve([]);
+      // A connection with an open iterator refuses other statements, so calls take turns
+      // while a stream is open; a whole-result call is synchronous and cannot interleave.
+      if (ctx.stream) return streamRows(query, ctx);
+      return exclusive(async () => {
+        ctx.signal.throwIfAborted();
+        try {
+          const stmt = prepare(query.sql);
+          const params = ctx.params.map(toSqliteValue);
+          if (!stmt.reader) {
+            stmt.run(...params);
+            return [];
+          }
+          const bounds = createRowBounds(ctx, opts, 'sqlite');
+          const out: Row[] = [];
+          for (const raw of stmt.safeIntegers(true).iterate(...params) as IterableIterator<Row>) {
+            const row = normalizeRow(raw);
+            bounds.add(row);
+            out.push(row);
+          }
+          return out;
+        } catch (error) {
+          throw wrap(error, query.sql);
         }
-        const bounds = createRowBounds(ctx, opts, 'sqlite');
-        const out: Row[] = [];
-        for (const raw of stmt.safeIntegers(true).iterate(...params) as IterableIterator<Row>) {
-          const row = normalizeRow(raw);
-          bounds.add(row);
-          out.push(row);
-        }
-        return Promise.resolve(out);
-      } catch (error) {
-        return Promise.reject(wrap(error, query.sql));
-      }
+      });
     },
     close: () => {
       closed = true;
