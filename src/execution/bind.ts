@@ -23,7 +23,8 @@ export function distinctValues(rows: readonly Row[], column: string): unknown[] 
   const seen = new Set<unknown>();
   const out: unknown[] = [];
   for (const row of rows) {
-    const value = row[column];
+    // Own properties only: `constructor` must not bind Object.prototype's.
+    const value = Object.hasOwn(row, column) ? row[column] : undefined;
     if (value === null || value === undefined) continue;
     const key = typeof value === 'bigint' && Number.isSafeInteger(Number(value)) ? Number(value) : value;
     if (seen.has(key)) continue;

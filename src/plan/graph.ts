@@ -10,14 +10,34 @@ export function checkRawShape(input: unknown, limits: PlanLimits): ErrorIssue[] 
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return [{ path: '(root)', message: 'a plan is a JSON object with "fragments"' }];
   }
-  const stack: { value: unknown; depth: number }[] = [{ value: input, depth: 1 }];
-  const seen = new Set<object>();
+  try {
+    return walk(input, limits);
+  } catch (error) {
+    // A getter or a Proxy that throws: not JSON, and not a reason to throw anything else.
+    return [{ path: '(root)', message: `the plan cannot be read as JSON: ${(error as Error).message}` }];
+  }
+}
+
+function walk(input: object, limits: PlanLimits): ErrorIssue[] {
+  // Depth-first with the objects on the current path: a value shared by two branches is
+  // fine (JSON just repeats it), an object inside itself is a cycle. Visits are bounded, so
+  // a small object graph that expands to a huge JSON text is refused before it is expanded.
+  const onPath = new Set<object>();
+  const stack: { value: unknown; depth: number; exit?: true }[] = [{ value: input, depth: 1 }];
+  const maxVisits = limits.maxPlanBytes;
+  let visits = 0;
   while (stack.length > 0) {
-    const { value, depth } = stack.pop()!;
+    const { value, depth, exit } = stack.pop()!;
     if (typeof value !== 'object' || value === null) continue;
+    if (exit) {
+      onPath.delete(value);
+      continue;
+    }
+    if (++visits > maxVisits) return [{ path: '(root)', message: `the plan is larger than ${limits.maxPlanBytes} bytes as JSON` }];
     if (depth > limits.maxNesting) return [{ path: '(root)', message: `the plan nests deeper than ${limits.maxNesting} levels` }];
-    if (seen.has(value)) return [{ path: '(root)', message: 'the plan contains a reference cycle and is not JSON' }];
-    seen.add(value);
+    if (onPath.has(value)) return [{ path: '(root)', message: 'the plan contains a reference cycle and is not JSON' }];
+    onPath.add(value);
+    stack.push({ value, depth, exit: true });
     for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push({ value: child, depth: depth + 1 });
   }
   let size: number;

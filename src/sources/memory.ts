@@ -80,5 +80,6 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
 }
 
 function project(row: Row, columns: readonly string[]): Row {
-  return Object.fromEntries(columns.map((c) => [c, row[c] ?? null]));
+  // Own properties only: a column named like an Object.prototype member is just missing.
+  return Object.fromEntries(columns.map((c) => [c, Object.hasOwn(row, c) ? (row[c] ?? null) : null]));
 }

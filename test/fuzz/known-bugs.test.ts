@@ -2,10 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createExecutor, isTributaryError, memorySource, type Executor } from '../../src/index.js';
 
 /**
- * Engine bugs the fuzzer found in code outside test/fuzz, each reduced to its smallest
- * reproduction and written as the behaviour we want. They are `it.fails` until fixed: when
- * one starts "failing", the bug is fixed; drop `.fails` and the matching exclusion in
- * mutations.ts (protoName) or huge-plans.test.ts.
+ * Engine bugs the fuzzer found, each reduced to its smallest reproduction and written as
+ * the behaviour we want; kept as regression tests now that they are fixed.
  */
 
 const rows = [{ id: 1 }, { id: 2 }];
@@ -20,15 +18,15 @@ afterEach(async () => {
   await Promise.all(executors.splice(0).map((e) => e.close()));
 });
 
-describe('known engine bugs found by fuzzing', () => {
+describe('engine bugs found by fuzzing, fixed', () => {
   // src/sources/memory.ts project(): `row[c] ?? null` reads inherited members.
-  it.fails('memory source: a projected column the row lacks is null, even when named like an Object.prototype member', async () => {
+  it('memory source: a projected column the row lacks is null, even when named like an Object.prototype member', async () => {
     const result = await executor().execute({ fragments: [{ id: 'a', source: 'mem', query: { table: 't', columns: ['id', 'constructor'] } }] });
     expect(result.rows).toEqual([{ id: 1, constructor: null }, { id: 2, constructor: null }]);
   });
 
   // src/execution/bind.ts distinctValues(): `row[column]` binds Object.prototype.constructor.
-  it.fails('bind join: a $from column no upstream row has binds no values, so the fragment makes no call', async () => {
+  it('bind join: a $from column no upstream row has binds no values, so the fragment makes no call', async () => {
     const result = await executor().execute({
       fragments: [
         { id: 'a', source: 'mem', query: { table: 't' } },
@@ -41,7 +39,7 @@ describe('known engine bugs found by fuzzing', () => {
   });
 
   // src/plan/graph.ts checkRawShape(): `seen` is never cleared, so a DAG counts as a cycle.
-  it.fails('validation: one object used in two places of a plan is JSON, not a reference cycle', async () => {
+  it('validation: one object used in two places of a plan is JSON, not a reference cycle', async () => {
     const retry = { attempts: 2 };
     const result = await executor().execute({
       fragments: [
@@ -54,7 +52,7 @@ describe('known engine bugs found by fuzzing', () => {
   });
 
   // src/plan/graph.ts checkRawShape(): Object.values() runs getters outside any try.
-  it.fails('validation: a plan whose getter throws is rejected with a TributaryError', () => {
+  it('validation: a plan whose getter throws is rejected with a TributaryError', () => {
     const plan = { fragments: [{ id: 'a', source: 'mem', query: { table: 't' } }] };
     Object.defineProperty(plan, 'merge', { enumerable: true, get: () => { throw new Error('getter'); } });
     let error: unknown;
