@@ -1,11 +1,12 @@
 import type { Fragment } from './schema.js';
 
 /**
- * Groups fragments into levels: level 0 has no dependencies, level N depends on at least
+ * Groups fragments (or a plan's fragments) into levels: level 0 has no dependencies, level N depends on at least
  * one fragment of level N-1. Assumes an acyclic graph (validate first). Order inside a
  * level follows the plan.
  */
-export function levels(fragments: readonly Pick<Fragment, 'id' | 'dependsOn'>[]): string[][] {
+export function levels(input: readonly Pick<Fragment, 'id' | 'dependsOn'>[] | { fragments: readonly Pick<Fragment, 'id' | 'dependsOn'>[] }): string[][] {
+  const fragments = Array.isArray(input) ? input : (input as { fragments: readonly Pick<Fragment, 'id' | 'dependsOn'>[] }).fragments;
   const byId = new Map(fragments.map((f) => [f.id, f]));
   const levelOf = new Map<string, number>();
   const visit = (id: string): number => {

@@ -42,3 +42,11 @@ describe('levels', () => {
     expect(out[n - 1]).toEqual([`f${n - 1}`]);
   });
 });
+
+describe('levels() on a whole plan', () => {
+  it('accepts a plan as well as its fragments', () => {
+    const fragments = [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }];
+    expect(levels({ fragments })).toEqual(levels(fragments));
+    expect(levels({ fragments })).toEqual([['a'], ['b']]);
+  });
+});
