@@ -208,6 +208,7 @@ export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) 
       'fragment.attempt.failed': { actions: 'forward' },
       'fragment.retrying': { actions: 'forward' },
       'fragment.cached': { actions: 'forward' },
+      'fragment.remote': { actions: 'forward' },
       'source.circuit.opened': { actions: 'forward' },
       'source.circuit.closed': { actions: 'forward' },
       'cache.unavailable': { actions: 'forward' },

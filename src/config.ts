@@ -4,6 +4,7 @@ import { TributaryError } from './errors.js';
 import { planLimitsSchema } from './plan/limits.js';
 import { formatPath } from './plan/refs.js';
 import { quotaOptionsSchema } from './quotas.js';
+import { remoteOptionsSchema } from './remote/executor-remote.js';
 import { telemetryOptionsSchema } from './progress/telemetry.js';
 import { retryOptionsSchema, rowLimitsSchema } from './plan/schema.js';
 import type { SourceExecutor } from './sources/source.js';
@@ -90,6 +91,8 @@ export const executorOptionsSchema = z.strictObject({
   limits: planLimitsSchema.default(planLimitsSchema.parse({})),
   /** Row and byte bounds per fragment, unless a plan sets its own. */
   rowLimits: rowLimitsSchema.default({}),
+  /** Run source calls as BullMQ jobs on worker processes (`createWorker`); see README "Scaling out". */
+  remote: remoteOptionsSchema.optional(),
 });
 
 export type ExecutorOptions = z.input<typeof executorOptionsSchema>;

@@ -9,6 +9,7 @@ import { checkRunParams } from './execution/bind.js';
 import { createLane, type Lane, type LaneStats } from './execution/lanes.js';
 import { createRetryBudget } from './execution/retry-budget.js';
 import { createQuotas } from './quotas.js';
+import { wrapRemote, type RemoteMetrics } from './remote/index.js';
 import { validatePlan, type ValidatedPlan } from './plan/index.js';
 import type { ExecutionEvent } from './progress/events.js';
 import { instrument } from './progress/telemetry.js';
@@ -49,6 +50,11 @@ export interface Executor {
   /** Every event of every query of this executor. */
   readonly events$: Observable<ExecutionEvent>;
   metrics(): ExecutorMetrics;
+  /**
+   * The remote queue's depth and wait (`remote` option): the signal to scale workers on.
+   * Async, as it asks Redis; `undefined` without `remote`.
+   */
+  remoteMetrics(): Promise<RemoteMetrics | undefined>;
   /** Cancels running queries and closes every source; idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -76,6 +82,8 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   const cache = opts.cache === false ? undefined : new TieredCache(opts.cache);
   const versions = new Map<string, Promise<string>>();
   let closing: Promise<void> | undefined;
+  // Every call of a remote source is a BullMQ job; one lane (queue connections) for all.
+  const remote = opts.remote ? wrapRemote(opts.remote) : undefined;
 
   const register = (name: string, source: SourceExecutor): void => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
@@ -85,7 +93,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     if (sources.has(name)) {
       throw new TributaryError('CONFIG_INVALID', `a source named "${name}" is already registered; unregister it first`, { issues: [{ path: `sources.${name}`, message: 'duplicate source name' }] });
     }
-    sources.set(name, source);
+    sources.set(name, remote ? remote.wrap(name, source) : source);
     sourceLanes.set(name, createLane(source.maxConcurrency ?? Infinity));
     guards.set(name, {
       ...(opts.circuitBreaker === false ? {} : { breaker: createCircuitBreaker(opts.circuitBreaker) }),
@@ -156,6 +164,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
       await Promise.allSettled(pending.map((r) => r.result));
       telemetry.unsubscribe();
       await Promise.allSettled([...sources.values()].map((s) => s.close?.()));
+      await remote?.close();
       await cache?.close();
       for (const lane of sourceLanes.values()) lane.close();
       globalLane.close();
@@ -194,6 +203,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
         [...guards].map(([name, g]) => [name, { circuit: g.breaker?.state() ?? 'disabled', retryTokens: g.budget?.tokens() }]),
       ),
     }),
+    remoteMetrics: async () => remote?.metrics(),
     close,
     [Symbol.asyncDispose]: close,
   };

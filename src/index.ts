@@ -25,6 +25,10 @@ export type { HttpSourceOptions } from './sources/http.js';
 export { defaultIsRetryable } from './sources/source.js';
 export type { SourceExecutor, ExecuteContext, Row, Principal } from './sources/source.js';
 
+/* Remote: scale out on BullMQ workers */
+export { createWorker, drainOnSignal, remoteSource, createRemoteLane } from './remote/index.js';
+export type { RemoteWorker, WorkerOptions, RemoteLane, RemoteLaneOptions, RemoteMetrics, RemoteConnection, RemoteOptions } from './remote/index.js';
+
 /* Cache */
 export { redisStore, cacheKey, cacheScopeOf } from './cache/index.js';
 export type { RedisStore, RedisStoreOptions, CacheStore, CacheFilter, StoredEntry, StoreHit, CacheStats, CacheInvalidation } from './cache/index.js';

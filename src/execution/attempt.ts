@@ -96,7 +96,20 @@ export function attempts$(d: AttemptDeps, call: BoundCall, batch: { index: numbe
         }),
       );
       return race(
-        sourceCall$(d.source, call.query, { params: call.params, principal: d.principal, fragmentId: d.fragmentId, limits: d.limits }, controller, d.abortReason, streaming),
+        sourceCall$(
+          d.source,
+          call.query,
+          {
+            params: call.params,
+            principal: d.principal,
+            fragmentId: d.fragmentId,
+            limits: d.limits,
+            onRemote: (info) => d.emit({ type: 'fragment.remote', ...base, attempt: n, ...info }),
+          },
+          controller,
+          d.abortReason,
+          streaming,
+        ),
         deadline$,
       );
     });

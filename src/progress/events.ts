@@ -39,6 +39,8 @@ export type FragmentRetryingEvent = FragmentEventBase & {
   delayMs: number;
 };
 export type FragmentCachedEvent = FragmentEventBase & { type: 'fragment.cached'; rowCount: number };
+/** An attempt ran on a remote worker (a BullMQ job, see `src/remote`): which worker, which job. */
+export type FragmentRemoteEvent = FragmentEventBase & { type: 'fragment.remote'; attempt: number; worker: string; jobId: string };
 export type FragmentSucceededEvent = FragmentEventBase & {
   type: 'fragment.succeeded';
   rowCount: number;
@@ -87,6 +89,7 @@ export type ExecutionEvent =
   | FragmentAttemptFailedEvent
   | FragmentRetryingEvent
   | FragmentCachedEvent
+  | FragmentRemoteEvent
   | FragmentSucceededEvent
   | FragmentFailedEvent
   | FragmentSkippedEvent

@@ -50,6 +50,7 @@ export function reduceProgress(p: Progress, event: ExecutionEvent, running: Read
     case 'fragment.queued':
     case 'fragment.attempt.failed':
     case 'fragment.cached':
+    case 'fragment.remote':
     case 'merge.started':
     case 'source.circuit.opened':
     case 'source.circuit.closed':

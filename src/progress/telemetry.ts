@@ -171,6 +171,14 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
           'tributary.retry.delay_ms': event.delayMs,
         });
         return;
+      case 'fragment.remote':
+        q.span.addEvent('tributary.fragment.remote', {
+          'tributary.fragment.id': event.fragmentId,
+          'tributary.attempt': event.attempt,
+          'tributary.worker': event.worker,
+          'tributary.job.id': event.jobId,
+        });
+        return;
       case 'fragment.cached':
         startFragmentSpan(q, event, { 'tributary.attempt': 0, 'tributary.cached': true, 'tributary.rows': event.rowCount }).end();
         return;

@@ -31,6 +31,11 @@ export interface ExecuteContext {
   stream?: boolean;
   /** Row and byte bounds a connector should enforce while fetching (LIMIT_EXCEEDED). */
   limits?: { maxRows?: number; maxBytes?: number };
+  /**
+   * For a source that runs the call elsewhere (`remoteSource`): says which worker ran this
+   * attempt, as a `fragment.remote` event.
+   */
+  onRemote?(info: { worker: string; jobId: string }): void;
 }
 
 /**

@@ -1,0 +1,101 @@
+import { deserialize, serialize } from 'node:v8';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { TributaryError } from '../errors.js';
+import { defaultIsRetryable, type Principal, type Row, type SourceExecutor } from '../sources/source.js';
+
+/**
+ * What crosses Redis between a coordinator and a worker. Queries, params and rows are
+ * V8-serialized (so bigint, Buffer, Date and Map survive as they do in-process) and, for
+ * rows, gzipped. @internal
+ */
+
+/** A job's data: the source name and fragment in clear (for dashboards), the rest encoded. */
+export interface JobData {
+  source: string;
+  fragmentId: string;
+  /** base64 of the V8-serialized `CallPayload`. */
+  payload: string;
+}
+
+export interface CallPayload {
+  query: unknown;
+  params: unknown[];
+  principal?: Principal;
+  limits?: { maxRows?: number; maxBytes?: number };
+}
+
+/** A completed job's return value: where the rows are and who ran it. */
+export interface JobResult {
+  chunks: number;
+  rows: number;
+  bytes: number;
+  worker: string;
+}
+
+/** A failed job's reason (the JSON of it): the worker's classification of the error. */
+export interface RemoteFailure {
+  tributary: 1;
+  code: string;
+  message: string;
+  retryable: boolean;
+  driverCode?: string;
+  retryAfterMs?: number;
+  worker: string;
+}
+
+export const encodePayload = (p: CallPayload): string => serialize(p).toString('base64');
+export const decodePayload = (s: string): CallPayload => deserialize(Buffer.from(s, 'base64')) as CallPayload;
+
+/** Rows → gzipped chunks of at most `chunkBytes` each. */
+export function encodeRows(rows: Row[], chunkBytes: number): Buffer[] {
+  if (rows.length === 0) return [];
+  const packed = gzipSync(serialize(rows), { level: 1 });
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < packed.length; at += chunkBytes) chunks.push(packed.subarray(at, at + chunkBytes));
+  return chunks;
+}
+
+export function decodeRows(chunks: Buffer[]): Row[] {
+  if (chunks.length === 0) return [];
+  const rows: unknown = deserialize(gunzipSync(Buffer.concat(chunks)));
+  if (!Array.isArray(rows)) throw new TributaryError('SOURCE_BAD_RESPONSE', 'a remote worker stored something that is not an array of rows');
+  return rows as Row[];
+}
+
+/**
+ * Classifies an error where it happened (the worker has the driver's own error) the way
+ * the in-process pipeline would: a TributaryError keeps its code, anything else becomes
+ * SOURCE_UNAVAILABLE when retryable and FRAGMENT_FAILED when not.
+ */
+export function toRemoteFailure(error: unknown, source: SourceExecutor | undefined, worker: string): RemoteFailure {
+  let retryable: boolean;
+  try {
+    retryable = error instanceof TributaryError && error.code === 'TIMEOUT' ? true : source?.isRetryable ? source.isRetryable(error) : defaultIsRetryable(error);
+  } catch {
+    retryable = false;
+  }
+  const code = error instanceof TributaryError ? error.code : retryable ? 'SOURCE_UNAVAILABLE' : 'FRAGMENT_FAILED';
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; errno?: unknown; driverCode?: unknown; retryAfterMs?: unknown };
+  const driverCode =
+    error instanceof TributaryError ? error.driverCode : typeof e.code === 'string' || typeof e.code === 'number' ? String(e.code) : typeof e.errno === 'number' ? String(e.errno) : undefined;
+  return {
+    tributary: 1,
+    code,
+    message: error instanceof Error ? error.message : String(error),
+    retryable,
+    ...(driverCode === undefined ? {} : { driverCode }),
+    ...(typeof e.retryAfterMs === 'number' ? { retryAfterMs: e.retryAfterMs } : {}),
+    worker,
+  };
+}
+
+/** Parses a failed job's reason; `undefined` when BullMQ itself failed the job (e.g. stalled). */
+export function parseRemoteFailure(reason: string | undefined): RemoteFailure | undefined {
+  if (!reason?.startsWith('{')) return undefined;
+  try {
+    const parsed = JSON.parse(reason) as Partial<RemoteFailure>;
+    return parsed.tributary === 1 ? (parsed as RemoteFailure) : undefined;
+  } catch {
+    return undefined;
+  }
+}

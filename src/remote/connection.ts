@@ -1,0 +1,37 @@
+import type { RedisOptions } from 'ioredis';
+
+/** Where the queue's Redis is: a `redis://` / `rediss://` URL or ioredis options. */
+export type RemoteConnection = string | RedisOptions;
+
+/**
+ * ioredis options for a connection. BullMQ takes options (not a URL) and makes its own
+ * clients from them, so a URL is unpacked here. @internal
+ */
+export function redisOptionsOf(connection: RemoteConnection): RedisOptions {
+  if (typeof connection !== 'string') return { ...connection };
+  const url = new URL(connection);
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined;
+  return {
+    host: url.hostname || '127.0.0.1',
+    port: url.port ? Number(url.port) : 6379,
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/** A short description for error messages (never the password). @internal */
+export function describeConnection(connection: RemoteConnection): string {
+  const o = redisOptionsOf(connection);
+  return `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
+}
+
+/** The Redis keys and channel of one queue, shared by coordinators and workers. @internal */
+export const remoteKeys = (queue: string) => ({
+  /** Published with a job id: the worker running it aborts the source call. */
+  abortChannel: `tributary:${queue}:abort`,
+  /** Set (with a TTL) before publishing, for a worker that picks the job up just after. */
+  aborted: (jobId: string) => `tributary:${queue}:aborted:${jobId}`,
+  result: (jobId: string, n: number) => `tributary:${queue}:result:${jobId}:${n}`,
+});

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import type { SourceExecutor } from '../sources/source.js';
+import { createRemoteLane, type RemoteLane, type RemoteMetrics } from './remote-lane.js';
+import { remoteSource } from './remote-source.js';
+
+/** `createExecutor({ remote })`: run the sources' calls on BullMQ workers. */
+export const remoteOptionsSchema = z.strictObject({
+  /** The queue's Redis: a URL or ioredis options. */
+  connection: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+  /** The BullMQ queue name the workers serve. */
+  queue: z.string().min(1),
+  /** The sources whose calls go to the workers; default all (including ones registered later). */
+  sources: z.array(z.string().min(1)).optional(),
+  /** Longest wait for one job besides the per-attempt timeout; default none. */
+  timeoutMs: z.number().int().positive().optional(),
+  /** How long a call waits for Redis before SOURCE_UNAVAILABLE; default 2000. */
+  connectTimeoutMs: z.number().int().positive().optional(),
+});
+
+export type RemoteOptions = z.input<typeof remoteOptionsSchema>;
+
+/** What the executor holds for its `remote` option. @internal */
+export interface ExecutorRemote {
+  /** The source to register under `name`: wrapped when its calls go remote. */
+  wrap(name: string, source: SourceExecutor): SourceExecutor;
+  metrics(): Promise<RemoteMetrics>;
+  close(): Promise<void>;
+}
+
+/** The executor's side of `remote`: one lane, shared by every wrapped source. @internal */
+export function wrapRemote(options: z.output<typeof remoteOptionsSchema>): ExecutorRemote {
+  const lane: RemoteLane = createRemoteLane({
+    connection: options.connection,
+    queue: options.queue,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+  });
+  const only = options.sources ? new Set(options.sources) : undefined;
+  return {
+    wrap: (name, source) => (only && !only.has(name) ? source : remoteSource(name, source, lane)),
+    metrics: () => lane.metrics(),
+    close: () => lane.close(),
+  };
+}

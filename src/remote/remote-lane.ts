@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { errorCodes, TributaryError, type ErrorCode } from '../errors.js';
+import type { Row } from '../sources/source.js';
+import { decodeRows, encodePayload, parseRemoteFailure, type CallPayload, type JobResult } from './codec.js';
+import { describeConnection, redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
+
+/** Options of a remote lane (the coordinator's side of a queue). */
+export interface RemoteLaneOptions {
+  /** The queue's Redis: a URL or ioredis options. */
+  connection: RemoteConnection;
+  /** The BullMQ queue name; workers serving it must use the same. */
+  queue: string;
+  /**
+   * Longest wait for one job, on top of tributary's own per-attempt timeout (which already
+   * aborts the job). Default: none.
+   */
+  timeoutMs?: number;
+  /** How long to wait for Redis before failing a call with SOURCE_UNAVAILABLE. Default 2000. */
+  connectTimeoutMs?: number;
+}
+
+/** Queue depth and wait time: the autoscaling signal. */
+export interface RemoteMetrics {
+  queue: string;
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  /** Age of the oldest job still waiting for a worker; 0 when none waits. */
+  oldestWaitingMs: number;
+}
+
+/** What one job produced, as seen by the coordinator. */
+export interface RemoteOutcome {
+  rows: Row[];
+  worker: string;
+}
+
+/** The coordinator's side of one queue, shared by every remote source on it. */
+export interface RemoteLane {
+  readonly queue: string;
+  /**
+   * Runs one call as one job and resolves with its rows. `onJob` hears which worker ran it
+   * (on success and on failure). Rejects with `signal.reason` at once when the signal aborts:
+   * a waiting job is removed, a running one is told to abort.
+   */
+  call(data: { source: string; fragmentId: string; payload: CallPayload }, signal: AbortSignal, onJob?: (info: { worker: string; jobId: string }) => void): Promise<Row[]>;
+  metrics(): Promise<RemoteMetrics>;
+  /** Closes the queue's connections; idempotent. */
+  close(): Promise<void>;
+}
+
+interface Waiter {
+  started(worker: string): void;
+  completed(result: JobResult): void;
+  failed(reason: string): void;
+  reject(error: unknown): void;
+}
+
+const STALLED = /stalled/i;
+
+/**
+ * Creates the coordinator's side of a queue. Connections open lazily on the first call;
+ * while Redis cannot be reached each call fails within `connectTimeoutMs` with a retryable
+ * SOURCE_UNAVAILABLE (commands are never queued offline, so nothing hangs).
+ */
+export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
+  const { queue: name } = options;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 2000;
+  const keys = remoteKeys(name);
+  const where = describeConnection(options.connection);
+  const base = { ...redisOptionsOf(options.connection), connectTimeout: connectTimeoutMs, retryStrategy: (times: number) => Math.min(100 * times, 1000) };
+  const waiters = new Map<string, Waiter>();
+  // Jobs given up on (aborted): if one still completes, its stored rows are deleted at once.
+  const abandoned = new Set<string>();
+  // Which worker took each job (its first progress report): a job whose worker died is
+  // failed by another worker, so the failure itself cannot name the one that died.
+  const startedBy = new Map<string, string>();
+  let queue: Queue | undefined;
+  let events: QueueEvents | undefined;
+  // Rows, abort flags and messages: commands fail at once while disconnected, never queue up.
+  let client: Redis | undefined;
+  let ready: Promise<{ queue: Queue; client: Redis }> | undefined;
+  let closed = false;
+
+  const unavailable = (why: string, cause?: unknown): TributaryError =>
+    new TributaryError('SOURCE_UNAVAILABLE', `the remote queue "${name}" at Redis ${where} is unavailable: ${why}`, { retryable: true, cause });
+
+  const withTimeout = <T>(p: Promise<T>, what: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(unavailable(`no connection within ${connectTimeoutMs} ms (${what})`)), connectTimeoutMs);
+      p.then(
+        (v) => (clearTimeout(timer), resolve(v)),
+        (e: unknown) => (clearTimeout(timer), reject(e instanceof TributaryError ? e : unavailable(e instanceof Error ? e.message : String(e), e))),
+      );
+    });
+
+  const open = async (): Promise<{ queue: Queue; client: Redis }> => {
+    if (!queue) {
+      queue = new Queue(name, { connection: { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 } as ConnectionOptions });
+      queue.on('error', () => undefined);
+      client = new Redis({ ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      client.on('error', () => undefined);
+    }
+    const c = client!;
+    await withTimeout(Promise.all([queue.waitUntilReady(), c.status === 'ready' ? undefined : new Promise((resolve) => c.once('ready', resolve))]), 'queue');
+    if (!events) {
+      // Read the events stream from Redis's own clock: nothing completed after this instant
+      // is missed, whenever the blocking read actually starts.
+      const [seconds, micros] = await withTimeout(c.time(), 'TIME');
+      events = new QueueEvents(name, { connection: base as ConnectionOptions, lastEventId: `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)}-0` });
+      events.on('error', () => undefined);
+      events.on('completed', ({ jobId, returnvalue }) => {
+        const result = returnvalue as unknown as JobResult;
+        const waiter = waiters.get(jobId);
+        if (waiter) waiter.completed(result);
+        else if (abandoned.delete(jobId) && result.chunks > 0) void dropChunks(c, jobId, result.chunks);
+      });
+      events.on('progress', ({ jobId, data }) => {
+        const worker = (data as { worker?: unknown } | null)?.worker;
+        if (typeof worker === 'string') waiters.get(jobId)?.started(worker);
+      });
+      events.on('removed', ({ jobId }) => abandoned.delete(jobId));
+      events.on('failed', ({ jobId, failedReason }) => {
+        waiters.get(jobId)?.failed(failedReason);
+        abandoned.delete(jobId);
+      });
+      await withTimeout(events.waitUntilReady(), 'events');
+    }
+    return { queue, client: c };
+  };
+
+  const connect = (): Promise<{ queue: Queue; client: Redis }> => {
+    if (closed) return Promise.reject(new TributaryError('CLOSED', `the remote queue "${name}" is closed`));
+    ready ??= open();
+    // A failed connect is forgotten, so the next call (a retry) tries again.
+    ready.catch(() => (ready = undefined));
+    return ready;
+  };
+
+  const dropChunks = (client: Redis, jobId: string, chunks: number): Promise<unknown> =>
+    client.del(...Array.from({ length: chunks }, (_, n) => keys.result(jobId, n))).catch(() => undefined);
+
+  const readRows = async (client: Redis, jobId: string, result: JobResult): Promise<Row[]> => {
+    if (result.chunks === 0) return [];
+    const chunkKeys = Array.from({ length: result.chunks }, (_, n) => keys.result(jobId, n));
+    const replies = (await client.multi().mgetBuffer(...chunkKeys).del(...chunkKeys).exec()) ?? [];
+    const [error, buffers] = replies[0] ?? [];
+    if (error) throw unavailable(`reading job ${jobId}'s rows failed: ${error.message}`, error);
+    const chunks = buffers as (Buffer | null)[];
+    if (chunks.some((c) => c === null)) throw unavailable(`job ${jobId}'s rows expired before they were read (raise the worker's resultTtlMs)`);
+    return decodeRows(chunks as Buffer[]);
+  };
+
+  const failureOf = async (q: Queue, jobId: string, reason: string): Promise<{ error: TributaryError; worker: string | undefined }> => {
+    const remote = parseRemoteFailure(reason);
+    if (remote) {
+      const code: ErrorCode = (errorCodes as string[]).includes(remote.code) ? (remote.code as ErrorCode) : 'FRAGMENT_FAILED';
+      const error = new TributaryError(code, remote.message, {
+        retryable: remote.retryable,
+        ...(remote.driverCode === undefined ? {} : { driverCode: remote.driverCode }),
+        ...(remote.retryAfterMs === undefined ? {} : { retryAfterMs: remote.retryAfterMs }),
+      });
+      return { error, worker: remote.worker };
+    }
+    // BullMQ failed the job itself: a stalled job's worker died (or hung) mid-call.
+    const worker = startedBy.get(jobId) ?? (await Job.fromId(q, jobId).catch(() => undefined))?.processedBy;
+    const why = STALLED.test(reason) ? `its worker${worker ? ` ${worker}` : ''} stopped answering (${reason})` : reason;
+    return { error: new TributaryError('SOURCE_UNAVAILABLE', `job ${jobId} on queue "${name}" failed: ${why}`, { retryable: true }), worker };
+  };
+
+  const cancelJob = async (q: Queue, client: Redis, jobId: string): Promise<void> => {
+    abandoned.add(jobId);
+    // The flag first: a worker that takes the job after this sees it before calling the source.
+    await client.set(keys.aborted(jobId), '1', 'PX', 60_000);
+    await client.publish(keys.abortChannel, jobId);
+    // A job still waiting (or delayed) goes at once; an active one is locked and stays until
+    // its worker has aborted the call.
+    await q.remove(jobId).catch(() => undefined);
+  };
+
+  const call: RemoteLane['call'] = async (data, signal, onJob) => {
+    signal.throwIfAborted();
+    const { queue: q, client } = await connect();
+    signal.throwIfAborted();
+    const jobId = randomUUID();
+    return new Promise<Row[]>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let reported = false;
+      const report = (worker: string | undefined): void => {
+        if (reported || worker === undefined) return;
+        reported = true;
+        onJob?.({ worker, jobId });
+      };
+      const settle = (): void => {
+        waiters.delete(jobId);
+        startedBy.delete(jobId);
+        signal.removeEventListener('abort', onAbort);
+        if (timer) clearTimeout(timer);
+      };
+      const giveUp = (error: unknown): void => {
+        settle();
+        reject(error);
+        void cancelJob(q, client, jobId).catch(() => undefined);
+      };
+      const onAbort = (): void => giveUp(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => giveUp(new TributaryError('TIMEOUT', `job ${jobId} on queue "${name}" took longer than ${options.timeoutMs} ms`)), options.timeoutMs);
+      }
+      waiters.set(jobId, {
+        started: (worker) => {
+          startedBy.set(jobId, worker);
+          report(worker);
+        },
+        completed: (result) => {
+          settle();
+          report(result.worker);
+          readRows(client, jobId, result).then(resolve, reject);
+        },
+        failed: (reason) => {
+          failureOf(q, jobId, reason).then(({ error, worker }) => {
+            settle();
+            report(worker);
+            reject(error);
+          }, (error: unknown) => {
+            settle();
+            reject(error);
+          });
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
+      q.add('fragment', { source: data.source, fragmentId: data.fragmentId, payload: encodePayload(data.payload) }, {
+        jobId,
+        // One job is one attempt: tributary's own retry policy decides about another.
+        attempts: 1,
+        removeOnComplete: true,
+        removeOnFail: { age: 3600, count: 1000 },
+      }).catch((error: unknown) => {
+        settle();
+        reject(unavailable(`adding the job failed: ${error instanceof Error ? error.message : String(error)}`, error));
+      });
+    });
+  };
+
+  const metrics = async (): Promise<RemoteMetrics> => {
+    const { queue: q } = await connect();
+    const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
+    const [oldest] = await q.getJobs(['wait'], 0, 0, true);
+    return {
+      queue: name,
+      waiting: counts.waiting ?? 0,
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+      failed: counts.failed ?? 0,
+      oldestWaitingMs: oldest ? Math.max(0, Date.now() - oldest.timestamp) : 0,
+    };
+  };
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      closed = true;
+      for (const [jobId, waiter] of waiters) waiter.reject(new TributaryError('CANCELLED', `the remote queue "${name}" was closed while job ${jobId} was running`));
+      await Promise.allSettled([events?.close(), queue?.close(), client?.quit().catch(() => client?.disconnect())]);
+    })();
+    return closing;
+  };
+
+  return { queue: name, call, metrics, close };
+}

@@ -1,0 +1,50 @@
+import { TributaryError } from '../errors.js';
+import { defaultIsRetryable, type SourceExecutor } from '../sources/source.js';
+import { createRemoteLane, type RemoteLane, type RemoteLaneOptions } from './remote-lane.js';
+
+/** Marks errors that came back from a worker: their `retryable` was decided there. */
+const remoteErrors = new WeakSet<object>();
+
+/**
+ * Wraps a source so that each call runs as one BullMQ job on a worker (`createWorker`)
+ * that has a source of the same name. Everything else (kind, query schema, lane size,
+ * cache scope, version) is the inner source's, so validation, caching, limits and events
+ * behave as in-process; the inner source itself is only closed, never called.
+ *
+ * Pass a lane to share one queue's connections between sources; given options, the source
+ * opens its own and closes them in `close()`.
+ *
+ * @example
+ * const lane = createRemoteLane({ connection: 'redis://127.0.0.1:6379', queue: 'tributary' });
+ * const executor = createExecutor({ sources: { crm: remoteSource('crm', sqliteSource({ file }), lane) } });
+ */
+export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: RemoteLane | RemoteLaneOptions): SourceExecutor<Q> {
+  const owned = 'call' in lane ? undefined : createRemoteLane(lane);
+  const target = owned ?? (lane as RemoteLane);
+  const wrapped: SourceExecutor<Q> = {
+    kind: inner.kind,
+    querySchema: inner.querySchema,
+    execute: (query, ctx) =>
+      target
+        .call(
+          { source: name, fragmentId: ctx.fragmentId ?? '?', payload: { query, params: ctx.params, ...(ctx.principal ? { principal: ctx.principal } : {}), ...(ctx.limits ? { limits: ctx.limits } : {}) } },
+          ctx.signal,
+          ctx.onRemote,
+        )
+        .catch((error: unknown) => {
+          if (error instanceof TributaryError && error.retryable !== undefined) remoteErrors.add(error);
+          throw error;
+        }),
+    isRetryable: (error) => {
+      if (typeof error === 'object' && error !== null && remoteErrors.has(error)) return (error as TributaryError).retryable === true;
+      return inner.isRetryable ? inner.isRetryable(error) : defaultIsRetryable(error);
+    },
+    close: async () => {
+      await Promise.allSettled([owned?.close(), inner.close?.()]);
+    },
+  };
+  if (inner.maxConcurrency !== undefined) wrapped.maxConcurrency = inner.maxConcurrency;
+  if (inner.cacheScope !== undefined) wrapped.cacheScope = inner.cacheScope;
+  if (inner.version) wrapped.version = inner.version.bind(inner);
+  return wrapped;
+}

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { TributaryError } from '../errors.js';
+import type { Row, SourceExecutor } from '../sources/source.js';
+import { decodePayload, encodeRows, toRemoteFailure, type JobData, type JobResult } from './codec.js';
+import { redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
+
+/** Options of `createWorker`. */
+export interface WorkerOptions {
+  /** The sources this worker serves, by the names the coordinator's plans use. */
+  sources: Record<string, SourceExecutor>;
+  connection: RemoteConnection;
+  queue: string;
+  /** Jobs (source calls) this process runs at once. Default 1. */
+  concurrency?: number;
+  /** Names this worker in events and in BullMQ (`job.processedBy`). Default `<host>-<pid>-<random>`. */
+  id?: string;
+  /**
+   * How long a job's lock lives without renewal (renewed every half of it). A worker that
+   * dies is noticed about this long after, plus `stalledIntervalMs`. Default 5000.
+   */
+  lockDurationMs?: number;
+  /** How often this worker looks for jobs whose worker died. Default 1000. */
+  stalledIntervalMs?: number;
+  /** How long stored rows wait for the coordinator to read them. Default 5 minutes. */
+  resultTtlMs?: number;
+  /** Largest Redis value for stored rows (gzipped); bigger results are split. Default 256 KiB. */
+  chunkBytes?: number;
+}
+
+/** A running worker. */
+export interface RemoteWorker {
+  readonly id: string;
+  /** Resolves once connected and taking jobs. */
+  ready(): Promise<void>;
+  /** Stops taking jobs, finishes the running ones, closes connections and sources; idempotent. */
+  drain(): Promise<void>;
+  /**
+   * Aborts the running source calls (their jobs fail as retryable, so coordinators retry them
+   * elsewhere), then closes like `drain()`; idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves a queue: each job is one source call, run with its own AbortController (aborted
+ * when the coordinator publishes the job's id on the abort channel); the rows go back to
+ * Redis gzipped, in chunks, with a TTL. Errors are classified here, where the driver's
+ * error is, and travel as JSON in the job's failure reason.
+ *
+ * BullMQ's stalled-job check is set so that a job whose worker died fails (it is never run
+ * twice behind tributary's back): the coordinator sees a retryable SOURCE_UNAVAILABLE and
+ * its retry policy sends a new job, which any live worker takes.
+ *
+ * @example
+ * const worker = createWorker({ sources: { crm: sqliteSource({ file }) }, connection: 'redis://127.0.0.1:6379', queue: 'tributary', concurrency: 4 });
+ * drainOnSignal(worker);
+ */
+export function createWorker(options: WorkerOptions): RemoteWorker {
+  const id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const keys = remoteKeys(options.queue);
+  const redis = redisOptionsOf(options.connection);
+  const ttl = options.resultTtlMs ?? 5 * 60_000;
+  const chunkBytes = options.chunkBytes ?? 256 * 1024;
+  const lockDuration = options.lockDurationMs ?? 5000;
+  const running = new Map<string, AbortController>();
+  const client = new Redis(redis);
+  client.on('error', () => undefined);
+  const subscriber = new Redis({ ...redis, maxRetriesPerRequest: null });
+  subscriber.on('error', () => undefined);
+  const subscribed = subscriber.subscribe(keys.abortChannel);
+  subscriber.on('message', (_channel: string, jobId: string) => {
+    running.get(jobId)?.abort(new TributaryError('CANCELLED', `the coordinator cancelled job ${jobId}`));
+  });
+
+  const processJob = async (job: Job<JobData, JobResult>): Promise<JobResult> => {
+    const jobId = job.id!;
+    const controller = new AbortController();
+    // Registered before the flag is read: an abort published from here on reaches it.
+    running.set(jobId, controller);
+    const source = options.sources[job.data.source];
+    try {
+      if ((await client.exists(keys.aborted(jobId))) === 1) throw new TributaryError('CANCELLED', `job ${jobId} was cancelled before it started`);
+      if (!source) throw new TributaryError('SOURCE_UNKNOWN', `worker ${id} has no source named "${job.data.source}"`, { retryable: false });
+      // Tells the coordinator who runs the job (a `fragment.remote` event) before the call.
+      await job.updateProgress({ worker: id });
+      const { query, params, principal, limits } = decodePayload(job.data.payload);
+      const signal = controller.signal;
+      const out = await source.execute(query, { params, signal, fragmentId: job.data.fragmentId, ...(principal ? { principal } : {}), ...(limits ? { limits } : {}) });
+      const rows = await collect(out, signal);
+      const chunks = encodeRows(rows, chunkBytes);
+      if (chunks.length > 0) {
+        const write = client.multi();
+        chunks.forEach((chunk, n) => write.set(keys.result(jobId, n), chunk, 'PX', ttl));
+        await write.exec();
+      }
+      return { chunks: chunks.length, rows: rows.length, bytes: chunks.reduce((sum, c) => sum + c.length, 0), worker: id };
+    } catch (error) {
+      throw new Error(JSON.stringify(toRemoteFailure(error, source, id)));
+    } finally {
+      running.delete(jobId);
+    }
+  };
+
+  const worker = new Worker<JobData, JobResult>(options.queue, processJob, {
+    connection: redis as ConnectionOptions,
+    name: id,
+    concurrency: options.concurrency ?? 1,
+    // A job whose worker died fails instead of being run again by BullMQ: tributary's
+    // retry policy (attempts, backoff, budget) decides about the next try.
+    maxStalledCount: 0,
+    stalledInterval: options.stalledIntervalMs ?? 1000,
+    lockDuration,
+  });
+  worker.on('error', () => undefined);
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (abortRunning: boolean): Promise<void> => {
+    closing ??= (async () => {
+      if (abortRunning) {
+        for (const c of running.values()) c.abort(new TributaryError('SOURCE_UNAVAILABLE', `worker ${id} is shutting down`, { retryable: true }));
+      }
+      // BullMQ's close stops fetching and waits for the running jobs.
+      await worker.close();
+      await Promise.allSettled([subscriber.quit(), client.quit()]);
+      subscriber.disconnect();
+      client.disconnect();
+      await Promise.allSettled(Object.values(options.sources).map((s) => s.close?.()));
+    })();
+    return closing;
+  };
+
+  return {
+    id,
+    ready: async () => {
+      await worker.waitUntilReady();
+      await subscribed;
+    },
+    drain: () => shutdown(false),
+    close: () => shutdown(true),
+  };
+}
+
+async function collect(out: Row[] | AsyncIterable<Row[]>, signal: AbortSignal): Promise<Row[]> {
+  if (Array.isArray(out)) return out;
+  const rows: Row[] = [];
+  for await (const batch of out) {
+    signal.throwIfAborted();
+    for (const row of batch) rows.push(row);
+  }
+  return rows;
+}
+
+/**
+ * On SIGTERM (and SIGINT) drains the worker, stops taking jobs, finishes the running ones,
+ * then exits the process (code 0). Returns a function that removes the handlers.
+ */
+export function drainOnSignal(worker: RemoteWorker, signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'], exit: (code: number) => void = (code) => globalThis.process.exit(code)): () => void {
+  const onSignal = (): void => {
+    worker.drain().then(
+      () => exit(0),
+      () => exit(1),
+    );
+  };
+  for (const s of signals) globalThis.process.once(s, onSignal);
+  return () => {
+    for (const s of signals) globalThis.process.off(s, onSignal);
+  };
+}
