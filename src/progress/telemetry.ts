@@ -133,6 +133,12 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
         { attributes: { 'tributary.query.id': event.queryId, 'tributary.query.fragments': event.fragments, 'tributary.query.levels': event.levels } },
         parent,
       );
+      // Without an SDK (or when sampled out) nothing records: skip the query's other events,
+      // so tracing costs nothing when nobody collects it.
+      if (!span.isRecording()) {
+        span.end();
+        return;
+      }
       queries.set(event.queryId, { span, ctx: trace.setSpan(parent, span), attempts: new Map(), traced: new Set() });
       return;
     }
