@@ -17,6 +17,7 @@ import { merge } from './merge.js';
 import { orchestration } from './orchestration.js';
 import { PG_URL, probePg, redact, selectOneRoundTrip } from './pg.js';
 import { profiles } from './profile.js';
+import { remote } from './remote-group.js';
 import { machine, markdownTable, ms, writeResults, type BenchContext, type BenchRow, type GroupResult } from './report.js';
 import { ROOT } from './spawn.js';
 
@@ -27,6 +28,7 @@ const GROUPS: { ids: string[]; file: string; run: (ctx: BenchContext) => Promise
   { ids: ['d'], file: 'cache', run: cache },
   { ids: ['e'], file: 'bindjoin', run: bindjoin },
   { ids: ['f'], file: 'memory', run: memory },
+  { ids: ['g'], file: 'remote', run: remote },
 ];
 
 const args = process.argv.slice(2);
