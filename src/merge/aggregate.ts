@@ -1,9 +1,9 @@
 import type { Row } from '../sources/source.js';
-import { createAccumulator, type Accumulator, type AggregateFn } from './accumulators.js';
+import { createAccumulator, numericAggregates, type Accumulator, type AggregateFn } from './accumulators.js';
 import { assertUniqueColumns, mergeFailed } from './fail.js';
 import type { Relation, RelationResult } from './relation.js';
-import { getColumn, setColumn } from './row.js';
-import { groupKey } from './values.js';
+import { getColumn, isPlainRow, plainName, setColumn } from './row.js';
+import { groupKey, NO_KEY, primitiveKey, type PrimitiveKey } from './values.js';
 
 /** One aggregate: `fn` over `column` (optional only for `count`), output as `as`. */
 export interface AggregateSpec {
@@ -12,9 +12,69 @@ export interface AggregateSpec {
   as: string;
 }
 
-interface Group {
-  first: Row;
-  accumulators: Accumulator[];
+/** Each row's group (numbered in order of first appearance) and each group's first row. */
+interface Groups {
+  ids: Int32Array;
+  firsts: number[];
+}
+
+/**
+ * Numbers the groups. One group column whose values all have a primitive key is keyed by
+ * the value itself (nulls as `null`); otherwise by `groupKey` strings.
+ */
+function groupRows(rows: readonly Row[], columns: readonly string[]): Groups {
+  const ids = new Int32Array(rows.length);
+  const firsts: number[] = [];
+  if (columns.length === 0) {
+    if (rows.length > 0) firsts.push(0);
+    return { ids, firsts };
+  }
+  if (columns.length === 1) {
+    const column = columns[0] as string;
+    const plain = plainName(column);
+    const table = new Map<PrimitiveKey | null, number>();
+    let i = 0;
+    for (; i < rows.length; i++) {
+      const row = rows[i] as Row;
+      let value = row[column];
+      if (value !== undefined && !(plain && isPlainRow(row)) && !Object.hasOwn(row, column)) value = undefined;
+      const key = value === null || value === undefined ? null : primitiveKey(value);
+      if (key === NO_KEY) break;
+      let id = table.get(key);
+      if (id === undefined) {
+        id = firsts.length;
+        table.set(key, id);
+        firsts.push(i);
+      }
+      ids[i] = id;
+    }
+    if (i === rows.length) return { ids, firsts };
+    firsts.length = 0;
+  }
+  const table = new Map<string, number>();
+  for (let i = 0; i < rows.length; i++) {
+    const key = groupKey(rows[i] as Row, columns);
+    let id = table.get(key);
+    if (id === undefined) {
+      id = firsts.length;
+      table.set(key, id);
+      firsts.push(i);
+    }
+    ids[i] = id;
+  }
+  return { ids, firsts };
+}
+
+/** The aggregates' results per group through the general accumulators. */
+function accumulate(rows: readonly Row[], groups: Groups, aggregates: readonly AggregateSpec[], path: string): unknown[][] {
+  const make = (): Accumulator[] => aggregates.map((a, i) => createAccumulator(a.fn, a.column, `${path}.aggregates[${i}]`));
+  const accumulators = groups.firsts.map(make);
+  if (accumulators.length === 0) accumulators.push(make());
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as Row;
+    for (const acc of accumulators[groups.ids[i] as number] as Accumulator[]) acc.add(row);
+  }
+  return accumulators.map((accs) => accs.map((acc) => acc.result()));
 }
 
 /**
@@ -37,27 +97,21 @@ export function aggregate(
       throw mergeFailed(`${path}.aggregates[${i}]`, `${a.fn} needs a column`);
     }
   });
-  const start = (first: Row): Group => ({
-    first,
-    accumulators: aggregates.map((a, i) => createAccumulator(a.fn, a.column, `${path}.aggregates[${i}]`)),
-  });
-  const groups = new Map<string, Group>();
-  for (const row of input.rows) {
-    const key = groupKey(row, groupColumns);
-    let group = groups.get(key);
-    if (group === undefined) {
-      group = start(row);
-      groups.set(key, group);
-    }
-    for (const acc of group.accumulators) acc.add(row);
-  }
+  const rows = input.rows;
+  const groups = groupRows(rows, groupColumns);
   // A global aggregate still answers on no rows, as SQL's `SELECT count(*) FROM empty`.
-  if (groupColumns.length === 0 && groups.size === 0) groups.set('', start({}));
-  const rows = [...groups.values()].map((group): Row => {
-    const out: Row = {};
-    for (const column of groupColumns) setColumn(out, column, getColumn(group.first, column) ?? null);
-    aggregates.forEach((a, i) => setColumn(out, a.as, group.accumulators[i]?.result() ?? null));
-    return out;
-  });
-  return { rows, columns };
+  const groupCount = groupColumns.length === 0 ? 1 : groups.firsts.length;
+  // Number columns (the common case) take a specialized path; anything else the general one.
+  const results =
+    numericAggregates(rows, groups.ids, groupCount, aggregates) ?? accumulate(rows, groups, aggregates, path);
+  const out: Row[] = new Array<Row>(groupCount);
+  for (let g = 0; g < groupCount; g++) {
+    const row: Row = {};
+    const first = groups.firsts[g];
+    for (const column of groupColumns) setColumn(row, column, first === undefined ? null : (getColumn(rows[first] as Row, column) ?? null));
+    const values = results[g] as unknown[];
+    aggregates.forEach((a, i) => setColumn(row, a.as, values[i] ?? null));
+    out[g] = row;
+  }
+  return { rows: out, columns };
 }

@@ -8,7 +8,7 @@ import { limit } from './limit.js';
 import { nest } from './nest.js';
 import type { ParamResolver } from './predicate.js';
 import { project } from './project.js';
-import { columnsOf, type Relation, type RelationResult } from './relation.js';
+import { leafRelation, type Relation, type RelationResult } from './relation.js';
 import { sort } from './sort.js';
 import { union } from './union.js';
 
@@ -26,7 +26,7 @@ function evaluate(node: MergeNode, ctx: Context, path: string): Relation {
   if (typeof node === 'string') {
     const rows = ctx.inputs.get(node);
     if (rows === undefined) throw mergeFailed(path, `no result for fragment "${node}"`);
-    return { rows, columns: columnsOf(rows) };
+    return leafRelation(rows);
   }
   switch (node.op) {
     case 'union':

@@ -1,18 +1,38 @@
 import type { Row } from '../sources/source.js';
-import { joinKey } from './values.js';
+import { joinKeys, NO_KEY, type PrimitiveKey } from './values.js';
 
 const NO_MATCHES: readonly number[] = Object.freeze([]);
 
+type Keys = readonly (PrimitiveKey | undefined)[];
+
+/**
+ * Both sides' keys, of one kind: primitive keys when the key is one column whose values
+ * all have one (numbers, strings, booleans, bigints), else `valueKey` strings for both.
+ */
+function keysOf(
+  left: readonly Row[],
+  leftColumns: readonly string[],
+  right: readonly Row[],
+  rightColumns: readonly string[],
+): [Keys, Keys] {
+  if (leftColumns.length === 1) {
+    const l = joinKeys(left, leftColumns, true);
+    const r = l === NO_KEY ? NO_KEY : joinKeys(right, rightColumns, true);
+    if (l !== NO_KEY && r !== NO_KEY) return [l, r];
+  }
+  return [joinKeys(left, leftColumns, false) as Keys, joinKeys(right, rightColumns, false) as Keys];
+}
+
 /** Key → indices of the rows holding it, in row order; rows with a null key are left out. */
-function buildTable(rows: readonly Row[], columns: readonly string[]): Map<string, number[]> {
-  const table = new Map<string, number[]>();
-  rows.forEach((row, i) => {
-    const key = joinKey(row, columns);
-    if (key === undefined) return;
+function buildTable(keys: Keys): Map<PrimitiveKey, number[]> {
+  const table = new Map<PrimitiveKey, number[]>();
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    if (key === undefined) continue;
     const bucket = table.get(key);
-    if (bucket) bucket.push(i);
-    else table.set(key, [i]);
-  });
+    if (bucket === undefined) table.set(key, [i]);
+    else bucket.push(i);
+  }
   return table;
 }
 
@@ -28,26 +48,30 @@ export function matchIndices(
   right: readonly Row[],
   rightColumns: readonly string[],
 ): (readonly number[])[] {
-  const matches: (readonly number[])[] = new Array<readonly number[]>(left.length).fill(NO_MATCHES);
+  const [leftKeys, rightKeys] = keysOf(left, leftColumns, right, rightColumns);
+  const matches = new Array<readonly number[]>(left.length).fill(NO_MATCHES);
   if (right.length <= left.length) {
-    const table = buildTable(right, rightColumns);
-    left.forEach((row, i) => {
-      const key = joinKey(row, leftColumns);
-      const bucket = key === undefined ? undefined : table.get(key);
-      if (bucket) matches[i] = bucket;
-    });
+    const table = buildTable(rightKeys);
+    for (let i = 0; i < leftKeys.length; i++) {
+      const key = leftKeys[i];
+      if (key === undefined) continue;
+      const bucket = table.get(key);
+      if (bucket !== undefined) matches[i] = bucket;
+    }
     return matches;
   }
-  const table = buildTable(left, leftColumns);
-  const found: number[][] = [];
+  const table = buildTable(leftKeys);
   // Scanning the right rows in order appends each left row's matches in right-row order.
-  right.forEach((row, j) => {
-    const key = joinKey(row, rightColumns);
-    const bucket = key === undefined ? undefined : table.get(key);
-    for (const i of bucket ?? []) (found[i] ??= []).push(j);
-  });
-  found.forEach((indices, i) => {
-    matches[i] = indices;
-  });
+  for (let j = 0; j < rightKeys.length; j++) {
+    const key = rightKeys[j];
+    if (key === undefined) continue;
+    const bucket = table.get(key);
+    if (bucket === undefined) continue;
+    for (const i of bucket) {
+      const found = matches[i] as number[];
+      if (found === NO_MATCHES) matches[i] = [j];
+      else found.push(j);
+    }
+  }
   return matches;
 }

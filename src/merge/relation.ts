@@ -21,8 +21,34 @@ export interface RelationResult {
  */
 export function columnsOf(rows: readonly Row[]): string[] {
   const seen = new Set<string>();
+  // Rows mostly share one shape: a row with the same keys as the one before adds nothing.
+  let previous: string[] = [];
   for (const row of rows) {
-    for (const key of Object.keys(row)) seen.add(key);
+    const keys = Object.keys(row);
+    if (sameKeys(keys, previous)) continue;
+    for (const key of keys) seen.add(key);
+    previous = keys;
   }
   return [...seen];
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * A fragment result as a relation whose columns are worked out (by `columnsOf`, a scan of
+ * every row) only when an operator asks for them: aggregate, for one, never does.
+ */
+export function leafRelation(rows: readonly Row[]): Relation {
+  let columns: string[] | undefined;
+  return {
+    rows,
+    get columns(): string[] {
+      columns ??= columnsOf(rows);
+      return columns;
+    },
+  };
 }

@@ -12,12 +12,42 @@ export function setColumn(row: Row, name: string, value: unknown): void {
   }
 }
 
+/** Object.prototype, for the fast own-property checks of `readColumn`. */
+export const OBJECT_PROTOTYPE: object = Object.prototype;
+
 /**
  * Reads a column that is an own property of the row, else `undefined`. Plain indexing would
  * return inherited members for columns named `__proto__`, `constructor` or `toString`.
  */
 export function getColumn(row: Row, name: string): unknown {
-  return Object.hasOwn(row, name) ? row[name] : undefined;
+  return readColumn(row, name, !(name in OBJECT_PROTOTYPE));
+}
+
+/**
+ * `getColumn` for hot loops, with `plainName = !(name in Object.prototype)` worked out once
+ * per column (`plainName(name)`). It skips the `Object.hasOwn` call where the answer is
+ * known: a value read from a row whose prototype is null, or Object.prototype when the name
+ * is none of its members, can only be an own property.
+ */
+export function readColumn(row: Row, name: string, plainName: boolean): unknown {
+  const value = row[name];
+  if (value === undefined) return undefined;
+  if (plainName) {
+    const proto: unknown = Object.getPrototypeOf(row);
+    if (proto === OBJECT_PROTOTYPE || proto === null) return value;
+  }
+  return Object.hasOwn(row, name) ? value : undefined;
+}
+
+/** True when the row's prototype is Object.prototype or null (see `readColumn`). */
+export function isPlainRow(row: Row): boolean {
+  const proto: unknown = Object.getPrototypeOf(row);
+  return proto === OBJECT_PROTOTYPE || proto === null;
+}
+
+/** True when `row[name]` cannot reach a member of Object.prototype (see `readColumn`). */
+export function plainName(name: string): boolean {
+  return !(name in OBJECT_PROTOTYPE);
 }
 
 /** True when a value is SQL NULL: `null`, or `undefined` for a column the row lacks. */

@@ -1,7 +1,7 @@
 import type { Row } from '../sources/source.js';
 import { compareTotal } from './compare.js';
 import type { Relation, RelationResult } from './relation.js';
-import { getColumn, isNullish } from './row.js';
+import { isPlainRow, plainName } from './row.js';
 
 /** One sort key. `nulls` defaults as in PostgreSQL: last when ascending, first when descending. */
 export interface SortKey {
@@ -17,29 +17,102 @@ export interface SortKey {
  * with `desc`.
  */
 export function sort(input: Relation, by: readonly SortKey[]): RelationResult {
+  const rows = input.rows;
   const keys = by.map((key) => ({
-    column: key.column,
     direction: key.desc === true ? -1 : 1,
     nullsFirst: (key.nulls ?? (key.desc === true ? 'first' : 'last')) === 'first',
+    // Read each sort value once per row (decorate) instead of once per comparison.
+    ...extract(rows, key.column),
   }));
-  // Read each sort value once per row instead of once per comparison.
-  const decorated = input.rows.map((row) => ({ row, values: keys.map((k) => getColumn(row, k.column)) }));
-  decorated.sort((a, b) => {
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
-      const x = a.values[i];
-      const y = b.values[i];
-      if (key === undefined) break;
-      const xNull = isNullish(x);
-      const yNull = isNullish(y);
-      if (xNull || yNull) {
-        if (xNull && yNull) continue;
-        return xNull === key.nullsFirst ? -1 : 1;
+  // Sorting row indices (undecorated at the end): Array.prototype.sort is stable, and the
+  // indices start in input order, so rows equal on every key keep their input order.
+  let order: number[];
+  const only = keys.length === 1 ? keys[0] : undefined;
+  if (only !== undefined) {
+    // One key: nulls all tie, so they are set aside (in input order) and placed at the end.
+    const nulls: number[] = [];
+    const present: number[] = [];
+    const values = only.values;
+    for (let i = 0; i < rows.length; i++) (values[i] === null || values[i] === undefined ? nulls : present).push(i);
+    present.sort(indexComparator(only));
+    order = only.nullsFirst ? nulls.concat(present) : present.concat(nulls);
+  } else {
+    order = Array.from({ length: rows.length }, (_, i) => i);
+    const compares = keys.map((key) => {
+      const compare = valueComparator(key);
+      return { values: key.values, nullsFirst: key.nullsFirst, compare };
+    });
+    order.sort((a, b) => {
+      for (const key of compares) {
+        const x = key.values[a];
+        const y = key.values[b];
+        const xNull = x === null || x === undefined;
+        const yNull = y === null || y === undefined;
+        if (xNull || yNull) {
+          if (xNull && yNull) continue;
+          return xNull === key.nullsFirst ? -1 : 1;
+        }
+        const c = key.compare(x, y);
+        if (c !== 0) return c;
       }
-      const c = compareTotal(x, y);
-      if (c !== 0) return c * key.direction;
-    }
-    return 0;
-  });
-  return { rows: decorated.map((d): Row => d.row), columns: [...input.columns] };
+      return 0;
+    });
+  }
+  const out = new Array<Row>(order.length);
+  for (let i = 0; i < order.length; i++) out[i] = rows[order[i] as number] as Row;
+  return { rows: out, columns: [...input.columns] };
+}
+
+/** What the non-null values of a sort column are: all numbers (no NaN), all strings, or anything. */
+type Kind = 'number' | 'string' | 'any';
+
+interface Extracted {
+  values: unknown[];
+  kind: Kind;
+  /** For `number` columns without infinities: the values as doubles (nulls as 0, never compared). */
+  numbers: Float64Array | undefined;
+}
+
+function extract(rows: readonly Row[], column: string): Extracted {
+  const values = new Array<unknown>(rows.length);
+  const plain = plainName(column);
+  let numbers = true;
+  let strings = true;
+  let finite = true;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as Row;
+    let value = row[column];
+    if (value !== undefined && !(plain && isPlainRow(row)) && !Object.hasOwn(row, column)) value = undefined;
+    values[i] = value;
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'number' || value !== value) numbers = false;
+    else if (value === Infinity || value === -Infinity) finite = false;
+    if (typeof value !== 'string') strings = false;
+  }
+  if (!numbers) return { values, kind: strings ? 'string' : 'any', numbers: undefined };
+  if (!finite) return { values, kind: 'number', numbers: undefined };
+  const doubles = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const value = values[i];
+    if (typeof value === 'number') doubles[i] = value;
+  }
+  return { values, kind: 'number', numbers: doubles };
+}
+
+/** `compareTotal` times the direction, specialized for number and string columns. */
+function valueComparator(key: Extracted & { direction: number }): (x: unknown, y: unknown) => number {
+  const direction = key.direction;
+  if (key.kind === 'number') return (x, y) => ((x as number) < (y as number) ? -direction : (x as number) > (y as number) ? direction : 0);
+  if (key.kind === 'string') return (x, y) => ((x as string) < (y as string) ? -direction : (x as string) > (y as string) ? direction : 0);
+  return direction === 1 ? compareTotal : (x, y) => compareTotal(y, x);
+}
+
+/** A comparator of row indices on one key whose values there are all non-null. */
+function indexComparator(key: Extracted & { direction: number }): (a: number, b: number) => number {
+  const doubles = key.numbers;
+  // Finite, no NaN: the difference orders them (0 - -0 is 0: equal, as in compareTotal).
+  if (doubles !== undefined) return key.direction === 1 ? (a, b) => (doubles[a] as number) - (doubles[b] as number) : (a, b) => (doubles[b] as number) - (doubles[a] as number);
+  const compare = valueComparator(key);
+  const values = key.values;
+  return (a, b) => compare(values[a], values[b]);
 }

@@ -1,6 +1,6 @@
 import { stringify } from 'safe-stable-stringify';
 import type { Row } from '../sources/source.js';
-import { getColumn, isNullish } from './row.js';
+import { getColumn, isNullish, plainName, readColumn } from './row.js';
 
 /**
  * Value equality of the merge tree, as hash keys. Join, nest, union distinct, aggregate
@@ -22,7 +22,8 @@ export function valueKey(value: unknown): string {
     case 'string':
       return `s${value}`;
     case 'number':
-      return Number.isInteger(value) ? `n${BigInt(value)}` : `n${value}`;
+      // A safe integer prints as its BigInt does (and -0 as 0); only larger integers need BigInt.
+      return Number.isSafeInteger(value) || !Number.isInteger(value) ? `n${value}` : `n${BigInt(value)}`;
     case 'bigint':
       return `n${value}`;
     case 'boolean':
@@ -40,31 +41,88 @@ export function valueKey(value: unknown): string {
   }
 }
 
-/**
- * One key for several values. Every key in a given table has the same arity, so a single
+/*
+ * One key for several values: every key in a given table has the same arity, so a single
  * value needs no framing; several are length-prefixed so no two tuples can collide.
  */
-function combine(keys: readonly string[]): string {
-  if (keys.length === 1) return keys[0] ?? '';
-  let out = '';
-  for (const key of keys) out += `${key.length}:${key}`;
-  return out;
-}
 
 /** The join key of a row over `columns`, or `undefined` when any of them is null (nulls never join). */
 export function joinKey(row: Row, columns: readonly string[]): string | undefined {
-  const keys: string[] = [];
+  if (columns.length === 1) {
+    const value = getColumn(row, columns[0] ?? '');
+    return isNullish(value) ? undefined : valueKey(value);
+  }
+  let out = '';
   for (const column of columns) {
     const value = getColumn(row, column);
     if (isNullish(value)) return undefined;
-    keys.push(valueKey(value));
+    const key = valueKey(value);
+    out += `${key.length}:${key}`;
   }
-  return combine(keys);
+  return out;
 }
 
 /** The grouping key of a row over `columns`; nulls (and missing columns) group together. */
 export function groupKey(row: Row, columns: readonly string[]): string {
-  return combine(columns.map((column) => valueKey(getColumn(row, column))));
+  if (columns.length === 1) return valueKey(getColumn(row, columns[0] ?? ''));
+  let out = '';
+  for (const column of columns) {
+    const key = valueKey(getColumn(row, column));
+    out += `${key.length}:${key}`;
+  }
+  return out;
+}
+
+/**
+ * A hash key usable directly as a `Map` key, for the common single-column case: numbers,
+ * strings and booleans stand for themselves (a `Map` already treats `-0` as `0` and NaN as
+ * NaN, and never confuses `1` with `'1'` or `true`); a bigint becomes the number it equals
+ * exactly, if any, so `1n` meets `1`. Any other value has no primitive key: `NO_KEY`. A table
+ * must use primitive keys for all its values or for none (a string could equal a
+ * `valueKey`), so callers fall back to `valueKey` for the whole table when they meet `NO_KEY`.
+ */
+export type PrimitiveKey = number | string | boolean | bigint;
+export const NO_KEY: unique symbol = Symbol('no primitive key');
+
+export function primitiveKey(value: unknown): PrimitiveKey | typeof NO_KEY {
+  switch (typeof value) {
+    case 'number':
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'bigint': {
+      const n = Number(value);
+      return Number.isFinite(n) && BigInt(n) === value ? n : value;
+    }
+    default:
+      return NO_KEY;
+  }
+}
+
+/**
+ * The keys of `rows` over `columns` for a hash table, or `undefined` (nulls never join).
+ * With `primitive`, the single column's primitive keys, or `NO_KEY` as soon as a value has
+ * none; otherwise `joinKey` strings.
+ */
+export function joinKeys(rows: readonly Row[], columns: readonly string[], primitive: boolean): (PrimitiveKey | undefined)[] | typeof NO_KEY {
+  const keys = new Array<PrimitiveKey | undefined>(rows.length);
+  if (primitive && columns.length === 1) {
+    const column = columns[0] ?? '';
+    const plain = plainName(column);
+    for (let i = 0; i < rows.length; i++) {
+      const value = readColumn(rows[i] as Row, column, plain);
+      if (value === null || value === undefined) {
+        keys[i] = undefined;
+        continue;
+      }
+      const key = primitiveKey(value);
+      if (key === NO_KEY) return NO_KEY;
+      keys[i] = key;
+    }
+    return keys;
+  }
+  for (let i = 0; i < rows.length; i++) keys[i] = joinKey(rows[i] as Row, columns);
+  return keys;
 }
 
 /** SQL `=` on two values: false when either is null, else equality by `valueKey`. */

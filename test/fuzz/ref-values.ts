@@ -96,9 +96,25 @@ export function compareTotal(a: unknown, b: unknown): number {
   if (r !== 0) return Math.sign(r);
   const c = compareSql(a, b);
   if (c !== undefined) return Math.sign(c);
-  const x = JSON.stringify(a) ?? '';
-  const y = JSON.stringify(b) ?? '';
+  // Objects and arrays (JSON columns, nested rows) order by their JSON text with object
+  // keys sorted, so two equal documents written in another key order are equal here too.
+  const x = canonicalJson(a);
+  const y = canonicalJson(b);
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** JSON text with object keys sorted at every depth (undefined members dropped, as JSON does). */
+function canonicalJson(value: unknown): string {
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || value === undefined || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const withJson = value as { toJSON?: () => unknown };
+  if (typeof withJson.toJSON === 'function') return canonicalJson(withJson.toJSON());
+  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record)
+    .filter((key) => record[key] !== undefined)
+    .sort();
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
 }
 
 /** Column names in order of first appearance over all rows (rows need not share a shape). */
