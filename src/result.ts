@@ -6,6 +6,8 @@ import type { Row } from './sources/source.js';
 export interface FragmentReport {
   source: string;
   level: number;
+  /** The fragments it depended on (so a result can be analyzed without its plan). */
+  dependsOn: string[];
   status: 'succeeded' | 'failed' | 'skipped' | 'cancelled';
   rowCount: number;
   /** Tries of the fragment's longest-tried batch (0 when served from the cache). */
@@ -47,6 +49,7 @@ function report(f: FragmentStatus): FragmentReport {
   return {
     source: f.source,
     level: f.level,
+    dependsOn: [...f.dependsOn],
     status,
     rowCount: f.rowCount,
     attempts: f.attempts,

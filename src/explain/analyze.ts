@@ -75,7 +75,7 @@ export interface AnalyzeOptions extends Pick<ExplainOptions, 'sources' | 'limits
  * run.events$.subscribe((e) => events.push(e));
  * console.log(analyze(await run.result, plan, { events }).text());
  */
-export function analyze(result: QueryResult, plan: unknown, options: AnalyzeOptions = {}): QueryAnalysis {
+export function analyze(result: QueryResult, plan: unknown = planOf(result), options: AnalyzeOptions = {}): QueryAnalysis {
   const explained = explain(plan, { ...(options.sources ? { sources: options.sources } : {}), ...(options.limits ? { limits: options.limits } : {}) });
   const seen = eventTimes(options.events ?? []);
   const bytes = bytesOf(options);
@@ -123,6 +123,22 @@ export function analyze(result: QueryResult, plan: unknown, options: AnalyzeOpti
     text: () => analyzeText(analysis),
     mermaid: () => analyzeGantt(analysis),
     dot: () => explainDot(explained, { lines: timingLines(fragments), highlighted: onPath }),
+  };
+}
+
+/**
+ * The plan's shape as the result records it (ids, sources, dependencies), for `analyze(result)`
+ * without the plan: the queries are unknown, and the merge is drawn as a union of the
+ * fragments nothing depends on.
+ */
+function planOf(result: QueryResult): unknown {
+  const entries = Object.entries(result.fragments);
+  const needed = new Set(entries.flatMap(([, f]) => f.dependsOn));
+  const sinks = entries.map(([id]) => id).filter((id) => !needed.has(id));
+  return {
+    id: result.queryId,
+    fragments: entries.map(([id, f]) => ({ id, source: f.source, query: {}, ...(f.dependsOn.length > 0 ? { dependsOn: f.dependsOn } : {}) })),
+    merge: { op: 'union', inputs: sinks },
   };
 }
 

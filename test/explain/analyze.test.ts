@@ -8,12 +8,13 @@ import type { FragmentReport, QueryResult } from '../../src/result.js';
 import type { SourceExecutor } from '../../src/sources/source.js';
 
 /** A QueryResult with the given fragment timings (start, duration in ms; undefined: never ran). */
-function resultOf(timings: Record<string, [number, number] | undefined>, level: Record<string, number>): QueryResult {
+function resultOf(timings: Record<string, [number, number] | undefined>, level: Record<string, number>, deps: Record<string, string[]> = diamondDeps): QueryResult {
   const fragments: Record<string, FragmentReport> = {};
   for (const [id, t] of Object.entries(timings)) {
     fragments[id] = {
       source: 'src',
       level: level[id] ?? 0,
+      dependsOn: deps[id] ?? [],
       status: t ? 'succeeded' : 'skipped',
       rowCount: t ? 1 : 0,
       attempts: t ? 1 : 0,
@@ -35,6 +36,7 @@ function resultOf(timings: Record<string, [number, number] | undefined>, level: 
   };
 }
 
+const diamondDeps: Record<string, string[]> = { b: ['a'], c: ['a'], d: ['b', 'c'] };
 const frag = (id: string, dependsOn: string[] = []) => ({ id, source: 'src', dependsOn, query: { ms: 0 } });
 
 /**    a ─▶ b ─▶ d        e (independent)
@@ -45,6 +47,15 @@ const diamond = {
   merge: { op: 'union', inputs: ['d', 'e'] },
 };
 const diamondLevels = { a: 0, e: 0, b: 1, c: 1, d: 2 };
+
+describe('analyze(result) without its plan', () => {
+  it('reads the dependencies from the result and marks the same critical path', () => {
+    const result = resultOf({ a: [0, 30], b: [30, 150], c: [30, 30], d: [180, 30], e: [0, 10] }, diamondLevels);
+    expect(analyze(result).criticalPath).toEqual(analyze(result, diamond).criticalPath);
+    expect(analyze(result).criticalPath).toEqual(['a', 'b', 'd']);
+    expect(analyze(result).mermaid()).toContain('crit');
+  });
+});
 
 describe('analyze', () => {
   it('marks the chain ending at the last finisher, stepping to the dependency that finished last', () => {
