@@ -172,20 +172,22 @@ export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime):
     if (mergeError) errors.push(mergeError);
     const out = buildResult(snapshot.context, { failed, rows: merged.rows, columns: merged.columns, errors, retries, durationMs });
     const cancelled = failed && snapshot.context.failure?.code === 'CANCELLED';
-    if (failed) {
-      const error = cancelled
+    const error = !failed
+      ? undefined
+      : cancelled
         ? (stopReason ?? new TributaryError('CANCELLED', 'the query was cancelled'))
         : (errors[0] ?? new TributaryError('FRAGMENT_FAILED', snapshot.context.failure?.message ?? 'the query failed'));
+    if (error) {
       emit({ type: 'query.failed', queryId: plan.id, at: durationMs, error, durationMs });
     } else {
       emit({ type: 'query.done', queryId: plan.id, at: durationMs, status: out.status === 'partial' ? 'partial' : 'ok', rowCount: rowStream ? rowStream.count : out.rows.length, durationMs });
     }
-    for (const settle of settledFragments.values()) settle();
-    rowStream?.finish(failed ? (cancelled ? (stopReason ?? new TributaryError('CANCELLED', 'the query was cancelled')) : (errors[0] ?? new TributaryError('FRAGMENT_FAILED', 'the query failed'))) : undefined);
+    for (const release of settledFragments.values()) release();
+    rowStream?.finish(error);
     events.complete();
     rt.ticket?.release();
     rt.onFinished(run);
-    if (cancelled) settle.reject(stopReason ?? new TributaryError('CANCELLED', 'the query was cancelled'));
+    if (cancelled) settle.reject(error);
     else settle.resolve(out);
   };
 
