@@ -4,6 +4,7 @@ import type { PoolConnection } from 'mysql2/promise';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
 import { isMysqlRetryable, mysqlDriverCode, mysqlErrorRule } from './mysql-errors.js';
+import { columnFixes, streamRows, type ColumnFix } from './mysql-stream.js';
 import type { ExecuteContext, Row, SourceExecutor } from './source.js';
 import { toSourceError, type ErrorPhase } from './sql-errors.js';
 import {
@@ -18,7 +19,6 @@ import {
   type RowBounds,
   type SqlQuery,
 } from './sql-query.js';
-import { normalizeDecimal, normalizeFloat32, normalizeInteger, normalizeTimestamp } from './values.js';
 
 const ms = z.number().int().nonnegative();
 
@@ -58,13 +58,19 @@ export const mysqlOptionsSchema = z.strictObject({
   maxIdle: ms.optional(),
   /** Prepared statements cached per connection (default 100; see the note on execute()). */
   maxPreparedStatements: z.number().int().positive().optional(),
+  /** Rows per batch when a caller streams (`run.rows()`). Default 1000. */
+  streamBatchSize: z.number().int().positive().optional(),
 });
 export type MysqlSourceOptions = z.input<typeof mysqlOptionsSchema>;
 
 /** The SourceExecutor mysqlSource returns. */
 export interface MysqlSource extends SourceExecutor<SqlQuery> {
   kind: 'mysql';
-  /** Always a promise of all rows (bounded by maxRows / maxBytes). */
+  /**
+   * All rows (bounded by maxRows / maxBytes); with `ctx.stream: true`, batches of
+   * `streamBatchSize` rows, the connection paused until the consumer asks for the next one.
+   */
+  execute(query: SqlQuery, ctx: ExecuteContext & { stream: true }): AsyncIterable<Row[]>;
   execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]>;
   maxConcurrency: number;
   version(): Promise<string>;
@@ -75,32 +81,6 @@ export interface MysqlSource extends SourceExecutor<SqlQuery> {
 // After KILL QUERY, how long the statement may take to stop before the whole connection is
 // killed (a KILL QUERY that raced ahead of the statement's start kills nothing).
 const KILL_GRACE_MS = 1000;
-
-// mysql2's column type codes (mysql2 Types) that the values policy fixes up.
-const FLOAT = 4;
-const TIMESTAMP = 7;
-const LONGLONG = 8;
-const DATETIME = 12;
-const DECIMAL = 0;
-const NEWDECIMAL = 246;
-
-/** The values-policy fix-up for one column, if its driver value needs one. */
-function columnFix(field: FieldPacket): ((value: unknown) => unknown) | undefined {
-  switch (field.columnType ?? field.type) {
-    case LONGLONG: // mysql2 already gives number-or-string; this also canonicalizes
-      return (v) => (typeof v === 'number' || typeof v === 'string' ? normalizeInteger(v) : v);
-    case DECIMAL:
-    case NEWDECIMAL: // decimalNumbers: false gives the exact text
-      return (v) => (typeof v === 'string' ? normalizeDecimal(v) : v);
-    case FLOAT: // the binary protocol gives the float32's double value
-      return (v) => (typeof v === 'number' ? normalizeFloat32(v) : v);
-    case TIMESTAMP:
-    case DATETIME: // dateStrings gives 'YYYY-MM-DD HH:MM:SS[.ffffff]' in the session's UTC
-      return (v) => (typeof v === 'string' ? normalizeTimestamp(v) : v);
-    default:
-      return undefined;
-  }
-}
 
 /**
  * A MariaDB/MySQL source on a mysql2 pool. Query: `{ sql, params? }` with `?` placeholders;
@@ -120,7 +100,7 @@ function columnFix(field: FieldPacket): ((value: unknown) => unknown) | undefine
  * const shop = mysqlSource({ url: 'mysql://app@db:3306/shop', maxConcurrency: 4 });
  */
 export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
-  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, ...poolFields } =
+  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, streamBatchSize, ...poolFields } =
     parseSourceOptions('mysql', mysqlOptionsSchema, options);
   const name = sourceName ?? 'mysql';
   const config: PoolOptions = {
@@ -183,7 +163,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     return new Promise<Row[]>((resolve, reject) => {
       const core = conn.connection as unknown as CoreConnection;
       const rows: Row[] = [];
-      let fixes: [string, (value: unknown) => unknown][] | undefined;
+      let fixes: ColumnFix[] | undefined;
       let settled = false;
       let statement: Query;
       try {
@@ -231,10 +211,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
       const onAbort = () => abandon(ctx.signal.reason);
       statement.on('fields', (fields?: FieldPacket[]) => {
         // undefined for a statement without a result set (an UPDATE's OK packet)
-        fixes = fields?.flatMap((f) => {
-          const fix = columnFix(f);
-          return fix === undefined ? [] : [[f.name, fix] as [string, (value: unknown) => unknown]];
-        });
+        fixes = columnFixes(fields);
       });
       statement.on('result', (row: Row) => {
         if (settled || fixes === undefined) return;
@@ -265,6 +242,38 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     });
   }
 
+  /** A pooled connection, unless the signal aborts first (a late one goes back to the pool). */
+  async function connect(ctx: ExecuteContext): Promise<PoolConnection> {
+    if (closing !== undefined) throw new TributaryError('CLOSED', `mysql source ${name} is closed`);
+    ctx.signal.throwIfAborted();
+    let conn: PoolConnection;
+    try {
+      conn = await acquireOrAbort(pool.getConnection(), ctx.signal, (late) => late.release());
+    } catch (error) {
+      throw ctx.signal.aborted && error === ctx.signal.reason ? error : wrap(error, 'connect', ctx.fragmentId);
+    }
+    if (ctx.signal.aborted) {
+      conn.release();
+      throw ctx.signal.reason;
+    }
+    return conn;
+  }
+
+  async function materialize(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> {
+    if (closing !== undefined) throw new TributaryError('CLOSED', `mysql source ${name} is closed`);
+    ctx.signal.throwIfAborted();
+    const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
+    const bounds = createRowBounds(ctx, { maxRows, maxBytes }, name);
+    return run(await connect(ctx), sql, values, ctx, bounds);
+  }
+
+  async function* stream(query: SqlQuery, ctx: ExecuteContext): AsyncGenerator<Row[]> {
+    const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
+    const bounds = createRowBounds(ctx, { maxRows, maxBytes }, name);
+    const deps = { batchSize: streamBatchSize ?? 1000, connect, stopThread, track: (work: () => Promise<void>) => pending.track(work) };
+    yield* streamRows(sql, values, ctx, bounds, { ...deps, wrap: (error, fragmentId) => wrap(error, 'query', fragmentId) });
+  }
+
   const source: MysqlSource = {
     kind: 'mysql',
     querySchema: sqlQuerySchema,
@@ -272,23 +281,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     ...(cacheScope === undefined ? {} : { cacheScope }),
     isRetryable: isMysqlRetryable,
 
-    async execute(query, ctx) {
-      if (closing !== undefined) throw new TributaryError('CLOSED', `mysql source ${name} is closed`);
-      ctx.signal.throwIfAborted();
-      const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
-      const bounds = createRowBounds(ctx, { maxRows, maxBytes }, name);
-      let conn: PoolConnection;
-      try {
-        conn = await acquireOrAbort(pool.getConnection(), ctx.signal, (late) => late.release());
-      } catch (error) {
-        throw ctx.signal.aborted && error === ctx.signal.reason ? error : wrap(error, 'connect', ctx.fragmentId);
-      }
-      if (ctx.signal.aborted) {
-        conn.release();
-        throw ctx.signal.reason;
-      }
-      return run(conn, sql, values, ctx, bounds);
-    },
+    execute: ((query: SqlQuery, ctx: ExecuteContext) => (ctx.stream ? stream(query, ctx) : materialize(query, ctx))) as MysqlSource['execute'],
 
     version() {
       serverVersion ??= pool.query<({ v: string } & mysql.RowDataPacket)[]>('SELECT VERSION() AS v').then(

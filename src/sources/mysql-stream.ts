@@ -1,0 +1,189 @@
+import type { Connection as CoreConnection, ExecuteValues, FieldPacket, Query } from 'mysql2';
+import type { PoolConnection } from 'mysql2/promise';
+import type { ExecuteContext, Row } from './source.js';
+import type { RowBounds } from './sql-query.js';
+import { normalizeDecimal, normalizeFloat32, normalizeInteger, normalizeTimestamp } from './values.js';
+
+// mysql2's column type codes (mysql2 Types) that the values policy fixes up.
+const FLOAT = 4;
+const TIMESTAMP = 7;
+const LONGLONG = 8;
+const DATETIME = 12;
+const DECIMAL = 0;
+const NEWDECIMAL = 246;
+
+/** A column's values-policy fix-up: `[column name, fix]`. */
+export type ColumnFix = [string, (value: unknown) => unknown];
+
+/** The values-policy fix-up for one column, if its driver value needs one. */
+function columnFix(field: FieldPacket): ((value: unknown) => unknown) | undefined {
+  switch (field.columnType ?? field.type) {
+    case LONGLONG: // mysql2 already gives number-or-string; this also canonicalizes
+      return (v) => (typeof v === 'number' || typeof v === 'string' ? normalizeInteger(v) : v);
+    case DECIMAL:
+    case NEWDECIMAL: // decimalNumbers: false gives the exact text
+      return (v) => (typeof v === 'string' ? normalizeDecimal(v) : v);
+    case FLOAT: // the binary protocol gives the float32's double value
+      return (v) => (typeof v === 'number' ? normalizeFloat32(v) : v);
+    case TIMESTAMP:
+    case DATETIME: // dateStrings gives 'YYYY-MM-DD HH:MM:SS[.ffffff]' in the session's UTC
+      return (v) => (typeof v === 'string' ? normalizeTimestamp(v) : v);
+    default:
+      return undefined;
+  }
+}
+
+/** The fix-ups of a result set's columns; `undefined` for a statement without one. */
+export function columnFixes(fields: FieldPacket[] | undefined): ColumnFix[] | undefined {
+  return fields?.flatMap((f) => {
+    const fix = columnFix(f);
+    return fix === undefined ? [] : [[f.name, fix] as ColumnFix];
+  });
+}
+
+/** What streaming needs from its MySQL source. */
+export interface MysqlStreamDeps {
+  /** Rows per batch. */
+  batchSize: number;
+  connect(ctx: ExecuteContext): Promise<PoolConnection>;
+  /** Stops the thread's running statement (KILL QUERY, then KILL CONNECTION). */
+  stopThread(threadId: number | null, finished: Promise<void>): Promise<void>;
+  /** Runs server-side cleanup in the background, awaited by `close()`. */
+  track(work: () => Promise<void>): void;
+  wrap(error: unknown, fragmentId?: string): unknown;
+}
+
+/**
+ * A statement's rows (prepared, values bound) in batches of `batchSize`. When a batch is full
+ * and the consumer has not asked for the next one, the connection is paused (the socket is
+ * not read, so the server blocks on its writes); asking resumes it. Stopping early, an abort,
+ * or a row/byte bound stops the statement on the server (KILL QUERY from a side connection)
+ * and destroys the connection instead of returning it to the pool.
+ */
+export async function* streamRows(sql: string, values: unknown[], ctx: ExecuteContext, bounds: RowBounds, deps: MysqlStreamDeps): AsyncGenerator<Row[]> {
+  const conn = await deps.connect(ctx);
+  const core = conn.connection as unknown as CoreConnection;
+  let statement: Query;
+  try {
+    statement = core.execute(sql, values as ExecuteValues[]);
+  } catch (error) {
+    // mysql2 rejects some values (a function) synchronously, before anything is sent
+    conn.release();
+    throw deps.wrap(error, ctx.fragmentId);
+  }
+  const ready: Row[][] = [];
+  let batch: Row[] = [];
+  let fixes: ColumnFix[] | undefined;
+  let failure: { error: unknown } | undefined;
+  let ended = false; // the statement is over on the server (end, or error)
+  let fatal = false; // the connection is unusable
+  let paused = false;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const fail = (error: unknown): void => {
+    failure ??= { error };
+    notify();
+  };
+  const finished = new Promise<void>((done) => {
+    statement.once('end', () => done());
+    statement.once('error', () => done());
+  });
+  const onFields = (fields?: FieldPacket[]): void => {
+    fixes = columnFixes(fields);
+  };
+  const onResult = (row: Row): void => {
+    if (failure !== undefined || fixes === undefined) return;
+    for (const [column, fix] of fixes) row[column] = fix(row[column]);
+    try {
+      bounds.add(row);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    batch.push(row);
+    if (batch.length < deps.batchSize) return;
+    ready.push(batch);
+    batch = [];
+    if (wake !== undefined) notify();
+    else if (!paused) {
+      paused = true;
+      core.pause();
+    }
+  };
+  const onError = (error: Error & { fatal?: boolean }): void => {
+    ended = true;
+    if (error.fatal === true) fatal = true;
+    fail(ctx.signal.aborted ? ctx.signal.reason : deps.wrap(error, ctx.fragmentId));
+  };
+  const onEnd = (): void => {
+    ended = true;
+    if (batch.length > 0) ready.push(batch);
+    batch = [];
+    notify();
+  };
+  // A fatal connection error (the thread was killed, the socket reset) is emitted on the
+  // connection, not on a statement run without a callback.
+  const onConnectionError = (error: Error): void => {
+    ended = true;
+    fatal = true;
+    fail(ctx.signal.aborted ? ctx.signal.reason : deps.wrap(error, ctx.fragmentId));
+  };
+  const onAbort = (): void => fail(ctx.signal.reason);
+  statement.on('fields', onFields);
+  statement.on('result', onResult);
+  statement.on('error', onError);
+  statement.on('end', onEnd);
+  core.on('error', onConnectionError);
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      if (failure !== undefined) throw failure.error;
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      // The consumer asked for a batch: let the server go on filling the next one.
+      if (paused) {
+        paused = false;
+        core.resume();
+      }
+      const next = ready.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    statement.removeListener('fields', onFields);
+    statement.removeListener('result', onResult);
+    statement.removeListener('end', onEnd);
+    statement.removeListener('error', onError);
+    core.removeListener('error', onConnectionError);
+    ready.length = 0;
+    if (ended && !fatal) {
+      if (paused) core.resume();
+      conn.release();
+    } else if (ended) {
+      conn.destroy();
+    } else {
+      // The statement may still be running (stopped early, aborted, over a bound): kill it on
+      // the server, then destroy the connection so a late KILL QUERY cannot hit the next
+      // statement that would run on it. Resumed so the server is not blocked writing to us.
+      const swallow = (): undefined => undefined;
+      core.on('error', swallow);
+      statement.on('error', swallow);
+      if (paused) core.resume();
+      deps.track(async () => {
+        try {
+          await deps.stopThread(core.threadId, finished);
+        } finally {
+          conn.destroy();
+        }
+      });
+    }
+  }
+}
