@@ -175,7 +175,8 @@ describeWithServer(server, 'fault suite: MariaDB/MySQL', () => {
       name: 'mysql: KILL QUERY of the running fragment (not retryable)',
       server: 'mysql',
       executor: faultExecutor({ my: source, local: localSource() }, { timeoutMs: 3000 }),
-      plan: plan('my-kill-query', sleepySql(tag), 8000),
+      // Two seconds of SLEEP: long enough that a loaded machine still kills it mid-flight.
+      plan: plan('my-kill-query', sleepySql(tag, 2), 8000),
       during: async () => void (await mysqlKillWhenRunning(admin, tag, 'QUERY')),
       expect: 'partial',
       cause: { fragmentId: 'my', code: 'FRAGMENT_FAILED', driverCode: '1317' },

@@ -227,7 +227,8 @@ describeWithServer(server, 'fault suite: PostgreSQL', () => {
       name: 'postgres: pg_cancel_backend of the running fragment (not retryable)',
       server: 'postgres',
       executor: faultExecutor({ pg: source, local: localSource() }, { timeoutMs: 3000 }),
-      plan: unionPlan('pg-cancel', { id: 'pg', source: 'pg', query: { sql: sleepySql(tag) } }, { deadlineMs: 8000 }),
+      // Two seconds of pg_sleep: long enough that a loaded machine still cancels it mid-flight.
+      plan: unionPlan('pg-cancel', { id: 'pg', source: 'pg', query: { sql: sleepySql(tag, 2) } }, { deadlineMs: 8000 }),
       during: async () => void (await pgKillWhenRunning(admin, tag, 'cancel')),
       expect: 'partial',
       cause: { fragmentId: 'pg', code: 'FRAGMENT_FAILED', driverCode: '57014' },
