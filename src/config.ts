@@ -75,7 +75,12 @@ export const executorOptionsSchema = z.strictObject({
       }),
     ])
     .default({ capacity: 500, retryCost: 5, timeoutRetryCost: 10, successReward: 1 }),
-  /** Per-source circuit breaker; `false` turns it off. */
+  /**
+   * Per-source circuit breaker, opt-in (`{}` for the defaults: 5 consecutive failures,
+   * 10 s open). Off by default because an open circuit changes what unrelated queries on the
+   * same source see — a fast SOURCE_UNAVAILABLE instead of the source's own error — which an
+   * application should choose knowingly.
+   */
   circuitBreaker: z
     .union([
       z.literal(false),
@@ -84,7 +89,7 @@ export const executorOptionsSchema = z.strictObject({
         resetTimeoutMs: z.number().int().nonnegative().default(10_000),
       }),
     ])
-    .default({ failureThreshold: 5, resetTimeoutMs: 10_000 }),
+    .default(false),
   /** Per-principal quotas: running queries, fragments a minute, rows and bytes a query. */
   quotas: quotaOptionsSchema.default({}),
   /** Plan size limits (fragments, depth, merge nodes, nesting, bytes). */
