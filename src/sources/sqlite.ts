@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { TributaryError } from '../errors.js';
 import { createRowBounds, parseSourceOptions, sqlQuerySchema, type SqlQuery } from './sql-query.js';
 import type { ExecuteContext, Row, SourceExecutor } from './source.js';
+import { SqliteThread } from './sqlite-thread.js';
 import { normalizeInteger } from './values.js';
 
 const optionsSchema = z.strictObject({
@@ -14,6 +15,12 @@ const optionsSchema = z.strictObject({
   maxRows: z.number().int().positive().optional(),
   maxBytes: z.number().int().positive().optional(),
   cacheScope: z.enum(['principal', 'shared']).optional(),
+  /**
+   * Run statements on a worker thread instead of the event loop: a long query then blocks
+   * nothing else, and an abort (timeout, cancel) terminates the thread, really stopping it.
+   * Costs a structured-clone copy of the rows; calls take turns on the thread.
+   */
+  thread: z.boolean().optional(),
 });
 export type SqliteSourceOptions = z.input<typeof optionsSchema>;
 
@@ -38,6 +45,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
   let db: Database.Database | undefined;
   let closed = false;
   const statements = new Map<string, Database.Statement>();
+  const thread = opts.thread ? new SqliteThread(opts.file, opts.readonly ?? false) : undefined;
 
   const open = (): Database.Database => {
     if (closed) throw new TributaryError('SOURCE_UNAVAILABLE', `sqlite source ${opts.file} is closed`, { retryable: false });
@@ -64,6 +72,21 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
     }
     return stmt;
   };
+
+  /** A statement on the source's worker thread; rows come back whole and are normalized here. */
+  async function onThread(worker: SqliteThread, query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> {
+    if (closed) throw new TributaryError('SOURCE_UNAVAILABLE', `sqlite source ${opts.file} is closed`, { retryable: false });
+    const bounds = createRowBounds(ctx, opts, 'sqlite');
+    const maxRows = Math.min(ctx.limits?.maxRows ?? Infinity, opts.maxRows ?? Infinity);
+    let rows: Row[];
+    try {
+      rows = await worker.run(query.sql, ctx.params.map(toSqliteValue), ctx.signal, maxRows);
+    } catch (error) {
+      throw ctx.signal.aborted ? ctx.signal.reason : wrap(error, query.sql);
+    }
+    for (const row of rows) bounds.add(normalizeRow(row));
+    return rows;
+  }
 
   // Calls take turns on the connection (see execute); `turn` is the tail of the queue.
   let turn: Promise<unknown> = Promise.resolve();
@@ -131,6 +154,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
       if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason as Error);
       // A connection with an open iterator refuses other statements, so calls take turns
       // while a stream is open; a whole-result call is synchronous and cannot interleave.
+      if (thread) return onThread(thread, query, ctx);
       if (ctx.stream) return streamRows(query, ctx);
       return exclusive(async () => {
         ctx.signal.throwIfAborted();
@@ -154,12 +178,12 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
         }
       });
     },
-    close: () => {
+    close: async () => {
       closed = true;
       statements.clear();
       db?.close();
       db = undefined;
-      return Promise.resolve();
+      await thread?.close();
     },
   };
 }

@@ -1,0 +1,113 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { TributaryError } from '../errors.js';
+import type { Row } from './source.js';
+
+/**
+ * The code each SQLite thread runs: open the database, answer `{ id, sql, params }` with the
+ * rows (bigints kept: structured clone carries them) or the error. Plain CommonJS passed with
+ * `eval`, so it runs the same under tsx, vitest and the compiled build.
+ */
+const THREAD_CODE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { readonly: workerData.readonly, fileMustExist: workerData.readonly });
+parentPort.on('message', ({ id, sql, params, maxRows }) => {
+  try {
+    const stmt = db.prepare(sql);
+    if (!stmt.reader) {
+      stmt.run(...params);
+      parentPort.postMessage({ id, rows: [] });
+      return;
+    }
+    const rows = [];
+    for (const row of stmt.safeIntegers(true).iterate(...params)) {
+      rows.push(row);
+      if (rows.length > maxRows) throw Object.assign(new Error('more than ' + maxRows + ' rows'), { code: 'TRIBUTARY_MAX_ROWS' });
+    }
+    parentPort.postMessage({ id, rows });
+  } catch (error) {
+    parentPort.postMessage({ id, error: { message: String(error && error.message), code: error && error.code } });
+  }
+});
+`;
+
+/** Runs statements on one worker thread, one at a time; an abort terminates the thread. */
+export class SqliteThread {
+  readonly #file: string;
+  readonly #readonly: boolean;
+  #worker: Worker | undefined;
+  #next = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(file: string, readonly: boolean) {
+    this.#file = file;
+    this.#readonly = readonly;
+  }
+
+  /** The rows of one statement (raw: bigints not yet normalized), or its error. */
+  run(sql: string, params: unknown[], signal: AbortSignal, maxRows: number): Promise<Row[]> {
+    const turn = this.#queue.then(() => this.#call(sql, params, signal, maxRows));
+    this.#queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  #call(sql: string, params: unknown[], signal: AbortSignal, maxRows: number): Promise<Row[]> {
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    const worker = (this.#worker ??= this.#spawn());
+    const id = ++this.#next;
+    return new Promise<Row[]>((resolve, reject) => {
+      const done = (): void => {
+        worker.unref();
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const onMessage = (message: { id: number; rows?: Row[]; error?: { message: string; code?: string } }): void => {
+        if (message.id !== id) return;
+        done();
+        if (message.error) {
+          const { code } = message.error;
+          reject(
+            code === 'TRIBUTARY_MAX_ROWS'
+              ? new TributaryError('LIMIT_EXCEEDED', message.error.message, { retryable: false })
+              : Object.assign(new Error(message.error.message), { code }),
+          );
+        } else resolve(message.rows ?? []);
+      };
+      const onError = (error: Error): void => {
+        done();
+        this.#worker = undefined;
+        reject(error);
+      };
+      // The statement cannot be interrupted from outside, but its thread can: terminating it
+      // really stops the work, and the next call opens a fresh thread.
+      const onAbort = (): void => {
+        done();
+        this.#worker = undefined;
+        void worker.terminate();
+        reject(signal.reason as Error);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      signal.addEventListener('abort', onAbort, { once: true });
+      worker.ref(); // a call in flight keeps the process alive; an idle thread does not
+      worker.postMessage({ id, sql, params, maxRows: Number.isFinite(maxRows) ? maxRows : Number.MAX_SAFE_INTEGER });
+    });
+  }
+
+  #spawn(): Worker {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    const worker = new Worker(THREAD_CODE, { eval: true, workerData: { driver, file: this.#file, readonly: this.#readonly } });
+    // An idle thread must not keep the process alive.
+    worker.unref();
+    return worker;
+  }
+
+  /** Ends the thread; idempotent. */
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    await worker?.terminate();
+  }
+}
