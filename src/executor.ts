@@ -1,3 +1,4 @@
+import { createQueryMachine } from '../machines/query.machine.js';
 import { Subject, Subscription, type Observable } from 'rxjs';
 import { cacheKey, cacheScopeOf, resolveCachePolicy, TieredCache, type CacheFilter, type CacheInvalidation, type CacheStats } from './cache/index.js';
 import { parseExecutorOptions, sourceExecutorSchema, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
@@ -150,6 +151,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
       sourceLane: (name) => sourceLanes.get(name)!,
       cachePortFor,
       publish: (event) => allEvents.next(event),
+      createMachine: createQueryMachine,
       onFinished: (r) => running.delete(r),
     });
     running.add(queryRun);
@@ -208,3 +210,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     [Symbol.asyncDispose]: close,
   };
 }
+
+/* The query machine, for embedding or testing it directly (src/ reaches machines/ only here). */
+export { createQueryMachine };
+export type { QueryContext, FragmentStatus, QueryMachineDeps } from '../machines/query.machine.js';

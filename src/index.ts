@@ -50,8 +50,8 @@ export { explain, analyze, criticalPath, querySummary } from './explain/index.js
 export type { ExplainOptions, PlanExplanation, FragmentExplanation, BoundInput, DependencyEdge, MergeExplanation, AnalyzeOptions, QueryAnalysis, FragmentTiming } from './explain/index.js';
 
 /* Machines */
-export { createQueryMachine } from '../machines/query.machine.js';
-export type { QueryContext, FragmentStatus, QueryMachineDeps } from '../machines/query.machine.js';
+export { createQueryMachine } from './executor.js';
+export type { QueryContext, FragmentStatus, QueryMachineDeps } from './executor.js';
 
 /* Errors */
 export { TributaryError, FragmentError, ERROR_CODES, errorCodes, isTributaryError } from './errors.js';

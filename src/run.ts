@@ -1,6 +1,6 @@
 import { ReplaySubject, Subject, map, type Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
-import { createQueryMachine, type QueryMachine } from '../machines/query.machine.js';
+import type { QueryMachine, createQueryMachine } from '../machines/query.machine.js';
 import { TributaryError } from './errors.js';
 import { fragment$, type FragmentCachePort } from './execution/fragment.js';
 import type { SourceGuards } from './execution/attempt.js';
@@ -54,6 +54,8 @@ export interface RunRuntime {
   ticket?: QuotaTicket;
   cachePortFor(plan: ValidatedPlan, fragmentId: string, principal: Principal | undefined): FragmentCachePort | undefined;
   publish(event: ExecutionEvent): void;
+  /** The query machine's factory (src/ reaches machines/ only through executor.ts). */
+  createMachine: typeof createQueryMachine;
   onFinished(run: QueryRun): void;
 }
 
@@ -152,7 +154,7 @@ export function startRun(plan: ValidatedPlan, opts: RunOptions, rt: RunRuntime):
     return merged.rows.length;
   };
 
-  const machine = createQueryMachine(plan, { runFragment, merge, emit, now, maxActiveFragments: Math.max(64, rt.options.concurrency * 4) });
+  const machine = rt.createMachine(plan, { runFragment, merge, emit, now, maxActiveFragments: Math.max(64, rt.options.concurrency * 4) });
   // The actor's id is the query's, so the inspector lists each query by name rather than as "query".
   const actor = createActor(machine, { id: plan.id, ...(rt.options.inspect ? { inspect: rt.options.inspect as never } : {}) });
 

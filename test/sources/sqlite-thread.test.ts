@@ -27,8 +27,8 @@ describe('sqliteSource({ thread: true })', () => {
     const sql = 'SELECT id, big, label FROM t WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id';
     expect(await call(threaded, sql, [[1, 2]])).toEqual(await call(plain, sql, [[1, 2]]));
     expect(await call(threaded, sql, [[1, 2]])).toEqual([{ id: 1, big: '9007199254740993', label: 'a' }, { id: 2, big: 7, label: 'b' }]);
-    await threaded.close();
-    await plain.close();
+    await threaded.close?.();
+    await plain.close?.();
   });
 
   it('keeps the event loop free while a long statement runs; the event-loop source blocks it', async () => {
@@ -45,8 +45,8 @@ describe('sqliteSource({ thread: true })', () => {
     const plain = sqliteSource({ file });
     expect(await ticksDuring(plain)).toBe(0);
     expect(await ticksDuring(threaded)).toBeGreaterThan(0);
-    await threaded.close();
-    await plain.close();
+    await threaded.close?.();
+    await plain.close?.();
   });
 
   it('an abort stops the statement by ending its thread, and the next call works on a fresh one', async () => {
@@ -57,13 +57,13 @@ describe('sqliteSource({ thread: true })', () => {
     setTimeout(() => controller.abort(reason), 50);
     await expect(pending).rejects.toBe(reason);
     expect(await call(threaded, 'SELECT 41 + 1 AS answer', [])).toEqual([{ answer: 42 }]);
-    await threaded.close();
-    await threaded.close();
+    await threaded.close?.();
+    await threaded.close?.();
   });
 
   it('counts rows against maxRows on the thread', async () => {
     const threaded = sqliteSource({ file, thread: true, maxRows: 1 });
     await expect(call(threaded, 'SELECT id FROM t', [])).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
-    await threaded.close();
+    await threaded.close?.();
   });
 });
