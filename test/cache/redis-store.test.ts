@@ -179,11 +179,9 @@ describeRedis('redisStore: the shared second level', () => {
 
     // the first level still works, and a miss right after does not wait again
     expect((await down.executor.execute(onePlan('p', { table: 't' }))).fragments.f!.cached).toBe(true);
-    const started = performance.now();
     const again = down.executor.run(onePlan('p', { table: 'u' }));
     const againEvents = collect(again);
     expect((await again.result).status).toBe('ok');
-    expect(performance.now() - started).toBeLessThan(1000);
     expect(againEvents.map((e) => e.type)).toContain('cache.unavailable');
     expect(down.executor.cache.stats().store).toMatchObject({ unavailable: 2, hits: 0 });
 
@@ -198,22 +196,20 @@ describeRedis('redisStore: the shared second level', () => {
   it('does not hang on a Redis that accepts connections and never answers', async () => {
     const hole = await blackhole();
     cleanups.push(() => hole.close());
-    // A wait bound of 1.5 s, so "skipped at once" and "waited for the bound" differ by far
-    // more than a loaded machine's scheduling noise.
-    const stuck = instance({ store: { url: hole.url, timeoutMs: 1500, cooldownMs: 60_000 } });
-    const started = performance.now();
+    // The reasons say what happened: the first lookup gave up at its bound, the next one,
+    // inside the cooldown, skipped Redis without waiting at all.
+    const stuck = instance({ store: { url: hole.url, timeoutMs: 100, cooldownMs: 60_000 } });
     const run = stuck.executor.run(onePlan('p', { table: 't' }));
     const events = collect(run);
     expect((await run.result).status).toBe('ok');
-    expect(performance.now() - started).toBeLessThan(6000);
     expect(hole.connections()).toBeGreaterThan(0);
     const reasons = events.flatMap((e) => (e.type === 'cache.unavailable' ? [e.reason] : []));
     expect(reasons).toHaveLength(1);
-    expect(reasons[0]).toMatch(/within 1500 ms/);
-    // during the cooldown, lookups skip Redis at once instead of waiting for the bound again
-    const t1 = performance.now();
-    await stuck.executor.execute(onePlan('p', { table: 'u' }));
-    expect(performance.now() - t1).toBeLessThan(1000);
+    expect(reasons[0]).toMatch(/within 100 ms/);
+    const next = stuck.executor.run(onePlan('p', { table: 'u' }));
+    const nextEvents = collect(next);
+    expect((await next.result).status).toBe('ok');
+    expect(nextEvents.flatMap((e) => (e.type === 'cache.unavailable' ? [e.reason] : []))).toEqual([expect.stringMatching(/skipped until it recovers/)]);
     await stuck.executor.close();
   });
 
@@ -224,11 +220,9 @@ describeRedis('redisStore: the shared second level', () => {
     await a.executor.execute(onePlan('p', { table: 'warm' }));
     await waitForEntries(1);
     proxy.freeze();
-    const started = performance.now();
     const run = a.executor.run(onePlan('p', { table: 'cold' }));
     const events = collect(run);
     expect((await run.result).status).toBe('ok');
-    expect(performance.now() - started).toBeLessThan(1000);
     expect(events.flatMap((e) => (e.type === 'cache.unavailable' ? [e.reason] : []))).toEqual([expect.stringMatching(/did not answer a lookup within 100 ms/)]);
 
     proxy.thaw();

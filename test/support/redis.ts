@@ -42,8 +42,9 @@ export function describeRedis(name: string, body: () => void): void {
       });
     });
   } else {
+    // Only off CI (under CI=true the branch above fails instead), with the reason printed.
     console.warn(`[skip] ${name}: Redis at ${REDIS_URL} is unreachable (${unavailable}); set TRIBUTARY_REDIS_URL or start redis-server`);
-    describe.skip(name, body);
+    describe.skipIf(true)(`${name} — skipped: Redis at ${REDIS_URL} is unreachable`, body);
   }
 }
 
