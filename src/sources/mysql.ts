@@ -1,9 +1,9 @@
 import mysql from 'mysql2/promise';
 import type { Connection as CoreConnection, ExecuteValues, FieldPacket, PoolOptions, Query } from 'mysql2';
 import type { PoolConnection } from 'mysql2/promise';
-import { z } from 'zod';
 import { TributaryError } from '../errors.js';
 import { isMysqlRetryable, mysqlDriverCode, mysqlErrorRule } from './mysql-errors.js';
+import { mysqlOptionsSchema, type MysqlSourceOptions } from './mysql-options.js';
 import { columnFixes, streamRows, type ColumnFix } from './mysql-stream.js';
 import type { ExecuteContext, Row, SourceExecutor } from './source.js';
 import { toSourceError, type ErrorPhase } from './sql-errors.js';
@@ -15,53 +15,9 @@ import {
   parseSourceOptions,
   settlesWithin,
   sqlQuerySchema,
-  sqlSourceOptionsShape,
   type RowBounds,
   type SqlQuery,
 } from './sql-query.js';
-
-const ms = z.number().int().nonnegative();
-
-/**
- * `mysqlSource` options: `url` (`mysql://user:pass@host:3306/db`) or the mysql2 pool fields
- * below, plus tributary's own. Strict: an unknown key is CONFIG_INVALID, and so are the
- * options the values policy owns (`supportBigNumbers`, `dateStrings`, `timezone`,
- * `typeCast`, `namedPlaceholders`, ...), which mysqlSource sets itself.
- */
-export const mysqlOptionsSchema = z.strictObject({
-  ...sqlSourceOptionsShape,
-  /** Allowed so a sources.json entry can be passed as is. */
-  kind: z.literal('mysql').optional(),
-  host: z.string().min(1).optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-  socketPath: z.string().min(1).optional(),
-  localAddress: z.string().optional(),
-  user: z.string().optional(),
-  password: z.string().optional(),
-  database: z.string().optional(),
-  charset: z.string().optional(),
-  ssl: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
-  connectTimeout: ms.optional(),
-  enableKeepAlive: z.boolean().optional(),
-  keepAliveInitialDelay: ms.optional(),
-  compress: z.boolean().optional(),
-  flags: z.union([z.string(), z.array(z.string())]).optional(),
-  connectAttributes: z.record(z.string(), z.string()).optional(),
-  authPlugins: z.record(z.string(), z.unknown()).optional(),
-  enableCleartextPlugin: z.boolean().optional(),
-  insecureAuth: z.boolean().optional(),
-  disableEval: z.boolean().optional(),
-  connectionLimit: z.number().int().positive().optional(),
-  queueLimit: ms.optional(),
-  waitForConnections: z.boolean().optional(),
-  idleTimeout: ms.optional(),
-  maxIdle: ms.optional(),
-  /** Prepared statements cached per connection (default 100; see the note on execute()). */
-  maxPreparedStatements: z.number().int().positive().optional(),
-  /** Rows per batch when a caller streams (`run.rows()`). Default 1000. */
-  streamBatchSize: z.number().int().positive().optional(),
-});
-export type MysqlSourceOptions = z.input<typeof mysqlOptionsSchema>;
 
 /** The SourceExecutor mysqlSource returns. */
 export interface MysqlSource extends SourceExecutor<SqlQuery> {
@@ -304,3 +260,5 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
   };
   return source;
 }
+
+export { mysqlOptionsSchema, type MysqlSourceOptions };
