@@ -140,19 +140,22 @@ describe('query machine', () => {
     expect(emitted.map((e) => e.type)).toEqual(['level.started', 'fragment.failed']);
   });
 
+  /** root → slow, root → fast → leaf: `leaf` (level 2) can start while `slow` (level 1) runs. */
+  const slowSiblingPlan = (schedule: 'eager' | 'levels') => ({
+    fragments: [
+      { id: 'root', source: 'ctl', query: { key: 'root' } },
+      { id: 'slow', source: 'ctl', dependsOn: ['root'], query: { key: 'slow' } },
+      { id: 'fast', source: 'ctl', dependsOn: ['root'], query: { key: 'fast' } },
+      { id: 'leaf', source: 'ctl', dependsOn: ['fast'], query: { key: 'leaf' } },
+    ],
+    merge: { op: 'union', inputs: ['slow', 'leaf'] },
+    schedule,
+  });
+
   it('eager scheduling starts a level-2 fragment before a slow level-1 sibling finishes', async () => {
     const ctl = testSource({ behaviour: (c) => (c.key === 'slow' ? undefined : [{ k: c.key }]) });
     executor = createExecutor({ sources: { ctl: ctl.source }, cache: false });
-    const run = executor.run({
-      fragments: [
-        { id: 'root', source: 'ctl', query: { key: 'root' } },
-        { id: 'slow', source: 'ctl', dependsOn: ['root'], query: { key: 'slow' } },
-        { id: 'fast', source: 'ctl', dependsOn: ['root'], query: { key: 'fast' } },
-        { id: 'leaf', source: 'ctl', dependsOn: ['fast'], query: { key: 'leaf' } },
-      ],
-      merge: { op: 'union', inputs: ['slow', 'leaf'] },
-      schedule: 'eager',
-    });
+    const run = executor.run(slowSiblingPlan('eager'));
     const events = collectEvents(run);
     await until(() => ofType(events, 'fragment.succeeded').some((e) => e.fragmentId === 'leaf'), 'leaf to finish');
     // The state names the lowest level still running.
@@ -170,16 +173,7 @@ describe('query machine', () => {
   it('level scheduling waits for the whole level before starting the next', async () => {
     const ctl = testSource({ behaviour: (c) => (c.key === 'slow' ? undefined : [{ k: c.key }]) });
     executor = createExecutor({ sources: { ctl: ctl.source }, cache: false });
-    const run = executor.run({
-      fragments: [
-        { id: 'root', source: 'ctl', query: { key: 'root' } },
-        { id: 'slow', source: 'ctl', dependsOn: ['root'], query: { key: 'slow' } },
-        { id: 'fast', source: 'ctl', dependsOn: ['root'], query: { key: 'fast' } },
-        { id: 'leaf', source: 'ctl', dependsOn: ['fast'], query: { key: 'leaf' } },
-      ],
-      merge: { op: 'union', inputs: ['slow', 'leaf'] },
-      schedule: 'levels',
-    });
+    const run = executor.run(slowSiblingPlan('levels'));
     const events = collectEvents(run);
     await until(() => ofType(events, 'fragment.succeeded').some((e) => e.fragmentId === 'fast'), 'fast to finish');
     await new Promise((resolve) => setTimeout(resolve, 20));
