@@ -12,18 +12,11 @@ export { plan, from, param, PlanBuilder, validatePlan, levels, planSchema, defau
 export type { Plan, Fragment, MergeNode, Predicate, ValidatedPlan, PlanLimits, PlanLimitsInput } from './plan/index.js';
 
 /* Sources */
-export { memorySource } from './sources/memory.js';
-export type { MemorySourceOptions, MemoryQuery } from './sources/memory.js';
-export { sqliteSource } from './sources/sqlite.js';
-export type { SqliteSourceOptions } from './sources/sqlite.js';
-export { postgresSource } from './sources/postgres.js';
-export type { PostgresSourceOptions } from './sources/postgres.js';
-export { mysqlSource } from './sources/mysql.js';
-export type { MysqlSourceOptions } from './sources/mysql.js';
-export { httpSource } from './sources/http.js';
-export type { HttpSourceOptions } from './sources/http.js';
-export { defaultIsRetryable } from './sources/source.js';
-export type { SourceExecutor, ExecuteContext, Row, Principal } from './sources/source.js';
+export { memorySource, sqliteSource, postgresSource, mysqlSource, httpSource } from './sources/index.js';
+export type { MemorySourceOptions, MemoryQuery, SqliteSourceOptions, PostgresSourceOptions, MysqlSourceOptions, HttpSourceOptions } from './sources/index.js';
+export { defaultIsRetryable } from './sources/index.js';
+export type { SourceExecutor, ExecuteContext, Principal } from './sources/index.js';
+export type { Row } from './data/row.js';
 
 /* Remote: scale out on BullMQ workers */
 export { createWorker, drainOnSignal, remoteSource, createRemoteLane } from './remote/index.js';

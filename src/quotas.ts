@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TributaryError } from './errors.js';
 import { estimateRowsBytes } from './cache/size.js';
-import type { Row } from './sources/source.js';
+import type { Row } from './data/row.js';
 
 /** Per-principal quotas; a run without a principal counts as the principal `anonymous`. */
 export const quotaOptionsSchema = z.strictObject({

@@ -1,6 +1,6 @@
 import type { FragmentStatus, QueryContext } from '../machines/query.machine.js';
 import type { TributaryError } from './errors.js';
-import type { Row } from './sources/source.js';
+import type { Row } from './data/row.js';
 
 /** What happened to one fragment. */
 export interface FragmentReport {

@@ -13,7 +13,8 @@ import { mergeLeaves, type MergeNode, type ValidatedPlan } from './plan/index.js
 import type { ExecutionEvent, FragmentEvent } from './progress/events.js';
 import { progressFrom, type Progress } from './progress/progress.js';
 import { buildResult, type QueryResult } from './result.js';
-import type { Principal, Row, SourceExecutor } from './sources/source.js';
+import type { Principal, SourceExecutor } from './sources/source.js';
+import type { Row } from './data/row.js';
 import type { ResolvedExecutorOptions } from './config.js';
 
 /** Options of one run. */

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import { estimateRowsBytes } from './size.js';
 import type { CacheFilter } from './store.js';
 

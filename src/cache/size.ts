@@ -1,4 +1,4 @@
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 
 /** Bytes counted for each row object and each of its columns (object header, hidden class, slot). */
 export const ROW_OVERHEAD_BYTES = 64;

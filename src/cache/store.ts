@@ -1,4 +1,4 @@
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 
 /** Which entries `invalidate` drops: every given field must match; `{}` drops everything. */
 export interface CacheFilter {

@@ -1,6 +1,6 @@
 import { defer, finalize, type Observable } from 'rxjs';
 import { TributaryError } from '../errors.js';
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import { InflightLoads } from './inflight.js';
 import { ResultCache, type EntryMeta, type ResultCacheOptions } from './result-cache.js';
 import type { CacheFilter, CacheStore, StoreHit } from './store.js';

@@ -1,4 +1,4 @@
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 
 /** Output formats of `tributary run`. */
 export const ROW_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;

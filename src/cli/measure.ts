@@ -1,5 +1,6 @@
-import type { ExecuteContext, Row, SourceExecutor } from '../sources/source.js';
-import { estimateRowBytes } from '../sources/values.js';
+import type { ExecuteContext, SourceExecutor } from '../sources/source.js';
+import type { Row } from '../data/row.js';
+import { estimateRowBytes } from '../data/bytes.js';
 
 /**
  * Wraps sources so the bytes each fragment receives are counted (the estimate `maxBytes`

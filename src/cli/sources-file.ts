@@ -131,15 +131,15 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string 
 async function createSource(kind: SourceKind, options: Record<string, unknown>): Promise<SourceExecutor> {
   switch (kind) {
     case 'sqlite':
-      return (await import('../sources/sqlite.js')).sqliteSource(options as never);
+      return (await import('../sources/sqlite/connector.js')).sqliteSource(options as never);
     case 'postgres':
-      return (await import('../sources/postgres.js')).postgresSource(options as never);
+      return (await import('../sources/postgres/connector.js')).postgresSource(options as never);
     case 'mysql':
-      return (await import('../sources/mysql.js')).mysqlSource(options as never);
+      return (await import('../sources/mysql/connector.js')).mysqlSource(options as never);
     case 'http':
-      return (await import('../sources/http.js')).httpSource(options as never);
+      return (await import('../sources/http/connector.js')).httpSource(options as never);
     case 'memory':
-      return (await import('../sources/memory.js')).memorySource(options as never);
+      return (await import('../sources/memory/connector.js')).memorySource(options as never);
     default:
       return kind satisfies never;
   }

@@ -1,6 +1,6 @@
 import { TributaryError } from '../errors.js';
 import { findRefs, formatPath, isFromRef, replaceAt, type Fragment } from '../plan/index.js';
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 
 /** One source call of a fragment: the native query with references resolved, and its params. */
 export interface BoundCall {

@@ -2,7 +2,8 @@ import { Observable, defer, from, map, mergeMap, tap, throwError, timeout, toArr
 import { FragmentError } from '../errors.js';
 import type { Fragment } from '../plan/index.js';
 import type { UnstampedEvent } from '../progress/events.js';
-import type { Principal, Row, SourceExecutor } from '../sources/source.js';
+import type { Principal, SourceExecutor } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import { attempts$, type SourceGuards } from './attempt.js';
 import type { BatchSink } from './source-call.js';
 import { bindCalls, type BindContext, type BoundCall } from './bind.js';

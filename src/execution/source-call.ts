@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import { TributaryError } from '../errors.js';
-import type { ExecuteContext, Row, SourceExecutor } from '../sources/source.js';
+import type { ExecuteContext, SourceExecutor } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 
 /**
  * Where streamed batches go. It returns (or resolves to) `false` to say "enough" (a

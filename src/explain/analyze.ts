@@ -1,7 +1,7 @@
 import type { ExecutionEvent } from '../progress/events.js';
 import type { FragmentReport, QueryResult } from '../result.js';
-import type { Row } from '../sources/source.js';
-import { estimateRowBytes } from '../sources/values.js';
+import type { Row } from '../data/row.js';
+import { estimateRowBytes } from '../data/bytes.js';
 import { criticalPath } from './critical-path.js';
 import { ms } from './describe.js';
 import { explain, type ExplainOptions } from './explain.js';

@@ -1,4 +1,4 @@
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import { createAccumulator, numericAggregates, type Accumulator, type AggregateFn } from './accumulators.js';
 import { assertUniqueColumns, mergeFailed } from './fail.js';
 import type { Relation, RelationResult } from './relation.js';

@@ -1,5 +1,5 @@
 import type { MergeNode } from '../plan/schema.js';
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import { aggregate } from './aggregate.js';
 import { mergeFailed } from './fail.js';
 import { filter } from './filter.js';

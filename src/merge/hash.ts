@@ -1,4 +1,4 @@
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import { joinKeys, NO_KEY, type PrimitiveKey } from './values.js';
 
 const NO_MATCHES: readonly number[] = Object.freeze([]);

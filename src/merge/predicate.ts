@@ -1,5 +1,5 @@
 import type { Predicate, PredicateValue } from '../plan/schema.js';
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import { compareValues } from './compare.js';
 import { mergeFailed as fail } from './fail.js';
 import { getColumn, isNullish } from './row.js';

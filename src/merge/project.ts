@@ -1,4 +1,4 @@
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import { assertUniqueColumns, mergeFailed } from './fail.js';
 import type { Relation, RelationResult } from './relation.js';
 import { getColumn, setColumn } from './row.js';

@@ -1,4 +1,4 @@
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 
 /**
  * An intermediate result of the merge tree: rows and their column names in order. Inputs

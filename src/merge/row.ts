@@ -1,4 +1,4 @@
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 
 /**
  * Sets a column on a row as an own data property. Plain assignment would treat a column

@@ -1,4 +1,4 @@
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import { compareTotal } from './compare.js';
 import type { Relation, RelationResult } from './relation.js';
 import { isPlainRow, plainName } from './row.js';

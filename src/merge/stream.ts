@@ -1,5 +1,5 @@
 import type { MergeNode } from '../plan/schema.js';
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import { mergeFailed } from './fail.js';
 import { join } from './join.js';
 import { compilePredicate } from './predicate.js';

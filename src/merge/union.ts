@@ -1,4 +1,4 @@
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import type { Relation, RelationResult } from './relation.js';
 import { pickRow } from './row.js';
 import { groupKey } from './values.js';

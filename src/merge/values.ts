@@ -1,5 +1,5 @@
 import { stringify } from 'safe-stable-stringify';
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import { getColumn, isNullish, plainName, readColumn } from './row.js';
 
 /**

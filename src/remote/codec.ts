@@ -1,7 +1,8 @@
 import { deserialize, serialize } from 'node:v8';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { TributaryError } from '../errors.js';
-import { defaultIsRetryable, type Principal, type Row, type SourceExecutor } from '../sources/source.js';
+import { defaultIsRetryable, type Principal, type SourceExecutor } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 
 /**
  * What crosses Redis between a coordinator and a worker. Queries, params and rows are

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { errorCodes, TributaryError, type ErrorCode } from '../errors.js';
-import type { Row } from '../sources/source.js';
+import type { Row } from '../data/row.js';
 import { decodeRows, encodePayload, parseRemoteFailure, type CallPayload, type JobResult } from './codec.js';
 import { describeConnection, redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
 

@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TributaryError } from '../errors.js';
-import type { Row, SourceExecutor } from '../sources/source.js';
+import type { Row } from '../data/row.js';
+import type { SourceExecutor } from '../sources/source.js';
 import { decodePayload, encodeRows, toRemoteFailure, type JobData, type JobResult } from './codec.js';
 import { redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
 

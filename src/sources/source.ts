@@ -1,7 +1,5 @@
 import type { ZodType } from 'zod';
-
-/** One row: column name → value. Values follow the policy in `values.ts`. */
-export type Row = Record<string, unknown>;
+import type { Row } from '../data/row.js';
 
 /** Who asks: scopes the cache and the quotas. */
 export interface Principal {

@@ -3,9 +3,9 @@ import { isTributaryError } from '../../src/errors.js';
 import { dotString, ganttText, mermaidText } from '../../src/explain/escape.js';
 import { explain, querySummary } from '../../src/explain/index.js';
 import { validatePlan } from '../../src/plan/index.js';
-import { httpSource } from '../../src/sources/http.js';
-import { memorySource } from '../../src/sources/memory.js';
-import { sqliteSource } from '../../src/sources/sqlite.js';
+import { httpSource } from '../../src/sources/http/connector.js';
+import { memorySource } from '../../src/sources/memory/connector.js';
+import { sqliteSource } from '../../src/sources/sqlite/connector.js';
 
 /** The DESIGN.md example plan. */
 const designPlan = {

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Plan } from '../../src/plan/index.js';
-import { memorySource } from '../../src/sources/memory.js';
-import { mysqlSource } from '../../src/sources/mysql.js';
-import { postgresSource } from '../../src/sources/postgres.js';
-import type { ExecuteContext, Row, SourceExecutor } from '../../src/sources/source.js';
+import { memorySource } from '../../src/sources/memory/connector.js';
+import { mysqlSource } from '../../src/sources/mysql/connector.js';
+import { postgresSource } from '../../src/sources/postgres/connector.js';
+import type { ExecuteContext, SourceExecutor } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
 import { faultExecutor, probeSource, runScenario, unhandledRejections } from '../support/fault-scenario.js';
 import { mysqlRunning, pgKillWhenRunning, pgRunning, sqlTag } from '../support/fault-server.js';
 import { describeWithServer, mysqlAdmin, pgAdmin, requireServer, scratchTables, type Admin, type ServerCheck } from '../support/servers.js';

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, expect, it, describe } from 'vitest';
 import type { Plan } from '../../src/plan/index.js';
 import type { ExecutionEvent } from '../../src/progress/events.js';
-import { httpSource } from '../../src/sources/http.js';
-import type { Row } from '../../src/sources/source.js';
+import { httpSource } from '../../src/sources/http/connector.js';
+import type { Row } from '../../src/data/row.js';
 import { firstFails, slowFirstByte, stalledBody, storm, switchable, trackRequests, truncatedBody, type RequestTracker, type Switchable } from '../support/fault-http.js';
 import { localSource, unionPlan } from '../support/fault-plans.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ExecutionEvent } from '../../src/progress/events.js';
-import { postgresSource, type PostgresSourceOptions } from '../../src/sources/postgres.js';
+import { postgresSource, type PostgresSourceOptions } from '../../src/sources/postgres/connector.js';
 import { localSource, unionPlan, viaPort } from '../support/fault-plans.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { faultExecutor, probeSource, runScenario, unhandledRejections } from '../support/fault-scenario.js';

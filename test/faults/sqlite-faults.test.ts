@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqliteSource } from '../../src/sources/sqlite.js';
+import { sqliteSource } from '../../src/sources/sqlite/connector.js';
 import { localSource, unionPlan } from '../support/fault-plans.js';
 import { faultExecutor, probeSource, runScenario, unhandledRejections } from '../support/fault-scenario.js';
 

@@ -1,8 +1,9 @@
 import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TributaryError } from '../../src/errors.js';
-import { mysqlSource, type MysqlSource } from '../../src/sources/mysql.js';
-import type { ExecuteContext, Row } from '../../src/sources/source.js';
+import { mysqlSource, type MysqlSource } from '../../src/sources/mysql/connector.js';
+import type { ExecuteContext } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
 import {
   describeWithServer,
   eventually,
@@ -274,7 +275,7 @@ describeWithServer(server, 'mysqlSource (real MariaDB/MySQL)', () => {
 
   it('lets a process that queried, cancelled and closed exit by itself', async () => {
     const script = `
-      import { mysqlSource } from ${JSON.stringify(repoFileUrl('src/sources/mysql.ts'))};
+      import { mysqlSource } from ${JSON.stringify(repoFileUrl('src/sources/mysql/connector.ts'))};
       const source = mysqlSource({ url: process.env.CHILD_DB_URL });
       const rows = await source.execute({ sql: 'SELECT 1 AS one' }, { params: [], signal: new AbortController().signal });
       const slow = new AbortController();

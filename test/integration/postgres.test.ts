@@ -2,8 +2,9 @@ import { getEventListeners } from 'node:events';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TributaryError } from '../../src/errors.js';
-import { postgresSource, type PostgresSource } from '../../src/sources/postgres.js';
-import type { ExecuteContext, Row } from '../../src/sources/source.js';
+import { postgresSource, type PostgresSource } from '../../src/sources/postgres/connector.js';
+import type { ExecuteContext } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
 import {
   describeWithServer,
   eventually,
@@ -272,7 +273,7 @@ describeWithServer(server, 'postgresSource (real PostgreSQL)', () => {
 
   it('lets a process that queried, cancelled and closed exit by itself', async () => {
     const script = `
-      import { postgresSource } from ${JSON.stringify(repoFileUrl('src/sources/postgres.ts'))};
+      import { postgresSource } from ${JSON.stringify(repoFileUrl('src/sources/postgres/connector.ts'))};
       const source = postgresSource({ url: process.env.CHILD_DB_URL });
       const rows = await source.execute({ sql: 'SELECT 1 AS one' }, { params: [], signal: new AbortController().signal });
       const slow = new AbortController();

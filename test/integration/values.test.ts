@@ -1,17 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mysqlSource, type MysqlSource } from '../../src/sources/mysql.js';
-import { postgresSource, type PostgresSource } from '../../src/sources/postgres.js';
+import { mysqlSource, type MysqlSource } from '../../src/sources/mysql/connector.js';
+import { postgresSource, type PostgresSource } from '../../src/sources/postgres/connector.js';
 import type { ExecuteContext } from '../../src/sources/source.js';
-import {
-  estimateRowBytes,
-  estimateValueBytes,
-  normalizeDate,
-  normalizeDecimal,
-  normalizeFloat32,
-  normalizeInteger,
-  normalizeTimestamp,
-} from '../../src/sources/values.js';
+import { estimateRowBytes, estimateValueBytes } from '../../src/data/bytes.js';
+import { normalizeDate, normalizeDecimal, normalizeFloat32, normalizeInteger, normalizeTimestamp } from '../../src/sources/sql/normalize.js';
 import { describeWithServer, mysqlAdmin, requireServer, scratchTables } from '../support/servers.js';
 
 const [postgres, mysql] = await Promise.all([requireServer('postgres'), requireServer('mysql')]);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../src/errors.js';
 import type { AggregateFn } from '../../src/merge/accumulators.js';
 import { aggregate, type AggregateSpec } from '../../src/merge/aggregate.js';
-import type { Row } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
 import { rel } from './support.js';
 
 const all: AggregateSpec[] = [

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isTributaryError, type ErrorIssue } from '../../src/errors.js';
 import { columnsOf, compilePredicate, evaluateMerge, setColumn } from '../../src/merge/index.js';
 import type { MergeNode } from '../../src/plan/schema.js';
-import type { Row } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
 import { frozen } from './support.js';
 
 const customers = frozen([

@@ -6,7 +6,7 @@ import { compareTotal } from '../../src/merge/compare.js';
 import { join } from '../../src/merge/join.js';
 import { sort, type SortKey } from '../../src/merge/sort.js';
 import { groupKey, valuesEqual } from '../../src/merge/values.js';
-import type { Row } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
 import { rel } from './support.js';
 
 /*

@@ -4,7 +4,7 @@ import { isTributaryError } from '../../src/errors.js';
 import { join, type JoinType } from '../../src/merge/join.js';
 import { columnsOf } from '../../src/merge/relation.js';
 import { valuesEqual } from '../../src/merge/values.js';
-import type { Row } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
 import { rel } from './support.js';
 
 const customers = rel([

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../src/errors.js';
 import { compilePredicate } from '../../src/merge/predicate.js';
 import type { Predicate } from '../../src/plan/schema.js';
-import type { Row } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
 
 const rows: Row[] = [
   { id: 1, region: 'EU', total: 10 },

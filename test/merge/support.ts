@@ -1,4 +1,4 @@
-import type { Row } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
 import { columnsOf, type Relation } from '../../src/merge/relation.js';
 
 /** Freezes rows and the array deeply enough that any mutation by an operator throws. */

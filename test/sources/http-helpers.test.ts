@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { classifyStatus, parseRetryAfter } from '../../src/sources/http-errors.js';
-import { nextLink } from '../../src/sources/http-paginate.js';
-import { isJsonPointer, resolvePointer } from '../../src/sources/http-pointer.js';
+import { classifyStatus, parseRetryAfter } from '../../src/sources/http/errors.js';
+import { nextLink } from '../../src/sources/http/paginate.js';
+import { isJsonPointer, resolvePointer } from '../../src/sources/http/pointer.js';
 
 describe('resolvePointer', () => {
   const doc = JSON.parse('{"a":{"b/c":[10,{"~d":true}]},"__proto__":{"x":1}}') as unknown;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpSource, type HttpQuery } from '../../src/sources/http.js';
-import type { ExecuteContext, Row, SourceExecutor } from '../../src/sources/source.js';
+import { httpSource, type HttpQuery } from '../../src/sources/http/connector.js';
+import type { ExecuteContext, SourceExecutor } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
 import { failure, reply, startHttpServer, within, type TestHttpServer } from '../support/http-server.js';
 
 let server: TestHttpServer;

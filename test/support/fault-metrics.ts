@@ -1,6 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import type { ExecutionEvent } from '../../src/progress/events.js';
-import type { Row } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
 
 /**
  * What the fault suite measures and how it reports it: rows lost and duplicated against

@@ -1,6 +1,6 @@
 import type { Plan } from '../../src/plan/index.js';
-import type { Row } from '../../src/sources/source.js';
-import { memorySource } from '../../src/sources/memory.js';
+import type { Row } from '../../src/data/row.js';
+import { memorySource } from '../../src/sources/memory/connector.js';
 import type { SourceExecutor } from '../../src/sources/source.js';
 
 /**

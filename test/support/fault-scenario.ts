@@ -7,7 +7,8 @@ import type { Plan } from '../../src/plan/index.js';
 import type { ExecutionEvent } from '../../src/progress/events.js';
 import type { QueryResult } from '../../src/result.js';
 import type { QueryRun, RunOptions } from '../../src/run.js';
-import type { Row, SourceExecutor } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
+import type { SourceExecutor } from '../../src/sources/source.js';
 import { compareRows, recordScenario, retriesOnNonRetryable, type Outcome, type ScenarioReport, type ScenarioServer } from './fault-metrics.js';
 import { eventually } from './servers.js';
 

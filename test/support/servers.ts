@@ -184,7 +184,7 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 2000
   }
 }
 
-/** The file URL of a repo file (e.g. `src/sources/postgres.ts`), for a child script's import. */
+/** The file URL of a repo file (e.g. `src/sources/postgres/connector.ts`), for a child script's import. */
 export function repoFileUrl(path: string): string {
   return new URL(`../../${path}`, import.meta.url).href;
 }

@@ -1,10 +1,13 @@
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { TributaryError } from '../errors.js';
-import { createRowBounds, parseSourceOptions, sqlQuerySchema, type SqlQuery } from './sql-query.js';
-import type { ExecuteContext, Row, SourceExecutor } from './source.js';
-import { SqliteThread } from './sqlite-thread.js';
-import { normalizeInteger } from './values.js';
+import { TributaryError } from '../../errors.js';
+import { createRowBounds } from '../limits.js';
+import { parseSourceOptions } from '../options.js';
+import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
+import type { ExecuteContext, SourceExecutor } from '../source.js';
+import type { Row } from '../../data/row.js';
+import { SqliteThread } from './thread.js';
+import { normalizeInteger } from '../sql/normalize.js';
 
 const optionsSchema = z.strictObject({
   /** The database file; `:memory:` for a private in-memory database. */

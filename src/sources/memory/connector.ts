@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { TributaryError } from '../errors.js';
-import { compilePredicate } from '../merge/index.js';
-import { predicateSchema } from '../plan/schema.js';
-import type { ExecuteContext, Row, SourceExecutor } from './source.js';
+import { TributaryError } from '../../errors.js';
+import { compilePredicate } from '../../merge/index.js';
+import { predicateSchema } from '../../plan/schema.js';
+import type { ExecuteContext, SourceExecutor } from '../source.js';
+import type { Row } from '../../data/row.js';
 
 /** `{ table, columns?, where? }`: a scan of one in-memory table, filtered and projected. */
 export const memoryQuerySchema = z.strictObject({

@@ -1,8 +1,9 @@
 import type { Connection as CoreConnection, ExecuteValues, FieldPacket, Query } from 'mysql2';
 import type { PoolConnection } from 'mysql2/promise';
-import type { ExecuteContext, Row } from './source.js';
-import type { RowBounds } from './sql-query.js';
-import { normalizeDecimal, normalizeFloat32, normalizeInteger, normalizeTimestamp } from './values.js';
+import type { ExecuteContext } from '../source.js';
+import type { Row } from '../../data/row.js';
+import type { RowBounds } from '../limits.js';
+import { normalizeDecimal, normalizeFloat32, normalizeInteger, normalizeTimestamp } from '../sql/normalize.js';
 
 // mysql2's column type codes (mysql2 Types) that the values policy fixes up.
 const FLOAT = 4;

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { TributaryError } from '../errors.js';
-import type { Row } from './source.js';
+import { TributaryError } from '../../errors.js';
+import type { Row } from '../../data/row.js';
 
 /**
  * The code each SQLite thread runs: open the database, answer `{ id, sql, params }` with the

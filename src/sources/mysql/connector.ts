@@ -1,23 +1,19 @@
 import mysql from 'mysql2/promise';
 import type { Connection as CoreConnection, ExecuteValues, FieldPacket, PoolOptions, Query } from 'mysql2';
 import type { PoolConnection } from 'mysql2/promise';
-import { TributaryError } from '../errors.js';
-import { isMysqlRetryable, mysqlDriverCode, mysqlErrorRule } from './mysql-errors.js';
-import { mysqlOptionsSchema, type MysqlSourceOptions } from './mysql-options.js';
-import { columnFixes, streamRows, type ColumnFix } from './mysql-stream.js';
-import type { ExecuteContext, Row, SourceExecutor } from './source.js';
-import { toSourceError, type ErrorPhase } from './sql-errors.js';
-import {
-  PendingWork,
-  acquireOrAbort,
-  createRowBounds,
-  expandListParams,
-  parseSourceOptions,
-  settlesWithin,
-  sqlQuerySchema,
-  type RowBounds,
-  type SqlQuery,
-} from './sql-query.js';
+import { TributaryError } from '../../errors.js';
+import { isMysqlRetryable, mysqlDriverCode, mysqlErrorRule } from './errors.js';
+import { mysqlOptionsSchema, type MysqlSourceOptions } from './options.js';
+import { columnFixes, streamRows, type ColumnFix } from './stream.js';
+import type { ExecuteContext, SourceExecutor } from '../source.js';
+import type { Row } from '../../data/row.js';
+import { toSourceError, type ErrorPhase } from '../sql/errors.js';
+import { PendingWork, settlesWithin } from '../sql/pending-work.js';
+import { acquireOrAbort } from '../sql/acquire.js';
+import { createRowBounds, type RowBounds } from '../limits.js';
+import { expandListParams } from './placeholders.js';
+import { parseSourceOptions } from '../options.js';
+import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 
 /** The SourceExecutor mysqlSource returns. */
 export interface MysqlSource extends SourceExecutor<SqlQuery> {

@@ -1,23 +1,19 @@
 import pg from 'pg';
 import type { CustomTypesConfig, PoolClient, PoolConfig, QueryConfig } from 'pg';
 import { z } from 'zod';
-import { TributaryError } from '../errors.js';
-import { isPostgresRetryable, postgresDriverCode, postgresErrorRule } from './postgres-errors.js';
-import { streamRows } from './postgres-stream.js';
-import type { ExecuteContext, Row, SourceExecutor } from './source.js';
-import { toSourceError, type ErrorPhase } from './sql-errors.js';
-import {
-  PendingWork,
-  acquireOrAbort,
-  createRowBounds,
-  parseSourceOptions,
-  settlesWithin,
-  sqlQuerySchema,
-  sqlSourceOptionsShape,
-  type RowBounds,
-  type SqlQuery,
-} from './sql-query.js';
-import { mapArrayDeep, normalizeDecimal, normalizeInteger, normalizeTimestamp } from './values.js';
+import { TributaryError } from '../../errors.js';
+import { isPostgresRetryable, postgresDriverCode, postgresErrorRule } from './errors.js';
+import { streamRows } from './stream.js';
+import type { ExecuteContext, SourceExecutor } from '../source.js';
+import type { Row } from '../../data/row.js';
+import { toSourceError, type ErrorPhase } from '../sql/errors.js';
+import { PendingWork, settlesWithin } from '../sql/pending-work.js';
+import { acquireOrAbort } from '../sql/acquire.js';
+import { createRowBounds, type RowBounds } from '../limits.js';
+import { parseSourceOptions } from '../options.js';
+import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
+import { sqlSourceOptionsShape } from '../sql/options.js';
+import { mapArrayDeep, normalizeDecimal, normalizeInteger, normalizeTimestamp } from '../sql/normalize.js';
 
 const fn = z.custom<(...args: any[]) => any>((v) => typeof v === 'function', 'expected a function');
 const ms = z.number().int().nonnegative();
@@ -117,7 +113,7 @@ function policyTypes(fallback: CustomTypesConfig): CustomTypesConfig {
 /**
  * A PostgreSQL source on a `pg` Pool. Query: `{ sql, params? }` with `$1` placeholders; a
  * bound list (a JS array in `ctx.params`) is sent as ONE array parameter, so write
- * `= ANY($1)`. Values follow the policy of values.ts (type parsers are installed per pool,
+ * `= ANY($1)`. Values follow the policy of sql/normalize.ts (type parsers are installed per pool,
  * never globally). Aborting `ctx.signal` cancels the statement on the server.
  *
  * @example

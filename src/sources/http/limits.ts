@@ -1,4 +1,4 @@
-import { TributaryError } from '../errors.js';
+import { TributaryError } from '../../errors.js';
 
 /**
  * The row and byte budget of one `execute` call, shared by all its pages and per-value

@@ -1,7 +1,9 @@
 import Cursor from 'pg-cursor';
 import type { CustomTypesConfig, PoolClient } from 'pg';
-import type { ExecuteContext, Row } from './source.js';
-import type { RowBounds, SqlQuery } from './sql-query.js';
+import type { ExecuteContext } from '../source.js';
+import type { Row } from '../../data/row.js';
+import type { RowBounds } from '../limits.js';
+import type { SqlQuery } from '../sql/query.js';
 
 /** What streaming needs from its PostgreSQL source. */
 export interface PgStreamDeps {

@@ -1,9 +1,9 @@
-import type { Row } from './source.js';
-import { decodeUtf8, readBody, readSnippet } from './http-body.js';
-import { badResponse, networkError, statusError } from './http-errors.js';
-import type { Budget } from './http-limits.js';
-import { resolvePointer } from './http-pointer.js';
-import type { HttpRequest } from './http-request.js';
+import type { Row } from '../../data/row.js';
+import { decodeUtf8, readBody, readSnippet } from './body.js';
+import { badResponse, networkError, statusError } from './errors.js';
+import type { Budget } from './limits.js';
+import { resolvePointer } from './pointer.js';
+import type { HttpRequest } from './request.js';
 
 /** One response, reduced to what the page loop needs. */
 export interface Page {

@@ -1,4 +1,4 @@
-import { NETWORK_ERROR_RULES, errorCode, retryableBy, type ErrorRule } from './sql-errors.js';
+import { NETWORK_ERROR_RULES, errorCode, retryableBy, type ErrorRule } from '../sql/errors.js';
 
 /**
  * How postgresSource classifies PostgreSQL errors. A key is an exact SQLSTATE (`40P01`), a

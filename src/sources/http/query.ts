@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { fromRefSchema, paramRefSchema, scalarSchema } from '../plan/schema.js';
-import { isJsonPointer } from './http-pointer.js';
+import { fromRefSchema, paramRefSchema, scalarSchema } from '../../plan/schema.js';
+import { isJsonPointer } from './pointer.js';
 
 /**
  * The native query of httpSource, as a strict zod schema. Any pathParams or searchParams

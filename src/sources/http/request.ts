@@ -1,5 +1,5 @@
-import { TributaryError } from '../errors.js';
-import { DOT_SEGMENT, PLACEHOLDER, type HttpQuery } from './http-query.js';
+import { TributaryError } from '../../errors.js';
+import { DOT_SEGMENT, PLACEHOLDER, type HttpQuery } from './query.js';
 
 /**
  * Turns a resolved query (references replaced by values) into the concrete requests to

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sqlSourceOptionsShape } from './sql-query.js';
+import { sqlSourceOptionsShape } from '../sql/options.js';
 
 const ms = z.number().int().nonnegative();
 

@@ -1,4 +1,4 @@
-import { NETWORK_ERROR_RULES, errorCode, retryableBy, type ErrorRule } from './sql-errors.js';
+import { NETWORK_ERROR_RULES, errorCode, retryableBy, type ErrorRule } from '../sql/errors.js';
 
 /**
  * How mysqlSource classifies MariaDB/MySQL errors. A key is a server errno (`1213`) or a

@@ -1,5 +1,5 @@
-import { TributaryError, type ErrorCode } from '../errors.js';
-import { defaultIsRetryable } from './source.js';
+import { TributaryError, type ErrorCode } from '../../errors.js';
+import { defaultIsRetryable } from '../source.js';
 
 /**
  * How httpSource turns HTTP statuses and fetch failures into TributaryErrors. The table is

@@ -1,6 +1,6 @@
-import { TributaryError } from '../errors.js';
-import { badResponse } from './http-errors.js';
-import type { Budget } from './http-limits.js';
+import { TributaryError } from '../../errors.js';
+import { badResponse } from './errors.js';
+import type { Budget } from './limits.js';
 
 /**
  * Reads a response body chunk by chunk, so a body over the byte budget is cut off as soon

@@ -1,9 +1,9 @@
-import { TributaryError } from '../errors.js';
-import { defaultIsRetryable } from './source.js';
+import { TributaryError } from '../../errors.js';
+import { defaultIsRetryable } from '../source.js';
 
 /**
- * The shape the SQL connectors' classification tables share (postgres-errors.ts,
- * mysql-errors.ts), and the one function that turns a driver error into a TributaryError.
+ * The shape the SQL connectors' classification tables share (postgres/errors.ts,
+ * mysql/errors.ts), and the one function that turns a driver error into a TributaryError.
  */
 
 /** How one driver error code is treated. */

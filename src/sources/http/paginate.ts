@@ -1,10 +1,10 @@
-import type { Row } from './source.js';
-import { badResponse } from './http-errors.js';
-import type { Page } from './http-fetch.js';
-import { limitExceeded } from './http-limits.js';
-import { resolvePointer } from './http-pointer.js';
-import type { HttpPaginate } from './http-query.js';
-import type { HttpRequest } from './http-request.js';
+import type { Row } from '../../data/row.js';
+import { badResponse } from './errors.js';
+import type { Page } from './fetch.js';
+import { limitExceeded } from './limits.js';
+import { resolvePointer } from './pointer.js';
+import type { HttpPaginate } from './query.js';
+import type { HttpRequest } from './request.js';
 
 /** Default bound on the requests of one page loop. */
 export const DEFAULT_MAX_PAGES = 100;

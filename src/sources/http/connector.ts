@@ -1,17 +1,18 @@
 import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
-import { TributaryError } from '../errors.js';
-import type { ExecuteContext, Row, SourceExecutor } from './source.js';
-import { isRetryable } from './http-errors.js';
-import { fetchPage } from './http-fetch.js';
-import { linkedController, mapBounded } from './http-fanout.js';
-import { createBudget, smaller } from './http-limits.js';
-import { DEFAULT_MAX_PAGES, pages } from './http-paginate.js';
-import { headersSchema, httpQuerySchema, type HttpQuery } from './http-query.js';
-import { buildRequests, type HttpRequest } from './http-request.js';
+import { TributaryError } from '../../errors.js';
+import type { ExecuteContext, SourceExecutor } from '../source.js';
+import type { Row } from '../../data/row.js';
+import { isRetryable } from './errors.js';
+import { fetchPage } from './fetch.js';
+import { linkedController, mapBounded } from './fanout.js';
+import { createBudget, smaller } from './limits.js';
+import { DEFAULT_MAX_PAGES, pages } from './paginate.js';
+import { headersSchema, httpQuerySchema, type HttpQuery } from './query.js';
+import { buildRequests, type HttpRequest } from './request.js';
 
-export { isRetryable } from './http-errors.js';
-export type { HttpQuery, HttpPaginate } from './http-query.js';
+export { isRetryable } from './errors.js';
+export type { HttpQuery, HttpPaginate } from './query.js';
 
 /** Per-call fan-out when `maxConcurrency` is not set. */
 export const DEFAULT_HTTP_CONCURRENCY = 4;

@@ -1,0 +1,91 @@
+import { TributaryError } from '../../errors.js';
+
+/**
+ * The offsets of the `?` placeholders in MySQL text, skipping '…', "…" and `…` quotes and
+ * comments (`-- `, `#`, `/* … *\/`). Executable comments (`/*! … *\/`, `/*M! … *\/`) are
+ * scanned, as the server runs them. Backslash escapes are honoured inside quotes (the
+ * default sql_mode).
+ */
+export function mysqlPlaceholders(sql: string): number[] {
+  const found: number[] = [];
+  const n = sql.length;
+  let i = 0;
+  while (i < n) {
+    const c = sql[i];
+    if (c === "'" || c === '"' || c === '`') {
+      i = skipQuoted(sql, i, c);
+    } else if (c === '#' || isDashComment(sql, i)) {
+      const eol = sql.indexOf('\n', i);
+      i = eol === -1 ? n : eol + 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      if (sql[i + 2] === '!') i += 3;
+      else if (sql[i + 2] === 'M' && sql[i + 3] === '!') i += 4;
+      else {
+        const end = sql.indexOf('*/', i + 2);
+        i = end === -1 ? n : end + 2;
+      }
+    } else {
+      if (c === '?') found.push(i);
+      i += 1;
+    }
+  }
+  return found;
+}
+
+/** MySQL's `--` starts a comment only before a space, a control character or the end. */
+function isDashComment(sql: string, i: number): boolean {
+  return sql[i] === '-' && sql[i + 1] === '-' && (i + 2 >= sql.length || sql.charCodeAt(i + 2) <= 32);
+}
+
+/** The index just past the quoted run that starts at `start`. */
+function skipQuoted(sql: string, start: number, quote: string): number {
+  let j = start + 1;
+  while (j < sql.length) {
+    const c = sql[j];
+    if (c === '\\' && quote !== '`') j += 2;
+    else if (c === quote && sql[j + 1] === quote) j += 2; // a doubled quote is one literal quote
+    else if (c === quote) return j + 1;
+    else j += 1;
+  }
+  return sql.length;
+}
+
+/**
+ * MySQL's bound lists: the Nth `?` whose param is a JS array becomes `?, ?, …` with the
+ * array's values bound in its place; an empty array becomes `NULL` (`IN (NULL)` matches
+ * nothing). Without array params the text is untouched. `undefined` is sent as NULL.
+ */
+export function expandListParams(
+  sql: string,
+  params: readonly unknown[],
+  fragmentId?: string,
+): { sql: string; values: unknown[] } {
+  const values: unknown[] = [];
+  if (!params.some(Array.isArray)) {
+    for (const p of params) values.push(p === undefined ? null : p);
+    return { sql, values };
+  }
+  const marks = mysqlPlaceholders(sql);
+  if (marks.length !== params.length) {
+    const message = `the SQL has ${marks.length} ? placeholders but ${params.length} params were given`;
+    const path = fragmentId === undefined ? 'query.params' : `fragments.${fragmentId}.query.params`;
+    throw new TributaryError('FRAGMENT_FAILED', message, { retryable: false, issues: [{ path, message }] });
+  }
+  let text = '';
+  let last = 0;
+  marks.forEach((at, k) => {
+    const param = params[k];
+    text += sql.slice(last, at);
+    last = at + 1;
+    if (!Array.isArray(param)) {
+      text += '?';
+      values.push(param === undefined ? null : param);
+    } else if (param.length === 0) {
+      text += 'NULL';
+    } else {
+      text += '?, '.repeat(param.length - 1) + '?';
+      for (const v of param as unknown[]) values.push(v === undefined ? null : v);
+    }
+  });
+  return { sql: text + sql.slice(last), values };
+}

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+
+/** Options every SQL source takes besides its driver's pool options. */
+export const sqlSourceOptionsShape = {
+  /** A connection URL; the alternative to host/port/user/... fields. */
+  url: z.string().min(1).optional(),
+  /** Most calls this source runs at once (its lane size); default: the pool's size. */
+  maxConcurrency: z.number().int().positive().optional(),
+  /** Rows one call may return; the smaller of this and the plan's limit wins. */
+  maxRows: z.number().int().positive().optional(),
+  /** Estimated bytes one call may return (see `estimateValueBytes`). */
+  maxBytes: z.number().int().positive().optional(),
+  cacheScope: z.enum(['principal', 'shared']).optional(),
+  /** The name in error messages; default: the kind. */
+  name: z.string().min(1).optional(),
+};
