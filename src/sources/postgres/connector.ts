@@ -1,6 +1,5 @@
 import pg from 'pg';
 import type { CustomTypesConfig, PoolClient, PoolConfig, QueryConfig } from 'pg';
-import { z } from 'zod';
 import { TributaryError } from '../../errors.js';
 import { isPostgresRetryable, postgresDriverCode, postgresErrorRule } from './errors.js';
 import { streamRows } from './stream.js';
@@ -12,60 +11,10 @@ import { acquireOrAbort } from '../sql/acquire.js';
 import { createRowBounds, type RowBounds } from '../limits.js';
 import { parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
-import { sqlSourceOptionsShape } from '../sql/options.js';
-import { mapArrayDeep, normalizeDecimal, normalizeInteger, normalizeTimestamp } from '../sql/normalize.js';
+import { postgresOptionsSchema, type PostgresSourceOptions } from './options.js';
+import { policyTypes } from './types.js';
 
-const fn = z.custom<(...args: any[]) => any>((v) => typeof v === 'function', 'expected a function');
-const ms = z.number().int().nonnegative();
-
-/**
- * `postgresSource` options: `url` (or `connectionString`) or the pg PoolConfig fields, plus
- * tributary's own. Strict: an unknown key (a typo) is CONFIG_INVALID. `types` may carry
- * the app's own parsers; the values policy's types (int8, date, timestamps, numeric[])
- * still win.
- */
-export const postgresOptionsSchema = z
-  .strictObject({
-    ...sqlSourceOptionsShape,
-    /** Rows per cursor read when a caller streams (`run.rows()`). Default 1000. */
-    streamBatchSize: z.number().int().positive().optional(),
-    /** Allowed so a sources.json entry can be passed as is. */
-    kind: z.literal('postgres').optional(),
-    connectionString: z.string().min(1).optional(),
-    host: z.string().min(1).optional(),
-    port: z.number().int().min(1).max(65535).optional(),
-    user: z.string().optional(),
-    password: z.union([z.string(), fn]).optional(),
-    database: z.string().optional(),
-    ssl: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
-    sslnegotiation: z.enum(['postgres', 'direct']).optional(),
-    enableChannelBinding: z.boolean().optional(),
-    keepAlive: z.boolean().optional(),
-    keepAliveInitialDelayMillis: ms.optional(),
-    statement_timeout: z.union([z.literal(false), ms]).optional(),
-    query_timeout: ms.optional(),
-    lock_timeout: ms.optional(),
-    idle_in_transaction_session_timeout: ms.optional(),
-    application_name: z.string().optional(),
-    fallback_application_name: z.string().optional(),
-    connectionTimeoutMillis: ms.optional(),
-    options: z.string().optional(),
-    client_encoding: z.string().optional(),
-    stream: fn.optional(),
-    types: z.custom<CustomTypesConfig>((v) => typeof (v as CustomTypesConfig | null)?.getTypeParser === 'function').optional(),
-    max: z.number().int().positive().optional(),
-    min: z.number().int().nonnegative().optional(),
-    idleTimeoutMillis: ms.nullable().optional(),
-    allowExitOnIdle: z.boolean().optional(),
-    maxUses: z.number().int().positive().optional(),
-    maxLifetimeSeconds: z.number().int().nonnegative().optional(),
-    log: fn.optional(),
-  })
-  .refine((o) => o.url === undefined || o.connectionString === undefined, {
-    message: 'give url or connectionString, not both',
-    path: ['url'],
-  });
-export type PostgresSourceOptions = z.input<typeof postgresOptionsSchema>;
+export type { PostgresSourceOptions } from './options.js';
 
 /** The SourceExecutor postgresSource returns. */
 export interface PostgresSource extends SourceExecutor<SqlQuery> {
@@ -85,30 +34,6 @@ export interface PostgresSource extends SourceExecutor<SqlQuery> {
 // After pg_cancel_backend, how long the statement may take to stop before its backend is
 // terminated (a cancel that raced ahead of the statement's start cancels nothing).
 const CANCEL_GRACE_MS = 1000;
-
-/** The values policy as per-pool pg type parsers, falling back to `fallback` (the app's). */
-function policyTypes(fallback: CustomTypesConfig): CustomTypesConfig {
-  // text[]'s parser splits any array literal into nested strings; the policy maps the leaves.
-  const byOid = pg.types.getTypeParser as (oid: number, format: 'text') => (text: string) => unknown;
-  const textArray = byOid(1009, 'text');
-  const arrayOf = (leaf: (s: string) => unknown) => (text: string) => mapArrayDeep(textArray(text), leaf);
-  const keepText = (text: string) => text;
-  const parsers = new Map<number, (text: string) => unknown>([
-    [20, normalizeInteger], // int8: pg's default is always a string
-    [1016, arrayOf(normalizeInteger)], // int8[]
-    [1700, normalizeDecimal], // numeric: pg's default is always a string
-    [1231, arrayOf(normalizeDecimal)], // numeric[]: pg's default parses floats and loses digits
-    [1082, keepText], // date: pg's default is a Date at local midnight
-    [1182, textArray], // date[]
-    [1114, normalizeTimestamp], // timestamp: pg's default reads it as local time
-    [1115, arrayOf(normalizeTimestamp)],
-    [1184, normalizeTimestamp], // timestamptz
-    [1185, arrayOf(normalizeTimestamp)],
-  ]);
-  const getTypeParser = (oid: number, format?: 'text' | 'binary') =>
-    (format ?? 'text') === 'text' ? (parsers.get(oid) ?? fallback.getTypeParser(oid, format)) : fallback.getTypeParser(oid, format);
-  return { getTypeParser: getTypeParser as CustomTypesConfig['getTypeParser'] };
-}
 
 /**
  * A PostgreSQL source on a `pg` Pool. Query: `{ sql, params? }` with `$1` placeholders; a

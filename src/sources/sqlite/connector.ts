@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { z } from 'zod';
 import { TributaryError } from '../../errors.js';
 import { createRowBounds } from '../limits.js';
 import { parseSourceOptions } from '../options.js';
@@ -7,31 +6,14 @@ import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
 import { SqliteThread } from './thread.js';
-import { normalizeInteger } from '../sql/normalize.js';
+import { normalizeRow, toSqliteValue } from './convert.js';
+import { isSqliteRetryable, wrapSqliteError } from './errors.js';
+import { sqliteOptionsSchema, type SqliteSourceOptions } from './options.js';
 
-const optionsSchema = z.strictObject({
-  /** The database file; `:memory:` for a private in-memory database. */
-  file: z.string().min(1),
-  /** Open read-only (the file must exist). Default false. */
-  readonly: z.boolean().optional(),
-  maxConcurrency: z.number().int().positive().optional(),
-  maxRows: z.number().int().positive().optional(),
-  maxBytes: z.number().int().positive().optional(),
-  cacheScope: z.enum(['principal', 'shared']).optional(),
-  /**
-   * Run statements on a worker thread instead of the event loop: a long query then blocks
-   * nothing else, and an abort (timeout, cancel) terminates the thread, really stopping it.
-   * Costs a structured-clone copy of the rows; calls take turns on the thread.
-   */
-  thread: z.boolean().optional(),
-});
-export type SqliteSourceOptions = z.input<typeof optionsSchema>;
+export type { SqliteSourceOptions } from './options.js';
 
 /** Rows per batch when a caller streams. */
 const STREAM_BATCH = 1000;
-
-/** SQLite result codes worth another try: the database was busy or locked by another writer. */
-const RETRYABLE_SQLITE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_RECOVERY']);
 
 /**
  * SQLite through better-sqlite3, the embedded default. `{ sql, params }` with `?`
@@ -44,7 +26,7 @@ const RETRYABLE_SQLITE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_BUSY_S
  * between its rows, never in the middle of one long step.
  */
 export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQuery> {
-  const opts = parseSourceOptions('sqlite', optionsSchema, options);
+  const opts = parseSourceOptions('sqlite', sqliteOptionsSchema, options);
   let db: Database.Database | undefined;
   let closed = false;
   const statements = new Map<string, Database.Statement>();
@@ -85,7 +67,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
     try {
       rows = await worker.run(query.sql, ctx.params.map(toSqliteValue), ctx.signal, maxRows);
     } catch (error) {
-      throw ctx.signal.aborted ? ctx.signal.reason : wrap(error, query.sql);
+      throw ctx.signal.aborted ? ctx.signal.reason : wrapSqliteError(error, query.sql);
     }
     for (const row of rows) bounds.add(normalizeRow(row));
     return rows;
@@ -115,7 +97,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
         ctx.signal.throwIfAborted();
         iterator = prepare(query.sql).safeIntegers(true).iterate(...ctx.params.map(toSqliteValue)) as IterableIterator<Row>;
       } catch (error) {
-        throw ctx.signal.aborted ? ctx.signal.reason : wrap(error, query.sql);
+        throw ctx.signal.aborted ? ctx.signal.reason : wrapSqliteError(error, query.sql);
       }
       const bounds = createRowBounds(ctx, opts, 'sqlite');
       try {
@@ -134,7 +116,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
           if (ctx.signal.aborted) throw ctx.signal.reason;
         }
       } catch (error) {
-        throw error instanceof TributaryError || ctx.signal.aborted ? error : wrap(error, query.sql);
+        throw error instanceof TributaryError || ctx.signal.aborted ? error : wrapSqliteError(error, query.sql);
       } finally {
         iterator.return?.();
       }
@@ -149,10 +131,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
     ...(opts.maxConcurrency === undefined ? {} : { maxConcurrency: opts.maxConcurrency }),
     ...(opts.cacheScope === undefined ? {} : { cacheScope: opts.cacheScope }),
     version: () => `sqlite:${open().prepare('select sqlite_version() as v').pluck().get() as string}`,
-    isRetryable: (error) => {
-      const code = (error as { driverCode?: string; code?: string })?.driverCode ?? (error as { code?: string })?.code;
-      return typeof code === 'string' && RETRYABLE_SQLITE.has(code);
-    },
+    isRetryable: isSqliteRetryable,
     execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> | AsyncIterable<Row[]> {
       if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason as Error);
       // A connection with an open iterator refuses other statements, so calls take turns
@@ -177,7 +156,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
           }
           return out;
         } catch (error) {
-          throw wrap(error, query.sql);
+          throw wrapSqliteError(error, query.sql);
         }
       });
     },
@@ -189,39 +168,4 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
       await thread?.close();
     },
   };
-}
-
-function normalizeRow(raw: Row): Row {
-  for (const key in raw) {
-    const value = raw[key];
-    if (typeof value === 'bigint') raw[key] = normalizeInteger(value);
-  }
-  return raw;
-}
-
-/** A bound value as SQLite takes it: a list becomes JSON text for `json_each(?)`. */
-function toSqliteValue(value: unknown): unknown {
-  if (Array.isArray(value)) return JSON.stringify(value.map(jsonSafe));
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (value === undefined) return null;
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) return JSON.stringify(value);
-  return value;
-}
-
-function jsonSafe(value: unknown): unknown {
-  if (typeof value === 'bigint') return normalizeInteger(value);
-  if (Buffer.isBuffer(value)) return value.toString('hex');
-  return value;
-}
-
-function wrap(error: unknown, sql: string): unknown {
-  if (error instanceof TributaryError) return error;
-  const code = (error as { code?: string })?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  return new TributaryError('FRAGMENT_FAILED', `SQLite rejected the query (${code ?? 'error'}): ${message} — in: ${sql.slice(0, 200)}`, {
-    cause: error,
-    retryable: typeof code === 'string' && RETRYABLE_SQLITE.has(code),
-    driverCode: code,
-  });
 }

@@ -1,0 +1,27 @@
+import type { Row } from '../../data/row.js';
+import { normalizeInteger } from '../sql/normalize.js';
+
+/** A row read with `safeIntegers(true)`, its bigints turned into the values policy's integers (in place). */
+export function normalizeRow(raw: Row): Row {
+  for (const key in raw) {
+    const value = raw[key];
+    if (typeof value === 'bigint') raw[key] = normalizeInteger(value);
+  }
+  return raw;
+}
+
+/** A bound value as SQLite takes it: a list becomes JSON text for `json_each(?)`. */
+export function toSqliteValue(value: unknown): unknown {
+  if (Array.isArray(value)) return JSON.stringify(value.map(jsonSafe));
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) return JSON.stringify(value);
+  return value;
+}
+
+function jsonSafe(value: unknown): unknown {
+  if (typeof value === 'bigint') return normalizeInteger(value);
+  if (Buffer.isBuffer(value)) return value.toString('hex');
+  return value;
+}

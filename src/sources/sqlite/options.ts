@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/** `sqliteSource` options, validated when the source is created. */
+export const sqliteOptionsSchema = z.strictObject({
+  /** The database file; `:memory:` for a private in-memory database. */
+  file: z.string().min(1),
+  /** Open read-only (the file must exist). Default false. */
+  readonly: z.boolean().optional(),
+  maxConcurrency: z.number().int().positive().optional(),
+  maxRows: z.number().int().positive().optional(),
+  maxBytes: z.number().int().positive().optional(),
+  cacheScope: z.enum(['principal', 'shared']).optional(),
+  /**
+   * Run statements on a worker thread instead of the event loop: a long query then blocks
+   * nothing else, and an abort (timeout, cancel) terminates the thread, really stopping it.
+   * Costs a structured-clone copy of the rows; calls take turns on the thread.
+   */
+  thread: z.boolean().optional(),
+});
+export type SqliteSourceOptions = z.input<typeof sqliteOptionsSchema>;
