@@ -6,7 +6,7 @@ import { filter } from './filter.js';
 import { join } from './join.js';
 import { limit } from './limit.js';
 import { nest } from './nest.js';
-import type { ParamResolver } from './predicate.js';
+import type { ParamResolver } from '../data/predicate.js';
 import { project } from './project.js';
 import { leafRelation, type Relation, type RelationResult } from './relation.js';
 import { sort } from './sort.js';

@@ -1,5 +1,5 @@
 import type { Predicate } from '../plan/schema.js';
-import { compilePredicate, type ParamResolver } from './predicate.js';
+import { compilePredicate, type ParamResolver } from '../data/predicate.js';
 import type { Relation, RelationResult } from './relation.js';
 
 /**

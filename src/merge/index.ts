@@ -9,8 +9,8 @@ export { planStream } from './stream.js';
 export type { StreamPlan, StreamFlow, StreamContext } from './stream.js';
 
 /* Predicates (also used by the in-memory source) */
-export { compilePredicate } from './predicate.js';
-export type { ParamResolver } from './predicate.js';
+export { compilePredicate } from '../data/predicate.js';
+export type { ParamResolver } from '../data/predicate.js';
 
 /* Rows */
 export { columnsOf } from './relation.js';

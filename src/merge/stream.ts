@@ -2,7 +2,7 @@ import type { MergeNode } from '../plan/schema.js';
 import type { Row } from '../data/row.js';
 import { mergeFailed } from './fail.js';
 import { join } from './join.js';
-import { compilePredicate } from './predicate.js';
+import { compilePredicate } from '../data/predicate.js';
 import { project } from './project.js';
 import { columnsOf } from './relation.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../src/errors.js';
-import { compilePredicate } from '../../src/merge/predicate.js';
+import { compilePredicate } from '../../src/data/predicate.js';
 import type { Predicate } from '../../src/plan/schema.js';
 import type { Row } from '../../src/data/row.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TributaryError } from '../../errors.js';
-import { compilePredicate } from '../../merge/index.js';
+import { compilePredicate } from '../../data/predicate.js';
 import { predicateSchema } from '../../plan/schema.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
