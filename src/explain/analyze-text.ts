@@ -1,4 +1,4 @@
-import type { QueryAnalysis } from './analyze.js';
+import type { QueryAnalysis } from './model.js';
 import { ms } from './describe.js';
 import { oneLine } from './escape.js';
 

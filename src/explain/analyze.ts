@@ -1,5 +1,5 @@
 import type { ExecutionEvent } from '../progress/events.js';
-import type { FragmentReport, QueryResult } from '../result.js';
+import type { QueryResult } from '../result.js';
 import type { Row } from '../data/row.js';
 import { estimateRowBytes } from '../data/bytes.js';
 import { criticalPath } from './critical-path.js';
@@ -8,51 +8,7 @@ import { explain, type ExplainOptions } from './explain.js';
 import { explainDot } from './dot.js';
 import { analyzeGantt } from './gantt.js';
 import { analyzeText } from './analyze-text.js';
-
-/** What EXPLAIN ANALYZE says about one fragment; times are ms since the query started. */
-export interface FragmentTiming {
-  id: string;
-  source: string;
-  level: number;
-  status: FragmentReport['status'];
-  dependsOn: string[];
-  /** When it asked for a lane slot (from the run's events; undefined without them). */
-  queuedAt?: number;
-  /** Its first source call (from the events), else when its pipeline began (the result's `startedAt`). */
-  startedAt?: number;
-  finishedAt?: number;
-  durationMs?: number;
-  /** Tries of its longest-tried batch; 0 when served from the cache. */
-  attempts: number;
-  /** Source calls made, over all batches and attempts. */
-  calls: number;
-  rowCount: number;
-  /** Estimated bytes of its rows, when known (see `AnalyzeOptions.bytes`). */
-  bytes?: number;
-  cached: boolean;
-  /** On the critical path. */
-  critical: boolean;
-}
-
-/** EXPLAIN ANALYZE of one finished run, with its renderings. */
-export interface QueryAnalysis {
-  queryId: string;
-  status: QueryResult['status'];
-  durationMs: number;
-  /** In plan order. */
-  fragments: FragmentTiming[];
-  /** Fragment ids from the first to the one that finished last. */
-  criticalPath: string[];
-  /** The merge phase, when known. */
-  merge?: { startedAt: number; finishedAt: number };
-  stats: QueryResult['stats'];
-  /** A table, one row per fragment, critical ones starred. */
-  text(): string;
-  /** A Mermaid `gantt` chart, one bar per fragment by level, critical bars tagged `crit`. */
-  mermaid(): string;
-  /** The plan's DOT graph with timings, the critical path drawn in red. */
-  dot(): string;
-}
+import type { FragmentTiming, QueryAnalysis } from './model.js';
 
 export interface AnalyzeOptions extends Pick<ExplainOptions, 'sources' | 'limits'> {
   /** The run's recorded events (`run.events$`): queued and first-call times, the merge phase. */

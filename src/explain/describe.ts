@@ -1,4 +1,4 @@
-import type { BoundInput, FragmentExplanation } from './explain.js';
+import type { BoundInput, FragmentExplanation } from './model.js';
 
 /** Shared wording of the renderings. */
 

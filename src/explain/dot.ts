@@ -1,4 +1,4 @@
-import type { PlanExplanation } from './explain.js';
+import type { PlanExplanation } from './model.js';
 import { dotLabel, dotString } from './escape.js';
 import { planGraph, type GraphAnnotations, type GraphEdge, type GraphNode, type PlanGraph } from './graph.js';
 

@@ -1,65 +1,13 @@
-import type { CacheOverride, Fragment, RetryOptionsInput, ValidatedPlan } from '../plan/index.js';
+import type { Fragment, ValidatedPlan } from '../plan/index.js';
 import { findRefs, formatPath, isFromRef, validatePlan } from '../plan/index.js';
 import type { PlanLimits } from '../plan/index.js';
 import type { SourceExecutor } from '../sources/source.js';
 import { explainDot } from './dot.js';
 import { explainMermaid } from './mermaid.js';
-import { explainMerge, type MergeExplanation } from './merge-tree.js';
+import { explainMerge } from './merge-tree.js';
+import type { BoundInput, DependencyEdge, FragmentExplanation, PlanExplanation } from './model.js';
 import { querySummary } from './summary.js';
 import { explainText } from './text.js';
-
-/** A value a fragment's query receives at run time. */
-export type BoundInput =
-  /** `{ $from, column }`: the distinct values of an upstream column; `batchSize` when split. */
-  | { kind: 'column'; path: string; fragment: string; column: string; batchSize?: number }
-  /** `{ $param }`: a value passed with `run(plan, { params })`. */
-  | { kind: 'param'; path: string; name: string };
-
-/** What EXPLAIN says about one fragment. */
-export interface FragmentExplanation {
-  id: string;
-  source: string;
-  /** The source's kind (`sqlite`, `http`, …) when the sources were given. */
-  sourceKind?: string;
-  level: number;
-  dependsOn: string[];
-  /** The native query, as written. */
-  query: unknown;
-  /** One line: SQL's first line, `table t where …`, `GET /path`. */
-  summary: string;
-  inputs: BoundInput[];
-  batch?: { param: number; size: number };
-  timeoutMs?: number;
-  retry?: RetryOptionsInput;
-  cache?: CacheOverride;
-}
-
-/** A `dependsOn` edge, with the upstream columns bound across it (none: ordering only). */
-export interface DependencyEdge {
-  from: string;
-  to: string;
-  columns: string[];
-}
-
-/** The plan as EXPLAIN sees it, with its renderings. */
-export interface PlanExplanation {
-  queryId: string;
-  errorPolicy: 'fail-fast' | 'partial';
-  schedule: 'levels' | 'eager';
-  /** Fragment ids by level. */
-  levels: string[][];
-  /** In plan order. */
-  fragments: FragmentExplanation[];
-  edges: DependencyEdge[];
-  /** The merge tree (a single leaf when the plan has no merge). */
-  merge: MergeExplanation;
-  /** Indented text: levels, fragments, inputs, the merge tree. */
-  text(): string;
-  /** A Mermaid `flowchart TD`: fragments by level, dependency edges labelled with bound columns, the merge tree. */
-  mermaid(): string;
-  /** The same graph in Graphviz DOT. */
-  dot(): string;
-}
 
 export interface ExplainOptions {
   /** The sources; when given, source names and native queries are checked and kinds shown. */

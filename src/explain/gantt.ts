@@ -1,4 +1,4 @@
-import type { QueryAnalysis } from './analyze.js';
+import type { QueryAnalysis } from './model.js';
 import { ganttText } from './escape.js';
 
 type Analysis = Omit<QueryAnalysis, 'text' | 'mermaid' | 'dot'>;

@@ -1,4 +1,4 @@
-import type { PlanExplanation } from './explain.js';
+import type { PlanExplanation } from './model.js';
 import { edgeText, sourceText } from './describe.js';
 import { mergeNodes } from './merge-tree.js';
 

@@ -1,19 +1,6 @@
 import type { MergeNode } from '../plan/index.js';
+import type { MergeExplanation } from './model.js';
 import { predicateText } from './summary.js';
-
-/** One node of the explained merge tree: an operator, or a leaf naming a fragment. */
-export interface MergeExplanation {
-  /** `m0`, `m1`, … in pre-order; stable for a given tree. */
-  id: string;
-  /** The operator, or `fragment` for a leaf. */
-  op: Exclude<MergeNode, string>['op'] | 'fragment';
-  /** `join inner on id = customer_id`, `limit 10`, or the leaf's fragment id. */
-  label: string;
-  /** The leaf's fragment id. */
-  fragmentId?: string;
-  /** Inputs, each with the role it plays (`left`, `right`, `parent`, `child`, `input`). */
-  inputs: { role: string; node: MergeExplanation }[];
-}
 
 /** Describes a merge tree as labelled nodes. Recursive: the plan's nesting limit bounds the depth. */
 export function explainMerge(root: MergeNode): MergeExplanation {

@@ -1,4 +1,4 @@
-import type { PlanExplanation } from './explain.js';
+import type { PlanExplanation } from './model.js';
 import { mermaidLabel } from './escape.js';
 import { planGraph, type GraphAnnotations, type GraphNode, type PlanGraph } from './graph.js';
 

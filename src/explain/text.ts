@@ -1,7 +1,7 @@
-import type { PlanExplanation } from './explain.js';
+import type { PlanExplanation } from './model.js';
 import { inputText, policyText, sourceText } from './describe.js';
 import { oneLine } from './escape.js';
-import type { MergeExplanation } from './merge-tree.js';
+import type { MergeExplanation } from './model.js';
 
 type Model = Omit<PlanExplanation, 'text' | 'mermaid' | 'dot'>;
 

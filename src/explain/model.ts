@@ -1,0 +1,120 @@
+import type { CacheOverride, MergeNode, RetryOptionsInput } from '../plan/index.js';
+import type { FragmentReport, QueryResult } from '../result.js';
+
+/**
+ * The explanation model: what EXPLAIN and EXPLAIN ANALYZE say about a plan and a run, as
+ * plain data. Every renderer (text, Mermaid, DOT, SVG, HTML) reads these types and nothing
+ * here imports a renderer, so the folder has no import cycles.
+ */
+
+/** One node of the explained merge tree: an operator, or a leaf naming a fragment. */
+export interface MergeExplanation {
+  /** `m0`, `m1`, … in pre-order; stable for a given tree. */
+  id: string;
+  /** The operator, or `fragment` for a leaf. */
+  op: Exclude<MergeNode, string>['op'] | 'fragment';
+  /** `join inner on id = customer_id`, `limit 10`, or the leaf's fragment id. */
+  label: string;
+  /** The leaf's fragment id. */
+  fragmentId?: string;
+  /** Inputs, each with the role it plays (`left`, `right`, `parent`, `child`, `input`). */
+  inputs: { role: string; node: MergeExplanation }[];
+}
+
+/** A value a fragment's query receives at run time. */
+export type BoundInput =
+  /** `{ $from, column }`: the distinct values of an upstream column; `batchSize` when split. */
+  | { kind: 'column'; path: string; fragment: string; column: string; batchSize?: number }
+  /** `{ $param }`: a value passed with `run(plan, { params })`. */
+  | { kind: 'param'; path: string; name: string };
+
+/** What EXPLAIN says about one fragment. */
+export interface FragmentExplanation {
+  id: string;
+  source: string;
+  /** The source's kind (`sqlite`, `http`, …) when the sources were given. */
+  sourceKind?: string;
+  level: number;
+  dependsOn: string[];
+  /** The native query, as written. */
+  query: unknown;
+  /** One line: SQL's first line, `table t where …`, `GET /path`. */
+  summary: string;
+  inputs: BoundInput[];
+  batch?: { param: number; size: number };
+  timeoutMs?: number;
+  retry?: RetryOptionsInput;
+  cache?: CacheOverride;
+}
+
+/** A `dependsOn` edge, with the upstream columns bound across it (none: ordering only). */
+export interface DependencyEdge {
+  from: string;
+  to: string;
+  columns: string[];
+}
+
+/** The plan as EXPLAIN sees it, with its renderings. */
+export interface PlanExplanation {
+  queryId: string;
+  errorPolicy: 'fail-fast' | 'partial';
+  schedule: 'levels' | 'eager';
+  /** Fragment ids by level. */
+  levels: string[][];
+  /** In plan order. */
+  fragments: FragmentExplanation[];
+  edges: DependencyEdge[];
+  /** The merge tree (a single leaf when the plan has no merge). */
+  merge: MergeExplanation;
+  /** Indented text: levels, fragments, inputs, the merge tree. */
+  text(): string;
+  /** A Mermaid `flowchart TD`: fragments by level, dependency edges labelled with bound columns, the merge tree. */
+  mermaid(): string;
+  /** The same graph in Graphviz DOT. */
+  dot(): string;
+}
+
+/** What EXPLAIN ANALYZE says about one fragment; times are ms since the query started. */
+export interface FragmentTiming {
+  id: string;
+  source: string;
+  level: number;
+  status: FragmentReport['status'];
+  dependsOn: string[];
+  /** When it asked for a lane slot (from the run's events; undefined without them). */
+  queuedAt?: number;
+  /** Its first source call (from the events), else when its pipeline began (the result's `startedAt`). */
+  startedAt?: number;
+  finishedAt?: number;
+  durationMs?: number;
+  /** Tries of its longest-tried batch; 0 when served from the cache. */
+  attempts: number;
+  /** Source calls made, over all batches and attempts. */
+  calls: number;
+  rowCount: number;
+  /** Estimated bytes of its rows, when known (see `AnalyzeOptions.bytes`). */
+  bytes?: number;
+  cached: boolean;
+  /** On the critical path. */
+  critical: boolean;
+}
+
+/** EXPLAIN ANALYZE of one finished run, with its renderings. */
+export interface QueryAnalysis {
+  queryId: string;
+  status: QueryResult['status'];
+  durationMs: number;
+  /** In plan order. */
+  fragments: FragmentTiming[];
+  /** Fragment ids from the first to the one that finished last. */
+  criticalPath: string[];
+  /** The merge phase, when known. */
+  merge?: { startedAt: number; finishedAt: number };
+  stats: QueryResult['stats'];
+  /** A table, one row per fragment, critical ones starred. */
+  text(): string;
+  /** A Mermaid `gantt` chart, one bar per fragment by level, critical bars tagged `crit`. */
+  mermaid(): string;
+  /** The plan's DOT graph with timings, the critical path drawn in red. */
+  dot(): string;
+}
