@@ -37,13 +37,15 @@ export function isDecimalString(value: string): boolean {
   const point = value.indexOf('.');
   const int = value.slice(value[0] === '-' ? 1 : 0, point < 0 ? undefined : point);
   const frac = point < 0 ? '' : value.slice(point + 1);
-  if (significantDigits(int, frac) > NUMBER_DIGITS) return true;
-  return frac === '' && !Number.isSafeInteger(Number(int));
+  // An integer is a number exactly when it is safe; a fraction when it has ≤ 15 digits.
+  if (frac === '') return !Number.isSafeInteger(Number(int));
+  return significantDigits(int, frac) > NUMBER_DIGITS;
 }
 
 /**
- * A database's decimal text as the values policy gives it: a number when it has at most
- * 15 significant digits (and a double's range holds it), else the canonical decimal string.
+ * A database's decimal text as the values policy gives it: a number when it is a safe
+ * integer or has at most 15 significant digits (and a double's range holds it), else the
+ * canonical decimal string.
  * Text that is no finite decimal (`NaN`, `Infinity`) is returned unchanged.
  */
 export function exactValue(text: string): number | string {
@@ -65,6 +67,7 @@ export function exactValue(text: string): number | string {
 /** A decimal as the values policy gives it (see `exactValue`). */
 export function fromDecimal(d: ExactDecimal): number | string {
   const text = d.isZero() ? '0' : d.toFixed();
+  if (d.isInteger() && d.abs().lte(Number.MAX_SAFE_INTEGER)) return Number(text);
   if (d.sd() <= NUMBER_DIGITS) {
     const n = Number(text);
     if (Number.isFinite(n) && (n !== 0 || d.isZero()) && new Exact(n).eq(d)) return n;

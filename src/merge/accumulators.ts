@@ -1,3 +1,4 @@
+import { divideExact, divideToNumber, fromDecimal, isDecimalString, NUMBER_DIGITS, toDecimal, type ExactDecimal } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
 import { compareTotal } from './compare.js';
 import { mergeFailed } from './fail.js';
@@ -11,30 +12,44 @@ export interface Accumulator {
   result(): unknown;
 }
 
-const MAX = BigInt(Number.MAX_SAFE_INTEGER);
-
-/** A bigint as a number when that loses nothing, else the bigint itself. */
-const narrow = (n: bigint): number | bigint => (n <= MAX && n >= -MAX ? Number(n) : n);
-
 /**
- * Sums numbers as numbers and bigints exactly (drivers return BIGINT columns as bigint),
- * then narrows the total to a number when it is a safe integer.
+ * Adds up a column exactly. Integers add as doubles while every partial sum is a safe
+ * integer (the common case, and exact); anything else — a fraction, a decimal string, a
+ * bigint, a partial sum beyond ±2^53 — moves the sum to decimal arithmetic, where a
+ * number counts as its shortest decimal (`0.1` is one tenth, as the DECIMAL it came from).
+ *
+ * - `total()`: the exact sum as the values policy gives a decimal (a number up to 15
+ *   significant digits, else the exact decimal string); a sum over binary floats (a number
+ *   of more than 15 significant digits, which no DECIMAL gives) is rounded to a double.
+ * - `mean()`: the exact quotient rounded once: to the nearest double, or, when the column
+ *   held decimal strings, to 34 significant digits as the values policy gives it.
+ * NaN and ±Infinity follow double arithmetic.
  */
 function summer(column: string, path: string) {
   let count = 0;
-  let num = 0;
-  let big = 0n;
-  let sawNumber = false;
-  let sawBig = false;
+  let int = 0;
+  let exact: ExactDecimal | undefined;
+  let special: number | undefined;
+  let sawString = false;
+  let sawFloat = false;
+  const addExact = (value: number | bigint | string): void => {
+    const d = toDecimal(value);
+    // More digits than any DECIMAL the values policy gives as a number: a binary float.
+    if (typeof value === 'number' && !Number.isSafeInteger(value) && d.sd() > NUMBER_DIGITS) sawFloat = true;
+    exact = (exact ?? toDecimal(int)).plus(d);
+  };
   return {
     add(value: unknown): void {
       if (isNullish(value)) return;
       if (typeof value === 'number') {
-        num += value;
-        sawNumber = true;
+        if (exact === undefined && Number.isSafeInteger(value) && Number.isSafeInteger(int + value)) int += value;
+        else if (!Number.isFinite(value)) special = (special ?? 0) + value;
+        else addExact(value);
       } else if (typeof value === 'bigint') {
-        big += value;
-        sawBig = true;
+        addExact(value);
+      } else if (typeof value === 'string' && isDecimalString(value)) {
+        sawString = true;
+        addExact(value);
       } else {
         const found = value instanceof Date ? 'Date' : typeof value;
         throw mergeFailed(path, `cannot add up column "${column}": found a ${found}, not a number`);
@@ -42,11 +57,17 @@ function summer(column: string, path: string) {
       count++;
     },
     count: () => count,
-    total(): number | bigint | null {
+    total(): number | string | null {
       if (count === 0) return null;
-      if (!sawBig) return num;
-      if (!sawNumber) return narrow(big);
-      return Number.isSafeInteger(num) ? narrow(big + BigInt(num)) : Number(big) + num;
+      if (special !== undefined) return special + (exact === undefined ? int : exact.toNumber());
+      if (exact === undefined) return int;
+      return sawFloat && !sawString ? exact.toNumber() : fromDecimal(exact);
+    },
+    mean(): number | string | null {
+      if (count === 0) return null;
+      if (special !== undefined) return (special + (exact === undefined ? int : exact.toNumber())) / count;
+      if (exact === undefined) return int / count;
+      return sawString ? divideExact(exact, count) : divideToNumber(exact, count);
     },
   };
 }
@@ -74,10 +95,7 @@ export function createAccumulator(fn: AggregateFn, column: string | undefined, p
       const sum = summer(column ?? '', path);
       return {
         add: (row) => sum.add(read(row)),
-        result: () => {
-          const total = sum.total();
-          return fn === 'sum' || total === null ? total : Number(total) / sum.count();
-        },
+        result: () => (fn === 'sum' ? sum.total() : sum.mean()),
       };
     }
     case 'min':
@@ -115,11 +133,16 @@ interface Summary {
 }
 
 /**
- * Summarizes one column per group, or `undefined` when a non-null value is not a number
- * (the general accumulators then take over). Min and max follow `compareTotal` on numbers:
+ * Summarizes one column per group, or `undefined` when a non-null value is not a number,
+ * or, with `wantSum`, when the doubles could not add it up exactly: a value is no integer
+ * (a DECIMAL's cents) or a partial sum could leave the safe integers (the general
+ * accumulators then take over, in decimal). Min and max follow `compareTotal` on numbers:
  * NaN is above every other number, and of equal values the first one stays.
  */
-function summarize(rows: readonly Row[], ids: Int32Array, groupCount: number, column: string, wantMin: boolean, wantMax: boolean): Summary | undefined {
+function summarize(rows: readonly Row[], ids: Int32Array, groupCount: number, column: string, want: Want): Summary | undefined {
+  const { min: wantMin, max: wantMax, sum: wantSum } = want;
+  // The sum of |value| over all groups bounds every partial sum of every group.
+  let magnitude = 0;
   const count = new Float64Array(groupCount);
   const sum = new Float64Array(groupCount);
   const min = wantMin ? new Float64Array(groupCount) : undefined;
@@ -131,6 +154,10 @@ function summarize(rows: readonly Row[], ids: Int32Array, groupCount: number, co
     if (value !== undefined && !(plain && isPlainRow(row)) && !Object.hasOwn(row, column)) value = undefined;
     if (value === null || value === undefined) continue;
     if (typeof value !== 'number') return undefined;
+    if (wantSum) {
+      if (!Number.isInteger(value)) return undefined;
+      magnitude += value < 0 ? -value : value;
+    }
     const g = ids[i] as number;
     const seen = count[g] as number;
     count[g] = seen + 1;
@@ -144,12 +171,20 @@ function summarize(rows: readonly Row[], ids: Int32Array, groupCount: number, co
       if (seen === 0 || value > best || (value !== value && best === best)) max[g] = value;
     }
   }
+  if (magnitude > Number.MAX_SAFE_INTEGER) return undefined;
   return { count, sum, min, max };
+}
+
+interface Want {
+  min: boolean;
+  max: boolean;
+  sum: boolean;
 }
 
 /**
  * The aggregates' results per group (`ids` numbers each row's group) when every aggregated
- * column holds only numbers and nulls, computed column by column into typed arrays without
+ * column holds only numbers and nulls (and every summed one only integers with safe
+ * partial sums), computed column by column into typed arrays without
  * per-row allocation; `undefined` when some column holds anything else. Same results as
  * the accumulators of `createAccumulator` on such input.
  */
@@ -159,18 +194,19 @@ export function numericAggregates(
   groupCount: number,
   aggregates: readonly NumericSpec[],
 ): unknown[][] | undefined {
-  const wanted = new Map<string, { min: boolean; max: boolean }>();
+  const wanted = new Map<string, Want>();
   for (const a of aggregates) {
     if (!FUNCTIONS.has(a.fn)) return undefined;
     if (a.column === undefined) continue;
-    const want = wanted.get(a.column) ?? { min: false, max: false };
+    const want = wanted.get(a.column) ?? { min: false, max: false, sum: false };
     if (a.fn === 'min') want.min = true;
     if (a.fn === 'max') want.max = true;
+    if (a.fn === 'sum' || a.fn === 'avg') want.sum = true;
     wanted.set(a.column, want);
   }
   const summaries = new Map<string, Summary>();
   for (const [column, want] of wanted) {
-    const summary = summarize(rows, ids, groupCount, column, want.min, want.max);
+    const summary = summarize(rows, ids, groupCount, column, want);
     if (summary === undefined) return undefined;
     summaries.set(column, summary);
   }

@@ -1,9 +1,10 @@
+import { compareExact, isDecimalString } from '../data/decimal.js';
 import { isNullish } from './row.js';
 import { valueKey } from './values.js';
 
 /**
  * Orderings of the merge tree. `compareValues` is SQL's `<`: it knows numbers (with
- * bigints), strings (by UTF-16 code units), booleans (false < true), Dates (by time) and
+ * bigints and decimal strings, compared exactly), strings (by UTF-16 code units), booleans (false < true), Dates (by time) and
  * byte arrays (bytewise); nulls and mismatched types compare as UNKNOWN. `compareTotal`
  * extends it to a total order for sort, min and max by ranking types:
  * boolean < number < string < Date < bytes < anything else.
@@ -19,7 +20,7 @@ function rank(value: unknown): number {
     case 'bigint':
       return 1;
     case 'string':
-      return 2;
+      return isDecimalString(value) ? 1 : 2;
     default:
       if (value instanceof Date) return 3;
       if (value instanceof Uint8Array) return 4;
@@ -53,6 +54,16 @@ export function compareValues(a: unknown, b: unknown): number | undefined {
   const tb = typeof b;
   if ((ta === 'number' || ta === 'bigint') && (tb === 'number' || tb === 'bigint')) {
     return compareNumbers(a as number | bigint, b as number | bigint);
+  }
+  const da = ta === 'string' && isDecimalString(a as string);
+  const db = tb === 'string' && isDecimalString(b as string);
+  if (da || db) {
+    if ((da || ta === 'number' || ta === 'bigint') && (db || tb === 'number' || tb === 'bigint')) {
+      // NaN is above every other number; the rest compare exactly as decimals.
+      if (Number.isNaN(a) || Number.isNaN(b)) return compareNumbers(Number(a), Number(b));
+      return compareExact(a as number | bigint | string, b as number | bigint | string);
+    }
+    return undefined;
   }
   if (ta === 'string' && tb === 'string') return sign(a as string, b as string);
   if (ta === 'boolean' && tb === 'boolean') return sign(a as boolean, b as boolean);

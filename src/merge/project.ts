@@ -8,14 +8,15 @@ export type ProjectColumn = string | { column: string; as: string };
 
 /**
  * Keeps exactly the listed columns, in that order, renaming `{ column, as }` entries.
- * A column that no input row has is a mistake in the plan (MERGE_FAILED) when there are
- * rows to tell; on an empty input nothing can be checked and no error is raised.
+ * A column that is not among the input's columns is a mistake in the plan (MERGE_FAILED)
+ * when they are known: when there are rows, or the source named its columns; an empty
+ * input without names cannot be checked and raises no error.
  */
 export function project(input: Relation, columns: readonly ProjectColumn[], path = 'project'): RelationResult {
   const pairs = columns.map((c): [string, string] => (typeof c === 'string' ? [c, c] : [c.column, c.as]));
   const names = pairs.map(([, as]) => as);
   assertUniqueColumns(names, `${path}.columns`);
-  if (input.rows.length > 0) {
+  if (input.rows.length > 0 || input.columns.length > 0) {
     const known = new Set(input.columns);
     pairs.forEach(([from], i) => {
       if (!known.has(from)) throw mergeFailed(`${path}.columns[${i}]`, `column "${from}" is not in the input`);

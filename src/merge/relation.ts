@@ -1,3 +1,4 @@
+import { columnsOf as attachedColumns } from '../data/columns.js';
 import type { Row } from '../data/row.js';
 
 /**
@@ -16,10 +17,14 @@ export interface RelationResult {
 }
 
 /**
- * Column names in order of first appearance: the first row's keys, then keys that later
- * rows add. Rows from JSON sources need not share one shape, hence the scan over all rows.
+ * The column names of a rows array: those its source attached (`withColumns`, so zero
+ * rows still have columns), else the keys in order of first appearance: the first row's
+ * keys, then keys that later rows add. Rows from JSON sources need not share one shape,
+ * hence the scan over all rows.
  */
 export function columnsOf(rows: readonly Row[]): string[] {
+  const attached = attachedColumns(rows);
+  if (attached !== undefined) return attached;
   const seen = new Set<string>();
   // Rows mostly share one shape: a row with the same keys as the one before adds nothing.
   let previous: string[] = [];
@@ -39,8 +44,9 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
- * A fragment result as a relation whose columns are worked out (by `columnsOf`, a scan of
- * every row) only when an operator asks for them: aggregate, for one, never does.
+ * A fragment result as a relation whose columns are worked out (by `columnsOf`: the
+ * attached names, else a scan of every row) only when an operator asks for them:
+ * aggregate, for one, never does.
  */
 export function leafRelation(rows: readonly Row[]): Relation {
   let columns: string[] | undefined;

@@ -1,3 +1,4 @@
+import { isDecimalString } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
 import { compareTotal } from './compare.js';
 import type { Relation, RelationResult } from './relation.js';
@@ -63,7 +64,7 @@ export function sort(input: Relation, by: readonly SortKey[]): RelationResult {
   return { rows: out, columns: [...input.columns] };
 }
 
-/** What the non-null values of a sort column are: all numbers (no NaN), all strings, or anything. */
+/** What the non-null values of a sort column are: all numbers (no NaN), all strings (no decimal string), or anything. */
 type Kind = 'number' | 'string' | 'any';
 
 interface Extracted {
@@ -87,7 +88,8 @@ function extract(rows: readonly Row[], column: string): Extracted {
     if (value === null || value === undefined) continue;
     if (typeof value !== 'number' || value !== value) numbers = false;
     else if (value === Infinity || value === -Infinity) finite = false;
-    if (typeof value !== 'string') strings = false;
+    // A decimal string sorts as the number it spells, not as text.
+    if (typeof value !== 'string' || (strings && isDecimalString(value))) strings = false;
   }
   if (!numbers) return { values, kind: strings ? 'string' : 'any', numbers: undefined };
   if (!finite) return { values, kind: 'number', numbers: undefined };

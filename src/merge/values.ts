@@ -1,11 +1,14 @@
 import { stringify } from 'safe-stable-stringify';
 import type { Row } from '../data/row.js';
+import { isDecimalString, plainNumberText } from '../data/decimal.js';
 import { getColumn, isNullish, plainName, readColumn } from './row.js';
 
 /**
  * Value equality of the merge tree, as hash keys. Join, nest, union distinct, aggregate
  * group-by and the `eq` / `in` predicates all use it, so "equal" means one thing everywhere:
- * numbers and bigints by numeric value (`1` equals `1n`), strings exactly, booleans,
+ * numbers, bigints and decimal strings (data/decimal.ts: the exact text of a DECIMAL value
+ * a double cannot hold) by numeric value (`1` equals `1n`, `1e18` equals
+ * `'1000000000000000000'`), other strings exactly, booleans,
  * Buffers / Uint8Arrays by bytes, Dates by time value; a string never equals a number.
  * NaN equals NaN (as in PostgreSQL), and `-0` equals `0`.
  */
@@ -15,15 +18,18 @@ const NULL_KEY = 'z';
 
 /**
  * A string key for one non-null value, prefixed by its type so `'1'` and `1` differ.
- * Integral numbers go through BigInt so `1`, `1.0` and `1n` share a key exactly.
+ * Integral numbers go through BigInt so `1`, `1.0` and `1n` share a key exactly; other
+ * numbers are keyed by their shortest decimal in plain notation, which is how a decimal
+ * string spells the same value.
  */
 export function valueKey(value: unknown): string {
   switch (typeof value) {
     case 'string':
-      return `s${value}`;
+      return isDecimalString(value) ? `n${value}` : `s${value}`;
     case 'number':
       // A safe integer prints as its BigInt does (and -0 as 0); only larger integers need BigInt.
-      return Number.isSafeInteger(value) || !Number.isInteger(value) ? `n${value}` : `n${BigInt(value)}`;
+      if (Number.isSafeInteger(value)) return `n${value}`;
+      return Number.isInteger(value) ? `n${BigInt(value)}` : `n${plainNumberText(value)}`;
     case 'bigint':
       return `n${value}`;
     case 'boolean':
@@ -77,7 +83,8 @@ export function groupKey(row: Row, columns: readonly string[]): string {
  * A hash key usable directly as a `Map` key, for the common single-column case: numbers,
  * strings and booleans stand for themselves (a `Map` already treats `-0` as `0` and NaN as
  * NaN, and never confuses `1` with `'1'` or `true`); a bigint becomes the number it equals
- * exactly, if any, so `1n` meets `1`. Any other value has no primitive key: `NO_KEY`. A table
+ * exactly, if any, so `1n` meets `1`. Any other value, and a decimal string (which must
+ * meet the number it spells), has no primitive key: `NO_KEY`. A table
  * must use primitive keys for all its values or for none (a string could equal a
  * `valueKey`), so callers fall back to `valueKey` for the whole table when they meet `NO_KEY`.
  */
@@ -86,8 +93,9 @@ export const NO_KEY: unique symbol = Symbol('no primitive key');
 
 export function primitiveKey(value: unknown): PrimitiveKey | typeof NO_KEY {
   switch (typeof value) {
-    case 'number':
     case 'string':
+      return isDecimalString(value) ? NO_KEY : value;
+    case 'number':
     case 'boolean':
       return value;
     case 'bigint': {

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { columnsOf, withColumns } from '../../src/data/columns.js';
+import type { Row } from '../../src/data/row.js';
+import { evaluateMerge } from '../../src/merge/evaluate.js';
+import type { MergeNode } from '../../src/plan/schema.js';
+
+const empty = (columns: string[]): Row[] => withColumns([], columns);
+
+describe('withColumns / columnsOf', () => {
+  it('attaches names that JSON, spreading and iteration do not see', () => {
+    const rows = withColumns([{ a: 1 }], ['a', 'b']);
+    expect(columnsOf(rows)).toEqual(['a', 'b']);
+    expect(JSON.stringify(rows)).toBe('[{"a":1}]');
+    expect(Object.keys(rows)).toEqual(['0']);
+    expect(columnsOf([...rows])).toBeUndefined();
+    expect(columnsOf([])).toBeUndefined();
+    // The caller gets a copy: changing it changes nothing attached.
+    columnsOf(rows)?.push('c');
+    expect(columnsOf(rows)).toEqual(['a', 'b']);
+  });
+});
+
+describe('zero-row results keep their columns through the merge operators', () => {
+  const inputs = new Map<string, Row[]>([
+    ['customers', empty(['id', 'name'])],
+    ['orders', empty(['id', 'customer_id', 'total'])],
+    ['rows', [{ id: 1, name: 'Ann' }]],
+  ]);
+  const cases: [string, MergeNode, string[]][] = [
+    ['a leaf', 'customers', ['id', 'name']],
+    ['join (right names renamed)', { op: 'join', type: 'inner', left: 'customers', right: 'orders', on: [['id', 'customer_id']] }, ['id', 'name', 'orders.id', 'customer_id', 'total']],
+    ['left join', { op: 'join', type: 'left', left: 'customers', right: 'orders', on: [['id', 'customer_id']] }, ['id', 'name', 'orders.id', 'customer_id', 'total']],
+    ['semi join', { op: 'join', type: 'semi', left: 'orders', right: 'customers', on: [['customer_id', 'id']] }, ['id', 'customer_id', 'total']],
+    ['project', { op: 'project', input: 'orders', columns: ['total', { column: 'id', as: 'order' }] }, ['total', 'order']],
+    ['aggregate', { op: 'aggregate', input: 'orders', groupBy: ['customer_id'], aggregates: [{ fn: 'sum', column: 'total', as: 'spent' }] }, ['customer_id', 'spent']],
+    ['filter, sort, limit', { op: 'limit', n: 5, input: { op: 'sort', by: [{ column: 'total' }], input: { op: 'filter', where: { gt: ['total', 10] }, input: 'orders' } } }, ['id', 'customer_id', 'total']],
+    ['union', { op: 'union', inputs: ['customers', 'orders'] }, ['id', 'name', 'customer_id', 'total']],
+    ['nest', { op: 'nest', parent: 'customers', child: 'orders', on: [['id', 'customer_id']], as: 'orders' }, ['id', 'name', 'orders']],
+  ];
+  it.each(cases)('%s', (_, node, columns) => {
+    const result = evaluateMerge(node, inputs);
+    expect(result.rows).toEqual([]);
+    expect(result.columns).toEqual(columns);
+  });
+
+  it('an empty right side still gives a left join its right columns (as nulls)', () => {
+    const result = evaluateMerge({ op: 'join', type: 'left', left: 'rows', right: 'orders', on: [['id', 'customer_id']] }, inputs);
+    expect(result.rows).toEqual([{ id: 1, name: 'Ann', 'orders.id': null, customer_id: null, total: null }]);
+  });
+
+  it('a projection of a column the source did not name fails even on zero rows', () => {
+    expect(() => evaluateMerge({ op: 'project', input: 'orders', columns: ['nope'] }, inputs)).toThrow(/column "nope" is not in the input/);
+  });
+});

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { exactValue, isDecimalString } from '../../src/data/decimal.js';
+import { aggregate, type AggregateSpec } from '../../src/merge/aggregate.js';
+import { compareTotal, compareValues } from '../../src/merge/compare.js';
+import { join } from '../../src/merge/join.js';
+import { sort } from '../../src/merge/sort.js';
+import { valuesEqual } from '../../src/merge/values.js';
+import { rel } from './support.js';
+
+/** Decimal text → cents as a bigint: an oracle that knows nothing of doubles or decimal.js. */
+function cents(text: string): bigint {
+  const [int = '0', frac = ''] = text.replace('-', '').split('.');
+  const value = BigInt(int) * 100n + BigInt(frac.padEnd(2, '0').slice(0, 2));
+  return text.startsWith('-') ? -value : value;
+}
+const centsText = (c: bigint): string => {
+  const sign = c < 0n ? '-' : '';
+  const a = c < 0n ? -c : c;
+  return `${sign}${a / 100n}.${(a % 100n).toString().padStart(2, '0')}`.replace(/\.?0+$/, '').replace(/^(-?)$/, '$10');
+};
+
+/** A finite double as an exact fraction [numerator, denominator] (BigInt, no rounding anywhere). */
+function fraction(d: number): [bigint, bigint] {
+  const bits = new DataView(new ArrayBuffer(8));
+  bits.setFloat64(0, d);
+  const hi = bits.getUint32(0);
+  const exponent = (hi >>> 20) & 0x7ff;
+  const mantissa = (BigInt(hi & 0xfffff) << 32n) | BigInt(bits.getUint32(4));
+  const m = exponent === 0 ? mantissa : mantissa | (1n << 52n);
+  const e = (exponent === 0 ? 1 : exponent) - 1075;
+  const signed = d < 0 ? -m : m;
+  return e >= 0 ? [signed << BigInt(e), 1n] : [signed, 1n << BigInt(-e)];
+}
+
+/** True when no double is closer to num/den than `d` (its neighbours are checked exactly). */
+function isNearestDouble(d: number, num: bigint, den: bigint): boolean {
+  const distance = (x: number): [bigint, bigint] => {
+    const [n, m] = fraction(x);
+    const diff = n * den - num * m;
+    return [diff < 0n ? -diff : diff, m * den];
+  };
+  const [dn, dd] = distance(d);
+  const next = (x: number, up: boolean): number => {
+    const v = new DataView(new ArrayBuffer(8));
+    v.setFloat64(0, x);
+    v.setBigUint64(0, v.getBigUint64(0) + ((x > 0) === up ? 1n : -1n));
+    return v.getFloat64(0);
+  };
+  return [next(d, true), next(d, false)].every((n) => {
+    const [nn, nd] = distance(n);
+    return dn * nd <= nn * dd;
+  });
+}
+
+describe('the decimal values policy', () => {
+  it('gives a number up to 15 significant digits, else the canonical exact string', () => {
+    expect(exactValue('12.50')).toBe(12.5);
+    expect(exactValue('-0.00')).toBe(0);
+    expect(exactValue('999999999999999')).toBe(999999999999999);
+    expect(exactValue('1234567890.123456')).toBe('1234567890.123456');
+    expect(exactValue('+0012345678901234567.5000')).toBe('12345678901234567.5');
+    expect(exactValue('1000000000000000000')).toBe(1e18);
+    expect(exactValue('NaN')).toBe('NaN');
+  });
+
+  it('recognizes decimal strings: canonical text a double cannot hold', () => {
+    expect(isDecimalString('12345678901234567.5')).toBe(true);
+    expect(isDecimalString('-9007199254740993')).toBe(true);
+    expect(isDecimalString('9007199254740991')).toBe(false); // a safe integer is a number
+    expect(isDecimalString('00012345678901234567')).toBe(false); // not canonical: text
+    expect(isDecimalString('12.5')).toBe(false);
+    expect(isDecimalString('1234567890.1234560')).toBe(false);
+  });
+});
+
+describe('exact sums and averages', () => {
+  const specs: AggregateSpec[] = [
+    { fn: 'sum', column: 'v', as: 'sum' },
+    { fn: 'avg', column: 'v', as: 'avg' },
+  ];
+
+  it('adds DECIMAL values to the cent, where doubles drift', () => {
+    let seed = 7;
+    const next = (): number => (seed = (seed * 48271) % 2147483647);
+    const texts = Array.from({ length: 5000 }, () => `${next() % 100000}.${String(next() % 100).padStart(2, '0')}`);
+    const rows = texts.map((t, i) => ({ g: i % 7, v: exactValue(t) }));
+    const out = aggregate(rel(rows), ['g'], specs).rows;
+    for (const row of out) {
+      const mine = texts.filter((_, i) => i % 7 === row.g);
+      const total = mine.reduce((a, t) => a + cents(t), 0n);
+      expect(String(row.sum)).toBe(centsText(total));
+      // The average is the exact quotient rounded once to a double.
+      expect(isNearestDouble(row.avg as number, total, 100n * BigInt(mine.length))).toBe(true);
+    }
+    const naive = rows.reduce((a, r) => a + (r.v as number), 0);
+    const exact = centsText(texts.reduce((a, t) => a + cents(t), 0n));
+    expect(String(aggregate(rel(rows), undefined, specs).rows[0]?.sum)).toBe(exact);
+    expect(String(naive)).not.toBe(exact); // the drift this guards against
+  });
+
+  it('keeps sums beyond 15 digits exact as strings, and mixes numbers with decimal strings', () => {
+    const rows = [{ v: 9999999999.99 }, { v: 9999999999.99 }, { v: '12345678901234567.5' }, { v: null }];
+    const [row] = aggregate(rel(rows), undefined, specs).rows;
+    expect(row?.sum).toBe('12345698901234567.48');
+    expect(row?.avg).toBe('4115232967078189.16');
+    expect(aggregate(rel([{ v: 9999999999999.99 }, { v: 0.01 }]), undefined, specs).rows[0]?.sum).toBe(10000000000000);
+  });
+
+  it('takes the fast path for integers and still returns the IEEE average', () => {
+    const [row] = aggregate(rel([{ v: 1 }, { v: 1 }, { v: 2 }]), undefined, specs).rows;
+    expect(row).toEqual({ sum: 4, avg: 4 / 3 });
+  });
+});
+
+describe('decimal strings in joins, comparisons and sorting', () => {
+  it('joins a decimal string with the number it spells and with its own value from another database', () => {
+    expect(valuesEqual('1000000000000000000', 1e18)).toBe(true);
+    expect(valuesEqual('12345678901234567.5', '12345678901234567.5')).toBe(true);
+    expect(valuesEqual('12345678901234567.5', Number('12345678901234567.5'))).toBe(false);
+    const left = rel([{ id: '9007199254740993', a: 1 }, { id: 5, a: 2 }]);
+    const right = rel([{ k: 5, b: 'x' }, { k: '9007199254740993', b: 'y' }]);
+    expect(join(left, right, { type: 'inner', on: [['id', 'k']], rightName: 'r' }).rows.map((r) => r.b)).toEqual(['y', 'x']);
+  });
+
+  it('compares and sorts decimal strings as numbers, text as text', () => {
+    expect(compareValues('10000000000000000.5', 9e15)).toBe(1);
+    expect(compareValues('-10000000000000000.5', 1)).toBe(-1);
+    expect(compareValues('10000000000000000.5', 'abc')).toBeUndefined();
+    expect(compareTotal('99999999999999999', '100000000000000000')).toBe(-1);
+    const rows = rel([{ v: '100000000000000000.1' }, { v: 5 }, { v: '99999999999999999.9' }, { v: 'text' }, { v: 1e17 }]);
+    expect(sort(rows, [{ column: 'v' }]).rows.map((r) => r.v)).toEqual([5, '99999999999999999.9', 1e17, '100000000000000000.1', 'text']);
+  });
+});
