@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TributaryError } from './errors.js';
-import { estimateRowsBytes } from './cache/size.js';
+import { estimateRowsBytes } from './data/bytes.js';
 import type { Row } from './data/row.js';
 
 /** Per-principal quotas; a run without a principal counts as the principal `anonymous`. */

@@ -5,6 +5,6 @@ export { InflightLoads } from './inflight.js';
 export { cacheKey, cacheScopeOf, type CacheKeyParts } from './key.js';
 export { canonicalize } from './canonical.js';
 export { resolveCachePolicy, type CachePolicy } from './policy.js';
-export { estimateRowsBytes } from './size.js';
+export { estimateRowsBytes } from '../data/bytes.js';
 export { redisStore, type RedisStore, type RedisStoreOptions } from './redis-store.js';
 export type { CacheStore, CacheFilter, StoredEntry, StoreHit } from './store.js';

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Row } from '../data/row.js';
-import { estimateRowsBytes } from './size.js';
+import { estimateRowsBytes } from '../data/bytes.js';
 import type { CacheFilter } from './store.js';
 
 export interface ResultCacheOptions {

@@ -6,7 +6,7 @@ import { readPlanFile } from './inputs.js';
 import { EXIT, InputError, type CliIo } from './io.js';
 import { loadSourcesFile } from './sources-file.js';
 
-export const EXPLAIN_FORMATS = ['text', 'mermaid', 'dot'] as const;
+export const EXPLAIN_FORMATS = ['text', 'mermaid', 'dot', 'svg', 'html'] as const;
 export type ExplainFormat = (typeof EXPLAIN_FORMATS)[number];
 
 export interface ExplainCommandOptions extends Partial<ExecuteOptions> {
@@ -18,7 +18,8 @@ export interface ExplainCommandOptions extends Partial<ExecuteOptions> {
  * `tributary explain plan.json`: the plan's levels, fragments, bound inputs and merge tree
  * without running it (checked against `--sources` when given). With `--analyze` it runs
  * the plan and prints EXPLAIN ANALYZE instead: timings and the critical path (a Gantt
- * chart with `--format mermaid`); the exit code is then the run's.
+ * chart with `--format mermaid`, the timeline as SVG, or a page with the plan and the
+ * timeline with `--format html`); the exit code is then the run's.
  */
 export async function explainCommand(planFile: string, opts: ExplainCommandOptions, io: CliIo): Promise<number> {
   if (opts.analyze) {
@@ -44,7 +45,7 @@ export async function explainCommand(planFile: string, opts: ExplainCommandOptio
   }
 }
 
-function render(r: { text(): string; mermaid(): string; dot(): string }, format: ExplainFormat): string {
+function render(r: Record<ExplainFormat, () => string>, format: ExplainFormat): string {
   switch (format) {
     case 'text':
       return r.text();
@@ -52,6 +53,10 @@ function render(r: { text(): string; mermaid(): string; dot(): string }, format:
       return r.mermaid();
     case 'dot':
       return r.dot();
+    case 'svg':
+      return r.svg();
+    case 'html':
+      return r.html();
     default:
       return format satisfies never;
   }

@@ -49,7 +49,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       .argument('<plan>', 'plan JSON file ("-" reads standard input)')
       .addOption(sources(false))
       .option('-a, --analyze', 'run the plan (needs --sources) and show timings and the critical path')
-      .addOption(new Option('-f, --format <format>', 'text, a Mermaid diagram (a Gantt chart with --analyze), or Graphviz DOT').choices(EXPLAIN_FORMATS).default('text')),
+      .addOption(new Option('-f, --format <format>', 'text, a Mermaid diagram (a Gantt chart with --analyze), Graphviz DOT, or a picture drawn offline: svg, or an html page').choices(EXPLAIN_FORMATS).default('text')),
   ).action(async (plan: string, opts: ExplainCommandOptions) => {
     exitCode = await explainCommand(plan, opts, io);
   });

@@ -1,8 +1,8 @@
-import type { QueryAnalysis } from './model.js';
+import type { AnalysisModel } from './model.js';
 import { ms } from './describe.js';
 import { oneLine } from './escape.js';
 
-type Analysis = Omit<QueryAnalysis, 'text' | 'mermaid' | 'dot'>;
+type Analysis = AnalysisModel;
 
 const HEADERS = ['fragment', 'source', 'level', 'status', 'queued', 'started', 'finished', 'duration', 'attempts', 'rows', 'bytes', 'cached'] as const;
 /** Numeric columns are right-aligned. */

@@ -1,5 +1,5 @@
 import type { ExecutionEvent } from '../progress/events.js';
-import type { QueryResult } from '../result.js';
+import type { QueryResult } from '../run/index.js';
 import type { Row } from '../data/row.js';
 import { estimateRowBytes } from '../data/bytes.js';
 import { criticalPath } from './critical-path.js';
@@ -8,7 +8,9 @@ import { explain, type ExplainOptions } from './explain.js';
 import { explainDot } from './dot.js';
 import { analyzeGantt } from './gantt.js';
 import { analyzeText } from './analyze-text.js';
-import type { FragmentTiming, QueryAnalysis } from './model.js';
+import { analyzeSvg } from './gantt-svg.js';
+import { explainHtml } from './html.js';
+import type { AnalysisModel, FragmentTiming, QueryAnalysis } from './model.js';
 
 export interface AnalyzeOptions extends Pick<ExplainOptions, 'sources' | 'limits'> {
   /** The run's recorded events (`run.events$`): queued and first-call times, the merge phase. */
@@ -65,7 +67,7 @@ export function analyze(result: QueryResult, plan: unknown = planOf(result), opt
 
   const lastFinish = Math.max(0, ...fragments.map((f) => f.finishedAt ?? 0));
   const mergeStart = seen.merge ?? (result.status === 'failed' ? undefined : lastFinish);
-  const analysis: Omit<QueryAnalysis, 'text' | 'mermaid' | 'dot'> = {
+  const analysis: AnalysisModel = {
     queryId: result.queryId,
     status: result.status,
     durationMs: result.stats.durationMs,
@@ -79,6 +81,8 @@ export function analyze(result: QueryResult, plan: unknown = planOf(result), opt
     text: () => analyzeText(analysis),
     mermaid: () => analyzeGantt(analysis),
     dot: () => explainDot(explained, { lines: timingLines(fragments), highlighted: onPath }),
+    svg: () => analyzeSvg(analysis),
+    html: () => explainHtml(explained, { analysis }),
   };
 }
 

@@ -1,8 +1,8 @@
-import type { PlanExplanation } from './model.js';
+import type { PlanModel } from './model.js';
 import { dotLabel, dotString } from './escape.js';
 import { planGraph, type GraphAnnotations, type GraphEdge, type GraphNode, type PlanGraph } from './graph.js';
 
-type Model = Omit<PlanExplanation, 'text' | 'mermaid' | 'dot'>;
+type Model = PlanModel;
 
 /**
  * EXPLAIN as Graphviz DOT (`dot -Tsvg`): a cluster per level, boxes for fragments, hexagons

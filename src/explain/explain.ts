@@ -5,8 +5,10 @@ import type { SourceExecutor } from '../sources/source.js';
 import { explainDot } from './dot.js';
 import { explainMermaid } from './mermaid.js';
 import { explainMerge } from './merge-tree.js';
-import type { BoundInput, DependencyEdge, FragmentExplanation, PlanExplanation } from './model.js';
+import { explainHtml } from './html.js';
+import type { BoundInput, DependencyEdge, FragmentExplanation, PlanExplanation, PlanModel } from './model.js';
 import { querySummary } from './summary.js';
+import { explainSvg } from './svg.js';
 import { explainText } from './text.js';
 
 export interface ExplainOptions {
@@ -25,12 +27,13 @@ export interface ExplainOptions {
  * @example
  * console.log(explain(plan).text());
  * await writeFile('plan.mmd', explain(plan).mermaid());
+ * await writeFile('plan.html', explain(plan).html());   // opens offline
  */
 export function explain(plan: unknown, options: ExplainOptions = {}): PlanExplanation {
   const sources = options.sources === undefined ? undefined : options.sources instanceof Map ? options.sources : new Map(Object.entries(options.sources));
   const validated = isValidatedPlan(plan) ? plan : validatePlan(plan, { ...(sources ? { sources } : {}), ...(options.limits ? { limits: options.limits } : {}) });
   const fragments = validated.fragments.map((f) => explainFragment(f, validated, sources, options.summaryLength ?? 80));
-  const model: Omit<PlanExplanation, 'text' | 'mermaid' | 'dot'> = {
+  const model: PlanModel = {
     queryId: validated.id,
     errorPolicy: validated.errorPolicy,
     schedule: validated.schedule,
@@ -44,6 +47,8 @@ export function explain(plan: unknown, options: ExplainOptions = {}): PlanExplan
     text: () => explainText(model),
     mermaid: () => explainMermaid(model),
     dot: () => explainDot(model),
+    svg: () => explainSvg(model),
+    html: () => explainHtml(model),
   };
 }
 

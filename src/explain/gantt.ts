@@ -1,7 +1,7 @@
-import type { QueryAnalysis } from './model.js';
+import type { AnalysisModel } from './model.js';
 import { ganttText } from './escape.js';
 
-type Analysis = Omit<QueryAnalysis, 'text' | 'mermaid' | 'dot'>;
+type Analysis = AnalysisModel;
 
 /**
  * EXPLAIN ANALYZE as a Mermaid `gantt` chart: a section per level, one bar per fragment

@@ -1,4 +1,4 @@
-import type { PlanExplanation } from './model.js';
+import type { PlanModel } from './model.js';
 import { edgeText, sourceText } from './describe.js';
 import { mergeNodes } from './merge-tree.js';
 
@@ -33,7 +33,7 @@ export interface GraphEdge {
   highlight?: boolean;
 }
 
-type Model = Omit<PlanExplanation, 'text' | 'mermaid' | 'dot'>;
+type Model = PlanModel;
 
 /** Extra label lines and highlighting per fragment (EXPLAIN ANALYZE's timings and critical path). */
 export interface GraphAnnotations {

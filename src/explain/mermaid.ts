@@ -1,8 +1,8 @@
-import type { PlanExplanation } from './model.js';
+import type { PlanModel } from './model.js';
 import { mermaidLabel } from './escape.js';
 import { planGraph, type GraphAnnotations, type GraphNode, type PlanGraph } from './graph.js';
 
-type Model = Omit<PlanExplanation, 'text' | 'mermaid' | 'dot'>;
+type Model = PlanModel;
 
 /**
  * EXPLAIN as a Mermaid `flowchart TD`: one subgraph per level holding its fragments, a

@@ -1,5 +1,5 @@
 import type { CacheOverride, MergeNode, RetryOptionsInput } from '../plan/index.js';
-import type { FragmentReport, QueryResult } from '../result.js';
+import type { FragmentReport, QueryResult } from '../run/index.js';
 
 /**
  * The explanation model: what EXPLAIN and EXPLAIN ANALYZE say about a plan and a run, as
@@ -72,6 +72,10 @@ export interface PlanExplanation {
   mermaid(): string;
   /** The same graph in Graphviz DOT. */
   dot(): string;
+  /** The same graph as a standalone SVG, laid out by tributary (levels as bands, fragments coloured by source). */
+  svg(): string;
+  /** A self-contained HTML page: the SVG, a legend of the sources and a table of the fragments; no external resource. */
+  html(): string;
 }
 
 /** What EXPLAIN ANALYZE says about one fragment; times are ms since the query started. */
@@ -117,4 +121,15 @@ export interface QueryAnalysis {
   mermaid(): string;
   /** The plan's DOT graph with timings, the critical path drawn in red. */
   dot(): string;
+  /** The timeline (a Gantt chart) as a standalone SVG, the critical path outlined in red. */
+  svg(): string;
+  /** A self-contained HTML page: the plan's SVG with the critical path in red, the timeline, a table of the fragments. */
+  html(): string;
 }
+
+/** The names of the renderings: a model without them is what each renderer reads. */
+export type Rendering = 'text' | 'mermaid' | 'dot' | 'svg' | 'html';
+/** The plan as data, without its renderings. */
+export type PlanModel = Omit<PlanExplanation, Rendering>;
+/** The analysis as data, without its renderings. */
+export type AnalysisModel = Omit<QueryAnalysis, Rendering>;

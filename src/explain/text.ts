@@ -1,9 +1,9 @@
-import type { PlanExplanation } from './model.js';
+import type { PlanModel } from './model.js';
 import { inputText, policyText, sourceText } from './describe.js';
 import { oneLine } from './escape.js';
 import type { MergeExplanation } from './model.js';
 
-type Model = Omit<PlanExplanation, 'text' | 'mermaid' | 'dot'>;
+type Model = PlanModel;
 
 /**
  * EXPLAIN as indented text:
