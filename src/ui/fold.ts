@@ -1,0 +1,117 @@
+import type { ExecutionEvent, FragmentState, LogLine, QueryView } from './types.js';
+
+const FINAL: ReadonlySet<FragmentState> = new Set(['succeeded', 'cached', 'failed', 'skipped', 'stopped']);
+
+/** True once a fragment will not change again. */
+export function isFinal(state: FragmentState): boolean {
+  return FINAL.has(state);
+}
+
+/**
+ * Folds one event into a query's view: the fragment's new state (a fragment seen for the
+ * first time is added with its source and level), the query's end. Returns the fragment
+ * ids whose state changed. Mutates `view`: it belongs to the live view's store alone.
+ */
+export function foldEvent(view: QueryView, event: ExecutionEvent): string[] {
+  if (!('fragmentId' in event)) {
+    if (event.type === 'query.done' || event.type === 'query.failed') return endQuery(view, event);
+    if (event.type === 'query.started') view.total = event.fragments;
+    return [];
+  }
+  const known = view.fragments[event.fragmentId];
+  const fragment = known ?? { source: event.source, level: event.level, state: 'pending' as FragmentState };
+  if (!known) view.fragments[event.fragmentId] = fragment;
+  const next = nextState(fragment.state, event);
+  if (next === fragment.state && known) return [];
+  fragment.state = next;
+  return [event.fragmentId];
+}
+
+function nextState(current: FragmentState, event: Extract<ExecutionEvent, { fragmentId: string }>): FragmentState {
+  if (isFinal(current)) return current;
+  switch (event.type) {
+    case 'fragment.queued':
+      return current === 'pending' ? 'queued' : current;
+    case 'fragment.started':
+    case 'fragment.remote':
+      return 'running';
+    case 'fragment.attempt.failed':
+    case 'fragment.retrying':
+      return 'retrying';
+    case 'fragment.cached':
+      return 'cached';
+    case 'fragment.succeeded':
+      return event.cached ? 'cached' : 'succeeded';
+    case 'fragment.failed':
+      return 'failed';
+    case 'fragment.skipped':
+      return 'skipped';
+    default:
+      return current;
+  }
+}
+
+function endQuery(view: QueryView, event: Extract<ExecutionEvent, { type: 'query.done' | 'query.failed' }>): string[] {
+  view.state = event.type === 'query.done' ? event.status : 'failed';
+  view.durationMs = event.durationMs;
+  if (event.type === 'query.failed') view.error = `${event.error.code}: ${event.error.message}`;
+  // Whatever had not finished was stopped with the query (fail-fast, cancellation).
+  const changed: string[] = [];
+  for (const [id, f] of Object.entries(view.fragments)) {
+    if (!isFinal(f.state)) {
+      f.state = 'stopped';
+      changed.push(id);
+    }
+  }
+  return changed;
+}
+
+/** One line of the event log: what happened, to what, with the figures that matter. */
+export function logLine(key: string, e: ExecutionEvent): LogLine {
+  const parts: string[] = [];
+  if ('fragmentId' in e) parts.push(`${e.fragmentId} (${e.source})`);
+  switch (e.type) {
+    case 'query.started':
+      parts.push(`${e.fragments} fragments, ${e.levels} levels`);
+      break;
+    case 'level.started':
+      parts.push(`level ${e.level}`);
+      break;
+    case 'fragment.started':
+      parts.push(`attempt ${e.attempt}${e.batch.count > 1 ? `, batch ${e.batch.index + 1}/${e.batch.count}` : ''}`);
+      break;
+    case 'fragment.attempt.failed':
+      parts.push(`attempt ${e.attempt}: ${e.error.code} ${e.error.message}${e.retryable ? ' (retryable)' : ''}`);
+      break;
+    case 'fragment.retrying':
+      parts.push(`attempt ${e.attempt} in ${Math.round(e.delayMs)} ms`);
+      break;
+    case 'fragment.cached':
+      parts.push(`${e.rowCount} rows`);
+      break;
+    case 'fragment.succeeded':
+      parts.push(`${e.rowCount} rows in ${e.durationMs.toFixed(1)} ms${e.cached ? ', cached' : ''}${e.attempts > 1 ? `, ${e.attempts} attempts` : ''}`);
+      break;
+    case 'fragment.failed':
+      parts.push(`${e.error.code}: ${e.error.message}`);
+      break;
+    case 'fragment.skipped':
+      parts.push(`because ${e.because} failed`);
+      break;
+    case 'query.done':
+      parts.push(`${e.status}, ${e.rowCount} rows in ${e.durationMs.toFixed(1)} ms`);
+      break;
+    case 'query.failed':
+      parts.push(`${e.error.code}: ${e.error.message}`);
+      break;
+    case 'cache.unavailable':
+      parts.push(e.reason);
+      break;
+    case 'fragment.remote':
+      parts.push(`on ${e.worker}`);
+      break;
+    default:
+      break;
+  }
+  return { key, at: e.at, type: e.type, text: parts.join(' ') };
+}

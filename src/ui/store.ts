@@ -1,0 +1,152 @@
+import { analyze, explain, type PlanExplanation } from '../explain/index.js';
+import { analyzeSvg } from '../explain/gantt-svg.js';
+import { explainSvg } from '../explain/svg.js';
+import { foldEvent, logLine } from './fold.js';
+import type { ExecutionEvent, LaneFigures, LogLine, Progress, QueryRun, QueryView } from './types.js';
+
+/** What the page receives, as server-sent events (each `type` is the SSE event name). */
+export type LiveMessage =
+  | { type: 'snapshot'; queries: QueryView[]; log: LogLine[]; lanes: LaneFigures | undefined }
+  | { type: 'query'; query: QueryView }
+  | { type: 'fragments'; key: string; changes: QueryView['fragments'] }
+  | { type: 'progress'; key: string; progress: Progress }
+  | { type: 'log'; line: LogLine }
+  | { type: 'lanes'; lanes: LaneFigures };
+
+interface Entry {
+  view: QueryView;
+  /** The query's events, for EXPLAIN ANALYZE when a watched run ends. */
+  events: ExecutionEvent[];
+  explained?: PlanExplanation;
+  /** A watched run waiting for its `query.started`. */
+  reserved: boolean;
+}
+
+export interface StoreLimits {
+  /** Queries kept (the oldest finished ones go first). */
+  queries: number;
+  /** Lines of the event log kept. */
+  log: number;
+  /** Events kept per query for its analysis. */
+  events: number;
+}
+
+/**
+ * The live view's state: every query seen on the executor's event stream, folded into
+ * what the page draws, and the stream of changes the page listens to. Queries are told
+ * apart by plan id (the events carry nothing else): a new `query.started` begins a new one.
+ */
+export class LiveStore {
+  private readonly entries = new Map<string, Entry>();
+  private readonly current = new Map<string, string>();
+  private readonly log: LogLine[] = [];
+  private lanes: LaneFigures | undefined;
+  private seq = 0;
+  private readonly listeners = new Set<(message: LiveMessage) => void>();
+
+  constructor(private readonly limits: StoreLimits = { queries: 20, log: 500, events: 20_000 }) {}
+
+  subscribe(listener: (message: LiveMessage) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  snapshot(): LiveMessage {
+    return { type: 'snapshot', queries: [...this.entries.values()].map((e) => e.view), log: [...this.log], lanes: this.lanes };
+  }
+
+  /** An event from `executor.events$`. */
+  onEvent(event: ExecutionEvent): void {
+    const entry = event.type === 'query.started' ? this.begin(event.queryId) : this.entryFor(event.queryId);
+    if (event.type === 'query.started') {
+      entry.reserved = false;
+      entry.view.startedAt = Date.now() - event.at;
+    }
+    if (entry.events.length < this.limits.events) entry.events.push(event);
+    const changed = foldEvent(entry.view, event);
+    if (changed.length > 0 && !event.type.startsWith('query.')) {
+      this.emit({ type: 'fragments', key: entry.view.key, changes: Object.fromEntries(changed.map((id) => [id, { ...entry.view.fragments[id]! }])) });
+    }
+    if (event.type === 'query.started' || event.type === 'query.done' || event.type === 'query.failed') this.emit({ type: 'query', query: entry.view });
+    const line = logLine(entry.view.key, event);
+    this.log.push(line);
+    if (this.log.length > this.limits.log) this.log.shift();
+    this.emit({ type: 'log', line });
+  }
+
+  /**
+   * Follows a run of `plan`: its DAG at once (every fragment pending), its progress, and
+   * EXPLAIN ANALYZE (timeline, critical path) when it ends. Call it right after
+   * `executor.run()`, before the run's first event.
+   */
+  watch(run: QueryRun, plan: unknown): void {
+    const known = this.entries.get(this.current.get(run.queryId) ?? '');
+    const entry = known && known.view.state === 'running' && !known.explained && !known.reserved ? known : this.begin(run.queryId, true);
+    try {
+      entry.explained = explain(plan);
+    } catch {
+      // Not a plan explain() accepts (the run validated it against its sources): no DAG.
+    }
+    if (entry.explained) {
+      entry.view.svg = explainSvg(entry.explained, { idPrefix: idOf(entry.view.key) });
+      for (const f of entry.explained.fragments) entry.view.fragments[f.id] ??= { source: f.source, level: f.level, state: 'pending' };
+    }
+    this.emit({ type: 'query', query: entry.view });
+    run.progress$.subscribe({
+      next: (progress) => {
+        entry.view.progress = progress;
+        this.emit({ type: 'progress', key: entry.view.key, progress });
+      },
+      error: () => undefined,
+    });
+    run.result.then(
+      (result) => {
+        if (!entry.explained) return;
+        const analysis = analyze(result, plan, { events: entry.events });
+        entry.view.timeline = analyzeSvg(analysis);
+        entry.view.criticalPath = analysis.criticalPath;
+        entry.view.svg = explainSvg(entry.explained, { idPrefix: idOf(entry.view.key), highlighted: new Set(analysis.criticalPath) });
+        this.emit({ type: 'query', query: entry.view });
+      },
+      () => undefined, // cancelled: the query's end is in its events already
+    );
+  }
+
+  setLanes(lanes: LaneFigures): void {
+    if (JSON.stringify(lanes) === JSON.stringify(this.lanes)) return;
+    this.lanes = lanes;
+    this.emit({ type: 'lanes', lanes });
+  }
+
+  private entryFor(queryId: string): Entry {
+    return this.entries.get(this.current.get(queryId) ?? '') ?? this.begin(queryId);
+  }
+
+  /** A new query for `queryId`, unless a watched run already reserved it. */
+  private begin(queryId: string, reserve = false): Entry {
+    const existing = this.entries.get(this.current.get(queryId) ?? '');
+    if (!reserve && existing?.reserved) return existing;
+    const key = `${queryId}#${++this.seq}`;
+    const entry: Entry = { view: { key, queryId, state: 'running', startedAt: Date.now(), fragments: {} }, events: [], reserved: reserve };
+    this.entries.set(key, entry);
+    this.current.set(queryId, key);
+    this.prune();
+    return entry;
+  }
+
+  private prune(): void {
+    for (const [key, entry] of this.entries) {
+      if (this.entries.size <= this.limits.queries) return;
+      if (entry.view.state !== 'running') this.entries.delete(key);
+    }
+  }
+
+  private emit(message: LiveMessage): void {
+    for (const listener of this.listeners) listener(message);
+  }
+}
+
+/** A query key as an SVG id prefix. */
+function idOf(key: string): string {
+  return `q${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
