@@ -1,4 +1,4 @@
-import { htmlDocument } from '../explain/html.js';
+import { htmlDocument } from '../explain/index.js';
 import { LIVE_SCRIPT } from './client.js';
 
 /** The states a fragment goes through, in the order the legend shows them. */

@@ -1,8 +1,6 @@
-import { analyze, explain, type PlanExplanation } from '../explain/index.js';
-import { analyzeSvg } from '../explain/gantt-svg.js';
-import { explainSvg } from '../explain/svg.js';
+import { analyze, analyzeSvg, explain, explainSvg, type PlanExplanation } from '../explain/index.js';
 import { foldEvent, logLine } from './fold.js';
-import type { ExecutionEvent, LaneFigures, LogLine, Progress, QueryRun, QueryView } from './types.js';
+import type { ExecutionEvent, LaneFigures, LogLine, Progress, QueryResult, QueryRun, QueryView } from './types.js';
 
 /** What the page receives, as server-sent events (each `type` is the SSE event name). */
 export type LiveMessage =
@@ -93,14 +91,14 @@ export class LiveStore {
     }
     this.emit({ type: 'query', query: entry.view });
     run.progress$.subscribe({
-      next: (progress) => {
+      next: (progress: Progress) => {
         entry.view.progress = progress;
         this.emit({ type: 'progress', key: entry.view.key, progress });
       },
       error: () => undefined,
     });
     run.result.then(
-      (result) => {
+      (result: QueryResult) => {
         if (!entry.explained) return;
         const analysis = analyze(result, plan, { events: entry.events });
         entry.view.timeline = analyzeSvg(analysis);
