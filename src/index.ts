@@ -42,6 +42,10 @@ export type { ExecutionEvent, ExecutionEventType } from './progress/events.js';
 export { explain, analyze, criticalPath, querySummary } from './explain/index.js';
 export type { ExplainOptions, PlanExplanation, FragmentExplanation, BoundInput, DependencyEdge, MergeExplanation, AnalyzeOptions, QueryAnalysis, FragmentTiming } from './explain/index.js';
 
+/* The live view: an offline page of an executor's running queries, served on 127.0.0.1 */
+export { createLiveView } from './ui/index.js';
+export type { LiveView, LiveViewOptions } from './ui/index.js';
+
 /* Machines */
 export { createQueryMachine } from './executor.js';
 export type { QueryContext, FragmentStatus, QueryMachineDeps } from './executor.js';
