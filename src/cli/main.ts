@@ -86,7 +86,7 @@ function version(): string {
   for (const up of ['../../package.json', '../../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'tributary' && pkg.version) return pkg.version;
+      if (pkg.name === 'tributary-query' && pkg.version) return pkg.version;
     } catch {
       // not there: try the next level
     }
