@@ -1,38 +1,66 @@
+import type { Row } from './row.js';
+
 /**
- * A cheap estimate of the memory a value holds as data, used for `maxBytes`: a string
- * counts its length (UTF-16 code units, = bytes for ASCII), a Buffer its byte length, a
- * number, bigint, boolean or Date 8, null 0, arrays and objects the sum of their parts plus
- * their keys' lengths. Object headers and shared column names are not counted, so the true
- * heap size is larger; the estimate is for bounding, not accounting.
+ * The one byte estimate of rows, used wherever bytes are bounded or reported: the cache's
+ * `maxBytes`, the per-query quota, a connector's `maxBytes`, EXPLAIN ANALYZE and the CLI.
+ * It is an estimate, not a measurement (V8 shares strings and hidden classes), but it grows
+ * with what the rows really hold and is the same for the same rows:
+ *
+ * - each row: 64 bytes; each column: 16 bytes plus the length of its name;
+ * - a string: 2 bytes per UTF-16 unit (V8's two-byte worst case);
+ * - a number: 8; a bigint: 8 per 64 bits (at least 8); a boolean: 4; null and undefined: 0;
+ * - a Buffer or typed array: its byte length; a Date: 8;
+ * - a nested array or object (JSON columns): 16 per element or property (plus the
+ *   property's name) and the size of its values, walked the same way; an object reached
+ *   twice (shared, or a cycle) is counted once.
  */
-export function estimateValueBytes(value: unknown): number {
+
+/** Bytes counted for each row object (object header, hidden class). */
+export const ROW_OVERHEAD_BYTES = 64;
+/** Bytes counted for each column, element or property besides its name and value (the slot). */
+export const COLUMN_OVERHEAD_BYTES = 16;
+
+/** The estimate of one value; `seen` carries the objects already counted. */
+export function estimateValueBytes(value: unknown, seen: Set<object> = new Set()): number {
   switch (typeof value) {
     case 'string':
-      return value.length;
+      return value.length * 2;
     case 'number':
-    case 'bigint':
-    case 'boolean':
       return 8;
+    case 'bigint':
+      return 8 * Math.max(1, Math.ceil(value.toString(16).length / 16));
+    case 'boolean':
+      return 4;
     case 'object': {
       if (value === null) return 0;
-      if (value instanceof Date) return 8;
       if (ArrayBuffer.isView(value)) return value.byteLength;
-      let total = 0;
+      if (value instanceof Date) return 8;
+      if (seen.has(value)) return 0;
+      seen.add(value);
+      let bytes = 0;
       if (Array.isArray(value)) {
-        for (const item of value) total += estimateValueBytes(item);
-        return total;
+        for (const item of value) bytes += COLUMN_OVERHEAD_BYTES + estimateValueBytes(item, seen);
+      } else {
+        for (const [k, v] of Object.entries(value)) bytes += COLUMN_OVERHEAD_BYTES + k.length + estimateValueBytes(v, seen);
       }
-      for (const [key, item] of Object.entries(value)) total += key.length + estimateValueBytes(item);
-      return total;
+      return bytes;
     }
     default:
       return 0;
   }
 }
 
-/** The estimate of `estimateValueBytes` summed over a row's values (column names excluded). */
-export function estimateRowBytes(row: Record<string, unknown>): number {
-  let total = 0;
-  for (const key in row) total += estimateValueBytes(row[key]);
-  return total;
+/** The estimate of one row: its overhead, and each column's overhead, name and value. */
+export function estimateRowBytes(row: Row, seen: Set<object> = new Set()): number {
+  let bytes = ROW_OVERHEAD_BYTES;
+  for (const key in row) bytes += COLUMN_OVERHEAD_BYTES + key.length + estimateValueBytes(row[key], seen);
+  return bytes;
+}
+
+/** The estimate of a batch of rows (an object shared between rows is counted once). */
+export function estimateRowsBytes(rows: readonly Row[]): number {
+  const seen = new Set<object>();
+  let bytes = 0;
+  for (const row of rows) bytes += estimateRowBytes(row, seen);
+  return bytes;
 }

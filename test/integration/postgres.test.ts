@@ -230,7 +230,7 @@ describeWithServer(server, 'postgresSource (real PostgreSQL)', () => {
     const error = await rejection(run(sql, [], { fragmentId: 'wide', limits: { maxBytes: 50_000 } }));
     expect(error).toMatchObject({ code: 'LIMIT_EXCEEDED' });
     expect((error as Error).message).toMatch(/fragment wide.*maxBytes=50000/);
-    expect(await run(sql, [], { limits: { maxBytes: 200_000 } })).toHaveLength(100);
+    expect(await run(sql, [], { limits: { maxBytes: 300_000 } })).toHaveLength(100);
   });
 
   it('removes its abort listener after success, failure and limits', async () => {

@@ -1,13 +1,13 @@
 import { TributaryError } from '../../errors.js';
 import { badResponse } from './errors.js';
-import type { Budget } from './limits.js';
+import type { LimitCounter } from '../../data/limits.js';
 
 /**
  * Reads a response body chunk by chunk, so a body over the byte budget is cut off as soon
  * as it passes the bound instead of being buffered whole, and an abort stops a read that
  * is waiting on a stalled server.
  */
-export async function readBody(response: Response, budget: Budget, signal: AbortSignal): Promise<Uint8Array> {
+export async function readBody(response: Response, budget: LimitCounter, signal: AbortSignal): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > 0) {
     try {

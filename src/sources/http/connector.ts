@@ -6,7 +6,8 @@ import type { Row } from '../../data/row.js';
 import { isRetryable } from './errors.js';
 import { fetchPage } from './fetch.js';
 import { linkedController, mapBounded } from './fanout.js';
-import { createBudget, smaller } from './limits.js';
+import { smaller } from '../../data/limits.js';
+import { callLimits } from '../call-limits.js';
 import { DEFAULT_MAX_PAGES, pages } from './paginate.js';
 import { headersSchema, httpQuerySchema, type HttpQuery } from './query.js';
 import { buildRequests, type HttpRequest } from './request.js';
@@ -81,13 +82,8 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     if (lifetime.signal.aborted) throw new TributaryError('CLOSED', 'httpSource is closed');
     ctx.signal.throwIfAborted();
     const { controller, dispose } = linkedController([ctx.signal, lifetime.signal]);
-    const budget = createBudget(
-      {
-        maxRows: smaller(opts.maxRows, ctx.limits?.maxRows),
-        maxBytes: smaller(opts.maxBytes ?? DEFAULT_HTTP_MAX_BYTES, ctx.limits?.maxBytes),
-      },
-      ctx.fragmentId,
-    );
+    // maxBytes bounds the response bodies as read (not the rows' estimate), so addBytes counts them.
+    const budget = callLimits(ctx, { maxRows: opts.maxRows, maxBytes: opts.maxBytes ?? DEFAULT_HTTP_MAX_BYTES });
     const maxPages = smaller(query.paginate?.maxPages, opts.maxPages ?? DEFAULT_MAX_PAGES) ?? DEFAULT_MAX_PAGES;
     const loopFor = (request: HttpRequest, requestSignal: AbortSignal) =>
       pages(request, query.paginate, {

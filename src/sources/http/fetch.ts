@@ -1,7 +1,7 @@
 import type { Row } from '../../data/row.js';
 import { decodeUtf8, readBody, readSnippet } from './body.js';
 import { badResponse, networkError, statusError } from './errors.js';
-import type { Budget } from './limits.js';
+import type { LimitCounter } from '../../data/limits.js';
 import { resolvePointer } from './pointer.js';
 import type { HttpRequest } from './request.js';
 
@@ -19,7 +19,7 @@ export interface Page {
 export interface FetchPageContext {
   fetch: typeof globalThis.fetch;
   signal: AbortSignal;
-  budget: Budget;
+  budget: LimitCounter;
   /** JSON pointer to the rows array; `undefined` means the body itself. */
   rows: string | undefined;
 }
@@ -77,7 +77,7 @@ async function toPage(response: Response, url: URL, where: string, ctx: FetchPag
     throw badResponse(`${where} sent a body that is not JSON (${error.message})`, error);
   }
   const rows = extractRows(body, ctx.rows, where);
-  ctx.budget.addRows(rows.length);
+  ctx.budget.addCount(rows.length);
   return { rows, body, headers: response.headers, url };
 }
 

@@ -1,7 +1,7 @@
 import type { Row } from '../../data/row.js';
 import { badResponse } from './errors.js';
 import type { Page } from './fetch.js';
-import { limitExceeded } from './limits.js';
+import { limitExceeded } from '../../data/limits.js';
 import { resolvePointer } from './pointer.js';
 import type { HttpPaginate } from './query.js';
 import type { HttpRequest } from './request.js';
@@ -35,7 +35,7 @@ export async function* pages(
     if (next === undefined) return;
     if (sent >= ctx.maxPages) {
       const type = paginate?.type ?? 'none';
-      throw limitExceeded(ctx.fragmentId, `pagination (${type}) has more than maxPages=${ctx.maxPages} pages`);
+      throw limitExceeded({ fragmentId: ctx.fragmentId }, `pagination (${type}) has more than maxPages=${ctx.maxPages} pages`);
     }
     request = next;
   }

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { TributaryError } from '../../errors.js';
 import { compilePredicate } from '../../data/predicate.js';
 import { predicateSchema } from '../../plan/schema.js';
+import { callLimits } from '../call-limits.js';
+import { parseSourceOptions } from '../options.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
 
@@ -37,11 +39,7 @@ const optionsSchema = z.strictObject({
  * memorySource({ tables: { regions: [{ code: 'EU', name: 'Europe' }] } })
  */
 export function memorySource(options: MemorySourceOptions): SourceExecutor<MemoryQuery> {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: ['options', ...i.path.map(String)].join('.'), message: i.message }));
-    throw new TributaryError('CONFIG_INVALID', `invalid memorySource options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
-  }
+  parseSourceOptions('memory', optionsSchema, options);
   const tables = new Map(Object.entries(options.tables));
   return {
     kind: 'memory',
@@ -62,14 +60,13 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
       }
       try {
         const matches = query.where ? compilePredicate(query.where) : undefined;
-        const maxRows = ctx.limits?.maxRows ?? Infinity;
+        const bounds = callLimits(ctx, {}, 'memory');
         const out: Row[] = [];
         for (const row of table) {
           if (matches && !matches(row)) continue;
-          out.push(query.columns ? project(row, query.columns) : row);
-          if (out.length > maxRows) {
-            throw new TributaryError('LIMIT_EXCEEDED', `fragment "${ctx.fragmentId ?? '?'}" read more than ${maxRows} rows from memory table "${query.table}"`);
-          }
+          const picked = query.columns ? project(row, query.columns) : row;
+          bounds.add(picked);
+          out.push(picked);
         }
         return Promise.resolve(out);
       } catch (error) {

@@ -10,7 +10,8 @@ import type { Row } from '../../data/row.js';
 import { toSourceError, type ErrorPhase } from '../sql/errors.js';
 import { PendingWork, settlesWithin } from '../sql/pending-work.js';
 import { acquireOrAbort } from '../sql/acquire.js';
-import { createRowBounds, type RowBounds } from '../limits.js';
+import type { LimitCounter } from '../../data/limits.js';
+import { callLimits } from '../call-limits.js';
 import { expandListParams } from './placeholders.js';
 import { parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
@@ -111,7 +112,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     await sideKill('CONNECTION', threadId);
   }
 
-  function run(conn: PoolConnection, sql: string, values: unknown[], ctx: ExecuteContext, bounds: RowBounds) {
+  function run(conn: PoolConnection, sql: string, values: unknown[], ctx: ExecuteContext, bounds: LimitCounter) {
     return new Promise<Row[]>((resolve, reject) => {
       const core = conn.connection as unknown as CoreConnection;
       const rows: Row[] = [];
@@ -215,13 +216,13 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     if (closing !== undefined) throw new TributaryError('CLOSED', `mysql source ${name} is closed`);
     ctx.signal.throwIfAborted();
     const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
-    const bounds = createRowBounds(ctx, { maxRows, maxBytes }, name);
+    const bounds = callLimits(ctx, { maxRows, maxBytes }, name);
     return run(await connect(ctx), sql, values, ctx, bounds);
   }
 
   async function* stream(query: SqlQuery, ctx: ExecuteContext): AsyncGenerator<Row[]> {
     const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
-    const bounds = createRowBounds(ctx, { maxRows, maxBytes }, name);
+    const bounds = callLimits(ctx, { maxRows, maxBytes }, name);
     const deps = { batchSize: streamBatchSize ?? 1000, connect, stopThread, track: (work: () => Promise<void>) => pending.track(work) };
     yield* streamRows(sql, values, ctx, bounds, { ...deps, wrap: (error, fragmentId) => wrap(error, 'query', fragmentId) });
   }

@@ -2,7 +2,7 @@ import type { Connection as CoreConnection, ExecuteValues, FieldPacket, Query } 
 import type { PoolConnection } from 'mysql2/promise';
 import type { ExecuteContext } from '../source.js';
 import type { Row } from '../../data/row.js';
-import type { RowBounds } from '../limits.js';
+import type { LimitCounter } from '../../data/limits.js';
 import { normalizeDecimal, normalizeFloat32, normalizeInteger, normalizeTimestamp } from '../sql/normalize.js';
 
 // mysql2's column type codes (mysql2 Types) that the values policy fixes up.
@@ -61,7 +61,7 @@ export interface MysqlStreamDeps {
  * or a row/byte bound stops the statement on the server (KILL QUERY from a side connection)
  * and destroys the connection instead of returning it to the pool.
  */
-export async function* streamRows(sql: string, values: unknown[], ctx: ExecuteContext, bounds: RowBounds, deps: MysqlStreamDeps): AsyncGenerator<Row[]> {
+export async function* streamRows(sql: string, values: unknown[], ctx: ExecuteContext, bounds: LimitCounter, deps: MysqlStreamDeps): AsyncGenerator<Row[]> {
   const conn = await deps.connect(ctx);
   const core = conn.connection as unknown as CoreConnection;
   let statement: Query;

@@ -8,7 +8,8 @@ import type { Row } from '../../data/row.js';
 import { toSourceError, type ErrorPhase } from '../sql/errors.js';
 import { PendingWork, settlesWithin } from '../sql/pending-work.js';
 import { acquireOrAbort } from '../sql/acquire.js';
-import { createRowBounds, type RowBounds } from '../limits.js';
+import type { LimitCounter } from '../../data/limits.js';
+import { callLimits } from '../call-limits.js';
 import { parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import { postgresOptionsSchema, type PostgresSourceOptions } from './options.js';
@@ -91,7 +92,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     await sideQuery('SELECT pg_terminate_backend($1)', [pid]);
   }
 
-  function run(client: PoolClient, query: SqlQuery, ctx: ExecuteContext, bounds: RowBounds): Promise<Row[]> {
+  function run(client: PoolClient, query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter): Promise<Row[]> {
     return new Promise<Row[]>((resolve, reject) => {
       const rows: Row[] = [];
       let settled = false;
@@ -184,7 +185,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     isRetryable: isPostgresRetryable,
 
     execute: ((query: SqlQuery, ctx: ExecuteContext) => {
-      const bounds = createRowBounds(ctx, { maxRows, maxBytes }, name);
+      const bounds = callLimits(ctx, { maxRows, maxBytes }, name);
       if (ctx.stream) {
         return streamRows(query, ctx, bounds, {
           types: config.types as CustomTypesConfig,

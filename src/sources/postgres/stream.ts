@@ -2,7 +2,7 @@ import Cursor from 'pg-cursor';
 import type { CustomTypesConfig, PoolClient } from 'pg';
 import type { ExecuteContext } from '../source.js';
 import type { Row } from '../../data/row.js';
-import type { RowBounds } from '../limits.js';
+import type { LimitCounter } from '../../data/limits.js';
 import type { SqlQuery } from '../sql/query.js';
 
 /** What streaming needs from its PostgreSQL source. */
@@ -24,7 +24,7 @@ export interface PgStreamDeps {
  * back instead of filling memory. Stopping early closes the cursor; an abort during a read
  * cancels the statement on the server and the client is destroyed, not reused.
  */
-export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: RowBounds, deps: PgStreamDeps): AsyncGenerator<Row[]> {
+export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter, deps: PgStreamDeps): AsyncGenerator<Row[]> {
   const client = await deps.connect(ctx);
   const cursor = client.query(new Cursor<Row>(query.sql, ctx.params, { types: deps.types }));
   const swallow = (): undefined => undefined;

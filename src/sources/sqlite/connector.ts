@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { TributaryError } from '../../errors.js';
-import { createRowBounds } from '../limits.js';
+import { callLimits } from '../call-limits.js';
 import { parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
@@ -61,7 +61,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
   /** A statement on the source's worker thread; rows come back whole and are normalized here. */
   async function onThread(worker: SqliteThread, query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> {
     if (closed) throw new TributaryError('SOURCE_UNAVAILABLE', `sqlite source ${opts.file} is closed`, { retryable: false });
-    const bounds = createRowBounds(ctx, opts, 'sqlite');
+    const bounds = callLimits(ctx, opts, 'sqlite');
     const maxRows = Math.min(ctx.limits?.maxRows ?? Infinity, opts.maxRows ?? Infinity);
     let rows: Row[];
     try {
@@ -99,7 +99,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
       } catch (error) {
         throw ctx.signal.aborted ? ctx.signal.reason : wrapSqliteError(error, query.sql);
       }
-      const bounds = createRowBounds(ctx, opts, 'sqlite');
+      const bounds = callLimits(ctx, opts, 'sqlite');
       try {
         for (;;) {
           const batch: Row[] = [];
@@ -147,7 +147,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
             stmt.run(...params);
             return [];
           }
-          const bounds = createRowBounds(ctx, opts, 'sqlite');
+          const bounds = callLimits(ctx, opts, 'sqlite');
           const out: Row[] = [];
           for (const raw of stmt.safeIntegers(true).iterate(...params) as IterableIterator<Row>) {
             const row = normalizeRow(raw);

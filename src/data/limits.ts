@@ -1,0 +1,94 @@
+import { TributaryError } from '../errors.js';
+import { estimateRowBytes } from './bytes.js';
+import type { Row } from './row.js';
+
+/**
+ * Row and byte limits, counted in one place. A connector makes one counter per call (the
+ * smaller of the plan's and its own limits) and feeds it what it fetches; the first row or
+ * byte past a bound throws LIMIT_EXCEEDED naming the fragment, so the connector stops the
+ * work on the server there and then.
+ */
+
+/** Bounds of one call; `undefined` means unbounded. */
+export interface Limits {
+  maxRows?: number | undefined;
+  maxBytes?: number | undefined;
+}
+
+/** Who is counted, for the error: the fragment and, when known, the source's name. */
+export interface LimitSubject {
+  fragmentId?: string | undefined;
+  source?: string | undefined;
+}
+
+/** The smaller of two optional bounds. */
+export function smaller(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}
+
+/** Each bound the tighter of the given limits (an absent one bounds nothing). */
+export function tighter(...all: (Limits | undefined)[]): Limits {
+  let maxRows: number | undefined;
+  let maxBytes: number | undefined;
+  for (const limits of all) {
+    maxRows = smaller(maxRows, limits?.maxRows);
+    maxBytes = smaller(maxBytes, limits?.maxBytes);
+  }
+  return { maxRows, maxBytes };
+}
+
+/** The LIMIT_EXCEEDED error (not retryable), with an issue at `fragments.<id>`. */
+export function limitExceeded(subject: LimitSubject, what: string): TributaryError {
+  const fragment = subject.fragmentId === undefined ? 'a fragment' : `fragment ${subject.fragmentId}`;
+  const message = `${fragment}${subject.source === undefined ? '' : ` on source ${subject.source}`}: ${what}`;
+  const path = subject.fragmentId === undefined ? 'fragments' : `fragments.${subject.fragmentId}`;
+  return new TributaryError('LIMIT_EXCEEDED', message, { retryable: false, issues: [{ path, message }] });
+}
+
+/** The running count of one call; every method throws LIMIT_EXCEEDED past a bound. */
+export interface LimitCounter {
+  /** One more row: counts it and, under a byte bound, its estimated bytes (`estimateRowBytes`). */
+  add(row: Row): void;
+  /** `n` more rows whose bytes are counted otherwise (`addBytes`), e.g. as a response body. */
+  addCount(n: number): void;
+  /** `n` more bytes as read from the wire. */
+  addBytes(n: number): void;
+  /** Throws when `n` more bytes (a declared length) would not fit; counts nothing. */
+  checkBytes(n: number): void;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/** A fresh counter for one call. */
+export function createLimitCounter(limits: Limits, subject: LimitSubject): LimitCounter {
+  const { maxRows, maxBytes } = limits;
+  let rows = 0;
+  let bytes = 0;
+  const countRows = (n: number) => {
+    rows += n;
+    if (maxRows !== undefined && rows > maxRows) throw limitExceeded(subject, `more than maxRows=${maxRows} rows`);
+  };
+  const countBytes = (n: number, how: string) => {
+    bytes += n;
+    if (maxBytes !== undefined && bytes > maxBytes) throw limitExceeded(subject, `more than maxBytes=${maxBytes} bytes (${how})`);
+  };
+  return {
+    add(row) {
+      countRows(1);
+      if (maxBytes !== undefined) countBytes(estimateRowBytes(row), 'estimated');
+    },
+    addCount: countRows,
+    addBytes: (n) => countBytes(n, 'read'),
+    checkBytes(n) {
+      if (maxBytes !== undefined && bytes + n > maxBytes) throw limitExceeded(subject, `more than maxBytes=${maxBytes} bytes (declared)`);
+    },
+    get rows() {
+      return rows;
+    },
+    get bytes() {
+      return bytes;
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { estimateRowBytes, estimateRowsBytes, estimateValueBytes } from '../../src/data/bytes.js';
+
+describe('the byte estimate', () => {
+  it('counts values by the documented rule', () => {
+    expect(estimateValueBytes('abc')).toBe(6); // 2 per UTF-16 unit
+    expect(estimateValueBytes(Buffer.alloc(10))).toBe(10);
+    expect(estimateValueBytes(null)).toBe(0);
+    expect(estimateValueBytes(undefined)).toBe(0);
+    expect(estimateValueBytes(true)).toBe(4);
+    expect(estimateValueBytes(1.5)).toBe(8);
+    expect(estimateValueBytes(2n ** 100n)).toBe(16); // 101 bits: two 64-bit words
+    expect(estimateValueBytes(new Date(0))).toBe(8);
+    expect(estimateValueBytes({ ab: [1, 'xyz'] })).toBe(16 + 2 + (16 + 8) + (16 + 6));
+  });
+
+  it('adds 64 per row and 16 plus the name per column', () => {
+    expect(estimateRowBytes({ id: 1, name: 'four', gone: null })).toBe(64 + (16 + 2 + 8) + (16 + 4 + 8) + (16 + 4 + 0));
+    expect(estimateRowsBytes([])).toBe(0);
+    expect(estimateRowsBytes([{ a: 1 }, { a: 2 }])).toBe(2 * (64 + 16 + 1 + 8));
+  });
+
+  it('counts an object shared by rows, or reached through a cycle, once', () => {
+    const shared = { k: 'v' };
+    const one = estimateValueBytes(shared);
+    expect(estimateRowsBytes([{ j: shared }, { j: shared }])).toBe(2 * (64 + 16 + 1) + one);
+    const cyclic: Record<string, unknown> = { n: 1 };
+    cyclic.self = cyclic;
+    expect(estimateValueBytes(cyclic)).toBe(16 + 1 + 8 + 16 + 4);
+  });
+});
