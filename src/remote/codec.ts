@@ -1,7 +1,8 @@
 import { deserialize, serialize } from 'node:v8';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { TributaryError } from '../errors.js';
-import { defaultIsRetryable, type Principal, type SourceExecutor } from '../sources/source.js';
+import { classifyError } from '../execution/classify.js';
+import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { Row } from '../data/row.js';
 
 /**
@@ -64,30 +65,11 @@ export function decodeRows(chunks: Buffer[]): Row[] {
 }
 
 /**
- * Classifies an error where it happened (the worker has the driver's own error) the way
- * the in-process pipeline would: a TributaryError keeps its code, anything else becomes
- * SOURCE_UNAVAILABLE when retryable and FRAGMENT_FAILED when not.
+ * Classifies an error where it happened (the worker has the driver's own error), with the
+ * same classifier as the in-process pipeline (`classifyError`).
  */
 export function toRemoteFailure(error: unknown, source: SourceExecutor | undefined, worker: string): RemoteFailure {
-  let retryable: boolean;
-  try {
-    retryable = error instanceof TributaryError && error.code === 'TIMEOUT' ? true : source?.isRetryable ? source.isRetryable(error) : defaultIsRetryable(error);
-  } catch {
-    retryable = false;
-  }
-  const code = error instanceof TributaryError ? error.code : retryable ? 'SOURCE_UNAVAILABLE' : 'FRAGMENT_FAILED';
-  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; errno?: unknown; driverCode?: unknown; retryAfterMs?: unknown };
-  const driverCode =
-    error instanceof TributaryError ? error.driverCode : typeof e.code === 'string' || typeof e.code === 'number' ? String(e.code) : typeof e.errno === 'number' ? String(e.errno) : undefined;
-  return {
-    tributary: 1,
-    code,
-    message: error instanceof Error ? error.message : String(error),
-    retryable,
-    ...(driverCode === undefined ? {} : { driverCode }),
-    ...(typeof e.retryAfterMs === 'number' ? { retryAfterMs: e.retryAfterMs } : {}),
-    worker,
-  };
+  return { tributary: 1, ...classifyError(error, source), worker };
 }
 
 /** Parses a failed job's reason; `undefined` when BullMQ itself failed the job (e.g. stalled). */
