@@ -1,250 +1,205 @@
-import type { Observable } from 'rxjs';
-import { assign, enqueueActions, fromEventObservable, fromPromise, setup } from 'xstate';
-import { downstream, initialScheduling, levelFinished, markFinished, releaseDependents, takeReady, type Scheduling } from '../src/execution/scheduling.js';
-import type { ValidatedPlan } from '../src/plan/index.js';
-import type { ExecutionEvent, FragmentEvent } from '../src/progress/events.js';
+import { assign, enqueueActions, setup } from 'xstate';
+import type { QueryPort, SettleEvent, SourceCounts } from '../src/run/port.js';
+import type { FragmentCounts } from '../src/run/status-table.js';
+import { bindPort, portOf, sourceActor } from './source.machine.js';
 
-/** A fragment's status as the machine tracks it: metadata only, never rows. */
-export interface FragmentStatus {
-  source: string;
-  level: number;
-  dependsOn: string[];
-  status: 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped';
-  attempts: number;
-  calls: number;
-  cached: boolean;
-  rowCount: number;
-  startedAt?: number;
-  durationMs?: number;
-  error?: { code: string; message: string };
-}
-
+/**
+ * The query actor's context: plain, immutable data — a new object on every change, never
+ * updated in place — so every snapshot stays what it was when it was emitted. Statuses and
+ * counts only: each fragment's own state lives in the run's status table, rows outside.
+ */
 export interface QueryContext {
   queryId: string;
   errorPolicy: 'fail-fast' | 'partial';
   schedule: 'levels' | 'eager';
   /** The level whose state the machine is in; -1 before the first. */
   level: number;
-  fragments: Record<string, FragmentStatus>;
-  /** Dependency counts, ready fragments and open fragments per level (see scheduling.ts). */
-  scheduling: Scheduling;
+  /** The lowest level with an unfinished fragment. */
+  lowestOpenLevel: number;
+  /** Fragments by state, over the whole plan. */
+  counts: FragmentCounts;
+  /** Per source actor (bounded by the sources the plan uses). */
+  sources: Readonly<Record<string, SourceCounts>>;
   /** Why the query failed, as plain data (the error object lives outside the snapshot). */
   failure?: { code: string; message: string; fragmentId?: string };
   rowCount?: number;
 }
 
 export type QueryMachineEvent =
-  | FragmentEvent
+  | SettleEvent
   | { type: 'query.start' }
-  | { type: 'query.cancel'; reason?: string };
+  | { type: 'query.cancel'; reason?: string }
+  | { type: 'merge.done'; rowCount: number }
+  | { type: 'merge.failed'; code: string; message: string };
 
-/** What the machine needs from the outside; supplied by the executor (or a test). */
-export interface QueryMachineDeps {
-  /** The fragment's pipeline as a stream of its events (stamped with queryId and `at`). */
-  runFragment(fragmentId: string): Observable<FragmentEvent>;
-  /** Merges the stored fragment results; resolves with the merged row count. */
-  merge(): Promise<number>;
-  /** Forwards an event to the run's `events$`. */
-  emit(event: ExecutionEvent): void;
-  /** Milliseconds since the query started. */
-  now(): number;
-  /** Most fragment actors alive at once (see `takeReady`); default 256. */
-  maxActiveFragments?: number;
+/** A query actor's input: its run. */
+export interface QueryMachineInput {
+  port: QueryPort;
 }
 
-/**
- * The per-query statechart, generated from the plan's levels so the inspector shows one
- * state per level: `planned` → `executing-level-0` … `executing-level-N` → `merging` →
- * `done` | `failed`. Each fragment runs as a child actor (id = fragment id) spawned when it
- * may start: with `schedule: "levels"` when its level's state is entered, with `"eager"`
- * as soon as its own dependencies have succeeded (the state then names the lowest level
- * still running). Reaching `failed` stops every child, which aborts their source calls.
- */
-export function createQueryMachine(plan: ValidatedPlan, deps: QueryMachineDeps) {
-  const lastLevel = plan.levels.length - 1;
-  const levelState = (level: number): string => `executing-level-${level}`;
-  const stamp = <T extends { type: string }>(event: T) => ({ ...event, queryId: plan.id, at: deps.now() }) as unknown as ExecutionEvent;
+const levelState = (level: number) => `executing-level-${level}` as const;
 
-  const initialFragments = (): Record<string, FragmentStatus> => {
-    const out = Object.create(null) as Record<string, FragmentStatus>;
-    for (const f of plan.fragments) {
-      out[f.id] = {
-        source: f.source,
-        level: plan.levelOf.get(f.id)!,
-        dependsOn: [...new Set(f.dependsOn ?? [])],
-        status: 'pending',
-        attempts: 0,
-        calls: 0,
-        cached: false,
-        rowCount: 0,
-      };
-    }
-    return out;
-  };
+function emptySources(names: readonly string[]): Record<string, SourceCounts> {
+  const out: Record<string, SourceCounts> = Object.create(null) as Record<string, SourceCounts>;
+  for (const name of names) out[name] = { sent: 0, succeeded: 0, failed: 0, cached: 0 };
+  return out;
+}
 
-  const machineSetup = setup({
-    types: {} as { context: QueryContext; events: QueryMachineEvent },
-    actors: {
-      fragment: fromEventObservable<FragmentEvent, { fragmentId: string }>(({ input }) => deps.runFragment(input.fragmentId)),
-      merge: fromPromise<number>(() => deps.merge()),
-    },
-    actions: {
-      forward: ({ event }) => {
-        if ('fragmentId' in event) deps.emit(event as ExecutionEvent);
-      },
-      startReadyFragments: enqueueActions(({ context, enqueue }) => {
-        const ready = takeReady(context.scheduling, context.schedule, context.level, deps.maxActiveFragments ?? 256);
-        for (const id of ready) {
-          // In place: one status per event, not a copy of every fragment's (see scheduling.ts).
-          context.fragments[id] = { ...context.fragments[id]!, status: 'queued' };
-          enqueue.spawnChild('fragment', { id, input: { fragmentId: id } });
-        }
-      }),
-      record: assign({
-        fragments: ({ context, event }) => {
-          if (!('fragmentId' in event)) return context.fragments;
-          const id = event.fragmentId;
-          const current = context.fragments[id];
-          if (!current) return context.fragments;
-          // Updated in place: a copy of the whole record per event made big plans quadratic.
-          switch (event.type) {
-            case 'fragment.started':
-              context.fragments[id] = { ...current, status: 'running', attempts: Math.max(current.attempts, event.attempt), startedAt: current.startedAt ?? event.at };
-              break;
-            case 'fragment.succeeded':
-              context.fragments[id] = {
-                ...current,
-                status: 'succeeded',
-                attempts: event.attempts,
-                calls: event.calls,
-                cached: event.cached,
-                rowCount: event.rowCount,
-                startedAt: event.startedAt,
-                durationMs: event.durationMs,
-              };
-              markFinished(context.scheduling, id, current.level);
-              releaseDependents(context.scheduling, plan, id);
-              break;
-            case 'fragment.failed':
-              context.fragments[id] = {
-                ...current,
-                status: 'failed',
-                attempts: event.attempts,
-                startedAt: event.startedAt,
-                durationMs: event.durationMs,
-                error: { code: event.error.code, message: event.error.message },
-              };
-              markFinished(context.scheduling, id, current.level);
-              break;
-            default:
-              break;
-          }
-          return context.fragments;
-        },
-      }),
-      skipDownstream: enqueueActions(({ context, event }) => {
-        if (event.type !== 'fragment.failed') return;
-        for (const id of downstream(plan, event.fragmentId)) {
-          const f = context.fragments[id]!;
-          if (f.status !== 'pending') continue;
-          context.fragments[id] = { ...f, status: 'skipped' };
-          markFinished(context.scheduling, id, f.level, false);
-          deps.emit(stamp({ type: 'fragment.skipped', fragmentId: id, source: f.source, level: f.level, because: event.fragmentId }));
-        }
-      }),
-      // A finished fragment's actor is stopped at once: XState copies the children map on
-      // every spawn and stop, so keeping finished children would make big plans quadratic.
-      releaseFragment: enqueueActions(({ event, enqueue }) => {
-        if ('fragmentId' in event) enqueue.stopChild(event.fragmentId);
-      }),
-      failFromFragment: assign({
-        failure: ({ event }) =>
-          event.type === 'fragment.failed'
-            ? { code: event.error.code, message: event.error.message, fragmentId: event.fragmentId }
-            : undefined,
-      }),
-      // Named (not inline): the inspector shows the machine's definition with action names.
-      announceMerge: () => deps.emit(stamp({ type: 'merge.started' })),
-      failFromCancel: assign({
-        failure: ({ event }) => ({ code: 'CANCELLED', message: event.type === 'query.cancel' && event.reason ? event.reason : 'the query was cancelled' }),
-      }),
-    },
-    guards: {
-      failFast: ({ context }) => context.errorPolicy === 'fail-fast',
-      levelFinished: ({ context }, params: { level: number }) => levelFinished(context.scheduling, params.level),
-    },
-  });
+/** The per-source counts after a settle: one entry copied, the rest shared. */
+function afterSettle(sources: Readonly<Record<string, SourceCounts>>, event: SettleEvent): Record<string, SourceCounts> {
+  const current = sources[event.source] ?? { sent: 0, succeeded: 0, failed: 0, cached: 0 };
+  const next: SourceCounts =
+    event.type === 'fragment.succeeded'
+      ? { ...current, succeeded: current.succeeded + 1, cached: current.cached + (event.cached ? 1 : 0) }
+      : { ...current, failed: current.failed + 1 };
+  return { ...sources, [event.source]: next };
+}
 
-  const levelStates: Record<string, object> = {};
-  for (let level = 0; level <= lastLevel; level++) {
-    levelStates[levelState(level)] = {
-      entry: [
-        assign({ level }),
-        // A named function: the inspector shows an inline action by its function's name.
-        function announceLevel() {
-          deps.emit(stamp({ type: 'level.started', level }));
-        },
-        'startReadyFragments',
-      ],
-      always: [{ guard: { type: 'levelFinished', params: { level } }, target: level === lastLevel ? 'merging' : levelState(level + 1) }],
-    };
-  }
-
-  return machineSetup.createMachine({
-    id: 'query',
-    // A factory: each actor gets its own book-keeping, which it updates in place.
-    context: () => ({
-      queryId: plan.id,
-      errorPolicy: plan.errorPolicy,
-      schedule: plan.schedule,
-      level: -1,
-      fragments: initialFragments(),
-      scheduling: initialScheduling(plan),
+const querySetup = setup({
+  types: {} as { context: QueryContext; events: QueryMachineEvent; input: QueryMachineInput },
+  actors: { source: sourceActor },
+  actions: {
+    /** One child actor per source executor the plan uses, named by the source. */
+    spawnSources: enqueueActions(({ enqueue, system }) => {
+      for (const name of portOf(system).sources) enqueue.spawnChild('source', { id: name, input: { source: name } });
     }),
+    enterLevel: assign((_, params: { level: number }) => ({ level: params.level })),
+    announceLevel: ({ system }, params: { level: number }) => portOf(system).levelStarted(params.level),
+    /** Sends every fragment that may start now to its source actor, one event per source. */
+    dispatch: enqueueActions(({ context, enqueue, system }) => {
+      const port = portOf(system);
+      const ready = port.takeReady(context.level);
+      if (!ready) return;
+      let sources: Record<string, SourceCounts> | undefined;
+      ready.forEach((fragments, s) => {
+        if (!fragments) return;
+        const name = port.sources[s]!;
+        enqueue.sendTo(name, { type: 'fragments.ready', fragments });
+        sources ??= { ...context.sources };
+        const current = sources[name]!;
+        sources[name] = { ...current, sent: current.sent + fragments.length };
+      });
+      const counts = port.counts();
+      enqueue.assign({ counts, ...(sources ? { sources } : {}) });
+    }),
+    /** What a settle means for the other fragments: dependents released, or skipped. */
+    record: ({ event, system }) => {
+      if (event.type === 'fragment.succeeded' || event.type === 'fragment.failed') portOf(system).settled(event);
+    },
+    count: assign(({ context, event, system }) => {
+      const port = portOf(system);
+      if (event.type !== 'fragment.succeeded' && event.type !== 'fragment.failed') return {};
+      return { counts: port.counts(), lowestOpenLevel: port.lowestOpenLevel(), sources: afterSettle(context.sources, event) };
+    }),
+    failFromFragment: assign(({ event }) =>
+      event.type === 'fragment.failed' ? { failure: { code: event.error.code, message: event.error.message, fragmentId: event.fragmentId } } : {},
+    ),
+    failFromCancel: assign(({ event }) => ({
+      failure: { code: 'CANCELLED', message: event.type === 'query.cancel' && event.reason ? event.reason : 'the query was cancelled' },
+    })),
+    failFromMerge: assign(({ event }) => (event.type === 'merge.failed' ? { failure: { code: event.code, message: event.message } } : {})),
+    setRowCount: assign(({ event }) => (event.type === 'merge.done' ? { rowCount: event.rowCount } : {})),
+    /**
+     * Merges on the next microtask (the merge tree is in-process work, no actor needed),
+     * so the `merging` snapshot is emitted first, then sends the outcome to the actor.
+     */
+    merge: ({ self, system }) => {
+      const port = portOf(system);
+      port.mergeStarted();
+      queueMicrotask(() => {
+        if (self.getSnapshot().status !== 'active') return;
+        let outcome: QueryMachineEvent;
+        try {
+          outcome = { type: 'merge.done', rowCount: port.merge() };
+        } catch (error) {
+          const code = (error as { code?: unknown })?.code;
+          outcome = { type: 'merge.failed', code: typeof code === 'string' ? code : 'MERGE_FAILED', message: error instanceof Error ? error.message : String(error) };
+        }
+        self.send(outcome);
+      });
+    },
+  },
+  guards: {
+    failFast: ({ context }) => context.errorPolicy === 'fail-fast',
+    eager: ({ context }) => context.schedule === 'eager',
+    levelFinished: ({ context }, params: { level: number }) => context.lowestOpenLevel > params.level,
+  },
+});
+
+/** The states of one level: announce it, send its ready fragments, leave when it is finished. */
+function levelStateConfig(level: number, last: number) {
+  return {
+    entry: [
+      { type: 'enterLevel', params: { level } },
+      { type: 'announceLevel', params: { level } },
+      { type: 'dispatch' },
+    ],
+    always: { guard: { type: 'levelFinished', params: { level } }, target: level === last ? 'merging' : levelState(level + 1) },
+  } as const;
+}
+
+function buildQueryMachine(levelCount: number) {
+  const last = levelCount - 1;
+  const levels: Record<string, ReturnType<typeof levelStateConfig>> = {};
+  for (let level = 0; level <= last; level++) levels[levelState(level)] = levelStateConfig(level, last);
+  return querySetup.createMachine({
+    id: 'query',
+    context: ({ input, self }) => {
+      bindPort(self.system, input.port);
+      const port = input.port;
+      return {
+        queryId: port.queryId,
+        errorPolicy: port.errorPolicy,
+        schedule: port.schedule,
+        level: -1,
+        lowestOpenLevel: 0,
+        counts: port.counts(),
+        sources: emptySources(port.sources),
+      };
+    },
     initial: 'planned',
     on: {
-      'fragment.queued': { actions: 'forward' },
-      'fragment.started': { actions: ['record', 'forward'] },
-      'fragment.attempt.failed': { actions: 'forward' },
-      'fragment.retrying': { actions: 'forward' },
-      'fragment.cached': { actions: 'forward' },
-      'fragment.remote': { actions: 'forward' },
-      'source.circuit.opened': { actions: 'forward' },
-      'source.circuit.closed': { actions: 'forward' },
-      'cache.unavailable': { actions: 'forward' },
-      'fragment.succeeded': { actions: ['record', 'forward', 'releaseFragment', 'startReadyFragments'] },
-      'fragment.failed': [
-        { guard: 'failFast', target: '.failed', actions: ['record', 'forward', 'failFromFragment'] },
-        { actions: ['record', 'forward', 'releaseFragment', 'skipDownstream', 'startReadyFragments'] },
-      ],
+      'fragment.succeeded': [{ guard: 'eager', actions: ['record', 'count', 'dispatch'] }, { actions: ['record', 'count'] }],
+      'fragment.failed': [{ guard: 'failFast', target: '.failed', actions: ['count', 'failFromFragment'] }, { actions: ['record', 'count'] }],
       'query.cancel': { target: '.failed', actions: 'failFromCancel' },
     },
     states: {
       planned: {
-        on: { 'query.start': { target: levelState(0) } },
+        on: { 'query.start': { target: levelState(0), actions: 'spawnSources' } },
       },
-      ...(levelStates as Record<string, object>),
+      ...levels,
       merging: {
-        entry: 'announceMerge',
-        invoke: {
-          id: 'merge',
-          src: 'merge',
-          onDone: { target: 'done', actions: assign({ rowCount: ({ event }) => event.output }) },
-          onError: {
-            target: 'failed',
-            actions: assign({
-              failure: ({ event }) => ({
-                code: (event.error as { code?: string })?.code ?? 'MERGE_FAILED',
-                message: event.error instanceof Error ? event.error.message : String(event.error),
-              }),
-            }),
-          },
+        entry: 'merge',
+        on: {
+          'merge.done': { target: 'done', actions: 'setRowCount' },
+          'merge.failed': { target: 'failed', actions: 'failFromMerge' },
         },
       },
       done: { type: 'final' },
       failed: { type: 'final' },
     },
-  } as any);
+  });
 }
 
-export type QueryMachine = ReturnType<typeof createQueryMachine>;
+export type QueryMachine = ReturnType<typeof buildQueryMachine>;
+
+const machines = new Map<number, QueryMachine>();
+
+/**
+ * The query statechart for plans of `levelCount` levels, built once per level count and
+ * shared by every run: `planned` → `executing-level-0` … `executing-level-N` → `merging` →
+ * `done` | `failed`, so the inspector shows one state per level. A run comes in through
+ * `input` (`{ port }`). On `query.start` it spawns one child actor per source the plan uses
+ * (id = the source's name); each level's entry sends that level's ready fragments to their
+ * source actors (`schedule: "eager"`: every success sends what it made ready, and the state
+ * names the lowest level still running). Each source actor answers with one settle event per
+ * fragment. Reaching `failed` stops the source actors, which aborts their calls.
+ */
+export function queryMachineFor(levelCount: number): QueryMachine {
+  let machine = machines.get(levelCount);
+  if (!machine) {
+    machine = buildQueryMachine(levelCount);
+    machines.set(levelCount, machine);
+  }
+  return machine;
+}

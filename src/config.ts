@@ -8,6 +8,7 @@ import { remoteOptionsSchema } from './remote/executor-remote.js';
 import { telemetryOptionsSchema } from './progress/telemetry.js';
 import { retryOptionsSchema, rowLimitsSchema } from './plan/schema.js';
 import type { SourceExecutor } from './sources/source.js';
+import type { Clock } from './execution/clock.js';
 
 /** A source executor, checked by shape (any object with `execute` and a zod `querySchema`). */
 export const sourceExecutorSchema = z.custom<SourceExecutor>(
@@ -41,6 +42,15 @@ export const cacheOptionsSchema = z.union([
   }),
 ]);
 
+/** A clock (see `Clock`), checked by shape. */
+const clockSchema = z.custom<Clock>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    ['now', 'setTimeout', 'clearTimeout'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function'),
+  { message: 'a clock is an object with now(), setTimeout(fn, ms) and clearTimeout(handle) (e.g. createVirtualClock())' },
+);
+
 const inspectSchema = z.custom<unknown>(
   (value) => typeof value === 'function' || (typeof value === 'object' && value !== null && typeof (value as { next?: unknown }).next === 'function'),
   { message: 'inspect is an observer function or an object with next(event)' },
@@ -59,6 +69,8 @@ export const executorOptionsSchema = z.strictObject({
   timeoutMs: z.number().int().positive().default(10_000),
   cache: cacheOptionsSchema.optional().transform((c) => (c === undefined ? cacheOptionsSchema.parse({}) : c)),
   inspect: inspectSchema.optional(),
+  /** Where timeouts, deadlines, retry delays, circuit cool-downs and quota windows read time. */
+  clock: clockSchema.optional(),
   /** OpenTelemetry spans per query, fragment attempt and merge; `false` turns them off. */
   telemetry: telemetryOptionsSchema,
   /** Each fragment's overall deadline (all attempts and backoff); none by default. */

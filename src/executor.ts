@@ -1,22 +1,22 @@
-import { createQueryMachine } from '../machines/query.machine.js';
+import { queryMachineFor } from '../machines/query.machine.js';
 import { Subject, Subscription, type Observable } from 'rxjs';
-import { cacheKey, cacheScopeOf, resolveCachePolicy, TieredCache, type CacheFilter, type CacheInvalidation, type CacheStats } from './cache/index.js';
+import { TieredCache, type CacheFilter, type CacheInvalidation, type CacheStats } from './cache/index.js';
 import { parseExecutorOptions, sourceExecutorSchema, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
 import { TributaryError } from './errors.js';
-import type { FragmentCachePort } from './execution/fragment.js';
-import type { SourceGuards } from './execution/attempt.js';
+import type { SourceGuards } from './execution/env.js';
 import { createCircuitBreaker, type CircuitState } from './execution/circuit-breaker.js';
 import { checkRunParams } from './execution/bind.js';
+import { clockScheduler, systemClock } from './execution/clock.js';
 import { createLane, type Lane, type LaneStats } from './execution/lanes.js';
 import { createRetryBudget } from './execution/retry-budget.js';
 import { createQuotas } from './quotas.js';
 import { wrapRemote, type RemoteMetrics } from './remote/index.js';
 import { validatePlan, type ValidatedPlan } from './plan/index.js';
 import type { ExecutionEvent } from './progress/events.js';
-import { instrument } from './progress/telemetry.js';
-import type { QueryResult } from './result.js';
-import { startRun, type QueryRun, type RunOptions } from './run.js';
-import type { Principal, SourceExecutor } from './sources/source.js';
+import { instrument, tracingActive } from './progress/telemetry.js';
+import { PreparedPlan, startRun, type QueryResult, type QueryRun, type RunOptions } from './run/index.js';
+import { RunCacheView, type SourceVersions } from './run/run-cache.js';
+import type { SourceExecutor } from './sources/source.js';
 
 /** Live figures of an executor, for dashboards and autoscaling. */
 export interface ExecutorMetrics {
@@ -29,10 +29,20 @@ export interface ExecutorMetrics {
 
 /** The executor: a registry of sources, the lanes, the cache, and `run()`. */
 export interface Executor {
-  /** Validates and starts a plan; throws `PLAN_INVALID` / `SOURCE_UNKNOWN` before anything runs. */
+  /**
+   * Starts a plan (or a prepared one); throws `PLAN_INVALID` / `SOURCE_UNKNOWN` before
+   * anything runs. A plan object run again is not validated again: its preparation is
+   * remembered (treat a plan you have run as immutable; pass a new object to change it).
+   */
   run(plan: unknown, options?: RunOptions): QueryRun;
   /** `run(plan, options).result`. */
   execute(plan: unknown, options?: RunOptions): Promise<QueryResult>;
+  /**
+   * Validates a plan once against the registered sources and precomputes what every run
+   * of it needs (levels, dependents, each fragment's merged settings): `run(prepared)` then
+   * costs no validation, like a prepared statement.
+   */
+  prepare(plan: unknown): PreparedPlan;
   /** Checks a plan against the registered sources without running it. */
   validate(plan: unknown): ValidatedPlan;
   /** Adds a source; throws `CONFIG_INVALID` if the name is taken. */
@@ -71,17 +81,23 @@ export interface Executor {
  */
 export function createExecutor(options: ExecutorOptions = {}): Executor {
   const opts: ResolvedExecutorOptions = parseExecutorOptions(options);
+  const clock = opts.clock ?? systemClock;
+  const scheduler = clockScheduler(clock);
+  const now = (): number => clock.now();
   const sources = new Map<string, SourceExecutor>();
   const sourceLanes = new Map<string, Lane>();
   const guards = new Map<string, SourceGuards>();
-  const quotas = createQuotas(opts.quotas);
+  const quotas = createQuotas(opts.quotas, now);
   const globalLane = createLane(opts.concurrency);
   const running = new Set<QueryRun>();
   const allEvents = new Subject<ExecutionEvent>();
   // OpenTelemetry: one instrumented stream per run, so overlapping runs of one plan id keep apart.
   const telemetry = new Subscription();
   const cache = opts.cache === false ? undefined : new TieredCache(opts.cache);
-  const versions = new Map<string, Promise<string>>();
+  // Preparations belong to this executor and to one state of its registry.
+  const owner = {};
+  let generation = 0;
+  const prepared = new WeakMap<object, PreparedPlan>();
   let closing: Promise<void> | undefined;
   // Every call of a remote source is a BullMQ job; one lane (queue connections) for all.
   const remote = opts.remote ? wrapRemote(opts.remote) : undefined;
@@ -94,10 +110,11 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     if (sources.has(name)) {
       throw new TributaryError('CONFIG_INVALID', `a source named "${name}" is already registered; unregister it first`, { issues: [{ path: `sources.${name}`, message: 'duplicate source name' }] });
     }
+    generation++;
     sources.set(name, remote ? remote.wrap(name, source) : source);
     sourceLanes.set(name, createLane(source.maxConcurrency ?? Infinity));
     guards.set(name, {
-      ...(opts.circuitBreaker === false ? {} : { breaker: createCircuitBreaker(opts.circuitBreaker) }),
+      ...(opts.circuitBreaker === false ? {} : { breaker: createCircuitBreaker(opts.circuitBreaker, now) }),
       ...(opts.retryBudget === false ? {} : { budget: createRetryBudget(opts.retryBudget) }),
     });
   };
@@ -105,57 +122,62 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
 
   // A source's version is asked once and remembered; a failed lookup is forgotten, and the
   // fragment that met it bypasses the cache rather than keying on a guess.
-  const versionOf = (name: string, source: SourceExecutor): Promise<string | undefined> => {
-    let v = versions.get(name);
-    if (!v) {
-      v = Promise.resolve().then(() => (source.version ? source.version() : source.kind));
-      versions.set(name, v);
-      v.catch(() => versions.delete(name));
-    }
-    return v.catch(() => undefined);
-  };
-
-  const cachePortFor = (plan: ValidatedPlan, fragmentId: string, principal: Principal | undefined): FragmentCachePort | undefined => {
-    if (!cache || opts.cache === false) return undefined;
-    const fragment = plan.fragmentsById.get(fragmentId)!;
-    const policy = resolveCachePolicy(opts.cache.ttlMs, plan.cache, fragment.cache);
-    if (!policy) return undefined;
-    const source = sources.get(fragment.source);
-    // Unregistered while the run goes on: the name may soon mean another source, so bypass.
-    if (!source) return undefined;
-    const scope = cacheScopeOf(source.cacheScope, principal?.id);
-    return {
-      keyOf: async (calls) => {
-        const version = await versionOf(fragment.source, source);
-        return version === undefined ? undefined : cacheKey({ source: fragment.source, version, calls, scope });
-      },
-      get: (key, onUnavailable) => cache.get(key, { tags: policy.tags, ...(onUnavailable ? { onUnavailable } : {}) }),
-      set: (key, rows) => cache.set(key, rows, { source: fragment.source, tags: policy.tags, ttlMs: policy.ttlMs }),
-      share: (key, load$) => cache.share(key, load$),
-    };
+  const asked = new Map<string, Promise<string>>();
+  const known = new Map<string, string>();
+  const versions: SourceVersions = {
+    known: (name) => known.get(name),
+    ask: (name, source) => {
+      let v = asked.get(name);
+      if (!v) {
+        v = Promise.resolve().then(() => (source.version ? source.version() : source.kind));
+        asked.set(name, v);
+        v.then(
+          (value) => asked.get(name) === v && known.set(name, value),
+          () => asked.delete(name),
+        );
+      }
+      return v.catch(() => undefined);
+    },
   };
 
   const validate = (plan: unknown): ValidatedPlan => validatePlan(plan, { sources, limits: opts.limits });
 
+  const prepare = (plan: unknown): PreparedPlan => {
+    if (plan instanceof PreparedPlan) {
+      if (plan.owner === owner && plan.generation === generation) return plan;
+      return prepare(plan.input);
+    }
+    const remembered = typeof plan === 'object' && plan !== null ? prepared.get(plan) : undefined;
+    if (remembered && remembered.generation === generation) return remembered;
+    const fresh = new PreparedPlan(plan, validate(plan), opts, owner, generation);
+    if (typeof plan === 'object' && plan !== null) prepared.set(plan, fresh);
+    return fresh;
+  };
+
   const run = (plan: unknown, runOptions: RunOptions = {}): QueryRun => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
-    const validated = validate(plan);
-    checkRunParams(validated, runOptions.params ?? {});
-    const ticket = quotas.admit(runOptions.principal?.id, validated.fragments.length);
-    const queryRun = startRun(validated, runOptions, {
-      ticket,
-      guardsOf: (name) => guards.get(name) ?? {},
+    const p = prepare(plan);
+    if (p.hasRunParams) checkRunParams(p.plan, runOptions.params ?? {});
+    const ticket = quotas.admit(runOptions.principal?.id, p.fragments.length);
+    const queryRun = startRun(p, runOptions, {
       options: opts,
+      clock,
+      scheduler,
       sources,
       globalLane,
       sourceLane: (name) => sourceLanes.get(name)!,
-      cachePortFor,
-      publish: (event) => allEvents.next(event),
-      createMachine: createQueryMachine,
+      guardsOf: (name) => guards.get(name) ?? {},
+      ticket,
+      ...(cache ? { cache: new RunCacheView(cache, p, runOptions.principal, sources, versions) } : {}),
+      executorEvents: allEvents,
+      machineFor: queryMachineFor,
       onFinished: (r) => running.delete(r),
     });
     running.add(queryRun);
-    if (opts.telemetry !== false) telemetry.add(instrument(queryRun.events$, opts.telemetry === true ? {} : opts.telemetry));
+    if (opts.telemetry !== false) {
+      const telemetryOptions = opts.telemetry === true ? {} : opts.telemetry;
+      if (tracingActive(telemetryOptions)) telemetry.add(instrument(queryRun.events$, telemetryOptions));
+    }
     return queryRun;
   };
 
@@ -178,15 +200,18 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   return {
     run,
     execute: async (plan, runOptions) => run(plan, runOptions).result,
+    prepare,
     validate,
     register,
     unregister: (name) => {
       const source = sources.get(name);
+      if (source) generation++;
       sources.delete(name);
       // Not closed: running queries keep the lane (and the source) until they finish.
       sourceLanes.delete(name);
       guards.delete(name);
-      versions.delete(name);
+      asked.delete(name);
+      known.delete(name);
       return source;
     },
     cache: {
@@ -212,5 +237,5 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
 }
 
 /* The query machine, for embedding or testing it directly (src/ reaches machines/ only here). */
-export { createQueryMachine };
-export type { QueryContext, FragmentStatus, QueryMachineDeps } from '../machines/query.machine.js';
+export { queryMachineFor };
+export type { QueryContext, QueryMachine, QueryMachineEvent, QueryMachineInput } from '../machines/query.machine.js';

@@ -4,8 +4,9 @@
 export { createExecutor } from './executor.js';
 export type { Executor, ExecutorMetrics } from './executor.js';
 export type { ExecutorOptions, CacheOptions } from './config.js';
-export type { QueryRun, RunOptions } from './run.js';
-export type { QueryResult, FragmentReport } from './result.js';
+export type { QueryRun, RunOptions, QueryResult, FragmentReport, FragmentCounts, SourceCounts } from './run/index.js';
+export { PreparedPlan } from './run/index.js';
+export type { PreparedFragment } from './run/index.js';
 
 /* Plans */
 export { plan, from, param, PlanBuilder, validatePlan, levels, planSchema, defaultPlanLimits } from './plan/index.js';
@@ -47,8 +48,12 @@ export { createLiveView } from './ui/index.js';
 export type { LiveView, LiveViewOptions } from './ui/index.js';
 
 /* Machines */
-export { createQueryMachine } from './executor.js';
-export type { QueryContext, FragmentStatus, QueryMachineDeps } from './executor.js';
+export { queryMachineFor } from './executor.js';
+export type { QueryContext, QueryMachine, QueryMachineEvent, QueryMachineInput } from './executor.js';
+
+/* Time */
+export { createVirtualClock, systemClock } from './execution/clock.js';
+export type { Clock, VirtualClock } from './execution/clock.js';
 
 /* Errors */
 export { TributaryError, FragmentError, ERROR_CODES, errorCodes, isTributaryError } from './errors.js';

@@ -23,7 +23,7 @@ describe('Stately inspector', () => {
   const valueOf = (s: StatelySnapshotEvent): unknown => (s.snapshot as { value?: unknown }).value;
   const received = (): StatelyInspectionEvent[] => relay!.messages().map((m) => JSON.parse(m) as StatelyInspectionEvent);
 
-  it('receives the query actor, its states per level in order, and one child actor per fragment named by its id', async () => {
+  it('receives the query actor, its states per level in order, one child actor per source named by it, and each fragment\'s settle event', async () => {
     relay = await startInspectorRelay();
     expect(relay.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     inspector = createWebSocketInspector({ url: relay.wsUrl });
@@ -60,16 +60,26 @@ describe('Stately inspector', () => {
     const values = snapshotsOf(query.sessionId).map(valueOf);
     expect(values.filter((v, i) => i === 0 || v !== values[i - 1])).toEqual(['planned', 'executing-level-0', 'executing-level-1', 'executing-level-2', 'merging', 'done']);
 
+    // One child actor per source executor the plan uses, named by the source.
     const children = actors().filter((a) => a.parentId === query.sessionId);
-    expect(children.map((c) => c.name).sort()).toEqual(['alpha', 'beta', 'gamma', 'merge']);
-
-    // Each fragment actor tells the query what happened, under the event's own name.
-    for (const child of children.filter((c) => c.name !== 'merge')) {
-      const sent = received().filter((e) => e.type === '@xstate.event' && e.sourceId === child.sessionId && e.sessionId === query.sessionId);
-      expect(sent.map((e) => (e as { event: { type: string } }).event.type)).toEqual(
-        expect.arrayContaining(['fragment.queued', 'fragment.started', 'fragment.succeeded']),
-      );
-    }
+    expect(children.map((c) => c.name)).toEqual(['mem']);
+    const source = children[0]!;
+    const between = (from: string, to: string) =>
+      received()
+        .filter((e) => e.type === '@xstate.event' && e.sourceId === from && e.sessionId === to)
+        .map((e) => (e as { event: { type: string; fragmentId?: string; fragments?: number[] } }).event);
+    // The query actor hands the source actor each level's fragments…
+    expect(between(query.sessionId, source.sessionId).filter((e) => e.type !== 'xstate.init').map((e) => [e.type, e.fragments])).toEqual([
+      ['fragments.ready', [0]],
+      ['fragments.ready', [1]],
+      ['fragments.ready', [2]],
+    ]);
+    // …and the source actor tells the query what happened to each, under the event's own name.
+    expect(between(source.sessionId, query.sessionId).map((e) => `${e.type} ${e.fragmentId}`)).toEqual([
+      'fragment.succeeded alpha',
+      'fragment.succeeded beta',
+      'fragment.succeeded gamma',
+    ]);
     // Snapshots hold metadata, never rows.
     expect(JSON.stringify(snapshotsOf(query.sessionId))).not.toContain('"w":true');
   });

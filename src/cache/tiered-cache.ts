@@ -82,6 +82,19 @@ export class TieredCache {
     });
   }
 
+  /**
+   * The rows under `key` if the first level holds them (a hit, counted as one), else
+   * undefined without counting a miss: the caller goes on with `get()`.
+   */
+  peek(key: string, tags: readonly string[] = []): Row[] | undefined {
+    const local = this.#l1.get(key);
+    if (!local) return undefined;
+    this.#hits++;
+    const added = tags.length === 0 ? [] : this.#l1.tag(key, tags);
+    if (added.length > 0) this.#addStoreTags(key, added);
+    return local;
+  }
+
   /** The rows under `key` from the first level, else from the store; `undefined` on a miss. */
   async get(key: string, lookup: CacheLookup = {}): Promise<Row[] | undefined> {
     const tags = lookup.tags ?? [];

@@ -1,214 +1,287 @@
-import { Observable, defer, from, map, mergeMap, tap, throwError, timeout, toArray } from 'rxjs';
+import { Observable, from, map, mergeMap, tap, throwError, timer, toArray, type Subscription } from 'rxjs';
 import { FragmentError } from '../errors.js';
-import type { Fragment } from '../plan/index.js';
-import type { UnstampedEvent } from '../progress/events.js';
-import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { Row } from '../data/row.js';
-import { attempts$, type SourceGuards } from './attempt.js';
-import type { BatchSink } from './source-call.js';
-import { bindCalls, type BindContext, type BoundCall } from './bind.js';
+import type { FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
+import type { PreparedFragment } from '../run/prepare.js';
+import { attempt$, type AttemptOutput, type AttemptOwner } from './attempt.js';
+import { bindCalls, type BoundCall } from './bind.js';
 import { toFragmentError } from './classify.js';
-import type { Lane } from './lanes.js';
-import type { RetryPolicy } from './retry.js';
-
-/** The cache as the pipeline sees it: a port, so `execution/` never knows the store. */
-export interface FragmentCachePort {
-  /** The key of a fragment's calls under the principal's scope; undefined to bypass. */
-  keyOf(calls: readonly BoundCall[]): Promise<string | undefined>;
-  /**
-   * The cached rows, or undefined. `onUnavailable(reason)` is called when a level of the
-   * cache (a shared store) could not answer in time; the lookup is then a miss.
-   */
-  get(key: string, onUnavailable?: (reason: string) => void): Promise<Row[] | undefined>;
-  /** Stores a successful load's rows; called once per load, never for a failed or cancelled one. */
-  set(key: string, rows: Row[]): void;
-  /**
-   * Runs `load$` once for every concurrent caller of the same key: the first caller's
-   * observable is shared, and it is unsubscribed only when the last caller leaves.
-   */
-  share(key: string, load$: Observable<FragmentOutcome>): Observable<FragmentOutcome>;
-}
+import type { TimerHandle } from './clock.js';
+import type { SourceEnv } from './env.js';
+import { backoffDelay, retrying } from './retry.js';
+import type { SinkOptions } from './source-call.js';
 
 /** Rows and the effort it took. */
 export interface FragmentOutcome {
   rows: Row[];
   /** Rows the sources returned (more than `rows.length` when streamed rows were not kept). */
-  count?: number;
+  count: number;
   attempts: number;
   calls: number;
 }
 
-/** Everything one fragment's pipeline needs; built by the executor per run. */
-export interface FragmentDeps {
-  fragment: Fragment;
-  /** Path of the fragment in the plan, for error issues (`fragments[2]`). */
-  path: string;
-  level: number;
-  source: SourceExecutor;
-  lanes: { global: Lane; source: Lane };
-  retry: RetryPolicy;
-  timeoutMs: number;
-  /** The fragment's overall deadline, every attempt and wait included; none if undefined. */
-  deadlineMs?: number;
-  guards?: SourceGuards;
-  bind: BindContext;
-  principal?: Principal;
-  limits: { maxRows?: number; maxBytes?: number };
-  cache?: FragmentCachePort;
-  /** Counts fetched rows against the query's quota; throws LIMIT_EXCEEDED past it. */
-  account?(rows: readonly Row[]): void;
-  /** Milliseconds since the query started. */
-  now(): number;
-  random?: () => number;
-  /** Why the run is being stopped (cancel reason, fail-fast error), for the abort signal. */
-  abortReason(): unknown;
-  /** Where the fragment's rows go; they never travel in events or machine context. */
-  store(rows: Row[]): void;
-  /**
-   * Streaming: batches go to the sink as they arrive (and bypass the cache). `retain` keeps
-   * them for `store` as well; `satisfied()` true means nobody needs more rows, so a
-   * fragment that has not started yet succeeds with none.
-   */
-  stream?: { sink: BatchSink; retain: boolean; satisfied(): boolean };
-}
-
-const ms = (value: number): number => Math.round(value * 1000) / 1000;
+const round = (value: number): number => Math.round(value * 1000) / 1000;
 
 /**
- * The RxJS pipeline of one fragment, as a stream of its events: bind upstream values →
- * cache lookup (or join an identical in-flight load) → one `attempts$` per batch (lanes,
- * timeout, retries) → rows stored → `fragment.succeeded` (or `fragment.failed`). It never
- * errors: a failure is an event. Unsubscribing aborts every running source call.
+ * One fragment of one run, through its source's pipeline: bind upstream values → cache
+ * lookup (or join an identical in-flight load) → one call per batch, each tried under the
+ * lanes, the timeout and the retry policy (combined with RxJS when there are several) →
+ * rows stored → one settle event (`fragment.succeeded` or `fragment.failed`), handed to
+ * `settle`. It never throws: a failure is an event. `stop()` aborts every running call.
  */
-export function fragment$(d: FragmentDeps): Observable<UnstampedEvent> {
-  const id = d.fragment.id;
-  const sourceName = d.fragment.source;
-  const base = { fragmentId: id, source: sourceName, level: d.level };
+export class FragmentTask implements AttemptOwner {
+  readonly index: number;
+  readonly id: string;
+  readonly level: number;
+  readonly timeoutMs: number;
+  streaming: SinkOptions | undefined;
+  streamed = false;
+  #startedAt = 0;
+  #maxAttempts = 0;
+  #settled = false;
+  #subscription: Subscription | undefined;
+  #deadline: TimerHandle | undefined;
 
-  return new Observable<UnstampedEvent>((subscriber) => {
-    const emit = (event: UnstampedEvent): void => subscriber.next(event);
-    const startedAt = d.now();
-    let maxAttempts = 0;
-    emit({ type: 'fragment.queued', ...base });
+  constructor(
+    readonly env: SourceEnv,
+    readonly prepared: PreparedFragment,
+    readonly settle: (event: FragmentSucceededEvent | FragmentFailedEvent) => void,
+  ) {
+    this.index = prepared.index;
+    this.id = prepared.id;
+    this.level = prepared.level;
+    this.timeoutMs = prepared.timeoutMs;
+  }
 
-    const fail = (error: FragmentError): void => {
-      emit({ type: 'fragment.failed', ...base, attempts: Math.max(maxAttempts, error.attempt), startedAt, durationMs: ms(d.now() - startedAt), error });
-      subscriber.complete();
-    };
-    const asFragmentError = (error: unknown): FragmentError =>
-      toFragmentError(error, { fragmentId: id, sourceName, source: d.source, attempt: maxAttempts });
-
-    let calls: BoundCall[];
+  start(): void {
+    const env = this.env;
+    const p = this.prepared;
+    this.#startedAt = env.at();
+    if (env.events.wanted) env.events.emit({ type: 'fragment.queued', queryId: env.queryId, at: this.#startedAt, fragmentId: this.id, source: env.sourceName, level: this.level });
+    let calls: readonly BoundCall[];
     try {
-      calls = bindCalls(d.fragment, d.bind, d.path);
+      calls = p.staticCalls ?? bindCalls(p.fragment, env.bind, p.path);
     } catch (error) {
-      fail(asFragmentError(error));
-      return undefined;
+      this.#fail(error);
+      return;
     }
+    const stream = env.streamOf(this.index);
+    if (stream) {
+      this.streaming = { sink: stream.sink, retain: stream.retain, onFirstBatch: () => (this.streamed = true) };
+      if (stream.satisfied()) calls = [];
+    }
+    if (calls.length === 0) {
+      this.#succeed({ rows: [], count: 0, attempts: 0, calls: 0 }, false);
+      return;
+    }
+    if (p.deadlineMs !== undefined) this.#deadline = env.clock.setTimeout(() => this.#passDeadline(), p.deadlineMs);
+    const cache = p.cache && !stream ? env.cache : undefined;
+    if (!cache) {
+      this.#load(calls, undefined);
+      return;
+    }
+    const key = cache.keyOf(this.index, calls);
+    if (typeof key === 'string') this.#lookup(calls, key);
+    else if (key === undefined) this.#load(calls, undefined);
+    else key.then((k) => (k === undefined ? this.#load(calls, undefined) : this.#lookup(calls, k)), (error: unknown) => this.#fail(error));
+  }
 
-    const deadlineAt = d.deadlineMs === undefined ? Infinity : startedAt + d.deadlineMs;
-    const tries = {
-      fragmentId: id,
-      sourceName,
-      level: d.level,
-      source: d.source,
-      lanes: d.lanes,
-      retry: d.retry,
-      timeoutMs: d.timeoutMs,
-      principal: d.principal,
-      limits: d.limits,
-      guards: d.guards ?? {},
-      random: d.random,
-      timeLeft: () => deadlineAt - d.now(),
-      abortReason: d.abortReason,
-      emit: (event: UnstampedEvent) => {
-        if (event.type === 'fragment.started') maxAttempts = Math.max(maxAttempts, event.attempt);
-        emit(event);
-      },
-      ...(d.stream ? { sink: d.stream.sink, retain: d.stream.retain } : {}),
-    };
-    if (d.stream?.satisfied()) calls = [];
+  /** Aborts whatever is still running; nothing is settled after it. */
+  stop(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#clearDeadline();
+    this.#subscription?.unsubscribe();
+  }
 
-    let load$: Observable<FragmentOutcome> = from(calls.map((call, i) => ({ call, i }))).pipe(
-      mergeMap(({ call, i }) => attempts$(tries, call, { index: i, count: calls.length }).pipe(map((r) => ({ ...r, i })))),
-      toArray(),
-      map((parts) => {
-        parts.sort((a, b) => a.i - b.i);
-        const rows = parts.length === 1 ? parts[0]!.rows : parts.flatMap((p) => p.rows);
-        const count = parts.reduce((sum, p) => sum + p.count, 0);
-        if (d.limits.maxRows !== undefined && rows.length > d.limits.maxRows) {
-          throw new FragmentError('LIMIT_EXCEEDED', `fragment "${id}" returned ${rows.length} rows; the limit is ${d.limits.maxRows}`, {
-            fragmentId: id,
-            source: sourceName,
-            attempt: maxAttempts,
-          });
-        }
-        return { rows, count, attempts: parts.reduce((m, p) => Math.max(m, p.attempts), 0), calls: parts.reduce((s, p) => s + p.attempts, 0) };
-      }),
-    );
-    if (d.deadlineMs !== undefined) {
-      const deadline = d.deadlineMs;
-      load$ = load$.pipe(
-        timeout({
-          first: deadline,
-          with: () =>
-            throwError(
-              () =>
-                new FragmentError('TIMEOUT', `fragment "${id}" passed its ${deadline} ms deadline (all attempts included)`, {
-                  fragmentId: id,
-                  source: sourceName,
-                  attempt: maxAttempts,
-                  retryable: false,
-                }),
-            ),
-        }),
+  #lookup(calls: readonly BoundCall[], key: string): void {
+    if (this.#settled) return;
+    const cache = this.env.cache!;
+    const local = cache.peek(this.index, key);
+    if (local) {
+      this.#cached(local);
+      return;
+    }
+    cache
+      .get(this.index, key, (reason) => {
+        const env = this.env;
+        if (env.events.wanted) env.events.emit({ type: 'cache.unavailable', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, reason });
+      })
+      .then((hit) => (hit ? this.#cached(hit) : this.#load(calls, key)), (error: unknown) => this.#fail(error));
+  }
+
+  #cached(rows: Row[]): void {
+    if (this.#settled) return;
+    const env = this.env;
+    if (env.events.wanted) env.events.emit({ type: 'fragment.cached', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, rowCount: rows.length });
+    this.#succeed({ rows, count: rows.length, attempts: 0, calls: 0 }, true);
+  }
+
+  #load(calls: readonly BoundCall[], key: string | undefined): void {
+    if (this.#settled) return;
+    let load$: Observable<FragmentOutcome> =
+      calls.length === 1
+        ? this.#call$(calls[0]!, { index: 0, count: 1 }).pipe(map(outcomeOf))
+        : from(calls).pipe(
+            mergeMap((call, i) => this.#call$(call, { index: i, count: calls.length }).pipe(map((out) => ({ out, i })))),
+            toArray(),
+            map((parts) => combine(parts.sort((a, b) => a.i - b.i).map((p) => p.out))),
+          );
+    if (key !== undefined) {
+      const cache = this.env.cache!;
+      // Stored inside the shared load: once per load, and only when it succeeded.
+      load$ = cache.share(key, load$.pipe(tap((outcome) => cache.set(this.index, key, outcome.rows))));
+    }
+    this.#subscription = load$.subscribe({ next: (outcome) => this.#succeed(outcome, false), error: (error: unknown) => this.#fail(error) });
+  }
+
+  /** Every try of one call: the first on its own, the rest through RxJS's `retry`. */
+  #call$(call: BoundCall, batch: { index: number; count: number }): Observable<AttemptOutput> {
+    const attempts = this.prepared.retry.attempts;
+    if (attempts <= 1) return attempt$(this, call, batch, 1);
+    return retrying((n) => attempt$(this, call, batch, n), (error, retry) => this.#delayFor(error as FragmentError, retry), attempts);
+  }
+
+  #delayFor(error: FragmentError, retry: number): Observable<unknown> {
+    const env = this.env;
+    if (!error.retryable || this.streamed) return throwError(() => error);
+    const delayMs = backoffDelay(this.prepared.retry, retry, env.random, error.retryAfterMs);
+    if (this.prepared.deadlineMs !== undefined && delayMs >= this.#startedAt + this.prepared.deadlineMs - env.at()) return throwError(() => error);
+    const budget = env.guards.budget;
+    if (budget && !budget.trySpend(error.code === 'TIMEOUT')) {
+      return throwError(
+        () =>
+          new FragmentError('RETRY_BUDGET_EXHAUSTED', `source "${env.sourceName}" has spent its retry budget; not retrying: ${error.message}`, {
+            fragmentId: this.id,
+            source: env.sourceName,
+            attempt: error.attempt,
+            retryable: false,
+            cause: error,
+            driverCode: error.driverCode,
+          }),
       );
     }
+    env.retried(this.index);
+    if (env.events.wanted) env.events.emit({ type: 'fragment.retrying', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt: retry + 1, delayMs });
+    return timer(delayMs, env.scheduler);
+  }
 
-    const fetched$ = (): Observable<{ outcome: FragmentOutcome; cached: boolean }> => load$.pipe(map((outcome) => ({ outcome, cached: false })));
-    const cache = d.cache;
-    const pipeline$: Observable<{ outcome: FragmentOutcome; cached: boolean }> =
-      calls.length === 0 || !cache || d.stream
-        ? fetched$()
-        : defer(async () => {
-            const key = await cache.keyOf(calls);
-            const hit = key === undefined ? undefined : await cache.get(key, (reason) => emit({ type: 'cache.unavailable', ...base, reason }));
-            return { key, hit };
-          }).pipe(
-            mergeMap(({ key, hit }) => {
-              if (hit) {
-                emit({ type: 'fragment.cached', ...base, rowCount: hit.length });
-                return [{ outcome: { rows: hit, attempts: 0, calls: 0 }, cached: true }];
-              }
-              if (key === undefined) return fetched$();
-              // Stored inside the shared load: once per load, only when it succeeded.
-              return cache.share(key, load$.pipe(tap((outcome) => cache.set(key, outcome.rows)))).pipe(map((outcome) => ({ outcome, cached: false })));
-            }),
-          );
+  attemptStarted(attempt: number, batch: { index: number; count: number }): void {
+    const env = this.env;
+    if (attempt > this.#maxAttempts) this.#maxAttempts = attempt;
+    const at = env.at();
+    env.started(this.index, attempt, at);
+    if (env.events.wanted) env.events.emit({ type: 'fragment.started', queryId: env.queryId, at, fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch });
+  }
 
-    const subscription = pipeline$.subscribe({
-      next: ({ outcome, cached }) => {
-        try {
-          if (!cached) d.account?.(outcome.rows);
-        } catch (error) {
-          fail(asFragmentError(error));
-          return;
-        }
-        d.store(outcome.rows);
-        emit({
-          type: 'fragment.succeeded',
-          ...base,
-          rowCount: outcome.count ?? outcome.rows.length,
-          attempts: outcome.attempts,
-          calls: outcome.calls,
-          cached,
-          startedAt,
-          durationMs: ms(d.now() - startedAt),
+  attemptFailed(attempt: number, error: FragmentError): void {
+    const env = this.env;
+    if (env.events.wanted) {
+      env.events.emit({ type: 'fragment.attempt.failed', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt, retryable: error.retryable, error });
+    }
+  }
+
+  circuitChanged(transition: 'opened' | 'closed'): void {
+    const env = this.env;
+    if (!env.events.wanted) return;
+    const base = { queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level };
+    if (transition === 'opened') env.events.emit({ type: 'source.circuit.opened', ...base, failures: env.guards.breaker?.consecutiveFailures() ?? 0 });
+    else env.events.emit({ type: 'source.circuit.closed', ...base });
+  }
+
+  #succeed(outcome: FragmentOutcome, cached: boolean): void {
+    if (this.#settled) return;
+    const env = this.env;
+    const maxRows = env.limits.maxRows;
+    try {
+      if (maxRows !== undefined && outcome.rows.length > maxRows) {
+        throw new FragmentError('LIMIT_EXCEEDED', `fragment "${this.id}" returned ${outcome.rows.length} rows; the limit is ${maxRows}`, {
+          fragmentId: this.id,
+          source: env.sourceName,
+          attempt: this.#maxAttempts,
         });
-        subscriber.complete();
-      },
-      error: (error: unknown) => fail(asFragmentError(error)),
+      }
+      if (!cached) env.account(this.id, outcome.rows);
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    this.#settled = true;
+    this.#clearDeadline();
+    env.store(this.index, outcome.rows);
+    const at = env.at();
+    this.settle({
+      type: 'fragment.succeeded',
+      queryId: env.queryId,
+      at,
+      fragmentId: this.id,
+      source: env.sourceName,
+      level: this.level,
+      rowCount: outcome.count,
+      attempts: outcome.attempts,
+      calls: outcome.calls,
+      cached,
+      startedAt: this.#startedAt,
+      durationMs: round(at - this.#startedAt),
     });
-    return () => subscription.unsubscribe();
-  });
+  }
+
+  #fail(raw: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#clearDeadline();
+    this.#subscription?.unsubscribe();
+    const env = this.env;
+    const error = toFragmentError(raw, { fragmentId: this.id, sourceName: env.sourceName, source: env.source, attempt: this.#maxAttempts });
+    const at = env.at();
+    this.settle({
+      type: 'fragment.failed',
+      queryId: env.queryId,
+      at,
+      fragmentId: this.id,
+      source: env.sourceName,
+      level: this.level,
+      attempts: Math.max(this.#maxAttempts, error.attempt),
+      startedAt: this.#startedAt,
+      durationMs: round(at - this.#startedAt),
+      error,
+    });
+  }
+
+  #passDeadline(): void {
+    this.#deadline = undefined;
+    const deadline = this.prepared.deadlineMs;
+    this.#fail(
+      new FragmentError('TIMEOUT', `fragment "${this.id}" passed its ${deadline} ms deadline (all attempts included)`, {
+        fragmentId: this.id,
+        source: this.env.sourceName,
+        attempt: this.#maxAttempts,
+        retryable: false,
+      }),
+    );
+  }
+
+  #clearDeadline(): void {
+    if (this.#deadline === undefined) return;
+    this.env.clock.clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+  }
+}
+
+function outcomeOf(out: AttemptOutput): FragmentOutcome {
+  return { rows: out.rows, count: out.count, attempts: out.attempts, calls: out.attempts };
+}
+
+/** The batches of one fragment, in batch order: rows concatenated, effort added up. */
+function combine(parts: AttemptOutput[]): FragmentOutcome {
+  const rows = parts.length === 1 ? parts[0]!.rows : parts.flatMap((p) => p.rows);
+  let count = 0;
+  let attempts = 0;
+  let calls = 0;
+  for (const p of parts) {
+    count += p.count;
+    attempts = Math.max(attempts, p.attempts);
+    calls += p.attempts;
+  }
+  return { rows, count, attempts, calls };
 }

@@ -1,7 +1,6 @@
-import { Observable } from 'rxjs';
 import { TributaryError } from '../errors.js';
-import type { ExecuteContext, SourceExecutor } from '../sources/source.js';
 import type { Row } from '../data/row.js';
+import type { ExecuteContext, Principal, SourceExecutor } from '../sources/source.js';
 
 /**
  * Where streamed batches go. It returns (or resolves to) `false` to say "enough" (a
@@ -29,33 +28,84 @@ export interface SinkOptions {
   onFirstBatch(): void;
 }
 
+/** What a call passes to `source.execute`, besides the signal. */
+export interface CallContext {
+  params: unknown[];
+  principal?: Principal;
+  fragmentId: string;
+  limits: { maxRows?: number; maxBytes?: number };
+  onRemote?(info: { worker: string; jobId: string }): void;
+}
+
 /**
- * One call of `source.execute` as an Observable of one `CallOutput`. An array result is
- * one batch; an `AsyncIterable<Row[]>` is pulled batch by batch, each handed to the sink
- * when there is one. Unsubscribing before it settles aborts the call's signal (with
- * `abortReason()`) and closes the iterator: this is how timeouts, cancellation and
- * fail-fast reach the source.
+ * One call of `source.execute`. An array result is one batch; an `AsyncIterable<Row[]>`
+ * is pulled batch by batch, each handed to the sink when there is one. `abort(reason)`
+ * fires the call's signal and closes the iterator: this is how timeouts, cancellation and
+ * fail-fast reach the source. The signal's AbortController is made only when something
+ * reads it (most calls finish without anyone looking), which is what `ctx.signal` is here.
  */
-export function sourceCall$(
-  source: SourceExecutor,
-  query: unknown,
-  ctx: Omit<ExecuteContext, 'signal'>,
-  controller: AbortController,
-  abortReason: () => unknown,
-  streaming?: SinkOptions,
-): Observable<CallOutput> {
-  return new Observable<CallOutput>((subscriber) => {
-    let settled = false;
-    let iterator: AsyncIterator<Row[]> | undefined;
-    const signal = controller.signal;
-    const maxRows = ctx.limits?.maxRows ?? Infinity;
+export class SourceCall implements ExecuteContext {
+  readonly params: unknown[];
+  readonly principal?: Principal;
+  readonly fragmentId: string;
+  readonly limits: { maxRows?: number; maxBytes?: number };
+  readonly stream: boolean;
+  readonly onRemote?: (info: { worker: string; jobId: string }) => void;
+  #controller: AbortController | undefined;
+  #reason: unknown;
+  #aborted = false;
+  #iterator: AsyncIterator<Row[]> | undefined;
+  readonly #source: SourceExecutor;
+  readonly #query: unknown;
+  readonly #streaming: SinkOptions | undefined;
+
+  constructor(source: SourceExecutor, query: unknown, ctx: CallContext, streaming?: SinkOptions) {
+    this.#source = source;
+    this.#query = query;
+    this.#streaming = streaming;
+    this.params = ctx.params;
+    this.fragmentId = ctx.fragmentId;
+    this.limits = ctx.limits;
+    this.stream = streaming !== undefined;
+    if (ctx.principal !== undefined) this.principal = ctx.principal;
+    if (ctx.onRemote) this.onRemote = ctx.onRemote;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** Fires the signal (once) and closes the iterator, if the source returned one. */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    void this.#iterator?.return?.()?.catch(() => undefined);
+  }
+
+  async run(): Promise<CallOutput> {
+    const out = await this.#source.execute(this.#query, this);
+    const maxRows = this.limits.maxRows ?? Infinity;
+    if (Array.isArray(out) && !this.#streaming) {
+      if (out.length > maxRows) throw this.#tooMany(maxRows);
+      return { rows: out, count: out.length, stopped: false };
+    }
     const rows: Row[] = [];
     let count = 0;
-
     const take = async (batch: Row[]): Promise<boolean> => {
-      if (!Array.isArray(batch)) throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${source.kind}" yielded a batch that is not an array of rows`);
+      if (!Array.isArray(batch)) throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${this.#source.kind}" yielded a batch that is not an array of rows`);
       count += batch.length;
-      if (count > maxRows) throw new TributaryError('LIMIT_EXCEEDED', `fragment "${ctx.fragmentId ?? '?'}" returned more than ${maxRows} rows`);
+      if (count > maxRows) throw this.#tooMany(maxRows);
+      const streaming = this.#streaming;
       if (!streaming) {
         for (const row of batch) rows.push(row);
         return true;
@@ -64,48 +114,33 @@ export function sourceCall$(
       streaming.onFirstBatch();
       return (await streaming.sink(batch)) !== false;
     };
-
-    const run = async (): Promise<CallOutput> => {
-      const out = await source.execute(query, { ...ctx, signal, stream: streaming !== undefined });
-      if (Array.isArray(out)) {
-        if (!streaming && out.length <= maxRows) return { rows: out, count: out.length, stopped: false };
-        const more = await take(out);
-        return { rows, count, stopped: !more };
-      }
-      if (!out || typeof (out as AsyncIterable<Row[]>)[Symbol.asyncIterator] !== 'function') {
-        throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${source.kind}" returned neither rows nor an async iterable of rows`);
-      }
-      iterator = (out as AsyncIterable<Row[]>)[Symbol.asyncIterator]();
+    if (Array.isArray(out)) {
+      const more = await take(out);
+      return { rows, count, stopped: !more };
+    }
+    if (!out || typeof (out as AsyncIterable<Row[]>)[Symbol.asyncIterator] !== 'function') {
+      throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${this.#source.kind}" returned neither rows nor an async iterable of rows`);
+    }
+    const iterator = (out as AsyncIterable<Row[]>)[Symbol.asyncIterator]();
+    this.#iterator = iterator;
+    try {
       for (;;) {
         const next = await iterator.next();
         if (next.done) return { rows, count, stopped: false };
-        if (signal.aborted) throw signal.reason;
+        if (this.#aborted) throw this.#reason;
         if (!(await take(next.value))) {
           // Enough rows: stop the source (server side too) and finish normally.
-          settled = true;
-          controller.abort(new TributaryError('CANCELLED', 'the rows that were needed have arrived'));
-          await iterator.return?.().catch(() => undefined);
+          this.abort(new TributaryError('CANCELLED', 'the rows that were needed have arrived'));
           return { rows, count, stopped: true };
         }
       }
-    };
+    } catch (error) {
+      void iterator.return?.()?.catch(() => undefined);
+      throw error;
+    }
+  }
 
-    run().then(
-      (output) => {
-        settled = true;
-        subscriber.next(output);
-        subscriber.complete();
-      },
-      (error: unknown) => {
-        settled = true;
-        void iterator?.return?.()?.catch(() => undefined);
-        subscriber.error(error);
-      },
-    );
-    return () => {
-      if (settled) return;
-      if (!signal.aborted) controller.abort(abortReason());
-      void iterator?.return?.()?.catch(() => undefined);
-    };
-  });
+  #tooMany(maxRows: number): TributaryError {
+    return new TributaryError('LIMIT_EXCEEDED', `fragment "${this.fragmentId}" returned more than ${maxRows} rows`);
+  }
 }

@@ -1,4 +1,4 @@
-import { SpanStatusCode, context, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { ProxyTracerProvider, SpanStatusCode, context, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { Observable, Subscription } from 'rxjs';
 import { z } from 'zod';
 import type { TributaryError } from '../errors.js';
@@ -37,6 +37,20 @@ export const telemetryOptionsSchema = z
     }),
   ])
   .default(true);
+
+/** What the global tracer provider hands out while no SDK has registered one. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/**
+ * True when spans would be recorded: a tracer of one's own was given, or an SDK has
+ * registered a global tracer provider. Checked at each run, so a run pays for telemetry
+ * (an event stream, span bookkeeping) only when someone collects it.
+ */
+export function tracingActive(options: TelemetryOptions = {}): boolean {
+  if (options.tracer) return true;
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
+}
 
 /** One source call in flight: an attempt of one batch of one fragment. */
 interface OpenAttempt {

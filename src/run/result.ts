@@ -1,6 +1,7 @@
-import type { FragmentStatus, QueryContext } from '../machines/query.machine.js';
-import type { TributaryError } from './errors.js';
-import type { Row } from './data/row.js';
+import type { TributaryError } from '../errors.js';
+import type { Row } from '../data/row.js';
+import type { PreparedPlan } from './prepare.js';
+import type { StatusTable } from './status-table.js';
 
 /** What happened to one fragment. */
 export interface FragmentReport {
@@ -39,45 +40,47 @@ export interface QueryResult {
   };
 }
 
-function report(f: FragmentStatus): FragmentReport {
-  const status: FragmentReport['status'] =
-    f.status === 'succeeded' || f.status === 'failed' || f.status === 'skipped'
-      ? f.status
-      : f.status === 'pending'
-        ? 'skipped'
-        : 'cancelled';
-  return {
-    source: f.source,
-    level: f.level,
-    dependsOn: [...f.dependsOn],
-    status,
-    rowCount: f.rowCount,
-    attempts: f.attempts,
-    calls: f.calls,
-    cached: f.cached,
-    startedAt: f.startedAt,
-    durationMs: f.durationMs,
-  };
+/** The outcome as the run knows it when the machine has stopped. */
+export interface RunOutcome {
+  failed: boolean;
+  rows: Row[];
+  columns: string[];
+  errors: TributaryError[];
+  retries: number;
+  durationMs: number;
 }
 
-/** Builds the `QueryResult` from the machine's final context and what lived outside it. */
-export function buildResult(
-  context: QueryContext,
-  outcome: { failed: boolean; rows: Row[]; columns: string[]; errors: TributaryError[]; retries: number; durationMs: number },
-): QueryResult {
+/** Builds the `QueryResult` from the run's status table and what lived outside it. */
+export function buildResult(prepared: PreparedPlan, table: StatusTable, outcome: RunOutcome): QueryResult {
   const fragments: Record<string, FragmentReport> = {};
   let cacheHits = 0;
   let rowsFetched = 0;
   let incomplete = false;
-  for (const [id, f] of Object.entries(context.fragments)) {
-    const r = report(f);
-    Object.defineProperty(fragments, id, { value: r, enumerable: true, writable: true, configurable: true });
-    if (r.cached) cacheHits++;
-    else if (r.status === 'succeeded') rowsFetched += r.rowCount;
-    if (r.status !== 'succeeded') incomplete = true;
+  for (const f of prepared.fragments) {
+    const state = table.state(f.index);
+    const status: FragmentReport['status'] =
+      state === 'succeeded' || state === 'failed' || state === 'skipped' ? state : state === 'pending' ? 'skipped' : 'cancelled';
+    const cached = table.cached(f.index);
+    const report: FragmentReport = {
+      source: f.source,
+      level: f.level,
+      dependsOn: f.dependsOn.map((d) => prepared.fragments[d]!.id),
+      status,
+      rowCount: table.rowCount(f.index),
+      attempts: table.attempts(f.index),
+      calls: table.calls(f.index),
+      cached,
+      startedAt: table.startedAt(f.index),
+      durationMs: table.durationMs(f.index),
+    };
+    // Defined, not assigned: a fragment may be called `__proto__`.
+    Object.defineProperty(fragments, f.id, { value: report, enumerable: true, writable: true, configurable: true });
+    if (cached) cacheHits++;
+    else if (status === 'succeeded') rowsFetched += report.rowCount;
+    if (status !== 'succeeded') incomplete = true;
   }
   return {
-    queryId: context.queryId,
+    queryId: prepared.id,
     status: outcome.failed ? 'failed' : incomplete ? 'partial' : 'ok',
     rows: outcome.failed ? [] : outcome.rows,
     columns: outcome.failed ? [] : outcome.columns,
@@ -85,7 +88,7 @@ export function buildResult(
     errors: outcome.errors,
     stats: {
       durationMs: outcome.durationMs,
-      fragments: Object.keys(context.fragments).length,
+      fragments: prepared.fragments.length,
       cacheHits,
       retries: outcome.retries,
       rowsFetched,

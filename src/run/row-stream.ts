@@ -1,7 +1,7 @@
-import { TributaryError } from './errors.js';
-import type { BatchSink } from './execution/source-call.js';
-import type { StreamFlow } from './merge/stream.js';
-import type { Row } from './data/row.js';
+import { TributaryError } from '../errors.js';
+import type { BatchSink } from '../execution/source-call.js';
+import type { StreamFlow } from '../merge/stream.js';
+import type { Row } from '../data/row.js';
 
 /** Batches waiting for the consumer before producers are held back. */
 const HIGH_WATER = 4;

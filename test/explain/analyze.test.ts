@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createExecutor, type Executor } from '../../src/executor.js';
 import { analyze, criticalPath } from '../../src/explain/index.js';
 import type { ExecutionEvent } from '../../src/progress/events.js';
-import type { FragmentReport, QueryResult } from '../../src/result.js';
+import type { FragmentReport, QueryResult } from '../../src/run/index.js';
 import type { SourceExecutor } from '../../src/sources/source.js';
 
 /** A QueryResult with the given fragment timings (start, duration in ms; undefined: never ran). */

@@ -1,0 +1,45 @@
+import { fromCallback } from 'xstate';
+import type { QueryPort, SettleEvent } from '../src/run/port.js';
+
+/** What the query actor sends a source actor: fragments ready to run. */
+export interface FragmentsReadyEvent {
+  type: 'fragments.ready';
+  /** Fragment indices in the prepared plan. */
+  fragments: readonly number[];
+}
+
+/** A source actor's input: the registered name of the source it runs. */
+export interface SourceActorInput {
+  source: string;
+}
+
+/**
+ * Each running query's port, keyed by its actor system (one per query actor tree), so
+ * that neither context nor input (both of which snapshots keep) holds the run itself.
+ */
+const ports = new WeakMap<object, QueryPort>();
+
+/** Binds a query actor's system to its run. @internal */
+export function bindPort(system: object, port: QueryPort): void {
+  ports.set(system, port);
+}
+
+/** The run of the query actor tree `system` belongs to. @internal */
+export function portOf(system: object): QueryPort {
+  const port = ports.get(system);
+  if (!port) throw new Error('tributary: this actor was not started by an executor (no run is bound to its system)');
+  return port;
+}
+
+/**
+ * The child actor that runs one source executor's fragments (actor id = the source's
+ * registered name). It receives `fragments.ready` from its query actor, runs each fragment
+ * through the source's pipeline (cache → lanes → execute → timeout → retry) and sends back
+ * one `fragment.succeeded` or `fragment.failed` per fragment. Stopping it (the query ended,
+ * failed or was cancelled) aborts every call it still has running.
+ */
+export const sourceActor = fromCallback<FragmentsReadyEvent, SourceActorInput, SettleEvent>(({ input, system, receive, sendBack }) => {
+  const runner = portOf(system).sourceRunner(input.source, sendBack);
+  receive((event) => runner.run(event.fragments));
+  return () => runner.stop();
+});

@@ -1,0 +1,82 @@
+import type { SchedulerLike } from 'rxjs';
+import type { Row } from '../data/row.js';
+import type { ExecutionEvent } from '../progress/events.js';
+import type { Principal, SourceExecutor } from '../sources/source.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import type { Clock } from './clock.js';
+import type { Lane } from './lanes.js';
+import type { RetryBudget } from './retry-budget.js';
+import type { BatchSink } from './source-call.js';
+import type { BindContext } from './bind.js';
+
+/** The per-source guards shared by every fragment on that source. */
+export interface SourceGuards {
+  breaker?: CircuitBreaker;
+  budget?: RetryBudget;
+}
+
+/** Where a run's events go: built only when someone listens (`wanted`). */
+export interface EventSink {
+  /** True when an event would reach anyone; false: skip building it. */
+  readonly wanted: boolean;
+  emit(event: ExecutionEvent): void;
+}
+
+/** The result cache as one run sees it (its principal's scope already applied). */
+export interface RunCache {
+  /** The key of a fragment's calls; a promise while the source's version is being asked. */
+  keyOf(fragment: number, calls: readonly { query: unknown; params: readonly unknown[] }[]): string | undefined | Promise<string | undefined>;
+  /** A first-level hit, synchronously; undefined when the first level does not hold it. */
+  peek(fragment: number, key: string): Row[] | undefined;
+  /** The first level, then the shared store; `onUnavailable` when the store could not answer. */
+  get(fragment: number, key: string, onUnavailable: (reason: string) => void): Promise<Row[] | undefined>;
+  set(fragment: number, key: string, rows: Row[]): void;
+  /** Runs `load` once for every concurrent run of the same key (see `TieredCache.share`). */
+  share<T>(key: string, load: import('rxjs').Observable<T>): import('rxjs').Observable<T>;
+}
+
+/** Streaming into `run.rows()`: where one fragment's batches go. */
+export interface FragmentStream {
+  sink: BatchSink;
+  /** Keep the rows as well (a dependent binds them, or the merge needs them whole). */
+  retain: boolean;
+  /** True when nobody needs more rows: a fragment not yet started succeeds with none. */
+  satisfied(): boolean;
+}
+
+/**
+ * What the pipeline of a run's fragments on one source needs: the source and its lanes,
+ * the run's clock, events, status table, rows and cache. One per (run, source), shared by
+ * all its fragments, so a fragment costs no closures of its own. @internal
+ */
+export interface SourceEnv {
+  readonly queryId: string;
+  readonly sourceName: string;
+  readonly source: SourceExecutor;
+  readonly lanes: { readonly global: Lane; readonly source: Lane };
+  readonly guards: SourceGuards;
+  readonly clock: Clock;
+  readonly scheduler: SchedulerLike;
+  /** Milliseconds since the query started. */
+  at(): number;
+  readonly events: EventSink;
+  readonly principal: Principal | undefined;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly limits: { maxRows?: number; maxBytes?: number };
+  readonly cache: RunCache | undefined;
+  readonly random: (() => number) | undefined;
+  /** Upstream rows and run parameters, for bound references. */
+  readonly bind: BindContext;
+  /** Where a fragment's rows go; they never travel in events or machine context. */
+  store(fragment: number, rows: Row[]): void;
+  /** Counts fetched rows against the query's quota; throws LIMIT_EXCEEDED past it. */
+  account(fragmentId: string, rows: readonly Row[]): void;
+  /** Streaming for this fragment, if `run.rows()` asked for it. */
+  streamOf(fragment: number): FragmentStream | undefined;
+  /** Why the run is being stopped (cancel reason, fail-fast error), for the abort signal. */
+  abortReason(): unknown;
+  /** An attempt started: the status table learns it (and progress with it). */
+  started(fragment: number, attempt: number, at: number): void;
+  /** A retry was decided (counted whether or not anyone listens to events). */
+  retried(fragment: number): void;
+}

@@ -1,0 +1,127 @@
+import { Observable, Subject, type Subscriber } from 'rxjs';
+import type { EventSink } from '../execution/env.js';
+import type { ExecutionEvent } from '../progress/events.js';
+import type { Progress } from '../progress/progress.js';
+import type { StatusTable } from './status-table.js';
+
+/**
+ * A run's events and progress. Events go to the run's `events$` and the executor's; an
+ * event object is built only when one of them has a subscriber (`wanted`), so an unwatched
+ * run pays nothing for them. Progress is read from the status table's counters, in place,
+ * and a `Progress` value is made only for subscribers of `progress$`, once per change.
+ * @internal
+ */
+export class RunEvents implements EventSink {
+  readonly #events = new Subject<ExecutionEvent>();
+  readonly #executor: Subject<ExecutionEvent>;
+  readonly #table: StatusTable;
+  readonly #listeners = new Set<Subscriber<Progress>>();
+  #last: Progress | undefined;
+  #level = 0;
+  #retries = 0;
+  #done = false;
+  #ok = false;
+  #finished = false;
+  readonly events$: Observable<ExecutionEvent>;
+  readonly progress$: Observable<Progress>;
+
+  constructor(table: StatusTable, executor: Subject<ExecutionEvent>) {
+    this.#table = table;
+    this.#executor = executor;
+    this.events$ = this.#events.asObservable();
+    this.progress$ = new Observable<Progress>((subscriber) => {
+      subscriber.next(this.#last ?? this.#current());
+      if (this.#finished) {
+        subscriber.complete();
+        return undefined;
+      }
+      this.#listeners.add(subscriber);
+      return () => this.#listeners.delete(subscriber);
+    });
+  }
+
+  get wanted(): boolean {
+    return this.#events.observed || this.#executor.observed;
+  }
+
+  emit(event: ExecutionEvent): void {
+    this.#events.next(event);
+    this.#executor.next(event);
+  }
+
+  /** Retries decided so far. */
+  get retries(): number {
+    return this.#retries;
+  }
+
+  retried(): void {
+    this.#retries++;
+    this.progressed();
+  }
+
+  levelStarted(level: number): void {
+    if (level > this.#level) this.#level = level;
+    this.progressed();
+  }
+
+  /** Something a `Progress` shows may have changed: tell its subscribers, if any. */
+  progressed(): void {
+    if (this.#listeners.size === 0) {
+      this.#last = undefined;
+      return;
+    }
+    const last = this.#last ?? this.#current();
+    const next = this.#current();
+    if (last === next || !changed(last, next)) {
+      this.#last = last;
+      return;
+    }
+    this.#last = next;
+    for (const l of this.#listeners) l.next(next);
+  }
+
+  /** The run ended: the last progress, then both streams complete. */
+  finish(ok: boolean): void {
+    this.#done = true;
+    this.#ok = ok;
+    this.progressed();
+    this.#finished = true;
+    for (const l of this.#listeners) l.complete();
+    this.#listeners.clear();
+    this.#events.complete();
+  }
+
+  #current(): Progress {
+    const c = this.#table.counts();
+    const finished = c.succeeded + c.failed + c.skipped;
+    // Never 100 before the merge is done: the last percent belongs to query.done.
+    const percent = this.#ok ? 100 : c.total === 0 ? 0 : Math.min(99, Math.floor((finished / c.total) * 100));
+    return {
+      total: c.total,
+      succeeded: c.succeeded,
+      failed: c.failed,
+      cached: c.cached,
+      skipped: c.skipped,
+      running: this.#done ? 0 : c.running,
+      level: this.#level,
+      percent: Math.max(this.#last?.percent ?? 0, percent),
+      retries: this.#retries,
+      done: this.#done,
+    };
+  }
+}
+
+function changed(a: Progress, b: Progress): boolean {
+  return (
+    a.succeeded !== b.succeeded ||
+    a.failed !== b.failed ||
+    a.cached !== b.cached ||
+    a.skipped !== b.skipped ||
+    a.running !== b.running ||
+    a.level !== b.level ||
+    a.percent !== b.percent ||
+    a.retries !== b.retries ||
+    a.done !== b.done ||
+    a.total !== b.total
+  );
+}

@@ -1,0 +1,49 @@
+import type { FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
+import type { Dispatch } from './scheduler.js';
+import type { FragmentCounts } from './status-table.js';
+
+/** The event a source actor sends its query actor when one of its fragments settles. */
+export type SettleEvent = FragmentSucceededEvent | FragmentFailedEvent;
+
+/** Runs one source's fragments for a source actor. */
+export interface SourceRunner {
+  /** Starts these fragments (indices into the prepared plan) through the source's pipeline. */
+  run(fragments: readonly number[]): void;
+  /** Stops every fragment still running: their source calls are aborted. */
+  stop(): void;
+}
+
+/** Per-source figures in the query machine's context. */
+export interface SourceCounts {
+  sent: number;
+  succeeded: number;
+  failed: number;
+  cached: number;
+}
+
+/**
+ * What the query machine and its source actors need from a run: the machine definitions
+ * are shared by every run of every plan with the same number of levels, and this port,
+ * passed in through `input`, is what makes one actor one run. @internal
+ */
+export interface QueryPort {
+  readonly queryId: string;
+  readonly errorPolicy: 'fail-fast' | 'partial';
+  readonly schedule: 'levels' | 'eager';
+  /** The sources the plan uses: one child actor each, with these ids. */
+  readonly sources: readonly string[];
+  /** The machine entered `executing-level-<level>`. */
+  levelStarted(level: number): void;
+  /** Fragments that may be sent to their source actors now. */
+  takeReady(level: number): Dispatch | undefined;
+  /** Records what a settle means for the others (dependents released or skipped). */
+  settled(event: SettleEvent): void;
+  counts(): FragmentCounts;
+  /** The lowest level with an unfinished fragment. */
+  lowestOpenLevel(): number;
+  mergeStarted(): void;
+  /** Merges the fragments' rows; returns the merged row count or throws. */
+  merge(): number;
+  /** The runner behind the source actor `name`; `settle` sends its events to the query actor. */
+  sourceRunner(name: string, settle: (event: SettleEvent) => void): SourceRunner;
+}

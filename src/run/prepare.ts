@@ -1,0 +1,94 @@
+import { resolveCachePolicy, type CachePolicy } from '../cache/index.js';
+import type { ResolvedExecutorOptions } from '../config.js';
+import { bindCalls, type BoundCall } from '../execution/bind.js';
+import { mergeRetry, type RetryPolicy } from '../execution/retry.js';
+import { findRefs, type Fragment, type ValidatedPlan } from '../plan/index.js';
+
+/** Everything a run needs to know about one fragment, worked out once per plan. */
+export interface PreparedFragment {
+  readonly index: number;
+  readonly id: string;
+  readonly source: string;
+  readonly level: number;
+  /** Where it sits in the plan, for error issues (`fragments[2]`). */
+  readonly path: string;
+  readonly fragment: Fragment;
+  /** Its distinct dependencies and direct dependents, as fragment indices. */
+  readonly dependsOn: readonly number[];
+  readonly dependents: readonly number[];
+  /** The executor's, the plan's and the fragment's settings, merged. */
+  readonly retry: RetryPolicy;
+  readonly timeoutMs: number;
+  readonly deadlineMs: number | undefined;
+  /** Undefined: the fragment bypasses the cache. */
+  readonly cache: CachePolicy | undefined;
+  /** The source calls of a query without references, bound once for every run. */
+  readonly staticCalls: readonly BoundCall[] | undefined;
+}
+
+/**
+ * A plan validated against an executor's sources, with its levels, its dependency indices
+ * and each fragment's merged settings computed once: like a prepared statement, every run of
+ * it skips that work. Made by `executor.prepare(plan)` (or, for a plan object run twice,
+ * remembered by `run()`); it belongs to the executor that made it.
+ */
+export class PreparedPlan {
+  readonly id: string;
+  /** The plan as given (what a preparation for another executor starts from). */
+  readonly input: unknown;
+  readonly plan: ValidatedPlan;
+  readonly fragments: readonly PreparedFragment[];
+  readonly indexOf: ReadonlyMap<string, number>;
+  /** Fragments per level. */
+  readonly levelSizes: readonly number[];
+  /** The sources the plan uses, in order of first use. */
+  readonly sources: readonly string[];
+  /** Row and byte bounds per fragment (the plan's, else the executor's). */
+  readonly rowLimits: { maxRows?: number; maxBytes?: number };
+  /** True when some query or the merge tree takes `{ $param }` values from the run. */
+  readonly hasRunParams: boolean;
+  /** @internal Which executor, and which state of its registry, it was prepared for. */
+  readonly owner: object;
+  /** @internal */
+  readonly generation: number;
+  /** @internal Cache keys of reference-free fragments, per version and scope (see RunCacheView). */
+  readonly keys = new Map<string, string>();
+
+  /** @internal — use `executor.prepare(plan)`. */
+  constructor(input: unknown, plan: ValidatedPlan, options: ResolvedExecutorOptions, owner: object, generation: number) {
+    this.id = plan.id;
+    this.input = input;
+    this.plan = plan;
+    this.owner = owner;
+    this.generation = generation;
+    this.rowLimits = plan.limits ?? options.rowLimits;
+    const indexOf = new Map<string, number>();
+    plan.fragments.forEach((f, i) => indexOf.set(f.id, i));
+    this.indexOf = indexOf;
+    this.levelSizes = plan.levels.map((ids) => ids.length);
+    this.sources = [...new Set(plan.fragments.map((f) => f.source))];
+    const executorTtl = options.cache === false ? 0 : options.cache.ttlMs;
+    let hasRunParams = plan.merge !== undefined && findRefs(plan.merge).length > 0;
+    this.fragments = plan.fragments.map((f, index) => {
+      const refs = findRefs(f.query);
+      if (refs.some((r) => '$param' in r.ref)) hasRunParams = true;
+      const path = `fragments[${index}]`;
+      return {
+        index,
+        id: f.id,
+        source: f.source,
+        level: plan.levelOf.get(f.id)!,
+        path,
+        fragment: f,
+        dependsOn: [...new Set(f.dependsOn ?? [])].map((d) => indexOf.get(d)!),
+        dependents: (plan.dependents.get(f.id) ?? []).map((d) => indexOf.get(d)!),
+        retry: mergeRetry(options.retry, plan.retry, f.retry),
+        timeoutMs: f.timeoutMs ?? plan.timeoutMs ?? options.timeoutMs,
+        deadlineMs: f.deadlineMs ?? plan.deadlineMs ?? options.deadlineMs,
+        cache: resolveCachePolicy(executorTtl, plan.cache, f.cache),
+        staticCalls: refs.length === 0 ? bindCalls(f, { rowsOf: () => [], params: {} }, path) : undefined,
+      };
+    });
+    this.hasRunParams = hasRunParams;
+  }
+}

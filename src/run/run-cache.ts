@@ -1,0 +1,72 @@
+import type { Observable } from 'rxjs';
+import { cacheKey, cacheScopeOf, type TieredCache } from '../cache/index.js';
+import type { Row } from '../data/row.js';
+import type { RunCache } from '../execution/env.js';
+import type { Principal, SourceExecutor } from '../sources/source.js';
+import type { PreparedPlan } from './prepare.js';
+
+/** How the executor answers for its sources' versions (asked once, remembered). */
+export interface SourceVersions {
+  /** The version if already known, else undefined. */
+  known(name: string): string | undefined;
+  /** The version, asked of the source if need be; undefined when asking failed. */
+  ask(name: string, source: SourceExecutor): Promise<string | undefined>;
+}
+
+/**
+ * The result cache as one run sees it: keys in its principal's scope (per source: a
+ * `shared` source's entries are shared), each fragment's policy from its preparation. A
+ * fragment whose query has no references keys to the same string on every run of the same
+ * scope and version, so that key is remembered on the prepared plan: a cache hit then costs
+ * a map lookup, not a hash. @internal
+ */
+export class RunCacheView implements RunCache {
+  constructor(
+    readonly cache: TieredCache,
+    readonly prepared: PreparedPlan,
+    readonly principal: Principal | undefined,
+    readonly sources: ReadonlyMap<string, SourceExecutor>,
+    readonly versions: SourceVersions,
+  ) {}
+
+  keyOf(fragment: number, calls: readonly { query: unknown; params: readonly unknown[] }[]): string | undefined | Promise<string | undefined> {
+    const f = this.prepared.fragments[fragment]!;
+    const source = this.sources.get(f.source);
+    // Unregistered while the run goes on: the name may soon mean another source, so bypass.
+    if (!source) return undefined;
+    const scope = cacheScopeOf(source.cacheScope, this.principal?.id);
+    const version = this.versions.known(f.source);
+    if (version === undefined) return this.versions.ask(f.source, source).then((v) => (v === undefined ? undefined : this.#key(fragment, calls, scope, v)));
+    return this.#key(fragment, calls, scope, version);
+  }
+
+  #key(fragment: number, calls: readonly { query: unknown; params: readonly unknown[] }[], scope: string, version: string): string | undefined {
+    const f = this.prepared.fragments[fragment]!;
+    if (calls !== f.staticCalls) return cacheKey({ source: f.source, version, calls, scope });
+    const memo = `${fragment}\u0000${version}\u0000${scope}`;
+    let key = this.prepared.keys.get(memo);
+    if (key === undefined) {
+      key = cacheKey({ source: f.source, version, calls, scope });
+      if (key !== undefined) this.prepared.keys.set(memo, key);
+    }
+    return key;
+  }
+
+  peek(fragment: number, key: string): Row[] | undefined {
+    return this.cache.peek(key, this.prepared.fragments[fragment]!.cache?.tags ?? []);
+  }
+
+  get(fragment: number, key: string, onUnavailable: (reason: string) => void): Promise<Row[] | undefined> {
+    return this.cache.get(key, { tags: this.prepared.fragments[fragment]!.cache?.tags ?? [], onUnavailable });
+  }
+
+  set(fragment: number, key: string, rows: Row[]): void {
+    const f = this.prepared.fragments[fragment]!;
+    if (!f.cache) return;
+    this.cache.set(key, rows, { source: f.source, tags: f.cache.tags, ttlMs: f.cache.ttlMs });
+  }
+
+  share<T>(key: string, load: Observable<T>): Observable<T> {
+    return this.cache.share(key, load);
+  }
+}

@@ -1,0 +1,153 @@
+import { TributaryError } from '../errors.js';
+import type { Row } from '../data/row.js';
+import type { BindContext } from '../execution/bind.js';
+import { evaluateMerge } from '../merge/index.js';
+import type { FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
+import type { Principal, SourceExecutor } from '../sources/source.js';
+import type { SourceGuards } from '../execution/env.js';
+import type { Lane } from '../execution/lanes.js';
+import { RunEvents } from './events.js';
+import type { QueryPort, SettleEvent, SourceRunner } from './port.js';
+import type { PreparedPlan } from './prepare.js';
+import { Scheduler, type Dispatch } from './scheduler.js';
+import { createSourceRunner } from './source-runner.js';
+import { StatusTable, type FragmentCounts } from './status-table.js';
+import type { RunStreaming } from './streaming.js';
+import type { RunRuntime } from './types.js';
+
+/**
+ * One run's state behind its query actor: the status table, the scheduler, the rows, the
+ * events and the merge. The machine reaches it through `QueryPort`; the source actors
+ * through their runners. @internal
+ */
+export class RunPort implements QueryPort {
+  readonly queryId: string;
+  readonly errorPolicy: 'fail-fast' | 'partial';
+  readonly schedule: 'levels' | 'eager';
+  readonly sources: readonly string[];
+  readonly table: StatusTable;
+  readonly scheduler: Scheduler;
+  readonly events: RunEvents;
+  readonly rows: (Row[] | undefined)[];
+  readonly bind: BindContext;
+  readonly errors: TributaryError[] = [];
+  readonly t0: number;
+  /** A run keeps the sources it was validated against, even if one is unregistered meanwhile. */
+  readonly bound = new Map<string, { source: SourceExecutor; lane: Lane; guards: SourceGuards }>();
+  streaming: RunStreaming | undefined;
+  stopReason: TributaryError | undefined;
+  mergeError: TributaryError | undefined;
+  merged: { rows: Row[]; columns: string[] } = { rows: [], columns: [] };
+
+  constructor(
+    readonly prepared: PreparedPlan,
+    readonly rt: RunRuntime,
+    readonly params: Readonly<Record<string, unknown>>,
+    readonly principal: Principal | undefined,
+  ) {
+    this.queryId = prepared.id;
+    this.errorPolicy = prepared.plan.errorPolicy;
+    this.schedule = prepared.plan.schedule;
+    this.sources = prepared.sources;
+    this.table = new StatusTable(prepared);
+    this.scheduler = new Scheduler(prepared, this.table);
+    this.events = new RunEvents(this.table, rt.executorEvents);
+    this.rows = new Array<Row[] | undefined>(prepared.fragments.length);
+    this.bind = { rowsOf: (id) => this.rows[prepared.indexOf.get(id)!] ?? [], params };
+    this.t0 = rt.clock.now();
+    for (const name of prepared.sources) this.bound.set(name, { source: rt.sources.get(name)!, lane: rt.sourceLane(name), guards: rt.guardsOf(name) });
+  }
+
+  /** Milliseconds since the query started, to the microsecond. */
+  at(): number {
+    return Math.round((this.rt.clock.now() - this.t0) * 1000) / 1000;
+  }
+
+  levelStarted(level: number): void {
+    this.events.levelStarted(level);
+    if (this.events.wanted) this.events.emit({ type: 'level.started', queryId: this.queryId, at: this.at(), level });
+  }
+
+  takeReady(level: number): Dispatch | undefined {
+    return this.scheduler.take(this.schedule, level);
+  }
+
+  /** A source actor's fragment settled: the table learns it, then the listeners. */
+  record(event: FragmentSucceededEvent | FragmentFailedEvent): void {
+    const i = this.prepared.indexOf.get(event.fragmentId)!;
+    if (event.type === 'fragment.succeeded') {
+      this.table.succeeded(i, event);
+    } else {
+      this.table.failed(i, event);
+      this.errors.push(event.error);
+      if (this.errorPolicy === 'fail-fast') {
+        this.stopReason ??= new TributaryError('CANCELLED', `stopped because fragment "${event.fragmentId}" failed (fail-fast)`, { cause: event.error });
+      }
+    }
+    this.streaming?.settled(event.fragmentId);
+    if (this.events.wanted) this.events.emit(event);
+    this.events.progressed();
+  }
+
+  settled(event: SettleEvent): void {
+    const i = this.prepared.indexOf.get(event.fragmentId)!;
+    if (event.type === 'fragment.succeeded') {
+      this.scheduler.release(i);
+      return;
+    }
+    for (const d of this.scheduler.skipDownstream(i)) {
+      const f = this.prepared.fragments[d]!;
+      this.streaming?.settled(f.id);
+      if (this.events.wanted) {
+        this.events.emit({ type: 'fragment.skipped', queryId: this.queryId, at: this.at(), fragmentId: f.id, source: f.source, level: f.level, because: event.fragmentId });
+      }
+    }
+    this.events.progressed();
+  }
+
+  counts(): FragmentCounts {
+    return this.table.counts();
+  }
+
+  lowestOpenLevel(): number {
+    return this.table.lowestOpenLevel();
+  }
+
+  mergeStarted(): void {
+    if (this.events.wanted) this.events.emit({ type: 'merge.started', queryId: this.queryId, at: this.at() });
+  }
+
+  merge(): number {
+    if (this.streaming) {
+      // The rows went to the consumer of run.rows() as they came; nothing is left to merge.
+      this.merged = { rows: [], columns: this.streaming.rows.columns };
+      return this.streaming.rows.count;
+    }
+    const inputs = new Map<string, Row[]>();
+    for (const f of this.prepared.fragments) inputs.set(f.id, this.rows[f.index] ?? []);
+    try {
+      this.merged = evaluateMerge(this.prepared.plan.mergeTree, inputs, { params: this.params });
+    } catch (error) {
+      this.mergeError = error instanceof TributaryError ? error : new TributaryError('MERGE_FAILED', `merge failed: ${(error as Error).message}`, { cause: error });
+      throw this.mergeError;
+    }
+    return this.merged.rows.length;
+  }
+
+  sourceRunner(name: string, settle: (event: SettleEvent) => void): SourceRunner {
+    return createSourceRunner(this, name, settle);
+  }
+
+  /**
+   * What an inspector shows of the run (the query actor's `input` travels with its init
+   * event): the query's identity, never the rows or the machinery behind it.
+   */
+  toJSON(): { queryId: string; fragments: number; sources: readonly string[] } {
+    return { queryId: this.queryId, fragments: this.prepared.fragments.length, sources: this.sources };
+  }
+
+  /** Why calls are being aborted. */
+  abortReason(): TributaryError {
+    return this.stopReason ?? new TributaryError('CANCELLED', 'the query was stopped');
+  }
+}

@@ -1,0 +1,82 @@
+import type { PreparedPlan } from './prepare.js';
+import type { StatusTable } from './status-table.js';
+
+/** Fragments to send, per source (index into `prepared.sources`). */
+export type Dispatch = (number[] | undefined)[];
+
+/**
+ * Which fragments may start: how many dependencies each still waits for, and the ready
+ * ones per level, taken from a queue head so that taking is O(1). Every call costs
+ * O(the fragments it touches), never a scan of the plan. Mutable, outside the machine's
+ * snapshots (as the status table). @internal
+ */
+export class Scheduler {
+  readonly #prepared: PreparedPlan;
+  readonly #table: StatusTable;
+  readonly #waiting: Int32Array;
+  readonly #ready: number[][];
+  readonly #taken: Int32Array;
+  readonly #sourceOf: Int32Array;
+
+  constructor(prepared: PreparedPlan, table: StatusTable) {
+    this.#prepared = prepared;
+    this.#table = table;
+    const n = prepared.fragments.length;
+    this.#waiting = new Int32Array(n);
+    this.#ready = prepared.levelSizes.map(() => []);
+    this.#taken = new Int32Array(prepared.levelSizes.length);
+    this.#sourceOf = new Int32Array(n);
+    const sourceIndex = new Map(prepared.sources.map((s, i) => [s, i]));
+    for (const f of prepared.fragments) {
+      this.#waiting[f.index] = f.dependsOn.length;
+      this.#sourceOf[f.index] = sourceIndex.get(f.source)!;
+      if (f.dependsOn.length === 0) this.#ready[0]!.push(f.index);
+    }
+  }
+
+  /**
+   * Removes and returns the fragments that may start now, lowest levels first: with
+   * `levels` those up to `level`, with `eager` any. Undefined when there are none.
+   */
+  take(schedule: 'levels' | 'eager', level: number): Dispatch | undefined {
+    let out: Dispatch | undefined;
+    const top = schedule === 'eager' ? this.#ready.length - 1 : Math.min(level, this.#ready.length - 1);
+    for (let l = 0; l <= top; l++) {
+      const queue = this.#ready[l]!;
+      let t = this.#taken[l]!;
+      if (t >= queue.length) continue;
+      out ??= [];
+      for (; t < queue.length; t++) {
+        const i = queue[t]!;
+        const s = this.#sourceOf[i]!;
+        (out[s] ??= []).push(i);
+        this.#table.queued(i);
+      }
+      this.#taken[l] = t;
+    }
+    return out;
+  }
+
+  /** Fragment `i` succeeded: its dependents wait for one dependency less. */
+  release(i: number): void {
+    for (const d of this.#prepared.fragments[i]!.dependents) {
+      if (--this.#waiting[d]! === 0) this.#ready[this.#prepared.fragments[d]!.level]!.push(d);
+    }
+  }
+
+  /** Fragment `i` failed: every fragment downstream of it, transitively, is skipped. Returns them. */
+  skipDownstream(i: number): number[] {
+    const skipped: number[] = [];
+    const seen = new Set<number>();
+    const queue = [i];
+    for (let k = 0; k < queue.length; k++) {
+      for (const d of this.#prepared.fragments[queue[k]!]!.dependents) {
+        if (seen.has(d)) continue;
+        seen.add(d);
+        queue.push(d);
+        if (this.#table.skipped(d)) skipped.push(d);
+      }
+    }
+    return skipped;
+  }
+}

@@ -1,0 +1,179 @@
+import type { FragmentError } from '../errors.js';
+import type { PreparedPlan } from './prepare.js';
+
+/** A fragment's state in a run. */
+export type FragmentState = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+const STATES: readonly FragmentState[] = ['pending', 'queued', 'running', 'succeeded', 'failed', 'skipped'];
+const enum S {
+  Pending,
+  Queued,
+  Running,
+  Succeeded,
+  Failed,
+  Skipped,
+}
+
+/** Counts over all fragments of a run. */
+export interface FragmentCounts {
+  total: number;
+  queued: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  cached: number;
+}
+
+/** What a settled fragment reports to the table. */
+export interface Settlement {
+  attempts: number;
+  calls?: number;
+  startedAt: number;
+  durationMs: number;
+  rowCount?: number;
+  cached?: boolean;
+  error?: FragmentError;
+}
+
+/**
+ * The one owner of every fragment's state in a run: status, attempts, calls, rows, timing,
+ * error, and the counts derived from them (in total and per level). Typed arrays indexed by
+ * fragment, so recording a change is O(1) and nothing is copied per event. It lives outside
+ * the query machine's snapshots: the machine's context holds an immutable projection of its
+ * counts, and the result is built from it at the end. @internal
+ */
+export class StatusTable {
+  readonly #state: Uint8Array;
+  readonly #attempts: Int32Array;
+  readonly #calls: Int32Array;
+  readonly #rows: Float64Array;
+  readonly #cached: Uint8Array;
+  readonly #startedAt: Float64Array;
+  readonly #duration: Float64Array;
+  readonly #errors = new Map<number, FragmentError>();
+  /** Fragments not yet finished (succeeded, failed or skipped), per level. */
+  readonly open: Int32Array;
+  readonly #counts: FragmentCounts;
+
+  constructor(readonly prepared: PreparedPlan) {
+    const n = prepared.fragments.length;
+    this.#state = new Uint8Array(n);
+    this.#attempts = new Int32Array(n);
+    this.#calls = new Int32Array(n);
+    this.#rows = new Float64Array(n);
+    this.#cached = new Uint8Array(n);
+    this.#startedAt = new Float64Array(n).fill(Number.NaN);
+    this.#duration = new Float64Array(n).fill(Number.NaN);
+    this.open = Int32Array.from(prepared.levelSizes);
+    this.#counts = { total: n, queued: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, cached: 0 };
+  }
+
+  state(i: number): FragmentState {
+    return STATES[this.#state[i]!]!;
+  }
+
+  /** A copy of the counts (the machine keeps it in an immutable context). */
+  counts(): FragmentCounts {
+    return { ...this.#counts };
+  }
+
+  /** Sent to its source actor. */
+  queued(i: number): void {
+    if (this.#state[i] !== S.Pending) return;
+    this.#state[i] = S.Queued;
+    this.#counts.queued++;
+  }
+
+  /** An attempt of one of its calls started. */
+  started(i: number, attempt: number, at: number): void {
+    if (this.#state[i] === S.Queued) {
+      this.#state[i] = S.Running;
+      this.#counts.queued--;
+      this.#counts.running++;
+    }
+    if (attempt > this.#attempts[i]!) this.#attempts[i] = attempt;
+    if (Number.isNaN(this.#startedAt[i]!)) this.#startedAt[i] = at;
+  }
+
+  succeeded(i: number, s: Settlement): void {
+    if (!this.#finish(i, S.Succeeded, s)) return;
+    this.#rows[i] = s.rowCount ?? 0;
+    if (s.cached) {
+      this.#cached[i] = 1;
+      this.#counts.cached++;
+    }
+    this.#counts.succeeded++;
+  }
+
+  failed(i: number, s: Settlement): void {
+    if (!this.#finish(i, S.Failed, s)) return;
+    if (s.error) this.#errors.set(i, s.error);
+    this.#counts.failed++;
+  }
+
+  /** Will never run: an upstream fragment failed. */
+  skipped(i: number): boolean {
+    if (this.#state[i] !== S.Pending) return false;
+    this.#state[i] = S.Skipped;
+    this.open[this.prepared.fragments[i]!.level]!--;
+    this.#counts.skipped++;
+    return true;
+  }
+
+  #finish(i: number, to: S, s: Settlement): boolean {
+    const from = this.#state[i]!;
+    if (from === S.Succeeded || from === S.Failed || from === S.Skipped) return false;
+    if (from === S.Queued) this.#counts.queued--;
+    if (from === S.Running) this.#counts.running--;
+    this.#state[i] = to;
+    this.#attempts[i] = Math.max(this.#attempts[i]!, s.attempts);
+    this.#calls[i] = s.calls ?? 0;
+    this.#startedAt[i] = s.startedAt;
+    this.#duration[i] = s.durationMs;
+    this.open[this.prepared.fragments[i]!.level]!--;
+    return true;
+  }
+
+  /** True when every fragment at or below `level` has finished. */
+  finishedThrough(level: number): boolean {
+    for (let l = 0; l <= level; l++) if (this.open[l]! > 0) return false;
+    return true;
+  }
+
+  /** The lowest level with an unfinished fragment (the level count when all have finished). */
+  lowestOpenLevel(): number {
+    for (let l = 0; l < this.open.length; l++) if (this.open[l]! > 0) return l;
+    return this.open.length;
+  }
+
+  attempts(i: number): number {
+    return this.#attempts[i]!;
+  }
+
+  calls(i: number): number {
+    return this.#calls[i]!;
+  }
+
+  rowCount(i: number): number {
+    return this.#rows[i]!;
+  }
+
+  cached(i: number): boolean {
+    return this.#cached[i] === 1;
+  }
+
+  startedAt(i: number): number | undefined {
+    const v = this.#startedAt[i]!;
+    return Number.isNaN(v) ? undefined : v;
+  }
+
+  durationMs(i: number): number | undefined {
+    const v = this.#duration[i]!;
+    return Number.isNaN(v) ? undefined : v;
+  }
+
+  error(i: number): FragmentError | undefined {
+    return this.#errors.get(i);
+  }
+}

@@ -1,0 +1,70 @@
+import type { Row } from '../data/row.js';
+import type { FragmentStream } from '../execution/env.js';
+import { evaluateMerge, planStream, type StreamPlan } from '../merge/index.js';
+import { mergeLeaves, type MergeNode } from '../plan/index.js';
+import type { PreparedPlan } from './prepare.js';
+import { RowStream } from './row-stream.js';
+
+/**
+ * Streaming a run's merged rows to `run.rows()` as fragments deliver them, when the merge
+ * tree allows it (see `planStream`): each leaf fragment's batches go through the merge's
+ * streaming flow into a `RowStream`; parts of the tree that need whole inputs (a join's
+ * right side) are materialized once their fragments have settled. Rows handed on this
+ * way are not kept a second time. @internal
+ */
+export class RunStreaming {
+  readonly #plan: StreamPlan;
+  readonly #prepared: PreparedPlan;
+  readonly rows: RowStream;
+  readonly #waiters = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+
+  private constructor(prepared: PreparedPlan, plan: StreamPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[]) {
+    this.#prepared = prepared;
+    this.#plan = plan;
+    const materialize = async (node: MergeNode): Promise<Row[]> => {
+      const ids = [...new Set(mergeLeaves(node).leaves.map((l) => l.id))];
+      await Promise.all(ids.map((id) => this.#waiter(id).promise));
+      return evaluateMerge(node, new Map(ids.map((id) => [id, rowsOf(id)])), { params }).rows;
+    };
+    this.rows = new RowStream(plan.start({ materialize, params }));
+  }
+
+  /** Streaming for this plan, or undefined when its merge tree cannot stream. */
+  static start(prepared: PreparedPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[]): RunStreaming | undefined {
+    const plan = planStream(prepared.plan.mergeTree);
+    return plan ? new RunStreaming(prepared, plan, params, rowsOf) : undefined;
+  }
+
+  /** Where a fragment's batches go, if it is one of the streamed leaves. */
+  streamOf(index: number): FragmentStream | undefined {
+    const f = this.#prepared.fragments[index]!;
+    if (!this.#plan.leaves.has(f.id)) return undefined;
+    return {
+      sink: this.rows.sinkFor(f.id),
+      retain: f.dependents.length > 0 || this.#plan.materialized.has(f.id),
+      satisfied: () => this.rows.satisfied(f.id),
+    };
+  }
+
+  /** A fragment settled (or never will): materialized subtrees waiting for it may go on. */
+  settled(id: string): void {
+    this.#waiter(id).resolve();
+  }
+
+  /** The run ended: everyone still waiting goes on, and the consumer gets the end (or the error). */
+  finish(error: unknown): void {
+    for (const f of this.#prepared.fragments) this.settled(f.id);
+    this.rows.finish(error);
+  }
+
+  #waiter(id: string): { promise: Promise<void>; resolve: () => void } {
+    let w = this.#waiters.get(id);
+    if (!w) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      w = { promise, resolve };
+      this.#waiters.set(id, w);
+    }
+    return w;
+  }
+}

@@ -1,0 +1,66 @@
+import type { Observable, SchedulerLike, Subject } from 'rxjs';
+import type { Actor } from 'xstate';
+import type { QueryMachine } from '../../machines/query.machine.js';
+import type { ResolvedExecutorOptions } from '../config.js';
+import type { Row } from '../data/row.js';
+import type { Clock } from '../execution/clock.js';
+import type { RunCache, SourceGuards } from '../execution/env.js';
+import type { Lane } from '../execution/lanes.js';
+import type { ExecutionEvent } from '../progress/events.js';
+import type { Progress } from '../progress/progress.js';
+import type { QuotaTicket } from '../quotas.js';
+import type { Principal, SourceExecutor } from '../sources/source.js';
+import type { PreparedPlan } from './prepare.js';
+import type { QueryResult } from './result.js';
+
+/** Options of one run. */
+export interface RunOptions {
+  /** Aborting it cancels the run, as `run.cancel()` does. */
+  signal?: AbortSignal;
+  /** Who asks: scopes the cache (and quotas). */
+  principal?: Principal;
+  /** Values for the plan's `{ $param: name }` references. */
+  params?: Record<string, unknown>;
+}
+
+/** A running query: its actor, its live events and progress, and its result. */
+export interface QueryRun {
+  readonly queryId: string;
+  /** The XState actor of the query machine (started on the next microtask). */
+  readonly actor: Actor<QueryMachine>;
+  /** Every event of this run from now on; completes after `query.done` / `query.failed`. */
+  readonly events$: Observable<ExecutionEvent>;
+  /** The run's progress; a late subscriber gets the latest value first. */
+  readonly progress$: Observable<Progress>;
+  /** Resolves with the result (status `failed` under fail-fast); rejects with `CANCELLED`. */
+  readonly result: Promise<QueryResult>;
+  /** Stops the run: every running source call is aborted; `result` rejects with `CANCELLED`. */
+  cancel(reason?: string): void;
+  /**
+   * The merged rows in batches. Called before the run starts (right after `run()`) on a
+   * merge tree that can stream, rows flow as they arrive and are not kept in `result.rows`;
+   * otherwise the batches are cut from the finished result.
+   */
+  rows(batchSize?: number): AsyncIterableIterator<Row[]>;
+}
+
+/** What a run needs from its executor. @internal */
+export interface RunRuntime {
+  options: ResolvedExecutorOptions;
+  clock: Clock;
+  /** The clock as an RxJS scheduler (retry delays). */
+  scheduler: SchedulerLike;
+  sources: ReadonlyMap<string, SourceExecutor>;
+  globalLane: Lane;
+  sourceLane(name: string): Lane;
+  guardsOf(name: string): SourceGuards;
+  /** The run's admission: its per-query row accounting and running-query slot. */
+  ticket?: QuotaTicket;
+  /** The result cache as this run sees it; undefined without a cache. */
+  cache?: RunCache;
+  /** The executor's `events$`. */
+  executorEvents: Subject<ExecutionEvent>;
+  /** The query machine for a number of levels (src/ reaches machines/ only through executor.ts). */
+  machineFor(levels: number): QueryMachine;
+  onFinished(run: QueryRun): void;
+}

@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createExecutor, memorySource, PreparedPlan, type Executor, type SourceExecutor } from '../../src/index.js';
+
+/** A memory source that counts how often its query schema checks a query (i.e. how often a plan is validated). */
+function countingSource(): { source: SourceExecutor; checks: () => number } {
+  const source = memorySource({ tables: { t: [{ id: 1 }, { id: 2 }, { id: 3 }] } });
+  let checks = 0;
+  const schema = source.querySchema;
+  const counted = Object.create(schema) as typeof schema;
+  counted.safeParse = ((value: unknown) => {
+    checks++;
+    return schema.safeParse(value);
+  }) as typeof schema.safeParse;
+  return { source: { ...source, querySchema: counted, execute: source.execute.bind(source) }, checks: () => checks };
+}
+
+const planOf = (id: string) => ({
+  id,
+  fragments: [
+    { id: 'a', source: 'mem', query: { table: 't' } },
+    { id: 'b', source: 'mem', dependsOn: ['a'], query: { table: 't', where: { in: ['id', { $from: 'a', column: 'id' }] } }, retry: { attempts: 5 } },
+  ],
+  merge: { op: 'join', type: 'inner', left: 'a', right: 'b', on: [['id', 'id']] },
+  timeoutMs: 1234,
+});
+
+describe('prepared plans', () => {
+  let executor: Executor | undefined;
+  afterEach(async () => {
+    await executor?.close();
+    executor = undefined;
+  });
+
+  it('validates once and precomputes levels, dependents and each fragment’s merged settings and path', async () => {
+    const { source, checks } = countingSource();
+    executor = createExecutor({ sources: { mem: source }, cache: false, retry: { attempts: 2, initialDelayMs: 7 } });
+    const prepared = executor.prepare(planOf('p'));
+    expect(prepared).toBeInstanceOf(PreparedPlan);
+    expect(checks()).toBe(2);
+    expect(prepared.levelSizes).toEqual([1, 1]);
+    expect(prepared.sources).toEqual(['mem']);
+    const [a, b] = prepared.fragments;
+    expect(a).toMatchObject({ id: 'a', level: 0, path: 'fragments[0]', dependsOn: [], dependents: [1], timeoutMs: 1234 });
+    expect(a!.retry).toMatchObject({ attempts: 2, initialDelayMs: 7 });
+    expect(b).toMatchObject({ id: 'b', level: 1, path: 'fragments[1]', dependsOn: [0], dependents: [], timeoutMs: 1234 });
+    expect(b!.retry).toMatchObject({ attempts: 5, initialDelayMs: 7 });
+    // A reference-free query is bound once; a bound one per run.
+    expect(a!.staticCalls).toEqual([{ query: { table: 't' }, params: [] }]);
+    expect(b!.staticCalls).toBeUndefined();
+
+    for (let i = 0; i < 3; i++) expect((await executor.execute(prepared)).rows).toHaveLength(3);
+    expect(checks()).toBe(2);
+  });
+
+  it('remembers the preparation of a plan object run again, and validates a new object', async () => {
+    const { source, checks } = countingSource();
+    executor = createExecutor({ sources: { mem: source }, cache: false });
+    const plan = planOf('same');
+    await executor.execute(plan);
+    await executor.execute(plan);
+    expect(checks()).toBe(2);
+    await executor.execute(planOf('same'));
+    expect(checks()).toBe(4);
+    expect(executor.prepare(plan)).toBe(executor.prepare(plan));
+  });
+
+  it('fails before anything runs for an invalid plan, and a prepared plan whose source was unregistered', async () => {
+    executor = createExecutor({ sources: { mem: memorySource({ tables: { t: [] } }) } });
+    expect(() => executor!.prepare({ fragments: [{ id: 'a', source: 'nope', query: {} }] })).toThrow(expect.objectContaining({ code: 'SOURCE_UNKNOWN' }));
+    expect(() => executor!.prepare({ fragments: [{ id: 'a', source: 'mem', query: { table: 't' }, dependsOn: ['a'] }] })).toThrow(
+      expect.objectContaining({ code: 'PLAN_INVALID' }),
+    );
+    const prepared = executor.prepare(planOf('gone'));
+    executor.unregister('mem');
+    expect(() => executor!.run(prepared)).toThrow(expect.objectContaining({ code: 'SOURCE_UNKNOWN' }));
+    executor.register('mem', memorySource({ tables: { t: [{ id: 9 }] } }));
+    expect((await executor.execute(prepared)).rows).toEqual([{ id: 9, 'b.id': 9 }]);
+  });
+
+  it('is prepared again when run on another executor', async () => {
+    executor = createExecutor({ sources: { mem: memorySource({ tables: { t: [{ id: 1 }] } }) }, cache: false });
+    const other = createExecutor({ sources: { mem: memorySource({ tables: { t: [{ id: 1 }, { id: 2 }] } }) }, cache: false });
+    try {
+      const prepared = executor.prepare(planOf('moved'));
+      expect((await other.execute(prepared)).rows).toHaveLength(2);
+      expect((await executor.execute(prepared)).rows).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('checks run parameters on every run of a prepared plan', async () => {
+    executor = createExecutor({ sources: { mem: memorySource({ tables: { t: [{ id: 1 }, { id: 2 }] } }) }, cache: false });
+    const prepared = executor.prepare({ fragments: [{ id: 'a', source: 'mem', query: { table: 't', where: { eq: ['id', { $param: 'id' }] } } }] });
+    expect(prepared.hasRunParams).toBe(true);
+    expect(() => executor!.run(prepared)).toThrow(expect.objectContaining({ code: 'PLAN_INVALID' }));
+    expect((await executor.execute(prepared, { params: { id: 2 } })).rows).toEqual([{ id: 2 }]);
+  });
+});
+
+describe('big plans', () => {
+  it('runs a 10,000-fragment plan to the end (its per-fragment cost is measured in bench/, not here)', async () => {
+    const n = 10_000;
+    const executor = createExecutor({
+      sources: { mem: memorySource({ tables: { t: [{ id: 1 }] } }) },
+      cache: false,
+      limits: { maxFragments: n, maxMergeNodes: n + 1, maxPlanBytes: 16 * 2 ** 20 },
+    });
+    try {
+      const fragments = Array.from({ length: n }, (_, i) => ({ id: `f${i}`, source: 'mem', query: { table: 't' }, ...(i >= n / 2 ? { dependsOn: [`f${i - n / 2}`] } : {}) }));
+      const run = executor.run({ id: 'huge', fragments, merge: { op: 'union', inputs: fragments.map((f) => f.id) } });
+      let snapshots = 0;
+      run.actor.subscribe(() => snapshots++);
+      const result = await run.result;
+      expect(result.status).toBe('ok');
+      expect(result.rows).toHaveLength(n);
+      expect(Object.keys(result.fragments)).toHaveLength(n);
+      expect(run.actor.getSnapshot().context.counts).toMatchObject({ total: n, succeeded: n });
+      // One settle event per fragment, a few more for the levels and the merge.
+      expect(snapshots).toBeGreaterThanOrEqual(n);
+    } finally {
+      await executor.close();
+    }
+  });
+});
