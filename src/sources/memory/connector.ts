@@ -6,6 +6,8 @@ import { callLimits } from '../call-limits.js';
 import { parseSourceOptions } from '../options.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
+import { withColumns } from '../../data/columns.js';
+import { checkMemoryQuery, tableColumns } from './check.js';
 
 /** `{ table, columns?, where? }`: a scan of one in-memory table, filtered and projected. */
 export const memoryQuerySchema = z.strictObject({
@@ -41,9 +43,11 @@ const optionsSchema = z.strictObject({
 export function memorySource(options: MemorySourceOptions): SourceExecutor<MemoryQuery> {
   parseSourceOptions('memory', optionsSchema, options);
   const tables = new Map(Object.entries(options.tables));
+  const columns = tableColumns(tables);
   return {
     kind: 'memory',
-    querySchema: memoryQuerySchema,
+    // The source's own schema knows its tables, so a plan naming a missing one is invalid.
+    querySchema: memoryQuerySchema.superRefine(checkMemoryQuery(columns)),
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.cacheScope === undefined ? {} : { cacheScope: options.cacheScope }),
     version: () => `memory:${options.version ?? '1'}`,
@@ -68,7 +72,7 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
           bounds.add(picked);
           out.push(picked);
         }
-        return Promise.resolve(out);
+        return Promise.resolve(withColumns(out, query.columns ?? columns.get(query.table) ?? []));
       } catch (error) {
         return Promise.reject(error as Error);
       }

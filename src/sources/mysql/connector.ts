@@ -7,6 +7,8 @@ import { mysqlOptionsSchema, type MysqlSourceOptions } from './options.js';
 import { columnFixes, streamRows, type ColumnFix } from './stream.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
+import { withColumns } from '../../data/columns.js';
+import { assertConnectionTarget } from '../sql/target.js';
 import { toSourceError, type ErrorPhase } from '../sql/errors.js';
 import { PendingWork, settlesWithin } from '../sql/pending-work.js';
 import { acquireOrAbort } from '../sql/acquire.js';
@@ -55,6 +57,7 @@ const KILL_GRACE_MS = 1000;
 export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
   const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, streamBatchSize, ...poolFields } =
     parseSourceOptions('mysql', mysqlOptionsSchema, options);
+  assertConnectionTarget('mysql', options, { url, user: poolFields.user, name: sourceName });
   const name = sourceName ?? 'mysql';
   const config: PoolOptions = {
     ...(url === undefined ? {} : { uri: url }),
@@ -117,6 +120,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
       const core = conn.connection as unknown as CoreConnection;
       const rows: Row[] = [];
       let fixes: ColumnFix[] | undefined;
+      let names: string[] | undefined;
       let settled = false;
       let statement: Query;
       try {
@@ -165,6 +169,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
       statement.on('fields', (fields?: FieldPacket[]) => {
         // undefined for a statement without a result set (an UPDATE's OK packet)
         fixes = columnFixes(fields);
+        names = fields?.map((f) => f.name);
       });
       statement.on('result', (row: Row) => {
         if (settled || fixes === undefined) return;
@@ -188,7 +193,8 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
         if (settled) return;
         settle();
         conn.release();
-        resolve(rows);
+        // The field list names the columns even when no row came back.
+        resolve(names === undefined ? rows : withColumns(rows, names));
       });
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       core.on('error', onConnectionError);

@@ -2,6 +2,7 @@ import type { Connection as CoreConnection, ExecuteValues, FieldPacket, Query } 
 import type { PoolConnection } from 'mysql2/promise';
 import type { ExecuteContext } from '../source.js';
 import type { Row } from '../../data/row.js';
+import { withColumns } from '../../data/columns.js';
 import type { LimitCounter } from '../../data/limits.js';
 import { normalizeDecimal, normalizeFloat32, normalizeInteger, normalizeTimestamp } from '../sql/normalize.js';
 
@@ -75,6 +76,14 @@ export async function* streamRows(sql: string, values: unknown[], ctx: ExecuteCo
   const ready: Row[][] = [];
   let batch: Row[] = [];
   let fixes: ColumnFix[] | undefined;
+  let names: string[] | undefined;
+  let first = true;
+  // The first batch carries the column names (an empty one when no row comes back).
+  const queue = (rows: Row[]): void => {
+    if (first && names !== undefined) withColumns(rows, names);
+    first = false;
+    ready.push(rows);
+  };
   let failure: { error: unknown } | undefined;
   let ended = false; // the statement is over on the server (end, or error)
   let fatal = false; // the connection is unusable
@@ -95,6 +104,7 @@ export async function* streamRows(sql: string, values: unknown[], ctx: ExecuteCo
   });
   const onFields = (fields?: FieldPacket[]): void => {
     fixes = columnFixes(fields);
+    names = fields?.map((f) => f.name);
   };
   const onResult = (row: Row): void => {
     if (failure !== undefined || fixes === undefined) return;
@@ -107,7 +117,7 @@ export async function* streamRows(sql: string, values: unknown[], ctx: ExecuteCo
     }
     batch.push(row);
     if (batch.length < deps.batchSize) return;
-    ready.push(batch);
+    queue(batch);
     batch = [];
     if (wake !== undefined) notify();
     else if (!paused) {
@@ -122,7 +132,7 @@ export async function* streamRows(sql: string, values: unknown[], ctx: ExecuteCo
   };
   const onEnd = (): void => {
     ended = true;
-    if (batch.length > 0) ready.push(batch);
+    if (batch.length > 0 || (first && names !== undefined)) queue(batch);
     batch = [];
     notify();
   };

@@ -5,6 +5,8 @@ import { isPostgresRetryable, postgresDriverCode, postgresErrorRule } from './er
 import { streamRows } from './stream.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
+import { withColumns } from '../../data/columns.js';
+import { assertConnectionTarget } from '../sql/target.js';
 import { toSourceError, type ErrorPhase } from '../sql/errors.js';
 import { PendingWork, settlesWithin } from '../sql/pending-work.js';
 import { acquireOrAbort } from '../sql/acquire.js';
@@ -48,6 +50,7 @@ const CANCEL_GRACE_MS = 1000;
 export function postgresSource(options: PostgresSourceOptions = {}): PostgresSource {
   const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, types, streamBatchSize, ...poolFields } =
     parseSourceOptions('postgres', postgresOptionsSchema, options);
+  assertConnectionTarget('postgres', options, { url, connectionString: poolFields.connectionString, user: poolFields.user, name: sourceName });
   const name = sourceName ?? 'postgres';
   const config: PoolConfig = {
     ...(poolFields as PoolConfig),
@@ -148,12 +151,13 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
         client.release(broken ? error : undefined);
         reject(wrap(error, 'query', ctx.fragmentId) as Error);
       });
-      statement.on('end', () => {
+      statement.on('end', (result?: pg.QueryResult) => {
         if (settled) return;
         settle();
         client.removeListener('error', swallow);
         client.release();
-        resolve(rows);
+        // The field list names the columns even when no row came back.
+        resolve(result?.fields === undefined ? rows : withColumns(rows, result.fields.map((f) => f.name)));
       });
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       client.query(statement);

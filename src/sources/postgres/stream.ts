@@ -2,6 +2,7 @@ import Cursor from 'pg-cursor';
 import type { CustomTypesConfig, PoolClient } from 'pg';
 import type { ExecuteContext } from '../source.js';
 import type { Row } from '../../data/row.js';
+import { withColumns } from '../../data/columns.js';
 import type { LimitCounter } from '../../data/limits.js';
 import type { SqlQuery } from '../sql/query.js';
 
@@ -58,10 +59,11 @@ export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: 
     if (reading) abandon();
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  let first = true;
   try {
     for (;;) {
       ctx.signal.throwIfAborted();
-      reading = cursor.read(deps.batchSize);
+      reading = readBatch(cursor, deps.batchSize);
       let batch: Row[];
       try {
         batch = await abortable(reading, ctx.signal);
@@ -70,7 +72,12 @@ export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: 
         throw deps.wrap(error, ctx.fragmentId);
       }
       reading = undefined;
-      if (batch.length === 0) break;
+      // The first batch carries the column names; with no rows at all it is empty.
+      if (batch.length === 0) {
+        if (first) yield batch;
+        break;
+      }
+      first = false;
       for (const row of batch) bounds.add(row);
       yield batch;
     }
@@ -83,6 +90,16 @@ export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: 
       release();
     }
   }
+}
+
+/** One cursor read; the rows carry the statement's column names (`withColumns`) when pg reports them. */
+function readBatch(cursor: Cursor<Row>, size: number): Promise<Row[]> {
+  return new Promise<Row[]>((resolve, reject) => {
+    cursor.read(size, (error, rows, result) => {
+      if (error) reject(error);
+      else resolve(result?.fields === undefined ? rows : withColumns(rows, result.fields.map((f) => f.name)));
+    });
+  });
 }
 
 /** Rejects with the signal's reason as soon as it aborts, without waiting for `promise`. */

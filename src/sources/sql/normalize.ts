@@ -6,7 +6,7 @@
  * | Database type                                   | JS value                                              |
  * |-------------------------------------------------|-------------------------------------------------------|
  * | integers (int2/int4/int8, INT, BIGINT, BIGINT UNSIGNED) | `number` when `Number.isSafeInteger`, else the exact decimal `string` |
- * | numeric / DECIMAL                               | a `number` when the value has at most 15 significant digits (a double holds those exactly: `12.50` → `12.5`), else the exact decimal `string`, so sorting, summing and joining work on ordinary amounts and precision is never lost silently |
+ * | numeric / DECIMAL                               | a `number` when it is a safe integer or has at most 15 significant digits (a double holds those exactly: `12.50` → `12.5`), else the exact decimal `string` in canonical form (`'12345678901234567.5'`: no exponent, no trailing zeros). The merge tree treats such a string as the number it spells and adds decimals exactly (data/decimal.ts), so sums of money are exact to the cent |
  * | real / double / FLOAT / DOUBLE                  | `number` (a single-precision FLOAT is the shortest decimal that round-trips: `1.1`, not `1.100000023841858`) |
  * | boolean                                         | `true` / `false`; MySQL `TINYINT(1)`/`BOOLEAN` stays a `number` (the wire type cannot tell it from a tiny integer) |
  * | DATE                                            | `'YYYY-MM-DD'` (no time zone, no Date object)          |
@@ -20,6 +20,8 @@
  * The helpers below are pure, so every connector (and the SQLite connector with
  * better-sqlite3's `safeIntegers`) applies the same rules.
  */
+
+import { exactValue } from '../../data/decimal.js';
 
 /** An integer as a JS number when it is safe, else its exact decimal string. */
 export function normalizeInteger(value: number | bigint | string): number | string {
@@ -40,16 +42,13 @@ export function normalizeInteger(value: number | bigint | string): number | stri
 }
 
 /**
- * A numeric/decimal value: a number when it has at most 15 significant digits (every such
- * decimal survives the round trip through a double), else its exact decimal string.
+ * A numeric/decimal value: a number when it is a safe integer or has at most 15 significant
+ * digits (every such decimal survives the round trip through a double), else its exact
+ * decimal string in canonical form (see `exactValue`). NaN and other special values stay text.
  */
 export function normalizeDecimal(value: number | bigint | string): number | string {
   if (typeof value === 'number') return value;
-  const text = typeof value === 'bigint' ? value.toString() : value;
-  const match = /^[+-]?(\d*)(?:\.(\d*))?$/.exec(text);
-  if (!match) return text; // NaN, Infinity and other special values stay text
-  const digits = `${match[1] ?? ''}${match[2] ?? ''}`.replace(/^0+/, '').replace(/0+$/, '');
-  return digits.length <= 15 ? Number(text) : text;
+  return exactValue(typeof value === 'bigint' ? value.toString() : value);
 }
 
 /**

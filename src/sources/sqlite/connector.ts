@@ -5,6 +5,7 @@ import { parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
+import { withColumns } from '../../data/columns.js';
 import { SqliteThread } from './thread.js';
 import { normalizeRow, toSqliteValue } from './convert.js';
 import { isSqliteRetryable, wrapSqliteError } from './errors.js';
@@ -93,9 +94,13 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
     await before.catch(() => undefined);
     try {
       let iterator: IterableIterator<Row>;
+      // The first batch carries the column names (an empty one when no row comes back).
+      let names: string[] | undefined;
       try {
         ctx.signal.throwIfAborted();
-        iterator = prepare(query.sql).safeIntegers(true).iterate(...ctx.params.map(toSqliteValue)) as IterableIterator<Row>;
+        const stmt = prepare(query.sql);
+        names = stmt.reader ? stmt.columns().map((c) => c.name) : undefined;
+        iterator = stmt.safeIntegers(true).iterate(...ctx.params.map(toSqliteValue)) as IterableIterator<Row>;
       } catch (error) {
         throw ctx.signal.aborted ? ctx.signal.reason : wrapSqliteError(error, query.sql);
       }
@@ -110,7 +115,8 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
             batch.push(row);
             if (batch.length < STREAM_BATCH) next = iterator.next();
           }
-          if (batch.length > 0) yield batch;
+          if (batch.length > 0 || names !== undefined) yield names === undefined ? batch : withColumns(batch, names);
+          names = undefined;
           if (next.done) return;
           await new Promise<void>((resolve) => setImmediate(resolve));
           if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -154,7 +160,8 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
             bounds.add(row);
             out.push(row);
           }
-          return out;
+          // The statement names its columns even when no row comes back.
+          return withColumns(out, stmt.columns().map((c) => c.name));
         } catch (error) {
           throw wrapSqliteError(error, query.sql);
         }

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { TributaryError } from '../../errors.js';
 import type { Row } from '../../data/row.js';
+import { withColumns } from '../../data/columns.js';
 
 /**
  * The code each SQLite thread runs: open the database, answer `{ id, sql, params }` with the
@@ -25,7 +26,7 @@ parentPort.on('message', ({ id, sql, params, maxRows }) => {
       rows.push(row);
       if (rows.length > maxRows) throw Object.assign(new Error('more than ' + maxRows + ' rows'), { code: 'TRIBUTARY_MAX_ROWS' });
     }
-    parentPort.postMessage({ id, rows });
+    parentPort.postMessage({ id, rows, columns: stmt.columns().map((c) => c.name) });
   } catch (error) {
     parentPort.postMessage({ id, error: { message: String(error && error.message), code: error && error.code } });
   }
@@ -45,7 +46,7 @@ export class SqliteThread {
     this.#readonly = readonly;
   }
 
-  /** The rows of one statement (raw: bigints not yet normalized), or its error. */
+  /** The rows of one statement (raw: bigints not yet normalized; `withColumns` names attached), or its error. */
   run(sql: string, params: unknown[], signal: AbortSignal, maxRows: number): Promise<Row[]> {
     const turn = this.#queue.then(() => this.#call(sql, params, signal, maxRows));
     this.#queue = turn.catch(() => undefined);
@@ -63,7 +64,7 @@ export class SqliteThread {
         worker.off('error', onError);
         signal.removeEventListener('abort', onAbort);
       };
-      const onMessage = (message: { id: number; rows?: Row[]; error?: { message: string; code?: string } }): void => {
+      const onMessage = (message: { id: number; rows?: Row[]; columns?: string[]; error?: { message: string; code?: string } }): void => {
         if (message.id !== id) return;
         done();
         if (message.error) {
@@ -73,7 +74,7 @@ export class SqliteThread {
               ? new TributaryError('LIMIT_EXCEEDED', message.error.message, { retryable: false })
               : Object.assign(new Error(message.error.message), { code }),
           );
-        } else resolve(message.rows ?? []);
+        } else resolve(message.columns === undefined ? (message.rows ?? []) : withColumns(message.rows ?? [], message.columns));
       };
       const onError = (error: Error): void => {
         done();
