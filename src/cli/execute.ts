@@ -3,9 +3,10 @@ import { createExecutor } from '../executor.js';
 import { isTributaryError, type TributaryError } from '../errors.js';
 import type { ValidatedPlan } from '../plan/index.js';
 import type { ExecutionEvent } from '../progress/events.js';
-import type { QueryResult } from '../result.js';
+import type { QueryResult } from '../run/index.js';
 import type { Principal } from '../sources/source.js';
-import { parseParams, readPlanFile, withPartial } from './inputs.js';
+import { readPlanFile, withPartial } from './inputs.js';
+import { checkParams, parseParams } from './params.js';
 import { EXIT, InputError, type CliIo } from './io.js';
 import { measureBytes } from './measure.js';
 import { progressMode, showProgress } from './progress-bar.js';
@@ -54,13 +55,14 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
       if (isTributaryError(error)) throw new InputError(`invalid plan ${planFile}`, error.issues);
       throw error;
     }
+    checkParams(plan, params);
     const principal: Principal | undefined = opts.principal === undefined ? undefined : { id: opts.principal };
     process.once('SIGINT', onInterrupt);
     // run() validates again: it takes the plan as written, not the validated object.
     const run = executor.run(raw, { params, signal: stopSignal.signal, ...(principal ? { principal } : {}) });
     const events: ExecutionEvent[] = [];
     run.events$.subscribe((e) => events.push(e));
-    const progress = showProgress(run, plan.fragments.length, io, progressMode(io, opts.quiet), redact);
+    const progress = showProgress(run, { fragments: plan.fragments.length, levels: plan.levels.length }, io, progressMode(io, opts.quiet), redact);
     let result: QueryResult | undefined;
     try {
       result = await run.result;

@@ -1,7 +1,8 @@
 import cliProgress from 'cli-progress';
 import type { Subscription } from 'rxjs';
 import type { ExecutionEvent } from '../progress/events.js';
-import type { QueryRun } from '../run.js';
+import type { Progress } from '../progress/progress.js';
+import type { QueryRun } from '../run/index.js';
 import type { CliIo } from './io.js';
 import type { Redactor } from './redact.js';
 
@@ -13,25 +14,41 @@ export function progressMode(io: CliIo, quiet: boolean | undefined): ProgressMod
   return io.stderr.isTTY ? 'bar' : 'lines';
 }
 
-/** The final bar line format; tests look for its `100%`. */
-export const BAR_FORMAT = '{bar} {percentage}% | {value}/{total} fragments | running: {running} | retries: {retries}';
+/**
+ * The bar's line: settled fragments (succeeded, failed or skipped) out of all, how they
+ * settled, the level running, the sources with calls running, retries and the time so far
+ * (`duration_formatted` is cli-progress's own, redrawn on its timer).
+ */
+export const BAR_FORMAT =
+  '{bar} {percentage}% | {value}/{total} fragments: {succeeded} ok ({cached} cached), {failed} failed, {skipped} skipped | level {level} | running: {running} | retries: {retries} | {duration_formatted}';
+
+/** What the bar shows besides its value. */
+interface Payload {
+  succeeded: number;
+  cached: number;
+  failed: number;
+  skipped: number;
+  level: string;
+  running: string;
+  retries: number;
+}
 
 /**
- * Shows a run's progress on stderr, so stdout keeps only the rows: on a TTY a bar of
- * finished fragments out of all, the sources with calls running and the retries so far;
- * elsewhere (a pipe, a CI log) one plain line per step. Returns a handle whose `stop()`
- * ends the display (idempotent; the bar is left on screen, at 100% after a successful run).
+ * Shows a run's progress on stderr, so stdout keeps only the rows: on a TTY a live bar
+ * (see `BAR_FORMAT`); elsewhere (a pipe, a CI log) one plain line per step. Returns a
+ * handle whose `stop()` ends the display (idempotent; the bar is left on screen as it
+ * ended: at 100% after a run where every fragment settled).
  */
-export function showProgress(run: QueryRun, total: number, io: CliIo, mode: ProgressMode, redact: Redactor): { stop(): void } {
+export function showProgress(run: QueryRun, shape: { fragments: number; levels: number }, io: CliIo, mode: ProgressMode, redact: Redactor): { stop(): void } {
   if (mode === 'off') return { stop: () => undefined };
-  const view = mode === 'bar' ? barView(total, io) : linesView(io, redact);
-  let subscription: Subscription | undefined = run.events$.subscribe({
-    next: (event) => view.event(event),
-    complete: () => stop(),
-  });
+  const view = mode === 'bar' ? barView(shape, io) : linesView(io, redact);
+  let subscriptions: Subscription[] | undefined = [
+    run.progress$.subscribe((p) => view.progress(p)),
+    run.events$.subscribe({ next: (event) => view.event(event), complete: () => stop() }),
+  ];
   const stop = (): void => {
-    subscription?.unsubscribe();
-    subscription = undefined;
+    for (const s of subscriptions ?? []) s.unsubscribe();
+    subscriptions = undefined;
     view.stop();
   };
   return { stop };
@@ -39,30 +56,39 @@ export function showProgress(run: QueryRun, total: number, io: CliIo, mode: Prog
 
 interface View {
   event(e: ExecutionEvent): void;
+  progress(p: Progress): void;
   stop(): void;
 }
 
-function barView(total: number, io: CliIo): View {
+function barView(shape: { fragments: number; levels: number }, io: CliIo): View {
   const bar = new cliProgress.SingleBar(
     { stream: io.stderr, format: BAR_FORMAT, hideCursor: true, clearOnComplete: false, etaBuffer: 20, fps: 10 },
     cliProgress.Presets.shades_classic,
   );
   const running = new Map<string, string>();
-  let finished = 0;
-  let retries = 0;
+  let latest: Progress | undefined;
   let stopped = false;
-  const payload = (): { running: string; retries: number } => ({ running: runningSources(running), retries });
-  bar.start(total, 0, payload());
+  const payload = (): Payload => ({
+    succeeded: latest?.succeeded ?? 0,
+    cached: latest?.cached ?? 0,
+    failed: latest?.failed ?? 0,
+    skipped: latest?.skipped ?? 0,
+    level: `${Math.min((latest?.level ?? 0) + 1, shape.levels)}/${shape.levels}`,
+    running: runningSources(running),
+    retries: latest?.retries ?? 0,
+  });
+  const settled = (): number => (latest === undefined ? 0 : latest.succeeded + latest.failed + latest.skipped);
+  bar.start(shape.fragments, 0, payload());
   return {
     event(e) {
       if (e.type === 'fragment.started') running.set(e.fragmentId, e.source);
-      else if (e.type === 'fragment.attempt.failed') running.delete(e.fragmentId);
-      else if (e.type === 'fragment.retrying') retries++;
-      else if (e.type === 'fragment.succeeded' || e.type === 'fragment.failed' || e.type === 'fragment.skipped') {
-        running.delete(e.fragmentId);
-        finished++;
-      } else if (e.type === 'query.done') finished = total;
-      bar.update(Math.min(finished, total), payload());
+      else if (e.type === 'fragment.attempt.failed' || e.type === 'fragment.succeeded' || e.type === 'fragment.failed' || e.type === 'fragment.skipped') running.delete(e.fragmentId);
+      else if (e.type === 'query.done' || e.type === 'query.failed') running.clear();
+      bar.update(Math.min(settled(), shape.fragments), payload());
+    },
+    progress(p) {
+      latest = p;
+      bar.update(Math.min(settled(), shape.fragments), payload());
     },
     stop() {
       if (stopped) return;
@@ -89,6 +115,7 @@ function linesView(io: CliIo, redact: Redactor): View {
       const line = describeEvent(e);
       if (line !== undefined) say(e.at, line);
     },
+    progress: () => undefined,
     stop: () => undefined,
   };
 }

@@ -24,10 +24,12 @@ import { collectSecrets, createRedactor, type Redactor } from './redact.js';
 export const SOURCE_KINDS = ['sqlite', 'postgres', 'mysql', 'http', 'memory'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
-export const sourceEntrySchema = z.looseObject({
-  kind: z.enum(SOURCE_KINDS, { error: `kind must be one of ${SOURCE_KINDS.join(', ')}` }),
-});
-export const sourcesFileSchema = z.record(z.string().min(1), sourceEntrySchema, { error: 'a sources file is a JSON object: name → { "kind": …, …options }' });
+export const sourceEntrySchema = z.looseObject(
+  {
+    kind: z.enum(SOURCE_KINDS, { error: (i) => `${i.input === undefined ? 'kind is missing' : `unknown kind ${JSON.stringify(i.input)}`}; kind must be one of ${SOURCE_KINDS.join(', ')}` }),
+  },
+  { error: 'a source is an object: { "kind": …, …options }' },
+);
 
 /** The sources of a sources file, ready to register, with the redactor for its secrets. */
 export interface LoadedSources {
@@ -60,19 +62,32 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
   }
 
   const issues: ErrorIssue[] = [];
-  const expanded = expandEnv(json, env, [], issues);
-  const redact = createRedactor(collectSecrets(expanded));
-  if (issues.length > 0) throw new InputError(title, issues);
-
-  const parsed = sourcesFileSchema.safeParse(expanded);
-  if (!parsed.success) {
-    throw new InputError(title, parsed.error.issues.map((i) => ({ path: formatPath('', i.path) || '(root)', message: redact(i.message) })));
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new InputError(title, [{ path: '(root)', message: 'a sources file is a JSON object: name → { "kind": …, …options }' }]);
   }
+  // A source with a missing variable is still checked for its kind, but not created.
+  const unexpanded = new Set<string>();
+  const expanded: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(json)) {
+    const before = issues.length;
+    Object.defineProperty(expanded, name, { value: expandEnv(value, env, [name], issues), enumerable: true, configurable: true, writable: true });
+    if (issues.length > before) unexpanded.add(name);
+  }
+  const redact = createRedactor(collectSecrets(expanded));
 
   const baseDir = dirname(path);
   const sources: Record<string, SourceExecutor> = {};
   const described: { name: string; kind: SourceKind; location: string }[] = [];
-  for (const [name, entry] of Object.entries(parsed.data)) {
+  // Each entry is checked on its own, so one bad entry (an unknown kind) hides no other problem.
+  for (const [name, value] of Object.entries(expanded)) {
+    const parsedEntry = sourceEntrySchema.safeParse(value);
+    if (name === '') issues.push({ path: '(root)', message: 'a source name must not be empty' });
+    if (!parsedEntry.success) {
+      for (const i of parsedEntry.error.issues) issues.push({ path: formatPath(name, i.path), message: redact(i.message) });
+      continue;
+    }
+    const entry = parsedEntry.data;
+    if (unexpanded.has(name)) continue;
     const { kind, ...options } = entry;
     if (kind === 'sqlite' && typeof options.file === 'string' && options.file !== ':memory:' && !isAbsolute(options.file)) {
       options.file = resolve(baseDir, options.file);

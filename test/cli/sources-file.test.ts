@@ -81,7 +81,16 @@ describe('loadSourcesFile', () => {
       c: { kind: 'memory', tables: { t: [] }, typo: 1 },
     });
     const issues = await issuesOf(loadSourcesFile(file, {}));
-    expect(issues.map((i) => i.path)).toEqual(['a.kind']);
+    // An unknown kind hides nothing else in the file.
+    expect(issues.map((i) => i.path)).toEqual(['a.kind', 'b.readonly', 'c']);
+    expect(issues[0]?.message).toMatch(/^unknown kind "oracle"; kind must be one of sqlite, postgres, mysql, http, memory$/);
+    const mixed = tmp.file('mixed.json', { a: { kind: 'oracle' }, s: { kind: 'postgres', url: '${NO_SUCH_URL_VAR}' }, n: { file: 'x.db' }, z: 3 });
+    expect(await issuesOf(loadSourcesFile(mixed, {}))).toEqual([
+      { path: 's.url', message: 'environment variable NO_SUCH_URL_VAR is not set' },
+      { path: 'a.kind', message: expect.stringMatching(/^unknown kind "oracle"/) as unknown as string },
+      { path: 'n.kind', message: expect.stringMatching(/^kind is missing/) as unknown as string },
+      { path: 'z', message: 'a source is an object: { "kind": …, …options }' },
+    ]);
     const second = tmp.file('bad2.json', { b: { kind: 'sqlite', file: 'x.db', readonly: 'yes' }, c: { kind: 'memory', tables: { t: [] }, typo: 1 } });
     const paths = (await issuesOf(loadSourcesFile(second, {}))).map((i) => i.path);
     expect(paths).toContain('b.readonly');

@@ -18,6 +18,12 @@ afterAll(() => tmp.remove());
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** The progress bar's frames in a terminal's output, escapes stripped. */
+function barFrames(output: string): string[] {
+  // eslint-disable-next-line no-control-regex -- stripping terminal escapes
+  return output.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '').split(/\r|\n/).filter((l) => l.includes(' fragments: '));
+}
+
 /** Runs a shell command under a pseudo-terminal (util-linux `script`), returning all it wrote there. */
 function underPty(command: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
@@ -36,10 +42,9 @@ describe.skipIf(!hasScript)('tributary run on a terminal', { timeout: 60_000 }, 
     const { code, output } = await underPty(cmd);
     expect(code).toBe(0);
     // The bar redraws in place; its last frame is the finished one.
-    // eslint-disable-next-line no-control-regex -- stripping terminal escapes
-    const frames = output.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '').split(/\r|\n/).filter((l) => l.includes('fragments |'));
+    const frames = barFrames(output);
     expect(frames.length).toBeGreaterThan(0);
-    expect(frames.at(-1)).toMatch(/ 100% \| 2\/2 fragments \| running: - \| retries: 0$/);
+    expect(frames.at(-1)).toMatch(/ 100% \| 2\/2 fragments: 2 ok \(0 cached\), 0 failed, 0 skipped \| level 2\/2 \| running: - \| retries: 0 \| \d+s$/);
     expect(output).not.toContain('query ok'); // plain progress lines are for non-terminals
     expect(output).toMatch(/id \| name\s+\| orders \| total/);
   });
@@ -52,5 +57,24 @@ describe.skipIf(!hasScript)('tributary run on a terminal', { timeout: 60_000 }, 
     expect(output).toContain('100%');
     const rows = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { id: number });
     expect(rows.map((r) => r.id)).toEqual(expectedDemoRows().map((r) => r.id));
+  });
+
+  it('counts failed, cached and skipped fragments apart, with the level and the time so far', async () => {
+    // "again" repeats "orders" a level later, so it is served from the cache; "after" waits
+    // for "broken", which fails, so it is skipped; --partial keeps the rest.
+    const p = tmp.file('mixed-plan.json', {
+      fragments: [
+        { id: 'orders', source: 'shop', query: { table: 'orders' } },
+        { id: 'broken', source: 'crm', query: { sql: 'SELECT * FROM no_such_table' } },
+        { id: 'again', source: 'shop', dependsOn: ['orders'], query: { table: 'orders' } },
+        { id: 'after', source: 'shop', dependsOn: ['broken'], query: { table: 'orders' } },
+      ],
+      merge: { op: 'union', inputs: ['orders', 'again', 'after'] },
+    });
+    const cmd = [process.execPath, BIN, 'run', p, '--sources', sources, '--partial', '-f', 'csv'].map(quote).join(' ');
+    const { code, output } = await underPty(cmd);
+    expect(code).toBe(3);
+    const last = barFrames(output).at(-1);
+    expect(last).toMatch(/ 100% \| 4\/4 fragments: 2 ok \(1 cached\), 1 failed, 1 skipped \| level 2\/2 \| running: - \| retries: 0 \| \d+s$/);
   });
 });

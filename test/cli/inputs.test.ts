@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { demoPlan, demoSources, runCli, tempDir, writeCrmDb } from './support.js';
+
+/** Issue 14's command-line edges: --param checks, validate's source checks, headers on zero rows. */
+const tmp = tempDir();
+let plan: string;
+let sources: string;
+
+beforeAll(() => {
+  writeCrmDb(join(tmp.dir, 'crm.db'));
+  plan = tmp.file('plan.json', demoPlan);
+  sources = tmp.file('sources.json', demoSources());
+});
+afterAll(() => tmp.remove());
+
+describe.concurrent('--param', { timeout: 60_000 }, () => {
+  it('a missing --param exits 2 before anything runs, saying which one and where the plan uses it', async ({ expect }) => {
+    const out = await runCli(['run', plan, '-s', sources]);
+    expect(out.code).toBe(2);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toBe(
+      'tributary: invalid arguments\n  --param segment: missing: the plan uses { "$param": "segment" } at fragments[0].query.params[0]; pass --param segment=<value>\n',
+    );
+    expect(out.stderr).not.toMatch(/run\(\)|params: \{/); // no advice for library users
+  });
+
+  it('an unknown --param exits 2 and lists the parameters the plan has', async ({ expect }) => {
+    const out = await runCli(['run', plan, '-s', sources, '-p', 'segment=BUILDING', '-p', 'segmnt=X']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain(`--param segmnt: unknown: the plan has no { "$param": "segmnt" } (the plan's parameters are segment)`);
+  });
+
+  it('a malformed --param exits 2, and so does explain --analyze without the parameter', async ({ expect }) => {
+    const bad = await runCli(['run', plan, '-s', sources, '-p', '=BUILDING']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--param[0]: "=BUILDING" is not name=value (e.g. --param region=EU)');
+    const analyze = await runCli(['explain', plan, '-s', sources, '--analyze']);
+    expect(analyze.code).toBe(2);
+    expect(analyze.stderr).toContain('--param segment: missing');
+  });
+});
+
+describe.concurrent('validate --sources', { timeout: 60_000 }, () => {
+  it('checks memory tables and their columns without running anything', async ({ expect }) => {
+    const p = tmp.file('memory-plan.json', {
+      fragments: [
+        { id: 'a', source: 'shop', query: { table: 'order' } },
+        { id: 'b', source: 'shop', query: { table: 'orders', columns: ['id', 'totl'], where: { gt: ['totl', 1] } } },
+      ],
+      merge: { op: 'union', inputs: ['a', 'b'] },
+    });
+    const out = await runCli(['validate', p, '--sources', sources]);
+    expect(out.code).toBe(2);
+    expect(out.stderr.split('\n').slice(1, -1)).toEqual([
+      '  fragments[0].query.table: no table "order" in this memory source (its tables: orders)',
+      '  fragments[1].query.columns[1]: table "orders" has no column "totl" (its columns: id, customer_id, total)',
+      '  fragments[1].query.where.gt[0]: table "orders" has no column "totl" (its columns: id, customer_id, total)',
+    ]);
+    // run rejects the same plan the same way, before any fragment starts.
+    const run = await runCli(['run', p, '--sources', sources]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no table "order"');
+  });
+});
+
+describe.concurrent('zero-row results', { timeout: 60_000 }, () => {
+  const empty = (): string =>
+    tmp.file(`empty-${Math.random().toString(36).slice(2)}.json`, {
+      fragments: [
+        { id: 'customers', source: 'crm', query: { sql: 'SELECT id, name FROM customers WHERE segment = ?', params: ['NONE'] } },
+        { id: 'orders', source: 'shop', query: { table: 'orders', where: { gt: ['total', 1000] } } },
+      ],
+      merge: { op: 'join', type: 'left', left: 'customers', right: 'orders', on: [['id', 'customer_id']] },
+    });
+
+  it('CSV prints the header', async ({ expect }) => {
+    const out = await runCli(['run', empty(), '-s', sources, '-f', 'csv', '-q']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toBe('id,name,orders.id,customer_id,total\r\n');
+  });
+
+  it('a table prints the header, its rule and (0 rows)', async ({ expect }) => {
+    const out = await runCli(['run', empty(), '-s', sources, '-q']);
+    expect(out.code).toBe(0);
+    expect(out.stdout.split('\n')).toEqual(['id | name | orders.id | customer_id | total', '---+------+-----------+-------------+------', '(0 rows)', '']);
+  });
+
+  it('a memory table with no matching row still names its columns', async ({ expect }) => {
+    const p = tmp.file('empty-memory.json', { fragments: [{ id: 'o', source: 'shop', query: { table: 'orders', columns: ['total', 'id'], where: { lt: ['total', 0] } } }] });
+    const out = await runCli(['run', p, '-s', sources, '-f', 'csv', '-q']);
+    expect(out.stdout).toBe('total,id\r\n');
+  });
+});
