@@ -116,8 +116,16 @@ export type ExecutorOptions = z.input<typeof executorOptionsSchema>;
 export type ResolvedExecutorOptions = z.output<typeof executorOptionsSchema>;
 export type CacheOptions = Exclude<z.output<typeof cacheOptionsSchema>, false>;
 
-/** Validates executor options, throwing `CONFIG_INVALID` with the path of each problem. */
+/**
+ * Validates executor options, throwing `CONFIG_INVALID` with the path of each problem.
+ * Leaving them out means every default; `null` or any other non-object is a mistake.
+ */
 export function parseExecutorOptions(options: unknown): ResolvedExecutorOptions {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    const found = options === null ? 'null' : Array.isArray(options) ? 'an array' : `a ${typeof options}`;
+    const message = `createExecutor takes an options object (or nothing, for the defaults), not ${found}`;
+    throw new TributaryError('CONFIG_INVALID', `invalid executor options: ${message}`, { issues: [{ path: '(root)', message }] });
+  }
   const parsed = executorOptionsSchema.safeParse(options ?? {});
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => ({ path: formatPath('', i.path) || '(root)', message: i.message }));
