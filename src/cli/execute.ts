@@ -12,6 +12,7 @@ import { measureBytes } from './measure.js';
 import { progressMode, showProgress } from './progress-bar.js';
 import { loadSourcesFile } from './sources-file.js';
 import type { Redactor } from './redact.js';
+import type { LiveOption } from './live-option.js';
 
 /** The options `run` and `explain --analyze` share. */
 export interface ExecuteOptions {
@@ -20,6 +21,8 @@ export interface ExecuteOptions {
   partial?: boolean;
   principal?: string;
   quiet?: boolean;
+  /** `run --ui`: the live page, started with the executor and following the run. */
+  live?: LiveOption;
 }
 
 export interface Execution {
@@ -48,6 +51,7 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
   let executor: ReturnType<typeof createExecutor> | undefined;
   try {
     executor = createExecutor({ sources: measured.sources });
+    await opts.live?.attach(executor);
     let plan: ValidatedPlan;
     try {
       plan = executor.validate(raw);
@@ -60,6 +64,7 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
     process.once('SIGINT', onInterrupt);
     // run() validates again: it takes the plan as written, not the validated object.
     const run = executor.run(raw, { params, signal: stopSignal.signal, ...(principal ? { principal } : {}) });
+    opts.live?.watch(run, raw);
     const events: ExecutionEvent[] = [];
     run.events$.subscribe((e) => events.push(e));
     const progress = showProgress(run, { fragments: plan.fragments.length, levels: plan.levels.length }, io, progressMode(io, opts.quiet), redact);

@@ -37,7 +37,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       .description('run a plan and print its rows')
       .argument('<plan>', 'plan JSON file ("-" reads standard input)')
       .addOption(sources(true))
-      .addOption(new Option('-f, --format <format>', 'output format').choices(ROW_FORMATS).default('table')),
+      .addOption(new Option('-f, --format <format>', 'output format').choices(ROW_FORMATS).default('table'))
+      .option('--ui [port]', 'serve a live page of the run on 127.0.0.1 (the DAG, progress, lanes, events, then the timeline); it stays up until Ctrl-C'),
   ).action(async (plan: string, opts: RunCommandOptions) => {
     exitCode = await runCommand(plan, opts, io);
   });
