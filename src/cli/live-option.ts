@@ -1,0 +1,48 @@
+import type { Executor } from '../executor.js';
+import { createLiveView, type LiveView } from '../ui/index.js';
+import { InputError, type CliIo } from './io.js';
+
+/** `run --ui`: what the run needs of the live page. */
+export interface LiveOption {
+  /** Starts the page for this executor and says where it is (stderr). */
+  attach(executor: Executor): Promise<void>;
+  /** Draws the run's plan and follows it. */
+  watch(run: ReturnType<Executor['run']>, plan: unknown): void;
+  /** After the run: keeps the page up until Ctrl-C (or SIGTERM), so its timeline can be read. */
+  untilInterrupted(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The `--ui [port]` option of `run`: undefined without it; `true` picks a free port. The
+ * page is served on 127.0.0.1 only (see createLiveView).
+ */
+export function liveOption(value: boolean | string | undefined, io: CliIo): LiveOption | undefined {
+  if (value === undefined || value === false) return undefined;
+  const port = value === true ? 0 : Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new InputError('invalid --ui port', [{ path: '--ui', message: `expected a port number from 0 to 65535, got ${JSON.stringify(value)}` }]);
+  }
+  let view: LiveView | undefined;
+  return {
+    attach: async (executor) => {
+      view = await createLiveView(executor, { port });
+      io.stderr.write(`tributary: live view at ${view.url}\n`);
+    },
+    watch: (run, plan) => void view?.watch(run, plan),
+    untilInterrupted: async () => {
+      if (!view) return;
+      io.stderr.write(`tributary: the live view stays at ${view.url} with the run's timeline; press Ctrl-C to stop\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.removeListener('SIGINT', stop);
+          process.removeListener('SIGTERM', stop);
+          resolve();
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    },
+    close: async () => view?.close(),
+  };
+}
