@@ -58,7 +58,8 @@ export interface SourceExecutor<Q = any> {
   isRetryable?(error: unknown): boolean;
 }
 
-const NETWORK_CODES = new Set([
+/** Node and undici error codes of a connection that failed or broke: worth another try. */
+export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
   'ETIMEDOUT',
@@ -76,7 +77,7 @@ export function defaultIsRetryable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const e = error as { retryable?: unknown; code?: unknown; cause?: unknown };
   if (typeof e.retryable === 'boolean') return e.retryable;
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  if (typeof e.code === 'string' && NETWORK_ERROR_CODES.has(e.code)) return true;
   if (e.cause !== undefined && e.cause !== error) return defaultIsRetryable(e.cause);
   return false;
 }

@@ -1,5 +1,5 @@
 import { TributaryError, type ErrorCode } from '../../errors.js';
-import { defaultIsRetryable } from '../source.js';
+import { NETWORK_ERROR_CODES, defaultIsRetryable } from '../source.js';
 
 /**
  * How httpSource turns HTTP statuses and fetch failures into TributaryErrors. The table is
@@ -63,22 +63,8 @@ export function statusError(
 
 // undici reports socket-level failures as TypeError('fetch failed' | 'terminated') whose
 // cause (or, for happy-eyeballs connects, the cause's AggregateError members) carries the code.
-const RETRYABLE_NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
+// Besides the network codes every source retries, undici's own for a closed socket and timed-out headers or body.
+const RETRYABLE_NETWORK_CODES = new Set([...NETWORK_ERROR_CODES, 'ECONNABORTED', 'UND_ERR_CLOSED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** The first `code` found on an error, its cause chain, or an AggregateError's members. */
 export function networkCode(error: unknown, depth = 0): string | undefined {

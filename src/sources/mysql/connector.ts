@@ -1,37 +1,25 @@
 import mysql from 'mysql2/promise';
 import type { Connection as CoreConnection, ExecuteValues, FieldPacket, PoolOptions, Query } from 'mysql2';
 import type { PoolConnection } from 'mysql2/promise';
-import { TributaryError } from '../../errors.js';
 import { isMysqlRetryable, mysqlDriverCode, mysqlErrorRule } from './errors.js';
 import { mysqlOptionsSchema, type MysqlSourceOptions } from './options.js';
 import { columnFixes, streamRows, type ColumnFix } from './stream.js';
-import type { ExecuteContext, SourceExecutor } from '../source.js';
+import type { ExecuteContext } from '../source.js';
 import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
 import { assertConnectionTarget } from '../sql/target.js';
 import { toSourceError, type ErrorPhase } from '../sql/errors.js';
-import { PendingWork, settlesWithin } from '../sql/pending-work.js';
-import { acquireOrAbort } from '../sql/acquire.js';
+import { PoolLife } from '../sql/pool-life.js';
+import type { SqlSource } from '../sql/source.js';
+import { stopStatement } from '../sql/stop.js';
 import type { LimitCounter } from '../../data/limits.js';
 import { callLimits } from '../call-limits.js';
 import { expandListParams } from './placeholders.js';
 import { parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 
-/** The SourceExecutor mysqlSource returns. */
-export interface MysqlSource extends SourceExecutor<SqlQuery> {
-  kind: 'mysql';
-  /**
-   * All rows (bounded by maxRows / maxBytes); with `ctx.stream: true`, batches of
-   * `streamBatchSize` rows, the connection paused until the consumer asks for the next one.
-   */
-  execute(query: SqlQuery, ctx: ExecuteContext & { stream: true }): AsyncIterable<Row[]>;
-  execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]>;
-  maxConcurrency: number;
-  version(): Promise<string>;
-  close(): Promise<void>;
-  isRetryable(error: unknown): boolean;
-}
+/** The SourceExecutor mysqlSource returns; a stream pauses the connection between batches. */
+export type MysqlSource = SqlSource<'mysql'>;
 
 // After KILL QUERY, how long the statement may take to stop before the whole connection is
 // killed (a KILL QUERY that raced ahead of the statement's start kills nothing).
@@ -81,9 +69,6 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
       if (error !== null) core.destroy();
     });
   });
-  const pending = new PendingWork();
-  let closing: Promise<void> | undefined;
-  let serverVersion: Promise<string> | undefined;
 
   const wrap = (error: unknown, phase: ErrorPhase, fragmentId?: string) =>
     toSourceError(error, {
@@ -107,12 +92,20 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     }
   }
 
+  const life = new PoolLife<PoolConnection>({
+    kind: 'mysql',
+    name,
+    acquire: () => pool.getConnection(),
+    release: (conn) => conn.release(),
+    end: () => pool.end(),
+    lookupVersion: async () => `mysql:${(await pool.query<({ v: string } & mysql.RowDataPacket)[]>('SELECT VERSION() AS v'))[0][0]?.v ?? 'unknown'}`,
+    wrapConnect: (error, fragmentId) => wrap(error, 'connect', fragmentId),
+  });
+
   /** Stops the thread's statement: KILL QUERY, then KILL CONNECTION if that is not enough. */
   async function stopThread(threadId: number | null, finished: Promise<void>): Promise<void> {
     if (threadId === null || !Number.isSafeInteger(threadId)) return;
-    await sideKill('QUERY', threadId);
-    if (await settlesWithin(finished, KILL_GRACE_MS)) return;
-    await sideKill('CONNECTION', threadId);
+    await stopStatement(finished, KILL_GRACE_MS, () => sideKill('QUERY', threadId), () => sideKill('CONNECTION', threadId));
   }
 
   function run(conn: PoolConnection, sql: string, values: unknown[], ctx: ExecuteContext, bounds: LimitCounter) {
@@ -157,7 +150,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
         settle();
         reject(reason as Error);
         core.on('error', () => undefined); // the killed connection may still report errors
-        pending.track(async () => {
+        life.pending.track(async () => {
           try {
             await stopThread(core.threadId, finished);
           } finally {
@@ -201,25 +194,10 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     });
   }
 
-  /** A pooled connection, unless the signal aborts first (a late one goes back to the pool). */
-  async function connect(ctx: ExecuteContext): Promise<PoolConnection> {
-    if (closing !== undefined) throw new TributaryError('CLOSED', `mysql source ${name} is closed`);
-    ctx.signal.throwIfAborted();
-    let conn: PoolConnection;
-    try {
-      conn = await acquireOrAbort(pool.getConnection(), ctx.signal, (late) => late.release());
-    } catch (error) {
-      throw ctx.signal.aborted && error === ctx.signal.reason ? error : wrap(error, 'connect', ctx.fragmentId);
-    }
-    if (ctx.signal.aborted) {
-      conn.release();
-      throw ctx.signal.reason;
-    }
-    return conn;
-  }
+  const connect = (ctx: ExecuteContext) => life.connect(ctx);
 
   async function materialize(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> {
-    if (closing !== undefined) throw new TributaryError('CLOSED', `mysql source ${name} is closed`);
+    life.assertOpen();
     ctx.signal.throwIfAborted();
     const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
     const bounds = callLimits(ctx, { maxRows, maxBytes }, name);
@@ -229,7 +207,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
   async function* stream(query: SqlQuery, ctx: ExecuteContext): AsyncGenerator<Row[]> {
     const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
     const bounds = callLimits(ctx, { maxRows, maxBytes }, name);
-    const deps = { batchSize: streamBatchSize ?? 1000, connect, stopThread, track: (work: () => Promise<void>) => pending.track(work) };
+    const deps = { batchSize: streamBatchSize ?? 1000, connect, stopThread, track: (work: () => Promise<void>) => life.pending.track(work) };
     yield* streamRows(sql, values, ctx, bounds, { ...deps, wrap: (error, fragmentId) => wrap(error, 'query', fragmentId) });
   }
 
@@ -242,24 +220,8 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
 
     execute: ((query: SqlQuery, ctx: ExecuteContext) => (ctx.stream ? stream(query, ctx) : materialize(query, ctx))) as MysqlSource['execute'],
 
-    version() {
-      serverVersion ??= pool.query<({ v: string } & mysql.RowDataPacket)[]>('SELECT VERSION() AS v').then(
-        ([rows]) => `mysql:${rows[0]?.v ?? 'unknown'}`,
-        (error: unknown) => {
-          serverVersion = undefined; // a failed lookup is not cached
-          throw wrap(error, 'connect');
-        },
-      );
-      return serverVersion;
-    },
-
-    close() {
-      closing ??= (async () => {
-        await pending.drain();
-        await pool.end();
-      })();
-      return closing;
-    },
+    version: () => life.version(),
+    close: () => life.close(),
   };
   return source;
 }

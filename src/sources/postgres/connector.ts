@@ -1,15 +1,15 @@
 import pg from 'pg';
 import type { CustomTypesConfig, PoolClient, PoolConfig, QueryConfig } from 'pg';
-import { TributaryError } from '../../errors.js';
 import { isPostgresRetryable, postgresDriverCode, postgresErrorRule } from './errors.js';
 import { streamRows } from './stream.js';
-import type { ExecuteContext, SourceExecutor } from '../source.js';
+import type { ExecuteContext } from '../source.js';
 import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
 import { assertConnectionTarget } from '../sql/target.js';
 import { toSourceError, type ErrorPhase } from '../sql/errors.js';
-import { PendingWork, settlesWithin } from '../sql/pending-work.js';
-import { acquireOrAbort } from '../sql/acquire.js';
+import { PoolLife } from '../sql/pool-life.js';
+import type { SqlSource } from '../sql/source.js';
+import { stopStatement } from '../sql/stop.js';
 import type { LimitCounter } from '../../data/limits.js';
 import { callLimits } from '../call-limits.js';
 import { parseSourceOptions } from '../options.js';
@@ -19,20 +19,8 @@ import { policyTypes } from './types.js';
 
 export type { PostgresSourceOptions } from './options.js';
 
-/** The SourceExecutor postgresSource returns. */
-export interface PostgresSource extends SourceExecutor<SqlQuery> {
-  kind: 'postgres';
-  /**
-   * All rows (bounded by maxRows / maxBytes); with `ctx.stream: true`, batches of
-   * `streamBatchSize` rows read through a server-side cursor.
-   */
-  execute(query: SqlQuery, ctx: ExecuteContext & { stream: true }): AsyncIterable<Row[]>;
-  execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]>;
-  maxConcurrency: number;
-  version(): Promise<string>;
-  close(): Promise<void>;
-  isRetryable(error: unknown): boolean;
-}
+/** The SourceExecutor postgresSource returns; a stream reads through a server-side cursor. */
+export type PostgresSource = SqlSource<'postgres'>;
 
 // After pg_cancel_backend, how long the statement may take to stop before its backend is
 // terminated (a cancel that raced ahead of the statement's start cancels nothing).
@@ -61,9 +49,6 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
   // An idle client whose server goes away emits 'error' on the pool, which would crash the
   // process without a listener; the pool drops that client by itself.
   pool.on('error', () => undefined);
-  const pending = new PendingWork();
-  let closing: Promise<void> | undefined;
-  let serverVersion: Promise<string> | undefined;
 
   const wrap = (error: unknown, phase: ErrorPhase, fragmentId?: string) =>
     toSourceError(error, {
@@ -87,12 +72,25 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     }
   }
 
+  const life = new PoolLife<PoolClient>({
+    kind: 'postgres',
+    name,
+    acquire: () => pool.connect(),
+    release: (client) => client.release(),
+    end: () => pool.end(),
+    lookupVersion: async () => `postgres:${(await pool.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown'}`,
+    wrapConnect: (error, fragmentId) => wrap(error, 'connect', fragmentId),
+  });
+
   /** Stops the backend's statement: cancel it, and terminate the backend if that is not enough. */
   async function stopBackend(pid: number | undefined, finished: Promise<void>): Promise<void> {
     if (pid === undefined) return;
-    await sideQuery('SELECT pg_cancel_backend($1)', [pid]);
-    if (await settlesWithin(finished, CANCEL_GRACE_MS)) return;
-    await sideQuery('SELECT pg_terminate_backend($1)', [pid]);
+    await stopStatement(
+      finished,
+      CANCEL_GRACE_MS,
+      () => sideQuery('SELECT pg_cancel_backend($1)', [pid]),
+      () => sideQuery('SELECT pg_terminate_backend($1)', [pid]),
+    );
   }
 
   function run(client: PoolClient, query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter): Promise<Row[]> {
@@ -123,7 +121,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
         settle();
         reject(reason as Error);
         const pid = (client as unknown as { processID?: number | null }).processID ?? undefined;
-        pending.track(async () => {
+        life.pending.track(async () => {
           try {
             await stopBackend(pid, finished);
           } finally {
@@ -164,22 +162,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     });
   }
 
-  /** A pooled client, unless the signal aborts first (a late client goes back to the pool). */
-  async function connect(ctx: ExecuteContext): Promise<PoolClient> {
-    if (closing !== undefined) throw new TributaryError('CLOSED', `postgres source ${name} is closed`);
-    ctx.signal.throwIfAborted();
-    let client: PoolClient;
-    try {
-      client = await acquireOrAbort(pool.connect(), ctx.signal, (late) => late.release());
-    } catch (error) {
-      throw ctx.signal.aborted && error === ctx.signal.reason ? error : wrap(error, 'connect', ctx.fragmentId);
-    }
-    if (ctx.signal.aborted) {
-      client.release();
-      throw ctx.signal.reason;
-    }
-    return client;
-  }
+  const connect = (ctx: ExecuteContext) => life.connect(ctx);
 
   const source: PostgresSource = {
     kind: 'postgres',
@@ -196,31 +179,15 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
           batchSize: streamBatchSize ?? 1000,
           connect,
           stopBackend,
-          track: (work) => pending.track(work),
+          track: (work) => life.pending.track(work),
           wrap: (error, fragmentId) => wrap(error, 'query', fragmentId),
         });
       }
       return connect(ctx).then((client) => run(client, query, ctx, bounds));
     }) as PostgresSource['execute'],
 
-    version() {
-      serverVersion ??= pool.query<{ server_version: string }>('SHOW server_version').then(
-        (result) => `postgres:${result.rows[0]?.server_version ?? 'unknown'}`,
-        (error: unknown) => {
-          serverVersion = undefined; // a failed lookup is not cached
-          throw wrap(error, 'connect');
-        },
-      );
-      return serverVersion;
-    },
-
-    close() {
-      closing ??= (async () => {
-        await pending.drain();
-        await pool.end();
-      })();
-      return closing;
-    },
+    version: () => life.version(),
+    close: () => life.close(),
   };
   return source;
 }

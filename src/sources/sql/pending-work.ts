@@ -17,15 +17,3 @@ export class PendingWork {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 }
-
-/** Resolves after `ms` or once `promise` settles, whichever is first; true if it settled. */
-export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    const done = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    promise.then(done, done);
-  });
-}
