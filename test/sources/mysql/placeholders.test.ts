@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expandListParams, mysqlPlaceholders } from '../../src/sources/mysql/placeholders.js';
+import { expandListParams, mysqlPlaceholders } from '../../../src/sources/mysql/placeholders.js';
 
 // Pure tests of the `?` scan behind MySQL's bound-list expansion (no server needed).
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isMysqlRetryable, mysqlDriverCode, mysqlErrorRule } from '../../src/sources/mysql/errors.js';
-import { isPostgresRetryable, postgresDriverCode, postgresErrorRule } from '../../src/sources/postgres/errors.js';
-import { sqlQuerySchema } from '../../src/sources/sql/query.js';
-import { TributaryError } from '../../src/errors.js';
+import { isMysqlRetryable, mysqlDriverCode, mysqlErrorRule } from '../../../src/sources/mysql/errors.js';
+import { isPostgresRetryable, postgresDriverCode, postgresErrorRule } from '../../../src/sources/postgres/errors.js';
+import { sqlQuerySchema } from '../../../src/sources/sql/query.js';
+import { TributaryError } from '../../../src/errors.js';
 
 // Pure tests of what the SQL sources share: the query schema and the classification tables.
 
