@@ -5,6 +5,8 @@ import { join } from './join.js';
 import { compilePredicate } from '../data/predicate.js';
 import { project } from './project.js';
 import { columnsOf } from './relation.js';
+import { columnsOf as attachedColumns, withColumns } from '../data/columns.js';
+import { evaluateMerge } from './evaluate.js';
 
 /** One step of a streaming path: a batch in, the rows it becomes out. */
 type Step = (batch: Row[]) => Row[] | Promise<Row[]>;
@@ -22,6 +24,11 @@ export interface StreamContext {
   /** Resolves with the merged rows of a materialized subtree once its fragments are done. */
   materialize(node: MergeNode): Promise<Row[]>;
   params: Readonly<Record<string, unknown>>;
+  /**
+   * The column names of a fragment whose rows do not flow through `push` (a join's
+   * materialized side), for `StreamFlow.columns()`: e.g. `columnsOf(storedRows)`.
+   */
+  leafColumns?(leaf: string): readonly string[] | undefined;
 }
 
 /** A merge tree that rows can flow through batch by batch. */
@@ -39,6 +46,12 @@ export interface StreamFlow {
   push(leaf: string, batch: Row[]): Promise<Row[]>;
   /** True when no path from `leaf` needs more rows (a limit on the way is full). */
   satisfied(leaf: string): boolean;
+  /**
+   * The output's column names, worked out from the leaves' columns (the first batch of
+   * each streaming leaf carries them, `withColumns`; the others come from
+   * `StreamContext.leafColumns`), so a stream that yields no row still has them.
+   */
+  columns(): string[];
 }
 
 /**
@@ -60,8 +73,13 @@ export function planStream(root: MergeNode): StreamPlan | undefined {
     start(ctx) {
       const paths: Path[] = [];
       build(root, [], [], 'merge', ctx, paths);
+      const seen = new Map<string, string[]>();
       return {
         async push(leaf, batch) {
+          if (!seen.has(leaf)) {
+            const named = attachedColumns(batch);
+            if (named !== undefined || batch.length > 0) seen.set(leaf, named ?? columnsOf(batch));
+          }
           const out: Row[] = [];
           for (const path of paths) {
             if (path.leaf !== leaf || path.limits.some((l) => l.full())) continue;
@@ -75,9 +93,25 @@ export function planStream(root: MergeNode): StreamPlan | undefined {
           return out;
         },
         satisfied: (leaf) => paths.every((p) => p.leaf !== leaf || p.limits.some((l) => l.full())),
+        columns: () => outputColumns(root, (leaf) => seen.get(leaf) ?? ctx.leafColumns?.(leaf), ctx.params),
       };
     },
   };
+}
+
+/**
+ * A merge tree's output columns from its leaves' columns: the tree evaluated over empty
+ * inputs that carry them (every operator works out its columns from its inputs'). A leaf
+ * whose columns are unknown counts as having none; a tree that cannot be evaluated
+ * without rows gives `[]`.
+ */
+export function outputColumns(root: MergeNode, leafColumns: (leaf: string) => readonly string[] | undefined, params: Readonly<Record<string, unknown>> = {}): string[] {
+  const inputs = new Map<string, Row[]>(leavesOf(root).map((leaf) => [leaf, withColumns([], leafColumns(leaf) ?? [])]));
+  try {
+    return evaluateMerge(root, inputs, { params }).columns;
+  } catch {
+    return [];
+  }
 }
 
 function streamable(node: MergeNode): boolean {

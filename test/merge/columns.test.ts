@@ -52,3 +52,22 @@ describe('zero-row results keep their columns through the merge operators', () =
     expect(() => evaluateMerge({ op: 'project', input: 'orders', columns: ['nope'] }, inputs)).toThrow(/column "nope" is not in the input/);
   });
 });
+
+describe('a streaming merge knows its output columns without a row', () => {
+  it('from the first (empty) batch of each streaming leaf and the materialized leaves', async () => {
+    const { planStream } = await import('../../src/merge/stream.js');
+    const node: MergeNode = { op: 'limit', n: 3, input: { op: 'project', columns: ['total', { column: 'name', as: 'who' }], input: { op: 'join', type: 'left', left: 'orders', right: 'customers', on: [['customer_id', 'id']] } } };
+    const stream = planStream(node);
+    expect(stream?.leaves).toEqual(new Set(['orders']));
+    const flow = stream!.start({ params: {}, materialize: () => Promise.resolve(empty(['id', 'name'])), leafColumns: (leaf) => (leaf === 'customers' ? ['id', 'name'] : undefined) });
+    expect(await flow.push('orders', empty(['id', 'customer_id', 'total']))).toEqual([]);
+    expect(flow.columns()).toEqual(['total', 'who']);
+    const joined = planStream({ op: 'join', type: 'left', left: 'orders', right: 'customers', on: [['customer_id', 'id']] })!.start({
+      params: {},
+      materialize: () => Promise.resolve(empty(['id', 'name'])),
+      leafColumns: (leaf) => (leaf === 'customers' ? ['id', 'name'] : undefined),
+    });
+    expect(await joined.push('orders', withColumns([{ id: 1, customer_id: 9, total: 5 }], ['id', 'customer_id', 'total']))).toEqual([{ id: 1, customer_id: 9, total: 5, 'customers.id': null, name: null }]);
+    expect(joined.columns()).toEqual(['id', 'customer_id', 'total', 'customers.id', 'name']);
+  });
+});
