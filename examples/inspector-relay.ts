@@ -7,7 +7,10 @@
  *   so a browser opened after the queries ran still sees them.
  * - `http://127.0.0.1:<port>/`: a page that embeds the Stately inspector in an iframe and
  *   posts the relayed events into it once the inspector says it is ready — the same bridge
- *   `@statelyai/inspect/server` serves, without listening on every interface.
+ *   `@statelyai/inspect/server` serves, without listening on every interface. The hosted
+ *   inspector needs the internet: when it has not said it is ready within `fallbackAfterMs`
+ *   (offline, or blocked), the page shows `fallbackUrl` instead — tributary's own live view,
+ *   served from this machine — rather than an empty frame.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +23,10 @@ export interface InspectorRelayOptions {
   inspectorUrl?: string;
   /** How many messages a late client is sent first. */
   replay?: number;
+  /** What the page shows when the hosted inspector does not load (e.g. `createLiveView`'s url). */
+  fallbackUrl?: string | (() => string | undefined);
+  /** How long the page waits for the inspector before showing `fallbackUrl` (default 5000 ms). */
+  fallbackAfterMs?: number;
 }
 
 export interface InspectorRelay {
@@ -46,7 +53,8 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(bridgePage(wsUrl, inspectorUrl));
+    const fallback = typeof options.fallbackUrl === 'function' ? options.fallbackUrl() : options.fallbackUrl;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(bridgePage(wsUrl, inspectorUrl, fallback, options.fallbackAfterMs ?? 5000));
   });
   const wss = new WebSocketServer({ server: http });
   let connected!: () => void;
@@ -91,21 +99,33 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
   return { wsUrl, pageUrl: `http://127.0.0.1:${port}/`, firstConnection, messages: () => kept, close };
 }
 
-/** The bridge page: relay (WebSocket) → the embedded inspector (postMessage). */
-function bridgePage(wsUrl: string, inspectorUrl: string): string {
+/** The bridge page: relay (WebSocket) → the embedded inspector (postMessage), or the fallback page. */
+function bridgePage(wsUrl: string, inspectorUrl: string, fallbackUrl: string | undefined, fallbackAfterMs: number): string {
   return `<!doctype html>
 <html>
 <head>
   <meta charset="utf-8">
   <title>tributary · Stately inspector</title>
-  <style>html, body, iframe { margin: 0; width: 100%; height: 100%; border: 0; }</style>
+  <style>html, body, iframe { margin: 0; width: 100%; height: 100%; border: 0; }
+    #offline { display: none; margin: 0; padding: 6px 12px; font: 14px system-ui, sans-serif; background: #fef3c7; }
+    body.offline { display: flex; flex-direction: column; } body.offline #offline { display: block; } body.offline iframe { flex: 1; height: auto; }</style>
 </head>
 <body>
+  <p id="offline">The Stately inspector (${inspectorUrl}) did not load — offline? Showing tributary's own live view, served from this machine.</p>
   <iframe id="inspector" src="${inspectorUrl}"></iframe>
   <script>
     const frame = document.getElementById('inspector');
     const pending = [];
     let ready = false;
+    const fallbackUrl = ${JSON.stringify(fallbackUrl ?? null)};
+    // The hosted inspector announces itself once loaded; without the internet it never does.
+    const showFallback = () => {
+      if (ready || !fallbackUrl) return;
+      document.body.classList.add('offline');
+      frame.src = fallbackUrl;
+    };
+    if (!navigator.onLine) showFallback();
+    else setTimeout(showFallback, ${fallbackAfterMs});
     // The inspector announces itself; until then, keep what the relay sends.
     window.addEventListener('message', (e) => {
       if (e.data && e.data.type === '@statelyai.connected') {

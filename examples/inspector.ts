@@ -8,6 +8,11 @@
  * named by its plan id, in states `planned` → `executing-level-N` → `merging` → `done`, with
  * one child actor per fragment (named by the fragment id) sending `fragment.*` events.
  * Exits after the plans; with `--serve` it keeps the relay up until Ctrl-C.
+ *
+ * The Stately inspector is a hosted page: without the internet it cannot load. The example
+ * also serves tributary's own live view (`createLiveView`: the same queries as DAGs, their
+ * progress, the source lanes, the events and the timelines, from this machine alone), and
+ * the relay's page shows it instead when the inspector has not loaded within five seconds.
  */
 import { createWebSocketInspector } from '@statelyai/inspect';
 import Database from 'better-sqlite3';
@@ -15,7 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createExecutor, from, memorySource, plan, sqliteSource, type Plan, type SourceExecutor } from '../src/index.js';
+import { createExecutor, createLiveView, from, memorySource, plan, sqliteSource, type Plan, type SourceExecutor } from '../src/index.js';
 import { startInspectorRelay } from './inspector-relay.js';
 
 const { values: args } = parseArgs({ options: { serve: { type: 'boolean', default: false }, port: { type: 'string', default: '0' } } });
@@ -46,7 +51,9 @@ function flaky(source: SourceExecutor): SourceExecutor {
   };
 }
 
-const relay = await startInspectorRelay({ port: Number(args.port) });
+// The live view is created with the executor below; the relay's page asks for its URL when served.
+const liveView: { url?: string } = {};
+const relay = await startInspectorRelay({ port: Number(args.port), fallbackUrl: () => liveView.url });
 const inspector = createWebSocketInspector({ url: relay.wsUrl });
 await relay.firstConnection;
 
@@ -55,6 +62,8 @@ const executor = createExecutor({
   inspect: inspector.inspect,
   retry: { attempts: 3, initialDelayMs: 50 },
 });
+const view = await createLiveView(executor);
+liveView.url = view.url;
 
 const revenue = (id: string): Plan =>
   plan(id)
@@ -94,7 +103,7 @@ const plans: Plan[] = [
 
 let failed = false;
 for (const p of plans) {
-  const result = await executor.execute(p);
+  const result = await view.watch(executor.run(p), p).result;
   const errors = result.errors.map((e) => `${e.code}: ${e.message}`).join('; ');
   console.log(`${result.queryId.padEnd(20)} ${result.status.padEnd(8)} ${String(result.rows.length).padStart(2)} rows, ${result.stats.retries} retries${errors ? `  (${errors})` : ''}`);
   failed ||= result.status === 'failed';
@@ -105,19 +114,22 @@ To watch these queries, run \`npm run example:inspector -- --serve\` and open ${
 browser. The page embeds the Stately inspector (https://stately.ai/inspect) and forwards to it
 every inspection event the relay at ${relay.wsUrl} received, the earlier ones first. Pick a
 query actor (named by its plan id) to see its states, one per plan level, and its fragment
-actors (named by their fragment ids); the sequence view shows the fragment.* events they send.`);
+actors (named by their fragment ids); the sequence view shows the fragment.* events they send.
+Offline, the page shows tributary's own live view instead (also at ${view.url}): each query's
+DAG coloured by fragment state, its progress, the source lanes, the events and its timeline.`);
 
 const shutdown = async (): Promise<void> => {
   // The inspector sends each event on a timer: let the queued ones go before its socket closes.
   await new Promise((resolve) => setTimeout(resolve, 0));
   inspector.stop();
   await executor.close();
+  await view.close();
   await relay.close();
   rmSync(dir, { recursive: true, force: true });
 };
 
 if (args.serve) {
-  console.log(`\nServing ${relay.pageUrl} — press Ctrl-C to stop.`);
+  console.log(`\nServing ${relay.pageUrl} (and the live view at ${view.url}) — press Ctrl-C to stop.`);
   process.once('SIGINT', () => void shutdown().then(() => process.exit(0)));
 } else {
   await shutdown();
