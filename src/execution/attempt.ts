@@ -4,7 +4,7 @@ import type { BoundCall } from './bind.js';
 import { toFragmentError } from './classify.js';
 import type { TimerHandle } from './clock.js';
 import type { SourceEnv } from './env.js';
-import type { LaneTicket } from './lanes.js';
+import type { LaneClient, LaneTicket } from './lanes.js';
 import { SourceCall, type CallOutput, type SinkOptions } from './source-call.js';
 
 /** One call's output and the tries it took. */
@@ -29,123 +29,197 @@ export interface AttemptOwner {
   circuitChanged(transition: 'opened' | 'closed'): void;
 }
 
-function circuitOpen(owner: AttemptOwner, attempt: number): FragmentError {
-  return new FragmentError('SOURCE_UNAVAILABLE', `source "${owner.env.sourceName}" is unavailable: its circuit is open after repeated failures`, {
-    fragmentId: owner.id,
-    source: owner.env.sourceName,
-    attempt,
-    retryable: false,
-  });
+/** Who hears how an attempt ended (exactly once, unless it was stopped first). */
+export interface AttemptListener {
+  attemptDone(output: AttemptOutput): void;
+  attemptError(error: FragmentError): void;
+}
+
+const enum Phase {
+  WaitingForSource,
+  WaitingForGlobal,
+  Running,
+  Ended,
 }
 
 /**
- * One try of one source call, as an Observable of its output: circuit check → a slot in
- * the source's lane, then the global one → `source.execute` under the per-attempt timeout
- * (a clock timer: the attempt fails with TIMEOUT at once, whatever the source does with its
- * aborted signal) → the slots are given back. Unsubscribing before it settles aborts the
- * call's signal with the run's stop reason. One subscription per try.
+ * One try of one source call: circuit check → a slot in the source's lane, then the global
+ * one → `source.execute` under the per-attempt timeout (a clock timer: the attempt fails with
+ * TIMEOUT at once, whatever the source does with its aborted signal) → the slots are given
+ * back. `stop()` before it ends aborts the call's signal with the run's stop reason.
+ *
+ * A class rather than a chain of closures: it is on every source call's path, and a try
+ * that succeeds — nearly all of them — then costs a few field writes. `attempt$()` offers it
+ * as an Observable where RxJS drives it (retries, batches).
  */
-export function attempt$(owner: AttemptOwner, call: BoundCall, batch: { index: number; count: number }, n: number): Observable<AttemptOutput> {
-  return new Observable<AttemptOutput>((subscriber) => {
-    const env = owner.env;
-    const breaker = env.guards.breaker;
+export class Attempt implements LaneClient {
+  #phase = Phase.WaitingForSource;
+  #sourceTicket: LaneTicket | undefined;
+  #globalTicket: LaneTicket | undefined;
+  #call: SourceCall | undefined;
+  #timer: TimerHandle | undefined;
+  #rejectedByCircuit = false;
+
+  constructor(
+    readonly owner: AttemptOwner,
+    readonly bound: BoundCall,
+    readonly batch: { index: number; count: number },
+    readonly n: number,
+    readonly listener: AttemptListener,
+  ) {}
+
+  start(): void {
+    const breaker = this.owner.env.guards.breaker;
     if (breaker && !breaker.tryPass()) {
       // An open circuit fails at once: no slot taken, no network touched.
-      const error = circuitOpen(owner, n);
-      owner.attemptFailed(n, error);
-      subscriber.error(error);
-      return undefined;
+      this.#fail(this.#circuitOpen());
+      return;
     }
-    let done = false;
-    let sourceTicket: LaneTicket | undefined;
-    let globalTicket: LaneTicket | undefined;
-    let sourceCall: SourceCall | undefined;
-    let timer: TimerHandle | undefined;
-    let rejectedByCircuit = false;
+    const lanes = this.owner.env.lanes;
+    this.#sourceTicket = lanes.source.acquire(this);
+    // The attempt may have ended inside `acquire`: a ticket that comes back after it is handed back.
+    if (this.#ended()) this.#sourceTicket.release(true);
+  }
 
-    /**
-     * Gives the slots back. After a failure, on the next microtask: the failure must reach
-     * its fragment (a fail-fast stop, an opening circuit) before a waiting call takes the slot.
-     */
-    const end = (later: boolean): void => {
-      done = true;
-      if (timer !== undefined) env.clock.clearTimeout(timer);
-      globalTicket?.release(later);
-      sourceTicket?.release(later);
-    };
-    const record = (success: boolean): void => {
-      const transition = breaker?.record(success);
-      if (transition) owner.circuitChanged(transition);
-    };
-    const succeed = (output: CallOutput): void => {
-      if (done) return;
-      end(false);
-      record(true);
-      env.guards.budget?.recordSuccess(n > 1);
-      subscriber.next({ rows: output.rows, count: output.count, stopped: output.stopped, attempts: n });
-      subscriber.complete();
-    };
-    const fail = (raw: unknown): void => {
-      if (done) return;
-      done = true;
-      const error = toFragmentError(raw, { fragmentId: owner.id, sourceName: env.sourceName, source: env.source, attempt: n });
-      // Only failures that say "the source is unwell" count against its circuit; a rejected
-      // query (syntax, permission) proves the source answered.
-      if (!rejectedByCircuit && (!sourceCall?.aborted || error.code === 'TIMEOUT')) record(!error.retryable);
-      owner.attemptFailed(n, error);
-      end(true);
-      subscriber.error(error);
-    };
-    const onTimeout = (): void => {
-      timer = undefined;
-      // A streaming call is timed to its first batch; after that a slow consumer, not the
-      // source, sets the pace (the fragment's deadline still bounds it).
-      if (owner.streamed || done) return;
-      const error = new TributaryError('TIMEOUT', `attempt ${n} of fragment "${owner.id}" took longer than ${owner.timeoutMs} ms`);
-      sourceCall?.abort(error);
-      fail(error);
-    };
-    const begin = (): void => {
-      if (done) return;
-      // The circuit may have opened while this call waited for its slots: fail now, without
-      // counting it against the breaker, rather than send one more request to a dead source.
-      if (breaker && breaker.state() === 'open') {
-        rejectedByCircuit = true;
-        fail(circuitOpen(owner, n));
-        return;
-      }
-      owner.attemptStarted(n, batch);
-      sourceCall = new SourceCall(
-        env.source,
-        call.query,
-        {
-          params: call.params,
-          principal: env.principal,
-          fragmentId: owner.id,
-          limits: env.limits,
-          onRemote: (info) => env.events.wanted && env.events.emit({ type: 'fragment.remote', queryId: env.queryId, at: env.at(), fragmentId: owner.id, source: env.sourceName, level: owner.level, attempt: n, ...info }),
-        },
-        owner.streaming,
-      );
-      if (Number.isFinite(owner.timeoutMs)) timer = env.clock.setTimeout(onTimeout, owner.timeoutMs);
-      sourceCall.run().then(succeed, fail);
-    };
+  /** A lane's slot is ours: the source's first, then the global one, then the call goes. */
+  granted(): void {
+    if (this.#phase === Phase.WaitingForSource) {
+      this.#phase = Phase.WaitingForGlobal;
+      this.#globalTicket = this.owner.env.lanes.global.acquire(this);
+      if (this.#ended()) this.#globalTicket.release(true);
+      return;
+    }
+    if (this.#phase !== Phase.WaitingForGlobal) return;
+    this.#phase = Phase.Running;
+    this.#begin();
+  }
 
-    // `begin` may run (and even end) inside `acquire`: a ticket that comes back after the
-    // attempt ended is handed back at once.
-    sourceTicket = env.lanes.source.acquire(() => {
-      globalTicket = env.lanes.global.acquire(begin);
-      if (done) globalTicket.release();
+  /** Stops the attempt: its call's signal fires with the run's stop reason. */
+  stop(): void {
+    if (this.#phase === Phase.Ended) return;
+    this.#phase = Phase.Ended;
+    this.#clearTimer();
+    this.#call?.abort(this.owner.env.abortReason());
+    // Handed back on the next microtask: a stopping query releases all its slots in one sweep.
+    this.#globalTicket?.release(true);
+    this.#sourceTicket?.release(true);
+  }
+
+  #begin(): void {
+    const owner = this.owner;
+    const env = owner.env;
+    // The circuit may have opened while this call waited for its slots: fail now, without
+    // counting it against the breaker, rather than send one more request to a dead source.
+    if (env.guards.breaker?.state() === 'open') {
+      this.#rejectedByCircuit = true;
+      this.#fail(this.#circuitOpen());
+      return;
+    }
+    owner.attemptStarted(this.n, this.batch);
+    const call = new SourceCall(env.source, this.bound.query, this, owner.streaming);
+    this.#call = call;
+    if (Number.isFinite(owner.timeoutMs)) this.#timer = env.clock.setTimeout(() => this.#timeout(), owner.timeoutMs);
+    call.run().then(
+      (output) => this.#succeed(output),
+      (error: unknown) => this.#fail(error),
+    );
+  }
+
+  /* What the call passes to the source (see SourceCall): read off the attempt. */
+  get params(): unknown[] {
+    return this.bound.params;
+  }
+  get principal() {
+    return this.owner.env.principal;
+  }
+  get fragmentId(): string {
+    return this.owner.id;
+  }
+  get limits() {
+    return this.owner.env.limits;
+  }
+  onRemote(info: { worker: string; jobId: string }): void {
+    const owner = this.owner;
+    const env = owner.env;
+    if (env.events.wanted) env.events.emit({ type: 'fragment.remote', queryId: env.queryId, at: env.at(), fragmentId: owner.id, source: env.sourceName, level: owner.level, attempt: this.n, ...info });
+  }
+
+  #succeed(output: CallOutput): void {
+    if (this.#phase === Phase.Ended) return;
+    this.#end(false);
+    this.#record(true);
+    this.owner.env.guards.budget?.recordSuccess(this.n > 1);
+    this.listener.attemptDone({ rows: output.rows, count: output.count, stopped: output.stopped, attempts: this.n });
+  }
+
+  #fail(raw: unknown): void {
+    if (this.#phase === Phase.Ended) return;
+    const owner = this.owner;
+    const env = owner.env;
+    const error = toFragmentError(raw, { fragmentId: owner.id, sourceName: env.sourceName, source: env.source, attempt: this.n });
+    // Only failures that say "the source is unwell" count against its circuit; a rejected
+    // query (syntax, permission) proves the source answered.
+    if (!this.#rejectedByCircuit && (!this.#call?.aborted || error.code === 'TIMEOUT')) this.#record(!error.retryable);
+    owner.attemptFailed(this.n, error);
+    // After a failure the slots come back on the next microtask: the failure must reach its
+    // fragment (a fail-fast stop, an opening circuit) before a waiting call takes the slot.
+    this.#end(true);
+    this.listener.attemptError(error);
+  }
+
+  #timeout(): void {
+    this.#timer = undefined;
+    // A streaming call is timed to its first batch; after that a slow consumer, not the
+    // source, sets the pace (the fragment's deadline still bounds it).
+    if (this.owner.streamed || this.#phase === Phase.Ended) return;
+    const error = new TributaryError('TIMEOUT', `attempt ${this.n} of fragment "${this.owner.id}" took longer than ${this.owner.timeoutMs} ms`);
+    this.#call?.abort(error);
+    this.#fail(error);
+  }
+
+  #end(later: boolean): void {
+    this.#phase = Phase.Ended;
+    this.#clearTimer();
+    this.#globalTicket?.release(later);
+    this.#sourceTicket?.release(later);
+  }
+
+  #ended(): boolean {
+    return this.#phase === Phase.Ended;
+  }
+
+  #clearTimer(): void {
+    if (this.#timer === undefined) return;
+    this.owner.env.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #record(success: boolean): void {
+    const transition = this.owner.env.guards.breaker?.record(success);
+    if (transition) this.owner.circuitChanged(transition);
+  }
+
+  #circuitOpen(): FragmentError {
+    return new FragmentError('SOURCE_UNAVAILABLE', `source "${this.owner.env.sourceName}" is unavailable: its circuit is open after repeated failures`, {
+      fragmentId: this.owner.id,
+      source: this.owner.env.sourceName,
+      attempt: this.n,
+      retryable: false,
     });
-    if (done) sourceTicket.release();
-    return () => {
-      if (done) return;
-      done = true;
-      if (timer !== undefined) env.clock.clearTimeout(timer);
-      sourceCall?.abort(env.abortReason());
-      // Handed back on the next microtask: a stopping query releases all its slots in one sweep.
-      globalTicket?.release(true);
-      sourceTicket?.release(true);
-    };
+  }
+}
+
+/** One try as an Observable of its output (unsubscribing stops it): for RxJS's retry and mergeMap. */
+export function attempt$(owner: AttemptOwner, call: BoundCall, batch: { index: number; count: number }, n: number): Observable<AttemptOutput> {
+  return new Observable<AttemptOutput>((subscriber) => {
+    const attempt = new Attempt(owner, call, batch, n, {
+      attemptDone: (output) => {
+        subscriber.next(output);
+        subscriber.complete();
+      },
+      attemptError: (error) => subscriber.error(error),
+    });
+    attempt.start();
+    return () => attempt.stop();
   });
 }

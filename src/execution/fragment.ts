@@ -3,12 +3,12 @@ import { FragmentError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
 import type { PreparedFragment } from '../run/prepare.js';
-import { attempt$, type AttemptOutput, type AttemptOwner } from './attempt.js';
+import { Attempt, attempt$, type AttemptListener, type AttemptOutput, type AttemptOwner } from './attempt.js';
 import { bindCalls, type BoundCall } from './bind.js';
 import { toFragmentError } from './classify.js';
 import type { TimerHandle } from './clock.js';
 import type { SourceEnv } from './env.js';
-import { backoffDelay, retrying } from './retry.js';
+import { backoffDelay, laterTries, retrying } from './retry.js';
 import type { SinkOptions } from './source-call.js';
 
 /** Rows and the effort it took. */
@@ -20,6 +20,8 @@ export interface FragmentOutcome {
   calls: number;
 }
 
+const ONE_BATCH = { index: 0, count: 1 } as const;
+
 const round = (value: number): number => Math.round(value * 1000) / 1000;
 
 /**
@@ -29,7 +31,7 @@ const round = (value: number): number => Math.round(value * 1000) / 1000;
  * rows stored → one settle event (`fragment.succeeded` or `fragment.failed`), handed to
  * `settle`. It never throws: a failure is an event. `stop()` aborts every running call.
  */
-export class FragmentTask implements AttemptOwner {
+export class FragmentTask implements AttemptOwner, AttemptListener {
   readonly index: number;
   readonly id: string;
   readonly level: number;
@@ -40,6 +42,8 @@ export class FragmentTask implements AttemptOwner {
   #maxAttempts = 0;
   #settled = false;
   #subscription: Subscription | undefined;
+  /** The first try of a lone, uncached call: run without an Observable. */
+  #attempt: Attempt | undefined;
   #deadline: TimerHandle | undefined;
 
   constructor(
@@ -91,6 +95,7 @@ export class FragmentTask implements AttemptOwner {
     if (this.#settled) return;
     this.#settled = true;
     this.#clearDeadline();
+    this.#attempt?.stop();
     this.#subscription?.unsubscribe();
   }
 
@@ -119,9 +124,15 @@ export class FragmentTask implements AttemptOwner {
 
   #load(calls: readonly BoundCall[], key: string | undefined): void {
     if (this.#settled) return;
+    if (calls.length === 1 && key === undefined) {
+      // The common case, and the cheapest: one call, no cache, no Observable until a retry.
+      this.#attempt = new Attempt(this, calls[0]!, ONE_BATCH, 1, this);
+      this.#attempt.start();
+      return;
+    }
     let load$: Observable<FragmentOutcome> =
       calls.length === 1
-        ? this.#call$(calls[0]!, { index: 0, count: 1 }).pipe(map(outcomeOf))
+        ? this.#call$(calls[0]!, ONE_BATCH).pipe(map(outcomeOf))
         : from(calls).pipe(
             mergeMap((call, i) => this.#call$(call, { index: i, count: calls.length }).pipe(map((out) => ({ out, i })))),
             toArray(),
@@ -133,6 +144,21 @@ export class FragmentTask implements AttemptOwner {
       load$ = cache.share(key, load$.pipe(tap((outcome) => cache.set(this.index, key, outcome.rows))));
     }
     this.#subscription = load$.subscribe({ next: (outcome) => this.#succeed(outcome, false), error: (error: unknown) => this.#fail(error) });
+  }
+
+  attemptDone(output: AttemptOutput): void {
+    this.#attempt = undefined;
+    this.#succeed(outcomeOf(output), false);
+  }
+
+  attemptError(error: FragmentError): void {
+    const first = this.#attempt!;
+    this.#attempt = undefined;
+    if (this.#settled) return;
+    this.#subscription = laterTries(error, (n) => attempt$(this, first.bound, ONE_BATCH, n), (e, retry) => this.#delayFor(e as FragmentError, retry), this.prepared.retry.attempts).subscribe({
+      next: (output) => this.#succeed(outcomeOf(output), false),
+      error: (e: unknown) => this.#fail(e),
+    });
   }
 
   /** Every try of one call: the first on its own, the rest through RxJS's `retry`. */

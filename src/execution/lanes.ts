@@ -7,7 +7,12 @@ export interface LaneStats {
   queued: number;
 }
 
-/** A slot asked of a lane: held once `start` has been called, until it is released. */
+/** Who waits for a slot: `granted()` is called when it has one. */
+export interface LaneClient {
+  granted(): void;
+}
+
+/** A slot asked of a lane: held once `granted` has been called, until it is released. */
 export interface LaneTicket {
   /** Gives the slot back (or leaves the queue). `later`: hand it on at the next microtask. */
   release(later?: boolean): void;
@@ -23,8 +28,8 @@ export interface LaneTicket {
  * lane is on every source call's path. `schedule()` still offers it as an RxJS operator.
  */
 export interface Lane {
-  /** Calls `start` when a slot is free — at once if one is. */
-  acquire(start: () => void): LaneTicket;
+  /** Calls `client.granted()` when a slot is free — at once if one is. */
+  acquire(client: LaneClient): LaneTicket;
   /** Runs `work` when a slot is free; unsubscribing frees the slot or leaves the queue. */
   schedule<T>(work: Observable<T>): Observable<T>;
   stats(): LaneStats;
@@ -42,7 +47,7 @@ class Ticket implements LaneTicket {
   state = State.Waiting;
   constructor(
     readonly lane: SemaphoreLane,
-    readonly start: () => void,
+    readonly client: LaneClient,
   ) {}
 
   release(later = false): void {
@@ -69,8 +74,8 @@ class SemaphoreLane implements Lane {
 
   constructor(readonly limit: number) {}
 
-  acquire(start: () => void): LaneTicket {
-    const ticket = new Ticket(this, start);
+  acquire(client: LaneClient): LaneTicket {
+    const ticket = new Ticket(this, client);
     if (this.closed) {
       ticket.state = State.Done;
       return ticket;
@@ -78,7 +83,7 @@ class SemaphoreLane implements Lane {
     if (this.running < this.limit) {
       this.running++;
       ticket.state = State.Holding;
-      start();
+      client.granted();
       return ticket;
     }
     this.queued++;
@@ -100,7 +105,7 @@ class SemaphoreLane implements Lane {
       this.queued--;
       this.running++;
       next.state = State.Holding;
-      next.start();
+      next.client.granted();
     }
   }
 
@@ -113,8 +118,9 @@ class SemaphoreLane implements Lane {
         ended = true;
         ticket?.release();
       };
-      ticket = this.acquire(() => {
-        inner = work.subscribe({
+      ticket = this.acquire({
+        granted: () => {
+          inner = work.subscribe({
           next: (value) => subscriber.next(value),
           error: (error: unknown) => {
             end();
@@ -124,7 +130,8 @@ class SemaphoreLane implements Lane {
             end();
             subscriber.complete();
           },
-        });
+          });
+        },
       });
       // The work may have ended while `acquire` ran it.
       if (ended) ticket.release();

@@ -1,4 +1,4 @@
-import { Observable, concatMap, defer, retry, take, type Subscription } from 'rxjs';
+import { Observable, concatMap, defer, retry, take, throwError, type Subscription } from 'rxjs';
 import type { z } from 'zod';
 import type { jitterSchema} from '../plan/schema.js';
 import { type RetryOptionsInput } from '../plan/schema.js';
@@ -59,36 +59,39 @@ export function backoffDelay(policy: RetryPolicy, retry: number, random: () => n
 }
 
 /**
- * Subscribes to `attempt(1)`; when it fails, `delayFor(error, 1)` decides: an observable
- * that errors ends it (not retryable, out of time, out of budget), one that emits starts
- * the next try. From the second try on it is RxJS's `retry` with that delay notifier, up to
- * `maxAttempts` tries in all. The first try pays for no retry machinery: most calls never
- * fail, and the operator's subscription costs more than the call's own bookkeeping.
+ * The tries after a first one that failed with `firstError`: `delayFor(error, retry)` decides
+ * each time — an observable that errors ends it (not retryable, out of time, out of budget),
+ * one that emits starts the next try — and RxJS's `retry` resubscribes, up to `maxAttempts`
+ * tries in all. The first try is the caller's own: most calls never fail, and the
+ * operator's subscriptions would cost more than the call's own bookkeeping.
  */
+export function laterTries<T>(
+  firstError: unknown,
+  attempt: (n: number) => Observable<T>,
+  delayFor: (error: unknown, retry: number) => Observable<unknown>,
+  maxAttempts: number,
+): Observable<T> {
+  if (maxAttempts <= 1) return throwError(() => firstError);
+  let n = 1;
+  return delayFor(firstError, 1).pipe(
+    take(1),
+    concatMap(() => defer(() => attempt(++n)).pipe(retry({ count: maxAttempts - 2, delay: (e: unknown, retryCount: number) => delayFor(e, retryCount + 1) }))),
+  );
+}
+
+/** Every try of one call, as one Observable: `attempt(1)`, then `laterTries` if it fails. */
 export function retrying<T>(
   attempt: (n: number) => Observable<T>,
   delayFor: (error: unknown, retry: number) => Observable<unknown>,
   maxAttempts: number,
 ): Observable<T> {
   return new Observable<T>((subscriber) => {
-    let n = 1;
     let later: Subscription | undefined;
     const first = attempt(1).subscribe({
       next: (value) => subscriber.next(value),
       complete: () => subscriber.complete(),
       error: (error: unknown) => {
-        if (maxAttempts <= 1) {
-          subscriber.error(error);
-          return;
-        }
-        later = delayFor(error, 1)
-          .pipe(
-            take(1),
-            concatMap(() =>
-              defer(() => attempt(++n)).pipe(retry({ count: maxAttempts - 2, delay: (e: unknown, retryCount: number) => delayFor(e, retryCount + 1) })),
-            ),
-          )
-          .subscribe(subscriber);
+        later = laterTries(error, attempt, delayFor, maxAttempts).subscribe(subscriber);
       },
     });
     return () => {

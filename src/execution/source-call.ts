@@ -50,7 +50,7 @@ export class SourceCall implements ExecuteContext {
   readonly fragmentId: string;
   readonly limits: { maxRows?: number; maxBytes?: number };
   readonly stream: boolean;
-  readonly onRemote?: (info: { worker: string; jobId: string }) => void;
+  readonly #ctx: CallContext;
   #controller: AbortController | undefined;
   #reason: unknown;
   #aborted = false;
@@ -68,7 +68,12 @@ export class SourceCall implements ExecuteContext {
     this.limits = ctx.limits;
     this.stream = streaming !== undefined;
     if (ctx.principal !== undefined) this.principal = ctx.principal;
-    if (ctx.onRemote) this.onRemote = ctx.onRemote;
+    this.#ctx = ctx;
+  }
+
+  /** A remote source says which worker ran the call. */
+  onRemote(info: { worker: string; jobId: string }): void {
+    this.#ctx.onRemote?.(info);
   }
 
   get signal(): AbortSignal {

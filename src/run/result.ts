@@ -73,8 +73,9 @@ export function buildResult(prepared: PreparedPlan, table: StatusTable, outcome:
       startedAt: table.startedAt(f.index),
       durationMs: table.durationMs(f.index),
     };
-    // Defined, not assigned: a fragment may be called `__proto__`.
-    Object.defineProperty(fragments, f.id, { value: report, enumerable: true, writable: true, configurable: true });
+    // A fragment may be called `__proto__`: that one is defined, not assigned.
+    if (f.id === '__proto__') Object.defineProperty(fragments, f.id, { value: report, enumerable: true, writable: true, configurable: true });
+    else fragments[f.id] = report;
     if (cached) cacheHits++;
     else if (status === 'succeeded') rowsFetched += report.rowCount;
     if (status !== 'succeeded') incomplete = true;
