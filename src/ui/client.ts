@@ -96,7 +96,7 @@ function renderProgress(q) {
 function renderLanes(lanes) {
   const body = $('#lanes tbody');
   body.replaceChildren();
-  const rows = [['all sources', lanes.global]].concat(Object.entries(lanes.sources));
+  const rows = [['global', lanes.global]].concat(Object.entries(lanes.sources));
   for (const [name, s] of rows) {
     // An unlimited lane (JSON turns Infinity into null) is measured against the global cap.
     const limit = s.limit === null ? lanes.global.limit : s.limit;

@@ -17,7 +17,7 @@ const STATES: [state: string, fill: string, stroke: string][] = [
 const LIVE_CSS = [
   'header{display:flex;align-items:baseline;gap:16px}',
   '#conn{color:#667}#conn.live{color:#16a34a}',
-  '.cols{display:grid;grid-template-columns:minmax(0,1fr) 360px;gap:20px;align-items:start}',
+  '.cols{display:grid;grid-template-columns:minmax(0,1fr) 400px;gap:20px;align-items:start}',
   '.query{background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:10px 14px;margin-bottom:16px}',
   '.query h2{margin:0 0 6px}.query .badge{font-size:12px;padding:1px 8px;border-radius:10px;margin-left:8px;background:#dbeafe;color:#1e40af}',
   '.query[data-state=ok] .badge{background:#dcfce7;color:#166534}.query[data-state=partial] .badge{background:#fef3c7;color:#92400e}',
@@ -25,7 +25,7 @@ const LIVE_CSS = [
   '.progress{display:flex;align-items:center;gap:10px;margin:4px 0 8px}.progress progress{width:260px;height:14px}',
   '.error{color:#b01e1e}',
   '.chips{display:flex;flex-wrap:wrap;gap:6px}.chips span{border:2px solid #9aa3ad;border-radius:4px;padding:2px 6px;font-family:ui-monospace,monospace;font-size:12px}',
-  '#lanes td,#lanes th{font-size:12px}.lane-bar{width:110px;height:10px;background:#eef0f3;border-radius:3px;overflow:hidden}.lane-bar i{display:block;height:100%;background:#2563eb}',
+  '#lanes{width:100%}#lanes td,#lanes th{font-size:12px;white-space:nowrap}.lane-bar{width:90px;height:10px;background:#eef0f3;border-radius:3px;overflow:hidden}.lane-bar i{display:block;height:100%;background:#2563eb}',
   '#log{font:12px/1.35 ui-monospace,Menlo,Consolas,monospace;max-height:420px;overflow:auto;background:#fff;border:1px solid #e3e6ea;border-radius:6px;padding:6px 8px;margin:0;list-style:none}',
   '#log li{white-space:pre-wrap;word-break:break-word}#log .t{color:#667}#log .fragment-failed,#log .query-failed,#log .fragment-attempt-failed{color:#b01e1e}',
   '.states span{display:inline-block;margin:0 10px 4px 0;font-size:12px}.states i{display:inline-block;width:12px;height:12px;border:2px solid;border-radius:3px;margin-right:4px;vertical-align:-2px}',
