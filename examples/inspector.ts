@@ -6,7 +6,7 @@
  * SQLite file and in-memory data: one that succeeds, one whose source fails once and is
  * retried, one with a broken fragment under `errorPolicy: "partial"`. Each query is an actor
  * named by its plan id, in states `planned` → `executing-level-N` → `merging` → `done`, with
- * one child actor per fragment (named by the fragment id) sending `fragment.*` events.
+ * one child actor per source (named by the source) sending one `fragment.*` settle event per fragment.
  * Exits after the plans; with `--serve` it keeps the relay up until Ctrl-C.
  *
  * The Stately inspector is a hosted page: without the internet it cannot load. The example
