@@ -12,12 +12,14 @@ import { join } from 'node:path';
 import { bindjoin } from './bindjoin.js';
 import { cache } from './cache.js';
 import { latency } from './latency.js';
+import { load } from './load.js';
 import { memory } from './memory.js';
 import { merge } from './merge.js';
 import { orchestration } from './orchestration.js';
 import { PG_URL, probePg, redact, selectOneRoundTrip } from './pg.js';
 import { profiles } from './profile.js';
 import { remote } from './remote-group.js';
+import { runCost } from './run-cost.js';
 import { machine, markdownTable, ms, writeResults, type BenchContext, type BenchRow, type GroupResult } from './report.js';
 import { ROOT } from './spawn.js';
 
@@ -29,6 +31,8 @@ const GROUPS: { ids: string[]; file: string; run: (ctx: BenchContext) => Promise
   { ids: ['e'], file: 'bindjoin', run: bindjoin },
   { ids: ['f'], file: 'memory', run: memory },
   { ids: ['g'], file: 'remote', run: remote },
+  { ids: ['h'], file: 'load', run: load },
+  { ids: ['i'], file: 'run-cost', run: runCost },
 ];
 
 const args = process.argv.slice(2);

@@ -1,0 +1,96 @@
+import pg from 'pg';
+import { createExecutor, memorySource, postgresSource, type Plan, type Row } from '../src/index.js';
+import { withOrdersTable } from './pg.js';
+import { fmt, ms, type BenchContext, type GroupResult } from './report.js';
+import { median } from './timing.js';
+
+/**
+ * h: a service's load. RUNS runs of a small plan — keys from an in-memory table (5 of
+ * them, picked by a run parameter) bind-joined to a PostgreSQL table by primary key — with
+ * IN_FLIGHT of them running at any moment, against the same work written by hand: a
+ * `pg.Pool` of the same size, the same filter, the same `= ANY($1)` query and a `Map` join.
+ * Cache off: every run goes to the server. The ratio is tributary's total time ÷ the
+ * hand-written one's.
+ */
+
+const RUNS = Number(process.env.BENCH_H_RUNS ?? 4000);
+const IN_FLIGHT = 250;
+const POOL = 8;
+const GROUPS = 400;
+const TABLE_ROWS = 100_000;
+
+/** Runs `task(i)` for i < total with at most `inFlight` at once; resolves with the elapsed ms. */
+async function drive(total: number, inFlight: number, task: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < total) await task(next++);
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return performance.now() - t0;
+}
+
+export async function load(ctx: BenchContext): Promise<GroupResult> {
+  const name = `a service's load: ${RUNS.toLocaleString('en-US')} runs of a memory ⋈ PostgreSQL bind join, ${IN_FLIGHT} in flight: tributary ÷ hand-written`;
+  if (!ctx.pg.ok) return { rows: [{ id: 'h', name, measured: ctx.pg.skipped, target: '≤ 1.25×', met: undefined }], details: [] };
+  const url = ctx.pg.url;
+  return withOrdersTable(url, 'load', TABLE_ROWS, async (table) => {
+    // GROUPS groups of 5 keys spread over the table.
+    const keys: Row[] = Array.from({ length: GROUPS * 5 }, (_, i) => ({ g: i % GROUPS, k: 1 + ((i * 37) % TABLE_ROWS) }));
+    const executor = createExecutor({
+      sources: { keys: memorySource({ tables: { keys } }), pg: postgresSource({ url, max: POOL, maxConcurrency: POOL }) },
+      cache: false,
+      concurrency: 64,
+    });
+    const pool = new pg.Pool({ connectionString: url, max: POOL });
+    const sql = `SELECT id, customer_id, total, status FROM ${table} WHERE id = ANY($1)`;
+    const plan: Plan = {
+      id: 'service-load',
+      fragments: [
+        { id: 'keys', source: 'keys', query: { table: 'keys', where: { eq: ['g', { $param: 'g' }] } } },
+        { id: 'orders', source: 'pg', dependsOn: ['keys'], query: { sql, params: [{ $from: 'keys', column: 'k' }] } },
+      ],
+      merge: { op: 'join', type: 'inner', left: 'keys', right: 'orders', on: [['k', 'id']] },
+    };
+    const viaTributary = async (i: number): Promise<number> => (await executor.execute(plan, { params: { g: i % GROUPS } })).rows.length;
+    const byHand = async (i: number): Promise<number> => {
+      const g = i % GROUPS;
+      const mine = keys.filter((r) => r.g === g);
+      const ids = [...new Set(mine.map((r) => r.k))];
+      const { rows } = await pool.query({ text: sql, values: [ids] });
+      const byId = new Map<unknown, Row>(rows.map((r: Row) => [r.id, r]));
+      const out: Row[] = [];
+      for (const r of mine) {
+        const o = byId.get(r.k);
+        if (o) out.push({ ...r, ...o });
+      }
+      return out.length;
+    };
+    try {
+      ctx.log(`h: ${RUNS} runs, ${IN_FLIGHT} in flight`);
+      for (let i = 0; i < GROUPS; i += 37) {
+        const [a, b] = [await viaTributary(i), await byHand(i)];
+        if (a !== b || a === 0) throw new Error(`h: group ${i}: tributary returned ${a} rows, the hand-written join ${b}`);
+      }
+      await drive(500, IN_FLIGHT, viaTributary);
+      await drive(500, IN_FLIGHT, byHand);
+      const t: number[] = [];
+      const b: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        t.push(await drive(RUNS, IN_FLIGHT, viaTributary));
+        b.push(await drive(RUNS, IN_FLIGHT, byHand));
+      }
+      const ratio = median(t) / median(b);
+      const rate = (elapsed: number): string => `${Math.round((RUNS / elapsed) * 1000).toLocaleString('en-US')} runs/s`;
+      return {
+        rows: [{ id: 'h', name, measured: `${fmt(ratio)}×`, target: '≤ 1.25×', met: ratio <= 1.25 }],
+        details: [
+          `**h** (${RUNS} runs × 3 rounds, ${IN_FLIGHT} in flight; pool ${POOL} on both sides; keys: ${GROUPS * 5} in-memory rows, 5 per run; orders: ${TABLE_ROWS.toLocaleString('en-US')} rows, primary key; cache off): tributary ${ms(median(t))} (${rate(median(t))}), hand-written ${ms(median(b))} (${rate(median(b))})`,
+        ],
+      };
+    } finally {
+      await executor.close();
+      await pool.end();
+    }
+  });
+}
