@@ -1,6 +1,7 @@
 import { divideExact, divideToNumber, fromDecimal, isDecimalString, NUMBER_DIGITS, toDecimal, type ExactDecimal } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
 import { compareTotal } from './compare.js';
+import { scaledMean, scaledSums, scaledTotal } from './scaled-sum.js';
 import { mergeFailed } from './fail.js';
 import { getColumn, isNullish, isPlainRow, plainName } from './row.js';
 
@@ -127,22 +128,25 @@ interface NumericSpec {
 /** Per group: non-null values, their sum (in row order, as `summer`), min and max. */
 interface Summary {
   count: Float64Array;
+  /** Sums in units of 10^-scale (scale 0: plain integer sums). */
   sum: Float64Array;
+  scale: number;
   min: Float64Array | undefined;
   max: Float64Array | undefined;
 }
 
 /**
  * Summarizes one column per group, or `undefined` when a non-null value is not a number,
- * or, with `wantSum`, when the doubles could not add it up exactly: a value is no integer
- * (a DECIMAL's cents) or a partial sum could leave the safe integers (the general
- * accumulators then take over, in decimal). Min and max follow `compareTotal` on numbers:
+ * or, with `wantSum`, when the sums could not be exact here: integers add as doubles while
+ * every partial sum stays safe; fractions (a DECIMAL's cents) add as scaled integers
+ * (scaled-sum.ts); anything else goes to the general accumulators, in decimal. Min and max follow `compareTotal` on numbers:
  * NaN is above every other number, and of equal values the first one stays.
  */
 function summarize(rows: readonly Row[], ids: Int32Array, groupCount: number, column: string, want: Want): Summary | undefined {
   const { min: wantMin, max: wantMax, sum: wantSum } = want;
   // The sum of |value| over all groups bounds every partial sum of every group.
   let magnitude = 0;
+  let fractional = false;
   const count = new Float64Array(groupCount);
   const sum = new Float64Array(groupCount);
   const min = wantMin ? new Float64Array(groupCount) : undefined;
@@ -155,8 +159,8 @@ function summarize(rows: readonly Row[], ids: Int32Array, groupCount: number, co
     if (value === null || value === undefined) continue;
     if (typeof value !== 'number') return undefined;
     if (wantSum) {
-      if (!Number.isInteger(value)) return undefined;
-      magnitude += value < 0 ? -value : value;
+      if (Number.isInteger(value)) magnitude += value < 0 ? -value : value;
+      else fractional = true;
     }
     const g = ids[i] as number;
     const seen = count[g] as number;
@@ -171,8 +175,13 @@ function summarize(rows: readonly Row[], ids: Int32Array, groupCount: number, co
       if (seen === 0 || value > best || (value !== value && best === best)) max[g] = value;
     }
   }
+  if (fractional) {
+    // DECIMAL values (cents): exact sums as scaled integers, or the general path.
+    const scaled = scaledSums(rows, ids, groupCount, column);
+    return scaled === undefined ? undefined : { count, sum: scaled.sums, scale: scaled.scale, min, max };
+  }
   if (magnitude > Number.MAX_SAFE_INTEGER) return undefined;
-  return { count, sum, min, max };
+  return { count, sum, scale: 0, min, max };
 }
 
 interface Want {
@@ -228,9 +237,9 @@ export function numericAggregates(
         case 'count':
           return n;
         case 'sum':
-          return n === 0 ? null : s.sum[g];
+          return n === 0 ? null : scaledTotal(s.sum[g] as number, s.scale);
         case 'avg':
-          return n === 0 ? null : (s.sum[g] as number) / n;
+          return n === 0 ? null : s.scale === 0 ? (s.sum[g] as number) / n : scaledMean(s.sum[g] as number, s.scale, n);
         case 'min':
           return n === 0 ? null : s.min?.[g];
         case 'max':
