@@ -21,6 +21,10 @@ export interface MemorySourceOptions {
   /** Table name → rows. The rows are read, never changed. */
   tables: Record<string, readonly Row[]>;
   maxConcurrency?: number;
+  /** Rows one call may return; the smaller of this and the plan's limit wins. */
+  maxRows?: number;
+  /** Estimated bytes (`estimateRowBytes`) one call may return. */
+  maxBytes?: number;
   cacheScope?: 'principal' | 'shared';
   /** Reported by `version()`; bump it when the tables change so cached results are not reused. */
   version?: string;
@@ -29,6 +33,8 @@ export interface MemorySourceOptions {
 const optionsSchema = z.strictObject({
   tables: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
   maxConcurrency: z.number().int().positive().optional(),
+  maxRows: z.number().int().positive().optional(),
+  maxBytes: z.number().int().positive().optional(),
   cacheScope: z.enum(['principal', 'shared']).optional(),
   version: z.string().optional(),
 });
@@ -43,6 +49,7 @@ const optionsSchema = z.strictObject({
 export function memorySource(options: MemorySourceOptions): SourceExecutor<MemoryQuery> {
   parseSourceOptions('memory', optionsSchema, options);
   const tables = new Map(Object.entries(options.tables));
+  let closed = false;
   const columns = tableColumns(tables);
   return {
     kind: 'memory',
@@ -52,6 +59,7 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
     ...(options.cacheScope === undefined ? {} : { cacheScope: options.cacheScope }),
     version: () => `memory:${options.version ?? '1'}`,
     execute(query: MemoryQuery, ctx: ExecuteContext): Promise<Row[]> {
+      if (closed) return Promise.reject(new TributaryError('CLOSED', 'memory source is closed'));
       if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason as Error);
       const table = tables.get(query.table);
       if (!table) {
@@ -64,7 +72,7 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
       }
       try {
         const matches = query.where ? compilePredicate(query.where) : undefined;
-        const bounds = callLimits(ctx, {}, 'memory');
+        const bounds = callLimits(ctx, { maxRows: options.maxRows, maxBytes: options.maxBytes }, 'memory');
         const out: Row[] = [];
         for (const row of table) {
           if (matches && !matches(row)) continue;
@@ -77,7 +85,10 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
         return Promise.reject(error as Error);
       }
     },
-    close: () => Promise.resolve(),
+    close: () => {
+      closed = true;
+      return Promise.resolve();
+    },
   };
 }
 

@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { cancelCases } from './contract/cancel.js';
+import { closingCases } from './contract/closing.js';
+import { errorCases } from './contract/errors.js';
+import { limitCases } from './contract/limits.js';
+import { listCases } from './contract/lists.js';
+import { streamingCases } from './contract/streaming.js';
+import type { ContractSubject } from './contract/subject.js';
+import type { ContractCase } from './contract/support.js';
+import { valueCases } from './contract/values.js';
+
+/**
+ * The connector contract: what every source must do, as one table of cases run against
+ * the connector's real server. A connector's test file describes its subject (how to make
+ * the source, how to say a few things in its query language) and calls `runContract`.
+ *
+ * @example
+ * runContract({ name: 'mine', create: () => mySource(...), value: ..., rows: ..., numbersIn: ..., invalid: [...], streams: true, bytes: 'estimate' });
+ */
+export type { ContractSubject, PolicyType, Call } from './contract/subject.js';
+export type { ContractCase } from './contract/support.js';
+
+/** Every case the subject's capabilities call for, as plain async functions (so a test can run them itself). */
+export function contractCases<Q>(subject: ContractSubject<Q>): ContractCase[] {
+  return [
+    ...valueCases(subject),
+    ...listCases(subject),
+    ...streamingCases(subject),
+    ...cancelCases(subject),
+    ...errorCases(subject),
+    ...limitCases(subject),
+    ...closingCases(subject),
+  ];
+}
+
+/** Registers the contract as a vitest suite named after the subject. */
+export function runContract<Q>(subject: ContractSubject<Q>, options: { skip?: string | undefined } = {}): void {
+  const suite = options.skip === undefined ? describe : describe.skip;
+  suite(`connector contract: ${subject.name}${options.skip === undefined ? '' : ` (skipped: ${options.skip})`}`, () => {
+    beforeAll(async () => subject.setup?.(), 60_000);
+    afterAll(async () => subject.teardown?.(), 60_000);
+    for (const c of contractCases(subject)) it(c.name, () => c.run());
+  });
+}
