@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+// In an app, import these from 'tributary-query' (this example runs from the sources).
 import { createExecutor, createLiveView, from, memorySource, plan, sqliteSource, type Plan, type SourceExecutor } from '../src/index.js';
 import { startInspectorRelay } from './inspector-relay.js';
 

@@ -98,8 +98,7 @@ function printErrors(io: CliIo, result: QueryResult, redact: Redactor): void {
   io.stderr.write(`${lines.join('\n')}\n`);
 }
 
+/** `CODE: message`; a fragment's error message already says which fragment, source and attempt. */
 function errorLine(e: TributaryError): string {
-  const f = e as TributaryError & { fragmentId?: string; source?: string; attempt?: number };
-  const where = f.fragmentId === undefined ? '' : `fragment ${f.fragmentId} (${f.source ?? '?'}), attempt ${f.attempt ?? '?'}: `;
-  return `${where}${e.code}: ${e.message}`;
+  return `${e.code}: ${e.message}`;
 }

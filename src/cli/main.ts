@@ -16,7 +16,7 @@ import { validateCommand } from './validate-command.js';
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command('tributary')
-    .description('Run, explain and validate tributary federated query plans.')
+    .description('Run, explain and validate tributary federated query plans (npm package tributary-query).')
     .version(version(), '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })

@@ -72,7 +72,10 @@ describe.concurrent('tributary run', { timeout: 60_000 }, () => {
     expect(out.code).toBe(1);
     expect(out.stdout).toBe('');
     expect(out.stderr).toContain('the query failed');
-    expect(out.stderr).toMatch(/fragment broken \(crm\).*no such table/);
+    // One prefix: the fragment, the source's name in the sources file, the attempt; then the driver's words.
+    expect(out.stderr).toMatch(/^ {2}FRAGMENT_FAILED: fragment "broken" on source "crm" failed \(attempt 1\): SQLite rejected the query \(SQLITE_ERROR\): no such table: no_such_table/m);
+    const line = out.stderr.split('\n').find((l) => l.startsWith('  FRAGMENT_FAILED'));
+    expect(line?.match(/fragment|source/g)).toHaveLength(2);
   });
 
   it('exits 3 with --partial and still prints the rows that could be computed', async ({ expect }) => {
@@ -87,7 +90,7 @@ describe.concurrent('tributary run', { timeout: 60_000 }, () => {
     expect(out.code).toBe(3);
     expect(out.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([{ id: 10 }, { id: 11 }, { id: 12 }, { id: 13 }, { id: 14 }]);
     expect(out.stderr).toContain('partial result');
-    expect(out.stderr).toContain('fragment broken (crm)');
+    expect(out.stderr).toContain('fragment "broken" on source "crm" failed');
   });
 
   it('reads the plan from standard input with "-"', async ({ expect }) => {

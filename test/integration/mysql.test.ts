@@ -185,7 +185,9 @@ describeWithServer(server, 'mysqlSource (real MariaDB/MySQL)', () => {
   it('classifies a syntax error and an unknown table as not retryable, keeping the errno', async () => {
     const syntax = await rejection(run('SELEC 1', [], { fragmentId: 'broken' }));
     expect(syntax).toMatchObject({ code: 'FRAGMENT_FAILED', driverCode: '1064', retryable: false });
-    expect((syntax as Error).message).toMatch(/fragment broken.*SQL syntax/);
+    // The driver's words, labelled; the pipeline adds the fragment and source prefix once.
+    expect((syntax as Error).message).toMatch(/^MariaDB\/MySQL error 1064: .*SQL syntax/);
+    expect(syntax).toMatchObject({ issues: [{ path: 'fragments.broken' }] });
     expect(source.isRetryable(syntax)).toBe(false);
     const unknown = await rejection(run(`SELECT * FROM ${uniqueName('missing')}`));
     expect(unknown).toMatchObject({ code: 'FRAGMENT_FAILED', driverCode: '1146', retryable: false });

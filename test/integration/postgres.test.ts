@@ -180,7 +180,9 @@ describeWithServer(server, 'postgresSource (real PostgreSQL)', () => {
   it('classifies a syntax error and an unknown table as not retryable, keeping the SQLSTATE', async () => {
     const syntax = await rejection(run('SELEC 1', [], { fragmentId: 'broken' }));
     expect(syntax).toMatchObject({ code: 'FRAGMENT_FAILED', driverCode: '42601', retryable: false });
-    expect((syntax as Error).message).toMatch(/fragment broken.*syntax error/);
+    // The driver's words, labelled; the pipeline adds the fragment and source prefix once.
+    expect((syntax as Error).message).toMatch(/^PostgreSQL error 42601: syntax error/);
+    expect(syntax).toMatchObject({ issues: [{ path: 'fragments.broken' }] });
     expect(source.isRetryable(syntax)).toBe(false);
     const unknown = await rejection(run(`SELECT * FROM ${uniqueName('missing')}`));
     expect(unknown).toMatchObject({ code: 'FRAGMENT_FAILED', driverCode: '42P01', retryable: false });

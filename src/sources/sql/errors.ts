@@ -41,7 +41,13 @@ export function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
-/** Wraps a driver error; a TributaryError (a limit, a cancel) passes through unchanged. */
+const SERVER_LABELS: Readonly<Record<string, string>> = { postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' };
+
+/**
+ * Wraps a driver error as `PostgreSQL error 42P01: relation "x" does not exist` or
+ * `MariaDB/MySQL unavailable: connect ECONNREFUSED …`; a TributaryError (a limit, a
+ * cancel) passes through unchanged.
+ */
 export function toSourceError(
   error: unknown,
   info: {
@@ -58,12 +64,12 @@ export function toSourceError(
   const { rule, driverCode, phase } = info;
   const unavailable = phase === 'connect' || rule?.unavailable === true;
   const retryable = rule?.retryable ?? (phase === 'connect' && defaultIsRetryable(error));
-  const what = unavailable
-    ? `${info.kind} source ${info.source} is unavailable`
-    : `${info.fragmentId === undefined ? 'a fragment' : `fragment ${info.fragmentId}`} failed on ${info.kind} source ${info.source}`;
-  const code = driverCode === undefined ? '' : ` [${driverCode}]`;
+  // Only what the driver said, labelled: the pipeline puts the one prefix in front (the
+  // fragment, the source's registered name, the attempt: execution/classify.ts).
+  const label = SERVER_LABELS[info.kind] ?? info.kind;
+  const what = unavailable ? `${label} unavailable` : `${label} error${driverCode === undefined ? '' : ` ${driverCode}`}`;
   const path = info.fragmentId === undefined ? 'source' : `fragments.${info.fragmentId}`;
-  const message = `${what}: ${error.message}${code}`;
+  const message = `${what}: ${error.message}`;
   return new TributaryError(unavailable ? 'SOURCE_UNAVAILABLE' : 'FRAGMENT_FAILED', message, {
     cause: error,
     retryable,

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { createExecutor, memorySource, plan, TributaryError, type ExecutionEvent } from '../../src/index.js';
+import { LiveStore, type LiveMessage } from '../../src/ui/store.js';
+
+const p = plan('q')
+  .fragment('a', 'm', { table: 't' })
+  .fragment('b', 'm', { table: 't', where: { in: ['x', { $from: 'a', column: 'x' }] } }, { dependsOn: ['a'] })
+  .build();
+
+function recorder(store: LiveStore): LiveMessage[] {
+  const seen: LiveMessage[] = [];
+  store.subscribe((m) => seen.push(m));
+  return seen;
+}
+
+describe('LiveStore: what the live page is told', () => {
+  it('folds a real run into fragment states, progress and a timeline, under the watched query', async () => {
+    const executor = createExecutor({ sources: { m: memorySource({ tables: { t: [{ x: 1 }, { x: 2 }] } }) } });
+    const store = new LiveStore();
+    const messages = recorder(store);
+    executor.events$.subscribe((e) => store.onEvent(e));
+    const run = executor.run(p);
+    store.watch(run, p);
+    const result = await run.result;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await executor.close();
+
+    const snapshot = store.snapshot();
+    if (snapshot.type !== 'snapshot') throw new Error('not a snapshot');
+    expect(snapshot.queries).toHaveLength(1);
+    const q = snapshot.queries[0]!;
+    expect(q.key).toBe('q#1');
+    expect(q.state).toBe(result.status);
+    expect(q.total).toBe(2);
+    expect(Object.fromEntries(Object.entries(q.fragments).map(([id, f]) => [id, f.state]))).toEqual({ a: 'succeeded', b: 'succeeded' });
+    expect(q.svg).toContain('data-fragment="b"');
+    expect(q.timeline).toContain('critical path: a → b');
+    expect(q.criticalPath).toEqual(['a', 'b']);
+    expect(q.progress).toMatchObject({ total: 2, succeeded: 2, percent: 100, done: true });
+    // The page heard each fragment change and every event, in order.
+    const changes = messages.flatMap((m) => (m.type === 'fragments' ? Object.entries(m.changes).map(([id, f]) => `${id}:${f.state}`) : []));
+    expect(changes.filter((c) => c.startsWith('a:'))).toEqual(['a:queued', 'a:running', 'a:succeeded']);
+    expect(messages.filter((m) => m.type === 'log').map((m) => (m.type === 'log' ? m.line.type : ''))).toEqual(snapshot.log.map((l) => l.type));
+    expect(snapshot.log.at(-1)?.type).toBe('query.done');
+  });
+
+  it('shows a query it was not told about from its events alone, and a new run of the same plan as a new query', () => {
+    const store = new LiveStore();
+    const base = { queryId: 'r', source: 'm', level: 0 };
+    const events: ExecutionEvent[] = [
+      { type: 'query.started', queryId: 'r', at: 0, fragments: 2, levels: 1 },
+      { type: 'fragment.queued', fragmentId: 'x', at: 1, ...base },
+      { type: 'fragment.started', fragmentId: 'x', at: 2, attempt: 1, batch: { index: 0, count: 1 }, ...base },
+      { type: 'fragment.queued', fragmentId: 'y', at: 2, ...base },
+    ];
+    for (const e of events) store.onEvent(e);
+    store.onEvent({ type: 'query.started', queryId: 'r', at: 0, fragments: 1, levels: 1 });
+    const snapshot = store.snapshot();
+    if (snapshot.type !== 'snapshot') throw new Error('not a snapshot');
+    expect(snapshot.queries.map((q) => q.key)).toEqual(['r#1', 'r#2']);
+    expect(snapshot.queries[0]!.fragments).toEqual({ x: { source: 'm', level: 0, state: 'running' }, y: { source: 'm', level: 0, state: 'queued' } });
+    expect(snapshot.queries[0]!.svg).toBeUndefined();
+    expect(snapshot.queries[1]!.total).toBe(1);
+  });
+
+  it('marks what had not finished as stopped when the query fails, and keeps only the last queries', () => {
+    const store = new LiveStore({ queries: 2, log: 3, events: 10 });
+    const base = { source: 'm', level: 0 };
+    for (const id of ['q1', 'q2', 'q3']) {
+      store.onEvent({ type: 'query.started', queryId: id, at: 0, fragments: 1, levels: 1 });
+      store.onEvent({ type: 'fragment.queued', queryId: id, fragmentId: 'f', at: 1, ...base });
+      store.onEvent({ type: 'query.failed', queryId: id, at: 2, durationMs: 2, error: new TributaryError('CANCELLED', 'cancelled') });
+    }
+    const snapshot = store.snapshot();
+    if (snapshot.type !== 'snapshot') throw new Error('not a snapshot');
+    expect(snapshot.queries.map((q) => q.queryId)).toEqual(['q2', 'q3']);
+    expect(snapshot.queries[1]!.fragments.f!.state).toBe('stopped');
+    expect(snapshot.queries[1]!.state).toBe('failed');
+    expect(snapshot.queries[1]!.error).toBe('CANCELLED: cancelled');
+    expect(snapshot.log).toHaveLength(3);
+  });
+});
