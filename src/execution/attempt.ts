@@ -71,7 +71,8 @@ export class Attempt implements LaneClient {
   start(): void {
     const breaker = this.owner.env.guards.breaker;
     if (breaker && !breaker.tryPass()) {
-      // An open circuit fails at once: no slot taken, no network touched.
+      // An open circuit fails at once: no slot taken, no network touched, nothing recorded.
+      this.#rejectedByCircuit = true;
       this.#fail(this.#circuitOpen());
       return;
     }

@@ -56,7 +56,16 @@ export interface VirtualClock extends Clock {
   next(): boolean;
   /** Timers set and not yet fired or cleared. */
   pending(): number;
+  /**
+   * Moves time forward by `ms` the way the program would live through it: before each timer
+   * fires, and at the end, pending promise callbacks and I/O callbacks run, so a timer set
+   * by what a fired one started (the next retry's delay) falls due within the same call.
+   */
+  advanceAsync(ms: number): Promise<void>;
 }
+
+/** Lets promise callbacks and immediates run (no real time passes). */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface VirtualTimer {
   at: number;
@@ -111,5 +120,16 @@ export function createVirtualClock(start = 0): VirtualClock {
       return true;
     },
     pending: () => timers.size,
+    async advanceAsync(ms) {
+      const target = now + ms;
+      for (;;) {
+        await settle();
+        const t = due(target);
+        if (!t) break;
+        fire(t);
+      }
+      now = Math.max(now, target);
+      await settle();
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { Observable, from, map, mergeMap, tap, throwError, timer, toArray, type Subscription } from 'rxjs';
 import { FragmentError } from '../errors.js';
+import { columnsOf, withColumns } from '../data/columns.js';
 import type { Row } from '../data/row.js';
 import type { FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
 import type { PreparedFragment } from '../run/prepare.js';
@@ -300,7 +301,13 @@ function outcomeOf(out: AttemptOutput): FragmentOutcome {
 
 /** The batches of one fragment, in batch order: rows concatenated, effort added up. */
 function combine(parts: AttemptOutput[]): FragmentOutcome {
-  const rows = parts.length === 1 ? parts[0]!.rows : parts.flatMap((p) => p.rows);
+  let rows = parts[0]!.rows;
+  if (parts.length > 1) {
+    rows = parts.flatMap((p) => p.rows);
+    // Every batch is the same statement: the first one's column names are the fragment's.
+    const names = columnsOf(parts[0]!.rows);
+    if (names !== undefined) withColumns(rows, names);
+  }
   let count = 0;
   let attempts = 0;
   let calls = 0;

@@ -1,4 +1,5 @@
 import { TributaryError } from '../errors.js';
+import { columnsOf, withColumns } from '../data/columns.js';
 import type { Row } from '../data/row.js';
 import type { ExecuteContext, Principal, SourceExecutor } from '../sources/source.js';
 
@@ -108,6 +109,11 @@ export class SourceCall implements ExecuteContext {
     let count = 0;
     const take = async (batch: Row[]): Promise<boolean> => {
       if (!Array.isArray(batch)) throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${this.#source.kind}" yielded a batch that is not an array of rows`);
+      // The first batch names the columns (see withColumns): the kept rows carry them on.
+      if (count === 0 && rows.length === 0) {
+        const names = columnsOf(batch);
+        if (names !== undefined) withColumns(rows, names);
+      }
       count += batch.length;
       if (count > maxRows) throw this.#tooMany(maxRows);
       const streaming = this.#streaming;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createExecutor, type SourceExecutor } from '../../src/index.js';
+import { createExecutor, createVirtualClock, type SourceExecutor } from '../../src/index.js';
 
 describe('circuit breaker and queued calls', () => {
   it('fails calls that were waiting for a slot when the circuit opened, without sending them', async () => {
@@ -23,5 +23,75 @@ describe('circuit breaker and queued calls', () => {
     expect(result.errors.filter((e) => e.code === 'SOURCE_UNAVAILABLE' && /circuit is open/.test(e.message)).length).toBeGreaterThanOrEqual(16);
     expect(executor.metrics().sources.dead!.circuit).toBe('open');
     await executor.close();
+  });
+});
+
+describe('on the virtual clock', () => {
+  it('cools an open circuit down after resetTimeoutMs, lets one probe through, and closes on its success', async () => {
+    const clock = createVirtualClock();
+    let healthy = false;
+    let sent = 0;
+    const flaky: SourceExecutor = {
+      kind: 'flaky',
+      querySchema: z.object({}),
+      execute: () => {
+        sent++;
+        return healthy ? Promise.resolve([{ ok: true }]) : Promise.reject(Object.assign(new Error('service unavailable'), { retryable: true }));
+      },
+    };
+    const executor = createExecutor({ sources: { flaky }, retry: { attempts: 1 }, circuitBreaker: { failureThreshold: 2, resetTimeoutMs: 10_000 }, cache: false, clock });
+    const plan = () => ({ fragments: [{ id: 'f', source: 'flaky', query: {} }] });
+    try {
+      await executor.execute(plan());
+      await executor.execute(plan());
+      expect(executor.metrics().sources.flaky!.circuit).toBe('open');
+      // Open: refused without a call.
+      const refused = await executor.execute(plan());
+      expect(refused.errors[0]).toMatchObject({ code: 'SOURCE_UNAVAILABLE' });
+      expect(sent).toBe(2);
+      await clock.advanceAsync(9_999);
+      expect((await executor.execute(plan())).status).toBe('failed');
+      expect(sent).toBe(2);
+      // Cooled down: the next call is the probe, and it closes the circuit.
+      await clock.advanceAsync(1);
+      healthy = true;
+      const probe = await executor.execute(plan());
+      expect(probe.status).toBe('ok');
+      expect(sent).toBe(3);
+      expect(executor.metrics().sources.flaky!.circuit).toBe('closed');
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('fails a fragment with TIMEOUT at its deadline, retries included, not later', async () => {
+    const clock = createVirtualClock();
+    const calls: AbortSignal[] = [];
+    const hangs: SourceExecutor = {
+      kind: 'hangs',
+      querySchema: z.object({}),
+      execute: (_q, ctx) => {
+        calls.push(ctx.signal);
+        return new Promise(() => undefined);
+      },
+    };
+    const executor = createExecutor({ sources: { hangs }, timeoutMs: 200, retry: { attempts: 10, initialDelayMs: 100, jitter: 'none', factor: 1 }, cache: false, clock });
+    try {
+      const run = executor.run({ fragments: [{ id: 'f', source: 'hangs', query: {}, deadlineMs: 500 }] });
+      let settled = false;
+      void run.result.then(() => (settled = true));
+      // 0–200 try 1, 300–500 try 2: the deadline cuts try 2 at 500.
+      await clock.advanceAsync(499);
+      expect(settled).toBe(false);
+      expect(calls).toHaveLength(2);
+      await clock.advanceAsync(1);
+      const result = await run.result;
+      expect(result.errors[0]).toMatchObject({ code: 'TIMEOUT', retryable: false });
+      expect(result.errors[0]!.message).toContain('500 ms deadline');
+      expect(calls.every((s) => s.aborted)).toBe(true);
+      expect(clock.now()).toBe(500);
+    } finally {
+      await executor.close();
+    }
   });
 });

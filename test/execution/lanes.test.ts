@@ -167,7 +167,8 @@ describe('executor concurrency limits', () => {
     });
     await src.waitForCalls(2);
     const waiting = executor.run({ fragments: [{ id: 'c', source: 's', query: { key: 'c' } }] });
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    // It reached the global lane and waits there: no sleeping needed to know it did not start.
+    await until(() => executor!.metrics().lanes.global.queued === 1, 'c to wait for a slot');
     expect(src.calls).toHaveLength(2);
     blocker.cancel();
     await expect(blocker.result).rejects.toMatchObject({ code: 'CANCELLED' });
@@ -180,7 +181,7 @@ describe('executor concurrency limits', () => {
     const one = (id: string) => ({ id, fragments: [{ id: 'f', source: 's', query: { key: id } }] });
     const runs = ['q1', 'q2', 'q3'].map((id) => executor!.run(one(id)));
     await until(() => src.calls.length === 2, 'two calls');
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await until(() => executor!.metrics().lanes.global.queued === 1, 'q3 to wait for a slot');
     expect(src.calls.map((c) => c.key)).toEqual(['q1', 'q2']);
     src.calls[0]!.resolve([{ n: 1 }]);
     await until(() => src.calls.length === 3, 'the third call');

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createExecutor, FragmentError, TributaryError, type Executor } from '../../src/index.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createExecutor, createVirtualClock, FragmentError, TributaryError, type Executor, type VirtualClock } from '../../src/index.js';
 import { backoffDelay, defaultRetryPolicy, mergeRetry, type RetryPolicy } from '../../src/execution/retry.js';
 import { collectEvents, flush, ofType, sourceError, testSource } from '../support/engine.js';
 
@@ -45,15 +45,16 @@ describe('mergeRetry', () => {
   });
 });
 
+/** Every run here is on a virtual clock: backoff and timeouts happen when the test moves time. */
 describe('retry and timeout in a run', () => {
   let executor: Executor | undefined;
+  let clock: VirtualClock;
   beforeEach(() => {
-    vi.useFakeTimers();
+    clock = createVirtualClock();
   });
   afterEach(async () => {
     await executor?.close();
     executor = undefined;
-    vi.useRealTimers();
   });
 
   it('retries a retryable failure with backoff: 3 attempts, 2 retrying events within the bounds', async () => {
@@ -63,6 +64,7 @@ describe('retry and timeout in a run', () => {
       sources: { s: src.source },
       retry: { attempts: 3, initialDelayMs: 100, maxDelayMs: 1000, factor: 2, jitter: 'equal' },
       cache: false,
+      clock,
     });
     const run = executor.run({ fragments: [{ id: 'f', source: 's', query: { key: 'f' } }] });
     const events = collectEvents(run);
@@ -75,9 +77,9 @@ describe('retry and timeout in a run', () => {
     expect(d1).toBeGreaterThanOrEqual(50);
     expect(d1).toBeLessThanOrEqual(100);
     // The second attempt waits for the whole delay.
-    await vi.advanceTimersByTimeAsync(d1 - 1);
+    await clock.advanceAsync(d1 - 1);
     expect(src.calls).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     expect(src.calls).toHaveLength(2);
 
     const retrying = ofType(events, 'fragment.retrying');
@@ -85,9 +87,9 @@ describe('retry and timeout in a run', () => {
     const d2 = retrying[1]!.delayMs;
     expect(d2).toBeGreaterThanOrEqual(100);
     expect(d2).toBeLessThanOrEqual(200);
-    await vi.advanceTimersByTimeAsync(d2 - 1);
+    await clock.advanceAsync(d2 - 1);
     expect(src.calls).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     expect(src.calls).toHaveLength(3);
 
     const result = await run.result;
@@ -106,10 +108,10 @@ describe('retry and timeout in a run', () => {
   it('keeps full-jitter delays within [0, initialDelayMs·factor^(n-1)]', async () => {
     let n = 0;
     const src = testSource({ behaviour: () => (++n <= 2 ? sourceError('busy', true) : [{ ok: true }]) });
-    executor = createExecutor({ sources: { s: src.source }, retry: { attempts: 3, initialDelayMs: 100, factor: 3, jitter: 'full' }, cache: false });
+    executor = createExecutor({ sources: { s: src.source }, retry: { attempts: 3, initialDelayMs: 100, factor: 3, jitter: 'full' }, cache: false, clock });
     const run = executor.run({ fragments: [{ id: 'f', source: 's', query: { key: 'f' } }] });
     const events = collectEvents(run);
-    await vi.advanceTimersByTimeAsync(1000);
+    await clock.advanceAsync(1000);
     const result = await run.result;
     const delays = ofType(events, 'fragment.retrying').map((e) => e.delayMs);
     expect(delays).toHaveLength(2);
@@ -122,10 +124,10 @@ describe('retry and timeout in a run', () => {
 
   it('tries a non-retryable error once and fails with its FragmentError', async () => {
     const src = testSource({ behaviour: () => sourceError('syntax error near FROM', false) });
-    executor = createExecutor({ sources: { s: src.source }, retry: { attempts: 5 }, cache: false });
+    executor = createExecutor({ sources: { s: src.source }, retry: { attempts: 5 }, cache: false, clock });
     const run = executor.run({ fragments: [{ id: 'f', source: 's', query: { key: 'f' } }] });
     const events = collectEvents(run);
-    await vi.advanceTimersByTimeAsync(10_000);
+    await clock.advanceAsync(10_000);
     const result = await run.result;
     expect(src.calls).toHaveLength(1);
     expect(ofType(events, 'fragment.retrying')).toHaveLength(0);
@@ -139,9 +141,9 @@ describe('retry and timeout in a run', () => {
 
   it('gives up after `attempts` tries of a retryable error', async () => {
     const src = testSource({ behaviour: () => sourceError('still down', true) });
-    executor = createExecutor({ sources: { s: src.source }, retry: { attempts: 4, initialDelayMs: 10, jitter: 'none' }, cache: false });
+    executor = createExecutor({ sources: { s: src.source }, retry: { attempts: 4, initialDelayMs: 10, jitter: 'none' }, cache: false, clock });
     const run = executor.run({ fragments: [{ id: 'f', source: 's', query: { key: 'f' } }] });
-    await vi.advanceTimersByTimeAsync(10 + 20 + 40);
+    await clock.advanceAsync(10 + 20 + 40);
     const result = await run.result;
     expect(src.calls).toHaveLength(4);
     expect(result.status).toBe('failed');
@@ -151,15 +153,15 @@ describe('retry and timeout in a run', () => {
 
   it('aborts a hanging source call at the timeout: code TIMEOUT, the signal fired', async () => {
     const src = testSource(); // never answers on its own
-    executor = createExecutor({ sources: { s: src.source }, timeoutMs: 1000, retry: { attempts: 1 }, cache: false });
+    executor = createExecutor({ sources: { s: src.source }, timeoutMs: 1000, retry: { attempts: 1 }, cache: false, clock });
     const run = executor.run({ fragments: [{ id: 'f', source: 's', query: { key: 'f' } }] });
     let settled = false;
     void run.result.then(() => (settled = true));
-    await vi.advanceTimersByTimeAsync(999);
+    await clock.advanceAsync(999);
     expect(src.calls).toHaveLength(1);
     expect(src.calls[0]!.signal.aborted).toBe(false);
     expect(settled).toBe(false);
-    await vi.advanceTimersByTimeAsync(1);
+    await clock.advanceAsync(1);
     const result = await run.result;
     expect(src.calls[0]!.signal.aborted).toBe(true);
     expect(src.calls[0]!.signal.reason).toBeInstanceOf(TributaryError);
@@ -172,11 +174,11 @@ describe('retry and timeout in a run', () => {
 
   it('retries a timed-out attempt, and a fragment timeoutMs overrides the executor’s', async () => {
     const src = testSource();
-    executor = createExecutor({ sources: { s: src.source }, timeoutMs: 60_000, retry: { attempts: 2, initialDelayMs: 10, jitter: 'none' }, cache: false });
+    executor = createExecutor({ sources: { s: src.source }, timeoutMs: 60_000, retry: { attempts: 2, initialDelayMs: 10, jitter: 'none' }, cache: false, clock });
     const run = executor.run({ fragments: [{ id: 'f', source: 's', query: { key: 'f' }, timeoutMs: 200 }] });
-    await vi.advanceTimersByTimeAsync(200);
+    await clock.advanceAsync(200);
     expect(src.calls[0]!.signal.aborted).toBe(true);
-    await vi.advanceTimersByTimeAsync(10);
+    await clock.advanceAsync(10);
     expect(src.calls).toHaveLength(2);
     src.calls[1]!.resolve([{ late: true }]);
     const result = await run.result;
@@ -187,7 +189,7 @@ describe('retry and timeout in a run', () => {
 
   it('times an attempt from its start, not from when it began waiting for a slot', async () => {
     const src = testSource();
-    executor = createExecutor({ sources: { s: src.source }, concurrency: 1, timeoutMs: 100, retry: { attempts: 1 }, cache: false });
+    executor = createExecutor({ sources: { s: src.source }, concurrency: 1, timeoutMs: 100, retry: { attempts: 1 }, cache: false, clock });
     const run = executor.run({
       fragments: [
         { id: 'a', source: 's', query: { key: 'a' } },
@@ -195,10 +197,10 @@ describe('retry and timeout in a run', () => {
       ],
       merge: { op: 'union', inputs: ['a', 'b'] },
     });
-    await vi.advanceTimersByTimeAsync(80);
+    await clock.advanceAsync(80);
     expect(src.calls.map((c) => c.key)).toEqual(['a']);
     src.calls[0]!.resolve([{ k: 'a' }]);
-    await vi.advanceTimersByTimeAsync(80);
+    await clock.advanceAsync(80);
     expect(src.calls.map((c) => c.key)).toEqual(['a', 'b']);
     expect(src.calls[1]!.signal.aborted).toBe(false);
     src.calls[1]!.resolve([{ k: 'b' }]);
@@ -210,7 +212,7 @@ describe('retry and timeout in a run', () => {
   it('gives its lane slot back while it waits to retry', async () => {
     let failures = 0;
     const src = testSource({ behaviour: (c) => (c.key === 'flaky' && ++failures === 1 ? sourceError('reset', true) : [{ k: c.key }]) });
-    executor = createExecutor({ sources: { s: src.source }, concurrency: 1, retry: { attempts: 2, initialDelayMs: 1000, jitter: 'none' }, cache: false });
+    executor = createExecutor({ sources: { s: src.source }, concurrency: 1, retry: { attempts: 2, initialDelayMs: 1000, jitter: 'none' }, cache: false, clock });
     const run = executor.run({
       fragments: [
         { id: 'flaky', source: 's', query: { key: 'flaky' } },
@@ -218,10 +220,10 @@ describe('retry and timeout in a run', () => {
       ],
       merge: { op: 'union', inputs: ['flaky', 'other'] },
     });
-    await vi.advanceTimersByTimeAsync(10);
+    await clock.advanceAsync(10);
     // `other` ran during flaky's backoff.
     expect(src.calls.map((c) => c.key)).toEqual(['flaky', 'other']);
-    await vi.advanceTimersByTimeAsync(1000);
+    await clock.advanceAsync(1000);
     expect(src.calls.map((c) => c.key)).toEqual(['flaky', 'other', 'flaky']);
     const result = await run.result;
     expect(result.rows).toEqual([{ k: 'flaky' }, { k: 'other' }]);
@@ -229,7 +231,7 @@ describe('retry and timeout in a run', () => {
 
   it('a plan’s retry policy overrides the executor’s, and a fragment’s overrides the plan’s', async () => {
     const src = testSource({ behaviour: (c) => (c.key === 'g' || src.calls.filter((x) => x.key === c.key).length < 3 ? sourceError('flaky', true) : [{ k: c.key }]) });
-    executor = createExecutor({ sources: { s: src.source }, retry: { attempts: 1, initialDelayMs: 1, jitter: 'none' }, cache: false });
+    executor = createExecutor({ sources: { s: src.source }, retry: { attempts: 1, initialDelayMs: 1, jitter: 'none' }, cache: false, clock });
     const run = executor.run({
       fragments: [
         { id: 'f', source: 's', query: { key: 'f' } },
@@ -239,7 +241,7 @@ describe('retry and timeout in a run', () => {
       retry: { attempts: 3 },
       errorPolicy: 'partial',
     });
-    await vi.advanceTimersByTimeAsync(100);
+    await clock.advanceAsync(100);
     const result = await run.result;
     expect(result.fragments.f!.attempts).toBe(3);
     expect(result.fragments.f!.status).toBe('succeeded');
