@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mysqlSource, type MysqlSource } from '../../src/sources/mysql/connector.js';
 import { postgresSource, type PostgresSource } from '../../src/sources/postgres/connector.js';
 import type { ExecuteContext } from '../../src/sources/source.js';
+import { columnsOf } from '../../src/data/columns.js';
 import { describeWithServer, mysqlAdmin, requireServer, scratchTables } from '../support/servers.js';
 
 const [postgres, mysql] = await Promise.all([requireServer('postgres'), requireServer('mysql')]);
@@ -58,6 +59,18 @@ describeWithServer(postgres, 'values policy on PostgreSQL', () => {
       day_arr: ['2024-01-01'],
       ts_arr: ['2023-12-31T23:00:00.000Z'],
     });
+  });
+
+  it('gives DECIMAL values as numbers up to 15 digits, else the canonical exact string, and names columns on zero rows', async () => {
+    const rows = await source.execute(
+      { sql: `SELECT 12345678901234567.8900000000::numeric(30,10) AS long, 0012.5000::numeric(9,4) AS short, -0.00::numeric(5,2) AS zero,
+                     9007199254740993.00::numeric(20,2) AS unsafe, 1234567890.123456::numeric AS sixteen` },
+      ctx(),
+    );
+    expect(rows).toEqual([{ long: '12345678901234567.89', short: 12.5, zero: 0, unsafe: '9007199254740993', sixteen: '1234567890.123456' }]);
+    const none = (await source.execute({ sql: 'SELECT 1.5::numeric AS n, 2 AS k WHERE false' }, ctx())) as unknown[];
+    expect(none).toEqual([]);
+    expect(columnsOf(none as never[])).toEqual(['n', 'k']);
   });
 
   it('round-trips extreme integers and buffers through bound parameters', async () => {
@@ -147,6 +160,18 @@ describeWithServer(mysql, 'values policy on MariaDB/MySQL', () => {
         txt: null,
       },
     ]);
+  });
+
+  it('gives DECIMAL values as numbers up to 15 digits, else the canonical exact string, and names columns on zero rows', async () => {
+    const rows = await source.execute(
+      { sql: `SELECT CAST('12345678901234567.89' AS DECIMAL(30,10)) AS \`long\`, CAST('12.5' AS DECIMAL(9,4)) AS short, CAST('-0.00' AS DECIMAL(5,2)) AS zero,
+                     CAST('9007199254740993' AS DECIMAL(20,2)) AS unsafe, CAST('1234567890.123456' AS DECIMAL(20,6)) AS sixteen` },
+      ctx(),
+    );
+    expect(rows).toEqual([{ long: '12345678901234567.89', short: 12.5, zero: 0, unsafe: '9007199254740993', sixteen: '1234567890.123456' }]);
+    const none = (await source.execute({ sql: `SELECT num AS n, id AS k FROM ${typed} WHERE id < 0` }, ctx())) as unknown[];
+    expect(none).toEqual([]);
+    expect(columnsOf(none as never[])).toEqual(['n', 'k']);
   });
 
   it('binds extreme integers exactly and runs the session in UTC', async () => {
