@@ -64,6 +64,43 @@ describe.concurrent('validate --sources', { timeout: 60_000 }, () => {
   });
 });
 
+describe.concurrent('validate --sources on SQLite', { timeout: 60_000 }, () => {
+  it('compiles each statement against the file: syntax, tables, columns, placeholder count', async ({ expect }) => {
+    const p = tmp.file('sqlite-plan.json', {
+      fragments: [
+        { id: 'a', source: 'crm', query: { sql: 'SELEC id FROM customers' } },
+        { id: 'b', source: 'crm', query: { sql: 'SELECT id FROM customer' } },
+        { id: 'c', source: 'crm', query: { sql: 'SELECT idd FROM customers' } },
+        { id: 'd', source: 'crm', query: { sql: 'SELECT id FROM customers WHERE segment = ? AND region = ?', params: ['X'] } },
+        { id: 'e', source: 'crm', query: { sql: 'SELECT id FROM customers WHERE segment = ?', params: [{ $param: 'segment' }] } },
+      ],
+      merge: { op: 'union', inputs: ['a', 'b', 'c', 'd', 'e'] },
+    });
+    const out = await runCli(['validate', p, '--sources', sources]);
+    expect(out.code).toBe(2);
+    expect(out.stderr.split('\n').slice(1, -1)).toEqual([
+      '  fragments[0].query.sql: SQLite: near "SELEC": syntax error',
+      '  fragments[1].query.sql: SQLite: no such table: customer',
+      '  fragments[2].query.sql: SQLite: no such column: idd',
+      '  fragments[3].query.sql: SQLite: Too few parameter values were provided',
+    ]);
+  });
+
+  it('lists the parameters a valid plan needs', async ({ expect }) => {
+    const out = await runCli(['validate', plan, '--sources', sources]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('  parameters: segment (run with --param segment=…)');
+  });
+
+  it('a SQL source without a user to connect as is invalid input, named by its entry', async ({ expect }) => {
+    const s = tmp.file('no-user.json', { ...(demoSources() as object), shop2: { kind: 'postgres', host: '127.0.0.1' }, cat: { kind: 'mysql', url: 'mysql://127.0.0.1/x' } });
+    const out = await runCli(['validate', plan, '--sources', s], { env: { PGUSER: '', USER: '' } });
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('  shop2.user: postgres source "shop2": no user name to connect as');
+    expect(out.stderr).toContain('  cat.url: mysql source "cat": no user name to connect as; give one in the url (mysql://user@host/db) or in user');
+  });
+});
+
 describe.concurrent('zero-row results', { timeout: 60_000 }, () => {
   const empty = (): string =>
     tmp.file(`empty-${Math.random().toString(36).slice(2)}.json`, {
