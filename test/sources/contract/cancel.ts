@@ -2,7 +2,8 @@ import { getEventListeners } from 'node:events';
 import { expect } from 'vitest';
 import { eventually } from '../../support/servers.js';
 import { collect, context, marker, rejection, using, type ContractCase } from './support.js';
-import type { ContractSubject } from './subject.js';
+import type { ExecuteContext } from '../../../src/sources/index.js';
+import type { Call, ContractSubject } from './subject.js';
 
 /** An aborted signal stops the call at once, with its reason, and the work on the server too. */
 export function cancelCases<Q>(subject: ContractSubject<Q>): ContractCase[] {
@@ -14,6 +15,20 @@ export function cancelCases<Q>(subject: ContractSubject<Q>): ContractCase[] {
           const reason = new Error('already gone');
           const call = subject.numbersIn([1]);
           expect(await rejection(collect(source, call, { signal: AbortSignal.abort(reason) }))).toBe(reason);
+        }),
+    },
+    {
+      name: 'cancellation: no abort listener is left behind by a success, a failure or a passed limit',
+      run: () =>
+        using(subject.create(), async (source) => {
+          const left = async (call: Call<Q>, extra: Partial<ExecuteContext> = {}) => {
+            const controller = new AbortController();
+            await collect(source, call, { ...extra, signal: controller.signal }).catch(() => undefined);
+            return getEventListeners(controller.signal, 'abort').length;
+          };
+          expect(await left(subject.numbersIn([1]))).toBe(0);
+          for (const call of subject.invalid) expect(await left(call)).toBe(0);
+          expect(await left(subject.rows(10, marker('listeners')), { limits: { maxRows: 5 } })).toBe(0);
         }),
     },
   ];
