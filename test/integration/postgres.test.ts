@@ -1,4 +1,3 @@
-import { getEventListeners } from 'node:events';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TributaryError } from '../../src/errors.js';
@@ -54,36 +53,6 @@ describeWithServer(server, 'postgresSource (real PostgreSQL)', () => {
   });
   const run = (sql: string, params: unknown[] = [], extra: Partial<ExecuteContext> = {}): Promise<Row[]> =>
     source.execute({ sql }, ctx(params, extra));
-  /** Statements containing `marker` that are running right now (other than the admin's). */
-  const active = async (marker: string): Promise<number> => {
-    const [row] = await admin.exec(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()`,
-      [`%${marker}%`],
-    );
-    return Number(row?.n);
-  };
-
-  it('answers a select with $1 params', async () => {
-    const rows = await run(`SELECT id, name FROM ${items} WHERE id = $1 OR name = $2 ORDER BY id`, [3, 'item 7']);
-    expect(rows).toEqual([
-      { id: 3, name: 'item 3' },
-      { id: 7, name: 'item 7' },
-    ]);
-  });
-
-  it('sends a bound list as one array parameter, so = ANY($1) works', async () => {
-    expect(await run(`SELECT id FROM ${items} WHERE id = ANY($1) ORDER BY id`, [[5, 1, 9]])).toEqual([
-      { id: 1 },
-      { id: 5 },
-      { id: 9 },
-    ]);
-    const thousand = Array.from({ length: 1000 }, (_, i) => i * 2 + 1);
-    const rows = await run(`SELECT id FROM ${items} WHERE id = ANY($1) ORDER BY id`, [thousand]);
-    expect(rows.map((r) => r.id)).toEqual(thousand);
-    expect(await run(`SELECT id FROM ${items} WHERE name = ANY($1)`, [[]])).toEqual([]);
-  });
-
   it('passes injection strings as data: they come back verbatim and nothing is dropped', async () => {
     const attacks = ["'); DROP TABLE " + items + '; --', "' OR 1=1 --", "\\'; DROP TABLE x; --", 'a"b{c},d\\', 'NULL'];
     for (const attack of attacks) {
@@ -100,55 +69,6 @@ describeWithServer(server, 'postgresSource (real PostgreSQL)', () => {
     const error = await rejection(run(`SELECT 1; DROP TABLE ${items}`));
     expect(error).toMatchObject({ code: 'FRAGMENT_FAILED', retryable: false });
     expect(await run(`SELECT count(*)::int AS n FROM ${items}`)).toEqual([{ n: 2000 }]);
-  });
-
-  it('rejects at once with the reason when the signal is already aborted', async () => {
-    const reason = new Error('already gone');
-    await expect(source.execute({ sql: 'SELECT 1' }, { params: [], signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
-  });
-
-  it('cancels a running statement on the server when the signal aborts', async () => {
-    const marker = uniqueName('sleep');
-    const controller = new AbortController();
-    const reason = new Error('caller gave up');
-    const started = Date.now();
-    const pending = source.execute({ sql: `SELECT pg_sleep(30) /* ${marker} */` }, { params: [], signal: controller.signal });
-    setTimeout(() => controller.abort(reason), 100);
-    await expect(pending).rejects.toBe(reason);
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(await eventually(async () => (await active(marker)) === 0, 2000)).toBe(true);
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
-    expect(await run('SELECT 1 AS one')).toEqual([{ one: 1 }]);
-  });
-
-  it('cancels when the pool is exhausted: a waiting call and the running one', async () => {
-    const small = postgresSource({ url: server.url, max: 1 });
-    try {
-      const marker = uniqueName('hog');
-      const running = new AbortController();
-      const waiting = new AbortController();
-      const hog = small.execute({ sql: `SELECT pg_sleep(30) /* ${marker} */` }, { params: [], signal: running.signal });
-      const hogResult = rejection(hog);
-      expect(await eventually(async () => (await active(marker)) === 1)).toBe(true);
-
-      const queued = small.execute({ sql: 'SELECT 1 AS one' }, { params: [], signal: waiting.signal });
-      const waitReason = new Error('waited too long');
-      let started = Date.now();
-      setTimeout(() => waiting.abort(waitReason), 100);
-      await expect(queued).rejects.toBe(waitReason);
-      expect(Date.now() - started).toBeLessThan(1000);
-
-      // The cancel must not need a pooled connection: the only one is busy.
-      const hogReason = new Error('stop hogging');
-      started = Date.now();
-      running.abort(hogReason);
-      expect(await hogResult).toBe(hogReason);
-      expect(Date.now() - started).toBeLessThan(1000);
-      expect(await eventually(async () => (await active(marker)) === 0, 2000)).toBe(true);
-      expect(await small.execute({ sql: 'SELECT 2 AS two' }, ctx())).toEqual([{ two: 2 }]);
-    } finally {
-      await small.close();
-    }
   });
 
   it('classifies a real deadlock as retryable, keeping SQLSTATE 40P01', async () => {
@@ -189,62 +109,6 @@ describeWithServer(server, 'postgresSource (real PostgreSQL)', () => {
     expect(source.isRetryable(unknown)).toBe(false);
   });
 
-  it('reports an unreachable server as SOURCE_UNAVAILABLE, retryable', async () => {
-    const nowhere = postgresSource({ host: '127.0.0.1', port: 1, user: 'nobody', connectionTimeoutMillis: 2000 });
-    try {
-      const error = await rejection(nowhere.execute({ sql: 'SELECT 1' }, ctx()));
-      expect(error).toMatchObject({ code: 'SOURCE_UNAVAILABLE', retryable: true, driverCode: 'ECONNREFUSED' });
-    } finally {
-      await nowhere.close();
-    }
-  });
-
-  it('enforces row bounds, the smaller of the source and the call, naming the fragment', async () => {
-    const bounded = postgresSource({ url: server.url, maxRows: 5 });
-    try {
-      const sql = { sql: 'SELECT generate_series(1, 10) AS n' };
-      const own = await rejection(bounded.execute(sql, ctx([], { fragmentId: 'numbers' })));
-      expect(own).toMatchObject({ code: 'LIMIT_EXCEEDED' });
-      expect((own as Error).message).toMatch(/fragment numbers.*maxRows=5/);
-      const call = await rejection(bounded.execute(sql, ctx([], { fragmentId: 'numbers', limits: { maxRows: 3 } })));
-      expect((call as Error).message).toMatch(/maxRows=3/);
-      expect(await bounded.execute({ sql: 'SELECT generate_series(1, 5) AS n' }, ctx())).toHaveLength(5);
-    } finally {
-      await bounded.close();
-    }
-  });
-
-  it('stops a huge result on the server once it passes maxRows', async () => {
-    const marker = uniqueName('huge');
-    const started = Date.now();
-    // A set-returning function in the select list streams rows instead of materializing them.
-    const error = await rejection(
-      run(`SELECT generate_series(1, 100000000) AS n /* ${marker} */`, [], { fragmentId: 'huge', limits: { maxRows: 1000 } }),
-    );
-    expect(error).toMatchObject({ code: 'LIMIT_EXCEEDED' });
-    expect(Date.now() - started).toBeLessThan(5000);
-    expect(await eventually(async () => (await active(marker)) === 0, 2000)).toBe(true);
-    expect(await run('SELECT 1 AS one')).toEqual([{ one: 1 }]);
-  });
-
-  it('enforces an estimated byte bound', async () => {
-    const sql = "SELECT repeat('x', 1000) AS s FROM generate_series(1, 100)";
-    const error = await rejection(run(sql, [], { fragmentId: 'wide', limits: { maxBytes: 50_000 } }));
-    expect(error).toMatchObject({ code: 'LIMIT_EXCEEDED' });
-    expect((error as Error).message).toMatch(/fragment wide.*maxBytes=50000/);
-    expect(await run(sql, [], { limits: { maxBytes: 300_000 } })).toHaveLength(100);
-  });
-
-  it('removes its abort listener after success, failure and limits', async () => {
-    const controller = new AbortController();
-    await source.execute({ sql: 'SELECT 1' }, { params: [], signal: controller.signal });
-    await rejection(source.execute({ sql: 'SELEC 1' }, { params: [], signal: controller.signal }));
-    await rejection(
-      source.execute({ sql: 'SELECT generate_series(1, 10)' }, { params: [], signal: controller.signal, limits: { maxRows: 1 } }),
-    );
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
-  });
-
   it('validates its options with CONFIG_INVALID issues', () => {
     const attempt = () => postgresSource({ url: server.url, max: 0, bogus: true } as never);
     expect(attempt).toThrow(TributaryError);
@@ -263,14 +127,6 @@ describeWithServer(server, 'postgresSource (real PostgreSQL)', () => {
     expect(source.kind).toBe('postgres');
     expect(source.maxConcurrency).toBe(4);
     expect(postgresSource({ url: server.url, maxConcurrency: 2 }).maxConcurrency).toBe(2);
-  });
-
-  it('closes idempotently and refuses work afterwards', async () => {
-    const closing = postgresSource({ url: server.url });
-    await closing.execute({ sql: 'SELECT 1' }, ctx());
-    await Promise.all([closing.close(), closing.close()]);
-    await closing.close();
-    await expect(closing.execute({ sql: 'SELECT 1' }, ctx())).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
   it('lets a process that queried, cancelled and closed exit by itself', async () => {

@@ -4,6 +4,7 @@ import { closingCases } from './contract/closing.js';
 import { errorCases } from './contract/errors.js';
 import { limitCases } from './contract/limits.js';
 import { listCases } from './contract/lists.js';
+import { poolCases } from './contract/pool.js';
 import { streamingCases } from './contract/streaming.js';
 import type { ContractSubject } from './contract/subject.js';
 import type { ContractCase } from './contract/support.js';
@@ -27,6 +28,7 @@ export function contractCases<Q>(subject: ContractSubject<Q>): ContractCase[] {
     ...listCases(subject),
     ...streamingCases(subject),
     ...cancelCases(subject),
+    ...poolCases(subject),
     ...errorCases(subject),
     ...limitCases(subject),
     ...closingCases(subject),

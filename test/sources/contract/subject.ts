@@ -36,6 +36,8 @@ export interface ContractSubject<Q = unknown> {
   teardown?(): Promise<void>;
   /** A new source under test, with its own row/byte limits when given. The suite closes it. */
   create(own?: { maxRows?: number; maxBytes?: number }): SourceExecutor<Q>;
+  /** A pooled source with a single connection, to show a call waiting for it can be cancelled. */
+  createSingle?(): SourceExecutor<Q>;
   /**
    * One row `{ v }` holding the database's value of `type` for the suite's sample (see
    * values.ts: 42, 9007199254740993, 12.50, 12345678901234567.89, 1.5, true, 2024-02-29,
