@@ -51,6 +51,8 @@ export function limitExceeded(subject: LimitSubject, what: string): TributaryErr
 export interface LimitCounter {
   /** One more row: counts it and, under a byte bound, its estimated bytes (`estimateRowBytes`). */
   add(row: Row): void;
+  /** `add(row)` for an event handler: the LIMIT_EXCEEDED error is returned (the row not kept), not thrown. */
+  admit(row: Row): TributaryError | undefined;
   /** `n` more rows whose bytes are counted otherwise (`addBytes`), e.g. as a response body. */
   addCount(n: number): void;
   /** `n` more bytes as read from the wire. */
@@ -74,10 +76,20 @@ export function createLimitCounter(limits: Limits, subject: LimitSubject): Limit
     bytes += n;
     if (maxBytes !== undefined && bytes > maxBytes) throw limitExceeded(subject, `more than maxBytes=${maxBytes} bytes (${how})`);
   };
+  const add = (row: Row) => {
+    countRows(1);
+    if (maxBytes !== undefined) countBytes(estimateRowBytes(row), 'estimated');
+  };
   return {
-    add(row) {
-      countRows(1);
-      if (maxBytes !== undefined) countBytes(estimateRowBytes(row), 'estimated');
+    add,
+    admit(row) {
+      try {
+        add(row);
+        return undefined;
+      } catch (error) {
+        if (error instanceof TributaryError) return error;
+        throw error;
+      }
     },
     addCount: countRows,
     addBytes: (n) => countBytes(n, 'read'),

@@ -51,6 +51,14 @@ describe('limits', () => {
     expect(thrown(() => counter.addCount(1)).message).toBe('fragment h: more than maxRows=10 rows');
   });
 
+  it('admits rows for an event handler: the error is returned, not thrown', () => {
+    const counter = createLimitCounter({ maxRows: 1 }, { fragmentId: 'e' });
+    expect(counter.admit({ a: 1 })).toBeUndefined();
+    const over = counter.admit({ a: 2 });
+    expect(over).toBeInstanceOf(TributaryError);
+    expect(over?.message).toBe('fragment e: more than maxRows=1 rows');
+  });
+
   it('builds the same error for any other limit (e.g. pages)', () => {
     expect(limitExceeded({ fragmentId: 'p' }, 'more than maxPages=3 pages').message).toBe('fragment p: more than maxPages=3 pages');
   });

@@ -167,13 +167,9 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
       statement.on('result', (row: Row) => {
         if (settled || fixes === undefined) return;
         for (const [column, fix] of fixes) row[column] = fix(row[column]);
-        try {
-          bounds.add(row);
-        } catch (error) {
-          abandon(error);
-          return;
-        }
-        rows.push(row);
+        const over = bounds.admit(row);
+        if (over === undefined) rows.push(row);
+        else abandon(over);
       });
       statement.on('error', (error: Error & { fatal?: boolean }) => {
         if (settled) return;

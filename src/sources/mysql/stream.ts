@@ -109,12 +109,8 @@ export async function* streamRows(sql: string, values: unknown[], ctx: ExecuteCo
   const onResult = (row: Row): void => {
     if (failure !== undefined || fixes === undefined) return;
     for (const [column, fix] of fixes) row[column] = fix(row[column]);
-    try {
-      bounds.add(row);
-    } catch (error) {
-      fail(error);
-      return;
-    }
+    const over = bounds.admit(row);
+    if (over !== undefined) return fail(over);
     batch.push(row);
     if (batch.length < deps.batchSize) return;
     queue(batch);

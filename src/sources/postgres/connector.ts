@@ -132,13 +132,9 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
       const onAbort = () => abandon(ctx.signal.reason);
       statement.on('row', (row: Row) => {
         if (settled) return;
-        try {
-          bounds.add(row);
-        } catch (error) {
-          abandon(error);
-          return;
-        }
-        rows.push(row);
+        const over = bounds.admit(row);
+        if (over === undefined) rows.push(row);
+        else abandon(over);
       });
       statement.on('error', (error: Error) => {
         if (settled) return;
