@@ -7,7 +7,8 @@ export type { AnalyzeOptions } from './analyze.js';
 export { criticalPath } from './critical-path.js';
 export { querySummary } from './summary.js';
 /* The pictures, for pages that compose them (the live view) */
-export { explainSvg, sourceColors } from './svg.js';
+export { explainSvg, layoutExplanation, drawPlan, sourceColors } from './svg.js';
+export type { PlanLayout } from './layout.js';
 export type { SvgOptions } from './svg.js';
 export { analyzeSvg } from './gantt-svg.js';
 export { explainHtml, htmlDocument } from './html.js';

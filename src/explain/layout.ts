@@ -65,7 +65,8 @@ export function layoutPlan(graph: PlanGraph): PlanLayout {
       weight: edge.kind === 'merge' ? 1 : 2,
     }, `e${i}`);
   });
-  layout(g);
+  // Past a few dozen boxes the optimal-order search costs seconds and gains little.
+  layout(g, { disableOptimalOrderHeuristic: graph.nodes.length > 60 });
 
   const nodes: LaidNode[] = graph.nodes.map((node) => {
     const n: SizedNode = g.node(node.id);

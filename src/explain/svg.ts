@@ -21,8 +21,30 @@ export interface SvgOptions extends GraphAnnotations {
  * restyle it by status (the live view sets `data-status`).
  */
 export function explainSvg(model: ExplainModel, options: SvgOptions = {}): string {
+  return drawPlan(layoutExplanation(model, options), model, options);
+}
+
+/**
+ * The plan laid out, once: laying out is the costly part (dagre; a second or more past a
+ * couple of hundred fragments), drawing is cheap, so a page that redraws a plan (the live
+ * view marking the critical path) keeps the layout.
+ */
+export function layoutExplanation(model: ExplainModel, options: Pick<GraphAnnotations, 'lines'> = {}): PlanLayout {
+  return layoutPlan(planGraph(model, options.lines ? { lines: options.lines } : {}));
+}
+
+/** Draws a laid-out plan; `highlighted` fragments and the dependency edges between them in red. */
+export function drawPlan(l: PlanLayout, model: ExplainModel, options: SvgOptions = {}): string {
   const sourceOf = new Map(model.fragments.map((f) => [f.id, f.source]));
-  return layoutToSvg(layoutPlan(planGraph(model, options)), { sourceOf, colors: sourceColors(sourceOf.values()), prefix: options.idPrefix ?? 'tq', title: model.queryId });
+  const hl = options.highlighted ?? new Set<string>();
+  const fragmentOf = new Map(l.nodes.map((node) => [node.id, node.fragmentId]));
+  const marked = (nodeId: string): boolean => hl.has(fragmentOf.get(nodeId) ?? '');
+  const drawn: PlanLayout = {
+    ...l,
+    nodes: l.nodes.map((node) => ({ ...node, highlight: marked(node.id) })),
+    edges: l.edges.map((e) => ({ ...e, highlight: e.kind !== 'merge' && marked(e.from) && marked(e.to) })),
+  };
+  return layoutToSvg(drawn, { sourceOf, colors: sourceColors(sourceOf.values()), prefix: options.idPrefix ?? 'tq', title: model.queryId });
 }
 
 /** A colour per source, in order of first appearance, from a palette that stays legible on white. */
@@ -35,14 +57,14 @@ export function sourceColors(sources: Iterable<string>): Map<string, string> {
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#e15759', '#9c755f', '#ff9da7', '#bab0ac'];
 
 /** How to paint a laid-out plan: each fragment's source and each source's colour. */
-export interface Paint {
+interface Paint {
   sourceOf: ReadonlyMap<string, string>;
   colors: ReadonlyMap<string, string>;
   prefix: string;
   title: string;
 }
 
-export function layoutToSvg(l: PlanLayout, paint: Paint): string {
+function layoutToSvg(l: PlanLayout, paint: Paint): string {
   const { prefix, title } = paint;
   const id = (name: string): string => `${xmlAttr(prefix)}-${name}`;
   const out = [

@@ -23,7 +23,7 @@ function section(view) {
   const root = el('section', { class: 'query', 'data-key': view.key });
   const h2 = el('h2');
   h2.append(el('span', { class: 'name' }, view.queryId), el('span', { class: 'badge' }));
-  root.append(h2, el('div', { class: 'progress' }), el('figure', { class: 'plan' }), el('p', { class: 'error' }),
+  root.append(h2, el('div', { class: 'progress' }), el('p', { class: 'note' }), el('figure', { class: 'plan' }), el('p', { class: 'error' }),
     el('figure', { class: 'timeline', hidden: '' }));
   const p = $('.progress', root);
   p.append(el('progress', { max: '100', value: '0' }), el('span', { class: 'counts' }));
@@ -53,6 +53,7 @@ function renderQuery(view) {
     q.timeline = view.timeline;
   }
   $('.error', q.root).textContent = view.error || '';
+  $('.note', q.root).textContent = view.note || '';
   paint(q);
 }
 

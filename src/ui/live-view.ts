@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { livePage } from './page.js';
-import { LiveStore, type LiveMessage } from './store.js';
+import { DEFAULT_LIMITS, LiveStore, type LiveMessage } from './store.js';
 import type { QueryRun, ViewedExecutor } from './types.js';
 
 export interface LiveViewOptions {
@@ -10,6 +10,11 @@ export interface LiveViewOptions {
   port?: number;
   /** How often the source lanes are sampled from `executor.metrics()`, in ms (default 200). */
   lanesIntervalMs?: number;
+  /**
+   * Plans with more fragments are listed by level instead of drawn (default 150): laying a
+   * plan out takes about a second per 200 fragments, on the thread that runs the queries.
+   */
+  maxDrawnFragments?: number;
 }
 
 /** A page on 127.0.0.1 showing an executor's queries as they run. */
@@ -42,7 +47,7 @@ export interface LiveView {
  * const run = view.watch(executor.run(plan), plan);
  */
 export async function createLiveView(executor: ViewedExecutor, options: LiveViewOptions = {}): Promise<LiveView> {
-  const store = new LiveStore();
+  const store = new LiveStore({ ...DEFAULT_LIMITS, ...(options.maxDrawnFragments === undefined ? {} : { drawnFragments: options.maxDrawnFragments }) });
   const streams = new Set<ServerResponse>();
   let port = 0;
 

@@ -1,4 +1,4 @@
-import { analyze, analyzeSvg, explain, explainSvg, type PlanExplanation } from '../explain/index.js';
+import { analyze, analyzeSvg, drawPlan, explain, layoutExplanation, type PlanExplanation, type PlanLayout } from '../explain/index.js';
 import { foldEvent, logLine } from './fold.js';
 import type { ExecutionEvent, LaneFigures, LogLine, Progress, QueryResult, QueryRun, QueryView } from './types.js';
 
@@ -16,6 +16,8 @@ interface Entry {
   /** The query's events, for EXPLAIN ANALYZE when a watched run ends. */
   events: ExecutionEvent[];
   explained?: PlanExplanation;
+  /** The plan laid out once, redrawn when the critical path is known. */
+  layout?: PlanLayout;
   /** A watched run waiting for its `query.started`. */
   reserved: boolean;
 }
@@ -27,7 +29,11 @@ export interface StoreLimits {
   log: number;
   /** Events kept per query for its analysis. */
   events: number;
+  /** Plans with more fragments are listed by level, not drawn (laying out costs ~1 s per 200). */
+  drawnFragments: number;
 }
+
+export const DEFAULT_LIMITS: StoreLimits = { queries: 20, log: 500, events: 20_000, drawnFragments: 150 };
 
 /**
  * The live view's state: every query seen on the executor's event stream, folded into
@@ -42,7 +48,7 @@ export class LiveStore {
   private seq = 0;
   private readonly listeners = new Set<(message: LiveMessage) => void>();
 
-  constructor(private readonly limits: StoreLimits = { queries: 20, log: 500, events: 20_000 }) {}
+  constructor(private readonly limits: StoreLimits = DEFAULT_LIMITS) {}
 
   subscribe(listener: (message: LiveMessage) => void): () => void {
     this.listeners.add(listener);
@@ -86,8 +92,14 @@ export class LiveStore {
       // Not a plan explain() accepts (the run validated it against its sources): no DAG.
     }
     if (entry.explained) {
-      entry.view.svg = explainSvg(entry.explained, { idPrefix: idOf(entry.view.key) });
       for (const f of entry.explained.fragments) entry.view.fragments[f.id] ??= { source: f.source, level: f.level, state: 'pending' };
+      const n = entry.explained.fragments.length;
+      if (n <= this.limits.drawnFragments) {
+        entry.layout = layoutExplanation(entry.explained);
+        entry.view.svg = drawPlan(entry.layout, entry.explained, { idPrefix: idOf(entry.view.key) });
+      } else {
+        entry.view.note = `${n} fragments: more than this page draws live (${this.limits.drawnFragments}); \`tributary explain --format svg\` draws the whole plan.`;
+      }
     }
     this.emit({ type: 'query', query: entry.view });
     run.progress$.subscribe({
@@ -103,7 +115,7 @@ export class LiveStore {
         const analysis = analyze(result, plan, { events: entry.events });
         entry.view.timeline = analyzeSvg(analysis);
         entry.view.criticalPath = analysis.criticalPath;
-        entry.view.svg = explainSvg(entry.explained, { idPrefix: idOf(entry.view.key), highlighted: new Set(analysis.criticalPath) });
+        if (entry.layout) entry.view.svg = drawPlan(entry.layout, entry.explained, { idPrefix: idOf(entry.view.key), highlighted: new Set(analysis.criticalPath) });
         this.emit({ type: 'query', query: entry.view });
       },
       () => undefined, // cancelled: the query's end is in its events already

@@ -34,6 +34,8 @@ export interface QueryView {
   timeline?: string;
   criticalPath?: string[];
   error?: string;
+  /** Why the plan is listed rather than drawn. */
+  note?: string;
 }
 
 /** A line of the event log. */

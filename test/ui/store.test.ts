@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createExecutor, memorySource, plan, TributaryError, type ExecutionEvent } from '../../src/index.js';
-import { LiveStore, type LiveMessage } from '../../src/ui/store.js';
+import { DEFAULT_LIMITS, LiveStore, type LiveMessage } from '../../src/ui/store.js';
 
 const p = plan('q')
   .fragment('a', 'm', { table: 't' })
@@ -64,7 +64,7 @@ describe('LiveStore: what the live page is told', () => {
   });
 
   it('marks what had not finished as stopped when the query fails, and keeps only the last queries', () => {
-    const store = new LiveStore({ queries: 2, log: 3, events: 10 });
+    const store = new LiveStore({ ...DEFAULT_LIMITS, queries: 2, log: 3, events: 10 });
     const base = { source: 'm', level: 0 };
     for (const id of ['q1', 'q2', 'q3']) {
       store.onEvent({ type: 'query.started', queryId: id, at: 0, fragments: 1, levels: 1 });
@@ -78,5 +78,23 @@ describe('LiveStore: what the live page is told', () => {
     expect(snapshot.queries[1]!.state).toBe('failed');
     expect(snapshot.queries[1]!.error).toBe('CANCELLED: cancelled');
     expect(snapshot.log).toHaveLength(3);
+  });
+
+  it('lists a plan too big to draw live by its fragments, with a note, instead of laying it out', async () => {
+    const executor = createExecutor({ sources: { m: memorySource({ tables: { t: [{ x: 1 }] } }) } });
+    const store = new LiveStore({ ...DEFAULT_LIMITS, drawnFragments: 1 });
+    executor.events$.subscribe((e) => store.onEvent(e));
+    const run = executor.run(p);
+    store.watch(run, p);
+    await run.result;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await executor.close();
+    const snapshot = store.snapshot();
+    if (snapshot.type !== 'snapshot') throw new Error('not a snapshot');
+    const q = snapshot.queries[0]!;
+    expect(q.svg).toBeUndefined();
+    expect(q.note).toMatch(/^2 fragments: more than this page draws live \(1\)/);
+    expect(Object.keys(q.fragments)).toEqual(['a', 'b']);
+    expect(q.timeline).toContain('critical path: a → b');
   });
 });
