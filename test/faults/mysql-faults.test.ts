@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ExecutionEvent } from '../../src/progress/events.js';
 import { mysqlSource, type MysqlSourceOptions } from '../../src/sources/mysql/connector.js';
 import { localSource, unionPlan, viaPort } from '../support/fault-plans.js';
+import { driverCodes, firstFailure, once } from '../support/fault-events.js';
+import { networkFaultCases } from '../support/fault-network.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { faultExecutor, probeSource, runScenario, unhandledRejections } from '../support/fault-scenario.js';
 import { limitedMysqlUser, mysqlDeadlock, mysqlKillWhenRunning, mysqlRunning, sqlTag } from '../support/fault-server.js';
@@ -51,106 +52,21 @@ describeWithServer(server, 'fault suite: MariaDB/MySQL', () => {
   // The derived table is materialized once, so the statement sleeps once, not once a row.
   const sleepySql = (tag: string, seconds = 0.6) =>
     `SELECT i.id, i.name, 'my' AS frag FROM ${items} i JOIN (SELECT SLEEP(${seconds}) AS s) z ORDER BY i.id /* ${tag} */`;
-  const once = (test: (e: ExecutionEvent) => boolean, act: () => void) => {
-    let done = false;
-    return (e: ExecutionEvent) => {
-      if (!done && test(e)) {
-        done = true;
-        act();
-      }
-    };
-  };
-  const firstFailure = (e: ExecutionEvent) => e.type === 'fragment.attempt.failed';
-  const driverCodes = (events: ExecutionEvent[]) => events.flatMap((e) => (e.type === 'fragment.attempt.failed' ? [e.error.driverCode] : []));
+
+  for (const c of networkFaultCases({
+    server: 'mysql',
+    id: 'my',
+    proxy: () => proxy,
+    source: () => my(),
+    itemsSql,
+    running: (tag) => mysqlRunning(admin, tag),
+    resetCodes: /ECONNRESET|PROTOCOL_CONNECTION_LOST/,
+    // mysql2's pool hands out its idle connection, dropped by the refusal, before it connects anew.
+    refusedCodes: /^(ECONNREFUSED|ECONNRESET)$/,
+  })) {
+    it(c.name, () => c.run());
+  }
   const plan = (id: string, sql: string, deadlineMs = 5000) => unionPlan(id, { id: 'my', source: 'my', query: { sql } }, { deadlineMs });
-
-  it('survives latency on every chunk', async () => {
-    const tag = sqlTag();
-    const source = my();
-    const r = await runScenario({
-      name: 'mysql: 20 ms latency per chunk',
-      server: 'mysql',
-      executor: faultExecutor({ my: source, local: localSource() }, { timeoutMs: 3000 }),
-      plan: plan('my-latency', itemsSql(tag), 8000),
-      inject: () => proxy.latency(20),
-      heal: () => proxy.heal(),
-      expect: 'recovered',
-      statementsRunning: () => mysqlRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-    });
-    expect(r.retries).toBe(0);
-  });
-
-  it('survives a bandwidth limit', async () => {
-    const tag = sqlTag();
-    const source = my();
-    await runScenario({
-      name: 'mysql: 200 KB/s bandwidth limit',
-      server: 'mysql',
-      executor: faultExecutor({ my: source, local: localSource() }, { timeoutMs: 4000 }),
-      plan: plan('my-bandwidth', itemsSql(tag), 8000),
-      inject: () => proxy.bandwidth(200_000),
-      heal: () => proxy.heal(),
-      expect: 'recovered',
-      statementsRunning: () => mysqlRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-    });
-  });
-
-  it('retries a connection reset mid-result once, without losing or duplicating a row', async () => {
-    const tag = sqlTag();
-    const source = my();
-    await runScenario({
-      name: 'mysql: connection reset after 4 KB of the result, once',
-      server: 'mysql',
-      executor: faultExecutor({ my: source, local: localSource() }),
-      plan: plan('my-reset-once', itemsSql(tag)),
-      inject: () => proxy.resetAfter(4096, { once: true }),
-      heal: () => proxy.heal(),
-      expect: 'recovered',
-      statementsRunning: () => mysqlRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-      check: ({ events }) => {
-        expect(proxy.stats().resets).toBeGreaterThan(0);
-        expect(driverCodes(events)).toEqual([expect.stringMatching(/ECONNRESET|PROTOCOL_CONNECTION_LOST/)]);
-      },
-    });
-  });
-
-  it('times out an attempt into a blackhole and recovers once the network is back', async () => {
-    const tag = sqlTag();
-    const source = my();
-    await runScenario({
-      name: 'mysql: blackhole until the first attempt times out',
-      server: 'mysql',
-      executor: faultExecutor({ my: source, local: localSource() }, { timeoutMs: 400 }),
-      plan: plan('my-blackhole', itemsSql(tag)),
-      inject: () => proxy.blackhole('all'),
-      onEvent: once(firstFailure, () => void proxy.heal()),
-      heal: () => proxy.heal(),
-      expect: 'recovered',
-      statementsRunning: () => mysqlRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-      check: ({ events }) => expect(events.some((e) => e.type === 'fragment.attempt.failed' && e.error.code === 'TIMEOUT')).toBe(true),
-    });
-  });
-
-  it('retries refused connections and recovers when the server listens again', async () => {
-    const tag = sqlTag();
-    const source = my();
-    await runScenario({
-      name: 'mysql: connections refused, then back',
-      server: 'mysql',
-      executor: faultExecutor({ my: source, local: localSource() }),
-      plan: plan('my-refused', itemsSql(tag)),
-      inject: () => proxy.refuse({ dropExisting: true }),
-      onEvent: once(firstFailure, () => void proxy.heal()),
-      heal: () => proxy.heal(),
-      expect: 'recovered',
-      statementsRunning: () => mysqlRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-    });
-  });
 
   it('retries after KILL CONNECTION of the thread running the fragment', async () => {
     const tag = sqlTag();

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ExecutionEvent } from '../../src/progress/events.js';
 import { postgresSource, type PostgresSourceOptions } from '../../src/sources/postgres/connector.js';
 import { localSource, unionPlan, viaPort } from '../support/fault-plans.js';
+import { driverCodes, firstFailure, once } from '../support/fault-events.js';
+import { networkFaultCases } from '../support/fault-network.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { faultExecutor, probeSource, runScenario, unhandledRejections } from '../support/fault-scenario.js';
 import { limitedPgRole, pgDeadlock, pgKillWhenRunning, pgRunning, sqlTag } from '../support/fault-server.js';
@@ -48,161 +49,21 @@ describeWithServer(server, 'fault suite: PostgreSQL', () => {
   };
   const itemsSql = (tag: string) => `SELECT id, name, 'pg' AS frag FROM ${items} ORDER BY id /* ${tag} */`;
   const sleepySql = (tag: string, seconds = 0.6) => `SELECT id, name, 'pg' AS frag FROM ${items}, pg_sleep(${seconds}) ORDER BY id /* ${tag} */`;
-  const once = (test: (e: ExecutionEvent) => boolean, act: () => void) => {
-    let done = false;
-    return (e: ExecutionEvent) => {
-      if (!done && test(e)) {
-        done = true;
-        act();
-      }
-    };
-  };
-  const firstFailure = (e: ExecutionEvent) => e.type === 'fragment.attempt.failed';
-  const driverCodes = (events: ExecutionEvent[]) => events.flatMap((e) => (e.type === 'fragment.attempt.failed' ? [e.error.driverCode] : []));
 
-  it('survives latency on every chunk (rows equal the baseline, no retry)', async () => {
-    const tag = sqlTag();
-    const source = pg();
-    const r = await runScenario({
-      name: 'postgres: 20 ms latency per chunk',
-      server: 'postgres',
-      executor: faultExecutor({ pg: source, local: localSource() }, { timeoutMs: 3000 }),
-      plan: unionPlan('pg-latency', { id: 'pg', source: 'pg', query: { sql: itemsSql(tag) } }, { deadlineMs: 8000 }),
-      inject: () => proxy.latency(20),
-      heal: () => proxy.heal(),
-      expect: 'recovered',
-      statementsRunning: () => pgRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-    });
-    expect(r.retries).toBe(0);
-  });
-
-  it('survives a bandwidth limit', async () => {
-    const tag = sqlTag();
-    const source = pg();
-    await runScenario({
-      name: 'postgres: 200 KB/s bandwidth limit',
-      server: 'postgres',
-      executor: faultExecutor({ pg: source, local: localSource() }, { timeoutMs: 4000 }),
-      plan: unionPlan('pg-bandwidth', { id: 'pg', source: 'pg', query: { sql: itemsSql(tag) } }, { deadlineMs: 8000 }),
-      inject: () => proxy.bandwidth(200_000),
-      heal: () => proxy.heal(),
-      expect: 'recovered',
-      statementsRunning: () => pgRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-    });
-  });
-
-  it('retries a connection reset mid-result once, without losing or duplicating a row', async () => {
-    const tag = sqlTag();
-    const source = pg();
-    await runScenario({
-      name: 'postgres: connection reset after 4 KB of the result, once',
-      server: 'postgres',
-      executor: faultExecutor({ pg: source, local: localSource() }),
-      plan: unionPlan('pg-reset-once', { id: 'pg', source: 'pg', query: { sql: itemsSql(tag) } }, { deadlineMs: 5000 }),
-      inject: () => proxy.resetAfter(4096, { once: true }),
-      heal: () => proxy.heal(),
-      expect: 'recovered',
-      statementsRunning: () => pgRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-      check: ({ events }) => {
-        expect(proxy.stats().resets).toBeGreaterThan(0);
-        expect(driverCodes(events)).toEqual([expect.stringMatching(/ECONNRESET|PG_CONNECTION_LOST/)]);
-      },
-    });
-  });
-
-  it('reports a fragment whose every connection is reset as partial, naming it and the cause', async () => {
-    const tag = sqlTag();
-    const source = pg();
-    await runScenario({
-      name: 'postgres: every connection reset after 4 KB',
-      server: 'postgres',
-      executor: faultExecutor({ pg: source, local: localSource() }),
-      plan: unionPlan('pg-reset-always', { id: 'pg', source: 'pg', query: { sql: itemsSql(tag) } }, { deadlineMs: 5000 }),
-      inject: () => proxy.resetAfter(4096),
-      heal: () => proxy.heal(),
-      expect: 'partial',
-      cause: { fragmentId: 'pg', code: 'SOURCE_UNAVAILABLE', driverCode: /ECONNRESET|PG_CONNECTION_LOST/ },
-      statementsRunning: () => pgRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-      check: ({ result }) => expect(result?.fragments.pg?.attempts).toBe(3),
-    });
-  });
-
-  it('times out an attempt into a blackhole and recovers once the network is back', async () => {
-    const tag = sqlTag();
-    const source = pg();
-    await runScenario({
-      name: 'postgres: blackhole until the first attempt times out',
-      server: 'postgres',
-      executor: faultExecutor({ pg: source, local: localSource() }, { timeoutMs: 400 }),
-      plan: unionPlan('pg-blackhole', { id: 'pg', source: 'pg', query: { sql: itemsSql(tag) } }, { deadlineMs: 5000 }),
-      inject: () => proxy.blackhole('all'),
-      onEvent: once(firstFailure, () => void proxy.heal()),
-      heal: () => proxy.heal(),
-      expect: 'recovered',
-      statementsRunning: () => pgRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-      check: ({ events }) => expect(events.some((e) => e.type === 'fragment.attempt.failed' && e.error.code === 'TIMEOUT')).toBe(true),
-    });
-  });
-
-  it('ends a fragment stuck in a blackhole at its deadline', async () => {
-    const tag = sqlTag();
-    const source = pg();
-    await runScenario({
-      name: 'postgres: permanent blackhole, 1.5 s deadline',
-      server: 'postgres',
-      executor: faultExecutor({ pg: source, local: localSource() }, { timeoutMs: 400 }),
-      plan: unionPlan('pg-blackhole-deadline', { id: 'pg', source: 'pg', query: { sql: itemsSql(tag) } }, { deadlineMs: 1500 }),
-      inject: () => proxy.blackhole('all'),
-      heal: () => proxy.heal(),
-      expect: 'partial',
-      cause: { fragmentId: 'pg', code: 'TIMEOUT' },
-      statementsRunning: () => pgRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-    });
-  });
-
-  it('retries refused connections and recovers when the server listens again', async () => {
-    const tag = sqlTag();
-    const source = pg();
-    await runScenario({
-      name: 'postgres: connections refused, then back',
-      server: 'postgres',
-      executor: faultExecutor({ pg: source, local: localSource() }),
-      plan: unionPlan('pg-refused', { id: 'pg', source: 'pg', query: { sql: itemsSql(tag) } }, { deadlineMs: 5000 }),
-      inject: async () => {
-        await proxy.refuse({ dropExisting: true });
-        // Let the pool see its idle connection die, so the next call has to connect anew.
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      },
-      onEvent: once(firstFailure, () => void proxy.heal()),
-      heal: () => proxy.heal(),
-      expect: 'recovered',
-      statementsRunning: () => pgRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-      check: ({ events }) => expect(driverCodes(events)).toContain('ECONNREFUSED'),
-    });
-  });
-
-  it('names ECONNREFUSED when the server stays down', async () => {
-    const tag = sqlTag();
-    const source = pg();
-    await runScenario({
-      name: 'postgres: connections refused for good',
-      server: 'postgres',
-      executor: faultExecutor({ pg: source, local: localSource() }),
-      plan: unionPlan('pg-refused-always', { id: 'pg', source: 'pg', query: { sql: itemsSql(tag) } }, { deadlineMs: 5000 }),
-      inject: () => proxy.refuse({ dropExisting: true }),
-      heal: () => proxy.heal(),
-      expect: 'partial',
-      cause: { fragmentId: 'pg', code: 'SOURCE_UNAVAILABLE', driverCode: 'ECONNREFUSED' },
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-    });
-  });
+  for (const c of networkFaultCases({
+    server: 'postgres',
+    id: 'pg',
+    proxy: () => proxy,
+    source: () => pg(),
+    itemsSql,
+    running: (tag) => pgRunning(admin, tag),
+    resetCodes: /ECONNRESET|PG_CONNECTION_LOST/,
+    refusedCodes: /^ECONNREFUSED$/,
+    // Let the pool see its idle connection die, so the next call has to connect anew.
+    afterRefuse: () => new Promise((resolve) => setTimeout(resolve, 50)),
+  })) {
+    it(c.name, () => c.run());
+  }
 
   it('retries after pg_terminate_backend kills the backend running the fragment', async () => {
     const tag = sqlTag();

@@ -1,14 +1,11 @@
 import { expect } from 'vitest';
-import { createExecutor } from '../../src/executor.js';
 import { FragmentError, TributaryError, type ErrorCode } from '../../src/errors.js';
-import type { ExecutorOptions } from '../../src/config.js';
 import type { Executor } from '../../src/executor.js';
 import type { Plan } from '../../src/plan/index.js';
 import type { ExecutionEvent } from '../../src/progress/events.js';
 import type { QueryResult } from '../../src/run/index.js';
 import type { QueryRun, RunOptions } from '../../src/run/index.js';
 import type { Row } from '../../src/data/row.js';
-import type { SourceExecutor } from '../../src/sources/source.js';
 import { compareRows, recordScenario, retriesOnNonRetryable, type Outcome, type ScenarioReport, type ScenarioServer } from './fault-metrics.js';
 import { eventually } from './servers.js';
 
@@ -31,6 +28,7 @@ import { eventually } from './servers.js';
  */
 
 export { unhandledRejections, compareRows, retriesOnNonRetryable } from './fault-metrics.js';
+export { faultExecutor, probeSource } from './fault-executor.js';
 export type { Outcome, ScenarioReport, ScenarioServer } from './fault-metrics.js';
 
 /** What a scenario's hooks and checks see. */
@@ -80,25 +78,6 @@ export interface ScenarioSpec {
 }
 
 // ----------------------------------------------------------------- building blocks
-
-/** An executor with the suite's defaults: no cache (a hit would hide the fault), short timeouts and backoff. */
-export function faultExecutor(sources: Record<string, SourceExecutor>, options: Omit<ExecutorOptions, 'sources'> = {}): Executor {
-  return createExecutor({
-    cache: false,
-    telemetry: false,
-    timeoutMs: 1000,
-    retry: { attempts: 3, initialDelayMs: 20, maxDelayMs: 200, factor: 2, jitter: 'equal' },
-    ...options,
-    sources,
-  });
-}
-
-/** Calls a source directly (outside the executor's breaker and budget) with a bounded signal. */
-export async function probeSource(source: SourceExecutor, query: unknown, timeoutMs = 5000): Promise<Row[]> {
-  const out = await source.execute(query, { params: [], signal: AbortSignal.timeout(timeoutMs) });
-  if (!Array.isArray(out)) throw new Error('the probe expected an array of rows');
-  return out;
-}
 
 /** Settles with `promise`, or with `undefined` after `ms` (and says which). */
 async function bounded<T>(ms: number, promise: Promise<T>): Promise<{ settled: true; value: T } | { settled: false }> {
