@@ -59,32 +59,38 @@ const querySetup = setup({
   types: {} as { context: QueryContext; events: QueryMachineEvent; input: QueryMachineInput },
   actors: { source: sourceActor },
   actions: {
-    /** One child actor per source executor the plan uses, named by the source. */
-    spawnSources: enqueueActions(({ enqueue, system }) => {
-      for (const name of portOf(system).sources) enqueue.spawnChild('source', { id: name, input: { source: name } });
-    }),
     enterLevel: assign((_, params: { level: number }) => ({ level: params.level })),
     announceLevel: ({ system }, params: { level: number }) => portOf(system).levelStarted(params.level),
-    /** Sends every fragment that may start now to its source actor, one event per source. */
+    /**
+     * Sends every fragment that may start now to its source actor, one event per source,
+     * spawning the actor the first time its source is needed (one child actor per source
+     * executor, named by the source). Fragments the in-process cache answers settle here:
+     * their events are raised, as if a source actor had sent them.
+     */
     dispatch: enqueueActions(({ context, enqueue, system }) => {
       const port = portOf(system);
       const ready = port.takeReady(context.level);
       if (!ready) return;
       let sources: Record<string, SourceCounts> | undefined;
-      ready.forEach((fragments, s) => {
+      ready.send?.forEach((fragments, s) => {
         if (!fragments) return;
         const name = port.sources[s]!;
+        if (port.needsActor(name)) enqueue.spawnChild('source', { id: name, input: { source: name } });
         enqueue.sendTo(name, { type: 'fragments.ready', fragments });
         sources ??= { ...context.sources };
         const current = sources[name]!;
         sources[name] = { ...current, sent: current.sent + fragments.length };
       });
-      const counts = port.counts();
-      enqueue.assign({ counts, ...(sources ? { sources } : {}) });
+      enqueue.assign({ counts: port.counts(), ...(sources ? { sources } : {}) });
+      if (ready.cached) for (const event of ready.cached) enqueue.raise(event);
     }),
-    /** What a settle means for the other fragments: dependents released, or skipped. */
+    /** A fragment settled: it counts as finished, and a success releases its dependents. */
     record: ({ event, system }) => {
       if (event.type === 'fragment.succeeded' || event.type === 'fragment.failed') portOf(system).settled(event);
+    },
+    /** Under `partial`, a failure skips everything downstream of it. */
+    skipDownstream: ({ event, system }) => {
+      if (event.type === 'fragment.failed') portOf(system).skipDownstream(event);
     },
     count: assign(({ context, event, system }) => {
       const port = portOf(system);
@@ -160,12 +166,15 @@ function buildQueryMachine(levelCount: number) {
     initial: 'planned',
     on: {
       'fragment.succeeded': [{ guard: 'eager', actions: ['record', 'count', 'dispatch'] }, { actions: ['record', 'count'] }],
-      'fragment.failed': [{ guard: 'failFast', target: '.failed', actions: ['count', 'failFromFragment'] }, { actions: ['record', 'count'] }],
+      'fragment.failed': [
+        { guard: 'failFast', target: '.failed', actions: ['record', 'count', 'failFromFragment'] },
+        { actions: ['record', 'skipDownstream', 'count'] },
+      ],
       'query.cancel': { target: '.failed', actions: 'failFromCancel' },
     },
     states: {
       planned: {
-        on: { 'query.start': { target: levelState(0), actions: 'spawnSources' } },
+        on: { 'query.start': { target: levelState(0) } },
       },
       ...levels,
       merging: {
@@ -189,9 +198,9 @@ const machines = new Map<number, QueryMachine>();
  * The query statechart for plans of `levelCount` levels, built once per level count and
  * shared by every run: `planned` → `executing-level-0` … `executing-level-N` → `merging` →
  * `done` | `failed`, so the inspector shows one state per level. A run comes in through
- * `input` (`{ port }`). On `query.start` it spawns one child actor per source the plan uses
- * (id = the source's name); each level's entry sends that level's ready fragments to their
- * source actors (`schedule: "eager"`: every success sends what it made ready, and the state
+ * `input` (`{ port }`). It spawns one child actor per source the plan uses (id = the
+ * source's name) when that source first has a fragment to run; each level's entry sends that
+ * level's ready fragments to their source actors (`schedule: "eager"`: every success sends what it made ready, and the state
  * names the lowest level still running). Each source actor answers with one settle event per
  * fragment. Reaching `failed` stops the source actors, which aborts their calls.
  */

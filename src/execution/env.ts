@@ -28,6 +28,11 @@ export interface RunCache {
   keyOf(fragment: number, calls: readonly { query: unknown; params: readonly unknown[] }[]): string | undefined | Promise<string | undefined>;
   /** A first-level hit, synchronously; undefined when the first level does not hold it. */
   peek(fragment: number, key: string): Row[] | undefined;
+  /**
+   * For a fragment whose query has no references and whose source's version is known: its
+   * first-level hit, synchronously. Undefined otherwise (the pipeline looks it up as usual).
+   */
+  peekStatic(fragment: number): Row[] | undefined;
   /** The first level, then the shared store; `onUnavailable` when the store could not answer. */
   get(fragment: number, key: string, onUnavailable: (reason: string) => void): Promise<Row[] | undefined>;
   set(fragment: number, key: string, rows: Row[]): void;

@@ -5,6 +5,14 @@ import type { FragmentCounts } from './status-table.js';
 /** The event a source actor sends its query actor when one of its fragments settles. */
 export type SettleEvent = FragmentSucceededEvent | FragmentFailedEvent;
 
+/** What may start now (see `QueryPort.takeReady`). */
+export interface Ready {
+  /** Per source (index into `sources`), the fragments to send to its actor. */
+  send: Dispatch | undefined;
+  /** Settle events of fragments answered from the in-process cache at once. */
+  cached: FragmentSucceededEvent[] | undefined;
+}
+
 /** Runs one source's fragments for a source actor. */
 export interface SourceRunner {
   /** Starts these fragments (indices into the prepared plan) through the source's pipeline. */
@@ -34,10 +42,22 @@ export interface QueryPort {
   readonly sources: readonly string[];
   /** The machine entered `executing-level-<level>`. */
   levelStarted(level: number): void;
-  /** Fragments that may be sent to their source actors now. */
-  takeReady(level: number): Dispatch | undefined;
-  /** Records what a settle means for the others (dependents released or skipped). */
+  /**
+   * The fragments that may start now: those to send to their source actors, and those the
+   * in-process cache already answers (recorded as succeeded; the machine takes their settle
+   * events as if a source actor had sent them).
+   */
+  takeReady(level: number): Ready | undefined;
+  /** True the first time a source needs its actor (spawned on demand). */
+  needsActor(source: string): boolean;
+  /**
+   * The machine took a settle event: the fragment counts as finished (its level's count and
+   * the totals), and a success releases its dependents. The counts the machine reads move
+   * only here, so a level never looks finished before the events that finish it are taken.
+   */
   settled(event: SettleEvent): void;
+  /** Under `partial`: every fragment downstream of a failed one is skipped. */
+  skipDownstream(event: SettleEvent): void;
   counts(): FragmentCounts;
   /** The lowest level with an unfinished fragment. */
   lowestOpenLevel(): number;

@@ -52,6 +52,13 @@ export class RunCacheView implements RunCache {
     return key;
   }
 
+  peekStatic(fragment: number): Row[] | undefined {
+    const f = this.prepared.fragments[fragment]!;
+    if (!f.cache || !f.staticCalls) return undefined;
+    const key = this.keyOf(fragment, f.staticCalls);
+    return typeof key === 'string' ? this.peek(fragment, key) : undefined;
+  }
+
   peek(fragment: number, key: string): Row[] | undefined {
     return this.cache.peek(key, this.prepared.fragments[fragment]!.cache?.tags ?? []);
   }

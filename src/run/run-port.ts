@@ -7,9 +7,9 @@ import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { SourceGuards } from '../execution/env.js';
 import type { Lane } from '../execution/lanes.js';
 import { RunEvents } from './events.js';
-import type { QueryPort, SettleEvent, SourceRunner } from './port.js';
+import type { QueryPort, Ready, SettleEvent, SourceRunner } from './port.js';
 import type { PreparedPlan } from './prepare.js';
-import { Scheduler, type Dispatch } from './scheduler.js';
+import { Scheduler } from './scheduler.js';
 import { createSourceRunner } from './source-runner.js';
 import { StatusTable, type FragmentCounts } from './status-table.js';
 import type { RunStreaming } from './streaming.js';
@@ -37,6 +37,7 @@ export class RunPort implements QueryPort {
   streaming: RunStreaming | undefined;
   stopReason: TributaryError | undefined;
   mergeError: TributaryError | undefined;
+  readonly #spawned = new Set<string>();
   merged: { rows: Row[]; columns: string[] } = { rows: [], columns: [] };
 
   constructor(
@@ -68,8 +69,51 @@ export class RunPort implements QueryPort {
     if (this.events.wanted) this.events.emit({ type: 'level.started', queryId: this.queryId, at: this.at(), level });
   }
 
-  takeReady(level: number): Dispatch | undefined {
-    return this.scheduler.take(this.schedule, level);
+  takeReady(level: number): Ready | undefined {
+    const send = this.scheduler.take(this.schedule, level);
+    if (!send) return undefined;
+    const cache = this.rt.cache;
+    if (!cache || this.streaming) return { send, cached: undefined };
+    // A fragment the in-process cache answers needs no source actor and no call: it settles
+    // here, and a plan served whole from the cache spawns no source actor at all.
+    let cached: FragmentSucceededEvent[] | undefined;
+    for (let s = 0; s < send.length; s++) {
+      const list = send[s];
+      if (!list) continue;
+      let kept: number[] | undefined;
+      for (let k = 0; k < list.length; k++) {
+        const i = list[k]!;
+        const rows = cache.peekStatic(i);
+        if (!rows) {
+          kept?.push(i);
+          continue;
+        }
+        kept ??= list.slice(0, k);
+        (cached ??= []).push(this.#servedFromCache(i, rows));
+      }
+      if (kept) send[s] = kept.length > 0 ? kept : undefined;
+    }
+    return { send, cached };
+  }
+
+  needsActor(source: string): boolean {
+    if (this.#spawned.has(source)) return false;
+    this.#spawned.add(source);
+    return true;
+  }
+
+  #servedFromCache(i: number, rows: Row[]): FragmentSucceededEvent {
+    const f = this.prepared.fragments[i]!;
+    const at = this.at();
+    const base = { queryId: this.queryId, at, fragmentId: f.id, source: f.source, level: f.level };
+    if (this.events.wanted) {
+      this.events.emit({ type: 'fragment.queued', ...base });
+      this.events.emit({ type: 'fragment.cached', ...base, rowCount: rows.length });
+    }
+    this.rows[i] = rows;
+    const event: FragmentSucceededEvent = { type: 'fragment.succeeded', ...base, rowCount: rows.length, attempts: 0, calls: 0, cached: true, startedAt: at, durationMs: 0 };
+    this.record(event);
+    return event;
   }
 
   /** A source actor's fragment settled: the table learns it, then the listeners. */
@@ -86,15 +130,17 @@ export class RunPort implements QueryPort {
     }
     this.streaming?.settled(event.fragmentId);
     if (this.events.wanted) this.events.emit(event);
-    this.events.progressed();
   }
 
   settled(event: SettleEvent): void {
     const i = this.prepared.indexOf.get(event.fragmentId)!;
-    if (event.type === 'fragment.succeeded') {
-      this.scheduler.release(i);
-      return;
-    }
+    this.table.settle(i);
+    if (event.type === 'fragment.succeeded') this.scheduler.release(i);
+    this.events.progressed();
+  }
+
+  skipDownstream(event: SettleEvent): void {
+    const i = this.prepared.indexOf.get(event.fragmentId)!;
     for (const d of this.scheduler.skipDownstream(i)) {
       const f = this.prepared.fragments[d]!;
       this.streaming?.settled(f.id);

@@ -52,8 +52,11 @@ export class StatusTable {
   readonly #startedAt: Float64Array;
   readonly #duration: Float64Array;
   readonly #errors = new Map<number, FragmentError>();
+  /** Settles the machine has taken (see `settle`). */
+  readonly #counted: Uint8Array;
   /** Fragments not yet finished (succeeded, failed or skipped), per level. */
   readonly open: Int32Array;
+  #lowest = 0;
   readonly #counts: FragmentCounts;
 
   constructor(readonly prepared: PreparedPlan) {
@@ -63,6 +66,7 @@ export class StatusTable {
     this.#calls = new Int32Array(n);
     this.#rows = new Float64Array(n);
     this.#cached = new Uint8Array(n);
+    this.#counted = new Uint8Array(n);
     this.#startedAt = new Float64Array(n).fill(Number.NaN);
     this.#duration = new Float64Array(n).fill(Number.NaN);
     this.open = Int32Array.from(prepared.levelSizes);
@@ -96,20 +100,33 @@ export class StatusTable {
     if (Number.isNaN(this.#startedAt[i]!)) this.#startedAt[i] = at;
   }
 
+  /** Its outcome, as its source actor reports it. */
   succeeded(i: number, s: Settlement): void {
     if (!this.#finish(i, S.Succeeded, s)) return;
     this.#rows[i] = s.rowCount ?? 0;
-    if (s.cached) {
-      this.#cached[i] = 1;
-      this.#counts.cached++;
-    }
-    this.#counts.succeeded++;
+    if (s.cached) this.#cached[i] = 1;
   }
 
   failed(i: number, s: Settlement): void {
     if (!this.#finish(i, S.Failed, s)) return;
     if (s.error) this.#errors.set(i, s.error);
-    this.#counts.failed++;
+  }
+
+  /**
+   * The query machine took its settle event: it now counts as finished, in its level and in
+   * the totals. (Its outcome was recorded before, when its source actor sent the event.)
+   */
+  settle(i: number): void {
+    if (this.#counted[i] === 1) return;
+    const state = this.#state[i];
+    if (state !== S.Succeeded && state !== S.Failed) return;
+    this.#counted[i] = 1;
+    this.open[this.prepared.fragments[i]!.level]!--;
+    if (state === S.Failed) this.#counts.failed++;
+    else {
+      this.#counts.succeeded++;
+      if (this.#cached[i] === 1) this.#counts.cached++;
+    }
   }
 
   /** Will never run: an upstream fragment failed. */
@@ -131,20 +148,16 @@ export class StatusTable {
     this.#calls[i] = s.calls ?? 0;
     this.#startedAt[i] = s.startedAt;
     this.#duration[i] = s.durationMs;
-    this.open[this.prepared.fragments[i]!.level]!--;
     return true;
   }
 
-  /** True when every fragment at or below `level` has finished. */
-  finishedThrough(level: number): boolean {
-    for (let l = 0; l <= level; l++) if (this.open[l]! > 0) return false;
-    return true;
-  }
-
-  /** The lowest level with an unfinished fragment (the level count when all have finished). */
+  /**
+   * The lowest level with an unfinished fragment (the level count when all have finished).
+   * Finished levels stay finished, so the search resumes where it stopped: O(1) amortized.
+   */
   lowestOpenLevel(): number {
-    for (let l = 0; l < this.open.length; l++) if (this.open[l]! > 0) return l;
-    return this.open.length;
+    while (this.#lowest < this.open.length && this.open[this.#lowest]! <= 0) this.#lowest++;
+    return this.#lowest;
   }
 
   attempts(i: number): number {

@@ -174,6 +174,56 @@ describe('query machine', () => {
     expect(order.indexOf('started leaf')).toBeGreaterThan(order.indexOf('succeeded slow'));
   });
 
+  it('answers fragments the in-process cache holds without their source actor, and spawns none for a plan served whole', async () => {
+    executor = createExecutor({ sources: { mem: memorySource({ tables: { a: [{ k: 1 }, { k: 2 }] } }) } });
+    const plan = {
+      fragments: [
+        { id: 'x', source: 'mem', query: { table: 'a' } },
+        { id: 'y', source: 'mem', dependsOn: ['x'], query: { table: 'a', where: { in: ['k', { $from: 'x', column: 'k' }] } } },
+      ],
+      merge: { op: 'union', inputs: ['x', 'y'] },
+    };
+    const first = await executor.execute(plan);
+    expect(first.stats.cacheHits).toBe(0);
+    const run = executor.run(plan);
+    const events = collectEvents(run);
+    const second = await run.result;
+    expect(second.rows).toEqual(first.rows);
+    // x (no references) is answered at dispatch; y (bound) goes through its source actor's lookup.
+    expect(second.fragments.x).toMatchObject({ status: 'succeeded', cached: true, calls: 0 });
+    expect(second.fragments.y).toMatchObject({ status: 'succeeded', cached: true, calls: 0 });
+    expect(Object.keys(run.actor.getSnapshot().children)).toEqual(['mem']);
+    expect(ofType(events, 'fragment.cached').map((e) => e.fragmentId)).toEqual(['x', 'y']);
+
+    const whole = executor.run({ fragments: [{ id: 'only', source: 'mem', query: { table: 'a' } }] });
+    await whole.result;
+    const again = executor.run({ fragments: [{ id: 'only', source: 'mem', query: { table: 'a' } }] });
+    const result = await again.result;
+    expect(result.fragments.only).toMatchObject({ cached: true });
+    expect(again.actor.getSnapshot().children).toEqual({});
+    expect(again.actor.getSnapshot().context.counts).toMatchObject({ succeeded: 1, cached: 1 });
+  });
+
+  it('never leaves a level before the settles that finish it are taken, even when several arrive at once', async () => {
+    // f1 and f3 bind f0's (empty) column: no call, so both settle at once, before the query
+    // actor has taken either. f2 waits for f1 in the next level and must still run.
+    executor = createExecutor({ sources: { a: memorySource({ tables: { t: [{ id: 1 }] } }), b: memorySource({ tables: { t: [{ id: 1 }] } }) }, cache: false });
+    const bound = (from: string) => ({ table: 't', where: { in: ['id', { $from: from, column: 'id' }] } });
+    const run = executor.run({
+      fragments: [
+        { id: 'f0', source: 'a', query: { table: 't', where: { eq: ['id', -1] } } },
+        { id: 'f1', source: 'b', dependsOn: ['f0'], query: bound('f0') },
+        { id: 'f3', source: 'a', dependsOn: ['f0'], query: bound('f0') },
+        { id: 'f2', source: 'b', dependsOn: ['f1'], query: { table: 't' } },
+      ],
+      merge: { op: 'union', inputs: ['f0', 'f1', 'f2', 'f3'] },
+    });
+    const result = await run.result;
+    expect(result.status).toBe('ok');
+    expect(result.fragments.f2).toMatchObject({ status: 'succeeded', rowCount: 1 });
+    expect(result.rows).toEqual([{ id: 1 }]);
+  });
+
   it('ends in failed with failure CANCELLED when cancelled, and stops its source actors', async () => {
     const ctl = setup();
     const run = executor!.run(threeLevels);
