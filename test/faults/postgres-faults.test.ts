@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { postgresSource, type PostgresSourceOptions } from '../../src/sources/postgres/connector.js';
-import { localSource, unionPlan, viaPort } from '../support/fault-plans.js';
-import { driverCodes, firstFailure, once } from '../support/fault-events.js';
+import { viaPort } from '../support/fault-plans.js';
 import { networkFaultCases } from '../support/fault-network.js';
+import { serverFaultCases } from '../support/fault-server-cases.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { faultExecutor, probeSource, runScenario, unhandledRejections } from '../support/fault-scenario.js';
-import { limitedPgRole, pgDeadlock, pgKillWhenRunning, pgRunning, sqlTag } from '../support/fault-server.js';
+import { unhandledRejections } from '../support/fault-scenario.js';
+import { limitedPgRole, pgDeadlock, pgKillWhenRunning, pgRunning } from '../support/fault-server.js';
 import { describeWithServer, pgAdmin, requireServer, scratchTables, type Admin } from '../support/servers.js';
 
 const server = await requireServer('postgres');
@@ -65,133 +65,37 @@ describeWithServer(server, 'fault suite: PostgreSQL', () => {
     it(c.name, () => c.run());
   }
 
-  it('retries after pg_terminate_backend kills the backend running the fragment', async () => {
-    const tag = sqlTag();
-    const source = pg({ direct: true });
-    await runScenario({
-      name: 'postgres: pg_terminate_backend of the running fragment',
-      server: 'postgres',
-      executor: faultExecutor({ pg: source, local: localSource() }, { timeoutMs: 3000 }),
-      plan: unionPlan('pg-terminate', { id: 'pg', source: 'pg', query: { sql: sleepySql(tag) } }, { deadlineMs: 8000 }),
-      during: async () => void (await pgKillWhenRunning(admin, tag, 'terminate')),
-      expect: 'recovered',
-      statementsRunning: () => pgRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-      check: ({ events }) => expect(driverCodes(events)).toEqual(['57P01']),
-    });
-  });
-
-  it('does not retry a statement cancelled by an operator (57014)', async () => {
-    const tag = sqlTag();
-    const source = pg({ direct: true });
-    await runScenario({
-      name: 'postgres: pg_cancel_backend of the running fragment (not retryable)',
-      server: 'postgres',
-      executor: faultExecutor({ pg: source, local: localSource() }, { timeoutMs: 3000 }),
-      // Two seconds of pg_sleep: long enough that a loaded machine still cancels it mid-flight.
-      plan: unionPlan('pg-cancel', { id: 'pg', source: 'pg', query: { sql: sleepySql(tag, 2) } }, { deadlineMs: 8000 }),
-      during: async () => void (await pgKillWhenRunning(admin, tag, 'cancel')),
-      expect: 'partial',
-      cause: { fragmentId: 'pg', code: 'FRAGMENT_FAILED', driverCode: '57014' },
-      statementsRunning: () => pgRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-      check: ({ result }) => expect(result?.fragments.pg?.attempts).toBe(1),
-    });
-  });
-
-  it('retries the side of a forced deadlock the server aborted (40P01)', async () => {
-    const tag = sqlTag();
-    const locker = await pgAdmin(server.url);
-    const deadlock = pgDeadlock(locker, admin, locks, tag);
-    // A shorter deadlock_timeout on the engine's side than the locker's, so the engine's backend
-    // finds the cycle and gives way (long enough for the locker to close the cycle first).
-    const source = pg({ direct: true, options: '-c deadlock_timeout=1000' });
-    try {
-      await runScenario({
-        name: 'postgres: forced deadlock with an admin transaction',
-        server: 'postgres',
-        executor: faultExecutor({ pg: source, local: localSource() }, { timeoutMs: 4000 }),
-        plan: unionPlan('pg-deadlock', { id: 'pg', source: 'pg', query: { sql: `SELECT id, v, 'pg' AS frag FROM ${locks} ORDER BY id FOR UPDATE /* ${tag} */` } }, { deadlineMs: 8000 }),
-        inject: () => deadlock.arm(),
-        during: () => deadlock.close(),
-        heal: () => deadlock.release(),
-        expect: 'recovered',
-        statementsRunning: () => pgRunning(admin, tag),
-        probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-        check: ({ events }) => expect(driverCodes(events)).toEqual(['40P01']),
-      });
-    } finally {
-      await locker.close();
-    }
-  });
-
-  it('retries while a role has no connection left, and recovers when one frees up (53300)', async () => {
-    const tag = sqlTag();
-    const role = await limitedPgRole(admin, server.url, [items]);
-    const limited = postgresSource({ url: role.url, max: 1, connectionTimeoutMillis: 1000, name: 'pg' });
-    try {
-      await runScenario({
-        name: 'postgres: role connection limit used up, then freed',
-        server: 'postgres',
-        // The baseline runs as postgres: the limited pool stays empty until the fault.
-        baselineExecutor: faultExecutor({ pg: pg({ direct: true }), local: localSource() }),
-        // A few more tries: the freed slot takes a moment to leave the server's books.
-        executor: faultExecutor({ pg: limited, local: localSource() }, { retry: { attempts: 5 } }),
-        plan: unionPlan('pg-conn-limit', { id: 'pg', source: 'pg', query: { sql: itemsSql(tag) } }, { deadlineMs: 5000 }),
-        inject: () => role.occupy(),
-        onEvent: once(firstFailure, () => void role.free()),
-        heal: () => role.free(),
-        expect: 'recovered',
-        statementsRunning: () => pgRunning(admin, tag),
-        probe: () => probeSource(limited, { sql: 'SELECT 1 AS ok' }),
-        check: ({ events }) => expect(driverCodes(events)[0]).toBe('53300'),
-      });
-    } finally {
-      await role.drop();
-    }
-  });
-
-  it('fails the fragment, naming 53300, while the connection limit stays used up', async () => {
-    const tag = sqlTag();
-    const role = await limitedPgRole(admin, server.url, [items]);
-    const limited = postgresSource({ url: role.url, max: 1, connectionTimeoutMillis: 1000, name: 'pg' });
-    try {
-      await runScenario({
-        name: 'postgres: role connection limit used up for good',
-        server: 'postgres',
-        baselineExecutor: faultExecutor({ pg: pg({ direct: true }), local: localSource() }),
-        executor: faultExecutor({ pg: limited, local: localSource() }),
-        plan: unionPlan('pg-conn-limit-always', { id: 'pg', source: 'pg', query: { sql: itemsSql(tag) } }, { deadlineMs: 5000 }),
-        inject: () => role.occupy(),
-        heal: () => role.free(),
-        expect: 'partial',
-        cause: { fragmentId: 'pg', code: 'SOURCE_UNAVAILABLE', driverCode: '53300' },
-        statementsRunning: () => pgRunning(admin, tag),
-        probe: () => probeSource(limited, { sql: 'SELECT 1 AS ok' }),
-      });
-    } finally {
-      await role.drop();
-    }
-  });
-
-  it('cancels a statement that outlives its attempt timeout on the server, leaving nothing running', async () => {
-    const tag = sqlTag();
-    const source = pg({ direct: true });
-    await runScenario({
-      name: 'postgres: the server turns slow (statement past the attempt timeout)',
-      server: 'postgres',
-      executor: faultExecutor({ pg: source, local: localSource() }, { timeoutMs: 400, retry: { attempts: 2, initialDelayMs: 20, maxDelayMs: 50 } }),
-      plan: unionPlan(
-        'pg-slow',
-        { id: 'pg', source: 'pg', query: { sql: `SELECT id, name, 'pg' AS frag FROM ${items}, pg_sleep((SELECT s FROM ${knobs})) ORDER BY id /* ${tag} */` } },
-        { deadlineMs: 3000 },
-      ),
-      inject: async () => void (await admin.exec(`UPDATE ${knobs} SET s = 5`)),
-      heal: async () => void (await admin.exec(`UPDATE ${knobs} SET s = 0`)),
-      expect: 'partial',
-      cause: { fragmentId: 'pg', code: 'TIMEOUT' },
-      statementsRunning: () => pgRunning(admin, tag),
-      probe: () => probeSource(source, { sql: 'SELECT 1 AS ok' }),
-    });
-  });
+  for (const c of serverFaultCases({
+    server: 'postgres',
+    id: 'pg',
+    direct: () => pg({ direct: true }),
+    itemsSql,
+    sleepySql,
+    running: (tag) => pgRunning(admin, tag),
+    endSession: { what: 'pg_terminate_backend', run: (tag) => pgKillWhenRunning(admin, tag, 'terminate'), codes: /^57P01$/ },
+    cancelStatement: { what: 'pg_cancel_backend', run: (tag) => pgKillWhenRunning(admin, tag, 'cancel'), code: '57014' },
+    deadlock: {
+      // A shorter deadlock_timeout on the engine's side than the locker's, so the engine's backend
+      // finds the cycle and gives way (long enough for the locker to close the cycle first).
+      source: () => pg({ direct: true, options: '-c deadlock_timeout=1000' }),
+      sql: (tag) => `SELECT id, v, 'pg' AS frag FROM ${locks} ORDER BY id FOR UPDATE /* ${tag} */`,
+      start: async (tag) => {
+        const locker = await pgAdmin(server.url);
+        return { ...pgDeadlock(locker, admin, locks, tag), dispose: () => locker.close() };
+      },
+      code: '40P01',
+    },
+    connectionLimit: {
+      what: 'a role',
+      login: () => limitedPgRole(admin, server.url, [items]),
+      source: (url) => postgresSource({ url, max: 1, connectionTimeoutMillis: 1000, name: 'pg' }),
+      code: '53300',
+    },
+    slow: {
+      sql: (tag) => `SELECT id, name, 'pg' AS frag FROM ${items}, pg_sleep((SELECT s FROM ${knobs})) ORDER BY id /* ${tag} */`,
+      set: async (seconds) => void (await admin.exec(`UPDATE ${knobs} SET s = $1`, [seconds])),
+    },
+  })) {
+    it(c.name, () => c.run());
+  }
 });
