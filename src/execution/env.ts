@@ -1,4 +1,4 @@
-import type { SchedulerLike } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { Row } from '../data/row.js';
 import type { ExecutionEvent } from '../progress/events.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
@@ -37,7 +37,7 @@ export interface RunCache {
   get(fragment: number, key: string, onUnavailable: (reason: string) => void): Promise<Row[] | undefined>;
   set(fragment: number, key: string, rows: Row[]): void;
   /** Runs `load` once for every concurrent run of the same key (see `TieredCache.share`). */
-  share<T>(key: string, load: import('rxjs').Observable<T>): import('rxjs').Observable<T>;
+  share<T>(key: string, load: Observable<T>): Observable<T>;
 }
 
 /** Streaming into `run.rows()`: where one fragment's batches go. */

@@ -1,6 +1,7 @@
-import { Observable, from, map, mergeMap, tap, throwError, timer, toArray, type Subscription } from 'rxjs';
+import { type Observable, from, map, mergeMap, tap, throwError, timer, toArray, type Subscription } from 'rxjs';
 import { FragmentError } from '../errors.js';
 import { columnsOf, withColumns } from '../data/columns.js';
+import { limitExceeded } from '../data/limits.js';
 import type { Row } from '../data/row.js';
 import type { FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
 import type { PreparedFragment } from '../run/prepare.js';
@@ -221,12 +222,9 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     const env = this.env;
     const maxRows = env.limits.maxRows;
     try {
+      // Batches are bounded one by one at the source: their sum is bounded here.
       if (maxRows !== undefined && outcome.rows.length > maxRows) {
-        throw new FragmentError('LIMIT_EXCEEDED', `fragment "${this.id}" returned ${outcome.rows.length} rows; the limit is ${maxRows}`, {
-          fragmentId: this.id,
-          source: env.sourceName,
-          attempt: this.#maxAttempts,
-        });
+        throw limitExceeded({ fragmentId: this.id, source: env.sourceName }, `${outcome.rows.length} rows over its batches, more than maxRows=${maxRows}`);
       }
       if (!cached) env.account(this.id, outcome.rows);
     } catch (error) {

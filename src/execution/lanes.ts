@@ -112,13 +112,14 @@ class SemaphoreLane implements Lane {
   schedule<T>(work: Observable<T>): Observable<T> {
     return new Observable<T>((subscriber) => {
       let inner: { unsubscribe(): void } | undefined;
-      let ticket: LaneTicket | undefined;
       let ended = false;
+      // Set once `acquire` returns: the work may end (and release) before that.
+      const held: { ticket?: LaneTicket } = {};
       const end = (): void => {
         ended = true;
-        ticket?.release();
+        held.ticket?.release();
       };
-      ticket = this.acquire({
+      const ticket = this.acquire({
         granted: () => {
           inner = work.subscribe({
           next: (value) => subscriber.next(value),
@@ -133,6 +134,7 @@ class SemaphoreLane implements Lane {
           });
         },
       });
+      held.ticket = ticket;
       // The work may have ended while `acquire` ran it.
       if (ended) ticket.release();
       return () => {

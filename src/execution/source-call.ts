@@ -1,5 +1,6 @@
 import { TributaryError } from '../errors.js';
 import { columnsOf, withColumns } from '../data/columns.js';
+import { limitExceeded } from '../data/limits.js';
 import type { Row } from '../data/row.js';
 import type { ExecuteContext, Principal, SourceExecutor } from '../sources/source.js';
 
@@ -152,6 +153,6 @@ export class SourceCall implements ExecuteContext {
   }
 
   #tooMany(maxRows: number): TributaryError {
-    return new TributaryError('LIMIT_EXCEEDED', `fragment "${this.fragmentId}" returned more than ${maxRows} rows`);
+    return limitExceeded({ fragmentId: this.fragmentId, source: this.#source.kind }, `more than maxRows=${maxRows} rows`);
   }
 }

@@ -10,7 +10,6 @@ import type { ExecutionEvent } from '../progress/events.js';
 import type { Progress } from '../progress/progress.js';
 import type { QuotaTicket } from '../quotas.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
-import type { PreparedPlan } from './prepare.js';
 import type { QueryResult } from './result.js';
 
 /** Options of one run. */
