@@ -89,7 +89,8 @@ describe('analyze', () => {
       bytes: { c: 42 },
     });
     expect(a.fragments[0]).toMatchObject({ id: 'a', queuedAt: 1, startedAt: 4, finishedAt: 30, durationMs: 26 });
-    expect(a.fragments[1]).toMatchObject({ id: 'b', startedAt: 30, finishedAt: 180, bytes: 12 });
+    // The one byte estimate (src/data/bytes.ts): 64 a row, 16 plus the name a column, 2 a character, 8 a number.
+    expect(a.fragments[1]).toMatchObject({ id: 'b', startedAt: 30, finishedAt: 180, bytes: 64 + (16 + 1 + 2 * 4) + (16 + 1 + 8) });
     expect(a.fragments[1]!.queuedAt).toBeUndefined();
     expect(a.fragments[2]!.bytes).toBe(42);
     expect(a.fragments[3]!.bytes).toBeUndefined();
