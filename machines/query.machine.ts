@@ -84,17 +84,20 @@ const querySetup = setup({
       enqueue.assign({ counts: port.counts(), ...(sources ? { sources } : {}) });
       if (ready.cached) for (const event of ready.cached) enqueue.raise(event);
     }),
-    /** A fragment settled: it counts as finished, and a success releases its dependents. */
-    record: ({ event, system }) => {
-      if (event.type === 'fragment.succeeded' || event.type === 'fragment.failed') portOf(system).settled(event);
-    },
     /** Under `partial`, a failure skips everything downstream of it. */
     skipDownstream: ({ event, system }) => {
       if (event.type === 'fragment.failed') portOf(system).skipDownstream(event);
     },
-    count: assign(({ context, event, system }) => {
-      const port = portOf(system);
+    /**
+     * A fragment settled: the run counts it as finished (a success releases its dependents)
+     * and the context takes the new counts. One action, not a side-effect action and an
+     * assign: this runs once per fragment. The run's book-keeping is idempotent per fragment,
+     * and the machine is only ever driven by its actor (no pure `transition()` replays).
+     */
+    settle: assign(({ context, event, system }) => {
       if (event.type !== 'fragment.succeeded' && event.type !== 'fragment.failed') return {};
+      const port = portOf(system);
+      port.settled(event);
       return { counts: port.counts(), lowestOpenLevel: port.lowestOpenLevel(), sources: afterSettle(context.sources, event) };
     }),
     failFromFragment: assign(({ event }) =>
@@ -165,10 +168,10 @@ function buildQueryMachine(levelCount: number) {
     },
     initial: 'planned',
     on: {
-      'fragment.succeeded': [{ guard: 'eager', actions: ['record', 'count', 'dispatch'] }, { actions: ['record', 'count'] }],
+      'fragment.succeeded': [{ guard: 'eager', actions: ['settle', 'dispatch'] }, { actions: 'settle' }],
       'fragment.failed': [
-        { guard: 'failFast', target: '.failed', actions: ['record', 'count', 'failFromFragment'] },
-        { actions: ['record', 'skipDownstream', 'count'] },
+        { guard: 'failFast', target: '.failed', actions: ['settle', 'failFromFragment'] },
+        { actions: ['skipDownstream', 'settle'] },
       ],
       'query.cancel': { target: '.failed', actions: 'failFromCancel' },
     },
