@@ -9,6 +9,7 @@ import { telemetryOptionsSchema } from './progress/telemetry.js';
 import { retryOptionsSchema, rowLimitsSchema } from './plan/schema.js';
 import type { SourceExecutor } from './sources/source.js';
 import type { Clock } from './execution/clock.js';
+import type { Authorize } from './access/index.js';
 
 /** A source executor, checked by shape (any object with `execute` and a zod `querySchema`). */
 export const sourceExecutorSchema = z.custom<SourceExecutor>(
@@ -50,6 +51,9 @@ const clockSchema = z.custom<Clock>(
     ['now', 'setTimeout', 'clearTimeout'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function'),
   { message: 'a clock is an object with now(), setTimeout(fn, ms) and clearTimeout(handle) (e.g. createVirtualClock())' },
 );
+
+/** The access rule (see `Authorize`), checked to be a function. */
+const authorizeSchema = z.custom<Authorize>((value) => typeof value === 'function', { message: 'authorize is a function (principal, { source, fragment, plan }) => boolean | string | Promise<boolean | string>' });
 
 const inspectSchema = z.custom<unknown>(
   (value) => typeof value === 'function' || (typeof value === 'object' && value !== null && typeof (value as { next?: unknown }).next === 'function'),
@@ -108,6 +112,11 @@ export const executorOptionsSchema = z.strictObject({
   limits: planLimitsSchema.default(planLimitsSchema.parse({})),
   /** Row and byte bounds per fragment, unless a plan sets its own. */
   rowLimits: rowLimitsSchema.default({}),
+  /**
+   * Who may run what: asked for every fragment of a run before any source is called; a
+   * refusal (false or a reason) refuses the whole run with FORBIDDEN. See README "Access control".
+   */
+  authorize: authorizeSchema.optional(),
   /** Run source calls as BullMQ jobs on worker processes (`createWorker`); see README "Scaling out". */
   remote: remoteOptionsSchema.optional(),
 });

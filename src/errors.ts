@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   FRAGMENT_FAILED: 'The source rejected the fragment\'s query (syntax, permission, unknown table, ...).',
   MERGE_FAILED: 'The merge tree could not be evaluated over the fragment results.',
   CLOSED: 'The executor is closed and accepts no more work.',
+  FORBIDDEN: 'The executor\'s authorize rule refused a fragment to the principal; nothing ran.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

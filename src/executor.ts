@@ -1,5 +1,6 @@
 import { queryMachineFor } from '../machines/query.machine.js';
 import { Subject, Subscription, type Observable } from 'rxjs';
+import { authorizeRun } from './access/index.js';
 import { TieredCache, type CacheFilter, type CacheInvalidation, type CacheStats } from './cache/index.js';
 import { parseExecutorOptions, sourceExecutorSchema, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
 import { TributaryError } from './errors.js';
@@ -31,7 +32,8 @@ export interface ExecutorMetrics {
 export interface Executor {
   /**
    * Starts a plan (or a prepared one); throws `PLAN_INVALID` / `SOURCE_UNKNOWN` before
-   * anything runs. A plan object run again is not validated again: its preparation is
+   * anything runs, and `FORBIDDEN` when the `authorize` rule refuses a fragment (an
+   * asynchronous rule's refusal rejects `result` instead). A plan object run again is not validated again: its preparation is
    * remembered (treat a plan you have run as immutable; pass a new object to change it).
    */
   run(plan: unknown, options?: RunOptions): QueryRun;
@@ -158,6 +160,8 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
     const p = prepare(plan);
     if (p.hasRunParams) checkRunParams(p.plan, runOptions.params ?? {});
+    // Every fragment is authorized before anything runs: a synchronous refusal throws here.
+    const gate = opts.authorize ? authorizeRun(opts.authorize, p.plan, runOptions.principal) : undefined;
     const ticket = quotas.admit(runOptions.principal?.id, p.fragments.length);
     const queryRun = startRun(p, runOptions, {
       options: opts,
@@ -172,7 +176,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
       executorEvents: allEvents,
       machineFor: queryMachineFor,
       onFinished: (r) => running.delete(r),
-    });
+    }, gate);
     running.add(queryRun);
     if (opts.telemetry !== false) {
       const telemetryOptions = opts.telemetry === true ? {} : opts.telemetry;

@@ -55,6 +55,10 @@ export type { QueryContext, QueryMachine, QueryMachineEvent, QueryMachineInput }
 export { createVirtualClock, systemClock } from './execution/clock.js';
 export type { Clock, VirtualClock } from './execution/clock.js';
 
+/* Access control */
+export { checkAccess } from './access/index.js';
+export type { Authorize, AuthorizeAnswer, AuthorizeRequest, FragmentAccess } from './access/index.js';
+
 /* Errors */
 export { TributaryError, FragmentError, ERROR_CODES, errorCodes, isTributaryError } from './errors.js';
 export type { ErrorCode, ErrorIssue } from './errors.js';

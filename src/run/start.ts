@@ -11,9 +11,11 @@ import type { QueryRun, RunOptions, RunRuntime } from './types.js';
  * Starts a prepared plan: the run's port (status table, scheduler, rows, events), the query
  * actor of the machine for the plan's shape, and the `QueryRun` the caller holds. The actor
  * starts on the next microtask, so a subscriber attached right after `run()` sees every
- * state, `planned` included. @internal — use `executor.run()`.
+ * state, `planned` included. With a `gate` (an asynchronous authorization) the actor starts
+ * only once it resolves; if it rejects, or the run is cancelled first, no source is called:
+ * `result` rejects with that error after a `query.failed` event. @internal — use `executor.run()`.
  */
-export function startRun(prepared: PreparedPlan, opts: RunOptions, rt: RunRuntime): QueryRun {
+export function startRun(prepared: PreparedPlan, opts: RunOptions, rt: RunRuntime, gate?: Promise<void>): QueryRun {
   const port = new RunPort(prepared, rt, opts.params ?? {}, opts.principal);
   const actor = createActor(rt.machineFor(prepared.levelSizes.length), {
     // The actor's id is the query's, so the inspector lists each query by name.
@@ -64,10 +66,25 @@ export function startRun(prepared: PreparedPlan, opts: RunOptions, rt: RunRuntim
   };
   actor.subscribe({ complete: finish, error: finish });
 
+  // The run ends before its actor starts (refused, or cancelled while authorization is pending).
+  const refuse = (error: TributaryError): void => {
+    if (finished || started) return;
+    finished = true;
+    opts.signal?.removeEventListener('abort', onAbort);
+    const durationMs = port.at();
+    if (port.events.wanted) port.events.emit({ type: 'query.failed', queryId: prepared.id, at: durationMs, error, durationMs });
+    port.streaming?.finish(error);
+    port.events.finish(false);
+    rt.ticket?.release();
+    rt.onFinished(run);
+    settle.reject(error);
+  };
+
   const cancel = (reason?: string): void => {
     if (finished) return;
     port.stopReason = new TributaryError('CANCELLED', reason ? `the query was cancelled: ${reason}` : 'the query was cancelled');
     if (started) actor.send({ type: 'query.cancel', reason: port.stopReason.message });
+    else if (gate) refuse(port.stopReason);
   };
 
   const run: QueryRun = {
@@ -88,13 +105,22 @@ export function startRun(prepared: PreparedPlan, opts: RunOptions, rt: RunRuntim
   if (opts.signal?.aborted) port.stopReason = new TributaryError('CANCELLED', `the query was cancelled: ${abortMessage(opts.signal.reason)}`);
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-  queueMicrotask(() => {
+  const begin = (): void => {
+    if (finished) return;
     started = true;
     actor.start();
     if (port.events.wanted) port.events.emit({ type: 'query.started', queryId: prepared.id, at: port.at(), fragments: prepared.fragments.length, levels: prepared.levelSizes.length });
     if (port.stopReason) actor.send({ type: 'query.cancel', reason: port.stopReason.message });
     else actor.send({ type: 'query.start' });
-  });
+  };
+  if (gate === undefined) queueMicrotask(begin);
+  else {
+    const stopped = port.stopReason;
+    if (stopped) queueMicrotask(() => refuse(stopped));
+    gate.then(begin, (error: unknown) =>
+      refuse(error instanceof TributaryError ? error : new TributaryError('FORBIDDEN', 'authorization failed; nothing ran', { cause: error })),
+    );
+  }
   return run;
 }
 

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { createExecutor } from '../../src/executor.js';
+import { TributaryError } from '../../src/errors.js';
+import { memorySource } from '../../src/sources/memory/connector.js';
+import type { Authorize } from '../../src/access/index.js';
+import type { ExecutionEvent } from '../../src/progress/events.js';
+import type { ExecuteContext, SourceExecutor } from '../../src/sources/source.js';
+
+/** A memory source that records every call (and who made it). */
+function spied(tables: Record<string, Record<string, unknown>[]>): SourceExecutor & { calls: ExecuteContext[] } {
+  const inner = memorySource({ tables });
+  const calls: ExecuteContext[] = [];
+  return { ...inner, calls, execute: (q: unknown, ctx: ExecuteContext) => (calls.push(ctx), inner.execute(q, ctx)) };
+}
+
+const plan = () => ({
+  id: 'people-and-pay',
+  fragments: [
+    { id: 'people', source: 'hr', query: { table: 'people' } },
+    { id: 'pay', source: 'payroll', query: { table: 'pay' } },
+  ],
+  merge: { op: 'join', type: 'inner', left: 'people', right: 'pay', on: [['id', 'person']] },
+});
+
+function setup(authorize: Authorize) {
+  const hr = spied({ people: [{ id: 1, name: 'Ada' }, { id: 2, name: 'Bo' }] });
+  const payroll = spied({ pay: [{ person: 1, salary: 10 }, { person: 2, salary: 20 }] });
+  const executor = createExecutor({ sources: { hr, payroll }, authorize, cache: false });
+  return { hr, payroll, executor };
+}
+
+const onlyHrSeesPay: Authorize = (principal, { source }) => source !== 'payroll' || principal?.team === 'hr' || 'payroll is for the HR team';
+
+/** What `fn` throws (fails the test if it does not). */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return expect.fail('expected a throw');
+}
+
+describe('authorize (synchronous rule)', () => {
+  it('refuses the whole run with FORBIDDEN naming the refused fragment; no source is called', async () => {
+    const { hr, payroll, executor } = setup(onlyHrSeesPay);
+    const error = thrown(() => executor.run(plan(), { principal: { id: 'mallory', team: 'sales' } })) as TributaryError;
+    expect(error).toBeInstanceOf(TributaryError);
+    expect(error.code).toBe('FORBIDDEN');
+    expect(error.issues).toEqual([{ path: 'fragments[1]', message: 'fragment "pay" on source "payroll": payroll is for the HR team' }]);
+    expect(error.message).toContain('principal "mallory"');
+    expect(hr.calls).toHaveLength(0);
+    expect(payroll.calls).toHaveLength(0);
+    expect(executor.metrics().runningQueries).toBe(0);
+    await executor.close();
+  });
+
+  it('runs the same plan for an allowed principal, who reaches the sources', async () => {
+    const { hr, payroll, executor } = setup(onlyHrSeesPay);
+    const result = await executor.execute(plan(), { principal: { id: 'hana', team: 'hr' } });
+    expect(result.status).toBe('ok');
+    expect(result.rows).toEqual([{ id: 1, name: 'Ada', person: 1, salary: 10 }, { id: 2, name: 'Bo', person: 2, salary: 20 }]);
+    expect(payroll.calls.map((c) => c.principal?.id)).toEqual(['hana']);
+    expect(hr.calls).toHaveLength(1);
+    await executor.close();
+  });
+
+  it('asks once per fragment with the source, the fragment and the plan', async () => {
+    const asked: string[] = [];
+    const { executor } = setup((principal, { source, fragment, plan: p }) => (asked.push(`${principal?.id}:${source}:${fragment.id}:${p.id}`), true));
+    await executor.execute(plan(), { principal: { id: 'p1' } });
+    await executor.execute(plan());
+    expect(asked).toEqual(['p1:hr:people:people-and-pay', 'p1:payroll:pay:people-and-pay', 'undefined:hr:people:people-and-pay', 'undefined:payroll:pay:people-and-pay']);
+    await executor.close();
+  });
+
+  it('fails closed: false, a rule that throws, or an answer that is not true all refuse, each with its reason', async () => {
+    const answers: Record<string, () => unknown> = {
+      people: () => false,
+      pay: () => {
+        throw new Error('policy store down');
+      },
+    };
+    const { executor, hr } = setup((_p, { fragment }) => answers[fragment.id]!() as boolean);
+    const error = thrown(() => executor.run(plan(), { principal: { id: 'x' } })) as TributaryError;
+    expect(error.code).toBe('FORBIDDEN');
+    expect(error.issues.map((i) => i.path)).toEqual(['fragments[0]', 'fragments[1]']);
+    expect(error.issues[0]!.message).toContain('refused by the access rule');
+    expect(error.issues[1]!.message).toContain('authorize threw: policy store down');
+    const odd = setup(() => undefined as unknown as boolean);
+    expect((thrown(() => odd.executor.run(plan())) as TributaryError).issues[0]!.message).toContain('authorize answered undefined');
+    expect(hr.calls).toHaveLength(0);
+    await Promise.all([executor.close(), odd.executor.close()]);
+  });
+
+  it('rejects an authorize option that is not a function with CONFIG_INVALID', () => {
+    const error = thrown(() => createExecutor({ authorize: 'yes' as unknown as Authorize })) as TributaryError;
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.issues[0]!.path).toBe('authorize');
+  });
+});
+
+describe('authorize (asynchronous rule)', () => {
+  const slowRule: Authorize = async (principal, request) => {
+    await new Promise((r) => setTimeout(r, 20));
+    return onlyHrSeesPay(principal, request);
+  };
+
+  it('returns the run at once; a refusal rejects result with FORBIDDEN after query.failed, and no source is called', async () => {
+    const { hr, payroll, executor } = setup(slowRule);
+    const run = executor.run(plan(), { principal: { id: 'mallory', team: 'sales' } });
+    const events: ExecutionEvent[] = [];
+    run.events$.subscribe((e) => events.push(e));
+    const error = (await run.result.then(() => expect.fail('expected FORBIDDEN'), (e: unknown) => e)) as TributaryError;
+    expect(error.code).toBe('FORBIDDEN');
+    expect(error.issues).toEqual([{ path: 'fragments[1]', message: 'fragment "pay" on source "payroll": payroll is for the HR team' }]);
+    expect(events.map((e) => e.type)).toEqual(['query.failed']);
+    expect(hr.calls).toHaveLength(0);
+    expect(payroll.calls).toHaveLength(0);
+    expect(executor.metrics().runningQueries).toBe(0);
+    await executor.close();
+  });
+
+  it('starts the actor only after every answer allows', async () => {
+    const { payroll, executor } = setup(slowRule);
+    const run = executor.run(plan(), { principal: { id: 'hana', team: 'hr' } });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(payroll.calls).toHaveLength(0);
+    const result = await run.result;
+    expect(result.status).toBe('ok');
+    expect(payroll.calls).toHaveLength(1);
+    await executor.close();
+  });
+
+  it('a cancel while the rule is thinking ends the run with CANCELLED at once; nothing runs later', async () => {
+    const { hr, payroll, executor } = setup(slowRule);
+    const run = executor.run(plan(), { principal: { id: 'hana', team: 'hr' } });
+    run.cancel('changed my mind');
+    const error = (await run.result.then(() => expect.fail('expected CANCELLED'), (e: unknown) => e)) as TributaryError;
+    expect(error.code).toBe('CANCELLED');
+    await new Promise((r) => setTimeout(r, 40));
+    expect(hr.calls.length + payroll.calls.length).toBe(0);
+    await executor.close();
+  });
+
+  it('one refusing promise among synchronous answers still refuses the run', async () => {
+    const { executor, hr } = setup((_p, { source }) => (source === 'payroll' ? Promise.resolve('not today') : true));
+    const run = executor.run(plan());
+    await expect(run.result).rejects.toMatchObject({ code: 'FORBIDDEN', issues: [{ path: 'fragments[1]' }] });
+    expect(hr.calls).toHaveLength(0);
+    await executor.close();
+  });
+});
