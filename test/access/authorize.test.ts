@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createExecutor } from '../../src/executor.js';
 import { TributaryError } from '../../src/errors.js';
-import { memorySource } from '../../src/sources/memory/connector.js';
+import { memorySource, type MemoryQuery } from '../../src/sources/memory/connector.js';
 import type { Authorize } from '../../src/access/index.js';
 import type { ExecutionEvent } from '../../src/progress/events.js';
 import type { ExecuteContext, SourceExecutor } from '../../src/sources/source.js';
@@ -10,7 +10,7 @@ import type { ExecuteContext, SourceExecutor } from '../../src/sources/source.js
 function spied(tables: Record<string, Record<string, unknown>[]>): SourceExecutor & { calls: ExecuteContext[] } {
   const inner = memorySource({ tables });
   const calls: ExecuteContext[] = [];
-  return { ...inner, calls, execute: (q: unknown, ctx: ExecuteContext) => (calls.push(ctx), inner.execute(q, ctx)) };
+  return { ...inner, calls, execute: (q: MemoryQuery, ctx: ExecuteContext) => (calls.push(ctx), inner.execute(q, ctx)) };
 }
 
 const plan = () => ({
