@@ -43,6 +43,8 @@ export class PreparedPlan {
   readonly levelSizes: readonly number[];
   /** The sources the plan uses, in order of first use. */
   readonly sources: readonly string[];
+  /** Each fragment's source, as an index into `sources`. */
+  readonly sourceOf: readonly number[];
   /** Row and byte bounds per fragment (the plan's, else the executor's). */
   readonly rowLimits: { maxRows?: number; maxBytes?: number };
   /** True when some query or the merge tree takes `{ $param }` values from the run. */
@@ -67,6 +69,8 @@ export class PreparedPlan {
     this.indexOf = indexOf;
     this.levelSizes = plan.levels.map((ids) => ids.length);
     this.sources = [...new Set(plan.fragments.map((f) => f.source))];
+    const sourceIndex = new Map(this.sources.map((s, i) => [s, i]));
+    this.sourceOf = plan.fragments.map((f) => sourceIndex.get(f.source)!);
     const executorTtl = options.cache === false ? 0 : options.cache.ttlMs;
     let hasRunParams = plan.merge !== undefined && findRefs(plan.merge).length > 0;
     this.fragments = plan.fragments.map((f, index) => {

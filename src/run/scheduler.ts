@@ -13,23 +13,21 @@ export type Dispatch = (number[] | undefined)[];
 export class Scheduler {
   readonly #prepared: PreparedPlan;
   readonly #table: StatusTable;
-  readonly #waiting: Int32Array;
+  readonly #waiting: number[];
   readonly #ready: number[][];
-  readonly #taken: Int32Array;
-  readonly #sourceOf: Int32Array;
+  readonly #taken: number[];
+  readonly #sourceOf: readonly number[];
 
   constructor(prepared: PreparedPlan, table: StatusTable) {
     this.#prepared = prepared;
     this.#table = table;
     const n = prepared.fragments.length;
-    this.#waiting = new Int32Array(n);
+    this.#waiting = new Array<number>(n);
     this.#ready = prepared.levelSizes.map(() => []);
-    this.#taken = new Int32Array(prepared.levelSizes.length);
-    this.#sourceOf = new Int32Array(n);
-    const sourceIndex = new Map(prepared.sources.map((s, i) => [s, i]));
+    this.#taken = new Array<number>(prepared.levelSizes.length).fill(0);
+    this.#sourceOf = prepared.sourceOf;
     for (const f of prepared.fragments) {
       this.#waiting[f.index] = f.dependsOn.length;
-      this.#sourceOf[f.index] = sourceIndex.get(f.source)!;
       if (f.dependsOn.length === 0) this.#ready[0]!.push(f.index);
     }
   }

@@ -38,38 +38,40 @@ export interface Settlement {
 
 /**
  * The one owner of every fragment's state in a run: status, attempts, calls, rows, timing,
- * error, and the counts derived from them (in total and per level). Typed arrays indexed by
+ * error, and the counts derived from them (in total and per level). Arrays indexed by
  * fragment, so recording a change is O(1) and nothing is copied per event. It lives outside
  * the query machine's snapshots: the machine's context holds an immutable projection of its
  * counts, and the result is built from it at the end. @internal
  */
 export class StatusTable {
-  readonly #state: Uint8Array;
-  readonly #attempts: Int32Array;
-  readonly #calls: Int32Array;
-  readonly #rows: Float64Array;
-  readonly #cached: Uint8Array;
-  readonly #startedAt: Float64Array;
-  readonly #duration: Float64Array;
+  readonly #state: number[];
+  readonly #attempts: number[];
+  readonly #calls: number[];
+  readonly #rows: number[];
+  readonly #cached: number[];
+  readonly #startedAt: number[];
+  readonly #duration: number[];
   readonly #errors = new Map<number, FragmentError>();
   /** Settles the machine has taken (see `settle`). */
-  readonly #counted: Uint8Array;
+  readonly #counted: number[];
   /** Fragments not yet finished (succeeded, failed or skipped), per level. */
-  readonly open: Int32Array;
+  readonly open: number[];
   #lowest = 0;
   readonly #counts: FragmentCounts;
 
   constructor(readonly prepared: PreparedPlan) {
     const n = prepared.fragments.length;
-    this.#state = new Uint8Array(n);
-    this.#attempts = new Int32Array(n);
-    this.#calls = new Int32Array(n);
-    this.#rows = new Float64Array(n);
-    this.#cached = new Uint8Array(n);
-    this.#counted = new Uint8Array(n);
-    this.#startedAt = new Float64Array(n).fill(Number.NaN);
-    this.#duration = new Float64Array(n).fill(Number.NaN);
-    this.open = Int32Array.from(prepared.levelSizes);
+    // Plain arrays, not typed ones: a run of a small plan would pay more for ten ArrayBuffers
+    // (allocation, and the collector's tracking of them) than for everything else it does.
+    this.#state = new Array<number>(n).fill(0);
+    this.#attempts = new Array<number>(n).fill(0);
+    this.#calls = new Array<number>(n).fill(0);
+    this.#rows = new Array<number>(n).fill(0);
+    this.#cached = new Array<number>(n).fill(0);
+    this.#counted = new Array<number>(n).fill(0);
+    this.#startedAt = new Array<number>(n).fill(Number.NaN);
+    this.#duration = new Array<number>(n).fill(Number.NaN);
+    this.open = [...prepared.levelSizes];
     this.#counts = { total: n, queued: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, cached: 0 };
   }
 
