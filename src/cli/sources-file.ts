@@ -36,6 +36,8 @@ export interface LoadedSources {
   sources: Record<string, SourceExecutor>;
   /** name → `sqlite /abs/crm.db`, `postgres postgres://app:***@db/shop`, … (secrets masked). */
   describe(): { name: string; kind: SourceKind; location: string }[];
+  /** Each memory source's table names, for `validate`. */
+  memoryTables: ReadonlyMap<string, readonly string[]>;
   redact: Redactor;
   /** Closes every source (also done by `executor.close()`); idempotent per source. */
   close(): Promise<void>;
@@ -78,6 +80,7 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
   const baseDir = dirname(path);
   const sources: Record<string, SourceExecutor> = {};
   const described: { name: string; kind: SourceKind; location: string }[] = [];
+  const memoryTables = new Map<string, string[]>();
   // Each entry is checked on its own, so one bad entry (an unknown kind) hides no other problem.
   for (const [name, value] of Object.entries(expanded)) {
     const parsedEntry = sourceEntrySchema.safeParse(value);
@@ -97,6 +100,7 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
     try {
       Object.defineProperty(sources, name, { value: await createSource(kind, options), enumerable: true, configurable: true, writable: true });
       described.push({ name, kind, location: redact(locationOf(kind, options)) });
+      if (kind === 'memory') memoryTables.set(name, Object.keys((options.tables as object | undefined) ?? {}));
     } catch (error) {
       if (!isTributaryError(error) || error.issues.length === 0) {
         issues.push({ path: name, message: redact(error instanceof Error ? error.message : String(error)) });
@@ -115,7 +119,7 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
     await close();
     throw new InputError(title, issues);
   }
-  return { sources, describe: () => described.map((d) => ({ ...d })), redact, close };
+  return { sources, describe: () => described.map((d) => ({ ...d })), memoryTables, redact, close };
 }
 
 /** Replaces `${VAR}` in every string; records a missing variable as an issue at its path. */

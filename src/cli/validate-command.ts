@@ -4,13 +4,14 @@ import { validatePlan } from '../plan/index.js';
 import { readPlanFile } from './inputs.js';
 import { EXIT, InputError, type CliIo } from './io.js';
 import { planParams } from './params.js';
+import { checkMemoryTables } from './memory-check.js';
 import { checkSqliteQueries } from './sqlite-check.js';
 import { loadSourcesFile } from './sources-file.js';
 
 /**
  * `tributary validate plan.json [--sources sources.json]`: checks the plan (schema, graph,
  * limits) and, with a sources file, the file itself and every fragment's source name and
- * native query: memory tables and columns, and SQLite statements compiled against the file
+ * native query: memory tables, and SQLite statements compiled against the file
  * (nothing runs). Prints a one-line summary, the sources (secrets masked) and the plan's
  * parameters; exit 0 valid, 2 invalid with every problem listed by JSON path.
  */
@@ -20,7 +21,7 @@ export async function validateCommand(planFile: string, opts: { sources?: string
   try {
     const plan = validatePlan(raw, loaded ? { sources: new Map(Object.entries(loaded.sources)) } : {});
     const sqliteFiles = new Map((loaded?.describe() ?? []).filter((s) => s.kind === 'sqlite' && s.location !== ':memory:').map((s) => [s.name, s.location]));
-    const issues = checkSqliteQueries(plan, sqliteFiles);
+    const issues = [...checkMemoryTables(plan, loaded?.memoryTables ?? new Map()), ...checkSqliteQueries(plan, sqliteFiles)];
     if (issues.length > 0) throw new InputError(`invalid plan ${planFile}`, issues);
     const lines = [`plan ${plan.id} is valid: ${plan.fragments.length} fragments in ${plan.levels.length} levels${loaded ? ', checked against the sources' : ''}`];
     for (const s of loaded?.describe() ?? []) lines.push(`  source ${s.name}: ${s.kind} ${s.location}`);

@@ -1,5 +1,5 @@
 import { refPredicate } from './ref-predicate.js';
-import { RefFailure, columnsOf, compareTotal, isNull, nullOrSame, own, pick, put, same, type Row } from './ref-values.js';
+import { RefFailure, columnsOf, compareTotal, declaredColumns, isNull, nullOrSame, own, pick, put, same, type Row } from './ref-values.js';
 
 /**
  * The reference merge tree: every operator of DESIGN.md's grammar as the plainest code that
@@ -88,7 +88,8 @@ function project(input: Rel, spec: unknown[]): Rel {
   const pairs = spec.map((c) => (typeof c === 'string' ? [c, c] : [(c as { column: string }).column, (c as { as: string }).as]) as [string, string]);
   const names = pairs.map(([, as]) => as);
   unique(names);
-  if (input.rows.length > 0) {
+  // Checked whenever the columns are known: there are rows, or the source named them.
+  if (input.rows.length > 0 || input.columns.length > 0) {
     for (const [from] of pairs) if (!input.columns.includes(from)) throw new RefFailure(`no column ${from}`);
   }
   const rows = input.rows.map((row) => {
@@ -185,7 +186,7 @@ export function refMerge(node: Node, inputs: ReadonlyMap<string, Row[]>, params:
   const ev = (n: unknown): Rel => refMerge(n as Node, inputs, params, notes);
   if (typeof node === 'string') {
     const rows = inputs.get(node) ?? [];
-    return { rows, columns: columnsOf(rows) };
+    return { rows, columns: declaredColumns(rows) ?? columnsOf(rows) };
   }
   switch (node.op) {
     case 'union':

@@ -164,3 +164,20 @@ export function setAt(value: unknown, path: readonly (string | number)[], replac
   put(copy, String(head), setAt((value as Row)[String(head)], rest, replacement));
   return copy;
 }
+
+/**
+ * The column names a source call declares besides its rows (the engine's `withColumns`):
+ * a SQLite statement's columns; a memory query's projected columns, or its table's when
+ * no row matched. A merge leaf takes them, else the rows' keys.
+ */
+export const DECLARED: unique symbol = Symbol('declared columns');
+type Declared = Row[] & { [DECLARED]?: string[] };
+
+export function declare(rows: Row[], columns: string[] | undefined): Row[] {
+  if (columns !== undefined) (rows as Declared)[DECLARED] = columns;
+  return rows;
+}
+
+export function declaredColumns(rows: readonly Row[]): string[] | undefined {
+  return (rows as Declared)[DECLARED];
+}

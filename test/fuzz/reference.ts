@@ -1,6 +1,6 @@
 import { definesOrder, refMerge, type MergeNotes } from './ref-merge.js';
 import { refPredicate } from './ref-predicate.js';
-import { RefFailure, isFromRef, isParamRef, own, put, refsIn, same, setAt, type Row } from './ref-values.js';
+import { RefFailure, declare, declaredColumns, isFromRef, isParamRef, own, put, refsIn, same, setAt, type Row } from './ref-values.js';
 
 /**
  * The reference evaluation of a whole plan: fragments in dependency order (a plain fixpoint
@@ -73,7 +73,8 @@ function memoryCall(query: unknown, world: RefWorld): Row[] {
   if (!Object.prototype.hasOwnProperty.call(world.tables, q.table)) throw new RefFailure(`no table ${q.table}`);
   const test = q.where === undefined ? undefined : refPredicate(q.where);
   const out: Row[] = [];
-  for (const row of world.tables[q.table]!) {
+  const table = world.tables[q.table]!;
+  for (const row of table) {
     if (test && test(row) !== true) continue;
     if (!q.columns) {
       out.push(row);
@@ -83,7 +84,8 @@ function memoryCall(query: unknown, world: RefWorld): Row[] {
     for (const c of q.columns) put(projected, c, own(row, c) ?? null);
     out.push(projected);
   }
-  return out;
+  const keys = [...new Set(table.flatMap((row) => Object.keys(row)))];
+  return declare(out, q.columns ?? (out.length === 0 ? keys : undefined));
 }
 
 function call(f: FragmentShape, query: unknown, world: RefWorld): Row[] {
@@ -123,7 +125,12 @@ function runFragment(f: FragmentShape, done: Map<string, { rows: Row[] }>, world
   if (target < 0) return call(f, base, world);
   const list = values[target] as unknown[];
   const out: Row[] = [];
-  for (let i = 0; i < list.length; i += f.batch!.size) out.push(...call(f, setAt(base, refs[target]!.path, list.slice(i, i + f.batch!.size)), world));
+  for (let i = 0; i < list.length; i += f.batch!.size) {
+    const rows = call(f, setAt(base, refs[target]!.path, list.slice(i, i + f.batch!.size)), world);
+    // The batches are concatenated; the first one names the columns.
+    if (i === 0) declare(out, declaredColumns(rows));
+    out.push(...rows);
+  }
   return out;
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memorySource, sqliteSource, type SourceExecutor } from '../../src/index.js';
 import type { RefWorld } from './reference.js';
-import type { Row } from './ref-values.js';
+import { declare, type Row } from './ref-values.js';
 
 /**
  * The data the fuzzed plans run over: three small tables with colliding keys, nulls and (in
@@ -98,7 +98,7 @@ export class Mirror {
       stmt.run(...params);
       return [];
     }
-    return (stmt.safeIntegers(true).all(...params) as Row[]).map(normalize);
+    return declare((stmt.safeIntegers(true).all(...params) as Row[]).map(normalize), stmt.columns().map((c) => c.name));
   }
 
   close(): void {

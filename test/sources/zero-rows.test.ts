@@ -43,7 +43,7 @@ describe('zero-row results name their columns', () => {
       expect(full).toEqual([{ amount: 12.5, id: 1 }]);
       expect(columnsOf(full ?? [])).toEqual(['amount', 'id']);
     } finally {
-      await source.close();
+      await source.close?.();
     }
   });
 

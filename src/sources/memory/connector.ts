@@ -7,7 +7,7 @@ import { parseSourceOptions } from '../options.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
-import { checkMemoryQuery, tableColumns } from './check.js';
+import { tableColumns } from './check.js';
 
 /** `{ table, columns?, where? }`: a scan of one in-memory table, filtered and projected. */
 export const memoryQuerySchema = z.strictObject({
@@ -53,8 +53,7 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
   const columns = tableColumns(tables);
   return {
     kind: 'memory',
-    // The source's own schema knows its tables, so a plan naming a missing one is invalid.
-    querySchema: memoryQuerySchema.superRefine(checkMemoryQuery(columns)),
+    querySchema: memoryQuerySchema,
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.cacheScope === undefined ? {} : { cacheScope: options.cacheScope }),
     version: () => `memory:${options.version ?? '1'}`,
@@ -80,7 +79,11 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
           bounds.add(picked);
           out.push(picked);
         }
-        return Promise.resolve(withColumns(out, query.columns ?? columns.get(query.table) ?? []));
+        // Named columns: the projected ones; with no row to show them, the table's. Rows of
+        // a memory table need not share one shape, so otherwise the rows say.
+        if (query.columns !== undefined) withColumns(out, query.columns);
+        else if (out.length === 0) withColumns(out, columns.get(query.table) ?? []);
+        return Promise.resolve(out);
       } catch (error) {
         return Promise.reject(error as Error);
       }
