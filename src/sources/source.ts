@@ -17,6 +17,12 @@ export interface ExecuteContext {
   params: unknown[];
   /** Fires on timeout, cancel, fail-fast and executor.close: stop the work, on the server too. */
   signal: AbortSignal;
+  /**
+   * True once `signal` has fired. tributary's own contexts answer it without creating the
+   * signal (an AbortController per call is a measurable share of a fast call): a connector
+   * that only needs to know, not to listen, reads `ctx.aborted ?? ctx.signal.aborted`.
+   */
+  readonly aborted?: boolean;
   principal?: Principal;
   /** The fragment this call serves; for error messages and events. */
   fragmentId?: string;

@@ -59,7 +59,8 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
     version: () => `memory:${options.version ?? '1'}`,
     execute(query: MemoryQuery, ctx: ExecuteContext): Promise<Row[]> {
       if (closed) return Promise.reject(new TributaryError('CLOSED', 'memory source is closed'));
-      if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason as Error);
+      // `ctx.aborted` first: it knows without making the signal (see ExecuteContext).
+      if (ctx.aborted ?? ctx.signal.aborted) return Promise.reject(ctx.signal.reason as Error);
       const table = tables.get(query.table);
       if (!table) {
         return Promise.reject(
