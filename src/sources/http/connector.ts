@@ -11,9 +11,11 @@ import { callLimits } from '../call-limits.js';
 import { DEFAULT_MAX_PAGES, pages } from './paginate.js';
 import { headersSchema, httpQuerySchema, type HttpQuery } from './query.js';
 import { buildRequests, type HttpRequest } from './request.js';
+import { sourceHeaders, type HttpHeadersFor } from './principal-headers.js';
 
 export { isRetryable } from './errors.js';
 export type { HttpQuery, HttpPaginate } from './query.js';
+export type { HttpHeadersFor } from './principal-headers.js';
 
 /** Per-call fan-out when `maxConcurrency` is not set. */
 export const DEFAULT_HTTP_CONCURRENCY = 4;
@@ -29,8 +31,12 @@ export const httpSourceOptionsSchema = z.strictObject({
     .url({ protocol: /^https?$/, error: 'baseUrl must be an http(s) URL' })
     .refine((u) => { const url = new URL(u); return url.search === '' && url.hash === ''; }, 'baseUrl may not have a query or hash')
     .refine((u) => { const url = new URL(u); return url.username === '' && url.password === ''; }, 'put credentials in headers, not in baseUrl'),
-  /** Sent with every request (e.g. authorization); a query's own headers override them by name. */
-  headers: headersSchema.optional(),
+  /**
+   * Sent with every request (e.g. authorization); a query's own headers override them by name.
+   * A function `(principal) => headers` gives each principal its own (e.g. forwarding the
+   * caller's token); the source's cache scope is then always 'principal'.
+   */
+  headers: z.union([headersSchema, z.custom<HttpHeadersFor>((v) => typeof v === 'function', 'headers must be an object or a function (principal) => headers')]).optional(),
   /** The source's lane size, and the most requests one call keeps in flight (default 4). */
   maxConcurrency: positiveInt.optional(),
   /** Most rows one call may return, over all pages and list values; ctx.limits may lower it. */
@@ -43,6 +49,9 @@ export const httpSourceOptionsSchema = z.strictObject({
   cacheScope: z.enum(['principal', 'shared']).optional(),
   /** A fetch implementation to use instead of the global one (tests, proxies, custom agents). */
   fetch: z.custom<typeof globalThis.fetch>((v) => typeof v === 'function', 'fetch must be a function').optional(),
+}).refine((o) => typeof o.headers !== 'function' || o.cacheScope !== 'shared', {
+  message: "headers per principal answer per principal: the source cannot be cacheScope 'shared'",
+  path: ['cacheScope'],
 });
 export type HttpSourceOptions = z.input<typeof httpSourceOptionsSchema>;
 
@@ -96,7 +105,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
       if (lifetime.signal.aborted) return new TributaryError('CLOSED', 'httpSource was closed during the call', { cause: error });
       return error;
     };
-    return { controller, dispose, loopFor, failure, requests: buildRequests(query, baseUrl, opts.headers ?? {}) };
+    return { controller, dispose, loopFor, failure, requests: buildRequests(query, baseUrl, sourceHeaders(opts.headers, ctx.principal)) };
   }
 
   async function collect(query: HttpQuery, ctx: ExecuteContext): Promise<Row[]> {
@@ -142,7 +151,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     querySchema: httpQuerySchema,
     execute,
     ...(opts.maxConcurrency === undefined ? {} : { maxConcurrency: opts.maxConcurrency }),
-    ...(opts.cacheScope === undefined ? {} : { cacheScope: opts.cacheScope }),
+    ...(typeof opts.headers === 'function' ? { cacheScope: 'principal' as const } : opts.cacheScope === undefined ? {} : { cacheScope: opts.cacheScope }),
     version: () => `http:${baseUrl.origin}`,
     close: () => {
       lifetime.abort(new TributaryError('CLOSED', 'httpSource was closed'));

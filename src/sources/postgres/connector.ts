@@ -16,6 +16,7 @@ import { parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import { postgresOptionsSchema, type PostgresSourceOptions } from './options.js';
 import { policyTypes } from './types.js';
+import { leaseAs, roleFor, type PgLease } from './role.js';
 
 export type { PostgresSourceOptions } from './options.js';
 
@@ -36,7 +37,7 @@ const CANCEL_GRACE_MS = 1000;
  * const shop = postgresSource({ url: 'postgres://app@db/shop', maxConcurrency: 4 });
  */
 export function postgresSource(options: PostgresSourceOptions = {}): PostgresSource {
-  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, types, streamBatchSize, ...poolFields } =
+  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, types, streamBatchSize, role, ...poolFields } =
     parseSourceOptions('postgres', postgresOptionsSchema, options);
   assertConnectionTarget('postgres', options, { url, connectionString: poolFields.connectionString, user: poolFields.user, name: sourceName });
   const name = sourceName ?? 'postgres';
@@ -93,7 +94,8 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     );
   }
 
-  function run(client: PoolClient, query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter): Promise<Row[]> {
+  function run(lease: PgLease, query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter): Promise<Row[]> {
+    const client = lease.client;
     return new Promise<Row[]>((resolve, reject) => {
       const rows: Row[] = [];
       let settled = false;
@@ -125,7 +127,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
           try {
             await stopBackend(pid, finished);
           } finally {
-            client.release(new Error('statement abandoned (cancelled or over a limit)'));
+            void lease.release(new Error('statement abandoned (cancelled or over a limit)'));
           }
         });
       };
@@ -142,29 +144,46 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
         // A server-reported error leaves the connection usable; anything else breaks it.
         const broken = !(error instanceof pg.DatabaseError) || postgresErrorRule(error)?.unavailable === true;
         if (!broken) client.removeListener('error', swallow);
-        client.release(broken ? error : undefined);
-        reject(wrap(error, 'query', ctx.fragmentId) as Error);
+        const failed = wrap(error, 'query', ctx.fragmentId) as Error;
+        // Settled once the connection is back (a role's transaction ended).
+        lease.release(broken ? error : undefined).then(
+          () => reject(failed),
+          () => reject(failed),
+        );
       });
       statement.on('end', (result?: pg.QueryResult) => {
         if (settled) return;
         settle();
         client.removeListener('error', swallow);
-        client.release();
         // The field list names the columns even when no row came back.
-        resolve(result?.fields === undefined ? rows : withColumns(rows, result.fields.map((f) => f.name)));
+        const out = result?.fields === undefined ? rows : withColumns(rows, result.fields.map((f) => f.name));
+        lease.release().then(
+          () => resolve(out),
+          (e: unknown) => reject(wrap(e, 'query', ctx.fragmentId) as Error),
+        );
       });
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       client.query(statement);
     });
   }
 
-  const connect = (ctx: ExecuteContext) => life.connect(ctx);
+  /** A pooled connection for one statement, as the principal's role when `role` maps one. */
+  const connect = async (ctx: ExecuteContext): Promise<PgLease> => {
+    const as = roleFor(role, ctx.principal, name);
+    const lease = await leaseAs(await life.connect(ctx), as, name);
+    if (ctx.signal.aborted) {
+      await lease.release().catch(() => undefined);
+      throw ctx.signal.reason;
+    }
+    return lease;
+  };
 
   const source: PostgresSource = {
     kind: 'postgres',
     querySchema: sqlQuerySchema,
     maxConcurrency: maxConcurrency ?? config.max ?? 10,
-    ...(cacheScope === undefined ? {} : { cacheScope }),
+    // Rows that depend on the principal's role are never shared across principals.
+    ...(role !== undefined ? { cacheScope: 'principal' as const } : cacheScope === undefined ? {} : { cacheScope }),
     isRetryable: isPostgresRetryable,
 
     execute: ((query: SqlQuery, ctx: ExecuteContext) => {
@@ -179,7 +198,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
           wrap: (error, fragmentId) => wrap(error, 'query', fragmentId),
         });
       }
-      return connect(ctx).then((client) => run(client, query, ctx, bounds));
+      return connect(ctx).then((lease) => run(lease, query, ctx, bounds));
     }) as PostgresSource['execute'],
 
     version: () => life.version(),

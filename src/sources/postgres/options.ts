@@ -1,6 +1,7 @@
 import type { CustomTypesConfig } from 'pg';
 import { z } from 'zod';
 import { sqlSourceOptionsShape } from '../sql/options.js';
+import type { PostgresRole } from './role.js';
 
 const fn = z.custom<(...args: any[]) => any>((v) => typeof v === 'function', 'expected a function');
 const ms = z.number().int().nonnegative();
@@ -16,6 +17,12 @@ export const postgresOptionsSchema = z
     ...sqlSourceOptionsShape,
     /** Rows per cursor read when a caller streams (`run.rows()`). Default 1000. */
     streamBatchSize: z.number().int().positive().optional(),
+    /**
+     * `(principal) => role | undefined`: each statement of that principal runs under
+     * `SET LOCAL ROLE` in a transaction, so grants and row-level security apply per
+     * principal. Forces `cacheScope: 'principal'`. See README "Access control".
+     */
+    role: z.custom<PostgresRole>((v) => typeof v === 'function', 'role must be a function (principal) => role name | undefined').optional(),
     /** Allowed so a sources.json entry can be passed as is. */
     kind: z.literal('postgres').optional(),
     connectionString: z.string().min(1).optional(),
@@ -47,6 +54,10 @@ export const postgresOptionsSchema = z
     maxUses: z.number().int().positive().optional(),
     maxLifetimeSeconds: z.number().int().nonnegative().optional(),
     log: fn.optional(),
+  })
+  .refine((o) => o.role === undefined || o.cacheScope !== 'shared', {
+    message: "a source with a role answers per principal: it cannot be cacheScope 'shared'",
+    path: ['cacheScope'],
   })
   .refine((o) => o.url === undefined || o.connectionString === undefined, {
     message: 'give url or connectionString, not both',

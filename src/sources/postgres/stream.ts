@@ -1,5 +1,6 @@
 import Cursor from 'pg-cursor';
-import type { CustomTypesConfig, PoolClient } from 'pg';
+import type { CustomTypesConfig } from 'pg';
+import type { PgLease } from './role.js';
 import type { ExecuteContext } from '../source.js';
 import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
@@ -11,7 +12,8 @@ export interface PgStreamDeps {
   types: CustomTypesConfig;
   /** Rows per cursor read (one batch). */
   batchSize: number;
-  connect(ctx: ExecuteContext): Promise<PoolClient>;
+  /** A connection for this statement (in the principal's role transaction, if any). */
+  connect(ctx: ExecuteContext): Promise<PgLease>;
   /** Stops the backend's running statement (cancel, then terminate). */
   stopBackend(pid: number | undefined, finished: Promise<void>): Promise<void>;
   /** Runs server-side cleanup in the background, awaited by `close()`. */
@@ -26,18 +28,19 @@ export interface PgStreamDeps {
  * cancels the statement on the server and the client is destroyed, not reused.
  */
 export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter, deps: PgStreamDeps): AsyncGenerator<Row[]> {
-  const client = await deps.connect(ctx);
+  const lease = await deps.connect(ctx);
+  const client = lease.client;
   const cursor = client.query(new Cursor<Row>(query.sql, ctx.params, { types: deps.types }));
   const swallow = (): undefined => undefined;
   client.on('error', swallow);
   let reading: Promise<Row[]> | undefined;
   let released = false;
-  const release = (error?: Error): void => {
-    if (released) return;
+  const release = (error?: Error): Promise<void> => {
+    if (released) return Promise.resolve();
     released = true;
     ctx.signal.removeEventListener('abort', onAbort);
     if (!error) client.removeListener('error', swallow);
-    client.release(error);
+    return lease.release(error);
   };
   const abandon = (): void => {
     // A read is in flight: the statement is running on the server. Stop it there, then
@@ -51,7 +54,7 @@ export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: 
       try {
         await deps.stopBackend(pid, finished);
       } finally {
-        release(new Error('cursor abandoned (cancelled, stopped early or over a limit)'));
+        await release(new Error('cursor abandoned (cancelled, stopped early or over a limit)'));
       }
     });
   };
@@ -87,7 +90,7 @@ export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: 
     } else if (!released) {
       // Between reads nothing runs on the server: closing the cursor ends the portal.
       await cursor.close().catch(() => undefined);
-      release();
+      await release().catch(() => undefined);
     }
   }
 }
