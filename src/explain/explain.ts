@@ -1,7 +1,9 @@
 import type { Fragment, ValidatedPlan } from '../plan/index.js';
 import { findRefs, formatPath, isFromRef, validatePlan } from '../plan/index.js';
 import type { PlanLimits } from '../plan/index.js';
-import type { SourceExecutor } from '../sources/source.js';
+import type { Principal, SourceExecutor } from '../sources/source.js';
+import type { Authorize, FragmentAccess } from '../access/index.js';
+import { accessOf } from './access.js';
 import { explainDot } from './dot.js';
 import { explainMermaid } from './mermaid.js';
 import { explainMerge } from './merge-tree.js';
@@ -17,6 +19,12 @@ export interface ExplainOptions {
   limits?: PlanLimits;
   /** Longest query summary, in characters (default 80). */
   summaryLength?: number;
+  /** Who would ask: with `authorize`, EXPLAIN shows which fragments the rule would refuse. */
+  principal?: Principal;
+  /** The executor's access rule; a rule that answers with a promise needs `access` instead. */
+  authorize?: Authorize;
+  /** Verdicts already worked out (`await checkAccess(authorize, validatePlan(plan), principal)`). */
+  access?: readonly FragmentAccess[];
 }
 
 /**
@@ -32,7 +40,12 @@ export interface ExplainOptions {
 export function explain(plan: unknown, options: ExplainOptions = {}): PlanExplanation {
   const sources = options.sources === undefined ? undefined : options.sources instanceof Map ? options.sources : new Map(Object.entries(options.sources));
   const validated = isValidatedPlan(plan) ? plan : validatePlan(plan, { ...(sources ? { sources } : {}), ...(options.limits ? { limits: options.limits } : {}) });
-  const fragments = validated.fragments.map((f) => explainFragment(f, validated, sources, options.summaryLength ?? 80));
+  const verdicts = accessOf(validated, options);
+  const fragments = validated.fragments.map((f, i) => {
+    const explained = explainFragment(f, validated, sources, options.summaryLength ?? 80);
+    const v = verdicts?.[i];
+    return v === undefined ? explained : { ...explained, access: v.allowed ? { allowed: true } : { allowed: false, reason: v.reason ?? 'refused' } };
+  });
   const model: PlanModel = {
     queryId: validated.id,
     errorPolicy: validated.errorPolicy,
@@ -41,6 +54,7 @@ export function explain(plan: unknown, options: ExplainOptions = {}): PlanExplan
     fragments,
     edges: edgesOf(fragments),
     merge: explainMerge(validated.mergeTree),
+    ...(verdicts === undefined ? {} : { access: { principalId: options.principal?.id, refused: verdicts.filter((v) => !v.allowed).length } }),
   };
   return {
     ...model,

@@ -45,6 +45,8 @@ export interface FragmentExplanation {
   timeoutMs?: number;
   retry?: RetryOptionsInput;
   cache?: CacheOverride;
+  /** With a principal and an `authorize` rule: whether the rule lets this fragment run. */
+  access?: { allowed: boolean; reason?: string };
 }
 
 /** A `dependsOn` edge, with the upstream columns bound across it (none: ordering only). */
@@ -66,6 +68,8 @@ export interface PlanExplanation {
   edges: DependencyEdge[];
   /** The merge tree (a single leaf when the plan has no merge). */
   merge: MergeExplanation;
+  /** With an `authorize` rule: whom it was asked about (by id only) and how many fragments it refuses. */
+  access?: { principalId: string | undefined; refused: number };
   /** Indented text: levels, fragments, inputs, the merge tree. */
   text(): string;
   /** A Mermaid `flowchart TD`: fragments by level, dependency edges labelled with bound columns, the merge tree. */

@@ -29,6 +29,11 @@ export function explainText(model: Model): string {
   const levelWord = model.levels.length === 1 ? 'level' : 'levels';
   const fragmentWord = model.fragments.length === 1 ? 'fragment' : 'fragments';
   lines.push(`EXPLAIN ${oneLine(model.queryId)}: ${model.fragments.length} ${fragmentWord} in ${model.levels.length} ${levelWord}, ${model.errorPolicy}, schedule ${model.schedule}`);
+  if (model.access) {
+    const who = model.access.principalId === undefined ? 'an anonymous caller' : `principal ${JSON.stringify(model.access.principalId)}`;
+    const n = model.access.refused;
+    lines.push(`access for ${oneLine(who)}: ${n === 0 ? 'every fragment allowed' : `${n} of ${model.fragments.length} fragments refused (FORBIDDEN: nothing would run)`}`);
+  }
   lines.push('');
   const byId = new Map(model.fragments.map((f) => [f.id, f]));
   const idWidth = Math.max(...model.fragments.map((f) => f.id.length));
@@ -43,6 +48,7 @@ export function explainText(model: Model): string {
       for (const input of f.inputs) lines.push(`${indent}${inputText(input)}`);
       const policy = policyText(f);
       if (policy) lines.push(`${indent}${policy}`);
+      if (f.access && !f.access.allowed) lines.push(`${indent}REFUSED: ${oneLine(f.access.reason ?? 'refused')}`);
     }
   });
   lines.push('merge');
