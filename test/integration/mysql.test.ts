@@ -7,9 +7,7 @@ import {
   describeWithServer,
   eventually,
   mysqlAdmin,
-  repoFileUrl,
   requireServer,
-  runScript,
   scratchTables,
   uniqueName,
   type Admin,
@@ -136,23 +134,4 @@ describeWithServer(server, 'mysqlSource (real MariaDB/MySQL)', () => {
     expect(mysqlSource({ url: server.url, maxConcurrency: 2 }).maxConcurrency).toBe(2);
   });
 
-  it('lets a process that queried, cancelled and closed exit by itself', async () => {
-    const script = `
-      import { mysqlSource } from ${JSON.stringify(repoFileUrl('src/sources/mysql/connector.ts'))};
-      const source = mysqlSource({ url: process.env.CHILD_DB_URL });
-      const rows = await source.execute({ sql: 'SELECT 1 AS one' }, { params: [], signal: new AbortController().signal });
-      const slow = new AbortController();
-      setTimeout(() => slow.abort(new Error('enough')), 100);
-      const cancelled = await source
-        .execute({ sql: 'SELECT SLEEP(30)' }, { params: [], signal: slow.signal })
-        .then(() => 'finished', (error) => error.message);
-      await source.close();
-      await source.close();
-      console.log(JSON.stringify({ rows, cancelled }));
-    `;
-    const result = await runScript(script, { CHILD_DB_URL: server.url }, 20_000);
-    expect(result.stderr).toBe('');
-    expect(result).toMatchObject({ code: 0, timedOut: false });
-    expect(JSON.parse(result.stdout)).toEqual({ rows: [{ one: 1 }], cancelled: 'enough' });
-  });
 });

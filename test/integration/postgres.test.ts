@@ -8,9 +8,7 @@ import {
   describeWithServer,
   eventually,
   pgAdmin,
-  repoFileUrl,
   requireServer,
-  runScript,
   scratchTables,
   uniqueName,
   type Admin,
@@ -129,23 +127,4 @@ describeWithServer(server, 'postgresSource (real PostgreSQL)', () => {
     expect(postgresSource({ url: server.url, maxConcurrency: 2 }).maxConcurrency).toBe(2);
   });
 
-  it('lets a process that queried, cancelled and closed exit by itself', async () => {
-    const script = `
-      import { postgresSource } from ${JSON.stringify(repoFileUrl('src/sources/postgres/connector.ts'))};
-      const source = postgresSource({ url: process.env.CHILD_DB_URL });
-      const rows = await source.execute({ sql: 'SELECT 1 AS one' }, { params: [], signal: new AbortController().signal });
-      const slow = new AbortController();
-      setTimeout(() => slow.abort(new Error('enough')), 100);
-      const cancelled = await source
-        .execute({ sql: 'SELECT pg_sleep(30)' }, { params: [], signal: slow.signal })
-        .then(() => 'finished', (error) => error.message);
-      await source.close();
-      await source.close();
-      console.log(JSON.stringify({ rows, cancelled }));
-    `;
-    const result = await runScript(script, { CHILD_DB_URL: server.url }, 20_000);
-    expect(result.stderr).toBe('');
-    expect(result).toMatchObject({ code: 0, timedOut: false });
-    expect(JSON.parse(result.stdout)).toEqual({ rows: [{ one: 1 }], cancelled: 'enough' });
-  });
 });

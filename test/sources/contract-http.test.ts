@@ -48,6 +48,7 @@ runContract({
   },
   teardown: async () => server.close(),
   create: (own = {}) => httpSource({ baseUrl: server.url, ...own }),
+  child: () => ({ file: 'src/sources/http/connector.ts', factory: 'httpSource', options: { baseUrl: server.url } }),
   value: (type) => (type in VALUES ? call({ path: '/value/{type}', pathParams: { type } }) : undefined),
   rows: (count, marker) => call({ path: '/rows', searchParams: { count, marker }, paginate: { type: 'page', param: 'page', start: 1 } }),
   numbersIn: (list) => call({ path: '/numbers', searchParams: { in: list as number[] }, list: 'comma' }),

@@ -30,6 +30,7 @@ runContract(
     teardown: async () => admin?.close(),
     create: (own = {}) => mysqlSource({ url: server.url, connectionLimit: 4, ...own }),
     createSingle: () => mysqlSource({ url: server.url, connectionLimit: 1 }),
+    child: () => ({ file: 'src/sources/mysql/connector.ts', factory: 'mysqlSource', options: { url: server.url } }),
     value: (type) => (VALUES[type] === undefined ? undefined : sql(`SELECT ${VALUES[type]} AS v`)),
     // MariaDB's Sequence engine: seq_1_to_N is a table of 1..N produced row by row. `count` is the suite's integer.
     rows: (count, marker) => sql(`SELECT seq AS n, REPEAT('x', 40) AS s FROM seq_1_to_${Math.trunc(count)} /* ${marker} */`),

@@ -31,6 +31,7 @@ runContract(
     teardown: async () => admin?.close(),
     create: (own = {}) => postgresSource({ url: server.url, max: 4, ...own }),
     createSingle: () => postgresSource({ url: server.url, max: 1 }),
+    child: () => ({ file: 'src/sources/postgres/connector.ts', factory: 'postgresSource', options: { url: server.url } }),
     value: (type) => (VALUES[type] === undefined ? undefined : sql(`SELECT ${VALUES[type]} AS v`)),
     // A set-returning function in the select list is evaluated row by row, so a huge count costs nothing up front.
     rows: (count, marker) => sql(`SELECT generate_series(1, $1::int) AS n, repeat('x', 40) AS s /* ${marker} */`, [count]),

@@ -5,6 +5,7 @@ import { errorCases } from './contract/errors.js';
 import { limitCases } from './contract/limits.js';
 import { listCases } from './contract/lists.js';
 import { poolCases } from './contract/pool.js';
+import { processCases } from './contract/process.js';
 import { streamingCases } from './contract/streaming.js';
 import type { ContractSubject } from './contract/subject.js';
 import type { ContractCase } from './contract/support.js';
@@ -32,6 +33,7 @@ export function contractCases<Q>(subject: ContractSubject<Q>): ContractCase[] {
     ...errorCases(subject),
     ...limitCases(subject),
     ...closingCases(subject),
+    ...processCases(subject),
   ];
 }
 

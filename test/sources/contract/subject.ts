@@ -61,6 +61,11 @@ export interface ContractSubject<Q = unknown> {
   invalid: Call<Q>[];
   /** A source whose server is not there: SOURCE_UNAVAILABLE, retryable. */
   unreachable?(): SourceExecutor<Q>;
+  /**
+   * How a child process makes the same source (a repo file exporting a factory, and its
+   * options as JSON), to show that a process that queried, cancelled and closed exits by itself.
+   */
+  child?(): { file: string; factory: string; options: Record<string, unknown> };
   /** With `ctx.stream`, the source returns batches as they arrive and waits for the consumer. */
   streams: boolean;
   /** What `maxBytes` bounds: the rows' estimate (`estimateRowBytes`) or response bytes as read. */
