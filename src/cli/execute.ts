@@ -3,7 +3,8 @@ import { createExecutor } from '../executor.js';
 import { isTributaryError, type TributaryError } from '../errors.js';
 import type { ValidatedPlan } from '../plan/index.js';
 import type { ExecutionEvent } from '../progress/events.js';
-import type { QueryResult } from '../run/index.js';
+import type { QueryResult, QueryRun } from '../run/index.js';
+import { loadAuthorize } from './authorize-option.js';
 import type { Principal } from '../sources/source.js';
 import { readPlanFile, withPartial } from './inputs.js';
 import { checkParams, parseParams } from './params.js';
@@ -20,6 +21,8 @@ export interface ExecuteOptions {
   param?: string[];
   partial?: boolean;
   principal?: string;
+  /** `--authorize <module>`: the access rule, default-exported by a JS module. */
+  authorize?: string;
   quiet?: boolean;
   /** `run --ui`: the live page, started with the executor and following the run. */
   live?: LiveOption;
@@ -42,6 +45,7 @@ export interface Execution {
  */
 export async function executePlanFile(planFile: string, opts: ExecuteOptions, io: CliIo): Promise<Execution> {
   const params = parseParams(opts.param);
+  const authorize = opts.authorize === undefined ? undefined : await loadAuthorize(opts.authorize, io);
   const raw = withPartial(await readPlanFile(planFile, io), opts.partial);
   const loaded = await loadSourcesFile(resolve(io.cwd, opts.sources), io.env);
   const measured = measureBytes(loaded.sources);
@@ -50,7 +54,7 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
   const onInterrupt = (): void => stopSignal.abort(new Error('interrupted'));
   let executor: ReturnType<typeof createExecutor> | undefined;
   try {
-    executor = createExecutor({ sources: measured.sources });
+    executor = createExecutor({ sources: measured.sources, ...(authorize ? { authorize } : {}) });
     await opts.live?.attach(executor);
     let plan: ValidatedPlan;
     try {
@@ -62,8 +66,18 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
     checkParams(plan, params);
     const principal: Principal | undefined = opts.principal === undefined ? undefined : { id: opts.principal };
     process.once('SIGINT', onInterrupt);
+    const refused = (error: TributaryError): Execution => {
+      printForbidden(io, error, redact);
+      return { plan, result: undefined, events: [], bytes: measured.bytes, redact, exitCode: EXIT.forbidden };
+    };
     // run() validates again: it takes the plan as written, not the validated object.
-    const run = executor.run(raw, { params, signal: stopSignal.signal, ...(principal ? { principal } : {}) });
+    let run: QueryRun;
+    try {
+      run = executor.run(raw, { params, signal: stopSignal.signal, ...(principal ? { principal } : {}) });
+    } catch (error) {
+      if (isTributaryError(error, 'FORBIDDEN')) return refused(error);
+      throw error;
+    }
     opts.live?.watch(run, raw);
     const events: ExecutionEvent[] = [];
     run.events$.subscribe((e) => events.push(e));
@@ -72,6 +86,7 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
     try {
       result = await run.result;
     } catch (error) {
+      if (isTributaryError(error, 'FORBIDDEN')) return refused(error);
       if (!isTributaryError(error, 'CANCELLED')) throw error;
     } finally {
       progress.stop();
@@ -95,6 +110,12 @@ export function exitCodeOf(result: QueryResult): number {
 function printErrors(io: CliIo, result: QueryResult, redact: Redactor): void {
   const head = result.status === 'failed' ? 'the query failed' : result.status === 'partial' ? 'partial result: some fragments failed' : 'errors';
   const lines = [`tributary: ${head}`, ...result.errors.map((e) => `  ${redact(errorLine(e))}`)];
+  io.stderr.write(`${lines.join('\n')}\n`);
+}
+
+/** `tributary: forbidden: …` and one line per refused fragment. */
+function printForbidden(io: CliIo, error: TributaryError, redact: Redactor): void {
+  const lines = [`tributary: forbidden: ${redact(error.message)}`, ...error.issues.map((i) => `  ${i.path}: ${redact(i.message)}`)];
   io.stderr.write(`${lines.join('\n')}\n`);
 }
 

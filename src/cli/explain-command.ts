@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import { isTributaryError } from '../errors.js';
 import { analyze, explain } from '../explain/index.js';
+import { checkAccess } from '../access/index.js';
+import { validatePlan } from '../plan/index.js';
+import { loadAuthorize } from './authorize-option.js';
 import { executePlanFile, type ExecuteOptions } from './execute.js';
 import { readPlanFile } from './inputs.js';
 import { EXIT, InputError, type CliIo } from './io.js';
@@ -32,11 +35,16 @@ export async function explainCommand(planFile: string, opts: ExplainCommandOptio
   }
 
   const raw = await readPlanFile(planFile, io);
+  const authorize = opts.authorize === undefined ? undefined : await loadAuthorize(opts.authorize, io);
   const loaded = opts.sources === undefined ? undefined : await loadSourcesFile(resolve(io.cwd, opts.sources), io.env);
   try {
-    const explained = explain(raw, loaded ? { sources: loaded.sources } : {});
+    const sources = loaded ? { sources: new Map(Object.entries(loaded.sources)) } : {};
+    const principal = opts.principal === undefined ? undefined : { id: opts.principal };
+    // With --authorize: what the rule would refuse (it may answer asynchronously), shown per fragment.
+    const access = authorize ? await checkAccess(authorize, validatePlan(raw, sources), principal) : undefined;
+    const explained = explain(raw, { ...sources, ...(access ? { access } : {}), ...(principal ? { principal } : {}) });
     io.stdout.write(`${render(explained, opts.format)}\n`);
-    return EXIT.ok;
+    return (explained.access?.refused ?? 0) > 0 ? EXIT.forbidden : EXIT.ok;
   } catch (error) {
     if (isTributaryError(error)) throw new InputError(`invalid plan ${planFile}`, error.issues);
     throw error;

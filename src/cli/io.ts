@@ -23,6 +23,8 @@ export const EXIT = {
   invalid: 2,
   /** A partial result: some fragments failed under errorPolicy "partial". */
   partial: 3,
+  /** The --authorize rule refused a fragment to the principal (FORBIDDEN); nothing ran. */
+  forbidden: 4,
   /** Interrupted (SIGINT), as shells report 128 + 2. */
   interrupted: 130,
 } as const;

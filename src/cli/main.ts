@@ -28,7 +28,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     cmd
       .option('-p, --param <name=value>', 'a run parameter for { "$param": name }; JSON values are parsed, anything else is a string (repeatable)', collect)
       .option('--partial', 'return what can be computed when fragments fail (errorPolicy "partial"; exit code 3)')
-      .option('--principal <id>', 'who asks: scopes the cache and quotas')
+      .option('--principal <id>', 'who asks: scopes the cache and quotas, and is what --authorize decides about')
+      .option('--authorize <module>', 'a JS module whose default export is the access rule (principal, { source, fragment, plan }) => true | false | "reason" (or a promise); a refusal exits 4 (FORBIDDEN)')
       .option('-q, --quiet', 'no progress on stderr');
 
   runOptions(
