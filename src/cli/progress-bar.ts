@@ -110,14 +110,25 @@ function linesView(io: CliIo, redact: Redactor): View {
   const say = (at: number, text: string): void => {
     io.stderr.write(`[${at.toFixed(1).padStart(8)} ms] ${redact(text)}\n`);
   };
+  let latest: Progress | undefined;
   return {
     event(e) {
       const line = describeEvent(e);
-      if (line !== undefined) say(e.at, line);
+      if (line === undefined) return;
+      // The last line says how every fragment settled, as the bar does.
+      const done = e.type === 'query.done' || e.type === 'query.failed';
+      say(e.at, done && latest !== undefined ? `${line} (fragments: ${settledCounts(latest)})` : line);
     },
-    progress: () => undefined,
+    progress(p) {
+      latest = p;
+    },
     stop: () => undefined,
   };
+}
+
+/** `2 ok (1 cached), 1 failed, 1 skipped`. */
+function settledCounts(p: Progress): string {
+  return `${p.succeeded} ok (${p.cached} cached), ${p.failed} failed, ${p.skipped} skipped`;
 }
 
 /** One line for the events worth a line; undefined for the rest. */

@@ -41,6 +41,22 @@ describe.concurrent('--param', { timeout: 60_000 }, () => {
   });
 });
 
+describe.concurrent('progress without a terminal', { timeout: 60_000 }, () => {
+  it('ends with how every fragment settled', async ({ expect }) => {
+    const p = tmp.file('lines-plan.json', {
+      fragments: [
+        { id: 'orders', source: 'shop', query: { table: 'orders' } },
+        { id: 'broken', source: 'crm', query: { sql: 'SELECT * FROM no_such_table' } },
+        { id: 'after', source: 'shop', dependsOn: ['broken'], query: { table: 'orders' } },
+      ],
+      merge: { op: 'union', inputs: ['orders', 'after'] },
+    });
+    const out = await runCli(['run', p, '-s', sources, '--partial', '-f', 'csv']);
+    expect(out.code).toBe(3);
+    expect(out.stderr).toMatch(/\] query partial: 5 rows in [\d.]+ ms \(fragments: 1 ok \(0 cached\), 1 failed, 1 skipped\)\n/);
+  });
+});
+
 describe.concurrent('validate --sources', { timeout: 60_000 }, () => {
   it('checks memory tables without running anything', async ({ expect }) => {
     const p = tmp.file('memory-plan.json', {
