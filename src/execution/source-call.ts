@@ -73,9 +73,14 @@ export class SourceCall implements ExecuteContext {
     this.#ctx = ctx;
   }
 
-  /** A remote source says which worker ran the call. */
-  onRemote(info: { worker: string; jobId: string }): void {
-    this.#ctx.onRemote?.(info);
+  /**
+   * A remote source says which worker ran the call. A getter handing out a bound function:
+   * a connector may pass it on detached (the remote lane does), and a call that never reads
+   * it pays for no closure.
+   */
+  get onRemote(): (info: { worker: string; jobId: string }) => void {
+    const ctx = this.#ctx;
+    return (info) => ctx.onRemote?.(info);
   }
 
   get signal(): AbortSignal {
