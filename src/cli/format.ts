@@ -1,3 +1,4 @@
+import { isDecimalString } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
 
 /** Output formats of `tributary run`. */
@@ -82,7 +83,9 @@ const MAX_CELL = 60;
 function table(rows: readonly Row[], cols: readonly string[]): string {
   const cells = rows.map((row) => cols.map((c) => cellText(row[c])));
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  const numeric = cols.map((c) => rows.length > 0 && rows.every((row) => row[c] === null || row[c] === undefined || typeof row[c] === 'number' || typeof row[c] === 'bigint'));
+  // Numbers align right; so do decimal strings (exact DECIMAL values beyond a double's digits).
+  const isNumber = (v: unknown): boolean => v === null || v === undefined || typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && isDecimalString(v));
+  const numeric = cols.map((c) => rows.length > 0 && rows.every((row) => isNumber(row[c])));
   const line = (values: readonly string[]): string =>
     values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(' | ').trimEnd();
   const out = [line(cols), widths.map((w) => '-'.repeat(w)).join('-+-'), ...cells.map(line), `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`];

@@ -40,6 +40,13 @@ describe('formatRows', () => {
     expect(text).toBe([' n | s', '---+----------', ' 1 | a\\nb?[31m', '22 | NULL', '(2 rows)', ''].join('\n'));
   });
 
+  it('table: exact decimal strings align right with the numbers; zero rows keep the header', () => {
+    const text = formatRows([{ total: 12.5 }, { total: '12345678901234567.89' }], ['total'], 'table');
+    expect(text).toBe(['               total', '--------------------', '                12.5', '12345678901234567.89', '(2 rows)', ''].join('\n'));
+    expect(formatRows([], ['a', 'bb'], 'table')).toBe(['a | bb', '--+---', '(0 rows)', ''].join('\n'));
+    expect(formatRows([], ['a', 'bb'], 'csv')).toBe('a,bb\r\n');
+  });
+
   it('derives the columns from the rows when none are declared', () => {
     expect(columnsOf([{ a: 1 }, { b: 2, a: 3 }])).toEqual(['a', 'b']);
     expect(formatRows([{ a: 1 }, { b: 2 }], [], 'csv')).toBe('a,b\r\n1,\r\n,2\r\n');
