@@ -1,6 +1,5 @@
 import { type Observable, from, map, mergeMap, tap, throwError, timer, toArray, type Subscription } from 'rxjs';
 import { FragmentError } from '../errors.js';
-import { columnsOf, withColumns } from '../data/columns.js';
 import { limitExceeded } from '../data/limits.js';
 import type { Row } from '../data/row.js';
 import type { FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
@@ -10,17 +9,9 @@ import { bindCalls, type BoundCall } from './bind.js';
 import { toFragmentError } from './classify.js';
 import type { TimerHandle } from './clock.js';
 import type { SourceEnv } from './env.js';
+import { combine, outcomeOf, type FragmentOutcome } from './outcome.js';
 import { backoffDelay, laterTries, retrying } from './retry.js';
 import type { SinkOptions } from './source-call.js';
-
-/** Rows and the effort it took. */
-export interface FragmentOutcome {
-  rows: Row[];
-  /** Rows the sources returned (more than `rows.length` when streamed rows were not kept). */
-  count: number;
-  attempts: number;
-  calls: number;
-}
 
 const ONE_BATCH = { index: 0, count: 1 } as const;
 
@@ -291,28 +282,4 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     this.env.clock.clearTimeout(this.#deadline);
     this.#deadline = undefined;
   }
-}
-
-function outcomeOf(out: AttemptOutput): FragmentOutcome {
-  return { rows: out.rows, count: out.count, attempts: out.attempts, calls: out.attempts };
-}
-
-/** The batches of one fragment, in batch order: rows concatenated, effort added up. */
-function combine(parts: AttemptOutput[]): FragmentOutcome {
-  let rows = parts[0]!.rows;
-  if (parts.length > 1) {
-    rows = parts.flatMap((p) => p.rows);
-    // Every batch is the same statement: the first one's column names are the fragment's.
-    const names = columnsOf(parts[0]!.rows);
-    if (names !== undefined) withColumns(rows, names);
-  }
-  let count = 0;
-  let attempts = 0;
-  let calls = 0;
-  for (const p of parts) {
-    count += p.count;
-    attempts = Math.max(attempts, p.attempts);
-    calls += p.attempts;
-  }
-  return { rows, count, attempts, calls };
 }

@@ -69,7 +69,7 @@ class SemaphoreLane implements Lane {
   running = 0;
   queued = 0;
   closed = false;
-  readonly #queue: Ticket[] = [];
+  readonly #queue: (Ticket | undefined)[] = [];
   #head = 0;
 
   constructor(readonly limit: number) {}
@@ -96,12 +96,12 @@ class SemaphoreLane implements Lane {
     this.running--;
     while (this.#head < this.#queue.length && this.running < this.limit && !this.closed) {
       const next = this.#queue[this.#head]!;
-      this.#queue[this.#head++] = undefined as unknown as Ticket;
+      this.#queue[this.#head++] = undefined;
       if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
         this.#queue.splice(0, this.#head);
         this.#head = 0;
       }
-      if (next.state !== State.Waiting) continue;
+      if (!next || next.state !== State.Waiting) continue;
       this.queued--;
       this.running++;
       next.state = State.Holding;

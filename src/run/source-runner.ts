@@ -1,7 +1,36 @@
 import { FragmentTask } from '../execution/fragment.js';
 import type { SourceEnv } from '../execution/env.js';
 import type { SettleEvent, SourceRunner } from './port.js';
-import type { RunPort } from './run-port.js';
+import type { Row } from '../data/row.js';
+import type { TributaryError } from '../errors.js';
+import type { BindContext } from '../execution/bind.js';
+import type { SourceGuards } from '../execution/env.js';
+import type { Lane } from '../execution/lanes.js';
+import type { FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
+import type { Principal, SourceExecutor } from '../sources/source.js';
+import type { RunEvents } from './events.js';
+import type { PreparedPlan } from './prepare.js';
+import type { StatusTable } from './status-table.js';
+import type { RunStreaming } from './streaming.js';
+import type { RunRuntime } from './types.js';
+
+/** What a source runner needs of its run (the run's port provides it). */
+export interface RunnerHost {
+  readonly queryId: string;
+  readonly prepared: PreparedPlan;
+  readonly rt: RunRuntime;
+  readonly bound: ReadonlyMap<string, { source: SourceExecutor; lane: Lane; guards: SourceGuards }>;
+  readonly events: RunEvents;
+  readonly table: StatusTable;
+  readonly rows: (Row[] | undefined)[];
+  readonly bind: BindContext;
+  readonly principal: Principal | undefined;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly streaming: RunStreaming | undefined;
+  at(): number;
+  abortReason(): TributaryError;
+  record(event: FragmentSucceededEvent | FragmentFailedEvent): void;
+}
 
 /**
  * The runner behind one source actor: the run's pipeline environment for that source
@@ -9,7 +38,7 @@ import type { RunPort } from './run-port.js';
  * the actor aborts exactly those. Each settle is recorded in the run, then sent to the
  * query actor. @internal
  */
-export function createSourceRunner(port: RunPort, name: string, sendBack: (event: SettleEvent) => void): SourceRunner {
+export function createSourceRunner(port: RunnerHost, name: string, sendBack: (event: SettleEvent) => void): SourceRunner {
   const rt = port.rt;
   const bound = port.bound.get(name)!;
   const env: SourceEnv = {

@@ -1,0 +1,37 @@
+import { columnsOf, withColumns } from '../data/columns.js';
+import type { Row } from '../data/row.js';
+import type { AttemptOutput } from './attempt.js';
+
+/** Rows and the effort it took. */
+export interface FragmentOutcome {
+  rows: Row[];
+  /** Rows the sources returned (more than `rows.length` when streamed rows were not kept). */
+  count: number;
+  attempts: number;
+  calls: number;
+}
+
+/** A lone call's output as the fragment's outcome. */
+export function outcomeOf(out: AttemptOutput): FragmentOutcome {
+  return { rows: out.rows, count: out.count, attempts: out.attempts, calls: out.attempts };
+}
+
+/** The batches of one fragment, in batch order: rows concatenated, effort added up. */
+export function combine(parts: AttemptOutput[]): FragmentOutcome {
+  let rows = parts[0]!.rows;
+  if (parts.length > 1) {
+    rows = parts.flatMap((p) => p.rows);
+    // Every batch is the same statement: the first one's column names are the fragment's.
+    const names = columnsOf(parts[0]!.rows);
+    if (names !== undefined) withColumns(rows, names);
+  }
+  let count = 0;
+  let attempts = 0;
+  let calls = 0;
+  for (const p of parts) {
+    count += p.count;
+    attempts = Math.max(attempts, p.attempts);
+    calls += p.attempts;
+  }
+  return { rows, count, attempts, calls };
+}
