@@ -1,4 +1,4 @@
-import { isDecimalString } from '../data/decimal.js';
+import { isDecimalString, toDecimal, type ExactDecimal } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
 import { compareTotal } from './compare.js';
 import type { Relation, RelationResult } from './relation.js';
@@ -64,8 +64,12 @@ export function sort(input: Relation, by: readonly SortKey[]): RelationResult {
   return { rows: out, columns: [...input.columns] };
 }
 
-/** What the non-null values of a sort column are: all numbers (no NaN), all strings (no decimal string), or anything. */
-type Kind = 'number' | 'string' | 'any';
+/**
+ * What the non-null values of a sort column are: all numbers (no NaN), all strings (no
+ * decimal string), finite numbers mixed with decimal strings (`values` then holds them as
+ * decimals), or anything.
+ */
+type Kind = 'number' | 'string' | 'decimal' | 'any';
 
 interface Extracted {
   values: unknown[];
@@ -91,7 +95,12 @@ function extract(rows: readonly Row[], column: string): Extracted {
     // A decimal string sorts as the number it spells, not as text.
     if (typeof value !== 'string' || (strings && isDecimalString(value))) strings = false;
   }
-  if (!numbers) return { values, kind: strings ? 'string' : 'any', numbers: undefined };
+  if (!numbers) {
+    if (strings) return { values, kind: 'string', numbers: undefined };
+    // Numbers mixed with decimal strings: each value read as a decimal once, not per comparison.
+    const decimals = asDecimals(values);
+    return decimals === undefined ? { values, kind: 'any', numbers: undefined } : { values: decimals, kind: 'decimal', numbers: undefined };
+  }
   if (!finite) return { values, kind: 'number', numbers: undefined };
   const doubles = new Float64Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
@@ -101,9 +110,26 @@ function extract(rows: readonly Row[], column: string): Extracted {
   return { values, kind: 'number', numbers: doubles };
 }
 
-/** `compareTotal` times the direction, specialized for number and string columns. */
+/**
+ * The values as exact decimals (nulls kept) when every other one is a finite number, a
+ * bigint or a decimal string; `undefined` otherwise. Decimals order as `compareTotal` orders
+ * those values.
+ */
+function asDecimals(values: readonly unknown[]): unknown[] | undefined {
+  const out = new Array<unknown>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) out[i] = v;
+    else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'bigint' || (typeof v === 'string' && isDecimalString(v))) out[i] = toDecimal(v);
+    else return undefined;
+  }
+  return out;
+}
+
+/** `compareTotal` times the direction, specialized for number, string and decimal columns. */
 function valueComparator(key: Extracted & { direction: number }): (x: unknown, y: unknown) => number {
   const direction = key.direction;
+  if (key.kind === 'decimal') return (x, y) => (x as ExactDecimal).cmp(y as ExactDecimal) * direction;
   if (key.kind === 'number') return (x, y) => ((x as number) < (y as number) ? -direction : (x as number) > (y as number) ? direction : 0);
   if (key.kind === 'string') return (x, y) => ((x as string) < (y as string) ? -direction : (x as string) > (y as string) ? direction : 0);
   return direction === 1 ? compareTotal : (x, y) => compareTotal(y, x);

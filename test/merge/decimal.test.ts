@@ -140,5 +140,9 @@ describe('decimal strings in joins, comparisons and sorting', () => {
     expect(compareTotal('99999999999999999', '100000000000000000')).toBe(-1);
     const rows = rel([{ v: '100000000000000000.1' }, { v: 5 }, { v: '99999999999999999.9' }, { v: 'text' }, { v: 1e17 }]);
     expect(sort(rows, [{ column: 'v' }]).rows.map((r) => r.v)).toEqual([5, '99999999999999999.9', 1e17, '100000000000000000.1', 'text']);
+    // Without text in the column, the decimal comparator: same order, descending too, nulls last.
+    const numeric = rel([{ v: '100000000000000000.1' }, { v: null }, { v: 5 }, { v: '99999999999999999.9' }, { v: 1e17 }, { v: 2n ** 60n }, { v: -1.5 }]);
+    expect(sort(numeric, [{ column: 'v' }]).rows.map((r) => r.v)).toEqual([-1.5, 5, '99999999999999999.9', 1e17, '100000000000000000.1', 2n ** 60n, null]);
+    expect(sort(numeric, [{ column: 'v', desc: true, nulls: 'last' }, { column: 'x' }]).rows.map((r) => r.v)).toEqual([2n ** 60n, '100000000000000000.1', 1e17, '99999999999999999.9', 5, -1.5, null]);
   });
 });
