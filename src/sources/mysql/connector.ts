@@ -1,4 +1,3 @@
-import mysql from 'mysql2/promise';
 import type { Connection as CoreConnection, ExecuteValues, FieldPacket, PoolOptions, Query } from 'mysql2';
 import type { PoolConnection } from 'mysql2/promise';
 import { isMysqlRetryable, mysqlDriverCode, mysqlErrorRule } from './errors.js';
@@ -9,9 +8,9 @@ import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
 import { assertConnectionTarget } from '../sql/target.js';
 import { toSourceError, type ErrorPhase } from '../sql/errors.js';
-import { PoolLife } from '../sql/pool-life.js';
 import type { SqlSource } from '../sql/source.js';
-import { stopStatement } from '../sql/stop.js';
+import { openMysqlPool, type MysqlPool } from './pool.js';
+import { configFor, credentialsFor, DEFAULT_MAX_PRINCIPAL_POOLS, PrincipalPools } from './credentials.js';
 import type { LimitCounter } from '../../data/limits.js';
 import { callLimits } from '../call-limits.js';
 import { expandListParams } from './placeholders.js';
@@ -20,10 +19,6 @@ import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 
 /** The SourceExecutor mysqlSource returns; a stream pauses the connection between batches. */
 export type MysqlSource = SqlSource<'mysql'>;
-
-// After KILL QUERY, how long the statement may take to stop before the whole connection is
-// killed (a KILL QUERY that raced ahead of the statement's start kills nothing).
-const KILL_GRACE_MS = 1000;
 
 /**
  * A MariaDB/MySQL source on a mysql2 pool. Query: `{ sql, params? }` with `?` placeholders;
@@ -43,7 +38,7 @@ const KILL_GRACE_MS = 1000;
  * const shop = mysqlSource({ url: 'mysql://app@db:3306/shop', maxConcurrency: 4 });
  */
 export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
-  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, streamBatchSize, ...poolFields } =
+  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, streamBatchSize, credentials, maxPrincipalPools, ...poolFields } =
     parseSourceOptions('mysql', mysqlOptionsSchema, options);
   assertConnectionTarget('mysql', options, { url, user: poolFields.user, name: sourceName });
   const name = sourceName ?? 'mysql';
@@ -60,16 +55,6 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     jsonStrings: false,
     timezone: 'Z',
   };
-  const pool = mysql.createPool(config);
-  // TIMESTAMP columns and NOW() follow the session time zone; UTC makes them match the
-  // policy. Queued here, it runs before the first statement on the new connection.
-  pool.on('connection', (connection) => {
-    const core = connection as unknown as CoreConnection;
-    core.query("SET time_zone = '+00:00'", (error: unknown) => {
-      if (error !== null) core.destroy();
-    });
-  });
-
   const wrap = (error: unknown, phase: ErrorPhase, fragmentId?: string) =>
     toSourceError(error, {
       kind: 'mysql',
@@ -79,36 +64,20 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
       driverCode: mysqlDriverCode(error),
       rule: mysqlErrorRule(error),
     });
+  const wrapConnect = (error: unknown, fragmentId?: string) => wrap(error, 'connect', fragmentId);
+  const base = openMysqlPool(config, name, wrapConnect);
+  // Per-principal accounts: one small pool each, at most maxPrincipalPools open (LRU).
+  const principalPools = credentials === undefined ? undefined : new PrincipalPools(maxPrincipalPools ?? DEFAULT_MAX_PRINCIPAL_POOLS, (c) => openMysqlPool(configFor(config, c), name, wrapConnect));
 
-  /** Runs one KILL on a connection outside the pool, which may be exhausted. */
-  async function sideKill(what: 'QUERY' | 'CONNECTION', threadId: number): Promise<void> {
-    const side = await mysql.createConnection({ ...config, connectTimeout: config.connectTimeout ?? 5000 });
-    side.on('error', () => undefined);
-    try {
-      // An integer from the server's handshake, escaped by mysql2; KILL cannot be prepared.
-      await side.query(`KILL ${what} ?`, [threadId]);
-    } finally {
-      side.destroy();
-    }
+  /** The pool for this call's principal; `done()` when the call is over. */
+  function poolFor(ctx: ExecuteContext): { pool: MysqlPool; done(): void } {
+    base.life.assertOpen();
+    const account = credentials === undefined ? undefined : credentialsFor(credentials, ctx.principal, name);
+    if (account === undefined || principalPools === undefined) return { pool: base, done: () => undefined };
+    return principalPools.lease(account);
   }
 
-  const life = new PoolLife<PoolConnection>({
-    kind: 'mysql',
-    name,
-    acquire: () => pool.getConnection(),
-    release: (conn) => conn.release(),
-    end: () => pool.end(),
-    lookupVersion: async () => `mysql:${(await pool.query<({ v: string } & mysql.RowDataPacket)[]>('SELECT VERSION() AS v'))[0][0]?.v ?? 'unknown'}`,
-    wrapConnect: (error, fragmentId) => wrap(error, 'connect', fragmentId),
-  });
-
-  /** Stops the thread's statement: KILL QUERY, then KILL CONNECTION if that is not enough. */
-  async function stopThread(threadId: number | null, finished: Promise<void>): Promise<void> {
-    if (threadId === null || !Number.isSafeInteger(threadId)) return;
-    await stopStatement(finished, KILL_GRACE_MS, () => sideKill('QUERY', threadId), () => sideKill('CONNECTION', threadId));
-  }
-
-  function run(conn: PoolConnection, sql: string, values: unknown[], ctx: ExecuteContext, bounds: LimitCounter) {
+  function run({ life, stopThread }: MysqlPool, conn: PoolConnection, sql: string, values: unknown[], ctx: ExecuteContext, bounds: LimitCounter) {
     return new Promise<Row[]>((resolve, reject) => {
       const core = conn.connection as unknown as CoreConnection;
       const rows: Row[] = [];
@@ -190,34 +159,46 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     });
   }
 
-  const connect = (ctx: ExecuteContext) => life.connect(ctx);
-
   async function materialize(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> {
-    life.assertOpen();
+    base.life.assertOpen();
     ctx.signal.throwIfAborted();
     const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
     const bounds = callLimits(ctx, { maxRows, maxBytes }, name);
-    return run(await connect(ctx), sql, values, ctx, bounds);
+    const lease = poolFor(ctx);
+    try {
+      return await run(lease.pool, await lease.pool.life.connect(ctx), sql, values, ctx, bounds);
+    } finally {
+      lease.done();
+    }
   }
 
   async function* stream(query: SqlQuery, ctx: ExecuteContext): AsyncGenerator<Row[]> {
     const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
     const bounds = callLimits(ctx, { maxRows, maxBytes }, name);
-    const deps = { batchSize: streamBatchSize ?? 1000, connect, stopThread, track: (work: () => Promise<void>) => life.pending.track(work) };
-    yield* streamRows(sql, values, ctx, bounds, { ...deps, wrap: (error, fragmentId) => wrap(error, 'query', fragmentId) });
+    const lease = poolFor(ctx);
+    const { life, stopThread } = lease.pool;
+    try {
+      const deps = { batchSize: streamBatchSize ?? 1000, connect: (c: ExecuteContext) => life.connect(c), stopThread, track: (work: () => Promise<void>) => life.pending.track(work) };
+      yield* streamRows(sql, values, ctx, bounds, { ...deps, wrap: (error, fragmentId) => wrap(error, 'query', fragmentId) });
+    } finally {
+      lease.done();
+    }
   }
 
   const source: MysqlSource = {
     kind: 'mysql',
     querySchema: sqlQuerySchema,
     maxConcurrency: maxConcurrency ?? config.connectionLimit ?? 10,
-    ...(cacheScope === undefined ? {} : { cacheScope }),
+    // Rows that depend on the principal's account are never shared across principals.
+    ...(credentials !== undefined ? { cacheScope: 'principal' as const } : cacheScope === undefined ? {} : { cacheScope }),
     isRetryable: isMysqlRetryable,
 
     execute: ((query: SqlQuery, ctx: ExecuteContext) => (ctx.stream ? stream(query, ctx) : materialize(query, ctx))) as MysqlSource['execute'],
 
-    version: () => life.version(),
-    close: () => life.close(),
+    version: () => base.life.version(),
+    close: async () => {
+      await Promise.all([base.life.close(), principalPools?.close()]);
+    },
   };
   return source;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sqlSourceOptionsShape } from '../sql/options.js';
+import type { MysqlCredentialsFor } from './credentials.js';
 
 const ms = z.number().int().nonnegative();
 
@@ -41,6 +42,17 @@ export const mysqlOptionsSchema = z.strictObject({
   maxPreparedStatements: z.number().int().positive().optional(),
   /** Rows per batch when a caller streams (`run.rows()`). Default 1000. */
   streamBatchSize: z.number().int().positive().optional(),
+  /**
+   * `(principal) => ({ user, password? }) | undefined`: the account a principal's statements
+   * run as, through one small pool per account (undefined: the source's own). Forces
+   * `cacheScope: 'principal'`. See README "Access control".
+   */
+  credentials: z.custom<MysqlCredentialsFor>((v) => typeof v === 'function', 'credentials must be a function (principal) => ({ user, password }) | undefined').optional(),
+  /** Per-account pools open at once with `credentials` (default 8); the least recently used closes. */
+  maxPrincipalPools: z.number().int().positive().optional(),
+}).refine((o) => o.credentials === undefined || o.cacheScope !== 'shared', {
+  message: "a source with credentials per principal answers per principal: it cannot be cacheScope 'shared'",
+  path: ['cacheScope'],
 });
 export type MysqlSourceOptions = z.input<typeof mysqlOptionsSchema>;
 

@@ -1,0 +1,63 @@
+import mysql from 'mysql2/promise';
+import type { Connection as CoreConnection, PoolOptions } from 'mysql2';
+import type { PoolConnection } from 'mysql2/promise';
+import { PoolLife } from '../sql/pool-life.js';
+import { stopStatement } from '../sql/stop.js';
+
+// After KILL QUERY, how long the statement may take to stop before the whole connection is
+// killed (a KILL QUERY that raced ahead of the statement's start kills nothing).
+const KILL_GRACE_MS = 1000;
+
+/** One mysql2 pool with its life (acquire, close, version) and its way to stop a statement. */
+export interface MysqlPool {
+  readonly life: PoolLife<PoolConnection>;
+  /** Stops the thread's statement: KILL QUERY, then KILL CONNECTION if that is not enough. */
+  stopThread(threadId: number | null, finished: Promise<void>): Promise<void>;
+}
+
+/**
+ * Opens a pool on `config` (the values policy already in it). Every new connection gets
+ * `time_zone = '+00:00'` first; a KILL runs from a side connection with the same
+ * credentials (the pool may be exhausted, and a user may always kill its own threads).
+ */
+export function openMysqlPool(config: PoolOptions, name: string, wrapConnect: (error: unknown, fragmentId?: string) => unknown): MysqlPool {
+  const pool = mysql.createPool(config);
+  // TIMESTAMP columns and NOW() follow the session time zone; UTC makes them match the
+  // policy. Queued here, it runs before the first statement on the new connection.
+  pool.on('connection', (connection) => {
+    const core = connection as unknown as CoreConnection;
+    core.query("SET time_zone = '+00:00'", (error: unknown) => {
+      if (error !== null) core.destroy();
+    });
+  });
+
+  /** Runs one KILL on a connection outside the pool, which may be exhausted. */
+  async function sideKill(what: 'QUERY' | 'CONNECTION', threadId: number): Promise<void> {
+    const side = await mysql.createConnection({ ...config, connectTimeout: config.connectTimeout ?? 5000 });
+    side.on('error', () => undefined);
+    try {
+      // An integer from the server's handshake, escaped by mysql2; KILL cannot be prepared.
+      await side.query(`KILL ${what} ?`, [threadId]);
+    } finally {
+      side.destroy();
+    }
+  }
+
+  const life = new PoolLife<PoolConnection>({
+    kind: 'mysql',
+    name,
+    acquire: () => pool.getConnection(),
+    release: (conn) => conn.release(),
+    end: () => pool.end(),
+    lookupVersion: async () => `mysql:${(await pool.query<({ v: string } & mysql.RowDataPacket)[]>('SELECT VERSION() AS v'))[0][0]?.v ?? 'unknown'}`,
+    wrapConnect,
+  });
+
+  return {
+    life,
+    async stopThread(threadId, finished) {
+      if (threadId === null || !Number.isSafeInteger(threadId)) return;
+      await stopStatement(finished, KILL_GRACE_MS, () => sideKill('QUERY', threadId), () => sideKill('CONNECTION', threadId));
+    },
+  };
+}
