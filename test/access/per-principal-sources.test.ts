@@ -49,6 +49,9 @@ describe('httpSource({ headers: (principal) => … })', () => {
   it("sends each principal's own header, and caches per principal", async () => {
     const api = httpSource({ baseUrl: server.url, headers: (p): Record<string, string> => (p ? { authorization: `Bearer ${String(p.token)}` } : {}) });
     const executor = createExecutor({ sources: { api } });
+    // Everything the executor tells the world: principals by id only, never their claims.
+    const told: string[] = [];
+    executor.events$.subscribe((e) => told.push(JSON.stringify(e)));
     const alice = { id: 'alice', token: 'tok-a' };
     const bob = { id: 'bob', token: 'tok-b' };
     for (const round of [1, 2]) {
@@ -60,6 +63,9 @@ describe('httpSource({ headers: (principal) => … })', () => {
     }
     expect((await executor.execute(plan)).rows).toEqual([{ token: null }]);
     expect(server.requests.map((r) => r.headers.authorization)).toEqual(['Bearer tok-a', 'Bearer tok-b', undefined]);
+    told.push(JSON.stringify(executor.metrics()));
+    expect(told.length).toBeGreaterThan(10);
+    expect(told.filter((t) => t.includes('tok-'))).toEqual([]);
     await executor.close();
   });
 
