@@ -165,7 +165,22 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     const env = this.env;
     if (!error.retryable || this.streamed) return throwError(() => error);
     const delayMs = backoffDelay(this.prepared.retry, retry, env.random, error.retryAfterMs);
-    if (this.prepared.deadlineMs !== undefined && delayMs >= this.#startedAt + this.prepared.deadlineMs - env.at()) return throwError(() => error);
+    if (this.prepared.deadlineMs !== undefined && delayMs >= this.#startedAt + this.prepared.deadlineMs - env.at()) {
+      if (error.retryAfterMs === undefined || error.retryAfterMs < delayMs) return throwError(() => error);
+      // The server asked for a wait that would pass the deadline: fail now, saying so.
+      return throwError(
+        () =>
+          new FragmentError(error.code, `${error.message} (the server asked to retry after ${error.retryAfterMs} ms, past the fragment's ${this.prepared.deadlineMs} ms deadline)`, {
+            fragmentId: this.id,
+            source: env.sourceName,
+            attempt: error.attempt,
+            retryable: false,
+            cause: error,
+            driverCode: error.driverCode,
+            retryAfterMs: error.retryAfterMs,
+          }),
+      );
+    }
     const budget = env.guards.budget;
     if (budget && !budget.trySpend(error.code === 'TIMEOUT')) {
       return throwError(

@@ -54,7 +54,8 @@ export function backoffDelay(policy: RetryPolicy, retry: number, random: () => n
     default:
       delay = policy.jitter satisfies never;
   }
-  if (retryAfterMs !== undefined && retryAfterMs > delay) delay = Math.min(retryAfterMs, policy.maxDelayMs);
+  // The server's word: never earlier than it asked. `maxDelayMs` caps tributary's own backoff only.
+  if (retryAfterMs !== undefined && retryAfterMs > delay) delay = retryAfterMs;
   return Math.round(delay);
 }
 

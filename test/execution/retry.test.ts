@@ -24,11 +24,12 @@ describe('backoffDelay', () => {
     expect(backoffDelay(p, 2, () => 1)).toBe(200);
   });
 
-  it('honours a longer Retry-After, within maxDelayMs', () => {
+  it('never retries before a Retry-After: maxDelayMs caps only the backoff', () => {
     const p = policy({ jitter: 'none' });
     expect(backoffDelay(p, 1, Math.random, 700)).toBe(700);
-    expect(backoffDelay(p, 1, Math.random, 5000)).toBe(1000);
+    expect(backoffDelay(p, 1, Math.random, 5000)).toBe(5000);
     expect(backoffDelay(p, 1, Math.random, 10)).toBe(100);
+    expect(backoffDelay(p, 9, Math.random)).toBe(1000);
   });
 });
 
