@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import { gunzip, gzip } from 'node:zlib';
+import { columnsOf, withColumns } from '../data/columns.js';
 import type { StoredEntry } from './store.js';
 
 const gzipAsync = promisify(gzip);
@@ -18,7 +19,10 @@ export const COMPRESSION = { none: 0, gzip: 1 } as const;
  * 3-byte header saying which.
  */
 export async function encodeEntry(entry: StoredEntry, compressAboveBytes: number): Promise<Buffer> {
-  const raw = serialize({ key: entry.key, rows: entry.rows, source: entry.source, tags: [...entry.tags] });
+  // The column names travel beside the rows (an array's own property would not survive the
+  // clone), so a cached zero-row result still knows its columns.
+  const columns = columnsOf(entry.rows);
+  const raw = serialize({ key: entry.key, rows: entry.rows, source: entry.source, tags: [...entry.tags], ...(columns ? { columns } : {}) });
   const compress = raw.length > compressAboveBytes;
   const body = compress ? await gzipAsync(raw) : raw;
   return Buffer.concat([Buffer.from([MAGIC, FORMAT, compress ? COMPRESSION.gzip : COMPRESSION.none]), body]);
@@ -34,7 +38,7 @@ export async function decodeEntry(value: Buffer): Promise<StoredEntry | undefine
     const body = value.subarray(3);
     const raw = value[2] === COMPRESSION.gzip ? await gunzipAsync(body) : value[2] === COMPRESSION.none ? body : undefined;
     if (raw === undefined) return undefined;
-    const decoded = deserialize(raw) as Partial<StoredEntry> | null;
+    const decoded = deserialize(raw) as (Partial<StoredEntry> & { columns?: unknown }) | null;
     if (
       typeof decoded !== 'object' ||
       decoded === null ||
@@ -45,7 +49,9 @@ export async function decodeEntry(value: Buffer): Promise<StoredEntry | undefine
     ) {
       return undefined;
     }
-    return { key: decoded.key, rows: decoded.rows, source: decoded.source, tags: decoded.tags };
+    const names = decoded.columns;
+    const rows = Array.isArray(names) && names.every((n) => typeof n === 'string') ? withColumns(decoded.rows, names as string[]) : decoded.rows;
+    return { key: decoded.key, rows, source: decoded.source, tags: decoded.tags };
   } catch {
     return undefined;
   }

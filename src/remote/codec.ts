@@ -30,6 +30,8 @@ export interface CallPayload {
 export interface JobResult {
   chunks: number;
   rows: number;
+  /** The column names the source attached (`withColumns`), so zero rows still name them. */
+  columns?: string[];
   bytes: number;
   worker: string;
 }

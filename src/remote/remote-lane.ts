@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { errorCodes, TributaryError, type ErrorCode } from '../errors.js';
 import type { Row } from '../data/row.js';
 import { decodeRows, encodePayload, parseRemoteFailure, type CallPayload, type JobResult } from './codec.js';
+import { withColumns } from '../data/columns.js';
 import { describeConnection, redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
 
 /** Options of a remote lane (the coordinator's side of a queue). */
@@ -144,6 +145,11 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     client.del(...Array.from({ length: chunks }, (_, n) => keys.result(jobId, n))).catch(() => undefined);
 
   const readRows = async (client: Redis, jobId: string, result: JobResult): Promise<Row[]> => {
+    const rows = await readChunks(client, jobId, result);
+    return Array.isArray(result.columns) ? withColumns(rows, result.columns) : rows;
+  };
+
+  const readChunks = async (client: Redis, jobId: string, result: JobResult): Promise<Row[]> => {
     if (result.chunks === 0) return [];
     const chunkKeys = Array.from({ length: result.chunks }, (_, n) => keys.result(jobId, n));
     const replies = (await client.multi().mgetBuffer(...chunkKeys).del(...chunkKeys).exec()) ?? [];

@@ -6,6 +6,7 @@ import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { SourceExecutor } from '../sources/source.js';
 import { decodePayload, encodeRows, toRemoteFailure, type JobData, type JobResult } from './codec.js';
+import { columnsOf, withColumns } from '../data/columns.js';
 import { redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
 
 /** Options of `createWorker`. */
@@ -97,7 +98,8 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
         chunks.forEach((chunk, n) => write.set(keys.result(jobId, n), chunk, 'PX', ttl));
         await write.exec();
       }
-      return { chunks: chunks.length, rows: rows.length, bytes: chunks.reduce((sum, c) => sum + c.length, 0), worker: id };
+      const columns = columnsOf(rows);
+      return { chunks: chunks.length, rows: rows.length, bytes: chunks.reduce((sum, c) => sum + c.length, 0), worker: id, ...(columns ? { columns } : {}) };
     } catch (error) {
       throw new Error(JSON.stringify(toRemoteFailure(error, source, id)));
     } finally {
@@ -149,6 +151,11 @@ async function collect(out: Row[] | AsyncIterable<Row[]>, signal: AbortSignal): 
   const rows: Row[] = [];
   for await (const batch of out) {
     signal.throwIfAborted();
+    // The first batch names the columns (a stream that yields no row still does).
+    if (rows.length === 0) {
+      const names = columnsOf(batch);
+      if (names !== undefined) withColumns(rows, names);
+    }
     for (const row of batch) rows.push(row);
   }
   return rows;

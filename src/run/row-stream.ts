@@ -32,9 +32,13 @@ export class RowStream {
     return this.#count;
   }
 
-  /** Column names of the first output batch (empty until one arrives). */
+  /**
+   * The output's column names: worked out by the merge's flow from its leaves' names (so a
+   * stream that yields no row still has them), else those of the first output batch.
+   */
   get columns(): string[] {
-    return this.#columns ?? [];
+    const fromFlow = this.#flow.columns();
+    return fromFlow.length > 0 ? fromFlow : (this.#columns ?? []);
   }
 
   /** True when a leaf's rows are no longer wanted (a satisfied limit, or the consumer left). */

@@ -1,3 +1,4 @@
+import { columnsOf, withColumns } from '../data/columns.js';
 import type { Row } from '../data/row.js';
 import type { FragmentStream } from '../execution/env.js';
 import { evaluateMerge, planStream, type StreamPlan } from '../merge/index.js';
@@ -24,9 +25,11 @@ export class RunStreaming {
     const materialize = async (node: MergeNode): Promise<Row[]> => {
       const ids = [...new Set(mergeLeaves(node).leaves.map((l) => l.id))];
       await Promise.all(ids.map((id) => this.#waiter(id).promise));
-      return evaluateMerge(node, new Map(ids.map((id) => [id, rowsOf(id)])), { params }).rows;
+      const result = evaluateMerge(node, new Map(ids.map((id) => [id, rowsOf(id)])), { params });
+      // Named, so an empty right side still gives a left join its right columns.
+      return withColumns(result.rows, result.columns);
     };
-    this.rows = new RowStream(plan.start({ materialize, params }));
+    this.rows = new RowStream(plan.start({ materialize, params, leafColumns: (leaf) => columnsOf(rowsOf(leaf)) }));
   }
 
   /** Streaming for this plan, or undefined when its merge tree cannot stream. */

@@ -2,6 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { deserialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { decodeEntry, encodeEntry } from '../../src/cache/codec.js';
+import { columnsOf, withColumns } from '../../src/data/columns.js';
 
 const odd = { buf: Buffer.from([0, 1, 2, 255]), big: 2n ** 70n, neg: -(2n ** 64n), date: new Date(1234), nan: Number.NaN, negZero: -0, u: undefined, json: { a: [1, 'x', null, { b: true }] } };
 
@@ -29,6 +30,15 @@ describe('the store codec', () => {
     const small = await encodeEntry({ key: 'k', rows: [{ id: 1 }], source: 's', tags: [] }, 1024);
     expect([...small.subarray(0, 3)]).toEqual([0x54, 1, 0]);
     expect((await decodeEntry(small))!.rows).toEqual([{ id: 1 }]);
+  });
+
+  it('keeps the column names of a zero-row result', async () => {
+    const rows = withColumns([], ['id', 'total']);
+    const back = await decodeEntry(await encodeEntry({ key: 'k', rows, source: 's', tags: [] }, 1024));
+    expect(back!.rows).toEqual([]);
+    expect(columnsOf(back!.rows)).toEqual(['id', 'total']);
+    const plain = await decodeEntry(await encodeEntry({ key: 'k', rows: [{ a: 1 }], source: 's', tags: [] }, 1024));
+    expect(columnsOf(plain!.rows)).toBeUndefined();
   });
 
   it('reads anything else as a miss', async () => {
