@@ -1,9 +1,8 @@
 import type { Predicate, PredicateValue } from '../plan/schema.js';
-import { compareValues } from '../merge/compare.js';
-import { mergeFailed as fail } from '../merge/fail.js';
-import { getColumn, isNullish } from '../merge/row.js';
-import { valueKey } from '../merge/values.js';
-import type { Row } from './row.js';
+import { compareValues } from './compare.js';
+import { mergeFailed as fail } from './fail.js';
+import { getColumn, isNullish, type Row } from './row.js';
+import { valueKey } from './values.js';
 
 /** SQL three-valued logic: `null` is UNKNOWN. */
 type Truth = boolean | null;

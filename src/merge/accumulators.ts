@@ -1,9 +1,9 @@
 import { divideExact, divideToNumber, fromDecimal, isDecimalString, NUMBER_DIGITS, toDecimal, type ExactDecimal } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
-import { compareTotal } from './compare.js';
+import { compareTotal } from '../data/compare.js';
 import { scaledMean, scaledSums, scaledTotal } from './scaled-sum.js';
-import { mergeFailed } from './fail.js';
-import { getColumn, isNullish, isPlainRow, plainName } from './row.js';
+import { mergeFailed } from '../data/fail.js';
+import { getColumn, isNullish, isPlainRow, plainName } from '../data/row.js';
 
 export type AggregateFn = 'count' | 'sum' | 'min' | 'max' | 'avg';
 

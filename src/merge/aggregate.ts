@@ -1,9 +1,9 @@
 import type { Row } from '../data/row.js';
 import { createAccumulator, numericAggregates, type Accumulator, type AggregateFn } from './accumulators.js';
-import { assertUniqueColumns, mergeFailed } from './fail.js';
+import { assertUniqueColumns, mergeFailed } from '../data/fail.js';
 import type { Relation, RelationResult } from './relation.js';
-import { getColumn, isPlainRow, plainName, setColumn } from './row.js';
-import { groupKey, NO_KEY, primitiveKey, type PrimitiveKey } from './values.js';
+import { getColumn, isPlainRow, plainName, setColumn } from '../data/row.js';
+import { groupKey, NO_KEY, primitiveKey, type PrimitiveKey } from '../data/values.js';
 
 /** One aggregate: `fn` over `column` (optional only for `count`), output as `as`. */
 export interface AggregateSpec {

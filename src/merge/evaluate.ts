@@ -1,7 +1,7 @@
 import type { MergeNode } from '../plan/schema.js';
 import type { Row } from '../data/row.js';
 import { aggregate } from './aggregate.js';
-import { mergeFailed } from './fail.js';
+import { mergeFailed } from '../data/fail.js';
 import { filter } from './filter.js';
 import { join } from './join.js';
 import { limit } from './limit.js';

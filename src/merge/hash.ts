@@ -1,5 +1,5 @@
 import type { Row } from '../data/row.js';
-import { joinKeys, NO_KEY, type PrimitiveKey } from './values.js';
+import { joinKeys, NO_KEY, type PrimitiveKey } from '../data/values.js';
 
 const NO_MATCHES: readonly number[] = Object.freeze([]);
 

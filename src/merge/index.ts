@@ -15,4 +15,4 @@ export type { ParamResolver } from '../data/predicate.js';
 /* Rows */
 export { columnsOf } from './relation.js';
 export type { Relation, RelationResult } from './relation.js';
-export { setColumn } from './row.js';
+export { setColumn } from '../data/row.js';

@@ -1,8 +1,8 @@
 import type { Row } from '../data/row.js';
-import { mergeFailed } from './fail.js';
+import { mergeFailed } from '../data/fail.js';
 import { matchIndices } from './hash.js';
 import type { Relation, RelationResult } from './relation.js';
-import { getColumn, OBJECT_PROTOTYPE, plainName, setColumn } from './row.js';
+import { getColumn, OBJECT_PROTOTYPE, plainName, setColumn } from '../data/row.js';
 
 export type JoinType = 'inner' | 'left' | 'semi' | 'anti';
 

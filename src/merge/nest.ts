@@ -1,7 +1,7 @@
 import type { Row } from '../data/row.js';
 import { matchIndices } from './hash.js';
 import type { Relation, RelationResult } from './relation.js';
-import { pickRow, setColumn } from './row.js';
+import { pickRow, setColumn } from '../data/row.js';
 
 export interface NestSpec {
   /** `[parentColumn, childColumn]` pairs; null keys match nothing. */

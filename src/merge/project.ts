@@ -1,7 +1,7 @@
 import type { Row } from '../data/row.js';
-import { assertUniqueColumns, mergeFailed } from './fail.js';
+import { assertUniqueColumns, mergeFailed } from '../data/fail.js';
 import type { Relation, RelationResult } from './relation.js';
-import { getColumn, setColumn } from './row.js';
+import { getColumn, setColumn } from '../data/row.js';
 
 /** A projected column: a name kept as is, or `{ column, as }` to rename it. */
 export type ProjectColumn = string | { column: string; as: string };

@@ -1,6 +1,6 @@
 import type { Row } from '../data/row.js';
 import { divideToNumber, exactValue, NUMBER_DIGITS, toDecimal } from '../data/decimal.js';
-import { isPlainRow, plainName } from './row.js';
+import { isPlainRow, plainName } from '../data/row.js';
 
 /**
  * Exact sums of decimal numbers as scaled integers, the fast path of `sum` / `avg` over a

@@ -1,8 +1,8 @@
 import { isDecimalString, toDecimal, type ExactDecimal } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
-import { compareTotal } from './compare.js';
+import { compareTotal } from '../data/compare.js';
 import type { Relation, RelationResult } from './relation.js';
-import { isPlainRow, plainName } from './row.js';
+import { isPlainRow, plainName } from '../data/row.js';
 
 /** One sort key. `nulls` defaults as in PostgreSQL: last when ascending, first when descending. */
 export interface SortKey {

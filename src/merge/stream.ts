@@ -1,6 +1,6 @@
 import type { MergeNode } from '../plan/schema.js';
 import type { Row } from '../data/row.js';
-import { mergeFailed } from './fail.js';
+import { mergeFailed } from '../data/fail.js';
 import { join } from './join.js';
 import { compilePredicate } from '../data/predicate.js';
 import { project } from './project.js';

@@ -1,7 +1,7 @@
 import type { Row } from '../data/row.js';
 import type { Relation, RelationResult } from './relation.js';
-import { pickRow } from './row.js';
-import { groupKey } from './values.js';
+import { pickRow } from '../data/row.js';
+import { groupKey } from '../data/values.js';
 
 /**
  * Concatenates the inputs in order. The output columns are every input's columns in order

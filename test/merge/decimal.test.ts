@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { exactValue, isDecimalString } from '../../src/data/decimal.js';
 import type { Row } from '../../src/data/row.js';
 import { aggregate, type AggregateSpec } from '../../src/merge/aggregate.js';
-import { compareTotal, compareValues } from '../../src/merge/compare.js';
+import { compareTotal, compareValues } from '../../src/data/compare.js';
 import { join } from '../../src/merge/join.js';
 import { sort } from '../../src/merge/sort.js';
-import { valuesEqual } from '../../src/merge/values.js';
+import { valuesEqual } from '../../src/data/values.js';
 import { rel } from './support.js';
 
 /** Decimal text → cents as a bigint: an oracle that knows nothing of doubles or decimal.js. */

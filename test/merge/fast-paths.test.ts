@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createAccumulator } from '../../src/merge/accumulators.js';
 import { aggregate, type AggregateSpec } from '../../src/merge/aggregate.js';
-import { compareTotal } from '../../src/merge/compare.js';
+import { compareTotal } from '../../src/data/compare.js';
 import { join } from '../../src/merge/join.js';
 import { sort, type SortKey } from '../../src/merge/sort.js';
-import { groupKey, valuesEqual } from '../../src/merge/values.js';
+import { groupKey, valuesEqual } from '../../src/data/values.js';
 import type { Row } from '../../src/data/row.js';
 import { rel } from './support.js';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../src/errors.js';
 import { join, type JoinType } from '../../src/merge/join.js';
 import { columnsOf } from '../../src/merge/relation.js';
-import { valuesEqual } from '../../src/merge/values.js';
+import { valuesEqual } from '../../src/data/values.js';
 import type { Row } from '../../src/data/row.js';
 import { rel } from './support.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareTotal, compareValues } from '../../src/merge/compare.js';
-import { groupKey, joinKey, valueKey, valuesEqual } from '../../src/merge/values.js';
+import { compareTotal, compareValues } from '../../src/data/compare.js';
+import { groupKey, joinKey, valueKey, valuesEqual } from '../../src/data/values.js';
 
 describe('valueKey / valuesEqual', () => {
   it('equates numbers and bigints by numeric value', () => {

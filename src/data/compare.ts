@@ -1,4 +1,4 @@
-import { compareExact, isDecimalString } from '../data/decimal.js';
+import { compareExact, isDecimalString } from './decimal.js';
 import { isNullish } from './row.js';
 import { valueKey } from './values.js';
 

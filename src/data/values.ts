@@ -1,7 +1,6 @@
 import { stringify } from 'safe-stable-stringify';
-import type { Row } from '../data/row.js';
-import { isDecimalString, plainNumberText } from '../data/decimal.js';
-import { getColumn, isNullish, plainName, readColumn } from './row.js';
+import { isDecimalString, plainNumberText } from './decimal.js';
+import { getColumn, isNullish, plainName, readColumn, type Row } from './row.js';
 
 /**
  * Value equality of the merge tree, as hash keys. Join, nest, union distinct, aggregate
