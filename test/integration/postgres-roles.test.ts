@@ -109,6 +109,13 @@ describeWithServer(server, 'postgresSource({ role }) with row-level security (re
     const seen: Row[] = [];
     for await (const batch of run.rows(1)) seen.push(...batch);
     expect(seen).toEqual(await oracle(roleB));
+    // Stopped after the first batch: the cursor is abandoned mid-transaction (checked below).
+    const early = executor.run({ id: 'early', fragments: [{ id: 'all', source: 'db', query: { sql: `SELECT id FROM ${notes} ORDER BY id` }, cache: { ttlMs: 0 } }] }, { principal: { id: 'alice' } });
+    for await (const batch of early.rows(1)) {
+      expect(batch).toEqual([{ id: 1 }]);
+      break;
+    }
+    await early.result.catch(() => undefined);
   });
 
   it('a principal mapped to a missing role gets a failed fragment (not retried) and no rows', async () => {
