@@ -1,4 +1,4 @@
-import { columnsOf as attachedColumns } from '../data/columns.js';
+import { columnsOf as attachedColumns, withColumns } from '../data/columns.js';
 import type { Row } from '../data/row.js';
 
 /**
@@ -53,7 +53,13 @@ export function leafRelation(rows: readonly Row[]): Relation {
   return {
     rows,
     get columns(): string[] {
-      columns ??= columnsOf(rows);
+      if (columns === undefined) {
+        const attached = attachedColumns(rows);
+        columns = attached ?? columnsOf(rows);
+        // Worked out by a scan: remember them on the array, so the next merge over the same
+        // rows (a cached result, read by every run that hits it) does not scan them again.
+        if (attached === undefined && !Object.isFrozen(rows)) withColumns(rows, columns);
+      }
       return columns;
     },
   };

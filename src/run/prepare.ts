@@ -72,6 +72,9 @@ export class PreparedPlan {
     const sourceIndex = new Map(this.sources.map((s, i) => [s, i]));
     this.sourceOf = plan.fragments.map((f) => sourceIndex.get(f.source)!);
     const executorTtl = options.cache === false ? 0 : options.cache.ttlMs;
+    // What most fragments share (no settings of their own) is worked out once for the plan.
+    const planRetry = mergeRetry(options.retry, plan.retry);
+    const planCache = resolveCachePolicy(executorTtl, plan.cache, undefined);
     let hasRunParams = plan.merge !== undefined && findRefs(plan.merge).length > 0;
     this.fragments = plan.fragments.map((f, index) => {
       const refs = findRefs(f.query);
@@ -86,10 +89,10 @@ export class PreparedPlan {
         fragment: f,
         dependsOn: [...new Set(f.dependsOn ?? [])].map((d) => indexOf.get(d)!),
         dependents: (plan.dependents.get(f.id) ?? []).map((d) => indexOf.get(d)!),
-        retry: mergeRetry(options.retry, plan.retry, f.retry),
+        retry: f.retry ? mergeRetry(options.retry, plan.retry, f.retry) : planRetry,
         timeoutMs: f.timeoutMs ?? plan.timeoutMs ?? options.timeoutMs,
         deadlineMs: f.deadlineMs ?? plan.deadlineMs ?? options.deadlineMs,
-        cache: resolveCachePolicy(executorTtl, plan.cache, f.cache),
+        cache: f.cache === undefined ? planCache : resolveCachePolicy(executorTtl, plan.cache, f.cache),
         staticCalls: refs.length === 0 ? bindCalls(f, { rowsOf: () => [], params: {} }, path) : undefined,
       };
     });
