@@ -101,8 +101,23 @@ describe('authorize (synchronous rule)', () => {
 });
 
 describe('authorize (asynchronous rule)', () => {
+  /** A rule that answers only when the test lets it (no timer: the test decides when). */
+  function gatedRule(): { rule: Authorize; answer(): void; answered: Promise<void> } {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let done!: () => void;
+    const answered = new Promise<void>((resolve) => (done = resolve));
+    let pending = 0;
+    const rule: Authorize = async (principal, request) => {
+      pending++;
+      await gate;
+      if (--pending === 0) done();
+      return onlyHrSeesPay(principal, request);
+    };
+    return { rule, answer: open, answered };
+  }
   const slowRule: Authorize = async (principal, request) => {
-    await new Promise((r) => setTimeout(r, 20));
+    await Promise.resolve();
     return onlyHrSeesPay(principal, request);
   };
 
@@ -122,10 +137,14 @@ describe('authorize (asynchronous rule)', () => {
   });
 
   it('starts the actor only after every answer allows', async () => {
-    const { payroll, executor } = setup(slowRule);
+    const gated = gatedRule();
+    const { payroll, executor } = setup(gated.rule);
     const run = executor.run(plan(), { principal: { id: 'hana', team: 'hr' } });
-    await new Promise((r) => setTimeout(r, 5));
+    // Several turns of the event loop with the rule still deciding: nothing may start.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     expect(payroll.calls).toHaveLength(0);
+    expect(run.actor.getSnapshot().status).toBe('active');
+    gated.answer();
     const result = await run.result;
     expect(result.status).toBe('ok');
     expect(payroll.calls).toHaveLength(1);
@@ -133,12 +152,16 @@ describe('authorize (asynchronous rule)', () => {
   });
 
   it('a cancel while the rule is thinking ends the run with CANCELLED at once; nothing runs later', async () => {
-    const { hr, payroll, executor } = setup(slowRule);
+    const gated = gatedRule();
+    const { hr, payroll, executor } = setup(gated.rule);
     const run = executor.run(plan(), { principal: { id: 'hana', team: 'hr' } });
     run.cancel('changed my mind');
     const error = (await run.result.then(() => expect.fail('expected CANCELLED'), (e: unknown) => e)) as TributaryError;
     expect(error.code).toBe('CANCELLED');
-    await new Promise((r) => setTimeout(r, 40));
+    // The rule answers (allowing) after the cancel: still nothing may run.
+    gated.answer();
+    await gated.answered;
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     expect(hr.calls.length + payroll.calls.length).toBe(0);
     await executor.close();
   });
