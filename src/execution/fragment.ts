@@ -168,36 +168,32 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     if (this.prepared.deadlineMs !== undefined && delayMs >= this.#startedAt + this.prepared.deadlineMs - env.at()) {
       if (error.retryAfterMs === undefined || error.retryAfterMs < delayMs) return throwError(() => error);
       // The server asked for a wait that would pass the deadline: fail now, saying so.
-      return throwError(
-        () =>
-          new FragmentError(error.code, `${error.message} (the server asked to retry after ${error.retryAfterMs} ms, past the fragment's ${this.prepared.deadlineMs} ms deadline)`, {
-            fragmentId: this.id,
-            source: env.sourceName,
-            attempt: error.attempt,
-            retryable: false,
-            cause: error,
-            driverCode: error.driverCode,
-            retryAfterMs: error.retryAfterMs,
-          }),
-      );
+      return this.#giveUp(error, error.code, `${error.message} (the server asked to retry after ${error.retryAfterMs} ms, past the fragment's ${this.prepared.deadlineMs} ms deadline)`);
     }
     const budget = env.guards.budget;
     if (budget && !budget.trySpend(error.code === 'TIMEOUT')) {
-      return throwError(
-        () =>
-          new FragmentError('RETRY_BUDGET_EXHAUSTED', `source "${env.sourceName}" has spent its retry budget; not retrying: ${error.message}`, {
-            fragmentId: this.id,
-            source: env.sourceName,
-            attempt: error.attempt,
-            retryable: false,
-            cause: error,
-            driverCode: error.driverCode,
-          }),
-      );
+      return this.#giveUp(error, 'RETRY_BUDGET_EXHAUSTED', `source "${env.sourceName}" has spent its retry budget; not retrying: ${error.message}`);
     }
     env.retried(this.index);
     if (env.events.wanted) env.events.emit({ type: 'fragment.retrying', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt: retry + 1, delayMs });
     return timer(delayMs, env.scheduler);
+  }
+
+  /** Ends the retries with a non-retryable error that says why, carrying the last failure. */
+  #giveUp(error: FragmentError, code: FragmentError['code'], message: string): Observable<never> {
+    const { retryAfterMs } = error;
+    return throwError(
+      () =>
+        new FragmentError(code, message, {
+          fragmentId: this.id,
+          source: this.env.sourceName,
+          attempt: error.attempt,
+          retryable: false,
+          cause: error,
+          driverCode: error.driverCode,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        }),
+    );
   }
 
   attemptStarted(attempt: number, batch: { index: number; count: number }): void {
