@@ -4,6 +4,7 @@ import type { ExecutionEvent } from '../../src/progress/events.js';
 import { FragmentError } from '../../src/errors.js';
 import { compareRows, retriesOnNonRetryable } from '../support/fault-metrics.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { createVirtualClock, type VirtualClock } from '../../src/execution/clock.js';
 
 /** The fault suite's own tools, checked against a loopback echo server. */
 
@@ -48,14 +49,34 @@ describe('startFaultProxy', () => {
     await new Promise<void>((resolve) => echo.close(() => resolve()));
   });
 
+  /**
+   * Moves the proxy's virtual clock in `stepMs` steps until `pending` settles, letting the
+   * loopback sockets deliver between steps (event-loop turns, no real time waited). Resolves
+   * with the settled value and the virtual milliseconds it took.
+   */
+  const onVirtualTime = async <T>(clock: VirtualClock, pending: Promise<T>, stepMs: number): Promise<{ value: T; elapsedMs: number }> => {
+    let settled: { value: T } | undefined;
+    void pending.then((value) => (settled = { value }));
+    const t0 = clock.now();
+    for (let step = 0; step < 10_000 && !settled; step++) {
+      for (let turn = 0; turn < 50 && !settled; turn++) await new Promise((resolve) => setImmediate(resolve));
+      if (!settled) await clock.advanceAsync(stepMs);
+    }
+    if (!settled) throw new Error('never settled');
+    return { value: settled.value, elapsedMs: clock.now() - t0 };
+  };
+
   it('forwards both ways and adds latency per chunk', async () => {
-    proxy = await startFaultProxy({ host: '127.0.0.1', port: await startEcho() });
+    const clock = createVirtualClock();
+    proxy = await startFaultProxy({ host: '127.0.0.1', port: await startEcho() }, clock);
     const socket = await dial(proxy.port);
     expect(await roundTrip(socket, 'hello')).toBe('hello');
     proxy.latency(60);
-    const t0 = performance.now();
-    expect(await roundTrip(socket, 'again')).toBe('helloagain'.slice(5));
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(110); // up and down
+    const { value, elapsedMs } = await onVirtualTime(clock, roundTrip(socket, 'again'), 5);
+    expect(value).toBe('helloagain'.slice(5));
+    // 60 ms up, then 60 ms down, on the proxy's clock.
+    expect(elapsedMs).toBeGreaterThanOrEqual(120);
+    expect(elapsedMs).toBeLessThan(150);
   });
 
   it('resets a connection after N bytes, once', async () => {
@@ -91,13 +112,17 @@ describe('startFaultProxy', () => {
   });
 
   it('limits bandwidth', async () => {
-    proxy = await startFaultProxy({ host: '127.0.0.1', port: await startEcho() });
+    const clock = createVirtualClock();
+    proxy = await startFaultProxy({ host: '127.0.0.1', port: await startEcho() }, clock);
     proxy.bandwidth(20_000);
     const socket = await dial(proxy.port);
-    const t0 = performance.now();
     const text = 'x'.repeat(4000);
-    expect(await roundTrip(socket, text)).toBe(text);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(180); // 4 KB at 20 KB/s each way, the two overlapping
+    const { value, elapsedMs } = await onVirtualTime(clock, roundTrip(socket, text), 5);
+    expect(value).toBe(text);
+    // 4 KB at 20 KB/s is 200 ms each way; the echo overlaps the two directions, so at least
+    // 200 ms and at most their sum.
+    expect(elapsedMs).toBeGreaterThanOrEqual(200);
+    expect(elapsedMs).toBeLessThanOrEqual(420);
   });
 
   it('closes every socket on close()', async () => {

@@ -4,7 +4,7 @@ import { TributaryError } from '../../src/errors.js';
 import { postgresSource, type PostgresSource } from '../../src/sources/postgres/connector.js';
 import type { ExecuteContext, Principal } from '../../src/sources/source.js';
 import type { Row } from '../../src/data/row.js';
-import { describeWithServer, pgAdmin, requireServer, scratchTables, uniqueName, type Admin } from '../support/servers.js';
+import { describeWithServer, eventually, pgAdmin, requireServer, scratchTables, uniqueName, type Admin } from '../support/servers.js';
 
 const server = await requireServer('postgres');
 
@@ -132,11 +132,17 @@ describeWithServer(server, 'postgresSource({ role }) with row-level security (re
   });
 
   it('cancelling a statement inside the role transaction stops it', async () => {
-    const run = executor.run({ id: 'slow', fragments: [{ id: 'sleep', source: 'db', query: { sql: 'SELECT pg_sleep(5) AS s' }, cache: { ttlMs: 0 } }] }, { principal: { id: 'alice' } });
-    setTimeout(() => run.cancel('too slow'), 200);
-    const started = Date.now();
+    const marker = uniqueName('sleep_marker');
+    const sql = `SELECT pg_sleep(5) AS s, '${marker}' AS m`;
+    const run = executor.run({ id: 'slow', fragments: [{ id: 'sleep', source: 'db', query: { sql }, cache: { ttlMs: 0 } }] }, { principal: { id: 'alice' } });
+    const running = async () =>
+      Number((await admin.exec("SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1", [`%${marker}%`]))[0]!.n);
+    // The statement is on the server, as alice's role, before we cancel it…
+    expect(await eventually(async () => (await running()) > 0)).toBe(true);
+    run.cancel('too slow');
     await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
-    expect(Date.now() - started).toBeLessThan(2500);
+    // …and gone from it after, not left sleeping inside the role's transaction.
+    expect(await eventually(async () => (await running()) === 0)).toBe(true);
   });
 
   it('authorize refuses a principal before the source is called; an allowed one runs the same plan', async () => {

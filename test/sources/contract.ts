@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, it } from 'vitest';
+import { describeWithServer } from '../support/servers.js';
 import { cancelCases } from './contract/cancel.js';
 import { closingCases } from './contract/closing.js';
 import { errorCases } from './contract/errors.js';
@@ -37,10 +38,13 @@ export function contractCases<Q>(subject: ContractSubject<Q>): ContractCase[] {
   ];
 }
 
-/** Registers the contract as a vitest suite named after the subject. */
+/**
+ * Registers the contract as a vitest suite named after the subject. `skip` is why the
+ * subject's server is not there (from `requireServer`, which throws instead under CI=true):
+ * the suite is then reported as skipped with that reason, as every server-bound suite is.
+ */
 export function runContract<Q>(subject: ContractSubject<Q>, options: { skip?: string | undefined } = {}): void {
-  const suite = options.skip === undefined ? describe : describe.skip;
-  suite(`connector contract: ${subject.name}${options.skip === undefined ? '' : ` (skipped: ${options.skip})`}`, () => {
+  describeWithServer({ skipReason: options.skip }, `connector contract: ${subject.name}`, () => {
     beforeAll(async () => subject.setup?.(), 60_000);
     afterAll(async () => subject.teardown?.(), 60_000);
     for (const c of contractCases(subject)) it(c.name, () => c.run());

@@ -1,4 +1,5 @@
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { systemClock, type Clock, type TimerHandle } from '../../src/execution/clock.js';
 
 /**
  * A TCP proxy on 127.0.0.1 for fault tests, between a driver and a real PostgreSQL or
@@ -80,10 +81,13 @@ interface Link {
 
 const healthy = (): FaultState => ({ latencyMs: 0, bytesPerSecond: undefined, reset: undefined, blackhole: undefined, refusing: false });
 
-/** Starts a proxy on 127.0.0.1 and an ephemeral port, forwarding to `target`. */
-export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
+/**
+ * Starts a proxy on 127.0.0.1 and an ephemeral port, forwarding to `target`. Its latency and
+ * bandwidth waits run on `clock` (the system's by default; a virtual one in the proxy's own tests).
+ */
+export async function startFaultProxy(target: { host: string; port: number }, clock: Clock = systemClock): Promise<FaultProxy> {
   const links = new Set<Link>();
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = new Set<TimerHandle>();
   const stats: ProxyStats = { accepted: 0, open: 0, resets: 0, bytesUp: 0, bytesDown: 0 };
   let faults = healthy();
   let resetEpoch = 0;
@@ -93,7 +97,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
 
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = clock.setTimeout(() => {
         timers.delete(timer);
         resolve();
       }, ms);
@@ -278,7 +282,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     stats: () => ({ ...stats, open: links.size }),
     close() {
       closing ??= (async () => {
-        for (const timer of timers) clearTimeout(timer);
+        for (const timer of timers) clock.clearTimeout(timer);
         timers.clear();
         for (const link of [...links]) end(link);
         await unlisten();

@@ -99,7 +99,7 @@ export async function requireServer(kind: ServerKind): Promise<ServerCheck> {
 }
 
 /** `describe` when the server answered; otherwise a skipped `describe` that names the reason. */
-export function describeWithServer(check: ServerCheck, name: string, body: () => void): void {
+export function describeWithServer(check: Pick<ServerCheck, 'skipReason'>, name: string, body: () => void): void {
   // Under CI=true requireServer has already thrown, so this skip only happens on a machine
   // without the server, and it says which one and how to start it.
   if (check.skipReason !== undefined) console.warn(`[skip] ${name}: ${check.skipReason}`);
