@@ -1,16 +1,12 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { demoPlan, demoSources, expectedDemoRows, parseCsv, runCli, tempDir, writeCrmDb } from './support.js';
+import { demoPlan, expectedDemoRows, parseCsv, runCli, tempDir, writeDemo } from './support.js';
 
 const tmp = tempDir();
 let plan: string;
 let sources: string;
 
-beforeAll(() => {
-  writeCrmDb(join(tmp.dir, 'crm.db'));
-  plan = tmp.file('plan.json', demoPlan);
-  sources = tmp.file('sources.json', demoSources());
-});
+beforeAll(() => ({ plan, sources } = writeDemo(tmp)));
 afterAll(() => tmp.remove());
 
 const run = (...args: string[]) => runCli(['run', plan, '--sources', sources, '--param', 'segment=BUILDING', ...args]);

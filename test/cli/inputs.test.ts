@@ -1,17 +1,12 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { demoPlan, demoSources, runCli, tempDir, writeCrmDb } from './support.js';
+import { runCli, tempDir, writeDemo, demoSources } from './support.js';
 
 /** Issue 14's command-line edges: --param checks, validate's source checks, headers on zero rows. */
 const tmp = tempDir();
 let plan: string;
 let sources: string;
 
-beforeAll(() => {
-  writeCrmDb(join(tmp.dir, 'crm.db'));
-  plan = tmp.file('plan.json', demoPlan);
-  sources = tmp.file('sources.json', demoSources());
-});
+beforeAll(() => ({ plan, sources } = writeDemo(tmp)));
 afterAll(() => tmp.remove());
 
 describe.concurrent('--param', { timeout: 60_000 }, () => {

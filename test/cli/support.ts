@@ -145,3 +145,9 @@ export function parseCsv(text: string): string[][] {
   if (field !== '' || row.length > 0) throw new Error(`CSV does not end with CRLF: ${JSON.stringify(text.slice(-20))}`);
   return rows;
 }
+
+/** Writes the demo's database, plan and sources file into `tmp`; returns the two paths. */
+export function writeDemo(tmp: ReturnType<typeof tempDir>): { plan: string; sources: string } {
+  writeCrmDb(join(tmp.dir, 'crm.db'));
+  return { plan: tmp.file('plan.json', demoPlan), sources: tmp.file('sources.json', demoSources()) };
+}

@@ -2,18 +2,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, cliEnv, demoPlan, demoSources, expectedDemoRows, tempDir, writeCrmDb } from './support.js';
+import { BIN, ROOT, cliEnv, expectedDemoRows, tempDir, writeDemo } from './support.js';
 
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 const tmp = tempDir();
 let plan: string;
 let sources: string;
 
-beforeAll(() => {
-  writeCrmDb(join(tmp.dir, 'crm.db'));
-  plan = tmp.file('plan.json', demoPlan);
-  sources = tmp.file('sources.json', demoSources());
-});
+beforeAll(() => ({ plan, sources } = writeDemo(tmp)));
 afterAll(() => tmp.remove());
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
