@@ -17,6 +17,8 @@ export interface AttemptOwner {
   readonly id: string;
   readonly level: number;
   readonly timeoutMs: number;
+  /** Milliseconds until the fragment's (or the query's) deadline; Infinity without one. */
+  remainingMs(): number;
   /** Streaming: where batches go; `onFirstBatch` marks the call as no longer retryable. */
   readonly streaming: SinkOptions | undefined;
   /** True once a batch has been handed on (a retry would hand it on twice). */
@@ -59,6 +61,8 @@ export class Attempt implements LaneClient {
   #call: SourceCall | undefined;
   #timer: TimerHandle | undefined;
   #rejectedByCircuit = false;
+  /** See `ExecuteContext.budgetMs`: fixed when the call starts. */
+  budgetMs: number | undefined;
 
   constructor(
     readonly owner: AttemptOwner,
@@ -117,6 +121,8 @@ export class Attempt implements LaneClient {
       return;
     }
     owner.attemptStarted(this.n, this.batch);
+    const budget = Math.min(owner.streaming ? Infinity : owner.timeoutMs, owner.remainingMs());
+    if (Number.isFinite(budget)) this.budgetMs = Math.max(1, Math.floor(budget));
     const call = new SourceCall(env.source, this.bound.query, this, owner.streaming);
     this.#call = call;
     if (Number.isFinite(owner.timeoutMs)) this.#timer = env.clock.setTimeout(() => this.#timeout(), owner.timeoutMs);

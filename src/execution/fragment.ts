@@ -196,6 +196,11 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     );
   }
 
+  remainingMs(): number {
+    const deadline = this.prepared.deadlineMs;
+    return deadline === undefined ? Infinity : this.#startedAt + deadline - this.env.at();
+  }
+
   attemptStarted(attempt: number, batch: { index: number; count: number }): void {
     const env = this.env;
     if (attempt > this.#maxAttempts) this.#maxAttempts = attempt;

@@ -36,6 +36,8 @@ export interface CallContext {
   principal?: Principal;
   fragmentId: string;
   limits: { maxRows?: number; maxBytes?: number };
+  /** See `ExecuteContext.budgetMs`. */
+  budgetMs?: number;
   onRemote?(info: { worker: string; jobId: string }): void;
 }
 
@@ -52,6 +54,7 @@ export class SourceCall implements ExecuteContext {
   readonly fragmentId: string;
   readonly limits: { maxRows?: number; maxBytes?: number };
   readonly stream: boolean;
+  readonly budgetMs?: number;
   readonly #ctx: CallContext;
   #controller: AbortController | undefined;
   #reason: unknown;
@@ -70,6 +73,8 @@ export class SourceCall implements ExecuteContext {
     this.limits = ctx.limits;
     this.stream = streaming !== undefined;
     if (ctx.principal !== undefined) this.principal = ctx.principal;
+    const budgetMs = ctx.budgetMs;
+    if (budgetMs !== undefined) this.budgetMs = budgetMs;
     this.#ctx = ctx;
   }
 

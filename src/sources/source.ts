@@ -33,6 +33,15 @@ export interface ExecuteContext {
    * is as good.
    */
   stream?: boolean;
+  /**
+   * The time this call has, in milliseconds from when `execute` is called: the least of the
+   * attempt's timeout, the fragment's deadline and the query's deadline (for a streaming
+   * call, the deadlines only). Absent: no limit. tributary aborts `signal` when it runs out
+   * anyway; a connector that can also hands it to the server (PostgreSQL
+   * `statement_timeout`, MariaDB `max_statement_time`, an HTTP header), so the work stops
+   * even if this process dies.
+   */
+  budgetMs?: number;
   /** Row and byte bounds a connector should enforce while fetching (LIMIT_EXCEEDED). */
   limits?: { maxRows?: number; maxBytes?: number };
   /**

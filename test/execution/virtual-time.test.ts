@@ -82,3 +82,47 @@ describe('Retry-After on the virtual clock', () => {
     }
   });
 });
+
+describe('the budget a call carries to its source', () => {
+  it('is the least of the attempt timeout and what the fragment deadline leaves, per attempt', async () => {
+    const clock = createVirtualClock();
+    const budgets: (number | undefined)[] = [];
+    const hangs: SourceExecutor = {
+      kind: 'hangs',
+      querySchema: z.object({}),
+      execute: (_q, ctx) => {
+        budgets.push(ctx.budgetMs);
+        return new Promise(() => undefined);
+      },
+    };
+    const executor = createExecutor({ sources: { hangs }, timeoutMs: 200, retry: { attempts: 3, initialDelayMs: 150, jitter: 'none', factor: 1 }, cache: false, clock });
+    try {
+      const run = executor.run({ fragments: [{ id: 'f', source: 'hangs', query: {}, deadlineMs: 450 }] });
+      // try 1 at 0 (200 ms timeout), try 2 at 350: only 100 ms of the deadline left.
+      await clock.advanceAsync(450);
+      await run.result;
+      expect(budgets).toEqual([200, 100]);
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('is the executor’s default attempt timeout when nothing else bounds the call', async () => {
+    const seen: (number | undefined)[] = [];
+    const once: SourceExecutor = {
+      kind: 'once',
+      querySchema: z.object({}),
+      execute: (_q, ctx) => {
+        seen.push(ctx.budgetMs);
+        return [{ a: 1 }];
+      },
+    };
+    const executor = createExecutor({ sources: { once }, cache: false });
+    try {
+      await executor.execute({ fragments: [{ id: 'f', source: 'once', query: {} }] });
+      expect(seen).toEqual([10_000]);
+    } finally {
+      await executor.close();
+    }
+  });
+});
