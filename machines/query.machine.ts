@@ -29,6 +29,8 @@ export type QueryMachineEvent =
   | SettleEvent
   | { type: 'query.start' }
   | { type: 'query.cancel'; reason?: string }
+  /** The query's deadline passed; the run has stopped what was unfinished. `fail`: a required fragment under fail-fast. */
+  | { type: 'query.deadline'; fail: boolean; message: string }
   | { type: 'merge.done'; rowCount: number }
   | { type: 'merge.failed'; code: string; message: string };
 
@@ -48,6 +50,7 @@ function emptySources(names: readonly string[]): Record<string, SourceCounts> {
 /** The per-source counts after a settle: one entry copied, the rest shared. */
 function afterSettle(sources: Readonly<Record<string, SourceCounts>>, event: SettleEvent): Record<string, SourceCounts> {
   const current = sources[event.source] ?? { sent: 0, succeeded: 0, failed: 0, cached: 0 };
+  if (event.type === 'fragment.dropped') return sources;
   const next: SourceCounts =
     event.type === 'fragment.succeeded'
       ? { ...current, succeeded: current.succeeded + 1, cached: current.cached + (event.cached ? 1 : 0) }
@@ -86,8 +89,14 @@ const querySetup = setup({
     }),
     /** Under `partial`, a failure skips everything downstream of it. */
     skipDownstream: ({ event, system }) => {
-      if (event.type === 'fragment.failed') portOf(system).skipDownstream(event);
+      if (event.type === 'fragment.failed' || event.type === 'fragment.dropped') portOf(system).skipDownstream(event);
     },
+    /** After the deadline: what the run finished (dropped, failed, skipped) shows in the counts. */
+    afterDeadline: assign(({ system }) => {
+      const port = portOf(system);
+      return { counts: port.counts(), lowestOpenLevel: port.lowestOpenLevel() };
+    }),
+    failFromDeadline: assign(({ event }) => (event.type === 'query.deadline' ? { failure: { code: 'TIMEOUT', message: event.message } } : {})),
     /**
      * A fragment settled: the run counts it as finished (a success releases its dependents)
      * and the context takes the new counts. One action, not a side-effect action and an
@@ -95,7 +104,7 @@ const querySetup = setup({
      * and the machine is only ever driven by its actor (no pure `transition()` replays).
      */
     settle: assign(({ context, event, system }) => {
-      if (event.type !== 'fragment.succeeded' && event.type !== 'fragment.failed') return {};
+      if (event.type !== 'fragment.succeeded' && event.type !== 'fragment.failed' && event.type !== 'fragment.dropped') return {};
       const port = portOf(system);
       port.settled(event);
       return { counts: port.counts(), lowestOpenLevel: port.lowestOpenLevel(), sources: afterSettle(context.sources, event) };
@@ -131,6 +140,7 @@ const querySetup = setup({
   guards: {
     failFast: ({ context }) => context.errorPolicy === 'fail-fast',
     eager: ({ context }) => context.schedule === 'eager',
+    deadlineFails: ({ event }) => event.type === 'query.deadline' && event.fail,
     levelFinished: ({ context }, params: { level: number }) => context.lowestOpenLevel > params.level,
   },
 });
@@ -173,7 +183,9 @@ function buildQueryMachine(levelCount: number) {
         { guard: 'failFast', target: '.failed', actions: ['settle', 'failFromFragment'] },
         { actions: ['skipDownstream', 'settle'] },
       ],
+      'fragment.dropped': { actions: ['skipDownstream', 'settle'] },
       'query.cancel': { target: '.failed', actions: 'failFromCancel' },
+      'query.deadline': [{ guard: 'deadlineFails', target: '.failed', actions: 'failFromDeadline' }, { actions: 'afterDeadline' }],
     },
     states: {
       planned: {

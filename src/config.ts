@@ -6,7 +6,7 @@ import { formatPath } from './plan/refs.js';
 import { quotaOptionsSchema } from './quotas.js';
 import { remoteOptionsSchema } from './remote/executor-remote.js';
 import { telemetryOptionsSchema } from './progress/telemetry.js';
-import { retryOptionsSchema, rowLimitsSchema } from './plan/schema.js';
+import { retryOptionsSchema, rowLimitsSchema, timerMsSchema } from './plan/schema.js';
 import type { SourceExecutor } from './sources/source.js';
 import type { Clock } from './execution/clock.js';
 import type { Authorize } from './access/index.js';
@@ -77,8 +77,10 @@ export const executorOptionsSchema = z.strictObject({
   clock: clockSchema.optional(),
   /** OpenTelemetry spans per query, fragment attempt and merge; `false` turns them off. */
   telemetry: telemetryOptionsSchema,
-  /** Each fragment's overall deadline (all attempts and backoff); none by default. */
-  deadlineMs: z.number().int().positive().optional(),
+  /** Each query's deadline, merge included, unless the plan or the run sets one; none by default. */
+  deadlineMs: timerMsSchema.optional(),
+  /** Each fragment's overall deadline (all attempts and backoff), unless the plan or fragment sets one; none by default. */
+  fragmentDeadlineMs: timerMsSchema.optional(),
   /** Per-source retry budget (a token bucket); `false` turns it off. */
   retryBudget: z
     .union([

@@ -82,7 +82,7 @@ function barView(shape: { fragments: number; levels: number }, io: CliIo): View 
   return {
     event(e) {
       if (e.type === 'fragment.started') running.set(e.fragmentId, e.source);
-      else if (e.type === 'fragment.attempt.failed' || e.type === 'fragment.succeeded' || e.type === 'fragment.failed' || e.type === 'fragment.skipped') running.delete(e.fragmentId);
+      else if (e.type === 'fragment.attempt.failed' || e.type === 'fragment.succeeded' || e.type === 'fragment.failed' || e.type === 'fragment.skipped' || e.type === 'fragment.dropped') running.delete(e.fragmentId);
       else if (e.type === 'query.done' || e.type === 'query.failed') running.clear();
       bar.update(Math.min(settled(), shape.fragments), payload());
     },
@@ -150,6 +150,8 @@ export function describeEvent(e: ExecutionEvent): string | undefined {
       return `${e.fragmentId} (${e.source}) failed after ${e.attempts} attempts: ${e.error.code}: ${e.error.message}`;
     case 'fragment.skipped':
       return `${e.fragmentId} (${e.source}) skipped: upstream ${e.because} failed`;
+    case 'fragment.dropped':
+      return `${e.fragmentId} (${e.source}) dropped: optional, out of time at the deadline`;
     case 'merge.started':
       return 'merging';
     case 'query.done':

@@ -8,6 +8,7 @@ import type { Lane } from './lanes.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { BatchSink } from './source-call.js';
 import type { BindContext } from './bind.js';
+import type { QueryDeadline, SourceLatency } from './deadline.js';
 
 /** The per-source guards shared by every fragment on that source. */
 export interface SourceGuards {
@@ -84,4 +85,10 @@ export interface SourceEnv {
   started(fragment: number, attempt: number, at: number): void;
   /** A retry was decided (counted whether or not anyone listens to events). */
   retried(fragment: number): void;
+  /** The query's deadline, shared out over the plan; undefined without one. */
+  readonly deadline?: QueryDeadline;
+  /** How long this source's fragments take (feeds the deadline's estimates). */
+  readonly latency?: SourceLatency;
+  /** A fragment got its budget from the query's deadline (the status table keeps it). */
+  budgeted(fragment: number, ms: number): void;
 }

@@ -2,12 +2,13 @@ import { type Observable, from, map, mergeMap, tap, throwError, timer, toArray, 
 import { FragmentError } from '../errors.js';
 import { limitExceeded } from '../data/limits.js';
 import type { Row } from '../data/row.js';
-import type { FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
+import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
 import type { PreparedFragment } from '../run/prepare.js';
 import { Attempt, attempt$, type AttemptListener, type AttemptOutput, type AttemptOwner } from './attempt.js';
 import { bindCalls, type BoundCall } from './bind.js';
 import { toFragmentError } from './classify.js';
 import type { TimerHandle } from './clock.js';
+import { retryFits } from './deadline.js';
 import type { SourceEnv } from './env.js';
 import { combine, outcomeOf, type FragmentOutcome } from './outcome.js';
 import { backoffDelay, laterTries, retrying } from './retry.js';
@@ -38,11 +39,17 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
   /** The first try of a lone, uncached call: run without an Observable. */
   #attempt: Attempt | undefined;
   #deadline: TimerHandle | undefined;
+  /** When it must be done, in ms since the query started: its own deadline or its budget, the earlier. */
+  #endAt = Infinity;
+  /** Its share of the query's deadline, when the query has one. */
+  #budgetMs: number | undefined;
+  /** A retry did not fit in the time left: an optional fragment is then dropped, not failed. */
+  #outOfTime = false;
 
   constructor(
     readonly env: SourceEnv,
     readonly prepared: PreparedFragment,
-    readonly settle: (event: FragmentSucceededEvent | FragmentFailedEvent) => void,
+    readonly settle: (event: FragmentSucceededEvent | FragmentFailedEvent | FragmentDroppedEvent) => void,
   ) {
     this.index = prepared.index;
     this.id = prepared.id;
@@ -68,10 +75,22 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
       if (stream.satisfied()) calls = [];
     }
     if (calls.length === 0) {
-      this.#succeed({ rows: [], count: 0, attempts: 0, calls: 0 }, false);
+      this.#succeed({ rows: [], count: 0, attempts: 0, calls: 0, ...(stream ? { limited: 'satisfied' as const } : {}) }, false);
       return;
     }
-    if (p.deadlineMs !== undefined) this.#deadline = env.clock.setTimeout(() => this.#passDeadline(), p.deadlineMs);
+    if (p.deadlineMs !== undefined) this.#endAt = this.#startedAt + p.deadlineMs;
+    const query = env.deadline;
+    if (query) {
+      const budget = query.budgetFor(this.index, this.#startedAt);
+      this.#budgetMs = budget;
+      env.budgeted(this.index, budget);
+      if (this.#startedAt + budget < this.#endAt) this.#endAt = this.#startedAt + budget;
+      if (budget <= 0) {
+        this.#passDeadline();
+        return;
+      }
+    }
+    if (this.#endAt !== Infinity) this.#deadline = env.clock.setTimeout(() => this.#passDeadline(), this.#endAt - this.#startedAt);
     const cache = p.cache && !stream ? env.cache : undefined;
     if (!cache) {
       this.#load(calls, undefined);
@@ -165,10 +184,14 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     const env = this.env;
     if (!error.retryable || this.streamed) return throwError(() => error);
     const delayMs = backoffDelay(this.prepared.retry, retry, env.random, error.retryAfterMs);
-    if (this.prepared.deadlineMs !== undefined && delayMs >= this.#startedAt + this.prepared.deadlineMs - env.at()) {
+    const left = this.#endAt - env.at();
+    if (left !== Infinity && !retryFits(delayMs, env.latency?.estimate(), left)) {
+      // Not started: it could not finish before the fragment's deadline or budget.
+      this.#outOfTime = true;
       if (error.retryAfterMs === undefined || error.retryAfterMs < delayMs) return throwError(() => error);
       // The server asked for a wait that would pass the deadline: fail now, saying so.
-      return this.#giveUp(error, error.code, `${error.message} (the server asked to retry after ${error.retryAfterMs} ms, past the fragment's ${this.prepared.deadlineMs} ms deadline)`);
+      const what = this.#budgetMs === undefined || this.#endAt < this.#startedAt + this.#budgetMs ? `the fragment's ${this.prepared.deadlineMs} ms deadline` : `its ${Math.round(this.#budgetMs)} ms budget`;
+      return this.#giveUp(error, error.code, `${error.message} (the server asked to retry after ${error.retryAfterMs} ms, past ${what})`);
     }
     const budget = env.guards.budget;
     if (budget && !budget.trySpend(error.code === 'TIMEOUT')) {
@@ -197,8 +220,7 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
   }
 
   remainingMs(): number {
-    const deadline = this.prepared.deadlineMs;
-    return deadline === undefined ? Infinity : this.#startedAt + deadline - this.env.at();
+    return this.#endAt === Infinity ? Infinity : this.#endAt - this.env.at();
   }
 
   attemptStarted(attempt: number, batch: { index: number; count: number }): void {
@@ -242,6 +264,7 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     this.#clearDeadline();
     env.store(this.index, outcome.rows);
     const at = env.at();
+    if (!cached && outcome.calls > 0) env.latency?.record(at - this.#startedAt);
     this.settle({
       type: 'fragment.succeeded',
       queryId: env.queryId,
@@ -255,11 +278,16 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
       cached,
       startedAt: this.#startedAt,
       durationMs: round(at - this.#startedAt),
+      ...(outcome.limited ? { limited: outcome.limited } : {}),
     });
   }
 
   #fail(raw: unknown): void {
     if (this.#settled) return;
+    if (this.#outOfTime && this.prepared.optional) {
+      this.#drop();
+      return;
+    }
     this.#settled = true;
     this.#clearDeadline();
     this.#subscription?.unsubscribe();
@@ -280,11 +308,36 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     });
   }
 
+  /** An optional fragment out of time: its calls are aborted, it settles as dropped. */
+  #drop(): void {
+    this.stop();
+    const env = this.env;
+    const at = env.at();
+    this.settle({
+      type: 'fragment.dropped',
+      queryId: env.queryId,
+      at,
+      fragmentId: this.id,
+      source: env.sourceName,
+      level: this.level,
+      reason: 'deadline',
+      attempts: this.#maxAttempts,
+      startedAt: this.#startedAt,
+      durationMs: round(at - this.#startedAt),
+    });
+  }
+
   #passDeadline(): void {
     this.#deadline = undefined;
+    if (this.prepared.optional) {
+      this.#drop();
+      return;
+    }
     const deadline = this.prepared.deadlineMs;
+    const own = this.#budgetMs === undefined || this.#endAt < this.#startedAt + this.#budgetMs;
+    const budget = Math.max(0, Math.round(this.#budgetMs ?? 0));
     this.#fail(
-      new FragmentError('TIMEOUT', `fragment "${this.id}" passed its ${deadline} ms deadline (all attempts included)`, {
+      new FragmentError('TIMEOUT', own ? `fragment "${this.id}" passed its ${deadline} ms deadline (all attempts included)` : `fragment "${this.id}" ran out of its ${budget} ms share of the query's ${this.env.deadline?.deadlineMs} ms deadline`, {
         fragmentId: this.id,
         source: this.env.sourceName,
         attempt: this.#maxAttempts,

@@ -9,11 +9,13 @@ export interface FragmentOutcome {
   count: number;
   attempts: number;
   calls: number;
+  /** A satisfied limit cut its rows short (see `FragmentSucceededEvent.limited`). */
+  limited?: 'stopped' | 'satisfied';
 }
 
 /** A lone call's output as the fragment's outcome. */
 export function outcomeOf(out: AttemptOutput): FragmentOutcome {
-  return { rows: out.rows, count: out.count, attempts: out.attempts, calls: out.attempts };
+  return out.stopped ? { rows: out.rows, count: out.count, attempts: out.attempts, calls: out.attempts, limited: 'stopped' } : { rows: out.rows, count: out.count, attempts: out.attempts, calls: out.attempts };
 }
 
 /** The batches of one fragment, in batch order: rows concatenated, effort added up. */
@@ -28,10 +30,12 @@ export function combine(parts: AttemptOutput[]): FragmentOutcome {
   let count = 0;
   let attempts = 0;
   let calls = 0;
+  let stopped = false;
   for (const p of parts) {
     count += p.count;
     attempts = Math.max(attempts, p.attempts);
     calls += p.attempts;
+    if (p.stopped) stopped = true;
   }
-  return { rows, count, attempts, calls };
+  return stopped ? { rows, count, attempts, calls, limited: 'stopped' } : { rows, count, attempts, calls };
 }

@@ -210,6 +210,11 @@ export const fragmentSchema = z.strictObject({
   deadlineMs: timerMsSchema.optional(),
   retry: retryOptionsSchema.optional(),
   cache: cacheOverrideSchema.optional(),
+  /**
+   * May be dropped when the query's deadline (or the fragment's share of it) runs out: its
+   * calls are aborted, its dependents skipped, the merge sees it empty, the query `partial`.
+   */
+  optional: z.boolean().optional(),
 });
 export type Fragment = z.infer<typeof fragmentSchema>;
 
@@ -220,7 +225,10 @@ export const planSchema = z.strictObject({
   errorPolicy: z.enum(['fail-fast', 'partial']).optional(),
   schedule: z.enum(['levels', 'eager']).optional(),
   timeoutMs: timerMsSchema.optional(),
+  /** The whole query's deadline (merge included); `run(plan, { deadlineMs })` overrides it. */
   deadlineMs: timerMsSchema.optional(),
+  /** Each fragment's own deadline (all its attempts), unless the fragment sets `deadlineMs`. */
+  fragmentDeadlineMs: timerMsSchema.optional(),
   retry: retryOptionsSchema.optional(),
   cache: cacheOverrideSchema.optional(),
   limits: rowLimitsSchema.optional(),

@@ -44,6 +44,11 @@ export type FragmentRemoteEvent = FragmentEventBase & { type: 'fragment.remote';
 export type FragmentSucceededEvent = FragmentEventBase & {
   type: 'fragment.succeeded';
   rowCount: number;
+  /**
+   * Set when a satisfied limit cut its rows short: `stopped` (its source was stopped once
+   * enough rows had streamed) or `satisfied` (not run at all: nobody needed its rows).
+   */
+  limited?: 'stopped' | 'satisfied';
   attempts: number;
   /** Source calls made: attempts summed over batches; 0 when served from the cache. */
   calls: number;
@@ -62,6 +67,18 @@ export type FragmentSkippedEvent = FragmentEventBase & {
   type: 'fragment.skipped';
   /** The upstream fragment whose failure made this one impossible. */
   because: string;
+};
+/**
+ * An optional fragment was dropped: the query's deadline (or the fragment's share of it) ran
+ * out before it finished. Its calls were aborted, its dependents are skipped, the merge sees it empty.
+ */
+export type FragmentDroppedEvent = FragmentEventBase & {
+  type: 'fragment.dropped';
+  reason: 'deadline';
+  attempts: number;
+  /** Undefined when it never started. */
+  startedAt: number | undefined;
+  durationMs: number;
 };
 /** A source's circuit opened after consecutive failures: its calls now fail at once. */
 export type SourceCircuitOpenedEvent = FragmentEventBase & { type: 'source.circuit.opened'; failures: number };
@@ -93,6 +110,7 @@ export type ExecutionEvent =
   | FragmentSucceededEvent
   | FragmentFailedEvent
   | FragmentSkippedEvent
+  | FragmentDroppedEvent
   | SourceCircuitOpenedEvent
   | SourceCircuitClosedEvent
   | CacheUnavailableEvent

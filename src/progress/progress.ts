@@ -39,6 +39,9 @@ export function reduceProgress(p: Progress, event: ExecutionEvent, running: Read
       return withPercent({ ...p, failed: p.failed + 1, running: running.size });
     case 'fragment.skipped':
       return withPercent({ ...p, skipped: p.skipped + 1 });
+    case 'fragment.dropped':
+      // A dropped optional fragment counts with the skipped ones: it will not contribute.
+      return withPercent({ ...p, skipped: p.skipped + 1, running: running.size });
     case 'fragment.started':
       return { ...p, running: running.size };
     case 'fragment.retrying':
@@ -85,7 +88,7 @@ export function progressFrom(events$: Observable<ExecutionEvent>, total: number)
     return events$.subscribe({
       next(event) {
         if (event.type === 'fragment.started') running.add(event.fragmentId);
-        if (event.type === 'fragment.succeeded' || event.type === 'fragment.failed') running.delete(event.fragmentId);
+        if (event.type === 'fragment.succeeded' || event.type === 'fragment.failed' || event.type === 'fragment.dropped') running.delete(event.fragmentId);
         const next = reduceProgress(progress, event, running);
         if (changed(progress, next)) {
           progress = next;

@@ -1,7 +1,7 @@
 import { ProxyTracerProvider, SpanStatusCode, context, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { Observable, Subscription } from 'rxjs';
 import { z } from 'zod';
-import type { TributaryError } from '../errors.js';
+import { TributaryError } from '../errors.js';
 import type { ExecutionEvent, FragmentEvent } from './events.js';
 
 /** The instrumentation scope of tributary's spans. */
@@ -217,6 +217,10 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
           span.end();
         }
         endAttempts(q, event.fragmentId, { error: event.error });
+        return;
+      case 'fragment.dropped':
+        q.span.addEvent('tributary.fragment.dropped', { 'tributary.fragment.id': event.fragmentId, 'tributary.fragment.reason': event.reason });
+        endAttempts(q, event.fragmentId, { error: new TributaryError('TIMEOUT', `fragment "${event.fragmentId}" was dropped at the deadline`) });
         return;
       case 'fragment.skipped':
         q.span.addEvent('tributary.fragment.skipped', { 'tributary.fragment.id': event.fragmentId, 'tributary.fragment.because': event.because });

@@ -1,9 +1,9 @@
-import type { FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
+import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
 import type { Dispatch } from './scheduler.js';
 import type { FragmentCounts } from './status-table.js';
 
 /** The event a source actor sends its query actor when one of its fragments settles. */
-export type SettleEvent = FragmentSucceededEvent | FragmentFailedEvent;
+export type SettleEvent = FragmentSucceededEvent | FragmentFailedEvent | FragmentDroppedEvent;
 
 /** What may start now (see `QueryPort.takeReady`). */
 export interface Ready {
@@ -19,6 +19,8 @@ export interface SourceRunner {
   run(fragments: readonly number[]): void;
   /** Stops every fragment still running: their source calls are aborted. */
   stop(): void;
+  /** Stops one fragment (the query's deadline passed): its calls are aborted, it settles no more. */
+  drop(fragment: number): void;
 }
 
 /** Per-source figures in the query machine's context. */

@@ -2,6 +2,7 @@ import { resolveCachePolicy, type CachePolicy } from '../cache/index.js';
 import type { ResolvedExecutorOptions } from '../config.js';
 import { bindCalls, type BoundCall } from '../execution/bind.js';
 import { mergeRetry, type RetryPolicy } from '../execution/retry.js';
+import { chainsBelow } from '../execution/deadline.js';
 import { findRefs, type Fragment, type ValidatedPlan } from '../plan/index.js';
 
 /** Everything a run needs to know about one fragment, worked out once per plan. */
@@ -19,7 +20,10 @@ export interface PreparedFragment {
   /** The executor's, the plan's and the fragment's settings, merged. */
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;
+  /** Its own deadline (all attempts): the fragment's, else the plan's or executor's `fragmentDeadlineMs`. */
   readonly deadlineMs: number | undefined;
+  /** May be dropped when the query's deadline or its budget runs out. */
+  readonly optional: boolean;
   /** Undefined: the fragment bypasses the cache. */
   readonly cache: CachePolicy | undefined;
   /** The source calls of a query without references, bound once for every run. */
@@ -47,6 +51,10 @@ export class PreparedPlan {
   readonly sourceOf: readonly number[];
   /** Row and byte bounds per fragment (the plan's, else the executor's). */
   readonly rowLimits: { maxRows?: number; maxBytes?: number };
+  /** The query's deadline unless the run sets one: the plan's `deadlineMs`, else the executor's. */
+  readonly deadlineMs: number | undefined;
+  /** Per fragment, the longest chain of dependents below it, in fragments (0: none depend on it). */
+  readonly chainBelow: readonly number[];
   /** True when some query or the merge tree takes `{ $param }` values from the run. */
   readonly hasRunParams: boolean;
   /** @internal Which executor, and which state of its registry, it was prepared for. */
@@ -91,11 +99,14 @@ export class PreparedPlan {
         dependents: (plan.dependents.get(f.id) ?? []).map((d) => indexOf.get(d)!),
         retry: f.retry ? mergeRetry(options.retry, plan.retry, f.retry) : planRetry,
         timeoutMs: f.timeoutMs ?? plan.timeoutMs ?? options.timeoutMs,
-        deadlineMs: f.deadlineMs ?? plan.deadlineMs ?? options.deadlineMs,
+        deadlineMs: f.deadlineMs ?? plan.fragmentDeadlineMs ?? options.fragmentDeadlineMs,
+        optional: f.optional === true,
         cache: f.cache === undefined ? planCache : resolveCachePolicy(executorTtl, plan.cache, f.cache),
         staticCalls: refs.length === 0 ? bindCalls(f, { rowsOf: () => [], params: {} }, path) : undefined,
       };
     });
     this.hasRunParams = hasRunParams;
+    this.deadlineMs = plan.deadlineMs ?? options.deadlineMs;
+    this.chainBelow = chainsBelow(this.fragments);
   }
 }

@@ -1,8 +1,10 @@
-import { TributaryError } from '../errors.js';
+import { FragmentError, TributaryError } from '../errors.js';
+import { QueryDeadline, latencyOf } from '../execution/deadline.js';
+import type { TimerHandle } from '../execution/clock.js';
 import type { Row } from '../data/row.js';
 import type { BindContext } from '../execution/bind.js';
 import { evaluateMerge } from '../merge/index.js';
-import type { FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
+import type { FragmentSucceededEvent } from '../progress/events.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { SourceGuards } from '../execution/env.js';
 import type { Lane } from '../execution/lanes.js';
@@ -38,6 +40,10 @@ export class RunPort implements QueryPort {
   stopReason: TributaryError | undefined;
   mergeError: TributaryError | undefined;
   readonly #spawned = new Set<string>();
+  readonly #runners = new Map<string, SourceRunner>();
+  /** The query's deadline (the run's, else the plan's or executor's), shared out over the plan. */
+  readonly deadline: QueryDeadline | undefined;
+  #deadlineTimer: TimerHandle | undefined;
   merged: { rows: Row[]; columns: string[] } = { rows: [], columns: [] };
 
   constructor(
@@ -45,6 +51,7 @@ export class RunPort implements QueryPort {
     readonly rt: RunRuntime,
     readonly params: Readonly<Record<string, unknown>>,
     readonly principal: Principal | undefined,
+    deadlineMs?: number,
   ) {
     this.queryId = prepared.id;
     this.errorPolicy = prepared.plan.errorPolicy;
@@ -57,6 +64,67 @@ export class RunPort implements QueryPort {
     this.bind = { rowsOf: (id) => this.rows[prepared.indexOf.get(id)!] ?? [], params };
     this.t0 = rt.clock.now();
     for (const name of prepared.sources) this.bound.set(name, { source: rt.sources.get(name)!, lane: rt.sourceLane(name), guards: rt.guardsOf(name) });
+    const deadline = deadlineMs ?? prepared.deadlineMs;
+    this.deadline =
+      deadline === undefined ? undefined : new QueryDeadline(deadline, prepared, (i) => latencyOf(this.bound.get(prepared.fragments[i]!.source)!.source).estimate());
+  }
+
+  /** Starts the deadline's clock: `onPass` runs when it passes, unless `disarmDeadline` came first. */
+  armDeadline(onPass: () => void): void {
+    if (!this.deadline) return;
+    this.#deadlineTimer = this.rt.clock.setTimeout(() => {
+      this.#deadlineTimer = undefined;
+      onPass();
+    }, Math.max(0, this.deadline.deadlineMs - this.at()));
+  }
+
+  disarmDeadline(): void {
+    if (this.#deadlineTimer === undefined) return;
+    this.rt.clock.clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = undefined;
+  }
+
+  /**
+   * The query's deadline passed: every fragment still queued, running or ready to be sent is
+   * stopped (its calls aborted). An optional one is dropped, a required one fails with
+   * TIMEOUT; either way what depends on it is skipped. Returns true when the query must fail
+   * (a required fragment under fail-fast); otherwise every fragment is finished and the
+   * query goes on to its merge. O(fragments), once per run.
+   */
+  passDeadline(): boolean {
+    const deadlineMs = this.deadline?.deadlineMs;
+    const failFast = this.errorPolicy === 'fail-fast';
+    let fail = false;
+    for (const f of this.prepared.fragments) {
+      const i = f.index;
+      const state = this.table.state(i);
+      if (state !== 'queued' && state !== 'running' && !(state === 'pending' && this.scheduler.isReady(i))) continue;
+      this.#runners.get(f.source)?.drop(i);
+      const at = this.at();
+      const startedAt = this.table.startedAt(i);
+      const settlement = { attempts: this.table.attempts(i), startedAt, durationMs: startedAt === undefined ? 0 : Math.round((at - startedAt) * 1000) / 1000 };
+      const base = { queryId: this.queryId, at, fragmentId: f.id, source: f.source, level: f.level };
+      if (f.optional) {
+        this.record({ type: 'fragment.dropped', ...base, reason: 'deadline', ...settlement });
+      } else {
+        const error = new FragmentError('TIMEOUT', `fragment "${f.id}" had not finished at the query's ${deadlineMs} ms deadline`, {
+          fragmentId: f.id,
+          source: f.source,
+          attempt: settlement.attempts,
+          retryable: false,
+        });
+        this.table.setReason(i, 'deadline');
+        if (failFast) {
+          this.stopReason ??= new TributaryError('TIMEOUT', `the query passed its ${deadlineMs} ms deadline`, { cause: error });
+          fail = true;
+        }
+        this.record({ type: 'fragment.failed', ...base, ...settlement, startedAt: startedAt ?? at, error });
+      }
+      if (fail) continue;
+      this.table.settle(i);
+      this.skipDownstream({ fragmentId: f.id });
+    }
+    return fail;
   }
 
   /** Milliseconds since the query started, to the microsecond. */
@@ -117,10 +185,13 @@ export class RunPort implements QueryPort {
   }
 
   /** A source actor's fragment settled: the table learns it, then the listeners. */
-  record(event: FragmentSucceededEvent | FragmentFailedEvent): void {
+  record(event: SettleEvent): void {
     const i = this.prepared.indexOf.get(event.fragmentId)!;
     if (event.type === 'fragment.succeeded') {
       this.table.succeeded(i, event);
+      if (event.limited) this.table.setReason(i, event.limited === 'stopped' ? 'limit-stopped' : 'limit-satisfied');
+    } else if (event.type === 'fragment.dropped') {
+      this.table.dropped(i, event);
     } else {
       this.table.failed(i, event);
       this.errors.push(event.error);
@@ -139,7 +210,7 @@ export class RunPort implements QueryPort {
     this.events.progressed();
   }
 
-  skipDownstream(event: SettleEvent): void {
+  skipDownstream(event: { fragmentId: string }): void {
     const i = this.prepared.indexOf.get(event.fragmentId)!;
     for (const d of this.scheduler.skipDownstream(i)) {
       const f = this.prepared.fragments[d]!;
@@ -181,7 +252,9 @@ export class RunPort implements QueryPort {
   }
 
   sourceRunner(name: string, settle: (event: SettleEvent) => void): SourceRunner {
-    return createSourceRunner(this, name, settle);
+    const runner = createSourceRunner(this, name, settle);
+    this.#runners.set(name, runner);
+    return runner;
   }
 
   /**

@@ -46,6 +46,8 @@ export class Scheduler {
       out ??= [];
       for (; t < queue.length; t++) {
         const i = queue[t]!;
+        // Finished before it was sent (dropped or failed at the query's deadline).
+        if (!this.#table.isPending(i)) continue;
         const s = this.#sourceOf[i]!;
         (out[s] ??= []).push(i);
         this.#table.queued(i);
@@ -53,6 +55,11 @@ export class Scheduler {
       this.#taken[l] = t;
     }
     return out;
+  }
+
+  /** True when every dependency of fragment `i` has succeeded. */
+  isReady(i: number): boolean {
+    return this.#waiting[i] === 0;
   }
 
   /** Fragment `i` succeeded: its dependents wait for one dependency less. */

@@ -6,7 +6,7 @@ import type { TributaryError } from '../errors.js';
 import type { BindContext } from '../execution/bind.js';
 import type { SourceGuards } from '../execution/env.js';
 import type { Lane } from '../execution/lanes.js';
-import type { FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
+import { latencyOf, type QueryDeadline } from '../execution/deadline.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { RunEvents } from './events.js';
 import type { PreparedPlan } from './prepare.js';
@@ -27,9 +27,10 @@ export interface RunnerHost {
   readonly principal: Principal | undefined;
   readonly params: Readonly<Record<string, unknown>>;
   readonly streaming: RunStreaming | undefined;
+  readonly deadline: QueryDeadline | undefined;
   at(): number;
   abortReason(): TributaryError;
-  record(event: FragmentSucceededEvent | FragmentFailedEvent): void;
+  record(event: SettleEvent): void;
 }
 
 /**
@@ -68,6 +69,9 @@ export function createSourceRunner(port: RunnerHost, name: string, sendBack: (ev
       port.events.progressed();
     },
     retried: () => port.events.retried(),
+    ...(port.deadline ? { deadline: port.deadline } : {}),
+    latency: latencyOf(bound.source),
+    budgeted: (i, ms) => port.table.budgeted(i, ms),
   };
   const running = new Map<number, FragmentTask>();
   let stopped = false;
@@ -85,6 +89,12 @@ export function createSourceRunner(port: RunnerHost, name: string, sendBack: (ev
         running.set(i, task);
         task.start();
       }
+    },
+    drop(i) {
+      const task = running.get(i);
+      if (!task) return;
+      running.delete(i);
+      task.stop();
     },
     stop() {
       stopped = true;

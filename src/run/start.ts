@@ -5,6 +5,7 @@ import type { PreparedPlan } from './prepare.js';
 import { buildResult, type QueryResult } from './result.js';
 import { RunPort } from './run-port.js';
 import { RunStreaming } from './streaming.js';
+import { checkRunOptions } from './run-options.js';
 import type { QueryRun, RunOptions, RunRuntime } from './types.js';
 
 /**
@@ -16,7 +17,8 @@ import type { QueryRun, RunOptions, RunRuntime } from './types.js';
  * `result` rejects with that error after a `query.failed` event. @internal — use `executor.run()`.
  */
 export function startRun(prepared: PreparedPlan, opts: RunOptions, rt: RunRuntime, gate?: Promise<void>): QueryRun {
-  const port = new RunPort(prepared, rt, opts.params ?? {}, opts.principal);
+  checkRunOptions(opts);
+  const port = new RunPort(prepared, rt, opts.params ?? {}, opts.principal, opts.deadlineMs);
   const actor = createActor(rt.machineFor(prepared.levelSizes.length), {
     // The actor's id is the query's, so the inspector lists each query by name.
     id: prepared.id,
@@ -38,6 +40,7 @@ export function startRun(prepared: PreparedPlan, opts: RunOptions, rt: RunRuntim
   const finish = (): void => {
     if (finished) return;
     finished = true;
+    port.disarmDeadline();
     opts.signal?.removeEventListener('abort', onAbort);
     const snapshot = actor.getSnapshot();
     const failed = snapshot.value === 'failed' || snapshot.status === 'error';
@@ -111,7 +114,14 @@ export function startRun(prepared: PreparedPlan, opts: RunOptions, rt: RunRuntim
     actor.start();
     if (port.events.wanted) port.events.emit({ type: 'query.started', queryId: prepared.id, at: port.at(), fragments: prepared.fragments.length, levels: prepared.levelSizes.length });
     if (port.stopReason) actor.send({ type: 'query.cancel', reason: port.stopReason.message });
-    else actor.send({ type: 'query.start' });
+    else {
+      port.armDeadline(() => {
+        if (finished) return;
+        const fail = port.passDeadline();
+        actor.send({ type: 'query.deadline', fail, message: `the query passed its ${port.deadline!.deadlineMs} ms deadline` });
+      });
+      actor.send({ type: 'query.start' });
+    }
   };
   if (gate === undefined) queueMicrotask(begin);
   else {

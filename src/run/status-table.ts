@@ -2,9 +2,12 @@ import type { FragmentError } from '../errors.js';
 import type { PreparedPlan } from './prepare.js';
 
 /** A fragment's state in a run. */
-export type FragmentState = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped';
+export type FragmentState = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'dropped';
 
-const STATES: readonly FragmentState[] = ['pending', 'queued', 'running', 'succeeded', 'failed', 'skipped'];
+/** Why a fragment that settled did not contribute all its rows, when the table knows it. */
+export type ShortReason = 'deadline' | 'limit-stopped' | 'limit-satisfied';
+
+const STATES: readonly FragmentState[] = ['pending', 'queued', 'running', 'succeeded', 'failed', 'skipped', 'dropped'];
 const enum S {
   Pending,
   Queued,
@@ -12,6 +15,7 @@ const enum S {
   Succeeded,
   Failed,
   Skipped,
+  Dropped,
 }
 
 /** Counts over all fragments of a run. */
@@ -29,7 +33,8 @@ export interface FragmentCounts {
 export interface Settlement {
   attempts: number;
   calls?: number;
-  startedAt: number;
+  /** Undefined: it never started (dropped before its first attempt). */
+  startedAt: number | undefined;
   durationMs: number;
   rowCount?: number;
   cached?: boolean;
@@ -52,6 +57,10 @@ export class StatusTable {
   readonly #startedAt: number[];
   readonly #duration: number[];
   readonly #errors = new Map<number, FragmentError>();
+  /** The budgets fragments got from the query's deadline (allocated with the first one). */
+  #budgets: number[] | undefined;
+  /** Why a fragment fell short (rare: a map, not an array). */
+  readonly #reasons = new Map<number, ShortReason>();
   /** Settles the machine has taken (see `settle`). */
   readonly #counted: number[];
   /** Fragments not yet finished (succeeded, failed or skipped), per level. */
@@ -121,10 +130,12 @@ export class StatusTable {
   settle(i: number): void {
     if (this.#counted[i] === 1) return;
     const state = this.#state[i];
-    if (state !== S.Succeeded && state !== S.Failed) return;
+    if (state !== S.Succeeded && state !== S.Failed && state !== S.Dropped) return;
     this.#counted[i] = 1;
     this.open[this.prepared.fragments[i]!.level]!--;
     if (state === S.Failed) this.#counts.failed++;
+    // A dropped fragment counts with the skipped: it will not contribute.
+    else if (state === S.Dropped) this.#counts.skipped++;
     else {
       this.#counts.succeeded++;
       if (this.#cached[i] === 1) this.#counts.cached++;
@@ -140,15 +151,46 @@ export class StatusTable {
     return true;
   }
 
+  /** Dropped at the deadline (an optional fragment): it settles like a failure, without an error. */
+  dropped(i: number, s: Settlement): void {
+    if (!this.#finish(i, S.Dropped, s)) return;
+    this.#reasons.set(i, 'deadline');
+  }
+
+  /** Still to be started (neither sent to its source nor finished). */
+  isPending(i: number): boolean {
+    return this.#state[i] === S.Pending;
+  }
+
+  /** Why it fell short: set for a drop, a deadline failure, or rows a satisfied limit cut. */
+  reason(i: number): ShortReason | undefined {
+    return this.#reasons.get(i);
+  }
+
+  /** @internal */
+  setReason(i: number, reason: ShortReason): void {
+    this.#reasons.set(i, reason);
+  }
+
+  /** The budget fragment `i` got from the query's deadline when it started. */
+  budgeted(i: number, ms: number): void {
+    (this.#budgets ??= new Array<number>(this.prepared.fragments.length).fill(Number.NaN))[i] = ms;
+  }
+
+  budgetMs(i: number): number | undefined {
+    const v = this.#budgets?.[i];
+    return v === undefined || Number.isNaN(v) ? undefined : v;
+  }
+
   #finish(i: number, to: S, s: Settlement): boolean {
     const from = this.#state[i]!;
-    if (from === S.Succeeded || from === S.Failed || from === S.Skipped) return false;
+    if (from === S.Succeeded || from === S.Failed || from === S.Skipped || from === S.Dropped) return false;
     if (from === S.Queued) this.#counts.queued--;
     if (from === S.Running) this.#counts.running--;
     this.#state[i] = to;
     this.#attempts[i] = Math.max(this.#attempts[i]!, s.attempts);
     this.#calls[i] = s.calls ?? 0;
-    this.#startedAt[i] = s.startedAt;
+    this.#startedAt[i] = s.startedAt ?? Number.NaN;
     this.#duration[i] = s.durationMs;
     return true;
   }

@@ -20,6 +20,12 @@ export interface RunOptions {
   principal?: Principal;
   /** Values for the plan's `{ $param: name }` references. */
   params?: Record<string, unknown>;
+  /**
+   * The whole query's deadline in ms, merge included (overrides the plan's `deadlineMs` and
+   * the executor's): optional fragments still unfinished are dropped, required ones fail
+   * with TIMEOUT. Each fragment's calls carry their share of it (`ExecuteContext.budgetMs`).
+   */
+  deadlineMs?: number;
 }
 
 /** A running query: its actor, its live events and progress, and its result. */

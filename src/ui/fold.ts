@@ -46,6 +46,8 @@ function nextState(current: FragmentState, event: Extract<ExecutionEvent, { frag
       return 'failed';
     case 'fragment.skipped':
       return 'skipped';
+    case 'fragment.dropped':
+      return 'stopped';
     default:
       return current;
   }

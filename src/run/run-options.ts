@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { TributaryError } from '../errors.js';
+import { timerMsSchema } from '../plan/schema.js';
+import { formatPath } from '../plan/refs.js';
+
+/**
+ * The run options zod checks (the others are objects the caller builds: a signal, a
+ * principal, parameters checked against the plan). Unknown keys pass: `run()` options are
+ * an open bag other features add to.
+ */
+export const runOptionsSchema = z.object({
+  /** The whole query's deadline, merge included; overrides the plan's and the executor's. */
+  deadlineMs: timerMsSchema.optional(),
+});
+
+/** Throws CONFIG_INVALID, naming the option, when a checked run option is malformed. */
+export function checkRunOptions(options: { deadlineMs?: unknown }): void {
+  // Only when a checked option is given: a run without one pays nothing.
+  if (options.deadlineMs === undefined) return;
+  const parsed = runOptionsSchema.safeParse({ deadlineMs: options.deadlineMs });
+  if (parsed.success) return;
+  const issues = parsed.error.issues.map((i) => ({ path: formatPath('', i.path) || '(root)', message: i.message }));
+  throw new TributaryError('CONFIG_INVALID', `invalid run options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+}
