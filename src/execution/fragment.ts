@@ -282,7 +282,7 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     });
   }
 
-  #fail(raw: unknown): void {
+  #fail(raw: unknown, deadline = false): void {
     if (this.#settled) return;
     if (this.#outOfTime && this.prepared.optional) {
       this.#drop();
@@ -305,6 +305,7 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
       startedAt: this.#startedAt,
       durationMs: round(at - this.#startedAt),
       error,
+      ...(deadline ? { reason: 'deadline' as const } : {}),
     });
   }
 
@@ -343,6 +344,7 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
         attempt: this.#maxAttempts,
         retryable: false,
       }),
+      !own,
     );
   }
 

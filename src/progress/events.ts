@@ -58,6 +58,8 @@ export type FragmentSucceededEvent = FragmentEventBase & {
 };
 export type FragmentFailedEvent = FragmentEventBase & {
   type: 'fragment.failed';
+  /** Set when the query's deadline, or the fragment's share of it, cut it short. */
+  reason?: 'deadline';
   attempts: number;
   startedAt: number;
   durationMs: number;

@@ -2,6 +2,7 @@ import type { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { PreparedPlan } from './prepare.js';
 import type { StatusTable } from './status-table.js';
+import { buildCompleteness, type Completeness } from './completeness.js';
 
 /** What happened to one fragment. */
 export interface FragmentReport {
@@ -9,7 +10,8 @@ export interface FragmentReport {
   level: number;
   /** The fragments it depended on (so a result can be analyzed without its plan). */
   dependsOn: string[];
-  status: 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  /** `dropped`: an optional fragment the query's deadline cut (see `completeness`). */
+  status: 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'dropped';
   rowCount: number;
   /** Tries of the fragment's longest-tried batch (0 when served from the cache). */
   attempts: number;
@@ -19,6 +21,8 @@ export interface FragmentReport {
   /** Milliseconds since the query started; undefined if it never started. */
   startedAt: number | undefined;
   durationMs: number | undefined;
+  /** Its share of the query's deadline, when the query had one and it started. */
+  budgetMs?: number;
 }
 
 /** The outcome of one query. */
@@ -30,6 +34,8 @@ export interface QueryResult {
   fragments: Record<string, FragmentReport>;
   /** Every failure: a `FragmentError` per failed fragment, or the merge's error. */
   errors: TributaryError[];
+  /** Whether the answer holds every row, and which fragments did not contribute all theirs, and why. */
+  completeness: Completeness;
   stats: {
     durationMs: number;
     fragments: number;
@@ -59,7 +65,7 @@ export function buildResult(prepared: PreparedPlan, table: StatusTable, outcome:
   for (const f of prepared.fragments) {
     const state = table.state(f.index);
     const status: FragmentReport['status'] =
-      state === 'succeeded' || state === 'failed' || state === 'skipped' ? state : state === 'pending' ? 'skipped' : 'cancelled';
+      state === 'succeeded' || state === 'failed' || state === 'skipped' || state === 'dropped' ? state : state === 'pending' ? 'skipped' : 'cancelled';
     const cached = table.cached(f.index);
     const report: FragmentReport = {
       source: f.source,
@@ -73,6 +79,8 @@ export function buildResult(prepared: PreparedPlan, table: StatusTable, outcome:
       startedAt: table.startedAt(f.index),
       durationMs: table.durationMs(f.index),
     };
+    const budgetMs = table.budgetMs(f.index);
+    if (budgetMs !== undefined) report.budgetMs = Math.max(0, Math.round(budgetMs));
     // A fragment may be called `__proto__`: that one is defined, not assigned.
     if (f.id === '__proto__') Object.defineProperty(fragments, f.id, { value: report, enumerable: true, writable: true, configurable: true });
     else fragments[f.id] = report;
@@ -87,6 +95,7 @@ export function buildResult(prepared: PreparedPlan, table: StatusTable, outcome:
     columns: outcome.failed ? [] : outcome.columns,
     fragments,
     errors: outcome.errors,
+    completeness: buildCompleteness(prepared, table),
     stats: {
       durationMs: outcome.durationMs,
       fragments: prepared.fragments.length,

@@ -113,12 +113,11 @@ export class RunPort implements QueryPort {
           attempt: settlement.attempts,
           retryable: false,
         });
-        this.table.setReason(i, 'deadline');
         if (failFast) {
           this.stopReason ??= new TributaryError('TIMEOUT', `the query passed its ${deadlineMs} ms deadline`, { cause: error });
           fail = true;
         }
-        this.record({ type: 'fragment.failed', ...base, ...settlement, startedAt: startedAt ?? at, error });
+        this.record({ type: 'fragment.failed', ...base, ...settlement, startedAt: startedAt ?? at, error, reason: 'deadline' });
       }
       if (fail) continue;
       this.table.settle(i);
@@ -193,6 +192,7 @@ export class RunPort implements QueryPort {
     } else if (event.type === 'fragment.dropped') {
       this.table.dropped(i, event);
     } else {
+      if (event.reason) this.table.setReason(i, event.reason);
       this.table.failed(i, event);
       this.errors.push(event.error);
       if (this.errorPolicy === 'fail-fast') {

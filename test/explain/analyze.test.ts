@@ -32,6 +32,7 @@ function resultOf(timings: Record<string, [number, number] | undefined>, level: 
     columns: [],
     fragments,
     errors: [],
+    completeness: { complete: true, fragments: {} },
     stats: { durationMs: end + 2, fragments: Object.keys(timings).length, cacheHits: 0, retries: 0, rowsFetched: 0 },
   };
 }

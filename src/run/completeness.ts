@@ -1,0 +1,93 @@
+import type { PreparedPlan } from './prepare.js';
+import type { StatusTable } from './status-table.js';
+
+/** Why a fragment did not contribute all its rows. */
+export type CompletenessReason =
+  /** An optional fragment dropped (or a required one failed) when the query's deadline or its budget ran out. */
+  | 'deadline'
+  /** It failed (under `errorPolicy: "partial"`, or before a fail-fast stop). */
+  | 'failed'
+  /** It never ran: a fragment it depends on failed or was dropped. */
+  | 'skipped'
+  /** The query was stopped (fail-fast, cancellation) while it was queued or running. */
+  | 'cancelled'
+  /** Its source was stopped once a satisfied limit had the rows it needed (streaming). */
+  | 'limit-stopped'
+  /** Not run: a limit was already satisfied when it was ready (streaming). */
+  | 'limit-satisfied';
+
+/** One fragment that did not contribute all its rows, and why. */
+export interface FragmentCompleteness {
+  status: 'succeeded' | 'failed' | 'skipped' | 'dropped' | 'cancelled';
+  reason: CompletenessReason;
+  /** True when the query's answer may lack rows because of it (false for a satisfied limit). */
+  rowsMayBeMissing: boolean;
+  attempts: number;
+  cached: boolean;
+  /** How old the cached rows were, when the cache says (not reported yet by the built-in caches). */
+  cacheAgeMs?: number;
+  /** Its share of the query's deadline, when the query had one and it started. */
+  budgetMs?: number;
+  /** Milliseconds it ran (0 if it never started). */
+  usedMs: number;
+}
+
+/** `result.completeness`: whether the answer holds every row, and which fragments fell short. */
+export interface Completeness {
+  /** No fragment's shortfall may have cost the answer rows. */
+  complete: boolean;
+  /** Only the fragments that did not contribute all their rows. */
+  fragments: Record<string, FragmentCompleteness>;
+}
+
+/** Built from the run's status table once the query has finished. */
+export function buildCompleteness(prepared: PreparedPlan, table: StatusTable): Completeness {
+  const fragments: Record<string, FragmentCompleteness> = {};
+  let complete = true;
+  for (const f of prepared.fragments) {
+    const i = f.index;
+    const state = table.state(i);
+    const short = table.reason(i);
+    let status: FragmentCompleteness['status'];
+    let reason: CompletenessReason;
+    switch (state) {
+      case 'succeeded':
+        if (short !== 'limit-stopped' && short !== 'limit-satisfied') continue;
+        status = 'succeeded';
+        reason = short;
+        break;
+      case 'failed':
+        status = 'failed';
+        reason = short === 'deadline' ? 'deadline' : 'failed';
+        break;
+      case 'dropped':
+        status = 'dropped';
+        reason = 'deadline';
+        break;
+      case 'pending':
+      case 'skipped':
+        status = 'skipped';
+        reason = 'skipped';
+        break;
+      default:
+        status = 'cancelled';
+        reason = 'cancelled';
+    }
+    const rowsMayBeMissing = reason !== 'limit-stopped' && reason !== 'limit-satisfied';
+    if (rowsMayBeMissing) complete = false;
+    const budgetMs = table.budgetMs(i);
+    const entry: FragmentCompleteness = {
+      status,
+      reason,
+      rowsMayBeMissing,
+      attempts: table.attempts(i),
+      cached: table.cached(i),
+      ...(budgetMs === undefined ? {} : { budgetMs: Math.max(0, Math.round(budgetMs)) }),
+      usedMs: table.durationMs(i) ?? 0,
+    };
+    // A fragment may be called `__proto__`: that one is defined, not assigned.
+    if (f.id === '__proto__') Object.defineProperty(fragments, f.id, { value: entry, enumerable: true, writable: true, configurable: true });
+    else fragments[f.id] = entry;
+  }
+  return { complete, fragments };
+}
