@@ -15,6 +15,7 @@ import { wrapRemote, type RemoteMetrics } from './remote/index.js';
 import { validatePlan, type ValidatedPlan } from './plan/index.js';
 import type { ExecutionEvent } from './progress/events.js';
 import { instrument, tracingActive } from './progress/telemetry.js';
+import { checkRunOptions } from './run/run-options.js';
 import { PreparedPlan, startRun, type QueryResult, type QueryRun, type RunOptions } from './run/index.js';
 import { RunCacheView, type SourceVersions } from './run/run-cache.js';
 import type { SourceExecutor } from './sources/source.js';
@@ -158,6 +159,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
 
   const run = (plan: unknown, runOptions: RunOptions = {}): QueryRun => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
+    checkRunOptions(runOptions);
     const p = prepare(plan);
     if (p.hasRunParams) checkRunParams(p.plan, runOptions.params ?? {});
     // Every fragment is authorized before anything runs: a synchronous refusal throws here.

@@ -31,13 +31,21 @@ export class PlanBuilder {
     return this;
   }
 
+  /**
+   * Adds an optional fragment (`optional: true`): when the query's deadline, or its share of
+   * it, runs out before it finishes, it is dropped and the query answers `partial` without it.
+   */
+  optional(id: string, source: string, query: unknown, options: Omit<FragmentOptions, 'optional'> = {}): this {
+    return this.fragment(id, source, query, { ...options, optional: true });
+  }
+
   /** Sets the merge tree over the fragments' results. */
   merge(node: MergeNode): this {
     this.#merge = node;
     return this;
   }
 
-  /** Sets plan-wide options: `errorPolicy`, `schedule`, `timeoutMs`, `retry`, `cache`, `limits`. */
+  /** Sets plan-wide options: `errorPolicy`, `schedule`, `timeoutMs`, `deadlineMs` (the query's), `fragmentDeadlineMs`, `retry`, `cache`, `limits`. */
   options(options: PlanOptions): this {
     this.#options = { ...this.#options, ...options };
     return this;

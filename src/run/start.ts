@@ -5,7 +5,6 @@ import type { PreparedPlan } from './prepare.js';
 import { buildResult, type QueryResult } from './result.js';
 import { RunPort } from './run-port.js';
 import { RunStreaming } from './streaming.js';
-import { checkRunOptions } from './run-options.js';
 import type { QueryRun, RunOptions, RunRuntime } from './types.js';
 
 /**
@@ -17,7 +16,6 @@ import type { QueryRun, RunOptions, RunRuntime } from './types.js';
  * `result` rejects with that error after a `query.failed` event. @internal — use `executor.run()`.
  */
 export function startRun(prepared: PreparedPlan, opts: RunOptions, rt: RunRuntime, gate?: Promise<void>): QueryRun {
-  checkRunOptions(opts);
   const port = new RunPort(prepared, rt, opts.params ?? {}, opts.principal, opts.deadlineMs);
   const actor = createActor(rt.machineFor(prepared.levelSizes.length), {
     // The actor's id is the query's, so the inspector lists each query by name.
