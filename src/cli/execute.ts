@@ -3,7 +3,7 @@ import { createExecutor } from '../executor.js';
 import { isTributaryError, type TributaryError } from '../errors.js';
 import type { ValidatedPlan } from '../plan/index.js';
 import type { ExecutionEvent } from '../progress/events.js';
-import type { QueryResult, QueryRun } from '../run/index.js';
+import { runOptionsSchema, type QueryResult, type QueryRun } from '../run/index.js';
 import { loadAuthorize } from './authorize-option.js';
 import type { Principal } from '../sources/source.js';
 import { readPlanFile, withPartial } from './inputs.js';
@@ -21,6 +21,8 @@ export interface ExecuteOptions {
   param?: string[];
   partial?: boolean;
   principal?: string;
+  /** `--deadline <ms>`: the query's deadline (see `run(plan, { deadlineMs })`). */
+  deadline?: string;
   /** `--authorize <module>`: the access rule, default-exported by a JS module. */
   authorize?: string;
   quiet?: boolean;
@@ -45,6 +47,7 @@ export interface Execution {
  */
 export async function executePlanFile(planFile: string, opts: ExecuteOptions, io: CliIo): Promise<Execution> {
   const params = parseParams(opts.param);
+  const deadlineMs = parseDeadline(opts.deadline);
   const authorize = opts.authorize === undefined ? undefined : await loadAuthorize(opts.authorize, io);
   const raw = withPartial(await readPlanFile(planFile, io), opts.partial);
   const loaded = await loadSourcesFile(resolve(io.cwd, opts.sources), io.env);
@@ -73,7 +76,7 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
     // run() validates again: it takes the plan as written, not the validated object.
     let run: QueryRun;
     try {
-      run = executor.run(raw, { params, signal: stopSignal.signal, ...(principal ? { principal } : {}) });
+      run = executor.run(raw, { params, signal: stopSignal.signal, ...(principal ? { principal } : {}), ...(deadlineMs === undefined ? {} : { deadlineMs }) });
     } catch (error) {
       if (isTributaryError(error, 'FORBIDDEN')) return refused(error);
       throw error;
@@ -94,6 +97,7 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
     const exitCode = result === undefined ? EXIT.interrupted : exitCodeOf(result);
     if (result === undefined) io.stderr.write('tributary: interrupted; the query was cancelled\n');
     else if (result.errors.length > 0) printErrors(io, result, redact);
+    if (result?.status === 'partial') printCompleteness(io, result);
     return { plan, result, events, bytes: measured.bytes, redact, exitCode };
   } finally {
     process.removeListener('SIGINT', onInterrupt);
@@ -110,6 +114,28 @@ export function exitCodeOf(result: QueryResult): number {
 function printErrors(io: CliIo, result: QueryResult, redact: Redactor): void {
   const head = result.status === 'failed' ? 'the query failed' : result.status === 'partial' ? 'partial result: some fragments failed' : 'errors';
   const lines = [`tributary: ${head}`, ...result.errors.map((e) => `  ${redact(errorLine(e))}`)];
+  io.stderr.write(`${lines.join('\n')}\n`);
+}
+
+/** `--deadline <ms>`: a positive whole number of milliseconds, checked as `run()` checks it. */
+function parseDeadline(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+  const parsed = runOptionsSchema.safeParse({ deadlineMs: ms });
+  if (!parsed.success) throw new InputError(`invalid --deadline ${JSON.stringify(value)}`, [{ path: '--deadline', message: 'expected a positive whole number of milliseconds (at most 2147483647)' }]);
+  return ms;
+}
+
+/** For a partial result: each fragment that did not contribute all its rows, and why. */
+function printCompleteness(io: CliIo, result: QueryResult): void {
+  const entries = Object.entries(result.completeness.fragments);
+  if (entries.length === 0) return;
+  const lines = [`tributary: incomplete: ${entries.length} fragment${entries.length === 1 ? '' : 's'} did not contribute all ${entries.length === 1 ? 'its' : 'their'} rows`];
+  for (const [id, f] of entries) {
+    const budget = f.budgetMs === undefined ? '' : ` of a ${f.budgetMs} ms budget`;
+    const missing = f.rowsMayBeMissing ? 'rows may be missing' : 'no rows missing';
+    lines.push(`  ${id}: ${f.status} (${f.reason}), ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}, ${Math.round(f.usedMs)} ms used${budget}${f.cached ? ', cached' : ''}; ${missing}`);
+  }
   io.stderr.write(`${lines.join('\n')}\n`);
 }
 

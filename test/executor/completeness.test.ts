@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createExecutor, memorySource, type Row, type SourceExecutor } from '../../src/index.js';
+
+/** Yields `batches` batches of 10 rows `{ n }` when streamed, all at once otherwise. */
+function counting(batches: number): SourceExecutor<{ from: number }> {
+  return {
+    kind: 'counting',
+    querySchema: z.strictObject({ from: z.number() }),
+    execute(query, ctx) {
+      const batch = (b: number): Row[] => Array.from({ length: 10 }, (_, i): Row => ({ n: query.from + b * 10 + i }));
+      if (!ctx.stream) return Promise.resolve(Array.from({ length: batches }, (_, b) => batch(b)).flat());
+      return (async function* () {
+        for (let b = 0; b < batches; b++) {
+          await new Promise((r) => setImmediate(r));
+          yield batch(b);
+        }
+      })();
+    },
+  };
+}
+
+const broken: SourceExecutor = {
+  kind: 'broken',
+  querySchema: z.object({}),
+  execute: () => Promise.reject(Object.assign(new Error('relation does not exist'), { retryable: false })),
+};
+
+describe('result.completeness', () => {
+  it('is complete, with no fragment listed, when every fragment contributed all its rows', async () => {
+    const executor = createExecutor({ sources: { ref: memorySource({ tables: { t: [{ a: 1 }] } }) } });
+    const result = await executor.execute({ fragments: [{ id: 'f', source: 'ref', query: { table: 't' } }] });
+    expect(result.completeness).toEqual({ complete: true, fragments: {} });
+    await executor.close();
+  });
+
+  it('names a fragment that failed under "partial" and the ones it made skip', async () => {
+    const executor = createExecutor({ sources: { ref: memorySource({ tables: { t: [{ a: 1 }] } }), broken }, cache: false, retry: { attempts: 1 } });
+    const result = await executor.execute({
+      errorPolicy: 'partial',
+      fragments: [
+        { id: 'ok', source: 'ref', query: { table: 't' } },
+        { id: 'bad', source: 'broken', query: {} },
+        { id: 'child', source: 'ref', query: { table: 't' }, dependsOn: ['bad'] },
+      ],
+      merge: { op: 'union', inputs: ['ok', 'bad', 'child'] },
+    });
+    expect(result.status).toBe('partial');
+    expect(result.completeness.complete).toBe(false);
+    expect(result.completeness.fragments).toEqual({
+      bad: { status: 'failed', reason: 'failed', rowsMayBeMissing: true, attempts: 1, cached: false, usedMs: expect.any(Number) },
+      child: { status: 'skipped', reason: 'skipped', rowsMayBeMissing: true, attempts: 0, cached: false, usedMs: 0 },
+    });
+    await executor.close();
+  });
+
+  it('names fragments a satisfied limit cut short, without calling the answer incomplete', async () => {
+    const executor = createExecutor({ sources: { c: counting(100) }, cache: false });
+    const run = executor.run({
+      fragments: [
+        { id: 'first', source: 'c', query: { from: 0 } },
+        // Ready only after 'first': by then the limit has its rows, so it never runs.
+        { id: 'second', source: 'c', query: { from: 1000 }, dependsOn: ['first'] },
+      ],
+      merge: { op: 'limit', n: 25, input: { op: 'union', inputs: ['first', 'second'] } },
+    });
+    const rows: Row[] = [];
+    for await (const batch of run.rows()) rows.push(...batch);
+    const result = await run.result;
+    expect(rows).toHaveLength(25);
+    expect(result.status).toBe('ok');
+    expect(result.completeness.complete).toBe(true);
+    expect(result.completeness.fragments.first).toMatchObject({ status: 'succeeded', reason: 'limit-stopped', rowsMayBeMissing: false });
+    expect(result.completeness.fragments.second).toMatchObject({ status: 'succeeded', reason: 'limit-satisfied', rowsMayBeMissing: false, attempts: 0 });
+    await executor.close();
+  });
+
+  it('names the fragments a fail-fast stop cancelled', async () => {
+    const hangs: SourceExecutor = { kind: 'hangs', querySchema: z.object({}), execute: () => new Promise(() => undefined) };
+    const executor = createExecutor({ sources: { hangs, broken }, cache: false, retry: { attempts: 1 } });
+    const result = await executor.execute({
+      fragments: [
+        { id: 'waits', source: 'hangs', query: {} },
+        { id: 'bad', source: 'broken', query: {} },
+      ],
+      merge: { op: 'union', inputs: ['waits', 'bad'] },
+    });
+    expect(result.status).toBe('failed');
+    expect(result.completeness.fragments.waits).toMatchObject({ status: 'cancelled', reason: 'cancelled', rowsMayBeMissing: true });
+    expect(result.completeness.fragments.bad).toMatchObject({ status: 'failed', reason: 'failed' });
+    await executor.close();
+  });
+});
