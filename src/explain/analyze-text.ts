@@ -5,8 +5,10 @@ import { oneLine } from './escape.js';
 type Analysis = AnalysisModel;
 
 const HEADERS = ['fragment', 'source', 'level', 'status', 'queued', 'started', 'finished', 'duration', 'attempts', 'rows', 'bytes', 'cached'] as const;
+/** With a query deadline, each fragment's budget follows its duration. */
+const BUDGET_AT = HEADERS.indexOf('duration') + 1;
 /** Numeric columns are right-aligned. */
-const RIGHT = new Set<string>(['level', 'queued', 'started', 'finished', 'duration', 'attempts', 'rows', 'bytes']);
+const RIGHT = new Set<string>(['level', 'queued', 'started', 'finished', 'duration', 'budget', 'attempts', 'rows', 'bytes']);
 
 /**
  * EXPLAIN ANALYZE as a table; critical fragments are starred. Times in ms since the query
@@ -19,8 +21,14 @@ const RIGHT = new Set<string>(['level', 'queued', 'started', 'finished', 'durati
  *   fragment  source  level  status     queued  started  finished  duration  attempts  rows  bytes  cached
  * * a         slow        0  succeeded     0.4      0.6      31.5      30.9         1     1      -  no
  * ```
+ *
+ * A run under a query deadline adds a `budget` column after `duration` (each fragment's share
+ * of the deadline, against the time it used) and, below, the fragments that did not contribute
+ * all their rows, and why.
  */
 export function analyzeText(a: Analysis): string {
+  const budgeted = a.fragments.some((f) => f.budgetMs !== undefined);
+  const headers: readonly string[] = budgeted ? [...HEADERS.slice(0, BUDGET_AT), 'budget', ...HEADERS.slice(BUDGET_AT)] : HEADERS;
   const rows = a.fragments.map((f) => [
     f.id,
     f.source,
@@ -35,18 +43,24 @@ export function analyzeText(a: Analysis): string {
     f.bytes === undefined ? '-' : String(f.bytes),
     f.cached ? 'yes' : 'no',
   ]);
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  if (budgeted) a.fragments.forEach((f, i) => rows[i]!.splice(BUDGET_AT, 0, opt(f.budgetMs)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (RIGHT.has(HEADERS[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells.map((c, i) => (RIGHT.has(headers[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const s = a.stats;
   const out = [
     `EXPLAIN ANALYZE ${oneLine(a.queryId)}: ${a.status} in ${ms(a.durationMs)} ms, ${s.fragments} fragments, ${s.cacheHits} cache hits, ${s.retries} retries`,
     `critical path: ${a.criticalPath.length > 0 ? a.criticalPath.join(' → ') : '(none: no fragment finished)'} (* below)`,
     '',
-    `  ${line(HEADERS)}`,
+    `  ${line(headers)}`,
     ...rows.map((r, i) => `${a.fragments[i]!.critical ? '*' : ' '} ${line(r)}`),
   ];
   if (a.merge) out.push('', `merge: ${ms(a.merge.startedAt)} → ${ms(a.merge.finishedAt)} ms`);
+  const short = a.completeness ? Object.entries(a.completeness.fragments) : [];
+  if (short.length > 0) {
+    out.push('', `incomplete: ${a.completeness!.complete ? 'no rows missing' : 'rows may be missing'}`);
+    for (const [id, f] of short) out.push(`  ${oneLine(id)}: ${f.status} (${f.reason})${f.budgetMs === undefined ? '' : `, ${ms(f.usedMs)} of ${ms(f.budgetMs)} ms budget`}`);
+  }
   return out.join('\n');
 }
 

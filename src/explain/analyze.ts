@@ -53,6 +53,7 @@ export function analyze(result: QueryResult, plan: unknown = planOf(result), opt
       ...(startedAt === undefined ? {} : { startedAt }),
       ...(finishedAt === undefined ? {} : { finishedAt }),
       ...(finishedAt === undefined || startedAt === undefined ? {} : { durationMs: round(finishedAt - startedAt) }),
+      ...(r?.budgetMs === undefined ? {} : { budgetMs: r.budgetMs }),
       attempts: r?.attempts ?? 0,
       calls: r?.calls ?? 0,
       rowCount: r?.rowCount ?? 0,
@@ -75,6 +76,7 @@ export function analyze(result: QueryResult, plan: unknown = planOf(result), opt
     criticalPath: path,
     ...(mergeStart === undefined ? {} : { merge: { startedAt: mergeStart, finishedAt: Math.max(mergeStart, result.stats.durationMs) } }),
     stats: result.stats,
+    ...(result.completeness === undefined ? {} : { completeness: result.completeness }),
   };
   return {
     ...analysis,

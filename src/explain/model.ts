@@ -95,6 +95,8 @@ export interface FragmentTiming {
   startedAt?: number;
   finishedAt?: number;
   durationMs?: number;
+  /** Its share of the query's deadline (see `FragmentReport.budgetMs`), to set against `durationMs`. */
+  budgetMs?: number;
   /** Tries of its longest-tried batch; 0 when served from the cache. */
   attempts: number;
   /** Source calls made, over all batches and attempts. */
@@ -119,6 +121,8 @@ export interface QueryAnalysis {
   /** The merge phase, when known. */
   merge?: { startedAt: number; finishedAt: number };
   stats: QueryResult['stats'];
+  /** The result's completeness report (absent for a result made before it existed). */
+  completeness?: QueryResult['completeness'];
   /** A table, one row per fragment, critical ones starred. */
   text(): string;
   /** A Mermaid `gantt` chart, one bar per fragment by level, critical bars tagged `crit`. */

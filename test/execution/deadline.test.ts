@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createExecutor, createVirtualClock, type ExecutionEvent, type Row, type SourceExecutor, type VirtualClock } from '../../src/index.js';
+import { analyze, createExecutor, createVirtualClock, type ExecutionEvent, type Row, type SourceExecutor, type VirtualClock } from '../../src/index.js';
 
 /**
  * A source on the virtual clock: each call takes `ms` of virtual time (per query, or from
@@ -278,6 +278,33 @@ describe('the query deadline on the virtual clock', () => {
       expect(result.fragments.f!.budgetMs).toBeUndefined();
       expect(ok.budgets).toEqual([10_000]);
       expect(result.completeness).toEqual({ complete: true, fragments: {} });
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('shows in EXPLAIN ANALYZE each fragment’s budget against the time it used, and what fell short', async () => {
+    const { clock, executor } = setup();
+    try {
+      const p = plan(true);
+      const run = executor.run(p, { deadlineMs: 400 });
+      await clock.advanceAsync(400);
+      const text = analyze(await run.result, p).text();
+      const lines = text.split('\n');
+      const header = lines.find((l) => l.includes('fragment') && l.includes('budget'))!;
+      expect(header.indexOf('budget')).toBeGreaterThan(header.indexOf('duration'));
+      const slow = lines.find((l) => /^\S?\s+slow\s/.test(l))!;
+      // duration, then budget: 400 ms used of a 400 ms budget.
+      expect(slow).toMatch(/dropped\s.*\s400\.0\s+400\.0\s/);
+      // 'fast' has two fragments below it: a third of the deadline.
+      expect(lines.find((l) => /^\S?\s+fast\s/.test(l))).toMatch(/\s50\.0\s+133\.0\s/);
+      expect(text).toContain('incomplete: rows may be missing');
+      expect(text).toContain('  slow: dropped (deadline), 400.0 of 400.0 ms budget');
+      expect(text).toContain('  later: skipped (skipped)');
+      // Without a deadline, no budget column.
+      const plain = executor.run({ fragments: [{ id: 'f', source: 'ok', query: { ms: 1 } }] });
+      await clock.advanceAsync(1);
+      expect(analyze(await plain.result).text()).not.toContain('budget');
     } finally {
       await executor.close();
     }
