@@ -265,7 +265,7 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     env.store(this.index, outcome.rows);
     const at = env.at();
     if (!cached && outcome.calls > 0) env.latency?.record(at - this.#startedAt);
-    this.settle({
+    const event: FragmentSucceededEvent = {
       type: 'fragment.succeeded',
       queryId: env.queryId,
       at,
@@ -278,8 +278,9 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
       cached,
       startedAt: this.#startedAt,
       durationMs: round(at - this.#startedAt),
-      ...(outcome.limited ? { limited: outcome.limited } : {}),
-    });
+    };
+    if (outcome.limited) event.limited = outcome.limited;
+    this.settle(event);
   }
 
   #fail(raw: unknown, deadline = false): void {
@@ -294,7 +295,7 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     const env = this.env;
     const error = toFragmentError(raw, { fragmentId: this.id, sourceName: env.sourceName, source: env.source, attempt: this.#maxAttempts });
     const at = env.at();
-    this.settle({
+    const event: FragmentFailedEvent = {
       type: 'fragment.failed',
       queryId: env.queryId,
       at,
@@ -305,8 +306,9 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
       startedAt: this.#startedAt,
       durationMs: round(at - this.#startedAt),
       error,
-      ...(deadline ? { reason: 'deadline' as const } : {}),
-    });
+    };
+    if (deadline) event.reason = 'deadline';
+    this.settle(event);
   }
 
   /** An optional fragment out of time: its calls are aborted, it settles as dropped. */
