@@ -60,7 +60,7 @@ export class StatusTable {
   /** The budgets fragments got from the query's deadline (allocated with the first one). */
   #budgets: number[] | undefined;
   /** Why a fragment fell short (rare: a map, not an array). */
-  readonly #reasons = new Map<number, ShortReason>();
+  #reasons: Map<number, ShortReason> | undefined;
   /** Settles the machine has taken (see `settle`). */
   readonly #counted: number[];
   /** Fragments not yet finished (succeeded, failed or skipped), per level. */
@@ -154,7 +154,7 @@ export class StatusTable {
   /** Dropped at the deadline (an optional fragment): it settles like a failure, without an error. */
   dropped(i: number, s: Settlement): void {
     if (!this.#finish(i, S.Dropped, s)) return;
-    this.#reasons.set(i, 'deadline');
+    this.setReason(i, 'deadline');
   }
 
   /** Still to be started (neither sent to its source nor finished). */
@@ -164,12 +164,12 @@ export class StatusTable {
 
   /** Why it fell short: set for a drop, a deadline failure, or rows a satisfied limit cut. */
   reason(i: number): ShortReason | undefined {
-    return this.#reasons.get(i);
+    return this.#reasons?.get(i);
   }
 
   /** @internal */
   setReason(i: number, reason: ShortReason): void {
-    this.#reasons.set(i, reason);
+    (this.#reasons ??= new Map()).set(i, reason);
   }
 
   /** The budget fragment `i` got from the query's deadline when it started. */

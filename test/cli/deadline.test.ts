@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { runCli, tempDir } from './support.js';
@@ -8,7 +8,7 @@ const tmp = tempDir();
 // An HTTP API that never answers: the fragment on it runs until the deadline aborts its request.
 let server: Server;
 let baseUrl: string;
-const open = new Set<import('node:http').ServerResponse>();
+const open = new Set<ServerResponse>();
 
 beforeAll(async () => {
   server = createServer((_req, res) => void open.add(res));

@@ -105,3 +105,26 @@ describe('plan() builder', () => {
     await executor.close();
   });
 });
+
+describe('optional fragments and deadlines in a plan', () => {
+  it('builds optional fragments and the query deadline as the JSON plan writes them, and zod checks them', () => {
+    const built = plan('p')
+      .fragment('a', 'ref', { table: 't' })
+      .optional('b', 'ref', { table: 't' }, { dependsOn: ['a'] })
+      .options({ deadlineMs: 400, fragmentDeadlineMs: 300 })
+      .build();
+    expect(built).toEqual({
+      id: 'p',
+      fragments: [
+        { id: 'a', source: 'ref', query: { table: 't' } },
+        { id: 'b', source: 'ref', query: { table: 't' }, dependsOn: ['a'], optional: true },
+      ],
+      deadlineMs: 400,
+      fragmentDeadlineMs: 300,
+    });
+    expect(validatePlan(built).fragments[1]!.optional).toBe(true);
+    expect(() => validatePlan({ ...built, fragments: [{ ...built.fragments[0]!, optional: 'yes' }] })).toThrow(
+      expect.objectContaining({ code: 'PLAN_INVALID', issues: [expect.objectContaining({ path: 'fragments[0].optional' })] }),
+    );
+  });
+});
