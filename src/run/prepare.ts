@@ -53,8 +53,7 @@ export class PreparedPlan {
   readonly rowLimits: { maxRows?: number; maxBytes?: number };
   /** The query's deadline unless the run sets one: the plan's `deadlineMs`, else the executor's. */
   readonly deadlineMs: number | undefined;
-  /** Per fragment, the longest chain of dependents below it, in fragments (0: none depend on it). */
-  readonly chainBelow: readonly number[];
+  #chainBelow: readonly number[] | undefined;
   /** True when some query or the merge tree takes `{ $param }` values from the run. */
   readonly hasRunParams: boolean;
   /** @internal Which executor, and which state of its registry, it was prepared for. */
@@ -107,6 +106,10 @@ export class PreparedPlan {
     });
     this.hasRunParams = hasRunParams;
     this.deadlineMs = plan.deadlineMs ?? options.deadlineMs;
-    this.chainBelow = chainsBelow(this.fragments);
+  }
+
+  /** Per fragment, the longest chain of dependents below it, in fragments (0: none depend on it); worked out when a deadline first needs it. */
+  get chainBelow(): readonly number[] {
+    return (this.#chainBelow ??= chainsBelow(this.fragments));
   }
 }
