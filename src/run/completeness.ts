@@ -24,7 +24,10 @@ export interface FragmentCompleteness {
   rowsMayBeMissing: boolean;
   attempts: number;
   cached: boolean;
-  /** How old the cached rows were, when the cache says (not reported yet by the built-in caches). */
+  /**
+   * How old its cached rows were. Reserved: with today's reasons a listed fragment never came
+   * from the cache (a hit contributes all its rows; streaming bypasses the cache), so it is never set yet.
+   */
   cacheAgeMs?: number;
   /** Its share of the query's deadline, when the query had one and it started. */
   budgetMs?: number;

@@ -168,6 +168,9 @@ describe('the query deadline on the virtual clock', () => {
       void run.result.then(() => (settled = true));
       await clock.advanceAsync(399);
       expect(settled).toBe(false);
+      // Snapshots stay as they were emitted: the deadline makes new ones.
+      const before = run.actor.getSnapshot();
+      const frozen = structuredClone(before.context);
       await clock.advanceAsync(1);
       const result = await run.result;
       expect(clock.now()).toBe(400);
@@ -176,6 +179,8 @@ describe('the query deadline on the virtual clock', () => {
       expect(result.rows).toEqual([{ id: 1 }, { id: 2 }]);
       expect(result.errors).toEqual([]);
       expect(hangs.signals[0]!.aborted).toBe(true);
+      expect(before.context).toEqual(frozen);
+      expect(run.actor.getSnapshot().context.counts).toMatchObject({ succeeded: 1, skipped: 3, failed: 0, running: 0, queued: 0 });
       // 'late' never reached its source.
       expect(ok.signals).toHaveLength(1);
       expect(result.fragments.late).toMatchObject({ status: 'dropped', attempts: 0, startedAt: undefined });
