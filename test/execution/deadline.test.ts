@@ -200,6 +200,40 @@ describe('the query deadline on the virtual clock', () => {
     }
   });
 
+  it('under schedule "eager" runs what is ready and drops only what is still running at the deadline', async () => {
+    const { clock, executor } = setup();
+    try {
+      const run = executor.run({ ...plan(true), schedule: 'eager' }, { deadlineMs: 400 });
+      await clock.advanceAsync(400);
+      const result = await run.result;
+      expect(result.status).toBe('partial');
+      expect(result.rows).toEqual([{ id: 1 }, { id: 2 }, { id: 9 }, { id: 10 }]);
+      expect(Object.keys(result.completeness.fragments)).toEqual(['slow']);
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('ends a streamed run at the deadline with the rows that came', async () => {
+    const { clock, executor } = setup();
+    try {
+      const run = executor.run(plan(true), { deadlineMs: 400 });
+      const stream = run.rows();
+      const rows: Row[] = [];
+      const drained = (async () => {
+        for await (const batch of stream) rows.push(...batch);
+      })();
+      await clock.advanceAsync(400);
+      await drained;
+      expect(rows).toEqual([{ id: 1 }, { id: 2 }]);
+      const result = await run.result;
+      expect(result.status).toBe('partial');
+      expect(result.completeness.fragments.slow).toMatchObject({ status: 'dropped', reason: 'deadline' });
+    } finally {
+      await executor.close();
+    }
+  });
+
   it('fails the query with TIMEOUT at the deadline when a required fragment cannot make it', async () => {
     const { clock, hangs, executor } = setup();
     try {
