@@ -90,5 +90,5 @@ export interface SourceEnv {
   /** How long this source's fragments take (feeds the deadline's estimates). */
   readonly latency?: SourceLatency;
   /** A fragment got its budget from the query's deadline (the status table keeps it). */
-  budgeted(fragment: number, ms: number): void;
+  budgeted?(fragment: number, ms: number): void;
 }

@@ -83,7 +83,7 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     if (query) {
       const budget = query.budgetFor(this.index, this.#startedAt);
       this.#budgetMs = budget;
-      env.budgeted(this.index, budget);
+      env.budgeted?.(this.index, budget);
       if (this.#startedAt + budget < this.#endAt) this.#endAt = this.#startedAt + budget;
       if (budget <= 0) {
         this.#passDeadline();
