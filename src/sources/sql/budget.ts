@@ -6,20 +6,26 @@
 /** The smallest limit handed to a server, in ms; tributary's own timer still stops the call at its budget. */
 export const MIN_SERVER_BUDGET_MS = 50;
 
+/** The largest limit handed to a server (2^31 - 1 ms); a larger budget sends none. */
+export const MAX_SERVER_BUDGET_MS = 2 ** 31 - 1;
+
 /**
- * The budget rounded UP to two significant digits (1_234 → 1_300, 29_873 → 30_000), at least
- * `MIN_SERVER_BUDGET_MS` (so a nearly spent budget cannot leave a pooled session with a limit
- * that trips the next quick statement, a BEGIN): calls under the same attempt timeout ask for the same value, so a pooled
- * connection that already has it needs no new SET, and the server never stops a statement
- * before tributary's own timer would (it may let it run up to ~10 % longer).
- * `undefined` for no budget (or one that is not a positive finite number).
+ * The budget rounded UP to two significant digits (1_234 → 1_300, 29_873 → 30_000):
+ * calls under the same attempt timeout ask for the same value, so a pooled connection that
+ * already has it needs no new SET, and the server never stops a statement before tributary's
+ * own timer would (it may let it run up to ~10 % longer). At least `MIN_SERVER_BUDGET_MS`, so
+ * a nearly spent budget cannot leave a pooled session with a limit that trips the next quick
+ * statement (a BEGIN). `undefined` for no budget, one that is not a positive finite number,
+ * or one above `MAX_SERVER_BUDGET_MS`.
  */
 export function serverBudgetMs(budgetMs: number | undefined): number | undefined {
   if (budgetMs === undefined || !Number.isFinite(budgetMs) || budgetMs <= 0) return undefined;
   const ms = Math.max(MIN_SERVER_BUDGET_MS, Math.ceil(budgetMs));
   if (ms < 100) return ms;
   const step = 10 ** (Math.floor(Math.log10(ms)) - 1);
-  return safeMs(Math.ceil(ms / step) * step);
+  const limit = Math.ceil(ms / step) * step;
+  // PostgreSQL's statement_timeout is an int4 of ms; a budget past ~24 days is no limit.
+  return limit > MAX_SERVER_BUDGET_MS ? undefined : safeMs(limit);
 }
 
 /** `ms` if it is a positive safe integer (fit for SQL text), else a RangeError. */
