@@ -41,6 +41,9 @@ parentPort.on('message', ({ id, sql, params, maxRows, deadline }) => {
  * does a call's budget (`budgetMs`, counted from `run`): a timer on the main thread
  * terminates it when the budget runs out, and the thread itself gives up between rows once
  * past it. Either way the call fails with TIMEOUT and the next call gets a fresh thread.
+ * A terminated thread stops as soon as SQLite hands control back to JavaScript (the next
+ * row); a statement inside one long step (an aggregate over a huge scan) runs that step to
+ * its end first, since better-sqlite3 exposes no `sqlite3_interrupt`.
  */
 export class SqliteThread {
   readonly #file: string;
@@ -97,7 +100,7 @@ export class SqliteThread {
         reject(error);
       };
       // The statement cannot be interrupted from outside, but its thread can: terminating it
-      // really stops the work, and the next call opens a fresh thread.
+      // stops the work at its next row (see the class note), and the next call opens a fresh thread.
       const stop = (reason: unknown): void => {
         done();
         this.#worker = undefined;
