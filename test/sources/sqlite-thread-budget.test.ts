@@ -37,10 +37,12 @@ const failure = async (promise: Promise<unknown>): Promise<TributaryError> => {
 describe('sqliteSource({ thread: true }): the budget terminates the thread', () => {
   it('the thread stops a row-producing statement by itself even while the main thread is blocked', async () => {
     const source = threaded();
-    const pending = (source.execute({ sql: RUNAWAY_ROWS }, ctx(100)) as Promise<Row[]>).then(
+    const pending = (source.execute({ sql: RUNAWAY_ROWS }, ctx(300)) as Promise<Row[]>).then(
       () => 'resolved',
       (e: unknown) => e,
     );
+    // The call is handed to the thread once the main thread gets a turn.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     // Block (asleep, not spinning) the main thread well past the budget: its timer cannot fire,
     // the thread's own check can. The process's CPU time in the meantime is the thread's: a
     // thread that did not stop would burn the whole 1.5 s.
