@@ -33,7 +33,9 @@ const CANCEL_GRACE_MS = 1000;
  * A PostgreSQL source on a `pg` Pool. Query: `{ sql, params? }` with `$1` placeholders; a
  * bound list (a JS array in `ctx.params`) is sent as ONE array parameter, so write
  * `= ANY($1)`. Values follow the policy of sql/normalize.ts (type parsers are installed per pool,
- * never globally). Aborting `ctx.signal` cancels the statement on the server.
+ * never globally). Aborting `ctx.signal` cancels the statement on the server, and each
+ * statement runs under its call's budget as `statement_timeout` (postgres/budget.ts), so the
+ * server stops it by itself even if this process dies.
  *
  * @example
  * const shop = postgresSource({ url: 'postgres://app@db/shop', maxConcurrency: 4 });
