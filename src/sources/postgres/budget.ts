@@ -27,28 +27,40 @@ export class PgStatementTimeouts {
   readonly #option: number | undefined;
   readonly #current = new WeakMap<PoolClient, number>();
   #base: Promise<number | undefined> | undefined;
+  /** The sessions' default once known (`#base` settled), so the hot path needs no await. */
+  #baseKnown: { ms: number | undefined } | undefined;
 
   /** `option`: the pool's `statement_timeout` (sent at connect, so every session's default). */
   constructor(enabled: boolean, option: number | false | undefined) {
     this.#enabled = enabled;
     this.#option = typeof option === 'number' ? option : undefined;
+    if (typeof option === 'number') this.#baseKnown = { ms: option };
   }
 
-  /** The statement's limit in ms on `client`, or undefined: none beyond the session's own. */
-  async limitFor(client: PoolClient, budgetMs: number | undefined): Promise<number | undefined> {
+  /**
+   * The statement's limit in ms on `client`, or undefined: none beyond the session's own.
+   * Synchronous once the sessions' default is known (the point-query path awaits nothing).
+   */
+  limitFor(client: PoolClient, budgetMs: number | undefined): number | undefined | Promise<number | undefined> {
     if (!this.#enabled || budgetMs === undefined) return undefined;
-    return statementLimitMs(budgetMs, await this.#sessionDefault(client));
+    const known = this.#baseKnown;
+    if (known !== undefined) return statementLimitMs(budgetMs, known.ms);
+    return this.#sessionDefault(client).then((ms) => statementLimitMs(budgetMs, ms));
   }
 
-  /** Brings a plain connection's session to `limit` (undefined: its default); a no-op when it has it. */
-  async applySession(client: PoolClient, limit: number | undefined): Promise<void> {
+  /**
+   * Brings a plain connection's session to `limit` (undefined: its default): undefined when
+   * it already has it (nothing sent), else the one SET / RESET.
+   */
+  applySession(client: PoolClient, limit: number | undefined): Promise<void> | undefined {
     const current = this.#current.get(client);
-    if (current === limit) return;
+    if (current === limit) return undefined;
     const text = limit === undefined ? 'RESET statement_timeout' : `SET statement_timeout = ${safeMs(limit)}`;
     this.#current.set(client, UNKNOWN);
-    await client.query(text);
-    if (limit === undefined) this.#current.delete(client);
-    else this.#current.set(client, limit);
+    return client.query(text).then(() => {
+      if (limit === undefined) this.#current.delete(client);
+      else this.#current.set(client, limit);
+    });
   }
 
   /** The `SET LOCAL` for a role's transaction on `client`, or undefined when the session's limit is right. */
@@ -63,8 +75,10 @@ export class PgStatementTimeouts {
     if (this.#option !== undefined) return Promise.resolve(this.#option);
     this.#base ??= client.query<{ v: string }>("SELECT reset_val AS v FROM pg_settings WHERE name = 'statement_timeout'").then(
       (r) => {
-        const ms = Number(r.rows[0]?.v);
-        return Number.isSafeInteger(ms) && ms > 0 ? ms : undefined;
+        const value = Number(r.rows[0]?.v);
+        const ms = Number.isSafeInteger(value) && value > 0 ? value : undefined;
+        this.#baseKnown = { ms };
+        return ms;
       },
       (error: unknown) => {
         this.#base = undefined;

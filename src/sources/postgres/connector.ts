@@ -182,8 +182,11 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     const client = await life.connect(ctx);
     let limitMs: number | undefined;
     try {
-      limitMs = await timeouts.limitFor(client, ctx.budgetMs);
-      if (as === undefined) await timeouts.applySession(client, limitMs);
+      // Both answer at once on the hot path (the limit known, the session already set).
+      const limit = timeouts.limitFor(client, ctx.budgetMs);
+      limitMs = limit instanceof Promise ? await limit : limit;
+      const setting = as === undefined ? timeouts.applySession(client, limitMs) : undefined;
+      if (setting !== undefined) await setting;
     } catch (error) {
       client.release(error as Error);
       throw wrap(error, 'query', ctx.fragmentId);
