@@ -132,6 +132,16 @@ describeWithServer(server, 'postgresSource: the budget as statement_timeout (rea
     expect(await eventually(async () => (await running(marker)) === 0, 2000)).toBe(true);
   });
 
+  it('a role statement without a budget on a connection a plain call left a budget on runs with the default', async () => {
+    const source = open({ role: (p) => (p?.id === 'alice' ? poolUser : undefined) });
+    const show = (principal: string, budgetMs: number | undefined) =>
+      source.execute({ sql: 'SHOW statement_timeout' }, ctx(budgetMs, { principal: { id: principal } })) as Promise<Row[]>;
+    expect(await show('plain', 2000)).toEqual([{ statement_timeout: '2s' }]); // a session SET
+    expect(await show('alice', undefined)).toEqual([{ statement_timeout: '0' }]); // SET LOCAL … TO DEFAULT
+    expect(await show('alice', 900)).toEqual([{ statement_timeout: '900ms' }]);
+    expect(await show('plain', 2000)).toEqual([{ statement_timeout: '2s' }]); // the session's own, untouched
+  });
+
   it("the pool's own statement_timeout wins when stricter (and is not a TIMEOUT); a stricter budget wins over it", async () => {
     const source = open({ statement_timeout: 400 });
     const loose = await rejection(source.execute({ sql: 'SELECT pg_sleep(3)' }, ctx(60_000)));
