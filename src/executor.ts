@@ -185,6 +185,9 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     let gate = opts.authorize ? authorizeRun(opts.authorize, p.plan, runOptions.principal) : undefined;
     // Durable runs and recordings cost nothing to a run without `runId` / `record`.
     let durable = resumed;
+    // A resumed run starts after the caller's `await resume()` has taken it, so a subscriber
+    // attached then sees every event, as one attached right after `run()` does.
+    if (resumed) gate = Promise.all([gate, new Promise<void>((resolve) => setImmediate(resolve))]).then(() => undefined);
     if (!durable && runOptions.runId !== undefined) {
       if (!durableRuns) throw new TributaryError('CONFIG_INVALID', 'run(plan, { runId }) needs a run store: createExecutor({ runStore: sqliteRunStore({ file }) })', { issues: [{ path: 'runStore', message: 'required for runId' }] });
       const begun = durableRuns.begin(runOptions.runId, p, runOptions);

@@ -70,6 +70,9 @@ export class DurableRuns {
     checkRunId(runId);
     const stored = await this.store.get(runId, Date.now());
     if (!stored) throw new TributaryError('RUN_UNKNOWN', `no stored run has the id "${runId}" (never stored, finished, or expired)`, { issues: [{ path: 'runId', message: 'unknown run' }] });
+    if (stored.state === 'done' || stored.state === 'partial' || stored.state === 'failed') {
+      throw new TributaryError('RUN_UNKNOWN', `run "${runId}" has finished (${stored.state}); it is kept for listing only, nothing is left to resume`, { issues: [{ path: 'runId', message: 'finished' }] });
+    }
     if (!options.anyPrincipal && stored.principalId !== options.principal?.id) {
       throw new TributaryError('FORBIDDEN', `run "${runId}" was started under another principal; resume it as that principal (or pass anyPrincipal: true)`, { issues: [{ path: 'principal', message: 'not the principal the run was started under' }] });
     }
