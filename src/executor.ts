@@ -304,7 +304,12 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
         {
           start: (replayExecutorOptions, plan, runOptions, draw) => {
             const replaying = buildExecutor(replayExecutorOptions, draw);
-            return { run: replaying.run(plan, runOptions), close: () => replaying.close() };
+            try {
+              return { run: replaying.run(plan, runOptions), close: () => replaying.close() };
+            } catch (error) {
+              void replaying.close();
+              throw error;
+            }
           },
         },
         { ...(opts.inspect && !replayOptions?.inspect ? { inspect: opts.inspect as ExecutorOptions['inspect'] } : {}), ...replayOptions },
