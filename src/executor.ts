@@ -263,7 +263,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
   };
 
   return {
-    run,
+    run: (plan, runOptions) => run(plan, runOptions),
     execute: async (plan, runOptions) => run(plan, runOptions).result,
     prepare,
     validate,

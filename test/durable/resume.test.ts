@@ -143,6 +143,13 @@ describe('durable runs (SQLite run store, in one process)', () => {
     await expect(e.resume('kept')).rejects.toMatchObject({ code: 'RUN_UNKNOWN' });
   });
 
+  it('a run without a runId stores nothing, even on an executor with a run store', async () => {
+    const e = executor(gatedSource({ a: A_ROWS, b: B_ROWS }));
+    const result = await e.run(twoFragmentPlan, { principal: alice }).result;
+    expect(result.rows).toEqual((await reference()).rows);
+    expect(await e.runs({ anyPrincipal: true })).toEqual([]);
+  });
+
   it('says clearly what is wrong: unknown run, no store, bad id', async () => {
     const source = gatedSource({ a: A_ROWS, b: B_ROWS });
     const e = executor(source);
