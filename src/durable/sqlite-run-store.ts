@@ -76,10 +76,8 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       `INSERT INTO tributary_run_fragments (run_id, fragment_id, row_count, columns, data) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (run_id, fragment_id) DO UPDATE SET row_count = excluded.row_count, columns = excluded.columns, data = excluded.data`,
     ),
-    touch: db.prepare(
-      `UPDATE tributary_runs SET updated_at = ?, snapshot = COALESCE(?, snapshot),
-       stored = (SELECT COUNT(*) FROM tributary_run_fragments WHERE run_id = tributary_runs.run_id) WHERE run_id = ?`,
-    ),
+    hasFragment: db.prepare('SELECT 1 FROM tributary_run_fragments WHERE run_id = ? AND fragment_id = ?'),
+    touch: db.prepare(`UPDATE tributary_runs SET updated_at = ?, snapshot = COALESCE(?, snapshot), stored = stored + ? WHERE run_id = ?`),
     fragments: db.prepare('SELECT fragment_id, row_count, columns, data FROM tributary_run_fragments WHERE run_id = ?'),
     keep: db.prepare(`UPDATE tributary_runs SET state = ?, updated_at = ?, expires_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE run_id = ?`),
     list: db.prepare(`SELECT ${INFO_COLUMNS} FROM tributary_runs WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at, run_id`),
@@ -115,8 +113,11 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     return true;
   });
   const put = db.transaction((runId: string, fragment: StoredFragment, snapshot: string | undefined, now: number) => {
+    // A run already finished (or removed) takes no more rows.
+    if (st.exists.get(runId) === undefined) return;
+    const added = st.hasFragment.get(runId, fragment.fragmentId) === undefined ? 1 : 0;
     st.putFragment.run(runId, fragment.fragmentId, fragment.rowCount, fragment.columns ?? null, fragment.chunks.length === 0 ? null : Buffer.concat(fragment.chunks));
-    st.touch.run(now, snapshot ?? null, runId);
+    st.touch.run(now, snapshot ?? null, added, runId);
   });
   let closed = false;
 
