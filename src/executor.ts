@@ -18,7 +18,7 @@ import { instrument, tracingActive } from './progress/telemetry.js';
 import { PreparedPlan, startRun, type QueryResult, type QueryRun, type RunOptions } from './run/index.js';
 import { RunCacheView, type SourceVersions } from './run/run-cache.js';
 import type { SourceExecutor } from './sources/source.js';
-import { DurableRuns, Recorder, replayRecording, type DurableRun, type Recording, type ReplayOptions, type ResumeOptions, type RunsFilter, type StoredRunInfo } from './durable/index.js';
+import { DurableRuns, recorderFor, replayRecording, type DurableRun, type Recording, type ReplayOptions, type ResumeOptions, type RunsFilter, type StoredRunInfo } from './durable/index.js';
 
 /** Live figures of an executor, for dashboards and autoscaling. */
 export interface ExecutorMetrics {
@@ -230,15 +230,8 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
   const resume = async (runId: string, resumeOptions: ResumeOptions = {}): Promise<QueryRun> => {
     const store = needStore();
     const loaded = await store.load(runId, resumeOptions, prepare);
-    const { payload } = loaded;
-    const options: RunOptions & { deadlineMs?: number } = {
-      ...(payload.principal ? { principal: payload.principal } : {}),
-      ...(payload.params ? { params: payload.params } : {}),
-      ...(payload.deadlineMs === undefined ? {} : { deadlineMs: payload.deadlineMs }),
-      ...(resumeOptions.signal ? { signal: resumeOptions.signal } : {}),
-    };
     try {
-      return run(loaded.prepared, options, loaded.durable);
+      return run(loaded.prepared, loaded.runOptions, loaded.durable);
     } catch (error) {
       await loaded.durable.finish('interrupted');
       throw error;
@@ -317,29 +310,6 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     close,
     [Symbol.asyncDispose]: close,
   };
-}
-
-/** A recorder for a run with `record: true`: the plan, the run's options and the settings that shape its timeline. */
-function recorderFor(p: PreparedPlan, runOptions: RunOptions, opts: ResolvedExecutorOptions): Recorder {
-  const deadlineMs = (runOptions as { deadlineMs?: unknown }).deadlineMs;
-  return new Recorder(
-    p.id,
-    p.input,
-    {
-      ...(runOptions.principal ? { principal: runOptions.principal } : {}),
-      ...(runOptions.params ? { params: runOptions.params } : {}),
-      ...(typeof deadlineMs === 'number' ? { deadlineMs } : {}),
-    },
-    {
-      concurrency: opts.concurrency,
-      retry: opts.retry,
-      timeoutMs: opts.timeoutMs,
-      ...(opts.deadlineMs === undefined ? {} : { deadlineMs: opts.deadlineMs }),
-      retryBudget: opts.retryBudget,
-      circuitBreaker: opts.circuitBreaker,
-      rowLimits: opts.rowLimits,
-    },
-  );
 }
 
 /* The query machine, for embedding or testing it directly (src/ reaches machines/ only here). */

@@ -5,6 +5,6 @@ export { redisRunStore, type RedisRunStoreOptions } from './redis-run-store.js';
 export { readRunSnapshot } from './codec.js';
 export { DurableRuns, type ResumeOptions, type RunsFilter } from './runs.js';
 export type { DurableRun } from './durable-run.js';
-export { Recorder } from './recorder.js';
+export { Recorder, recorderFor } from './recorder.js';
 export { parseRecording, type Recording, type RecordedCall, type RecordedError, type RecordedSettings } from './recording.js';
 export { replayRecording, type ReplayOptions } from './replay.js';

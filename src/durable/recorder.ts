@@ -1,6 +1,8 @@
+import type { ResolvedExecutorOptions } from '../config.js';
 import { columnsOf } from '../data/columns.js';
 import type { Row } from '../data/row.js';
 import { classifyError } from '../execution/classify.js';
+import type { PreparedPlan, RunOptions } from '../run/index.js';
 import type { ExecuteContext, SourceExecutor } from '../sources/source.js';
 import { callKey, encodeRecordedRows, encodeRecordedRun, type RecordedCall, type RecordedOutcome, type RecordedRun, type RecordedSettings, type Recording } from './recording.js';
 
@@ -107,4 +109,27 @@ async function* recordBatches(source: AsyncIterable<Row[]>, done: (rows: Row[], 
     throw error;
   }
   done(rows, columns);
+}
+
+/** A recorder for a run with `record: true`: the plan, the run's options and the settings that shape its timeline. */
+export function recorderFor(p: PreparedPlan, runOptions: RunOptions, opts: ResolvedExecutorOptions): Recorder {
+  const deadlineMs = (runOptions as { deadlineMs?: unknown }).deadlineMs;
+  return new Recorder(
+    p.id,
+    p.input,
+    {
+      ...(runOptions.principal ? { principal: runOptions.principal } : {}),
+      ...(runOptions.params ? { params: runOptions.params } : {}),
+      ...(typeof deadlineMs === 'number' ? { deadlineMs } : {}),
+    },
+    {
+      concurrency: opts.concurrency,
+      retry: opts.retry,
+      timeoutMs: opts.timeoutMs,
+      ...(opts.deadlineMs === undefined ? {} : { deadlineMs: opts.deadlineMs }),
+      retryBudget: opts.retryBudget,
+      circuitBreaker: opts.circuitBreaker,
+      rowLimits: opts.rowLimits,
+    },
+  );
 }

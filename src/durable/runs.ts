@@ -66,7 +66,7 @@ export class DurableRuns {
   }
 
   /** Loads a stored run for `resume`: checks who asks, takes the lease, decodes it. */
-  async load(runId: string, options: ResumeOptions, prepare: (plan: unknown) => PreparedPlan): Promise<LoadedRun & { prepared: PreparedPlan }> {
+  async load(runId: string, options: ResumeOptions, prepare: (plan: unknown) => PreparedPlan): Promise<LoadedRun & { prepared: PreparedPlan; runOptions: RunOptions }> {
     checkRunId(runId);
     const stored = await this.store.get(runId, Date.now());
     if (!stored) throw new TributaryError('RUN_UNKNOWN', `no stored run has the id "${runId}" (never stored, finished, or expired)`, { issues: [{ path: 'runId', message: 'unknown run' }] });
@@ -89,7 +89,13 @@ export class DurableRuns {
         if (prepared.indexOf.has(fragment.fragmentId)) restored.set(fragment.fragmentId, decodeFragment(runId, fragment, prepared.rowLimits));
       }
       const durable = new DurableRun({ store: this.store, runId, owner: lease.owner, leaseMs: this.leaseMs, restored });
-      return { payload, prepared, durable };
+      const runOptions: RunOptions & { deadlineMs?: number } = {
+        ...(payload.principal ? { principal: payload.principal } : {}),
+        ...(payload.params ? { params: payload.params } : {}),
+        ...(payload.deadlineMs === undefined ? {} : { deadlineMs: payload.deadlineMs }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      };
+      return { payload, prepared, durable, runOptions };
     } catch (error) {
       await this.store.release(runId, lease.owner, 'interrupted', Date.now()).catch(() => undefined);
       throw error;
