@@ -9,11 +9,12 @@ const plan = {
   errorPolicy: 'partial',
   fragments: [
     { id: 'flaky', source: 'api', query: { path: '/flaky' } },
+    { id: 'patient', source: 'api', query: { path: '/patient' } },
     { id: 'slow', source: 'api', query: { path: '/slow' } },
     { id: 'bad', source: 'api', query: { path: '/bad' } },
     { id: 'after', source: 'api', dependsOn: ['bad'], query: { path: '/slow' } },
   ],
-  merge: { op: 'sort', by: [{ column: 'id' }], input: { op: 'union', inputs: ['flaky', 'slow'] } },
+  merge: { op: 'sort', by: [{ column: 'id' }], input: { op: 'union', inputs: ['flaky', 'slow', 'patient'] } },
 };
 
 interface Observed {
@@ -29,7 +30,9 @@ async function observe(run: QueryRun): Promise<Observed> {
   run.events$.subscribe((e: ExecutionEvent) => {
     const f = 'fragmentId' in e ? ` ${e.fragmentId}` : '';
     const n = 'attempt' in e ? ` #${e.attempt}` : '';
-    events.push(`${e.type}${f}${n}`);
+    // A retry's delay too: jitter is replayed from the recorded draws, Retry-After from the error.
+    const d = e.type === 'fragment.retrying' ? ` after ${e.delayMs} ms` : '';
+    events.push(`${e.type}${f}${n}${d}`);
   });
   run.progress$.subscribe((p) => progress.push(p));
   return { events, progress, result: await run.result };
@@ -56,7 +59,9 @@ describe('recorded runs, replayed', () => {
 
   it('a run with retries and a partial failure replays to the same events, progress and result, with no source reachable', async () => {
     let flakyCalls = 0;
+    let patientCalls = 0;
     server = await startHttpServer({
+      'GET /patient': (req, res) => (++patientCalls === 1 ? reply.status(503, { 'retry-after': '1' })(req, res) : reply.json([{ id: 3, v: 'patient' }])(req, res)),
       'GET /flaky': (req, res) => (++flakyCalls === 1 ? reply.status(503)(req, res) : reply.json([{ id: 2, v: 'flaky' }])(req, res)),
       'GET /slow': reply.delay(100, reply.json([{ id: 1, v: 'slow' }])),
       'GET /bad': reply.delay(300, reply.status(400)),
@@ -80,12 +85,14 @@ describe('recorded runs, replayed', () => {
 
     // What was recorded: the retry, the failure, each call's time on the run's clock.
     expect(recorded.result.status).toBe('partial');
-    expect(recorded.events).toContain('fragment.retrying flaky #2');
+    expect(recorded.events.some((e) => e.startsWith('fragment.retrying flaky #2 after '))).toBe(true);
     expect(recorded.events).toContain('fragment.skipped after');
     const recording = parseRecording(json);
     const flaky = recording.calls.filter((c) => c.fragmentId === 'flaky');
     expect(flaky.map((c) => c.outcome)).toEqual(['error', 'rows']);
     expect(flaky[0]).toMatchObject({ error: { code: 'SOURCE_UNAVAILABLE', retryable: true } });
+    expect(recording.calls.find((c) => c.fragmentId === 'patient')).toMatchObject({ outcome: 'error', error: { retryable: true, retryAfterMs: 1000 } });
+    expect(recorded.events).toContain('fragment.retrying patient #2 after 1000 ms');
     expect(recording.calls.find((c) => c.fragmentId === 'bad')).toMatchObject({ outcome: 'error', error: { code: 'FRAGMENT_FAILED', retryable: false } });
     for (const c of recording.calls) expect(c.endedAt).toBeGreaterThanOrEqual(c.startedAt);
 
