@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createExecutor } from '../executor.js';
 import { isTributaryError, type TributaryError } from '../errors.js';
@@ -28,6 +29,8 @@ export interface ExecuteOptions {
   quiet?: boolean;
   /** `run --ui`: the live page, started with the executor and following the run. */
   live?: LiveOption;
+  /** `run --record <file>`: every source response and timing, written there as JSON (for `tributary replay`). */
+  record?: string;
 }
 
 export interface Execution {
@@ -76,7 +79,13 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
     // run() validates again: it takes the plan as written, not the validated object.
     let run: QueryRun;
     try {
-      run = executor.run(raw, { params, signal: stopSignal.signal, ...(principal ? { principal } : {}), ...(deadlineMs === undefined ? {} : { deadlineMs }) });
+      run = executor.run(raw, {
+        params,
+        signal: stopSignal.signal,
+        ...(principal ? { principal } : {}),
+        ...(opts.record === undefined ? {} : { record: true }),
+        ...(deadlineMs === undefined ? {} : { deadlineMs }),
+      });
     } catch (error) {
       if (isTributaryError(error, 'FORBIDDEN')) return refused(error);
       throw error;
@@ -93,6 +102,8 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
       if (!isTributaryError(error, 'CANCELLED')) throw error;
     } finally {
       progress.stop();
+      // Written whatever the outcome: a failed run's recording is the one worth replaying.
+      if (opts.record !== undefined) await writeRecording(resolve(io.cwd, opts.record), run, io);
     }
     const exitCode = result === undefined ? EXIT.interrupted : exitCodeOf(result);
     if (result === undefined) io.stderr.write('tributary: interrupted; the query was cancelled\n');
@@ -111,7 +122,15 @@ export function exitCodeOf(result: QueryResult): number {
   return result.status === 'ok' ? EXIT.ok : result.status === 'partial' ? EXIT.partial : EXIT.failed;
 }
 
-function printErrors(io: CliIo, result: QueryResult, redact: Redactor): void {
+async function writeRecording(file: string, run: QueryRun, io: CliIo): Promise<void> {
+  try {
+    await writeFile(file, `${JSON.stringify(run.recording())}\n`, { mode: 0o600 });
+  } catch (error) {
+    io.stderr.write(`tributary: cannot write the recording ${file}: ${(error as Error).message}\n`);
+  }
+}
+
+export function printErrors(io: CliIo, result: QueryResult, redact: Redactor): void {
   const head = result.status === 'failed' ? 'the query failed' : result.status === 'partial' ? 'partial result: some fragments failed' : 'errors';
   const lines = [`tributary: ${head}`, ...result.errors.map((e) => `  ${redact(errorLine(e))}`)];
   io.stderr.write(`${lines.join('\n')}\n`);
@@ -127,14 +146,15 @@ function parseDeadline(value: string | undefined): number | undefined {
 }
 
 /** For a partial result: each fragment that did not contribute all its rows, and why. */
-function printCompleteness(io: CliIo, result: QueryResult): void {
+export function printCompleteness(io: CliIo, result: QueryResult): void {
   const entries = Object.entries(result.completeness.fragments);
   if (entries.length === 0) return;
   const lines = [`tributary: incomplete: ${entries.length} fragment${entries.length === 1 ? '' : 's'} did not contribute all ${entries.length === 1 ? 'its' : 'their'} rows`];
   for (const [id, f] of entries) {
-    const budget = f.budgetMs === undefined ? '' : ` of a ${f.budgetMs} ms budget`;
+    // Time only against a budget: without a deadline the report stays the same from run to run.
+    const budget = f.budgetMs === undefined ? '' : `, ${Math.round(f.usedMs)} ms used of a ${f.budgetMs} ms budget`;
     const missing = f.rowsMayBeMissing ? 'rows may be missing' : 'no rows missing';
-    lines.push(`  ${id}: ${f.status} (${f.reason}), ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}, ${Math.round(f.usedMs)} ms used${budget}${f.cached ? ', cached' : ''}; ${missing}`);
+    lines.push(`  ${id}: ${f.status} (${f.reason}), ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}${budget}${f.cached ? ', cached' : ''}; ${missing}`);
   }
   io.stderr.write(`${lines.join('\n')}\n`);
 }

@@ -56,7 +56,7 @@ export function createSourceRunner(port: RunnerHost, name: string, sendBack: (ev
     params: port.params,
     limits: port.prepared.rowLimits,
     cache: rt.cache,
-    random: undefined,
+    random: rt.random,
     bind: port.bind,
     store: (i, rows) => {
       port.rows[i] = rows;
@@ -70,7 +70,8 @@ export function createSourceRunner(port: RunnerHost, name: string, sendBack: (ev
     },
     retried: () => port.events.retried(),
     ...(port.deadline ? { deadline: port.deadline } : {}),
-    latency: latencyOf(bound.source),
+    // The registered source, not a recorder's wrapper of it: latencies outlive the run.
+    latency: latencyOf(rt.sources.get(name) ?? bound.source),
     budgeted: (i, ms) => port.table.budgeted(i, ms),
   };
   const running = new Map<number, FragmentTask>();
