@@ -127,6 +127,7 @@ export function recorderFor(p: PreparedPlan, runOptions: RunOptions, opts: Resol
       retry: opts.retry,
       timeoutMs: opts.timeoutMs,
       ...(opts.deadlineMs === undefined ? {} : { deadlineMs: opts.deadlineMs }),
+      ...(opts.fragmentDeadlineMs === undefined ? {} : { fragmentDeadlineMs: opts.fragmentDeadlineMs }),
       retryBudget: opts.retryBudget,
       circuitBreaker: opts.circuitBreaker,
       rowLimits: opts.rowLimits,

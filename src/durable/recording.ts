@@ -66,6 +66,7 @@ const settingsSchema = z.object({
   retry: retrySchema.partial(),
   timeoutMs: z.number().int().positive(),
   deadlineMs: z.number().int().positive().optional(),
+  fragmentDeadlineMs: z.number().int().positive().optional(),
   retryBudget: z.union([z.literal(false), z.object({ capacity: z.number(), retryCost: z.number(), timeoutRetryCost: z.number(), successReward: z.number() })]),
   circuitBreaker: z.union([z.literal(false), z.object({ failureThreshold: z.number(), resetTimeoutMs: z.number() })]),
   rowLimits: z.object({ maxRows: z.number().int().positive().optional(), maxBytes: z.number().int().positive().optional() }),

@@ -52,6 +52,7 @@ export function replayRecording(input: unknown, host: ReplayHost, options: Repla
       retry: settings.retry,
       timeoutMs: settings.timeoutMs,
       ...(settings.deadlineMs === undefined ? {} : { deadlineMs: settings.deadlineMs }),
+      ...(settings.fragmentDeadlineMs === undefined ? {} : { fragmentDeadlineMs: settings.fragmentDeadlineMs }),
       retryBudget: settings.retryBudget,
       circuitBreaker: settings.circuitBreaker,
       rowLimits: settings.rowLimits,
