@@ -9,6 +9,8 @@ import { createCircuitBreaker, type CircuitState } from './execution/circuit-bre
 import { checkRunParams } from './execution/bind.js';
 import { clockScheduler, systemClock } from './execution/clock.js';
 import { createLane, type Lane, type LaneStats } from './execution/lanes.js';
+import { createAdaptiveLimit, DEFAULT_ADAPTIVE_MAX, defaultAdaptiveOptions } from './execution/adaptive-limit.js';
+import { HedgeStats } from './execution/hedge-stats.js';
 import { createRetryBudget } from './execution/retry-budget.js';
 import { createQuotas } from './quotas.js';
 import { wrapRemote, type RemoteMetrics } from './remote/index.js';
@@ -23,8 +25,11 @@ import type { SourceExecutor } from './sources/source.js';
 export interface ExecutorMetrics {
   runningQueries: number;
   lanes: { global: LaneStats; sources: Record<string, LaneStats> };
-  /** Each source's circuit state and retry-budget tokens. */
-  sources: Record<string, { circuit: CircuitState | 'disabled'; retryTokens: number | undefined }>;
+  /**
+   * Each source's circuit state, retry-budget tokens, and the current limit of its lane
+   * (`adaptiveConcurrency` moves it; otherwise its `maxConcurrency`, Infinity without one).
+   */
+  sources: Record<string, { circuit: CircuitState | 'disabled'; retryTokens: number | undefined; limit: number }>;
   cache: CacheStats | undefined;
 }
 
@@ -114,12 +119,26 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     }
     generation++;
     sources.set(name, remote ? remote.wrap(name, source) : source);
-    sourceLanes.set(name, createLane(source.maxConcurrency ?? Infinity));
+    sourceLanes.set(name, sourceLane(source));
     guards.set(name, {
+      hedge: new HedgeStats(clock),
       ...(opts.circuitBreaker === false ? {} : { breaker: createCircuitBreaker(opts.circuitBreaker, now) }),
       ...(opts.retryBudget === false ? {} : { budget: createRetryBudget(opts.retryBudget) }),
     });
   };
+  /** A source's lane: its limit (fixed, or adaptive up to its `maxConcurrency`) and its load shedding. */
+  function sourceLane(source: SourceExecutor): Lane {
+    const adaptive = opts.adaptiveConcurrency === false ? undefined : opts.adaptiveConcurrency === true ? defaultAdaptiveOptions : opts.adaptiveConcurrency;
+    const cap = Math.min(adaptive?.max ?? Infinity, source.maxConcurrency ?? Infinity);
+    const maxQueued = source.maxQueued ?? opts.maxQueued;
+    const maxQueueMs = source.maxQueueMs ?? opts.maxQueueMs;
+    return createLane(source.maxConcurrency ?? Infinity, {
+      clock,
+      ...(maxQueued === undefined ? {} : { maxQueued }),
+      ...(maxQueueMs === undefined ? {} : { maxQueueMs }),
+      ...(adaptive ? { adaptive: createAdaptiveLimit(adaptive, Number.isFinite(cap) ? cap : DEFAULT_ADAPTIVE_MAX) } : {}),
+    });
+  }
   for (const [name, source] of Object.entries(opts.sources)) register(name, source);
 
   // A source's version is asked once and remembered; a failed lookup is forgotten, and the
@@ -231,7 +250,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
       },
       cache: cache?.stats(),
       sources: Object.fromEntries(
-        [...guards].map(([name, g]) => [name, { circuit: g.breaker?.state() ?? 'disabled', retryTokens: g.budget?.tokens() }]),
+        [...guards].map(([name, g]) => [name, { circuit: g.breaker?.state() ?? 'disabled', retryTokens: g.budget?.tokens(), limit: sourceLanes.get(name)?.stats().limit ?? Infinity }]),
       ),
     }),
     remoteMetrics: async () => remote?.metrics(),

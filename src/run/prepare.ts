@@ -1,6 +1,7 @@
 import { resolveCachePolicy, type CachePolicy } from '../cache/index.js';
 import type { ResolvedExecutorOptions } from '../config.js';
 import { bindCalls, type BoundCall } from '../execution/bind.js';
+import { mergeHedge, type HedgePolicy } from '../execution/hedge.js';
 import { mergeRetry, type RetryPolicy } from '../execution/retry.js';
 import { findRefs, type Fragment, type ValidatedPlan } from '../plan/index.js';
 
@@ -20,6 +21,8 @@ export interface PreparedFragment {
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;
   readonly deadlineMs: number | undefined;
+  /** Hedged requests (executor, plan, fragment merged); undefined: not hedged. */
+  readonly hedge: HedgePolicy | undefined;
   /** Undefined: the fragment bypasses the cache. */
   readonly cache: CachePolicy | undefined;
   /** The source calls of a query without references, bound once for every run. */
@@ -75,6 +78,7 @@ export class PreparedPlan {
     // What most fragments share (no settings of their own) is worked out once for the plan.
     const planRetry = mergeRetry(options.retry, plan.retry);
     const planCache = resolveCachePolicy(executorTtl, plan.cache, undefined);
+    const planHedge = mergeHedge(options.hedge, plan.hedge);
     let hasRunParams = plan.merge !== undefined && findRefs(plan.merge).length > 0;
     this.fragments = plan.fragments.map((f, index) => {
       const refs = findRefs(f.query);
@@ -92,6 +96,7 @@ export class PreparedPlan {
         retry: f.retry ? mergeRetry(options.retry, plan.retry, f.retry) : planRetry,
         timeoutMs: f.timeoutMs ?? plan.timeoutMs ?? options.timeoutMs,
         deadlineMs: f.deadlineMs ?? plan.deadlineMs ?? options.deadlineMs,
+        hedge: f.hedge === undefined ? planHedge : mergeHedge(options.hedge, plan.hedge, f.hedge),
         cache: f.cache === undefined ? planCache : resolveCachePolicy(executorTtl, plan.cache, f.cache),
         staticCalls: refs.length === 0 ? bindCalls(f, { rowsOf: () => [], params: {} }, path) : undefined,
       };

@@ -114,7 +114,7 @@ describe('the budget a call carries to its source', () => {
       querySchema: z.object({}),
       execute: (_q, ctx) => {
         seen.push(ctx.budgetMs);
-        return [{ a: 1 }];
+        return Promise.resolve([{ a: 1 }]);
       },
     };
     const executor = createExecutor({ sources: { once }, cache: false });
