@@ -49,6 +49,22 @@ export const defaultAdaptiveOptions: AdaptiveLimitOptions = { min: 1, max: undef
 
 /** An RTT of 0 (an instant source on a virtual clock) still counts as a sample. */
 const MIN_RTT = 1e-3;
+const SMOOTHING = 0.5;
+
+/**
+ * A small seeded generator (mulberry32) for the probe jitter: runs on a virtual clock stay
+ * reproducible, and no two lanes need the same seed to differ in time (their samples do).
+ */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 class VegasLimit implements AdaptiveLimit {
   limit: number;
@@ -56,8 +72,9 @@ class VegasLimit implements AdaptiveLimit {
   #rttNoLoad = 0;
   #probeCount = 0;
   #probeJitter: number;
-  /** Clock time of the last decrease on an overload error. */
-  #decreasedAt = -Infinity;
+  /** Clock time of the last change: calls started before it were sent under the old limit. */
+  #changedAt = -Infinity;
+  #now = 0;
 
   constructor(
     readonly min: number,
@@ -73,12 +90,11 @@ class VegasLimit implements AdaptiveLimit {
 
   sample(startedAt: number, rttMs: number, inflight: number, overload: boolean): number {
     const rtt = Math.max(rttMs, MIN_RTT);
-    if (overload) {
-      // A call sent under the limit that was already cut says nothing about the new one.
-      if (startedAt < this.#decreasedAt) return this.limit;
-      this.#decreasedAt = startedAt + rtt;
-      return this.#set(this.#estimate * this.options.backoffRatio);
-    }
+    this.#now = startedAt + rttMs;
+    // A call sent under an older limit says nothing about the current one: at most one
+    // change per round trip, as TCP Vegas adjusts its window once per RTT.
+    const stale = startedAt < this.#changedAt;
+    if (overload) return stale ? this.limit : this.#set(this.#estimate * this.options.backoffRatio);
     this.#probeCount++;
     if (this.#probeJitter * this.options.probeMultiplier * this.#estimate <= this.#probeCount) {
       this.#probeJitter = this.#jitter();
@@ -91,21 +107,37 @@ class VegasLimit implements AdaptiveLimit {
       return this.limit;
     }
     // Calls far below the limit: the caller, not the source, sets the pace; do not drift up.
-    if (inflight * 2 < this.#estimate) return this.limit;
+    if (stale || inflight * 2 < this.#estimate) return this.limit;
     const estimate = this.#estimate;
     const log = Math.max(1, Math.log10(estimate));
     const queue = Math.ceil(estimate * (1 - this.#rttNoLoad / rtt));
-    // Vegas's thresholds, as Netflix scales them with the limit: log, 3·log, 6·log.
-    if (queue <= log) return this.#set(estimate + 6 * log);
-    if (queue < 3 * log) return this.#set(estimate + log);
-    if (queue > 6 * log) return this.#set(estimate - log);
+    // Vegas's thresholds, scaled with the limit as Netflix does (alpha 2·log, beta 4·log,
+    // the low ends of Vegas's usual 2–3 and 4–6: a source's latency can rise steeply).
+    const alpha = 2 * log;
+    const beta = 4 * log;
+    // No queue at all: grow fast (by beta), as Vegas does below its threshold.
+    if (queue <= 0) return this.#smooth(estimate + beta);
+    if (queue < alpha) return this.#smooth(estimate + log);
+    // A long queue: shrink by its excess over beta, at most by half, in one round trip
+    // (Vegas's one step of log(limit) per round trip would take many slow ones).
+    if (queue > beta) return this.#smooth(Math.max(estimate / 2, estimate - (queue - beta)));
     return this.limit;
+  }
+
+  /**
+   * Moves half way to `target` (Netflix's `smoothing` at 0.5): a latency-driven step is a
+   * guess from one sample, and going all the way made the limit swing around the knee.
+   */
+  #smooth(target: number): number {
+    return this.#set(this.#estimate + SMOOTHING * (target - this.#estimate));
   }
 
   #set(estimate: number): number {
     this.#estimate = Math.max(this.min, Math.min(this.max, estimate));
-    this.limit = Math.floor(this.#estimate);
-    return this.limit;
+    const limit = Math.floor(this.#estimate);
+    if (limit !== this.limit) this.#changedAt = this.#now;
+    this.limit = limit;
+    return limit;
   }
 
   #jitter(): number {
@@ -117,7 +149,7 @@ class VegasLimit implements AdaptiveLimit {
  * A Vegas limit between `min` and `max` starting at `initial` (clamped). `random` jitters
  * the probe interval (tests pass a seeded one).
  */
-export function createAdaptiveLimit(options: AdaptiveLimitOptions, max: number, random: () => number = Math.random): AdaptiveLimit {
+export function createAdaptiveLimit(options: AdaptiveLimitOptions, max: number, random: () => number = seeded(0x5eed)): AdaptiveLimit {
   const min = Math.min(options.min, max);
   return new VegasLimit(min, max, options.initial, options, random);
 }
