@@ -55,7 +55,7 @@ async function runTail(options: Partial<ExecutorOptions>, extra: Partial<SourceE
     void run.result.finally(() => (done = true));
     while (!done) await clock.advanceAsync(5);
     const result = await run.result;
-    return { result, source, events, durations: Object.values(result.fragments).map((f) => f.durationMs) };
+    return { result, source, events, durations: Object.values(result.fragments).map((f) => f.durationMs ?? Infinity) };
   } finally {
     await executor.close();
   }

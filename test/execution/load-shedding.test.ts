@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createExecutor, createVirtualClock, type ExecutionEvent, type SourceExecutor, type VirtualClock } from '../../src/index.js';
+import { createExecutor, createVirtualClock, type ExecutionEvent, type FragmentError, type SourceExecutor, type VirtualClock } from '../../src/index.js';
 import { createLane, type LaneClient, type ShedReason } from '../../src/execution/lanes.js';
 import { flush } from '../support/engine.js';
 
@@ -99,7 +99,7 @@ describe('load shedding in the lanes', () => {
       const pending = executor.execute(planOf(3));
       await drive(clock, pending);
       const result = await pending;
-      expect(result.errors.map((e) => e.fragmentId).sort()).toEqual(['f1', 'f2']);
+      expect(result.errors.map((e) => (e as FragmentError).fragmentId).sort()).toEqual(['f1', 'f2']);
     } finally {
       await executor.close();
     }
