@@ -153,6 +153,8 @@ export const executorOptionsSchema = z.strictObject({
 export type ExecutorOptions = z.input<typeof executorOptionsSchema>;
 export type ResolvedExecutorOptions = z.output<typeof executorOptionsSchema>;
 export type CacheOptions = Exclude<z.output<typeof cacheOptionsSchema>, false>;
+/** `createExecutor({ adaptiveConcurrency })` as written: `true`, `false`, or the limit's bounds. */
+export type AdaptiveConcurrencyOptions = z.input<typeof adaptiveConcurrencySchema>;
 
 /**
  * Validates executor options, throwing `CONFIG_INVALID` with the path of each problem.

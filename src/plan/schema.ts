@@ -206,6 +206,8 @@ export const hedgeOptionsSchema = z.union([
   }),
 ]);
 export type HedgeOptionsInput = z.infer<typeof hedgeOptionsSchema>;
+/** The `hedge` option of an executor, plan or fragment. */
+export type HedgeOptions = HedgeOptionsInput;
 
 export const fragmentIdSchema = z
   .string()
