@@ -166,7 +166,8 @@ export class Attempt implements LaneClient {
     const budget = Math.min(owner.streaming ? Infinity : owner.timeoutMs, owner.remainingMs());
     if (Number.isFinite(budget)) this.budgetMs = Math.max(1, Math.floor(budget));
     const lane = env.lanes.source;
-    if (lane.adaptive) {
+    // A streaming call's duration is the consumer's pace as much as the source's: not a sample.
+    if (lane.adaptive && !owner.streaming) {
       this.#startedAt = env.clock.now();
       this.#inflight = lane.running;
     }

@@ -28,7 +28,7 @@ export interface LaneOptions {
   maxQueued?: number;
   /** Longest wait for a slot, on `clock`; a call waiting longer is shed. Default: no bound. */
   maxQueueMs?: number;
-  /** Where `maxQueueMs` reads time (the executor's clock). */
+  /** Where `maxQueueMs` reads time (the executor's clock); without one, `maxQueueMs` is ignored. */
   clock?: Clock;
   /** Makes the limit adaptive: it starts at `adaptive.limit` and follows its samples. */
   adaptive?: AdaptiveLimit;
