@@ -117,6 +117,7 @@ export class HedgedAttempt implements AttemptOwner {
   /** True while the extra call is being started: its `attemptStarted` is the hedge's. */
   #startingHedge = false;
   #afterMs = 0;
+  #failure: { attempt: number; error: FragmentError } | undefined;
 
   constructor(
     readonly owner: HedgeOwner,
@@ -167,8 +168,13 @@ export class HedgedAttempt implements AttemptOwner {
   remainingMs(): number {
     return this.owner.remainingMs();
   }
+  /**
+   * Held until the attempt's listener hears of it (synchronously after): one of two calls
+   * failing while the other still runs is not the try failing, so the fragment (its events,
+   * its spans) hears of a failure only when both have failed, and then once.
+   */
   attemptFailed(attempt: number, error: FragmentError): void {
-    this.owner.attemptFailed(attempt, error);
+    this.#failure = { attempt, error };
   }
   circuitChanged(transition: 'opened' | 'closed'): void {
     this.owner.circuitChanged(transition);
@@ -239,6 +245,8 @@ export class HedgedAttempt implements AttemptOwner {
   }
 
   #error(side: Side, error: FragmentError): void {
+    const failure = this.#failure;
+    this.#failure = undefined;
     if (this.#ended) return;
     this.#settled |= 1 << side;
     const other = side === Side.Primary ? this.#hedge : this.#primary;
@@ -246,6 +254,7 @@ export class HedgedAttempt implements AttemptOwner {
     if (otherRunning) return;
     this.#ended = true;
     this.#clearTimer();
+    if (failure) this.owner.attemptFailed(failure.attempt, failure.error);
     this.listener.attemptError(error);
   }
 

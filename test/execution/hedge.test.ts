@@ -149,6 +149,58 @@ describe('hedged requests (virtual clock)', () => {
   });
 });
 
+describe('a hedged pair where one call fails', () => {
+  /** Call 1 answers (or fails) after 100 ms; call 2, the hedge, fails at once. */
+  function pair(clock: VirtualClock, firstFails: boolean): SourceExecutor & { signals: AbortSignal[] } {
+    const signals: AbortSignal[] = [];
+    return {
+      kind: 'pair',
+      querySchema: z.object({}),
+      signals,
+      isReadOnly: () => true,
+      execute: (_q, ctx) => {
+        signals.push(ctx.signal);
+        if (signals.length > 1) return Promise.reject(Object.assign(new Error('hedge refused'), { retryable: true }));
+        return new Promise((resolve, reject) =>
+          clock.setTimeout(() => (firstFails ? reject(Object.assign(new Error('first failed'), { retryable: true })) : resolve([{ ok: 1 }])), 100),
+        );
+      },
+    };
+  }
+
+  async function runPair(firstFails: boolean) {
+    const clock = createVirtualClock();
+    const source = pair(clock, firstFails);
+    const executor = createExecutor({ sources: { s: source }, clock, cache: false, retry: { attempts: 1 }, hedge: { afterMs: 30, maxExtraRatio: 1 } });
+    try {
+      const run = executor.run({ fragments: [{ id: 'f', source: 's', query: {} }] });
+      const events: ExecutionEvent[] = [];
+      run.events$.subscribe((e) => events.push(e));
+      await clock.advanceAsync(200);
+      return { result: await run.result, events, source };
+    } finally {
+      await executor.close();
+    }
+  }
+
+  it('the other call may still answer: the fragment succeeds and hears of no failure', async () => {
+    const { result, events, source } = await runPair(false);
+    expect(result.status).toBe('ok');
+    expect(result.rows).toEqual([{ ok: 1 }]);
+    expect(source.signals).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'fragment.hedged')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'fragment.attempt.failed')).toHaveLength(0);
+    expect(result.fragments.f!.durationMs).toBe(100);
+  });
+
+  it('when both fail, the try fails once, with the last error', async () => {
+    const { result, events } = await runPair(true);
+    expect(result.status).toBe('failed');
+    expect(result.errors[0]!.message).toContain('first failed');
+    expect(events.filter((e) => e.type === 'fragment.attempt.failed')).toHaveLength(1);
+  });
+});
+
 describe('hedge options', () => {
   it('merge executor, plan and fragment; false turns hedging off', () => {
     expect(mergeHedge(false)).toBeUndefined();
