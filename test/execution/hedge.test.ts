@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createExecutor, createVirtualClock, httpSource, memorySource, type ExecutionEvent, type ExecutorOptions, type SourceExecutor, type VirtualClock } from '../../src/index.js';
+import { createExecutor, createVirtualClock, explain, httpSource, memorySource, type ExecutionEvent, type ExecutorOptions, type SourceExecutor, type VirtualClock } from '../../src/index.js';
 import { mergeHedge } from '../../src/execution/hedge.js';
+import { policyText } from '../../src/explain/describe.js';
 import { isReadOnlySql } from '../../src/sources/sql/read-only.js';
 
 interface SeenAttempt {
@@ -242,5 +243,18 @@ describe('which calls may be hedged', () => {
     expect(api.isReadOnly?.({ path: '/a' })).toBe(true);
     expect(api.isReadOnly?.({ path: '/a', method: 'GET' })).toBe(true);
     expect(api.isReadOnly?.({ path: '/a', method: 'POST', body: {} })).toBe(false);
+  });
+});
+
+describe('EXPLAIN shows a fragment’s own hedge setting', () => {
+  it('with its options, or that it is off', () => {
+    const e = explain({
+      fragments: [
+        { id: 'a', source: 'm', query: { table: 't' }, hedge: { afterMs: 30 } },
+        { id: 'b', source: 'm', query: { table: 't' }, hedge: false },
+      ],
+      merge: { op: 'union', inputs: ['a', 'b'] },
+    });
+    expect(e.fragments.map((f) => policyText(f))).toEqual(['hedge afterMs=30', 'no hedge']);
   });
 });
