@@ -6,10 +6,13 @@
  * to queue inside it. Every finished call is a sample: its round-trip time (RTT), how many
  * calls were in flight when it started, and whether it failed with an overload error. The
  * lowest RTT seen is the source's no-load RTT; a call slower than that reveals a queue of
- * `limit × (1 − rttNoLoad / rtt)` calls. Small queue: grow (fast while there is none at
- * all); large queue: shrink; in between: hold. An overload error (`SOURCE_UNAVAILABLE`,
- * `TIMEOUT`, a 429/503) shrinks it multiplicatively, at most once per round trip (a burst of
- * rejections caused by one limit counts once, as TCP halves its window once per RTT).
+ * `limit × (1 − rttNoLoad / rtt)` calls. No queue: grow fast (+4·log10 limit); a short
+ * one (< 2·log): +log; a long one (> 4·log): shrink by its excess (at most by half); in
+ * between: hold. Those steps go half way (smoothing). An overload error
+ * (`SOURCE_UNAVAILABLE`, `TIMEOUT`, a 429/503) multiplies it by `backoffRatio`. The limit
+ * moves at most once per round trip: a sample of a call sent before the last change is not
+ * used (a burst of rejections caused by one limit counts once, as TCP cuts its window once
+ * per RTT).
  *
  * Why Vegas rather than Gradient2: a federated query's sources are databases and APIs with a
  * stable unloaded latency, exactly what Vegas's no-load RTT assumes, and Vegas reacts to
