@@ -21,6 +21,12 @@ export const sourceExecutorSchema = z.custom<SourceExecutor>(
   { message: 'a source is an object with execute(query, ctx) and a zod querySchema' },
 );
 
+/** A source's own load-shedding bounds (`maxQueued`, `maxQueueMs` on the source object), checked at registration. */
+export const sourceLaneSchema = z.object({
+  maxQueued: z.number().int().nonnegative().optional(),
+  maxQueueMs: timerMsSchema.optional(),
+});
+
 /** A cache store (`redisStore()` or your own `CacheStore`), checked by shape. */
 const cacheStoreSchema = z.custom<CacheStore>(
   (value) =>

@@ -2,7 +2,7 @@ import { queryMachineFor } from '../machines/query.machine.js';
 import { Subject, Subscription, type Observable } from 'rxjs';
 import { authorizeRun } from './access/index.js';
 import { TieredCache, type CacheFilter, type CacheInvalidation, type CacheStats } from './cache/index.js';
-import { parseExecutorOptions, sourceExecutorSchema, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
+import { parseExecutorOptions, sourceExecutorSchema, sourceLaneSchema, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
 import { TributaryError } from './errors.js';
 import type { SourceGuards } from './execution/env.js';
 import { createCircuitBreaker, type CircuitState } from './execution/circuit-breaker.js';
@@ -113,6 +113,11 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
     if (!sourceExecutorSchema.safeParse(source).success) {
       throw new TributaryError('CONFIG_INVALID', `source "${name}" is not a SourceExecutor`, { issues: [{ path: `sources.${name}`, message: 'expected execute(query, ctx) and a zod querySchema' }] });
+    }
+    const lane = sourceLaneSchema.safeParse({ maxQueued: source.maxQueued, maxQueueMs: source.maxQueueMs });
+    if (!lane.success) {
+      const issues = lane.error.issues.map((i) => ({ path: `sources.${name}.${i.path.join('.')}`, message: i.message }));
+      throw new TributaryError('CONFIG_INVALID', `source "${name}": ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
     }
     if (sources.has(name)) {
       throw new TributaryError('CONFIG_INVALID', `a source named "${name}" is already registered; unregister it first`, { issues: [{ path: `sources.${name}`, message: 'duplicate source name' }] });

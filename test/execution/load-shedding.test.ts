@@ -169,3 +169,11 @@ describe('createLane shedding', () => {
     lane.close();
   });
 });
+
+describe('a source’s own bounds', () => {
+  it('are checked when it is registered', () => {
+    const clock = createVirtualClock();
+    expect(() => createExecutor({ sources: { s: slowSource(clock, 1, { maxQueued: -1 }) } })).toThrow(/sources\.s\.maxQueued/);
+    expect(() => createExecutor({ sources: { s: slowSource(clock, 1, { maxQueueMs: 1.5 }) } })).toThrow(/sources\.s\.maxQueueMs/);
+  });
+});
