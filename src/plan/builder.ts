@@ -37,7 +37,7 @@ export class PlanBuilder {
     return this;
   }
 
-  /** Sets plan-wide options: `errorPolicy`, `schedule`, `timeoutMs`, `retry`, `cache`, `limits`. */
+  /** Sets plan-wide options: `errorPolicy`, `schedule`, `timeoutMs`, `retry`, `cache`, `limits`, `hedge`. */
   options(options: PlanOptions): this {
     this.#options = { ...this.#options, ...options };
     return this;
