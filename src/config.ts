@@ -10,6 +10,7 @@ import { hedgeOptionsSchema, retryOptionsSchema, rowLimitsSchema, timerMsSchema 
 import type { SourceExecutor } from './sources/source.js';
 import type { Clock } from './execution/clock.js';
 import type { Authorize } from './access/index.js';
+import { RUN_STORE_METHODS, type RunStore } from './durable/run-store.js';
 
 /** A source executor, checked by shape (any object with `execute` and a zod `querySchema`). */
 export const sourceExecutorSchema = z.custom<SourceExecutor>(
@@ -56,6 +57,12 @@ const clockSchema = z.custom<Clock>(
     value !== null &&
     ['now', 'setTimeout', 'clearTimeout'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function'),
   { message: 'a clock is an object with now(), setTimeout(fn, ms) and clearTimeout(handle) (e.g. createVirtualClock())' },
+);
+
+/** A run store (`sqliteRunStore()`, `redisRunStore()` or your own `RunStore`), checked by shape. */
+const runStoreSchema = z.custom<RunStore>(
+  (value) => typeof value === 'object' && value !== null && RUN_STORE_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function'),
+  { message: `a run store is an object with ${RUN_STORE_METHODS.join(', ')} (e.g. sqliteRunStore({ file }))` },
 );
 
 /** The access rule (see `Authorize`), checked to be a function. */
@@ -154,6 +161,10 @@ export const executorOptionsSchema = z.strictObject({
   maxQueued: z.number().int().nonnegative().optional(),
   /** Longest wait for a source's lane, in ms on the executor's clock (a source's own `maxQueueMs` wins). */
   maxQueueMs: timerMsSchema.optional(),
+  /** Where runs with a `runId` are stored, to be resumed (`executor.resume`); see README "Durable runs". */
+  runStore: runStoreSchema.optional(),
+  /** How long a durable run's lease lasts without renewal (it is renewed every third of it while the run lives). */
+  runLeaseMs: z.number().int().min(100).default(30_000),
 });
 
 export type ExecutorOptions = z.input<typeof executorOptionsSchema>;

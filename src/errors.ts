@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   MERGE_FAILED: 'The merge tree could not be evaluated over the fragment results.',
   CLOSED: 'The executor is closed and accepts no more work.',
   FORBIDDEN: 'The executor\'s authorize rule refused a fragment to the principal; nothing ran.',
+  RUN_UNKNOWN: 'No stored run has this id (never stored, finished and removed, or expired).',
+  RUN_LEASED: 'The stored run is held by another executor (its lease has not expired), so it was not resumed.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

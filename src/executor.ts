@@ -20,6 +20,7 @@ import { instrument, tracingActive } from './progress/telemetry.js';
 import { PreparedPlan, startRun, type QueryResult, type QueryRun, type RunOptions } from './run/index.js';
 import { RunCacheView, type SourceVersions } from './run/run-cache.js';
 import type { SourceExecutor } from './sources/source.js';
+import { DurableRuns, recorderFor, replayRecording, type DurableRun, type Recording, type ReplayOptions, type ResumeOptions, type RunsFilter, type StoredRunInfo } from './durable/index.js';
 
 /** Live figures of an executor, for dashboards and autoscaling. */
 export interface ExecutorMetrics {
@@ -65,6 +66,20 @@ export interface Executor {
     invalidate(filter?: CacheFilter): Promise<CacheInvalidation>;
     stats(): CacheStats;
   };
+  /**
+   * Continues a stored run (`run(plan, { runId })` with a `runStore`) in this process: the
+   * fragments whose rows were stored settle from the store without calling their sources, the
+   * rest run again. Rejects with `RUN_UNKNOWN` (no such run), `FORBIDDEN` (stored under
+   * another principal, without `anyPrincipal`) or `RUN_LEASED` (another executor holds it).
+   */
+  resume(runId: string, options?: ResumeOptions): Promise<QueryRun>;
+  /** The stored runs of `filter.principal` (or of every principal with `anyPrincipal: true`). */
+  runs(filter?: RunsFilter): Promise<StoredRunInfo[]>;
+  /**
+   * Runs a recording (`run.recording()`, or its JSON text) again, against the recorded
+   * responses on a virtual clock: no source is called. See README "Durable runs".
+   */
+  replay(recording: Recording | string, options?: ReplayOptions): QueryRun;
   /** Every event of every query of this executor. */
   readonly events$: Observable<ExecutionEvent>;
   metrics(): ExecutorMetrics;
@@ -87,6 +102,11 @@ export interface Executor {
  * const result = await executor.execute(plan);
  */
 export function createExecutor(options: ExecutorOptions = {}): Executor {
+  return buildExecutor(options, undefined);
+}
+
+/** `createExecutor`, with the random source of retry jitter for a replay. */
+function buildExecutor(options: ExecutorOptions, random: (() => number) | undefined): Executor {
   const opts: ResolvedExecutorOptions = parseExecutorOptions(options);
   const clock = opts.clock ?? systemClock;
   const scheduler = clockScheduler(clock);
@@ -108,6 +128,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   let closing: Promise<void> | undefined;
   // Every call of a remote source is a BullMQ job; one lane (queue connections) for all.
   const remote = opts.remote ? wrapRemote(opts.remote) : undefined;
+  const durableRuns = opts.runStore ? new DurableRuns(opts.runStore, opts.runLeaseMs) : undefined;
 
   const register = (name: string, source: SourceExecutor): void => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
@@ -180,12 +201,24 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     return fresh;
   };
 
-  const run = (plan: unknown, runOptions: RunOptions = {}): QueryRun => {
+  const run = (plan: unknown, runOptions: RunOptions = {}, resumed?: DurableRun): QueryRun => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
     const p = prepare(plan);
     if (p.hasRunParams) checkRunParams(p.plan, runOptions.params ?? {});
     // Every fragment is authorized before anything runs: a synchronous refusal throws here.
-    const gate = opts.authorize ? authorizeRun(opts.authorize, p.plan, runOptions.principal) : undefined;
+    let gate = opts.authorize ? authorizeRun(opts.authorize, p.plan, runOptions.principal) : undefined;
+    // Durable runs and recordings cost nothing to a run without `runId` / `record`.
+    let durable = resumed;
+    // A resumed run starts after the caller's `await resume()` has taken it, so a subscriber
+    // attached then sees every event, as one attached right after `run()` does.
+    if (resumed) gate = Promise.all([gate, new Promise<void>((resolve) => setImmediate(resolve))]).then(() => undefined);
+    if (!durable && runOptions.runId !== undefined) {
+      if (!durableRuns) throw new TributaryError('CONFIG_INVALID', 'run(plan, { runId }) needs a run store: createExecutor({ runStore: sqliteRunStore({ file }) })', { issues: [{ path: 'runStore', message: 'required for runId' }] });
+      const begun = durableRuns.begin(runOptions.runId, p, runOptions);
+      durable = begun.durable;
+      gate = gate ? Promise.all([gate, begun.created]).then(() => undefined) : begun.created;
+    }
+    const recorder = runOptions.record ? recorderFor(p, runOptions, opts) : undefined;
     const ticket = quotas.admit(runOptions.principal?.id, p.fragments.length);
     const queryRun = startRun(p, runOptions, {
       options: opts,
@@ -196,17 +229,37 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
       sourceLane: (name) => sourceLanes.get(name)!,
       guardsOf: (name) => guards.get(name) ?? {},
       ticket,
-      ...(cache ? { cache: new RunCacheView(cache, p, runOptions.principal, sources, versions) } : {}),
+      // A recorded run reads no cache: the recording must hold every response.
+      ...(cache && !recorder ? { cache: new RunCacheView(cache, p, runOptions.principal, sources, versions) } : {}),
       executorEvents: allEvents,
       machineFor: queryMachineFor,
       onFinished: (r) => running.delete(r),
+      ...(durable ? { durable } : {}),
+      ...(recorder ? { recorder, random: recorder.random } : random ? { random } : {}),
     }, gate);
     running.add(queryRun);
     if (opts.telemetry !== false) {
       const telemetryOptions = opts.telemetry === true ? {} : opts.telemetry;
       if (tracingActive(telemetryOptions)) telemetry.add(instrument(queryRun.events$, telemetryOptions));
     }
-    return queryRun;
+    return durable && durableRuns ? durableRuns.attach(queryRun, durable) : queryRun;
+  };
+
+  const needStore = (): DurableRuns => {
+    if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
+    if (!durableRuns) throw new TributaryError('CONFIG_INVALID', 'durable runs need a run store: createExecutor({ runStore: sqliteRunStore({ file }) })', { issues: [{ path: 'runStore', message: 'not configured' }] });
+    return durableRuns;
+  };
+
+  const resume = async (runId: string, resumeOptions: ResumeOptions = {}): Promise<QueryRun> => {
+    const store = needStore();
+    const loaded = await store.load(runId, resumeOptions, prepare);
+    try {
+      return run(loaded.prepared, loaded.runOptions, loaded.durable);
+    } catch (error) {
+      await loaded.durable.finish('interrupted');
+      throw error;
+    }
   };
 
   const close = (): Promise<void> => {
@@ -218,6 +271,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
       await Promise.allSettled([...sources.values()].map((s) => s.close?.()));
       await remote?.close();
       await cache?.close();
+      await durableRuns?.close();
       for (const lane of sourceLanes.values()) lane.close();
       globalLane.close();
       allEvents.complete();
@@ -226,7 +280,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   };
 
   return {
-    run,
+    run: (plan, runOptions) => run(plan, runOptions),
     execute: async (plan, runOptions) => run(plan, runOptions).result,
     prepare,
     validate,
@@ -259,6 +313,24 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
       ),
     }),
     remoteMetrics: async () => remote?.metrics(),
+    resume,
+    runs: async (filter) => needStore().runs(filter),
+    replay: (recording, replayOptions) =>
+      replayRecording(
+        recording,
+        {
+          start: (replayExecutorOptions, plan, runOptions, draw) => {
+            const replaying = buildExecutor(replayExecutorOptions, draw);
+            try {
+              return { run: replaying.run(plan, runOptions), close: () => replaying.close() };
+            } catch (error) {
+              void replaying.close();
+              throw error;
+            }
+          },
+        },
+        { ...(opts.inspect && !replayOptions?.inspect ? { inspect: opts.inspect as ExecutorOptions['inspect'] } : {}), ...replayOptions },
+      ),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -28,6 +28,10 @@ export type { RemoteWorker, WorkerOptions, RemoteLane, RemoteLaneOptions, Remote
 export { redisStore, cacheKey, cacheScopeOf } from './cache/index.js';
 export type { RedisStore, RedisStoreOptions, CacheStore, CacheFilter, StoredEntry, StoreHit, CacheStats, CacheInvalidation } from './cache/index.js';
 
+/* Durable runs: run stores, resume, recordings and replay */
+export { sqliteRunStore, redisRunStore, parseRecording, readRunSnapshot } from './durable/index.js';
+export type { RunStore, StoredRun, StoredRunInfo, StoredRunState, StoredFragment, Lease, SqliteRunStoreOptions, RedisRunStoreOptions, ResumeOptions, RunsFilter, Recording, RecordedCall, RecordedError, RecordedSettings, ReplayOptions } from './durable/index.js';
+
 /* Telemetry */
 export { instrument } from './progress/telemetry.js';
 export type { TelemetryOptions } from './progress/telemetry.js';

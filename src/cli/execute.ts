@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createExecutor } from '../executor.js';
 import { isTributaryError, type TributaryError } from '../errors.js';
@@ -28,6 +29,8 @@ export interface ExecuteOptions {
   adaptive?: boolean;
   /** `run --ui`: the live page, started with the executor and following the run. */
   live?: LiveOption;
+  /** `run --record <file>`: every source response and timing, written there as JSON (for `tributary replay`). */
+  record?: string;
 }
 
 export interface Execution {
@@ -75,7 +78,7 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
     // run() validates again: it takes the plan as written, not the validated object.
     let run: QueryRun;
     try {
-      run = executor.run(raw, { params, signal: stopSignal.signal, ...(principal ? { principal } : {}) });
+      run = executor.run(raw, { params, signal: stopSignal.signal, ...(principal ? { principal } : {}), ...(opts.record === undefined ? {} : { record: true }) });
     } catch (error) {
       if (isTributaryError(error, 'FORBIDDEN')) return refused(error);
       throw error;
@@ -92,6 +95,8 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
       if (!isTributaryError(error, 'CANCELLED')) throw error;
     } finally {
       progress.stop();
+      // Written whatever the outcome: a failed run's recording is the one worth replaying.
+      if (opts.record !== undefined) await writeRecording(resolve(io.cwd, opts.record), run, io);
     }
     const exitCode = result === undefined ? EXIT.interrupted : exitCodeOf(result);
     if (result === undefined) io.stderr.write('tributary: interrupted; the query was cancelled\n');
@@ -109,7 +114,15 @@ export function exitCodeOf(result: QueryResult): number {
   return result.status === 'ok' ? EXIT.ok : result.status === 'partial' ? EXIT.partial : EXIT.failed;
 }
 
-function printErrors(io: CliIo, result: QueryResult, redact: Redactor): void {
+async function writeRecording(file: string, run: QueryRun, io: CliIo): Promise<void> {
+  try {
+    await writeFile(file, `${JSON.stringify(run.recording())}\n`, { mode: 0o600 });
+  } catch (error) {
+    io.stderr.write(`tributary: cannot write the recording ${file}: ${(error as Error).message}\n`);
+  }
+}
+
+export function printErrors(io: CliIo, result: QueryResult, redact: Redactor): void {
   const head = result.status === 'failed' ? 'the query failed' : result.status === 'partial' ? 'partial result: some fragments failed' : 'errors';
   const lines = [`tributary: ${head}`, ...result.errors.map((e) => `  ${redact(errorLine(e))}`)];
   io.stderr.write(`${lines.join('\n')}\n`);

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { explainCommand, EXPLAIN_FORMATS, type ExplainCommandOptions } from './explain-command.js';
 import { ROW_FORMATS } from './format.js';
 import { EXIT, InputError, printInputError, processIo, type CliIo } from './io.js';
+import { replayCommand, type ReplayCommandOptions } from './replay-command.js';
 import { runCommand, type RunCommandOptions } from './run-command.js';
 import { validateCommand } from './validate-command.js';
 
@@ -15,6 +16,7 @@ import { validateCommand } from './validate-command.js';
  */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let exitCode: number = EXIT.ok;
+  /* Commands: run, explain, replay, validate. */
   const program = new Command('tributary')
     .description('Run, explain and validate tributary federated query plans (npm package tributary-query).')
     .version(version(), '-V, --version')
@@ -40,7 +42,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       .argument('<plan>', 'plan JSON file ("-" reads standard input)')
       .addOption(sources(true))
       .addOption(new Option('-f, --format <format>', 'output format').choices(ROW_FORMATS).default('table'))
-      .option('--ui [port]', 'serve a live page of the run on 127.0.0.1 (the DAG, progress, lanes, events, then the timeline); it stays up until Ctrl-C'),
+      .option('--ui [port]', 'serve a live page of the run on 127.0.0.1 (the DAG, progress, lanes, events, then the timeline); it stays up until Ctrl-C')
+      .option('--record <file>', 'record every source response and timing into <file> (JSON, holds the rows: keep it private), to run again with `tributary replay`'),
   ).action(async (plan: string, opts: RunCommandOptions) => {
     exitCode = await runCommand(plan, opts, io);
   });
@@ -56,6 +59,16 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   ).action(async (plan: string, opts: ExplainCommandOptions) => {
     exitCode = await explainCommand(plan, opts, io);
   });
+
+  program
+    .command('replay')
+    .description('run a recording (run --record) again: the same plan against the recorded responses, on virtual time; no source is called')
+    .argument('<recording>', 'recording JSON file ("-" reads standard input)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(ROW_FORMATS).default('table'))
+    .option('-q, --quiet', 'no progress on stderr')
+    .action(async (recording: string, opts: ReplayCommandOptions) => {
+      exitCode = await replayCommand(recording, opts, io);
+    });
 
   program
     .command('validate')

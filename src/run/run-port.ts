@@ -9,7 +9,7 @@ import type { Lane } from '../execution/lanes.js';
 import { RunEvents } from './events.js';
 import type { QueryPort, Ready, SettleEvent, SourceRunner } from './port.js';
 import type { PreparedPlan } from './prepare.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type Dispatch } from './scheduler.js';
 import { createSourceRunner } from './source-runner.js';
 import { StatusTable, type FragmentCounts } from './status-table.js';
 import type { RunStreaming } from './streaming.js';
@@ -33,7 +33,7 @@ export class RunPort implements QueryPort {
   readonly errors: TributaryError[] = [];
   readonly t0: number;
   /** A run keeps the sources it was validated against, even if one is unregistered meanwhile. */
-  readonly bound = new Map<string, { source: SourceExecutor; lane: Lane; guards: SourceGuards }>();
+  readonly bound = new Map<string, { source: SourceExecutor; readonly lane: Lane; readonly guards: SourceGuards }>();
   streaming: RunStreaming | undefined;
   stopReason: TributaryError | undefined;
   mergeError: TributaryError | undefined;
@@ -57,6 +57,11 @@ export class RunPort implements QueryPort {
     this.bind = { rowsOf: (id) => this.rows[prepared.indexOf.get(id)!] ?? [], params };
     this.t0 = rt.clock.now();
     for (const name of prepared.sources) this.bound.set(name, { source: rt.sources.get(name)!, lane: rt.sourceLane(name), guards: rt.guardsOf(name) });
+    const recorder = rt.recorder;
+    if (recorder) {
+      recorder.at = () => this.at();
+      for (const [name, b] of this.bound) b.source = recorder.wrap(name, b.source);
+    }
   }
 
   /** Milliseconds since the query started, to the microsecond. */
@@ -72,11 +77,13 @@ export class RunPort implements QueryPort {
   takeReady(level: number): Ready | undefined {
     const send = this.scheduler.take(this.schedule, level);
     if (!send) return undefined;
+    // A resumed run: fragments whose rows the run store holds settle here, like cache hits.
+    const restored = this.rt.durable?.restored;
+    let cached = restored ? this.#restore(send, restored) : undefined;
     const cache = this.rt.cache;
-    if (!cache || this.streaming) return { send, cached: undefined };
+    if (!cache || this.streaming) return { send, cached };
     // A fragment the in-process cache answers needs no source actor and no call: it settles
     // here, and a plan served whole from the cache spawns no source actor at all.
-    let cached: FragmentSucceededEvent[] | undefined;
     for (let s = 0; s < send.length; s++) {
       const list = send[s];
       if (!list) continue;
@@ -94,6 +101,21 @@ export class RunPort implements QueryPort {
       if (kept) send[s] = kept.length > 0 ? kept : undefined;
     }
     return { send, cached };
+  }
+
+  #restore(send: Dispatch, restored: ReadonlyMap<string, Row[]>): FragmentSucceededEvent[] | undefined {
+    let served: FragmentSucceededEvent[] | undefined;
+    for (let s = 0; s < send.length; s++) {
+      const list = send[s];
+      if (!list) continue;
+      const kept = list.filter((i) => {
+        const rows = restored.get(this.prepared.fragments[i]!.id);
+        if (rows) (served ??= []).push(this.#servedFromCache(i, rows));
+        return !rows;
+      });
+      send[s] = kept.length > 0 ? kept : undefined;
+    }
+    return served;
   }
 
   needsActor(source: string): boolean {
@@ -128,6 +150,7 @@ export class RunPort implements QueryPort {
         this.stopReason ??= new TributaryError('CANCELLED', `stopped because fragment "${event.fragmentId}" failed (fail-fast)`, { cause: event.error });
       }
     }
+    this.rt.durable?.settled(event, this.rows[i]);
     this.streaming?.settled(event.fragmentId);
     if (this.events.wanted) this.events.emit(event);
   }

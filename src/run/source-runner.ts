@@ -55,7 +55,7 @@ export function createSourceRunner(port: RunnerHost, name: string, sendBack: (ev
     params: port.params,
     limits: port.prepared.rowLimits,
     cache: rt.cache,
-    random: undefined,
+    random: rt.random,
     bind: port.bind,
     store: (i, rows) => {
       port.rows[i] = rows;

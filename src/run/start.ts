@@ -23,6 +23,8 @@ export function startRun(prepared: PreparedPlan, opts: RunOptions, rt: RunRuntim
     input: { port },
     ...(rt.options.inspect ? { inspect: rt.options.inspect as never } : {}),
   });
+  // A durable run stores the machine's persisted snapshot with each finished fragment.
+  if (rt.durable) rt.durable.snapshotOf = () => actor.getPersistedSnapshot();
 
   let settle!: { resolve: (r: QueryResult) => void; reject: (e: unknown) => void };
   const result = new Promise<QueryResult>((resolve, reject) => {
@@ -97,9 +99,11 @@ export function startRun(prepared: PreparedPlan, opts: RunOptions, rt: RunRuntim
     rows: (batchSize = 1000) => {
       if (!Number.isInteger(batchSize) || batchSize < 1) return invalidBatchSize(batchSize);
       // Called before the run starts, on a tree that can stream: rows flow as they arrive.
-      if (!started && !port.streaming) port.streaming = RunStreaming.start(prepared, port.params, (id) => port.rows[prepared.indexOf.get(id)!] ?? []);
+      // (Not for a durable run: its fragments' rows are stored, so they are kept whole.)
+      if (!started && !port.streaming && !rt.durable) port.streaming = RunStreaming.start(prepared, port.params, (id) => port.rows[prepared.indexOf.get(id)!] ?? []);
       return port.streaming ? port.streaming.rows.batches(batchSize) : batches(result, batchSize);
     },
+    recording: () => rt.recorder?.recording(),
   };
 
   if (opts.signal?.aborted) port.stopReason = new TributaryError('CANCELLED', `the query was cancelled: ${abortMessage(opts.signal.reason)}`);

@@ -11,6 +11,9 @@ import type { Progress } from '../progress/progress.js';
 import type { QuotaTicket } from '../quotas.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { QueryResult } from './result.js';
+import type { DurableHooks } from '../durable/durable-run.js';
+import type { Recorder } from '../durable/recorder.js';
+import type { Recording } from '../durable/recording.js';
 
 /** Options of one run. */
 export interface RunOptions {
@@ -20,6 +23,13 @@ export interface RunOptions {
   principal?: Principal;
   /** Values for the plan's `{ $param: name }` references. */
   params?: Record<string, unknown>;
+  /**
+   * A durable run (needs the executor's `runStore`): stored as it goes, so
+   * `executor.resume(runId)` can finish it in any process. See README "Durable runs".
+   */
+  runId?: string;
+  /** Record every source response and timing: `run.recording()` (see README "Durable runs"). */
+  record?: boolean;
 }
 
 /** A running query: its actor, its live events and progress, and its result. */
@@ -41,6 +51,11 @@ export interface QueryRun {
    * otherwise the batches are cut from the finished result.
    */
   rows(batchSize?: number): AsyncIterableIterator<Row[]>;
+  /**
+   * With `record: true`: every source call so far (all of them once `result` has settled),
+   * as a JSON-serialisable `Recording` for `executor.replay()`; otherwise `undefined`.
+   */
+  recording(): Recording | undefined;
 }
 
 /** What a run needs from its executor. @internal */
@@ -62,4 +77,10 @@ export interface RunRuntime {
   /** The query machine for a number of levels (src/ reaches machines/ only through executor.ts). */
   machineFor(levels: number): QueryMachine;
   onFinished(run: QueryRun): void;
+  /** A durable run's store side (`runId`); absent otherwise. */
+  durable?: DurableHooks;
+  /** A recorded run's recorder (`record: true`); absent otherwise. */
+  recorder?: Recorder;
+  /** Retry jitter's random source (a recording's or a replay's); Math.random when absent. */
+  random?: () => number;
 }

@@ -91,8 +91,9 @@ describeWithServer(server, 'mysqlSource({ credentials }) with real accounts (Mar
 
   it("cancelling a principal's statement kills it on the server with that account's own rights", async () => {
     const run = executor.run({ id: 'slow', fragments: [{ id: 'sleep', source: 'db', query: { sql: 'SELECT SLEEP(5) AS s' }, cache: { ttlMs: 0 } }] }, { principal: { id: 'alice' } });
-    const sleeping = async () => Number((await admin.exec("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE 'SELECT SLEEP%'", [userA]))[0]!.n);
-    // The statement runs on the server under alice's account before we cancel it…
+    const sleeping = async () => Number((await admin.exec("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE '%SELECT SLEEP%'", [userA]))[0]!.n);
+    // The statement runs on the server under alice's account before we cancel it (its text
+    // carries its budget first: SET STATEMENT max_statement_time=… FOR SELECT SLEEP…)…
     expect(await eventually(async () => (await sleeping()) > 0, 3000)).toBe(true);
     run.cancel('too slow');
     await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });

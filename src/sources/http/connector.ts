@@ -23,6 +23,10 @@ export const DEFAULT_HTTP_CONCURRENCY = 4;
 export const DEFAULT_HTTP_MAX_BYTES = 64 * 2 ** 20;
 
 const positiveInt = z.number().int().positive();
+/** An RFC 9110 token: what a header name may be. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** The header `budgetHeader` defaults to. */
+export const DEFAULT_BUDGET_HEADER = 'Request-Timeout';
 
 /** The options of `httpSource`, validated when the source is created. */
 export const httpSourceOptionsSchema = z.strictObject({
@@ -47,6 +51,13 @@ export const httpSourceOptionsSchema = z.strictObject({
   maxPages: positiveInt.optional(),
   /** Default 'principal'. Set 'shared' only when every principal sees the same data through `headers`. */
   cacheScope: z.enum(['principal', 'shared']).optional(),
+  /**
+   * The request header that tells the server how long it has: the call's remaining budget
+   * (`ExecuteContext.budgetMs` minus the time already spent) in whole milliseconds, computed
+   * for each request (each page). Default `'Request-Timeout'`; `false` sends none. Overrides a
+   * header of the same name from `headers` or the query.
+   */
+  budgetHeader: z.union([z.string().regex(HEADER_NAME, 'budgetHeader must be an HTTP header name'), z.literal(false)]).optional(),
   /** A fetch implementation to use instead of the global one (tests, proxies, custom agents). */
   fetch: z.custom<typeof globalThis.fetch>((v) => typeof v === 'function', 'fetch must be a function').optional(),
 }).refine((o) => typeof o.headers !== 'function' || o.cacheScope !== 'shared', {
@@ -54,6 +65,18 @@ export const httpSourceOptionsSchema = z.strictObject({
   path: ['cacheScope'],
 });
 export type HttpSourceOptions = z.input<typeof httpSourceOptionsSchema>;
+
+/**
+ * Adds the budget header (the call's budget minus the time spent since `startedAt`, whole
+ * ms, at least 0) to each request; the request unchanged without a header name or budget.
+ */
+function withBudgetHeader(name: string | undefined, budgetMs: number | undefined, startedAt: number): (request: HttpRequest) => HttpRequest {
+  if (name === undefined || budgetMs === undefined || !Number.isFinite(budgetMs)) return (request) => request;
+  return (request) => {
+    const left = Math.max(0, Math.floor(budgetMs - (performance.now() - startedAt)));
+    return { ...request, headers: { ...request.headers, [name]: String(left) } };
+  };
+}
 
 /**
  * A source over an HTTP JSON API: a path template, search params, an optional JSON body,
@@ -80,6 +103,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
   // and a global fetch replaced after creation (test stubs) is still honoured.
   const doFetch: typeof globalThis.fetch = (input, init) => (opts.fetch ?? globalThis.fetch)(input, init);
   const concurrency = opts.maxConcurrency ?? DEFAULT_HTTP_CONCURRENCY;
+  const budgetHeader = opts.budgetHeader === false ? undefined : (opts.budgetHeader ?? DEFAULT_BUDGET_HEADER).toLowerCase();
   // Aborted by close(), so calls still running stop instead of outliving the source.
   const lifetime = new AbortController();
   // Every running call listens on it (and stops listening when done): more than ten calls
@@ -94,9 +118,10 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     // maxBytes bounds the response bodies as read (not the rows' estimate), so addBytes counts them.
     const budget = callLimits(ctx, { maxRows: opts.maxRows, maxBytes: opts.maxBytes ?? DEFAULT_HTTP_MAX_BYTES });
     const maxPages = smaller(query.paginate?.maxPages, opts.maxPages ?? DEFAULT_MAX_PAGES) ?? DEFAULT_MAX_PAGES;
+    const timed = withBudgetHeader(budgetHeader, ctx.budgetMs, performance.now());
     const loopFor = (request: HttpRequest, requestSignal: AbortSignal) =>
       pages(request, query.paginate, {
-        fetchPage: (r) => fetchPage(r, { fetch: doFetch, signal: requestSignal, budget, rows: query.rows }),
+        fetchPage: (r) => fetchPage(timed(r), { fetch: doFetch, signal: requestSignal, budget, rows: query.rows }),
         maxPages,
         fragmentId: ctx.fragmentId,
       });

@@ -17,6 +17,7 @@ import { expandListParams } from './placeholders.js';
 import { parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import { isReadOnlySql } from '../sql/read-only.js';
+import { detectServer, mysqlBudgetTimeout, mysqlLimitMs, withStatementLimit, type MysqlServer } from './budget.js';
 
 /** The SourceExecutor mysqlSource returns; a stream pauses the connection between batches. */
 export type MysqlSource = SqlSource<'mysql'>;
@@ -25,7 +26,8 @@ export type MysqlSource = SqlSource<'mysql'>;
  * A MariaDB/MySQL source on a mysql2 pool. Query: `{ sql, params? }` with `?` placeholders;
  * a bound list (a JS array in `ctx.params`) expands its `?` into `?, ?, …` (an empty list
  * into `NULL`), every value still bound. Aborting `ctx.signal` runs `KILL QUERY` on the
- * server from a separate connection.
+ * server from a separate connection; each statement carries its call's budget as its own
+ * server-side limit (mysql/budget.ts), so the server stops it even if this process dies.
  *
  * Statements run with `execute()`, the binary protocol's server-side prepared statements,
  * so values are truly bound (`query()` would splice escaped values into the text on the
@@ -39,7 +41,7 @@ export type MysqlSource = SqlSource<'mysql'>;
  * const shop = mysqlSource({ url: 'mysql://app@db:3306/shop', maxConcurrency: 4 });
  */
 export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
-  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, streamBatchSize, credentials, maxPrincipalPools, ...poolFields } =
+  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, streamBatchSize, credentials, maxPrincipalPools, statementBudget, ...poolFields } =
     parseSourceOptions('mysql', mysqlOptionsSchema, options);
   assertConnectionTarget('mysql', options, { url, user: poolFields.user, name: sourceName });
   const name = sourceName ?? 'mysql';
@@ -70,6 +72,28 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
   // Per-principal accounts: one small pool each, at most maxPrincipalPools open (LRU).
   const principalPools = credentials === undefined ? undefined : new PrincipalPools(maxPrincipalPools ?? DEFAULT_MAX_PRINCIPAL_POOLS, (c) => openMysqlPool(configFor(config, c), name, wrapConnect));
 
+  // Which server this is and its sessions' own limit: asked once, on the first budgeted call.
+  let server: Promise<MysqlServer> | undefined;
+
+  /**
+   * The statement text carrying the call's budget as its server-side limit (mysql/budget.ts),
+   * and that limit; the text unchanged without a budget or with `statementBudget: false`.
+   */
+  async function budgeted(conn: PoolConnection, sql: string, ctx: ExecuteContext): Promise<{ sql: string; limitMs: number | undefined }> {
+    if (statementBudget === false || ctx.budgetMs === undefined) return { sql, limitMs: undefined };
+    try {
+      server ??= detectServer(conn.connection as unknown as CoreConnection).catch((error: unknown) => {
+        server = undefined;
+        throw error;
+      });
+      const limitMs = mysqlLimitMs(ctx.budgetMs, await server);
+      return limitMs === undefined ? { sql, limitMs } : { sql: withStatementLimit(sql, await server, limitMs), limitMs };
+    } catch (error) {
+      conn.release();
+      throw wrap(error, 'query', ctx.fragmentId);
+    }
+  }
+
   /** The pool for this call's principal; `done()` when the call is over. */
   function poolFor(ctx: ExecuteContext): { pool: MysqlPool; done(): void } {
     base.life.assertOpen();
@@ -78,7 +102,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     return principalPools.lease(account);
   }
 
-  function run({ life, stopThread }: MysqlPool, conn: PoolConnection, sql: string, values: unknown[], ctx: ExecuteContext, bounds: LimitCounter) {
+  function run({ life, stopThread }: MysqlPool, conn: PoolConnection, sql: string, values: unknown[], ctx: ExecuteContext, bounds: LimitCounter, limitMs: number | undefined) {
     return new Promise<Row[]>((resolve, reject) => {
       const core = conn.connection as unknown as CoreConnection;
       const rows: Row[] = [];
@@ -146,7 +170,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
         settle();
         if (error.fatal === true) conn.destroy();
         else conn.release();
-        reject(wrap(error, 'query', ctx.fragmentId) as Error);
+        reject(mysqlBudgetTimeout(error, limitMs) ?? (wrap(error, 'query', ctx.fragmentId) as Error));
       });
       statement.on('end', () => {
         if (settled) return;
@@ -167,7 +191,9 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     const bounds = callLimits(ctx, { maxRows, maxBytes }, name);
     const lease = poolFor(ctx);
     try {
-      return await run(lease.pool, await lease.pool.life.connect(ctx), sql, values, ctx, bounds);
+      const conn = await lease.pool.life.connect(ctx);
+      const statement = await budgeted(conn, sql, ctx);
+      return await run(lease.pool, conn, statement.sql, values, ctx, bounds, statement.limitMs);
     } finally {
       lease.done();
     }
@@ -179,7 +205,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     const lease = poolFor(ctx);
     const { life, stopThread } = lease.pool;
     try {
-      const deps = { batchSize: streamBatchSize ?? 1000, connect: (c: ExecuteContext) => life.connect(c), stopThread, track: (work: () => Promise<void>) => life.pending.track(work) };
+      const deps = { batchSize: streamBatchSize ?? 1000, connect: (c: ExecuteContext) => life.connect(c), budgeted, stopThread, track: (work: () => Promise<void>) => life.pending.track(work) };
       yield* streamRows(sql, values, ctx, bounds, { ...deps, wrap: (error, fragmentId) => wrap(error, 'query', fragmentId) });
     } finally {
       lease.done();

@@ -4,6 +4,7 @@ import type { ExecuteContext } from '../source.js';
 import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
 import type { LimitCounter } from '../../data/limits.js';
+import { mysqlBudgetTimeout } from './budget.js';
 import { normalizeDecimal, normalizeFloat32, normalizeInteger, normalizeTimestamp } from '../sql/normalize.js';
 
 // mysql2's column type codes (mysql2 Types) that the values policy fixes up.
@@ -48,6 +49,8 @@ export interface MysqlStreamDeps {
   /** Rows per batch. */
   batchSize: number;
   connect(ctx: ExecuteContext): Promise<PoolConnection>;
+  /** The text carrying the call's budget as the statement's server-side limit (mysql/budget.ts), and that limit. */
+  budgeted(conn: PoolConnection, sql: string, ctx: ExecuteContext): Promise<{ sql: string; limitMs: number | undefined }>;
   /** Stops the thread's running statement (KILL QUERY, then KILL CONNECTION). */
   stopThread(threadId: number | null, finished: Promise<void>): Promise<void>;
   /** Runs server-side cleanup in the background, awaited by `close()`. */
@@ -65,9 +68,10 @@ export interface MysqlStreamDeps {
 export async function* streamRows(sql: string, values: unknown[], ctx: ExecuteContext, bounds: LimitCounter, deps: MysqlStreamDeps): AsyncGenerator<Row[]> {
   const conn = await deps.connect(ctx);
   const core = conn.connection as unknown as CoreConnection;
+  const { sql: text, limitMs } = await deps.budgeted(conn, sql, ctx);
   let statement: Query;
   try {
-    statement = core.execute(sql, values as ExecuteValues[]);
+    statement = core.execute(text, values as ExecuteValues[]);
   } catch (error) {
     // mysql2 rejects some values (a function) synchronously, before anything is sent
     conn.release();
@@ -124,7 +128,7 @@ export async function* streamRows(sql: string, values: unknown[], ctx: ExecuteCo
   const onError = (error: Error & { fatal?: boolean }): void => {
     ended = true;
     if (error.fatal === true) fatal = true;
-    fail(ctx.signal.aborted ? ctx.signal.reason : deps.wrap(error, ctx.fragmentId));
+    fail(ctx.signal.aborted ? ctx.signal.reason : (mysqlBudgetTimeout(error, limitMs) ?? deps.wrap(error, ctx.fragmentId)));
   };
   const onEnd = (): void => {
     ended = true;

@@ -17,7 +17,9 @@ import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import { isReadOnlySql } from '../sql/read-only.js';
 import { postgresOptionsSchema, type PostgresSourceOptions } from './options.js';
 import { policyTypes } from './types.js';
-import { leaseAs, roleFor, type PgLease } from './role.js';
+import { leaseAs, roleFor } from './role.js';
+import { budgetTimeout, PgStatementTimeouts } from './budget.js';
+import type { TimedLease } from './stream.js';
 
 export type { PostgresSourceOptions } from './options.js';
 
@@ -32,13 +34,15 @@ const CANCEL_GRACE_MS = 1000;
  * A PostgreSQL source on a `pg` Pool. Query: `{ sql, params? }` with `$1` placeholders; a
  * bound list (a JS array in `ctx.params`) is sent as ONE array parameter, so write
  * `= ANY($1)`. Values follow the policy of sql/normalize.ts (type parsers are installed per pool,
- * never globally). Aborting `ctx.signal` cancels the statement on the server.
+ * never globally). Aborting `ctx.signal` cancels the statement on the server, and each
+ * statement runs under its call's budget as `statement_timeout` (postgres/budget.ts), so the
+ * server stops it by itself even if this process dies.
  *
  * @example
  * const shop = postgresSource({ url: 'postgres://app@db/shop', maxConcurrency: 4 });
  */
 export function postgresSource(options: PostgresSourceOptions = {}): PostgresSource {
-  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, types, streamBatchSize, role, ...poolFields } =
+  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, types, streamBatchSize, role, statementBudget, ...poolFields } =
     parseSourceOptions('postgres', postgresOptionsSchema, options);
   assertConnectionTarget('postgres', options, { url, connectionString: poolFields.connectionString, user: poolFields.user, name: sourceName });
   const name = sourceName ?? 'postgres';
@@ -51,6 +55,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
   // An idle client whose server goes away emits 'error' on the pool, which would crash the
   // process without a listener; the pool drops that client by itself.
   pool.on('error', () => undefined);
+  const timeouts = new PgStatementTimeouts(statementBudget ?? true, poolFields.statement_timeout);
 
   const wrap = (error: unknown, phase: ErrorPhase, fragmentId?: string) =>
     toSourceError(error, {
@@ -95,7 +100,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     );
   }
 
-  function run(lease: PgLease, query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter): Promise<Row[]> {
+  function run(lease: TimedLease, query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter): Promise<Row[]> {
     const client = lease.client;
     return new Promise<Row[]>((resolve, reject) => {
       const rows: Row[] = [];
@@ -145,7 +150,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
         // A server-reported error leaves the connection usable; anything else breaks it.
         const broken = !(error instanceof pg.DatabaseError) || postgresErrorRule(error)?.unavailable === true;
         if (!broken) client.removeListener('error', swallow);
-        const failed = wrap(error, 'query', ctx.fragmentId) as Error;
+        const failed = budgetTimeout(error, lease.limitMs, performance.now() - startedAt) ?? (wrap(error, 'query', ctx.fragmentId) as Error);
         // Settled once the connection is back (a role's transaction ended).
         lease.release(broken ? error : undefined).then(
           () => reject(failed),
@@ -164,19 +169,35 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
         );
       });
       ctx.signal.addEventListener('abort', onAbort, { once: true });
+      const startedAt = performance.now();
       client.query(statement);
     });
   }
 
-  /** A pooled connection for one statement, as the principal's role when `role` maps one. */
-  const connect = async (ctx: ExecuteContext): Promise<PgLease> => {
+  /**
+   * A pooled connection for one statement, as the principal's role when `role` maps one, its
+   * `statement_timeout` set to the call's budget (postgres/budget.ts).
+   */
+  const connect = async (ctx: ExecuteContext): Promise<TimedLease> => {
     const as = roleFor(role, ctx.principal, name);
-    const lease = await leaseAs(await life.connect(ctx), as, name);
+    const client = await life.connect(ctx);
+    let limitMs: number | undefined;
+    try {
+      // Both answer at once on the hot path (the limit known, the session already set).
+      const limit = timeouts.limitFor(client, ctx.budgetMs);
+      limitMs = limit instanceof Promise ? await limit : limit;
+      const setting = as === undefined ? timeouts.applySession(client, limitMs) : undefined;
+      if (setting !== undefined) await setting;
+    } catch (error) {
+      client.release(error as Error);
+      throw wrap(error, 'query', ctx.fragmentId);
+    }
+    const lease = await leaseAs(client, as, name, as === undefined ? undefined : timeouts.localSql(client, limitMs));
     if (ctx.signal.aborted) {
       await lease.release().catch(() => undefined);
       throw ctx.signal.reason;
     }
-    return lease;
+    return { client: lease.client, release: (destroy) => lease.release(destroy), limitMs };
   };
 
   const source: PostgresSource = {

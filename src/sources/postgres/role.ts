@@ -59,9 +59,11 @@ export function roleFor(role: PostgresRole | undefined, principal: Principal | u
 /**
  * Lends `client` to one statement as `role` (see PgLease). A role that does not exist, or
  * that the pool's user may not become, fails with a non-retryable FRAGMENT_FAILED naming
- * the role, and the connection goes back to the pool unchanged.
+ * the role, and the connection goes back to the pool unchanged. `setLocal` (the statement's
+ * `SET LOCAL statement_timeout`, postgres/budget.ts) travels in the same message as the
+ * `SET LOCAL ROLE`, so it costs no extra round trip and the transaction's end undoes it too.
  */
-export async function leaseAs(client: PoolClient, role: string | undefined, source: string): Promise<PgLease> {
+export async function leaseAs(client: PoolClient, role: string | undefined, source: string, setLocal?: string): Promise<PgLease> {
   if (role === undefined) return plainLease(client);
   client.on('error', swallow);
   let released = false;
@@ -73,7 +75,7 @@ export async function leaseAs(client: PoolClient, role: string | undefined, sour
   };
   try {
     await client.query('BEGIN');
-    await client.query(`SET LOCAL ROLE ${pg.escapeIdentifier(role)}`);
+    await client.query(`SET LOCAL ROLE ${pg.escapeIdentifier(role)}${setLocal === undefined ? '' : `; ${setLocal}`}`);
   } catch (error) {
     await endTransaction(client, 'ROLLBACK').then(
       () => giveBack(),

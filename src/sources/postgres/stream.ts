@@ -6,6 +6,12 @@ import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
 import type { LimitCounter } from '../../data/limits.js';
 import type { SqlQuery } from '../sql/query.js';
+import { budgetTimeout } from './budget.js';
+
+/** A connection lent to one statement, with the `statement_timeout` it runs under (none: undefined). */
+export interface TimedLease extends PgLease {
+  readonly limitMs: number | undefined;
+}
 
 /** What streaming needs from its PostgreSQL source. */
 export interface PgStreamDeps {
@@ -13,7 +19,7 @@ export interface PgStreamDeps {
   /** Rows per cursor read (one batch). */
   batchSize: number;
   /** A connection for this statement (in the principal's role transaction, if any). */
-  connect(ctx: ExecuteContext): Promise<PgLease>;
+  connect(ctx: ExecuteContext): Promise<TimedLease>;
   /** Stops the backend's running statement (cancel, then terminate). */
   stopBackend(pid: number | undefined, finished: Promise<void>): Promise<void>;
   /** Runs server-side cleanup in the background, awaited by `close()`. */
@@ -25,7 +31,9 @@ export interface PgStreamDeps {
  * A statement's rows through a server-side cursor (pg-cursor), one batch per read. The next
  * batch is fetched only when the consumer asks for it, so a slow consumer holds the server
  * back instead of filling memory. Stopping early closes the cursor; an abort during a read
- * cancels the statement on the server and the client is destroyed, not reused.
+ * cancels the statement on the server and the client is destroyed, not reused. The
+ * statement's `statement_timeout` (its budget) bounds each read on the server; a read it
+ * stops is a TIMEOUT.
  */
 export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter, deps: PgStreamDeps): AsyncGenerator<Row[]> {
   const lease = await deps.connect(ctx);
@@ -66,13 +74,14 @@ export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: 
   try {
     for (;;) {
       ctx.signal.throwIfAborted();
+      const readAt = performance.now();
       reading = readBatch(cursor, deps.batchSize);
       let batch: Row[];
       try {
         batch = await abortable(reading, ctx.signal);
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
-        throw deps.wrap(error, ctx.fragmentId);
+        throw budgetTimeout(error, lease.limitMs, performance.now() - readAt) ?? deps.wrap(error, ctx.fragmentId);
       }
       reading = undefined;
       // The first batch carries the column names; with no rows at all it is empty.

@@ -11,6 +11,13 @@ export const sqlSourceOptionsShape = {
   /** Estimated bytes one call may return (see `estimateValueBytes`). */
   maxBytes: z.number().int().positive().optional(),
   cacheScope: z.enum(['principal', 'shared']).optional(),
+  /**
+   * Default true: each statement carries its call's budget (`ExecuteContext.budgetMs`) to the
+   * server as its own time limit (PostgreSQL `statement_timeout`, MariaDB
+   * `max_statement_time`, MySQL `MAX_EXECUTION_TIME`), so the server stops it even if this
+   * process dies. false: only tributary's own timer and cancel.
+   */
+  statementBudget: z.boolean().optional(),
   /** The name in error messages; default: the kind. */
   name: z.string().min(1).optional(),
 };

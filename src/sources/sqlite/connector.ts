@@ -67,7 +67,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
     const maxRows = Math.min(ctx.limits?.maxRows ?? Infinity, opts.maxRows ?? Infinity);
     let rows: Row[];
     try {
-      rows = await worker.run(query.sql, ctx.params.map(toSqliteValue), ctx.signal, maxRows);
+      rows = await worker.run(query.sql, ctx.params.map(toSqliteValue), ctx.signal, maxRows, opts.statementBudget === false ? undefined : ctx.budgetMs);
     } catch (error) {
       throw ctx.signal.aborted ? ctx.signal.reason : wrapSqliteError(error, query.sql);
     }

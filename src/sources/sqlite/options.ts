@@ -16,5 +16,10 @@ export const sqliteOptionsSchema = z.strictObject({
    * Costs a structured-clone copy of the rows; calls take turns on the thread.
    */
   thread: z.boolean().optional(),
+  /**
+   * With `thread`, default true: a call's budget (`ExecuteContext.budgetMs`) terminates its
+   * thread when it runs out, even while the main thread is busy. false: only an abort does.
+   */
+  statementBudget: z.boolean().optional(),
 });
 export type SqliteSourceOptions = z.input<typeof sqliteOptionsSchema>;

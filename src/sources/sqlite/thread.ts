@@ -13,7 +13,7 @@ const THREAD_CODE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { readonly: workerData.readonly, fileMustExist: workerData.readonly });
-parentPort.on('message', ({ id, sql, params, maxRows }) => {
+parentPort.on('message', ({ id, sql, params, maxRows, deadline }) => {
   try {
     const stmt = db.prepare(sql);
     if (!stmt.reader) {
@@ -24,6 +24,9 @@ parentPort.on('message', ({ id, sql, params, maxRows }) => {
     const rows = [];
     for (const row of stmt.safeIntegers(true).iterate(...params)) {
       rows.push(row);
+      // The thread stops itself between rows once its budget is spent (Date.now: the epoch
+      // both threads share), even if the main thread is too busy to terminate it.
+      if (deadline !== undefined && (rows.length & 255) === 0 && Date.now() > deadline) throw Object.assign(new Error('budget spent'), { code: 'TRIBUTARY_BUDGET' });
       if (rows.length > maxRows) throw Object.assign(new Error('more than ' + maxRows + ' rows'), { code: 'TRIBUTARY_MAX_ROWS' });
     }
     parentPort.postMessage({ id, rows, columns: stmt.columns().map((c) => c.name) });
@@ -33,7 +36,15 @@ parentPort.on('message', ({ id, sql, params, maxRows }) => {
 });
 `;
 
-/** Runs statements on one worker thread, one at a time; an abort terminates the thread. */
+/**
+ * Runs statements on one worker thread, one at a time; an abort terminates the thread, and so
+ * does a call's budget (`budgetMs`, counted from `run`): a timer on the main thread
+ * terminates it when the budget runs out, and the thread itself gives up between rows once
+ * past it. Either way the call fails with TIMEOUT and the next call gets a fresh thread.
+ * A terminated thread stops as soon as SQLite hands control back to JavaScript (the next
+ * row); a statement inside one long step (an aggregate over a huge scan) runs that step to
+ * its end first, since better-sqlite3 exposes no `sqlite3_interrupt`.
+ */
 export class SqliteThread {
   readonly #file: string;
   readonly #readonly: boolean;
@@ -47,18 +58,23 @@ export class SqliteThread {
   }
 
   /** The rows of one statement (raw: bigints not yet normalized; `withColumns` names attached), or its error. */
-  run(sql: string, params: unknown[], signal: AbortSignal, maxRows: number): Promise<Row[]> {
-    const turn = this.#queue.then(() => this.#call(sql, params, signal, maxRows));
+  run(sql: string, params: unknown[], signal: AbortSignal, maxRows: number, budgetMs?: number): Promise<Row[]> {
+    const deadline = budgetMs === undefined || !Number.isFinite(budgetMs) ? undefined : { at: performance.now() + budgetMs, epoch: Date.now() + budgetMs, budgetMs };
+    const turn = this.#queue.then(() => this.#call(sql, params, signal, maxRows, deadline));
     this.#queue = turn.catch(() => undefined);
     return turn;
   }
 
-  #call(sql: string, params: unknown[], signal: AbortSignal, maxRows: number): Promise<Row[]> {
+  #call(sql: string, params: unknown[], signal: AbortSignal, maxRows: number, deadline: Deadline | undefined): Promise<Row[]> {
     if (signal.aborted) return Promise.reject(signal.reason as Error);
+    const left = deadline === undefined ? Infinity : deadline.at - performance.now();
+    if (left <= 0) return Promise.reject(budgetSpent(deadline!.budgetMs, false));
     const worker = (this.#worker ??= this.#spawn());
     const id = ++this.#next;
     return new Promise<Row[]>((resolve, reject) => {
+      const timer = Number.isFinite(left) ? setTimeout(() => onBudget(), left) : undefined;
       const done = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
         worker.unref();
         worker.off('message', onMessage);
         worker.off('error', onError);
@@ -72,7 +88,9 @@ export class SqliteThread {
           reject(
             code === 'TRIBUTARY_MAX_ROWS'
               ? new TributaryError('LIMIT_EXCEEDED', message.error.message, { retryable: false })
-              : Object.assign(new Error(message.error.message), { code }),
+              : code === 'TRIBUTARY_BUDGET'
+                ? budgetSpent(deadline?.budgetMs ?? 0, false)
+                : Object.assign(new Error(message.error.message), { code }),
           );
         } else resolve(message.columns === undefined ? (message.rows ?? []) : withColumns(message.rows ?? [], message.columns));
       };
@@ -82,18 +100,20 @@ export class SqliteThread {
         reject(error);
       };
       // The statement cannot be interrupted from outside, but its thread can: terminating it
-      // really stops the work, and the next call opens a fresh thread.
-      const onAbort = (): void => {
+      // stops the work at its next row (see the class note), and the next call opens a fresh thread.
+      const stop = (reason: unknown): void => {
         done();
         this.#worker = undefined;
         void worker.terminate();
-        reject(signal.reason as Error);
+        reject(reason as Error);
       };
+      const onAbort = (): void => stop(signal.reason);
+      const onBudget = (): void => stop(budgetSpent(deadline?.budgetMs ?? 0, true));
       worker.on('message', onMessage);
       worker.on('error', onError);
       signal.addEventListener('abort', onAbort, { once: true });
       worker.ref(); // a call in flight keeps the process alive; an idle thread does not
-      worker.postMessage({ id, sql, params, maxRows: Number.isFinite(maxRows) ? maxRows : Number.MAX_SAFE_INTEGER });
+      worker.postMessage({ id, sql, params, maxRows: Number.isFinite(maxRows) ? maxRows : Number.MAX_SAFE_INTEGER, deadline: deadline?.epoch });
     });
   }
 
@@ -111,4 +131,16 @@ export class SqliteThread {
     this.#worker = undefined;
     await worker?.terminate();
   }
+}
+
+/** When a call's budget runs out: on the main thread's clock, and as epoch ms for the thread. */
+interface Deadline {
+  at: number;
+  epoch: number;
+  budgetMs: number;
+}
+
+function budgetSpent(budgetMs: number, terminated: boolean): TributaryError {
+  const what = terminated ? '; its thread was terminated' : '';
+  return new TributaryError('TIMEOUT', `SQLite statement passed its ${budgetMs} ms budget${what}`);
 }

@@ -1,0 +1,117 @@
+import type { Row } from '../data/row.js';
+import { TributaryError } from '../errors.js';
+import type { SettleEvent } from '../run/port.js';
+import { encodeFragment } from './codec.js';
+import type { RunStore, StoredRun, StoredRunState } from './run-store.js';
+
+/** What a run's port asks of its durable side. @internal */
+export interface DurableHooks {
+  /** On resume: the rows of fragments that had succeeded, by fragment id (they settle at once). */
+  readonly restored: ReadonlyMap<string, Row[]> | undefined;
+  /** A fragment settled (rows: a success's rows). */
+  settled(event: SettleEvent, rows: Row[] | undefined): void;
+  /** The query machine's persisted snapshot, set by the run once its actor exists. */
+  snapshotOf: (() => unknown) | undefined;
+}
+
+export interface DurableRunOptions {
+  store: RunStore;
+  runId: string;
+  /** Who holds the lease: unique per run attempt. */
+  owner: string;
+  leaseMs: number;
+  /** On resume: the restored rows (the lease is already held). */
+  restored?: ReadonlyMap<string, Row[]>;
+}
+
+/**
+ * The durable side of one run with a `runId`: stores the run (new runs), then each finished
+ * fragment's rows with the query machine's latest persisted snapshot, in order, one write at a
+ * time; renews the lease while the run lives; and at the end removes the run (or keeps it for
+ * the store's `ttlMs`) — or, for a cancelled run, gives the lease back so it can be resumed.
+ * @internal
+ */
+export class DurableRun implements DurableHooks {
+  readonly restored: ReadonlyMap<string, Row[]> | undefined;
+  snapshotOf: (() => unknown) | undefined;
+  /** The run to cancel when the lease is lost or the store fails a write. */
+  run: { cancel(reason?: string): void } | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  #renewal: ReturnType<typeof setInterval> | undefined;
+  #failed = false;
+  #ended = false;
+
+  constructor(readonly options: DurableRunOptions) {
+    this.restored = options.restored;
+    if (options.restored) this.#startRenewal();
+  }
+
+  /** Stores a new run; rejects (nothing stored) when the id is taken by an unfinished run. */
+  create(run: Omit<StoredRun, 'leaseOwner' | 'leaseExpiresAt'>): Promise<void> {
+    const { store, runId, owner, leaseMs } = this.options;
+    const created = store.create(run, { owner, ttlMs: leaseMs }, Date.now()).then((ok) => {
+      if (!ok) throw new TributaryError('RUN_LEASED', `a run with id "${runId}" is already stored and not finished; resume it (executor.resume) or pick another id`, { issues: [{ path: 'runId', message: 'already stored' }] });
+      this.#startRenewal();
+    });
+    this.#chain = created.catch(() => {
+      this.#failed = true;
+    });
+    return created;
+  }
+
+  settled(event: SettleEvent, rows: Row[] | undefined): void {
+    if (event.type !== 'fragment.succeeded' || this.#failed || this.#ended) return;
+    if (this.restored?.has(event.fragmentId)) return;
+    const fragment = encodeFragment(event.fragmentId, rows ?? []);
+    this.#write(async () => {
+      await this.options.store.putFragment(this.options.runId, fragment, this.#snapshot(), Date.now());
+    });
+  }
+
+  /** The run ended with `state` (`interrupted`: cancelled, still resumable); resolves when stored. */
+  finish(state: StoredRunState): Promise<void> {
+    this.#ended = true;
+    if (this.#renewal !== undefined) clearInterval(this.#renewal);
+    const { store, runId, owner } = this.options;
+    this.#write(async () => {
+      if (state === 'interrupted') await store.release(runId, owner, 'interrupted', Date.now());
+      else await store.finish(runId, state, store.ttlMs ?? 0, Date.now());
+    });
+    return this.#chain;
+  }
+
+  #snapshot(): string | undefined {
+    try {
+      const snapshot = this.snapshotOf?.();
+      return snapshot === undefined ? undefined : JSON.stringify(snapshot);
+    } catch {
+      return undefined;
+    }
+  }
+
+  #write(op: () => Promise<void>): void {
+    this.#chain = this.#chain.then(async () => {
+      if (this.#failed) return;
+      try {
+        await op();
+      } catch (error) {
+        this.#failed = true;
+        if (!this.#ended) this.run?.cancel(`the run store failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+  }
+
+  #startRenewal(): void {
+    const { store, runId, owner, leaseMs } = this.options;
+    if (this.#ended) return;
+    this.#renewal = setInterval(() => {
+      store.lease(runId, { owner, ttlMs: leaseMs }, Date.now()).then(
+        (held) => {
+          if (!held && !this.#ended) this.run?.cancel(`lost the lease on run "${runId}" (another executor took it over)`);
+        },
+        () => undefined,
+      );
+    }, Math.max(10, Math.floor(leaseMs / 3)));
+    this.#renewal.unref?.();
+  }
+}

@@ -1,0 +1,135 @@
+import type { ResolvedExecutorOptions } from '../config.js';
+import { columnsOf } from '../data/columns.js';
+import type { Row } from '../data/row.js';
+import { classifyError } from '../execution/classify.js';
+import type { PreparedPlan, RunOptions } from '../run/index.js';
+import type { ExecuteContext, SourceExecutor } from '../sources/source.js';
+import { callKey, encodeRecordedRows, encodeRecordedRun, type RecordedCall, type RecordedOutcome, type RecordedRun, type RecordedSettings, type Recording } from './recording.js';
+
+type Pending = Omit<RecordedCall, 'outcome'> & { outcome?: RecordedCall['outcome'] };
+
+/**
+ * Records one run (`record: true`): wraps each of its sources so every call's response or
+ * error, and when it started and ended on the run's clock, is kept; and hands the run a
+ * random source that remembers its draws (retry jitter), so a replay draws the same. @internal
+ */
+export class Recorder {
+  readonly #calls: Pending[] = [];
+  readonly #random: number[] = [];
+  readonly #sources: Recording['sources'] = {};
+  at: () => number = () => 0;
+
+  constructor(
+    readonly queryId: string,
+    readonly plan: unknown,
+    readonly run: RecordedRun,
+    readonly settings: RecordedSettings,
+  ) {}
+
+  readonly random = (): number => {
+    const value = Math.random();
+    this.#random.push(value);
+    return value;
+  };
+
+  /** The source, with every call recorded (the original is called as before). */
+  wrap(name: string, source: SourceExecutor): SourceExecutor {
+    this.#sources[name] = { kind: source.kind, ...(source.maxConcurrency === undefined ? {} : { maxConcurrency: source.maxConcurrency }) };
+    const wrapped = Object.create(source) as SourceExecutor;
+    wrapped.execute = (query: unknown, ctx: ExecuteContext) => this.#call(name, source, query, ctx);
+    return wrapped;
+  }
+
+  #call(name: string, source: SourceExecutor, query: unknown, ctx: ExecuteContext): Promise<Row[]> | AsyncIterable<Row[]> {
+    const startedAt = this.at();
+    const entry: Pending = { source: name, fragmentId: ctx.fragmentId ?? '', key: callKey(query, ctx.params), startedAt, endedAt: startedAt };
+    this.#calls.push(entry);
+    const end = (outcome: RecordedOutcome): void => {
+      if (entry.outcome !== undefined) return;
+      Object.assign(entry, outcome, { endedAt: this.at() });
+    };
+    ctx.signal.addEventListener('abort', () => end({ outcome: 'aborted' }), { once: true });
+    const fail = (error: unknown): void => end({ outcome: 'error', error: classifyError(error, source) });
+    const done = (rows: Row[], columns: string[] | undefined): void =>
+      end({ outcome: 'rows', rowCount: rows.length, rows: encodeRecordedRows(rows), ...(columns ? { columns } : {}) });
+    let out: Promise<Row[]> | AsyncIterable<Row[]>;
+    try {
+      out = source.execute(query, ctx);
+    } catch (error) {
+      fail(error);
+      throw error;
+    }
+    if (typeof (out as Promise<Row[]>).then === 'function') {
+      return (out as Promise<Row[]>).then(
+        (rows) => {
+          if (Array.isArray(rows)) done(rows, columnsOf(rows));
+          return rows;
+        },
+        (error: unknown) => {
+          fail(error);
+          throw error;
+        },
+      );
+    }
+    if (Array.isArray(out)) {
+      done(out, columnsOf(out));
+      return out;
+    }
+    return recordBatches(out as AsyncIterable<Row[]>, done, fail);
+  }
+
+  /** The recording so far (complete once the run has finished). */
+  recording(): Recording {
+    return {
+      format: 'tributary-recording',
+      version: 1,
+      queryId: this.queryId,
+      plan: this.plan,
+      run: encodeRecordedRun(this.run),
+      settings: this.settings,
+      sources: { ...this.#sources },
+      random: [...this.#random],
+      // A call still running when the recording is taken is left out.
+      calls: this.#calls.filter((c): c is RecordedCall => c.outcome !== undefined).map((c) => ({ ...c })),
+    };
+  }
+}
+
+async function* recordBatches(source: AsyncIterable<Row[]>, done: (rows: Row[], columns: string[] | undefined) => void, fail: (error: unknown) => void): AsyncIterable<Row[]> {
+  const rows: Row[] = [];
+  let columns: string[] | undefined;
+  try {
+    for await (const batch of source) {
+      columns ??= Array.isArray(batch) ? columnsOf(batch) : undefined;
+      if (Array.isArray(batch)) for (const row of batch) rows.push(row);
+      yield batch;
+    }
+  } catch (error) {
+    fail(error);
+    throw error;
+  }
+  done(rows, columns);
+}
+
+/** A recorder for a run with `record: true`: the plan, the run's options and the settings that shape its timeline. */
+export function recorderFor(p: PreparedPlan, runOptions: RunOptions, opts: ResolvedExecutorOptions): Recorder {
+  const deadlineMs = (runOptions as { deadlineMs?: unknown }).deadlineMs;
+  return new Recorder(
+    p.id,
+    p.input,
+    {
+      ...(runOptions.principal ? { principal: runOptions.principal } : {}),
+      ...(runOptions.params ? { params: runOptions.params } : {}),
+      ...(typeof deadlineMs === 'number' ? { deadlineMs } : {}),
+    },
+    {
+      concurrency: opts.concurrency,
+      retry: opts.retry,
+      timeoutMs: opts.timeoutMs,
+      ...(opts.deadlineMs === undefined ? {} : { deadlineMs: opts.deadlineMs }),
+      retryBudget: opts.retryBudget,
+      circuitBreaker: opts.circuitBreaker,
+      rowLimits: opts.rowLimits,
+    },
+  );
+}

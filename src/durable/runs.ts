@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import type { Row } from '../data/row.js';
+import { isTributaryError, TributaryError } from '../errors.js';
+import type { PreparedPlan, QueryRun, RunOptions } from '../run/index.js';
+import type { Principal } from '../sources/source.js';
+import { decodeFragment, decodePayload, encodePayload, type RunPayload } from './codec.js';
+import { DurableRun } from './durable-run.js';
+import type { RunStore, StoredRunInfo } from './run-store.js';
+
+/** `executor.resume(runId, options)`. */
+export interface ResumeOptions {
+  /** Who resumes: must be the principal the run was started under (compared by `id`)… */
+  principal?: Principal;
+  /** …unless this is set: resume a run stored under any principal (it still runs as its own). */
+  anyPrincipal?: boolean;
+  /** Aborting it cancels the resumed run (which stays resumable). */
+  signal?: AbortSignal;
+}
+
+/** `executor.runs(filter)`: by default only the runs of `principal` (none: runs without one). */
+export interface RunsFilter {
+  principal?: Principal;
+  anyPrincipal?: boolean;
+}
+
+const RUN_ID = /^[A-Za-z0-9_.:@-]{1,200}$/;
+
+/** What a resume starts from: the stored options and the rows already fetched. */
+export interface LoadedRun {
+  payload: RunPayload;
+  durable: DurableRun;
+}
+
+/**
+ * An executor's durable runs over its `runStore`: starting stored runs, loading one to
+ * resume (principal check, lease, stored rows), listing, and waiting for the last writes on
+ * close. @internal
+ */
+export class DurableRuns {
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(
+    readonly store: RunStore,
+    readonly leaseMs: number,
+  ) {}
+
+  /** A new run with an id: stores it (the returned promise gates the run's start). */
+  begin(runId: string, prepared: PreparedPlan, options: RunOptions): { durable: DurableRun; created: Promise<void> } {
+    checkRunId(runId);
+    const deadlineMs = (options as { deadlineMs?: unknown }).deadlineMs;
+    let payload: Buffer;
+    try {
+      payload = encodePayload({
+        plan: prepared.input,
+        ...(options.principal ? { principal: options.principal } : {}),
+        ...(options.params ? { params: options.params } : {}),
+        ...(typeof deadlineMs === 'number' ? { deadlineMs } : {}),
+      });
+    } catch (error) {
+      throw new TributaryError('CONFIG_INVALID', `a durable run's plan, principal and params must be storable data (no functions): ${(error as Error).message}`, { issues: [{ path: 'runId', message: 'not storable' }], cause: error });
+    }
+    const durable = new DurableRun({ store: this.store, runId, owner: owner(), leaseMs: this.leaseMs });
+    const now = Date.now();
+    const created = durable.create({ runId, queryId: prepared.id, principalId: options.principal?.id, state: 'running', createdAt: now, updatedAt: now, fragments: prepared.fragments.length, stored: 0, payload, snapshot: undefined });
+    return { durable, created };
+  }
+
+  /** Loads a stored run for `resume`: checks who asks, takes the lease, decodes it. */
+  async load(runId: string, options: ResumeOptions, prepare: (plan: unknown) => PreparedPlan): Promise<LoadedRun & { prepared: PreparedPlan; runOptions: RunOptions }> {
+    checkRunId(runId);
+    const stored = await this.store.get(runId, Date.now());
+    if (!stored) throw new TributaryError('RUN_UNKNOWN', `no stored run has the id "${runId}" (never stored, finished, or expired)`, { issues: [{ path: 'runId', message: 'unknown run' }] });
+    if (stored.state === 'done' || stored.state === 'partial' || stored.state === 'failed') {
+      throw new TributaryError('RUN_UNKNOWN', `run "${runId}" has finished (${stored.state}); it is kept for listing only, nothing is left to resume`, { issues: [{ path: 'runId', message: 'finished' }] });
+    }
+    if (!options.anyPrincipal && stored.principalId !== options.principal?.id) {
+      throw new TributaryError('FORBIDDEN', `run "${runId}" was started under another principal; resume it as that principal (or pass anyPrincipal: true)`, { issues: [{ path: 'principal', message: 'not the principal the run was started under' }] });
+    }
+    const lease = { owner: owner(), ttlMs: this.leaseMs };
+    if (!(await this.store.lease(runId, lease, Date.now()))) {
+      const until = stored.leaseExpiresAt === undefined ? '' : ` until ${new Date(stored.leaseExpiresAt).toISOString()}`;
+      throw new TributaryError('RUN_LEASED', `run "${runId}" is being run by another executor (its lease holds${until}); it was not resumed`, { issues: [{ path: 'runId', message: 'leased elsewhere' }] });
+    }
+    try {
+      const payload = decodePayload(runId, stored.payload);
+      const prepared = prepare(payload.plan);
+      const restored = new Map<string, Row[]>();
+      for (const fragment of await this.store.fragments(runId)) {
+        if (prepared.indexOf.has(fragment.fragmentId)) restored.set(fragment.fragmentId, decodeFragment(runId, fragment, prepared.rowLimits));
+      }
+      const durable = new DurableRun({ store: this.store, runId, owner: lease.owner, leaseMs: this.leaseMs, restored });
+      const runOptions: RunOptions & { deadlineMs?: number } = {
+        ...(payload.principal ? { principal: payload.principal } : {}),
+        ...(payload.params ? { params: payload.params } : {}),
+        ...(payload.deadlineMs === undefined ? {} : { deadlineMs: payload.deadlineMs }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      };
+      return { payload, prepared, durable, runOptions };
+    } catch (error) {
+      await this.store.release(runId, lease.owner, 'interrupted', Date.now()).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The run, with a `result` that settles once the store has its end (removed, kept, or released). */
+  attach(run: QueryRun, durable: DurableRun): QueryRun {
+    durable.run = run;
+    const result = run.result.then(
+      async (r) => {
+        await this.#track(durable.finish(r.status === 'ok' ? 'done' : r.status));
+        return r;
+      },
+      async (error: unknown) => {
+        // Cancelled (run.cancel, a signal, executor.close): kept, to be resumed.
+        await this.#track(durable.finish(isTributaryError(error, 'CANCELLED') ? 'interrupted' : 'failed'));
+        throw error;
+      },
+    );
+    result.catch(() => undefined);
+    return { ...run, result };
+  }
+
+  async runs(filter: RunsFilter = {}): Promise<StoredRunInfo[]> {
+    const all = await this.store.list(Date.now());
+    return filter.anyPrincipal ? all : all.filter((r) => r.principalId === filter.principal?.id);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+    await this.store.close();
+  }
+
+  #track(p: Promise<void>): Promise<void> {
+    this.#pending.add(p);
+    return p.finally(() => this.#pending.delete(p));
+  }
+}
+
+function checkRunId(runId: unknown): asserts runId is string {
+  if (typeof runId !== 'string' || !RUN_ID.test(runId)) {
+    throw new TributaryError('CONFIG_INVALID', 'runId: 1 to 200 letters, digits and _ . : @ -', { issues: [{ path: 'runId', message: 'expected 1 to 200 of [A-Za-z0-9_.:@-]' }] });
+  }
+}
+
+function owner(): string {
+  return `${process.pid}:${randomUUID()}`;
+}

@@ -1,0 +1,166 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createExecutor, isTributaryError, readRunSnapshot, sqliteRunStore, type Executor, type QueryResult } from '../../src/index.js';
+import { eventually } from '../support/servers.js';
+import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan, type GatedSource } from './fixtures/sources.js';
+
+const alice = { id: 'alice', role: 'analyst' };
+
+describe('durable runs (SQLite run store, in one process)', () => {
+  let dir: string;
+  let file: string;
+  const open: Executor[] = [];
+  const executor = (source: GatedSource, extra: { ttlMs?: number } = {}): Executor => {
+    const e = createExecutor({ sources: { db: source }, cache: false, runStore: sqliteRunStore({ file, ...extra }), runLeaseMs: 60_000 });
+    open.push(e);
+    return e;
+  };
+  const reference = async (): Promise<QueryResult> => {
+    const e = createExecutor({ sources: { db: gatedSource({ a: A_ROWS, b: B_ROWS }) }, cache: false });
+    try {
+      return await e.execute(twoFragmentPlan);
+    } finally {
+      await e.close();
+    }
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tributary-durable-'));
+    file = join(dir, 'runs.db');
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((e) => e.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the plan with an id until `a` is stored and `b` is running, then closes that executor. */
+  async function interrupted(runId: string, source: GatedSource): Promise<void> {
+    source.hold('b');
+    const first = executor(source);
+    const run = first.run(twoFragmentPlan, { runId, principal: alice });
+    await source.running('b');
+    expect(await eventually(async () => (await first.runs({ principal: alice })).some((r) => r.runId === runId && r.stored === 1))).toBe(true);
+    await first.close();
+    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
+  }
+
+  it('resumes a run: stored fragments are not called again, the result is an uninterrupted run\'s', async () => {
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    await interrupted('r1', source);
+    expect(source.calls).toEqual({ a: 1, b: 1 });
+
+    const second = executor(source);
+    const listed = await second.runs({ principal: alice });
+    expect(listed).toMatchObject([{ runId: 'r1', queryId: 'durable-two', principalId: 'alice', state: 'interrupted', fragments: 2, stored: 1 }]);
+    source.release('b');
+    const run = await second.resume('r1', { principal: alice });
+    const types: string[] = [];
+    run.events$.subscribe((e) => types.push(`${e.type}${'fragmentId' in e ? ` ${e.fragmentId}` : ''}`));
+    const result = await run.result;
+    const expected = await reference();
+    expect(result.status).toBe('ok');
+    expect(result.rows).toEqual(expected.rows);
+    expect(result.columns).toEqual(expected.columns);
+    // Dates and bigints came back from the store as they were.
+    expect(result.rows[0]!.since).toBeInstanceOf(Date);
+    expect(typeof result.rows[0]!.big).toBe('bigint');
+    expect(source.calls).toEqual({ a: 1, b: 2 });
+    expect(result.fragments.a).toMatchObject({ status: 'succeeded', cached: true, attempts: 0 });
+    expect(result.fragments.b).toMatchObject({ status: 'succeeded', cached: false, attempts: 1 });
+    expect(types).toContain('fragment.cached a');
+    // Finished: removed from the store.
+    expect(await second.runs({ anyPrincipal: true })).toEqual([]);
+    await expect(second.resume('r1', { principal: alice })).rejects.toMatchObject({ code: 'RUN_UNKNOWN' });
+  });
+
+  it('stores the query machine\'s persisted snapshot with each fragment', async () => {
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    await interrupted('snap', source);
+    const store = sqliteRunStore({ file });
+    try {
+      const stored = await store.get('snap', Date.now());
+      const snapshot = readRunSnapshot(stored?.snapshot);
+      expect(snapshot).toMatchObject({ status: 'active', value: 'executing-level-1', context: { queryId: 'durable-two' } });
+      expect(stored?.principalId).toBe('alice');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a run leased elsewhere; of two concurrent resumes exactly one wins', async () => {
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    source.hold('b');
+    const first = executor(source);
+    const run = first.run(twoFragmentPlan, { runId: 'r2', principal: alice });
+    await source.running('b');
+    // The first executor holds the run while it lives.
+    const other = executor(source);
+    const refused = await other.resume('r2', { principal: alice }).catch((e: unknown) => e);
+    expect(isTributaryError(refused, 'RUN_LEASED')).toBe(true);
+    expect((refused as Error).message).toMatch(/another executor/);
+    // Starting the same id again is refused too (the store keeps the first).
+    const again = first.run(twoFragmentPlan, { runId: 'r2', principal: alice });
+    await expect(again.result).rejects.toMatchObject({ code: 'RUN_LEASED' });
+    await first.close();
+    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
+
+    const x = executor(source);
+    const y = executor(source);
+    const outcomes = await Promise.allSettled([x.resume('r2', { principal: alice }), y.resume('r2', { principal: alice })]);
+    const won = outcomes.filter((o) => o.status === 'fulfilled');
+    const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.reason).toMatchObject({ name: 'TributaryError', code: 'RUN_LEASED' });
+    source.release('b');
+    const result = await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<Executor['resume']>>>).value.result;
+    expect(result.rows).toEqual((await reference()).rows);
+    expect(source.calls.a).toBe(1);
+  });
+
+  it('resumes only under the principal the run was started under, unless told otherwise', async () => {
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    await interrupted('r3', source);
+    const second = executor(source);
+    await expect(second.resume('r3', { principal: { id: 'mallory' } })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(second.resume('r3')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(await second.runs({ principal: { id: 'mallory' } })).toEqual([]);
+    expect(await second.runs()).toEqual([]);
+    expect((await second.runs({ anyPrincipal: true })).map((r) => r.runId)).toEqual(['r3']);
+    source.release('b');
+    const run = await second.resume('r3', { principal: { id: 'admin' }, anyPrincipal: true });
+    expect((await run.result).rows).toEqual((await reference()).rows);
+  });
+
+  it('keeps a finished run for the store\'s ttlMs, listed with its state', async () => {
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    const e = executor(source, { ttlMs: 60_000 });
+    const result = await e.run(twoFragmentPlan, { runId: 'kept' }).result;
+    expect(result.status).toBe('ok');
+    expect(await e.runs()).toMatchObject([{ runId: 'kept', state: 'done', stored: 2, leaseOwner: undefined }]);
+    await expect(e.resume('kept')).rejects.toMatchObject({ code: 'RUN_UNKNOWN' });
+  });
+
+  it('a run without a runId stores nothing, even on an executor with a run store', async () => {
+    const e = executor(gatedSource({ a: A_ROWS, b: B_ROWS }));
+    const result = await e.run(twoFragmentPlan, { principal: alice }).result;
+    expect(result.rows).toEqual((await reference()).rows);
+    expect(await e.runs({ anyPrincipal: true })).toEqual([]);
+  });
+
+  it('says clearly what is wrong: unknown run, no store, bad id', async () => {
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    const e = executor(source);
+    await expect(e.resume('nope')).rejects.toMatchObject({ code: 'RUN_UNKNOWN', message: expect.stringContaining('"nope"') });
+    expect(() => e.run(twoFragmentPlan, { runId: 'bad id with spaces' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    const plain = createExecutor({ sources: { db: source } });
+    try {
+      expect(() => plain.run(twoFragmentPlan, { runId: 'x' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+      await expect(plain.resume('x')).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    } finally {
+      await plain.close();
+    }
+  });
+});

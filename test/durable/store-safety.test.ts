@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createExecutor, readRunSnapshot, redisRunStore, sqliteRunStore, type Executor, type RunStore } from '../../src/index.js';
+import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { eventually } from '../support/servers.js';
+import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan } from './fixtures/sources.js';
+
+describe('run stores: what comes back is checked, leases are kept', () => {
+  let dir: string;
+  let file: string;
+  const open: Executor[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tributary-store-'));
+    file = join(dir, 'runs.db');
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((e) => e.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function interruptedRun(runId: string, leaseMs = 60_000): Promise<void> {
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    source.hold('b');
+    const e = createExecutor({ sources: { db: source }, runStore: sqliteRunStore({ file }), runLeaseMs: leaseMs });
+    const run = e.run(twoFragmentPlan, { runId });
+    await source.running('b');
+    expect(await eventually(async () => (await e.runs()).some((r) => r.stored === 1))).toBe(true);
+    await e.close();
+    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
+  }
+
+  it('a tampered fragment is refused with a clear error, and the run stays resumable', async () => {
+    await interruptedRun('tampered');
+    const db = new Database(file);
+    db.prepare('UPDATE tributary_run_fragments SET data = ? WHERE run_id = ?').run(Buffer.from('not gzip at all'), 'tampered');
+    db.close();
+    const e = createExecutor({ sources: { db: gatedSource({ a: A_ROWS, b: B_ROWS }) }, runStore: sqliteRunStore({ file }) });
+    open.push(e);
+    await expect(e.resume('tampered')).rejects.toMatchObject({ code: 'SOURCE_BAD_RESPONSE', message: expect.stringContaining('stored run "tampered" is damaged') });
+    // The lease it took was given back.
+    expect(await e.runs()).toMatchObject([{ runId: 'tampered', state: 'interrupted', leaseOwner: undefined }]);
+  });
+
+  it('stored rows beyond the fragment\'s maxRows are refused', async () => {
+    await interruptedRun('too-many');
+    const e = createExecutor({ sources: { db: gatedSource({ a: A_ROWS, b: B_ROWS }) }, runStore: sqliteRunStore({ file }), rowLimits: { maxRows: 2 } });
+    open.push(e);
+    await expect(e.resume('too-many')).rejects.toMatchObject({ code: 'SOURCE_BAD_RESPONSE', message: expect.stringContaining('more than maxRows=2') });
+  });
+
+  it('a stored snapshot cannot reach a prototype', () => {
+    const parsed = readRunSnapshot('{"value":"executing-level-1","__proto__":{"polluted":true},"context":{"constructor":{"prototype":{"polluted":true}}}}');
+    expect(parsed).toEqual({ value: 'executing-level-1', context: {} });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(readRunSnapshot('not json')).toBeUndefined();
+  });
+
+  it('an executor that loses its lease cancels its copy of the run', async () => {
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    source.hold('b');
+    const e = createExecutor({ sources: { db: source }, runStore: sqliteRunStore({ file }), runLeaseMs: 300 });
+    open.push(e);
+    const run = e.run(twoFragmentPlan, { runId: 'stolen' });
+    await source.running('b');
+    // Another executor took the run over (as if this one had stalled past its lease).
+    const db = new Database(file);
+    db.prepare('UPDATE tributary_runs SET lease_owner = ?, lease_expires_at = ? WHERE run_id = ?').run('someone-else', Date.now() + 60_000, 'stolen');
+    db.close();
+    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringContaining('lost the lease on run "stolen"') });
+  });
+});
+
+describeRedis('redisRunStore', () => {
+  let prefix: string;
+  let store: RunStore;
+  beforeEach(() => {
+    prefix = `${uniqueNamespace()}:runs:`;
+    store = redisRunStore({ url: REDIS_URL, prefix, ttlMs: 60_000 });
+  });
+  afterEach(async () => {
+    await store.close();
+    const client = inspectClient();
+    const keys = await client.keys(`${prefix}*`);
+    if (keys.length > 0) await client.del(...keys);
+    client.disconnect();
+  });
+
+  it('leases: exactly one of several owners wins; an expired lease can be taken; a finished run is kept for ttlMs', async () => {
+    const now = Date.now();
+    const run = { runId: 'r', queryId: 'q', principalId: 'alice', state: 'running' as const, createdAt: now, updatedAt: now, fragments: 2, stored: 0, payload: Buffer.from([1, 2, 3]), snapshot: undefined };
+    expect(await store.create(run, { owner: 'one', ttlMs: 1000 }, now)).toBe(true);
+    expect(await store.create(run, { owner: 'two', ttlMs: 1000 }, now)).toBe(false);
+    const contest = await Promise.all(['x', 'y', 'z'].map((owner) => store.lease('r', { owner, ttlMs: 1000 }, now + 2000)));
+    expect(contest.filter(Boolean)).toHaveLength(1);
+    expect(await store.lease('r', { owner: 'late', ttlMs: 1000 }, now + 2500)).toBe(false);
+    const got = await store.get('r', now);
+    expect(got).toMatchObject({ runId: 'r', principalId: 'alice', state: 'running', fragments: 2 });
+    expect(got?.payload).toEqual(Buffer.from([1, 2, 3]));
+    await store.finish('r', 'done', 60_000, now + 3000);
+    expect(await store.get('r', now + 3000)).toBeUndefined();
+    expect(await store.list(now + 3000)).toMatchObject([{ runId: 'r', state: 'done', leaseOwner: undefined }]);
+  });
+
+  it('runs a durable run end to end and leaves nothing behind when it finishes', async () => {
+    const e = createExecutor({ sources: { db: gatedSource({ a: A_ROWS, b: B_ROWS }) }, runStore: redisRunStore({ url: REDIS_URL, prefix }) });
+    try {
+      const result = await e.run(twoFragmentPlan, { runId: 'whole', principal: { id: 'p' } }).result;
+      expect(result.status).toBe('ok');
+      expect(await e.runs({ anyPrincipal: true })).toEqual([]);
+    } finally {
+      await e.close();
+    }
+    const client = inspectClient();
+    try {
+      expect(await client.keys(`${prefix}*`)).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
