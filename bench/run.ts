@@ -13,6 +13,7 @@ import { bindjoin } from './bindjoin.js';
 import { cache } from './cache.js';
 import { latency } from './latency.js';
 import { load } from './load.js';
+import { loadControl } from './load-control.js';
 import { memory } from './memory.js';
 import { merge } from './merge.js';
 import { orchestration } from './orchestration.js';
@@ -33,6 +34,7 @@ const GROUPS: { ids: string[]; file: string; run: (ctx: BenchContext) => Promise
   { ids: ['g'], file: 'remote', run: remote },
   { ids: ['h'], file: 'load', run: load },
   { ids: ['i'], file: 'run-cost', run: runCost },
+  { ids: ['j'], file: 'load-control', run: loadControl },
 ];
 
 const args = process.argv.slice(2);

@@ -6,7 +6,7 @@ import { formatPath } from './plan/refs.js';
 import { quotaOptionsSchema } from './quotas.js';
 import { remoteOptionsSchema } from './remote/executor-remote.js';
 import { telemetryOptionsSchema } from './progress/telemetry.js';
-import { retryOptionsSchema, rowLimitsSchema, timerMsSchema } from './plan/schema.js';
+import { hedgeOptionsSchema, retryOptionsSchema, rowLimitsSchema, timerMsSchema } from './plan/schema.js';
 import type { SourceExecutor } from './sources/source.js';
 import type { Clock } from './execution/clock.js';
 import type { Authorize } from './access/index.js';
@@ -21,6 +21,12 @@ export const sourceExecutorSchema = z.custom<SourceExecutor>(
     typeof (value as SourceExecutor).querySchema?.safeParse === 'function',
   { message: 'a source is an object with execute(query, ctx) and a zod querySchema' },
 );
+
+/** A source's own load-shedding bounds (`maxQueued`, `maxQueueMs` on the source object), checked at registration. */
+export const sourceLaneSchema = z.object({
+  maxQueued: z.number().int().nonnegative().optional(),
+  maxQueueMs: timerMsSchema.optional(),
+});
 
 /** A cache store (`redisStore()` or your own `CacheStore`), checked by shape. */
 const cacheStoreSchema = z.custom<CacheStore>(
@@ -66,6 +72,27 @@ const inspectSchema = z.custom<unknown>(
   (value) => typeof value === 'function' || (typeof value === 'object' && value !== null && typeof (value as { next?: unknown }).next === 'function'),
   { message: 'inspect is an observer function or an object with next(event)' },
 );
+
+/**
+ * `adaptiveConcurrency`: `true` for the defaults, or the bounds of each source lane's
+ * adaptive limit (a Vegas limit, see src/execution/adaptive-limit.ts); `false` (default):
+ * fixed lanes of each source's `maxConcurrency`.
+ */
+export const adaptiveConcurrencySchema = z
+  .union([
+    z.boolean(),
+    z
+      .strictObject({
+        min: z.number().int().positive().default(1),
+        /** Default: the source's `maxConcurrency`, else 200. */
+        max: z.number().int().positive().optional(),
+        initial: z.number().int().positive().default(4),
+        backoffRatio: z.number().gt(0).lt(1).default(0.9),
+        probeMultiplier: z.number().int().positive().default(30),
+      })
+      .refine((o) => o.max === undefined || o.min <= o.max, { message: 'min must not exceed max', path: ['min'] }),
+  ])
+  .default(false);
 
 /**
  * `createExecutor` options. Every option has a default; a partial nested object (e.g.
@@ -128,6 +155,14 @@ export const executorOptionsSchema = z.strictObject({
   authorize: authorizeSchema.optional(),
   /** Run source calls as BullMQ jobs on worker processes (`createWorker`); see README "Scaling out". */
   remote: remoteOptionsSchema.optional(),
+  /** Each source lane adapts its limit to the latency and overload it sees; see README "Adaptive concurrency". */
+  adaptiveConcurrency: adaptiveConcurrencySchema,
+  /** Hedged requests for every read; a plan or fragment may override. See README "Hedged requests". */
+  hedge: hedgeOptionsSchema.default(false),
+  /** Most calls waiting for a source's lane (a source's own `maxQueued` wins); more are shed as SOURCE_UNAVAILABLE. */
+  maxQueued: z.number().int().nonnegative().optional(),
+  /** Longest wait for a source's lane, in ms on the executor's clock (a source's own `maxQueueMs` wins). */
+  maxQueueMs: timerMsSchema.optional(),
   /** Where runs with a `runId` are stored, to be resumed (`executor.resume`); see README "Durable runs". */
   runStore: runStoreSchema.optional(),
   /** How long a durable run's lease lasts without renewal (it is renewed every third of it while the run lives). */
@@ -137,6 +172,8 @@ export const executorOptionsSchema = z.strictObject({
 export type ExecutorOptions = z.input<typeof executorOptionsSchema>;
 export type ResolvedExecutorOptions = z.output<typeof executorOptionsSchema>;
 export type CacheOptions = Exclude<z.output<typeof cacheOptionsSchema>, false>;
+/** `createExecutor({ adaptiveConcurrency })` as written: `true`, `false`, or the limit's bounds. */
+export type AdaptiveConcurrencyOptions = z.input<typeof adaptiveConcurrencySchema>;
 
 /**
  * Validates executor options, throwing `CONFIG_INVALID` with the path of each problem.

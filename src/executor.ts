@@ -2,13 +2,15 @@ import { queryMachineFor } from '../machines/query.machine.js';
 import { Subject, Subscription, type Observable } from 'rxjs';
 import { authorizeRun } from './access/index.js';
 import { TieredCache, type CacheFilter, type CacheInvalidation, type CacheStats } from './cache/index.js';
-import { parseExecutorOptions, sourceExecutorSchema, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
+import { parseExecutorOptions, sourceExecutorSchema, sourceLaneSchema, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
 import { TributaryError } from './errors.js';
 import type { SourceGuards } from './execution/env.js';
 import { createCircuitBreaker, type CircuitState } from './execution/circuit-breaker.js';
 import { checkRunParams } from './execution/bind.js';
 import { clockScheduler, systemClock } from './execution/clock.js';
 import { createLane, type Lane, type LaneStats } from './execution/lanes.js';
+import { createAdaptiveLimit, DEFAULT_ADAPTIVE_MAX, defaultAdaptiveOptions } from './execution/adaptive-limit.js';
+import { HedgeStats } from './execution/hedge-stats.js';
 import { createRetryBudget } from './execution/retry-budget.js';
 import { createQuotas } from './quotas.js';
 import { wrapRemote, type RemoteMetrics } from './remote/index.js';
@@ -25,8 +27,11 @@ import { DurableRuns, recorderFor, replayRecording, type DurableRun, type Record
 export interface ExecutorMetrics {
   runningQueries: number;
   lanes: { global: LaneStats; sources: Record<string, LaneStats> };
-  /** Each source's circuit state and retry-budget tokens. */
-  sources: Record<string, { circuit: CircuitState | 'disabled'; retryTokens: number | undefined }>;
+  /**
+   * Each source's circuit state, retry-budget tokens, and the current limit of its lane
+   * (`adaptiveConcurrency` moves it; otherwise its `maxConcurrency`, Infinity without one).
+   */
+  sources: Record<string, { circuit: CircuitState | 'disabled'; retryTokens: number | undefined; limit: number }>;
   cache: CacheStats | undefined;
 }
 
@@ -131,17 +136,36 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     if (!sourceExecutorSchema.safeParse(source).success) {
       throw new TributaryError('CONFIG_INVALID', `source "${name}" is not a SourceExecutor`, { issues: [{ path: `sources.${name}`, message: 'expected execute(query, ctx) and a zod querySchema' }] });
     }
+    const lane = sourceLaneSchema.safeParse({ maxQueued: source.maxQueued, maxQueueMs: source.maxQueueMs });
+    if (!lane.success) {
+      const issues = lane.error.issues.map((i) => ({ path: `sources.${name}.${i.path.join('.')}`, message: i.message }));
+      throw new TributaryError('CONFIG_INVALID', `source "${name}": ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+    }
     if (sources.has(name)) {
       throw new TributaryError('CONFIG_INVALID', `a source named "${name}" is already registered; unregister it first`, { issues: [{ path: `sources.${name}`, message: 'duplicate source name' }] });
     }
     generation++;
     sources.set(name, remote ? remote.wrap(name, source) : source);
-    sourceLanes.set(name, createLane(source.maxConcurrency ?? Infinity));
+    sourceLanes.set(name, sourceLane(source));
     guards.set(name, {
+      hedge: new HedgeStats(clock),
       ...(opts.circuitBreaker === false ? {} : { breaker: createCircuitBreaker(opts.circuitBreaker, now) }),
       ...(opts.retryBudget === false ? {} : { budget: createRetryBudget(opts.retryBudget) }),
     });
   };
+  /** A source's lane: its limit (fixed, or adaptive up to its `maxConcurrency`) and its load shedding. */
+  function sourceLane(source: SourceExecutor): Lane {
+    const adaptive = opts.adaptiveConcurrency === false ? undefined : opts.adaptiveConcurrency === true ? defaultAdaptiveOptions : opts.adaptiveConcurrency;
+    const cap = Math.min(adaptive?.max ?? Infinity, source.maxConcurrency ?? Infinity);
+    const maxQueued = source.maxQueued ?? opts.maxQueued;
+    const maxQueueMs = source.maxQueueMs ?? opts.maxQueueMs;
+    return createLane(source.maxConcurrency ?? Infinity, {
+      clock,
+      ...(maxQueued === undefined ? {} : { maxQueued }),
+      ...(maxQueueMs === undefined ? {} : { maxQueueMs }),
+      ...(adaptive ? { adaptive: createAdaptiveLimit(adaptive, Number.isFinite(cap) ? cap : DEFAULT_ADAPTIVE_MAX) } : {}),
+    });
+  }
   for (const [name, source] of Object.entries(opts.sources)) register(name, source);
 
   // A source's version is asked once and remembered; a failed lookup is forgotten, and the
@@ -287,7 +311,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
       },
       cache: cache?.stats(),
       sources: Object.fromEntries(
-        [...guards].map(([name, g]) => [name, { circuit: g.breaker?.state() ?? 'disabled', retryTokens: g.budget?.tokens() }]),
+        [...guards].map(([name, g]) => [name, { circuit: g.breaker?.state() ?? 'disabled', retryTokens: g.budget?.tokens(), limit: sourceLanes.get(name)?.stats().limit ?? Infinity }]),
       ),
     }),
     remoteMetrics: async () => remote?.metrics(),

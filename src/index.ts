@@ -3,7 +3,8 @@
 /* Executor */
 export { createExecutor } from './executor.js';
 export type { Executor, ExecutorMetrics } from './executor.js';
-export type { ExecutorOptions, CacheOptions } from './config.js';
+export type { ExecutorOptions, CacheOptions, AdaptiveConcurrencyOptions } from './config.js';
+export type { HedgeOptions } from './plan/index.js';
 export type { QueryRun, RunOptions, QueryResult, FragmentReport, FragmentCounts, SourceCounts } from './run/index.js';
 export type { Completeness, CompletenessReason, FragmentCompleteness } from './run/index.js';
 export { PreparedPlan } from './run/index.js';
@@ -16,7 +17,7 @@ export type { Plan, Fragment, MergeNode, Predicate, ValidatedPlan, PlanLimits, P
 /* Sources */
 export { memorySource, sqliteSource, postgresSource, mysqlSource, httpSource } from './sources/index.js';
 export type { MemorySourceOptions, MemoryQuery, SqliteSourceOptions, PostgresSourceOptions, MysqlSourceOptions, HttpSourceOptions } from './sources/index.js';
-export { defaultIsRetryable } from './sources/index.js';
+export { defaultIsRetryable, isReadOnlySql } from './sources/index.js';
 export type { SourceExecutor, ExecuteContext, Principal } from './sources/index.js';
 export type { Row } from './data/row.js';
 

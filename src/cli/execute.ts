@@ -27,6 +27,8 @@ export interface ExecuteOptions {
   /** `--authorize <module>`: the access rule, default-exported by a JS module. */
   authorize?: string;
   quiet?: boolean;
+  /** `--adaptive`: `adaptiveConcurrency: true`. */
+  adaptive?: boolean;
   /** `run --ui`: the live page, started with the executor and following the run. */
   live?: LiveOption;
   /** `run --record <file>`: every source response and timing, written there as JSON (for `tributary replay`). */
@@ -60,7 +62,7 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
   const onInterrupt = (): void => stopSignal.abort(new Error('interrupted'));
   let executor: ReturnType<typeof createExecutor> | undefined;
   try {
-    executor = createExecutor({ sources: measured.sources, ...(authorize ? { authorize } : {}) });
+    executor = createExecutor({ sources: measured.sources, ...(authorize ? { authorize } : {}), ...(opts.adaptive ? { adaptiveConcurrency: true } : {}) });
     await opts.live?.attach(executor);
     let plan: ValidatedPlan;
     try {

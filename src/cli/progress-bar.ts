@@ -16,11 +16,12 @@ export function progressMode(io: CliIo, quiet: boolean | undefined): ProgressMod
 
 /**
  * The bar's line: settled fragments (succeeded, failed or skipped) out of all, how they
- * settled, the level running, the sources with calls running, retries and the time so far
- * (`duration_formatted` is cli-progress's own, redrawn on its timer).
+ * settled, the level running, the sources with calls running, retries, each source's
+ * concurrency limit once an adaptive one has moved (`| limit: crm 6, shop 12`), and the time
+ * so far (`duration_formatted` is cli-progress's own, redrawn on its timer).
  */
 export const BAR_FORMAT =
-  '{bar} {percentage}% | {value}/{total} fragments: {succeeded} ok ({cached} cached), {failed} failed, {skipped} skipped | level {level} | running: {running} | retries: {retries} | {duration_formatted}';
+  '{bar} {percentage}% | {value}/{total} fragments: {succeeded} ok ({cached} cached), {failed} failed, {skipped} skipped | level {level} | running: {running} | retries: {retries}{limits} | {duration_formatted}';
 
 /** What the bar shows besides its value. */
 interface Payload {
@@ -31,6 +32,8 @@ interface Payload {
   level: string;
   running: string;
   retries: number;
+  /** `` or ` | limit: crm 6, shop 12`. */
+  limits: string;
 }
 
 /**
@@ -66,6 +69,7 @@ function barView(shape: { fragments: number; levels: number }, io: CliIo): View 
     cliProgress.Presets.shades_classic,
   );
   const running = new Map<string, string>();
+  const limits = new Map<string, number>();
   let latest: Progress | undefined;
   let stopped = false;
   const payload = (): Payload => ({
@@ -76,6 +80,7 @@ function barView(shape: { fragments: number; levels: number }, io: CliIo): View 
     level: `${Math.min((latest?.level ?? 0) + 1, shape.levels)}/${shape.levels}`,
     running: runningSources(running),
     retries: latest?.retries ?? 0,
+    limits: limits.size === 0 ? '' : ` | limit: ${[...limits].map(([s, n]) => `${s} ${n}`).join(', ')}`,
   });
   const settled = (): number => (latest === undefined ? 0 : latest.succeeded + latest.failed + latest.skipped);
   bar.start(shape.fragments, 0, payload());
@@ -84,6 +89,7 @@ function barView(shape: { fragments: number; levels: number }, io: CliIo): View 
       if (e.type === 'fragment.started') running.set(e.fragmentId, e.source);
       else if (e.type === 'fragment.attempt.failed' || e.type === 'fragment.succeeded' || e.type === 'fragment.failed' || e.type === 'fragment.skipped' || e.type === 'fragment.dropped') running.delete(e.fragmentId);
       else if (e.type === 'query.done' || e.type === 'query.failed') running.clear();
+      else if (e.type === 'source.limit.changed') limits.set(e.source, e.limit);
       bar.update(Math.min(settled(), shape.fragments), payload());
     },
     progress(p) {
@@ -152,6 +158,10 @@ export function describeEvent(e: ExecutionEvent): string | undefined {
       return `${e.fragmentId} (${e.source}) skipped: upstream ${e.because} failed`;
     case 'fragment.dropped':
       return `${e.fragmentId} (${e.source}) dropped: optional, out of time at the deadline`;
+    case 'source.limit.changed':
+      return `source ${e.source}: concurrency limit ${e.previous} → ${e.limit}`;
+    case 'fragment.hedged':
+      return `${e.fragmentId} (${e.source}) hedged: a second call after ${e.afterMs} ms without an answer`;
     case 'merge.started':
       return 'merging';
     case 'query.done':

@@ -4,7 +4,7 @@ import type { Row } from '../data/row.js';
 import { classifyError } from '../execution/classify.js';
 import type { PreparedPlan, RunOptions } from '../run/index.js';
 import type { ExecuteContext, SourceExecutor } from '../sources/source.js';
-import { callKey, encodeRecordedRows, encodeRecordedRun, type RecordedCall, type RecordedOutcome, type RecordedRun, type RecordedSettings, type Recording } from './recording.js';
+import { callKey, encodeRecordedRows, encodeRecordedRun, type RecordedCall, type RecordedOutcome, type RecordedRun, type RecordedSettings, type RecordedSource, type Recording } from './recording.js';
 
 type Pending = Omit<RecordedCall, 'outcome'> & { outcome?: RecordedCall['outcome'] };
 
@@ -34,9 +34,23 @@ export class Recorder {
 
   /** The source, with every call recorded (the original is called as before). */
   wrap(name: string, source: SourceExecutor): SourceExecutor {
-    this.#sources[name] = { kind: source.kind, ...(source.maxConcurrency === undefined ? {} : { maxConcurrency: source.maxConcurrency }) };
+    const info: RecordedSource = { kind: source.kind, ...(source.maxConcurrency === undefined ? {} : { maxConcurrency: source.maxConcurrency }) };
+    this.#sources[name] = info;
     const wrapped = Object.create(source) as SourceExecutor;
     wrapped.execute = (query: unknown, ctx: ExecuteContext) => this.#call(name, source, query, ctx);
+    const isReadOnly = source.isReadOnly;
+    if (isReadOnly) {
+      // Which queries were reads (hedgeable): the replay hedges the same ones.
+      wrapped.isReadOnly = (query: unknown) => {
+        const read = isReadOnly.call(source, query);
+        if (read) {
+          const key = callKey(query, []);
+          const reads = (info.readOnly ??= []);
+          if (!reads.includes(key)) reads.push(key);
+        }
+        return read;
+      };
+    }
     return wrapped;
   }
 
@@ -87,7 +101,7 @@ export class Recorder {
       plan: this.plan,
       run: encodeRecordedRun(this.run),
       settings: this.settings,
-      sources: { ...this.#sources },
+      sources: Object.fromEntries(Object.entries(this.#sources).map(([n, s]) => [n, s.readOnly ? { ...s, readOnly: [...s.readOnly] } : { ...s }])),
       random: [...this.#random],
       // A call still running when the recording is taken is left out.
       calls: this.#calls.filter((c): c is RecordedCall => c.outcome !== undefined).map((c) => ({ ...c })),
@@ -131,6 +145,10 @@ export function recorderFor(p: PreparedPlan, runOptions: RunOptions, opts: Resol
       retryBudget: opts.retryBudget,
       circuitBreaker: opts.circuitBreaker,
       rowLimits: opts.rowLimits,
+      ...(opts.hedge === false ? {} : { hedge: opts.hedge }),
+      ...(opts.adaptiveConcurrency === false ? {} : { adaptiveConcurrency: opts.adaptiveConcurrency }),
+      ...(opts.maxQueued === undefined ? {} : { maxQueued: opts.maxQueued }),
+      ...(opts.maxQueueMs === undefined ? {} : { maxQueueMs: opts.maxQueueMs }),
     },
   );
 }

@@ -6,6 +6,7 @@ import { withColumns } from '../data/columns.js';
 import type { Row } from '../data/row.js';
 import { errorCodes, TributaryError, type ErrorCode } from '../errors.js';
 import type { Principal } from '../sources/source.js';
+import { hedgeOptionsSchema } from '../plan/schema.js';
 
 /** How one recorded source call ended. */
 export type RecordedOutcome =
@@ -47,7 +48,7 @@ export interface Recording {
   /** The executor settings that shape the timeline. */
   settings: RecordedSettings;
   /** Each source the plan used: its kind and its concurrency limit. */
-  sources: Record<string, { kind: string; maxConcurrency?: number }>;
+  sources: Record<string, RecordedSource>;
   /** The random draws of the run (retry jitter), in order. */
   random: number[];
   calls: RecordedCall[];
@@ -70,9 +71,27 @@ const settingsSchema = z.object({
   retryBudget: z.union([z.literal(false), z.object({ capacity: z.number(), retryCost: z.number(), timeoutRetryCost: z.number(), successReward: z.number() })]),
   circuitBreaker: z.union([z.literal(false), z.object({ failureThreshold: z.number(), resetTimeoutMs: z.number() })]),
   rowLimits: z.object({ maxRows: z.number().int().positive().optional(), maxBytes: z.number().int().positive().optional() }),
+  // Load controls (issue 16): they shape the timeline as much as retries do.
+  hedge: hedgeOptionsSchema.optional(),
+  adaptiveConcurrency: z
+    .union([z.boolean(), z.object({ min: z.number().int().positive(), max: z.number().int().positive().optional(), initial: z.number().int().positive(), backoffRatio: z.number(), probeMultiplier: z.number().int().positive() })])
+    .optional(),
+  maxQueued: z.number().int().nonnegative().optional(),
+  maxQueueMs: z.number().int().positive().optional(),
 });
 
 export type RecordedSettings = z.infer<typeof settingsSchema>;
+
+/**
+ * What a replay needs of a source: its kind, its lane size and, for hedged requests, which
+ * of its queries it called reads (`readOnly`: their `callKey(query, [])`), so the replay
+ * hedges exactly the calls the run hedged.
+ */
+export interface RecordedSource {
+  kind: string;
+  maxConcurrency?: number;
+  readOnly?: string[];
+}
 
 const name = z.string().min(1).max(500);
 const callBase = { source: name, fragmentId: name, key: z.string().max(200), startedAt: z.number().nonnegative(), endedAt: z.number().nonnegative() };
@@ -96,7 +115,7 @@ const recordingSchema = z.object({
   plan: z.unknown(),
   run: z.string(),
   settings: settingsSchema,
-  sources: z.record(name, z.object({ kind: z.string(), maxConcurrency: z.number().int().positive().optional() })),
+  sources: z.record(name, z.object({ kind: z.string(), maxConcurrency: z.number().int().positive().optional(), readOnly: z.array(z.string().max(200)).optional() })),
   random: z.array(z.number().min(0).max(1)),
   calls: z.array(callSchema),
 });

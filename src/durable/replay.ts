@@ -56,6 +56,10 @@ export function replayRecording(input: unknown, host: ReplayHost, options: Repla
       retryBudget: settings.retryBudget,
       circuitBreaker: settings.circuitBreaker,
       rowLimits: settings.rowLimits,
+      ...(settings.hedge === undefined ? {} : { hedge: settings.hedge }),
+      ...(settings.adaptiveConcurrency === undefined ? {} : { adaptiveConcurrency: settings.adaptiveConcurrency }),
+      ...(settings.maxQueued === undefined ? {} : { maxQueued: settings.maxQueued }),
+      ...(settings.maxQueueMs === undefined ? {} : { maxQueueMs: settings.maxQueueMs }),
       ...(options.inspect ? { inspect: options.inspect } : {}),
     },
     recording.plan,
@@ -91,12 +95,14 @@ async function drive(clock: VirtualClock, run: QueryRun): Promise<void> {
   }
 }
 
-function replaySource(name: string, info: { kind: string; maxConcurrency?: number }, queues: Map<string, RecordedCall[]>, clock: VirtualClock, limits: { maxRows?: number; maxBytes?: number }): SourceExecutor {
+function replaySource(name: string, info: { kind: string; maxConcurrency?: number; readOnly?: string[] }, queues: Map<string, RecordedCall[]>, clock: VirtualClock, limits: { maxRows?: number; maxBytes?: number }): SourceExecutor {
   return {
     kind: info.kind,
     querySchema: z.unknown(),
     ...(info.maxConcurrency === undefined ? {} : { maxConcurrency: info.maxConcurrency }),
     isRetryable: (error) => error instanceof TributaryError && error.retryable === true,
+    // The run's reads, so a hedged run replays its hedges (the loser's call was recorded as aborted).
+    ...(info.readOnly ? { isReadOnly: readsOf(info.readOnly) } : {}),
     execute: (query: unknown, ctx: ExecuteContext): Promise<Row[]> => {
       const call = queues.get(`${name}\u0000${ctx.fragmentId ?? ''}\u0000${callKey(query, ctx.params)}`)?.shift();
       if (!call) {
@@ -139,3 +145,8 @@ function replaySource(name: string, info: { kind: string; maxConcurrency?: numbe
 }
 
 export type { Recording };
+
+function readsOf(keys: readonly string[]): (query: unknown) => boolean {
+  const reads = new Set(keys);
+  return (query) => reads.has(callKey(query, []));
+}

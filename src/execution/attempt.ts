@@ -4,7 +4,7 @@ import type { BoundCall } from './bind.js';
 import { toFragmentError } from './classify.js';
 import type { TimerHandle } from './clock.js';
 import type { SourceEnv } from './env.js';
-import type { LaneClient, LaneTicket } from './lanes.js';
+import type { LaneClient, LaneTicket, ShedReason } from './lanes.js';
 import { SourceCall, type CallOutput, type SinkOptions } from './source-call.js';
 
 /** One call's output and the tries it took. */
@@ -29,6 +29,16 @@ export interface AttemptOwner {
   attemptFailed(attempt: number, error: FragmentError): void;
   /** Emits the circuit's transitions. */
   circuitChanged(transition: 'opened' | 'closed'): void;
+  /** Emits `source.limit.changed`: this attempt's sample moved the source's adaptive limit. */
+  limitChanged(previous: number, limit: number): void;
+}
+
+/**
+ * Errors that say "too much load" to an adaptive limit: a timeout, or a retryable
+ * SOURCE_UNAVAILABLE (connection refused or reset, 429, 503, a shed call of another client).
+ */
+export function isOverload(error: FragmentError): boolean {
+  return error.retryable && (error.code === 'TIMEOUT' || error.code === 'SOURCE_UNAVAILABLE');
 }
 
 /** Who hears how an attempt ended (exactly once, unless it was stopped first). */
@@ -61,6 +71,10 @@ export class Attempt implements LaneClient {
   #call: SourceCall | undefined;
   #timer: TimerHandle | undefined;
   #rejectedByCircuit = false;
+  #shedByLane = false;
+  /** Clock time the call began, and the calls then in flight: read only for an adaptive lane. */
+  #startedAt = -1;
+  #inflight = 0;
   /** See `ExecuteContext.budgetMs`: fixed when the call starts. */
   budgetMs: number | undefined;
 
@@ -99,12 +113,40 @@ export class Attempt implements LaneClient {
     this.#begin();
   }
 
-  /** Stops the attempt: its call's signal fires with the run's stop reason. */
-  stop(): void {
+  /**
+   * The source's lane turned this attempt away (full queue, or waited past maxQueueMs): it
+   * fails with a retryable SOURCE_UNAVAILABLE, not counted against the circuit.
+   */
+  shed(reason: ShedReason): void {
+    this.#shedByLane = true;
+    const why = reason.kind === 'queue-full' ? `${reason.maxQueued} calls already wait for it (maxQueued)` : `this call waited ${reason.maxQueueMs} ms for a slot (maxQueueMs)`;
+    const owner = this.owner;
+    this.#fail(
+      new FragmentError('SOURCE_UNAVAILABLE', `source "${owner.env.sourceName}" is overloaded: ${why}`, {
+        fragmentId: owner.id,
+        source: owner.env.sourceName,
+        attempt: this.n,
+        retryable: true,
+      }),
+    );
+  }
+
+  /**
+   * Starts the attempt on a source slot already held, without the global lane (a hedged
+   * request's extra call: see hedge.ts).
+   */
+  startHeld(sourceTicket: LaneTicket): void {
+    this.#sourceTicket = sourceTicket;
+    this.#phase = Phase.Running;
+    this.#begin();
+  }
+
+  /** Stops the attempt: its call's signal fires with `reason`, by default the run's stop reason. */
+  stop(reason?: unknown): void {
     if (this.#phase === Phase.Ended) return;
     this.#phase = Phase.Ended;
     this.#clearTimer();
-    this.#call?.abort(this.owner.env.abortReason());
+    this.#call?.abort(reason ?? this.owner.env.abortReason());
     // Handed back on the next microtask: a stopping query releases all its slots in one sweep.
     this.#globalTicket?.release(true);
     this.#sourceTicket?.release(true);
@@ -123,6 +165,12 @@ export class Attempt implements LaneClient {
     owner.attemptStarted(this.n, this.batch);
     const budget = Math.min(owner.streaming ? Infinity : owner.timeoutMs, owner.remainingMs());
     if (Number.isFinite(budget)) this.budgetMs = Math.max(1, Math.floor(budget));
+    const lane = env.lanes.source;
+    // A streaming call's duration is the consumer's pace as much as the source's: not a sample.
+    if (lane.adaptive && !owner.streaming) {
+      this.#startedAt = env.clock.now();
+      this.#inflight = lane.running;
+    }
     const call = new SourceCall(env.source, this.bound.query, this, owner.streaming);
     this.#call = call;
     if (Number.isFinite(owner.timeoutMs)) this.#timer = env.clock.setTimeout(() => this.#timeout(), owner.timeoutMs);
@@ -155,6 +203,7 @@ export class Attempt implements LaneClient {
     if (this.#phase === Phase.Ended) return;
     this.#end(false);
     this.#record(true);
+    if (this.#startedAt >= 0) this.#sample(false);
     this.owner.env.guards.budget?.recordSuccess(this.n > 1);
     this.listener.attemptDone({ rows: output.rows, count: output.count, stopped: output.stopped, attempts: this.n });
   }
@@ -166,7 +215,9 @@ export class Attempt implements LaneClient {
     const error = toFragmentError(raw, { fragmentId: owner.id, sourceName: env.sourceName, source: env.source, attempt: this.n });
     // Only failures that say "the source is unwell" count against its circuit; a rejected
     // query (syntax, permission) proves the source answered.
-    if (!this.#rejectedByCircuit && (!this.#call?.aborted || error.code === 'TIMEOUT')) this.#record(!error.retryable);
+    if (!this.#rejectedByCircuit && !this.#shedByLane && (!this.#call?.aborted || error.code === 'TIMEOUT')) this.#record(!error.retryable);
+    // A failure that is not about load (a syntax error) says nothing to the adaptive limit.
+    if (this.#startedAt >= 0 && isOverload(error)) this.#sample(true);
     owner.attemptFailed(this.n, error);
     // After a failure the slots come back on the next microtask: the failure must reach its
     // fragment (a fail-fast stop, an opening circuit) before a waiting call takes the slot.
@@ -204,6 +255,15 @@ export class Attempt implements LaneClient {
   #record(success: boolean): void {
     const transition = this.owner.env.guards.breaker?.record(success);
     if (transition) this.owner.circuitChanged(transition);
+  }
+
+  /** Feeds the source's adaptive limit this call's round trip. */
+  #sample(overload: boolean): void {
+    const env = this.owner.env;
+    const startedAt = this.#startedAt;
+    this.#startedAt = -1;
+    const previous = env.lanes.source.sample(startedAt, env.clock.now() - startedAt, this.#inflight, overload);
+    if (previous !== undefined) this.owner.limitChanged(previous, env.lanes.source.stats().limit);
   }
 
   #circuitOpen(): FragmentError {

@@ -3,6 +3,7 @@ import type { Row } from '../data/row.js';
 import type { ExecutionEvent } from '../progress/events.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
+import type { HedgeStats } from './hedge-stats.js';
 import type { Clock } from './clock.js';
 import type { Lane } from './lanes.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -14,6 +15,8 @@ import type { QueryDeadline, SourceLatency } from './deadline.js';
 export interface SourceGuards {
   breaker?: CircuitBreaker;
   budget?: RetryBudget;
+  /** What hedged requests know of the source: its latencies and extra calls. */
+  hedge?: HedgeStats;
 }
 
 /** Where a run's events go: built only when someone listens (`wanted`). */

@@ -4,12 +4,13 @@ import { limitExceeded } from '../data/limits.js';
 import type { Row } from '../data/row.js';
 import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
 import type { PreparedFragment } from '../run/prepare.js';
-import { Attempt, attempt$, type AttemptListener, type AttemptOutput, type AttemptOwner } from './attempt.js';
+import type { AttemptListener, AttemptOutput } from './attempt.js';
 import { bindCalls, type BoundCall } from './bind.js';
 import { toFragmentError } from './classify.js';
 import type { TimerHandle } from './clock.js';
 import { retryFits } from './deadline.js';
 import type { SourceEnv } from './env.js';
+import { newTry, try$, type HedgeOwner, type HedgePolicy, type Try } from './hedge.js';
 import { combine, outcomeOf, type FragmentOutcome } from './outcome.js';
 import { backoffDelay, laterTries, retrying } from './retry.js';
 import type { SinkOptions } from './source-call.js';
@@ -25,11 +26,12 @@ const round = (value: number): number => Math.round(value * 1000) / 1000;
  * rows stored → one settle event (`fragment.succeeded` or `fragment.failed`), handed to
  * `settle`. It never throws: a failure is an event. `stop()` aborts every running call.
  */
-export class FragmentTask implements AttemptOwner, AttemptListener {
+export class FragmentTask implements HedgeOwner, AttemptListener {
   readonly index: number;
   readonly id: string;
   readonly level: number;
   readonly timeoutMs: number;
+  readonly hedge: HedgePolicy | undefined;
   streaming: SinkOptions | undefined;
   streamed = false;
   #startedAt = 0;
@@ -37,7 +39,7 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
   #settled = false;
   #subscription: Subscription | undefined;
   /** The first try of a lone, uncached call: run without an Observable. */
-  #attempt: Attempt | undefined;
+  #attempt: Try | undefined;
   #deadline: TimerHandle | undefined;
   /** When it must be done, in ms since the query started: its own deadline or its budget, the earlier. */
   #endAt = Infinity;
@@ -55,6 +57,7 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     this.id = prepared.id;
     this.level = prepared.level;
     this.timeoutMs = prepared.timeoutMs;
+    this.hedge = prepared.hedge;
   }
 
   start(): void {
@@ -138,7 +141,7 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     if (this.#settled) return;
     if (calls.length === 1 && key === undefined) {
       // The common case, and the cheapest: one call, no cache, no Observable until a retry.
-      this.#attempt = new Attempt(this, calls[0]!, ONE_BATCH, 1, this);
+      this.#attempt = newTry(this, calls[0]!, ONE_BATCH, 1, this);
       this.#attempt.start();
       return;
     }
@@ -167,7 +170,7 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     const first = this.#attempt!;
     this.#attempt = undefined;
     if (this.#settled) return;
-    this.#subscription = laterTries(error, (n) => attempt$(this, first.bound, ONE_BATCH, n), (e, retry) => this.#delayFor(e as FragmentError, retry), this.prepared.retry.attempts).subscribe({
+    this.#subscription = laterTries(error, (n) => try$(this, first.bound, ONE_BATCH, n), (e, retry) => this.#delayFor(e as FragmentError, retry), this.prepared.retry.attempts).subscribe({
       next: (output) => this.#succeed(outcomeOf(output), false),
       error: (e: unknown) => this.#fail(e),
     });
@@ -176,8 +179,8 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
   /** Every try of one call: the first on its own, the rest through RxJS's `retry`. */
   #call$(call: BoundCall, batch: { index: number; count: number }): Observable<AttemptOutput> {
     const attempts = this.prepared.retry.attempts;
-    if (attempts <= 1) return attempt$(this, call, batch, 1);
-    return retrying((n) => attempt$(this, call, batch, n), (error, retry) => this.#delayFor(error as FragmentError, retry), attempts);
+    if (attempts <= 1) return try$(this, call, batch, 1);
+    return retrying((n) => try$(this, call, batch, n), (error, retry) => this.#delayFor(error as FragmentError, retry), attempts);
   }
 
   #delayFor(error: FragmentError, retry: number): Observable<unknown> {
@@ -244,6 +247,11 @@ export class FragmentTask implements AttemptOwner, AttemptListener {
     const base = { queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level };
     if (transition === 'opened') env.events.emit({ type: 'source.circuit.opened', ...base, failures: env.guards.breaker?.consecutiveFailures() ?? 0 });
     else env.events.emit({ type: 'source.circuit.closed', ...base });
+  }
+
+  limitChanged(previous: number, limit: number): void {
+    const env = this.env;
+    if (env.events.wanted) env.events.emit({ type: 'source.limit.changed', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, previous, limit });
   }
 
   #succeed(outcome: FragmentOutcome, cached: boolean): void {

@@ -1,4 +1,6 @@
 import { Observable } from 'rxjs';
+import type { AdaptiveLimit } from './adaptive-limit.js';
+import type { Clock, TimerHandle } from './clock.js';
 
 /** Occupancy of one lane. */
 export interface LaneStats {
@@ -7,9 +9,29 @@ export interface LaneStats {
   queued: number;
 }
 
-/** Who waits for a slot: `granted()` is called when it has one. */
+/** Why a lane turned a call away instead of queueing it (see `LaneOptions`). */
+export type ShedReason = { kind: 'queue-full'; maxQueued: number } | { kind: 'queue-timeout'; maxQueueMs: number };
+
+/**
+ * Who waits for a slot: `granted()` is called when it has one. `shed()` is called instead
+ * when the lane sheds the call (a full queue or a wait past `maxQueueMs`): the ticket is
+ * then done, holding nothing.
+ */
 export interface LaneClient {
   granted(): void;
+  shed?(reason: ShedReason): void;
+}
+
+/** Load shedding and adaptation of one lane. */
+export interface LaneOptions {
+  /** Most calls waiting for a slot; one more is shed at once. Default: no bound. */
+  maxQueued?: number;
+  /** Longest wait for a slot, on `clock`; a call waiting longer is shed. Default: no bound. */
+  maxQueueMs?: number;
+  /** Where `maxQueueMs` reads time (the executor's clock); without one, `maxQueueMs` is ignored. */
+  clock?: Clock;
+  /** Makes the limit adaptive: it starts at `adaptive.limit` and follows its samples. */
+  adaptive?: AdaptiveLimit;
 }
 
 /** A slot asked of a lane: held once `granted` has been called, until it is released. */
@@ -28,8 +50,19 @@ export interface LaneTicket {
  * lane is on every source call's path. `schedule()` still offers it as an RxJS operator.
  */
 export interface Lane {
-  /** Calls `client.granted()` when a slot is free — at once if one is. */
+  /** Calls `client.granted()` when a slot is free — at once if one is — or `client.shed()`. */
   acquire(client: LaneClient): LaneTicket;
+  /** A slot now, or none: never queues (a hedged request's extra call). */
+  tryAcquire(): LaneTicket | undefined;
+  /** Slots held right now. */
+  readonly running: number;
+  /** The adaptive limit, when the lane has one (`LaneOptions.adaptive`). */
+  readonly adaptive: AdaptiveLimit | undefined;
+  /**
+   * Feeds the adaptive limit one finished call (see `AdaptiveLimit.sample`) and applies its
+   * new limit; returns the previous limit when it changed, else undefined.
+   */
+  sample(startedAt: number, rttMs: number, inflight: number, overload: boolean): number | undefined;
   /** Runs `work` when a slot is free; unsubscribing frees the slot or leaves the queue. */
   schedule<T>(work: Observable<T>): Observable<T>;
   stats(): LaneStats;
@@ -43,8 +76,12 @@ const enum State {
   Done,
 }
 
+const NO_CLIENT: LaneClient = { granted: () => undefined };
+
 class Ticket implements LaneTicket {
   state = State.Waiting;
+  /** When it joined the queue (only read with `maxQueueMs`). */
+  queuedAt = 0;
   constructor(
     readonly lane: SemaphoreLane,
     readonly client: LaneClient,
@@ -69,10 +106,22 @@ class SemaphoreLane implements Lane {
   running = 0;
   queued = 0;
   closed = false;
+  limit: number;
+  readonly adaptive: AdaptiveLimit | undefined;
+  readonly #maxQueued: number;
+  readonly #maxQueueMs: number;
+  readonly #clock: Clock | undefined;
+  #shedTimer: TimerHandle | undefined;
   readonly #queue: (Ticket | undefined)[] = [];
   #head = 0;
 
-  constructor(readonly limit: number) {}
+  constructor(limit: number, options: LaneOptions = {}) {
+    this.adaptive = options.adaptive;
+    this.limit = options.adaptive ? options.adaptive.limit : limit;
+    this.#maxQueued = options.maxQueued ?? Infinity;
+    this.#maxQueueMs = options.clock ? (options.maxQueueMs ?? Infinity) : Infinity;
+    this.#clock = options.clock;
+  }
 
   acquire(client: LaneClient): LaneTicket {
     const ticket = new Ticket(this, client);
@@ -86,14 +135,48 @@ class SemaphoreLane implements Lane {
       client.granted();
       return ticket;
     }
+    if (this.queued >= this.#maxQueued) {
+      ticket.state = State.Done;
+      client.shed?.({ kind: 'queue-full', maxQueued: this.#maxQueued });
+      return ticket;
+    }
     this.queued++;
     this.#queue.push(ticket);
+    if (this.#maxQueueMs !== Infinity) {
+      ticket.queuedAt = this.#clock!.now();
+      this.#shedTimer ??= this.#clock!.setTimeout(() => this.#shedLate(), this.#maxQueueMs);
+    }
     return ticket;
+  }
+
+  tryAcquire(): LaneTicket | undefined {
+    if (this.closed || this.running >= this.limit) return undefined;
+    this.running++;
+    const ticket = new Ticket(this, NO_CLIENT);
+    ticket.state = State.Holding;
+    return ticket;
+  }
+
+  sample(startedAt: number, rttMs: number, inflight: number, overload: boolean): number | undefined {
+    const adaptive = this.adaptive;
+    if (!adaptive) return undefined;
+    const previous = this.limit;
+    const next = adaptive.sample(startedAt, rttMs, inflight, overload);
+    if (next === previous) return undefined;
+    this.limit = next;
+    // A higher limit starts waiting calls now; a lower one lets running calls finish.
+    if (next > previous) this.#drain();
+    return previous;
   }
 
   /** A slot came back: start the oldest ticket still waiting, if any. */
   free(): void {
     this.running--;
+    this.#drain();
+  }
+
+  /** Starts waiting tickets while there are free slots. */
+  #drain(): void {
     while (this.#head < this.#queue.length && this.running < this.limit && !this.closed) {
       const next = this.#queue[this.#head]!;
       this.#queue[this.#head++] = undefined;
@@ -107,6 +190,32 @@ class SemaphoreLane implements Lane {
       next.state = State.Holding;
       next.client.granted();
     }
+  }
+
+  /**
+   * The queue-wait timer fired: sheds every waiting ticket older than `maxQueueMs` (the
+   * queue is FIFO, so they are at its head), then sets one timer for the next oldest. One
+   * timer per lane, not one per waiting call.
+   */
+  #shedLate(): void {
+    this.#shedTimer = undefined;
+    const now = this.#clock!.now();
+    while (this.#head < this.#queue.length) {
+      const t = this.#queue[this.#head];
+      if (t && t.state === State.Waiting) {
+        const due = t.queuedAt + this.#maxQueueMs;
+        if (due > now) {
+          this.#shedTimer = this.#clock!.setTimeout(() => this.#shedLate(), due - now);
+          return;
+        }
+        t.state = State.Done;
+        this.queued--;
+        t.client.shed?.({ kind: 'queue-timeout', maxQueueMs: this.#maxQueueMs });
+      }
+      this.#queue[this.#head++] = undefined;
+    }
+    this.#queue.length = 0;
+    this.#head = 0;
   }
 
   schedule<T>(work: Observable<T>): Observable<T> {
@@ -150,6 +259,8 @@ class SemaphoreLane implements Lane {
 
   close(): void {
     this.closed = true;
+    if (this.#shedTimer !== undefined) this.#clock!.clearTimeout(this.#shedTimer);
+    this.#shedTimer = undefined;
     for (let i = this.#head; i < this.#queue.length; i++) {
       const t = this.#queue[i];
       if (t && t.state === State.Waiting) t.state = State.Done;
@@ -160,7 +271,10 @@ class SemaphoreLane implements Lane {
   }
 }
 
-/** Creates a lane of `limit` slots (`Infinity` for no cap). */
-export function createLane(limit = Infinity): Lane {
-  return new SemaphoreLane(limit);
+/**
+ * Creates a lane of `limit` slots (`Infinity` for no cap); with `options.adaptive`, the
+ * limit is the adaptive one's instead.
+ */
+export function createLane(limit = Infinity, options?: LaneOptions): Lane {
+  return new SemaphoreLane(limit, options);
 }

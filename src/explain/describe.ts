@@ -14,7 +14,7 @@ export function inputText(input: BoundInput): string {
   return `${input.path} ← ${input.fragment}.${input.column}${batch}`;
 }
 
-/** `timeout 2000 ms, retry attempts=5, cache ttl 0 ms`, or '' when the fragment overrides nothing. */
+/** `timeout 2000 ms, retry attempts=5, cache ttl 0 ms, hedge afterMs=30`, or '' when the fragment overrides nothing. */
 export function policyText(f: FragmentExplanation): string {
   const parts: string[] = [];
   if (f.timeoutMs !== undefined) parts.push(`timeout ${f.timeoutMs} ms`);
@@ -26,6 +26,11 @@ export function policyText(f: FragmentExplanation): string {
   else if (f.cache !== undefined) {
     const cache = [f.cache.ttlMs === undefined ? '' : `ttl ${f.cache.ttlMs} ms`, f.cache.tags?.length ? `tags ${f.cache.tags.join(', ')}` : ''].filter(Boolean);
     parts.push(`cache ${cache.join(', ') || 'defaults'}`);
+  }
+  if (f.hedge === false) parts.push('no hedge');
+  else if (f.hedge !== undefined) {
+    const hedge = Object.entries(f.hedge).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+    parts.push(`hedge ${hedge || 'defaults'}`);
   }
   return parts.join(', ');
 }

@@ -101,6 +101,7 @@ function explainFragment(
     ...(f.timeoutMs === undefined ? {} : { timeoutMs: f.timeoutMs }),
     ...(f.retry === undefined ? {} : { retry: f.retry }),
     ...(f.cache === undefined ? {} : { cache: f.cache }),
+    ...(f.hedge === undefined ? {} : { hedge: f.hedge }),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { CacheOverride, MergeNode, RetryOptionsInput } from '../plan/index.js';
+import type { CacheOverride, HedgeOptions, MergeNode, RetryOptionsInput } from '../plan/index.js';
 import type { FragmentReport, QueryResult } from '../run/index.js';
 
 /**
@@ -45,6 +45,8 @@ export interface FragmentExplanation {
   timeoutMs?: number;
   retry?: RetryOptionsInput;
   cache?: CacheOverride;
+  /** The fragment's own `hedge` option (hedged requests), when it sets one. */
+  hedge?: HedgeOptions;
   /** With a principal and an `authorize` rule: whether the rule lets this fragment run. */
   access?: { allowed: boolean; reason?: string };
 }

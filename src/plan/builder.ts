@@ -45,7 +45,7 @@ export class PlanBuilder {
     return this;
   }
 
-  /** Sets plan-wide options: `errorPolicy`, `schedule`, `timeoutMs`, `deadlineMs` (the query's), `fragmentDeadlineMs`, `retry`, `cache`, `limits`. */
+  /** Sets plan-wide options: `errorPolicy`, `schedule`, `timeoutMs`, `deadlineMs` (the query's), `fragmentDeadlineMs`, `retry`, `cache`, `limits`, `hedge`. */
   options(options: PlanOptions): this {
     this.#options = { ...this.#options, ...options };
     return this;

@@ -1,5 +1,5 @@
 export { planSchema, mergeNodeSchema, predicateSchema, fragmentSchema } from './schema.js';
-export type { Plan, Fragment, MergeNode, Predicate, FromRef, ParamRef, Scalar, CacheOverride, RetryOptionsInput } from './schema.js';
+export type { Plan, Fragment, MergeNode, Predicate, FromRef, ParamRef, Scalar, CacheOverride, RetryOptionsInput, HedgeOptions } from './schema.js';
 export { validatePlan, type ValidatedPlan, type ValidateOptions } from './validate.js';
 export { levels } from './levels.js';
 export { plan, from, param, PlanBuilder } from './builder.js';

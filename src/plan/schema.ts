@@ -187,6 +187,28 @@ export const rowLimitsSchema = z.strictObject({
 /** A delay for a timer: Node fires any setTimeout beyond 2^31-1 ms after 1 ms instead. */
 export const timerMsSchema = z.number().int().positive().max(2 ** 31 - 1);
 
+/**
+ * Hedged requests (see src/execution/hedge.ts): when a call has not answered after `afterMs`
+ * (or the source's observed latency at `quantile`), a second call of the same statement
+ * starts; the first answer wins. `false` turns hedging off for the executor, plan or fragment.
+ */
+export const hedgeOptionsSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    /** Start the extra call after this many ms (with `quantile`: never earlier than this). */
+    afterMs: timerMsSchema.optional(),
+    /** Start it after the source's observed latency at this quantile (default 0.95 without `afterMs`). */
+    quantile: z.number().gt(0).lt(1).optional(),
+    /** At most this many extra calls per call of the source, over a sliding window (default 0.1). */
+    maxExtraRatio: z.number().min(0).max(1).optional(),
+    /** The call is safe to run twice even where the source cannot tell it is a read (a POST that reads). */
+    idempotent: z.boolean().optional(),
+  }),
+]);
+export type HedgeOptionsInput = z.infer<typeof hedgeOptionsSchema>;
+/** The `hedge` option of an executor, plan or fragment. */
+export type HedgeOptions = HedgeOptionsInput;
+
 export const fragmentIdSchema = z
   .string()
   .min(1)
@@ -215,6 +237,7 @@ export const fragmentSchema = z.strictObject({
    * calls are aborted, its dependents skipped, the merge sees it empty, the query `partial`.
    */
   optional: z.boolean().optional(),
+  hedge: hedgeOptionsSchema.optional(),
 });
 export type Fragment = z.infer<typeof fragmentSchema>;
 
@@ -232,6 +255,7 @@ export const planSchema = z.strictObject({
   retry: retryOptionsSchema.optional(),
   cache: cacheOverrideSchema.optional(),
   limits: rowLimitsSchema.optional(),
+  hedge: hedgeOptionsSchema.optional(),
 });
 
 /** A plan as written (JSON or the `plan()` builder). */

@@ -87,6 +87,21 @@ export type SourceCircuitOpenedEvent = FragmentEventBase & { type: 'source.circu
 /** A probe call succeeded and the source's circuit closed again. */
 export type SourceCircuitClosedEvent = FragmentEventBase & { type: 'source.circuit.closed' };
 /**
+ * A source's adaptive concurrency limit (`adaptiveConcurrency`) moved, after a call of this
+ * fragment was measured: `limit` calls of that source may now run at once.
+ */
+export type SourceLimitChangedEvent = FragmentEventBase & { type: 'source.limit.changed'; previous: number; limit: number };
+/**
+ * A call of this fragment had not answered after `afterMs`: a second, hedged call of the
+ * same statement started (`hedge`). The first answer wins; the other call is aborted.
+ */
+export type FragmentHedgedEvent = FragmentEventBase & {
+  type: 'fragment.hedged';
+  attempt: number;
+  batch: { index: number; count: number };
+  afterMs: number;
+};
+/**
  * The cache's shared store (e.g. Redis) could not answer this fragment's lookup within its
  * bounded wait: the lookup counts as a miss and the fragment runs against its source.
  */
@@ -115,6 +130,8 @@ export type ExecutionEvent =
   | FragmentDroppedEvent
   | SourceCircuitOpenedEvent
   | SourceCircuitClosedEvent
+  | SourceLimitChangedEvent
+  | FragmentHedgedEvent
   | CacheUnavailableEvent
   | MergeStartedEvent
   | QueryDoneEvent

@@ -58,6 +58,8 @@ export function reduceProgress(p: Progress, event: ExecutionEvent, running: Read
     case 'source.circuit.opened':
     case 'source.circuit.closed':
     case 'cache.unavailable':
+    case 'source.limit.changed':
+    case 'fragment.hedged':
       return p;
     default:
       return event satisfies never;

@@ -231,6 +231,12 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
       case 'source.circuit.closed':
         q.span.addEvent('tributary.source.circuit.closed', { 'tributary.source': event.source, 'tributary.fragment.id': event.fragmentId });
         return;
+      case 'source.limit.changed':
+        q.span.addEvent('tributary.source.limit.changed', { 'tributary.source': event.source, 'tributary.fragment.id': event.fragmentId, 'tributary.source.limit': event.limit, 'tributary.source.limit.previous': event.previous });
+        return;
+      case 'fragment.hedged':
+        q.span.addEvent('tributary.fragment.hedged', { 'tributary.source': event.source, 'tributary.fragment.id': event.fragmentId, 'tributary.attempt': event.attempt, 'tributary.hedge.after_ms': event.afterMs });
+        return;
       case 'cache.unavailable':
         q.span.addEvent('tributary.cache.unavailable', { 'tributary.fragment.id': event.fragmentId, 'tributary.cache.reason': event.reason });
         return;

@@ -45,6 +45,10 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
   };
   if (inner.maxConcurrency !== undefined) wrapped.maxConcurrency = inner.maxConcurrency;
   if (inner.cacheScope !== undefined) wrapped.cacheScope = inner.cacheScope;
+  if (inner.maxQueued !== undefined) wrapped.maxQueued = inner.maxQueued;
+  if (inner.maxQueueMs !== undefined) wrapped.maxQueueMs = inner.maxQueueMs;
+  // A read stays a read on a worker: the hedge's loser is aborted there like any remote call.
+  if (inner.isReadOnly) wrapped.isReadOnly = inner.isReadOnly.bind(inner);
   if (inner.version) wrapped.version = inner.version.bind(inner);
   return wrapped;
 }

@@ -1,6 +1,7 @@
 import { resolveCachePolicy, type CachePolicy } from '../cache/index.js';
 import type { ResolvedExecutorOptions } from '../config.js';
 import { bindCalls, type BoundCall } from '../execution/bind.js';
+import { mergeHedge, type HedgePolicy } from '../execution/hedge.js';
 import { mergeRetry, type RetryPolicy } from '../execution/retry.js';
 import { chainsBelow } from '../execution/deadline.js';
 import { findRefs, type Fragment, type ValidatedPlan } from '../plan/index.js';
@@ -24,6 +25,8 @@ export interface PreparedFragment {
   readonly deadlineMs: number | undefined;
   /** May be dropped when the query's deadline or its budget runs out. */
   readonly optional: boolean;
+  /** Hedged requests (executor, plan, fragment merged); undefined: not hedged. */
+  readonly hedge: HedgePolicy | undefined;
   /** Undefined: the fragment bypasses the cache. */
   readonly cache: CachePolicy | undefined;
   /** The source calls of a query without references, bound once for every run. */
@@ -82,6 +85,7 @@ export class PreparedPlan {
     // What most fragments share (no settings of their own) is worked out once for the plan.
     const planRetry = mergeRetry(options.retry, plan.retry);
     const planCache = resolveCachePolicy(executorTtl, plan.cache, undefined);
+    const planHedge = mergeHedge(options.hedge, plan.hedge);
     let hasRunParams = plan.merge !== undefined && findRefs(plan.merge).length > 0;
     this.fragments = plan.fragments.map((f, index) => {
       const refs = findRefs(f.query);
@@ -100,6 +104,7 @@ export class PreparedPlan {
         timeoutMs: f.timeoutMs ?? plan.timeoutMs ?? options.timeoutMs,
         deadlineMs: f.deadlineMs ?? plan.fragmentDeadlineMs ?? options.fragmentDeadlineMs,
         optional: f.optional === true,
+        hedge: f.hedge === undefined ? planHedge : mergeHedge(options.hedge, plan.hedge, f.hedge),
         cache: f.cache === undefined ? planCache : resolveCachePolicy(executorTtl, plan.cache, f.cache),
         staticCalls: refs.length === 0 ? bindCalls(f, { rowsOf: () => [], params: {} }, path) : undefined,
       };

@@ -5,6 +5,7 @@
  */
 export type { SourceExecutor, ExecuteContext, Principal } from './source.js';
 export { defaultIsRetryable } from './source.js';
+export { isReadOnlySql } from './sql/read-only.js';
 export { memorySource, type MemorySourceOptions, type MemoryQuery } from './memory/connector.js';
 export { sqliteSource, type SqliteSourceOptions } from './sqlite/connector.js';
 export { postgresSource, type PostgresSource, type PostgresSourceOptions } from './postgres/connector.js';

@@ -63,6 +63,16 @@ export interface SourceExecutor<Q = any> {
   execute(query: Q, ctx: ExecuteContext): Promise<Row[]> | AsyncIterable<Row[]>;
   /** Most calls this source runs at once (its lane size). Default: unbounded. */
   maxConcurrency?: number;
+  /** Most calls waiting for this source's lane before more are shed (SOURCE_UNAVAILABLE); overrides the executor's `maxQueued`. */
+  maxQueued?: number;
+  /** Longest wait for this source's lane, in ms; overrides the executor's `maxQueueMs`. */
+  maxQueueMs?: number;
+  /**
+   * True when running `query` twice is harmless (it only reads): such a call may be hedged
+   * (`hedge`). Without it, no call of the source is hedged unless a fragment declares
+   * `hedge: { idempotent: true }`.
+   */
+  isReadOnly?(query: Q): boolean;
   /** Part of the cache key: bump it when the data behind the source changes shape. */
   version?(): string | Promise<string>;
   /** Releases pools and handles; called once by `executor.close()`. Idempotent. */

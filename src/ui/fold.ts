@@ -112,6 +112,12 @@ export function logLine(key: string, e: ExecutionEvent): LogLine {
     case 'fragment.remote':
       parts.push(`on ${e.worker}`);
       break;
+    case 'source.limit.changed':
+      parts.push(`limit ${e.previous} → ${e.limit}`);
+      break;
+    case 'fragment.hedged':
+      parts.push(`hedged after ${e.afterMs} ms`);
+      break;
     default:
       break;
   }

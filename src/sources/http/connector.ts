@@ -183,5 +183,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
       return Promise.resolve();
     },
     isRetryable,
+    // GET reads; a POST may not (a fragment that knows it does says `hedge: { idempotent: true }`).
+    isReadOnly: (query: HttpQuery) => (query.method ?? 'GET') === 'GET',
   };
 }

@@ -57,6 +57,7 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.cacheScope === undefined ? {} : { cacheScope: options.cacheScope }),
     version: () => `memory:${options.version ?? '1'}`,
+    isReadOnly: () => true,
     execute(query: MemoryQuery, ctx: ExecuteContext): Promise<Row[]> {
       if (closed) return Promise.reject(new TributaryError('CLOSED', 'memory source is closed'));
       // `ctx.aborted` first: it knows without making the signal (see ExecuteContext).

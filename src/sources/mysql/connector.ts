@@ -16,6 +16,7 @@ import { callLimits } from '../call-limits.js';
 import { expandListParams } from './placeholders.js';
 import { parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
+import { isReadOnlySql } from '../sql/read-only.js';
 import { detectServer, mysqlBudgetTimeout, mysqlLimitMs, withStatementLimit, type MysqlServer } from './budget.js';
 
 /** The SourceExecutor mysqlSource returns; a stream pauses the connection between batches. */
@@ -218,6 +219,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     // Rows that depend on the principal's account are never shared across principals.
     ...(credentials !== undefined ? { cacheScope: 'principal' as const } : cacheScope === undefined ? {} : { cacheScope }),
     isRetryable: isMysqlRetryable,
+    isReadOnly: isReadOnlySql,
 
     execute: ((query: SqlQuery, ctx: ExecuteContext) => (ctx.stream ? stream(query, ctx) : materialize(query, ctx))) as MysqlSource['execute'],
 

@@ -14,6 +14,7 @@ import type { LimitCounter } from '../../data/limits.js';
 import { callLimits } from '../call-limits.js';
 import { parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
+import { isReadOnlySql } from '../sql/read-only.js';
 import { postgresOptionsSchema, type PostgresSourceOptions } from './options.js';
 import { policyTypes } from './types.js';
 import { leaseAs, roleFor } from './role.js';
@@ -206,6 +207,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     // Rows that depend on the principal's role are never shared across principals.
     ...(role !== undefined ? { cacheScope: 'principal' as const } : cacheScope === undefined ? {} : { cacheScope }),
     isRetryable: isPostgresRetryable,
+    isReadOnly: isReadOnlySql,
 
     execute: ((query: SqlQuery, ctx: ExecuteContext) => {
       const bounds = callLimits(ctx, { maxRows, maxBytes }, name);

@@ -15,4 +15,6 @@ export interface SqlSource<K extends string> extends SourceExecutor<SqlQuery> {
   version(): Promise<string>;
   close(): Promise<void>;
   isRetryable(error: unknown): boolean;
+  /** See `isReadOnlySql`: which statements a hedged request may run twice. */
+  isReadOnly(query: SqlQuery): boolean;
 }

@@ -3,6 +3,7 @@ import { TributaryError } from '../../errors.js';
 import { callLimits } from '../call-limits.js';
 import { parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
+import { isReadOnlySql } from '../sql/read-only.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
@@ -138,6 +139,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
     ...(opts.cacheScope === undefined ? {} : { cacheScope: opts.cacheScope }),
     version: () => `sqlite:${open().prepare('select sqlite_version() as v').pluck().get() as string}`,
     isRetryable: isSqliteRetryable,
+    isReadOnly: isReadOnlySql,
     execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> | AsyncIterable<Row[]> {
       if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason as Error);
       // A connection with an open iterator refuses other statements, so calls take turns
