@@ -347,8 +347,16 @@ export class FragmentTask implements HedgeOwner, AttemptListener {
     const deadline = this.prepared.deadlineMs;
     const own = this.#budgetMs === undefined || this.#endAt < this.#startedAt + this.#budgetMs;
     const budget = Math.max(0, Math.round(this.#budgetMs ?? 0));
+    const queryDeadline = this.env.deadline?.deadlineMs;
+    // A share that is all the time left ends with the query: say so the way the run does.
+    const whole = queryDeadline !== undefined && this.#endAt >= queryDeadline - 0.001;
+    const message = own
+      ? `fragment "${this.id}" passed its ${deadline} ms deadline (all attempts included)`
+      : whole
+        ? `fragment "${this.id}" had not finished at the query's ${queryDeadline} ms deadline`
+        : `fragment "${this.id}" ran out of its ${budget} ms share of the query's ${queryDeadline} ms deadline`;
     this.#fail(
-      new FragmentError('TIMEOUT', own ? `fragment "${this.id}" passed its ${deadline} ms deadline (all attempts included)` : `fragment "${this.id}" ran out of its ${budget} ms share of the query's ${this.env.deadline?.deadlineMs} ms deadline`, {
+      new FragmentError('TIMEOUT', message, {
         fragmentId: this.id,
         source: this.env.sourceName,
         attempt: this.#maxAttempts,
