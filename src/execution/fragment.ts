@@ -11,13 +11,12 @@ import type { TimerHandle } from './clock.js';
 import { retryFits } from './deadline.js';
 import type { SourceEnv } from './env.js';
 import { newTry, try$, type HedgeOwner, type HedgePolicy, type Try } from './hedge.js';
+import { FragmentReports } from './fragment-reports.js';
 import { combine, outcomeOf, type FragmentOutcome } from './outcome.js';
 import { backoffDelay, laterTries, retrying } from './retry.js';
 import type { SinkOptions } from './source-call.js';
 
 const ONE_BATCH = { index: 0, count: 1 } as const;
-
-const round = (value: number): number => Math.round(value * 1000) / 1000;
 
 /**
  * One fragment of one run, through its source's pipeline: bind upstream values → cache
@@ -26,16 +25,11 @@ const round = (value: number): number => Math.round(value * 1000) / 1000;
  * rows stored → one settle event (`fragment.succeeded` or `fragment.failed`), handed to
  * `settle`. It never throws: a failure is an event. `stop()` aborts every running call.
  */
-export class FragmentTask implements HedgeOwner, AttemptListener {
-  readonly index: number;
-  readonly id: string;
-  readonly level: number;
+export class FragmentTask extends FragmentReports implements HedgeOwner, AttemptListener {
   readonly timeoutMs: number;
   readonly hedge: HedgePolicy | undefined;
   streaming: SinkOptions | undefined;
   streamed = false;
-  #startedAt = 0;
-  #maxAttempts = 0;
   #settled = false;
   #subscription: Subscription | undefined;
   /** The first try of a lone, uncached call: run without an Observable. */
@@ -49,13 +43,11 @@ export class FragmentTask implements HedgeOwner, AttemptListener {
   #outOfTime = false;
 
   constructor(
-    readonly env: SourceEnv,
-    readonly prepared: PreparedFragment,
+    env: SourceEnv,
+    prepared: PreparedFragment,
     readonly settle: (event: FragmentSucceededEvent | FragmentFailedEvent | FragmentDroppedEvent) => void,
   ) {
-    this.index = prepared.index;
-    this.id = prepared.id;
-    this.level = prepared.level;
+    super(env, prepared);
     this.timeoutMs = prepared.timeoutMs;
     this.hedge = prepared.hedge;
   }
@@ -63,8 +55,8 @@ export class FragmentTask implements HedgeOwner, AttemptListener {
   start(): void {
     const env = this.env;
     const p = this.prepared;
-    this.#startedAt = env.at();
-    if (env.events.wanted) env.events.emit({ type: 'fragment.queued', queryId: env.queryId, at: this.#startedAt, fragmentId: this.id, source: env.sourceName, level: this.level });
+    this.startedAt = env.at();
+    if (env.events.wanted) env.events.emit({ type: 'fragment.queued', queryId: env.queryId, at: this.startedAt, fragmentId: this.id, source: env.sourceName, level: this.level });
     let calls: readonly BoundCall[];
     try {
       calls = p.staticCalls ?? bindCalls(p.fragment, env.bind, p.path);
@@ -81,19 +73,19 @@ export class FragmentTask implements HedgeOwner, AttemptListener {
       this.#succeed({ rows: [], count: 0, attempts: 0, calls: 0, ...(stream ? { limited: 'satisfied' as const } : {}) }, false);
       return;
     }
-    if (p.deadlineMs !== undefined) this.#endAt = this.#startedAt + p.deadlineMs;
+    if (p.deadlineMs !== undefined) this.#endAt = this.startedAt + p.deadlineMs;
     const query = env.deadline;
     if (query) {
-      const budget = query.budgetFor(this.index, this.#startedAt);
+      const budget = query.budgetFor(this.index, this.startedAt);
       this.#budgetMs = budget;
       env.budgeted?.(this.index, budget);
-      if (this.#startedAt + budget < this.#endAt) this.#endAt = this.#startedAt + budget;
+      if (this.startedAt + budget < this.#endAt) this.#endAt = this.startedAt + budget;
       if (budget <= 0) {
         this.#passDeadline();
         return;
       }
     }
-    if (this.#endAt !== Infinity) this.#deadline = env.clock.setTimeout(() => this.#passDeadline(), this.#endAt - this.#startedAt);
+    if (this.#endAt !== Infinity) this.#deadline = env.clock.setTimeout(() => this.#passDeadline(), this.#endAt - this.startedAt);
     const cache = p.cache && !stream ? env.cache : undefined;
     if (!cache) {
       this.#load(calls, undefined);
@@ -123,10 +115,7 @@ export class FragmentTask implements HedgeOwner, AttemptListener {
       return;
     }
     cache
-      .get(this.index, key, (reason) => {
-        const env = this.env;
-        if (env.events.wanted) env.events.emit({ type: 'cache.unavailable', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, reason });
-      })
+      .get(this.index, key, (reason) => this.cacheUnavailable(reason))
       .then((hit) => (hit ? this.#cached(hit) : this.#load(calls, key)), (error: unknown) => this.#fail(error));
   }
 
@@ -193,7 +182,7 @@ export class FragmentTask implements HedgeOwner, AttemptListener {
       this.#outOfTime = true;
       if (error.retryAfterMs === undefined || error.retryAfterMs < delayMs) return throwError(() => error);
       // The server asked for a wait that would pass the deadline: fail now, saying so.
-      const what = this.#budgetMs === undefined || this.#endAt < this.#startedAt + this.#budgetMs ? `the fragment's ${this.prepared.deadlineMs} ms deadline` : `its ${Math.round(this.#budgetMs)} ms budget`;
+      const what = this.#budgetMs === undefined || this.#endAt < this.startedAt + this.#budgetMs ? `the fragment's ${this.prepared.deadlineMs} ms deadline` : `its ${Math.round(this.#budgetMs)} ms budget`;
       return this.#giveUp(error, error.code, `${error.message} (the server asked to retry after ${error.retryAfterMs} ms, past ${what})`);
     }
     const budget = env.guards.budget;
@@ -226,34 +215,6 @@ export class FragmentTask implements HedgeOwner, AttemptListener {
     return this.#endAt === Infinity ? Infinity : this.#endAt - this.env.at();
   }
 
-  attemptStarted(attempt: number, batch: { index: number; count: number }): void {
-    const env = this.env;
-    if (attempt > this.#maxAttempts) this.#maxAttempts = attempt;
-    const at = env.at();
-    env.started(this.index, attempt, at);
-    if (env.events.wanted) env.events.emit({ type: 'fragment.started', queryId: env.queryId, at, fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch });
-  }
-
-  attemptFailed(attempt: number, error: FragmentError): void {
-    const env = this.env;
-    if (env.events.wanted) {
-      env.events.emit({ type: 'fragment.attempt.failed', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt, retryable: error.retryable, error });
-    }
-  }
-
-  circuitChanged(transition: 'opened' | 'closed'): void {
-    const env = this.env;
-    if (!env.events.wanted) return;
-    const base = { queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level };
-    if (transition === 'opened') env.events.emit({ type: 'source.circuit.opened', ...base, failures: env.guards.breaker?.consecutiveFailures() ?? 0 });
-    else env.events.emit({ type: 'source.circuit.closed', ...base });
-  }
-
-  limitChanged(previous: number, limit: number): void {
-    const env = this.env;
-    if (env.events.wanted) env.events.emit({ type: 'source.limit.changed', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, previous, limit });
-  }
-
   #succeed(outcome: FragmentOutcome, cached: boolean): void {
     if (this.#settled) return;
     const env = this.env;
@@ -272,23 +233,8 @@ export class FragmentTask implements HedgeOwner, AttemptListener {
     this.#clearDeadline();
     env.store(this.index, outcome.rows);
     const at = env.at();
-    if (!cached && outcome.calls > 0) env.latency?.record(at - this.#startedAt);
-    const event: FragmentSucceededEvent = {
-      type: 'fragment.succeeded',
-      queryId: env.queryId,
-      at,
-      fragmentId: this.id,
-      source: env.sourceName,
-      level: this.level,
-      rowCount: outcome.count,
-      attempts: outcome.attempts,
-      calls: outcome.calls,
-      cached,
-      startedAt: this.#startedAt,
-      durationMs: round(at - this.#startedAt),
-    };
-    if (outcome.limited) event.limited = outcome.limited;
-    this.settle(event);
+    if (!cached && outcome.calls > 0) env.latency?.record(at - this.startedAt);
+    this.settle(this.succeeded(outcome, cached, at));
   }
 
   #fail(raw: unknown, deadline = false): void {
@@ -301,41 +247,15 @@ export class FragmentTask implements HedgeOwner, AttemptListener {
     this.#clearDeadline();
     this.#subscription?.unsubscribe();
     const env = this.env;
-    const error = toFragmentError(raw, { fragmentId: this.id, sourceName: env.sourceName, source: env.source, attempt: this.#maxAttempts });
+    const error = toFragmentError(raw, { fragmentId: this.id, sourceName: env.sourceName, source: env.source, attempt: this.maxAttempts });
     const at = env.at();
-    const event: FragmentFailedEvent = {
-      type: 'fragment.failed',
-      queryId: env.queryId,
-      at,
-      fragmentId: this.id,
-      source: env.sourceName,
-      level: this.level,
-      attempts: Math.max(this.#maxAttempts, error.attempt),
-      startedAt: this.#startedAt,
-      durationMs: round(at - this.#startedAt),
-      error,
-    };
-    if (deadline) event.reason = 'deadline';
-    this.settle(event);
+    this.settle(this.failed(error, at, deadline));
   }
 
   /** An optional fragment out of time: its calls are aborted, it settles as dropped. */
   #drop(): void {
     this.stop();
-    const env = this.env;
-    const at = env.at();
-    this.settle({
-      type: 'fragment.dropped',
-      queryId: env.queryId,
-      at,
-      fragmentId: this.id,
-      source: env.sourceName,
-      level: this.level,
-      reason: 'deadline',
-      attempts: this.#maxAttempts,
-      startedAt: this.#startedAt,
-      durationMs: round(at - this.#startedAt),
-    });
+    this.settle(this.dropped(this.env.at()));
   }
 
   #passDeadline(): void {
@@ -345,7 +265,7 @@ export class FragmentTask implements HedgeOwner, AttemptListener {
       return;
     }
     const deadline = this.prepared.deadlineMs;
-    const own = this.#budgetMs === undefined || this.#endAt < this.#startedAt + this.#budgetMs;
+    const own = this.#budgetMs === undefined || this.#endAt < this.startedAt + this.#budgetMs;
     const budget = Math.max(0, Math.round(this.#budgetMs ?? 0));
     const queryDeadline = this.env.deadline?.deadlineMs;
     // A share that is all the time left ends with the query: say so the way the run does.
@@ -359,7 +279,7 @@ export class FragmentTask implements HedgeOwner, AttemptListener {
       new FragmentError('TIMEOUT', message, {
         fragmentId: this.id,
         source: this.env.sourceName,
-        attempt: this.#maxAttempts,
+        attempt: this.maxAttempts,
         retryable: false,
       }),
       !own,

@@ -1,0 +1,124 @@
+import type { FragmentError } from '../errors.js';
+import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
+import type { PreparedFragment } from '../run/prepare.js';
+import type { SourceEnv } from './env.js';
+import type { FragmentOutcome } from './outcome.js';
+
+const round = (value: number): number => Math.round(value * 1000) / 1000;
+
+/**
+ * What one fragment tells its run as it goes: the progress events its attempts report
+ * (started, failed, circuit and limit changes — built only when someone listens) and the
+ * one settle event it ends with. The base of `FragmentTask`, which holds the pipeline; kept
+ * apart so the pipeline reads as the steps it takes.
+ */
+export abstract class FragmentReports {
+  readonly index: number;
+  readonly id: string;
+  readonly level: number;
+  /** When the fragment started, in ms since the query started. */
+  protected startedAt = 0;
+  /** The highest attempt number that started. */
+  protected maxAttempts = 0;
+
+  constructor(
+    readonly env: SourceEnv,
+    readonly prepared: PreparedFragment,
+  ) {
+    this.index = prepared.index;
+    this.id = prepared.id;
+    this.level = prepared.level;
+  }
+
+  /** Emits `fragment.started` and tells the status table. */
+  attemptStarted(attempt: number, batch: { index: number; count: number }): void {
+    const env = this.env;
+    if (attempt > this.maxAttempts) this.maxAttempts = attempt;
+    const at = env.at();
+    env.started(this.index, attempt, at);
+    if (env.events.wanted) env.events.emit({ type: 'fragment.started', queryId: env.queryId, at, fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch });
+  }
+
+  /** Emits `fragment.attempt.failed`. */
+  attemptFailed(attempt: number, error: FragmentError): void {
+    const env = this.env;
+    if (env.events.wanted) {
+      env.events.emit({ type: 'fragment.attempt.failed', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt, retryable: error.retryable, error });
+    }
+  }
+
+  /** Emits the circuit's transitions. */
+  circuitChanged(transition: 'opened' | 'closed'): void {
+    const env = this.env;
+    if (!env.events.wanted) return;
+    const base = { queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level };
+    if (transition === 'opened') env.events.emit({ type: 'source.circuit.opened', ...base, failures: env.guards.breaker?.consecutiveFailures() ?? 0 });
+    else env.events.emit({ type: 'source.circuit.closed', ...base });
+  }
+
+  /** Emits `source.limit.changed`: an attempt's sample moved the source's adaptive limit. */
+  limitChanged(previous: number, limit: number): void {
+    const env = this.env;
+    if (env.events.wanted) env.events.emit({ type: 'source.limit.changed', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, previous, limit });
+  }
+
+  /** Emits `cache.unavailable`: the shared cache could not answer; the fragment loads instead. */
+  cacheUnavailable(reason: string): void {
+    const env = this.env;
+    if (env.events.wanted) env.events.emit({ type: 'cache.unavailable', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, reason });
+  }
+
+  protected succeeded(outcome: FragmentOutcome, cached: boolean, at: number): FragmentSucceededEvent {
+    const env = this.env;
+    const event: FragmentSucceededEvent = {
+      type: 'fragment.succeeded',
+      queryId: env.queryId,
+      at,
+      fragmentId: this.id,
+      source: env.sourceName,
+      level: this.level,
+      rowCount: outcome.count,
+      attempts: outcome.attempts,
+      calls: outcome.calls,
+      cached,
+      startedAt: this.startedAt,
+      durationMs: round(at - this.startedAt),
+    };
+    if (outcome.limited) event.limited = outcome.limited;
+    return event;
+  }
+
+  protected failed(error: FragmentError, at: number, deadline: boolean): FragmentFailedEvent {
+    const env = this.env;
+    const event: FragmentFailedEvent = {
+      type: 'fragment.failed',
+      queryId: env.queryId,
+      at,
+      fragmentId: this.id,
+      source: env.sourceName,
+      level: this.level,
+      attempts: Math.max(this.maxAttempts, error.attempt),
+      startedAt: this.startedAt,
+      durationMs: round(at - this.startedAt),
+      error,
+    };
+    if (deadline) event.reason = 'deadline';
+    return event;
+  }
+
+  protected dropped(at: number): FragmentDroppedEvent {
+    const env = this.env;
+    return {
+      type: 'fragment.dropped',
+      queryId: env.queryId,
+      at,
+      fragmentId: this.id,
+      source: env.sourceName,
+      level: this.level,
+      reason: 'deadline',
+      attempts: this.maxAttempts,
+      startedAt: this.startedAt,
+      durationMs: round(at - this.startedAt),
+    };
+  }
+}
