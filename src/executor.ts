@@ -1,98 +1,31 @@
 import { queryMachineFor } from '../machines/query.machine.js';
-import { Subject, Subscription, type Observable } from 'rxjs';
+import { Subject, Subscription } from 'rxjs';
 import { authorizeRun } from './access/index.js';
-import { TieredCache, type CacheFilter, type CacheInvalidation, type CacheStats } from './cache/index.js';
+import { TieredCache } from './cache/index.js';
 import { parseExecutorOptions, sourceExecutorSchema, sourceLaneSchema, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
 import { TributaryError } from './errors.js';
 import type { SourceGuards } from './execution/env.js';
-import { createCircuitBreaker, type CircuitState } from './execution/circuit-breaker.js';
+import { createCircuitBreaker } from './execution/circuit-breaker.js';
 import { checkRunParams } from './execution/bind.js';
 import { clockScheduler, systemClock } from './execution/clock.js';
-import { createLane, type Lane, type LaneStats } from './execution/lanes.js';
+import { createLane, type Lane } from './execution/lanes.js';
 import { createAdaptiveLimit, DEFAULT_ADAPTIVE_MAX, defaultAdaptiveOptions } from './execution/adaptive-limit.js';
 import { HedgeStats } from './execution/hedge-stats.js';
 import { createRetryBudget } from './execution/retry-budget.js';
 import { createQuotas } from './quotas.js';
-import { wrapRemote, type RemoteMetrics } from './remote/index.js';
+import { wrapRemote } from './remote/index.js';
 import { validatePlan, type ValidatedPlan } from './plan/index.js';
 import type { ExecutionEvent } from './progress/events.js';
 import { instrument, tracingActive } from './progress/telemetry.js';
 import { checkRunOptions } from './run/run-options.js';
-import { PreparedPlan, startRun, type QueryResult, type QueryRun, type RunOptions } from './run/index.js';
-import { RunCacheView, type SourceVersions } from './run/run-cache.js';
+import { PreparedPlan, startRun, type QueryRun, type RunOptions } from './run/index.js';
+import { RunCacheView } from './run/run-cache.js';
+import { sourceVersions } from './run/source-versions.js';
 import type { SourceExecutor } from './sources/source.js';
-import { DurableRuns, recorderFor, replayRecording, type DurableRun, type Recording, type ReplayOptions, type ResumeOptions, type RunsFilter, type StoredRunInfo } from './durable/index.js';
+import { DurableRuns, recorderFor, replayRecording, type DurableRun, type ResumeOptions } from './durable/index.js';
+import type { Executor } from './executor-api.js';
 
-/** Live figures of an executor, for dashboards and autoscaling. */
-export interface ExecutorMetrics {
-  runningQueries: number;
-  lanes: { global: LaneStats; sources: Record<string, LaneStats> };
-  /**
-   * Each source's circuit state, retry-budget tokens, and the current limit of its lane
-   * (`adaptiveConcurrency` moves it; otherwise its `maxConcurrency`, Infinity without one).
-   */
-  sources: Record<string, { circuit: CircuitState | 'disabled'; retryTokens: number | undefined; limit: number }>;
-  cache: CacheStats | undefined;
-}
-
-/** The executor: a registry of sources, the lanes, the cache, and `run()`. */
-export interface Executor {
-  /**
-   * Starts a plan (or a prepared one); throws `PLAN_INVALID` / `SOURCE_UNKNOWN` before
-   * anything runs, and `FORBIDDEN` when the `authorize` rule refuses a fragment (an
-   * asynchronous rule's refusal rejects `result` instead). A plan object run again is not validated again: its preparation is
-   * remembered (treat a plan you have run as immutable; pass a new object to change it).
-   */
-  run(plan: unknown, options?: RunOptions): QueryRun;
-  /** `run(plan, options).result`. */
-  execute(plan: unknown, options?: RunOptions): Promise<QueryResult>;
-  /**
-   * Validates a plan once against the registered sources and precomputes what every run
-   * of it needs (levels, dependents, each fragment's merged settings): `run(prepared)` then
-   * costs no validation, like a prepared statement.
-   */
-  prepare(plan: unknown): PreparedPlan;
-  /** Checks a plan against the registered sources without running it. */
-  validate(plan: unknown): ValidatedPlan;
-  /** Adds a source; throws `CONFIG_INVALID` if the name is taken. */
-  register(name: string, source: SourceExecutor): void;
-  /** Removes a source (without closing it: it is handed back to its owner). */
-  unregister(name: string): SourceExecutor | undefined;
-  readonly cache: {
-    /**
-     * Drops matching entries (every given field must match; `{}` drops all): from this
-     * process at once, then from the shared store (and, through it, from the other
-     * instances). Rejects with `SOURCE_UNAVAILABLE` if the store could not be reached.
-     */
-    invalidate(filter?: CacheFilter): Promise<CacheInvalidation>;
-    stats(): CacheStats;
-  };
-  /**
-   * Continues a stored run (`run(plan, { runId })` with a `runStore`) in this process: the
-   * fragments whose rows were stored settle from the store without calling their sources, the
-   * rest run again. Rejects with `RUN_UNKNOWN` (no such run), `FORBIDDEN` (stored under
-   * another principal, without `anyPrincipal`) or `RUN_LEASED` (another executor holds it).
-   */
-  resume(runId: string, options?: ResumeOptions): Promise<QueryRun>;
-  /** The stored runs of `filter.principal` (or of every principal with `anyPrincipal: true`). */
-  runs(filter?: RunsFilter): Promise<StoredRunInfo[]>;
-  /**
-   * Runs a recording (`run.recording()`, or its JSON text) again, against the recorded
-   * responses on a virtual clock: no source is called. See README "Durable runs".
-   */
-  replay(recording: Recording | string, options?: ReplayOptions): QueryRun;
-  /** Every event of every query of this executor. */
-  readonly events$: Observable<ExecutionEvent>;
-  metrics(): ExecutorMetrics;
-  /**
-   * The remote queue's depth and wait (`remote` option): the signal to scale workers on.
-   * Async, as it asks Redis; `undefined` without `remote`.
-   */
-  remoteMetrics(): Promise<RemoteMetrics | undefined>;
-  /** Cancels running queries and closes every source; idempotent. */
-  close(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
+export type { Executor, ExecutorMetrics } from './executor-api.js';
 
 /**
  * Creates an executor. Options are validated with zod (`CONFIG_INVALID` on bad input) and
@@ -168,25 +101,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
   }
   for (const [name, source] of Object.entries(opts.sources)) register(name, source);
 
-  // A source's version is asked once and remembered; a failed lookup is forgotten, and the
-  // fragment that met it bypasses the cache rather than keying on a guess.
-  const asked = new Map<string, Promise<string>>();
-  const known = new Map<string, string>();
-  const versions: SourceVersions = {
-    known: (name) => known.get(name),
-    ask: (name, source) => {
-      let v = asked.get(name);
-      if (!v) {
-        v = Promise.resolve().then(() => (source.version ? source.version() : source.kind));
-        asked.set(name, v);
-        v.then(
-          (value) => asked.get(name) === v && known.set(name, value),
-          () => asked.delete(name),
-        );
-      }
-      return v.catch(() => undefined);
-    },
-  };
+  const versions = sourceVersions();
 
   const validate = (plan: unknown): ValidatedPlan => validatePlan(plan, { sources, limits: opts.limits });
 
@@ -294,8 +209,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
       // Not closed: running queries keep the lane (and the source) until they finish.
       sourceLanes.delete(name);
       guards.delete(name);
-      asked.delete(name);
-      known.delete(name);
+      versions.forget(name);
       return source;
     },
     cache: {
