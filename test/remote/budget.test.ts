@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { z } from 'zod';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutor, createRemoteLane, createWorker, TributaryError, type RemoteLane, type RemoteWorker, type SourceExecutor } from '../../src/index.js';
+import { remainingBudgetMs } from '../../src/remote/job-budget.js';
 import { describeRedis, REDIS_URL } from '../support/redis.js';
 
 interface Seen {
@@ -105,5 +106,19 @@ describeRedis('a call budget on BullMQ workers', () => {
     expect(error).toBeInstanceOf(TributaryError);
     expect(error).toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(/while its source ran/) });
     expect(seen.find((s) => s.tag === 'slow')?.aborted).toBe(true);
+  });
+});
+
+describe('remainingBudgetMs: the budget a worker hands its source', () => {
+  it('is the budget less the time since the call was sent', () => {
+    expect(remainingBudgetMs({ budgetMs: 1000, sentAt: 5000 }, 5300)).toBe(700);
+    expect(remainingBudgetMs({ budgetMs: 1000, sentAt: 5000 }, 6500)).toBe(-500);
+  });
+
+  it('counts no wait when the worker clock is behind the coordinator’s, and is undefined without a budget', () => {
+    expect(remainingBudgetMs({ budgetMs: 1000, sentAt: 5000 }, 4000)).toBe(1000);
+    expect(remainingBudgetMs({ budgetMs: 1000 }, 4000)).toBe(1000);
+    expect(remainingBudgetMs({}, 4000)).toBeUndefined();
+    expect(remainingBudgetMs({ budgetMs: Infinity, sentAt: 1 }, 4000)).toBeUndefined();
   });
 });
