@@ -15,9 +15,11 @@ export interface ExecutorMetrics {
   lanes: { global: LaneStats; sources: Record<string, LaneStats> };
   /**
    * Each source's circuit state, retry-budget tokens, and the current limit of its lane
-   * (`adaptiveConcurrency` moves it; otherwise its `maxConcurrency`, Infinity without one).
+   * (`adaptiveConcurrency` moves it; otherwise its `maxConcurrency`, Infinity without one);
+   * `hedges`: extra (hedged) calls started since the executor was created, `hedgeWins`: those
+   * that answered before the call they hedged.
    */
-  sources: Record<string, { circuit: CircuitState | 'disabled'; retryTokens: number | undefined; limit: number }>;
+  sources: Record<string, { circuit: CircuitState | 'disabled'; retryTokens: number | undefined; limit: number; hedges: number; hedgeWins: number }>;
   cache: CacheStats | undefined;
 }
 

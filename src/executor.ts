@@ -225,7 +225,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
       },
       cache: cache?.stats(),
       sources: Object.fromEntries(
-        [...guards].map(([name, g]) => [name, { circuit: g.breaker?.state() ?? 'disabled', retryTokens: g.budget?.tokens(), limit: sourceLanes.get(name)?.stats().limit ?? Infinity }]),
+        [...guards].map(([name, g]) => [name, { circuit: g.breaker?.state() ?? 'disabled', retryTokens: g.budget?.tokens(), limit: sourceLanes.get(name)?.stats().limit ?? Infinity, hedges: g.hedge?.hedges() ?? 0, hedgeWins: g.hedge?.hedgeWins() ?? 0 }]),
       ),
     }),
     remoteMetrics: async () => remote?.metrics(),

@@ -16,7 +16,7 @@ export type { Plan, Fragment, MergeNode, Predicate, ValidatedPlan, PlanLimits, P
 
 /* Sources */
 export { memorySource, sqliteSource, postgresSource, mysqlSource, httpSource } from './sources/index.js';
-export type { MemorySourceOptions, MemoryQuery, SqliteSourceOptions, PostgresSourceOptions, MysqlSourceOptions, HttpSourceOptions } from './sources/index.js';
+export type { MemorySourceOptions, MemoryQuery, SqliteSourceOptions, PostgresSourceOptions, MysqlSourceOptions, HttpSourceOptions, SourceLaneOptions } from './sources/index.js';
 export { defaultIsRetryable, isReadOnlySql } from './sources/index.js';
 export type { SourceExecutor, ExecuteContext, Principal } from './sources/index.js';
 export type { Row } from './data/row.js';

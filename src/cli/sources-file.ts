@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { isTributaryError, type ErrorIssue } from '../errors.js';
 import { formatPath } from '../plan/index.js';
 import type { SourceExecutor } from '../sources/source.js';
+import { withLaneOptions } from '../sources/lane-options.js';
 import { InputError } from './io.js';
 import { collectSecrets, createRedactor, type Redactor } from './redact.js';
 
@@ -150,15 +151,15 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string 
 async function createSource(kind: SourceKind, options: Record<string, unknown>): Promise<SourceExecutor> {
   switch (kind) {
     case 'sqlite':
-      return (await import('../sources/sqlite/connector.js')).sqliteSource(options as never);
+      return withLaneOptions('sqlite', (await import('../sources/sqlite/connector.js')).sqliteSource)(options as never);
     case 'postgres':
-      return (await import('../sources/postgres/connector.js')).postgresSource(options as never);
+      return withLaneOptions('postgres', (await import('../sources/postgres/connector.js')).postgresSource)(options as never);
     case 'mysql':
-      return (await import('../sources/mysql/connector.js')).mysqlSource(options as never);
+      return withLaneOptions('mysql', (await import('../sources/mysql/connector.js')).mysqlSource)(options as never);
     case 'http':
-      return (await import('../sources/http/connector.js')).httpSource(options as never);
+      return withLaneOptions('http', (await import('../sources/http/connector.js')).httpSource)(options as never);
     case 'memory':
-      return (await import('../sources/memory/connector.js')).memorySource(options as never);
+      return withLaneOptions('memory', (await import('../sources/memory/connector.js')).memorySource)(options as never);
     default:
       return kind satisfies never;
   }

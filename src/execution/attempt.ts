@@ -8,7 +8,8 @@ import type { LaneClient, LaneTicket, ShedReason } from './lanes.js';
 import { SourceCall, type CallOutput, type SinkOptions } from './source-call.js';
 
 /** One call's output and the tries it took. */
-export type AttemptOutput = CallOutput & { attempts: number };
+/** `hedges`: extra (hedged) calls started for this call over all its tries, when any were. */
+export type AttemptOutput = CallOutput & { attempts: number; hedges?: number };
 
 /** The fragment an attempt belongs to, as the attempt sees it. */
 export interface AttemptOwner {

@@ -27,6 +27,8 @@ export class HedgeStats {
   #extra = 0;
   #prevCalls = 0;
   #prevExtra = 0;
+  #hedges = 0;
+  #wins = 0;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -65,7 +67,23 @@ export class HedgeStats {
     const extra = this.#extra + this.#prevExtra * weight;
     if (extra + 1 > ratio * calls) return false;
     this.#extra++;
+    this.#hedges++;
     return true;
+  }
+
+  /** An extra call answered before the call it hedged. */
+  noteWin(): void {
+    this.#wins++;
+  }
+
+  /** Extra calls started since the executor was created (`metrics().sources[name].hedges`). */
+  hedges(): number {
+    return this.#hedges;
+  }
+
+  /** Of those, the ones that answered first (`metrics().sources[name].hedgeWins`). */
+  hedgeWins(): number {
+    return this.#wins;
   }
 
   /** Extra calls in the current bucket (for tests and metrics). */

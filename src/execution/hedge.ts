@@ -88,6 +88,9 @@ export function try$(owner: HedgeOwner, bound: BoundCall, batch: { index: number
   });
 }
 
+/** Extra calls started per fragment and call (batch index), over all the call's tries. */
+const extraCalls = new WeakMap<HedgeOwner, Map<number, number>>();
+
 const enum Side {
   Primary,
   Hedge,
@@ -219,6 +222,9 @@ export class HedgedAttempt implements AttemptOwner {
     }
     const hedge = new Attempt(this, this.bound, this.batch, this.n, this.#listenerFor(Side.Hedge));
     this.#hedge = hedge;
+    let perCall = extraCalls.get(this.owner);
+    if (!perCall) extraCalls.set(this.owner, (perCall = new Map()));
+    perCall.set(this.batch.index, (perCall.get(this.batch.index) ?? 0) + 1);
     this.#startingHedge = true;
     try {
       hedge.startHeld(ticket);
@@ -241,7 +247,10 @@ export class HedgedAttempt implements AttemptOwner {
     if (this.#began >= 0) this.stats.recordLatency(this.owner.env.clock.now() - this.#began);
     const loser = side === Side.Primary ? this.#hedge : this.#primary;
     loser?.stop(new TributaryError('CANCELLED', `a hedged call of fragment "${this.owner.id}" answered first`));
-    this.listener.attemptDone(output);
+    if (side === Side.Hedge) this.stats.noteWin();
+    // The extra calls of this call's tries so far (a failed try's hedge ran too).
+    const hedges = extraCalls.get(this.owner)?.get(this.batch.index);
+    this.listener.attemptDone(hedges === undefined ? output : { ...output, hedges });
   }
 
   #error(side: Side, error: FragmentError): void {

@@ -15,7 +15,9 @@ export interface FragmentOutcome {
 
 /** A lone call's output as the fragment's outcome. */
 export function outcomeOf(out: AttemptOutput): FragmentOutcome {
-  return out.stopped ? { rows: out.rows, count: out.count, attempts: out.attempts, calls: out.attempts, limited: 'stopped' } : { rows: out.rows, count: out.count, attempts: out.attempts, calls: out.attempts };
+  // A hedged call's extra calls count as calls too (they ran on the source).
+  const calls = out.hedges === undefined ? out.attempts : out.attempts + out.hedges;
+  return out.stopped ? { rows: out.rows, count: out.count, attempts: out.attempts, calls, limited: 'stopped' } : { rows: out.rows, count: out.count, attempts: out.attempts, calls };
 }
 
 /** The batches of one fragment, in batch order: rows concatenated, effort added up. */
@@ -34,7 +36,7 @@ export function combine(parts: AttemptOutput[]): FragmentOutcome {
   for (const p of parts) {
     count += p.count;
     attempts = Math.max(attempts, p.attempts);
-    calls += p.attempts;
+    calls += p.attempts + (p.hedges ?? 0);
     if (p.stopped) stopped = true;
   }
   return stopped ? { rows, count, attempts, calls, limited: 'stopped' } : { rows, count, attempts, calls };

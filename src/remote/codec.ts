@@ -24,6 +24,12 @@ export interface CallPayload {
   params: unknown[];
   principal?: Principal;
   limits?: { maxRows?: number; maxBytes?: number };
+  /**
+   * The call's `ExecuteContext.budgetMs`, counted from `sentAt` (the coordinator's
+   * `Date.now()` when the call was made): the worker hands its source what is left of it.
+   */
+  budgetMs?: number;
+  sentAt?: number;
 }
 
 /** A completed job's return value: where the rows are and who ran it. */

@@ -27,7 +27,16 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
     execute: (query, ctx) =>
       target
         .call(
-          { source: name, fragmentId: ctx.fragmentId ?? '?', payload: { query, params: ctx.params, ...(ctx.principal ? { principal: ctx.principal } : {}), ...(ctx.limits ? { limits: ctx.limits } : {}) } },
+          { source: name, fragmentId: ctx.fragmentId ?? '?', payload: {
+              query,
+              params: ctx.params,
+              ...(ctx.principal ? { principal: ctx.principal } : {}),
+              ...(ctx.limits ? { limits: ctx.limits } : {}),
+              // The budget travels with the time it was counted from: the worker takes off
+              // what the job spent waiting in the queue.
+              ...(ctx.budgetMs !== undefined && Number.isFinite(ctx.budgetMs) ? { budgetMs: ctx.budgetMs, sentAt: Date.now() } : {}),
+            },
+          },
           ctx.signal,
           ctx.onRemote,
         )

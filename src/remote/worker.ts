@@ -8,6 +8,7 @@ import type { SourceExecutor } from '../sources/source.js';
 import { decodePayload, encodeRows, toRemoteFailure, type JobData, type JobResult } from './codec.js';
 import { columnsOf, withColumns } from '../data/columns.js';
 import { redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
+import { budgetSpent, remainingBudgetMs } from './job-budget.js';
 
 /** Options of `createWorker`. */
 export interface WorkerOptions {
@@ -83,15 +84,38 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     // Registered before the flag is read: an abort published from here on reaches it.
     running.set(jobId, controller);
     const source = options.sources[job.data.source];
+    let budgetTimer: ReturnType<typeof setTimeout> | undefined;
+    // Set when the budget ran out mid-call: the job fails TIMEOUT whatever the source threw.
+    let expired: TributaryError | undefined;
     try {
       if ((await client.exists(keys.aborted(jobId))) === 1) throw new TributaryError('CANCELLED', `job ${jobId} was cancelled before it started`);
       if (!source) throw new TributaryError('SOURCE_UNKNOWN', `worker ${id} has no source named "${job.data.source}"`, { retryable: false });
       // Tells the coordinator who runs the job (a `fragment.remote` event) before the call.
       await job.updateProgress({ worker: id });
-      const { query, params, principal, limits } = decodePayload(job.data.payload);
+      const payload = decodePayload(job.data.payload);
+      const { query, params, principal, limits } = payload;
+      // The call's budget less its wait in the queue: a job that waited it all out is not run.
+      const budgetMs = remainingBudgetMs(payload, Date.now());
+      if (budgetMs !== undefined && budgetMs <= 0) throw budgetSpent(jobId, payload.budgetMs!, 'queue');
+      if (budgetMs !== undefined) {
+        budgetTimer = setTimeout(() => {
+          expired = budgetSpent(jobId, payload.budgetMs!, 'call');
+          controller.abort(expired);
+        }, budgetMs);
+        budgetTimer.unref?.();
+      }
       const signal = controller.signal;
-      const out = await source.execute(query, { params, signal, fragmentId: job.data.fragmentId, ...(principal ? { principal } : {}), ...(limits ? { limits } : {}) });
+      const out = await source.execute(query, {
+        params,
+        signal,
+        fragmentId: job.data.fragmentId,
+        ...(principal ? { principal } : {}),
+        ...(limits ? { limits } : {}),
+        ...(budgetMs !== undefined ? { budgetMs } : {}),
+      });
       const rows = await collect(out, signal);
+      // A source that ignored its signal: rows that came after the budget are not sent.
+      if (expired) throw expired;
       const chunks = encodeRows(rows, chunkBytes);
       if (chunks.length > 0) {
         const write = client.multi();
@@ -101,8 +125,9 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       const columns = columnsOf(rows);
       return { chunks: chunks.length, rows: rows.length, bytes: chunks.reduce((sum, c) => sum + c.length, 0), worker: id, ...(columns ? { columns } : {}) };
     } catch (error) {
-      throw new Error(JSON.stringify(toRemoteFailure(error, source, id)));
+      throw new Error(JSON.stringify(toRemoteFailure(expired ?? error, source, id)));
     } finally {
+      if (budgetTimer) clearTimeout(budgetTimer);
       running.delete(jobId);
     }
   };

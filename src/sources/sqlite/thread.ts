@@ -43,7 +43,11 @@ parentPort.on('message', ({ id, sql, params, maxRows, deadline }) => {
  * past it. Either way the call fails with TIMEOUT and the next call gets a fresh thread.
  * A terminated thread stops as soon as SQLite hands control back to JavaScript (the next
  * row); a statement inside one long step (an aggregate over a huge scan) runs that step to
- * its end first, since better-sqlite3 exposes no `sqlite3_interrupt`.
+ * its end first, since better-sqlite3 exposes no `sqlite3_interrupt`. Such a thread is not
+ * waited for: `close()` gives the threads it ends (and those an abort ended) at most
+ * `THREAD_CLOSE_GRACE_MS`, then resolves and leaves them, unref'd, to finish their step or
+ * die with the process (whose exit still waits for a native step to end: Node joins its
+ * threads).
  */
 export class SqliteThread {
   readonly #file: string;
@@ -51,6 +55,11 @@ export class SqliteThread {
   #worker: Worker | undefined;
   #next = 0;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Stops the call in flight (terminating its thread), if one is. */
+  #inFlight: ((reason: unknown) => void) | undefined;
+  /** Threads being terminated: `close()` waits for them, within the grace. */
+  readonly #ending = new Set<Promise<unknown>>();
+  #closed = false;
 
   constructor(file: string, readonly: boolean) {
     this.#file = file;
@@ -67,6 +76,7 @@ export class SqliteThread {
 
   #call(sql: string, params: unknown[], signal: AbortSignal, maxRows: number, deadline: Deadline | undefined): Promise<Row[]> {
     if (signal.aborted) return Promise.reject(signal.reason as Error);
+    if (this.#closed) return Promise.reject(closedError());
     const left = deadline === undefined ? Infinity : deadline.at - performance.now();
     if (left <= 0) return Promise.reject(budgetSpent(deadline!.budgetMs, false));
     const worker = (this.#worker ??= this.#spawn());
@@ -75,6 +85,7 @@ export class SqliteThread {
       const timer = Number.isFinite(left) ? setTimeout(() => onBudget(), left) : undefined;
       const done = (): void => {
         if (timer !== undefined) clearTimeout(timer);
+        this.#inFlight = undefined;
         worker.unref();
         worker.off('message', onMessage);
         worker.off('error', onError);
@@ -103,10 +114,11 @@ export class SqliteThread {
       // stops the work at its next row (see the class note), and the next call opens a fresh thread.
       const stop = (reason: unknown): void => {
         done();
-        this.#worker = undefined;
-        void worker.terminate();
+        if (this.#worker === worker) this.#worker = undefined;
+        this.#end(worker);
         reject(reason as Error);
       };
+      this.#inFlight = stop;
       const onAbort = (): void => stop(signal.reason);
       const onBudget = (): void => stop(budgetSpent(deadline?.budgetMs ?? 0, true));
       worker.on('message', onMessage);
@@ -125,12 +137,44 @@ export class SqliteThread {
     return worker;
   }
 
-  /** Ends the thread; idempotent. */
+  /** Terminates a thread, unref'd (never keeping the process alive), and tracks its end. */
+  #end(worker: Worker): void {
+    const ended = worker.terminate().catch(() => undefined);
+    // After terminate(), which holds the process open until the thread has gone.
+    worker.unref();
+    this.#ending.add(ended);
+    void ended.then(() => this.#ending.delete(ended));
+  }
+
+  /**
+   * Ends the thread, failing a call still in flight (SOURCE_UNAVAILABLE), and waits for the
+   * threads being ended at most `THREAD_CLOSE_GRACE_MS` (see the class note); idempotent.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
+    this.#inFlight?.(closedError());
     const worker = this.#worker;
     this.#worker = undefined;
-    await worker?.terminate();
+    if (worker) this.#end(worker);
+    if (this.#ending.size === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => {
+      // Ref'd: it holds the process for the grace at most, so an awaited close() resolves.
+      timer = setTimeout(resolve, THREAD_CLOSE_GRACE_MS);
+    });
+    await Promise.race([Promise.all(this.#ending), grace]);
+    clearTimeout(timer);
   }
+}
+
+/**
+ * The longest `close()` waits for a thread stuck in one long native step (which terminating
+ * it cannot stop) before leaving it behind.
+ */
+export const THREAD_CLOSE_GRACE_MS = 1000;
+
+function closedError(): TributaryError {
+  return new TributaryError('SOURCE_UNAVAILABLE', 'the SQLite source was closed while its statement ran', { retryable: false });
 }
 
 /** When a call's budget runs out: on the main thread's clock, and as epoch ms for the thread. */
