@@ -20,6 +20,7 @@ import { policyTypes } from './types.js';
 import { leaseAs, roleFor } from './role.js';
 import { budgetTimeout, PgStatementTimeouts } from './budget.js';
 import type { TimedLease } from './stream.js';
+import { AbortWatch, isAborted } from '../sql/abort-watch.js';
 
 export type { PostgresSourceOptions } from './options.js';
 
@@ -119,7 +120,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
       client.on('error', swallow);
       const settle = () => {
         settled = true;
-        ctx.signal.removeEventListener('abort', onAbort);
+        watch.stop();
       };
       // The statement is still running (an abort, a limit): reject now, stop it on the
       // server in the background, then destroy the client. Reusing it could let a late
@@ -137,7 +138,6 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
           }
         });
       };
-      const onAbort = () => abandon(ctx.signal.reason);
       statement.on('row', (row: Row) => {
         if (settled) return;
         const over = bounds.admit(row);
@@ -168,9 +168,10 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
           (e: unknown) => reject(wrap(e, 'query', ctx.fragmentId) as Error),
         );
       });
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
       const startedAt = performance.now();
       client.query(statement);
+      // After sending: a call aborted already cancels the statement it just sent.
+      const watch = new AbortWatch(ctx, abandon);
     });
   }
 
@@ -193,7 +194,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
       throw wrap(error, 'query', ctx.fragmentId);
     }
     const lease = await leaseAs(client, as, name, as === undefined ? undefined : timeouts.localSql(client, limitMs));
-    if (ctx.signal.aborted) {
+    if (isAborted(ctx)) {
       await lease.release().catch(() => undefined);
       throw ctx.signal.reason;
     }
