@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import { AbortWatch, isAborted } from '../../../src/sources/sql/abort-watch.js';
 import { SourceCall } from '../../../src/execution/source-call.js';
 import type { ExecuteContext } from '../../../src/sources/source.js';
@@ -114,7 +115,7 @@ describe('AbortWatch', () => {
   });
 
   it('works with the executor’s own call context (SourceCall) without touching its signal', () => {
-    const call = new SourceCall({ kind: 'test', execute: () => Promise.resolve([]) }, {}, { params: [], fragmentId: 'f', limits: {} });
+    const call = new SourceCall({ kind: 'test', querySchema: z.object({}), execute: () => Promise.resolve([]) }, {}, { params: [], fragmentId: 'f', limits: {} });
     const onAbort = vi.fn();
     const watch = new AbortWatch(call, onAbort);
     expect(isAborted(call)).toBe(false);
