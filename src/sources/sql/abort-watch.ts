@@ -20,26 +20,41 @@ import type { ExecuteContext } from '../source.js';
  */
 
 const TICK_MS = 1;
+/**
+ * A planned tick this overdue never came: fake timers (a test's) were swapped out under it.
+ * A new one is planned, so aborts keep arriving; the lost one is ignored if it ever fires.
+ */
+const LOST_TICK_MS = 1000;
 
 /** Registered since the last tick. */
 let young = new Set<AbortWatch>();
 /** Registered before the last tick: armed at the next one. */
 let old = new Set<AbortWatch>();
-let ticking: ReturnType<typeof setTimeout> | undefined;
+/** When the planned tick is due (`performance.now()`); 0: none planned. */
+let tickDue = 0;
+
+function planTick(): void {
+  const due = performance.now() + TICK_MS;
+  tickDue = due;
+  setTimeout(() => {
+    if (tickDue === due) tick();
+  }, TICK_MS).unref();
+}
 
 function tick(): void {
   const due = old;
   old = young;
   young = due.size === 0 ? due : new Set();
   // The next tick is planned before arming, which runs callbacks.
-  ticking = old.size > 0 ? setTimeout(tick, TICK_MS).unref() : undefined;
+  tickDue = 0;
+  if (old.size > 0) planTick();
   // Arming may settle a call, which stops (deletes) its own watch: `due` is detached already.
   for (const watch of due) watch.arm();
 }
 
 function register(watch: AbortWatch): Set<AbortWatch> {
   young.add(watch);
-  ticking ??= setTimeout(tick, TICK_MS).unref();
+  if (tickDue === 0 || performance.now() - tickDue > LOST_TICK_MS) planTick();
   return young;
 }
 

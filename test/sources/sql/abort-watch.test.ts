@@ -127,3 +127,30 @@ describe('AbortWatch', () => {
     watch.stop();
   });
 });
+
+describe('AbortWatch under swapped timers', () => {
+  it('plans a new tick when the planned one never came (fake timers swapped out under it)', () => {
+    vi.useFakeTimers();
+    const first = new LazyContext();
+    const onFirst = vi.fn();
+    const watch = new AbortWatch(first, onFirst);
+    // The tick was planned on this clock; it is thrown away with it.
+    vi.useRealTimers();
+    vi.useFakeTimers();
+    try {
+      vi.advanceTimersByTime(5000);
+      const second = new LazyContext();
+      const onSecond = vi.fn();
+      new AbortWatch(second, onSecond);
+      first.abort(new Error('first'));
+      second.abort(new Error('second'));
+      vi.advanceTimersByTime(3);
+      expect(onFirst).toHaveBeenCalledTimes(1);
+      expect(onSecond).toHaveBeenCalledTimes(1);
+      watch.stop();
+      vi.runAllTimers();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
