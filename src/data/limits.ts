@@ -49,6 +49,8 @@ export function limitExceeded(subject: LimitSubject, what: string): TributaryErr
 
 /** The running count of one call; every method throws LIMIT_EXCEEDED past a bound. */
 export interface LimitCounter {
+  /** False when neither bound is set: nothing can be exceeded, so a caller may skip counting. */
+  readonly bounded: boolean;
   /** One more row: counts it and, under a byte bound, its estimated bytes (`estimateRowBytes`). */
   add(row: Row): void;
   /** `add(row)` for an event handler: the LIMIT_EXCEEDED error is returned (the row not kept), not thrown. */
@@ -65,42 +67,58 @@ export interface LimitCounter {
 
 /** A fresh counter for one call. */
 export function createLimitCounter(limits: Limits, subject: LimitSubject): LimitCounter {
-  const { maxRows, maxBytes } = limits;
-  let rows = 0;
-  let bytes = 0;
-  const countRows = (n: number) => {
-    rows += n;
-    if (maxRows !== undefined && rows > maxRows) throw limitExceeded(subject, `more than maxRows=${maxRows} rows`);
-  };
-  const countBytes = (n: number, how: string) => {
-    bytes += n;
-    if (maxBytes !== undefined && bytes > maxBytes) throw limitExceeded(subject, `more than maxBytes=${maxBytes} bytes (${how})`);
-  };
-  const add = (row: Row) => {
-    countRows(1);
-    if (maxBytes !== undefined) countBytes(estimateRowBytes(row), 'estimated');
-  };
-  return {
-    add,
-    admit(row) {
-      try {
-        add(row);
-        return undefined;
-      } catch (error) {
-        if (error instanceof TributaryError) return error;
-        throw error;
-      }
-    },
-    addCount: countRows,
-    addBytes: (n) => countBytes(n, 'read'),
-    checkBytes(n) {
-      if (maxBytes !== undefined && bytes + n > maxBytes) throw limitExceeded(subject, `more than maxBytes=${maxBytes} bytes (declared)`);
-    },
-    get rows() {
-      return rows;
-    },
-    get bytes() {
-      return bytes;
-    },
-  };
+  return new Counter(limits.maxRows, limits.maxBytes, subject);
+}
+
+/** LimitCounter as a class: one object per call, no closures (it is made for every statement). */
+class Counter implements LimitCounter {
+  readonly bounded: boolean;
+  rows = 0;
+  bytes = 0;
+  readonly #maxRows: number | undefined;
+  readonly #maxBytes: number | undefined;
+  readonly #subject: LimitSubject;
+
+  constructor(maxRows: number | undefined, maxBytes: number | undefined, subject: LimitSubject) {
+    this.#maxRows = maxRows;
+    this.#maxBytes = maxBytes;
+    this.#subject = subject;
+    this.bounded = maxRows !== undefined || maxBytes !== undefined;
+  }
+
+  add(row: Row): void {
+    this.addCount(1);
+    if (this.#maxBytes !== undefined) this.#countBytes(estimateRowBytes(row), 'estimated');
+  }
+
+  admit(row: Row): TributaryError | undefined {
+    try {
+      this.add(row);
+      return undefined;
+    } catch (error) {
+      if (error instanceof TributaryError) return error;
+      throw error;
+    }
+  }
+
+  addCount(n: number): void {
+    this.rows += n;
+    const maxRows = this.#maxRows;
+    if (maxRows !== undefined && this.rows > maxRows) throw limitExceeded(this.#subject, `more than maxRows=${maxRows} rows`);
+  }
+
+  addBytes(n: number): void {
+    this.#countBytes(n, 'read');
+  }
+
+  checkBytes(n: number): void {
+    const maxBytes = this.#maxBytes;
+    if (maxBytes !== undefined && this.bytes + n > maxBytes) throw limitExceeded(this.#subject, `more than maxBytes=${maxBytes} bytes (declared)`);
+  }
+
+  #countBytes(n: number, how: string): void {
+    this.bytes += n;
+    const maxBytes = this.#maxBytes;
+    if (maxBytes !== undefined && this.bytes > maxBytes) throw limitExceeded(this.#subject, `more than maxBytes=${maxBytes} bytes (${how})`);
+  }
 }

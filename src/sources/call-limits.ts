@@ -1,4 +1,4 @@
-import { createLimitCounter, tighter, type LimitCounter, type Limits } from '../data/limits.js';
+import { createLimitCounter, smaller, type LimitCounter, type Limits } from '../data/limits.js';
 import type { ExecuteContext } from './source.js';
 
 /**
@@ -6,5 +6,9 @@ import type { ExecuteContext } from './source.js';
  * and the source's own, with errors naming the call's fragment and the source.
  */
 export function callLimits(ctx: Pick<ExecuteContext, 'limits' | 'fragmentId'>, own: Limits, source?: string): LimitCounter {
-  return createLimitCounter(tighter(ctx.limits, own), { fragmentId: ctx.fragmentId, source });
+  const plan = ctx.limits;
+  return createLimitCounter(
+    { maxRows: smaller(plan?.maxRows, own.maxRows), maxBytes: smaller(plan?.maxBytes, own.maxBytes) },
+    { fragmentId: ctx.fragmentId, source },
+  );
 }

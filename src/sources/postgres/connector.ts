@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { CustomTypesConfig, PoolClient, PoolConfig, QueryConfig } from 'pg';
+import type { CustomTypesConfig, PoolClient, PoolConfig } from 'pg';
 import { isPostgresRetryable, postgresDriverCode, postgresErrorRule } from './errors.js';
 import { streamRows } from './stream.js';
 import type { ExecuteContext } from '../source.js';
@@ -17,9 +17,10 @@ import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import { isReadOnlySql } from '../sql/read-only.js';
 import { postgresOptionsSchema, type PostgresSourceOptions } from './options.js';
 import { policyTypes } from './types.js';
-import { leaseAs, roleFor } from './role.js';
+import { leaseAs, roleFor, type PgLease } from './role.js';
 import { budgetTimeout, PgStatementTimeouts } from './budget.js';
-import type { TimedLease } from './stream.js';
+import { OneStatement } from './statement.js';
+import { AbortWatch, isAborted } from '../sql/abort-watch.js';
 
 export type { PostgresSourceOptions } from './options.js';
 
@@ -89,6 +90,18 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     wrapConnect: (error, fragmentId) => wrap(error, 'connect', fragmentId),
   });
 
+  /**
+   * pg emits socket failures on the client as well as failing its statement; without a
+   * listener that second report would crash the process. The pool takes its own listener
+   * off a client it lends, so each client gets this one once, for its whole life.
+   */
+  const muted = new WeakSet<PoolClient>();
+  function muteErrors(client: PoolClient): void {
+    if (muted.has(client)) return;
+    muted.add(client);
+    client.on('error', () => undefined);
+  }
+
   /** Stops the backend's statement: cancel it, and terminate the backend if that is not enough. */
   async function stopBackend(pid: number | undefined, finished: Promise<void>): Promise<void> {
     if (pid === undefined) return;
@@ -100,34 +113,44 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     );
   }
 
-  function run(lease: TimedLease, query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter): Promise<Row[]> {
+  function run(lease: PgLease, query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter): Promise<Row[]> {
     const client = lease.client;
     return new Promise<Row[]>((resolve, reject) => {
-      const rows: Row[] = [];
       let settled = false;
-      // 'extended' makes pg use Parse/Bind/Execute even without params, so the text is ONE
-      // statement: 'SELECT 1; DROP TABLE t' is rejected instead of run.
-      const config = { text: query.sql, values: ctx.params, queryMode: 'extended' } as QueryConfig;
-      const statement = new pg.Query(config);
-      const finished = new Promise<void>((done) => {
-        statement.once('end', () => done());
-        statement.once('error', () => done());
-      });
-      // pg emits socket failures on the client as well as failing the statement; without a
-      // listener that second report would crash the process.
-      const swallow = () => undefined;
-      client.on('error', swallow);
-      const settle = () => {
+      // Set once the statement is abandoned: called when it has stopped on the server.
+      let stopped: (() => void) | undefined;
+      // pg calls back exactly once: with the rows, or with the error.
+      const statement = new OneStatement(query.sql, ctx.params, (error, result) => {
+        stopped?.();
+        if (settled) return;
         settled = true;
-        ctx.signal.removeEventListener('abort', onAbort);
-      };
+        watch.stop();
+        if (error) {
+          // A server-reported error leaves the connection usable; anything else breaks it.
+          const broken = !(error instanceof pg.DatabaseError) || postgresErrorRule(error)?.unavailable === true;
+          const failed = budgetTimeout(error, lease.limitMs, performance.now() - startedAt) ?? (wrap(error, 'query', ctx.fragmentId) as Error);
+          const fail = () => reject(failed);
+          whenReleased(lease.release(broken ? error : undefined), fail, fail);
+          return;
+        }
+        // The field list names the columns even when no row came back.
+        const rows = result.rows as Row[];
+        const out = result.fields === undefined ? rows : withColumns(rows, result.fields.map((f) => f.name));
+        whenReleased(
+          lease.release(),
+          () => resolve(out),
+          (e) => reject(wrap(e, 'query', ctx.fragmentId) as Error),
+        );
+      });
       // The statement is still running (an abort, a limit): reject now, stop it on the
       // server in the background, then destroy the client. Reusing it could let a late
       // cancel hit the next statement that runs on it.
-      const abandon = (reason: unknown) => {
+      const abandon = (reason: unknown): void => {
         if (settled) return;
-        settle();
+        settled = true;
+        watch.stop();
         reject(reason as Error);
+        const finished = new Promise<void>((done) => (stopped = done));
         const pid = (client as unknown as { processID?: number | null }).processID ?? undefined;
         life.pending.track(async () => {
           try {
@@ -137,50 +160,34 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
           }
         });
       };
-      const onAbort = () => abandon(ctx.signal.reason);
-      statement.on('row', (row: Row) => {
-        if (settled) return;
-        const over = bounds.admit(row);
-        if (over === undefined) rows.push(row);
-        else abandon(over);
-      });
-      statement.on('error', (error: Error) => {
-        if (settled) return;
-        settle();
-        // A server-reported error leaves the connection usable; anything else breaks it.
-        const broken = !(error instanceof pg.DatabaseError) || postgresErrorRule(error)?.unavailable === true;
-        if (!broken) client.removeListener('error', swallow);
-        const failed = budgetTimeout(error, lease.limitMs, performance.now() - startedAt) ?? (wrap(error, 'query', ctx.fragmentId) as Error);
-        // Settled once the connection is back (a role's transaction ended).
-        lease.release(broken ? error : undefined).then(
-          () => reject(failed),
-          () => reject(failed),
-        );
-      });
-      statement.on('end', (result?: pg.QueryResult) => {
-        if (settled) return;
-        settle();
-        client.removeListener('error', swallow);
-        // The field list names the columns even when no row came back.
-        const out = result?.fields === undefined ? rows : withColumns(rows, result.fields.map((f) => f.name));
-        lease.release().then(
-          () => resolve(out),
-          (e: unknown) => reject(wrap(e, 'query', ctx.fragmentId) as Error),
-        );
-      });
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      // Rows are counted only under a bound; pg keeps them in the result either way.
+      if (bounds.bounded) {
+        statement.on('row', (row: Row, result) => {
+          if (settled) {
+            // Abandoned: drop what still arrives until the cancel lands.
+            if (result !== undefined) result.rows.length = 0;
+            return;
+          }
+          const over = bounds.admit(row);
+          if (over !== undefined) abandon(over);
+        });
+      }
       const startedAt = performance.now();
       client.query(statement);
+      // After sending: a call aborted already cancels the statement it just sent.
+      const watch = new AbortWatch(ctx, abandon);
     });
   }
 
   /**
    * A pooled connection for one statement, as the principal's role when `role` maps one, its
-   * `statement_timeout` set to the call's budget (postgres/budget.ts).
+   * `statement_timeout` set to the call's budget (postgres/budget.ts). Without a role and
+   * with the session's limit already right, nothing here waits but the pool.
    */
-  const connect = async (ctx: ExecuteContext): Promise<TimedLease> => {
+  const connect = async (ctx: ExecuteContext): Promise<PgLease> => {
     const as = roleFor(role, ctx.principal, name);
     const client = await life.connect(ctx);
+    muteErrors(client);
     let limitMs: number | undefined;
     try {
       // Both answer at once on the hot path (the limit known, the session already set).
@@ -192,13 +199,23 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
       client.release(error as Error);
       throw wrap(error, 'query', ctx.fragmentId);
     }
-    const lease = await leaseAs(client, as, name, as === undefined ? undefined : timeouts.localSql(client, limitMs));
-    if (ctx.signal.aborted) {
-      await lease.release().catch(() => undefined);
+    const leased = leaseAs(client, as, name, limitMs, as === undefined ? undefined : timeouts.localSql(client, limitMs));
+    const lease = leased instanceof Promise ? await leased : leased;
+    if (isAborted(ctx)) {
+      await lease.release()?.catch(() => undefined);
       throw ctx.signal.reason;
     }
-    return { client: lease.client, release: (destroy) => lease.release(destroy), limitMs };
+    return lease;
   };
+
+  /**
+   * Settles a statement once its connection is back: at once when the release was
+   * synchronous (no role), else when the role's transaction has ended.
+   */
+  function whenReleased(release: Promise<void> | undefined, done: () => void, failed: (error: unknown) => void): void {
+    if (release === undefined) done();
+    else release.then(done, failed);
+  }
 
   const source: PostgresSource = {
     kind: 'postgres',

@@ -11,33 +11,40 @@ import type { Principal } from '../source.js';
 export type PostgresRole = (principal: Principal | undefined) => string | undefined;
 
 /**
- * A pooled connection lent to one statement. With a role, the lease is a transaction:
+ * A pooled connection lent to one statement, with the `statement_timeout` it runs under
+ * (`limitMs`, none: undefined; postgres/budget.ts). With a role, the lease is a transaction:
  * `BEGIN; SET LOCAL ROLE "<role>"`, and `release()` ends it with `COMMIT` (which rolls back a
  * transaction a failed statement aborted) before the connection goes back to the pool. The
  * role is never reset by hand: the transaction's end does it, so a connection back in the
  * pool is always the pool's own user. `release(error)` destroys the connection instead
  * (a statement abandoned mid-flight), which ends the transaction with it.
+ *
+ * `release()` returns undefined when the connection is back at once (no transaction to end:
+ * the point-query path then settles without another promise), else a promise of it.
+ * Idempotent. The connector mutes the client's `error` events for as long as it lives.
  */
 export interface PgLease {
   readonly client: PoolClient;
-  release(destroy?: Error): Promise<void>;
+  readonly limitMs: number | undefined;
+  release(destroy?: Error): Promise<void> | undefined;
 }
 
-const swallow = (): undefined => undefined;
-
 /** A lease without a role: the connection as the pool gave it. */
-function plainLease(client: PoolClient): PgLease {
-  let released = false;
-  return {
-    client,
-    release: (destroy) => {
-      if (!released) {
-        released = true;
-        client.release(destroy);
-      }
-      return Promise.resolve();
-    },
-  };
+class PlainLease implements PgLease {
+  readonly client: PoolClient;
+  readonly limitMs: number | undefined;
+  #released = false;
+
+  constructor(client: PoolClient, limitMs: number | undefined) {
+    this.client = client;
+    this.limitMs = limitMs;
+  }
+
+  release(destroy?: Error): undefined {
+    if (this.#released) return;
+    this.#released = true;
+    this.client.release(destroy);
+  }
 }
 
 /** The role a principal maps to, checked (a non-empty name without NUL); undefined: none. */
@@ -57,20 +64,23 @@ export function roleFor(role: PostgresRole | undefined, principal: Principal | u
 }
 
 /**
- * Lends `client` to one statement as `role` (see PgLease). A role that does not exist, or
- * that the pool's user may not become, fails with a non-retryable FRAGMENT_FAILED naming
- * the role, and the connection goes back to the pool unchanged. `setLocal` (the statement's
- * `SET LOCAL statement_timeout`, postgres/budget.ts) travels in the same message as the
- * `SET LOCAL ROLE`, so it costs no extra round trip and the transaction's end undoes it too.
+ * Lends `client` to one statement, as `role` when given (see PgLease): synchronous without
+ * one. A role that does not exist, or that the pool's user may not become, fails with a
+ * non-retryable FRAGMENT_FAILED naming the role, and the connection goes back to the pool
+ * unchanged. `setLocal` (the statement's `SET LOCAL statement_timeout`, postgres/budget.ts)
+ * travels in the same message as the `SET LOCAL ROLE`, so it costs no extra round trip and
+ * the transaction's end undoes it too.
  */
-export async function leaseAs(client: PoolClient, role: string | undefined, source: string, setLocal?: string): Promise<PgLease> {
-  if (role === undefined) return plainLease(client);
-  client.on('error', swallow);
+export function leaseAs(client: PoolClient, role: string | undefined, source: string, limitMs: number | undefined, setLocal?: string): PgLease | Promise<PgLease> {
+  if (role === undefined) return new PlainLease(client, limitMs);
+  return roleLease(client, role, source, limitMs, setLocal);
+}
+
+async function roleLease(client: PoolClient, role: string, source: string, limitMs: number | undefined, setLocal: string | undefined): Promise<PgLease> {
   let released = false;
   const giveBack = (destroy?: Error): void => {
     if (released) return;
     released = true;
-    if (!destroy) client.removeListener('error', swallow);
     client.release(destroy);
   };
   try {
@@ -85,18 +95,23 @@ export async function leaseAs(client: PoolClient, role: string | undefined, sour
     const message = `postgres source ${source}: cannot run as role ${JSON.stringify(role)}: ${error.message}`;
     throw new TributaryError('FRAGMENT_FAILED', message, { cause: error, retryable: false, ...(error.code ? { driverCode: error.code } : {}) });
   }
+  const commit = async (): Promise<void> => {
+    try {
+      await endTransaction(client, 'COMMIT');
+    } catch (error) {
+      giveBack(error as Error);
+      throw error;
+    }
+    giveBack();
+  };
   return {
     client,
-    release: async (destroy) => {
-      if (released) return;
-      if (destroy) return giveBack(destroy);
-      try {
-        await endTransaction(client, 'COMMIT');
-      } catch (error) {
-        giveBack(error as Error);
-        throw error;
-      }
-      giveBack();
+    limitMs,
+    release: (destroy) => {
+      if (released) return undefined;
+      if (!destroy) return commit();
+      giveBack(destroy);
+      return undefined;
     },
   };
 }

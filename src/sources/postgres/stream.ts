@@ -8,18 +8,13 @@ import type { LimitCounter } from '../../data/limits.js';
 import type { SqlQuery } from '../sql/query.js';
 import { budgetTimeout } from './budget.js';
 
-/** A connection lent to one statement, with the `statement_timeout` it runs under (none: undefined). */
-export interface TimedLease extends PgLease {
-  readonly limitMs: number | undefined;
-}
-
 /** What streaming needs from its PostgreSQL source. */
 export interface PgStreamDeps {
   types: CustomTypesConfig;
   /** Rows per cursor read (one batch). */
   batchSize: number;
   /** A connection for this statement (in the principal's role transaction, if any). */
-  connect(ctx: ExecuteContext): Promise<TimedLease>;
+  connect(ctx: ExecuteContext): Promise<PgLease>;
   /** Stops the backend's running statement (cancel, then terminate). */
   stopBackend(pid: number | undefined, finished: Promise<void>): Promise<void>;
   /** Runs server-side cleanup in the background, awaited by `close()`. */
@@ -39,16 +34,13 @@ export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: 
   const lease = await deps.connect(ctx);
   const client = lease.client;
   const cursor = client.query(new Cursor<Row>(query.sql, ctx.params, { types: deps.types }));
-  const swallow = (): undefined => undefined;
-  client.on('error', swallow);
   let reading: Promise<Row[]> | undefined;
   let released = false;
-  const release = (error?: Error): Promise<void> => {
-    if (released) return Promise.resolve();
+  const release = async (error?: Error): Promise<void> => {
+    if (released) return;
     released = true;
     ctx.signal.removeEventListener('abort', onAbort);
-    if (!error) client.removeListener('error', swallow);
-    return lease.release(error);
+    await lease.release(error);
   };
   const abandon = (): void => {
     // A read is in flight: the statement is running on the server. Stop it there, then

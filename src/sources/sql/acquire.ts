@@ -1,20 +1,27 @@
+import type { ExecuteContext } from '../source.js';
+import { AbortWatch } from './abort-watch.js';
+
 /**
- * Waits for `acquire` (e.g. a pooled connection) unless `signal` aborts first, in which case
- * it rejects with `signal.reason` at once and hands a connection that arrives later to
- * `late` (to release it). The abort listener is removed either way.
+ * Waits for `acquire` (e.g. a pooled connection) unless the call aborts first, in which
+ * case it rejects with the abort reason and hands a connection that arrives later to
+ * `late` (to release it). The abort is watched without creating the call's signal
+ * (sql/abort-watch.ts).
  */
-export function acquireOrAbort<T>(acquire: Promise<T>, signal: AbortSignal, late: (value: T) => void): Promise<T> {
+export function acquireOrAbort<T>(acquire: Promise<T>, ctx: ExecuteContext, late: (value: T) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
+    let aborted = false;
+    const watch = new AbortWatch(ctx, (reason) => {
+      aborted = true;
+      reject(reason as Error);
+    });
     acquire.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) late(value);
+        watch.stop();
+        if (aborted) late(value);
         else resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        watch.stop();
         reject(error as Error);
       },
     );

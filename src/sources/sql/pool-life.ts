@@ -1,6 +1,7 @@
 import { TributaryError } from '../../errors.js';
 import type { ExecuteContext } from '../source.js';
 import { acquireOrAbort } from './acquire.js';
+import { isAborted, throwIfAborted } from './abort-watch.js';
 import { PendingWork } from './pending-work.js';
 
 /** What a pooled SQL source tells its `PoolLife` about its driver. */
@@ -44,15 +45,15 @@ export class PoolLife<C> {
   /** A pooled connection, unless the signal aborts first (a late one goes back to the pool). */
   async connect(ctx: ExecuteContext): Promise<C> {
     this.assertOpen();
-    ctx.signal.throwIfAborted();
+    throwIfAborted(ctx);
     const driver = this.#driver;
     let connection: C;
     try {
-      connection = await acquireOrAbort(driver.acquire(), ctx.signal, (late) => driver.release(late));
+      connection = await acquireOrAbort(driver.acquire(), ctx, (late) => driver.release(late));
     } catch (error) {
-      throw ctx.signal.aborted && error === ctx.signal.reason ? error : driver.wrapConnect(error, ctx.fragmentId);
+      throw isAborted(ctx) && error === ctx.signal.reason ? error : driver.wrapConnect(error, ctx.fragmentId);
     }
-    if (ctx.signal.aborted) {
+    if (isAborted(ctx)) {
       driver.release(connection);
       throw ctx.signal.reason;
     }
