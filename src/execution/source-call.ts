@@ -2,7 +2,7 @@ import { TributaryError } from '../errors.js';
 import { columnsOf, withColumns } from '../data/columns.js';
 import { limitExceeded } from '../data/limits.js';
 import type { Row } from '../data/row.js';
-import type { ExecuteContext, Principal, SourceExecutor } from '../sources/source.js';
+import type { AbortListener, ExecuteContext, Principal, SourceExecutor } from '../sources/source.js';
 
 /**
  * Where streamed batches go. It returns (or resolves to) `false` to say "enough" (a
@@ -59,6 +59,8 @@ export class SourceCall implements ExecuteContext {
   #controller: AbortController | undefined;
   #reason: unknown;
   #aborted = false;
+  /** Who hears the abort without a signal: one listener (the common case) or several. */
+  #listeners: AbortListener | AbortListener[] | undefined;
   #iterator: AsyncIterator<Row[]> | undefined;
   readonly #source: SourceExecutor;
   readonly #query: unknown;
@@ -100,12 +102,36 @@ export class SourceCall implements ExecuteContext {
     return this.#aborted;
   }
 
-  /** Fires the signal (once) and closes the iterator, if the source returned one. */
+  onAbort(listener: AbortListener): void {
+    if (this.#aborted) {
+      listener.aborted(this.#reason);
+      return;
+    }
+    const listeners = this.#listeners;
+    if (listeners === undefined) this.#listeners = listener;
+    else if (Array.isArray(listeners)) listeners.push(listener);
+    else this.#listeners = [listeners, listener];
+  }
+
+  offAbort(listener: AbortListener): void {
+    const listeners = this.#listeners;
+    if (listeners === listener) this.#listeners = undefined;
+    else if (Array.isArray(listeners)) {
+      const i = listeners.indexOf(listener);
+      if (i >= 0) listeners.splice(i, 1);
+    }
+  }
+
+  /** Fires the signal and the abort listeners (once) and closes the iterator, if the source returned one. */
   abort(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
     this.#controller?.abort(reason);
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    if (Array.isArray(listeners)) for (const listener of listeners) listener.aborted(reason);
+    else listeners?.aborted(reason);
     void this.#iterator?.return?.()?.catch(() => undefined);
   }
 

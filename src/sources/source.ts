@@ -7,6 +7,11 @@ export interface Principal {
   [claim: string]: unknown;
 }
 
+/** Hears that a call was aborted (see `ExecuteContext.onAbort`). */
+export interface AbortListener {
+  aborted(reason: unknown): void;
+}
+
 /** What a source gets with each call besides its native query. */
 export interface ExecuteContext {
   /**
@@ -24,6 +29,15 @@ export interface ExecuteContext {
    */
   readonly aborted?: boolean;
   principal?: Principal;
+  /**
+   * Calls `listener.aborted(reason)` once when the call is aborted — at once if it already
+   * was — until `offAbort(listener)`. tributary's own contexts do it without creating
+   * `signal` (an AbortController and an EventTarget listener pair is a measurable share of a
+   * point query); a connector on the hot path prefers it and falls back to `signal` when a
+   * context has no `onAbort` (see `AbortWatch` in sources/sql/abort-watch.ts).
+   */
+  onAbort?(listener: AbortListener): void;
+  offAbort?(listener: AbortListener): void;
   /** The fragment this call serves; for error messages and events. */
   fragmentId?: string;
   /**
