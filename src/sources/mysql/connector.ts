@@ -6,6 +6,7 @@ import { columnFixes, streamRows, type ColumnFix } from './stream.js';
 import type { ExecuteContext } from '../source.js';
 import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
+import { AbortWatch, throwIfAborted } from '../sql/abort-watch.js';
 import { assertConnectionTarget } from '../sql/target.js';
 import { toSourceError, type ErrorPhase } from '../sql/errors.js';
 import type { SqlSource } from '../sql/source.js';
@@ -109,6 +110,10 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
       let fixes: ColumnFix[] | undefined;
       let names: string[] | undefined;
       let settled = false;
+      // Set last, and read by the callbacks above it: an already aborted call runs \`abandon\`
+      // from inside AbortWatch's constructor, before the assignment.
+      // eslint-disable-next-line prefer-const
+      let watch: AbortWatch | undefined;
       let statement: Query;
       try {
         statement = core.execute(sql, values as ExecuteValues[]);
@@ -124,7 +129,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
       });
       const settle = () => {
         settled = true;
-        ctx.signal.removeEventListener('abort', onAbort);
+        watch?.stop();
         core.removeListener('error', onConnectionError);
       };
       // A fatal connection error (the server killed the thread, the socket was reset) is
@@ -152,7 +157,6 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
           }
         });
       };
-      const onAbort = () => abandon(ctx.signal.reason);
       statement.on('fields', (fields?: FieldPacket[]) => {
         // undefined for a statement without a result set (an UPDATE's OK packet)
         fixes = columnFixes(fields);
@@ -179,14 +183,15 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
         // The field list names the columns even when no row came back.
         resolve(names === undefined ? rows : withColumns(rows, names));
       });
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
       core.on('error', onConnectionError);
+      // Last: an abort that came already abandons the statement at once (from inside the constructor).
+      watch = new AbortWatch(ctx, abandon);
     });
   }
 
   async function materialize(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> {
     base.life.assertOpen();
-    ctx.signal.throwIfAborted();
+    throwIfAborted(ctx);
     const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
     const bounds = callLimits(ctx, { maxRows, maxBytes }, name);
     const lease = poolFor(ctx);

@@ -117,6 +117,10 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     const client = lease.client;
     return new Promise<Row[]>((resolve, reject) => {
       let settled = false;
+      // Set last, and read by the callbacks above it: an already aborted call runs \`abandon\`
+      // from inside AbortWatch's constructor, before the assignment.
+      // eslint-disable-next-line prefer-const
+      let watch: AbortWatch | undefined;
       // Set once the statement is abandoned: called when it has stopped on the server.
       let stopped: (() => void) | undefined;
       // pg calls back exactly once: with the rows, or with the error.
@@ -124,7 +128,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
         stopped?.();
         if (settled) return;
         settled = true;
-        watch.stop();
+        watch?.stop();
         if (error) {
           // A server-reported error leaves the connection usable; anything else breaks it.
           const broken = !(error instanceof pg.DatabaseError) || postgresErrorRule(error)?.unavailable === true;
@@ -148,7 +152,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
       const abandon = (reason: unknown): void => {
         if (settled) return;
         settled = true;
-        watch.stop();
+        watch?.stop();
         reject(reason as Error);
         const finished = new Promise<void>((done) => (stopped = done));
         const pid = (client as unknown as { processID?: number | null }).processID ?? undefined;
@@ -174,8 +178,9 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
       }
       const startedAt = performance.now();
       client.query(statement);
-      // After sending: a call aborted already cancels the statement it just sent.
-      const watch = new AbortWatch(ctx, abandon);
+      // After sending: a call aborted already cancels the statement it just sent (from
+      // inside the constructor, before \`watch\` is set: hence the optional calls above).
+      watch = new AbortWatch(ctx, abandon);
     });
   }
 
