@@ -65,42 +65,53 @@ export interface LimitCounter {
 
 /** A fresh counter for one call. */
 export function createLimitCounter(limits: Limits, subject: LimitSubject): LimitCounter {
-  const { maxRows, maxBytes } = limits;
-  let rows = 0;
-  let bytes = 0;
-  const countRows = (n: number) => {
-    rows += n;
-    if (maxRows !== undefined && rows > maxRows) throw limitExceeded(subject, `more than maxRows=${maxRows} rows`);
-  };
-  const countBytes = (n: number, how: string) => {
-    bytes += n;
-    if (maxBytes !== undefined && bytes > maxBytes) throw limitExceeded(subject, `more than maxBytes=${maxBytes} bytes (${how})`);
-  };
-  const add = (row: Row) => {
-    countRows(1);
-    if (maxBytes !== undefined) countBytes(estimateRowBytes(row), 'estimated');
-  };
-  return {
-    add,
-    admit(row) {
-      try {
-        add(row);
-        return undefined;
-      } catch (error) {
-        if (error instanceof TributaryError) return error;
-        throw error;
-      }
-    },
-    addCount: countRows,
-    addBytes: (n) => countBytes(n, 'read'),
-    checkBytes(n) {
-      if (maxBytes !== undefined && bytes + n > maxBytes) throw limitExceeded(subject, `more than maxBytes=${maxBytes} bytes (declared)`);
-    },
-    get rows() {
-      return rows;
-    },
-    get bytes() {
-      return bytes;
-    },
-  };
+  return new Counter(limits.maxRows, limits.maxBytes, subject);
+}
+
+/**
+ * A class, not a closure per method: every source call makes one, so its methods live on
+ * the prototype (the counter is always called as `counter.add(row)`, never detached).
+ */
+class Counter implements LimitCounter {
+  rows = 0;
+  bytes = 0;
+
+  constructor(
+    readonly maxRows: number | undefined,
+    readonly maxBytes: number | undefined,
+    readonly subject: LimitSubject,
+  ) {}
+
+  add(row: Row): void {
+    this.addCount(1);
+    if (this.maxBytes !== undefined) this.#countBytes(estimateRowBytes(row), 'estimated');
+  }
+
+  admit(row: Row): TributaryError | undefined {
+    try {
+      this.add(row);
+      return undefined;
+    } catch (error) {
+      if (error instanceof TributaryError) return error;
+      throw error;
+    }
+  }
+
+  addCount(n: number): void {
+    this.rows += n;
+    if (this.maxRows !== undefined && this.rows > this.maxRows) throw limitExceeded(this.subject, `more than maxRows=${this.maxRows} rows`);
+  }
+
+  addBytes(n: number): void {
+    this.#countBytes(n, 'read');
+  }
+
+  checkBytes(n: number): void {
+    if (this.maxBytes !== undefined && this.bytes + n > this.maxBytes) throw limitExceeded(this.subject, `more than maxBytes=${this.maxBytes} bytes (declared)`);
+  }
+
+  #countBytes(n: number, how: string): void {
+    this.bytes += n;
+    if (this.maxBytes !== undefined && this.bytes > this.maxBytes) throw limitExceeded(this.subject, `more than maxBytes=${this.maxBytes} bytes (${how})`);
+  }
 }
