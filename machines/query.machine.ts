@@ -74,18 +74,24 @@ const querySetup = setup({
   types: {} as { context: QueryContext; events: QueryMachineEvent; input: QueryMachineInput },
   actors: { source: sourceActor },
   actions: {
-    enterLevel: assign((_, params: { level: number }) => ({ level: params.level })),
     announceLevel: ({ system }, params: { level: number }) => portOf(system).levelStarted(params.level),
     /**
      * Sends every fragment that may start now to its source actor, one event per source,
      * spawning the actor the first time its source is needed (one child actor per source
      * executor, named by the source). Fragments the in-process cache answers settle here:
-     * their events are raised, as if a source actor had sent them.
+     * their events are raised, as if a source actor had sent them. On a level's entry
+     * (`params.level`) it also records the level, in the same assign: one context copy per
+     * level entered, not two.
      */
-    dispatch: enqueueActions(({ context, enqueue, system }) => {
+    dispatch: enqueueActions(({ context, enqueue, system }, params: { level: number } | undefined) => {
       const port = portOf(system);
-      const ready = port.takeReady(context.level);
-      if (!ready) return;
+      const level = params?.level ?? context.level;
+      const entered = level === context.level ? undefined : { level };
+      const ready = port.takeReady(level);
+      if (!ready) {
+        if (entered) enqueue.assign(entered);
+        return;
+      }
       let sources: Readonly<Record<string, SourceCounts>> | undefined;
       ready.send?.forEach((fragments, s) => {
         if (!fragments) return;
@@ -96,7 +102,7 @@ const querySetup = setup({
         const current = sources[name]!;
         sources = withSource(sources, name, { ...current, sent: current.sent + fragments.length });
       });
-      enqueue.assign({ counts: port.counts(), ...(sources ? { sources } : {}) });
+      enqueue.assign({ ...entered, counts: port.counts(), ...(sources ? { sources } : {}) });
       if (ready.cached) for (const event of ready.cached) enqueue.raise(event);
     }),
     /** Under `partial`, a failure skips everything downstream of it. */
@@ -161,9 +167,8 @@ const querySetup = setup({
 function levelStateConfig(level: number, last: number) {
   return {
     entry: [
-      { type: 'enterLevel', params: { level } },
       { type: 'announceLevel', params: { level } },
-      { type: 'dispatch' },
+      { type: 'dispatch', params: { level } },
     ],
     always: { guard: { type: 'levelFinished', params: { level } }, target: level === last ? 'merging' : levelState(level + 1) },
   } as const;
