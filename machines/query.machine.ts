@@ -47,44 +47,62 @@ function emptySources(names: readonly string[]): Record<string, SourceCounts> {
   return out;
 }
 
+/**
+ * A copy of `sources` with `name`'s counts replaced. Spread, then assigned: ~8× cheaper than
+ * a literal with a computed key (this runs once per settle). A source may be called
+ * `__proto__`: that one is defined, not assigned.
+ */
+function withSource(sources: Readonly<Record<string, SourceCounts>>, name: string, counts: SourceCounts): Record<string, SourceCounts> {
+  const out = { ...sources };
+  if (name === '__proto__') Object.defineProperty(out, name, { value: counts, enumerable: true, writable: true, configurable: true });
+  else out[name] = counts;
+  return out;
+}
+
 /** The per-source counts after a settle: one entry copied, the rest shared. */
-function afterSettle(sources: Readonly<Record<string, SourceCounts>>, event: SettleEvent): Record<string, SourceCounts> {
-  const current = sources[event.source] ?? { sent: 0, succeeded: 0, failed: 0, cached: 0 };
+function afterSettle(sources: Readonly<Record<string, SourceCounts>>, event: SettleEvent): Readonly<Record<string, SourceCounts>> {
   if (event.type === 'fragment.dropped') return sources;
+  const c = sources[event.source] ?? { sent: 0, succeeded: 0, failed: 0, cached: 0 };
   const next: SourceCounts =
     event.type === 'fragment.succeeded'
-      ? { ...current, succeeded: current.succeeded + 1, cached: current.cached + (event.cached ? 1 : 0) }
-      : { ...current, failed: current.failed + 1 };
-  return { ...sources, [event.source]: next };
+      ? { sent: c.sent, succeeded: c.succeeded + 1, failed: c.failed, cached: c.cached + (event.cached ? 1 : 0) }
+      : { sent: c.sent, succeeded: c.succeeded, failed: c.failed + 1, cached: c.cached };
+  return withSource(sources, event.source, next);
 }
 
 const querySetup = setup({
   types: {} as { context: QueryContext; events: QueryMachineEvent; input: QueryMachineInput },
   actors: { source: sourceActor },
   actions: {
-    enterLevel: assign((_, params: { level: number }) => ({ level: params.level })),
     announceLevel: ({ system }, params: { level: number }) => portOf(system).levelStarted(params.level),
     /**
      * Sends every fragment that may start now to its source actor, one event per source,
      * spawning the actor the first time its source is needed (one child actor per source
      * executor, named by the source). Fragments the in-process cache answers settle here:
-     * their events are raised, as if a source actor had sent them.
+     * their events are raised, as if a source actor had sent them. On a level's entry
+     * (`params.level`) it also records the level, in the same assign: one context copy per
+     * level entered, not two.
      */
-    dispatch: enqueueActions(({ context, enqueue, system }) => {
+    dispatch: enqueueActions(({ context, enqueue, system }, params: { level: number } | undefined) => {
       const port = portOf(system);
-      const ready = port.takeReady(context.level);
-      if (!ready) return;
-      let sources: Record<string, SourceCounts> | undefined;
+      const level = params?.level ?? context.level;
+      const entered = level === context.level ? undefined : { level };
+      const ready = port.takeReady(level);
+      if (!ready) {
+        if (entered) enqueue.assign(entered);
+        return;
+      }
+      let sources: Readonly<Record<string, SourceCounts>> | undefined;
       ready.send?.forEach((fragments, s) => {
         if (!fragments) return;
         const name = port.sources[s]!;
         if (port.needsActor(name)) enqueue.spawnChild('source', { id: name, input: { source: name } });
         enqueue.sendTo(name, { type: 'fragments.ready', fragments });
-        sources ??= { ...context.sources };
+        sources ??= context.sources;
         const current = sources[name]!;
-        sources[name] = { ...current, sent: current.sent + fragments.length };
+        sources = withSource(sources, name, { ...current, sent: current.sent + fragments.length });
       });
-      enqueue.assign({ counts: port.counts(), ...(sources ? { sources } : {}) });
+      enqueue.assign({ ...entered, counts: port.counts(), ...(sources ? { sources } : {}) });
       if (ready.cached) for (const event of ready.cached) enqueue.raise(event);
     }),
     /** Under `partial`, a failure skips everything downstream of it. */
@@ -149,9 +167,8 @@ const querySetup = setup({
 function levelStateConfig(level: number, last: number) {
   return {
     entry: [
-      { type: 'enterLevel', params: { level } },
       { type: 'announceLevel', params: { level } },
-      { type: 'dispatch' },
+      { type: 'dispatch', params: { level } },
     ],
     always: { guard: { type: 'levelFinished', params: { level } }, target: level === last ? 'merging' : levelState(level + 1) },
   } as const;

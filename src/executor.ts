@@ -117,6 +117,11 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     return fresh;
   };
 
+  // What every run's runtime shares, made once per executor rather than once per run.
+  const runLane = (name: string): Lane => sourceLanes.get(name)!;
+  const guardsOf = (name: string): SourceGuards => guards.get(name) ?? {};
+  const onFinished = (r: QueryRun): void => void running.delete(r);
+
   const run = (plan: unknown, runOptions: RunOptions = {}, resumed?: DurableRun): QueryRun => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
     checkRunOptions(runOptions);
@@ -143,14 +148,14 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
       scheduler,
       sources,
       globalLane,
-      sourceLane: (name) => sourceLanes.get(name)!,
-      guardsOf: (name) => guards.get(name) ?? {},
+      sourceLane: runLane,
+      guardsOf,
       ticket,
       // A recorded run reads no cache: the recording must hold every response.
       ...(cache && !recorder ? { cache: new RunCacheView(cache, p, runOptions.principal, sources, versions) } : {}),
       executorEvents: allEvents,
       machineFor: queryMachineFor,
-      onFinished: (r) => running.delete(r),
+      onFinished,
       ...(durable ? { durable } : {}),
       ...(recorder ? { recorder, random: recorder.random } : random ? { random } : {}),
     }, gate);

@@ -22,7 +22,7 @@ import type { RunRuntime } from './types.js';
  * events and the merge. The machine reaches it through `QueryPort`; the source actors
  * through their runners. @internal
  */
-export class RunPort implements QueryPort {
+export class RunPort implements QueryPort, BindContext {
   readonly queryId: string;
   readonly errorPolicy: 'fail-fast' | 'partial';
   readonly schedule: 'levels' | 'eager';
@@ -61,7 +61,8 @@ export class RunPort implements QueryPort {
     this.scheduler = new Scheduler(prepared, this.table);
     this.events = new RunEvents(this.table, rt.executorEvents);
     this.rows = new Array<Row[] | undefined>(prepared.fragments.length);
-    this.bind = { rowsOf: (id) => this.rows[prepared.indexOf.get(id)!] ?? [], params };
+    // The port answers for bound references itself (`rowsOf`, `params`): no closure per run.
+    this.bind = this;
     this.t0 = rt.clock.now();
     for (const name of prepared.sources) this.bound.set(name, { source: rt.sources.get(name)!, lane: rt.sourceLane(name), guards: rt.guardsOf(name) });
     const recorder = rt.recorder;
@@ -133,6 +134,11 @@ export class RunPort implements QueryPort {
       this.skipDownstream({ fragmentId: f.id });
     }
     return fail;
+  }
+
+  /** An upstream fragment's rows, for `{ $from }` references. */
+  rowsOf(fragmentId: string): readonly Row[] {
+    return this.rows[this.prepared.indexOf.get(fragmentId)!] ?? [];
   }
 
   /** Milliseconds since the query started, to the microsecond. */

@@ -1,12 +1,14 @@
 import { FragmentTask } from '../execution/fragment.js';
-import type { SourceEnv } from '../execution/env.js';
+import type { FragmentStream, RunCache, SourceEnv } from '../execution/env.js';
+import type { Clock } from '../execution/clock.js';
+import type { SchedulerLike } from 'rxjs';
 import type { SettleEvent, SourceRunner } from './port.js';
 import type { Row } from '../data/row.js';
 import type { TributaryError } from '../errors.js';
 import type { BindContext } from '../execution/bind.js';
 import type { SourceGuards } from '../execution/env.js';
 import type { Lane } from '../execution/lanes.js';
-import { latencyOf, type QueryDeadline } from '../execution/deadline.js';
+import { latencyOf, type QueryDeadline, type SourceLatency } from '../execution/deadline.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { RunEvents } from './events.js';
 import type { PreparedPlan } from './prepare.js';
@@ -40,67 +42,118 @@ export interface RunnerHost {
  * query actor. @internal
  */
 export function createSourceRunner(port: RunnerHost, name: string, sendBack: (event: SettleEvent) => void): SourceRunner {
-  const rt = port.rt;
-  const bound = port.bound.get(name)!;
-  const env: SourceEnv = {
-    queryId: port.queryId,
-    sourceName: name,
-    source: bound.source,
-    lanes: { global: rt.globalLane, source: bound.lane },
-    guards: bound.guards,
-    clock: rt.clock,
-    scheduler: rt.scheduler,
-    at: () => port.at(),
-    events: port.events,
-    principal: port.principal,
-    params: port.params,
-    limits: port.prepared.rowLimits,
-    cache: rt.cache,
-    random: rt.random,
-    bind: port.bind,
-    store: (i, rows) => {
-      port.rows[i] = rows;
-    },
-    account: (id, rows) => rt.ticket?.account(id, rows),
-    streamOf: (i) => port.streaming?.streamOf(i),
-    abortReason: () => port.abortReason(),
-    started: (i, attempt, at) => {
-      port.table.started(i, attempt, at);
-      port.events.progressed();
-    },
-    retried: () => port.events.retried(),
-    ...(port.deadline ? { deadline: port.deadline } : {}),
+  return new SourceRun(port, name, sendBack);
+}
+
+/**
+ * One class is both the runner and its fragments' `SourceEnv`: every run makes one per
+ * source, so its callbacks are prototype methods rather than a dozen closures per run.
+ */
+class SourceRun implements SourceRunner, SourceEnv {
+  readonly queryId: string;
+  readonly source: SourceExecutor;
+  readonly lanes: { readonly global: Lane; readonly source: Lane };
+  readonly guards: SourceGuards;
+  readonly clock: Clock;
+  readonly scheduler: SchedulerLike;
+  readonly events: RunEvents;
+  readonly principal: Principal | undefined;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly limits: { maxRows?: number; maxBytes?: number };
+  readonly cache: RunCache | undefined;
+  readonly random: (() => number) | undefined;
+  readonly bind: BindContext;
+  readonly deadline?: QueryDeadline;
+  readonly latency: SourceLatency;
+  readonly #port: RunnerHost;
+  readonly #sendBack: (event: SettleEvent) => void;
+  readonly #running = new Map<number, FragmentTask>();
+  /** Handed to each fragment task: bound once per runner, not once per fragment. */
+  readonly #settle = (event: SettleEvent): void => this.#settled(event);
+  #stopped = false;
+
+  constructor(port: RunnerHost, readonly sourceName: string, sendBack: (event: SettleEvent) => void) {
+    const rt = port.rt;
+    const bound = port.bound.get(sourceName)!;
+    this.#port = port;
+    this.#sendBack = sendBack;
+    this.queryId = port.queryId;
+    this.source = bound.source;
+    this.lanes = { global: rt.globalLane, source: bound.lane };
+    this.guards = bound.guards;
+    this.clock = rt.clock;
+    this.scheduler = rt.scheduler;
+    this.events = port.events;
+    this.principal = port.principal;
+    this.params = port.params;
+    this.limits = port.prepared.rowLimits;
+    this.cache = rt.cache;
+    this.random = rt.random;
+    this.bind = port.bind;
+    if (port.deadline) this.deadline = port.deadline;
     // The registered source, not a recorder's wrapper of it: latencies outlive the run.
-    latency: latencyOf(rt.sources.get(name) ?? bound.source),
-    budgeted: (i, ms) => port.table.budgeted(i, ms),
-  };
-  const running = new Map<number, FragmentTask>();
-  let stopped = false;
-  const settle = (event: SettleEvent): void => {
-    running.delete(port.prepared.indexOf.get(event.fragmentId)!);
-    if (stopped) return;
-    port.record(event);
-    sendBack(event);
-  };
-  return {
-    run(fragments) {
-      for (const i of fragments) {
-        if (stopped) return;
-        const task = new FragmentTask(env, port.prepared.fragments[i]!, settle);
-        running.set(i, task);
-        task.start();
-      }
-    },
-    drop(i) {
-      const task = running.get(i);
-      if (!task) return;
-      running.delete(i);
-      task.stop();
-    },
-    stop() {
-      stopped = true;
-      for (const task of running.values()) task.stop();
-      running.clear();
-    },
-  };
+    this.latency = latencyOf(rt.sources.get(sourceName) ?? bound.source);
+  }
+
+  at(): number {
+    return this.#port.at();
+  }
+
+  store(i: number, rows: Row[]): void {
+    this.#port.rows[i] = rows;
+  }
+
+  account(id: string, rows: readonly Row[]): void {
+    this.#port.rt.ticket?.account(id, rows);
+  }
+
+  streamOf(i: number): FragmentStream | undefined {
+    return this.#port.streaming?.streamOf(i);
+  }
+
+  abortReason(): TributaryError {
+    return this.#port.abortReason();
+  }
+
+  started(i: number, attempt: number, at: number): void {
+    this.#port.table.started(i, attempt, at);
+    this.#port.events.progressed();
+  }
+
+  retried(): void {
+    this.#port.events.retried();
+  }
+
+  budgeted(i: number, ms: number): void {
+    this.#port.table.budgeted(i, ms);
+  }
+
+  run(fragments: readonly number[]): void {
+    for (const i of fragments) {
+      if (this.#stopped) return;
+      const task = new FragmentTask(this, this.#port.prepared.fragments[i]!, this.#settle);
+      this.#running.set(i, task);
+      task.start();
+    }
+  }
+
+  drop(i: number): void {
+    const task = this.#running.get(i);
+    if (!task) return;
+    this.#running.delete(i);
+    task.stop();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const task of this.#running.values()) task.stop();
+    this.#running.clear();
+  }
+
+  #settled(event: SettleEvent): void {
+    this.#running.delete(this.#port.prepared.indexOf.get(event.fragmentId)!);
+    if (this.#stopped) return;
+    this.#port.record(event);
+    this.#sendBack(event);
+  }
 }

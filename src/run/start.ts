@@ -16,32 +16,120 @@ import type { QueryRun, RunOptions, RunRuntime } from './types.js';
  * `result` rejects with that error after a `query.failed` event. @internal — use `executor.run()`.
  */
 export function startRun(prepared: PreparedPlan, opts: RunOptions, rt: RunRuntime, gate?: Promise<void>): QueryRun {
-  const port = new RunPort(prepared, rt, opts.params ?? {}, opts.principal, opts.deadlineMs);
-  const actor = createActor(rt.machineFor(prepared.levelSizes.length), {
-    // The actor's id is the query's, so the inspector lists each query by name.
-    id: prepared.id,
-    input: { port },
-    ...(rt.options.inspect ? { inspect: rt.options.inspect as never } : {}),
-  });
-  // A durable run stores the machine's persisted snapshot with each finished fragment.
-  if (rt.durable) rt.durable.snapshotOf = () => actor.getPersistedSnapshot();
+  return new RunControl(prepared, opts, rt, gate).run;
+}
 
-  let settle!: { resolve: (r: QueryResult) => void; reject: (e: unknown) => void };
-  const result = new Promise<QueryResult>((resolve, reject) => {
-    settle = { resolve, reject };
-  });
-  // A caller who only reads events must not get an unhandled rejection for a cancel.
-  result.catch(() => undefined);
+/**
+ * A run's lifecycle (begin, cancel, refuse, finish) as methods of one object rather than a
+ * closure each: every run makes one. The `QueryRun` handed out stays a plain object (callers
+ * spread it), so only its own three methods are closures.
+ */
+class RunControl {
+  readonly port: RunPort;
+  readonly actor: QueryRun['actor'];
+  readonly run: QueryRun;
+  #resolve!: (r: QueryResult) => void;
+  #reject!: (e: unknown) => void;
+  #started = false;
+  #finished = false;
+  #onAbort: (() => void) | undefined;
 
-  let started = false;
-  let finished = false;
-  const onAbort = (): void => cancel(abortMessage(opts.signal?.reason));
+  constructor(
+    readonly prepared: PreparedPlan,
+    readonly opts: RunOptions,
+    readonly rt: RunRuntime,
+    readonly gate: Promise<void> | undefined,
+  ) {
+    const port = (this.port = new RunPort(prepared, rt, opts.params ?? {}, opts.principal, opts.deadlineMs));
+    const actor = (this.actor = createActor(rt.machineFor(prepared.levelSizes.length), {
+      // The actor's id is the query's, so the inspector lists each query by name.
+      id: prepared.id,
+      input: { port },
+      ...(rt.options.inspect ? { inspect: rt.options.inspect as never } : {}),
+    }));
+    // A durable run stores the machine's persisted snapshot with each finished fragment.
+    if (rt.durable) rt.durable.snapshotOf = () => actor.getPersistedSnapshot();
 
-  const finish = (): void => {
-    if (finished) return;
-    finished = true;
+    const result = new Promise<QueryResult>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    // A caller who only reads events must not get an unhandled rejection for a cancel.
+    result.catch(() => undefined);
+    const finish = this.#finish.bind(this);
+    actor.subscribe({ complete: finish, error: finish });
+
+    this.run = {
+      queryId: prepared.id,
+      actor,
+      events$: port.events.events$,
+      progress$: port.events.progress$,
+      result,
+      cancel: (reason) => this.cancel(reason),
+      rows: (batchSize = 1000) => this.rows(result, batchSize),
+      recording: () => rt.recorder?.recording(),
+    };
+
+    const signal = opts.signal;
+    if (signal?.aborted) port.stopReason = new TributaryError('CANCELLED', `the query was cancelled: ${abortMessage(signal.reason)}`);
+    else if (signal) {
+      this.#onAbort = () => this.cancel(abortMessage(signal.reason));
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+
+    if (gate === undefined) queueMicrotask(this.#begin.bind(this));
+    else {
+      const stopped = port.stopReason;
+      if (stopped) queueMicrotask(() => this.#refuse(stopped));
+      gate.then(this.#begin.bind(this), (error: unknown) =>
+        this.#refuse(error instanceof TributaryError ? error : new TributaryError('FORBIDDEN', 'authorization failed; nothing ran', { cause: error })),
+      );
+    }
+  }
+
+  cancel(reason?: string): void {
+    if (this.#finished) return;
+    const port = this.port;
+    port.stopReason = new TributaryError('CANCELLED', reason ? `the query was cancelled: ${reason}` : 'the query was cancelled');
+    if (this.#started) this.actor.send({ type: 'query.cancel', reason: port.stopReason.message });
+    else if (this.gate) this.#refuse(port.stopReason);
+  }
+
+  rows(result: Promise<QueryResult>, batchSize: number): AsyncIterableIterator<Row[]> {
+    if (!Number.isInteger(batchSize) || batchSize < 1) return invalidBatchSize(batchSize);
+    const port = this.port;
+    const prepared = this.prepared;
+    // Called before the run starts, on a tree that can stream: rows flow as they arrive.
+    // (Not for a durable run: its fragments' rows are stored, so they are kept whole.)
+    if (!this.#started && !port.streaming && !this.rt.durable) port.streaming = RunStreaming.start(prepared, port.params, (id) => port.rows[prepared.indexOf.get(id)!] ?? []);
+    return port.streaming ? port.streaming.rows.batches(batchSize) : batches(result, batchSize);
+  }
+
+  #begin(): void {
+    if (this.#finished) return;
+    this.#started = true;
+    const { actor, port, prepared } = this;
+    actor.start();
+    if (port.events.wanted) port.events.emit({ type: 'query.started', queryId: prepared.id, at: port.at(), fragments: prepared.fragments.length, levels: prepared.levelSizes.length });
+    if (port.stopReason) actor.send({ type: 'query.cancel', reason: port.stopReason.message });
+    else {
+      if (port.deadline) port.armDeadline(() => this.#deadlinePassed());
+      actor.send({ type: 'query.start' });
+    }
+  }
+
+  #deadlinePassed(): void {
+    if (this.#finished) return;
+    const fail = this.port.passDeadline();
+    this.actor.send({ type: 'query.deadline', fail, message: `the query passed its ${this.port.deadline!.deadlineMs} ms deadline` });
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const { port, prepared, rt, actor } = this;
     port.disarmDeadline();
-    opts.signal?.removeEventListener('abort', onAbort);
+    if (this.#onAbort) this.opts.signal?.removeEventListener('abort', this.#onAbort);
     const snapshot = actor.getSnapshot();
     const failed = snapshot.value === 'failed' || snapshot.status === 'error';
     const durationMs = port.at();
@@ -63,77 +151,25 @@ export function startRun(prepared: PreparedPlan, opts: RunOptions, rt: RunRuntim
     port.streaming?.finish(error);
     port.events.finish(!error);
     rt.ticket?.release();
-    rt.onFinished(run);
-    if (cancelled) settle.reject(error);
-    else settle.resolve(out);
-  };
-  actor.subscribe({ complete: finish, error: finish });
+    rt.onFinished(this.run);
+    if (cancelled) this.#reject(error);
+    else this.#resolve(out);
+  }
 
-  // The run ends before its actor starts (refused, or cancelled while authorization is pending).
-  const refuse = (error: TributaryError): void => {
-    if (finished || started) return;
-    finished = true;
-    opts.signal?.removeEventListener('abort', onAbort);
+  /** The run ends before its actor starts (refused, or cancelled while authorization is pending). */
+  #refuse(error: TributaryError): void {
+    if (this.#finished || this.#started) return;
+    this.#finished = true;
+    const port = this.port;
+    if (this.#onAbort) this.opts.signal?.removeEventListener('abort', this.#onAbort);
     const durationMs = port.at();
-    if (port.events.wanted) port.events.emit({ type: 'query.failed', queryId: prepared.id, at: durationMs, error, durationMs });
+    if (port.events.wanted) port.events.emit({ type: 'query.failed', queryId: this.prepared.id, at: durationMs, error, durationMs });
     port.streaming?.finish(error);
     port.events.finish(false);
-    rt.ticket?.release();
-    rt.onFinished(run);
-    settle.reject(error);
-  };
-
-  const cancel = (reason?: string): void => {
-    if (finished) return;
-    port.stopReason = new TributaryError('CANCELLED', reason ? `the query was cancelled: ${reason}` : 'the query was cancelled');
-    if (started) actor.send({ type: 'query.cancel', reason: port.stopReason.message });
-    else if (gate) refuse(port.stopReason);
-  };
-
-  const run: QueryRun = {
-    queryId: prepared.id,
-    actor,
-    events$: port.events.events$,
-    progress$: port.events.progress$,
-    result,
-    cancel,
-    rows: (batchSize = 1000) => {
-      if (!Number.isInteger(batchSize) || batchSize < 1) return invalidBatchSize(batchSize);
-      // Called before the run starts, on a tree that can stream: rows flow as they arrive.
-      // (Not for a durable run: its fragments' rows are stored, so they are kept whole.)
-      if (!started && !port.streaming && !rt.durable) port.streaming = RunStreaming.start(prepared, port.params, (id) => port.rows[prepared.indexOf.get(id)!] ?? []);
-      return port.streaming ? port.streaming.rows.batches(batchSize) : batches(result, batchSize);
-    },
-    recording: () => rt.recorder?.recording(),
-  };
-
-  if (opts.signal?.aborted) port.stopReason = new TributaryError('CANCELLED', `the query was cancelled: ${abortMessage(opts.signal.reason)}`);
-  else opts.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const begin = (): void => {
-    if (finished) return;
-    started = true;
-    actor.start();
-    if (port.events.wanted) port.events.emit({ type: 'query.started', queryId: prepared.id, at: port.at(), fragments: prepared.fragments.length, levels: prepared.levelSizes.length });
-    if (port.stopReason) actor.send({ type: 'query.cancel', reason: port.stopReason.message });
-    else {
-      port.armDeadline(() => {
-        if (finished) return;
-        const fail = port.passDeadline();
-        actor.send({ type: 'query.deadline', fail, message: `the query passed its ${port.deadline!.deadlineMs} ms deadline` });
-      });
-      actor.send({ type: 'query.start' });
-    }
-  };
-  if (gate === undefined) queueMicrotask(begin);
-  else {
-    const stopped = port.stopReason;
-    if (stopped) queueMicrotask(() => refuse(stopped));
-    gate.then(begin, (error: unknown) =>
-      refuse(error instanceof TributaryError ? error : new TributaryError('FORBIDDEN', 'authorization failed; nothing ran', { cause: error })),
-    );
+    this.rt.ticket?.release();
+    this.rt.onFinished(this.run);
+    this.#reject(error);
   }
-  return run;
 }
 
 function abortMessage(reason: unknown): string {

@@ -167,6 +167,11 @@ export class StatusTable {
     return this.#reasons?.get(i);
   }
 
+  /** Every fragment succeeded (as the machine counted it) and none fell short: the run is complete. */
+  allSucceededInFull(): boolean {
+    return this.#counts.succeeded === this.#counts.total && this.#reasons === undefined;
+  }
+
   /** @internal */
   setReason(i: number, reason: ShortReason): void {
     (this.#reasons ??= new Map()).set(i, reason);
