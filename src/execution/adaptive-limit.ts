@@ -1,3 +1,5 @@
+import { seededRandom } from './seeded-random.js';
+
 /**
  * An adaptive concurrency limit for one source's lane: TCP Vegas as Netflix's
  * concurrency-limits applies it to requests (`VegasLimit`).
@@ -53,21 +55,6 @@ export const defaultAdaptiveOptions: AdaptiveLimitOptions = { min: 1, max: undef
 /** An RTT of 0 (an instant source on a virtual clock) still counts as a sample. */
 const MIN_RTT = 1e-3;
 const SMOOTHING = 0.5;
-
-/**
- * A small seeded generator (mulberry32) for the probe jitter: runs on a virtual clock stay
- * reproducible, and no two lanes need the same seed to differ in time (their samples do).
- */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class VegasLimit implements AdaptiveLimit {
   limit: number;
@@ -152,7 +139,7 @@ class VegasLimit implements AdaptiveLimit {
  * A Vegas limit between `min` and `max` starting at `initial` (clamped). `random` jitters
  * the probe interval (tests pass a seeded one).
  */
-export function createAdaptiveLimit(options: AdaptiveLimitOptions, max: number, random: () => number = seeded(0x5eed)): AdaptiveLimit {
+export function createAdaptiveLimit(options: AdaptiveLimitOptions, max: number, random: () => number = seededRandom(0x5eed)): AdaptiveLimit {
   const min = Math.min(options.min, max);
   return new VegasLimit(min, max, options.initial, options, random);
 }

@@ -1,4 +1,3 @@
-import { Observable } from 'rxjs';
 import { FragmentError, TributaryError } from '../errors.js';
 import type { BoundCall } from './bind.js';
 import { toFragmentError } from './classify.js';
@@ -275,19 +274,4 @@ export class Attempt implements LaneClient {
       retryable: false,
     });
   }
-}
-
-/** One try as an Observable of its output (unsubscribing stops it): for RxJS's retry and mergeMap. */
-export function attempt$(owner: AttemptOwner, call: BoundCall, batch: { index: number; count: number }, n: number): Observable<AttemptOutput> {
-  return new Observable<AttemptOutput>((subscriber) => {
-    const attempt = new Attempt(owner, call, batch, n, {
-      attemptDone: (output) => {
-        subscriber.next(output);
-        subscriber.complete();
-      },
-      attemptError: (error) => subscriber.error(error),
-    });
-    attempt.start();
-    return () => attempt.stop();
-  });
 }
