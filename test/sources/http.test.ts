@@ -224,18 +224,16 @@ describe('httpSource errors', () => {
     const controller = new AbortController();
     const reason = new Error('caller gave up');
     setTimeout(() => controller.abort(reason), 100);
-    const started = Date.now();
+    // The stall never ends by itself: only the abort can end the call.
     await expect(run({ path: '/stall' }, ctx({ signal: controller.signal }))).rejects.toBe(reason);
-    expect(Date.now() - started).toBeLessThan(1000);
     await within(2000, server.requests.at(-1)?.socketClosed);
   });
 
   it('aborts the other requests of a bound list when one fails', async () => {
     server.route('GET /mixed/:id', (req, res) => (req.params.id === 'bad' ? reply.status(404)(req, res) : reply.stall()(req, res)));
-    const started = Date.now();
+    // '/mixed/slow' never answers: the call can only end because the 404 aborted it.
     const error = await failure(runResolved({ path: '/mixed/{id}', pathParams: { id: ['slow', 'bad'] } }));
     expect(error.driverCode).toBe('404');
-    expect(Date.now() - started).toBeLessThan(1000);
     await within(2000, server.requests.find((r) => r.rawPath === '/mixed/slow')?.socketClosed);
   });
 

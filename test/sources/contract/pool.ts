@@ -23,17 +23,15 @@ export function poolCases<Q>(subject: ContractSubject<Q>): ContractCase[] {
           const waiting = new AbortController();
           const waitReason = new Error('waited too long');
           const queued = rejection(collect(source, subject.numbersIn([1]), { signal: waiting.signal }));
-          let started = Date.now();
+          // The hog sleeps 30 s, the test's own timeout: a waiting call that could only give up
+          // once it got the connection would fail the test by timing out.
           setTimeout(() => waiting.abort(waitReason), 100);
           expect(await queued).toBe(waitReason);
-          expect(Date.now() - started).toBeLessThan(1000);
 
           // The cancel must not need a pooled connection: the only one is busy.
           const hogReason = new Error('stop hogging');
-          started = Date.now();
           running.abort(hogReason);
           expect(await hog).toBe(hogReason);
-          expect(Date.now() - started).toBeLessThan(1000);
           expect(await eventually(async () => (await open(tag)) === 0, 3000)).toBe(true);
           expect(await collect(source, subject.numbersIn([2]))).toEqual([{ n: 2 }]);
         }),
