@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Row } from '../data/row.js';
 import { isTributaryError, TributaryError } from '../errors.js';
 import type { PreparedPlan, QueryRun, RunOptions } from '../run/index.js';
 import type { Principal } from '../sources/source.js';
 import { decodeFragment, decodePayload, encodePayload, type RunPayload } from './codec.js';
 import { DurableRun } from './durable-run.js';
+import { deadOnThisHost, leaseOwner } from './lease-owner.js';
 import type { RunStore, StoredRunInfo } from './run-store.js';
 
 /** `executor.resume(runId, options)`. */
@@ -59,7 +59,7 @@ export class DurableRuns {
     } catch (error) {
       throw new TributaryError('CONFIG_INVALID', `a durable run's plan, principal and params must be storable data (no functions): ${(error as Error).message}`, { issues: [{ path: 'runId', message: 'not storable' }], cause: error });
     }
-    const durable = new DurableRun({ store: this.store, runId, owner: owner(), leaseMs: this.leaseMs });
+    const durable = new DurableRun({ store: this.store, runId, owner: leaseOwner(), leaseMs: this.leaseMs });
     const now = Date.now();
     const created = durable.create({ runId, queryId: prepared.id, principalId: options.principal?.id, state: 'running', createdAt: now, updatedAt: now, fragments: prepared.fragments.length, stored: 0, payload, snapshot: undefined });
     return { durable, created };
@@ -76,8 +76,8 @@ export class DurableRuns {
     if (!options.anyPrincipal && stored.principalId !== options.principal?.id) {
       throw new TributaryError('FORBIDDEN', `run "${runId}" was started under another principal; resume it as that principal (or pass anyPrincipal: true)`, { issues: [{ path: 'principal', message: 'not the principal the run was started under' }] });
     }
-    const lease = { owner: owner(), ttlMs: this.leaseMs };
-    if (!(await this.store.lease(runId, lease, Date.now()))) {
+    const lease = { owner: leaseOwner(), ttlMs: this.leaseMs };
+    if (!(await this.#takeLease(runId, stored, lease))) {
       const until = stored.leaseExpiresAt === undefined ? '' : ` until ${new Date(stored.leaseExpiresAt).toISOString()}`;
       throw new TributaryError('RUN_LEASED', `run "${runId}" is being run by another executor (its lease holds${until}); it was not resumed`, { issues: [{ path: 'runId', message: 'leased elsewhere' }] });
     }
@@ -100,6 +100,20 @@ export class DurableRuns {
       await this.store.release(runId, lease.owner, 'interrupted', Date.now()).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Takes the lease of a stored run. A lease held by a process of this machine that no longer
+   * exists (SIGKILLed, crashed) is taken over at once instead of waited out: the store is asked
+   * as of the moment that lease expires, which it grants only if the dead holder still holds
+   * it (of two resumers racing for it, one wins); the new holder's renewals bring its expiry back
+   * to now + lease.
+   */
+  async #takeLease(runId: string, stored: StoredRunInfo, lease: { owner: string; ttlMs: number }): Promise<boolean> {
+    if (await this.store.lease(runId, lease, Date.now())) return true;
+    const expiresAt = stored.leaseExpiresAt;
+    if (expiresAt === undefined || !deadOnThisHost(stored.leaseOwner)) return false;
+    return this.store.lease(runId, lease, Math.max(Date.now(), expiresAt));
   }
 
   /** The run, with a `result` that settles once the store has its end (removed, kept, or released). */
@@ -140,8 +154,4 @@ function checkRunId(runId: unknown): asserts runId is string {
   if (typeof runId !== 'string' || !RUN_ID.test(runId)) {
     throw new TributaryError('CONFIG_INVALID', 'runId: 1 to 200 letters, digits and _ . : @ -', { issues: [{ path: 'runId', message: 'expected 1 to 200 of [A-Za-z0-9_.:@-]' }] });
   }
-}
-
-function owner(): string {
-  return `${process.pid}:${randomUUID()}`;
 }
