@@ -40,12 +40,14 @@ export class Recorder {
     wrapped.execute = (query: unknown, ctx: ExecuteContext) => this.#call(name, source, query, ctx);
     const isReadOnly = source.isReadOnly;
     if (isReadOnly) {
-      // Which queries were reads (hedgeable): the replay hedges the same ones.
+      // Which queries were reads (hedgeable): the replay hedges the same ones. The list exists
+      // even when no call was a read, so the replay's source tells too (and hedges none).
+      info.readOnly = [];
       wrapped.isReadOnly = (query: unknown) => {
         const read = isReadOnly.call(source, query);
         if (read) {
           const key = callKey(query, []);
-          const reads = (info.readOnly ??= []);
+          const reads = info.readOnly!;
           if (!reads.includes(key)) reads.push(key);
         }
         return read;

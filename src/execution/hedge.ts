@@ -45,13 +45,17 @@ export interface HedgeOwner extends AttemptOwner {
 }
 
 /**
- * True when a call may run twice: the fragment said so (`idempotent`), or its source says
- * the query only reads (`isReadOnly`). A source without `isReadOnly` is never hedged.
+ * True when a call may run twice: the fragment said so (`idempotent`), or its source says the
+ * query only reads (`isReadOnly`). A source that does not tell (a custom one without
+ * `isReadOnly`) is taken at the word of whoever turned `hedge` on; the built-in connectors all
+ * tell, so their writes are never hedged.
  */
 function hedgeable(source: SourceExecutor, query: unknown, policy: HedgePolicy): boolean {
   if (policy.idempotent) return true;
+  const isReadOnly = source.isReadOnly;
+  if (isReadOnly === undefined) return true;
   try {
-    return source.isReadOnly?.(query) === true;
+    return isReadOnly.call(source, query) === true;
   } catch {
     return false;
   }

@@ -83,8 +83,9 @@ export interface SourceExecutor<Q = any> {
   maxQueueMs?: number;
   /**
    * True when running `query` twice is harmless (it only reads): such a call may be hedged
-   * (`hedge`). Without it, no call of the source is hedged unless a fragment declares
-   * `hedge: { idempotent: true }`.
+   * (`hedge`); false: never, unless a fragment declares `hedge: { idempotent: true }`. A source
+   * without it is hedged whenever `hedge` is on: a custom source that can write should say
+   * which calls only read. (Every built-in connector implements it.)
    */
   isReadOnly?(query: Q): boolean;
   /** Part of the cache key: bump it when the data behind the source changes shape. */

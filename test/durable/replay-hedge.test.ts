@@ -58,22 +58,47 @@ describe('a recorded run with hedged requests, replayed', () => {
     expect(seen(replayed)).toEqual(seen(events));
   });
 
-  it('a source without isReadOnly records none, and its replay hedges nothing', async () => {
+  it('a source without isReadOnly (hedged, as it does not say) records no read list, and its replay hedges the same', async () => {
     const executor = createExecutor({ sources: { api: source(false) }, cache: false, hedge: { afterMs: 100, maxExtraRatio: 1 } });
     let json: string;
+    const events: ExecutionEvent[] = [];
     try {
       const run = executor.run(plan, { record: true });
+      run.events$.subscribe((e) => events.push(e));
       await run.result;
       json = JSON.stringify(run.recording());
     } finally {
       await executor.close();
     }
+    expect(seen(events)).toContain('fragment.hedged slow');
     const recording = parseRecording(json);
     expect(recording.sources.api!.readOnly).toBeUndefined();
     const replay = createExecutor().replay(json);
     const replayed: ExecutionEvent[] = [];
     replay.events$.subscribe((e) => replayed.push(e));
     expect((await replay.result).status).toBe('ok');
-    expect(replayed.some((e) => e.type === 'fragment.hedged')).toBe(false);
+    expect(seen(replayed)).toEqual(seen(events));
+  });
+
+  it('a source whose isReadOnly says no to every call records an empty read list, and neither run hedges', async () => {
+    const writes: SourceExecutor<{ key: string }> = { ...source(false), isReadOnly: () => false };
+    const executor = createExecutor({ sources: { api: writes }, cache: false, hedge: { afterMs: 100, maxExtraRatio: 1 } });
+    let json: string;
+    const events: ExecutionEvent[] = [];
+    try {
+      const run = executor.run(plan, { record: true });
+      run.events$.subscribe((e) => events.push(e));
+      await run.result;
+      json = JSON.stringify(run.recording());
+    } finally {
+      await executor.close();
+    }
+    expect(parseRecording(json).sources.api!.readOnly).toEqual([]);
+    const replay = createExecutor().replay(json);
+    const replayed: ExecutionEvent[] = [];
+    replay.events$.subscribe((e) => replayed.push(e));
+    expect((await replay.result).status).toBe('ok');
+    expect([...events, ...replayed].some((e) => e.type === 'fragment.hedged')).toBe(false);
+    expect(seen(replayed)).toEqual(seen(events));
   });
 });

@@ -85,7 +85,13 @@ describe('hedged requests (virtual clock)', () => {
     expect(source.attempts.length).toBeGreaterThan(FRAGMENTS);
   });
 
-  it('never hedges a source that cannot tell a read, unless the fragment says the call is idempotent', async () => {
+  it('hedges a custom source that does not say what it reads, since hedge was turned on for it', async () => {
+    const { durations, source } = await runTail({ hedge: { afterMs: 30 } }, { isReadOnly: undefined });
+    expect(Math.max(...durations)).toBeLessThan(120);
+    expect(source.attempts.length).toBeGreaterThan(FRAGMENTS);
+  });
+
+  it('never hedges a call its source says is not a read, unless the fragment says it is idempotent', async () => {
     const noRead = await runTail({ hedge: { afterMs: 30 } }, { isReadOnly: () => false });
     expect(noRead.source.attempts).toHaveLength(FRAGMENTS);
     const optIn = await runTail({}, { isReadOnly: () => false }, { hedge: { afterMs: 30, idempotent: true } });
