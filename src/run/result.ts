@@ -3,6 +3,7 @@ import type { Row } from '../data/row.js';
 import type { PreparedPlan } from './prepare.js';
 import type { StatusTable } from './status-table.js';
 import { buildCompleteness, type Completeness } from './completeness.js';
+import type { Recording } from '../durable/recording.js';
 
 /** What happened to one fragment. */
 export interface FragmentReport {
@@ -36,6 +37,8 @@ export interface QueryResult {
   errors: TributaryError[];
   /** Whether the answer holds every row, and which fragments did not contribute all theirs, and why. */
   completeness: Completeness;
+  /** With `run(plan, { record: true })`: the recording, as `run.recording()` returns it. */
+  recording?: Recording;
   stats: {
     durationMs: number;
     fragments: number;

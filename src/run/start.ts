@@ -153,7 +153,10 @@ class RunControl {
     rt.ticket?.release();
     rt.onFinished(this.run);
     if (cancelled) this.#reject(error);
-    else this.#resolve(out);
+    else {
+      if (rt.recorder) out.recording = rt.recorder.recording();
+      this.#resolve(out);
+    }
   }
 
   /** The run ends before its actor starts (refused, or cancelled while authorization is pending). */

@@ -77,6 +77,8 @@ describe('recorded runs, replayed', () => {
       const run = recorder.run(plan, { record: true });
       recorded = await observe(run);
       json = JSON.stringify(run.recording());
+      // The result carries the same recording.
+      expect(JSON.stringify(recorded.result.recording)).toBe(json);
     } finally {
       await recorder.close();
     }
@@ -127,7 +129,7 @@ describe('recorded runs, replayed', () => {
     const executor = createExecutor({ sources: { db: gatedSource({ a: A_ROWS, b: B_ROWS }) } });
     try {
       const run = executor.run(twoFragmentPlan);
-      await run.result;
+      expect((await run.result).recording).toBeUndefined();
       expect(run.recording()).toBeUndefined();
       expect(() => executor.replay('{"format":"tributary-recording","version":1}')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
       expect(() => executor.replay('not json')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
