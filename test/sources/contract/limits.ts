@@ -53,10 +53,10 @@ export function limitCases<Q>(subject: ContractSubject<Q>): ContractCase[] {
     run: () =>
       using(subject.create(), async (source) => {
         const tag = marker('huge');
-        const started = Date.now();
-        const error = await rejection(collect(source, subject.rows(10_000_000, tag), { fragmentId: 'huge', limits: { maxRows: 150 } }));
+        // A billion rows: a connector that read on past the limit would not finish within the
+        // test's own timeout, so the rejection arriving at all shows it stopped at once.
+        const error = await rejection(collect(source, subject.rows(1_000_000_000, tag), { fragmentId: 'huge', limits: { maxRows: 150 } }));
         expectLimit(error, 'huge', 'maxRows=150');
-        expect(Date.now() - started).toBeLessThan(5000);
         if (open !== undefined) expect(await eventually(async () => (await open(tag)) === 0, 3000)).toBe(true);
         if (served !== undefined) expect(served(tag)).toBeLessThanOrEqual(3);
       }),
