@@ -1,6 +1,5 @@
-import { FragmentError, TributaryError } from '../errors.js';
-import { QueryDeadline, latencyOf } from '../execution/deadline.js';
-import type { TimerHandle } from '../execution/clock.js';
+import { TributaryError } from '../errors.js';
+import type { QueryDeadline } from '../execution/deadline.js';
 import type { Row } from '../data/row.js';
 import type { BindContext } from '../execution/bind.js';
 import { evaluateMerge } from '../merge/index.js';
@@ -8,6 +7,7 @@ import type { FragmentSucceededEvent } from '../progress/events.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { SourceGuards } from '../execution/env.js';
 import type { Lane } from '../execution/lanes.js';
+import { RunDeadline } from './run-deadline.js';
 import { RunEvents } from './events.js';
 import type { QueryPort, Ready, SettleEvent, SourceRunner } from './port.js';
 import type { PreparedPlan } from './prepare.js';
@@ -43,7 +43,7 @@ export class RunPort implements QueryPort, BindContext {
   readonly #runners = new Map<string, SourceRunner>();
   /** The query's deadline (the run's, else the plan's or executor's), shared out over the plan. */
   readonly deadline: QueryDeadline | undefined;
-  #deadlineTimer: TimerHandle | undefined;
+  readonly #deadline: RunDeadline | undefined;
   merged: { rows: Row[]; columns: string[] } = { rows: [], columns: [] };
 
   constructor(
@@ -71,27 +71,19 @@ export class RunPort implements QueryPort, BindContext {
       for (const [name, b] of this.bound) b.source = recorder.wrap(name, b.source);
     }
     const deadline = deadlineMs ?? prepared.deadlineMs;
-    this.deadline =
-      deadline === undefined ? undefined : new QueryDeadline(deadline, prepared, (i) => {
-            const name = prepared.fragments[i]!.source;
-            // The registered source, not a recorder's wrapper of it: latencies outlive the run.
-            return latencyOf(rt.sources.get(name) ?? this.bound.get(name)!.source).estimate();
-          });
+    if (deadline !== undefined) {
+      this.#deadline = new RunDeadline(deadline, prepared, rt, (name) => this.bound.get(name)!.source);
+      this.deadline = this.#deadline.budget;
+    }
   }
 
   /** Starts the deadline's clock: `onPass` runs when it passes, unless `disarmDeadline` came first. */
   armDeadline(onPass: () => void): void {
-    if (!this.deadline) return;
-    this.#deadlineTimer = this.rt.clock.setTimeout(() => {
-      this.#deadlineTimer = undefined;
-      onPass();
-    }, Math.max(0, this.deadline.deadlineMs - this.at()));
+    this.#deadline?.arm(this.at(), onPass);
   }
 
   disarmDeadline(): void {
-    if (this.#deadlineTimer === undefined) return;
-    this.rt.clock.clearTimeout(this.#deadlineTimer);
-    this.#deadlineTimer = undefined;
+    this.#deadline?.disarm();
   }
 
   /**
@@ -102,33 +94,20 @@ export class RunPort implements QueryPort, BindContext {
    * query goes on to its merge. O(fragments), once per run.
    */
   passDeadline(): boolean {
-    const deadlineMs = this.deadline?.deadlineMs;
-    const failFast = this.errorPolicy === 'fail-fast';
+    const deadline = this.#deadline;
+    if (!deadline) return false;
     let fail = false;
     for (const f of this.prepared.fragments) {
       const i = f.index;
       const state = this.table.state(i);
       if (state !== 'queued' && state !== 'running' && !(state === 'pending' && this.scheduler.isReady(i))) continue;
       this.#runners.get(f.source)?.drop(i);
-      const at = this.at();
-      const startedAt = this.table.startedAt(i);
-      const settlement = { attempts: this.table.attempts(i), startedAt, durationMs: startedAt === undefined ? 0 : Math.round((at - startedAt) * 1000) / 1000 };
-      const base = { queryId: this.queryId, at, fragmentId: f.id, source: f.source, level: f.level };
-      if (f.optional) {
-        this.record({ type: 'fragment.dropped', ...base, reason: 'deadline', ...settlement });
-      } else {
-        const error = new FragmentError('TIMEOUT', `fragment "${f.id}" had not finished at the query's ${deadlineMs} ms deadline`, {
-          fragmentId: f.id,
-          source: f.source,
-          attempt: settlement.attempts,
-          retryable: false,
-        });
-        if (failFast) {
-          this.stopReason ??= new TributaryError('TIMEOUT', `the query passed its ${deadlineMs} ms deadline`, { cause: error });
-          fail = true;
-        }
-        this.record({ type: 'fragment.failed', ...base, ...settlement, startedAt: startedAt ?? at, error, reason: 'deadline' });
+      const event = deadline.stopped(f, this.table, this.queryId, this.at());
+      if (event.type === 'fragment.failed' && this.errorPolicy === 'fail-fast') {
+        this.stopReason ??= new TributaryError('TIMEOUT', `the query passed its ${deadline.deadlineMs} ms deadline`, { cause: event.error });
+        fail = true;
       }
+      this.record(event);
       if (fail) continue;
       this.table.settle(i);
       this.skipDownstream({ fragmentId: f.id });
