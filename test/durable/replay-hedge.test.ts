@@ -31,74 +31,58 @@ const plan = {
 
 const seen = (events: ExecutionEvent[]) => events.map((e) => `${e.type}${'fragmentId' in e ? ` ${e.fragmentId}` : ''}`);
 
+/** Runs the plan on `api` with hedging after 100 ms, recorded; its events, result and recording's JSON. */
+async function recordRun(api: SourceExecutor<{ key: string }>) {
+  const executor = createExecutor({ sources: { api }, cache: false, hedge: { afterMs: 100, maxExtraRatio: 1 } });
+  const events: ExecutionEvent[] = [];
+  try {
+    const run = executor.run(plan, { record: true });
+    run.events$.subscribe((e) => events.push(e));
+    const result = await run.result;
+    return { events, result, json: JSON.stringify(run.recording()) };
+  } finally {
+    await executor.close();
+  }
+}
+
+/** Replays a recording with no sources; its events and result. */
+async function replayRun(json: string) {
+  const replay = createExecutor().replay(json);
+  const events: ExecutionEvent[] = [];
+  replay.events$.subscribe((e) => events.push(e));
+  return { events, result: await replay.result };
+}
+
 describe('a recorded run with hedged requests, replayed', () => {
   it('replays the same hedge, the loser aborted and the winner’s rows', async () => {
-    const executor = createExecutor({ sources: { api: source(true) }, cache: false, hedge: { afterMs: 100, maxExtraRatio: 1 } });
-    let json: string;
-    const events: ExecutionEvent[] = [];
-    try {
-      const run = executor.run(plan, { record: true });
-      run.events$.subscribe((e) => events.push(e));
-      expect((await run.result).rows).toEqual([{ key: 'fast' }, { key: 'slow' }]);
-      json = JSON.stringify(run.recording());
-    } finally {
-      await executor.close();
-    }
+    const { events, result, json } = await recordRun(source(true));
+    expect(result.rows).toEqual([{ key: 'fast' }, { key: 'slow' }]);
     expect(seen(events)).toContain('fragment.hedged slow');
     const recording = parseRecording(json);
     expect(recording.settings.hedge).toEqual({ afterMs: 100, maxExtraRatio: 1 });
     expect(recording.sources.api!.readOnly).toHaveLength(2);
     expect(recording.calls.filter((c) => c.fragmentId === 'slow').map((c) => c.outcome)).toEqual(['aborted', 'rows']);
 
-    const replay = createExecutor().replay(json);
-    const replayed: ExecutionEvent[] = [];
-    replay.events$.subscribe((e) => replayed.push(e));
-    const result = await replay.result;
-    expect(result.rows).toEqual([{ key: 'fast' }, { key: 'slow' }]);
-    expect(seen(replayed)).toEqual(seen(events));
+    const replayed = await replayRun(json);
+    expect(replayed.result.rows).toEqual([{ key: 'fast' }, { key: 'slow' }]);
+    expect(seen(replayed.events)).toEqual(seen(events));
   });
 
   it('a source without isReadOnly (hedged, as it does not say) records no read list, and its replay hedges the same', async () => {
-    const executor = createExecutor({ sources: { api: source(false) }, cache: false, hedge: { afterMs: 100, maxExtraRatio: 1 } });
-    let json: string;
-    const events: ExecutionEvent[] = [];
-    try {
-      const run = executor.run(plan, { record: true });
-      run.events$.subscribe((e) => events.push(e));
-      await run.result;
-      json = JSON.stringify(run.recording());
-    } finally {
-      await executor.close();
-    }
+    const { events, json } = await recordRun(source(false));
     expect(seen(events)).toContain('fragment.hedged slow');
-    const recording = parseRecording(json);
-    expect(recording.sources.api!.readOnly).toBeUndefined();
-    const replay = createExecutor().replay(json);
-    const replayed: ExecutionEvent[] = [];
-    replay.events$.subscribe((e) => replayed.push(e));
-    expect((await replay.result).status).toBe('ok');
-    expect(seen(replayed)).toEqual(seen(events));
+    expect(parseRecording(json).sources.api!.readOnly).toBeUndefined();
+    const replayed = await replayRun(json);
+    expect(replayed.result.status).toBe('ok');
+    expect(seen(replayed.events)).toEqual(seen(events));
   });
 
   it('a source whose isReadOnly says no to every call records an empty read list, and neither run hedges', async () => {
-    const writes: SourceExecutor<{ key: string }> = { ...source(false), isReadOnly: () => false };
-    const executor = createExecutor({ sources: { api: writes }, cache: false, hedge: { afterMs: 100, maxExtraRatio: 1 } });
-    let json: string;
-    const events: ExecutionEvent[] = [];
-    try {
-      const run = executor.run(plan, { record: true });
-      run.events$.subscribe((e) => events.push(e));
-      await run.result;
-      json = JSON.stringify(run.recording());
-    } finally {
-      await executor.close();
-    }
+    const { events, json } = await recordRun({ ...source(false), isReadOnly: () => false });
     expect(parseRecording(json).sources.api!.readOnly).toEqual([]);
-    const replay = createExecutor().replay(json);
-    const replayed: ExecutionEvent[] = [];
-    replay.events$.subscribe((e) => replayed.push(e));
-    expect((await replay.result).status).toBe('ok');
-    expect([...events, ...replayed].some((e) => e.type === 'fragment.hedged')).toBe(false);
-    expect(seen(replayed)).toEqual(seen(events));
+    const replayed = await replayRun(json);
+    expect(replayed.result.status).toBe('ok');
+    expect([...events, ...replayed.events].some((e) => e.type === 'fragment.hedged')).toBe(false);
+    expect(seen(replayed.events)).toEqual(seen(events));
   });
 });
