@@ -23,10 +23,7 @@ export const sourceExecutorSchema = z.custom<SourceExecutor>(
 );
 
 /** A source's own load-shedding bounds (`maxQueued`, `maxQueueMs` on the source object), checked at registration. */
-export const sourceLaneSchema = z.object({
-  maxQueued: z.number().int().nonnegative().optional(),
-  maxQueueMs: timerMsSchema.optional(),
-});
+export { sourceLaneSchema } from './sources/lane-options.js';
 
 /** A cache store (`redisStore()` or your own `CacheStore`), checked by shape. */
 const cacheStoreSchema = z.custom<CacheStore>(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timerMsSchema } from '../plan/schema.js';
 import { parseSourceOptions } from './options.js';
 import type { SourceExecutor } from './source.js';
 
@@ -15,9 +16,10 @@ export interface SourceLaneOptions {
   maxQueueMs?: number;
 }
 
-const laneOptionsSchema = z.object({
+/** The lane options, checked here for a connector and at registration for any source object. */
+export const sourceLaneSchema = z.object({
   maxQueued: z.number().int().nonnegative().optional(),
-  maxQueueMs: z.number().int().positive().max(2 ** 31 - 1).optional(),
+  maxQueueMs: timerMsSchema.optional(),
 });
 
 /**
@@ -29,7 +31,7 @@ export function withLaneOptions<O, S extends SourceExecutor>(kind: string, conne
   return (options) => {
     if (typeof options !== 'object' || options === null) return connector(options as O);
     const { maxQueued, maxQueueMs, ...rest } = options;
-    const lane = parseSourceOptions(kind, laneOptionsSchema, { maxQueued, maxQueueMs });
+    const lane = parseSourceOptions(kind, sourceLaneSchema, { maxQueued, maxQueueMs });
     const source = connector(rest as O);
     if (lane.maxQueued !== undefined) source.maxQueued = lane.maxQueued;
     if (lane.maxQueueMs !== undefined) source.maxQueueMs = lane.maxQueueMs;
