@@ -1,7 +1,7 @@
 import type { Predicate, PredicateValue } from '../plan/schema.js';
 import { compareValues } from './compare.js';
 import { mergeFailed as fail } from './fail.js';
-import { getColumn, isNullish, type Row } from './row.js';
+import { getColumn, isNullish, plainName, readColumn, type Row } from './row.js';
 import { valueKey } from './values.js';
 
 /** SQL three-valued logic: `null` is UNKNOWN. */
@@ -31,31 +31,57 @@ function resolve(value: unknown, resolveParam: ParamResolver | undefined, path: 
   return resolved;
 }
 
+/**
+ * Value equality of `v` (a row's non-null value) and `value`, as `valueKey` defines it.
+ * Two numbers or two strings compare directly — their keys are equal exactly when they are
+ * (`===`, or both NaN) — without building a key per row; other pairs go through the keys.
+ */
+function sameValue(v: unknown, value: unknown, key: string): boolean {
+  const kind = typeof value;
+  if (typeof v === kind && (kind === 'number' || kind === 'string')) return v === value || (v !== v && value !== value);
+  return valueKey(v) === key;
+}
+
 function comparison(op: Comparison, column: string, value: unknown): Test {
   // Any comparison with NULL is UNKNOWN, whatever the row holds.
   if (isNullish(value)) return () => null;
+  const plain = plainName(column);
   if (op === 'eq' || op === 'ne') {
     const key = valueKey(value);
     const wanted = op === 'eq';
     return (row) => {
-      const v = getColumn(row, column);
-      return isNullish(v) ? null : (valueKey(v) === key) === wanted;
+      const v = readColumn(row, column, plain);
+      return isNullish(v) ? null : sameValue(v, value, key) === wanted;
     };
   }
   return (row) => {
-    const c = compareValues(getColumn(row, column), value);
+    const c = compareValues(readColumn(row, column, plain), value);
     if (c === undefined) return null;
     return op === 'lt' ? c < 0 : op === 'le' ? c <= 0 : op === 'gt' ? c > 0 : c >= 0;
   };
+}
+
+/** The one primitive kind every entry of `list` has ('number' or 'string'), else undefined. */
+function onlyKind(list: readonly unknown[]): 'number' | 'string' | undefined {
+  const kind = typeof list[0];
+  if (kind !== 'number' && kind !== 'string') return undefined;
+  for (const v of list) if (typeof v !== kind) return undefined;
+  return kind;
 }
 
 /** SQL `IN`: TRUE on a match; else UNKNOWN when the value or a list entry is NULL; else FALSE. */
 function membership(column: string, list: readonly unknown[]): Test {
   const keys = new Set(list.filter((v) => !isNullish(v)).map(valueKey));
   const listHasNull = list.some(isNullish);
+  // A list of numbers only (or strings only) answers a value of that kind by the values
+  // themselves: a Set's SameValueZero is valueKey's equality within one kind (NaN = NaN, -0 = 0).
+  const kind = listHasNull ? undefined : onlyKind(list);
+  const raw = kind ? new Set(list) : undefined;
+  const plain = plainName(column);
   return (row) => {
-    const v = getColumn(row, column);
+    const v = readColumn(row, column, plain);
     if (isNullish(v)) return null;
+    if (raw && typeof v === kind) return raw.has(v);
     return keys.has(valueKey(v)) ? true : listHasNull ? null : false;
   };
 }
