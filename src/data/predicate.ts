@@ -1,7 +1,7 @@
 import type { Predicate, PredicateValue } from '../plan/schema.js';
 import { compareValues } from './compare.js';
 import { mergeFailed as fail } from './fail.js';
-import { getColumn, isNullish, plainName, readColumn, type Row } from './row.js';
+import { getColumn, isNullish, isPlainRow, plainName, readColumn, type Row } from './row.js';
 import { valueKey } from './values.js';
 
 /** SQL three-valued logic: `null` is UNKNOWN. */
@@ -49,6 +49,18 @@ function comparison(op: Comparison, column: string, value: unknown): Test {
   if (op === 'eq' || op === 'ne') {
     const key = valueKey(value);
     const wanted = op === 'eq';
+    const kind = typeof value;
+    // The hot case (a number or a string, NaN aside): one loop body, no call per row but
+    // for a value of another kind.
+    if ((kind === 'number' && value === value) || kind === 'string') {
+      return (row) => {
+        const v = row[column];
+        if (v === undefined || v === null) return null;
+        if (!(plain && isPlainRow(row)) && !Object.hasOwn(row, column)) return null;
+        if (typeof v === kind) return (v === value) === wanted;
+        return (valueKey(v) === key) === wanted;
+      };
+    }
     return (row) => {
       const v = readColumn(row, column, plain);
       return isNullish(v) ? null : sameValue(v, value, key) === wanted;
