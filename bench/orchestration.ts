@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { createExecutor, memorySource, postgresSource, type Row, type SourceExecutor } from '../src/index.js';
+import { bareLayered, runBare } from './bare-shape.js';
 import { BIG_LIMITS, handWritten, layeredPlan, type LayeredPlan } from './plans.js';
 import { fmt, ms, type BenchContext, type BenchRow, type GroupResult } from './report.js';
 import { report, runChild } from './spawn.js';
@@ -40,6 +41,8 @@ interface Sample {
   n: number;
   tributaryMs: number;
   baselineMs: number;
+  /** The same plan through DESIGN.md's bare shape (bare-shape.ts), a1 only. */
+  shapeMs?: number;
   /** Only a lower bound: the run was stopped at the cap. */
   lowerBound?: boolean;
 }
@@ -56,9 +59,11 @@ async function a1(ctx: BenchContext): Promise<Sample[]> {
       }
       ctx.log(`a1: ${n} fragments`);
       await checkSame(rig.executor.execute(plan), handWritten(levels, rig.call), `a1 at ${n}`);
-      const tasks = { tributary: () => rig.executor.execute(plan), baseline: () => handWritten(levels, rig.call) };
+      const bare = bareLayered(levels, 'mem', rig.call);
+      await checkSame(runBare(bare).then((rows) => ({ rows })), handWritten(levels, rig.call), `a1 (bare shape) at ${n}`);
+      const tasks = { tributary: () => rig.executor.execute(plan), baseline: () => handWritten(levels, rig.call), shape: () => runBare(bare) };
       const t = n <= 100 ? await tiny(tasks, { timeMs: 1500 }) : await alternating(tasks, 3);
-      samples.push({ n, tributaryMs: t.tributary!, baselineMs: t.baseline! });
+      samples.push({ n, tributaryMs: t.tributary!, baselineMs: t.baseline!, shapeMs: t.shape! });
     }
   } finally {
     await rig.executor.close();
@@ -68,12 +73,13 @@ async function a1(ctx: BenchContext): Promise<Sample[]> {
 
 async function a1InChild(n: number, ctx: BenchContext): Promise<Sample> {
   ctx.log(`a1: ${n} fragments (child process, capped at ${CAP_10K_MS / 1000} s)`);
-  const out = await runChild<{ phase: 'baseline' | 'tributary'; ms: number }>('a1-run', [String(n)], { capMs: CAP_10K_MS });
+  const out = await runChild<{ phase: 'baseline' | 'tributary' | 'shape'; ms: number }>('a1-run', [String(n)], { capMs: CAP_10K_MS });
   const baseline = out.results.find((r) => r.phase === 'baseline');
   const tributary = out.results.filter((r) => r.phase === 'tributary').map((r) => r.ms);
   if (!baseline) throw new Error(`a1 at ${n}: the child printed no baseline within ${CAP_10K_MS} ms`);
   // Whatever runs finished before the cap count; the median of them.
-  if (tributary.length > 0) return { n, tributaryMs: median(tributary), baselineMs: baseline.ms };
+  const shape = out.results.find((r) => r.phase === 'shape');
+  if (tributary.length > 0) return { n, tributaryMs: median(tributary), baselineMs: baseline.ms, ...(shape ? { shapeMs: shape.ms } : {}) };
   // Killed at the cap: the run took at least as long as it had been running.
   const since = out.elapsedMs - out.arrivals[out.results.indexOf(baseline)]!;
   return { n, tributaryMs: since, baselineMs: baseline.ms, lowerBound: true };
@@ -92,6 +98,11 @@ export async function a1RunChild(args: string[]): Promise<void> {
   const b: number[] = [];
   for (let i = 0; i < 3; i++) b.push(await timeOnce(() => handWritten(levels, rig.call)));
   report({ phase: 'baseline', ms: median(b) });
+  const bare = bareLayered(levels, 'mem', rig.call);
+  await runBare(bare);
+  const shape: number[] = [];
+  for (let i = 0; i < 3; i++) shape.push(await timeOnce(() => runBare(bare)));
+  report({ phase: 'shape', ms: median(shape) });
   // As at the smaller sizes (whose first, untimed run is checkSame's): the plan is prepared
   // and run once before timing. Otherwise the first timed run validates 10,000 fragments and
   // the next ones still warm the JIT and grow the heap (measured: ~800, ~190, ~130 ms, then
@@ -152,14 +163,18 @@ export async function orchestration(ctx: BenchContext): Promise<GroupResult> {
     `**a1** (memory source, cache off, default concurrency 16, telemetry on without an SDK; 4 levels, union of the last level)` +
       (rtt === undefined ? '' : `; one loopback \`SELECT 1\` round trip (RT) = ${ms(rtt)} (the lowest of three 500 ms tinybench medians)`),
     '',
-    '| fragments | tributary / run | hand-written / run | machinery / fragment | RT / fragment |',
-    '|---|---|---|---|---|',
+    '| fragments | tributary / run | hand-written / run | machinery / fragment | RT / fragment | bare shape / run | bare shape: RT / fragment |',
+    '|---|---|---|---|---|---|---|',
   );
   for (const s of samples) {
     const per = perFragmentMs(s);
     const ge = s.lowerBound ? '≥ ' : '';
     const inRt = rtt === undefined ? 'n/a' : `${ge}${fmt(per / rtt)}`;
-    details.push(`| ${s.n} | ${ge}${ms(s.tributaryMs)}${s.lowerBound ? ' (killed at the cap)' : ''} | ${ms(s.baselineMs)} | ${ge}${ms(per)} | ${inRt} |`);
+    const shapePer = s.shapeMs === undefined ? undefined : (s.shapeMs - s.baselineMs) / s.n;
+    const shapeRt = shapePer === undefined || rtt === undefined ? 'n/a' : fmt(shapePer / rtt);
+    details.push(
+      `| ${s.n} | ${ge}${ms(s.tributaryMs)}${s.lowerBound ? ' (killed at the cap)' : ''} | ${ms(s.baselineMs)} | ${ge}${ms(per)} | ${inRt} | ${s.shapeMs === undefined ? 'n/a' : ms(s.shapeMs)} | ${shapeRt} |`,
+    );
     rows.push({
       id: 'a1',
       name: `orchestration cost per fragment, ${s.n.toLocaleString('en-US')} fragments`,
@@ -171,6 +186,16 @@ export async function orchestration(ctx: BenchContext): Promise<GroupResult> {
             : `${fmt(per / rtt)} RT/fragment`,
       target: '≤ 0.1 RT/fragment',
       met: rtt === undefined ? undefined : per / rtt <= 0.1,
+    });
+  }
+  for (const s of samples) {
+    if (s.shapeMs === undefined || rtt === undefined) continue;
+    rows.push({
+      id: 'a1',
+      name: `the bare shape of DESIGN.md (bench/bare-shape.ts) on the same plan, per fragment, ${s.n.toLocaleString('en-US')} fragments: the shape's own floor`,
+      measured: `${fmt((s.shapeMs - s.baselineMs) / s.n / rtt)} RT/fragment`,
+      target: '— (report)',
+      met: undefined,
     });
   }
   const at = (n: number) => samples.find((s) => s.n === n)!;
