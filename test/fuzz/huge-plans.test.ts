@@ -34,13 +34,13 @@ const leaf = (id = 'a', table = 't0') => ({ id, source: 'mem', query: { table } 
 
 /** Runs a plan and judges it against the reference; `reject` says a rejection is required. */
 async function check(plan: unknown, reject: boolean): Promise<Verdict> {
-  const started = performance.now();
   const expected = reject ? { kind: 'invalid' as const, why: 'over a limit' } : referenceRun(plan, refWorld(tables, mirror));
   const executor = createExecutor({ sources: engineSources(tables, mirror) });
   const outcome = await runEngine(executor, plan, RUN_PARAMS, 20_000);
   await settle(executor.close(), 5_000);
-  let verdict = judge(expected, outcome, false);
-  if (verdict.kind === 'ok' && reject && performance.now() - started > 2_000) verdict = { kind: 'hang', detail: 'the rejection took over 2 s' };
+  // A hang is the run not settling within runEngine's bound (a finding, not a stuck test);
+  // how fast a rejection comes is bench/'s business, not a wall-clock threshold here.
+  const verdict = judge(expected, outcome, false);
   count(tally, verdict);
   return verdict;
 }

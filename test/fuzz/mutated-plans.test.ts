@@ -36,15 +36,13 @@ afterAll(async () => {
 });
 
 async function runMutated(plan: unknown, tables: Tables, mustReject: boolean): Promise<Verdict> {
-  const started = performance.now();
   let rejection: unknown;
   try {
     validator.validate(plan);
   } catch (error) {
     rejection = error;
   }
-  // Validation is synchronous: a slow one cannot be cut short, only reported.
-  if (performance.now() - started > 1_000) return { kind: 'hang', detail: `validation took ${Math.round(performance.now() - started)} ms` };
+  // Validation is synchronous: a runaway one cannot be cut short; the test's timeout reports it.
   if (rejection !== undefined) return judge({ kind: 'invalid', why: 'rejected by validation' }, { kind: 'rejected', error: rejection, sync: true }, true);
   if (mustReject) return { kind: 'mismatch', detail: 'the engine accepted a plan that must be rejected' };
 
