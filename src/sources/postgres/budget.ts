@@ -48,13 +48,17 @@ export class PgStatementTimeouts {
     return this.#sessionDefault(client).then((ms) => statementLimitMs(budgetMs, ms));
   }
 
+  /** True when a plain connection's session already has `limit` (undefined: its default). */
+  hasSession(client: PoolClient, limit: number | undefined): boolean {
+    return this.#current.get(client) === limit;
+  }
+
   /**
    * Brings a plain connection's session to `limit` (undefined: its default): undefined when
    * it already has it (nothing sent), else the one SET / RESET.
    */
   applySession(client: PoolClient, limit: number | undefined): Promise<void> | undefined {
-    const current = this.#current.get(client);
-    if (current === limit) return undefined;
+    if (this.hasSession(client, limit)) return undefined;
     const text = limit === undefined ? 'RESET statement_timeout' : `SET statement_timeout = ${safeMs(limit)}`;
     this.#current.set(client, UNKNOWN);
     return client.query(text).then(() => {
