@@ -244,24 +244,16 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
   function allRows(query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter): Promise<Row[]> {
     return new Promise<Row[]>((resolve, reject) => {
       const as = roleFor(role, ctx.principal, name);
-      const start = (lease: PgLease): void => {
-        try {
-          run(lease, query, ctx, bounds, resolve, reject);
-        } catch (error) {
-          reject(error as Error);
-        }
-      };
+      const start = (lease: PgLease): void => run(lease, query, ctx, bounds, resolve, reject);
       life.connectWith(ctx, {
         connected(client) {
-          let lease: PgLease | Promise<PgLease>;
           try {
-            lease = leaseOf(client, as, ctx);
+            const lease = leaseOf(client, as, ctx);
+            if (lease instanceof Promise) lease.then(start).catch(reject);
+            else start(lease);
           } catch (error) {
             reject(error as Error);
-            return;
           }
-          if (lease instanceof Promise) lease.then(start, reject);
-          else start(lease);
         },
         failed: reject,
       });
