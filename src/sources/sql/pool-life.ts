@@ -76,7 +76,10 @@ export class PoolLife<C> {
       to.failed(reason);
     });
     // The pool may answer at once (an ending pool does): the watch is set before it is asked.
-    driver.acquire((error, connection) => {
+    let answered = false;
+    const arrived = (error: unknown, connection?: C): void => {
+      if (answered) return;
+      answered = true;
       watch.stop();
       const ok = (error === undefined || error === null) && connection !== undefined;
       if (abandoned) {
@@ -88,7 +91,12 @@ export class PoolLife<C> {
         driver.release(connection);
         to.failed(ctx.signal.reason);
       } else to.connected(connection);
-    });
+    };
+    try {
+      driver.acquire(arrived);
+    } catch (error) {
+      arrived(error);
+    }
   }
 
   version(): Promise<string> {
