@@ -46,7 +46,9 @@ export function openMysqlPool(config: PoolOptions, name: string, wrapConnect: (e
   const life = new PoolLife<PoolConnection>({
     kind: 'mysql',
     name,
-    acquire: () => pool.getConnection(),
+    acquire: (done) => {
+      pool.getConnection().then((connection) => done(undefined, connection), done);
+    },
     release: (conn) => conn.release(),
     end: () => pool.end(),
     lookupVersion: async () => `mysql:${(await pool.query<({ v: string } & mysql.RowDataPacket)[]>('SELECT VERSION() AS v'))[0][0]?.v ?? 'unknown'}`,

@@ -29,6 +29,8 @@ export class PgStatementTimeouts {
   #base: Promise<number | undefined> | undefined;
   /** The sessions' default once known (`#base` settled), so the hot path needs no await. */
   #baseKnown: { ms: number | undefined } | undefined;
+  /** The last budget asked about once the default was known, and its limit. */
+  #last: { budgetMs: number; limit: number | undefined } = { budgetMs: NaN, limit: undefined };
 
   /** `option`: the pool's `statement_timeout` (sent at connect, so every session's default). */
   constructor(enabled: boolean, option: number | false | undefined) {
@@ -44,8 +46,15 @@ export class PgStatementTimeouts {
   limitFor(client: PoolClient, budgetMs: number | undefined): number | undefined | Promise<number | undefined> {
     if (!this.#enabled || budgetMs === undefined) return undefined;
     const known = this.#baseKnown;
-    if (known !== undefined) return statementLimitMs(budgetMs, known.ms);
-    return this.#sessionDefault(client).then((ms) => statementLimitMs(budgetMs, ms));
+    if (known === undefined) return this.#sessionDefault(client).then((ms) => statementLimitMs(budgetMs, ms));
+    // Calls under the same attempt timeout ask with the same budget: the last answer stands.
+    if (budgetMs !== this.#last.budgetMs) this.#last = { budgetMs, limit: statementLimitMs(budgetMs, known.ms) };
+    return this.#last.limit;
+  }
+
+  /** True when a plain connection's session already has `limit` (undefined: its default). */
+  hasSession(client: PoolClient, limit: number | undefined): boolean {
+    return this.#current.get(client) === limit;
   }
 
   /**
@@ -53,8 +62,7 @@ export class PgStatementTimeouts {
    * it already has it (nothing sent), else the one SET / RESET.
    */
   applySession(client: PoolClient, limit: number | undefined): Promise<void> | undefined {
-    const current = this.#current.get(client);
-    if (current === limit) return undefined;
+    if (this.hasSession(client, limit)) return undefined;
     const text = limit === undefined ? 'RESET statement_timeout' : `SET statement_timeout = ${safeMs(limit)}`;
     this.#current.set(client, UNKNOWN);
     return client.query(text).then(() => {
@@ -78,6 +86,7 @@ export class PgStatementTimeouts {
         const value = Number(r.rows[0]?.v);
         const ms = Number.isSafeInteger(value) && value > 0 ? value : undefined;
         this.#baseKnown = { ms };
+        this.#last = { budgetMs: NaN, limit: undefined };
         return ms;
       },
       (error: unknown) => {

@@ -17,7 +17,7 @@ import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import { isReadOnlySql } from '../sql/read-only.js';
 import { postgresOptionsSchema, type PostgresSourceOptions } from './options.js';
 import { policyTypes } from './types.js';
-import { leaseAs, roleFor, type PgLease } from './role.js';
+import { leaseAs, PlainLease, roleFor, type PgLease } from './role.js';
 import { budgetTimeout, PgStatementTimeouts } from './budget.js';
 import { OneStatement } from './statement.js';
 import { AbortWatch, isAborted } from '../sql/abort-watch.js';
@@ -83,7 +83,9 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
   const life = new PoolLife<PoolClient>({
     kind: 'postgres',
     name,
-    acquire: () => pool.connect(),
+    acquire: (done) => {
+      pool.connect((error, client) => done(error, client));
+    },
     release: (client) => client.release(),
     end: () => pool.end(),
     lookupVersion: async () => `postgres:${(await pool.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown'}`,
@@ -113,89 +115,111 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     );
   }
 
-  function run(lease: PgLease, query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter): Promise<Row[]> {
+  /** Runs the statement on `lease`: `resolve` with its rows, or `reject`, once. */
+  function run(lease: PgLease, query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter, resolve: (rows: Row[]) => void, reject: (error: Error) => void): void {
     const client = lease.client;
-    return new Promise<Row[]>((resolve, reject) => {
-      let settled = false;
-      // Set last, and read by the callbacks above it: an already aborted call runs \`abandon\`
-      // from inside AbortWatch's constructor, before the assignment.
-      // eslint-disable-next-line prefer-const
-      let watch: AbortWatch | undefined;
-      // Set once the statement is abandoned: called when it has stopped on the server.
-      let stopped: (() => void) | undefined;
-      // pg calls back exactly once: with the rows, or with the error.
-      const statement = new OneStatement(query.sql, ctx.params, (error, result) => {
-        stopped?.();
-        if (settled) return;
-        settled = true;
-        watch?.stop();
-        if (error) {
-          // A server-reported error leaves the connection usable; anything else breaks it.
-          const broken = !(error instanceof pg.DatabaseError) || postgresErrorRule(error)?.unavailable === true;
-          const failed = budgetTimeout(error, lease.limitMs, performance.now() - startedAt) ?? (wrap(error, 'query', ctx.fragmentId) as Error);
-          const fail = () => reject(failed);
-          whenReleased(lease.release(broken ? error : undefined), fail, fail);
+    let settled = false;
+    // Set last, and read by the callbacks above it: an already aborted call runs \`abandon\`
+    // from inside AbortWatch's constructor, before the assignment.
+    // eslint-disable-next-line prefer-const
+    let watch: AbortWatch | undefined;
+    // Set once the statement is abandoned: called when it has stopped on the server.
+    let stopped: (() => void) | undefined;
+    // pg calls back exactly once: with the rows, or with the error.
+    const statement = new OneStatement(query.sql, ctx.params, (error, result) => {
+      stopped?.();
+      if (settled) return;
+      settled = true;
+      watch?.stop();
+      if (error) {
+        // A server-reported error leaves the connection usable; anything else breaks it.
+        const broken = !(error instanceof pg.DatabaseError) || postgresErrorRule(error)?.unavailable === true;
+        const failed = budgetTimeout(error, lease.limitMs, performance.now() - startedAt) ?? (wrap(error, 'query', ctx.fragmentId) as Error);
+        const fail = () => reject(failed);
+        whenReleased(lease.release(broken ? error : undefined), fail, fail);
+        return;
+      }
+      // The field list names the columns even when no row came back.
+      const rows = result.rows as Row[];
+      const out = result.fields === undefined ? rows : withColumns(rows, result.fields.map((f) => f.name));
+      whenReleased(
+        lease.release(),
+        () => resolve(out),
+        (e) => reject(wrap(e, 'query', ctx.fragmentId) as Error),
+      );
+    });
+    // The statement is still running (an abort, a limit): reject now, stop it on the
+    // server in the background, then destroy the client. Reusing it could let a late
+    // cancel hit the next statement that runs on it.
+    const abandon = (reason: unknown): void => {
+      if (settled) return;
+      settled = true;
+      watch?.stop();
+      reject(reason as Error);
+      const finished = new Promise<void>((done) => (stopped = done));
+      const pid = (client as unknown as { processID?: number | null }).processID ?? undefined;
+      life.pending.track(async () => {
+        try {
+          await stopBackend(pid, finished);
+        } finally {
+          void lease.release(new Error('statement abandoned (cancelled or over a limit)'));
+        }
+      });
+    };
+    // Rows are counted only under a bound; pg keeps them in the result either way.
+    if (bounds.bounded) {
+      statement.on('row', (row: Row, result) => {
+        if (settled) {
+          // Abandoned: drop what still arrives until the cancel lands.
+          if (result !== undefined) result.rows.length = 0;
           return;
         }
-        // The field list names the columns even when no row came back.
-        const rows = result.rows as Row[];
-        const out = result.fields === undefined ? rows : withColumns(rows, result.fields.map((f) => f.name));
-        whenReleased(
-          lease.release(),
-          () => resolve(out),
-          (e) => reject(wrap(e, 'query', ctx.fragmentId) as Error),
-        );
+        const over = bounds.admit(row);
+        if (over !== undefined) abandon(over);
       });
-      // The statement is still running (an abort, a limit): reject now, stop it on the
-      // server in the background, then destroy the client. Reusing it could let a late
-      // cancel hit the next statement that runs on it.
-      const abandon = (reason: unknown): void => {
-        if (settled) return;
-        settled = true;
-        watch?.stop();
-        reject(reason as Error);
-        const finished = new Promise<void>((done) => (stopped = done));
-        const pid = (client as unknown as { processID?: number | null }).processID ?? undefined;
-        life.pending.track(async () => {
-          try {
-            await stopBackend(pid, finished);
-          } finally {
-            void lease.release(new Error('statement abandoned (cancelled or over a limit)'));
-          }
-        });
-      };
-      // Rows are counted only under a bound; pg keeps them in the result either way.
-      if (bounds.bounded) {
-        statement.on('row', (row: Row, result) => {
-          if (settled) {
-            // Abandoned: drop what still arrives until the cancel lands.
-            if (result !== undefined) result.rows.length = 0;
-            return;
-          }
-          const over = bounds.admit(row);
-          if (over !== undefined) abandon(over);
-        });
-      }
-      const startedAt = performance.now();
-      client.query(statement);
-      // After sending: a call aborted already cancels the statement it just sent (from
-      // inside the constructor, before \`watch\` is set: hence the optional calls above).
-      watch = new AbortWatch(ctx, abandon);
-    });
+    }
+    const startedAt = performance.now();
+    client.query(statement);
+    // After sending: a call aborted already cancels the statement it just sent (from
+    // inside the constructor, before \`watch\` is set: hence the optional calls above).
+    watch = new AbortWatch(ctx, abandon);
   }
 
   /**
    * A pooled connection for one statement, as the principal's role when `role` maps one, its
-   * `statement_timeout` set to the call's budget (postgres/budget.ts). Without a role and
-   * with the session's limit already right, nothing here waits but the pool.
+   * `statement_timeout` set to the call's budget (postgres/budget.ts).
    */
   const connect = async (ctx: ExecuteContext): Promise<PgLease> => {
     const as = roleFor(role, ctx.principal, name);
-    const client = await life.connect(ctx);
+    return leaseOf(await life.connect(ctx), as, ctx);
+  };
+
+  /**
+   * The lease of `client` for one statement. Synchronous on the hot path: no role, the limit
+   * known and the session already set to it (nothing to send, nothing to wait for).
+   */
+  function leaseOf(client: PoolClient, as: string | undefined, ctx: ExecuteContext): PgLease | Promise<PgLease> {
     muteErrors(client);
+    if (as !== undefined) return preparedLease(client, as, ctx);
+    let limit: number | undefined | Promise<number | undefined>;
+    try {
+      limit = timeouts.limitFor(client, ctx.budgetMs);
+    } catch {
+      return preparedLease(client, as, ctx);
+    }
+    if (limit instanceof Promise || !timeouts.hasSession(client, limit)) return preparedLease(client, as, ctx);
+    const lease = new PlainLease(client, limit);
+    if (isAborted(ctx)) {
+      lease.release();
+      throw ctx.signal.reason;
+    }
+    return lease;
+  }
+
+  /** `leaseOf` when something must be sent or awaited first: the role's transaction, a SET. */
+  async function preparedLease(client: PoolClient, as: string | undefined, ctx: ExecuteContext): Promise<PgLease> {
     let limitMs: number | undefined;
     try {
-      // Both answer at once on the hot path (the limit known, the session already set).
       const limit = timeouts.limitFor(client, ctx.budgetMs);
       limitMs = limit instanceof Promise ? await limit : limit;
       const setting = as === undefined ? timeouts.applySession(client, limitMs) : undefined;
@@ -211,7 +235,30 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
       throw ctx.signal.reason;
     }
     return lease;
-  };
+  }
+
+  /**
+   * One statement, all rows: a connection (sql/pool-life.ts), its lease, the statement. One
+   * promise for the caller and callbacks inside: this is a point query's whole path.
+   */
+  function allRows(query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter): Promise<Row[]> {
+    return new Promise<Row[]>((resolve, reject) => {
+      const as = roleFor(role, ctx.principal, name);
+      const start = (lease: PgLease): void => run(lease, query, ctx, bounds, resolve, reject);
+      life.connectWith(ctx, {
+        connected(client) {
+          try {
+            const lease = leaseOf(client, as, ctx);
+            if (lease instanceof Promise) lease.then(start).catch(reject);
+            else start(lease);
+          } catch (error) {
+            reject(error as Error);
+          }
+        },
+        failed: reject,
+      });
+    });
+  }
 
   /**
    * Settles a statement once its connection is back: at once when the release was
@@ -243,7 +290,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
           wrap: (error, fragmentId) => wrap(error, 'query', fragmentId),
         });
       }
-      return connect(ctx).then((lease) => run(lease, query, ctx, bounds));
+      return allRows(query, ctx, bounds);
     }) as PostgresSource['execute'],
 
     version: () => life.version(),

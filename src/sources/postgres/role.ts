@@ -30,7 +30,7 @@ export interface PgLease {
 }
 
 /** A lease without a role: the connection as the pool gave it. */
-class PlainLease implements PgLease {
+export class PlainLease implements PgLease {
   readonly client: PoolClient;
   readonly limitMs: number | undefined;
   #released = false;

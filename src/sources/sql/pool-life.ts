@@ -1,16 +1,24 @@
 import { TributaryError } from '../../errors.js';
 import type { ExecuteContext } from '../source.js';
-import { acquireOrAbort } from './acquire.js';
-import { isAborted, throwIfAborted } from './abort-watch.js';
+import { AbortWatch, isAborted, throwIfAborted } from './abort-watch.js';
 import { PendingWork } from './pending-work.js';
+
+/** Who hears how `PoolLife.connectWith` ended: exactly one of the two, once. */
+export interface Connecting<C> {
+  connected(connection: C): void;
+  failed(error: unknown): void;
+}
 
 /** What a pooled SQL source tells its `PoolLife` about its driver. */
 export interface PoolDriver<C> {
   kind: string;
   /** The source's name, for error messages. */
   name: string;
-  /** Takes a connection from the pool. */
-  acquire(): Promise<C>;
+  /**
+   * Takes a connection from the pool: `done(undefined, connection)` or `done(error)`, once (a
+   * callback, not a promise: it is on every statement's path).
+   */
+  acquire(done: (error: unknown, connection?: C) => void): void;
   /** Gives a connection back, unused (it arrived after the caller gave up). */
   release(connection: C): void;
   /** Ends the pool. */
@@ -43,21 +51,52 @@ export class PoolLife<C> {
   }
 
   /** A pooled connection, unless the signal aborts first (a late one goes back to the pool). */
-  async connect(ctx: ExecuteContext): Promise<C> {
-    this.assertOpen();
-    throwIfAborted(ctx);
-    const driver = this.#driver;
-    let connection: C;
+  connect(ctx: ExecuteContext): Promise<C> {
+    return new Promise<C>((resolve, reject) => this.connectWith(ctx, { connected: resolve, failed: reject }));
+  }
+
+  /**
+   * `connect` without a promise: `to.connected(connection)`, or `to.failed(error)` (CLOSED,
+   * the call's abort reason, or the driver's error as `wrapConnect` reports it). A connection
+   * that arrives after the call was aborted goes back to the pool. The abort is watched
+   * without creating the call's signal (sql/abort-watch.ts).
+   */
+  connectWith(ctx: ExecuteContext, to: Connecting<C>): void {
     try {
-      connection = await acquireOrAbort(driver.acquire(), ctx, (late) => driver.release(late));
+      this.assertOpen();
+      throwIfAborted(ctx);
     } catch (error) {
-      throw isAborted(ctx) && error === ctx.signal.reason ? error : driver.wrapConnect(error, ctx.fragmentId);
+      to.failed(error);
+      return;
     }
-    if (isAborted(ctx)) {
-      driver.release(connection);
-      throw ctx.signal.reason;
+    const driver = this.#driver;
+    let abandoned = false;
+    const watch = new AbortWatch(ctx, (reason) => {
+      abandoned = true;
+      to.failed(reason);
+    });
+    // The pool may answer at once (an ending pool does): the watch is set before it is asked.
+    let answered = false;
+    const arrived = (error: unknown, connection?: C): void => {
+      if (answered) return;
+      answered = true;
+      watch.stop();
+      const ok = (error === undefined || error === null) && connection !== undefined;
+      if (abandoned) {
+        if (ok) driver.release(connection);
+        return;
+      }
+      if (!ok) to.failed(driver.wrapConnect(error, ctx.fragmentId));
+      else if (isAborted(ctx)) {
+        driver.release(connection);
+        to.failed(ctx.signal.reason);
+      } else to.connected(connection);
+    };
+    try {
+      driver.acquire(arrived);
+    } catch (error) {
+      arrived(error);
     }
-    return connection;
   }
 
   version(): Promise<string> {
