@@ -1,6 +1,6 @@
 import type { Row } from '../data/row.js';
 import { isPlainRow, plainName } from '../data/row.js';
-import { NO_KEY, primitiveKey, type PrimitiveKey } from '../data/values.js';
+import { NO_KEY, primitiveKeyRead, type PrimitiveKey } from '../data/values.js';
 import { isAbove, isBelow, NumberSummary, summaryResults, wantedColumns, type NumericSpec, type Want } from './number-summary.js';
 
 /** One group's running state: its rows, and the non-null values of the summarized column. */
@@ -94,8 +94,7 @@ function scanRows(
         k = raw;
         group = table.get(raw);
       } else {
-        const value = raw === undefined || (plainKey && isPlainRow(row)) || Object.hasOwn(row, key) ? raw : undefined;
-        k = value === null || value === undefined ? null : primitiveKey(value);
+        k = primitiveKeyRead(row, key, plainKey, raw);
         if (k === NO_KEY) return NOT_NUMBERS;
         group = table.get(k);
       }
