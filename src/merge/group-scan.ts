@@ -45,13 +45,14 @@ export function scanGroups(
   ids: Int32Array | undefined,
   summarized: Summarized | undefined,
 ): Scan | undefined {
-  const groups: Group[] = [];
   const all = column === undefined && rows.length > 0 ? new Group(0, 0) : undefined;
-  if (all !== undefined) groups.push(all);
+  const table = new Map<PrimitiveKey | null, Group>();
   const name = summarized?.column;
   const want = summarized?.want;
-  const found = scanRows(rows, ids, new Map(), groups, all, column ?? '', plainName(column ?? ''), name, plainName(name ?? ''), want?.sum === true, want?.min === true, want?.max === true);
+  const found = scanRows(rows, ids, table, all, column ?? '', plainName(column ?? ''), name, plainName(name ?? ''), want?.sum === true, want?.min === true, want?.max === true);
   if (found === NOT_NUMBERS) return undefined;
+  // A Map iterates in insertion order: the groups in order of first appearance.
+  const groups = all === undefined ? [...table.values()] : [all];
   return { groups, magnitude: found === FRACTIONAL ? Infinity : found, fractional: found === FRACTIONAL };
 }
 
@@ -62,7 +63,9 @@ const NOT_NUMBERS = -2;
 /**
  * The loop of `scanGroups`, in a function of its own that does nothing but loop: V8 may
  * compile it while it runs its first (long) call, before any code outside the loop has
- * run, so code there would have no type feedback and deoptimize the next call. Returns the
+ * run, so code there would have no type feedback and deoptimize the next call. (For the
+ * same reason the groups are not pushed to an array here: each call's fresh array starts
+ * with small-integer elements, which code compiled on the last call's array would not expect.) Returns the
  * sum of |value| over the summarized integers (it bounds every partial sum of every group),
  * `FRACTIONAL` when a summarized value was not an integer, `NOT_NUMBERS` when a group value
  * has no primitive key or a summarized value is not a number. Nothing is allocated per row,
@@ -72,7 +75,6 @@ function scanRows(
   rows: readonly Row[],
   ids: Int32Array | undefined,
   table: Map<PrimitiveKey | null, Group>,
-  groups: Group[],
   all: Group | undefined,
   key: string,
   plainKey: boolean,
@@ -99,9 +101,8 @@ function scanRows(
         group = table.get(k);
       }
       if (group === undefined) {
-        group = new Group(groups.length, i);
+        group = new Group(table.size, i);
         table.set(k, group);
-        groups.push(group);
       }
     }
     if (ids !== undefined) ids[i] = group.id;
