@@ -63,13 +63,13 @@ const NOT_NUMBERS = -2;
 /**
  * The loop of `scanGroups`, in a function of its own that does nothing but loop: V8 may
  * compile it while it runs its first (long) call, before any code outside the loop has
- * run, so code there would have no type feedback and deoptimize the next call. (For the
- * same reason the groups are not pushed to an array here: each call's fresh array starts
- * with small-integer elements, which code compiled on the last call's array would not expect.) Returns the
- * sum of |value| over the summarized integers (it bounds every partial sum of every group),
- * `FRACTIONAL` when a summarized value was not an integer, `NOT_NUMBERS` when a group value
- * has no primitive key or a summarized value is not a number. Nothing is allocated per row,
- * and a number key goes to the `Map` as the very value read.
+ * run, so code there would have no type feedback and deoptimize the next call. For the
+ * same reason no array is pushed to here: each call's fresh array starts with small-integer
+ * elements, which code compiled on the last call's array does not expect.
+ * Returns the sum of |value| over the summarized integers (it bounds every partial sum of
+ * every group), `FRACTIONAL` when a summarized value was not an integer, `NOT_NUMBERS` when
+ * a group value has no primitive key or a summarized value is not a number. Nothing is
+ * allocated per row, and a number key goes to the `Map` as the very value read.
  */
 function scanRows(
   rows: readonly Row[],
