@@ -1,6 +1,6 @@
 import { stringify } from 'safe-stable-stringify';
 import { isDecimalString, plainNumberText } from './decimal.js';
-import { getColumn, isNullish, plainName, readColumn, type Row } from './row.js';
+import { getColumn, isNullish, isPlainRow, plainName, type Row } from './row.js';
 
 /**
  * Value equality of the merge tree, as hash keys. Join, nest, union distinct, aggregate
@@ -107,6 +107,18 @@ export function primitiveKey(value: unknown): PrimitiveKey | typeof NO_KEY {
 }
 
 /**
+ * The primitive key of `value`, which the caller read as `row[column]` in its own loop (a
+ * property access shared by every caller would see every row shape and go megamorphic),
+ * taken as `readColumn` takes it (`plain`: `plainName(column)`): `null` for SQL NULL (a
+ * null, or a column the row lacks or only inherits), `NO_KEY` for a value without one.
+ */
+export function primitiveKeyRead(row: Row, column: string, plain: boolean, value: unknown): PrimitiveKey | null | typeof NO_KEY {
+  if (value === null || value === undefined) return null;
+  if (!(plain && isPlainRow(row)) && !Object.hasOwn(row, column)) return null;
+  return primitiveKey(value);
+}
+
+/**
  * The keys of `rows` over `columns` for a hash table, or `undefined` (nulls never join).
  * With `primitive`, the single column's primitive keys, or `NO_KEY` as soon as a value has
  * none; otherwise `joinKey` strings.
@@ -117,14 +129,10 @@ export function joinKeys(rows: readonly Row[], columns: readonly string[], primi
     const column = columns[0] ?? '';
     const plain = plainName(column);
     for (let i = 0; i < rows.length; i++) {
-      const value = readColumn(rows[i] as Row, column, plain);
-      if (value === null || value === undefined) {
-        keys[i] = undefined;
-        continue;
-      }
-      const key = primitiveKey(value);
+      const row = rows[i] as Row;
+      const key = primitiveKeyRead(row, column, plain, row[column]);
       if (key === NO_KEY) return NO_KEY;
-      keys[i] = key;
+      keys[i] = key ?? undefined;
     }
     return keys;
   }

@@ -1,9 +1,10 @@
 import { divideExact, divideToNumber, fromDecimal, isDecimalString, NUMBER_DIGITS, toDecimal, type ExactDecimal } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
 import { compareTotal } from '../data/compare.js';
-import { scaledMean, scaledSums, scaledTotal } from './scaled-sum.js';
+import { scaledSums } from './scaled-sum.js';
+import { NumberSummary, summaryResults, wantedColumns, type NumericSpec, type Want } from './number-summary.js';
 import { mergeFailed } from '../data/fail.js';
-import { getColumn, isNullish, isPlainRow, plainName } from '../data/row.js';
+import { getColumn, isNullish, isPlainRow } from '../data/row.js';
 
 export type AggregateFn = 'count' | 'sum' | 'min' | 'max' | 'avg';
 
@@ -118,84 +119,36 @@ export function createAccumulator(fn: AggregateFn, column: string | undefined, p
   }
 }
 
-const FUNCTIONS: ReadonlySet<string> = new Set<AggregateFn>(['count', 'sum', 'min', 'max', 'avg']);
-
-interface NumericSpec {
-  fn: AggregateFn;
-  column?: string;
-}
-
-/** Per group: non-null values, their sum (in row order, as `summer`), min and max. */
-interface Summary {
-  count: Float64Array;
-  /** Sums in units of 10^-scale (scale 0: plain integer sums). */
-  sum: Float64Array;
-  scale: number;
-  min: Float64Array | undefined;
-  max: Float64Array | undefined;
-}
-
 /**
- * Summarizes one column per group, or `undefined` when a non-null value is not a number,
- * or, with `wantSum`, when the sums could not be exact here: integers add as doubles while
- * every partial sum stays safe; fractions (a DECIMAL's cents) add as scaled integers
- * (scaled-sum.ts); anything else goes to the general accumulators, in decimal. Min and max follow `compareTotal` on numbers:
- * NaN is above every other number, and of equal values the first one stays.
+ * One column summarized per group over `ids`, or `undefined` when a non-null value is not
+ * a number, or, when a sum is wanted, when the sums could not be exact here: integers add
+ * as doubles while every partial sum stays safe; fractions (a DECIMAL's cents) add as scaled
+ * integers (scaled-sum.ts); anything else goes to the general accumulators, in decimal.
  */
-function summarize(rows: readonly Row[], ids: Int32Array, groupCount: number, column: string, want: Want): Summary | undefined {
-  const { min: wantMin, max: wantMax, sum: wantSum } = want;
-  // The sum of |value| over all groups bounds every partial sum of every group.
-  let magnitude = 0;
-  let fractional = false;
-  const count = new Float64Array(groupCount);
-  const sum = new Float64Array(groupCount);
-  const min = wantMin ? new Float64Array(groupCount) : undefined;
-  const max = wantMax ? new Float64Array(groupCount) : undefined;
-  const plain = plainName(column);
+function summarize(rows: readonly Row[], ids: Int32Array, groupCount: number, column: string, want: Want): NumberSummary | undefined {
+  const summary = new NumberSummary(column, want, groupCount);
+  const plain = summary.plain;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as Row;
     let value = row[column];
     if (value !== undefined && !(plain && isPlainRow(row)) && !Object.hasOwn(row, column)) value = undefined;
     if (value === null || value === undefined) continue;
     if (typeof value !== 'number') return undefined;
-    if (wantSum) {
-      if (Number.isInteger(value)) magnitude += value < 0 ? -value : value;
-      else fractional = true;
-    }
-    const g = ids[i] as number;
-    const seen = count[g] as number;
-    count[g] = seen + 1;
-    sum[g] = (sum[g] as number) + value;
-    if (min !== undefined) {
-      const best = min[g] as number;
-      if (seen === 0 || value < best || (best !== best && value === value)) min[g] = value;
-    }
-    if (max !== undefined) {
-      const best = max[g] as number;
-      if (seen === 0 || value > best || (value !== value && best === best)) max[g] = value;
-    }
+    summary.add(ids[i] as number, value);
   }
-  if (fractional) {
-    // DECIMAL values (cents): exact sums as scaled integers, or the general path.
-    const scaled = scaledSums(rows, ids, groupCount, column);
-    return scaled === undefined ? undefined : { count, sum: scaled.sums, scale: scaled.scale, min, max };
-  }
-  if (magnitude > Number.MAX_SAFE_INTEGER) return undefined;
-  return { count, sum, scale: 0, min, max };
-}
-
-interface Want {
-  min: boolean;
-  max: boolean;
-  sum: boolean;
+  if (!want.sum || summary.exactIntegerSums()) return summary;
+  if (!summary.fractional) return undefined;
+  // DECIMAL values (cents): exact sums as scaled integers, or the general path.
+  summary.scaled = scaledSums(rows, ids, groupCount, column);
+  return summary.scaled === undefined ? undefined : summary;
 }
 
 /**
  * The aggregates' results per group (`ids` numbers each row's group) when every aggregated
  * column holds only numbers and nulls (and every summed one only integers with safe
- * partial sums), computed column by column into typed arrays without
- * per-row allocation; `undefined` when some column holds anything else. Same results as
- * the accumulators of `createAccumulator` on such input.
+ * partial sums, or decimals that scaled-sum.ts adds exactly), computed column by column into
+ * typed arrays without per-row allocation; `undefined` when some column holds anything
+ * else. Same results as the accumulators of `createAccumulator` on such input.
  */
 export function numericAggregates(
   rows: readonly Row[],
@@ -203,17 +156,9 @@ export function numericAggregates(
   groupCount: number,
   aggregates: readonly NumericSpec[],
 ): unknown[][] | undefined {
-  const wanted = new Map<string, Want>();
-  for (const a of aggregates) {
-    if (!FUNCTIONS.has(a.fn)) return undefined;
-    if (a.column === undefined) continue;
-    const want = wanted.get(a.column) ?? { min: false, max: false, sum: false };
-    if (a.fn === 'min') want.min = true;
-    if (a.fn === 'max') want.max = true;
-    if (a.fn === 'sum' || a.fn === 'avg') want.sum = true;
-    wanted.set(a.column, want);
-  }
-  const summaries = new Map<string, Summary>();
+  const wanted = wantedColumns(aggregates);
+  if (wanted === undefined) return undefined;
+  const summaries = new Map<string, NumberSummary>();
   for (const [column, want] of wanted) {
     const summary = summarize(rows, ids, groupCount, column, want);
     if (summary === undefined) return undefined;
@@ -227,27 +172,5 @@ export function numericAggregates(
       rowCounts[g] = (rowCounts[g] as number) + 1;
     }
   }
-  const results: unknown[][] = new Array<unknown[]>(groupCount);
-  for (let g = 0; g < groupCount; g++) {
-    results[g] = aggregates.map((a) => {
-      if (a.column === undefined) return rowCounts?.[g] ?? 0;
-      const s = summaries.get(a.column) as Summary;
-      const n = s.count[g] as number;
-      switch (a.fn) {
-        case 'count':
-          return n;
-        case 'sum':
-          return n === 0 ? null : scaledTotal(s.sum[g] as number, s.scale);
-        case 'avg':
-          return n === 0 ? null : s.scale === 0 ? (s.sum[g] as number) / n : scaledMean(s.sum[g] as number, s.scale, n);
-        case 'min':
-          return n === 0 ? null : s.min?.[g];
-        case 'max':
-          return n === 0 ? null : s.max?.[g];
-        default:
-          return undefined;
-      }
-    });
-  }
-  return results;
+  return summaryResults(aggregates, summaries, rowCounts, groupCount);
 }

@@ -2,8 +2,9 @@ import type { Row } from '../data/row.js';
 import { createAccumulator, numericAggregates, type Accumulator, type AggregateFn } from './accumulators.js';
 import { assertUniqueColumns, mergeFailed } from '../data/fail.js';
 import type { Relation, RelationResult } from './relation.js';
-import { getColumn, isPlainRow, plainName, setColumn } from '../data/row.js';
-import { groupKey, NO_KEY, primitiveKey, type PrimitiveKey } from '../data/values.js';
+import { getColumn, setColumn } from '../data/row.js';
+import { groupKey } from '../data/values.js';
+import { onePassAggregate, scanGroups } from './group-scan.js';
 
 /** One aggregate: `fn` over `column` (optional only for `count`), output as `as`. */
 export interface AggregateSpec {
@@ -19,38 +20,16 @@ interface Groups {
 }
 
 /**
- * Numbers the groups. One group column whose values all have a primitive key is keyed by
- * the value itself (nulls as `null`); otherwise by `groupKey` strings.
+ * Numbers the groups. At most one group column whose values all have a primitive key is
+ * keyed by the value itself (nulls as `null`); otherwise by `groupKey` strings.
  */
 function groupRows(rows: readonly Row[], columns: readonly string[]): Groups {
   const ids = new Int32Array(rows.length);
+  if (columns.length <= 1) {
+    const scan = scanGroups(rows, columns[0], ids, undefined);
+    if (scan !== undefined) return { ids, firsts: scan.groups.map((group) => group.first) };
+  }
   const firsts: number[] = [];
-  if (columns.length === 0) {
-    if (rows.length > 0) firsts.push(0);
-    return { ids, firsts };
-  }
-  if (columns.length === 1) {
-    const column = columns[0] as string;
-    const plain = plainName(column);
-    const table = new Map<PrimitiveKey | null, number>();
-    let i = 0;
-    for (; i < rows.length; i++) {
-      const row = rows[i] as Row;
-      let value = row[column];
-      if (value !== undefined && !(plain && isPlainRow(row)) && !Object.hasOwn(row, column)) value = undefined;
-      const key = value === null || value === undefined ? null : primitiveKey(value);
-      if (key === NO_KEY) break;
-      let id = table.get(key);
-      if (id === undefined) {
-        id = firsts.length;
-        table.set(key, id);
-        firsts.push(i);
-      }
-      ids[i] = id;
-    }
-    if (i === rows.length) return { ids, firsts };
-    firsts.length = 0;
-  }
   const table = new Map<string, number>();
   for (let i = 0; i < rows.length; i++) {
     const key = groupKey(rows[i] as Row, columns);
@@ -77,6 +56,14 @@ function accumulate(rows: readonly Row[], groups: Groups, aggregates: readonly A
   return accumulators.map((accs) => accs.map((acc) => acc.result()));
 }
 
+/** Groups, then the aggregates: on number columns by a specialized path, else the general one. */
+function twoPasses(rows: readonly Row[], groupColumns: readonly string[], aggregates: readonly AggregateSpec[], path: string): { firsts: number[]; results: unknown[][] } {
+  const groups = groupRows(rows, groupColumns);
+  const groupCount = groupColumns.length === 0 ? 1 : groups.firsts.length;
+  const results = numericAggregates(rows, groups.ids, groupCount, aggregates) ?? accumulate(rows, groups, aggregates, path);
+  return { firsts: groups.firsts, results };
+}
+
 /**
  * Groups rows by `groupBy` (nulls form one group; groups in order of first appearance)
  * and computes the aggregates per group. Output rows hold the group columns (values from
@@ -98,16 +85,15 @@ export function aggregate(
     }
   });
   const rows = input.rows;
-  const groups = groupRows(rows, groupColumns);
+  // One group column or none (the common case): one pass, if the values allow; else two.
+  const onePass = groupColumns.length <= 1 ? onePassAggregate(rows, groupColumns[0], aggregates) : undefined;
+  const { firsts, results } = onePass ?? twoPasses(rows, groupColumns, aggregates, path);
   // A global aggregate still answers on no rows, as SQL's `SELECT count(*) FROM empty`.
-  const groupCount = groupColumns.length === 0 ? 1 : groups.firsts.length;
-  // Number columns (the common case) take a specialized path; anything else the general one.
-  const results =
-    numericAggregates(rows, groups.ids, groupCount, aggregates) ?? accumulate(rows, groups, aggregates, path);
+  const groupCount = groupColumns.length === 0 ? 1 : firsts.length;
   const out: Row[] = new Array<Row>(groupCount);
   for (let g = 0; g < groupCount; g++) {
     const row: Row = {};
-    const first = groups.firsts[g];
+    const first = firsts[g];
     for (const column of groupColumns) setColumn(row, column, first === undefined ? null : (getColumn(rows[first] as Row, column) ?? null));
     const values = results[g] as unknown[];
     aggregates.forEach((a, i) => setColumn(row, a.as, values[i] ?? null));

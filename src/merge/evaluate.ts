@@ -23,11 +23,14 @@ interface Context {
 }
 
 function evaluate(node: MergeNode, ctx: Context, path: string): Relation {
-  if (typeof node === 'string') {
-    const rows = ctx.inputs.get(node);
-    if (rows === undefined) throw mergeFailed(path, `no result for fragment "${node}"`);
-    return leafRelation(rows);
-  }
+  if (typeof node !== 'string') return evaluateOperator(node, ctx, path);
+  const rows = ctx.inputs.get(node);
+  if (rows === undefined) throw mergeFailed(path, `no result for fragment "${node}"`);
+  return leafRelation(rows);
+}
+
+/** An operator node: its result is always fresh arrays (`RelationResult`). */
+function evaluateOperator(node: Exclude<MergeNode, string>, ctx: Context, path: string): RelationResult {
   switch (node.op) {
     case 'union':
       return union(
@@ -75,7 +78,9 @@ export function evaluateMerge(
 ): RelationResult {
   const params = options.params ?? {};
   const resolveParam: ParamResolver = (name) => (Object.hasOwn(params, name) ? params[name] : undefined);
-  const result = evaluate(node, { inputs, resolveParam }, 'merge');
+  const ctx: Context = { inputs, resolveParam };
+  if (typeof node !== 'string') return evaluateOperator(node, ctx, 'merge');
   // A bare leaf would hand back the cached input array itself; the caller gets its own.
+  const result = evaluate(node, ctx, 'merge');
   return { rows: [...result.rows], columns: [...result.columns] };
 }

@@ -1,13 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createAccumulator } from '../../src/merge/accumulators.js';
 import { aggregate, type AggregateSpec } from '../../src/merge/aggregate.js';
 import { compareTotal } from '../../src/data/compare.js';
 import { join } from '../../src/merge/join.js';
 import { sort, type SortKey } from '../../src/merge/sort.js';
-import { groupKey, valuesEqual } from '../../src/data/values.js';
+import { valuesEqual } from '../../src/data/values.js';
 import type { Row } from '../../src/data/row.js';
-import { rel } from './support.js';
+import { refAggregate, rel } from './support.js';
 
 /*
  * The operators specialize for columns of only numbers or only strings (primitive hash
@@ -27,23 +26,6 @@ const anyValue = fc.oneof(
 const cell = (values: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> => fc.oneof({ weight: 5, arbitrary: values }, { weight: 1, arbitrary: fc.constant(null) });
 const rowsOf = (values: fc.Arbitrary<unknown>): fc.Arbitrary<Row[]> =>
   fc.array(fc.record({ g: cell(values), v: cell(values) }), { maxLength: 40 }).map((rows) => rows.map((r, i) => ({ ...r, i })));
-
-/** The definition: groups by `groupKey`, in order of first appearance, through the accumulators. */
-function refAggregate(rows: Row[], groupBy: readonly string[], specs: AggregateSpec[]): Row[] {
-  const groups = new Map<string, { first: Row; accs: ReturnType<typeof createAccumulator>[] }>();
-  for (const row of rows) {
-    const key = groupKey(row, groupBy);
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = { first: row, accs: specs.map((s) => createAccumulator(s.fn, s.column, 'x')) }));
-    for (const acc of group.accs) acc.add(row);
-  }
-  return [...groups.values()].map((g) => {
-    const out: Row = {};
-    for (const c of groupBy) out[c] = g.first[c] ?? null;
-    specs.forEach((s, i) => (out[s.as] = g.accs[i]!.result() ?? null));
-    return out;
-  });
-}
 
 /** The definition: a stable sort with `compareTotal` and the documented null placement. */
 function refSort(rows: Row[], by: SortKey[]): Row[] {

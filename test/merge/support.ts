@@ -1,4 +1,7 @@
 import type { Row } from '../../src/data/row.js';
+import { createAccumulator } from '../../src/merge/accumulators.js';
+import type { AggregateSpec } from '../../src/merge/aggregate.js';
+import { groupKey } from '../../src/data/values.js';
 import { columnsOf, type Relation } from '../../src/merge/relation.js';
 
 /** Freezes rows and the array deeply enough that any mutation by an operator throws. */
@@ -9,4 +12,21 @@ export function frozen(rows: Row[]): Row[] {
 /** A relation over frozen rows, with columns as a leaf would have them. */
 export function rel(rows: Row[]): Relation {
   return { rows: frozen(rows), columns: columnsOf(rows) };
+}
+
+/** The definition: groups by `groupKey`, in order of first appearance, through the accumulators. */
+export function refAggregate(rows: Row[], groupBy: readonly string[], specs: AggregateSpec[]): Row[] {
+  const groups = new Map<string, { first: Row; accs: ReturnType<typeof createAccumulator>[] }>();
+  for (const row of rows) {
+    const key = groupKey(row, groupBy);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { first: row, accs: specs.map((s) => createAccumulator(s.fn, s.column, 'x')) }));
+    for (const acc of group.accs) acc.add(row);
+  }
+  return [...groups.values()].map((g) => {
+    const out: Row = {};
+    for (const c of groupBy) out[c] = g.first[c] ?? null;
+    specs.forEach((s, i) => (out[s.as] = g.accs[i]!.result() ?? null));
+    return out;
+  });
 }

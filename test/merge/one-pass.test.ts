@@ -1,0 +1,129 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isTributaryError } from '../../src/errors.js';
+import { aggregate, type AggregateSpec } from '../../src/merge/aggregate.js';
+import { onePassAggregate } from '../../src/merge/group-scan.js';
+import type { Row } from '../../src/data/row.js';
+import { refAggregate, rel } from './support.js';
+
+/*
+ * The one-pass aggregate (group-scan.ts) takes one group column of primitive keys and one
+ * column of numbers whose sums stay exact as doubles, and hands anything else to the two-pass
+ * path. These tests walk its boundaries: the answer must be the definition's (the general
+ * accumulators over `groupKey` groups) whichever path gave it, and the path taken is the
+ * documented one.
+ */
+
+const specs: AggregateSpec[] = [
+  { fn: 'count', as: 'n' },
+  { fn: 'count', column: 'v', as: 'c' },
+  { fn: 'sum', column: 'v', as: 's' },
+  { fn: 'avg', column: 'v', as: 'a' },
+  { fn: 'min', column: 'v', as: 'lo' },
+  { fn: 'max', column: 'v', as: 'hi' },
+];
+
+/** The aggregate, checked against the definition with -0 told from 0; whether one pass answered. */
+function check(rows: Row[], groupBy: readonly string[], aggregates: AggregateSpec[] = specs): boolean {
+  const got = aggregate(rel(rows), groupBy, aggregates).rows;
+  // The definition has no group on no rows; SQL's global aggregate still answers (aggregate.test.ts).
+  const expected = groupBy.length === 0 && rows.length === 0 ? got : refAggregate(rows, groupBy, aggregates);
+  expect(got).toEqual(expected);
+  got.forEach((row, i) => Object.keys(row).forEach((k) => expect(Object.is(row[k], expected[i]?.[k])).toBe(true)));
+  return groupBy.length <= 1 && onePassAggregate(rows, groupBy[0], aggregates) !== undefined;
+}
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+describe('one-pass aggregate', () => {
+  it('answers for number or string keys and integer values, nulls and missing columns as one group', () => {
+    expect(check([{ g: 1, v: 2 }, { g: 'x', v: 3 }, { g: null, v: 4 }, { v: 5 }, { g: 1, v: null }, { g: 1 }], ['g'])).toBe(true);
+    expect(check([{ g: 1, v: 2 }, { g: 2, v: -3 }], [])).toBe(true);
+    expect(check([], ['g'])).toBe(true);
+    expect(check([], [])).toBe(true);
+  });
+
+  it('keeps 1 and "1" apart and -0 with 0 (the first row gives the key), NaN with NaN', () => {
+    expect(check([{ g: 1, v: 1 }, { g: '1', v: 2 }, { g: true, v: 3 }], ['g'])).toBe(true);
+    expect(check([{ g: -0, v: 1 }, { g: 0, v: 2 }, { g: Number.NaN, v: 3 }, { g: Number.NaN, v: 4 }], ['g'])).toBe(true);
+    expect(Object.is(aggregate(rel([{ g: -0 }, { g: 0 }]), ['g'], [{ fn: 'count', as: 'n' }]).rows[0]?.g, -0)).toBe(true);
+  });
+
+  it('hands a key column with a value of another kind to groupKey, mid-column too, with the same groups', () => {
+    const big = 2 ** 60;
+    // The decimal string of 2^60 is the number 2^60: one group, though the first value is a number.
+    expect(check([{ g: big, v: 1 }, { g: 1, v: 1 }, { g: '1152921504606846976', v: 2 }], ['g'])).toBe(false);
+    expect(check([{ g: 1, v: 1 }, { g: 1n, v: 2 }, { g: 2n ** 64n, v: 3 }], ['g'])).toBe(true);
+    expect(check([{ g: 'a', v: 1 }, { g: new Date(1), v: 2 }, { g: new Date(1), v: 3 }, { g: 'a', v: 4 }], ['g'])).toBe(false);
+    expect(check([{ g: Buffer.from([1]), v: 1 }, { g: Buffer.from([1]), v: 2 }], ['g'])).toBe(false);
+  });
+
+  it('sums integers as doubles only while every partial sum is safe; beyond, exactly', () => {
+    // Added as doubles, MAX + 1 + 1 rounds to 2^53 and the total would come out 1.
+    expect(check([{ v: MAX }, { v: 1 }, { v: 1 }, { v: -MAX }], [])).toBe(false);
+    expect(aggregate(rel([{ v: MAX }, { v: 1 }, { v: 1 }, { v: -MAX }]), [], [{ fn: 'sum', column: 'v', as: 's' }]).rows).toEqual([{ s: 2 }]);
+    expect(check([{ v: 2 ** 53 }, { v: 1 }, { v: -(2 ** 53) }], [])).toBe(false);
+    // The bound is the sum of |value| over all groups, in whichever group each value falls.
+    expect(check([{ g: 1, v: MAX - 1 }, { g: 2, v: -1 }], ['g'])).toBe(true);
+    expect(check([{ g: 1, v: MAX }, { g: 2, v: -1 }], ['g'])).toBe(false);
+    // Without a sum the magnitude does not matter: min, max and count stay on one pass.
+    const minMax = specs.filter((s) => s.fn !== 'sum' && s.fn !== 'avg');
+    expect(check([{ v: 2 ** 60 }, { v: 2 ** 60 }, { v: 0.5 }], [], minMax)).toBe(true);
+  });
+
+  it('hands fractions, decimals of any scale, bigints and decimal strings to the exact path', () => {
+    expect(check([{ v: 0.1 }, { v: 0.2 }], [])).toBe(false);
+    expect(aggregate(rel([{ v: 0.1 }, { v: 0.2 }]), [], [{ fn: 'sum', column: 'v', as: 's' }]).rows).toEqual([{ s: 0.3 }]);
+    expect(check([{ g: 1, v: 1 }, { g: 1, v: 12.5 }, { g: 2, v: 0.125 }, { g: 2, v: -3 }], ['g'])).toBe(false);
+    expect(check([{ v: 1 }, { v: 2n ** 60n }], [])).toBe(false);
+    expect(check([{ v: 1 }, { v: '12345678901234567.5' }], [])).toBe(false);
+    expect(check([{ v: Infinity }, { v: 1 }, { v: Number.NaN }], [])).toBe(false);
+  });
+
+  it('fails on a value that cannot be added up, as the general path does', () => {
+    const run = (): unknown => aggregate(rel([{ g: 1, v: 1 }, { g: 1, v: 'x' }]), ['g'], specs);
+    expect(run).toThrow();
+    try {
+      run();
+    } catch (error) {
+      expect(isTributaryError(error) && error.code).toBe('MERGE_FAILED');
+    }
+    expect(onePassAggregate([{ v: 1 }, { v: 'x' }], undefined, specs)).toBeUndefined();
+  });
+
+  it('leaves several aggregated columns and several group columns to two passes', () => {
+    const two: AggregateSpec[] = [...specs, { fn: 'sum', column: 'g', as: 'gs' }];
+    expect(check([{ g: 1, v: 2 }, { g: 1, v: 3 }], ['g'], two)).toBe(false);
+    expect(check([{ g: 1, v: 2 }, { g: 1, v: 3 }, { g: 2, v: 3 }], ['g', 'v'])).toBe(false);
+  });
+
+  it('takes one pass on random primitive keys and integer values, with the definition\'s answer', () => {
+    const key = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom(-0, Number.NaN, 0.5, 'a', '1', '', true, null, undefined, 1n));
+    const value = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.constantFrom(null, undefined, -0));
+    const rows = fc.array(fc.record({ g: key, v: value }, { requiredKeys: [] }), { maxLength: 30 });
+    fc.assert(
+      fc.property(rows, fc.constantFrom([], ['g']), (input, groupBy) => {
+        expect(check(input, groupBy)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('agrees with the definition on random columns of mixed kinds', () => {
+    const key = fc.oneof(
+      fc.integer({ min: -3, max: 3 }),
+      fc.constantFrom(0, -0, Number.NaN, 1.5, 2 ** 60, '1', 'a', '', true, null, undefined, 1n, 2n ** 60n, '1152921504606846976'),
+    );
+    const value = fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: -1000, max: 1000 }) },
+      fc.constantFrom(null, undefined, -0, 0.1, 12.5, -0.25, MAX, -MAX, 2 ** 53, Number.NaN, Infinity, 1n, '12345678901234567.5'),
+    );
+    const rows = fc.array(fc.record({ g: key, v: value }, { requiredKeys: [] }), { maxLength: 30 });
+    fc.assert(
+      fc.property(rows, fc.constantFrom([], ['g']), (input, groupBy) => {
+        check(input, groupBy);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
