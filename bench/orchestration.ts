@@ -141,13 +141,16 @@ async function a2(url: string, ctx: BenchContext, sizes: readonly number[]): Pro
         const tributaryMs = await timeOnce(async () => void (rows = (await executor.execute(plan)).rows.length));
         const baselineMs = await timeOnce(async () => void (expected = (await handWritten(levels, call, POOL)).length));
         if (rows !== expected) throw new Error(`a2 at ${n}: tributary returned ${rows} rows, the baseline ${expected}`);
-        samples.push({ n, tributaryMs, baselineMs });
+        const shapeMs = await timeOnce(() => runBare(bareLayered(levels, 'pg', call, POOL)));
+        samples.push({ n, tributaryMs, baselineMs, shapeMs });
         continue;
       }
       await checkSame(executor.execute(plan), handWritten(levels, call, POOL), `a2 at ${n}`);
-      const tasks = { tributary: () => executor.execute(plan), baseline: () => handWritten(levels, call, POOL) };
+      // The bare shape makes the hand-written calls, on the same pool, under the same cap.
+      const bare = bareLayered(levels, 'pg', call, POOL);
+      const tasks = { tributary: () => executor.execute(plan), baseline: () => handWritten(levels, call, POOL), shape: () => runBare(bare) };
       const t = n <= 100 ? await tiny(tasks, { timeMs: 1500 }) : await alternating(tasks, 2);
-      samples.push({ n, tributaryMs: t.tributary!, baselineMs: t.baseline! });
+      samples.push({ n, tributaryMs: t.tributary!, baselineMs: t.baseline!, shapeMs: t.shape! });
     }
   } finally {
     await executor.close();
@@ -230,8 +233,8 @@ export async function orchestration(ctx: BenchContext): Promise<GroupResult> {
     '',
     `**a2** (\`SELECT $1::int AS id\` per fragment; pool ${POOL}, source lane ${POOL}, executor concurrency ${POOL}; baseline: \`pg.Pool\` of ${POOL} under a cap of ${POOL})`,
     '',
-    '| fragments | tributary / run | hand-written / run | ratio |',
-    '|---|---|---|---|',
+    '| fragments | tributary / run | hand-written / run | ratio | bare shape / run | bare shape ÷ hand-written |',
+    '|---|---|---|---|---|---|',
   );
   for (const n of SIZES) {
     const s = pgSamples.find((p) => p.n === n);
@@ -242,8 +245,12 @@ export async function orchestration(ctx: BenchContext): Promise<GroupResult> {
       continue;
     }
     const ratio = s.tributaryMs / s.baselineMs;
-    details.push(`| ${n} | ${ms(s.tributaryMs)} | ${ms(s.baselineMs)} | ${fmt(ratio)}× |`);
+    const shape = s.shapeMs === undefined ? undefined : s.shapeMs / s.baselineMs;
+    details.push(`| ${n} | ${ms(s.tributaryMs)} | ${ms(s.baselineMs)} | ${fmt(ratio)}× | ${s.shapeMs === undefined ? 'n/a' : ms(s.shapeMs)} | ${shape === undefined ? 'n/a' : `${fmt(shape)}×`} |`);
     rows.push({ id: 'a2', name, measured: `${fmt(ratio)}×`, target: '≤ 1.2×', met: ratio <= 1.2 });
+    if (shape !== undefined) {
+      rows.push({ id: 'a2', name: `the same calls through DESIGN.md's bare shape (bench/bare-shape.ts) ÷ hand-written, ${n.toLocaleString('en-US')} fragments: the shape's own floor`, measured: `${fmt(shape)}×`, target: '— (report)', met: undefined });
+    }
   }
   return { rows, details };
 }
