@@ -121,6 +121,8 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
   const runLane = (name: string): Lane => sourceLanes.get(name)!;
   const guardsOf = (name: string): SourceGuards => guards.get(name) ?? {};
   const onFinished = (r: QueryRun): void => void running.delete(r);
+  // Telemetry is on unless turned off; whether a tracer is there is asked per run (one may be registered later).
+  const telemetryOptions = opts.telemetry === false ? undefined : opts.telemetry === true || opts.telemetry === undefined ? {} : opts.telemetry;
 
   const run = (plan: unknown, runOptions: RunOptions = {}, resumed?: DurableRun): QueryRun => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
@@ -152,18 +154,18 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
       guardsOf,
       ticket,
       // A recorded run reads no cache: the recording must hold every response.
-      ...(cache && !recorder ? { cache: new RunCacheView(cache, p, runOptions.principal, sources, versions) } : {}),
+      cache: cache && !recorder ? new RunCacheView(cache, p, runOptions.principal, sources, versions) : undefined,
       executorEvents: allEvents,
       machineFor: queryMachineFor,
       onFinished,
-      ...(durable ? { durable } : {}),
-      ...(recorder ? { recorder, random: recorder.random } : random ? { random } : {}),
+      // Every property present, absent ones undefined: one object shape for every run, built
+      // without spreading conditional literals.
+      durable,
+      recorder,
+      random: recorder ? recorder.random : random,
     }, gate);
     running.add(queryRun);
-    if (opts.telemetry !== false) {
-      const telemetryOptions = opts.telemetry === true ? {} : opts.telemetry;
-      if (tracingActive(telemetryOptions)) telemetry.add(instrument(queryRun.events$, telemetryOptions));
-    }
+    if (telemetryOptions && tracingActive(telemetryOptions)) telemetry.add(instrument(queryRun.events$, telemetryOptions));
     return durable && durableRuns ? durableRuns.attach(queryRun, durable) : queryRun;
   };
 

@@ -18,6 +18,16 @@ const enum S {
   Dropped,
 }
 
+/**
+ * `n` copies of `value` in a packed array (pushed, not `new Array(n).fill()`, whose array
+ * stays holey: every later read then checks for holes).
+ */
+function filled(n: number, value: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(value);
+  return out;
+}
+
 /** Counts over all fragments of a run. */
 export interface FragmentCounts {
   total: number;
@@ -72,14 +82,14 @@ export class StatusTable {
     const n = prepared.fragments.length;
     // Plain arrays, not typed ones: a run of a small plan would pay more for ten ArrayBuffers
     // (allocation, and the collector's tracking of them) than for everything else it does.
-    this.#state = new Array<number>(n).fill(0);
-    this.#attempts = new Array<number>(n).fill(0);
-    this.#calls = new Array<number>(n).fill(0);
-    this.#rows = new Array<number>(n).fill(0);
-    this.#cached = new Array<number>(n).fill(0);
-    this.#counted = new Array<number>(n).fill(0);
-    this.#startedAt = new Array<number>(n).fill(Number.NaN);
-    this.#duration = new Array<number>(n).fill(Number.NaN);
+    this.#state = filled(n, 0);
+    this.#attempts = filled(n, 0);
+    this.#calls = filled(n, 0);
+    this.#rows = filled(n, 0);
+    this.#cached = filled(n, 0);
+    this.#counted = filled(n, 0);
+    this.#startedAt = filled(n, Number.NaN);
+    this.#duration = filled(n, Number.NaN);
     this.open = [...prepared.levelSizes];
     this.#counts = { total: n, queued: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, cached: 0 };
   }
