@@ -25,8 +25,9 @@ export interface CallPayload {
   principal?: Principal;
   limits?: { maxRows?: number; maxBytes?: number };
   /**
-   * The call's `ExecuteContext.budgetMs`, counted from `sentAt` (the coordinator's
-   * `Date.now()` when the call was made): the worker hands its source what is left of it.
+   * The call's `ExecuteContext.budgetMs`, counted from `sentAt` (when the call was made: the
+   * caller's `Date.now()`, which the lane puts on Redis's clock before the job is queued, see
+   * redis-clock.ts): the worker hands its source what is left of it.
    */
   budgetMs?: number;
   sentAt?: number;

@@ -5,9 +5,10 @@ import type { CallPayload } from './codec.js';
  * What is left, on a worker, of a call's budget (`ExecuteContext.budgetMs`): the budget sent
  * minus the time since the coordinator made the call (the job's wait in the queue, mostly),
  * so the worker's limit ends at the same moment as the coordinator's. `undefined` when the
- * call had no budget. The two clocks are the coordinator's and the worker's `Date.now()`
- * (keep them in sync, e.g. NTP); a worker clock behind the coordinator's counts no wait at
- * all, never a negative one. @internal
+ * call had no budget. `sentAt` and `now` are both on Redis's clock (redis-clock.ts: each
+ * process's `Date.now()` plus its measured offset to Redis `TIME`), so the coordinator's and
+ * the worker's own clocks need not agree; a `now` before `sentAt` (the offsets' error) counts
+ * no wait, never a negative one. @internal
  */
 export function remainingBudgetMs(payload: Pick<CallPayload, 'budgetMs' | 'sentAt'>, now: number): number | undefined {
   const { budgetMs, sentAt } = payload;

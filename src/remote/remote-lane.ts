@@ -3,6 +3,7 @@ import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { errorCodes, TributaryError, type ErrorCode } from '../errors.js';
 import type { Row } from '../data/row.js';
+import { RedisClock } from './redis-clock.js';
 import { decodeRows, encodePayload, parseRemoteFailure, type CallPayload, type JobResult } from './codec.js';
 import { withColumns } from '../data/columns.js';
 import { describeConnection, redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
@@ -85,6 +86,8 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
   let client: Redis | undefined;
   let ready: Promise<{ queue: Queue; client: Redis }> | undefined;
   let closed = false;
+  // Budgets are stamped on Redis's clock, which the workers read too (redis-clock.ts).
+  const clock = new RedisClock({ time: () => (client ? client.time() : Promise.reject(new Error('not connected'))) });
 
   const unavailable = (why: string, cause?: unknown): TributaryError =>
     new TributaryError('SOURCE_UNAVAILABLE', `the remote queue "${name}" at Redis ${where} is unavailable: ${why}`, { retryable: true, cause });
@@ -107,6 +110,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     }
     const c = client!;
     await withTimeout(Promise.all([queue.waitUntilReady(), c.status === 'ready' ? undefined : new Promise((resolve) => c.once('ready', resolve))]), 'queue');
+    await withTimeout(clock.sync(), 'TIME');
     if (!events) {
       // Read the events stream from Redis's own clock: nothing completed after this instant
       // is missed, whenever the blocking read actually starts.
@@ -241,7 +245,11 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
           reject(error);
         },
       });
-      q.add('fragment', { source: data.source, fragmentId: data.fragmentId, payload: encodePayload(data.payload) }, {
+      // The budget's start, taken on this process's clock when the call was made, goes on
+      // Redis's: the worker reads the time on it as well.
+      const sentAt = data.payload.sentAt;
+      const payload = sentAt === undefined ? data.payload : { ...data.payload, sentAt: clock.fromLocal(sentAt) };
+      q.add('fragment', { source: data.source, fragmentId: data.fragmentId, payload: encodePayload(payload) }, {
         jobId,
         // One job is one attempt: tributary's own retry policy decides about another.
         attempts: 1,

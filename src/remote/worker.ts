@@ -9,6 +9,7 @@ import { decodePayload, encodeRows, toRemoteFailure, type JobData, type JobResul
 import { columnsOf, withColumns } from '../data/columns.js';
 import { redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
 import { budgetSpent, remainingBudgetMs } from './job-budget.js';
+import { RedisClock } from './redis-clock.js';
 
 /** Options of `createWorker`. */
 export interface WorkerOptions {
@@ -71,6 +72,8 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
   const running = new Map<string, AbortController>();
   const client = new Redis(redis);
   client.on('error', () => undefined);
+  // A job's budget was stamped on Redis's clock by the coordinator: read it on the same clock.
+  const clock = new RedisClock(client);
   const subscriber = new Redis({ ...redis, maxRetriesPerRequest: null });
   subscriber.on('error', () => undefined);
   const subscribed = subscriber.subscribe(keys.abortChannel);
@@ -95,7 +98,8 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       const payload = decodePayload(job.data.payload);
       const { query, params, principal, limits } = payload;
       // The call's budget less its wait in the queue: a job that waited it all out is not run.
-      const budgetMs = remainingBudgetMs(payload, Date.now());
+      if (payload.budgetMs !== undefined) await clock.measured();
+      const budgetMs = remainingBudgetMs(payload, clock.now());
       if (budgetMs !== undefined && budgetMs <= 0) throw budgetSpent(jobId, payload.budgetMs!, 'queue');
       if (budgetMs !== undefined) {
         budgetTimer = setTimeout(() => {
@@ -165,6 +169,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     ready: async () => {
       await worker.waitUntilReady();
       await subscribed;
+      await clock.measured();
     },
     drain: () => shutdown(false),
     close: () => shutdown(true),
