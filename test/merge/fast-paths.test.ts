@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aggregate, type AggregateSpec } from '../../src/merge/aggregate.js';
+import { aggregate } from '../../src/merge/aggregate.js';
 import { compareTotal } from '../../src/data/compare.js';
 import { join } from '../../src/merge/join.js';
 import { sort, type SortKey } from '../../src/merge/sort.js';
 import { valuesEqual } from '../../src/data/values.js';
 import type { Row } from '../../src/data/row.js';
-import { refAggregate, rel } from './support.js';
+import { refAggregate, rel, specs } from './support.js';
 
 /*
  * The operators specialize for columns of only numbers or only strings (primitive hash
@@ -46,15 +46,6 @@ function refSort(rows: Row[], by: SortKey[]): Row[] {
     return 0;
   });
 }
-
-const specs: AggregateSpec[] = [
-  { fn: 'count', as: 'n' },
-  { fn: 'count', column: 'v', as: 'c' },
-  { fn: 'sum', column: 'v', as: 's' },
-  { fn: 'avg', column: 'v', as: 'a' },
-  { fn: 'min', column: 'v', as: 'lo' },
-  { fn: 'max', column: 'v', as: 'hi' },
-];
 
 describe('specialized paths agree with the definitions', () => {
   it('aggregate over number columns (typed arrays) and primitive group keys', () => {

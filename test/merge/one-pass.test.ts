@@ -4,7 +4,7 @@ import { isTributaryError } from '../../src/errors.js';
 import { aggregate, type AggregateSpec } from '../../src/merge/aggregate.js';
 import { onePassAggregate } from '../../src/merge/group-scan.js';
 import type { Row } from '../../src/data/row.js';
-import { refAggregate, rel } from './support.js';
+import { refAggregate, rel, specs } from './support.js';
 
 /*
  * The one-pass aggregate (group-scan.ts) takes one group column of primitive keys and one
@@ -13,15 +13,6 @@ import { refAggregate, rel } from './support.js';
  * accumulators over `groupKey` groups) whichever path gave it, and the path taken is the
  * documented one.
  */
-
-const specs: AggregateSpec[] = [
-  { fn: 'count', as: 'n' },
-  { fn: 'count', column: 'v', as: 'c' },
-  { fn: 'sum', column: 'v', as: 's' },
-  { fn: 'avg', column: 'v', as: 'a' },
-  { fn: 'min', column: 'v', as: 'lo' },
-  { fn: 'max', column: 'v', as: 'hi' },
-];
 
 /** The aggregate, checked against the definition with -0 told from 0; whether one pass answered. */
 function check(rows: Row[], groupBy: readonly string[], aggregates: AggregateSpec[] = specs): boolean {

@@ -30,3 +30,13 @@ export function refAggregate(rows: Row[], groupBy: readonly string[], specs: Agg
     return out;
   });
 }
+
+/** Every aggregate function over column `v` (and a row count), as the merge tests compare them. */
+export const specs: AggregateSpec[] = [
+  { fn: 'count', as: 'n' },
+  { fn: 'count', column: 'v', as: 'c' },
+  { fn: 'sum', column: 'v', as: 's' },
+  { fn: 'avg', column: 'v', as: 'a' },
+  { fn: 'min', column: 'v', as: 'lo' },
+  { fn: 'max', column: 'v', as: 'hi' },
+];
