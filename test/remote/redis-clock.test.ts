@@ -58,6 +58,22 @@ describe('RedisClock (a scripted TIME)', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(clock.now()).toBe(22_000);
   });
+
+  it('gives a coordinator and a worker whose own clocks are minutes apart the budget less the queue wait', async () => {
+    // One scripted Redis clock; the coordinator's own clock 10 minutes fast, the worker's 3 slow.
+    let redis = 1_700_000_000_000;
+    const source: TimeSource = { time: () => Promise.resolve(timeReply(redis)) };
+    const coordinator = new RedisClock(source, () => redis + 600_000);
+    const worker = new RedisClock(source, () => redis - 180_000);
+    await Promise.all([coordinator.sync(), worker.sync()]);
+    const sentAt = coordinator.fromLocal(redis + 600_000);
+    // The job waits 1.2 s in the queue.
+    redis += 1_200;
+    expect(remainingBudgetMs({ budgetMs: 5_000, sentAt }, worker.now())).toBe(3_800);
+    // Read on each process's own clock, the same wait would count as nothing, or as 13 minutes.
+    expect(remainingBudgetMs({ budgetMs: 5_000, sentAt: redis - 1_200 + 600_000 }, redis - 180_000)).toBe(5_000);
+    expect(remainingBudgetMs({ budgetMs: 5_000, sentAt: redis - 1_200 - 180_000 }, redis + 600_000)).toBe(5_000 - 781_200);
+  });
 });
 
 describeRedis('RedisClock (the real Redis)', () => {
@@ -67,19 +83,16 @@ describeRedis('RedisClock (the real Redis)', () => {
   });
   afterAll(() => client.disconnect());
 
-  it('gives a coordinator and a worker whose own clocks are minutes apart the same budget left', async () => {
-    // The coordinator's clock 10 minutes fast, the worker's 3 minutes slow.
-    const coordinator = new RedisClock(client, () => Date.now() + 600_000);
-    const worker = new RedisClock(client, () => Date.now() - 180_000);
-    await Promise.all([coordinator.sync(), worker.sync()]);
-    const sentAt = coordinator.fromLocal(Date.now() + 600_000);
-    const left = remainingBudgetMs({ budgetMs: 5_000, sentAt }, worker.now())!;
-    // Only the offsets' error (half a loopback round trip each) separates them, not 13 minutes.
-    expect(left).toBeGreaterThan(4_000);
-    expect(left).toBeLessThanOrEqual(5_000);
-    // Read on each process's own clock, the worker would think the budget long spent (or never
-    // started): the skew is what the shared clock takes out.
-    expect(remainingBudgetMs({ budgetMs: 5_000, sentAt: Date.now() + 600_000 }, Date.now() - 180_000)).toBe(5_000);
-    expect(remainingBudgetMs({ budgetMs: 5_000, sentAt: Date.now() - 180_000 }, Date.now() + 600_000)).toBeLessThan(-700_000);
+  it('reads ioredis’s TIME reply: the offset is Redis’s time minus the (frozen) local clock', async () => {
+    let reply: readonly (string | number)[] = [];
+    const recorded: TimeSource = { time: async () => (reply = await client.time()) };
+    const local = 1_000_000;
+    const clock = new RedisClock(recorded, () => local);
+    await clock.sync();
+    const redisMs = Number(reply[0]) * 1000 + Number(reply[1]) / 1000;
+    expect(reply).toHaveLength(2);
+    expect(Number.isFinite(redisMs)).toBe(true);
+    expect(clock.now()).toBe(redisMs);
+    expect(clock.fromLocal(local + 250)).toBe(redisMs + 250);
   });
 });
