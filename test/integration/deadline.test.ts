@@ -26,7 +26,7 @@ const targets: Target[] = [
     admin: () => pgAdmin(),
     source: () => postgresSource({ url: pgUrl(), max: 4 }),
     fast: (tag) => `SELECT g AS id, '${tag}' AS tag FROM generate_series(1, 3) g`,
-    sleep: (tag) => `SELECT pg_sleep(3) AS slept, '${tag}' AS tag`,
+    sleep: (tag) => `SELECT pg_sleep(60) AS slept, '${tag}' AS tag`,
     running: async (admin, tag) =>
       Number((await admin.exec(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()`, [`%${tag}%`]))[0]?.n),
   },
@@ -35,7 +35,7 @@ const targets: Target[] = [
     admin: () => mysqlAdmin(),
     source: () => mysqlSource({ url: mysqlUrl(), connectionLimit: 4 }),
     fast: (tag) => `SELECT seq AS id, '${tag}' AS tag FROM seq_1_to_3`,
-    sleep: (tag) => `SELECT SLEEP(3) AS slept, '${tag}' AS tag`,
+    sleep: (tag) => `SELECT SLEEP(60) AS slept, '${tag}' AS tag`,
     running: async (admin, tag) =>
       Number(
         (await admin.exec(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID() AND COMMAND <> 'Sleep'`, [`%${tag}%`]))[0]?.n,
@@ -44,9 +44,12 @@ const targets: Target[] = [
 ];
 
 const unique = (what: string) => `${what}_${randomBytes(4).toString('hex')}`;
-/** The deadline plus a margin a loaded CI machine stays within; far below the 3 s sleep. */
+/**
+ * Far below the 60 s sleep. No wall-clock bound is asserted: a run that waited the statement
+ * out would outlast the test's timeout (TEST_TIMEOUT_MS), and fail that way.
+ */
 const DEADLINE_MS = 400;
-const WITHIN_MS = 1_900;
+const TEST_TIMEOUT_MS = 20_000;
 
 for (const t of targets) {
   const check = await requireServer(t.kind);
@@ -75,18 +78,15 @@ for (const t of targets) {
 
     it('drops an optional slow statement at the deadline: partial, the fast rows, nothing left running', async () => {
       const tag = unique('opt');
-      const started = performance.now();
       const result = await executor.execute(plan(tag, true), { deadlineMs: DEADLINE_MS });
-      const elapsed = performance.now() - started;
       expect(result.status).toBe('partial');
       expect(result.rows.map((r) => Number(r.id)).sort()).toEqual([1, 2, 3]);
       expect(result.errors).toEqual([]);
       expect(result.completeness.complete).toBe(false);
       expect(result.completeness.fragments.slow).toMatchObject({ status: 'dropped', reason: 'deadline', rowsMayBeMissing: true, attempts: 1 });
       expect(result.completeness.fragments.fast).toBeUndefined();
-      expect(elapsed).toBeLessThan(WITHIN_MS);
       expect(await eventually(async () => (await t.running(admin, tag)) === 0, 2_000)).toBe(true);
-    });
+    }, TEST_TIMEOUT_MS);
 
     it('sees a running statement by its marker (the check above can fail)', async () => {
       const tag = unique('seen');
@@ -99,13 +99,10 @@ for (const t of targets) {
 
     it('fails with TIMEOUT at the deadline when the slow statement is required, nothing left running', async () => {
       const tag = unique('req');
-      const started = performance.now();
       const result = await executor.execute(plan(tag, false), { deadlineMs: DEADLINE_MS });
-      const elapsed = performance.now() - started;
       expect(result.status).toBe('failed');
       expect(result.errors[0]).toMatchObject({ code: 'TIMEOUT', fragmentId: 'slow' });
-      expect(elapsed).toBeLessThan(WITHIN_MS);
       expect(await eventually(async () => (await t.running(admin, tag)) === 0, 2_000)).toBe(true);
-    });
+    }, TEST_TIMEOUT_MS);
   });
 }
