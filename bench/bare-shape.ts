@@ -48,8 +48,9 @@ interface BareContext {
 type Settled = { type: 'settled'; index: number };
 type BareEvent = Settled | { type: 'start' } | { type: 'merged' };
 
-const ports = new WeakMap<object, Port>();
-const portOf = (system: object): Port => ports.get(system)!;
+const PORT = Symbol('bare.port');
+type Carrier = { [PORT]?: Port | undefined };
+const portOf = (system: object): Port => (system as Carrier)[PORT]!;
 
 const sourceActor = fromCallback<{ type: 'run'; fragments: readonly number[] }, { source: string }>(({ system, receive, sendBack }) => {
   const port = portOf(system);
@@ -74,7 +75,7 @@ const sourceActor = fromCallback<{ type: 'run'; fragments: readonly number[] }, 
 });
 
 const bare = setup({
-  types: {} as { context: BareContext; events: BareEvent; input: { port: Port } },
+  types: {} as { context: BareContext; events: BareEvent; input: { levels: readonly (readonly number[])[] } },
   actors: { source: sourceActor },
   actions: {
     dispatch: enqueueActions(({ enqueue, system }, params: { level: number }) => {
@@ -128,9 +129,8 @@ function buildMachine(levelCount: number) {
     };
   }
   return bare.createMachine({
-    context: ({ input, self }) => {
-      ports.set(self.system, input.port);
-      const sizes = input.port.run.levels.map((l) => l.length);
+    context: ({ input }) => {
+      const sizes = input.levels.map((l) => l.length);
       return { level: -1, sizes, settled: sizes.map(() => 0) };
     },
     initial: 'planned',
@@ -169,9 +169,18 @@ export function runBare(run: BareRun): Promise<Row[]> {
   let machine = machines.get(run.levels.length);
   if (!machine) machines.set(run.levels.length, (machine = buildMachine(run.levels.length)));
   const port: Port = { run, rows: [], out: [], spawned: new Set() };
-  const actor = createActor(machine, { input: { port } });
+  const actor = createActor(machine, { input: { levels: run.levels } });
+  // The run is bound to the actor's system while it runs, and unbound when it ends, so that
+  // what XState keeps of a finished actor does not keep the run (as tributary does).
+  const system = actor.system as Carrier;
+  system[PORT] = port;
   return new Promise((resolve) => {
-    actor.subscribe({ complete: () => resolve(port.out) });
+    actor.subscribe({
+      complete: () => {
+        system[PORT] = undefined;
+        resolve(port.out);
+      },
+    });
     actor.start();
     actor.send({ type: 'start' });
   });

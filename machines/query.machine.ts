@@ -1,7 +1,7 @@
 import { assign, enqueueActions, setup } from 'xstate';
-import type { QueryPort, SettleEvent, SourceCounts } from '../src/run/port.js';
+import type { SettleEvent, SourceCounts } from '../src/run/port.js';
 import type { FragmentCounts } from '../src/run/status-table.js';
-import { bindPort, portOf, sourceActor } from './source.machine.js';
+import { portOf, sourceActor } from './source.machine.js';
 
 /**
  * The query actor's context: plain, immutable data — a new object on every change, never
@@ -34,9 +34,19 @@ export type QueryMachineEvent =
   | { type: 'merge.done'; rowCount: number }
   | { type: 'merge.failed'; code: string; message: string };
 
-/** A query actor's input: its run. */
+/**
+ * A query actor's input: what its first snapshot shows of the run, as plain data. The run
+ * itself (its port) is bound to the actor's system after the actor is created and unbound
+ * when the run ends, so nothing XState keeps (input, context, snapshots) holds it.
+ */
 export interface QueryMachineInput {
-  port: QueryPort;
+  queryId: string;
+  errorPolicy: 'fail-fast' | 'partial';
+  schedule: 'levels' | 'eager';
+  /** The fragment counts before anything ran. */
+  counts: FragmentCounts;
+  /** The sources the plan uses (one child actor each, spawned on demand). */
+  sources: readonly string[];
 }
 
 const levelState = (level: number) => `executing-level-${level}` as const;
@@ -74,36 +84,46 @@ const querySetup = setup({
   types: {} as { context: QueryContext; events: QueryMachineEvent; input: QueryMachineInput },
   actors: { source: sourceActor },
   actions: {
-    announceLevel: ({ system }, params: { level: number }) => portOf(system).levelStarted(params.level),
     /**
      * Sends every fragment that may start now to its source actor, one event per source,
      * spawning the actor the first time its source is needed (one child actor per source
-     * executor, named by the source). Fragments the in-process cache answers settle here:
-     * their events are raised, as if a source actor had sent them. On a level's entry
-     * (`params.level`) it also records the level, in the same assign: one context copy per
-     * level entered, not two.
+     * executor, named by the source). Fragments the in-process cache answers (or a resumed
+     * run's store) settle here, in this step, without an event of their own (their
+     * `fragment.cached` progress events go to `events$`); under `eager`, what they make ready
+     * is taken too. On a level's entry (`params.level`) it announces the level. One assign:
+     * one context copy per dispatch.
      */
     dispatch: enqueueActions(({ context, enqueue, system }, params: { level: number } | undefined) => {
       const port = portOf(system);
       const level = params?.level ?? context.level;
-      const entered = level === context.level ? undefined : { level };
-      const ready = port.takeReady(level);
+      if (level !== context.level) port.levelStarted(level);
+      let ready = port.takeReady(level);
       if (!ready) {
-        if (entered) enqueue.assign(entered);
+        if (level !== context.level) enqueue.assign({ level });
         return;
       }
-      let sources: Readonly<Record<string, SourceCounts>> | undefined;
-      ready.send?.forEach((fragments, s) => {
-        if (!fragments) return;
-        const name = port.sources[s]!;
-        if (port.needsActor(name)) enqueue.spawnChild('source', { id: name, input: { source: name } });
-        enqueue.sendTo(name, { type: 'fragments.ready', fragments });
-        sources ??= context.sources;
-        const current = sources[name]!;
-        sources = withSource(sources, name, { ...current, sent: current.sent + fragments.length });
-      });
-      enqueue.assign({ ...entered, counts: port.counts(), ...(sources ? { sources } : {}) });
-      if (ready.cached) for (const event of ready.cached) enqueue.raise(event);
+      let sources = context.sources;
+      while (ready) {
+        const send = ready.send;
+        if (send) {
+          for (let s = 0; s < send.length; s++) {
+            const fragments = send[s];
+            if (!fragments) continue;
+            const name = port.sources[s]!;
+            if (port.needsActor(name)) enqueue.spawnChild('source', { id: name, input: { source: name } });
+            enqueue.sendTo(name, { type: 'fragments.ready', fragments });
+            const current = sources[name]!;
+            sources = withSource(sources, name, { ...current, sent: current.sent + fragments.length });
+          }
+        }
+        if (!ready.cached) break;
+        for (const event of ready.cached) {
+          port.settled(event);
+          sources = afterSettle(sources, event);
+        }
+        ready = context.schedule === 'eager' ? port.takeReady(level) : undefined;
+      }
+      enqueue.assign({ level, counts: port.counts(), lowestOpenLevel: port.lowestOpenLevel(), sources });
     }),
     /** Under `partial`, a failure skips everything downstream of it. */
     skipDownstream: ({ event, system }) => {
@@ -166,10 +186,7 @@ const querySetup = setup({
 /** The states of one level: announce it, send its ready fragments, leave when it is finished. */
 function levelStateConfig(level: number, last: number) {
   return {
-    entry: [
-      { type: 'announceLevel', params: { level } },
-      { type: 'dispatch', params: { level } },
-    ],
+    entry: { type: 'dispatch', params: { level } },
     always: { guard: { type: 'levelFinished', params: { level } }, target: level === last ? 'merging' : levelState(level + 1) },
   } as const;
 }
@@ -180,19 +197,15 @@ function buildQueryMachine(levelCount: number) {
   for (let level = 0; level <= last; level++) levels[levelState(level)] = levelStateConfig(level, last);
   return querySetup.createMachine({
     id: 'query',
-    context: ({ input, self }) => {
-      bindPort(self.system, input.port);
-      const port = input.port;
-      return {
-        queryId: port.queryId,
-        errorPolicy: port.errorPolicy,
-        schedule: port.schedule,
-        level: -1,
-        lowestOpenLevel: 0,
-        counts: port.counts(),
-        sources: emptySources(port.sources),
-      };
-    },
+    context: ({ input }) => ({
+      queryId: input.queryId,
+      errorPolicy: input.errorPolicy,
+      schedule: input.schedule,
+      level: -1,
+      lowestOpenLevel: 0,
+      counts: input.counts,
+      sources: emptySources(input.sources),
+    }),
     initial: 'planned',
     on: {
       'fragment.succeeded': [{ guard: 'eager', actions: ['settle', 'dispatch'] }, { actions: 'settle' }],
@@ -230,7 +243,7 @@ const machines = new Map<number, QueryMachine>();
  * The query statechart for plans of `levelCount` levels, built once per level count and
  * shared by every run: `planned` → `executing-level-0` … `executing-level-N` → `merging` →
  * `done` | `failed`, so the inspector shows one state per level. A run comes in through
- * `input` (`{ port }`). It spawns one child actor per source the plan uses (id = the
+ * `input` (plain data; the run's port is bound to the actor's system). It spawns one child actor per source the plan uses (id = the
  * source's name) when that source first has a fragment to run; each level's entry sends that
  * level's ready fragments to their source actors (`schedule: "eager"`: every success sends what it made ready, and the state
  * names the lowest level still running). Each source actor answers with one settle event per

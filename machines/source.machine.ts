@@ -14,20 +14,38 @@ export interface SourceActorInput {
 }
 
 /**
- * Each running query's port, keyed by its actor system (one per query actor tree), so
- * that neither context nor input (both of which snapshots keep) holds the run itself.
+ * Each running query's port, held by its actor system (one per query actor tree), so that
+ * neither context nor input (both of which XState keeps) holds the run itself. The run binds
+ * its port after creating the actor and unbinds it when it ends: XState keeps references to
+ * finished actors in places V8's young-generation collector treats as live (a spawned child
+ * actor's back-references), and a port still reachable from there would carry the whole run
+ * (rows, status table, events) into the old generation. Unbound, a finished run dies young.
  */
-const ports = new WeakMap<object, QueryPort>();
+const PORT = Symbol('tributary.port');
 
-/** Binds a query actor's system to its run. @internal */
+/** An actor system as tributary sees it: one optional slot for the run's port. */
+interface PortSlot {
+  [PORT]?: QueryPort | undefined;
+}
+
+/**
+ * Binds a query actor's system to its run. A slot on the system rather than a WeakMap entry:
+ * a WeakMap shrinks and reallocates its table as runs come and go, and its entries are
+ * ephemerons the young-generation collector has to trace. @internal
+ */
 export function bindPort(system: object, port: QueryPort): void {
-  ports.set(system, port);
+  (system as PortSlot)[PORT] = port;
+}
+
+/** The run has ended: its actors no longer reach it. @internal */
+export function unbindPort(system: object): void {
+  (system as PortSlot)[PORT] = undefined;
 }
 
 /** The run of the query actor tree `system` belongs to. @internal */
 export function portOf(system: object): QueryPort {
-  const port = ports.get(system);
-  if (!port) throw new Error('tributary: this actor was not started by an executor (no run is bound to its system)');
+  const port = (system as PortSlot)[PORT];
+  if (!port) throw new Error('tributary: this actor is not running a query (no run is bound to its system: it was not started by an executor, or its run has ended)');
   return port;
 }
 

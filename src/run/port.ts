@@ -46,8 +46,8 @@ export interface QueryPort {
   levelStarted(level: number): void;
   /**
    * The fragments that may start now: those to send to their source actors, and those the
-   * in-process cache already answers (recorded as succeeded; the machine takes their settle
-   * events as if a source actor had sent them).
+   * in-process cache already answers (recorded as succeeded; the machine counts them settled
+   * in the same step, without an event of their own).
    */
   takeReady(level: number): Ready | undefined;
   /** True the first time a source needs its actor (spawned on demand). */

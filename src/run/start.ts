@@ -1,4 +1,5 @@
 import { createActor } from 'xstate';
+import { bindPort, unbindPort } from '../../machines/source.machine.js';
 import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { PreparedPlan } from './prepare.js';
@@ -44,9 +45,11 @@ class RunControl {
     const actor = (this.actor = createActor(rt.machineFor(prepared.levelSizes.length), {
       // The actor's id is the query's, so the inspector lists each query by name.
       id: prepared.id,
-      input: { port },
+      input: { queryId: port.queryId, errorPolicy: port.errorPolicy, schedule: port.schedule, counts: port.counts(), sources: port.sources },
       ...(rt.options.inspect ? { inspect: rt.options.inspect as never } : {}),
     }));
+    // Bound until the run ends (#finish, #refuse): see machines/source.machine.ts.
+    bindPort(actor.system, port);
     // A durable run stores the machine's persisted snapshot with each finished fragment.
     if (rt.durable) rt.durable.snapshotOf = () => actor.getPersistedSnapshot();
 
@@ -128,6 +131,7 @@ class RunControl {
     if (this.#finished) return;
     this.#finished = true;
     const { port, prepared, rt, actor } = this;
+    unbindPort(actor.system);
     port.disarmDeadline();
     if (this.#onAbort) this.opts.signal?.removeEventListener('abort', this.#onAbort);
     const snapshot = actor.getSnapshot();
@@ -164,6 +168,7 @@ class RunControl {
     if (this.#finished || this.#started) return;
     this.#finished = true;
     const port = this.port;
+    unbindPort(this.actor.system);
     if (this.#onAbort) this.opts.signal?.removeEventListener('abort', this.#onAbort);
     const durationMs = port.at();
     if (port.events.wanted) port.events.emit({ type: 'query.failed', queryId: this.prepared.id, at: durationMs, error, durationMs });
