@@ -1,11 +1,15 @@
 /* The entry of bench child processes: `node [flags] --import tsx bench/child.ts <task> [args…]`. */
+import { groupChild } from './groups.js';
 import { memoryChild } from './memory.js';
 import { mergeChild } from './merge.js';
 import { a1RunChild } from './orchestration.js';
 import { profileChild } from './profile.js';
+import { runCostChild } from './run-cost.js';
 
 const tasks: Record<string, (args: string[]) => Promise<void>> = {
   'a1-run': a1RunChild,
+  group: groupChild,
+  'i-run': runCostChild,
   profile: profileChild,
   merge: mergeChild,
   memory: memoryChild,
