@@ -135,13 +135,32 @@ export class SourceCall implements ExecuteContext {
     void this.#iterator?.return?.()?.catch(() => undefined);
   }
 
-  async run(): Promise<CallOutput> {
-    const out = await this.#source.execute(this.#query, this);
-    const maxRows = this.limits.maxRows ?? Infinity;
+  /**
+   * Calls the source. A promise of rows (what most connectors return) costs one reaction:
+   * no async frame per call. Batches (an async iterable, or a streaming call) go through
+   * `#drain`.
+   */
+  run(): Promise<CallOutput> {
+    let out: ReturnType<SourceExecutor['execute']>;
+    try {
+      out = this.#source.execute(this.#query, this);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve(out).then((value) => this.#output(value));
+  }
+
+  #output(out: Row[] | AsyncIterable<Row[]>): CallOutput | Promise<CallOutput> {
     if (Array.isArray(out) && !this.#streaming) {
+      const maxRows = this.limits.maxRows ?? Infinity;
       if (out.length > maxRows) throw this.#tooMany(maxRows);
       return { rows: out, count: out.length, stopped: false };
     }
+    return this.#drain(out);
+  }
+
+  async #drain(out: Row[] | AsyncIterable<Row[]>): Promise<CallOutput> {
+    const maxRows = this.limits.maxRows ?? Infinity;
     const rows: Row[] = [];
     let count = 0;
     const take = async (batch: Row[]): Promise<boolean> => {
