@@ -243,8 +243,9 @@ const machines = new Map<number, QueryMachine>();
  * The query statechart for plans of `levelCount` levels, built once per level count and
  * shared by every run: `planned` → `executing-level-0` … `executing-level-N` → `merging` →
  * `done` | `failed`, so the inspector shows one state per level. A run comes in through
- * `input` (plain data; the run's port is bound to the actor's system). It spawns one child actor per source the plan uses (id = the
- * source's name) when that source first has a fragment to run; each level's entry sends that
+ * `input` (plain data) and a port bound to the actor's system while it runs. It spawns one
+ * child actor per source the plan uses (id = the source's name) when that source first has
+ * a fragment to run; each level's entry sends that
  * level's ready fragments to their source actors (`schedule: "eager"`: every success sends what it made ready, and the state
  * names the lowest level still running). Each source actor answers with one settle event per
  * fragment. Reaching `failed` stops the source actors, which aborts their calls.

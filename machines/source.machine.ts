@@ -16,10 +16,11 @@ export interface SourceActorInput {
 /**
  * Each running query's port, held by its actor system (one per query actor tree), so that
  * neither context nor input (both of which XState keeps) holds the run itself. The run binds
- * its port after creating the actor and unbinds it when it ends: XState keeps references to
- * finished actors in places V8's young-generation collector treats as live (a spawned child
- * actor's back-references), and a port still reachable from there would carry the whole run
- * (rows, status table, events) into the old generation. Unbound, a finished run dies young.
+ * its port after creating the actor and unbinds it when it ends. A tree with a spawned child
+ * actor stays reachable for V8's young-generation collector after it ends (measured: a
+ * finished tree is promoted into the old generation, and only a full collection frees it),
+ * so a port still reachable from it would carry the whole run (rows, status table, events)
+ * along. Unbound, a finished run dies young (test/machines/released.test.ts).
  */
 const PORT = Symbol('tributary.port');
 
