@@ -245,10 +245,11 @@ const machines = new Map<number, QueryMachine>();
  * `done` | `failed`, so the inspector shows one state per level. A run comes in through
  * `input` (plain data) and a port bound to the actor's system while it runs. It spawns one
  * child actor per source the plan uses (id = the source's name) when that source first has
- * a fragment to run; each level's entry sends that
- * level's ready fragments to their source actors (`schedule: "eager"`: every success sends what it made ready, and the state
- * names the lowest level still running). Each source actor answers with one settle event per
- * fragment. Reaching `failed` stops the source actors, which aborts their calls.
+ * a fragment to run; each level's entry sends that level's ready fragments to their source
+ * actors (`schedule: "eager"`: every success sends what it made ready, and the state names
+ * the lowest level still running). Each source actor answers with one settle event per
+ * fragment; a fragment the in-process cache answers settles in the step that dispatched it.
+ * Reaching `failed` stops the source actors, which aborts their calls.
  */
 export function queryMachineFor(levelCount: number): QueryMachine {
   let machine = machines.get(levelCount);
