@@ -204,6 +204,46 @@ describe('query machine', () => {
     expect(again.actor.getSnapshot().context.counts).toMatchObject({ succeeded: 1, cached: 1 });
   });
 
+  it('under eager, settles a chain of cache hits in the step that dispatches them and sends what they release', async () => {
+    const calls: string[] = [];
+    const counting = (name: string) => {
+      const source = memorySource({ tables: { t: [{ id: 1 }, { id: 2 }] } });
+      return { ...source, execute: (query: never, ctx: never) => (calls.push(name), source.execute(query, ctx)) };
+    };
+    executor = createExecutor({ sources: { mem: counting('mem'), fresh: counting('fresh') } });
+    // a → b → c, all static; c is never cached, so it is the only call of the second run.
+    const plan = {
+      id: 'eager-chain',
+      schedule: 'eager' as const,
+      fragments: [
+        { id: 'a', source: 'mem', query: { table: 't' } },
+        { id: 'b', source: 'mem', dependsOn: ['a'], query: { table: 't', where: { eq: ['id', 2] } } },
+        { id: 'c', source: 'fresh', dependsOn: ['b'], cache: false as const, query: { table: 't', where: { eq: ['id', 1] } } },
+      ],
+      merge: { op: 'union', inputs: ['a', 'b', 'c'] },
+    };
+    const first = await executor.execute(plan);
+    expect(calls).toEqual(['mem', 'mem', 'fresh']);
+    calls.length = 0;
+
+    const received: string[] = [];
+    const run = executor.run(plan);
+    const snapshots = recordSnapshots(run);
+    run.actor.system.inspect({ next: (e) => void (e.type === '@xstate.event' && e.actorRef === run.actor && received.push(e.event.type)) });
+    const second = await run.result;
+    expect(second.rows).toEqual(first.rows);
+    expect(calls).toEqual(['fresh']);
+    expect(second.fragments.a).toMatchObject({ status: 'succeeded', cached: true, calls: 0 });
+    expect(second.fragments.b).toMatchObject({ status: 'succeeded', cached: true, calls: 0 });
+    expect(second.fragments.c).toMatchObject({ status: 'succeeded', cached: false, calls: 1 });
+    // The query actor took one settle event: c's, from its source actor. The hits took none.
+    expect(received.filter((t) => t.startsWith('fragment.'))).toEqual(['fragment.succeeded']);
+    expect(Object.keys(run.actor.getSnapshot().children)).toEqual(['fresh']);
+    const final = snapshots.at(-1)!;
+    expect(final.context.counts).toMatchObject({ total: 3, succeeded: 3, cached: 2, failed: 0 });
+    expect(final.context.sources).toEqual({ mem: { sent: 0, succeeded: 2, failed: 0, cached: 2 }, fresh: { sent: 1, succeeded: 1, failed: 0, cached: 0 } });
+  });
+
   it('never leaves a level before the settles that finish it are taken, even when several arrive at once', async () => {
     // f1 and f3 bind f0's (empty) column: no call, so both settle at once, before the query
     // actor has taken either. f2 waits for f1 in the next level and must still run.
