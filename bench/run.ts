@@ -39,8 +39,12 @@ for (const group of GROUPS) {
     // Each group in a fresh process: its figures do not depend on the heap, the garbage
     // and the JIT state the groups before it left (a cache hit read 25–41 µs depending on
     // what ran first). Tributary and its baseline still share that process.
-    const child = await runChild<GroupResult>('group', [group.file, JSON.stringify({ pg, rttMs })]);
-    process.stderr.write(child.stderr.split('\n').filter((line) => line.startsWith('[')).map((line) => `${line}\n`).join(''));
+    // The group's progress lines (they start with its clock) are passed on as they come.
+    const child = await runChild<GroupResult>('group', [group.file, JSON.stringify({ pg, rttMs })], {
+      onStderrLine: (line) => {
+        if (line.startsWith('[')) process.stderr.write(`${line}\n`);
+      },
+    });
     const result = child.results[0];
     if (!result) throw new Error(`the ${group.file} child printed no result: ${child.stderr.split('\n').slice(-10).join('\n')}`);
     rows.push(...result.rows);

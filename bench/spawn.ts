@@ -20,7 +20,11 @@ export interface ChildOutcome<T> {
  * state), with extra Node flags. A child that passes `capMs` is killed: a run of
  * tributary never yields to timers, so only the parent can stop it.
  */
-export function runChild<T>(task: string, args: readonly string[], options: { nodeFlags?: string[]; capMs?: number } = {}): Promise<ChildOutcome<T>> {
+export function runChild<T>(
+  task: string,
+  args: readonly string[],
+  options: { nodeFlags?: string[]; capMs?: number; onStderrLine?: (line: string) => void } = {},
+): Promise<ChildOutcome<T>> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', join(ROOT, 'bench/child.ts'), task, ...args], {
@@ -44,8 +48,17 @@ export function runChild<T>(task: string, args: readonly string[], options: { no
         }
       }
     });
+    let pending = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
+      const onLine = options.onStderrLine;
+      if (!onLine) return;
+      pending += chunk;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        onLine(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
     });
     const timer = options.capMs === undefined ? undefined : setTimeout(() => {
       timedOut = true;
