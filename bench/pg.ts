@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { tiny } from './timing.js';
 
@@ -62,5 +64,37 @@ export async function withOrdersTable<T>(url: string, prefix: string, rows: numb
   } finally {
     await client.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
     await client.end();
+  }
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU time (ms, user + system) the PostgreSQL server's processes on this machine have used
+ * so far, read from /proc; undefined where /proc cannot tell (not Linux, or a remote server).
+ * A difference of two readings is what the server spent in between, whoever asked.
+ */
+export function serverCpuMs(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    let ticks = 0;
+    let found = false;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) continue;
+        // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+        found = true;
+      } catch {
+        // The process ended between the listing and the read.
+      }
+    }
+    return found ? (ticks * 1000) / clockTicks : undefined;
+  } catch {
+    return undefined;
   }
 }
