@@ -128,7 +128,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
     checkRunOptions(runOptions);
     const p = prepare(plan);
-    if (p.hasRunParams) checkRunParams(p.plan, runOptions.params ?? {});
+    if (p.hasRunParams) checkRunParams(p.paramUses, runOptions.params ?? {});
     // Every fragment is authorized before anything runs: a synchronous refusal throws here.
     let gate = opts.authorize ? authorizeRun(opts.authorize, p.plan, runOptions.principal) : undefined;
     // Durable runs and recordings cost nothing to a run without `runId` / `record`.

@@ -1,5 +1,5 @@
 import { TributaryError } from '../errors.js';
-import { findRefs, formatPath, isFromRef, replaceAt, type Fragment } from '../plan/index.js';
+import { findRefs, formatPath, isFromRef, replaceAt, type FoundRef, type Fragment } from '../plan/index.js';
 import type { Row } from '../data/row.js';
 
 /** One source call of a fragment: the native query with references resolved, and its params. */
@@ -38,27 +38,29 @@ export function distinctValues(rows: readonly Row[], column: string): unknown[] 
  * Resolves a fragment's `$from` and `$param` references into bound values and splits the
  * batched list into chunks: one `BoundCall` per source call. An empty bound list means no
  * call at all (the fragment yields no rows). Values never touch the query text: they
- * replace the reference objects and travel to the connector as parameters.
+ * replace the reference objects and travel to the connector as parameters. `refs` are the
+ * query's references, when the caller found them once for every run (see PreparedFragment).
  */
-export function bindCalls(fragment: Fragment, ctx: BindContext, fragmentPath: string): BoundCall[] {
-  const refs = findRefs(fragment.query);
-  const resolved = refs.map(({ ref, path }) => {
-    if (isFromRef(ref)) return { path, value: distinctValues(ctx.rowsOf(ref.$from), ref.column) as unknown };
+export function bindCalls(fragment: Fragment, ctx: BindContext, fragmentPath: string, refs: readonly FoundRef[] = findRefs(fragment.query)): BoundCall[] {
+  const resolved: { path: (string | number)[]; value: unknown }[] = [];
+  for (const { ref, path } of refs) {
+    if (isFromRef(ref)) {
+      const values = distinctValues(ctx.rowsOf(ref.$from), ref.column);
+      // An upstream fragment with no values to bind: no call at all.
+      if (values.length === 0) return [];
+      resolved.push({ path, value: values });
+      continue;
+    }
     if (!Object.prototype.hasOwnProperty.call(ctx.params, ref.$param)) {
       throw new TributaryError('PLAN_INVALID', `run parameter "${ref.$param}" is not given`, {
         issues: [{ path: formatPath(`${fragmentPath}.query`, [...path, '$param']), message: `pass params: { ${ref.$param}: … } to run()` }],
       });
     }
-    return { path, value: ctx.params[ref.$param] };
-  });
-
-  for (const r of resolved) {
-    const ref = refs.find((x) => x.path === r.path)!.ref;
-    if (isFromRef(ref) && Array.isArray(r.value) && r.value.length === 0) return [];
+    resolved.push({ path, value: ctx.params[ref.$param] });
   }
 
-  const batched = fragment.batch ? batchTarget(fragment, refs.map((r) => r.path)) : -1;
-  const query = replaceAt(fragment.query, resolved.filter((_, i) => i !== batched));
+  const batched = fragment.batch ? batchTarget(fragment, refs) : -1;
+  const query = replaceAt(fragment.query, batched < 0 ? resolved : resolved.filter((_, i) => i !== batched));
   if (batched < 0) return [toCall(query)];
 
   const { path, value } = resolved[batched]!;
@@ -69,11 +71,11 @@ export function bindCalls(fragment: Fragment, ctx: BindContext, fragmentPath: st
   return calls;
 }
 
-function batchTarget(fragment: Fragment, paths: (string | number)[][]): number {
+function batchTarget(fragment: Fragment, refs: readonly FoundRef[]): number {
   const param = fragment.batch!.param;
   const q = fragment.query as { params?: unknown[] };
-  if (Array.isArray(q?.params)) return paths.findIndex((p) => p.length === 2 && p[0] === 'params' && p[1] === param && isFromRef(q.params![param]));
-  return param < paths.length ? param : -1;
+  if (Array.isArray(q?.params)) return refs.findIndex(({ path: p }) => p.length === 2 && p[0] === 'params' && p[1] === param && isFromRef(q.params![param]));
+  return param < refs.length ? param : -1;
 }
 
 function toCall(query: unknown): BoundCall {
@@ -81,22 +83,34 @@ function toCall(query: unknown): BoundCall {
   return { query, params: Array.isArray(params) ? params : [] };
 }
 
-/**
- * Checks that every `{ $param }` of a plan (fragment queries and the merge tree) has a value
- * in the run's params, so a run that could never finish fails before anything runs.
- * Throws `PLAN_INVALID` with the path of each reference that has no value.
- */
-export function checkRunParams(plan: { fragments: readonly Fragment[]; merge?: unknown }, params: Readonly<Record<string, unknown>>): void {
-  const issues: { path: string; message: string }[] = [];
-  const check = (root: unknown, prefix: string): void => {
-    for (const { ref, path } of findRefs(root)) {
-      if (isFromRef(ref) || Object.prototype.hasOwnProperty.call(params, ref.$param)) continue;
-      issues.push({ path: formatPath(prefix, [...path, '$param']), message: `run parameter "${ref.$param}" is not given; pass params: { ${ref.$param}: … } to run()` });
-    }
+/** A `{ $param }` reference of a plan: the parameter's name and where the reference is. */
+export interface ParamUse {
+  name: string;
+  /** e.g. `fragments[1].query.where.eq[1].$param` */
+  path: string;
+}
+
+/** Every `{ $param }` reference of a plan (fragment queries, then the merge tree), found once per plan. */
+export function paramUses(plan: { fragments: readonly Fragment[]; merge?: unknown }): ParamUse[] {
+  const uses: ParamUse[] = [];
+  const collect = (root: unknown, prefix: string): void => {
+    for (const { ref, path } of findRefs(root)) if (!isFromRef(ref)) uses.push({ name: ref.$param, path: formatPath(prefix, [...path, '$param']) });
   };
-  plan.fragments.forEach((f, i) => check(f.query, `fragments[${i}].query`));
-  if (plan.merge !== undefined) check(plan.merge, 'merge');
-  if (issues.length > 0) {
-    throw new TributaryError('PLAN_INVALID', `invalid run: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+  plan.fragments.forEach((f, i) => collect(f.query, `fragments[${i}].query`));
+  if (plan.merge !== undefined) collect(plan.merge, 'merge');
+  return uses;
+}
+
+/**
+ * Checks that every `{ $param }` of a plan (`paramUses`) has a value in the run's params, so
+ * a run that could never finish fails before anything runs. Throws `PLAN_INVALID` with the
+ * path of each reference that has no value. O(references), not a walk of the plan.
+ */
+export function checkRunParams(uses: readonly ParamUse[], params: Readonly<Record<string, unknown>>): void {
+  let issues: { path: string; message: string }[] | undefined;
+  for (const { name, path } of uses) {
+    if (Object.prototype.hasOwnProperty.call(params, name)) continue;
+    (issues ??= []).push({ path, message: `run parameter "${name}" is not given; pass params: { ${name}: … } to run()` });
   }
+  if (issues) throw new TributaryError('PLAN_INVALID', `invalid run: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
 }

@@ -59,7 +59,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     if (env.events.wanted) env.events.emit({ type: 'fragment.queued', queryId: env.queryId, at: this.startedAt, fragmentId: this.id, source: env.sourceName, level: this.level });
     let calls: readonly BoundCall[];
     try {
-      calls = p.staticCalls ?? bindCalls(p.fragment, env.bind, p.path);
+      calls = p.staticCalls ?? bindCalls(p.fragment, env.bind, p.path, p.refs);
     } catch (error) {
       this.#fail(error);
       return;

@@ -5,4 +5,4 @@ export { levels } from './levels.js';
 export { plan, from, param, PlanBuilder } from './builder.js';
 export { planLimitsSchema, defaultPlanLimits, type PlanLimits, type PlanLimitsInput } from './limits.js';
 export { mergeLeaves } from './graph.js';
-export { findRefs, isFromRef, isParamRef, replaceAt, formatPath } from './refs.js';
+export { findRefs, isFromRef, isParamRef, replaceAt, formatPath, type FoundRef } from './refs.js';

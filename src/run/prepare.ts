@@ -1,10 +1,10 @@
 import { resolveCachePolicy, type CachePolicy } from '../cache/index.js';
 import type { ResolvedExecutorOptions } from '../config.js';
-import { bindCalls, type BoundCall } from '../execution/bind.js';
+import { bindCalls, paramUses, type BoundCall, type ParamUse } from '../execution/bind.js';
 import { mergeHedge, type HedgePolicy } from '../execution/hedge.js';
 import { mergeRetry, type RetryPolicy } from '../execution/retry.js';
 import { chainsBelow } from '../execution/deadline.js';
-import { findRefs, type Fragment, type ValidatedPlan } from '../plan/index.js';
+import { findRefs, type FoundRef, type Fragment, type ValidatedPlan } from '../plan/index.js';
 
 /** Everything a run needs to know about one fragment, worked out once per plan. */
 export interface PreparedFragment {
@@ -31,6 +31,8 @@ export interface PreparedFragment {
   readonly cache: CachePolicy | undefined;
   /** The source calls of a query without references, bound once for every run. */
   readonly staticCalls: readonly BoundCall[] | undefined;
+  /** Its query's `$from` / `$param` references, found once: each run binds them without walking the query. */
+  readonly refs: readonly FoundRef[];
 }
 
 /**
@@ -59,6 +61,8 @@ export class PreparedPlan {
   #chainBelow: readonly number[] | undefined;
   /** True when some query or the merge tree takes `{ $param }` values from the run. */
   readonly hasRunParams: boolean;
+  /** @internal Every `{ $param }` reference, so a run checks its params without walking the plan. */
+  readonly paramUses: readonly ParamUse[];
   /** @internal Which executor, and which state of its registry, it was prepared for. */
   readonly owner: object;
   /** @internal */
@@ -86,10 +90,9 @@ export class PreparedPlan {
     const planRetry = mergeRetry(options.retry, plan.retry);
     const planCache = resolveCachePolicy(executorTtl, plan.cache, undefined);
     const planHedge = mergeHedge(options.hedge, plan.hedge);
-    let hasRunParams = plan.merge !== undefined && findRefs(plan.merge).length > 0;
+    this.paramUses = paramUses(plan);
     this.fragments = plan.fragments.map((f, index) => {
       const refs = findRefs(f.query);
-      if (refs.some((r) => '$param' in r.ref)) hasRunParams = true;
       const path = `fragments[${index}]`;
       return {
         index,
@@ -106,10 +109,11 @@ export class PreparedPlan {
         optional: f.optional === true,
         hedge: f.hedge === undefined ? planHedge : mergeHedge(options.hedge, plan.hedge, f.hedge),
         cache: f.cache === undefined ? planCache : resolveCachePolicy(executorTtl, plan.cache, f.cache),
-        staticCalls: refs.length === 0 ? bindCalls(f, { rowsOf: () => [], params: {} }, path) : undefined,
+        staticCalls: refs.length === 0 ? bindCalls(f, { rowsOf: () => [], params: {} }, path, refs) : undefined,
+        refs,
       };
     });
-    this.hasRunParams = hasRunParams;
+    this.hasRunParams = this.paramUses.length > 0;
     this.deadlineMs = plan.deadlineMs ?? options.deadlineMs;
   }
 

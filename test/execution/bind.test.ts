@@ -207,4 +207,34 @@ describe('bind joins in a run', () => {
     expect(ok.status).toBe('ok');
     expect(lookup.calls[0]!.params[1]).toBe(7);
   });
+
+  it('names every missing run parameter, in the queries and in the merge tree, on a prepared plan too, and runs it once they are given', async () => {
+    const lookup = setup();
+    const plan = {
+      fragments: [
+        { id: 'keys', source: 'up', query: { table: 'keys', where: { ge: ['k', { $param: 'from' }] } } },
+        { id: 'sq', source: 'lookup', dependsOn: ['keys'], query: { key: 'sq', params: [{ $from: 'keys', column: 'k' }, { $param: 'limit' }] } },
+      ],
+      merge: { op: 'filter' as const, input: 'sq', where: { ge: ['v', { $param: 'min' }] } },
+    };
+    const prepared = executor!.prepare(plan);
+    const pathsOf = (params: Record<string, unknown>): string[] => {
+      try {
+        executor!.run(prepared, { params });
+      } catch (error) {
+        expect(isTributaryError(error, 'PLAN_INVALID')).toBe(true);
+        return (error as { issues: { path: string }[] }).issues.map((i) => i.path);
+      }
+      return [];
+    };
+    expect(pathsOf({})).toEqual(['fragments[0].query.where.ge[1].$param', 'fragments[1].query.params[1].$param', 'merge.where.ge[1].$param']);
+    expect(pathsOf({ from: 0, min: 0 })).toEqual(['fragments[1].query.params[1].$param']);
+    expect(lookup.calls).toHaveLength(0);
+    // The same prepared plan, run twice with different values: each run binds its own.
+    for (const limit of [3, 9]) {
+      const result = await executor!.execute(prepared, { params: { from: 0, limit, min: -1 } });
+      expect(result.status).toBe('ok');
+      expect(lookup.calls.at(-1)!.params[1]).toBe(limit);
+    }
+  });
 });
