@@ -46,8 +46,9 @@ export function createQuotas(options: QuotaOptions = {}, now: () => number = Dat
   return {
     admit(principalId, fragments) {
       const who = principalId ?? 'anonymous';
-      const r = running.get(who) ?? 0;
-      if (options.maxRunningQueries !== undefined && r >= options.maxRunningQueries) {
+      const counted = options.maxRunningQueries !== undefined;
+      const r = counted ? (running.get(who) ?? 0) : 0;
+      if (counted && r >= options.maxRunningQueries!) {
         throw quota(`principal "${who}" already has ${r} running queries; the quota is ${options.maxRunningQueries}`, 'maxRunningQueries');
       }
       if (options.maxFragmentsPerMinute !== undefined) {
@@ -57,7 +58,9 @@ export function createQuotas(options: QuotaOptions = {}, now: () => number = Dat
         }
         started.get(who)!.push({ at: now(), n: fragments });
       }
-      running.set(who, r + 1);
+      // Nothing to count per query: every run shares one ticket that does nothing.
+      if (!counted && options.maxRowsPerQuery === undefined && options.maxBytesPerQuery === undefined) return FREE;
+      if (counted) running.set(who, r + 1);
       let released = false;
       let rows = 0;
       let bytes = 0;
@@ -81,6 +84,7 @@ export function createQuotas(options: QuotaOptions = {}, now: () => number = Dat
         release() {
           if (released) return;
           released = true;
+          if (!counted) return;
           const left = (running.get(who) ?? 1) - 1;
           if (left <= 0) running.delete(who);
           else running.set(who, left);
@@ -89,6 +93,9 @@ export function createQuotas(options: QuotaOptions = {}, now: () => number = Dat
     },
   };
 }
+
+/** The ticket of a run under no per-query or running-query quota. */
+const FREE: QuotaTicket = { account: () => undefined, release: () => undefined };
 
 function quota(message: string, path: string): TributaryError {
   return new TributaryError('QUOTA_EXCEEDED', message, { issues: [{ path: `quotas.${path}`, message }] });
