@@ -17,6 +17,8 @@ export interface PreparedFragment {
   readonly fragment: Fragment;
   /** Its distinct dependencies and direct dependents, as fragment indices. */
   readonly dependsOn: readonly number[];
+  /** Its distinct dependencies' ids (each result's report gets a copy). */
+  readonly dependsOnIds: readonly string[];
   readonly dependents: readonly number[];
   /** The executor's, the plan's and the fragment's settings, merged. */
   readonly retry: RetryPolicy;
@@ -102,6 +104,7 @@ export class PreparedPlan {
         path,
         fragment: f,
         dependsOn: [...new Set(f.dependsOn ?? [])].map((d) => indexOf.get(d)!),
+        dependsOnIds: [...new Set(f.dependsOn ?? [])],
         dependents: (plan.dependents.get(f.id) ?? []).map((d) => indexOf.get(d)!),
         retry: f.retry ? mergeRetry(options.retry, plan.retry, f.retry) : planRetry,
         timeoutMs: f.timeoutMs ?? plan.timeoutMs ?? options.timeoutMs,

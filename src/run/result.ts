@@ -73,7 +73,7 @@ export function buildResult(prepared: PreparedPlan, table: StatusTable, outcome:
     const report: FragmentReport = {
       source: f.source,
       level: f.level,
-      dependsOn: f.dependsOn.map((d) => prepared.fragments[d]!.id),
+      dependsOn: f.dependsOnIds.slice(),
       status,
       rowCount: table.rowCount(f.index),
       attempts: table.attempts(f.index),
