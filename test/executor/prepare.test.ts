@@ -31,6 +31,19 @@ describe('prepared plans', () => {
     executor = undefined;
   });
 
+  it('reports each fragment’s dependencies in every result, each result with its own copy', async () => {
+    executor = createExecutor({ sources: { mem: countingSource().source }, cache: false });
+    const plan = { ...planOf('deps'), fragments: [...planOf('deps').fragments, { id: 'c', source: 'mem', dependsOn: ['b', 'a', 'b'], query: { table: 't' } }] };
+    const prepared = executor.prepare(plan);
+    const first = await executor.execute(prepared);
+    expect(first.fragments.a!.dependsOn).toEqual([]);
+    expect(first.fragments.b!.dependsOn).toEqual(['a']);
+    expect(first.fragments.c!.dependsOn).toEqual(['b', 'a']);
+    first.fragments.c!.dependsOn.push('changed by the caller');
+    const second = await executor.execute(prepared);
+    expect(second.fragments.c!.dependsOn).toEqual(['b', 'a']);
+  });
+
   it('validates once and precomputes levels, dependents and each fragment’s merged settings and path', async () => {
     const { source, checks } = countingSource();
     executor = createExecutor({ sources: { mem: source }, cache: false, retry: { attempts: 2, initialDelayMs: 7 } });
