@@ -95,6 +95,7 @@ export class PreparedPlan {
     this.paramUses = paramUses(plan);
     this.fragments = plan.fragments.map((f, index) => {
       const refs = findRefs(f.query);
+      const dependsOnIds = [...new Set(f.dependsOn ?? [])];
       const path = `fragments[${index}]`;
       return {
         index,
@@ -103,8 +104,8 @@ export class PreparedPlan {
         level: plan.levelOf.get(f.id)!,
         path,
         fragment: f,
-        dependsOn: [...new Set(f.dependsOn ?? [])].map((d) => indexOf.get(d)!),
-        dependsOnIds: [...new Set(f.dependsOn ?? [])],
+        dependsOn: dependsOnIds.map((d) => indexOf.get(d)!),
+        dependsOnIds,
         dependents: (plan.dependents.get(f.id) ?? []).map((d) => indexOf.get(d)!),
         retry: f.retry ? mergeRetry(options.retry, plan.retry, f.retry) : planRetry,
         timeoutMs: f.timeoutMs ?? plan.timeoutMs ?? options.timeoutMs,
