@@ -58,13 +58,3 @@ export function plainName(name: string): boolean {
 export function isNullish(value: unknown): value is null | undefined {
   return value === null || value === undefined;
 }
-
-/**
- * A new row holding exactly `columns`, in that order, read from `row` (a missing column
- * becomes `null`). Always a fresh object: input rows are shared and never mutated.
- */
-export function pickRow(row: Row, columns: readonly string[]): Row {
-  const out: Row = {};
-  for (const column of columns) setColumn(out, column, getColumn(row, column) ?? null);
-  return out;
-}

@@ -2,7 +2,7 @@ import type { Row } from '../data/row.js';
 import { mergeFailed } from '../data/fail.js';
 import { matchIndices } from './hash.js';
 import type { Relation, RelationResult } from './relation.js';
-import { getColumn, OBJECT_PROTOTYPE, plainName, setColumn } from '../data/row.js';
+import { rowMaker, type ColumnFrom } from '../data/row-maker.js';
 
 export type JoinType = 'inner' | 'left' | 'semi' | 'anti';
 
@@ -51,50 +51,12 @@ export function join(left: Relation, right: Relation, spec: JoinSpec, path = 'jo
     return { rows: left.rows.filter((_, i) => ((matches[i]?.length ?? 0) > 0) === wanted), columns: [...left.columns] };
   }
   const rightNames = rightOutputNames(left, right, spec.rightName, path);
-  // The column plan: which input column feeds which output column, resolved once.
-  const names = [...left.columns, ...rightNames];
-  // A template row with every output column (as null) in order; each output row starts as
-  // a copy of it, so rows share one shape and no property is added one at a time.
-  const template: Row = {};
-  for (const name of names) setColumn(template, name, null);
-  // `out.__proto__ = v` would set the prototype: a column of that name goes through setColumn.
-  const plain = (name: string): boolean => name !== '__proto__';
-  const leftFrom = left.columns.filter((_, k) => plain(names[k] as string));
-  const leftTo = names.slice(0, left.columns.length).filter(plain);
-  const rightFrom = right.columns.filter((_, k) => plain(rightNames[k] as string));
-  const rightTo = rightNames.filter(plain);
-  const protoAt = names.indexOf('__proto__');
-  const leftPlain = leftFrom.map(plainName);
-  const rightPlain = rightFrom.map(plainName);
-  const build = (l: Row, r: Row | undefined): Row => {
-    const out: Row = { ...template };
-    // Inlined `readColumn`: the prototype is looked up once per input row, not per column.
-    let proto: unknown = Object.getPrototypeOf(l);
-    let plainRow = proto === OBJECT_PROTOTYPE || proto === null;
-    for (let k = 0; k < leftFrom.length; k++) {
-      const column = leftFrom[k] as string;
-      const value = l[column];
-      if (value === undefined || value === null) continue;
-      if ((plainRow && leftPlain[k] === true) || Object.hasOwn(l, column)) out[leftTo[k] as string] = value;
-    }
-    if (r !== undefined) {
-      proto = Object.getPrototypeOf(r);
-      plainRow = proto === OBJECT_PROTOTYPE || proto === null;
-      for (let k = 0; k < rightFrom.length; k++) {
-        const column = rightFrom[k] as string;
-        const value = r[column];
-        if (value === undefined || value === null) continue;
-        if ((plainRow && rightPlain[k] === true) || Object.hasOwn(r, column)) out[rightTo[k] as string] = value;
-      }
-    }
-    if (protoAt >= 0) {
-      const onLeft = protoAt < left.columns.length;
-      const from = onLeft ? l : r;
-      const column = onLeft ? left.columns[protoAt] : right.columns[protoAt - left.columns.length];
-      setColumn(out, '__proto__', from === undefined ? null : (getColumn(from, column as string) ?? null));
-    }
-    return out;
-  };
+  // The column plan, resolved once: which input column feeds which output column.
+  const layout: ColumnFrom[] = [
+    ...left.columns.map((column): ColumnFrom => ({ from: 0, column, as: column })),
+    ...right.columns.map((column, k): ColumnFrom => ({ from: 1, column, as: rightNames[k] as string })),
+  ];
+  const build = rowMaker(layout, left.rows.length);
   const rows: Row[] = [];
   const leftRows = left.rows;
   const rightRows = right.rows;

@@ -1,7 +1,8 @@
 import type { Row } from '../data/row.js';
 import { matchIndices } from './hash.js';
 import type { Relation, RelationResult } from './relation.js';
-import { pickRow, setColumn } from '../data/row.js';
+import { setColumn } from '../data/row.js';
+import { rowMaker, type ColumnFrom } from '../data/row-maker.js';
 
 export interface NestSpec {
   /** `[parentColumn, childColumn]` pairs; null keys match nothing. */
@@ -23,8 +24,12 @@ export function nest(parent: Relation, child: Relation, spec: NestSpec): Relatio
     spec.on.map(([, c]) => c),
   );
   const columns = parent.columns.includes(spec.as) ? [...parent.columns] : [...parent.columns, spec.as];
+  const pick = rowMaker(
+    parent.columns.map((column): ColumnFrom => ({ from: 0, column, as: column })),
+    parent.rows.length,
+  );
   const rows = parent.rows.map((row, i): Row => {
-    const out = pickRow(row, parent.columns);
+    const out = pick(row);
     const children = (matches[i] ?? []).map((j) => child.rows[j]).filter((r): r is Row => r !== undefined);
     setColumn(out, spec.as, children);
     return out;

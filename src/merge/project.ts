@@ -1,7 +1,7 @@
 import type { Row } from '../data/row.js';
 import { assertUniqueColumns, mergeFailed } from '../data/fail.js';
 import type { Relation, RelationResult } from './relation.js';
-import { getColumn, setColumn } from '../data/row.js';
+import { rowMaker, type ColumnFrom } from '../data/row-maker.js';
 
 /** A projected column: a name kept as is, or `{ column, as }` to rename it. */
 export type ProjectColumn = string | { column: string; as: string };
@@ -22,10 +22,10 @@ export function project(input: Relation, columns: readonly ProjectColumn[], path
       if (!known.has(from)) throw mergeFailed(`${path}.columns[${i}]`, `column "${from}" is not in the input`);
     });
   }
-  const rows = input.rows.map((row): Row => {
-    const out: Row = {};
-    for (const [from, as] of pairs) setColumn(out, as, getColumn(row, from) ?? null);
-    return out;
-  });
+  const make = rowMaker(
+    pairs.map(([column, as]): ColumnFrom => ({ from: 0, column, as })),
+    input.rows.length,
+  );
+  const rows = input.rows.map((row): Row => make(row));
   return { rows, columns: names };
 }

@@ -1,6 +1,6 @@
 import type { Row } from '../data/row.js';
 import type { Relation, RelationResult } from './relation.js';
-import { pickRow } from '../data/row.js';
+import { rowMaker, type ColumnFrom } from '../data/row-maker.js';
 import { groupKey } from '../data/values.js';
 
 /**
@@ -13,9 +13,15 @@ export function union(inputs: readonly Relation[], distinct = false): RelationRe
   const columns = [...new Set(inputs.flatMap((input) => input.columns))];
   const seen = new Set<string>();
   const rows: Row[] = [];
+  let total = 0;
+  for (const input of inputs) total += input.rows.length;
+  const pick = rowMaker(
+    columns.map((column): ColumnFrom => ({ from: 0, column, as: column })),
+    total,
+  );
   for (const input of inputs) {
     for (const row of input.rows) {
-      const out = pickRow(row, columns);
+      const out = pick(row);
       if (distinct) {
         const key = groupKey(out, columns);
         if (seen.has(key)) continue;
