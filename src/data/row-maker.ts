@@ -10,9 +10,10 @@ export interface ColumnFrom {
 }
 
 /**
- * Builds one output row from one or two input rows. The output holds every `as` column in
- * order; a column an input lacks (or only inherits), holds `null` or `undefined`, and every
- * column of a missing second input, is `null`. Input rows are never changed.
+ * Builds one output row from one or two input rows. The output holds every `as` column, in
+ * order: `null` where its input lacks the column, only inherits it or holds null or
+ * undefined there, and in every column of a missing second input. Input rows are never
+ * changed.
  */
 export type RowMaker = (a: Row, b?: Row) => Row;
 
@@ -40,15 +41,14 @@ let codegen = true;
  * prototype is not `Object.prototype` or null go to the generic maker.
  */
 export function rowMaker(columns: readonly ColumnFrom[], rows: number): RowMaker {
-  const generic = genericMaker(columns);
-  if (!codegen || rows < COMPILE_MIN_ROWS || columns.length > 256 || columns.some((c) => c.as === '__proto__')) return generic;
+  if (!codegen || rows < COMPILE_MIN_ROWS || columns.length > 256 || columns.some((c) => c.as === '__proto__')) return genericMaker(columns);
   const key = JSON.stringify(columns.map((c) => [c.from, c.column, c.as]));
-  let maker = compiled.get(key);
-  if (maker === undefined) {
-    maker = compile(columns, generic);
-    if (maker === undefined) return generic;
-    compiled.set(key, maker);
-  }
+  const cached = compiled.get(key);
+  if (cached !== undefined) return cached;
+  const generic = genericMaker(columns);
+  const maker = compile(columns, generic);
+  if (maker === undefined) return generic;
+  compiled.set(key, maker);
   return maker;
 }
 
@@ -76,9 +76,9 @@ function compile(columns: readonly ColumnFrom[], generic: RowMaker): RowMaker | 
   try {
     const factory = new Function('isPlainRow', 'own', 'generic', body) as (p: typeof isPlainRow, o: typeof own, g: RowMaker) => RowMaker;
     return factory(isPlainRow, own, generic);
-  } catch {
+  } catch (error) {
     // Code generation is not allowed here: the generic maker, from now on.
-    codegen = false;
+    if (error instanceof EvalError) codegen = false;
     return undefined;
   }
 }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { COMPILE_MIN_ROWS, genericMaker, rowMaker, type ColumnFrom } from '../../src/data/row-maker.js';
 import type { Row } from '../../src/data/row.js';
-import { evaluateMerge } from '../../src/index.js';
+import { evaluateMerge, type MergeNode } from '../../src/index.js';
 
 /** The definition, written without any of the maker's shortcuts. */
 function reference(columns: readonly ColumnFrom[], a: Row, b: Row | undefined): Row {
@@ -89,7 +89,7 @@ describe('rowMaker', () => {
     const n = COMPILE_MIN_ROWS * 3;
     const left = Array.from({ length: n }, (_, i): Row => ({ id: i % 97, a: i, constructor: i % 2 === 0 ? 'own' : undefined }));
     const right = Array.from({ length: 97 }, (_, i): Row => (i % 5 === 0 ? (Object.assign(Object.create(null), { id: i, b: `b${i}` }) as Row) : { id: i, b: `b${i}`, a: -i }));
-    const spec = { op: 'join', type: 'left', left: 'l', right: 'r', on: [['id', 'id']] } as const;
+    const spec: MergeNode = { op: 'join', type: 'left', left: 'l', right: 'r', on: [['id', 'id']] };
     const whole = evaluateMerge(spec, new Map([['l', left], ['r', right]])).rows;
     const parts = [];
     for (let i = 0; i < n; i += 100) parts.push(...evaluateMerge(spec, new Map([['l', left.slice(i, i + 100)], ['r', right]])).rows);
