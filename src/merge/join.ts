@@ -56,7 +56,8 @@ export function join(left: Relation, right: Relation, spec: JoinSpec, path = 'jo
     ...left.columns.map((column): ColumnFrom => ({ from: 0, column, as: column })),
     ...right.columns.map((column, k): ColumnFrom => ({ from: 1, column, as: rightNames[k] as string })),
   ];
-  const build = rowMaker(layout, left.rows.length);
+  // A join's output may outgrow either input: the larger one stands for its size.
+  const build = rowMaker(layout, Math.max(left.rows.length, right.rows.length));
   const rows: Row[] = [];
   const leftRows = left.rows;
   const rightRows = right.rows;
