@@ -26,21 +26,31 @@ export function columnsOf(rows: readonly Row[]): string[] {
   const attached = attachedColumns(rows);
   if (attached !== undefined) return attached;
   const seen = new Set<string>();
-  // Rows mostly share one shape: a row with the same keys as the one before adds nothing.
+  // Rows mostly share one shape: a row whose keys are the ones before adds nothing, and
+  // checking that with `for…in` allocates nothing (`Object.keys` makes an array a row).
   let previous: string[] = [];
-  for (const row of rows) {
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as Row;
+    if (enumeratesAs(row, previous)) continue;
     const keys = Object.keys(row);
-    if (sameKeys(keys, previous)) continue;
     for (const key of keys) seen.add(key);
     previous = keys;
   }
   return [...seen];
 }
 
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/**
+ * True when `for…in` over `row` yields exactly `keys`, in order. `for…in` yields the row's
+ * own enumerable keys first, then inherited ones, so a match means the row's own keys are
+ * among `keys`: whatever it inherits, it has no column that `keys` did not already add.
+ */
+function enumeratesAs(row: Row, keys: readonly string[]): boolean {
+  let i = 0;
+  for (const key in row) {
+    if (key !== keys[i]) return false;
+    i++;
+  }
+  return i === keys.length;
 }
 
 /**

@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { columnsOf, withColumns } from '../../src/data/columns.js';
 import type { Row } from '../../src/data/row.js';
 import { evaluateMerge } from '../../src/merge/evaluate.js';
+import { columnsOf as relationColumnsOf } from '../../src/merge/relation.js';
 import type { MergeNode } from '../../src/plan/schema.js';
 
 const empty = (columns: string[]): Row[] => withColumns([], columns);
@@ -69,5 +71,31 @@ describe('a streaming merge knows its output columns without a row', () => {
     });
     expect(await joined.push('orders', withColumns([{ id: 1, customer_id: 9, total: 5 }], ['id', 'customer_id', 'total']))).toEqual([{ id: 1, customer_id: 9, total: 5, 'customers.id': null, name: null }]);
     expect(joined.columns()).toEqual(['id', 'customer_id', 'total', 'customers.id', 'name']);
+  });
+});
+
+describe('the columns of rows that carry none (relation.columnsOf)', () => {
+  /** The definition: every row's own enumerable keys, in order of first appearance. */
+  const reference = (rows: readonly Row[]): string[] => [...new Set(rows.flatMap((row) => Object.keys(row)))];
+  const key = fc.constantFrom('a', 'b', 'c', '0', '12', '__proto__', 'constructor');
+  const rowArb = fc.tuple(fc.uniqueArray(key, { maxLength: 5 }), fc.constantFrom('plain', 'null', 'inherits', 'class')).map(([keys, kind]) => {
+    // An inherited enumerable column must not count: only own keys are columns.
+    const row: Row = kind === 'null' ? (Object.create(null) as Row) : kind === 'inherits' ? (Object.create({ b: 1, z: 2 }) as Row) : kind === 'class' ? (new (class R {})() as Row) : {};
+    for (const k of keys) Object.defineProperty(row, k, { value: k, enumerable: true, writable: true, configurable: true });
+    return row;
+  });
+
+  it('are every row’s own keys in order of first appearance, whatever the rows’ shapes and prototypes', () => {
+    fc.assert(
+      fc.property(fc.array(rowArb, { maxLength: 12 }), (rows) => {
+        expect(relationColumnsOf(rows)).toEqual(reference(rows));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a row that inherits the previous row’s keys adds nothing, a row that owns a new one adds it', () => {
+    const rows: Row[] = [{ a: 1, b: 2 }, Object.create({ a: 0, b: 0 }) as Row, Object.assign(Object.create({ a: 0 }) as Row, { c: 3 })];
+    expect(relationColumnsOf(rows)).toEqual(['a', 'b', 'c']);
   });
 });
