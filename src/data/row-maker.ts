@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Row } from './row.js';
-import { isPlainRow, plainName, readColumn, setColumn } from './row.js';
+import { getColumn, isPlainRow, plainName, readColumn, setColumn } from './row.js';
 
 /** One output column: the value of `column` in input `from` (0 or 1), written as `as`. */
 export interface ColumnFrom {
@@ -52,17 +52,12 @@ export function rowMaker(columns: readonly ColumnFrom[], rows: number): RowMaker
   return maker;
 }
 
-/** Reads an own column only (a name that is a member of `Object.prototype`). */
-function own(row: Row, name: string): unknown {
-  return Object.hasOwn(row, name) ? (row[name] ?? null) : null;
-}
-
 function compile(columns: readonly ColumnFrom[], generic: RowMaker): RowMaker | undefined {
   const read = (c: ColumnFrom, missing: boolean): string => {
     if (missing) return 'null';
     const input = c.from === 0 ? 'a' : 'b';
     const name = JSON.stringify(c.column);
-    return plainName(c.column) ? `${input}[${name}] ?? null` : `own(${input}, ${name})`;
+    return plainName(c.column) ? `${input}[${name}] ?? null` : `getColumn(${input}, ${name}) ?? null`;
   };
   const literal = (withB: boolean): string => `{ ${columns.map((c) => `${JSON.stringify(c.as)}: ${read(c, c.from === 1 && !withB)}`).join(', ')} }`;
   const body = [
@@ -74,8 +69,8 @@ function compile(columns: readonly ColumnFrom[], generic: RowMaker): RowMaker | 
     '};',
   ].join('\n');
   try {
-    const factory = new Function('isPlainRow', 'own', 'generic', body) as (p: typeof isPlainRow, o: typeof own, g: RowMaker) => RowMaker;
-    return factory(isPlainRow, own, generic);
+    const factory = new Function('isPlainRow', 'getColumn', 'generic', body) as (p: typeof isPlainRow, c: typeof getColumn, g: RowMaker) => RowMaker;
+    return factory(isPlainRow, getColumn, generic);
   } catch (error) {
     // Code generation is not allowed here: the generic maker, from now on.
     if (error instanceof EvalError) codegen = false;

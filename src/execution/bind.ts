@@ -90,14 +90,17 @@ export interface ParamUse {
   path: string;
 }
 
-/** Every `{ $param }` reference of a plan (fragment queries, then the merge tree), found once per plan. */
-export function paramUses(plan: { fragments: readonly Fragment[]; merge?: unknown }): ParamUse[] {
+/**
+ * Every `{ $param }` reference of a plan, found once per plan: from each fragment query's
+ * references (`queryRefs[i]`, already found for binding), then from the merge tree.
+ */
+export function paramUses(queryRefs: readonly (readonly FoundRef[])[], merge: unknown): ParamUse[] {
   const uses: ParamUse[] = [];
-  const collect = (root: unknown, prefix: string): void => {
-    for (const { ref, path } of findRefs(root)) if (!isFromRef(ref)) uses.push({ name: ref.$param, path: formatPath(prefix, [...path, '$param']) });
+  const collect = (refs: readonly FoundRef[], prefix: string): void => {
+    for (const { ref, path } of refs) if (!isFromRef(ref)) uses.push({ name: ref.$param, path: formatPath(prefix, [...path, '$param']) });
   };
-  plan.fragments.forEach((f, i) => collect(f.query, `fragments[${i}].query`));
-  if (plan.merge !== undefined) collect(plan.merge, 'merge');
+  queryRefs.forEach((refs, i) => collect(refs, `fragments[${i}].query`));
+  if (merge !== undefined) collect(findRefs(merge), 'merge');
   return uses;
 }
 

@@ -92,9 +92,10 @@ export class PreparedPlan {
     const planRetry = mergeRetry(options.retry, plan.retry);
     const planCache = resolveCachePolicy(executorTtl, plan.cache, undefined);
     const planHedge = mergeHedge(options.hedge, plan.hedge);
-    this.paramUses = paramUses(plan);
+    const queryRefs = plan.fragments.map((f) => findRefs(f.query));
+    this.paramUses = paramUses(queryRefs, plan.merge);
     this.fragments = plan.fragments.map((f, index) => {
-      const refs = findRefs(f.query);
+      const refs = queryRefs[index]!;
       const dependsOnIds = [...new Set(f.dependsOn ?? [])];
       const path = `fragments[${index}]`;
       return {
