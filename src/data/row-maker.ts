@@ -52,6 +52,14 @@ export function rowMaker(columns: readonly ColumnFrom[], rows: number): RowMaker
   return maker;
 }
 
+/** The maker of rows holding exactly `columns` of one input, under their own names. */
+export function pickMaker(columns: readonly string[], rows: number): RowMaker {
+  return rowMaker(
+    columns.map((column): ColumnFrom => ({ from: 0, column, as: column })),
+    rows,
+  );
+}
+
 function compile(columns: readonly ColumnFrom[], generic: RowMaker): RowMaker | undefined {
   const read = (c: ColumnFrom, missing: boolean): string => {
     if (missing) return 'null';

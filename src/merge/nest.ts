@@ -2,7 +2,7 @@ import type { Row } from '../data/row.js';
 import { matchIndices } from './hash.js';
 import type { Relation, RelationResult } from './relation.js';
 import { setColumn } from '../data/row.js';
-import { rowMaker, type ColumnFrom } from '../data/row-maker.js';
+import { pickMaker } from '../data/row-maker.js';
 
 export interface NestSpec {
   /** `[parentColumn, childColumn]` pairs; null keys match nothing. */
@@ -24,10 +24,7 @@ export function nest(parent: Relation, child: Relation, spec: NestSpec): Relatio
     spec.on.map(([, c]) => c),
   );
   const columns = parent.columns.includes(spec.as) ? [...parent.columns] : [...parent.columns, spec.as];
-  const pick = rowMaker(
-    parent.columns.map((column): ColumnFrom => ({ from: 0, column, as: column })),
-    parent.rows.length,
-  );
+  const pick = pickMaker(parent.columns, parent.rows.length);
   const rows = parent.rows.map((row, i): Row => {
     const out = pick(row);
     const children = (matches[i] ?? []).map((j) => child.rows[j]).filter((r): r is Row => r !== undefined);

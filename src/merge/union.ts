@@ -1,6 +1,6 @@
 import type { Row } from '../data/row.js';
 import type { Relation, RelationResult } from './relation.js';
-import { rowMaker, type ColumnFrom } from '../data/row-maker.js';
+import { pickMaker } from '../data/row-maker.js';
 import { groupKey } from '../data/values.js';
 
 /**
@@ -15,10 +15,7 @@ export function union(inputs: readonly Relation[], distinct = false): RelationRe
   const rows: Row[] = [];
   let total = 0;
   for (const input of inputs) total += input.rows.length;
-  const pick = rowMaker(
-    columns.map((column): ColumnFrom => ({ from: 0, column, as: column })),
-    total,
-  );
+  const pick = pickMaker(columns, total);
   for (const input of inputs) {
     for (const row of input.rows) {
       const out = pick(row);
