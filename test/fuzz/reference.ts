@@ -64,6 +64,8 @@ function distinctValues(rows: readonly Row[], column: string): unknown[] {
 export function sqliteValue(value: unknown): unknown {
   if (value === undefined) return null;
   if (typeof value === 'boolean') return value ? 1 : 0;
+  // A date binds as its ISO text, as the SQLite source documents (not as a JSON string).
+  if (value instanceof Date) return value.toISOString();
   if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) return JSON.stringify(value);
   return value;
 }

@@ -101,6 +101,14 @@ describe('sqliteSource', () => {
     expect(await exec(s, 'SELECT ? AS t, ? AS f, ? AS u', [true, false, undefined])).toEqual([{ t: 1, f: 0, u: null }]);
   });
 
+  it('sends a Date as its ISO 8601 text and an object as JSON text', async () => {
+    const s = open();
+    const at = new Date(Date.UTC(2026, 11, 6, 21, 5, 7, 89));
+    expect(await exec(s, 'SELECT ? AS d, json_extract(?, \'$.a\') AS a', [at, { a: 2 }])).toEqual([{ d: '2026-12-06T21:05:07.089Z', a: 2 }]);
+    // As text, a Date compares with ISO text stored in the table; it is not JSON, so json_each(?) rejects it.
+    await expect(exec(s, 'SELECT value FROM json_each(?)', [at])).rejects.toMatchObject({ code: 'FRAGMENT_FAILED' });
+  });
+
   it('readonly: reads work, writes are rejected and change nothing', async () => {
     const s = open({ readonly: true });
     expect(await exec(s, 'SELECT count(*) AS n FROM users')).toEqual([{ n: 4 }]);
