@@ -64,8 +64,11 @@ function distinctValues(rows: readonly Row[], column: string): unknown[] {
 export function sqliteValue(value: unknown): unknown {
   if (value === undefined) return null;
   if (typeof value === 'boolean') return value ? 1 : 0;
-  // A date binds as its ISO text, as the SQLite source documents (not as a JSON string).
+  // As the SQLite source documents: a date as its ISO text (not a JSON string), a typed
+  // array as a blob, a boxed primitive as its primitive, any other object as JSON text.
   if (value instanceof Date) return value.toISOString();
+  if (ArrayBuffer.isView(value) && !Buffer.isBuffer(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof Number || value instanceof String || value instanceof Boolean) return sqliteValue(value.valueOf());
   if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) return JSON.stringify(value);
   return value;
 }

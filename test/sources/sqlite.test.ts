@@ -109,6 +109,13 @@ describe('sqliteSource', () => {
     await expect(exec(s, 'SELECT value FROM json_each(?)', [at])).rejects.toMatchObject({ code: 'FRAGMENT_FAILED' });
   });
 
+  it('sends a typed array as a blob and a boxed primitive as its primitive', async () => {
+    const s = open();
+    const bytes = new Uint8Array([0, 1, 255, 7]).subarray(1, 3);
+    const [row] = await exec(s, 'SELECT ? AS b, typeof(?) AS t, ? AS n, ? AS s', [bytes, bytes, Object(2), Object('x')]);
+    expect(row).toEqual({ b: Buffer.from([1, 255]), t: 'blob', n: 2, s: 'x' });
+  });
+
   it('readonly: reads work, writes are rejected and change nothing', async () => {
     const s = open({ readonly: true });
     expect(await exec(s, 'SELECT count(*) AS n FROM users')).toEqual([{ n: 4 }]);

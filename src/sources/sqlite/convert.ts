@@ -15,8 +15,13 @@ export function toSqliteValue(value: unknown): unknown {
   if (Array.isArray(value)) return JSON.stringify(value.map(jsonSafe));
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (value === undefined) return null;
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) return JSON.stringify(value);
+  if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) {
+    if (value instanceof Date) return value.toISOString();
+    // A typed array is bytes (a blob); a boxed primitive is its primitive.
+    if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    if (value instanceof Number || value instanceof String || value instanceof Boolean) return toSqliteValue(value.valueOf());
+    return JSON.stringify(value);
+  }
   return value;
 }
 
