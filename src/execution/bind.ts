@@ -1,5 +1,5 @@
 import { TributaryError } from '../errors.js';
-import { findRefs, formatPath, isFromRef, replaceAt, type FoundRef, type Fragment } from '../plan/index.js';
+import { findRefs, formatPath, isFromRef, nonJsonKind, replaceAt, type FoundRef, type Fragment } from '../plan/index.js';
 import type { Row } from '../data/row.js';
 
 /** One source call of a fragment: the native query with references resolved, and its params. */
@@ -106,13 +106,21 @@ export function paramUses(queryRefs: readonly (readonly FoundRef[])[], merge: un
 
 /**
  * Checks that every `{ $param }` of a plan (`paramUses`) has a value in the run's params, so
- * a run that could never finish fails before anything runs. Throws `PLAN_INVALID` with the
- * path of each reference that has no value. O(references), not a walk of the plan.
+ * a run that could never finish fails before anything runs, and that the value is one a
+ * source can bind (a bigint, a Date, a Buffer are; a Set would bind as `'{}'`). Throws
+ * `PLAN_INVALID` with the path of each reference that has no value, or of the value.
+ * O(references), not a walk of the plan.
  */
 export function checkRunParams(uses: readonly ParamUse[], params: Readonly<Record<string, unknown>>): void {
   let issues: { path: string; message: string }[] | undefined;
   for (const { name, path } of uses) {
-    if (Object.prototype.hasOwnProperty.call(params, name)) continue;
+    if (Object.prototype.hasOwnProperty.call(params, name)) {
+      const value = params[name];
+      const kind = typeof value === 'bigint' ? undefined : nonJsonKind(value);
+      const at = formatPath('params', [name]);
+      if (kind !== undefined && !issues?.some((issue) => issue.path === at)) (issues ??= []).push({ path: at, message: `run parameter "${name}": ${kind}` });
+      continue;
+    }
     (issues ??= []).push({ path, message: `run parameter "${name}" is not given; pass params: { ${name}: … } to run()` });
   }
   if (issues) throw new TributaryError('PLAN_INVALID', `invalid run: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });

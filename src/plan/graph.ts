@@ -1,10 +1,11 @@
 import type { ErrorIssue } from '../errors.js';
+import { findNonJson, nonJsonKind } from './json-value.js';
 import type { PlanLimits } from './limits.js';
 import type { Fragment, MergeNode } from './schema.js';
 
 /**
- * Checks run on the raw input before zod sees it: a plain object, JSON-serializable,
- * within the size and nesting limits. Iterative, so hostile nesting cannot overflow the stack.
+ * Checks run on the raw input before zod sees it: a plain object, JSON-serializable with
+ * nothing JSON would silently drop (see `nonJsonKind`), within the size and nesting limits. Iterative, so hostile nesting cannot overflow the stack.
  */
 export function checkRawShape(input: unknown, limits: PlanLimits): ErrorIssue[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -28,7 +29,10 @@ function walk(input: object, limits: PlanLimits): ErrorIssue[] {
   let visits = 0;
   while (stack.length > 0) {
     const { value, depth, exit } = stack.pop()!;
-    if (typeof value !== 'object' || value === null) continue;
+    if (typeof value !== 'object' || value === null) {
+      if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') return nonJsonIssue(input);
+      continue;
+    }
     if (exit) {
       onPath.delete(value);
       continue;
@@ -36,6 +40,14 @@ function walk(input: object, limits: PlanLimits): ErrorIssue[] {
     if (++visits > maxVisits) return [{ path: '(root)', message: `the plan is larger than ${limits.maxPlanBytes} bytes as JSON` }];
     if (depth > limits.maxNesting) return [{ path: '(root)', message: `the plan nests deeper than ${limits.maxNesting} levels` }];
     if (onPath.has(value)) return [{ path: '(root)', message: 'the plan contains a reference cycle and is not JSON' }];
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) {
+      if (nonJsonKind(value) !== undefined) return nonJsonIssue(input);
+      // A Buffer or typed array binds as bytes: nothing inside it to check.
+      if (ArrayBuffer.isView(value)) continue;
+    }
+    // An object that says how it serializes (a Date, a decimal) is one value.
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') continue;
     onPath.add(value);
     stack.push({ value, depth, exit: true });
     for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push({ value: child, depth: depth + 1 });
@@ -48,6 +60,11 @@ function walk(input: object, limits: PlanLimits): ErrorIssue[] {
   }
   if (size > limits.maxPlanBytes) return [{ path: '(root)', message: `the plan is ${size} bytes as JSON; the limit is ${limits.maxPlanBytes}` }];
   return [];
+}
+
+function nonJsonIssue(input: object): ErrorIssue[] {
+  const found = findNonJson(input);
+  return [{ path: found?.path ?? '(root)', message: `${found?.kind ?? 'a value is not JSON'} (a plan holds JSON values; a Date or a Buffer binds as itself)` }];
 }
 
 /** The first dependency cycle found, as ids from a fragment back to itself. */

@@ -5,4 +5,5 @@ export { levels } from './levels.js';
 export { plan, from, param, PlanBuilder } from './builder.js';
 export { planLimitsSchema, defaultPlanLimits, type PlanLimits, type PlanLimitsInput } from './limits.js';
 export { mergeLeaves } from './graph.js';
+export { nonJsonKind } from './json-value.js';
 export { findRefs, isFromRef, isParamRef, replaceAt, formatPath, type FoundRef } from './refs.js';

@@ -237,4 +237,28 @@ describe('bind joins in a run', () => {
       expect(lookup.calls.at(-1)!.params[1]).toBe(limit);
     }
   });
+
+  it('rejects a run parameter no source can bind (a Set would bind as {}), once, at its path; a bigint, a Date and an array bind', async () => {
+    const lookup = setup();
+    const plan = {
+      fragments: [
+        { id: 'keys', source: 'up', query: { table: 'keys' } },
+        { id: 'sq', source: 'lookup', dependsOn: ['keys'], query: { key: 'sq', params: [{ $from: 'keys', column: 'k' }, { $param: 'ids' }, { $param: 'ids' }, { $param: 'at' }] } },
+      ],
+    };
+    let caught: unknown;
+    try {
+      executor!.run(plan, { params: { ids: new Set([1, 2]), at: new Date(0) } });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isTributaryError(caught, 'PLAN_INVALID')).toBe(true);
+    expect((caught as { issues: unknown[] }).issues).toEqual([{ path: 'params.ids', message: 'run parameter "ids": a Set is not JSON; use an array' }]);
+    expect(lookup.calls).toHaveLength(0);
+    for (const ids of [[1, 2], 9007199254740993n]) {
+      const result = await executor!.execute(plan, { params: { ids, at: new Date(0) } });
+      expect(result.status).toBe('ok');
+      expect(lookup.calls.at(-1)!.params.slice(1)).toEqual([ids, ids, new Date(0)]);
+    }
+  });
 });

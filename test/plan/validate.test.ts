@@ -1,3 +1,4 @@
+import { Decimal } from 'decimal.js';
 import { describe, expect, it, vi } from 'vitest';
 import { createExecutor, isTributaryError, memorySource, validatePlan, type SourceExecutor, type TributaryError } from '../../src/index.js';
 import { testQuerySchema } from '../support/engine.js';
@@ -273,5 +274,26 @@ describe('plan limits', () => {
     const { error } = rejectionOf({ fragments: [{ id: 'a', source: 'a', query }] });
     expect(error.code).toBe('PLAN_INVALID');
     expect(error.message).toContain('reference cycle');
+  });
+
+  it.each([
+    ['a Set', new Set([1, 2]), 'fragments[0].query.params[1]', /a Set is not JSON; use an array/],
+    ['a Map', new Map([[1, 2]]), 'fragments[0].query.params[1]', /a Map is not JSON/],
+    ['a function', () => 1, 'fragments[0].query.params[1]', /a function is not JSON/],
+    ['a bigint', 9007199254740993n, 'fragments[0].query.params[1]', /a bigint is not JSON; write it as a string, or pass it as a run param/],
+    ['a Promise', Promise.resolve([1]), 'fragments[0].query.params[1]', /a Promise is not JSON/],
+    ['a Set inside an object', { ids: new Set([1]) }, 'fragments[0].query.params[1].ids', /a Set is not JSON/],
+  ])('rejects %s, which JSON would silently drop or fail on, at its path', (_, value, path, message) => {
+    const { error, spy } = rejectionOf({ fragments: [{ id: 'a', source: 'a', query: { key: 'k', params: [1, value] } }] });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(error.issues).toEqual([{ path, message: expect.stringMatching(message) }]);
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('accepts the values a driver binds as they are: a Date, a Buffer, a typed array, an object with toJSON', () => {
+    const ownToJson = { toJSON: () => '1.10' };
+    const params = [new Date(0), Buffer.from('ab'), new Uint8Array([1, 2]), new Decimal('1.10'), ownToJson, Object(1)];
+    const plan = { fragments: [{ id: 'a', source: 'a', query: { key: 'k', params } }] };
+    expect(() => createExecutor({ sources: { a: spySource() } }).validate(plan)).not.toThrow();
   });
 });
