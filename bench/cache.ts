@@ -37,7 +37,8 @@ export async function cache(ctx: BenchContext): Promise<GroupResult> {
     try {
       for (const shape of shapes) {
         ctx.log(`d: ${shape.name}`);
-        const plan: Plan = { id: `cache-${shape.where}`, fragments: [{ id: 'orders', source: 'pg', query: { sql: `SELECT id, customer_id, total, status FROM ${table} WHERE ${shape.where}` } }] };
+        const planObject: Plan = { id: `cache-${shape.where}`, fragments: [{ id: 'orders', source: 'pg', query: { sql: `SELECT id, customer_id, total, status FROM ${table} WHERE ${shape.where}` } }] };
+        const plan = executor.prepare(planObject);
         const first = await executor.execute(plan);
         const second = await executor.execute(plan);
         if (second.stats.cacheHits !== 1 || first.rows.length !== second.rows.length) throw new Error(`d: the second run of ${shape.name} was not a cache hit`);

@@ -58,7 +58,9 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
   // Preparations belong to this executor and to one state of its registry.
   const owner = {};
   let generation = 0;
-  const prepared = new WeakMap<object, PreparedPlan>();
+  // Each plan object's preparation, with the plan's JSON text when it was made: a plan
+  // changed since (a param, a fragment) is prepared again, never run stale.
+  const prepared = new WeakMap<object, { plan: PreparedPlan; json: string }>();
   let closing: Promise<void> | undefined;
   // Every call of a remote source is a BullMQ job; one lane (queue connections) for all.
   const remote = opts.remote ? wrapRemote(opts.remote) : undefined;
@@ -105,15 +107,25 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
 
   const validate = (plan: unknown): ValidatedPlan => validatePlan(plan, { sources, limits: opts.limits });
 
+  /** A plan's JSON text, or undefined when it no longer has one (a getter throws, a cycle, a bigint): validation then says why. */
+  const jsonOf = (plan: unknown): string | undefined => {
+    try {
+      return JSON.stringify(plan);
+    } catch {
+      return undefined;
+    }
+  };
+
   const prepare = (plan: unknown): PreparedPlan => {
     if (plan instanceof PreparedPlan) {
       if (plan.owner === owner && plan.generation === generation) return plan;
       return prepare(plan.input);
     }
     const remembered = typeof plan === 'object' && plan !== null ? prepared.get(plan) : undefined;
-    if (remembered && remembered.generation === generation) return remembered;
+    if (remembered && remembered.plan.generation === generation && jsonOf(plan) === remembered.json) return remembered.plan;
     const fresh = new PreparedPlan(plan, validate(plan), opts, owner, generation);
-    if (typeof plan === 'object' && plan !== null) prepared.set(plan, fresh);
+    // Valid, so JSON: its text is what a later run compares.
+    if (typeof plan === 'object' && plan !== null) prepared.set(plan, { plan: fresh, json: JSON.stringify(plan) });
     return fresh;
   };
 

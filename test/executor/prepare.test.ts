@@ -77,6 +77,35 @@ describe('prepared plans', () => {
     expect(executor.prepare(plan)).toBe(executor.prepare(plan));
   });
 
+  it('prepares a plan object again once it has changed, so a changed plan never runs stale (cache keys, settings, validation)', async () => {
+    const { source, checks } = countingSource();
+    executor = createExecutor({ sources: { mem: source } });
+    const plan = { fragments: [{ id: 'a', source: 'mem', query: { table: 't', where: { ge: ['id', 2] } } }], timeoutMs: 1000 };
+    expect((await executor.execute(plan)).rows).toEqual([{ id: 2 }, { id: 3 }]);
+    const before = executor.prepare(plan);
+    expect(checks()).toBe(1);
+    // A value deep in a query: the result (and its cache key) follows the change.
+    plan.fragments[0]!.query.where.ge[1] = 3;
+    expect((await executor.execute(plan)).rows).toEqual([{ id: 3 }]);
+    expect(checks()).toBe(2);
+    const after = executor.prepare(plan);
+    expect(after).not.toBe(before);
+    expect(after.fragments[0]!.timeoutMs).toBe(1000);
+    // A setting: the preparation's merged settings follow too.
+    plan.timeoutMs = 50;
+    expect(executor.prepare(plan).fragments[0]!.timeoutMs).toBe(50);
+    // Changed into something invalid: refused as any invalid plan is.
+    (plan.fragments[0]!.query as { table: unknown }).table = 7;
+    expect(() => executor!.run(plan)).toThrow(expect.objectContaining({ code: 'PLAN_INVALID' }));
+    // Unchanged since: the same preparation, no validation.
+    (plan.fragments[0]!.query as { table: unknown }).table = 't';
+    const again = executor.prepare(plan);
+    const checked = checks();
+    expect(executor.prepare(plan)).toBe(again);
+    await executor.execute(plan);
+    expect(checks()).toBe(checked);
+  });
+
   it('fails before anything runs for an invalid plan, and a prepared plan whose source was unregistered', async () => {
     executor = createExecutor({ sources: { mem: memorySource({ tables: { t: [] } }) } });
     expect(() => executor!.prepare({ fragments: [{ id: 'a', source: 'nope', query: {} }] })).toThrow(expect.objectContaining({ code: 'SOURCE_UNKNOWN' }));
