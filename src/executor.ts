@@ -123,7 +123,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     }
     const remembered = typeof plan === 'object' && plan !== null ? prepared.get(plan) : undefined;
     if (remembered && remembered.plan.generation === generation && jsonOf(plan) === remembered.json) return remembered.plan;
-    const fresh = new PreparedPlan(plan, validate(plan), opts, owner, generation);
+    const fresh = new PreparedPlan(validate(plan), opts, owner, generation);
     // Valid, so JSON: its text is what a later run compares.
     if (typeof plan === 'object' && plan !== null) prepared.set(plan, { plan: fresh, json: JSON.stringify(plan) });
     return fresh;

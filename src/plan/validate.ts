@@ -6,6 +6,7 @@ import { defaultPlanLimits, type PlanLimits } from './limits.js';
 import { findRefs, formatPath, isFromRef, type FoundRef } from './refs.js';
 import { planSchema, type Fragment, type MergeNode, type Plan } from './schema.js';
 import { checkRawShape, findCycle, mergeLeaves } from './graph.js';
+import { ownCopy } from './own-copy.js';
 
 /** A plan that passed every check, with defaults filled in and its levels computed. */
 export interface ValidatedPlan extends Plan {
@@ -20,6 +21,8 @@ export interface ValidatedPlan extends Plan {
   dependents: ReadonlyMap<string, readonly string[]>;
   /** The merge tree, or the single last-level fragment when the plan has none. */
   mergeTree: MergeNode;
+  /** The plan as it was validated: its own copy of the input, which nothing outside shares. */
+  input: unknown;
 }
 
 export interface ValidateOptions {
@@ -38,8 +41,10 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
   const limits = options.limits ?? defaultPlanLimits;
   const raw = checkRawShape(input, limits);
   if (raw.length > 0) throw invalid(raw);
+  // From here on, the plan's own copy: nothing the caller changes later reaches it.
+  const own = ownCopy(input);
 
-  const parsed = planSchema.safeParse(input);
+  const parsed = planSchema.safeParse(own);
   if (!parsed.success) throw invalid(zodIssues(parsed.error.issues));
   const plan = parsed.data;
 
@@ -115,6 +120,7 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
     fragmentsById: byId,
     dependents,
     mergeTree,
+    input: own,
   };
 }
 

@@ -45,7 +45,7 @@ export interface PreparedFragment {
  */
 export class PreparedPlan {
   readonly id: string;
-  /** The plan as given (what a preparation for another executor starts from). */
+  /** The plan as it was validated, a copy nothing outside shares (what a preparation for another executor, or a durable run, starts from). */
   readonly input: unknown;
   readonly plan: ValidatedPlan;
   readonly fragments: readonly PreparedFragment[];
@@ -73,9 +73,9 @@ export class PreparedPlan {
   readonly keys = new Map<string, string>();
 
   /** @internal — use `executor.prepare(plan)`. */
-  constructor(input: unknown, plan: ValidatedPlan, options: ResolvedExecutorOptions, owner: object, generation: number) {
+  constructor(plan: ValidatedPlan, options: ResolvedExecutorOptions, owner: object, generation: number) {
     this.id = plan.id;
-    this.input = input;
+    this.input = plan.input;
     this.plan = plan;
     this.owner = owner;
     this.generation = generation;

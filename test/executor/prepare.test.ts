@@ -106,6 +106,24 @@ describe('prepared plans', () => {
     expect(checks()).toBe(checked);
   });
 
+  it('a PreparedPlan runs what was validated, whatever happens to the object it came from; the object itself runs as it is now', async () => {
+    executor = createExecutor({ sources: { mem: countingSource().source } });
+    const ids = [1, 2];
+    const plan = { fragments: [{ id: 'a', source: 'mem', query: { table: 't', where: { in: ['id', ids] } } }] };
+    const prepared = executor.prepare(plan);
+    expect((await executor.execute(prepared)).rows).toEqual([{ id: 1 }, { id: 2 }]);
+    // The caller reuses its array, and even breaks its query: the prepared plan does not see it.
+    ids.splice(0, 2, 3);
+    expect((await executor.execute(prepared)).rows).toEqual([{ id: 1 }, { id: 2 }]);
+    expect((await executor.execute(plan)).rows).toEqual([{ id: 3 }]);
+    (plan.fragments[0]!.query as { table: unknown }).table = 42;
+    expect((await executor.execute(prepared)).rows).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(() => executor!.run(plan)).toThrow(expect.objectContaining({ code: 'PLAN_INVALID' }));
+    // Prepared again for another registry state, it starts from its own copy, not the broken object.
+    executor.register('other', memorySource({ tables: {} }));
+    expect((await executor.execute(prepared)).rows).toEqual([{ id: 1 }, { id: 2 }]);
+  });
+
   it('fails before anything runs for an invalid plan, and a prepared plan whose source was unregistered', async () => {
     executor = createExecutor({ sources: { mem: memorySource({ tables: { t: [] } }) } });
     expect(() => executor!.prepare({ fragments: [{ id: 'a', source: 'nope', query: {} }] })).toThrow(expect.objectContaining({ code: 'SOURCE_UNKNOWN' }));
