@@ -5,7 +5,8 @@ import type { Fragment, MergeNode } from './schema.js';
 
 /**
  * Checks run on the raw input before zod sees it: a plain object, JSON-serializable with
- * nothing JSON would silently drop (see `nonJsonKind`), within the size and nesting limits. Iterative, so hostile nesting cannot overflow the stack.
+ * nothing JSON would silently drop (see `nonJsonKind`), within the size and nesting
+ * limits. Iterative, so hostile nesting cannot overflow the stack.
  */
 export function checkRawShape(input: unknown, limits: PlanLimits): ErrorIssue[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -30,7 +31,7 @@ function walk(input: object, limits: PlanLimits): ErrorIssue[] {
   while (stack.length > 0) {
     const { value, depth, exit } = stack.pop()!;
     if (typeof value !== 'object' || value === null) {
-      if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') return nonJsonIssue(input);
+      if (nonJsonKind(value) !== undefined) return nonJsonIssue(input);
       continue;
     }
     if (exit) {

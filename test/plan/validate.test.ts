@@ -290,6 +290,19 @@ describe('plan limits', () => {
     expect(spy.execute).not.toHaveBeenCalled();
   });
 
+  it('accepts a bigint once the app has taught JSON bigints (BigInt.prototype.toJSON)', () => {
+    const proto = BigInt.prototype as { toJSON?: () => string };
+    proto.toJSON = function (this: bigint) {
+      return this.toString();
+    };
+    try {
+      const plan = { fragments: [{ id: 'a', source: 'a', query: { key: 'k', params: [9007199254740993n] } }] };
+      expect(() => createExecutor({ sources: { a: spySource() } }).validate(plan)).not.toThrow();
+    } finally {
+      delete proto.toJSON;
+    }
+  });
+
   it('accepts the values a driver binds as they are: a Date, a Buffer, a typed array, an object with toJSON', () => {
     const ownToJson = { toJSON: () => '1.10' };
     const params = [new Date(0), Buffer.from('ab'), new Uint8Array([1, 2]), new Decimal('1.10'), ownToJson, Object(1)];
