@@ -1,9 +1,10 @@
-import { FragmentError } from '../errors.js';
+import { FragmentError, TributaryError } from '../errors.js';
 import { QueryDeadline, latencyOf } from '../execution/deadline.js';
 import type { TimerHandle } from '../execution/clock.js';
 import type { SourceExecutor } from '../sources/source.js';
 import type { SettleEvent } from './port.js';
 import type { PreparedFragment, PreparedPlan } from './prepare.js';
+import type { RunPort } from './run-port.js';
 import type { StatusTable } from './status-table.js';
 import type { RunRuntime } from './types.js';
 
@@ -46,6 +47,33 @@ export class RunDeadline {
     if (this.#timer === undefined) return;
     this.rt.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /**
+   * The deadline passed: every fragment of `port`'s run still queued, running or ready to be
+   * sent is stopped (its calls aborted). An optional one is dropped, a required one fails
+   * with TIMEOUT; either way what depends on it is skipped. Returns true when the query must
+   * fail (a required fragment under fail-fast); otherwise every fragment is finished and the
+   * query goes on to its merge. O(fragments), once per run.
+   */
+  stopAll(port: RunPort): boolean {
+    let fail = false;
+    for (const f of port.prepared.fragments) {
+      const i = f.index;
+      const state = port.table.state(i);
+      if (state !== 'queued' && state !== 'running' && !(state === 'pending' && port.scheduler.isReady(i))) continue;
+      port.runnerOf(f.source)?.drop(i);
+      const event = this.stopped(f, port.table, port.queryId, port.at());
+      if (event.type === 'fragment.failed' && port.errorPolicy === 'fail-fast') {
+        port.stopReason ??= new TributaryError('TIMEOUT', `the query passed its ${this.deadlineMs} ms deadline`, { cause: event.error });
+        fail = true;
+      }
+      port.record(event);
+      if (fail) continue;
+      port.table.settle(i);
+      port.skipDownstream({ fragmentId: f.id });
+    }
+    return fail;
   }
 
   /**

@@ -3,7 +3,9 @@ import { bindPort, unbindPort } from '../../machines/source.machine.js';
 import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { PreparedPlan } from './prepare.js';
-import { buildResult, type QueryResult } from './result.js';
+import type { QueryResult } from './result.js';
+import { batches, invalidBatchSize } from './result-batches.js';
+import { runOutcome } from './outcome.js';
 import { RunPort } from './run-port.js';
 import { RunStreaming } from './streaming.js';
 import type { QueryRun, RunOptions, RunRuntime } from './types.js';
@@ -130,28 +132,11 @@ class RunControl {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    const { port, prepared, rt, actor } = this;
+    const { port, rt, actor } = this;
     unbindPort(actor.system);
     port.disarmDeadline();
     if (this.#onAbort) this.opts.signal?.removeEventListener('abort', this.#onAbort);
-    const snapshot = actor.getSnapshot();
-    const failed = snapshot.value === 'failed' || snapshot.status === 'error';
-    const durationMs = port.at();
-    const errors = port.mergeError ? [...port.errors, port.mergeError] : port.errors;
-    const out = buildResult(prepared, port.table, { failed, rows: port.merged.rows, columns: port.merged.columns, errors, retries: port.events.retries, durationMs });
-    const cancelled = failed && snapshot.context.failure?.code === 'CANCELLED';
-    const error = !failed
-      ? undefined
-      : cancelled
-        ? (port.stopReason ?? new TributaryError('CANCELLED', 'the query was cancelled'))
-        : (errors[0] ?? new TributaryError('FRAGMENT_FAILED', snapshot.context.failure?.message ?? 'the query failed'));
-    if (port.events.wanted) {
-      if (error) port.events.emit({ type: 'query.failed', queryId: prepared.id, at: durationMs, error, durationMs });
-      else {
-        const rowCount = port.streaming ? port.streaming.rows.count : out.rows.length;
-        port.events.emit({ type: 'query.done', queryId: prepared.id, at: durationMs, status: out.status === 'partial' ? 'partial' : 'ok', rowCount, durationMs });
-      }
-    }
+    const { out, error, cancelled } = runOutcome(port, actor.getSnapshot());
     port.streaming?.finish(error);
     port.events.finish(!error);
     rt.ticket?.release();
@@ -183,16 +168,4 @@ class RunControl {
 function abortMessage(reason: unknown): string {
   if (reason instanceof Error) return reason.message;
   return reason === undefined ? 'aborted' : String(reason);
-}
-
-// eslint-disable-next-line require-yield -- it fails before its first batch
-async function* invalidBatchSize(size: number): AsyncIterableIterator<Row[]> {
-  // A size below 1 would yield empty batches forever.
-  throw new TributaryError('CONFIG_INVALID', `rows(batchSize): expected a positive integer, got ${size}`, { issues: [{ path: 'batchSize', message: 'expected a positive integer' }] });
-}
-
-async function* batches(result: Promise<QueryResult>, size: number): AsyncIterableIterator<Row[]> {
-  const r = await result;
-  if (r.status === 'failed') throw r.errors[0] ?? new TributaryError('FRAGMENT_FAILED', 'the query failed');
-  for (let i = 0; i < r.rows.length; i += size) yield r.rows.slice(i, i + size);
 }

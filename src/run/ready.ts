@@ -1,0 +1,70 @@
+import type { Row } from '../data/row.js';
+import type { FragmentSucceededEvent } from '../progress/events.js';
+import type { Ready } from './port.js';
+import type { RunPort } from './run-port.js';
+import type { Dispatch } from './scheduler.js';
+
+/**
+ * The fragments of a run that may start now (`QueryPort.takeReady`): those to send to their
+ * source actors, per source, and those answered at once — by a resumed run's store or by
+ * the in-process cache — which settle in the machine step that took them, as succeeded and
+ * cached, without a source actor or a call. A plan served whole from the cache spawns no
+ * source actor at all. @internal
+ */
+export function takeReady(port: RunPort, level: number): Ready | undefined {
+  const send = port.scheduler.take(port.schedule, level);
+  if (!send) return undefined;
+  // A resumed run: fragments whose rows the run store holds settle here, like cache hits.
+  const restored = port.rt.durable?.restored;
+  let cached = restored ? restore(port, send, restored) : undefined;
+  const cache = port.rt.cache;
+  if (!cache || port.streaming) return { send, cached };
+  for (let s = 0; s < send.length; s++) {
+    const list = send[s];
+    if (!list) continue;
+    let kept: number[] | undefined;
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k]!;
+      const rows = cache.peekStatic(i);
+      if (!rows) {
+        kept?.push(i);
+        continue;
+      }
+      kept ??= list.slice(0, k);
+      (cached ??= []).push(served(port, i, rows));
+    }
+    if (kept) send[s] = kept.length > 0 ? kept : undefined;
+  }
+  return { send, cached };
+}
+
+/** Takes the fragments a resumed run's store holds out of `send`; their settle events. */
+function restore(port: RunPort, send: Dispatch, restored: ReadonlyMap<string, Row[]>): FragmentSucceededEvent[] | undefined {
+  let out: FragmentSucceededEvent[] | undefined;
+  for (let s = 0; s < send.length; s++) {
+    const list = send[s];
+    if (!list) continue;
+    const kept = list.filter((i) => {
+      const rows = restored.get(port.prepared.fragments[i]!.id);
+      if (rows) (out ??= []).push(served(port, i, rows));
+      return !rows;
+    });
+    send[s] = kept.length > 0 ? kept : undefined;
+  }
+  return out;
+}
+
+/** Fragment `i` answered with `rows` without a call: its events, its rows, its record. */
+function served(port: RunPort, i: number, rows: Row[]): FragmentSucceededEvent {
+  const f = port.prepared.fragments[i]!;
+  const at = port.at();
+  const base = { queryId: port.queryId, at, fragmentId: f.id, source: f.source, level: f.level };
+  if (port.events.wanted) {
+    port.events.emit({ type: 'fragment.queued', ...base });
+    port.events.emit({ type: 'fragment.cached', ...base, rowCount: rows.length });
+  }
+  port.rows[i] = rows;
+  const event: FragmentSucceededEvent = { type: 'fragment.succeeded', ...base, rowCount: rows.length, attempts: 0, calls: 0, cached: true, startedAt: at, durationMs: 0 };
+  port.record(event);
+  return event;
+}

@@ -1,0 +1,51 @@
+import { TributaryError } from '../errors.js';
+import type { SettleEvent } from './port.js';
+import type { RunPort } from './run-port.js';
+
+/**
+ * A fragment of `port`'s run settled, as its source actor (or the cache, or the deadline)
+ * reports it: the status table records the outcome; a failure joins the run's errors and,
+ * under fail-fast, becomes the reason the run stops; then the durable store, the streaming
+ * merge and the event listeners learn it. @internal
+ */
+export function recordSettlement(port: RunPort, event: SettleEvent): void {
+  const i = port.prepared.indexOf.get(event.fragmentId)!;
+  const table = port.table;
+  if (event.type === 'fragment.succeeded') {
+    table.succeeded(i, event);
+    if (event.limited) table.setReason(i, event.limited === 'stopped' ? 'limit-stopped' : 'limit-satisfied');
+  } else if (event.type === 'fragment.dropped') {
+    table.dropped(i, event);
+  } else {
+    if (event.reason) table.setReason(i, event.reason);
+    table.failed(i, event);
+    port.errors.push(event.error);
+    if (port.errorPolicy === 'fail-fast') {
+      port.stopReason ??= new TributaryError('CANCELLED', `stopped because fragment "${event.fragmentId}" failed (fail-fast)`, { cause: event.error });
+    }
+  }
+  port.rt.durable?.settled(event, port.rows[i]);
+  port.streaming?.settled(event.fragmentId);
+  if (port.events.wanted) port.events.emit(event);
+}
+
+/** The query machine took the settle event: the fragment counts as finished, and a success releases its dependents. @internal */
+export function countSettled(port: RunPort, event: SettleEvent): void {
+  const i = port.prepared.indexOf.get(event.fragmentId)!;
+  port.table.settle(i);
+  if (event.type === 'fragment.succeeded') port.scheduler.release(i);
+  port.events.progressed();
+}
+
+/** Under `partial`, everything downstream of the failed or dropped fragment `fragmentId` is skipped, each with its event. @internal */
+export function skipBelow(port: RunPort, fragmentId: string): void {
+  const i = port.prepared.indexOf.get(fragmentId)!;
+  for (const d of port.scheduler.skipDownstream(i)) {
+    const f = port.prepared.fragments[d]!;
+    port.streaming?.settled(f.id);
+    if (port.events.wanted) {
+      port.events.emit({ type: 'fragment.skipped', queryId: port.queryId, at: port.at(), fragmentId: f.id, source: f.source, level: f.level, because: fragmentId });
+    }
+  }
+  port.events.progressed();
+}
