@@ -42,7 +42,13 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
   const raw = checkRawShape(input, limits);
   if (raw.length > 0) throw invalid(raw);
   // From here on, the plan's own copy: nothing the caller changes later reaches it.
-  const own = ownCopy(input);
+  let own: unknown;
+  try {
+    own = ownCopy(input);
+  } catch (error) {
+    // A getter that read fine once and throws now: not JSON either.
+    throw invalid([{ path: '(root)', message: `the plan cannot be read as JSON: ${(error as Error).message}` }]);
+  }
 
   const parsed = planSchema.safeParse(own);
   if (!parsed.success) throw invalid(zodIssues(parsed.error.issues));

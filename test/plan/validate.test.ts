@@ -290,6 +290,21 @@ describe('plan limits', () => {
     expect(spy.execute).not.toHaveBeenCalled();
   });
 
+  it('rejects a plan whose getter reads fine at first and throws later with PLAN_INVALID, never a raw error', () => {
+    let reads = 0;
+    const query = { key: 'k' };
+    Object.defineProperty(query, 'params', {
+      enumerable: true,
+      get: () => {
+        if (++reads > 2) throw new Error('gone');
+        return [1];
+      },
+    });
+    const { error } = rejectionOf({ fragments: [{ id: 'a', source: 'a', query }] });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(error.message).toContain('gone');
+  });
+
   it('accepts a bigint once the app has taught JSON bigints (BigInt.prototype.toJSON)', () => {
     const proto = BigInt.prototype as { toJSON?: () => string };
     proto.toJSON = function (this: bigint) {
