@@ -124,8 +124,9 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     const remembered = typeof plan === 'object' && plan !== null ? prepared.get(plan) : undefined;
     if (remembered && remembered.plan.generation === generation && jsonOf(plan) === remembered.json) return remembered.plan;
     const fresh = new PreparedPlan(validate(plan), opts, owner, generation);
-    // Valid, so JSON: its text is what a later run compares.
-    if (typeof plan === 'object' && plan !== null) prepared.set(plan, { plan: fresh, json: JSON.stringify(plan) });
+    // Its text is what a later run compares (none from a getter that stopped answering: not kept).
+    const json = typeof plan === 'object' && plan !== null ? jsonOf(plan) : undefined;
+    if (json !== undefined) prepared.set(plan as object, { plan: fresh, json });
     return fresh;
   };
 
