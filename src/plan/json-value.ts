@@ -5,8 +5,8 @@ import { formatPath } from './refs.js';
  * a Map, a Set or a RegExp into `{}` and drops a function, so a plan built in code with
  * `params: [new Set(ids)]` would bind `'{}'` and quietly match nothing. A plan holds JSON
  * (plain objects, arrays, strings, numbers, booleans, null) plus the values a driver binds
- * as they are: a Date, a Buffer or typed array, an object with its own `toJSON` (a decimal
- * library's number) or another class's instance (bound as its JSON).
+ * as they are: a Date, a Buffer or typed array, an object with a `toJSON` method (a
+ * decimal library's number) or another class's instance (bound as its JSON).
  */
 export function nonJsonKind(value: unknown): string | undefined {
   switch (typeof value) {
