@@ -137,8 +137,11 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
   // Telemetry is on unless turned off; whether a tracer is there is asked per run (one may be registered later).
   const telemetryOptions = opts.telemetry === false ? undefined : opts.telemetry === true || opts.telemetry === undefined ? {} : opts.telemetry;
 
-  const run = (plan: unknown, runOptions: RunOptions = {}, resumed?: DurableRun): QueryRun => {
+  const run = (plan: unknown, options: RunOptions = {}, resumed?: DurableRun): QueryRun => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
+    // The run's own params, as they were when it started: a caller that reuses one params
+    // object for the next request cannot change what this run's later levels bind.
+    const runOptions = options.params ? { ...options, params: { ...options.params } } : options;
     checkRunOptions(runOptions);
     const p = prepare(plan);
     if (p.hasRunParams) checkRunParams(p.paramUses, runOptions.params ?? {});

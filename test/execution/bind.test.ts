@@ -238,6 +238,24 @@ describe('bind joins in a run', () => {
     }
   });
 
+  it('binds the params a run started with, even when the caller reuses the object for the next run at once', async () => {
+    const lookup = setup();
+    const plan = {
+      fragments: [
+        { id: 'keys', source: 'up', query: { table: 'keys' } },
+        { id: 'sq', source: 'lookup', dependsOn: ['keys'], query: { key: 'sq', params: [{ $from: 'keys', column: 'k' }, { $param: 'user' }] } },
+      ],
+    };
+    const params: Record<string, unknown> = {};
+    const runs = ['ann', 'bob', 'cy'].map((user) => {
+      params.user = user;
+      return executor!.run(plan, { params });
+    });
+    for (const run of runs) expect((await run.result).status).toBe('ok');
+    // The second level binds after the first finished, long after the loop changed `params`.
+    expect(lookup.calls.map((c) => c.params[1]).sort()).toEqual(['ann', 'bob', 'cy']);
+  });
+
   it('rejects a run parameter no source can bind (a Set would bind as {}), once, at its path; a bigint, a Date and an array bind', async () => {
     const lookup = setup();
     const plan = {
