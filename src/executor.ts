@@ -17,7 +17,7 @@ import { wrapRemote } from './remote/index.js';
 import { validatePlan, type ValidatedPlan } from './plan/index.js';
 import type { ExecutionEvent } from './progress/events.js';
 import { instrument, tracingActive } from './progress/telemetry.js';
-import { checkRunOptions } from './run/run-options.js';
+import { checkRunOptions, ownRunOptions } from './run/run-options.js';
 import { PreparedPlan, startRun, type QueryRun, type RunOptions } from './run/index.js';
 import { RunCacheView } from './run/run-cache.js';
 import { sourceVersions } from './run/source-versions.js';
@@ -139,9 +139,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
 
   const run = (plan: unknown, options: RunOptions = {}, resumed?: DurableRun): QueryRun => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
-    // The run's own params, as they were when it started: a caller that reuses one params
-    // object for the next request cannot change what this run's later levels bind.
-    const runOptions = options.params ? { ...options, params: { ...options.params } } : options;
+    const runOptions = ownRunOptions(options);
     checkRunOptions(runOptions);
     const p = prepare(plan);
     if (p.hasRunParams) checkRunParams(p.paramUses, runOptions.params ?? {});

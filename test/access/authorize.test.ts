@@ -174,3 +174,39 @@ describe('authorize (asynchronous rule)', () => {
     await executor.close();
   });
 });
+
+describe('a run keeps the principal it started with', () => {
+  it('a principal object the caller reuses for the next request does not change whom a running query asks as, nor its cache scope', async () => {
+    const seen: { who: unknown; level: string }[] = [];
+    const whoami: SourceExecutor = {
+      kind: 'whoami',
+      querySchema: memorySource({ tables: {} }).querySchema,
+      cacheScope: 'principal',
+      // The second level's call comes a few milliseconds after the first level's.
+      execute: async (q: MemoryQuery, ctx: ExecuteContext) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        seen.push({ who: ctx.principal?.id, level: q.table });
+        return [{ who: ctx.principal?.id ?? null }];
+      },
+    };
+    const executor = createExecutor({ sources: { w: whoami } });
+    const plan = {
+      fragments: [
+        { id: 'first', source: 'w', query: { table: 'first' } },
+        { id: 'second', source: 'w', dependsOn: ['first'], query: { table: 'second' } },
+      ],
+      merge: { op: 'union' as const, inputs: ['first', 'second'] },
+    };
+    try {
+      const principal = { id: 'ann' };
+      const first = executor.run(plan, { principal });
+      principal.id = 'bob';
+      const second = executor.run(plan, { principal });
+      expect((await first.result).rows).toEqual([{ who: 'ann' }, { who: 'ann' }]);
+      expect((await second.result).rows).toEqual([{ who: 'bob' }, { who: 'bob' }]);
+      expect(seen.filter((s) => s.who === 'ann').map((s) => s.level).sort()).toEqual(['first', 'second']);
+    } finally {
+      await executor.close();
+    }
+  });
+});
