@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memorySource, TributaryError, type ExecuteContext, type MemoryQuery, type Row } from '../../src/index.js';
+import { createExecutor, memorySource, TributaryError, type ExecuteContext, type MemoryQuery, type Row } from '../../src/index.js';
 
 const people: Row[] = [
   { id: 1, name: 'Ann', age: 31, city: 'Oslo' },
@@ -67,5 +67,22 @@ describe('memorySource', () => {
     expect(source.version?.()).toBe('memory:7');
     expect(memorySource({ tables: {}, maxConcurrency: 2, cacheScope: 'shared' })).toMatchObject({ maxConcurrency: 2, cacheScope: 'shared' });
     await expect(source.close?.()).resolves.toBeUndefined();
+  });
+
+  it('reads its tables at each call: rows an app pushes are seen once the cache no longer answers for the source', async () => {
+    const t: Row[] = [{ id: 1 }];
+    const executor = createExecutor({ sources: { ref: memorySource({ tables: { t } }) } });
+    const plan = { fragments: [{ id: 'a', source: 'ref', query: { table: 't' } }] };
+    try {
+      expect((await executor.execute(plan)).rows).toEqual([{ id: 1 }]);
+      t.push({ id: 2 });
+      const cached = await executor.execute(plan);
+      expect(cached.rows).toEqual([{ id: 1 }]);
+      expect(cached.stats.cacheHits).toBe(1);
+      await executor.cache.invalidate({ source: 'ref' });
+      expect((await executor.execute(plan)).rows).toEqual([{ id: 1 }, { id: 2 }]);
+    } finally {
+      await executor.close();
+    }
   });
 });
