@@ -18,6 +18,7 @@ import { validatePlan, type ValidatedPlan } from './plan/index.js';
 import type { ExecutionEvent } from './progress/events.js';
 import { instrument, tracingActive } from './progress/telemetry.js';
 import { checkRunOptions, ownRunOptions } from './run/run-options.js';
+import { guardInspect } from './run/inspect.js';
 import { PreparedPlan, startRun, type QueryRun, type RunOptions } from './run/index.js';
 import { RunCacheView } from './run/run-cache.js';
 import { sourceVersions } from './run/source-versions.js';
@@ -42,6 +43,8 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
 /** `createExecutor`, with the random source of retry jitter for a replay. */
 function buildExecutor(options: ExecutorOptions, random: (() => number) | undefined): Executor {
   const opts: ResolvedExecutorOptions = parseExecutorOptions(options);
+  // Handed to every query actor; one that throws costs its own view, never a query.
+  const inspect = guardInspect(opts.inspect);
   const clock = opts.clock ?? systemClock;
   const scheduler = clockScheduler(clock);
   const now = (): number => clock.now();
@@ -160,6 +163,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     const ticket = quotas.admit(runOptions.principal?.id, p.fragments.length);
     const queryRun = startRun(p, runOptions, {
       options: opts,
+      inspect,
       clock,
       scheduler,
       sources,

@@ -106,3 +106,35 @@ describe('Stately inspector', () => {
     expect(html).toContain('https://stately.ai/inspect');
   });
 });
+
+describe('an inspector that throws', () => {
+  it('costs its own view, never a query: every run finishes, and one process warning says so', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    let calls = 0;
+    const executor = createExecutor({
+      sources: { m: memorySource({ tables: { t: [{ id: 1 }] } }) },
+      inspect: () => {
+        calls++;
+        throw new Error('inspector bug');
+      },
+    });
+    const plan = { fragments: [{ id: 'a', source: 'm', query: { table: 't' } }, { id: 'b', source: 'm', dependsOn: ['a'], query: { table: 't' } }], merge: 'b' };
+    try {
+      for (let i = 0; i < 3; i++) expect((await executor.execute(plan)).rows).toEqual([{ id: 1 }]);
+      // An observer object's `next` is guarded the same way.
+      const observed = createExecutor({ sources: { m: memorySource({ tables: { t: [] } }) }, inspect: { next: () => { throw new Error('observer bug'); } } });
+      expect((await observed.execute({ fragments: [{ id: 'a', source: 'm', query: { table: 't' } }] })).status).toBe('ok');
+      await observed.close();
+      await until(() => warnings.length >= 2);
+      expect(calls).toBeGreaterThan(10);
+      expect(warnings.map((w) => (w as { code?: string }).code)).toEqual(['TRIBUTARY_INSPECT_FAILED', 'TRIBUTARY_INSPECT_FAILED']);
+      expect(warnings[0]!.message).toContain('inspector bug');
+      expect(warnings[1]!.message).toContain('observer bug');
+    } finally {
+      process.off('warning', onWarning);
+      await executor.close();
+    }
+  });
+});

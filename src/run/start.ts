@@ -48,7 +48,7 @@ class RunControl {
       // The actor's id is the query's, so the inspector lists each query by name.
       id: prepared.id,
       input: { queryId: port.queryId, errorPolicy: port.errorPolicy, schedule: port.schedule, counts: port.counts(), sources: port.sources },
-      ...(rt.options.inspect ? { inspect: rt.options.inspect as never } : {}),
+      ...(rt.inspect ? { inspect: rt.inspect } : {}),
     }));
     // Bound until the run ends (#finish, #refuse): see machines/source.machine.ts.
     bindPort(actor.system, port);

@@ -14,6 +14,7 @@ import type { QueryResult } from './result.js';
 import type { DurableHooks } from '../durable/durable-run.js';
 import type { Recorder } from '../durable/recorder.js';
 import type { Recording } from '../durable/recording.js';
+import type { Inspect } from './inspect.js';
 
 /** Options of one run. */
 export interface RunOptions {
@@ -67,6 +68,8 @@ export interface QueryRun {
 /** What a run needs from its executor. @internal */
 export interface RunRuntime {
   options: ResolvedExecutorOptions;
+  /** The executor's `inspect`, guarded (see inspect.ts); undefined without one. */
+  inspect: Inspect | undefined;
   clock: Clock;
   /** The clock as an RxJS scheduler (retry delays). */
   scheduler: SchedulerLike;
