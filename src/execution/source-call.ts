@@ -154,6 +154,7 @@ export class SourceCall implements ExecuteContext {
     if (Array.isArray(out) && !this.#streaming) {
       const maxRows = this.limits.maxRows ?? Infinity;
       if (out.length > maxRows) throw this.#tooMany(maxRows);
+      this.#checkRows(out);
       return { rows: out, count: out.length, stopped: false };
     }
     return this.#drain(out);
@@ -172,6 +173,7 @@ export class SourceCall implements ExecuteContext {
       }
       count += batch.length;
       if (count > maxRows) throw this.#tooMany(maxRows);
+      this.#checkRows(batch);
       const streaming = this.#streaming;
       if (!streaming) {
         for (const row of batch) rows.push(row);
@@ -204,6 +206,17 @@ export class SourceCall implements ExecuteContext {
     } catch (error) {
       void iterator.return?.()?.catch(() => undefined);
       throw error;
+    }
+  }
+
+  /** Every row an object (a record, not an array or a scalar): a custom source's bug fails its fragment here, not the merge. */
+  #checkRows(rows: readonly unknown[]): void {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+        const what = row === null ? 'null' : Array.isArray(row) ? 'an array' : typeof row;
+        throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${this.#source.kind}" returned a row that is not an object (row ${i} is ${what})`);
+      }
     }
   }
 

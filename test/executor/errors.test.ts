@@ -201,6 +201,23 @@ describe('error policies and cancellation', () => {
     expect(result.errors[0]).toMatchObject({ code: 'SOURCE_BAD_RESPONSE', fragmentId: 'a' });
   });
 
+  it.each([
+    ['null', [{ x: 1 }, null], 'row 1 is null'],
+    ['a number', [3], 'row 0 is number'],
+    ['an array', [{ x: 1 }, { x: 2 }, [1, 2]], 'row 2 is an array'],
+  ])('reports a source whose rows include %s as SOURCE_BAD_RESPONSE, whole or streamed, without retrying', async (_, rows, where) => {
+    const whole = testSource({ behaviour: () => rows as never });
+    const streamed = { ...whole.source, execute: () => (async function* () { yield [{ x: 0 }]; yield rows; })() as never };
+    executor = createExecutor({ sources: { whole: whole.source, streamed }, cache: false });
+    for (const source of ['whole', 'streamed']) {
+      const result = await executor.execute({ fragments: [{ id: 'a', source, query: { key: 'a' }, retry: { attempts: 3 } }] });
+      expect(result.status).toBe('failed');
+      expect(result.errors[0]).toMatchObject({ code: 'SOURCE_BAD_RESPONSE', fragmentId: 'a', attempt: 1 });
+      expect(result.errors[0]!.message).toContain(where);
+    }
+    expect(whole.calls).toHaveLength(1);
+  });
+
   it('reports a merge that cannot be evaluated as failed with MERGE_FAILED', async () => {
     const src = testSource({ behaviour: () => [{ x: 1 }] });
     executor = createExecutor({ sources: { s: src.source }, cache: false });
