@@ -5,7 +5,6 @@ import type { QueryResult } from './result.js';
 /** `run.rows(batchSize)` with a batch size below 1, which would yield empty batches forever. @internal */
 // eslint-disable-next-line require-yield -- it fails before its first batch
 export async function* invalidBatchSize(size: number): AsyncIterableIterator<Row[]> {
-  // A size below 1 would yield empty batches forever.
   throw new TributaryError('CONFIG_INVALID', `rows(batchSize): expected a positive integer, got ${size}`, { issues: [{ path: 'batchSize', message: 'expected a positive integer' }] });
 }
 
