@@ -87,5 +87,14 @@ export function expandListParams(
       for (const v of param as unknown[]) values.push(v === undefined ? null : v);
     }
   });
+  if (values.length > MAX_PLACEHOLDERS) {
+    // The server would refuse it (error 1390) after the round trip; say what to do instead.
+    const message = `the bound lists expand to ${values.length} placeholders; MySQL and MariaDB take at most ${MAX_PLACEHOLDERS} in one statement: give the fragment a batch ({ "batch": { "param": <index>, "size": 10000 } })`;
+    const path = fragmentId === undefined ? 'query.params' : `fragments.${fragmentId}.query.params`;
+    throw new TributaryError('FRAGMENT_FAILED', message, { retryable: false, issues: [{ path, message }] });
+  }
   return { sql: text + sql.slice(last), values };
 }
+
+/** The most `?` placeholders one prepared statement may hold (the protocol's 16-bit count). */
+export const MAX_PLACEHOLDERS = 65_535;

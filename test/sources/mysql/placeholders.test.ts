@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expandListParams, mysqlPlaceholders } from '../../../src/sources/mysql/placeholders.js';
+import { expandListParams, MAX_PLACEHOLDERS, mysqlPlaceholders } from '../../../src/sources/mysql/placeholders.js';
 
 // Pure tests of the `?` scan behind MySQL's bound-list expansion (no server needed).
 
@@ -56,5 +56,17 @@ describe('expandListParams', () => {
     expect(() => expandListParams('SELECT ?', [[1], 2], 'orders')).toThrow(
       expect.objectContaining({ code: 'FRAGMENT_FAILED' }) as unknown as Error,
     );
+  });
+
+  it('refuses lists that expand past the 65,535 placeholders a statement may hold, before any round trip, saying to batch', () => {
+    expect(expandListParams('SELECT ? IN (?)', [1, Array.from({ length: MAX_PLACEHOLDERS - 1 }, (_, i) => i)]).values).toHaveLength(MAX_PLACEHOLDERS);
+    let error: unknown;
+    try {
+      expandListParams('SELECT ? IN (?)', [1, Array.from({ length: MAX_PLACEHOLDERS }, (_, i) => i)], 'orders');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'FRAGMENT_FAILED', retryable: false, issues: [{ path: 'fragments.orders.query.params' }] });
+    expect((error as Error).message).toContain('give the fragment a batch');
   });
 });
