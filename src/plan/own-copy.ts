@@ -50,6 +50,7 @@ function shallowCopy(value: unknown): unknown {
   if (isPlain(value)) return Object.create(Object.getPrototypeOf(value) as object | null) as object;
   if (value instanceof Date) return new Date(value.getTime());
   if (Buffer.isBuffer(value)) return Buffer.from(value);
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return (value as unknown as { slice(): unknown }).slice();
+  // Another typed array or a DataView: the same kind of view over a copy of its buffer.
+  if (ArrayBuffer.isView(value)) return structuredClone(value);
   return value;
 }
