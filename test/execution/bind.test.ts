@@ -87,6 +87,14 @@ describe('bind joins in a run', () => {
     ],
   });
 
+  /** `keys` → `sq`, whose params are the bound keys, then one `{ $param }` per name. */
+  const withRunParams = (...names: string[]) => ({
+    fragments: [
+      { id: 'keys', source: 'up', query: { table: 'keys' } },
+      { id: 'sq', source: 'lookup', dependsOn: ['keys'], query: { key: 'sq', params: [{ $from: 'keys', column: 'k' }, ...names.map(($param) => ({ $param }))] } },
+    ],
+  });
+
   it('binds the distinct non-null upstream values as one list parameter', async () => {
     const lookup = setup();
     const result = await executor!.execute(planWith());
@@ -187,12 +195,7 @@ describe('bind joins in a run', () => {
 
   it('rejects a run whose plan needs a run parameter that is not given, with PLAN_INVALID and its path, before anything runs', async () => {
     const lookup = setup();
-    const plan = {
-      fragments: [
-        { id: 'keys', source: 'up', query: { table: 'keys' } },
-        { id: 'sq', source: 'lookup', dependsOn: ['keys'], query: { key: 'sq', params: [{ $from: 'keys', column: 'k' }, { $param: 'limit' }] } },
-      ],
-    };
+    const plan = withRunParams('limit');
     let caught: unknown;
     try {
       executor!.run(plan, { params: { other: 1 } });
@@ -240,12 +243,7 @@ describe('bind joins in a run', () => {
 
   it('binds the params a run started with, even when the caller reuses the object for the next run at once', async () => {
     const lookup = setup();
-    const plan = {
-      fragments: [
-        { id: 'keys', source: 'up', query: { table: 'keys' } },
-        { id: 'sq', source: 'lookup', dependsOn: ['keys'], query: { key: 'sq', params: [{ $from: 'keys', column: 'k' }, { $param: 'user' }] } },
-      ],
-    };
+    const plan = withRunParams('user');
     const params: Record<string, unknown> = {};
     const runs = ['ann', 'bob', 'cy'].map((user) => {
       params.user = user;
@@ -258,12 +256,7 @@ describe('bind joins in a run', () => {
 
   it('rejects a run parameter no source can bind (a Set would bind as {}), once, at its path; a bigint, a Date and an array bind', async () => {
     const lookup = setup();
-    const plan = {
-      fragments: [
-        { id: 'keys', source: 'up', query: { table: 'keys' } },
-        { id: 'sq', source: 'lookup', dependsOn: ['keys'], query: { key: 'sq', params: [{ $from: 'keys', column: 'k' }, { $param: 'ids' }, { $param: 'ids' }, { $param: 'at' }] } },
-      ],
-    };
+    const plan = withRunParams('ids', 'ids', 'at');
     let caught: unknown;
     try {
       executor!.run(plan, { params: { ids: new Set([1, 2]), at: new Date(0) } });
