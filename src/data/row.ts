@@ -43,8 +43,8 @@ export function readColumn(row: Row, name: string, plainName: boolean): unknown 
   return Object.hasOwn(row, name) ? value : undefined;
 }
 
-/** True when the row's prototype is Object.prototype or null (see `readColumn`). */
-export function isPlainRow(row: Row): boolean {
+/** True when the row's (or any object's) prototype is Object.prototype or null (see `readColumn`). */
+export function isPlainRow(row: object): boolean {
   const proto: unknown = Object.getPrototypeOf(row);
   return proto === OBJECT_PROTOTYPE || proto === null;
 }

@@ -1,4 +1,5 @@
 import type { ErrorIssue } from '../errors.js';
+import { isPlainRow } from '../data/row.js';
 import { findNonJson, nonJsonKind } from './json-value.js';
 import type { PlanLimits } from './limits.js';
 import type { Fragment, MergeNode } from './schema.js';
@@ -41,8 +42,7 @@ function walk(input: object, limits: PlanLimits): ErrorIssue[] {
     if (++visits > maxVisits) return [{ path: '(root)', message: `the plan is larger than ${limits.maxPlanBytes} bytes as JSON` }];
     if (depth > limits.maxNesting) return [{ path: '(root)', message: `the plan nests deeper than ${limits.maxNesting} levels` }];
     if (onPath.has(value)) return [{ path: '(root)', message: 'the plan contains a reference cycle and is not JSON' }];
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) {
+    if (!Array.isArray(value) && !isPlainRow(value)) {
       if (nonJsonKind(value) !== undefined) return nonJsonIssue(input);
       // A Buffer or typed array binds as bytes: nothing inside it to check.
       if (ArrayBuffer.isView(value)) continue;

@@ -1,3 +1,5 @@
+import { isPlainRow } from '../data/row.js';
+
 /**
  * The plan's own copy of a checked plan input: every plain object and array copied, so a
  * validated plan shares nothing the caller can still change. Queries are free-form
@@ -34,20 +36,15 @@ export function ownCopy<T>(input: T): T {
 /** A value's copy; a container copied empty is queued to be filled. */
 function child(value: unknown, stack: [object, object][]): unknown {
   const copy = shallowCopy(value);
-  if (copy !== value && (Array.isArray(copy) || isPlain(copy as object))) stack.push([value as object, copy as object]);
+  if (copy !== value && (Array.isArray(copy) || isPlainRow(copy as object))) stack.push([value as object, copy as object]);
   return copy;
-}
-
-function isPlain(value: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** An empty container to fill (array, plain object), a copied value (Date, bytes), or the value itself. */
 function shallowCopy(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return new Array<unknown>(value.length);
-  if (isPlain(value)) return Object.create(Object.getPrototypeOf(value) as object | null) as object;
+  if (isPlainRow(value)) return Object.create(Object.getPrototypeOf(value) as object | null) as object;
   if (value instanceof Date) return new Date(value.getTime());
   if (Buffer.isBuffer(value)) return Buffer.from(value);
   // Another typed array or a DataView: the same kind of view over a copy of its buffer.

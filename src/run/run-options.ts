@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TributaryError } from '../errors.js';
 import { timerMsSchema } from '../plan/schema.js';
 import { formatPath } from '../plan/refs.js';
+import { isPlainRow } from '../data/row.js';
 import type { RunOptions } from './types.js';
 
 /**
@@ -35,11 +36,6 @@ export function ownRunOptions(options: RunOptions): RunOptions {
   if (!params && !principal) return options;
   const own: RunOptions = { ...options };
   if (params) own.params = { ...params };
-  if (principal && isPlainObject(principal)) own.principal = { ...principal };
+  if (principal && isPlainRow(principal)) own.principal = { ...principal };
   return own;
-}
-
-function isPlainObject(value: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
