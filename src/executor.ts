@@ -61,9 +61,9 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
   // Preparations belong to this executor and to one state of its registry.
   const owner = {};
   let generation = 0;
-  // Each plan object's preparation, with the plan's JSON text when it was made: a plan
+  // Each plan object's preparation. It keeps the plan's JSON text as validated: a plan
   // changed since (a param, a fragment) is prepared again, never run stale.
-  const prepared = new WeakMap<object, { plan: PreparedPlan; json: string }>();
+  const prepared = new WeakMap<object, PreparedPlan>();
   let closing: Promise<void> | undefined;
   // Every call of a remote source is a BullMQ job; one lane (queue connections) for all.
   const remote = opts.remote ? wrapRemote(opts.remote) : undefined;
@@ -125,11 +125,9 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
       return prepare(plan.input);
     }
     const remembered = typeof plan === 'object' && plan !== null ? prepared.get(plan) : undefined;
-    if (remembered && remembered.plan.generation === generation && jsonOf(plan) === remembered.json) return remembered.plan;
+    if (remembered && remembered.generation === generation && jsonOf(plan) === remembered.plan.json) return remembered;
     const fresh = new PreparedPlan(validate(plan), opts, owner, generation);
-    // Its text is what a later run compares (none from a getter that stopped answering: not kept).
-    const json = typeof plan === 'object' && plan !== null ? jsonOf(plan) : undefined;
-    if (json !== undefined) prepared.set(plan as object, { plan: fresh, json });
+    if (typeof plan === 'object' && plan !== null) prepared.set(plan, fresh);
     return fresh;
   };
 

@@ -4,24 +4,31 @@ import { findNonJson, nonJsonKind } from './json-value.js';
 import type { PlanLimits } from './limits.js';
 import type { Fragment, MergeNode } from './schema.js';
 
+/** The raw checks' verdict: the issues, or none and the plan's JSON text. */
+export interface RawShape {
+  issues: ErrorIssue[];
+  json?: string;
+}
+
 /**
  * Checks run on the raw input before zod sees it: a plain object, JSON-serializable with
  * nothing JSON would silently drop (see `nonJsonKind`), within the size and nesting
- * limits. Iterative, so hostile nesting cannot overflow the stack.
+ * limits. Iterative, so hostile nesting cannot overflow the stack. A plan that passes
+ * comes with its JSON text (the size check makes it).
  */
-export function checkRawShape(input: unknown, limits: PlanLimits): ErrorIssue[] {
+export function checkRawShape(input: unknown, limits: PlanLimits): RawShape {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return [{ path: '(root)', message: 'a plan is a JSON object with "fragments"' }];
+    return { issues: [{ path: '(root)', message: 'a plan is a JSON object with "fragments"' }] };
   }
   try {
     return walk(input, limits);
   } catch (error) {
     // A getter or a Proxy that throws: not JSON, and not a reason to throw anything else.
-    return [{ path: '(root)', message: `the plan cannot be read as JSON: ${(error as Error).message}` }];
+    return { issues: [{ path: '(root)', message: `the plan cannot be read as JSON: ${(error as Error).message}` }] };
   }
 }
 
-function walk(input: object, limits: PlanLimits): ErrorIssue[] {
+function walk(input: object, limits: PlanLimits): RawShape {
   // Depth-first with the objects on the current path: a value shared by two branches is
   // fine (JSON just repeats it), an object inside itself is a cycle. Visits are bounded, so
   // a small object graph that expands to a huge JSON text is refused before it is expanded.
@@ -32,18 +39,18 @@ function walk(input: object, limits: PlanLimits): ErrorIssue[] {
   while (stack.length > 0) {
     const { value, depth, exit } = stack.pop()!;
     if (typeof value !== 'object' || value === null) {
-      if (nonJsonKind(value) !== undefined) return nonJsonIssue(input);
+      if (nonJsonKind(value) !== undefined) return { issues: nonJsonIssue(input) };
       continue;
     }
     if (exit) {
       onPath.delete(value);
       continue;
     }
-    if (++visits > maxVisits) return [{ path: '(root)', message: `the plan is larger than ${limits.maxPlanBytes} bytes as JSON` }];
-    if (depth > limits.maxNesting) return [{ path: '(root)', message: `the plan nests deeper than ${limits.maxNesting} levels` }];
-    if (onPath.has(value)) return [{ path: '(root)', message: 'the plan contains a reference cycle and is not JSON' }];
+    if (++visits > maxVisits) return { issues: [{ path: '(root)', message: `the plan is larger than ${limits.maxPlanBytes} bytes as JSON` }] };
+    if (depth > limits.maxNesting) return { issues: [{ path: '(root)', message: `the plan nests deeper than ${limits.maxNesting} levels` }] };
+    if (onPath.has(value)) return { issues: [{ path: '(root)', message: 'the plan contains a reference cycle and is not JSON' }] };
     if (!Array.isArray(value) && !isPlainRow(value)) {
-      if (nonJsonKind(value) !== undefined) return nonJsonIssue(input);
+      if (nonJsonKind(value) !== undefined) return { issues: nonJsonIssue(input) };
       // A Buffer or typed array binds as bytes: nothing inside it to check.
       if (ArrayBuffer.isView(value)) continue;
     }
@@ -53,14 +60,15 @@ function walk(input: object, limits: PlanLimits): ErrorIssue[] {
     stack.push({ value, depth, exit: true });
     for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push({ value: child, depth: depth + 1 });
   }
-  let size: number;
+  let json: string;
   try {
-    size = Buffer.byteLength(JSON.stringify(input));
+    json = JSON.stringify(input);
   } catch (error) {
-    return [{ path: '(root)', message: `the plan is not serializable as JSON: ${(error as Error).message}` }];
+    return { issues: [{ path: '(root)', message: `the plan is not serializable as JSON: ${(error as Error).message}` }] };
   }
-  if (size > limits.maxPlanBytes) return [{ path: '(root)', message: `the plan is ${size} bytes as JSON; the limit is ${limits.maxPlanBytes}` }];
-  return [];
+  const size = Buffer.byteLength(json);
+  if (size > limits.maxPlanBytes) return { issues: [{ path: '(root)', message: `the plan is ${size} bytes as JSON; the limit is ${limits.maxPlanBytes}` }] };
+  return { issues: [], json };
 }
 
 function nonJsonIssue(input: object): ErrorIssue[] {

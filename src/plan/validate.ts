@@ -23,6 +23,8 @@ export interface ValidatedPlan extends Plan {
   mergeTree: MergeNode;
   /** The plan as it was validated: its own copy of the input, which nothing outside shares. */
   input: unknown;
+  /** The input's JSON text when it was validated (what a kept plan object is compared with). */
+  json: string;
 }
 
 export interface ValidateOptions {
@@ -40,7 +42,7 @@ let anonymous = 0;
 export function validatePlan(input: unknown, options: ValidateOptions = {}): ValidatedPlan {
   const limits = options.limits ?? defaultPlanLimits;
   const raw = checkRawShape(input, limits);
-  if (raw.length > 0) throw invalid(raw);
+  if (raw.issues.length > 0) throw invalid(raw.issues);
   // From here on, the plan's own copy: nothing the caller changes later reaches it.
   let own: unknown;
   try {
@@ -127,6 +129,7 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
     dependents,
     mergeTree,
     input: own,
+    json: raw.json!,
   };
 }
 
