@@ -111,7 +111,9 @@ const querySetup = setup({
             if (!fragments) continue;
             const name = port.sources[s]!;
             if (port.needsActor(name)) enqueue.spawnChild('source', { id: name, input: { source: name } });
-            enqueue.sendTo(name, { type: 'fragments.ready', fragments });
+            // `#_<id>` names a child for any id: a bare id that is itself `#_parent`,
+            // `#_internal` or `#_…` would be read as one of XState's special targets.
+            enqueue.sendTo(`#_${name}`, { type: 'fragments.ready', fragments });
             const current = sources[name]!;
             sources = withSource(sources, name, { ...current, sent: current.sent + fragments.length });
           }

@@ -183,7 +183,14 @@ export function parseExecutorOptions(options: unknown): ResolvedExecutorOptions 
     throw new TributaryError('CONFIG_INVALID', `invalid executor options: ${message}`, { issues: [{ path: '(root)', message }] });
   }
   const parsed = executorOptionsSchema.safeParse(options ?? {});
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    // zod builds the record by assignment, so a source named `__proto__` (an own key, as
+    // JSON.parse makes it) would set the record's prototype and vanish. The caller's own
+    // entries, each checked above, are copied as own keys instead.
+    const given = (options as { sources?: object } | undefined)?.sources;
+    if (given) parsed.data.sources = Object.fromEntries(Object.entries(given)) as typeof parsed.data.sources;
+    return parsed.data;
+  }
   const issues = parsed.error.issues.map((i) => ({ path: formatPath('', i.path) || '(root)', message: i.message }));
   throw new TributaryError('CONFIG_INVALID', `invalid executor options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
 }

@@ -142,6 +142,25 @@ describe('executor lifecycle, events and rows', () => {
     expect(result.rows).toEqual(rows(2));
   });
 
+  it('runs sources whatever their names: XState target syntax (#_parent, #_internal, #_x), paths, __proto__', async () => {
+    // Names XState reads specially as a send target, and one zod's record would drop; JSON
+    // (a sources file) makes `__proto__` an own key.
+    const names = ['#_internal', '#_parent', '#_x', 'a.b', 'a/b', 'constructor', '__proto__'];
+    const sources = JSON.parse(`{${names.map((n) => `${JSON.stringify(n)}: null`).join(',')}}`) as Record<string, unknown>;
+    names.forEach((name, i) => (sources[name] = memorySource({ tables: { t: [{ name, i }] } })));
+    executor = createExecutor({ sources: sources as Record<string, ReturnType<typeof memorySource>> });
+    const run = executor.run({
+      fragments: names.map((source, i) => ({ id: `f${i}`, source, ...(i > 0 ? { dependsOn: [`f${i - 1}`] } : {}), query: { table: 't' } })),
+      merge: { op: 'union', inputs: names.map((_, i) => `f${i}`) },
+    });
+    const result = await run.result;
+    expect(result.errors).toEqual([]);
+    expect(result.status).toBe('ok');
+    expect(result.rows).toEqual(names.map((name, i) => ({ name, i })));
+    // One source actor each, named by its source.
+    expect(Object.keys(run.actor.getSnapshot().children).sort()).toEqual([...names].sort());
+  });
+
   it('run.rows() throws the error of a failed run', async () => {
     const src = testSource({ behaviour: () => sourceError('broken', false) });
     executor = createExecutor({ sources: { s: src.source } });
