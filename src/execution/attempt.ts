@@ -190,6 +190,9 @@ export class Attempt implements LaneClient {
   get fragmentId(): string {
     return this.owner.id;
   }
+  get sourceName(): string {
+    return this.owner.env.sourceName;
+  }
   get limits() {
     return this.owner.env.limits;
   }

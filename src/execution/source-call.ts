@@ -35,6 +35,8 @@ export interface CallContext {
   params: unknown[];
   principal?: Principal;
   fragmentId: string;
+  /** The source's registered name, for messages. */
+  sourceName: string;
   limits: { maxRows?: number; maxBytes?: number };
   /** See `ExecuteContext.budgetMs`. */
   budgetMs?: number;
@@ -188,7 +190,7 @@ export class SourceCall implements ExecuteContext {
       return { rows, count, stopped: !more };
     }
     if (!out || typeof (out as AsyncIterable<Row[]>)[Symbol.asyncIterator] !== 'function') {
-      throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${this.#source.kind}" returned neither rows nor an async iterable of rows`);
+      throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${this.#ctx.sourceName}" (${this.#source.kind}) returned neither rows nor an async iterable of rows`);
     }
     const iterator = (out as AsyncIterable<Row[]>)[Symbol.asyncIterator]();
     this.#iterator = iterator;
@@ -215,12 +217,12 @@ export class SourceCall implements ExecuteContext {
       const row = rows[i];
       if (typeof row !== 'object' || row === null || Array.isArray(row)) {
         const what = row === null ? 'null' : Array.isArray(row) ? 'an array' : typeof row;
-        throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${this.#source.kind}" returned a row that is not an object (row ${i} is ${what})`);
+        throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${this.#ctx.sourceName}" (${this.#source.kind}) returned a row that is not an object (row ${i} is ${what})`);
       }
     }
   }
 
   #tooMany(maxRows: number): TributaryError {
-    return limitExceeded({ fragmentId: this.fragmentId, source: this.#source.kind }, `more than maxRows=${maxRows} rows`);
+    return limitExceeded({ fragmentId: this.fragmentId, source: this.#ctx.sourceName }, `more than maxRows=${maxRows} rows`);
   }
 }

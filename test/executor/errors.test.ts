@@ -198,7 +198,9 @@ describe('error policies and cancellation', () => {
     executor = createExecutor({ sources: { s: src.source }, cache: false });
     const result = await executor.execute({ fragments: [{ id: 'a', source: 's', query: { key: 'a' } }] });
     expect(result.status).toBe('failed');
-    expect(result.errors[0]).toMatchObject({ code: 'SOURCE_BAD_RESPONSE', fragmentId: 'a' });
+    expect(result.errors[0]).toMatchObject({ code: 'SOURCE_BAD_RESPONSE', fragmentId: 'a', source: 's' });
+    // Named as registered, with its kind: the kind alone could be any of several sources.
+    expect(result.errors[0]!.message).toContain(`source "s" (${src.source.kind}) returned neither rows nor an async iterable of rows`);
   });
 
   it.each([
@@ -213,7 +215,7 @@ describe('error policies and cancellation', () => {
       const result = await executor.execute({ fragments: [{ id: 'a', source, query: { key: 'a' }, retry: { attempts: 3 } }] });
       expect(result.status).toBe('failed');
       expect(result.errors[0]).toMatchObject({ code: 'SOURCE_BAD_RESPONSE', fragmentId: 'a', attempt: 1 });
-      expect(result.errors[0]!.message).toContain(where);
+      expect(result.errors[0]!.message).toContain(`source "${source}" (${whole.source.kind}) returned a row that is not an object (${where})`);
     }
     expect(whole.calls).toHaveLength(1);
   });

@@ -7,7 +7,7 @@ import { SourceCall } from '../../../src/execution/source-call.js';
 class CountingCall extends SourceCall {
   signalReads = 0;
   constructor() {
-    super({ kind: 'test', querySchema: z.object({}), execute: () => Promise.resolve([]) }, {}, { params: [], fragmentId: 'f', limits: {} });
+    super({ kind: 'test', querySchema: z.object({}), execute: () => Promise.resolve([]) }, {}, { params: [], fragmentId: 'f', sourceName: 't', limits: {} });
   }
   override get signal(): AbortSignal {
     this.signalReads++;
