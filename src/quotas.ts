@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TributaryError } from './errors.js';
 import { estimateRowsBytes } from './data/bytes.js';
 import type { Row } from './data/row.js';
+import { FragmentWindow } from './quota-window.js';
 
 /** Per-principal quotas; a run without a principal counts as the principal `anonymous`. */
 export const quotaOptionsSchema = z.strictObject({
@@ -34,14 +35,7 @@ const WINDOW_MS = 60_000;
 /** Creates the quota book-keeping of one executor; `now` is injectable for tests. */
 export function createQuotas(options: QuotaOptions = {}, now: () => number = Date.now): Quotas {
   const running = new Map<string, number>();
-  const started = new Map<string, { at: number; n: number }[]>();
-
-  const recent = (who: string): number => {
-    const cutoff = now() - WINDOW_MS;
-    const list = (started.get(who) ?? []).filter((e) => e.at > cutoff);
-    started.set(who, list);
-    return list.reduce((sum, e) => sum + e.n, 0);
-  };
+  const started = new FragmentWindow(WINDOW_MS);
 
   return {
     admit(principalId, fragments) {
@@ -52,11 +46,12 @@ export function createQuotas(options: QuotaOptions = {}, now: () => number = Dat
         throw quota(`principal "${who}" already has ${r} running queries; the quota is ${options.maxRunningQueries}`, 'maxRunningQueries');
       }
       if (options.maxFragmentsPerMinute !== undefined) {
-        const used = recent(who);
+        const at = now();
+        const used = started.used(who, at);
         if (used + fragments > options.maxFragmentsPerMinute) {
           throw quota(`principal "${who}" started ${used} fragments in the last minute; ${fragments} more would pass the quota of ${options.maxFragmentsPerMinute}`, 'maxFragmentsPerMinute');
         }
-        started.get(who)!.push({ at: now(), n: fragments });
+        started.add(who, fragments, at);
       }
       // Nothing to count per query: every run shares one ticket that does nothing.
       if (!counted && options.maxRowsPerQuery === undefined && options.maxBytesPerQuery === undefined) return FREE;
