@@ -140,8 +140,8 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
 
   const run = (plan: unknown, options: RunOptions = {}, resumed?: DurableRun): QueryRun => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
+    checkRunOptions(options);
     const runOptions = ownRunOptions(options);
-    checkRunOptions(runOptions);
     const p = prepare(plan);
     if (p.hasRunParams) checkRunParams(p.paramUses, runOptions.params ?? {});
     // Every fragment is authorized before anything runs: a synchronous refusal throws here.

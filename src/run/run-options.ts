@@ -3,6 +3,7 @@ import { TributaryError } from '../errors.js';
 import { timerMsSchema } from '../plan/schema.js';
 import { formatPath } from '../plan/refs.js';
 import { isPlainRow } from '../data/row.js';
+import { checkPrincipal } from '../access/index.js';
 import type { RunOptions } from './types.js';
 
 /**
@@ -15,11 +16,34 @@ export const runOptionsSchema = z.object({
   deadlineMs: timerMsSchema.optional(),
 });
 
-/** Throws CONFIG_INVALID, naming the option, when a checked run option is malformed. */
-export function checkRunOptions(options: { deadlineMs?: unknown }): void {
-  // Only when a checked option is given: a run without one pays nothing.
-  if (options.deadlineMs === undefined) return;
-  const parsed = runOptionsSchema.safeParse({ deadlineMs: options.deadlineMs });
+function invalid(path: string, message: string): TributaryError {
+  return new TributaryError('CONFIG_INVALID', `invalid run options: ${path}: ${message}`, { issues: [{ path, message }] });
+}
+
+/** An AbortSignal, or one of another realm or polyfill that behaves as one. */
+const isAbortSignal = (value: unknown): boolean =>
+  value instanceof AbortSignal ||
+  (typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' && typeof (value as AbortSignal).addEventListener === 'function');
+
+/**
+ * Throws CONFIG_INVALID, naming the option, when `run()`'s options are malformed: not an
+ * object, a `signal` that is not an AbortSignal, a `principal` without a string id (which
+ * would otherwise run as the anonymous caller and share its cache), `params` that are not
+ * an object of named values, a bad `deadlineMs`. A few `typeof`s for a run that passes.
+ */
+export function checkRunOptions(options: unknown): asserts options is RunOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    const found = options === null ? 'null' : Array.isArray(options) ? 'an array' : `a ${typeof options}`;
+    throw invalid('(root)', `run(plan, options) takes an options object (or nothing), not ${found}`);
+  }
+  const { signal, principal, params, deadlineMs } = options as Record<string, unknown>;
+  if (signal !== undefined && !isAbortSignal(signal)) throw invalid('signal', 'expected an AbortSignal');
+  if (principal !== undefined) checkPrincipal(principal, 'principal', 'run options');
+  if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
+    throw invalid('params', 'expected an object of named values, { name: value }, for the plan\'s { "$param": name }');
+  }
+  if (deadlineMs === undefined) return;
+  const parsed = runOptionsSchema.safeParse({ deadlineMs });
   if (parsed.success) return;
   const issues = parsed.error.issues.map((i) => ({ path: formatPath('', i.path) || '(root)', message: i.message }));
   throw new TributaryError('CONFIG_INVALID', `invalid run options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });

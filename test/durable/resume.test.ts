@@ -129,6 +129,9 @@ describe('durable runs (SQLite run store, in one process)', () => {
     expect(await second.runs({ principal: { id: 'mallory' } })).toEqual([]);
     expect(await second.runs()).toEqual([]);
     expect((await second.runs({ anyPrincipal: true })).map((r) => r.runId)).toEqual(['r3']);
+    // A principal without a string id is refused as such, not compared as "no principal".
+    await expect(second.resume('r3', { principal: 'alice' as never })).rejects.toMatchObject({ code: 'CONFIG_INVALID', issues: [{ path: 'principal' }] });
+    await expect(second.runs({ principal: { name: 'alice' } as never })).rejects.toMatchObject({ code: 'CONFIG_INVALID', issues: [{ path: 'principal' }] });
     source.release('b');
     const run = await second.resume('r3', { principal: { id: 'admin' }, anyPrincipal: true });
     expect((await run.result).rows).toEqual((await reference()).rows);
