@@ -1,7 +1,7 @@
 import { queryMachineFor } from '../machines/query.machine.js';
 import { Subject, Subscription } from 'rxjs';
 import { authorizeRun } from './access/index.js';
-import { TieredCache } from './cache/index.js';
+import { checkCacheFilter, TieredCache } from './cache/index.js';
 import { parseExecutorOptions, sourceExecutorSchema, sourceLaneSchema, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
 import { TributaryError } from './errors.js';
 import type { SourceGuards } from './execution/env.js';
@@ -244,7 +244,10 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
       return source;
     },
     cache: {
-      invalidate: async (filter) => (cache ? cache.invalidate(filter) : { local: 0, shared: 0 }),
+      invalidate: async (filter) => {
+        const checked = checkCacheFilter(filter);
+        return cache ? cache.invalidate(checked) : { local: 0, shared: 0 };
+      },
       stats: () => cache?.stats() ?? { hits: 0, misses: 0, evictions: 0, entries: 0, bytes: 0, inflightShared: 0 },
     },
     events$: allEvents.asObservable(),

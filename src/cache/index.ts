@@ -8,3 +8,4 @@ export { resolveCachePolicy, type CachePolicy } from './policy.js';
 export { estimateRowsBytes } from '../data/bytes.js';
 export { redisStore, type RedisStore, type RedisStoreOptions } from './redis-store.js';
 export type { CacheStore, CacheFilter, StoredEntry, StoreHit } from './store.js';
+export { checkCacheFilter } from './filter.js';

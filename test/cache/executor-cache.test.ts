@@ -223,6 +223,22 @@ describe('the result cache in the executor', () => {
     expect(executor.cache.stats().entries).toBe(0);
   });
 
+  it.each([
+    [{ sorce: 'a' }, 'filter'],
+    [{ source: 'a', tags: ['orders'] }, 'filter'],
+    [{ tag: 5 }, 'filter.tag'],
+    [{ key: '' }, 'filter.key'],
+    [null, 'filter'],
+    ['a', 'filter'],
+  ])('refuses the filter %o with CONFIG_INVALID at %s and drops nothing (a typo is not {})', async (filter, path) => {
+    const a = probeSource();
+    executor = createExecutor({ sources: { a: a.source } });
+    await executor.execute(onePlan('a', { table: 't1' }));
+    await expect(executor.cache.invalidate(filter as never)).rejects.toMatchObject({ code: 'CONFIG_INVALID', issues: [expect.objectContaining({ path })] });
+    expect(executor.cache.stats().entries).toBe(1);
+    expect((await executor.execute(onePlan('a', { table: 't1' }))).fragments.f!.cached).toBe(true);
+  });
+
   it('adds a fragment tag to the entry it is served, so the tag invalidates it', async () => {
     const probe = probeSource();
     executor = createExecutor({ sources: { p: probe.source } });

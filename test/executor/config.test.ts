@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createExecutor, memorySource, sqliteSource, TributaryError } from '../../src/index.js';
+import { createExecutor, memorySource, sqliteSource, TributaryError, type Principal } from '../../src/index.js';
 
 function configError(options: unknown): TributaryError {
   try {
@@ -110,7 +110,7 @@ describe('run() options', () => {
     }
     const executor = createExecutor({ sources: { m: memorySource({ tables: { t: [{ x: 1 }] } }) } });
     try {
-      for (const options of [{ signal: new AbortController().signal }, { signal: AbortSignal.timeout(60_000) }, { principal: new User('u1') }, { params: {} }, {}, undefined]) {
+      for (const options of [{ signal: new AbortController().signal }, { signal: AbortSignal.timeout(60_000) }, { principal: new User('u1') as Principal }, { params: {} }, {}, undefined]) {
         expect((await executor.execute(plan, options)).rows).toEqual([{ x: 1 }]);
       }
     } finally {
