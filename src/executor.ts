@@ -71,6 +71,10 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
 
   const register = (name: string, source: SourceExecutor): void => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
+    if (typeof name !== 'string' || name === '') {
+      const message = `a source's name is a non-empty string, not ${name === '' ? 'an empty one' : name === null || name === undefined ? String(name) : `a ${typeof name}`}`;
+      throw new TributaryError('CONFIG_INVALID', message, { issues: [{ path: 'name', message }] });
+    }
     if (!sourceExecutorSchema.safeParse(source).success) {
       throw new TributaryError('CONFIG_INVALID', `source "${name}" is not a SourceExecutor`, { issues: [{ path: `sources.${name}`, message: 'expected execute(query, ctx) and a zod querySchema' }] });
     }

@@ -207,6 +207,17 @@ describe('executor lifecycle, events and rows', () => {
     expect(a.closed).toBe(1);
   });
 
+  it('register() refuses a name that is not a non-empty string', () => {
+    executor = createExecutor();
+    const source = memorySource({ tables: { t: rows(1) } });
+    for (const name of ['', 5, null, undefined]) {
+      expect(() => executor!.register(name as never, source)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', issues: [expect.objectContaining({ path: 'name' })] }));
+    }
+    expect(Object.keys(executor.metrics().sources)).toEqual([]);
+    executor.register('m', source);
+    expect(executor.unregister('m')).toBe(source);
+  });
+
   it('unregister() lets a running query that uses the source finish, later levels included', async () => {
     const src = testSource({ behaviour: (c) => (c.key === 'a' ? undefined : [{ k: c.key }]) });
     executor = createExecutor({ sources: { s: src.source } });
