@@ -35,7 +35,7 @@ export class DurableRun implements DurableHooks {
   readonly restored: ReadonlyMap<string, Row[]> | undefined;
   snapshotOf: (() => unknown) | undefined;
   /** The run to cancel when the lease is lost or the store fails a write. */
-  run: { cancel(reason?: string): void } | undefined;
+  run: { cancel(reason?: string | Error): void } | undefined;
   #chain: Promise<void> = Promise.resolve();
   #renewal: ReturnType<typeof setInterval> | undefined;
   #failed = false;

@@ -76,9 +76,9 @@ class RunControl {
     };
 
     const signal = opts.signal;
-    if (signal?.aborted) port.stopReason = new TributaryError('CANCELLED', `the query was cancelled: ${abortMessage(signal.reason)}`);
+    if (signal?.aborted) port.stopReason = cancelled(signal.reason);
     else if (signal) {
-      this.#onAbort = () => this.cancel(abortMessage(signal.reason));
+      this.#onAbort = () => this.cancel(signal.reason as Error);
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
 
@@ -92,10 +92,10 @@ class RunControl {
     }
   }
 
-  cancel(reason?: string): void {
+  cancel(reason?: string | Error): void {
     if (this.#finished) return;
     const port = this.port;
-    port.stopReason = new TributaryError('CANCELLED', reason ? `the query was cancelled: ${reason}` : 'the query was cancelled');
+    port.stopReason = cancelled(reason);
     if (this.#started) this.actor.send({ type: 'query.cancel', reason: port.stopReason.message });
     else if (this.gate) this.#refuse(port.stopReason);
   }
@@ -163,6 +163,12 @@ class RunControl {
     this.rt.onFinished(this.run);
     this.#reject(error);
   }
+}
+
+/** CANCELLED, saying why: a caller's Error (or an AbortSignal's reason) reads as its message and is kept as the cause. */
+function cancelled(reason: unknown): TributaryError {
+  if (reason === undefined || reason === '') return new TributaryError('CANCELLED', 'the query was cancelled');
+  return new TributaryError('CANCELLED', `the query was cancelled: ${abortMessage(reason)}`, reason instanceof Error ? { cause: reason } : {});
 }
 
 function abortMessage(reason: unknown): string {

@@ -51,7 +51,7 @@ export interface QueryRun {
   /** Resolves with the result (status `failed` under fail-fast); rejects with `CANCELLED`. */
   readonly result: Promise<QueryResult>;
   /** Stops the run: every running source call is aborted; `result` rejects with `CANCELLED`. */
-  cancel(reason?: string): void;
+  cancel(reason?: string | Error): void;
   /**
    * The merged rows in batches. Called before the run starts (right after `run()`) on a
    * merge tree that can stream, rows flow as they arrive and are not kept in `result.rows`;

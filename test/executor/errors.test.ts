@@ -181,6 +181,22 @@ describe('error policies and cancellation', () => {
     expect(events.map((e) => e.type)).toEqual(['query.started', 'query.failed']);
   });
 
+  it('a cancel reason that is an Error (run.cancel or the signal\'s) reads as its message and is kept as the cause', async () => {
+    const src = testSource({ behaviour: () => [{ x: 1 }] });
+    executor = createExecutor({ sources: { s: src.source }, cache: false });
+    const plan = { fragments: [{ id: 'a', source: 's', query: { key: 'a' } }] };
+    const why = new Error('the user left');
+    const run = executor.run(plan);
+    run.cancel(why);
+    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED', message: 'the query was cancelled: the user left', cause: why });
+    const controller = new AbortController();
+    const aborted = executor.run(plan, { signal: controller.signal });
+    controller.abort(why);
+    await expect(aborted.result).rejects.toMatchObject({ code: 'CANCELLED', message: 'the query was cancelled: the user left', cause: why });
+    await expect(executor.execute(plan, { signal: AbortSignal.abort(why) })).rejects.toMatchObject({ code: 'CANCELLED', cause: why });
+    expect(src.calls).toHaveLength(0);
+  });
+
   it('turns a source that throws synchronously into a failed fragment', async () => {
     const src = testSource();
     src.source.execute = () => {
