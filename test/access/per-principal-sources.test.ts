@@ -81,4 +81,35 @@ describe('httpSource({ headers: (principal) => … })', () => {
     expect(server.hits('GET /me')).toBe(before);
     await executor.close();
   });
+
+  it('a function may answer a promise (a token looked up per principal); a rejection fails the fragment without a request', async () => {
+    const looked: string[] = [];
+    const api = httpSource({
+      baseUrl: server.url,
+      headers: async (p) => {
+        looked.push(p?.id ?? '(anonymous)');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (p?.id === 'mallory') throw new Error('no token for mallory');
+        return { authorization: `Bearer vault-${p?.id ?? 'none'}` };
+      },
+    });
+    const executor = createExecutor({ sources: { api }, cache: false });
+    try {
+      expect((await executor.execute(plan, { principal: { id: 'alice' } })).rows).toEqual([{ token: 'Bearer vault-alice' }]);
+      // Streamed, the function is asked once per call too.
+      const run = executor.run(plan, { principal: { id: 'bob' } });
+      const streamed: unknown[] = [];
+      for await (const batch of run.rows()) streamed.push(...batch);
+      expect(streamed).toEqual([{ token: 'Bearer vault-bob' }]);
+      expect(looked).toEqual(['alice', 'bob']);
+      const before = server.hits('GET /me');
+      const refused = await executor.execute(plan, { principal: { id: 'mallory' } });
+      expect(refused.status).toBe('failed');
+      expect(refused.errors[0]).toMatchObject({ fragmentId: 'me', retryable: false });
+      expect(refused.errors[0]!.message).toContain('the headers function threw: no token for mallory');
+      expect(server.hits('GET /me')).toBe(before);
+    } finally {
+      await executor.close();
+    }
+  });
 });

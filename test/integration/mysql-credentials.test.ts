@@ -101,6 +101,35 @@ describeWithServer(server, 'mysqlSource({ credentials }) with real accounts (Mar
     expect(await eventually(async () => (await sleeping()) === 0, 3000)).toBe(true);
   });
 
+  it('credentials may be async (a password from a vault); a rejection fails the fragment without retrying', async () => {
+    let asked = 0;
+    const vault = mysqlSource({
+      url: server.url,
+      connectionLimit: 1,
+      credentials: async (p) => {
+        asked++;
+        await new Promise((r) => setTimeout(r, 5));
+        if (p?.id === 'mallory') throw new Error('no account for mallory');
+        return p ? accounts[p.id] : undefined;
+      },
+    });
+    const viaVault = createExecutor({ sources: { db: vault }, cache: false, retry: { attempts: 3, initialDelayMs: 1 } });
+    try {
+      const a = await viaVault.execute(read(tableA), { principal: { id: 'alice' } });
+      expect(a.rows).toEqual([{ id: 1, v: 'a1', who: userA }, { id: 2, v: 'a2', who: userA }]);
+      const streamed: unknown[] = [];
+      for await (const batch of viaVault.run(read(tableB), { principal: { id: 'bob' } }).rows()) streamed.push(...batch);
+      expect(streamed).toEqual([{ id: 3, v: 'b3', who: userB }]);
+      const refused = await viaVault.execute(read(tableA), { principal: { id: 'mallory' } });
+      expect(refused.status).toBe('failed');
+      expect(refused.errors[0]).toMatchObject({ fragmentId: 'rows', retryable: false, attempt: 1 });
+      expect(refused.errors[0]!.message).toContain('the credentials option threw: no account for mallory');
+      expect(asked).toBe(3);
+    } finally {
+      await viaVault.close();
+    }
+  });
+
   it("refuses cacheScope 'shared' with credentials, and is per principal otherwise", async () => {
     expect(() => mysqlSource({ url: server.url, credentials: () => undefined, cacheScope: 'shared' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     const s = mysqlSource({ url: server.url, credentials: () => undefined });

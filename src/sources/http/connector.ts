@@ -111,8 +111,12 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
   setMaxListeners(0, lifetime.signal);
 
   /** What one call sets up: a signal linked to the caller's and the source's, and its budget. */
-  function prepare(query: HttpQuery, ctx: ExecuteContext) {
+  async function prepare(query: HttpQuery, ctx: ExecuteContext) {
     if (lifetime.signal.aborted) throw new TributaryError('CLOSED', 'httpSource is closed');
+    ctx.signal.throwIfAborted();
+    const headers = await sourceHeaders(opts.headers, ctx.principal);
+    // The headers function may have taken a while: the call may have ended meanwhile.
+    if (lifetime.signal.aborted) throw new TributaryError('CLOSED', 'httpSource was closed during the call');
     ctx.signal.throwIfAborted();
     const { controller, dispose } = linkedController([ctx.signal, lifetime.signal]);
     // maxBytes bounds the response bodies as read (not the rows' estimate), so addBytes counts them.
@@ -130,20 +134,27 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
       if (lifetime.signal.aborted) return new TributaryError('CLOSED', 'httpSource was closed during the call', { cause: error });
       return error;
     };
-    return { controller, dispose, loopFor, failure, requests: buildRequests(query, baseUrl, sourceHeaders(opts.headers, ctx.principal)) };
+    return { controller, dispose, loopFor, failure, requests: buildRequests(query, baseUrl, headers) };
   }
 
-  async function collect(query: HttpQuery, ctx: ExecuteContext): Promise<Row[]> {
-    const call = prepare(query, ctx);
+  type Call = Awaited<ReturnType<typeof prepare>>;
+
+  /** Every request of `call`, up to `concurrency` at once, their rows in request order. */
+  async function collectAll(call: Call): Promise<Row[]> {
     const loopAll = async (request: HttpRequest, requestSignal: AbortSignal): Promise<Row[]> => {
       const rows: Row[] = [];
       // A loop rather than push(...page): spreading a large page overflows the call stack.
       for await (const page of call.loopFor(request, requestSignal)) for (const row of page) rows.push(row);
       return rows;
     };
+    const perRequest = await mapBounded(call.requests, concurrency, call.controller.signal, loopAll);
+    return perRequest.length === 1 ? (perRequest[0] ?? []) : perRequest.flat();
+  }
+
+  async function collect(query: HttpQuery, ctx: ExecuteContext): Promise<Row[]> {
+    const call = await prepare(query, ctx);
     try {
-      const perRequest = await mapBounded(call.requests, concurrency, call.controller.signal, loopAll);
-      return perRequest.length === 1 ? (perRequest[0] ?? []) : perRequest.flat();
+      return await collectAll(call);
     } catch (error) {
       throw call.failure(error);
     } finally {
@@ -153,10 +164,10 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
 
   /** Page by page, each page fetched only when the consumer asks (one request; a list fans out whole). */
   async function* stream(query: HttpQuery, ctx: ExecuteContext): AsyncGenerator<Row[]> {
-    const call = prepare(query, ctx);
+    const call = await prepare(query, ctx);
     try {
       if (call.requests.length !== 1) {
-        yield await collect(query, ctx);
+        yield await collectAll(call);
         return;
       }
       for await (const page of call.loopFor(call.requests[0]!, call.controller.signal)) yield page;

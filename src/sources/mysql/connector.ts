@@ -11,7 +11,7 @@ import { assertConnectionTarget } from '../sql/target.js';
 import { toSourceError, type ErrorPhase } from '../sql/errors.js';
 import type { SqlSource } from '../sql/source.js';
 import { openMysqlPool, type MysqlPool } from './pool.js';
-import { configFor, credentialsFor, DEFAULT_MAX_PRINCIPAL_POOLS, PrincipalPools } from './credentials.js';
+import { configFor, credentialsFor, DEFAULT_MAX_PRINCIPAL_POOLS, PrincipalPools, type PoolLease } from './credentials.js';
 import type { LimitCounter } from '../../data/limits.js';
 import { callLimits } from '../call-limits.js';
 import { expandListParams } from './placeholders.js';
@@ -95,12 +95,21 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     }
   }
 
-  /** The pool for this call's principal; `done()` when the call is over. */
-  function poolFor(ctx: ExecuteContext): { pool: MysqlPool; done(): void } {
+  const ownLease: PoolLease = { pool: base, done: () => undefined };
+
+  /**
+   * The pool for this call's principal; `done()` when the call is over. Without `credentials`
+   * it answers at once; with them, once the function has answered (it may be async).
+   */
+  function poolFor(ctx: ExecuteContext): PoolLease | Promise<PoolLease> {
     base.life.assertOpen();
-    const account = credentials === undefined ? undefined : credentialsFor(credentials, ctx.principal, name);
-    if (account === undefined || principalPools === undefined) return { pool: base, done: () => undefined };
-    return principalPools.lease(account);
+    if (credentials === undefined || principalPools === undefined) return ownLease;
+    return credentialsFor(credentials, ctx.principal, name).then((account) => {
+      if (account === undefined) return ownLease;
+      base.life.assertOpen();
+      throwIfAborted(ctx);
+      return principalPools.lease(account);
+    });
   }
 
   function run({ life, stopThread }: MysqlPool, conn: PoolConnection, sql: string, values: unknown[], ctx: ExecuteContext, bounds: LimitCounter, limitMs: number | undefined) {
@@ -194,7 +203,8 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     throwIfAborted(ctx);
     const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
     const bounds = callLimits(ctx, { maxRows, maxBytes }, name);
-    const lease = poolFor(ctx);
+    const leased = poolFor(ctx);
+    const lease = leased instanceof Promise ? await leased : leased;
     try {
       const conn = await lease.pool.life.connect(ctx);
       const statement = await budgeted(conn, sql, ctx);
@@ -207,7 +217,8 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
   async function* stream(query: SqlQuery, ctx: ExecuteContext): AsyncGenerator<Row[]> {
     const { sql, values } = expandListParams(query.sql, ctx.params, ctx.fragmentId);
     const bounds = callLimits(ctx, { maxRows, maxBytes }, name);
-    const lease = poolFor(ctx);
+    const leased = poolFor(ctx);
+    const lease = leased instanceof Promise ? await leased : leased;
     const { life, stopThread } = lease.pool;
     try {
       const deps = { batchSize: streamBatchSize ?? 1000, connect: (c: ExecuteContext) => life.connect(c), budgeted, stopThread, track: (work: () => Promise<void>) => life.pending.track(work) };

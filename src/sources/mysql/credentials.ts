@@ -11,18 +11,25 @@ export interface MysqlCredentials {
 
 /**
  * `mysqlSource({ credentials })`: the account for a principal, or undefined for the
- * source's own. Called for every statement with the run's principal (undefined: anonymous).
+ * source's own, or a promise of either (a password read from a vault). Called for every
+ * statement with the run's principal (undefined: anonymous).
  */
-export type MysqlCredentialsFor = (principal: Principal | undefined) => MysqlCredentials | undefined;
+export type MysqlCredentialsFor = (principal: Principal | undefined) => MysqlCredentials | undefined | Promise<MysqlCredentials | undefined>;
+
+/** A call's pool, and what to call when the call is over. */
+export interface PoolLease {
+  pool: MysqlPool;
+  done(): void;
+}
 
 /** Pools per account kept open at once by default (`maxPrincipalPools`). */
 export const DEFAULT_MAX_PRINCIPAL_POOLS = 8;
 
 /** The account for one call, checked; undefined: the source's own pool. */
-export function credentialsFor(fn: MysqlCredentialsFor, principal: Principal | undefined, source: string): MysqlCredentials | undefined {
+export async function credentialsFor(fn: MysqlCredentialsFor, principal: Principal | undefined, source: string): Promise<MysqlCredentials | undefined> {
   let answer: unknown;
   try {
-    answer = fn(principal);
+    answer = await fn(principal);
   } catch (error) {
     throw new TributaryError('FRAGMENT_FAILED', `mysql source ${source}: the credentials option threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error, retryable: false });
   }
@@ -75,7 +82,7 @@ export class PrincipalPools {
   }
 
   /** The account's pool for one call; `done()` when the call is over. */
-  lease(credentials: MysqlCredentials): { pool: MysqlPool; done(): void } {
+  lease(credentials: MysqlCredentials): PoolLease {
     const key = JSON.stringify([credentials.user, credentials.password ?? '']);
     let entry = this.#open.get(key);
     if (entry) this.#open.delete(key);
