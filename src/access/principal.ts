@@ -8,20 +8,20 @@ function kindOf(value: unknown): string {
   if (typeof value !== 'object') return `a ${typeof value}`;
   const id = (value as { id?: unknown }).id;
   if (id === undefined) return 'an object without an id';
-  if (typeof id !== 'string') return `an object whose id is a ${typeof id}`;
-  return 'an object whose id is empty';
+  return `an object whose id is a ${typeof id}`;
 }
 
 /**
- * Throws CONFIG_INVALID at `path` unless `value` is a principal: an object with a non-empty
- * string `id`. The id is what scopes the cache, the quotas and durable runs, so a principal
- * without one (a bare user id string, `{ userId }`, a numeric id) is refused rather than run
- * as the anonymous caller, whose cache every such run would share.
+ * Throws CONFIG_INVALID at `path` unless `value` is a principal: an object with a string
+ * `id`. The id is what scopes the cache, the quotas and durable runs, so a principal without
+ * one (a bare user id string, `{ userId }`, a numeric id) is refused rather than run as the
+ * anonymous caller, whose cache every such run would share. (Any string is an id, the empty
+ * one included: it has a scope of its own, not the anonymous caller's.)
  */
 export function checkPrincipal(value: unknown, path: string, what: string): asserts value is Principal {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const id = (value as { id?: unknown }).id;
-    if (typeof id === 'string' && id !== '') return;
+    if (typeof id === 'string') return;
   }
   const message = `expected a principal { id: string, ...claims } (or none), got ${kindOf(value)}`;
   throw new TributaryError('CONFIG_INVALID', `invalid ${what}: ${path}: ${message}`, { issues: [{ path, message }] });

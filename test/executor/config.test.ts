@@ -61,7 +61,6 @@ describe('run() options', () => {
     [{ principal: 'alice' }, 'principal'],
     [{ principal: { userId: 'alice' } }, 'principal'],
     [{ principal: { id: 42 } }, 'principal'],
-    [{ principal: { id: '' } }, 'principal'],
     [{ principal: null }, 'principal'],
     [{ principal: ['alice'] }, 'principal'],
     [{ params: [1] }, 'params'],
