@@ -63,6 +63,19 @@ describe('sqliteSource({ thread: true })', () => {
     await threaded.close?.();
   });
 
+  it('a file it cannot open fails as the event-loop source says it (SOURCE_UNAVAILABLE, the reason), and the next call tries again', async () => {
+    const missing = join(dir, 'not-yet.sqlite');
+    for (const thread of [false, true]) {
+      const source = sqliteSource({ file: missing, readonly: true, thread });
+      const error = await call(source, 'SELECT 1 AS one', []).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'SOURCE_UNAVAILABLE', retryable: false, message: `cannot open SQLite database ${missing}: unable to open database file` });
+      new Database(missing).close();
+      expect(await call(source, 'SELECT 1 AS one', [])).toEqual([{ one: 1 }]);
+      await source.close?.();
+      rmSync(missing);
+    }
+  });
+
   it('counts rows against maxRows on the thread', async () => {
     const threaded = sqliteSource({ file, thread: true, maxRows: 1 });
     await expect(call(threaded, 'SELECT id FROM t', [])).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });

@@ -9,7 +9,7 @@ import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
 import { SqliteThread } from './thread.js';
 import { normalizeRow, toSqliteValue } from './convert.js';
-import { isSqliteRetryable, wrapSqliteError } from './errors.js';
+import { cannotOpen, isSqliteRetryable, wrapSqliteError } from './errors.js';
 import { sqliteOptionsSchema, type SqliteSourceOptions } from './options.js';
 
 export type { SqliteSourceOptions } from './options.js';
@@ -40,11 +40,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
       try {
         db = new Database(opts.file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
       } catch (error) {
-        throw new TributaryError('SOURCE_UNAVAILABLE', `cannot open SQLite database ${opts.file}: ${(error as Error).message}`, {
-          cause: error,
-          retryable: false,
-          driverCode: (error as { code?: string }).code,
-        });
+        throw cannotOpen(opts.file, (error as Error).message, (error as { code?: string }).code, error);
       }
     }
     return db;

@@ -20,3 +20,12 @@ export function wrapSqliteError(error: unknown, sql: string): unknown {
     driverCode: code,
   });
 }
+
+/** The database file could not be opened (missing under `readonly`, a directory, no permission): not retried. */
+export function cannotOpen(file: string, reason: string, driverCode: string | undefined, cause?: unknown): TributaryError {
+  return new TributaryError('SOURCE_UNAVAILABLE', `cannot open SQLite database ${file}: ${reason}`, {
+    cause,
+    retryable: false,
+    driverCode,
+  });
+}

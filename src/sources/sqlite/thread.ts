@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { TributaryError } from '../../errors.js';
 import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
+import { cannotOpen } from './errors.js';
 
 /**
  * The code each SQLite thread runs: open the database, answer `{ id, sql, params }` with the
@@ -12,8 +13,19 @@ import { withColumns } from '../../data/columns.js';
 const THREAD_CODE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.file, { readonly: workerData.readonly, fileMustExist: workerData.readonly });
+// Opened at the first statement, so that a file that cannot be opened answers that
+// statement with its reason (an error thrown here, at load, would reach the main thread
+// only as a worker error, its message lost in the clone).
+let db;
 parentPort.on('message', ({ id, sql, params, maxRows, deadline }) => {
+  if (!db) {
+    try {
+      db = new Database(workerData.file, { readonly: workerData.readonly, fileMustExist: workerData.readonly });
+    } catch (error) {
+      parentPort.postMessage({ id, error: { message: String(error && error.message), code: 'TRIBUTARY_OPEN', driverCode: error && error.code } });
+      return;
+    }
+  }
   try {
     const stmt = db.prepare(sql);
     if (!stmt.reader) {
@@ -91,11 +103,18 @@ export class SqliteThread {
         worker.off('error', onError);
         signal.removeEventListener('abort', onAbort);
       };
-      const onMessage = (message: { id: number; rows?: Row[]; columns?: string[]; error?: { message: string; code?: string } }): void => {
+      const onMessage = (message: { id: number; rows?: Row[]; columns?: string[]; error?: { message: string; code?: string; driverCode?: string } }): void => {
         if (message.id !== id) return;
         done();
         if (message.error) {
           const { code } = message.error;
+          if (code === 'TRIBUTARY_OPEN') {
+            // As the in-process source says it; the next call tries a fresh thread.
+            if (this.#worker === worker) this.#worker = undefined;
+            this.#end(worker);
+            reject(cannotOpen(this.#file, message.error.message, message.error.driverCode));
+            return;
+          }
           reject(
             code === 'TRIBUTARY_MAX_ROWS'
               ? new TributaryError('LIMIT_EXCEEDED', message.error.message, { retryable: false })
