@@ -1,21 +1,38 @@
 import { z } from 'zod';
 
+const DEFAULT_MAX_FRAGMENTS = 1000;
+const DEFAULT_MAX_MERGE_NODES = 1000;
+const DEFAULT_MAX_PLAN_BYTES = 1024 * 1024;
+
 /**
  * Bounds on a plan's size, checked before anything runs. They keep a hostile or mistaken
- * plan from exhausting memory or the stack; raise them for big generated plans.
+ * plan from exhausting memory or the stack; raise them for big generated plans. Two follow
+ * `maxFragments` unless set: a plan of more fragments needs a merge tree with a leaf per
+ * fragment and more JSON, so raising `maxFragments` above its default alone is enough to
+ * run such a plan (`maxMergeNodes` becomes `maxFragments + 1000`, `maxPlanBytes`
+ * `maxFragments` KiB, each at least its default).
  */
-export const planLimitsSchema = z.strictObject({
-  /** Most fragments in one plan. */
-  maxFragments: z.number().int().positive().default(1000),
-  /** Most dependency levels (the longest chain of `dependsOn`). */
-  maxDepth: z.number().int().positive().default(100),
-  /** Most nodes (operators and leaves) in the merge tree. */
-  maxMergeNodes: z.number().int().positive().default(1000),
-  /** Deepest nesting of objects and arrays anywhere in the plan's JSON. */
-  maxNesting: z.number().int().positive().default(128),
-  /** Largest plan as serialized JSON, in bytes. */
-  maxPlanBytes: z.number().int().positive().default(1024 * 1024),
-});
+export const planLimitsSchema = z
+  .strictObject({
+    /** Most fragments in one plan. */
+    maxFragments: z.number().int().positive().default(DEFAULT_MAX_FRAGMENTS),
+    /** Most dependency levels (the longest chain of `dependsOn`). */
+    maxDepth: z.number().int().positive().default(100),
+    /** Most nodes (operators and leaves) in the merge tree; by default 1000, or `maxFragments + 1000` past 1000 fragments. */
+    maxMergeNodes: z.number().int().positive().optional(),
+    /** Deepest nesting of objects and arrays anywhere in the plan's JSON. */
+    maxNesting: z.number().int().positive().default(128),
+    /** Largest plan as serialized JSON, in bytes; by default 1 MiB, or 1 KiB per fragment of `maxFragments` past 1000. */
+    maxPlanBytes: z.number().int().positive().optional(),
+  })
+  .transform((limits) => {
+    const raised = limits.maxFragments > DEFAULT_MAX_FRAGMENTS;
+    return {
+      ...limits,
+      maxMergeNodes: limits.maxMergeNodes ?? (raised ? limits.maxFragments + DEFAULT_MAX_MERGE_NODES : DEFAULT_MAX_MERGE_NODES),
+      maxPlanBytes: limits.maxPlanBytes ?? (raised ? Math.max(DEFAULT_MAX_PLAN_BYTES, limits.maxFragments * 1024) : DEFAULT_MAX_PLAN_BYTES),
+    };
+  });
 
 export type PlanLimits = z.output<typeof planLimitsSchema>;
 export type PlanLimitsInput = z.input<typeof planLimitsSchema>;

@@ -182,4 +182,26 @@ describe('big plans', () => {
       await executor.close();
     }
   });
+
+  it('raising maxFragments alone runs a plan that size: the merge-node and byte limits follow it unless set', async () => {
+    const n = 5000;
+    const fragments = Array.from({ length: n }, (_, i) => ({ id: `f${i}`, source: 'mem', query: { table: 't', where: { eq: ['id', i] } } }));
+    const plan = { id: 'wide', fragments, merge: { op: 'union' as const, inputs: fragments.map((f) => f.id) } };
+    expect(JSON.stringify(plan).length).toBeGreaterThan(1024 * 1024 / 4);
+    const sources = { mem: memorySource({ tables: { t: Array.from({ length: n }, (_, id) => ({ id })) } }) };
+    const raised = createExecutor({ sources, cache: false, limits: { maxFragments: n } });
+    const pinned = createExecutor({ sources, cache: false, limits: { maxFragments: n, maxMergeNodes: 1000 } });
+    const defaults = createExecutor({ sources, cache: false });
+    try {
+      expect((await raised.execute(plan)).rows).toHaveLength(n);
+      // A limit that is set stays what it says.
+      expect(() => pinned.run(plan)).toThrow(expect.objectContaining({ code: 'PLAN_INVALID', issues: [{ path: 'merge', message: `the merge tree has ${n + 1} nodes; the limit is 1000` }] }));
+      // The defaults are unchanged: 1,000 fragments, 1,000 merge nodes.
+      expect(() => defaults.run({ fragments: fragments.slice(0, 1), merge: { op: 'union', inputs: Array.from({ length: 1000 }, () => 'f0') } })).toThrow(
+        expect.objectContaining({ issues: [{ path: 'merge', message: 'the merge tree has 1001 nodes; the limit is 1000' }] }),
+      );
+    } finally {
+      await Promise.all([raised.close(), pinned.close(), defaults.close()]);
+    }
+  });
 });
