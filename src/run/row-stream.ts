@@ -22,6 +22,7 @@ export class RowStream {
   #closed = false;
   #columns: string[] | undefined;
   #count = 0;
+  #taken = false;
 
   constructor(flow: StreamFlow) {
     this.#flow = flow;
@@ -71,8 +72,18 @@ export class RowStream {
     this.#wakeConsumer();
   }
 
-  /** Merged rows in batches of at most `size`. Leaving early tells the sources to stop. */
-  async *batches(size: number): AsyncGenerator<Row[]> {
+  /**
+   * Merged rows in batches of at most `size`. Leaving early tells the sources to stop. One
+   * reader: the rows are handed on once and not kept, so a second reader (at the same time,
+   * or after the first) would wait forever or see nothing; it gets an error instead.
+   */
+  batches(size: number): AsyncGenerator<Row[]> {
+    if (this.#taken) return secondReader();
+    this.#taken = true;
+    return this.#batches(size);
+  }
+
+  async *#batches(size: number): AsyncGenerator<Row[]> {
     try {
       for (;;) {
         const next = this.#queue.shift();
@@ -98,4 +109,13 @@ export class RowStream {
     this.#consumer = undefined;
     wake?.();
   }
+}
+
+// eslint-disable-next-line require-yield
+async function* secondReader(): AsyncGenerator<Row[]> {
+  throw new TributaryError(
+    'CONFIG_INVALID',
+    'run.rows() is already being read: a streamed run hands its rows to one reader and does not keep them (read them once, or use run.result without rows())',
+    { issues: [{ path: 'rows', message: 'one reader per streamed run' }] },
+  );
 }

@@ -137,4 +137,30 @@ describe('run.rows() streaming', () => {
     expect((await run.result).fragments.x!.attempts).toBe(1);
     await executor.close();
   });
+
+  it('has one reader: a second rows() on a streamed run, at once or after the first, throws instead of hanging or reading nothing', async () => {
+    const gen = generated(5, 100, 1);
+    const executor = createExecutor({ sources: { g: gen.source }, cache: false });
+    try {
+      const run = executor.run({ fragments: [{ id: 'a', source: 'g', query: { name: 'a' } }] });
+      const first = run.rows(50);
+      const second = run.rows(50);
+      await expect(second.next()).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('run.rows() is already being read') });
+      let n = 0;
+      for await (const batch of first) n += batch.length;
+      expect(n).toBe(500);
+      expect((await run.result).fragments.a!.rowCount).toBe(500);
+      await expect(run.rows().next()).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+      // A run that was not streamed keeps its rows: rows() reads them as often as asked.
+      const whole = executor.run({ fragments: [{ id: 'a', source: 'g', query: { name: 'a' } }] });
+      const result = await whole.result;
+      for (let i = 0; i < 2; i++) {
+        const again: Row[] = [];
+        for await (const batch of whole.rows(200)) again.push(...batch);
+        expect(again).toEqual(result.rows);
+      }
+    } finally {
+      await executor.close();
+    }
+  });
 });
