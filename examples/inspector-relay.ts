@@ -4,7 +4,9 @@
  *
  * - `ws://127.0.0.1:<port>`: every message a client sends is kept (the last `replay`) and
  *   passed on to every other client; a client that connects later gets the kept ones first,
- *   so a browser opened after the queries ran still sees them.
+ *   so a browser opened after the queries ran still sees them. Only the app (no Origin) and
+ *   the relay's own page may connect, addressed as 127.0.0.1 or localhost: other sites'
+ *   pages in the same browser cannot read or inject events.
  * - `http://127.0.0.1:<port>/`: a page that embeds the Stately inspector in an iframe and
  *   posts the relayed events into it once the inspector says it is ready — the same bridge
  *   `@statelyai/inspect/server` serves, without listening on every interface. The hosted
@@ -48,7 +50,15 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
   const kept: string[] = [];
   let wsUrl = '';
 
+  // Only this machine's own names, as the browser addresses the relay: a page of another
+  // site that rebinds its DNS name to 127.0.0.1 sends its own Host, and is refused.
+  let port = 0;
+  const ownHost = (host: string | undefined): boolean => host === `127.0.0.1:${port}` || host === `localhost:${port}`;
   const http = createServer((req, res) => {
+    if (!ownHost(req.headers.host)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden host\n');
+      return;
+    }
     if (req.url !== '/') {
       res.writeHead(404).end();
       return;
@@ -56,7 +66,14 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
     const fallback = typeof options.fallbackUrl === 'function' ? options.fallbackUrl() : options.fallbackUrl;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(bridgePage(wsUrl, inspectorUrl, fallback, options.fallbackAfterMs ?? 5000));
   });
-  const wss = new WebSocketServer({ server: http });
+  // A WebSocket is not bound by CORS: any page the developer has open could connect to a
+  // loopback port and read (or inject) the inspection events. Clients are the app (a Node
+  // client sends no Origin) and the relay's own page (its origin is the relay's).
+  const wss = new WebSocketServer({
+    server: http,
+    verifyClient: ({ origin, req }: { origin: string | undefined; req: { headers: { host?: string } } }) =>
+      ownHost(req.headers.host) && (origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`),
+  });
   let connected!: () => void;
   const firstConnection = new Promise<void>((resolve) => (connected = resolve));
 
@@ -75,7 +92,7 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
     http.once('error', reject);
     http.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
-  const { port } = http.address() as AddressInfo;
+  port = (http.address() as AddressInfo).port;
   wsUrl = `ws://127.0.0.1:${port}`;
 
   let closing: Promise<void> | undefined;

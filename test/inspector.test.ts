@@ -105,6 +105,38 @@ describe('Stately inspector', () => {
     expect(html).toContain(relay.wsUrl);
     expect(html).toContain('https://stately.ai/inspect');
   });
+
+  it('lets only the app and its own page connect: another site (Origin) or a rebound name (Host) is refused', async () => {
+    relay = await startInspectorRelay();
+    const port = new URL(relay.wsUrl).port;
+    const outcome = (options: ConstructorParameters<typeof WebSocket>[2]): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = new WebSocket(relay!.wsUrl, options);
+        socket.once('open', () => {
+          socket.close();
+          resolve('open');
+        });
+        socket.once('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
+        socket.once('error', () => resolve('error'));
+      });
+    expect(await outcome({})).toBe('open');
+    expect(await outcome({ origin: `http://127.0.0.1:${port}` })).toBe('open');
+    expect(await outcome({ origin: `http://localhost:${port}` })).toBe('open');
+    expect(await outcome({ origin: 'https://evil.example' })).toBe('refused 401');
+    expect(await outcome({ headers: { host: `evil.example:${port}` } })).toBe('refused 401');
+    expect((await fetch(relay.pageUrl)).status).toBe(200);
+    const rebound = await new Promise<number>((resolve, reject) => {
+      void import('node:http').then(({ get }) =>
+        get({ host: '127.0.0.1', port: Number(port), path: '/', headers: { host: `evil.example:${port}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject),
+      );
+    });
+    expect(rebound).toBe(403);
+    // A refused client neither read nor injected anything.
+    expect(relay.messages()).toEqual([]);
+  });
 });
 
 describe('an inspector that throws', () => {
