@@ -27,6 +27,24 @@ function runResolved(query: HttpQuery, context = ctx(), on = source): Promise<Ro
   return on.execute(query, context) as Promise<Row[]>;
 }
 
+describe('httpSource options', () => {
+  it.each([
+    ['/api', 'baseUrl must be an http(s) URL'],
+    ['api.example.com', 'baseUrl must be an http(s) URL'],
+    ['ftp://files.example/x', 'baseUrl must be an http(s) URL'],
+    ['https://api.example/v1?key=1', 'baseUrl may not have a query or hash'],
+    ['https://user:pw@api.example/v1', 'put credentials in headers, not in baseUrl'],
+  ])('refuses baseUrl %s with CONFIG_INVALID (%s), never a raw TypeError', (baseUrl, message) => {
+    let error: unknown;
+    try {
+      httpSource({ baseUrl });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ name: 'TributaryError', code: 'CONFIG_INVALID', issues: [{ path: 'baseUrl', message }] });
+  });
+});
+
 describe('httpSource requests', () => {
   it('sends a GET with search params and returns the body as rows', async () => {
     server.route('GET /rates', reply.dynamic((req) => [{ region: req.url.searchParams.get('region'), n: req.url.searchParams.get('n') }]));

@@ -29,12 +29,23 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export const DEFAULT_BUDGET_HEADER = 'Request-Timeout';
 
 /** The options of `httpSource`, validated when the source is created. */
+
+/** `new URL(text)`, or undefined when the text is no absolute URL. */
+function urlOrUndefined(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
 export const httpSourceOptionsSchema = z.strictObject({
   /** Origin plus an optional path prefix (`https://api.example.com/v2`); no query, hash or credentials. */
   baseUrl: z
     .url({ protocol: /^https?$/, error: 'baseUrl must be an http(s) URL' })
-    .refine((u) => { const url = new URL(u); return url.search === '' && url.hash === ''; }, 'baseUrl may not have a query or hash')
-    .refine((u) => { const url = new URL(u); return url.username === '' && url.password === ''; }, 'put credentials in headers, not in baseUrl'),
+    // These run even when the URL check above failed: a text that is no URL passes them (it is reported once, above).
+    .refine((u) => { const url = urlOrUndefined(u); return !url || (url.search === '' && url.hash === ''); }, 'baseUrl may not have a query or hash')
+    .refine((u) => { const url = urlOrUndefined(u); return !url || (url.username === '' && url.password === ''); }, 'put credentials in headers, not in baseUrl'),
   /**
    * Sent with every request (e.g. authorization); a query's own headers override them by name.
    * A function `(principal) => headers` gives each principal its own (e.g. forwarding the

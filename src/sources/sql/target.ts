@@ -21,12 +21,35 @@ function urlUser(url: string | undefined): string | undefined {
   }
 }
 
+/** The URL schemes each driver reads a connection URL with. */
+const SCHEMES: Record<'postgres' | 'mysql', readonly string[]> = {
+  postgres: ['postgres:', 'postgresql:', 'socket:'],
+  mysql: ['mysql:', 'mariadb:'],
+};
+
+/**
+ * Why `url` cannot be this kind's connection URL (another database's or a web URL: sources
+ * mixed up in a config), or undefined. PostgreSQL also takes a socket directory (`/run/…`).
+ */
+function wrongScheme(kind: 'postgres' | 'mysql', url: string): string | undefined {
+  if (kind === 'postgres' && url.startsWith('/')) return undefined;
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    return `url is not a connection URL; write ${kind === 'postgres' ? 'postgres://user@host:5432/db' : 'mysql://user@host:3306/db'}`;
+  }
+  if (SCHEMES[kind].includes(protocol)) return undefined;
+  return `url starts with ${protocol}//, not ${SCHEMES[kind].filter((s) => s !== 'socket:').map((s) => `${s}//`).join(' or ')} (the url of another kind of source?)`;
+}
+
 /**
  * Checks, when a SQL source is created, that it knows where to connect and as whom, so a
  * missing setting fails at once and says which option, instead of at the first query with
  * the driver's words (`no PostgreSQL user name specified in startup packet`):
  *
- * - `url: undefined` written out (typically an unset environment variable) is an error;
+ * - `url: undefined` written out (typically an unset environment variable) is an error, and
+ *   so is a url of another scheme (`mysql://` for PostgreSQL, `https://`) or no URL at all;
  * - a user must come from the URL, `user`, or where the driver looks itself: PostgreSQL's
  *   `PGUSER` / `USER` environment variables (mysql2 looks nowhere).
  *
@@ -37,6 +60,8 @@ export function assertConnectionTarget(kind: 'postgres' | 'mysql', given: object
   const issues: ErrorIssue[] = [];
   if (Object.hasOwn(given, 'url') && (given as { url?: unknown }).url === undefined) {
     issues.push({ path: 'options.url', message: `${source}: url is undefined (an unset environment variable?); give a connection URL, or leave url out and give host and user` });
+  } else if (typeof options.url === 'string' && wrongScheme(kind, options.url) !== undefined) {
+    issues.push({ path: 'options.url', message: `${source}: ${wrongScheme(kind, options.url)!}` });
   } else {
     const envUser = kind === 'postgres' ? (env.PGUSER ?? (process.platform === 'win32' ? env.USERNAME : env.USER)) : undefined;
     const user = options.user ?? urlUser(options.url) ?? urlUser(options.connectionString) ?? envUser;

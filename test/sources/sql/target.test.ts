@@ -23,6 +23,20 @@ describe('SQL sources check where to connect, and as whom, when they are created
     expect(configIssues(() => mysqlSource({ url: env.CATALOG_URL }))[0]?.[0]).toBe('options.url');
   });
 
+  it("a url of another kind of source, or no URL at all, is CONFIG_INVALID naming what was written", () => {
+    expect(configIssues(() => postgresSource({ url: 'mysql://root@127.0.0.1:3306/test', name: 'shop' }))).toEqual([
+      ['options.url', 'postgres source "shop": url starts with mysql://, not postgres:// or postgresql:// (the url of another kind of source?)'],
+    ]);
+    expect(configIssues(() => mysqlSource({ url: 'postgres://app@127.0.0.1/test' }))).toEqual([
+      ['options.url', 'mysql source: url starts with postgres://, not mysql:// or mariadb:// (the url of another kind of source?)'],
+    ]);
+    expect(configIssues(() => mysqlSource({ url: 'https://root@db.example/test' }))[0]?.[1]).toContain('url starts with https://');
+    expect(configIssues(() => postgresSource({ url: 'shop-db' }))).toEqual([['options.url', 'postgres source: url is not a connection URL; write postgres://user@host:5432/db']]);
+    vi.stubEnv('PGUSER', 'app');
+    for (const ok of ['postgres://app@127.0.0.1/test', 'postgresql://app@127.0.0.1/test', 'socket:/run/postgresql?db=test', '/run/postgresql']) void postgresSource({ url: ok }).close();
+    for (const ok of ['mysql://root@127.0.0.1/test', 'mariadb://root@127.0.0.1/test']) void mysqlSource({ url: ok }).close();
+  });
+
   it('PostgreSQL: a user from the URL, user, PGUSER or USER; none at all is CONFIG_INVALID', () => {
     vi.stubEnv('PGUSER', undefined);
     vi.stubEnv('USER', undefined);
