@@ -234,8 +234,15 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
         return Promise.reject(error as Error);
       }
     },
-    prepare,
-    validate,
+    // After close() the registry is gone: say so, rather than SOURCE_UNKNOWN for every source.
+    prepare: (plan) => {
+      if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
+      return prepare(plan);
+    },
+    validate: (plan) => {
+      if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
+      return validate(plan);
+    },
     register,
     unregister: (name) => {
       const source = sources.get(name);

@@ -196,6 +196,10 @@ describe('executor lifecycle, events and rows', () => {
     expect(executor.metrics().runningQueries).toBe(0);
     expect(() => executor!.run({ fragments: [{ id: 'x', source: 'a', query: { key: 'x' } }] })).toThrow(TributaryError);
     await expect(executor.execute({ fragments: [{ id: 'x', source: 'a', query: { key: 'x' } }] })).rejects.toMatchObject({ code: 'CLOSED' });
+    // Not SOURCE_UNKNOWN: the registry is gone because the executor is closed.
+    for (const call of [() => executor!.prepare({ fragments: [{ id: 'x', source: 'a', query: { key: 'x' } }] }), () => executor!.validate({ fragments: [{ id: 'x', source: 'a', query: { key: 'x' } }] })]) {
+      expect(call).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    }
   });
 
   it('is an async disposable', async () => {
