@@ -28,8 +28,6 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** The header `budgetHeader` defaults to. */
 export const DEFAULT_BUDGET_HEADER = 'Request-Timeout';
 
-/** The options of `httpSource`, validated when the source is created. */
-
 /** `new URL(text)`, or undefined when the text is no absolute URL. */
 function urlOrUndefined(text: string): URL | undefined {
   try {
@@ -39,6 +37,7 @@ function urlOrUndefined(text: string): URL | undefined {
   }
 }
 
+/** The options of `httpSource`, validated when the source is created. */
 export const httpSourceOptionsSchema = z.strictObject({
   /** Origin plus an optional path prefix (`https://api.example.com/v2`); no query, hash or credentials. */
   baseUrl: z
