@@ -58,10 +58,11 @@ function wrongScheme(kind: 'postgres' | 'mysql', url: string): string | undefine
 export function assertConnectionTarget(kind: 'postgres' | 'mysql', given: object, options: ConnectionFields, env: NodeJS.ProcessEnv = process.env): void {
   const source = `${kind} source${options.name === undefined ? '' : ` "${options.name}"`}`;
   const issues: ErrorIssue[] = [];
+  const scheme = typeof options.url === 'string' ? wrongScheme(kind, options.url) : undefined;
   if (Object.hasOwn(given, 'url') && (given as { url?: unknown }).url === undefined) {
     issues.push({ path: 'options.url', message: `${source}: url is undefined (an unset environment variable?); give a connection URL, or leave url out and give host and user` });
-  } else if (typeof options.url === 'string' && wrongScheme(kind, options.url) !== undefined) {
-    issues.push({ path: 'options.url', message: `${source}: ${wrongScheme(kind, options.url)!}` });
+  } else if (scheme !== undefined) {
+    issues.push({ path: 'options.url', message: `${source}: ${scheme}` });
   } else {
     const envUser = kind === 'postgres' ? (env.PGUSER ?? (process.platform === 'win32' ? env.USERNAME : env.USER)) : undefined;
     const user = options.user ?? urlUser(options.url) ?? urlUser(options.connectionString) ?? envUser;
