@@ -1,7 +1,7 @@
 import type { Row } from '../data/row.js';
 import { checkPrincipal } from '../access/index.js';
 import { isTributaryError, TributaryError } from '../errors.js';
-import type { PreparedPlan, QueryRun, RunOptions } from '../run/index.js';
+import { checkOptionsObject, type PreparedPlan, type QueryRun, type RunOptions } from '../run/index.js';
 import type { Principal } from '../sources/source.js';
 import { decodeFragment, decodePayload, encodePayload, type RunPayload } from './codec.js';
 import { DurableRun } from './durable-run.js';
@@ -69,6 +69,7 @@ export class DurableRuns {
   /** Loads a stored run for `resume`: checks who asks, takes the lease, decodes it. */
   async load(runId: string, options: ResumeOptions, prepare: (plan: unknown) => PreparedPlan): Promise<LoadedRun & { prepared: PreparedPlan; runOptions: RunOptions }> {
     checkRunId(runId);
+    checkOptionsObject(options, 'resume options', 'resume(runId, options)');
     if (options.principal !== undefined) checkPrincipal(options.principal, 'principal', 'resume options');
     const stored = await this.store.get(runId, Date.now());
     if (!stored) throw new TributaryError('RUN_UNKNOWN', `no stored run has the id "${runId}" (never stored, finished, or expired)`, { issues: [{ path: 'runId', message: 'unknown run' }] });
@@ -137,6 +138,7 @@ export class DurableRuns {
   }
 
   async runs(filter: RunsFilter = {}): Promise<StoredRunInfo[]> {
+    checkOptionsObject(filter, 'runs filter', 'runs(filter)');
     if (filter.principal !== undefined) checkPrincipal(filter.principal, 'principal', 'runs filter');
     const all = await this.store.list(Date.now());
     return filter.anyPrincipal ? all : all.filter((r) => r.principalId === filter.principal?.id);

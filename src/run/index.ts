@@ -4,6 +4,6 @@ export { PreparedPlan, type PreparedFragment } from './prepare.js';
 export type { QueryRun, RunOptions, RunRuntime } from './types.js';
 export type { QueryResult, FragmentReport } from './result.js';
 export type { Completeness, CompletenessReason, FragmentCompleteness } from './completeness.js';
-export { runOptionsSchema } from './run-options.js';
+export { checkOptionsObject, runOptionsSchema } from './run-options.js';
 export type { FragmentCounts, FragmentState } from './status-table.js';
 export type { QueryPort, SourceCounts } from './port.js';

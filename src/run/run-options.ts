@@ -16,6 +16,14 @@ export const runOptionsSchema = z.object({
   deadlineMs: timerMsSchema.optional(),
 });
 
+/** Throws CONFIG_INVALID unless `options` is an options object (`call` takes one, or nothing). */
+export function checkOptionsObject(options: unknown, what: string, call: string): asserts options is object {
+  if (typeof options === 'object' && options !== null && !Array.isArray(options)) return;
+  const found = options === null ? 'null' : Array.isArray(options) ? 'an array' : `a ${typeof options}`;
+  const message = `${call} takes an options object (or nothing), not ${found}`;
+  throw new TributaryError('CONFIG_INVALID', `invalid ${what}: (root): ${message}`, { issues: [{ path: '(root)', message }] });
+}
+
 function invalid(path: string, message: string): TributaryError {
   return new TributaryError('CONFIG_INVALID', `invalid run options: ${path}: ${message}`, { issues: [{ path, message }] });
 }
@@ -32,10 +40,7 @@ const isAbortSignal = (value: unknown): boolean =>
  * an object of named values, a bad `deadlineMs`. A few `typeof`s for a run that passes.
  */
 export function checkRunOptions(options: unknown): asserts options is RunOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    const found = options === null ? 'null' : Array.isArray(options) ? 'an array' : `a ${typeof options}`;
-    throw invalid('(root)', `run(plan, options) takes an options object (or nothing), not ${found}`);
-  }
+  checkOptionsObject(options, 'run options', 'run(plan, options)');
   const { signal, principal, params, deadlineMs } = options as Record<string, unknown>;
   if (signal !== undefined && !isAbortSignal(signal)) throw invalid('signal', 'expected an AbortSignal');
   if (principal !== undefined) checkPrincipal(principal, 'principal', 'run options');

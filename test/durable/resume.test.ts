@@ -132,6 +132,8 @@ describe('durable runs (SQLite run store, in one process)', () => {
     // A principal without a string id is refused as such, not compared as "no principal".
     await expect(second.resume('r3', { principal: 'alice' as never })).rejects.toMatchObject({ code: 'CONFIG_INVALID', issues: [{ path: 'principal' }] });
     await expect(second.runs({ principal: { name: 'alice' } as never })).rejects.toMatchObject({ code: 'CONFIG_INVALID', issues: [{ path: 'principal' }] });
+    await expect(second.resume('r3', null as never)).rejects.toMatchObject({ code: 'CONFIG_INVALID', issues: [{ path: '(root)' }] });
+    await expect(second.runs('alice' as never)).rejects.toMatchObject({ code: 'CONFIG_INVALID', issues: [{ path: '(root)' }] });
     source.release('b');
     const run = await second.resume('r3', { principal: { id: 'admin' }, anyPrincipal: true });
     expect((await run.result).rows).toEqual((await reference()).rows);
