@@ -102,6 +102,31 @@ describe('httpSource pagination', () => {
     }
   });
 
+  it('fails at once, SOURCE_BAD_RESPONSE, when a cursor or a Link leads back to a page already read', async () => {
+    // A cursor that never moves, and Links that go round in a circle of two pages.
+    server.route('GET /stuck', reply.dynamic(() => ({ items: [{ n: 1 }], next: 'same' })));
+    server.route(
+      'GET /circle',
+      reply.dynamic(
+        (req) => [{ at: param(req, 'at') ?? 'a' }],
+        (req): Record<string, string> => ({ link: `</circle?at=${param(req, 'at') === 'b' ? 'a' : 'b'}>; rel="next"` }),
+      ),
+    );
+    const stuck = await requestsDuring('GET /stuck', async () => {
+      const error = await failure(run({ path: '/stuck', rows: '/items', paginate: { type: 'cursor', cursor: '/next', param: 'c' } }));
+      expect(error.code).toBe('SOURCE_BAD_RESPONSE');
+      expect(error.message).toContain('pagination (cursor) does not advance');
+    });
+    // The first page, the page its cursor names, then that cursor again: not sent.
+    expect(stuck).toHaveLength(2);
+    const circle = await requestsDuring('GET /circle', async () => {
+      const error = await failure(run({ path: '/circle', paginate: { type: 'link' } }));
+      expect(error.code).toBe('SOURCE_BAD_RESPONSE');
+      expect(error.message).toContain(`its next page is ${server.url}/circle?at=b, already read`);
+    });
+    expect(circle.map((r) => param(r, 'at'))).toEqual([null, 'b', 'a']);
+  });
+
   it('stops with LIMIT_EXCEEDED after maxPages requests, without sending the next', async () => {
     const paginate = { type: 'cursor', cursor: '/next', param: 'c', maxPages: 3 } as const;
     const sent = await requestsDuring('GET /endless', async () => {

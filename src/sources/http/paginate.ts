@@ -28,11 +28,18 @@ export async function* pages(
   ctx: PageLoopContext,
 ): AsyncGenerator<Row[], void, undefined> {
   let request = paginate === undefined ? first : firstRequest(first, paginate);
+  // A cursor or a Link that leads back to a page already read would read it again (its rows
+  // twice) until maxPages: the API is looping, so the call fails at once instead.
+  const seen = paginate?.type === 'cursor' || paginate?.type === 'link' ? new Set<string>([request.url.href]) : undefined;
   for (let sent = 1; ; sent++) {
     const page = await ctx.fetchPage(request);
     yield page.rows;
     const next = paginate === undefined ? undefined : nextRequest(first, request, page, paginate);
     if (next === undefined) return;
+    if (seen) {
+      if (seen.has(next.url.href)) throw badResponse(`${request.url.href}: pagination (${paginate!.type}) does not advance: its next page is ${next.url.href}, already read`);
+      seen.add(next.url.href);
+    }
     if (sent >= ctx.maxPages) {
       const type = paginate?.type ?? 'none';
       throw limitExceeded({ fragmentId: ctx.fragmentId }, `pagination (${type}) has more than maxPages=${ctx.maxPages} pages`);
