@@ -4,6 +4,7 @@ import { badResponse, networkError, statusError } from './errors.js';
 import type { LimitCounter } from '../../data/limits.js';
 import { resolvePointer } from './pointer.js';
 import type { HttpRequest } from './request.js';
+import { parseJsonBody } from './json.js';
 
 /** One response, reduced to what the page loop needs. */
 export interface Page {
@@ -71,7 +72,7 @@ async function toPage(response: Response, url: URL, where: string, ctx: FetchPag
   }
   let body: unknown;
   try {
-    body = JSON.parse(decodeUtf8(bytes, where));
+    body = parseJsonBody(decodeUtf8(bytes, where));
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
     throw badResponse(`${where} sent a body that is not JSON (${error.message})`, error);
@@ -82,9 +83,9 @@ async function toPage(response: Response, url: URL, where: string, ctx: FetchPag
 }
 
 /**
- * The rows array at `pointer`, each a plain object. JSON.parse makes own data properties
- * with Object.prototype, so rows are used as parsed: copying them key by key is where a
- * `__proto__` key could change a prototype.
+ * The rows array at `pointer`, each a plain object. The parse (`parseJsonBody`) makes own
+ * data properties with Object.prototype, so rows are used as parsed: copying them key by key
+ * is where a `__proto__` key could change a prototype.
  */
 export function extractRows(body: unknown, pointer: string | undefined, where: string): Row[] {
   const found = pointer === undefined ? body : resolvePointer(body, pointer);
