@@ -159,21 +159,31 @@ const querySetup = setup({
     setRowCount: assign(({ event }) => (event.type === 'merge.done' ? { rowCount: event.rowCount } : {})),
     /**
      * Merges on the next microtask (the merge tree is in-process work, no actor needed),
-     * so the `merging` snapshot is emitted first, then sends the outcome to the actor.
+     * so the `merging` snapshot is emitted first, then sends the outcome to the actor (a
+     * streamed run's merge may first wait for the rows still on their way to the reader).
      */
     merge: ({ self, system }) => {
       const port = portOf(system);
       port.mergeStarted();
+      // A cancel or a deadline may have ended the query while a streamed merge was draining.
+      const send = (outcome: QueryMachineEvent): void => {
+        if (self.getSnapshot().status === 'active') self.send(outcome);
+      };
+      const failed = (error: unknown): QueryMachineEvent => {
+        const code = (error as { code?: unknown })?.code;
+        return { type: 'merge.failed', code: typeof code === 'string' ? code : 'MERGE_FAILED', message: error instanceof Error ? error.message : String(error) };
+      };
       queueMicrotask(() => {
         if (self.getSnapshot().status !== 'active') return;
-        let outcome: QueryMachineEvent;
+        let merged: number | Promise<number>;
         try {
-          outcome = { type: 'merge.done', rowCount: port.merge() };
+          merged = port.merge();
         } catch (error) {
-          const code = (error as { code?: unknown })?.code;
-          outcome = { type: 'merge.failed', code: typeof code === 'string' ? code : 'MERGE_FAILED', message: error instanceof Error ? error.message : String(error) };
+          send(failed(error));
+          return;
         }
-        self.send(outcome);
+        if (typeof merged === 'number') send({ type: 'merge.done', rowCount: merged });
+        else merged.then((rowCount) => send({ type: 'merge.done', rowCount }), (error: unknown) => send(failed(error)));
       });
     },
   },

@@ -37,6 +37,11 @@ export interface StreamPlan {
   leaves: ReadonlySet<string>;
   /** Fragments a join's right side needs whole (materialized before probing). */
   materialized: ReadonlySet<string>;
+  /**
+   * For each streaming leaf, the fragments of the join right sides on its way to the output:
+   * its batches cannot pass those joins before these have settled.
+   */
+  waitsOn: ReadonlyMap<string, ReadonlySet<string>>;
   /** Starts one run's flow: its limits and join build sides are per run. */
   start(ctx: StreamContext): StreamFlow;
 }
@@ -67,9 +72,12 @@ export function planStream(root: MergeNode): StreamPlan | undefined {
   collectLeaves(root, leaves);
   const materialized = new Set(leavesOf(root).filter((leaf) => !leaves.has(leaf)));
   collectRightSides(root, materialized);
+  const waitsOn = new Map<string, Set<string>>();
+  collectWaits(root, [], waitsOn);
   return {
     leaves,
     materialized,
+    waitsOn,
     start(ctx) {
       const paths: Path[] = [];
       build(root, [], [], 'merge', ctx, paths);
@@ -162,6 +170,18 @@ function collectLeaves(node: MergeNode, out: Set<string>): void {
   if (typeof node === 'string') out.add(node);
   else if (node.op === 'join') collectLeaves(node.left, out);
   else for (const child of children(node)) collectLeaves(child, out);
+}
+
+/** Each streaming leaf's join right-side fragments, on its way up (see `StreamPlan.waitsOn`). */
+function collectWaits(node: MergeNode, above: readonly string[], out: Map<string, Set<string>>): void {
+  if (typeof node === 'string') {
+    let waits = out.get(node);
+    if (!waits) out.set(node, (waits = new Set()));
+    for (const id of above) waits.add(id);
+    return;
+  }
+  if (node.op === 'join') collectWaits(node.left, [...above, ...leavesOf(node.right)], out);
+  else for (const child of children(node)) collectWaits(child, above, out);
 }
 
 function collectRightSides(node: MergeNode, out: Set<string>): void {

@@ -64,8 +64,8 @@ export interface QueryPort {
   /** The lowest level with an unfinished fragment. */
   lowestOpenLevel(): number;
   mergeStarted(): void;
-  /** Merges the fragments' rows; returns the merged row count or throws. */
-  merge(): number;
+  /** Merges the fragments' rows; returns the merged row count (or, for a streamed run still handing rows on, a promise of it) or throws. */
+  merge(): number | Promise<number>;
   /** The runner behind the source actor `name`; `settle` sends its events to the query actor. */
   sourceRunner(name: string, settle: (event: SettleEvent) => void): SourceRunner;
 }

@@ -149,7 +149,7 @@ export class RunPort implements QueryPort, BindContext {
     if (this.events.wanted) this.events.emit({ type: 'merge.started', queryId: this.queryId, at: this.at() });
   }
 
-  merge(): number {
+  merge(): number | Promise<number> {
     return mergeRun(this);
   }
 

@@ -18,10 +18,18 @@ export class RunStreaming {
   readonly #prepared: PreparedPlan;
   readonly rows: RowStream;
   readonly #waiters = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  readonly #rowsOf: (id: string) => Row[];
+  readonly #settled = new Set<string>();
+  /** Streaming leaves that started before the join right sides they pass had settled: run whole, pushed when they settle. */
+  readonly #deferred = new Set<string>();
+  /** Deferred leaves' pushes still on their way to the consumer. */
+  #pending: Promise<void>[] = [];
+  #failure: { error: unknown } | undefined;
 
   private constructor(prepared: PreparedPlan, plan: StreamPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[]) {
     this.#prepared = prepared;
     this.#plan = plan;
+    this.#rowsOf = rowsOf;
     const materialize = async (node: MergeNode): Promise<Row[]> => {
       const ids = [...new Set(mergeLeaves(node).leaves.map((l) => l.id))];
       await Promise.all(ids.map((id) => this.#waiter(id).promise));
@@ -38,10 +46,24 @@ export class RunStreaming {
     return plan ? new RunStreaming(prepared, plan, params, rowsOf) : undefined;
   }
 
-  /** Where a fragment's batches go, if it is one of the streamed leaves. */
+  /**
+   * Where a fragment's batches go, if it is one of the streamed leaves. A leaf whose batches
+   * would wait at a join for a right side that has not settled yet does not stream: its call
+   * would hold its lane slot (and its own settling) while it waits, and the right side may
+   * need that slot, or may depend on this very fragment (a bind join) — a deadlock. It runs
+   * whole instead, and its rows go through the flow once it has settled.
+   */
   streamOf(index: number): FragmentStream | undefined {
     const f = this.#prepared.fragments[index]!;
     if (!this.#plan.leaves.has(f.id)) return undefined;
+    const waits = this.#plan.waitsOn.get(f.id);
+    if (waits) {
+      for (const id of waits) {
+        if (this.#settled.has(id)) continue;
+        this.#deferred.add(f.id);
+        return undefined;
+      }
+    }
     return {
       sink: this.rows.sinkFor(f.id),
       retain: f.dependents.length > 0 || this.#plan.materialized.has(f.id),
@@ -49,13 +71,37 @@ export class RunStreaming {
     };
   }
 
-  /** A fragment settled (or never will): materialized subtrees waiting for it may go on. */
+  /**
+   * A fragment settled (or never will): materialized subtrees waiting for it may go on, and
+   * a deferred leaf's rows (none if it failed) start on their way through the flow.
+   */
   settled(id: string): void {
+    this.#settled.add(id);
     this.#waiter(id).resolve();
+    if (!this.#deferred.delete(id)) return;
+    const pushed = this.rows.sinkFor(id)(this.#rowsOf(id));
+    this.#pending.push(
+      Promise.resolve(pushed).then(
+        () => undefined,
+        (error: unknown) => void (this.#failure ??= { error }),
+      ),
+    );
+  }
+
+  /** True while a deferred leaf's rows are still on their way (the merge then waits: `drain`). */
+  get pending(): boolean {
+    return this.#pending.length > 0;
+  }
+
+  /** Resolves once every deferred leaf's rows have gone through the flow; rejects with the first error on the way. */
+  async drain(): Promise<void> {
+    while (this.#pending.length > 0) await Promise.all(this.#pending.splice(0));
+    if (this.#failure) throw this.#failure.error;
   }
 
   /** The run ended: everyone still waiting goes on, and the consumer gets the end (or the error). */
   finish(error: unknown): void {
+    this.#deferred.clear();
     for (const f of this.#prepared.fragments) this.settled(f.id);
     this.rows.finish(error);
   }

@@ -163,4 +163,66 @@ describe('run.rows() streaming', () => {
       await executor.close();
     }
   });
+
+  describe('a join whose right side is not ready when its probe side starts', () => {
+    const sortRows = (rows: Row[]): Row[] => [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    const readAll = async (rows: AsyncIterable<Row[]>): Promise<Row[]> => {
+      const out: Row[] = [];
+      for await (const batch of rows) out.push(...batch);
+      return out;
+    };
+    const timeLimit = <T>(p: Promise<T>): Promise<T | 'hung'> => Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 5000))]);
+
+    it('streams a bind join (the right side binds the left side’s keys) instead of waiting on itself forever', async () => {
+      const executor = createExecutor({
+        sources: { m: memorySource({ tables: { c: [{ id: 1 }, { id: 2 }, { id: 3 }], o: [{ cid: 1, total: 5 }, { cid: 2, total: 7 }, { cid: 2, total: 9 }, { cid: 4, total: 1 }] } }) },
+        cache: false,
+      });
+      const plan = {
+        fragments: [
+          { id: 'customers', source: 'm', query: { table: 'c' } },
+          { id: 'orders', source: 'm', dependsOn: ['customers'], query: { table: 'o', where: { in: ['cid', { $from: 'customers', column: 'id' }] } } },
+        ],
+        merge: { op: 'join' as const, type: 'inner' as const, left: 'customers', right: 'orders', on: [['id', 'cid']] as [string, string][] },
+      };
+      try {
+        const whole = await executor.execute(plan);
+        const run = executor.run(plan);
+        const streamed = await timeLimit(readAll(run.rows()));
+        expect(streamed).not.toBe('hung');
+        expect(sortRows(streamed as Row[])).toEqual(sortRows(whole.rows));
+        expect(whole.rows).toHaveLength(3);
+        expect((await run.result).status).toBe('ok');
+      } finally {
+        await executor.close();
+      }
+    });
+
+    it.each([
+      ['a source that runs one call at a time', { maxConcurrency: 1 }, 16],
+      ['an executor that runs one call at a time', {}, 1],
+    ])('streams a join through %s (the probe side does not hold the only slot while the right side waits for it)', async (_, sourceOptions, concurrency) => {
+      const left = generated(5, 10, 1);
+      const source = { ...left.source, ...sourceOptions };
+      const executor = createExecutor({ sources: { g: source }, concurrency, cache: false });
+      const plan = {
+        fragments: [
+          { id: 'a', source: 'g', query: { name: 'a' } },
+          { id: 'b', source: 'g', query: { name: 'b' } },
+        ],
+        merge: { op: 'project' as const, input: { op: 'join' as const, type: 'inner' as const, left: 'a', right: 'b', on: [['n', 'n']] as [string, string][] }, columns: ['n', 'src'] },
+      };
+      try {
+        const whole = await executor.execute(plan);
+        const run = executor.run(plan);
+        const streamed = await timeLimit(readAll(run.rows(7)));
+        expect(streamed).not.toBe('hung');
+        expect(sortRows(streamed as Row[])).toEqual(sortRows(whole.rows));
+        expect(whole.rows).toHaveLength(50);
+        expect((await run.result).status).toBe('ok');
+      } finally {
+        await executor.close();
+      }
+    });
+  });
 });
