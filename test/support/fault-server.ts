@@ -236,8 +236,12 @@ export async function limitedMysqlUser(admin: Admin, baseUrl: string, tables: st
   const free = async (): Promise<void> => {
     const h = holder;
     holder = undefined;
-    // COM_QUIT rather than a bare close, so the server frees the slot before the retry comes.
-    await h?.end().catch(() => h.destroy());
+    if (!h) return;
+    // COM_QUIT rather than a bare close, so the server frees the slot before the retry comes…
+    await h.end().catch(() => h.destroy());
+    // …and the server's books say so: the thread may take a moment to end after the quit, and
+    // a probe that connects before then is refused with 1226 (seen under load).
+    await eventually(async () => Number((await admin.exec('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [name]))[0]!.n) === 0, 3000);
   };
   return {
     name,
