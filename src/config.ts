@@ -11,6 +11,7 @@ import type { SourceExecutor } from './sources/source.js';
 import type { Clock } from './execution/clock.js';
 import type { Authorize } from './access/index.js';
 import { RUN_STORE_METHODS, type RunStore } from './durable/run-store.js';
+import { sourceLaneSchema } from './sources/lane-options.js';
 
 /** A source executor, checked by shape (any object with `execute` and a zod `querySchema`). */
 export const sourceExecutorSchema = z.custom<SourceExecutor>(
@@ -24,6 +25,25 @@ export const sourceExecutorSchema = z.custom<SourceExecutor>(
 
 /** A source's own load-shedding bounds (`maxQueued`, `maxQueueMs` on the source object), checked at registration. */
 export { sourceLaneSchema } from './sources/lane-options.js';
+
+/**
+ * Throws CONFIG_INVALID unless `source` may be registered as `name`: a non-empty string
+ * name, an object that is a SourceExecutor, and valid load-shedding bounds of its own.
+ */
+export function checkSourceRegistration(name: unknown, source: SourceExecutor): asserts name is string {
+  if (typeof name !== 'string' || name === '') {
+    const message = `a source's name is a non-empty string, not ${name === '' ? 'an empty one' : name === null || name === undefined ? String(name) : `a ${typeof name}`}`;
+    throw new TributaryError('CONFIG_INVALID', message, { issues: [{ path: 'name', message }] });
+  }
+  if (!sourceExecutorSchema.safeParse(source).success) {
+    throw new TributaryError('CONFIG_INVALID', `source "${name}" is not a SourceExecutor`, { issues: [{ path: `sources.${name}`, message: 'expected execute(query, ctx) and a zod querySchema' }] });
+  }
+  const lane = sourceLaneSchema.safeParse({ maxQueued: source.maxQueued, maxQueueMs: source.maxQueueMs });
+  if (!lane.success) {
+    const issues = lane.error.issues.map((i) => ({ path: `sources.${name}.${i.path.join('.')}`, message: i.message }));
+    throw new TributaryError('CONFIG_INVALID', `source "${name}": ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+  }
+}
 
 /** A cache store (`redisStore()` or your own `CacheStore`), checked by shape. */
 const cacheStoreSchema = z.custom<CacheStore>(

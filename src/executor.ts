@@ -2,7 +2,7 @@ import { queryMachineFor } from '../machines/query.machine.js';
 import { Subject, Subscription } from 'rxjs';
 import { authorizeRun } from './access/index.js';
 import { checkCacheFilter, TieredCache } from './cache/index.js';
-import { parseExecutorOptions, sourceExecutorSchema, sourceLaneSchema, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
+import { checkSourceRegistration, parseExecutorOptions, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
 import { TributaryError } from './errors.js';
 import type { SourceGuards } from './execution/env.js';
 import { createCircuitBreaker } from './execution/circuit-breaker.js';
@@ -71,18 +71,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
 
   const register = (name: string, source: SourceExecutor): void => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
-    if (typeof name !== 'string' || name === '') {
-      const message = `a source's name is a non-empty string, not ${name === '' ? 'an empty one' : name === null || name === undefined ? String(name) : `a ${typeof name}`}`;
-      throw new TributaryError('CONFIG_INVALID', message, { issues: [{ path: 'name', message }] });
-    }
-    if (!sourceExecutorSchema.safeParse(source).success) {
-      throw new TributaryError('CONFIG_INVALID', `source "${name}" is not a SourceExecutor`, { issues: [{ path: `sources.${name}`, message: 'expected execute(query, ctx) and a zod querySchema' }] });
-    }
-    const lane = sourceLaneSchema.safeParse({ maxQueued: source.maxQueued, maxQueueMs: source.maxQueueMs });
-    if (!lane.success) {
-      const issues = lane.error.issues.map((i) => ({ path: `sources.${name}.${i.path.join('.')}`, message: i.message }));
-      throw new TributaryError('CONFIG_INVALID', `source "${name}": ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
-    }
+    checkSourceRegistration(name, source);
     if (sources.has(name)) {
       throw new TributaryError('CONFIG_INVALID', `a source named "${name}" is already registered; unregister it first`, { issues: [{ path: `sources.${name}`, message: 'duplicate source name' }] });
     }
