@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createExecutor, memorySource, type Row, type SourceExecutor } from '../../src/index.js';
+import { createExecutor, memorySource, type Executor, type Plan, type Row, type SourceExecutor } from '../../src/index.js';
 
 interface Generated {
   source: SourceExecutor;
@@ -172,6 +172,20 @@ describe('run.rows() streaming', () => {
       return out;
     };
     const timeLimit = <T>(p: Promise<T>): Promise<T | 'hung'> => Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 5000))]);
+    /** Runs `plan` whole, then streamed through `rows(batchSize)`: the streamed run ends, ok, with the same rows (in any order). */
+    const expectStreamedAsWhole = async (executor: Executor, plan: Plan, batchSize: number, rowCount: number): Promise<void> => {
+      try {
+        const whole = await executor.execute(plan);
+        expect(whole.rows).toHaveLength(rowCount);
+        const run = executor.run(plan);
+        const streamed = await timeLimit(readAll(run.rows(batchSize)));
+        expect(streamed).not.toBe('hung');
+        expect(sortRows(streamed as Row[])).toEqual(sortRows(whole.rows));
+        expect((await run.result).status).toBe('ok');
+      } finally {
+        await executor.close();
+      }
+    };
 
     it('streams a bind join (the right side binds the left side’s keys) instead of waiting on itself forever', async () => {
       const executor = createExecutor({
@@ -185,17 +199,7 @@ describe('run.rows() streaming', () => {
         ],
         merge: { op: 'join' as const, type: 'inner' as const, left: 'customers', right: 'orders', on: [['id', 'cid']] as [string, string][] },
       };
-      try {
-        const whole = await executor.execute(plan);
-        const run = executor.run(plan);
-        const streamed = await timeLimit(readAll(run.rows()));
-        expect(streamed).not.toBe('hung');
-        expect(sortRows(streamed as Row[])).toEqual(sortRows(whole.rows));
-        expect(whole.rows).toHaveLength(3);
-        expect((await run.result).status).toBe('ok');
-      } finally {
-        await executor.close();
-      }
+      await expectStreamedAsWhole(executor, plan, 1000, 3);
     });
 
     it.each([
@@ -212,17 +216,7 @@ describe('run.rows() streaming', () => {
         ],
         merge: { op: 'project' as const, input: { op: 'join' as const, type: 'inner' as const, left: 'a', right: 'b', on: [['n', 'n']] as [string, string][] }, columns: ['n', 'src'] },
       };
-      try {
-        const whole = await executor.execute(plan);
-        const run = executor.run(plan);
-        const streamed = await timeLimit(readAll(run.rows(7)));
-        expect(streamed).not.toBe('hung');
-        expect(sortRows(streamed as Row[])).toEqual(sortRows(whole.rows));
-        expect(whole.rows).toHaveLength(50);
-        expect((await run.result).status).toBe('ok');
-      } finally {
-        await executor.close();
-      }
+      await expectStreamedAsWhole(executor, plan, 7, 50);
     });
   });
 });
