@@ -3,6 +3,7 @@ import type { CacheStore } from './cache/index.js';
 import { TributaryError } from './errors.js';
 import { planLimitsSchema } from './plan/limits.js';
 import { formatPath } from './plan/refs.js';
+import { flattenIssues } from './zod-issues.js';
 import { quotaOptionsSchema } from './quotas.js';
 import { remoteOptionsSchema } from './remote/executor-remote.js';
 import { telemetryOptionsSchema } from './progress/telemetry.js';
@@ -211,6 +212,6 @@ export function parseExecutorOptions(options: unknown): ResolvedExecutorOptions 
     if (given) parsed.data.sources = Object.fromEntries(Object.entries(given)) as typeof parsed.data.sources;
     return parsed.data;
   }
-  const issues = parsed.error.issues.map((i) => ({ path: formatPath('', i.path) || '(root)', message: i.message }));
+  const issues = flattenIssues(parsed.error.issues).map((i) => ({ path: formatPath('', i.path) || '(root)', message: i.message }));
   throw new TributaryError('CONFIG_INVALID', `invalid executor options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
 }

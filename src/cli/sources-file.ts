@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { isTributaryError, type ErrorIssue } from '../errors.js';
+import { flattenIssues } from '../zod-issues.js';
 import { formatPath } from '../plan/index.js';
 import type { SourceExecutor } from '../sources/source.js';
 import { withLaneOptions } from '../sources/lane-options.js';
@@ -87,7 +88,7 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
     const parsedEntry = sourceEntrySchema.safeParse(value);
     if (name === '') issues.push({ path: '(root)', message: 'a source name must not be empty' });
     if (!parsedEntry.success) {
-      for (const i of parsedEntry.error.issues) issues.push({ path: formatPath(name, i.path), message: redact(i.message) });
+      for (const i of flattenIssues(parsedEntry.error.issues)) issues.push({ path: formatPath(name, i.path), message: redact(i.message) });
       continue;
     }
     const entry = parsedEntry.data;

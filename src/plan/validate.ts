@@ -7,6 +7,7 @@ import { findRefs, formatPath, isFromRef, type FoundRef } from './refs.js';
 import { planSchema, type Fragment, type MergeNode, type Plan } from './schema.js';
 import { checkRawShape, findCycle, mergeLeaves } from './graph.js';
 import { ownCopy } from './own-copy.js';
+import { flattenIssues } from '../zod-issues.js';
 
 /** A plan that passed every check, with defaults filled in and its levels computed. */
 export interface ValidatedPlan extends Plan {
@@ -165,7 +166,7 @@ function checkBatch(f: Fragment, at: string, refs: FoundRef[], issues: ErrorIssu
 }
 
 function zodIssues(zodIssueList: z.core.$ZodIssue[], prefix = ''): ErrorIssue[] {
-  return zodIssueList.map((issue) => ({ path: formatPath(prefix, issue.path) || '(root)', message: issue.message }));
+  return flattenIssues(zodIssueList).map((issue) => ({ path: formatPath(prefix, issue.path) || '(root)', message: issue.message }));
 }
 
 function summary(issues: ErrorIssue[]): string {

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import { TributaryError } from '../../errors.js';
+import { flattenIssues } from '../../zod-issues.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
 import { isRetryable } from './errors.js';
@@ -101,7 +102,7 @@ function withBudgetHeader(name: string | undefined, budgetMs: number | undefined
 export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery> {
   const parsed = httpSourceOptionsSchema.safeParse(options);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+    const issues = flattenIssues(parsed.error.issues).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
     throw new TributaryError('CONFIG_INVALID', `httpSource: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
       issues,
       cause: parsed.error,
