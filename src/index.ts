@@ -20,6 +20,7 @@ export type { MemorySourceOptions, MemoryQuery, SqliteSourceOptions, PostgresSou
 export { defaultIsRetryable, isReadOnlySql } from './sources/index.js';
 export type { SourceExecutor, ExecuteContext, Principal } from './sources/index.js';
 export type { Row } from './data/row.js';
+export { withColumns } from './data/columns.js';
 
 /* Remote: scale out on BullMQ workers */
 export { createWorker, drainOnSignal, remoteSource, createRemoteLane } from './remote/index.js';

@@ -5,8 +5,10 @@ import { join } from './join.js';
 import { compilePredicate } from '../data/predicate.js';
 import { project } from './project.js';
 import { columnsOf } from './relation.js';
-import { columnsOf as attachedColumns, withColumns } from '../data/columns.js';
+import { withColumns } from '../data/columns.js';
 import { evaluateMerge } from './evaluate.js';
+import { KnownColumns, outputColumns } from './stream-columns.js';
+import { leavesOf, children } from './tree.js';
 
 /** One step of a streaming path: a batch in, the rows it becomes out. */
 type Step = (batch: Row[]) => Row[] | Promise<Row[]>;
@@ -57,6 +59,12 @@ export interface StreamFlow {
    * `StreamContext.leafColumns`), so a stream that yields no row still has them.
    */
   columns(): string[];
+  /**
+   * Once every fragment has settled: throws what the whole merge would have thrown over the
+   * leaves' columns (a projected column no input has) or when the batches named a join's
+   * right column in two ways. A batch only shows its own columns; this sees all of them.
+   */
+  verify(): void;
 }
 
 /**
@@ -80,14 +88,11 @@ export function planStream(root: MergeNode): StreamPlan | undefined {
     waitsOn,
     start(ctx) {
       const paths: Path[] = [];
-      build(root, [], [], 'merge', ctx, paths);
-      const seen = new Map<string, string[]>();
+      const known = new KnownColumns(ctx);
+      build(root, [], [], 'merge', ctx, known, paths);
       return {
         async push(leaf, batch) {
-          if (!seen.has(leaf)) {
-            const named = attachedColumns(batch);
-            if (named !== undefined || batch.length > 0) seen.set(leaf, named ?? columnsOf(batch));
-          }
+          known.see(leaf, batch);
           const out: Row[] = [];
           for (const path of paths) {
             if (path.leaf !== leaf || path.limits.some((l) => l.full())) continue;
@@ -101,25 +106,15 @@ export function planStream(root: MergeNode): StreamPlan | undefined {
           return out;
         },
         satisfied: (leaf) => paths.every((p) => p.leaf !== leaf || p.limits.some((l) => l.full())),
-        columns: () => outputColumns(root, (leaf) => seen.get(leaf) ?? ctx.leafColumns?.(leaf), ctx.params),
+        columns: () => outputColumns(root, known.of, ctx.params),
+        verify() {
+          const inputs = new Map<string, Row[]>(leavesOf(root).map((leaf) => [leaf, withColumns([], known.of(leaf) ?? [])]));
+          evaluateMerge(root, inputs, { params: ctx.params });
+          for (const check of known.checks) check();
+        },
       };
     },
   };
-}
-
-/**
- * A merge tree's output columns from its leaves' columns: the tree evaluated over empty
- * inputs that carry them (every operator works out its columns from its inputs'). A leaf
- * whose columns are unknown counts as having none; a tree that cannot be evaluated
- * without rows gives `[]`.
- */
-export function outputColumns(root: MergeNode, leafColumns: (leaf: string) => readonly string[] | undefined, params: Readonly<Record<string, unknown>> = {}): string[] {
-  const inputs = new Map<string, Row[]>(leavesOf(root).map((leaf) => [leaf, withColumns([], leafColumns(leaf) ?? [])]));
-  try {
-    return evaluateMerge(root, inputs, { params }).columns;
-  } catch {
-    return [];
-  }
 }
 
 function streamable(node: MergeNode): boolean {
@@ -135,33 +130,6 @@ function streamable(node: MergeNode): boolean {
       return streamable(node.left) && leavesOf(node.right).every((leaf) => !leavesOf(node.left).includes(leaf));
     default:
       return false;
-  }
-}
-
-function leavesOf(node: MergeNode): string[] {
-  const out = new Set<string>();
-  collectAll(node, out);
-  return [...out];
-}
-
-function collectAll(node: MergeNode, out: Set<string>): void {
-  if (typeof node === 'string') {
-    out.add(node);
-    return;
-  }
-  for (const child of children(node)) collectAll(child, out);
-}
-
-function children(node: Exclude<MergeNode, string>): MergeNode[] {
-  switch (node.op) {
-    case 'union':
-      return node.inputs;
-    case 'join':
-      return [node.left, node.right];
-    case 'nest':
-      return [node.parent, node.child];
-    default:
-      return [node.input];
   }
 }
 
@@ -190,7 +158,7 @@ function collectRightSides(node: MergeNode, out: Set<string>): void {
   for (const child of children(node)) collectRightSides(child, out);
 }
 
-function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: string, ctx: StreamContext, out: Path[]): void {
+function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: string, ctx: StreamContext, known: KnownColumns, out: Path[]): void {
   if (typeof node === 'string') {
     out.push({ leaf: node, steps, limits });
     return;
@@ -198,16 +166,27 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
   const resolveParam = (name: string): unknown => (Object.hasOwn(ctx.params, name) ? ctx.params[name] : undefined);
   switch (node.op) {
     case 'union':
-      node.inputs.forEach((input, i) => build(input, steps, limits, `${path}.inputs[${i}]`, ctx, out));
+      node.inputs.forEach((input, i) => build(input, steps, limits, `${path}.inputs[${i}]`, ctx, known, out));
       return;
     case 'filter': {
       const test = compilePredicate(node.where, resolveParam, `${path}.where`);
-      build(node.input, [(batch) => batch.filter(test), ...steps], limits, `${path}.input`, ctx, out);
+      build(node.input, [(batch) => batch.filter(test), ...steps], limits, `${path}.input`, ctx, known, out);
       return;
     }
-    case 'project':
-      build(node.input, [(batch) => project({ rows: batch, columns: columnsOf(batch) }, node.columns, path).rows, ...steps], limits, `${path}.input`, ctx, out);
+    case 'project': {
+      // A batch shows only its own input's columns: a column another input of a union has
+      // is null here, as the whole merge pads it. One no input has fails the merge (`verify`),
+      // and at once when every leaf below has shown its columns.
+      const input = node.input;
+      const step: Step = (batch) => {
+        const columns = known.columnsAt(input, batch);
+        const wanted = node.columns.map((c) => (typeof c === 'string' ? c : c.column));
+        const lacking = wanted.filter((c) => !columns.includes(c));
+        return project({ rows: batch, columns: known.complete(input) ? columns : [...columns, ...lacking] }, node.columns, path).rows;
+      };
+      build(input, [step, ...steps], limits, `${path}.input`, ctx, known, out);
       return;
+    }
     case 'limit': {
       let skip = node.offset ?? 0;
       let left = node.n;
@@ -218,21 +197,38 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
         left -= taken.length;
         return taken;
       };
-      build(node.input, [step, ...steps], [{ full: () => left <= 0 }, ...limits], `${path}.input`, ctx, out);
+      build(node.input, [step, ...steps], [{ full: () => left <= 0 }, ...limits], `${path}.input`, ctx, known, out);
       return;
     }
     case 'join': {
       let right: Promise<{ rows: Row[]; columns: string[] }> | undefined;
       const rightName = typeof node.right === 'string' ? node.right : 'right';
+      // Right columns handed on under their own name: a left column of that name showing up
+      // later (another input of a union, a later page) would make the batches disagree.
+      const plain = new Set<string>();
+      const clash = (leftColumns: readonly string[]): void => {
+        for (const column of leftColumns) {
+          if (plain.has(column)) {
+            throw mergeFailed(path, `the left input's column "${column}" showed up after right rows had been streamed under that name (the whole merge calls it "${rightName}.${column}"); read run.result instead of run.rows(), or project the inputs to the same columns`);
+          }
+        }
+      };
       const step: Step = async (batch) => {
         right ??= ctx.materialize(node.right).then((rows) => ({ rows, columns: columnsOf(rows) }));
         const r = await right;
-        return join({ rows: batch, columns: columnsOf(batch) }, r, { type: node.type, on: node.on, rightName }, path).rows;
+        // The left columns known so far (every input's, not only this batch's), as the whole merge names them.
+        const leftColumns = known.columnsAt(node.left, batch);
+        clash(leftColumns);
+        const out = join({ rows: batch, columns: leftColumns }, r, { type: node.type, on: node.on, rightName }, path);
+        if (node.type === 'inner' || node.type === 'left') for (const column of r.columns) if (!leftColumns.includes(column)) plain.add(column);
+        return out.rows;
       };
-      build(node.left, [step, ...steps], limits, `${path}.left`, ctx, out);
+      known.checks.push(() => clash(outputColumns(node.left, known.of, ctx.params)));
+      build(node.left, [step, ...steps], limits, `${path}.left`, ctx, known, out);
       return;
     }
     default:
       throw mergeFailed(path, `"${node.op}" cannot stream`);
   }
 }
+

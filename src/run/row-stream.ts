@@ -23,6 +23,8 @@ export class RowStream {
   #columns: string[] | undefined;
   #count = 0;
   #taken = false;
+  /** A merge step failed on a batch: the merge's error, not the fragment's (see `verify`). */
+  #mergeError: { error: unknown } | undefined;
 
   constructor(flow: StreamFlow) {
     this.#flow = flow;
@@ -42,6 +44,12 @@ export class RowStream {
     return fromFlow.length > 0 ? fromFlow : (this.#columns ?? []);
   }
 
+  /** Throws what the whole merge would have (see `StreamFlow.verify`); once every fragment has settled. */
+  verify(): void {
+    if (this.#mergeError) throw this.#mergeError.error;
+    this.#flow.verify();
+  }
+
   /** True when a leaf's rows are no longer wanted (a satisfied limit, or the consumer left). */
   satisfied(leaf: string): boolean {
     return this.#closed || this.#flow.satisfied(leaf);
@@ -51,7 +59,17 @@ export class RowStream {
   sinkFor(leaf: string): BatchSink {
     return async (batch) => {
       if (this.#closed) return false;
-      const out = await this.#flow.push(leaf, batch);
+      let out: Row[];
+      try {
+        out = await this.#flow.push(leaf, batch);
+      } catch (error) {
+        // The merge failed, not the fragment: every source stops, and the run fails its merge
+        // with this error, as it would have merging whole results.
+        this.#mergeError ??= { error };
+        this.#closed = true;
+        for (const release of this.#producers.splice(0)) release();
+        return false;
+      }
       if (out.length > 0 && !this.#closed) {
         this.#columns ??= Object.keys(out[0]!);
         this.#count += out.length;

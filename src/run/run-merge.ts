@@ -13,16 +13,22 @@ import type { RunPort } from './run-port.js';
 export function mergeRun(port: RunPort): number | Promise<number> {
   const streaming = port.streaming;
   if (streaming) {
+    const failed = (error: unknown): never => {
+      port.mergeError = asMergeError(error);
+      throw port.mergeError;
+    };
     const streamed = (): number => {
+      try {
+        streaming.rows.verify();
+      } catch (error) {
+        failed(error);
+      }
       port.merged = { rows: [], columns: streaming.rows.columns };
       return streaming.rows.count;
     };
     if (!streaming.pending) return streamed();
     // Leaves that ran whole (see RunStreaming.streamOf) are still on their way to the consumer.
-    return streaming.drain().then(streamed, (error: unknown) => {
-      port.mergeError = asMergeError(error);
-      throw port.mergeError;
-    });
+    return streaming.drain().then(streamed, failed);
   }
   const inputs = new Map<string, Row[]>();
   for (const f of port.prepared.fragments) inputs.set(f.id, port.rows[f.index] ?? []);

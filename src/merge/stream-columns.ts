@@ -1,0 +1,79 @@
+import type { MergeNode } from '../plan/schema.js';
+import type { Row } from '../data/row.js';
+import { columnsOf as attachedColumns, withColumns } from '../data/columns.js';
+import { columnsOf } from './relation.js';
+import { evaluateMerge } from './evaluate.js';
+import { leavesOf } from './tree.js';
+import type { StreamContext } from './stream.js';
+
+/**
+ * A merge tree's output columns from its leaves' columns: the tree evaluated over empty
+ * inputs that carry them (every operator works out its columns from its inputs'). A leaf
+ * whose columns are unknown counts as having none; a tree that cannot be evaluated
+ * without rows gives `[]`.
+ */
+export function outputColumns(root: MergeNode, leafColumns: (leaf: string) => readonly string[] | undefined, params: Readonly<Record<string, unknown>> = {}): string[] {
+  const inputs = new Map<string, Row[]>(leavesOf(root).map((leaf) => [leaf, withColumns([], leafColumns(leaf) ?? [])]));
+  try {
+    return evaluateMerge(root, inputs, { params }).columns;
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The columns each streaming leaf has shown so far (those its source named, else every key
+ * of every batch), and what a subtree's columns are given them: a step sees one batch, the
+ * whole merge sees every input's columns, and the stream has to name rows as it does.
+ */
+export class KnownColumns {
+  readonly #seen = new Map<string, string[]>();
+  readonly #ctx: StreamContext;
+  /** Bumped when a leaf shows a column it had not: the cached subtree columns are stale. */
+  #version = 0;
+  readonly #cache = new Map<MergeNode, { version: number; columns: string[] }>();
+  /** Run by `verify` at the end. */
+  readonly checks: (() => void)[] = [];
+
+  constructor(ctx: StreamContext) {
+    this.#ctx = ctx;
+  }
+
+  see(leaf: string, batch: Row[]): void {
+    const named = attachedColumns(batch);
+    const had = this.#seen.get(leaf);
+    if (named === undefined && batch.length === 0) return;
+    if (had && named !== undefined) return; // a named source names every batch the same
+    const columns = named ?? columnsOf(batch);
+    if (!had) {
+      this.#seen.set(leaf, columns);
+      this.#version++;
+      return;
+    }
+    for (const column of columns) {
+      if (had.includes(column)) continue;
+      had.push(column);
+      this.#version++;
+    }
+  }
+
+  /** A leaf's columns: as streamed so far, else as its settled rows have them. */
+  readonly of = (leaf: string): readonly string[] | undefined => this.#seen.get(leaf) ?? this.#ctx.leafColumns?.(leaf);
+
+  /** True when every leaf under `node` has shown its columns. */
+  complete(node: MergeNode): boolean {
+    return leavesOf(node).every((leaf) => this.#seen.has(leaf));
+  }
+
+  /** `node`'s columns as far as they are known, with `batch`'s own (a batch of it) added. */
+  columnsAt(node: MergeNode, batch: readonly Row[]): string[] {
+    let cached = this.#cache.get(node);
+    if (cached?.version !== this.#version) {
+      cached = { version: this.#version, columns: outputColumns(node, this.of, this.#ctx.params) };
+      this.#cache.set(node, cached);
+    }
+    const own = columnsOf(batch);
+    if (own.every((c) => cached.columns.includes(c))) return cached.columns;
+    return [...cached.columns, ...own.filter((c) => !cached.columns.includes(c))];
+  }
+}
