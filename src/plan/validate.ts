@@ -8,6 +8,7 @@ import { planSchema, type Fragment, type MergeNode, type Plan } from './schema.j
 import { checkRawShape, findCycle, mergeLeaves } from './graph.js';
 import { ownCopy } from './own-copy.js';
 import { flattenIssues } from '../zod-issues.js';
+import { mergeNodeIssues } from './merge-checks.js';
 
 /** A plan that passed every check, with defaults filled in and its levels computed. */
 export interface ValidatedPlan extends Plan {
@@ -148,6 +149,7 @@ function resolveMergeTree(merge: MergeNode | undefined, byLevel: string[][], byI
   for (const { id, path } of leaves) {
     if (!byId.has(id)) issues.push({ path, message: `merge leaf "${id}" is not a fragment id` });
   }
+  issues.push(...mergeNodeIssues(merge));
   for (const { ref, path } of findRefs(merge)) {
     if (isFromRef(ref)) issues.push({ path: formatPath('merge', path), message: 'a merge filter cannot bind an upstream column; use a join' });
   }

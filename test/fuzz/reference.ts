@@ -163,6 +163,27 @@ function invalidReason(plan: PlanShape, world: RefWorld): string | undefined {
   };
   walk(plan.merge);
   if (leaves.some((l) => !ids.includes(l))) return 'unknown merge leaf';
+  return mergeMistake(plan.merge);
+}
+
+/** A merge node that is wrong on its face (checked before running): a column named twice, a sum of nothing. */
+function mergeMistake(node: unknown): string | undefined {
+  if (typeof node !== 'object' || node === null) return undefined;
+  const n = node as Row;
+  const twice = (names: unknown[]): boolean => new Set(names).size !== names.length;
+  if (n.op === 'project' && twice((n.columns as unknown[]).map((c) => (typeof c === 'string' ? c : (c as Row).as)))) return 'project names a column twice';
+  if (n.op === 'aggregate') {
+    const aggs = n.aggregates as Row[];
+    if (aggs.some((a) => a.fn !== 'count' && a.column === undefined)) return 'aggregate without a column';
+    if (twice([...((n.groupBy as unknown[] | undefined) ?? []), ...aggs.map((a) => a.as)])) return 'aggregate names a column twice';
+  }
+  for (const key of ['inputs', 'left', 'right', 'parent', 'child', 'input']) {
+    if (!(key in n)) continue;
+    for (const child of [n[key]].flat()) {
+      const found = mergeMistake(child);
+      if (found) return found;
+    }
+  }
   return undefined;
 }
 

@@ -76,6 +76,31 @@ describe('mistakes inside a merge tree are reported where they are', () => {
   });
 });
 
+describe('merge mistakes found before anything runs', () => {
+  it('an aggregate other than count without a column', () => {
+    expect(issuesOf({ op: 'aggregate', input: 'f', aggregates: [{ fn: 'count', as: 'n' }, { fn: 'sum', as: 's' }] })).toEqual([
+      { path: 'merge.aggregates[1].column', message: 'sum needs a column' },
+    ]);
+  });
+
+  it('an output column named twice: an alias repeating a groupBy column or an alias, a project listing a name twice', () => {
+    expect(issuesOf({ op: 'aggregate', input: 'f', groupBy: ['a'], aggregates: [{ fn: 'count', as: 'a' }] })).toEqual([
+      { path: 'merge.aggregates[0].as', message: 'output column "a" appears twice' },
+    ]);
+    const deep = { op: 'union', inputs: ['g', { op: 'project', input: 'f', columns: ['a', { column: 'b', as: 'a' }] }] };
+    expect(issuesOf(deep)).toEqual([{ path: 'merge.inputs[1].columns[1]', message: 'output column "a" appears twice' }]);
+  });
+
+  it('such a plan runs nothing', async () => {
+    let calls = 0;
+    const counting = memorySource({ tables: { t: [{ a: 1 }] } });
+    const executor = createExecutor({ sources: { m: { ...counting, execute: (q, ctx) => (calls++, counting.execute(q, ctx)) } } });
+    expect(() => executor.run({ fragments, merge: { op: 'aggregate', input: 'f', aggregates: [{ fn: 'avg', as: 'x' }] } })).toThrow(/avg needs a column/);
+    expect(calls).toBe(0);
+    await executor.close();
+  });
+});
+
 describe('flattenIssues', () => {
   it('keeps issues outside unions as zod gives them, paths included', () => {
     const r = z.object({ a: z.number(), b: z.array(z.string()) }).safeParse({ a: 'x', b: [1] });

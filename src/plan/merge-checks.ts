@@ -1,0 +1,53 @@
+import type { ErrorIssue } from '../errors.js';
+import type { MergeNode } from './schema.js';
+
+/**
+ * What a merge tree gets wrong on its face, found before anything runs rather than after
+ * every fragment has: an aggregate other than `count` without a column, and an operator
+ * whose output would name a column twice (an aggregate alias that repeats a `groupBy`
+ * column or another alias, a `project` listing one name twice).
+ */
+export function mergeNodeIssues(node: MergeNode, path = 'merge'): ErrorIssue[] {
+  const issues: ErrorIssue[] = [];
+  walk(node, path, issues);
+  return issues;
+}
+
+function walk(node: MergeNode, path: string, issues: ErrorIssue[]): void {
+  if (typeof node === 'string') return;
+  switch (node.op) {
+    case 'union':
+      node.inputs.forEach((input, i) => walk(input, `${path}.inputs[${i}]`, issues));
+      return;
+    case 'join':
+      walk(node.left, `${path}.left`, issues);
+      walk(node.right, `${path}.right`, issues);
+      return;
+    case 'nest':
+      walk(node.parent, `${path}.parent`, issues);
+      walk(node.child, `${path}.child`, issues);
+      return;
+    case 'aggregate': {
+      node.aggregates.forEach((a, i) => {
+        if (a.fn !== 'count' && a.column === undefined) issues.push({ path: `${path}.aggregates[${i}].column`, message: `${a.fn} needs a column` });
+      });
+      const names = [...(node.groupBy ?? []).map((name, i) => ({ name, at: `${path}.groupBy[${i}]` })), ...node.aggregates.map((a, i) => ({ name: a.as, at: `${path}.aggregates[${i}].as` }))];
+      twice(names, issues);
+      break;
+    }
+    case 'project':
+      twice(node.columns.map((c, i) => ({ name: typeof c === 'string' ? c : c.as, at: `${path}.columns[${i}]` })), issues);
+      break;
+    default:
+      break;
+  }
+  walk(node.input, `${path}.input`, issues);
+}
+
+function twice(names: { name: string; at: string }[], issues: ErrorIssue[]): void {
+  const seen = new Set<string>();
+  for (const { name, at } of names) {
+    if (seen.has(name)) issues.push({ path: at, message: `output column "${name}" appears twice` });
+    seen.add(name);
+  }
+}
