@@ -52,6 +52,20 @@ describe('httpSource requests', () => {
     expect(server.requests.at(-1)?.url.search).toBe('?region=EU&n=3');
   });
 
+  it('writes numbers in plain digits in the path and the search params, never in exponent form', async () => {
+    server.route('GET /amount/:value', reply.dynamic((req) => [{ path: req.url.pathname, q: req.url.searchParams.get('q') }]));
+    const cases: [number, string][] = [
+      [1e23, '100000000000000000000000'],
+      [1e-7, '0.0000001'],
+      [-1.5e-10, '-0.00000000015'],
+      [123.456, '123.456'],
+      [42, '42'],
+    ];
+    for (const [value, text] of cases) {
+      expect(await runResolved({ path: '/amount/{value}', pathParams: { value }, searchParams: { q: value } } as HttpQuery)).toEqual([{ path: `/amount/${text}`, q: text }]);
+    }
+  });
+
   it('sends a POST with a JSON body', async () => {
     server.route('POST /search', reply.dynamic((req) => [{ got: JSON.parse(req.body) as unknown, type: req.headers['content-type'] }]));
     const rows = await run({ method: 'POST', path: '/search', body: { q: 'ada', ids: [1, 2] } });

@@ -1,3 +1,4 @@
+import { Decimal } from 'decimal.js';
 import { TributaryError } from '../../errors.js';
 import { DOT_SEGMENT, PLACEHOLDER, type HttpQuery } from './query.js';
 
@@ -100,6 +101,8 @@ function scalarText(value: unknown, where: string, required: boolean): string {
     case 'string':
       return value;
     case 'number':
+      // Plain digits, as an API reads a number in a URL: 1e23 and 1e-7 are what String() gives.
+      return Number.isFinite(value) && /e/i.test(String(value)) ? new Decimal(value).toFixed() : String(value);
     case 'bigint':
     case 'boolean':
       return String(value);
