@@ -137,8 +137,12 @@ describe('httpSource bound lists', () => {
   it("list 'comma' joins a bound list into one search param value", async () => {
     server.route('GET /many', reply.dynamic((req) => [{ ids: req.url.searchParams.get('ids') }]));
     const before = server.hits('GET /many');
-    expect(await runResolved({ path: '/many', searchParams: { ids: [1, 'a,b', 3] }, list: 'comma' })).toEqual([{ ids: '1,a,b,3' }]);
+    expect(await runResolved({ path: '/many', searchParams: { ids: [1, 'a b', 3] }, list: 'comma' })).toEqual([{ ids: '1,a b,3' }]);
     expect(server.hits('GET /many') - before).toBe(1);
+    // One value may hold a comma; one of several cannot be told from the separator, so nothing is sent.
+    expect(await runResolved({ path: '/many', searchParams: { ids: 'a,b' }, list: 'comma' })).toEqual([{ ids: 'a,b' }]);
+    await expect(runResolved({ path: '/many', searchParams: { ids: [1, 'a,b'] }, list: 'comma' })).rejects.toMatchObject({ message: expect.stringContaining('"a,b" holds a comma') as unknown });
+    expect(server.hits('GET /many') - before).toBe(2);
   });
 
   it('an empty bound list sends nothing and returns no rows', async () => {

@@ -70,8 +70,11 @@ export function buildUrl(baseUrl: URL, template: string, pathParams: Values, sea
   const url = new URL(baseUrl.href.replace(/\/+$/, '') + path);
   for (const [key, value] of Object.entries(searchParams)) {
     if (value === null || value === undefined) continue; // an absent value is an absent parameter
-    const parts = Array.isArray(value) ? value : [value];
-    url.searchParams.set(key, parts.map((v) => scalarText(v, `searchParams.${key}`, false)).join(','));
+    const texts = (Array.isArray(value) ? value : [value]).map((v) => scalarText(v, `searchParams.${key}`, false));
+    // A comma inside one of several values could not be told from the separator by the API.
+    const ambiguous = texts.length > 1 ? texts.find((t) => t.includes(',')) : undefined;
+    if (ambiguous !== undefined) throw failed(`searchParams.${key}: the value ${JSON.stringify(ambiguous)} holds a comma, which a comma-joined list cannot tell from the separator; use list: 'each'`);
+    url.searchParams.set(key, texts.join(','));
   }
   if (url.origin !== baseUrl.origin) throw failed(`path ${JSON.stringify(template)} leaves ${baseUrl.origin}`);
   return url;
