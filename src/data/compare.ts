@@ -37,6 +37,11 @@ function compareNumbers(a: number | bigint, b: number | bigint): number {
   const aNaN = typeof a === 'number' && Number.isNaN(a);
   const bNaN = typeof b === 'number' && Number.isNaN(b);
   if (aNaN || bNaN) return aNaN && bNaN ? 0 : aNaN ? 1 : -1;
+  // A number beyond 2^53 against a bigint: the number is its shortest decimal, as in equality.
+  if (typeof a !== typeof b) {
+    const n = (typeof a === 'number' ? a : b) as number;
+    if (Number.isFinite(n) && !Number.isSafeInteger(n)) return compareExact(a, b);
+  }
   return sign(a, b);
 }
 

@@ -44,15 +44,19 @@ export function isDecimalString(value: string): boolean {
 
 /**
  * A database's decimal text as the values policy gives it: a number when it is a safe
- * integer or has at most 15 significant digits (and a double's range holds it), else the
- * canonical decimal string.
+ * integer or a fraction of at most 15 significant digits (and a double's range holds it),
+ * else the canonical decimal string. An integer beyond ±2^53 is always its string, even
+ * with few significant digits (`1234567890123450000`), as the same value from a BIGINT is:
+ * a double would hold it, but the integers around it that it must join, filter and add up
+ * with exactly are strings.
  * Text that is no finite decimal (`NaN`, `Infinity`) is returned unchanged.
  */
 export function exactValue(text: string): number | string {
   const match = PLAIN.exec(text);
   if (match !== null && text.length <= 40 && significantDigits(match[1] ?? '', match[2] ?? '') <= NUMBER_DIGITS) {
     const n = Number(text);
-    if (Number.isFinite(n)) return Object.is(n, -0) ? 0 : n;
+    // At most 15 digits and beyond 2^53: an integer (a fraction would need more digits).
+    if (Number.isFinite(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER) return Object.is(n, -0) ? 0 : n;
   }
   let d: ExactDecimal;
   try {
@@ -67,7 +71,7 @@ export function exactValue(text: string): number | string {
 /** A decimal as the values policy gives it (see `exactValue`). */
 export function fromDecimal(d: ExactDecimal): number | string {
   const text = d.isZero() ? '0' : d.toFixed();
-  if (d.isInteger() && d.abs().lte(Number.MAX_SAFE_INTEGER)) return Number(text);
+  if (d.isInteger()) return d.abs().lte(Number.MAX_SAFE_INTEGER) ? Number(text) : text;
   if (d.sd() <= NUMBER_DIGITS) {
     const n = Number(text);
     if (Number.isFinite(n) && (n !== 0 || d.isZero()) && new Exact(n).eq(d)) return n;
@@ -75,11 +79,14 @@ export function fromDecimal(d: ExactDecimal): number | string {
   return text;
 }
 
-/** A number, bigint or decimal string as an exact decimal (a number as its shortest decimal). */
+/**
+ * A number, bigint or decimal string as an exact decimal. A number is its shortest decimal,
+ * integers beyond ±2^53 too (`1.23456789012345e18` is `1234567890123450000`, not the binary
+ * value `1234567890123449856`), as equality keys read it (`valueKey`).
+ */
 export function toDecimal(value: number | bigint | string): ExactDecimal {
   if (typeof value === 'bigint') return new Exact(value.toString());
-  // An integer beyond ±2^53 is the integer the double holds, as BigInt reads it.
-  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) return new Exact(BigInt(value).toString());
+  // decimal.js reads a number through its shortest round-trip text.
   return new Exact(value);
 }
 

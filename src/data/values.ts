@@ -17,7 +17,7 @@ const NULL_KEY = 'z';
 
 /**
  * A string key for one non-null value, prefixed by its type so `'1'` and `1` differ.
- * Integral numbers go through BigInt so `1`, `1.0` and `1n` share a key exactly; other
+ * Safe integers print as their bigints do, so `1`, `1.0` and `1n` share a key; other
  * numbers are keyed by their shortest decimal in plain notation, which is how a decimal
  * string spells the same value.
  */
@@ -26,9 +26,11 @@ export function valueKey(value: unknown): string {
     case 'string':
       return isDecimalString(value) ? `n${value}` : `s${value}`;
     case 'number':
-      // A safe integer prints as its BigInt does (and -0 as 0); only larger integers need BigInt.
+      // A safe integer prints as its BigInt does (and -0 as 0). Any other number is its
+      // shortest decimal, integers beyond 2^53 too: 1.23456789012345e18 meets the decimal
+      // string '1234567890123450000', not the binary value BigInt would print.
       if (Number.isSafeInteger(value)) return `n${value}`;
-      return Number.isInteger(value) ? `n${BigInt(value)}` : `n${plainNumberText(value)}`;
+      return `n${plainNumberText(value)}`;
     case 'bigint':
       return `n${value}`;
     case 'boolean':
@@ -81,8 +83,8 @@ export function groupKey(row: Row, columns: readonly string[]): string {
 /**
  * A hash key usable directly as a `Map` key, for the common single-column case: numbers,
  * strings and booleans stand for themselves (a `Map` already treats `-0` as `0` and NaN as
- * NaN, and never confuses `1` with `'1'` or `true`); a bigint becomes the number it equals
- * exactly, if any, so `1n` meets `1`. Any other value, and a decimal string (which must
+ * NaN, and never confuses `1` with `'1'` or `true`); a bigint becomes the number whose
+ * shortest decimal spells it, if any, so `1n` meets `1`. Any other value, and a decimal string (which must
  * meet the number it spells), has no primitive key: `NO_KEY`. A table
  * must use primitive keys for all its values or for none (a string could equal a
  * `valueKey`), so callers fall back to `valueKey` for the whole table when they meet `NO_KEY`.
@@ -98,8 +100,11 @@ export function primitiveKey(value: unknown): PrimitiveKey | typeof NO_KEY {
     case 'boolean':
       return value;
     case 'bigint': {
+      // The number key exactly when `valueKey` gives both the same key: the number whose
+      // shortest decimal spells this bigint.
       const n = Number(value);
-      return Number.isFinite(n) && BigInt(n) === value ? n : value;
+      if (Number.isSafeInteger(n)) return n;
+      return Number.isFinite(n) && plainNumberText(n) === value.toString() ? n : value;
     }
     default:
       return NO_KEY;

@@ -28,10 +28,17 @@ function isNumeric(value: unknown): value is number | bigint {
   return typeof value === 'number' || typeof value === 'bigint';
 }
 
+/** An integral number as the integer its shortest decimal spells (`2 ** 60` → 1152921504606847000n). */
+function shortestInteger(n: number): bigint {
+  const [mantissa = '', exponent = '0'] = String(n).split('e');
+  const [int = '', frac = ''] = mantissa.split('.');
+  return BigInt(`${int}${frac}`) * 10n ** BigInt(Number(exponent) - frac.length);
+}
+
 function numbersEqual(a: number | bigint, b: number | bigint): boolean {
   if (typeof a === 'number' && typeof b === 'number') return a === b || (Number.isNaN(a) && Number.isNaN(b));
-  const x = typeof a === 'bigint' ? a : Number.isInteger(a) ? BigInt(a) : undefined;
-  const y = typeof b === 'bigint' ? b : Number.isInteger(b) ? BigInt(b) : undefined;
+  const x = typeof a === 'bigint' ? a : Number.isInteger(a) ? shortestInteger(a) : undefined;
+  const y = typeof b === 'bigint' ? b : Number.isInteger(b) ? shortestInteger(b) : undefined;
   return x !== undefined && x === y;
 }
 

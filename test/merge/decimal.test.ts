@@ -60,7 +60,11 @@ describe('the decimal values policy', () => {
     expect(exactValue('999999999999999')).toBe(999999999999999);
     expect(exactValue('1234567890.123456')).toBe('1234567890.123456');
     expect(exactValue('+0012345678901234567.5000')).toBe('12345678901234567.5');
-    expect(exactValue('1000000000000000000')).toBe(1e18);
+    // An integer beyond 2^53 is its string, however few its digits (a BIGINT's value is too).
+    expect(exactValue('1000000000000000000')).toBe('1000000000000000000');
+    expect(exactValue('-1234567890123450000.000')).toBe('-1234567890123450000');
+    expect(exactValue('123456789012345.1')).toBe('123456789012345.1');
+    expect(exactValue('90071992547409.5')).toBe(90071992547409.5);
     expect(exactValue('NaN')).toBe('NaN');
   });
 
@@ -117,6 +121,14 @@ describe('exact sums and averages', () => {
     expect(aggregate(rel([{ v: 9999999999999.99 }, { v: 0.01 }]), undefined, specs).rows[0]?.sum).toBe(10000000000000);
   });
 
+  it('adds a number beyond 2^53 as its shortest decimal, and gives an integer total beyond 2^53 as its string', () => {
+    const sum = (values: unknown[]): unknown => aggregate(rel(values.map((v) => ({ v }))), undefined, specs).rows[0]?.sum;
+    // 1.23456789012345e18 is 1234567890123450000, not the double's binary value 1234567890123449856.
+    expect(sum([1.23456789012345e18, 1])).toBe('1234567890123450001');
+    expect(sum(['1234567890123450000', 1])).toBe('1234567890123450001');
+    expect(sum([9007199254740991, 1])).toBe('9007199254740992');
+  });
+
   it('takes the fast path for integers and still returns the IEEE average', () => {
     const [row] = aggregate(rel([{ v: 1 }, { v: 1 }, { v: 2 }]), undefined, specs).rows;
     expect(row).toEqual({ sum: 4, avg: 4 / 3 });
@@ -128,6 +140,11 @@ describe('decimal strings in joins, comparisons and sorting', () => {
     expect(valuesEqual('1000000000000000000', 1e18)).toBe(true);
     expect(valuesEqual('12345678901234567.5', '12345678901234567.5')).toBe(true);
     expect(valuesEqual('12345678901234567.5', Number('12345678901234567.5'))).toBe(false);
+    // A number beyond 2^53 is its shortest decimal: it meets that string, not its binary value.
+    expect(valuesEqual('1234567890123450000', 1.23456789012345e18)).toBe(true);
+    expect(valuesEqual('1234567890123449856', 1.23456789012345e18)).toBe(false);
+    expect(valuesEqual(1234567890123450000n, 1.23456789012345e18)).toBe(true);
+    expect(compareValues(1234567890123449856n, 1.23456789012345e18)).toBe(-1);
     const left = rel([{ id: '9007199254740993', a: 1 }, { id: 5, a: 2 }]);
     const right = rel([{ k: 5, b: 'x' }, { k: '9007199254740993', b: 'y' }]);
     expect(join(left, right, { type: 'inner', on: [['id', 'k']], rightName: 'r' }).rows.map((r) => r.b)).toEqual(['y', 'x']);

@@ -6,7 +6,7 @@
  * | Database type                                   | JS value                                              |
  * |-------------------------------------------------|-------------------------------------------------------|
  * | integers (int2/int4/int8, INT, BIGINT, BIGINT UNSIGNED) | `number` when `Number.isSafeInteger`, else the exact decimal `string` |
- * | numeric / DECIMAL                               | a `number` when it is a safe integer or has at most 15 significant digits (a double holds those exactly: `12.50` → `12.5`), else the exact decimal `string` in canonical form (`'12345678901234567.5'`: no exponent, no trailing zeros). The merge tree treats such a string as the number it spells and adds decimals exactly (data/decimal.ts), so sums of money are exact to the cent |
+ * | numeric / DECIMAL                               | a `number` when it is a safe integer or a fraction of at most 15 significant digits (a double holds those exactly: `12.50` → `12.5`), else the exact decimal `string` in canonical form (`'12345678901234567.5'`: no exponent, no trailing zeros). The merge tree treats such a string as the number it spells and adds decimals exactly (data/decimal.ts), so sums of money are exact to the cent |
  * | real / double / FLOAT / DOUBLE                  | `number` (a single-precision FLOAT is the shortest decimal that round-trips: `1.1`, not `1.100000023841858`) |
  * | boolean                                         | `true` / `false`; MySQL `TINYINT(1)`/`BOOLEAN` stays a `number` (the wire type cannot tell it from a tiny integer) |
  * | DATE                                            | `'YYYY-MM-DD'` (no time zone, no Date object)          |
@@ -21,15 +21,15 @@
  * better-sqlite3's `safeIntegers`) applies the same rules.
  */
 
-import { exactValue } from '../../data/decimal.js';
+import { exactValue, plainNumberText } from '../../data/decimal.js';
 
 /** An integer as a JS number when it is safe, else its exact decimal string. */
 export function normalizeInteger(value: number | bigint | string): number | string {
   if (typeof value === 'number') {
     if (Number.isSafeInteger(value) || !Number.isInteger(value)) return value;
     // Precision is already lost by whoever produced this number; the string keeps the type
-    // consistent with the other unsafe integers.
-    return BigInt(value).toString();
+    // consistent with the other unsafe integers, spelt as equality reads the number.
+    return plainNumberText(value);
   }
   if (typeof value === 'bigint') {
     return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
@@ -42,12 +42,13 @@ export function normalizeInteger(value: number | bigint | string): number | stri
 }
 
 /**
- * A numeric/decimal value: a number when it is a safe integer or has at most 15 significant
- * digits (every such decimal survives the round trip through a double), else its exact
- * decimal string in canonical form (see `exactValue`). NaN and other special values stay text.
+ * A numeric/decimal value: a number when it is a safe integer or a fraction of at most 15
+ * significant digits (every such decimal survives the round trip through a double), else its
+ * exact decimal string in canonical form (see `exactValue`): an integer beyond ±2^53 is
+ * always its string. NaN and other special values stay text.
  */
 export function normalizeDecimal(value: number | bigint | string): number | string {
-  if (typeof value === 'number') return value;
+  if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value) ? plainNumberText(value) : value;
   return exactValue(typeof value === 'bigint' ? value.toString() : value);
 }
 
