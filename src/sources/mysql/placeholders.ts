@@ -1,3 +1,5 @@
+import mysql from 'mysql2';
+import { isDecimalString, plainNumberText } from '../../data/decimal.js';
 import { TributaryError } from '../../errors.js';
 
 /**
@@ -84,7 +86,7 @@ export function expandListParams(
       text += 'NULL';
     } else {
       text += '?, '.repeat(param.length - 1) + '?';
-      for (const v of param as unknown[]) values.push(v === undefined ? null : v);
+      for (const v of exactList(param as unknown[])) values.push(v === undefined ? null : v);
     }
   });
   if (values.length > MAX_PLACEHOLDERS) {
@@ -94,6 +96,41 @@ export function expandListParams(
     throw new TributaryError('FRAGMENT_FAILED', message, { retryable: false, issues: [{ path, message }] });
   }
   return { sql: text + sql.slice(last), values };
+}
+
+/**
+ * A list's values as the server should compare them. mysql2 binds a JS number as a DOUBLE
+ * and a string as text; MariaDB/MySQL compare an `IN` list of mixed types as doubles, so a
+ * list of numbers and decimal strings (`[1, '123456789012345678.92']`, or ids around 2^53)
+ * matches the wrong DECIMAL rows and cannot use a BIGINT index. Such a list — numbers and
+ * decimal strings only, not all of them safe integers — is sent as DECIMALs, one type for
+ * every element, each its exact decimal text: compared exactly, and through the index. Any
+ * other list (safe integers only, strings only, anything else) is sent as it is.
+ */
+export function exactList(list: readonly unknown[]): readonly unknown[] {
+  let numbers = 0;
+  let exact = true;
+  for (const v of list) {
+    if (v === null || v === undefined) continue;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return list;
+      numbers++;
+      if (!Number.isSafeInteger(v)) exact = false;
+    } else if (typeof v === 'bigint') {
+      numbers++;
+      exact = false;
+    } else if (typeof v === 'string' && isDecimalString(v)) {
+      exact = false;
+    } else {
+      return list;
+    }
+  }
+  if (numbers === 0 || exact) return list;
+  return list.map((v) => {
+    if (v === null || v === undefined) return null;
+    const text = typeof v === 'number' ? plainNumberText(v) : String(v);
+    return mysql.TypedParameter.NEWDECIMAL(text);
+  });
 }
 
 /** The most `?` placeholders one prepared statement may hold (the protocol's 16-bit count). */

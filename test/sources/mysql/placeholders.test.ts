@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expandListParams, MAX_PLACEHOLDERS, mysqlPlaceholders } from '../../../src/sources/mysql/placeholders.js';
+import { exactList, expandListParams, MAX_PLACEHOLDERS, mysqlPlaceholders } from '../../../src/sources/mysql/placeholders.js';
 
 // Pure tests of the `?` scan behind MySQL's bound-list expansion (no server needed).
 
@@ -68,5 +68,23 @@ describe('expandListParams', () => {
     }
     expect(error).toMatchObject({ code: 'FRAGMENT_FAILED', retryable: false, issues: [{ path: 'fragments.orders.query.params' }] });
     expect((error as Error).message).toContain('give the fragment a batch');
+  });
+
+  it('sends a list of numbers mixed with decimal strings as DECIMALs of their exact text, and other lists as they are', () => {
+    const typed = (list: unknown[]): unknown[] =>
+      exactList(list).map((v) => {
+        const p = v as { type?: number; value?: unknown } | null;
+        return p !== null && typeof p === 'object' && p.type !== undefined ? [p.type, p.value] : v;
+      });
+    const NEWDECIMAL = 246;
+    expect(typed([1, '123456789012345678.92', null, 0.1, 1e-7])).toEqual([
+      [NEWDECIMAL, '1'],
+      [NEWDECIMAL, '123456789012345678.92'],
+      null,
+      [NEWDECIMAL, '0.1'],
+      [NEWDECIMAL, '0.0000001'],
+    ]);
+    expect(typed([7, '9007199254740993'])).toEqual([[NEWDECIMAL, '7'], [NEWDECIMAL, '9007199254740993']]);
+    for (const same of [[1, 2, null], ['9007199254740993', 'abc'], ['9007199254740993'], [1, 'abc'], [1, Number.NaN, 2.5], []]) expect(exactList(same)).toBe(same);
   });
 });
