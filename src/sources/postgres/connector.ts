@@ -16,7 +16,7 @@ import { parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import { isReadOnlySql } from '../sql/read-only.js';
 import { postgresOptionsSchema, type PostgresSourceOptions } from './options.js';
-import { policyTypes } from './types.js';
+import { bindValues, policyTypes } from './types.js';
 import { leaseAs, PlainLease, roleFor, type PgLease } from './role.js';
 import { budgetTimeout, PgStatementTimeouts } from './budget.js';
 import { OneStatement } from './statement.js';
@@ -126,7 +126,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     // Set once the statement is abandoned: called when it has stopped on the server.
     let stopped: (() => void) | undefined;
     // pg calls back exactly once: with the rows, or with the error.
-    const statement = new OneStatement(query.sql, ctx.params, (error, result) => {
+    const statement = new OneStatement(query.sql, bindValues(ctx.params), (error, result) => {
       stopped?.();
       if (settled) return;
       settled = true;

@@ -7,6 +7,7 @@ import { withColumns } from '../../data/columns.js';
 import type { LimitCounter } from '../../data/limits.js';
 import type { SqlQuery } from '../sql/query.js';
 import { budgetTimeout } from './budget.js';
+import { bindValues } from './types.js';
 
 /** What streaming needs from its PostgreSQL source. */
 export interface PgStreamDeps {
@@ -33,7 +34,7 @@ export interface PgStreamDeps {
 export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter, deps: PgStreamDeps): AsyncGenerator<Row[]> {
   const lease = await deps.connect(ctx);
   const client = lease.client;
-  const cursor = client.query(new Cursor<Row>(query.sql, ctx.params, { types: deps.types }));
+  const cursor = client.query(new Cursor<Row>(query.sql, bindValues(ctx.params), { types: deps.types }));
   let reading: Promise<Row[]> | undefined;
   let released = false;
   const release = async (error?: Error): Promise<void> => {

@@ -25,3 +25,23 @@ export function policyTypes(fallback: CustomTypesConfig): CustomTypesConfig {
     (format ?? 'text') === 'text' ? (parsers.get(oid) ?? fallback.getTypeParser(oid, format)) : fallback.getTypeParser(oid, format);
   return { getTypeParser: getTypeParser as CustomTypesConfig['getTypeParser'] };
 }
+
+/**
+ * Bound values as pg should send them. pg turns a `Date` into text in the Node process's
+ * local time zone (with its offset), so a `timestamp` column — zoneless, read as UTC by the
+ * values policy — would be compared with the local wall-clock time. A valid `Date` is sent as
+ * its `toISOString()` text instead, in lists too, as the other SQL sources bind it. The
+ * params are returned as they are when none holds a Date.
+ */
+export function bindValues(params: readonly unknown[]): unknown[] {
+  return params.some(holdsDate) ? params.map(utcDates) : (params as unknown[]);
+}
+
+function holdsDate(value: unknown): boolean {
+  return value instanceof Date || (Array.isArray(value) && value.some(holdsDate));
+}
+
+function utcDates(value: unknown): unknown {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? value : value.toISOString();
+  return Array.isArray(value) ? value.map(utcDates) : value;
+}
