@@ -20,6 +20,12 @@ export const NUMBER_DIGITS = 15;
 
 const CANONICAL = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/;
 const PLAIN = /^[+-]?(\d*)(?:\.(\d*))?$/;
+/** PostgreSQL's spellings of the NUMERIC values that are no finite decimal. */
+const SPECIAL = new Map([
+  ['NaN', Number.NaN],
+  ['Infinity', Number.POSITIVE_INFINITY],
+  ['-Infinity', Number.NEGATIVE_INFINITY],
+]);
 
 /** Significant digits of an unsigned plain decimal `int.frac`. */
 function significantDigits(int: string, frac: string): number {
@@ -49,9 +55,13 @@ export function isDecimalString(value: string): boolean {
  * with few significant digits (`1234567890123450000`), as the same value from a BIGINT is:
  * a double would hold it, but the integers around it that it must join, filter and add up
  * with exactly are strings.
- * Text that is no finite decimal (`NaN`, `Infinity`) is returned unchanged.
+ * PostgreSQL's special NUMERIC values `NaN`, `Infinity` and `-Infinity` are the JS numbers
+ * they name, as a float8 gives them, so they sort, compare and add up as numbers; other text
+ * that is no finite decimal is returned unchanged.
  */
 export function exactValue(text: string): number | string {
+  const special = SPECIAL.get(text);
+  if (special !== undefined) return special;
   const match = PLAIN.exec(text);
   if (match !== null && text.length <= 40 && significantDigits(match[1] ?? '', match[2] ?? '') <= NUMBER_DIGITS) {
     const n = Number(text);

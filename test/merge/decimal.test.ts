@@ -65,7 +65,10 @@ describe('the decimal values policy', () => {
     expect(exactValue('-1234567890123450000.000')).toBe('-1234567890123450000');
     expect(exactValue('123456789012345.1')).toBe('123456789012345.1');
     expect(exactValue('90071992547409.5')).toBe(90071992547409.5);
-    expect(exactValue('NaN')).toBe('NaN');
+    expect(exactValue('NaN')).toBeNaN();
+    expect(exactValue('Infinity')).toBe(Infinity);
+    expect(exactValue('-Infinity')).toBe(-Infinity);
+    expect(exactValue('inf')).toBe('inf');
   });
 
   it('recognizes decimal strings: canonical text a double cannot hold', () => {

@@ -6,7 +6,7 @@
  * | Database type                                   | JS value                                              |
  * |-------------------------------------------------|-------------------------------------------------------|
  * | integers (int2/int4/int8, INT, BIGINT, BIGINT UNSIGNED) | `number` when `Number.isSafeInteger`, else the exact decimal `string` |
- * | numeric / DECIMAL                               | a `number` when it is a safe integer or a fraction of at most 15 significant digits (a double holds those exactly: `12.50` → `12.5`), else the exact decimal `string` in canonical form (`'12345678901234567.5'`: no exponent, no trailing zeros). The merge tree treats such a string as the number it spells and adds decimals exactly (data/decimal.ts), so sums of money are exact to the cent |
+ * | numeric / DECIMAL                               | a `number` when it is a safe integer or a fraction of at most 15 significant digits (a double holds those exactly: `12.50` → `12.5`), else the exact decimal `string` in canonical form (`'12345678901234567.5'`: no exponent, no trailing zeros). The merge tree treats such a string as the number it spells and adds decimals exactly (data/decimal.ts), so sums of money are exact to the cent. PostgreSQL's `NaN`, `Infinity`, `-Infinity` are the numbers NaN, ±Infinity |
  * | real / double / FLOAT / DOUBLE                  | `number` (a single-precision FLOAT is the shortest decimal that round-trips: `1.1`, not `1.100000023841858`) |
  * | boolean                                         | `true` / `false`; MySQL `TINYINT(1)`/`BOOLEAN` stays a `number` (the wire type cannot tell it from a tiny integer) |
  * | DATE                                            | `'YYYY-MM-DD'` (no time zone, no Date object)          |
@@ -45,7 +45,7 @@ export function normalizeInteger(value: number | bigint | string): number | stri
  * A numeric/decimal value: a number when it is a safe integer or a fraction of at most 15
  * significant digits (every such decimal survives the round trip through a double), else its
  * exact decimal string in canonical form (see `exactValue`): an integer beyond ±2^53 is
- * always its string. NaN and other special values stay text.
+ * always its string. PostgreSQL's `NaN` and `±Infinity` are the JS numbers NaN and ±Infinity.
  */
 export function normalizeDecimal(value: number | bigint | string): number | string {
   if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value) ? plainNumberText(value) : value;

@@ -21,7 +21,8 @@ describe('values policy helpers', () => {
     expect(normalizeDecimal('1234567890.123456')).toBe('1234567890.123456');
     expect(normalizeDecimal('12.50')).toBe(12.5);
     expect(normalizeDecimal('-0.000100')).toBe(-0.0001);
-    expect(normalizeDecimal('NaN')).toBe('NaN');
+    expect(normalizeDecimal('NaN')).toBeNaN();
+    expect(normalizeDecimal('-Infinity')).toBe(-Infinity);
     expect(normalizeDecimal(10n)).toBe(10);
   });
 
