@@ -81,8 +81,13 @@ function onlyKind(list: readonly unknown[]): 'number' | 'string' | undefined {
   return kind;
 }
 
-/** SQL `IN`: TRUE on a match; else UNKNOWN when the value or a list entry is NULL; else FALSE. */
+/**
+ * SQL `IN`: TRUE on a match; else UNKNOWN when the value or a list entry is NULL; else FALSE.
+ * An empty list matches nothing and is FALSE for every row, a NULL too (`x IN ()` has no
+ * comparison to be UNKNOWN), so `not in []` keeps every row, as PostgreSQL's `x <> ALL('{}')`.
+ */
 function membership(column: string, list: readonly unknown[]): Test {
+  if (list.length === 0) return () => false;
   const keys = new Set(list.filter((v) => !isNullish(v)).map(valueKey));
   const listHasNull = list.some(isNullish);
   // A list of numbers only (or strings only) answers a value of that kind by the values

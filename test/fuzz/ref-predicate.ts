@@ -50,6 +50,8 @@ export function refPredicate(p: unknown, params: Readonly<Record<string, unknown
     const list = Array.isArray(rawList) ? rawList.map((v) => value(v, params)) : value(rawList, params);
     if (!Array.isArray(list)) throw new RefFailure('an in list that is not an array');
     return (row) => {
+      // x IN (): nothing to compare with, so FALSE, even for a NULL x.
+      if (list.length === 0) return false;
       const v = own(row, column);
       if (isNull(v)) return null;
       let sawNull = false;

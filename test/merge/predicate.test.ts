@@ -72,6 +72,9 @@ describe('compilePredicate', () => {
     expect(ids({ in: ['region', ['EU', null]] })).toEqual([1]);
     expect(ids({ not: { in: ['region', ['EU']] } })).toEqual([3]);
     expect(ids({ not: { in: ['region', ['EU', null]] } })).toEqual([]);
+    // x IN () is FALSE for every row, a null x too: NOT IN () keeps them all.
+    expect(ids({ not: { in: ['region', []] } })).toEqual([1, 2, 3, 4]);
+    expect(ids({ or: [{ in: ['region', []] }, { isNull: 'region' }] })).toEqual([2, 4]);
   });
 
   it('resolves $param values, including whole in-lists', () => {
