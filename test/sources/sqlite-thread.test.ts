@@ -31,6 +31,19 @@ describe('sqliteSource({ thread: true })', () => {
     await plain.close?.();
   });
 
+  it('returns BLOBs as Buffers, as the event-loop source does, though they cross the thread as plain Uint8Arrays', async () => {
+    const threaded = sqliteSource({ file, readonly: true, thread: true });
+    const plain = sqliteSource({ file, readonly: true });
+    const sql = "SELECT id, X'00ff10' AS bin, zeroblob(2) AS zeros, CAST('hi' AS BLOB) AS text_bytes FROM t ORDER BY id";
+    const rows = await call(threaded, sql, []);
+    for (const row of rows) for (const column of ['bin', 'zeros', 'text_bytes']) expect(Buffer.isBuffer(row[column]), column).toBe(true);
+    expect(rows[0]).toEqual({ id: 1, bin: Buffer.from([0x00, 0xff, 0x10]), zeros: Buffer.alloc(2), text_bytes: Buffer.from('hi') });
+    expect(rows).toEqual(await call(plain, sql, []));
+    expect((rows[0]?.bin as Buffer).toString('hex')).toBe('00ff10');
+    await threaded.close?.();
+    await plain.close?.();
+  });
+
   it('keeps the event loop free while a long statement runs; the event-loop source blocks it', async () => {
     const ticksDuring = async (source: ReturnType<typeof sqliteSource>): Promise<number> => {
       let ticks = 0;

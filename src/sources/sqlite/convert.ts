@@ -1,11 +1,17 @@
 import type { Row } from '../../data/row.js';
 import { normalizeInteger } from '../sql/normalize.js';
 
-/** A row read with `safeIntegers(true)`, its bigints turned into the values policy's integers (in place). */
+/**
+ * A row read with `safeIntegers(true)`, its bigints turned into the values policy's integers
+ * (in place). A blob that crossed from a worker thread arrives as a plain `Uint8Array` (a
+ * structured clone drops the Buffer class): it becomes a `Buffer` over the same bytes, as
+ * the policy gives every blob.
+ */
 export function normalizeRow(raw: Row): Row {
   for (const key in raw) {
     const value = raw[key];
     if (typeof value === 'bigint') raw[key] = normalizeInteger(value);
+    else if (value instanceof Uint8Array && !Buffer.isBuffer(value)) raw[key] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   }
   return raw;
 }
