@@ -40,6 +40,8 @@ export class DurableRun implements DurableHooks {
   #renewal: ReturnType<typeof setInterval> | undefined;
   #failed = false;
   #ended = false;
+  /** Set once the store said another executor holds the run: this copy stops and writes nothing more. */
+  leaseLost: TributaryError | undefined;
 
   constructor(readonly options: DurableRunOptions) {
     this.restored = options.restored;
@@ -63,9 +65,8 @@ export class DurableRun implements DurableHooks {
     if (event.type !== 'fragment.succeeded' || this.#failed || this.#ended) return;
     if (this.restored?.has(event.fragmentId)) return;
     const fragment = encodeFragment(event.fragmentId, rows ?? []);
-    this.#write(async () => {
-      await this.options.store.putFragment(this.options.runId, fragment, this.#snapshot(), Date.now());
-    });
+    const { store, runId, owner } = this.options;
+    this.#write(async () => (await store.putFragment(runId, owner, fragment, this.#snapshot(), Date.now())) !== false);
   }
 
   /** The run ended with `state` (`interrupted`: cancelled, still resumable); resolves when stored. */
@@ -74,8 +75,9 @@ export class DurableRun implements DurableHooks {
     if (this.#renewal !== undefined) clearInterval(this.#renewal);
     const { store, runId, owner } = this.options;
     this.#write(async () => {
-      if (state === 'interrupted') await store.release(runId, owner, 'interrupted', Date.now());
-      else await store.finish(runId, state, store.ttlMs ?? 0, Date.now());
+      if (state !== 'interrupted') return (await store.finish(runId, owner, state, store.ttlMs ?? 0, Date.now())) !== false;
+      await store.release(runId, owner, 'interrupted', Date.now());
+      return true;
     });
     return this.#chain;
   }
@@ -89,11 +91,24 @@ export class DurableRun implements DurableHooks {
     }
   }
 
-  #write(op: () => Promise<void>): void {
+  /**
+   * Another executor holds the run (the store refused a write, or a renewal): this copy stops —
+   * cancelled, its later writes dropped, the store left as the new holder has it.
+   */
+  #lost(why: string): void {
+    if (this.leaseLost) return;
+    this.#failed = true;
+    const { runId } = this.options;
+    this.leaseLost = new TributaryError('RUN_LEASED', `lost the lease on run "${runId}" (${why}): another executor took it over, so this copy stopped and left the stored run to it`, { issues: [{ path: 'runId', message: 'leased elsewhere' }] });
+    if (!this.#ended) this.run?.cancel(this.leaseLost);
+  }
+
+  /** Runs one store write after the previous ones; `op` resolves false when the lease has moved. */
+  #write(op: () => Promise<boolean>): void {
     this.#chain = this.#chain.then(async () => {
       if (this.#failed) return;
       try {
-        await op();
+        if (!(await op())) this.#lost('the store refused a write');
       } catch (error) {
         this.#failed = true;
         if (!this.#ended) this.run?.cancel(`the run store failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -107,7 +122,7 @@ export class DurableRun implements DurableHooks {
     this.#renewal = setInterval(() => {
       store.lease(runId, { owner, ttlMs: leaseMs }, Date.now()).then(
         (held) => {
-          if (!held && !this.#ended) this.run?.cancel(`lost the lease on run "${runId}" (another executor took it over)`);
+          if (!held && !this.#ended) this.#lost('its renewal was refused');
         },
         () => undefined,
       );

@@ -43,10 +43,12 @@ if redis.call('HGET', KEYS[1], 'leaseOwner') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'leaseOwner', '', 'leaseExpiresAt', '', 'state', ARGV[2], 'updatedAt', ARGV[3])
 return 1`;
 
+/* PUT_FRAGMENT, KEEP and REMOVE write only for the lease holder they are given: a process that lost
+ * the lease (another executor took the run over), or a run finished or gone, changes nothing. */
 const PUT_FRAGMENT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'leaseOwner') ~= ARGV[6] or redis.call('HGET', KEYS[1], 'finished') == '1' then return 0 end
 local added = redis.call('HSET', KEYS[2], 'm:' .. ARGV[1], ARGV[2])
-for i = 6, #ARGV do redis.call('HSET', KEYS[2], 'c:' .. (i - 6) .. ':' .. ARGV[1], ARGV[i]) end
+for i = 7, #ARGV do redis.call('HSET', KEYS[2], 'c:' .. (i - 7) .. ':' .. ARGV[1], ARGV[i]) end
 if added == 1 then redis.call('HINCRBY', KEYS[1], 'stored', 1) end
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'snapshot', ARGV[4]) end
@@ -55,10 +57,16 @@ redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return 1`;
 
 const KEEP = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'updatedAt', ARGV[2], 'finished', '1', 'leaseOwner', '', 'leaseExpiresAt', '')
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if redis.call('HGET', KEYS[1], 'leaseOwner') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'finished') == '1' then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updatedAt', ARGV[3], 'finished', '1', 'leaseOwner', '', 'leaseExpiresAt', '')
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1`;
+
+const REMOVE = `
+if redis.call('HGET', KEYS[1], 'leaseOwner') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'finished') == '1' then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[2])
 return 1`;
 
 const INFO_FIELDS = ['queryId', 'principalId', 'state', 'createdAt', 'updatedAt', 'fragments', 'stored', 'leaseOwner', 'leaseExpiresAt', 'finished'] as const;
@@ -132,10 +140,10 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
     release: async (runId, owner, state, now) => {
       await call('to release a run', () => client.eval(RELEASE, 1, runKey(runId), owner, state, String(now)));
     },
-    putFragment: async (runId, fragment: StoredFragment, snapshot, now) => {
+    putFragment: async (runId, owner, fragment: StoredFragment, snapshot, now) => {
       const meta = JSON.stringify({ rowCount: fragment.rowCount, chunks: fragment.chunks.length, columns: fragment.columns ?? null });
-      await call('to store a fragment', () =>
-        client.eval(PUT_FRAGMENT, 2, runKey(runId), fragKey(runId), fragment.fragmentId, meta, String(now), snapshot ?? '', String(maxAgeMs), ...fragment.chunks),
+      return call('to store a fragment', async () =>
+        (await client.eval(PUT_FRAGMENT, 2, runKey(runId), fragKey(runId), fragment.fragmentId, meta, String(now), snapshot ?? '', String(maxAgeMs), owner, ...fragment.chunks)) === 1,
       );
     },
     fragments: async (runId) =>
@@ -157,15 +165,12 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
         }
         return out;
       }),
-    finish: async (runId, state, keepMs, now) => {
-      await call('to finish a run', async () => {
-        if (keepMs <= 0) {
-          await client.multi().del(runKey(runId), fragKey(runId)).srem(index, runId).exec();
-        } else {
-          await client.eval(KEEP, 2, runKey(runId), fragKey(runId), state, String(now), String(keepMs));
-        }
-      });
-    },
+    finish: async (runId, owner, state, keepMs, now) =>
+      call('to finish a run', async () =>
+        keepMs <= 0
+          ? (await client.eval(REMOVE, 3, runKey(runId), fragKey(runId), index, owner, runId)) === 1
+          : (await client.eval(KEEP, 2, runKey(runId), fragKey(runId), owner, state, String(now), String(keepMs))) === 1,
+      ),
     list: async () =>
       call('to list runs', async () => {
         const ids = (await client.smembers(index)).sort();

@@ -76,15 +76,22 @@ export interface RunStore {
   lease(runId: string, lease: Lease, now: number): Promise<boolean>;
   /** Gives the lease back (only if `owner` holds it) and sets the state. */
   release(runId: string, owner: string, state: StoredRunState, now: number): Promise<void>;
-  /** Stores one finished fragment's rows (replacing an earlier copy), and the latest snapshot. */
-  putFragment(runId: string, fragment: StoredFragment, snapshot: string | undefined, now: number): Promise<void>;
+  /**
+   * Stores one finished fragment's rows (replacing an earlier copy), and the latest snapshot —
+   * only while `owner` still holds the run's lease (expired or not, as long as nobody took it
+   * over), checked and written in one step. Resolves false, storing nothing, when the lease is
+   * someone else's or the run is gone: the caller then stops its copy of the run.
+   */
+  putFragment(runId: string, owner: string, fragment: StoredFragment, snapshot: string | undefined, now: number): Promise<boolean>;
   /** Every stored fragment of the run. */
   fragments(runId: string): Promise<StoredFragment[]>;
   /**
    * The run finished: removed with its fragments when `keepMs` is 0, else kept (state set,
-   * lease released) for `keepMs` more, then gone.
+   * lease released) for `keepMs` more, then gone — only if `owner` still holds the lease,
+   * checked and written in one step. Resolves false, changing nothing, otherwise (another
+   * executor took the run over, or it is gone).
    */
-  finish(runId: string, state: StoredRunState, keepMs: number, now: number): Promise<void>;
+  finish(runId: string, owner: string, state: StoredRunState, keepMs: number, now: number): Promise<boolean>;
   /** Every stored run that has not expired. */
   list(now: number): Promise<StoredRunInfo[]>;
   /** Closes what the store opened (not a client it was given). */

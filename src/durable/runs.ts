@@ -122,15 +122,17 @@ export class DurableRuns {
   /** The run, with a `result` that settles once the store has its end (removed, kept, or released). */
   attach(run: QueryRun, durable: DurableRun): QueryRun {
     durable.run = run;
+    // A copy that lost its lease (another executor took the run over) ends RUN_LEASED, whatever it got.
     const result = run.result.then(
       async (r) => {
         await this.#track(durable.finish(r.status === 'ok' ? 'done' : r.status));
+        if (durable.leaseLost) throw durable.leaseLost;
         return r;
       },
       async (error: unknown) => {
         // Cancelled (run.cancel, a signal, executor.close): kept, to be resumed.
         await this.#track(durable.finish(isTributaryError(error, 'CANCELLED') ? 'interrupted' : 'failed'));
-        throw error;
+        throw durable.leaseLost ?? error;
       },
     );
     result.catch(() => undefined);

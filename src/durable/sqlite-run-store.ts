@@ -77,9 +77,11 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
        ON CONFLICT (run_id, fragment_id) DO UPDATE SET row_count = excluded.row_count, columns = excluded.columns, data = excluded.data`,
     ),
     hasFragment: db.prepare('SELECT 1 FROM tributary_run_fragments WHERE run_id = ? AND fragment_id = ?'),
-    touch: db.prepare(`UPDATE tributary_runs SET updated_at = ?, snapshot = COALESCE(?, snapshot), stored = stored + ? WHERE run_id = ?`),
+    // Conditional on the lease: a process that lost it (another took the run over) writes nothing.
+    touch: db.prepare(`UPDATE tributary_runs SET updated_at = ?, snapshot = COALESCE(?, snapshot), stored = stored + ? WHERE run_id = ? AND lease_owner = ? AND expires_at IS NULL`),
     fragments: db.prepare('SELECT fragment_id, row_count, columns, data FROM tributary_run_fragments WHERE run_id = ?'),
-    keep: db.prepare(`UPDATE tributary_runs SET state = ?, updated_at = ?, expires_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE run_id = ?`),
+    keep: db.prepare(`UPDATE tributary_runs SET state = ?, updated_at = ?, expires_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE run_id = ? AND lease_owner = ? AND expires_at IS NULL`),
+    removeHeld: db.prepare('DELETE FROM tributary_runs WHERE run_id = ? AND lease_owner = ? AND expires_at IS NULL'),
     list: db.prepare(`SELECT ${INFO_COLUMNS} FROM tributary_runs WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at, run_id`),
   };
 
@@ -112,12 +114,18 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     });
     return true;
   });
-  const put = db.transaction((runId: string, fragment: StoredFragment, snapshot: string | undefined, now: number) => {
-    // A run already finished (or removed) takes no more rows.
-    if (st.exists.get(runId) === undefined) return;
+  const put = db.transaction((runId: string, owner: string, fragment: StoredFragment, snapshot: string | undefined, now: number): boolean => {
+    // Only the lease holder writes; a run finished, removed or taken over takes no rows from it.
     const added = st.hasFragment.get(runId, fragment.fragmentId) === undefined ? 1 : 0;
+    if (st.touch.run(now, snapshot ?? null, added, runId, owner).changes !== 1) return false;
     st.putFragment.run(runId, fragment.fragmentId, fragment.rowCount, fragment.columns ?? null, fragment.chunks.length === 0 ? null : Buffer.concat(fragment.chunks));
-    st.touch.run(now, snapshot ?? null, added, runId);
+    return true;
+  });
+  const finish = db.transaction((runId: string, owner: string, state: StoredRunState, keepMs: number, now: number): boolean => {
+    if (keepMs > 0) return st.keep.run(state, now, now + keepMs, runId, owner).changes === 1;
+    if (st.removeHeld.run(runId, owner).changes !== 1) return false;
+    st.removeFragments.run(runId);
+    return true;
   });
   let closed = false;
 
@@ -132,7 +140,7 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     release: async (runId, owner, state, now) => {
       st.release.run({ runId, owner, state, now });
     },
-    putFragment: async (runId, fragment, snapshot, now) => put(runId, fragment, snapshot, now),
+    putFragment: async (runId, owner, fragment, snapshot, now) => put(runId, owner, fragment, snapshot, now),
     fragments: async (runId) =>
       (st.fragments.all(runId) as { fragment_id: string; row_count: number; columns: string | null; data: Buffer | null }[]).map((r) => ({
         fragmentId: r.fragment_id,
@@ -140,10 +148,7 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
         chunks: r.data ? [r.data] : [],
         columns: r.columns ?? undefined,
       })),
-    finish: async (runId, state, keepMs, now) => {
-      if (keepMs <= 0) drop(runId);
-      else st.keep.run(state, now, now + keepMs, runId);
-    },
+    finish: async (runId, owner, state, keepMs, now) => finish(runId, owner, state, keepMs, now),
     list: async (now) => {
       purge(now);
       return (st.list.all(now) as RunRow[]).map(infoOf);

@@ -69,7 +69,7 @@ describe('run stores: what comes back is checked, leases are kept', () => {
     const db = new Database(file);
     db.prepare('UPDATE tributary_runs SET lease_owner = ?, lease_expires_at = ? WHERE run_id = ?').run('someone-else', Date.now() + 60_000, 'stolen');
     db.close();
-    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringContaining('lost the lease on run "stolen"') });
+    await expect(run.result).rejects.toMatchObject({ code: 'RUN_LEASED', message: expect.stringContaining('lost the lease on run "stolen" (its renewal was refused)') });
   });
 });
 
@@ -99,7 +99,9 @@ describeRedis('redisRunStore', () => {
     const got = await store.get('r', now);
     expect(got).toMatchObject({ runId: 'r', principalId: 'alice', state: 'running', fragments: 2 });
     expect(got?.payload).toEqual(Buffer.from([1, 2, 3]));
-    await store.finish('r', 'done', 60_000, now + 3000);
+    const holder = contest.findIndex(Boolean);
+    expect(await store.finish('r', 'late', 'done', 60_000, now + 3000)).toBe(false);
+    expect(await store.finish('r', ['x', 'y', 'z'][holder]!, 'done', 60_000, now + 3000)).toBe(true);
     expect(await store.get('r', now + 3000)).toBeUndefined();
     expect(await store.list(now + 3000)).toMatchObject([{ runId: 'r', state: 'done', leaseOwner: undefined }]);
   });
