@@ -130,8 +130,12 @@ export class DurableRuns {
         return r;
       },
       async (error: unknown) => {
-        // Cancelled (run.cancel, a signal, executor.close): kept, to be resumed.
-        await this.#track(durable.finish(isTributaryError(error, 'CANCELLED') ? 'interrupted' : 'failed'));
+        // Cancelled (run.cancel, a signal, executor.close): kept, to be resumed. So is a resumed
+        // run that `authorize` refused (an asynchronous rule, or one that threw): nothing ran, and
+        // the run (its stored rows) stays for a principal or a policy that may — as a
+        // synchronous refusal leaves it.
+        const keep = isTributaryError(error, 'CANCELLED') || (durable.restored !== undefined && isTributaryError(error, 'FORBIDDEN'));
+        await this.#track(durable.finish(keep ? 'interrupted' : 'failed'));
         throw durable.leaseLost ?? error;
       },
     );

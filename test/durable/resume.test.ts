@@ -139,6 +139,36 @@ describe('durable runs (SQLite run store, in one process)', () => {
     expect((await run.result).rows).toEqual((await reference()).rows);
   });
 
+  it('a resume that authorize refuses leaves the run stored as interrupted, sync, async or throwing alike', async () => {
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    await interrupted('r-auth', source);
+    const refusing = (authorize: () => unknown): Executor => {
+      const e = createExecutor({ sources: { db: source }, cache: false, runStore: sqliteRunStore({ file }), runLeaseMs: 60_000, authorize: authorize as never });
+      open.push(e);
+      return e;
+    };
+    const stillStored = async (e: Executor): Promise<void> => {
+      expect(await e.runs({ principal: alice })).toMatchObject([{ runId: 'r-auth', state: 'interrupted', stored: 1, leaseOwner: undefined }]);
+    };
+    const sync = refusing(() => 'policy says no');
+    await expect(sync.resume('r-auth', { principal: alice })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await stillStored(sync);
+    const later = refusing(async () => 'policy says no');
+    await expect((await later.resume('r-auth', { principal: alice })).result).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('policy says no') });
+    await stillStored(later);
+    const down = refusing(async () => {
+      throw new Error('policy service down');
+    });
+    await expect((await down.resume('r-auth', { principal: alice })).result).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('policy service down') });
+    await stillStored(down);
+    // Nothing ran on any refusal, and a rule that allows it finishes the run from its stored rows.
+    expect(source.calls).toEqual({ a: 1, b: 1 });
+    source.release('b');
+    const allowed = refusing(async () => true);
+    expect((await (await allowed.resume('r-auth', { principal: alice })).result).rows).toEqual((await reference()).rows);
+    expect(source.calls).toEqual({ a: 1, b: 2 });
+  });
+
   it('keeps a finished run for the store\'s ttlMs, listed with its state', async () => {
     const source = gatedSource({ a: A_ROWS, b: B_ROWS });
     const e = executor(source, { ttlMs: 60_000 });
