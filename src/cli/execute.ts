@@ -13,7 +13,7 @@ import { EXIT, InputError, type CliIo } from './io.js';
 import { measureBytes } from './measure.js';
 import { progressMode, showProgress } from './progress-bar.js';
 import { loadSourcesFile } from './sources-file.js';
-import type { Redactor } from './redact.js';
+import { redactRecording, type Redactor } from './redact.js';
 import type { LiveOption } from './live-option.js';
 
 /** The options `run` and `explain --analyze` share. */
@@ -63,7 +63,7 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
   let executor: ReturnType<typeof createExecutor> | undefined;
   try {
     executor = createExecutor({ sources: measured.sources, ...(authorize ? { authorize } : {}), ...(opts.adaptive ? { adaptiveConcurrency: true } : {}) });
-    await opts.live?.attach(executor);
+    await opts.live?.attach(executor, redact);
     let plan: ValidatedPlan;
     try {
       plan = executor.validate(raw);
@@ -105,7 +105,7 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
     } finally {
       progress.stop();
       // Written whatever the outcome: a failed run's recording is the one worth replaying.
-      if (opts.record !== undefined) await writeRecording(resolve(io.cwd, opts.record), run, io);
+      if (opts.record !== undefined) await writeRecording(resolve(io.cwd, opts.record), run, io, redact);
     }
     const exitCode = result === undefined ? EXIT.interrupted : exitCodeOf(result);
     if (result === undefined) io.stderr.write('tributary: interrupted; the query was cancelled\n');
@@ -124,9 +124,11 @@ export function exitCodeOf(result: QueryResult): number {
   return result.status === 'ok' ? EXIT.ok : result.status === 'partial' ? EXIT.partial : EXIT.failed;
 }
 
-async function writeRecording(file: string, run: QueryRun, io: CliIo): Promise<void> {
+/** The run's recording, the sources file's secrets masked in its error messages (as in everything printed). */
+async function writeRecording(file: string, run: QueryRun, io: CliIo, redact: Redactor): Promise<void> {
   try {
-    await writeFile(file, `${JSON.stringify(run.recording())}\n`, { mode: 0o600 });
+    const recording = run.recording();
+    await writeFile(file, `${JSON.stringify(recording && redactRecording(recording, redact))}\n`, { mode: 0o600 });
   } catch (error) {
     io.stderr.write(`tributary: cannot write the recording ${file}: ${(error as Error).message}\n`);
   }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InputError, type CliIo } from './io.js';
+import { notJsonMessage } from './json-position.js';
 
 /** A plan file's JSON (`-` reads standard input). Throws `InputError` if unreadable or not JSON. */
 export async function readPlanFile(file: string, io: CliIo): Promise<unknown> {
@@ -12,8 +13,8 @@ export async function readPlanFile(file: string, io: CliIo): Promise<unknown> {
   }
   try {
     return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new InputError(`invalid plan ${file}`, [{ path: '(root)', message: `not JSON: ${(error as Error).message}` }]);
+  } catch {
+    throw new InputError(`invalid plan ${file}`, [{ path: '(root)', message: notJsonMessage(text) }]);
   }
 }
 

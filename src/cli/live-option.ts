@@ -1,11 +1,12 @@
 import type { Executor } from '../executor.js';
 import { createLiveView, type LiveView } from '../ui/index.js';
 import { InputError, type CliIo } from './io.js';
+import type { Redactor } from './redact.js';
 
 /** `run --ui`: what the run needs of the live page. */
 export interface LiveOption {
-  /** Starts the page for this executor and says where it is (stderr). */
-  attach(executor: Executor): Promise<void>;
+  /** Starts the page for this executor and says where it is (stderr); error texts on it pass `redact`. */
+  attach(executor: Executor, redact: Redactor): Promise<void>;
   /** Draws the run's plan and follows it. */
   watch(run: ReturnType<Executor['run']>, plan: unknown): void;
   /** After the run: keeps the page up until Ctrl-C (or SIGTERM), so its timeline can be read. */
@@ -25,8 +26,8 @@ export function liveOption(value: boolean | string | undefined, io: CliIo): Live
   }
   let view: LiveView | undefined;
   return {
-    attach: async (executor) => {
-      view = await createLiveView(executor, { port });
+    attach: async (executor, redact) => {
+      view = await createLiveView(executor, { port, redact });
       io.stderr.write(`tributary: live view at ${view.url}\n`);
     },
     watch: (run, plan) => void view?.watch(run, plan),

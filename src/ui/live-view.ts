@@ -15,6 +15,12 @@ export interface LiveViewOptions {
    * plan out takes about a second per 200 fragments, on the thread that runs the queries.
    */
   maxDrawnFragments?: number;
+  /**
+   * Applied to every error text the page shows (its event log, a failed query's error), e.g. to
+   * mask credentials a source echoes back in its errors; the CLI passes its sources file's
+   * secrets. Default: texts are shown as they are.
+   */
+  redact?: (text: string) => string;
 }
 
 /** A page on 127.0.0.1 showing an executor's queries as they run. */
@@ -47,7 +53,7 @@ export interface LiveView {
  * const run = view.watch(executor.run(plan), plan);
  */
 export async function createLiveView(executor: ViewedExecutor, options: LiveViewOptions = {}): Promise<LiveView> {
-  const store = new LiveStore({ ...DEFAULT_LIMITS, ...(options.maxDrawnFragments === undefined ? {} : { drawnFragments: options.maxDrawnFragments }) });
+  const store = new LiveStore({ ...DEFAULT_LIMITS, ...(options.maxDrawnFragments === undefined ? {} : { drawnFragments: options.maxDrawnFragments }) }, options.redact);
   const streams = new Set<ServerResponse>();
   let port = 0;
 

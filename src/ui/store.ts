@@ -48,7 +48,14 @@ export class LiveStore {
   private seq = 0;
   private readonly listeners = new Set<(message: LiveMessage) => void>();
 
-  constructor(private readonly limits: StoreLimits = DEFAULT_LIMITS) {}
+  /**
+   * `redact` is applied to every text the page shows that comes from an error (the log, a
+   * failed query's error), so secrets a source echoes back never reach the page.
+   */
+  constructor(
+    private readonly limits: StoreLimits = DEFAULT_LIMITS,
+    private readonly redact: (text: string) => string = (text) => text,
+  ) {}
 
   subscribe(listener: (message: LiveMessage) => void): () => void {
     this.listeners.add(listener);
@@ -68,11 +75,13 @@ export class LiveStore {
     }
     if (entry.events.length < this.limits.events) entry.events.push(event);
     const changed = foldEvent(entry.view, event);
+    if (event.type === 'query.failed' && entry.view.error !== undefined) entry.view.error = this.redact(entry.view.error);
     if (changed.length > 0 && !event.type.startsWith('query.')) {
       this.emit({ type: 'fragments', key: entry.view.key, changes: Object.fromEntries(changed.map((id) => [id, { ...entry.view.fragments[id]! }])) });
     }
     if (event.type === 'query.started' || event.type === 'query.done' || event.type === 'query.failed') this.emit({ type: 'query', query: entry.view });
     const line = logLine(entry.view.key, event);
+    line.text = this.redact(line.text);
     this.log.push(line);
     if (this.log.length > this.limits.log) this.log.shift();
     this.emit({ type: 'log', line });
