@@ -18,7 +18,11 @@ export interface RedisStoreOptions {
    * queueing them.
    */
   client?: Redis;
-  /** Keys are `tributary:<namespace>:…`; instances share entries within one namespace. Default `default`. */
+  /**
+   * Keys are `tributary:<namespace>:…`; instances share entries within one namespace. Default
+   * `default`. A `:` (and `%`) in it is written `%3A` (`%25`) in keys, so no namespace's keys
+   * lie under another's (`a` never reaches into `a:b`).
+   */
   namespace?: string;
   /** Values whose serialized form is larger than this are gzipped. Default 1024 bytes. */
   compressAboveBytes?: number;
@@ -34,7 +38,7 @@ export interface RedisStoreOptions {
 
 /** A `CacheStore` on Redis, with `close()`. */
 export interface RedisStore extends CacheStore {
-  /** The Redis key prefix of this store: `tributary:<namespace>:`. */
+  /** The Redis key prefix of this store: `tributary:<namespace, ':' and '%' escaped>:`. */
   readonly prefix: string;
 }
 
@@ -83,7 +87,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   }
   const timeoutMs = options.timeoutMs ?? 100;
   const compressAboveBytes = options.compressAboveBytes ?? 1024;
-  const prefix = `tributary:${options.namespace ?? 'default'}:`;
+  const prefix = `tributary:${namespaceInKeys(options.namespace ?? 'default')}:`;
   const channel = `${prefix}invalidate`;
   const origin = randomUUID();
   const owned = options.client === undefined;
@@ -240,4 +244,13 @@ function parseInvalidation(message: string, origin: string): CacheFilter | undef
 
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/**
+ * The namespace as it appears in keys: with no `:`, so one namespace's prefix is never the
+ * start of another's (`tributary:a:` would otherwise cover `tributary:a:b:…`, and `({})`
+ * would SCAN it away). Injective, and the identity for namespaces without `:` or `%`.
+ */
+function namespaceInKeys(namespace: string): string {
+  return namespace.replace(/%/g, '%25').replace(/:/g, '%3A');
 }
