@@ -11,6 +11,7 @@ import { readPlanFile, withPartial } from './inputs.js';
 import { checkParams, parseParams } from './params.js';
 import { EXIT, InputError, type CliIo } from './io.js';
 import { measureBytes } from './measure.js';
+import { printable } from './printable.js';
 import { progressMode, showProgress } from './progress-bar.js';
 import { loadSourcesFile } from './sources-file.js';
 import { redactRecording, type Redactor } from './redact.js';
@@ -136,7 +137,8 @@ async function writeRecording(file: string, run: QueryRun, io: CliIo, redact: Re
 
 export function printErrors(io: CliIo, result: QueryResult, redact: Redactor): void {
   const head = result.status === 'failed' ? 'the query failed' : result.status === 'partial' ? 'partial result: some fragments failed' : 'errors';
-  const lines = [`tributary: ${head}`, ...result.errors.map((e) => `  ${redact(errorLine(e))}`)];
+  // A source's error text (an HTTP body, a driver message) is shown escaped: it cannot drive the terminal.
+  const lines = [`tributary: ${head}`, ...result.errors.map((e) => `  ${printable(redact(errorLine(e)))}`)];
   io.stderr.write(`${lines.join('\n')}\n`);
 }
 
@@ -165,7 +167,7 @@ export function printCompleteness(io: CliIo, result: QueryResult): void {
 
 /** `tributary: forbidden: …` and one line per refused fragment. */
 function printForbidden(io: CliIo, error: TributaryError, redact: Redactor): void {
-  const lines = [`tributary: forbidden: ${redact(error.message)}`, ...error.issues.map((i) => `  ${i.path}: ${redact(i.message)}`)];
+  const lines = [`tributary: forbidden: ${printable(redact(error.message))}`, ...error.issues.map((i) => `  ${printable(i.path)}: ${printable(redact(i.message))}`)];
   io.stderr.write(`${lines.join('\n')}\n`);
 }
 

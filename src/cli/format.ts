@@ -1,5 +1,6 @@
 import { isDecimalString } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
+import { printable } from './printable.js';
 
 /** Output formats of `tributary run`. */
 export const ROW_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
@@ -82,13 +83,15 @@ const MAX_CELL = 60;
 
 function table(rows: readonly Row[], cols: readonly string[]): string {
   const cells = rows.map((row) => cols.map((c) => cellText(row[c])));
-  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  // Column names come from the data too: shown as the cells are.
+  const header = cols.map((c) => printable(c));
+  const widths = header.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
   // Numbers align right; so do decimal strings (exact DECIMAL values beyond a double's digits).
   const isNumber = (v: unknown): boolean => v === null || v === undefined || typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && isDecimalString(v));
   const numeric = cols.map((c) => rows.length > 0 && rows.every((row) => isNumber(row[c])));
   const line = (values: readonly string[]): string =>
     values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(' | ').trimEnd();
-  const out = [line(cols), widths.map((w) => '-'.repeat(w)).join('-+-'), ...cells.map(line), `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`];
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...cells.map(line), `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`];
   return `${out.join('\n')}\n`;
 }
 
@@ -99,7 +102,6 @@ function cellText(value: unknown): string {
   else if (typeof safe === 'object') text = JSON.stringify(safe);
   else text = String(safe);
   // Control characters would break the grid (and could drive the terminal).
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  text = text.replace(/[\x00-\x1f\x7f-\x9f]/g, (ch) => (ch === '\n' ? '\\n' : ch === '\t' ? '\\t' : ch === '\r' ? '\\r' : '?'));
+  text = printable(text);
   return text.length > MAX_CELL ? `${text.slice(0, MAX_CELL - 1)}…` : text;
 }

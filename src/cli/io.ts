@@ -1,4 +1,5 @@
 import type { ErrorIssue } from '../errors.js';
+import { printable } from './printable.js';
 
 /** Where a command reads and writes; `processIo()` in the real command, buffers in tests. */
 export interface CliIo {
@@ -44,6 +45,6 @@ export class InputError extends Error {
 
 /** Writes `tributary: <title>` and the issues, one per line. */
 export function printInputError(io: CliIo, error: InputError, redact: (s: string) => string = (s) => s): void {
-  const lines = [`tributary: ${redact(error.message)}`, ...error.issues.map((i) => `  ${redact(i.path)}: ${redact(i.message)}`)];
+  const lines = [`tributary: ${printable(redact(error.message))}`, ...error.issues.map((i) => `  ${printable(redact(i.path))}: ${printable(redact(i.message))}`)];
   io.stderr.write(`${lines.join('\n')}\n`);
 }

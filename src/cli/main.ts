@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { explainCommand, EXPLAIN_FORMATS, type ExplainCommandOptions } from './explain-command.js';
 import { ROW_FORMATS } from './format.js';
 import { EXIT, InputError, printInputError, processIo, type CliIo } from './io.js';
+import { printable } from './printable.js';
 import { replayCommand, type ReplayCommandOptions } from './replay-command.js';
 import { runCommand, type RunCommandOptions } from './run-command.js';
 import { validateCommand } from './validate-command.js';
@@ -89,7 +90,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       printInputError(io, error);
       return EXIT.invalid;
     }
-    io.stderr.write(`tributary: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(`tributary: ${printable(error instanceof Error ? error.message : String(error))}\n`);
     return EXIT.failed;
   }
 }

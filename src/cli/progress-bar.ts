@@ -4,6 +4,7 @@ import type { ExecutionEvent } from '../progress/events.js';
 import type { Progress } from '../progress/progress.js';
 import type { QueryRun } from '../run/index.js';
 import type { CliIo } from './io.js';
+import { printable } from './printable.js';
 import type { Redactor } from './redact.js';
 
 /** `bar`: a live cli-progress bar (a TTY); `lines`: one line per event; `off`: nothing. */
@@ -114,7 +115,7 @@ function runningSources(running: ReadonlyMap<string, string>): string {
 
 function linesView(io: CliIo, redact: Redactor): View {
   const say = (at: number, text: string): void => {
-    io.stderr.write(`[${at.toFixed(1).padStart(8)} ms] ${redact(text)}\n`);
+    io.stderr.write(`[${at.toFixed(1).padStart(8)} ms] ${printable(redact(text))}\n`);
   };
   let latest: Progress | undefined;
   return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { columnsOf, csvField, formatRows, jsonSafe } from '../../src/cli/format.js';
+import { printable } from '../../src/cli/printable.js';
 import { parseCsv } from './support.js';
 
 const rows = [
@@ -38,6 +39,12 @@ describe('formatRows', () => {
   it('table: aligned, control characters shown escaped, a row count', () => {
     const text = formatRows([{ n: 1, s: 'a\nb\x1b[31m' }, { n: 22, s: null }], ['n', 's'], 'table');
     expect(text).toBe([' n | s', '---+----------', ' 1 | a\\nb?[31m', '22 | NULL', '(2 rows)', ''].join('\n'));
+  });
+
+  it('table: control characters in a column name are escaped as in cells', () => {
+    const text = formatRows([{ '\x1b]0;pwned\x07\x1b[2J': 1 }], ['\x1b]0;pwned\x07\x1b[2J'], 'table');
+    expect(text.replace(/\n/g, '')).toBe(printable(text.replace(/\n/g, '')));
+    expect(text).toBe(['?]0;pwned??[2J', '-'.repeat(14), `${' '.repeat(13)}1`, '(1 row)', ''].join('\n'));
   });
 
   it('table: exact decimal strings align right with the numbers; zero rows keep the header', () => {
