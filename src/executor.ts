@@ -241,6 +241,10 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
       sourceLanes.delete(name);
       guards.delete(name);
       versions.forget(name);
+      // Its cached rows go too (here at once; in the shared store and the other instances in the
+      // background, its hits missed meanwhile): a source registered later under this name — its
+      // version() may well be the same — must not be served them.
+      if (source && cache) void cache.invalidate({ source: name }).catch(() => undefined);
       return source;
     },
     cache: {

@@ -62,9 +62,11 @@ export class TieredCache {
   readonly #ttlMs: number;
   readonly #inflight = new InflightLoads();
   readonly #pendingWrites = new Set<Promise<void>>();
-  /** Key → the invalidation generation its running load started in. */
-  readonly #loading = new Map<string, number>();
+  /** Key → the invalidation generations its running loads started in. */
+  readonly #loading = new Map<string, number[]>();
   readonly #unsubscribe: (() => void) | undefined;
+  /** Invalidations on their way to the store: a store hit one of them covers is a miss meanwhile. */
+  readonly #invalidating = new Set<CacheFilter>();
   #generation = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -120,8 +122,9 @@ export class TieredCache {
       lookup.onUnavailable?.(error instanceof Error ? error.message : String(error));
       return undefined;
     }
-    // An invalidation while the store answered may have been meant for this very entry.
-    if (!hit || generation !== this.#generation) {
+    // An invalidation while the store answered may have been meant for this very entry, and
+    // one the store has not done yet may cover it.
+    if (!hit || generation !== this.#generation || [...this.#invalidating].some((f) => covers(f, key, hit))) {
       this.#storeStats.misses++;
       this.#misses++;
       return undefined;
@@ -143,8 +146,9 @@ export class TieredCache {
    */
   set(key: string, rows: Row[], meta: EntryMeta): void {
     if (this.#closed) return;
-    const startedIn = this.#loading.get(key);
-    if (startedIn !== undefined && startedIn !== this.#generation) return;
+    // A load of this key that started before an invalidation is still running: its rows (or
+    // these, which cannot be told apart from them) may predate it.
+    if (this.#loading.get(key)?.some((g) => g !== this.#generation)) return;
     const ttlMs = meta.ttlMs ?? this.#defaultTtl();
     if (!this.#l1.set(key, rows, { source: meta.source, tags: meta.tags, ...(ttlMs === undefined ? {} : { ttlMs }) })) return;
     const store = this.#store;
@@ -162,11 +166,20 @@ export class TieredCache {
    * source is called once, and aborted only when the last caller leaves.
    */
   share<T>(key: string, load$: Observable<T>): Observable<T> {
+    // A caller never joins a load started before an invalidation (an unregistered source's, say).
     return this.#inflight.share(
-      key,
+      `${this.#generation}:${key}`,
       defer(() => {
-        this.#loading.set(key, this.#generation);
-        return load$.pipe(finalize(() => this.#loading.delete(key)));
+        const generation = this.#generation;
+        const loads = this.#loading.get(key) ?? [];
+        loads.push(generation);
+        this.#loading.set(key, loads);
+        return load$.pipe(
+          finalize(() => {
+            loads.splice(loads.indexOf(generation), 1);
+            if (loads.length === 0 && this.#loading.get(key) === loads) this.#loading.delete(key);
+          }),
+        );
       }),
     );
   }
@@ -182,8 +195,9 @@ export class TieredCache {
     const local = this.#l1.invalidate(filter);
     const store = this.#store;
     if (!store || this.#closed) return { local, shared: 0 };
-    await Promise.allSettled([...this.#pendingWrites]);
+    this.#invalidating.add(filter);
     try {
+      await Promise.allSettled([...this.#pendingWrites]);
       return { local, shared: await store.invalidate(filter) };
     } catch (error) {
       throw new TributaryError(
@@ -191,6 +205,8 @@ export class TieredCache {
         `the shared cache store could not be invalidated (this process's cache was): ${error instanceof Error ? error.message : String(error)}`,
         { cause: error },
       );
+    } finally {
+      this.#invalidating.delete(filter);
     }
   }
 
@@ -231,4 +247,9 @@ export class TieredCache {
     this.#pendingWrites.add(write);
     void write.finally(() => this.#pendingWrites.delete(write));
   }
+}
+
+/** Whether `filter` (every given field must match) covers the stored entry `key`. */
+function covers(filter: CacheFilter, key: string, hit: StoreHit): boolean {
+  return (filter.key === undefined || filter.key === key) && (filter.source === undefined || filter.source === hit.source) && (filter.tag === undefined || hit.tags.includes(filter.tag));
 }
