@@ -43,14 +43,27 @@ export function openMysqlPool(config: PoolOptions, name: string, wrapConnect: (e
     }
   }
 
+  // mysql2 offers no handle on a connection still connecting: its core pool's list of all
+  // connections (read defensively) is the one place they are.
+  const all = () =>
+    (pool.pool as unknown as { _allConnections?: { length: number; peekBack(): CoreConnection | undefined; toArray(): CoreConnection[] } })._allConnections;
   const life = new PoolLife<PoolConnection>({
     kind: 'mysql',
     name,
     acquire: (done) => {
+      const connections = all();
+      const before = connections?.length ?? 0;
       pool.getConnection().then((connection) => done(undefined, connection), done);
+      // The connection this acquire opened, if the pool had room: a cancel destroys it, so
+      // an abandoned connect frees its slot now rather than at connectTimeout.
+      const mine = connections !== undefined && connections.length > before ? connections.peekBack() : undefined;
+      return mine === undefined ? undefined : () => mine.destroy();
     },
     release: (conn) => conn.release(),
     end: () => pool.end(),
+    destroy: () => {
+      for (const connection of all()?.toArray() ?? []) connection.destroy();
+    },
     lookupVersion: async () => `mysql:${(await pool.query<({ v: string } & mysql.RowDataPacket)[]>('SELECT VERSION() AS v'))[0][0]?.v ?? 'unknown'}`,
     wrapConnect,
   });

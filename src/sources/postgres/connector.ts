@@ -21,6 +21,7 @@ import { leaseAs, PlainLease, roleFor, type PgLease } from './role.js';
 import { budgetTimeout, PgStatementTimeouts } from './budget.js';
 import { OneStatement } from './statement.js';
 import { AbortWatch, isAborted } from '../sql/abort-watch.js';
+import { openPgPool } from './pool.js';
 
 export type { PostgresSourceOptions } from './options.js';
 
@@ -52,7 +53,8 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     ...(url === undefined ? {} : { connectionString: url }),
     types: policyTypes(types ?? pg.types),
   };
-  const pool = new pg.Pool(config);
+  const pgPool = openPgPool(config);
+  const pool = pgPool.pool;
   // An idle client whose server goes away emits 'error' on the pool, which would crash the
   // process without a listener; the pool drops that client by itself.
   pool.on('error', () => undefined);
@@ -83,11 +85,10 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
   const life = new PoolLife<PoolClient>({
     kind: 'postgres',
     name,
-    acquire: (done) => {
-      pool.connect((error, client) => done(error, client));
-    },
+    acquire: (done) => pgPool.acquire(done),
     release: (client) => client.release(),
-    end: () => pool.end(),
+    end: () => pgPool.end(),
+    destroy: () => pgPool.destroy(),
     lookupVersion: async () => `postgres:${(await pool.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown'}`,
     wrapConnect: (error, fragmentId) => wrap(error, 'connect', fragmentId),
   });

@@ -16,13 +16,17 @@ export interface PoolDriver<C> {
   name: string;
   /**
    * Takes a connection from the pool: `done(undefined, connection)` or `done(error)`, once (a
-   * callback, not a promise: it is on every statement's path).
+   * callback, not a promise: it is on every statement's path). May return a cancel, called
+   * if the caller gives up first: it stops a connect this acquire started, so an abandoned
+   * acquire does not hold a slot while the server never answers.
    */
-  acquire(done: (error: unknown, connection?: C) => void): void;
+  acquire(done: (error: unknown, connection?: C) => void): (() => void) | void;
   /** Gives a connection back, unused (it arrived after the caller gave up). */
   release(connection: C): void;
   /** Ends the pool. */
   end(): Promise<void>;
+  /** Destroys what `end` has not closed in time (connections stuck connecting or lent). */
+  destroy(): void;
   /** The server's version text (`postgres:16.2`). */
   lookupVersion(): Promise<string>;
   /** A driver error met while connecting, as the source reports it. */
@@ -34,6 +38,23 @@ export interface PoolDriver<C> {
  * acquisition, the server version (looked up once; a failed lookup is not cached),
  * background cancels to finish before the pool ends, and an idempotent `close()`.
  */
+// How long close() waits for the pool to end before destroying what is left, and then for
+// the destroyed connections to go.
+const CLOSE_GRACE_MS = 1000;
+
+/** Resolves true when `p` settles within `ms`, false otherwise (the timer never holds the process). */
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    timer.unref?.();
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    p.then(done, done);
+  });
+}
+
 export class PoolLife<C> {
   /** Server-side cancels still running; `close()` waits for them. */
   readonly pending = new PendingWork();
@@ -71,9 +92,11 @@ export class PoolLife<C> {
     }
     const driver = this.#driver;
     let abandoned = false;
+    let cancel: (() => void) | void = undefined;
     const watch = new AbortWatch(ctx, (reason) => {
       abandoned = true;
       to.failed(reason);
+      cancel?.();
     });
     // The pool may answer at once (an ending pool does): the watch is set before it is asked.
     let answered = false;
@@ -81,6 +104,7 @@ export class PoolLife<C> {
       if (answered) return;
       answered = true;
       watch.stop();
+      cancel = undefined;
       const ok = (error === undefined || error === null) && connection !== undefined;
       if (abandoned) {
         if (ok) driver.release(connection);
@@ -93,7 +117,8 @@ export class PoolLife<C> {
       } else to.connected(connection);
     };
     try {
-      driver.acquire(arrived);
+      cancel = driver.acquire(arrived);
+      if (answered) cancel = undefined;
     } catch (error) {
       arrived(error);
     }
@@ -107,10 +132,18 @@ export class PoolLife<C> {
     return this.#version;
   }
 
+  /**
+   * Ends the pool once the background cancels are done; idempotent. Bounded: a pool that
+   * has not ended within a second (a connect the server never answers) has what is left
+   * destroyed, and close() returns at most a second after that.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.pending.drain();
-      await this.#driver.end();
+      const ended = this.#driver.end().catch(() => undefined);
+      if (await settlesWithin(ended, CLOSE_GRACE_MS)) return;
+      this.#driver.destroy();
+      await settlesWithin(ended, CLOSE_GRACE_MS);
     })();
     return this.#closing;
   }

@@ -1,0 +1,121 @@
+import pg from 'pg';
+import type { PoolClient, PoolConfig } from 'pg';
+
+/**
+ * How long a new connection may take to become ready when the options name no
+ * `connectionTimeoutMillis` (pg's own default is to wait forever, so a black-holed server
+ * would hold the pool's slots for good). mysql2's `connectTimeout` default is the same.
+ */
+export const PG_CONNECT_TIMEOUT_MS = 10_000;
+
+/** A pg Pool whose connections the source can still reach while they connect. */
+export interface PgPool {
+  readonly pool: pg.Pool;
+  /**
+   * `pool.connect`, calling back `done` once; returns a cancel that destroys the connection
+   * this acquire is opening, if it opened one that is not ready yet (its slot is freed at
+   * once instead of when the connect gives up); for an acquire the full pool queued, the
+   * cancel takes it out of the queue, so no connection is opened or lent for it later.
+   */
+  acquire(done: (error: unknown, client?: PoolClient) => void): (() => void) | undefined;
+  /** Ends the pool; connections still connecting are destroyed, not waited for. */
+  end(): Promise<void>;
+  /** Destroys every connection still open (what `end` could not close in time). */
+  destroy(): void;
+}
+
+interface Tracked extends pg.Client {
+  ready?: boolean;
+}
+
+function destroySocket(client: Tracked): void {
+  (client as unknown as { connection?: { stream?: { destroy?(): void } } }).connection?.stream?.destroy?.();
+}
+
+/** An acquire the full pool queued: its entry in pg-pool's queue, then the client opened for it. */
+interface Waiter {
+  item: unknown;
+  client?: Tracked;
+}
+
+/** Opens a pg Pool on `config`, with the default connect timeout and its clients tracked. */
+export function openPgPool(config: PoolConfig): PgPool {
+  const clients = new Set<Tracked>();
+  // pg-pool has no way to withdraw a waiter nor to name the client it opens for one: its
+  // queue (read defensively) is the one place, and a client is constructed synchronously
+  // inside the call that opens it (our `pool.connect`, or the pool handing a freed slot to
+  // the front of its queue).
+  const queue = (): unknown[] | undefined => (pool as unknown as { _pendingQueue?: unknown[] })._pendingQueue;
+  const waiters = new Set<Waiter>();
+  let acquiring = false;
+  let opened: Tracked | undefined;
+  const track = (client: Tracked): void => {
+    clients.add(client);
+    if (acquiring) {
+      opened = client;
+      return;
+    }
+    const queued = queue();
+    for (const w of waiters) {
+      if (w.client === undefined && !queued?.includes(w.item)) {
+        w.client = client;
+        return;
+      }
+    }
+  };
+  class TrackedClient extends pg.Client {
+    ready = false;
+    constructor(options?: pg.ClientConfig) {
+      super(options);
+      track(this);
+      this.once('connect', () => (this.ready = true));
+      this.once('end', () => clients.delete(this));
+    }
+  }
+  const pool = new pg.Pool({
+    ...config,
+    connectionTimeoutMillis: config.connectionTimeoutMillis ?? PG_CONNECT_TIMEOUT_MS,
+    Client: TrackedClient as unknown as PoolConfig['Client'],
+  });
+  const stopConnecting = (client: Tracked | undefined): void => {
+    if (client !== undefined && client.ready !== true) destroySocket(client);
+  };
+  return {
+    pool,
+    acquire(done) {
+      const pending = queue();
+      const before = pending?.length ?? 0;
+      const w: Waiter = { item: undefined };
+      opened = undefined;
+      acquiring = true;
+      try {
+        pool.connect((error, client) => {
+          waiters.delete(w);
+          done(error, client);
+        });
+      } finally {
+        acquiring = false;
+      }
+      const mine = opened as Tracked | undefined;
+      opened = undefined;
+      if (mine !== undefined) return () => stopConnecting(mine);
+      if (pending === undefined || pending.length <= before) return undefined;
+      w.item = pending[pending.length - 1];
+      waiters.add(w);
+      return () => {
+        waiters.delete(w);
+        const at = pending.indexOf(w.item);
+        if (at >= 0) pending.splice(at, 1);
+        else stopConnecting(w.client);
+      };
+    },
+    end() {
+      const ended = pool.end();
+      for (const client of clients) stopConnecting(client);
+      return ended;
+    },
+    destroy() {
+      for (const client of clients) destroySocket(client);
+    },
+  };
+}

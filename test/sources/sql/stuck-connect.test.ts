@@ -1,0 +1,105 @@
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createExecutor, type Executor } from '../../../src/executor.js';
+import { postgresSource } from '../../../src/sources/postgres/connector.js';
+import { mysqlSource } from '../../../src/sources/mysql/connector.js';
+import { openPgPool, PG_CONNECT_TIMEOUT_MS } from '../../../src/sources/postgres/pool.js';
+import type { SourceExecutor } from '../../../src/sources/source.js';
+import { viaPort } from '../../support/fault-plans.js';
+import { describeWithServer, requireServer, type ServerCheck } from '../../support/servers.js';
+
+/**
+ * A loopback proxy that accepts every connection and, while `silent`, never answers it (a
+ * network partition, a black-hole middlebox). Connections accepted while silent stay silent
+ * for good; once `forward()` is called, new ones reach the real server.
+ */
+async function silentProxy(target: URL): Promise<{ port: number; accepted(): number; forward(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let silent = true;
+  let accepted = 0;
+  const server: Server = createServer((client) => {
+    accepted++;
+    sockets.add(client);
+    client.on('error', () => undefined);
+    client.on('close', () => sockets.delete(client));
+    if (silent) return;
+    const upstream = connect(Number(target.port), target.hostname);
+    sockets.add(upstream);
+    upstream.on('error', () => client.destroy());
+    upstream.on('close', () => sockets.delete(upstream));
+    client.on('close', () => upstream.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    accepted: () => accepted,
+    forward: () => void (silent = false),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const pgServer = await requireServer('postgres');
+const myServer = await requireServer('mysql');
+
+const cases: { name: string; check: ServerCheck; source: (url: string) => SourceExecutor }[] = [
+  { name: 'PostgreSQL', check: pgServer, source: (url) => postgresSource({ url, max: 2, name: 'db' }) },
+  { name: 'MariaDB', check: myServer, source: (url) => mysqlSource({ url, connectionLimit: 2, name: 'db' }) },
+];
+
+const plan = (id: string) => ({
+  id,
+  errorPolicy: 'partial' as const,
+  fragments: [{ id: 'f', source: 'db', query: { sql: 'SELECT 1 AS x', params: [] } }],
+});
+
+for (const c of cases) {
+  describeWithServer(c.check, `${c.name} source: connects the server never answers`, () => {
+    let proxy: Awaited<ReturnType<typeof silentProxy>> | undefined;
+    let executor: Executor | undefined;
+    afterEach(async () => {
+      await executor?.close();
+      await proxy?.close();
+    });
+
+    it('recovers as soon as the network does: an abandoned connect keeps no slot of the pool', async () => {
+      proxy = await silentProxy(new URL(c.check.url));
+      executor = createExecutor({ sources: { db: c.source(viaPort(c.check.url, proxy.port)) }, retry: { attempts: 1 }, cache: false, timeoutMs: 300 });
+      // Twice the pool's size: two calls open connections, two wait for them.
+      const lost = await Promise.all([1, 2, 3, 4].map((i) => executor!.execute(plan(`silent-${i}`))));
+      expect(lost.map((r) => r.errors.map((e) => e.code))).toEqual([['TIMEOUT'], ['TIMEOUT'], ['TIMEOUT'], ['TIMEOUT']]);
+      proxy.forward();
+      // Well inside the default connect timeout (10 s): the silent connects were let go.
+      const back = await Promise.all([1, 2].map((i) => executor!.execute(plan(`back-${i}`))));
+      expect(back.map((r) => [r.status, r.rows])).toEqual([
+        ['ok', [{ x: 1 }]],
+        ['ok', [{ x: 1 }]],
+      ]);
+    });
+
+    it('close() returns promptly while a connect is stuck', async () => {
+      proxy = await silentProxy(new URL(c.check.url));
+      executor = createExecutor({ sources: { db: c.source(viaPort(c.check.url, proxy.port)) }, retry: { attempts: 1 }, cache: false, timeoutMs: 30_000 });
+      const run = executor.run(plan('stuck'));
+      run.result.catch(() => undefined);
+      while (proxy.accepted() === 0) await new Promise((r) => setTimeout(r, 10));
+      const startedAt = performance.now();
+      await executor.close();
+      expect(performance.now() - startedAt).toBeLessThan(2500);
+      await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
+    });
+  });
+}
+
+describe('postgres pool', () => {
+  it(`gives up a connect after ${PG_CONNECT_TIMEOUT_MS} ms unless told otherwise (pg alone waits forever)`, async () => {
+    const byDefault = openPgPool({});
+    const told = openPgPool({ connectionTimeoutMillis: 1500 });
+    expect(byDefault.pool.options.connectionTimeoutMillis).toBe(10_000);
+    expect(told.pool.options.connectionTimeoutMillis).toBe(1500);
+    await Promise.all([byDefault.end(), told.end()]);
+  });
+});
