@@ -4,8 +4,8 @@ import { Redis } from 'ioredis';
 import { errorCodes, TributaryError, type ErrorCode } from '../errors.js';
 import type { Row } from '../data/row.js';
 import { RedisClock } from './redis-clock.js';
-import { decodeRows, encodePayload, parseRemoteFailure, type CallPayload, type JobResult } from './codec.js';
-import { withColumns } from '../data/columns.js';
+import { encodePayload, parseRemoteFailure, type CallPayload, type JobResult } from './codec.js';
+import { dropChunks, readJobRows } from './job-rows.js';
 import { describeConnection, redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
 
 /** Options of a remote lane (the coordinator's side of a queue). */
@@ -58,10 +58,26 @@ interface Waiter {
   started(worker: string): void;
   completed(result: JobResult): void;
   failed(reason: string): void;
+  /** Gives the job up: rejects the call with `error` and cancels the job. */
   reject(error: unknown): void;
 }
 
+// How long close() waits for the cancels of the jobs it gives up to reach Redis.
+const CLOSE_CANCEL_MS = 1000;
+
 const STALLED = /stalled/i;
+
+/** Waits for `p`, at most `ms` (the timer never holds the process). */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref?.();
+    void p.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 /**
  * Creates the coordinator's side of a queue. Connections open lazily on the first call;
@@ -121,7 +137,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         const result = returnvalue as unknown as JobResult;
         const waiter = waiters.get(jobId);
         if (waiter) waiter.completed(result);
-        else if (abandoned.delete(jobId) && result.chunks > 0) void dropChunks(c, jobId, result.chunks);
+        else if (abandoned.delete(jobId) && result.chunks > 0) void dropChunks(c, keys, jobId, result.chunks);
       });
       events.on('progress', ({ jobId, data }) => {
         const worker = (data as { worker?: unknown } | null)?.worker;
@@ -145,25 +161,6 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     return ready;
   };
 
-  const dropChunks = (client: Redis, jobId: string, chunks: number): Promise<unknown> =>
-    client.del(...Array.from({ length: chunks }, (_, n) => keys.result(jobId, n))).catch(() => undefined);
-
-  const readRows = async (client: Redis, jobId: string, result: JobResult): Promise<Row[]> => {
-    const rows = await readChunks(client, jobId, result);
-    return Array.isArray(result.columns) ? withColumns(rows, result.columns) : rows;
-  };
-
-  const readChunks = async (client: Redis, jobId: string, result: JobResult): Promise<Row[]> => {
-    if (result.chunks === 0) return [];
-    const chunkKeys = Array.from({ length: result.chunks }, (_, n) => keys.result(jobId, n));
-    const replies = (await client.multi().mgetBuffer(...chunkKeys).del(...chunkKeys).exec()) ?? [];
-    const [error, buffers] = replies[0] ?? [];
-    if (error) throw unavailable(`reading job ${jobId}'s rows failed: ${error.message}`, error);
-    const chunks = buffers as (Buffer | null)[];
-    if (chunks.some((c) => c === null)) throw unavailable(`job ${jobId}'s rows expired before they were read (raise the worker's resultTtlMs)`);
-    return decodeRows(chunks as Buffer[]);
-  };
-
   const failureOf = async (q: Queue, jobId: string, reason: string): Promise<{ error: TributaryError; worker: string | undefined }> => {
     const remote = parseRemoteFailure(reason);
     if (remote) {
@@ -179,6 +176,14 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     const worker = startedBy.get(jobId) ?? (await Job.fromId(q, jobId).catch(() => undefined))?.processedBy;
     const why = STALLED.test(reason) ? `its worker${worker ? ` ${worker}` : ''} stopped answering (${reason})` : reason;
     return { error: new TributaryError('SOURCE_UNAVAILABLE', `job ${jobId} on queue "${name}" failed: ${why}`, { retryable: true }), worker };
+  };
+
+  // Cancels under way: close() lets them reach Redis before it quits the client.
+  const cancelling = new Set<Promise<void>>();
+  const cancel = (q: Queue, client: Redis, jobId: string): void => {
+    const p = cancelJob(q, client, jobId).catch(() => undefined);
+    cancelling.add(p);
+    void p.finally(() => cancelling.delete(p));
   };
 
   const cancelJob = async (q: Queue, client: Redis, jobId: string): Promise<void> => {
@@ -213,7 +218,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
       const giveUp = (error: unknown): void => {
         settle();
         reject(error);
-        void cancelJob(q, client, jobId).catch(() => undefined);
+        cancel(q, client, jobId);
       };
       const onAbort = (): void => giveUp(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -228,7 +233,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         completed: (result) => {
           settle();
           report(result.worker);
-          readRows(client, jobId, result).then(resolve, reject);
+          readJobRows(client, keys, jobId, result, unavailable).then(resolve, reject);
         },
         failed: (reason) => {
           failureOf(q, jobId, reason).then(({ error, worker }) => {
@@ -240,10 +245,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
             reject(error);
           });
         },
-        reject: (error) => {
-          settle();
-          reject(error);
-        },
+        reject: giveUp,
       });
       // The budget's start, taken on this process's clock when the call was made, goes on
       // Redis's: the worker reads the time on it as well.
@@ -281,6 +283,9 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     closing ??= (async () => {
       closed = true;
       for (const [jobId, waiter] of waiters) waiter.reject(new TributaryError('CANCELLED', `the remote queue "${name}" was closed while job ${jobId} was running`));
+      // A running job stops only when its worker hears the abort: the flag and the message
+      // must be sent before the client quits (bounded: Redis may be what is failing).
+      if (cancelling.size > 0) await settledWithin(Promise.allSettled(cancelling), CLOSE_CANCEL_MS);
       await Promise.allSettled([events?.close(), queue?.close(), client?.quit().catch(() => client?.disconnect())]);
     })();
     return closing;
