@@ -14,13 +14,18 @@ export type CompletenessReason =
   /** Its source was stopped once a satisfied limit had the rows it needed (streaming). */
   | 'limit-stopped'
   /** Not run: a limit was already satisfied when it was ready (streaming). */
-  | 'limit-satisfied';
+  | 'limit-satisfied'
+  /**
+   * Stopped, or never run, because the consumer of `run.rows()` left the loop early (a
+   * `break`, a `return` or a throw) while its rows were still wanted (streaming).
+   */
+  | 'consumer-left';
 
 /** One fragment that did not contribute all its rows, and why. */
 export interface FragmentCompleteness {
   status: 'succeeded' | 'failed' | 'skipped' | 'dropped' | 'cancelled';
   reason: CompletenessReason;
-  /** True when the query's answer may lack rows because of it (false for a satisfied limit). */
+  /** True when the query's answer may lack rows because of it (false only for a satisfied limit). */
   rowsMayBeMissing: boolean;
   attempts: number;
   cached: boolean;
@@ -57,7 +62,7 @@ export function buildCompleteness(prepared: PreparedPlan, table: StatusTable): C
     let reason: CompletenessReason;
     switch (state) {
       case 'succeeded':
-        if (short !== 'limit-stopped' && short !== 'limit-satisfied') continue;
+        if (short !== 'limit-stopped' && short !== 'limit-satisfied' && short !== 'consumer-left') continue;
         status = 'succeeded';
         reason = short;
         break;

@@ -55,6 +55,14 @@ export class RowStream {
     return this.#closed || this.#flow.satisfied(leaf);
   }
 
+  /**
+   * True when the consumer left before the end while `leaf`'s rows were still wanted (no
+   * satisfied limit stopped it): what `leaf` did not deliver is missing, not unneeded.
+   */
+  left(leaf: string): boolean {
+    return this.#closed && !this.#finished && !this.#flow.satisfied(leaf);
+  }
+
   /** The sink of one streaming fragment. */
   sinkFor(leaf: string): BatchSink {
     return async (batch) => {

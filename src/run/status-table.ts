@@ -5,7 +5,7 @@ import type { PreparedPlan } from './prepare.js';
 export type FragmentState = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'dropped';
 
 /** Why a fragment that settled did not contribute all its rows, when the table knows it. */
-export type ShortReason = 'deadline' | 'limit-stopped' | 'limit-satisfied';
+export type ShortReason = 'deadline' | 'limit-stopped' | 'limit-satisfied' | 'consumer-left';
 
 const STATES: readonly FragmentState[] = ['pending', 'queued', 'running', 'succeeded', 'failed', 'skipped', 'dropped'];
 const enum S {

@@ -75,6 +75,40 @@ describe('result.completeness', () => {
     await executor.close();
   });
 
+  for (const leave of ['break', 'throw'] as const) {
+    it(`reports a consumer that leaves run.rows() early (${leave}) as consumer-left, rows maybe missing, not as a satisfied limit`, async () => {
+      const executor = createExecutor({ sources: { c: counting(100) }, cache: false });
+      const run = executor.run({
+        fragments: [
+          { id: 'first', source: 'c', query: { from: 0 } },
+          // Ready only after 'first': by then the consumer has gone, so it never runs.
+          { id: 'second', source: 'c', query: { from: 1000 }, dependsOn: ['first'] },
+        ],
+        merge: { op: 'union', inputs: ['first', 'second'] },
+      });
+      let read = 0;
+      const consume = async (): Promise<void> => {
+        for await (const batch of run.rows()) {
+          read += batch.length;
+          if (read < 30) continue;
+          if (leave === 'throw') throw new Error('the consumer failed');
+          break;
+        }
+      };
+      if (leave === 'throw') await expect(consume()).rejects.toThrow('the consumer failed');
+      else await consume();
+      const result = await run.result;
+      expect(read).toBe(30);
+      expect(result.completeness.complete).toBe(false);
+      expect(result.completeness.fragments).toEqual({
+        first: { status: 'succeeded', reason: 'consumer-left', rowsMayBeMissing: true, attempts: 1, cached: false, usedMs: expect.any(Number) },
+        second: { status: 'succeeded', reason: 'consumer-left', rowsMayBeMissing: true, attempts: 0, cached: false, usedMs: expect.any(Number) },
+      });
+      expect(result.fragments.first!.rowCount).toBeLessThan(1000);
+      await executor.close();
+    });
+  }
+
   it('names the fragments a fail-fast stop cancelled', async () => {
     const hangs: SourceExecutor = { kind: 'hangs', querySchema: z.object({}), execute: () => new Promise(() => undefined) };
     const executor = createExecutor({ sources: { hangs, broken }, cache: false, retry: { attempts: 1 } });
