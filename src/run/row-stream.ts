@@ -57,10 +57,10 @@ export class RowStream {
 
   /**
    * True when the consumer left before the end while `leaf`'s rows were still wanted (no
-   * satisfied limit stopped it): what `leaf` did not deliver is missing, not unneeded.
+   * satisfied limit stopped it, and no merge step failed): what `leaf` did not deliver is missing, not unneeded.
    */
   left(leaf: string): boolean {
-    return this.#closed && !this.#finished && !this.#flow.satisfied(leaf);
+    return this.#closed && !this.#finished && this.#mergeError === undefined && !this.#flow.satisfied(leaf);
   }
 
   /** The sink of one streaming fragment. */
