@@ -5,14 +5,18 @@ import { valueKey } from './values.js';
 /**
  * Orderings of the merge tree. `compareValues` is SQL's `<`: it knows numbers (with
  * bigints and decimal strings, compared exactly), strings (by UTF-16 code units), booleans (false < true), Dates (by time) and
- * byte arrays (bytewise); nulls and mismatched types compare as UNKNOWN. `compareTotal`
- * extends it to a total order for sort, min and max by ranking types:
- * boolean < number < string < Date < bytes < anything else.
+ * byte arrays (bytewise); nulls and mismatched types compare as UNKNOWN. A decimal string
+ * (data/decimal.ts) is a number against a number or another decimal string, and text
+ * against any other string: a NUMERIC column holds no other strings, so that string says
+ * the values are text. `compareTotal` extends it to a total order for sort, min and max by
+ * ranking types: boolean < number < string < Date < bytes < anything else; in a text column
+ * (`text`: the column holds a string that is no decimal string) every string is text, so
+ * `'99999999999999999'` sorts after `'100000000000000000'`, as the database sorts its text.
  * NaN sorts after every other number and equals itself, as in PostgreSQL.
  */
 
 /** Type ranks of the total order; values of one rank compare with `compareValues`. */
-function rank(value: unknown): number {
+function rank(value: unknown, text: boolean): number {
   switch (typeof value) {
     case 'boolean':
       return 0;
@@ -20,7 +24,7 @@ function rank(value: unknown): number {
     case 'bigint':
       return 1;
     case 'string':
-      return isDecimalString(value) ? 1 : 2;
+      return !text && isDecimalString(value) ? 1 : 2;
     default:
       if (value instanceof Date) return 3;
       if (value instanceof Uint8Array) return 4;
@@ -68,6 +72,8 @@ export function compareValues(a: unknown, b: unknown): number | undefined {
       if (Number.isNaN(a) || Number.isNaN(b)) return compareNumbers(Number(a), Number(b));
       return compareExact(a as number | bigint | string, b as number | bigint | string);
     }
+    // A decimal string against other text: text, by code units.
+    if (ta === 'string' && tb === 'string') return sign(a as string, b as string);
     return undefined;
   }
   if (ta === 'string' && tb === 'string') return sign(a as string, b as string);
@@ -77,13 +83,23 @@ export function compareValues(a: unknown, b: unknown): number | undefined {
   return undefined;
 }
 
-/** A total order on non-null values: type rank first, then `compareValues`, then the hash key. */
-export function compareTotal(a: unknown, b: unknown): number {
-  const ranked = rank(a) - rank(b);
+/**
+ * A total order on non-null values: type rank first, then `compareValues`, then the hash
+ * key. With `text` (a text column: it holds a string that is no decimal string), every
+ * string is text and strings compare by code units.
+ */
+export function compareTotal(a: unknown, b: unknown, text = false): number {
+  const ranked = rank(a, text) - rank(b, text);
   if (ranked !== 0) return Math.sign(ranked);
+  if (text && typeof a === 'string' && typeof b === 'string') return sign(a, b);
   const compared = compareValues(a, b);
   if (compared !== undefined) return compared;
   const ka = valueKey(a);
   const kb = valueKey(b);
   return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** True when `value` makes its column a text column: a string that is no decimal string. */
+export function isText(value: unknown): boolean {
+  return typeof value === 'string' && !isDecimalString(value);
 }

@@ -1,6 +1,6 @@
 import { divideExact, divideToNumber, fromDecimal, isDecimalString, NUMBER_DIGITS, toDecimal, type ExactDecimal } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
-import { compareTotal } from '../data/compare.js';
+import { compareTotal, isText } from '../data/compare.js';
 import { scaledSums } from './scaled-sum.js';
 import { NumberSummary, summaryResults, wantedColumns, type NumericSpec, type Want } from './number-summary.js';
 import { mergeFailed } from '../data/fail.js';
@@ -77,7 +77,8 @@ function summer(column: string, path: string) {
 /**
  * A fresh accumulator. Every function skips nulls: `count` without a column counts rows,
  * with one its non-null values; `sum` and `avg` of no values are null; `min` / `max` use
- * the total order of `compareTotal` and return the original value.
+ * the total order of `compareTotal` (a text column's strings all as text) and return the
+ * original value.
  */
 export function createAccumulator(fn: AggregateFn, column: string | undefined, path: string): Accumulator {
   const read = (row: Row): unknown => (column === undefined ? undefined : getColumn(row, column));
@@ -103,14 +104,19 @@ export function createAccumulator(fn: AggregateFn, column: string | undefined, p
     case 'min':
     case 'max': {
       const direction = fn === 'min' ? 1 : -1;
+      // The best value both ways until the column shows whether it is text (see compareTotal).
       let best: unknown = null;
+      let bestText: unknown = null;
+      let text = false;
       return {
         add: (row) => {
           const value = read(row);
           if (isNullish(value)) return;
+          if (!text && isText(value)) text = true;
           if (best === null || compareTotal(value, best) * direction < 0) best = value;
+          if (bestText === null || compareTotal(value, bestText, true) * direction < 0) bestText = value;
         },
-        result: () => best,
+        result: () => (text ? bestText : best),
       };
     }
     default:

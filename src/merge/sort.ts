@@ -1,6 +1,6 @@
 import { isDecimalString, toDecimal, type ExactDecimal } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
-import { compareTotal } from '../data/compare.js';
+import { compareTotal, isText } from '../data/compare.js';
 import type { Relation, RelationResult } from './relation.js';
 import { isPlainRow, plainName } from '../data/row.js';
 
@@ -65,9 +65,9 @@ export function sort(input: Relation, by: readonly SortKey[]): RelationResult {
 }
 
 /**
- * What the non-null values of a sort column are: all numbers (no NaN), all strings (no
- * decimal string), finite numbers mixed with decimal strings (`values` then holds them as
- * decimals), or anything.
+ * What the non-null values of a sort column are: all numbers (no NaN), all strings with
+ * some text among them (every string then sorts as text, decimal strings too), finite
+ * numbers mixed with decimal strings (`values` then holds them as decimals), or anything.
  */
 type Kind = 'number' | 'string' | 'decimal' | 'any';
 
@@ -76,6 +76,8 @@ interface Extracted {
   kind: Kind;
   /** For `number` columns without infinities: the values as doubles (nulls as 0, never compared). */
   numbers: Float64Array | undefined;
+  /** A text column: it holds a string that is no decimal string (see `compareTotal`). */
+  text: boolean;
 }
 
 function extract(rows: readonly Row[], column: string): Extracted {
@@ -83,6 +85,7 @@ function extract(rows: readonly Row[], column: string): Extracted {
   const plain = plainName(column);
   let numbers = true;
   let strings = true;
+  let text = false;
   let finite = true;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as Row;
@@ -92,22 +95,25 @@ function extract(rows: readonly Row[], column: string): Extracted {
     if (value === null || value === undefined) continue;
     if (typeof value !== 'number' || value !== value) numbers = false;
     else if (value === Infinity || value === -Infinity) finite = false;
-    // A decimal string sorts as the number it spells, not as text.
-    if (typeof value !== 'string' || (strings && isDecimalString(value))) strings = false;
+    if (typeof value !== 'string') strings = false;
+    // One string that is no decimal string makes the column text: its decimal strings too
+    // sort as text. Without one, a decimal string sorts as the number it spells.
+    else if (!text && isText(value)) text = true;
   }
   if (!numbers) {
-    if (strings) return { values, kind: 'string', numbers: undefined };
+    if (strings && text) return { values, kind: 'string', numbers: undefined, text };
+    if (text) return { values, kind: 'any', numbers: undefined, text };
     // Numbers mixed with decimal strings: each value read as a decimal once, not per comparison.
     const decimals = asDecimals(values);
-    return decimals === undefined ? { values, kind: 'any', numbers: undefined } : { values: decimals, kind: 'decimal', numbers: undefined };
+    return decimals === undefined ? { values, kind: 'any', numbers: undefined, text } : { values: decimals, kind: 'decimal', numbers: undefined, text };
   }
-  if (!finite) return { values, kind: 'number', numbers: undefined };
+  if (!finite) return { values, kind: 'number', numbers: undefined, text };
   const doubles = new Float64Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const value = values[i];
     if (typeof value === 'number') doubles[i] = value;
   }
-  return { values, kind: 'number', numbers: doubles };
+  return { values, kind: 'number', numbers: doubles, text };
 }
 
 /**
@@ -132,7 +138,8 @@ function valueComparator(key: Extracted & { direction: number }): (x: unknown, y
   if (key.kind === 'decimal') return (x, y) => (x as ExactDecimal).cmp(y as ExactDecimal) * direction;
   if (key.kind === 'number') return (x, y) => ((x as number) < (y as number) ? -direction : (x as number) > (y as number) ? direction : 0);
   if (key.kind === 'string') return (x, y) => ((x as string) < (y as string) ? -direction : (x as string) > (y as string) ? direction : 0);
-  return direction === 1 ? compareTotal : (x, y) => compareTotal(y, x);
+  const text = key.text;
+  return direction === 1 ? (x, y) => compareTotal(x, y, text) : (x, y) => compareTotal(y, x, text);
 }
 
 /** A comparator of row indices on one key whose values there are all non-null. */

@@ -156,10 +156,23 @@ describe('decimal strings in joins, comparisons and sorting', () => {
   it('compares and sorts decimal strings as numbers, text as text', () => {
     expect(compareValues('10000000000000000.5', 9e15)).toBe(1);
     expect(compareValues('-10000000000000000.5', 1)).toBe(-1);
-    expect(compareValues('10000000000000000.5', 'abc')).toBeUndefined();
+    // Against other text, a decimal string is text too: by code units, never UNKNOWN.
+    expect(compareValues('10000000000000000.5', 'abc')).toBe(-1);
+    expect(compareValues('99999999999999999', '5')).toBe(1);
+    expect(compareValues('99999999999999999', 5)).toBe(1);
     expect(compareTotal('99999999999999999', '100000000000000000')).toBe(-1);
+    expect(compareTotal('99999999999999999', '100000000000000000', true)).toBe(1);
+    // A column with text in it is a text column: its decimal strings sort as text, after the numbers.
     const rows = rel([{ v: '100000000000000000.1' }, { v: 5 }, { v: '99999999999999999.9' }, { v: 'text' }, { v: 1e17 }]);
-    expect(sort(rows, [{ column: 'v' }]).rows.map((r) => r.v)).toEqual([5, '99999999999999999.9', 1e17, '100000000000000000.1', 'text']);
+    expect(sort(rows, [{ column: 'v' }]).rows.map((r) => r.v)).toEqual([5, 1e17, '100000000000000000.1', '99999999999999999.9', 'text']);
+    const codes = rel([{ v: '99999999999999999' }, { v: '5' }, { v: '100000000000000000' }, { v: 'B-7' }]);
+    expect(sort(codes, [{ column: 'v' }]).rows.map((r) => r.v)).toEqual(['100000000000000000', '5', '99999999999999999', 'B-7']);
+    expect(sort(codes, [{ column: 'v', desc: true }, { column: 'w' }]).rows.map((r) => r.v)).toEqual(['B-7', '99999999999999999', '5', '100000000000000000']);
+    const extremes = aggregate(codes, undefined, [{ fn: 'min', column: 'v', as: 'lo' }, { fn: 'max', column: 'v', as: 'hi' }]).rows;
+    expect(extremes).toEqual([{ lo: '100000000000000000', hi: 'B-7' }]);
+    // Only decimal strings (and numbers): numbers, as a NUMERIC column sorts.
+    const big = rel([{ v: '99999999999999999' }, { v: '100000000000000000' }]);
+    expect(aggregate(big, undefined, [{ fn: 'min', column: 'v', as: 'lo' }]).rows).toEqual([{ lo: '99999999999999999' }]);
     // Without text in the column, the decimal comparator: same order, descending too, nulls last.
     const numeric = rel([{ v: '100000000000000000.1' }, { v: null }, { v: 5 }, { v: '99999999999999999.9' }, { v: 1e17 }, { v: 2n ** 60n }, { v: -1.5 }]);
     expect(sort(numeric, [{ column: 'v' }]).rows.map((r) => r.v)).toEqual([-1.5, 5, '99999999999999999.9', 1e17, '100000000000000000.1', 2n ** 60n, null]);
