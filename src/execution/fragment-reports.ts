@@ -20,6 +20,10 @@ export abstract class FragmentReports {
   protected startedAt = 0;
   /** The highest attempt number that started. */
   protected maxAttempts = 0;
+  /** Source calls started (every try of every batch), for a failure's report. */
+  protected callsStarted = 0;
+  /** Rows handed to the streaming sink, for a failure's report. */
+  protected rowsStreamed = 0;
 
   constructor(
     readonly env: SourceEnv,
@@ -34,6 +38,7 @@ export abstract class FragmentReports {
   attemptStarted(attempt: number, batch: { index: number; count: number }): void {
     const env = this.env;
     if (attempt > this.maxAttempts) this.maxAttempts = attempt;
+    this.callsStarted++;
     const at = env.at();
     env.started(this.index, attempt, at);
     if (env.events.wanted) env.events.emit({ type: 'fragment.started', queryId: env.queryId, at, fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch });
@@ -98,6 +103,8 @@ export abstract class FragmentReports {
       source: env.sourceName,
       level: this.level,
       attempts: Math.max(this.maxAttempts, error.attempt),
+      calls: this.callsStarted,
+      rowCount: this.rowsStreamed,
       startedAt: this.startedAt,
       durationMs: round(at - this.startedAt),
       error,

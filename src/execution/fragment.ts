@@ -66,7 +66,15 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     }
     const stream = env.streamOf(this.index);
     if (stream) {
-      this.streaming = { sink: stream.sink, retain: stream.retain, onFirstBatch: () => (this.streamed = true) };
+      const sink = stream.sink;
+      this.streaming = {
+        sink: (batch) => {
+          this.rowsStreamed += batch.length;
+          return sink(batch);
+        },
+        retain: stream.retain,
+        onFirstBatch: () => (this.streamed = true),
+      };
       if (stream.satisfied()) calls = [];
     }
     if (calls.length === 0) {

@@ -61,6 +61,10 @@ export type FragmentFailedEvent = FragmentEventBase & {
   /** Set when the query's deadline, or the fragment's share of it, cut it short. */
   reason?: 'deadline';
   attempts: number;
+  /** Source calls started, every failed try included. */
+  calls: number;
+  /** Rows it had already handed on (streamed) before it failed; 0 when it streamed none. */
+  rowCount: number;
   startedAt: number;
   durationMs: number;
   error: FragmentError;

@@ -48,8 +48,8 @@ export interface Completeness {
   fragments: Record<string, FragmentCompleteness>;
 }
 
-/** Built from the run's status table once the query has finished. */
-export function buildCompleteness(prepared: PreparedPlan, table: StatusTable): Completeness {
+/** Built from the run's status table once the query has finished, `endAt` ms after it started. */
+export function buildCompleteness(prepared: PreparedPlan, table: StatusTable, endAt: number): Completeness {
   // The common case costs no pass over the fragments.
   if (table.allSucceededInFull()) return { complete: true, fragments: {} };
   const fragments: Record<string, FragmentCompleteness> = {};
@@ -93,7 +93,7 @@ export function buildCompleteness(prepared: PreparedPlan, table: StatusTable): C
       attempts: table.attempts(i),
       cached: table.cached(i),
       ...(budgetMs === undefined ? {} : { budgetMs: Math.max(0, Math.round(budgetMs)) }),
-      usedMs: table.durationMs(i) ?? 0,
+      usedMs: table.ranMs(i, endAt) ?? 0,
     };
     // A fragment may be called `__proto__`: that one is defined, not assigned.
     if (f.id === '__proto__') Object.defineProperty(fragments, f.id, { value: entry, enumerable: true, writable: true, configurable: true });

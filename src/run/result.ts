@@ -80,7 +80,7 @@ export function buildResult(prepared: PreparedPlan, table: StatusTable, outcome:
       calls: table.calls(f.index),
       cached,
       startedAt: table.startedAt(f.index),
-      durationMs: table.durationMs(f.index),
+      durationMs: table.ranMs(f.index, outcome.durationMs),
     };
     const budgetMs = table.budgetMs(f.index);
     if (budgetMs !== undefined) report.budgetMs = Math.max(0, Math.round(budgetMs));
@@ -98,7 +98,7 @@ export function buildResult(prepared: PreparedPlan, table: StatusTable, outcome:
     columns: outcome.failed ? [] : outcome.columns,
     fragments,
     errors: outcome.errors,
-    completeness: buildCompleteness(prepared, table),
+    completeness: buildCompleteness(prepared, table, outcome.durationMs),
     stats: {
       durationMs: outcome.durationMs,
       fragments: prepared.fragments.length,

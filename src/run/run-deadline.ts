@@ -87,12 +87,14 @@ export class RunDeadline {
     const durationMs = startedAt === undefined ? 0 : Math.round((at - startedAt) * 1000) / 1000;
     const base = { queryId, at, fragmentId: f.id, source: f.source, level: f.level, attempts, durationMs };
     if (f.optional) return { type: 'fragment.dropped', ...base, startedAt, reason: 'deadline' };
+    // Its calls (started so far) and streamed rows are whatever the table has seen.
+    const counted = { calls: table.calls(i), rowCount: table.rowCount(i) };
     const error = new FragmentError('TIMEOUT', `fragment "${f.id}" had not finished at the query's ${this.deadlineMs} ms deadline`, {
       fragmentId: f.id,
       source: f.source,
       attempt: attempts,
       retryable: false,
     });
-    return { type: 'fragment.failed', ...base, startedAt: startedAt ?? at, error, reason: 'deadline' };
+    return { type: 'fragment.failed', ...base, ...counted, startedAt: startedAt ?? at, error, reason: 'deadline' };
   }
 }

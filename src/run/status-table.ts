@@ -118,6 +118,8 @@ export class StatusTable {
       this.#counts.running++;
     }
     if (attempt > this.#attempts[i]!) this.#attempts[i] = attempt;
+    // Counted as they start, so a fragment stopped before it settled still reports them.
+    this.#calls[i]!++;
     if (Number.isNaN(this.#startedAt[i]!)) this.#startedAt[i] = at;
   }
 
@@ -130,6 +132,8 @@ export class StatusTable {
 
   failed(i: number, s: Settlement): void {
     if (!this.#finish(i, S.Failed, s)) return;
+    // Rows it streamed before failing did reach the merge.
+    this.#rows[i] = s.rowCount ?? 0;
     if (s.error) this.#errors.set(i, s.error);
   }
 
@@ -204,7 +208,7 @@ export class StatusTable {
     if (from === S.Running) this.#counts.running--;
     this.#state[i] = to;
     this.#attempts[i] = Math.max(this.#attempts[i]!, s.attempts);
-    this.#calls[i] = s.calls ?? 0;
+    this.#calls[i] = s.calls ?? this.#calls[i]!;
     this.#startedAt[i] = s.startedAt ?? Number.NaN;
     this.#duration[i] = s.durationMs;
     return true;
@@ -243,6 +247,17 @@ export class StatusTable {
   durationMs(i: number): number | undefined {
     const v = this.#duration[i]!;
     return Number.isNaN(v) ? undefined : v;
+  }
+
+  /**
+   * How long it ran, up to `endAt` (ms since the query started) for one still running when
+   * the query ended (stopped by fail-fast or a cancel); undefined if it never started.
+   */
+  ranMs(i: number, endAt: number): number | undefined {
+    const settled = this.durationMs(i);
+    if (settled !== undefined) return settled;
+    const started = this.startedAt(i);
+    return started === undefined ? undefined : Math.round(Math.max(0, endAt - started) * 1000) / 1000;
   }
 
   error(i: number): FragmentError | undefined {
