@@ -6,6 +6,7 @@ import type { Row } from '../data/row.js';
 import { RedisClock } from './redis-clock.js';
 import { encodePayload, parseRemoteFailure, type CallPayload, type JobResult } from './codec.js';
 import { dropChunks, readJobRows } from './job-rows.js';
+import { settledWithin } from './settled-within.js';
 import { describeConnection, redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
 
 /** Options of a remote lane (the coordinator's side of a queue). */
@@ -62,22 +63,13 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+const DISCONNECT_MS = 200;
+
 // How long close() waits for the cancels of the jobs it gives up to reach Redis.
 const CLOSE_CANCEL_MS = 1000;
 
 const STALLED = /stalled/i;
 
-/** Waits for `p`, at most `ms` (the timer never holds the process). */
-function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref?.();
-    void p.finally(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 /**
  * Creates the coordinator's side of a queue. Connections open lazily on the first call;
@@ -89,7 +81,9 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
   const connectTimeoutMs = options.connectTimeoutMs ?? 2000;
   const keys = remoteKeys(name);
   const where = describeConnection(options.connection);
-  const base = { ...redisOptionsOf(options.connection), connectTimeout: connectTimeoutMs, retryStrategy: (times: number) => Math.min(100 * times, 1000) };
+  // disconnectTimeout: a socket still connecting when the lane closes (Redis down) is
+  // destroyed after this long rather than ioredis's 2 s, which would hold the process.
+  const base = { ...redisOptionsOf(options.connection), connectTimeout: connectTimeoutMs, disconnectTimeout: DISCONNECT_MS, retryStrategy: (times: number) => Math.min(100 * times, 1000) };
   const waiters = new Map<string, Waiter>();
   // Jobs given up on (aborted): if one still completes, its stored rows are deleted at once.
   const abandoned = new Set<string>();
@@ -108,12 +102,23 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
   const unavailable = (why: string, cause?: unknown): TributaryError =>
     new TributaryError('SOURCE_UNAVAILABLE', `the remote queue "${name}" at Redis ${where} is unavailable: ${why}`, { retryable: true, cause });
 
+  // Waits for Redis still under way: close() ends them, so no connect timer outlives it.
+  const connecting = new Set<() => void>();
   const withTimeout = <T>(p: Promise<T>, what: string): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(unavailable(`no connection within ${connectTimeoutMs} ms (${what})`)), connectTimeoutMs);
+      const end = (): void => {
+        clearTimeout(timer);
+        connecting.delete(stop);
+      };
+      const stop = (): void => {
+        end();
+        reject(new TributaryError('CLOSED', `the remote queue "${name}" was closed while waiting for Redis (${what})`));
+      };
+      const timer = setTimeout(() => (end(), reject(unavailable(`no connection within ${connectTimeoutMs} ms (${what})`))), connectTimeoutMs);
+      connecting.add(stop);
       p.then(
-        (v) => (clearTimeout(timer), resolve(v)),
-        (e: unknown) => (clearTimeout(timer), reject(e instanceof TributaryError ? e : unavailable(e instanceof Error ? e.message : String(e), e))),
+        (v) => (end(), resolve(v)),
+        (e: unknown) => (end(), reject(e instanceof TributaryError ? e : unavailable(e instanceof Error ? e.message : String(e), e))),
       );
     });
 
@@ -282,6 +287,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       closed = true;
+      for (const stop of [...connecting]) stop();
       for (const [jobId, waiter] of waiters) waiter.reject(new TributaryError('CANCELLED', `the remote queue "${name}" was closed while job ${jobId} was running`));
       // A running job stops only when its worker hears the abort: the flag and the message
       // must be sent before the client quits (bounded: Redis may be what is failing).
