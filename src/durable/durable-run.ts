@@ -66,7 +66,7 @@ export class DurableRun implements DurableHooks {
     if (this.restored?.has(event.fragmentId)) return;
     const fragment = encodeFragment(event.fragmentId, rows ?? []);
     const { store, runId, owner } = this.options;
-    this.#write(async () => (await store.putFragment(runId, owner, fragment, this.#snapshot(), Date.now())) !== false);
+    this.#write(async () => (await store.putFragment(runId, fragment, this.#snapshot(), Date.now(), owner)) !== false);
   }
 
   /** The run ended with `state` (`interrupted`: cancelled, still resumable); resolves when stored. */
@@ -75,7 +75,7 @@ export class DurableRun implements DurableHooks {
     if (this.#renewal !== undefined) clearInterval(this.#renewal);
     const { store, runId, owner } = this.options;
     this.#write(async () => {
-      if (state !== 'interrupted') return (await store.finish(runId, owner, state, store.ttlMs ?? 0, Date.now())) !== false;
+      if (state !== 'interrupted') return (await store.finish(runId, state, store.ttlMs ?? 0, Date.now(), owner)) !== false;
       await store.release(runId, owner, 'interrupted', Date.now());
       return true;
     });

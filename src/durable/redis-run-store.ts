@@ -140,7 +140,7 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
     release: async (runId, owner, state, now) => {
       await call('to release a run', () => client.eval(RELEASE, 1, runKey(runId), owner, state, String(now)));
     },
-    putFragment: async (runId, owner, fragment: StoredFragment, snapshot, now) => {
+    putFragment: async (runId, fragment: StoredFragment, snapshot, now, owner) => {
       const meta = JSON.stringify({ rowCount: fragment.rowCount, chunks: fragment.chunks.length, columns: fragment.columns ?? null });
       return call('to store a fragment', async () =>
         (await client.eval(PUT_FRAGMENT, 2, runKey(runId), fragKey(runId), fragment.fragmentId, meta, String(now), snapshot ?? '', String(maxAgeMs), owner, ...fragment.chunks)) === 1,
@@ -165,7 +165,7 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
         }
         return out;
       }),
-    finish: async (runId, owner, state, keepMs, now) =>
+    finish: async (runId, state, keepMs, now, owner) =>
       call('to finish a run', async () =>
         keepMs <= 0
           ? (await client.eval(REMOVE, 3, runKey(runId), fragKey(runId), index, owner, runId)) === 1

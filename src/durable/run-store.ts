@@ -80,9 +80,10 @@ export interface RunStore {
    * Stores one finished fragment's rows (replacing an earlier copy), and the latest snapshot —
    * only while `owner` still holds the run's lease (expired or not, as long as nobody took it
    * over), checked and written in one step. Resolves false, storing nothing, when the lease is
-   * someone else's or the run is gone: the caller then stops its copy of the run.
+   * someone else's or the run is gone: the caller then stops its copy of the run. `owner` comes
+   * last, so a store written before it existed still works (resolving nothing counts as stored).
    */
-  putFragment(runId: string, owner: string, fragment: StoredFragment, snapshot: string | undefined, now: number): Promise<boolean>;
+  putFragment(runId: string, fragment: StoredFragment, snapshot: string | undefined, now: number, owner: string): Promise<boolean | void>;
   /** Every stored fragment of the run. */
   fragments(runId: string): Promise<StoredFragment[]>;
   /**
@@ -91,7 +92,7 @@ export interface RunStore {
    * checked and written in one step. Resolves false, changing nothing, otherwise (another
    * executor took the run over, or it is gone).
    */
-  finish(runId: string, owner: string, state: StoredRunState, keepMs: number, now: number): Promise<boolean>;
+  finish(runId: string, state: StoredRunState, keepMs: number, now: number, owner: string): Promise<boolean | void>;
   /** Every stored run that has not expired. */
   list(now: number): Promise<StoredRunInfo[]>;
   /** Closes what the store opened (not a client it was given). */

@@ -140,7 +140,7 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     release: async (runId, owner, state, now) => {
       st.release.run({ runId, owner, state, now });
     },
-    putFragment: async (runId, owner, fragment, snapshot, now) => put(runId, owner, fragment, snapshot, now),
+    putFragment: async (runId, fragment, snapshot, now, owner) => put(runId, owner, fragment, snapshot, now),
     fragments: async (runId) =>
       (st.fragments.all(runId) as { fragment_id: string; row_count: number; columns: string | null; data: Buffer | null }[]).map((r) => ({
         fragmentId: r.fragment_id,
@@ -148,7 +148,7 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
         chunks: r.data ? [r.data] : [],
         columns: r.columns ?? undefined,
       })),
-    finish: async (runId, owner, state, keepMs, now) => finish(runId, owner, state, keepMs, now),
+    finish: async (runId, state, keepMs, now, owner) => finish(runId, owner, state, keepMs, now),
     list: async (now) => {
       purge(now);
       return (st.list.all(now) as RunRow[]).map(infoOf);

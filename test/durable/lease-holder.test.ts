@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createExecutor, redisRunStore, sqliteRunStore, type RunStore, type StoredFragment } from '../../src/index.js';
+import { createExecutor, redisRunStore, sqliteRunStore, type RunStore, type StoredFragment, type StoredRunState } from '../../src/index.js';
 import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan } from './fixtures/sources.js';
 
@@ -37,31 +37,31 @@ function leaseChecks(kit: () => StoreKit): void {
     const store = open();
     const now = Date.now();
     await storedRun(store, 'r', 'stale', now);
-    expect(await store.putFragment('r', 'stale', fragment, undefined, now)).toBe(true);
+    expect(await store.putFragment('r', fragment, undefined, now, 'stale')).toBe(true);
     // The lease ran out and another executor took the run over.
     expect(await store.lease('r', { owner: 'new', ttlMs: 60_000 }, now + 1000)).toBe(true);
-    expect(await store.putFragment('r', 'stale', { ...fragment, fragmentId: 'b' }, '{"stale":true}', now + 1100)).toBe(false);
-    expect(await store.finish('r', 'stale', 'done', 0, now + 1200)).toBe(false);
-    expect(await store.finish('r', 'stale', 'done', 60_000, now + 1200)).toBe(false);
+    expect(await store.putFragment('r', { ...fragment, fragmentId: 'b' }, '{"stale":true}', now + 1100, 'stale')).toBe(false);
+    expect(await store.finish('r', 'done', 0, now + 1200, 'stale')).toBe(false);
+    expect(await store.finish('r', 'done', 60_000, now + 1200, 'stale')).toBe(false);
     const kept = await store.get('r', now + 1300);
     expect(kept).toMatchObject({ state: 'running', stored: 1, leaseOwner: 'new', snapshot: undefined });
     expect((await store.fragments('r')).map((f) => f.fragmentId)).toEqual(['a']);
     // The holder still writes, and its finish removes the run.
-    expect(await store.putFragment('r', 'new', { ...fragment, fragmentId: 'b' }, undefined, now + 1400)).toBe(true);
-    expect(await store.finish('r', 'new', 'done', 0, now + 1500)).toBe(true);
+    expect(await store.putFragment('r', { ...fragment, fragmentId: 'b' }, undefined, now + 1400, 'new')).toBe(true);
+    expect(await store.finish('r', 'done', 0, now + 1500, 'new')).toBe(true);
     expect(await store.get('r', now + 1500)).toBeUndefined();
     expect(await store.list(now + 1500)).toEqual([]);
     // A removed run takes no rows from anyone.
-    expect(await store.putFragment('r', 'new', fragment, undefined, now + 1600)).toBe(false);
+    expect(await store.putFragment('r', fragment, undefined, now + 1600, 'new')).toBe(false);
   });
 
   it('a finished run kept for listing takes no more writes, even from its last holder', async () => {
     const store = open();
     const now = Date.now();
     await storedRun(store, 'k', 'one', now);
-    expect(await store.finish('k', 'one', 'done', 60_000, now)).toBe(true);
-    expect(await store.putFragment('k', 'one', fragment, undefined, now + 1)).toBe(false);
-    expect(await store.finish('k', 'one', 'failed', 0, now + 1)).toBe(false);
+    expect(await store.finish('k', 'done', 60_000, now, 'one')).toBe(true);
+    expect(await store.putFragment('k', fragment, undefined, now + 1, 'one')).toBe(false);
+    expect(await store.finish('k', 'failed', 0, now + 1, 'one')).toBe(false);
     expect(await store.list(now + 2)).toMatchObject([{ runId: 'k', state: 'done', stored: 0 }]);
   });
 
@@ -87,6 +87,50 @@ function leaseChecks(kit: () => StoreKit): void {
     }
   });
 }
+
+describe('a store written before writes named their owner', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tributary-lease-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('still stores, finishes and resumes: owner is the last argument, and resolving nothing counts as written', async () => {
+    const inner = sqliteRunStore({ file: join(dir, 'runs.db') });
+    // The four-argument methods a custom store had: they ignore the owner and resolve nothing.
+    const legacy: RunStore = {
+      ...inner,
+      putFragment: async (runId: string, fragment: StoredFragment, snapshot: string | undefined, now: number) => {
+        await inner.putFragment(runId, fragment, snapshot, now, (await inner.get(runId, now))?.leaseOwner ?? '');
+      },
+      finish: async (runId: string, state: StoredRunState, keepMs: number, now: number) => {
+        await inner.finish(runId, state, keepMs, now, (await inner.get(runId, now))?.leaseOwner ?? '');
+      },
+    };
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    source.hold('b');
+    const first = createExecutor({ sources: { db: source }, runStore: legacy });
+    const run = first.run(twoFragmentPlan, { runId: 'legacy' });
+    await source.running('b');
+    for (let i = 0; i < 100 && (await inner.get('legacy', Date.now()))?.stored !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    run.cancel();
+    await run.result.catch(() => undefined);
+    await first.close();
+    const store = sqliteRunStore({ file: join(dir, 'runs.db') });
+    const again = createExecutor({ sources: { db: gatedSource({ a: A_ROWS, b: B_ROWS }) }, runStore: store });
+    try {
+      const resumed = await again.resume('legacy');
+      const result = await resumed.result;
+      expect(result.status).toBe('ok');
+      expect(result.fragments.a).toMatchObject({ cached: true });
+      expect(await store.get('legacy', Date.now())).toBeUndefined();
+    } finally {
+      await again.close();
+    }
+  });
+});
 
 describe('sqliteRunStore: writes need the lease', () => {
   let dir: string;

@@ -100,8 +100,8 @@ describeRedis('redisRunStore', () => {
     expect(got).toMatchObject({ runId: 'r', principalId: 'alice', state: 'running', fragments: 2 });
     expect(got?.payload).toEqual(Buffer.from([1, 2, 3]));
     const holder = contest.findIndex(Boolean);
-    expect(await store.finish('r', 'late', 'done', 60_000, now + 3000)).toBe(false);
-    expect(await store.finish('r', ['x', 'y', 'z'][holder]!, 'done', 60_000, now + 3000)).toBe(true);
+    expect(await store.finish('r', 'done', 60_000, now + 3000, 'late')).toBe(false);
+    expect(await store.finish('r', 'done', 60_000, now + 3000, ['x', 'y', 'z'][holder]!)).toBe(true);
     expect(await store.get('r', now + 3000)).toBeUndefined();
     expect(await store.list(now + 3000)).toMatchObject([{ runId: 'r', state: 'done', leaseOwner: undefined }]);
   });
