@@ -67,14 +67,11 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const stream = env.streamOf(this.index);
     if (stream) {
       const sink = stream.sink;
-      this.streaming = {
-        sink: (batch) => {
-          this.rowsStreamed += batch.length;
-          return sink(batch);
-        },
-        retain: stream.retain,
-        onFirstBatch: () => (this.streamed = true),
+      const counted: typeof sink = (batch) => {
+        this.rowsStreamed += batch.length;
+        return sink(batch);
       };
+      this.streaming = { sink: counted, retain: stream.retain, onFirstBatch: () => (this.streamed = true) };
       if (stream.satisfied()) calls = [];
     }
     if (calls.length === 0) {

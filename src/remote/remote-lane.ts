@@ -70,7 +70,6 @@ const CLOSE_CANCEL_MS = 1000;
 
 const STALLED = /stalled/i;
 
-
 /**
  * Creates the coordinator's side of a queue. Connections open lazily on the first call;
  * while Redis cannot be reached each call fails within `connectTimeoutMs` with a retryable

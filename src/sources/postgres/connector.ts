@@ -55,8 +55,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
   };
   const pgPool = openPgPool(config);
   const pool = pgPool.pool;
-  // An idle client whose server goes away emits 'error' on the pool, which would crash the
-  // process without a listener; the pool drops that client by itself.
+  // An idle client whose server goes away emits 'error' on the pool (a crash without a listener).
   pool.on('error', () => undefined);
   const timeouts = new PgStatementTimeouts(statementBudget ?? true, poolFields.statement_timeout);
 
