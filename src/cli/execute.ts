@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createExecutor } from '../executor.js';
 import { isTributaryError, type TributaryError } from '../errors.js';
@@ -129,7 +129,14 @@ export function exitCodeOf(result: QueryResult): number {
 async function writeRecording(file: string, run: QueryRun, io: CliIo, redact: Redactor): Promise<void> {
   try {
     const recording = run.recording();
-    await writeFile(file, `${JSON.stringify(recording && redactRecording(recording, redact))}\n`, { mode: 0o600 });
+    // Rows inside: readable by you only, an existing file too. A new file of mode 0600 renamed
+    // over it (writing into the old one would keep its mode, and chmod after it would leave a window).
+    const fresh = `${file}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(fresh, `${JSON.stringify(recording && redactRecording(recording, redact))}\n`, { mode: 0o600, flag: 'wx' });
+    await rename(fresh, file).catch(async (error: unknown) => {
+      await rm(fresh, { force: true });
+      throw error;
+    });
   } catch (error) {
     io.stderr.write(`tributary: cannot write the recording ${file}: ${(error as Error).message}\n`);
   }

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { expectedDemoRows, runCli, tempDir, writeDemo } from './support.js';
@@ -25,6 +25,18 @@ describe.concurrent('tributary run --record, tributary replay', { timeout: 60_00
     expect(replayed.code).toBe(0);
     expect(replayed.stdout).toBe(ran.stdout);
     expect(replayed.stderr).toContain('query ok');
+  });
+
+  it('a recording holds rows: readable by you only, over an existing file that others could read too', async ({ expect }) => {
+    const file = join(tmp.dir, 'shared-recording.json');
+    writeFileSync(file, 'old\n', { mode: 0o644 });
+    chmodSync(file, 0o644);
+    const ran = await runCli(['run', plan, '-s', sources, '-p', 'segment=BUILDING', '-f', 'json', '-q', '--record', file]);
+    expect(ran.code).toBe(0);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect((JSON.parse(readFileSync(file, 'utf8')) as { format: string }).format).toBe('tributary-recording');
+    // Nothing left behind beside it.
+    expect(readdirSync(tmp.dir).filter((f) => f.startsWith('shared-recording.json.'))).toEqual([]);
   });
 
   it('replays a partial failure to the same rows, errors and exit code', async ({ expect }) => {
