@@ -73,11 +73,12 @@ export class DurableRuns {
     if (options.principal !== undefined) checkPrincipal(options.principal, 'principal', 'resume options');
     const stored = await this.store.get(runId, Date.now());
     if (!stored) throw new TributaryError('RUN_UNKNOWN', `no stored run has the id "${runId}" (never stored, finished, or expired)`, { issues: [{ path: 'runId', message: 'unknown run' }] });
-    if (stored.state === 'done' || stored.state === 'partial' || stored.state === 'failed') {
-      throw new TributaryError('RUN_UNKNOWN', `run "${runId}" has finished (${stored.state}); it is kept for listing only, nothing is left to resume`, { issues: [{ path: 'runId', message: 'finished' }] });
-    }
+    // Whose run it is comes first: another principal learns nothing of its state.
     if (!options.anyPrincipal && stored.principalId !== options.principal?.id) {
       throw new TributaryError('FORBIDDEN', `run "${runId}" was started under another principal; resume it as that principal (or pass anyPrincipal: true)`, { issues: [{ path: 'principal', message: 'not the principal the run was started under' }] });
+    }
+    if (stored.state === 'done' || stored.state === 'partial' || stored.state === 'failed') {
+      throw new TributaryError('RUN_UNKNOWN', `run "${runId}" has finished (${stored.state}); it is kept for listing only, nothing is left to resume`, { issues: [{ path: 'runId', message: 'finished' }] });
     }
     const lease = { owner: leaseOwner(), ttlMs: this.leaseMs };
     if (!(await this.#takeLease(runId, stored, lease))) {

@@ -176,6 +176,10 @@ describe('durable runs (SQLite run store, in one process)', () => {
     expect(result.status).toBe('ok');
     expect(await e.runs()).toMatchObject([{ runId: 'kept', state: 'done', stored: 2, leaseOwner: undefined }]);
     await expect(e.resume('kept')).rejects.toMatchObject({ code: 'RUN_UNKNOWN' });
+    // Another principal is refused as for a running run: it learns nothing of how it ended.
+    const refused = await e.resume('kept', { principal: { id: 'mallory' } }).catch((error: unknown) => error as Error & { code: string });
+    expect(refused).toMatchObject({ code: 'FORBIDDEN' });
+    expect(refused.message).not.toMatch(/done|finished/);
   });
 
   it('a run without a runId stores nothing, even on an executor with a run store', async () => {
