@@ -177,9 +177,9 @@ describe('durable runs (SQLite run store, in one process)', () => {
     expect(await e.runs()).toMatchObject([{ runId: 'kept', state: 'done', stored: 2, leaseOwner: undefined }]);
     await expect(e.resume('kept')).rejects.toMatchObject({ code: 'RUN_UNKNOWN' });
     // Another principal is refused as for a running run: it learns nothing of how it ended.
-    const refused = await e.resume('kept', { principal: { id: 'mallory' } }).catch((error: unknown) => error as Error & { code: string });
+    const refused: unknown = await e.resume('kept', { principal: { id: 'mallory' } }).catch((error: unknown) => error);
     expect(refused).toMatchObject({ code: 'FORBIDDEN' });
-    expect(refused.message).not.toMatch(/done|finished/);
+    expect((refused as Error).message).not.toMatch(/done|finished/);
   });
 
   it('a run without a runId stores nothing, even on an executor with a run store', async () => {
