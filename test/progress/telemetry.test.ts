@@ -83,7 +83,9 @@ describe('OpenTelemetry spans', () => {
       expect(child.spanContext().traceId).toBe(query!.spanContext().traceId);
     }
     // Each attempt's span covers its own call: the retry starts after the failure ended.
-    expect(orders[1]!.startTime >= orders[0]!.endTime).toBe(true);
+    // HrTime is [seconds, nanoseconds]: compared as arrays, JS would compare their text.
+    const ns = ([seconds, nanos]: readonly [number, number]): bigint => BigInt(seconds) * 1_000_000_000n + BigInt(nanos);
+    expect(ns(orders[1]!.startTime) >= ns(orders[0]!.endTime)).toBe(true);
     expect(query!.events.map((e) => e.name)).toEqual(['tributary.level.started', 'tributary.level.started', 'tributary.fragment.retrying']);
   });
 
