@@ -74,13 +74,15 @@ function leaseChecks(kit: () => StoreKit): void {
       const run = e.run(twoFragmentPlan, { runId: 'taken' });
       await source.running('b');
       const other = open();
-      for (let i = 0; i < 100 && (await other.get('taken', Date.now()))?.stored !== 1; i++) await new Promise((r) => setTimeout(r, 10));
-      // Another executor takes the run over, as if this one had stalled past its lease.
-      expect(await other.lease('taken', { owner: 'other-executor', ttlMs: 60_000 }, Date.now() + 61_000)).toBe(true);
+      // Read at time 0: nothing stored counts as expired, whatever the clock says.
+      for (let i = 0; i < 100 && (await other.get('taken', 0))?.stored !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+      // Another executor takes the run over just after its lease ran out, as if this one had stalled past it.
+      const expires = (await other.get('taken', 0))!.leaseExpiresAt!;
+      expect(await other.lease('taken', { owner: 'other-executor', ttlMs: 60_000 }, expires + 1)).toBe(true);
       source.release('b');
       await expect(run.result).rejects.toMatchObject({ code: 'RUN_LEASED', message: expect.stringContaining('lost the lease on run "taken"') });
       // Fragment b's rows were not stored, and the run is still there for its new holder.
-      expect(await other.get('taken', Date.now())).toMatchObject({ state: 'running', stored: 1, leaseOwner: 'other-executor' });
+      expect(await other.get('taken', 0)).toMatchObject({ state: 'running', stored: 1, leaseOwner: 'other-executor' });
       expect((await other.fragments('taken')).map((f) => f.fragmentId)).toEqual(['a']);
     } finally {
       await e.close();
@@ -114,7 +116,7 @@ describe('a store written before writes named their owner', () => {
     const first = createExecutor({ sources: { db: source }, runStore: legacy });
     const run = first.run(twoFragmentPlan, { runId: 'legacy' });
     await source.running('b');
-    for (let i = 0; i < 100 && (await inner.get('legacy', Date.now()))?.stored !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && (await inner.get('legacy', 0))?.stored !== 1; i++) await new Promise((r) => setTimeout(r, 10));
     run.cancel();
     await run.result.catch(() => undefined);
     await first.close();
@@ -125,7 +127,8 @@ describe('a store written before writes named their owner', () => {
       const result = await resumed.result;
       expect(result.status).toBe('ok');
       expect(result.fragments.a).toMatchObject({ cached: true });
-      expect(await store.get('legacy', Date.now())).toBeUndefined();
+      // Removed, not merely expired: read at time 0.
+      expect(await store.get('legacy', 0)).toBeUndefined();
     } finally {
       await again.close();
     }
