@@ -22,3 +22,8 @@ export function columnsOf(rows: readonly Row[]): string[] | undefined {
   const value: unknown = (rows as { [COLUMNS]?: unknown })[COLUMNS];
   return Array.isArray(value) && value.every((c) => typeof c === 'string') ? [...(value as string[])] : undefined;
 }
+
+/** True when `rows` carries column names attached by `withColumns`. */
+export function hasColumns(rows: readonly Row[]): boolean {
+  return Object.hasOwn(rows, COLUMNS);
+}

@@ -1,6 +1,7 @@
 import { TributaryError } from '../errors.js';
 import { findRefs, formatPath, isFromRef, nonJsonKind, replaceAt, type FoundRef, type Fragment } from '../plan/index.js';
 import type { Row } from '../data/row.js';
+import { columnsOf } from '../data/columns.js';
 
 /** One source call of a fragment: the native query with references resolved, and its params. */
 export interface BoundCall {
@@ -45,7 +46,9 @@ export function bindCalls(fragment: Fragment, ctx: BindContext, fragmentPath: st
   const resolved: { path: (string | number)[]; value: unknown }[] = [];
   for (const { ref, path } of refs) {
     if (isFromRef(ref)) {
-      const values = distinctValues(ctx.rowsOf(ref.$from), ref.column);
+      const upstream = ctx.rowsOf(ref.$from);
+      assertColumn(upstream, ref, formatPath(`${fragmentPath}.query`, [...path, 'column']));
+      const values = distinctValues(upstream, ref.column);
       // An upstream fragment with no values to bind: no call at all.
       if (values.length === 0) return [];
       resolved.push({ path, value: values });
@@ -69,6 +72,19 @@ export function bindCalls(fragment: Fragment, ctx: BindContext, fragmentPath: st
   const calls: BoundCall[] = [];
   for (let i = 0; i < list.length; i += size) calls.push(toCall(replaceAt(query, [{ path, value: list.slice(i, i + size) }])));
   return calls;
+}
+
+/**
+ * A `$from` naming a column its upstream fragment's source did not name (SQL field lists,
+ * memory tables) is a mistake in the plan: it would bind nothing, and the fragment would
+ * quietly return no rows. Upstream rows whose columns were not named (a JSON API leaves
+ * out null fields) are not checked.
+ */
+function assertColumn(upstream: readonly Row[], ref: { $from: string; column: string }, path: string): void {
+  const named = columnsOf(upstream);
+  if (named === undefined || named.includes(ref.column)) return;
+  const message = `fragment "${ref.$from}" has no column "${ref.column}" (its columns: ${named.length === 0 ? 'none' : named.map((c) => JSON.stringify(c)).join(', ')})`;
+  throw new TributaryError('PLAN_INVALID', message, { retryable: false, issues: [{ path, message }] });
 }
 
 function batchTarget(fragment: Fragment, refs: readonly FoundRef[]): number {

@@ -1,7 +1,8 @@
 import type { Row } from '../data/row.js';
 import { createAccumulator, numericAggregates, type Accumulator, type AggregateFn } from './accumulators.js';
 import { assertUniqueColumns, mergeFailed } from '../data/fail.js';
-import type { Relation, RelationResult } from './relation.js';
+import { namedIf, type Relation, type RelationResult } from './relation.js';
+import { requireColumns } from './references.js';
 import { getColumn, setColumn } from '../data/row.js';
 import { groupKey } from '../data/values.js';
 import { onePassAggregate, scanGroups } from './group-scan.js';
@@ -84,6 +85,10 @@ export function aggregate(
       throw mergeFailed(`${path}.aggregates[${i}]`, `${a.fn} needs a column`);
     }
   });
+  requireColumns(input, [
+    ...groupColumns.map((column, i) => [column, `${path}.groupBy[${i}]`] as const),
+    ...aggregates.flatMap((a, i) => (a.column === undefined ? [] : [[a.column, `${path}.aggregates[${i}].column`] as const])),
+  ]);
   const rows = input.rows;
   // One group column or none (the common case): one pass, if the values allow; else two.
   const onePass = groupColumns.length <= 1 ? onePassAggregate(rows, groupColumns[0], aggregates) : undefined;
@@ -99,5 +104,5 @@ export function aggregate(
     aggregates.forEach((a, i) => setColumn(row, a.as, values[i] ?? null));
     out[g] = row;
   }
-  return { rows: out, columns };
+  return { rows: out, columns, ...namedIf(input.named === true) };
 }

@@ -45,7 +45,7 @@ function evaluateOperator(node: Exclude<MergeNode, string>, ctx: Context, path: 
         path,
       );
     case 'nest':
-      return nest(evaluate(node.parent, ctx, `${path}.parent`), evaluate(node.child, ctx, `${path}.child`), node);
+      return nest(evaluate(node.parent, ctx, `${path}.parent`), evaluate(node.child, ctx, `${path}.child`), node, path);
     case 'project':
       return project(evaluate(node.input, ctx, `${path}.input`), node.columns, path);
     case 'filter':
@@ -53,7 +53,7 @@ function evaluateOperator(node: Exclude<MergeNode, string>, ctx: Context, path: 
     case 'aggregate':
       return aggregate(evaluate(node.input, ctx, `${path}.input`), node.groupBy, node.aggregates, path);
     case 'sort':
-      return sort(evaluate(node.input, ctx, `${path}.input`), node.by);
+      return sort(evaluate(node.input, ctx, `${path}.input`), node.by, path);
     case 'limit':
       return limit(evaluate(node.input, ctx, `${path}.input`), node.n, node.offset);
     default:

@@ -1,7 +1,8 @@
 import type { Row } from '../data/row.js';
 import { mergeFailed } from '../data/fail.js';
 import { matchIndices } from './hash.js';
-import type { Relation, RelationResult } from './relation.js';
+import { namedIf, type Relation, type RelationResult } from './relation.js';
+import { requireColumns } from './references.js';
 import { rowMaker, type ColumnFrom } from '../data/row-maker.js';
 
 export type JoinType = 'inner' | 'left' | 'semi' | 'anti';
@@ -40,6 +41,9 @@ function rightOutputNames(left: Relation, right: Relation, rightName: string, pa
  * and, per left row, right-row order, whichever side the hash table was built on.
  */
 export function join(left: Relation, right: Relation, spec: JoinSpec, path = 'join'): RelationResult {
+  requireColumns(left, spec.on.map(([l], i) => [l, `${path}.on[${i}][0]`] as const));
+  requireColumns(right, spec.on.map(([, r], i) => [r, `${path}.on[${i}][1]`] as const));
+  const named = left.named === true && right.named === true;
   const matches = matchIndices(
     left.rows,
     spec.on.map(([l]) => l),
@@ -48,7 +52,7 @@ export function join(left: Relation, right: Relation, spec: JoinSpec, path = 'jo
   );
   if (spec.type === 'semi' || spec.type === 'anti') {
     const wanted = spec.type === 'semi';
-    return { rows: left.rows.filter((_, i) => ((matches[i]?.length ?? 0) > 0) === wanted), columns: [...left.columns] };
+    return { rows: left.rows.filter((_, i) => ((matches[i]?.length ?? 0) > 0) === wanted), columns: [...left.columns], ...namedIf(left.named === true) };
   }
   const rightNames = rightOutputNames(left, right, spec.rightName, path);
   // The column plan, resolved once: which input column feeds which output column.
@@ -68,5 +72,5 @@ export function join(left: Relation, right: Relation, spec: JoinSpec, path = 'jo
     for (let m = 0; m < found.length; m++) rows.push(build(l, rightRows[found[m] as number]));
     if (found.length === 0 && keepUnmatched) rows.push(build(l, undefined));
   }
-  return { rows, columns: [...left.columns, ...rightNames] };
+  return { rows, columns: [...left.columns, ...rightNames], ...namedIf(named) };
 }

@@ -1,6 +1,7 @@
 import type { Row } from '../data/row.js';
 import { matchIndices } from './hash.js';
-import type { Relation, RelationResult } from './relation.js';
+import { namedIf, type Relation, type RelationResult } from './relation.js';
+import { requireColumns } from './references.js';
 import { setColumn } from '../data/row.js';
 import { pickMaker } from '../data/row-maker.js';
 
@@ -16,7 +17,9 @@ export interface NestSpec {
  * rows, in child order (`[]` when none). The child rows are the input objects themselves,
  * shared, not copies. A parent column already named `as` is replaced in place.
  */
-export function nest(parent: Relation, child: Relation, spec: NestSpec): RelationResult {
+export function nest(parent: Relation, child: Relation, spec: NestSpec, path = 'nest'): RelationResult {
+  requireColumns(parent, spec.on.map(([p], i) => [p, `${path}.on[${i}][0]`] as const));
+  requireColumns(child, spec.on.map(([, c], i) => [c, `${path}.on[${i}][1]`] as const));
   const matches = matchIndices(
     parent.rows,
     spec.on.map(([p]) => p),
@@ -31,5 +34,5 @@ export function nest(parent: Relation, child: Relation, spec: NestSpec): Relatio
     setColumn(out, spec.as, children);
     return out;
   });
-  return { rows, columns };
+  return { rows, columns, ...namedIf(parent.named === true) };
 }

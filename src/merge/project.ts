@@ -1,6 +1,6 @@
 import type { Row } from '../data/row.js';
 import { assertUniqueColumns, mergeFailed } from '../data/fail.js';
-import type { Relation, RelationResult } from './relation.js';
+import { namedIf, type Relation, type RelationResult } from './relation.js';
 import { rowMaker, type ColumnFrom } from '../data/row-maker.js';
 
 /** A projected column: a name kept as is, or `{ column, as }` to rename it. */
@@ -27,5 +27,5 @@ export function project(input: Relation, columns: readonly ProjectColumn[], path
     input.rows.length,
   );
   const rows = input.rows.map((row): Row => make(row));
-  return { rows, columns: names };
+  return { rows, columns: names, ...namedIf(input.named === true) };
 }

@@ -1,4 +1,4 @@
-import { columnsOf as attachedColumns, withColumns } from '../data/columns.js';
+import { columnsOf as attachedColumns, hasColumns } from '../data/columns.js';
 import type { Row } from '../data/row.js';
 
 /**
@@ -8,12 +8,42 @@ import type { Row } from '../data/row.js';
 export interface Relation {
   readonly rows: readonly Row[];
   readonly columns: readonly string[];
+  /**
+   * True when the columns are complete: every fragment below named its columns (a SQL
+   * driver's field list, a memory table's columns), so a column not among them is in no
+   * row and naming it is a mistake in the plan. False (or absent) when they were only seen
+   * in rows: a JSON API leaves out null fields, so a column no row shows may still be real.
+   */
+  readonly named?: boolean;
 }
 
 /** What every operator returns: fresh arrays the caller owns (the rows may be shared). */
 export interface RelationResult {
   rows: Row[];
   columns: string[];
+  named?: boolean;
+}
+
+/**
+ * `{ named: true }` when `yes`, else nothing: spread into an operator's result, so a result
+ * whose columns are not complete has no `named` key at all.
+ */
+export function namedIf(yes: boolean): { named: true } | undefined {
+  return yes ? NAMED : undefined;
+}
+const NAMED = Object.freeze({ named: true as const });
+
+/**
+ * Columns worked out by a scan of the rows, kept per rows array: the next merge over the
+ * same rows (a cached result, read by every run that hits it) does not scan them again.
+ * Kept apart from the names a source attached (`withColumns`), which are complete.
+ */
+const seen = new WeakMap<readonly Row[], readonly string[]>();
+
+/** `rows`, with `columns` recorded as seen in rows rather than named by a source. */
+export function withSeenColumns<R extends readonly Row[]>(rows: R, columns: readonly string[]): R {
+  seen.set(rows, columns);
+  return rows;
 }
 
 /**
@@ -23,20 +53,20 @@ export interface RelationResult {
  * hence the scan over all rows.
  */
 export function columnsOf(rows: readonly Row[]): string[] {
-  const attached = attachedColumns(rows);
-  if (attached !== undefined) return attached;
-  const seen = new Set<string>();
+  const attached = attachedColumns(rows) ?? seen.get(rows);
+  if (attached !== undefined) return [...attached];
+  const keys = new Set<string>();
   // Rows mostly share one shape: a row whose keys are the ones before adds nothing, and
   // checking that with `for…in` allocates nothing (`Object.keys` makes an array a row).
   let previous: string[] = [];
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as Row;
     if (enumeratesAs(row, previous)) continue;
-    const keys = Object.keys(row);
-    for (const key of keys) seen.add(key);
-    previous = keys;
+    const own = Object.keys(row);
+    for (const key of own) keys.add(key);
+    previous = own;
   }
-  return [...seen];
+  return [...keys];
 }
 
 /**
@@ -56,19 +86,18 @@ function enumeratesAs(row: Row, keys: readonly string[]): boolean {
 /**
  * A fragment result as a relation whose columns are worked out (by `columnsOf`: the
  * attached names, else a scan of every row) only when an operator asks for them:
- * aggregate, for one, never does.
+ * aggregate, for one, never does. Named when its source attached its columns.
  */
 export function leafRelation(rows: readonly Row[]): Relation {
   let columns: string[] | undefined;
   return {
     rows,
+    named: hasColumns(rows),
     get columns(): string[] {
       if (columns === undefined) {
-        const attached = attachedColumns(rows);
-        columns = attached ?? columnsOf(rows);
-        // Worked out by a scan: remember them on the array, so the next merge over the same
-        // rows (a cached result, read by every run that hits it) does not scan them again.
-        if (attached === undefined && !Object.isFrozen(rows)) withColumns(rows, columns);
+        const known = attachedColumns(rows) ?? seen.get(rows);
+        columns = known === undefined ? columnsOf(rows) : [...known];
+        if (known === undefined) seen.set(rows, columns);
       }
       return columns;
     },

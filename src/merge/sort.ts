@@ -1,7 +1,8 @@
 import { isDecimalString, toDecimal, type ExactDecimal } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
 import { compareTotal, isText } from '../data/compare.js';
-import type { Relation, RelationResult } from './relation.js';
+import { namedIf, type Relation, type RelationResult } from './relation.js';
+import { requireColumns } from './references.js';
 import { isPlainRow, plainName } from '../data/row.js';
 
 /** One sort key. `nulls` defaults as in PostgreSQL: last when ascending, first when descending. */
@@ -17,7 +18,8 @@ export interface SortKey {
  * `compareTotal`), so any column sorts without error. `nulls` placement does not flip
  * with `desc`.
  */
-export function sort(input: Relation, by: readonly SortKey[]): RelationResult {
+export function sort(input: Relation, by: readonly SortKey[], path = 'sort'): RelationResult {
+  requireColumns(input, by.map((key, i) => [key.column, `${path}.by[${i}].column`] as const));
   const rows = input.rows;
   const keys = by.map((key) => ({
     direction: key.desc === true ? -1 : 1,
@@ -61,7 +63,7 @@ export function sort(input: Relation, by: readonly SortKey[]): RelationResult {
   }
   const out = new Array<Row>(order.length);
   for (let i = 0; i < order.length; i++) out[i] = rows[order[i] as number] as Row;
-  return { rows: out, columns: [...input.columns] };
+  return { rows: out, columns: [...input.columns], ...namedIf(input.named === true) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { MergeNode } from '../plan/schema.js';
 import type { Row } from '../data/row.js';
 import { columnsOf as attachedColumns, withColumns } from '../data/columns.js';
-import { columnsOf } from './relation.js';
+import { columnsOf, withSeenColumns } from './relation.js';
 import { evaluateMerge } from './evaluate.js';
 import { leavesOf } from './tree.js';
 import type { StreamContext } from './stream.js';
@@ -13,12 +13,24 @@ import type { StreamContext } from './stream.js';
  * without rows gives `[]`.
  */
 export function outputColumns(root: MergeNode, leafColumns: (leaf: string) => readonly string[] | undefined, params: Readonly<Record<string, unknown>> = {}): string[] {
-  const inputs = new Map<string, Row[]>(leavesOf(root).map((leaf) => [leaf, withColumns([], leafColumns(leaf) ?? [])]));
   try {
-    return evaluateMerge(root, inputs, { params }).columns;
+    return evaluateMerge(root, emptyInputs(root, leafColumns), { params }).columns;
   } catch {
     return [];
   }
+}
+
+/**
+ * Each leaf of `root` as an empty rows array carrying its columns: as named by its source
+ * where `named(leaf)` (so the merge checks the columns its steps read), else as seen.
+ */
+export function emptyInputs(root: MergeNode, leafColumns: (leaf: string) => readonly string[] | undefined, named: (leaf: string) => boolean = () => false): Map<string, Row[]> {
+  return new Map<string, Row[]>(
+    leavesOf(root).map((leaf) => {
+      const columns = leafColumns(leaf) ?? [];
+      return [leaf, named(leaf) ? withColumns([], columns) : withSeenColumns([], columns)];
+    }),
+  );
 }
 
 /**
@@ -28,6 +40,8 @@ export function outputColumns(root: MergeNode, leafColumns: (leaf: string) => re
  */
 export class KnownColumns {
   readonly #seen = new Map<string, string[]>();
+  /** Leaves whose source named their columns (the first batch carried them). */
+  readonly #named = new Set<string>();
   readonly #ctx: StreamContext;
   /** Bumped when a leaf shows a column it had not: the cached subtree columns are stale. */
   #version = 0;
@@ -47,6 +61,7 @@ export class KnownColumns {
     const columns = named ?? columnsOf(batch);
     if (!had) {
       this.#seen.set(leaf, columns);
+      if (named !== undefined) this.#named.add(leaf);
       this.#version++;
       return;
     }
@@ -59,6 +74,12 @@ export class KnownColumns {
 
   /** A leaf's columns: as streamed so far, else as its settled rows have them. */
   readonly of = (leaf: string): readonly string[] | undefined => this.#seen.get(leaf) ?? this.#ctx.leafColumns?.(leaf);
+
+  /**
+   * True when `leaf`'s source named its columns (streamed: on its first batch; settled: on
+   * its stored rows), so a merge step reading a column it lacks is a mistake in the plan.
+   */
+  readonly named = (leaf: string): boolean => (this.#seen.has(leaf) ? this.#named.has(leaf) : this.#ctx.leafColumns?.(leaf) !== undefined);
 
   /** True when every leaf under `node` has shown its columns. */
   complete(node: MergeNode): boolean {

@@ -5,9 +5,8 @@ import { join } from './join.js';
 import { compilePredicate } from '../data/predicate.js';
 import { project } from './project.js';
 import { columnsOf } from './relation.js';
-import { withColumns } from '../data/columns.js';
 import { evaluateMerge } from './evaluate.js';
-import { KnownColumns, outputColumns } from './stream-columns.js';
+import { emptyInputs, KnownColumns, outputColumns } from './stream-columns.js';
 import { leavesOf, children } from './tree.js';
 
 /** One step of a streaming path: a batch in, the rows it becomes out. */
@@ -108,8 +107,7 @@ export function planStream(root: MergeNode): StreamPlan | undefined {
         satisfied: (leaf) => paths.every((p) => p.leaf !== leaf || p.limits.some((l) => l.full())),
         columns: () => outputColumns(root, known.of, ctx.params),
         verify() {
-          const inputs = new Map<string, Row[]>(leavesOf(root).map((leaf) => [leaf, withColumns([], known.of(leaf) ?? [])]));
-          evaluateMerge(root, inputs, { params: ctx.params });
+          evaluateMerge(root, emptyInputs(root, known.of, known.named), { params: ctx.params });
           for (const check of known.checks) check();
         },
       };

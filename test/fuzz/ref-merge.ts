@@ -9,6 +9,25 @@ import { RefFailure, columnsOf, compareTotal, declaredColumns, isNull, nullOrSam
 export interface Rel {
   rows: Row[];
   columns: string[];
+  /** Every source below declared its columns: a step reading another column is a mistake. */
+  named?: boolean;
+}
+
+/** Fails when `input` declared its columns and `column` is not one of them. */
+function needs(input: Rel, columns: readonly (string | undefined)[]): void {
+  if (input.named !== true) return;
+  for (const c of columns) if (c !== undefined && !input.columns.includes(c)) throw new RefFailure(`no column ${c}`);
+}
+
+/** The columns a predicate reads. */
+function readColumns(where: unknown): string[] {
+  const p = where as Record<string, unknown>;
+  if (Array.isArray(p.and)) return p.and.flatMap(readColumns);
+  if (Array.isArray(p.or)) return p.or.flatMap(readColumns);
+  if (p.not !== undefined) return readColumns(p.not);
+  if (typeof p.isNull === 'string') return [p.isNull];
+  const args = Object.values(p)[0] as unknown[];
+  return [args[0] as string];
 }
 
 /** What the evaluation saw, for deciding how results are compared. */
@@ -45,13 +64,15 @@ function union(inputs: Rel[], distinct: boolean): Rel {
       rows.push(out);
     }
   }
-  return { rows, columns };
+  return { rows, columns, named: inputs.every((input) => input.named === true) };
 }
 
 function join(left: Rel, right: Rel, type: string, on: Pairs, rightName: string): Rel {
+  needs(left, on.map(([l]) => l));
+  needs(right, on.map(([, r]) => r));
   if (type === 'semi' || type === 'anti') {
     const wanted = type === 'semi';
-    return { rows: left.rows.filter((l) => right.rows.some((r) => matches(l, r, on)) === wanted), columns: [...left.columns] };
+    return { rows: left.rows.filter((l) => right.rows.some((r) => matches(l, r, on)) === wanted), columns: [...left.columns], named: left.named === true };
   }
   const taken = [...left.columns];
   const rightNames = right.columns.map((c) => {
@@ -71,17 +92,19 @@ function join(left: Rel, right: Rel, type: string, on: Pairs, rightName: string)
     for (const r of found) rows.push(build(l, r));
     if (found.length === 0 && type === 'left') rows.push(build(l, undefined));
   }
-  return { rows, columns: [...left.columns, ...rightNames] };
+  return { rows, columns: [...left.columns, ...rightNames], named: left.named === true && right.named === true };
 }
 
 function nest(parent: Rel, child: Rel, on: Pairs, as: string): Rel {
+  needs(parent, on.map(([p]) => p));
+  needs(child, on.map(([, c]) => c));
   const columns = parent.columns.includes(as) ? [...parent.columns] : [...parent.columns, as];
   const rows = parent.rows.map((row) => {
     const out = pick(row, parent.columns);
     put(out, as, child.rows.filter((c) => matches(row, c, on)));
     return out;
   });
-  return { rows, columns };
+  return { rows, columns, named: parent.named === true };
 }
 
 function project(input: Rel, spec: unknown[]): Rel {
@@ -97,7 +120,7 @@ function project(input: Rel, spec: unknown[]): Rel {
     for (const [from, as] of pairs) put(out, as, own(row, from) ?? null);
     return out;
   });
-  return { rows, columns: names };
+  return { rows, columns: names, named: input.named === true };
 }
 
 interface AggSpec {
@@ -126,8 +149,9 @@ function aggregateOne(a: AggSpec, rows: Row[]): unknown {
 function aggregate(input: Rel, groupBy: string[], aggregates: AggSpec[]): Rel {
   const columns = [...groupBy, ...aggregates.map((a) => a.as)];
   unique(columns);
+  for (const a of aggregates) if (a.column === undefined && a.fn !== 'count') throw new RefFailure(`${a.fn} without a column`);
+  needs(input, [...groupBy, ...aggregates.map((a) => a.column)]);
   for (const a of aggregates) {
-    if (a.column === undefined && a.fn !== 'count') throw new RefFailure(`${a.fn} without a column`);
     if (a.fn !== 'sum' && a.fn !== 'avg') continue;
     for (const row of input.rows) {
       const v = own(row, a.column!);
@@ -147,7 +171,7 @@ function aggregate(input: Rel, groupBy: string[], aggregates: AggSpec[]): Rel {
     for (const a of aggregates) put(out, a.as, aggregateOne(a, group) ?? null);
     return out;
   });
-  return { rows, columns };
+  return { rows, columns, named: input.named === true };
 }
 
 interface SortKey {
@@ -186,7 +210,8 @@ export function refMerge(node: Node, inputs: ReadonlyMap<string, Row[]>, params:
   const ev = (n: unknown): Rel => refMerge(n as Node, inputs, params, notes);
   if (typeof node === 'string') {
     const rows = inputs.get(node) ?? [];
-    return { rows, columns: declaredColumns(rows) ?? columnsOf(rows) };
+    const declared = declaredColumns(rows);
+    return { rows, columns: declared ?? columnsOf(rows), named: declared !== undefined };
   }
   switch (node.op) {
     case 'union':
@@ -199,20 +224,22 @@ export function refMerge(node: Node, inputs: ReadonlyMap<string, Row[]>, params:
       return project(ev(node.input), node.columns as unknown[]);
     case 'filter': {
       const input = ev(node.input);
+      needs(input, readColumns(node.where));
       const test = refPredicate(node.where, params);
-      return { rows: input.rows.filter((row) => test(row) === true), columns: [...input.columns] };
+      return { rows: input.rows.filter((row) => test(row) === true), columns: [...input.columns], named: input.named === true };
     }
     case 'aggregate':
       return aggregate(ev(node.input), (node.groupBy as string[] | undefined) ?? [], node.aggregates as AggSpec[]);
     case 'sort': {
       const input = ev(node.input);
       notes.sortInputs.set(node, input.columns);
-      return sort(input, node.by as SortKey[]);
+      needs(input, (node.by as SortKey[]).map((k) => k.column));
+      return { ...sort(input, node.by as SortKey[]), named: input.named === true };
     }
     case 'limit': {
       const input = ev(node.input);
       const offset = (node.offset as number | undefined) ?? 0;
-      return { rows: input.rows.slice(offset, offset + (node.n as number)), columns: [...input.columns] };
+      return { rows: input.rows.slice(offset, offset + (node.n as number)), columns: [...input.columns], named: input.named === true };
     }
     default:
       throw new Error(`reference: unknown merge op ${String(node.op)}`);

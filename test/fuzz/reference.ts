@@ -90,7 +90,7 @@ function memoryCall(query: unknown, world: RefWorld): Row[] {
     out.push(projected);
   }
   const keys = [...new Set(table.flatMap((row) => Object.keys(row)))];
-  return declare(out, q.columns ?? (out.length === 0 ? keys : undefined));
+  return declare(out, q.columns ?? keys);
 }
 
 function call(f: FragmentShape, query: unknown, world: RefWorld): Row[] {

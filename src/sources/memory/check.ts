@@ -1,14 +1,20 @@
 import type { Row } from '../../data/row.js';
 
-/** Each table's column names: every key of its rows, in order of first appearance. */
-export function tableColumns(tables: ReadonlyMap<string, readonly Row[]>): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const [name, rows] of tables) {
+/**
+ * A table's column names: every key of its rows, in order of first appearance. Worked out
+ * once per table and again when its row count changes (rows pushed onto a table array).
+ */
+export function tableColumns(): (rows: readonly Row[]) => string[] {
+  const known = new WeakMap<readonly Row[], { length: number; columns: string[] }>();
+  return (rows) => {
+    const had = known.get(rows);
+    if (had?.length === rows.length) return had.columns;
     const seen = new Set<string>();
     for (const row of rows) for (const key of Object.keys(row)) seen.add(key);
-    out.set(name, [...seen]);
-  }
-  return out;
+    const columns = [...seen];
+    known.set(rows, { length: rows.length, columns });
+    return columns;
+  };
 }
 
 /**

@@ -50,7 +50,7 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
   parseSourceOptions('memory', optionsSchema, options);
   const tables = new Map(Object.entries(options.tables));
   let closed = false;
-  const columns = tableColumns(tables);
+  const columnsOf = tableColumns();
   return {
     kind: 'memory',
     querySchema: memoryQuerySchema,
@@ -81,10 +81,10 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
           bounds.add(picked);
           out.push(picked);
         }
-        // Named columns: the projected ones; with no row to show them, the table's. Rows of
-        // a memory table need not share one shape, so otherwise the rows say.
-        if (query.columns !== undefined) withColumns(out, query.columns);
-        else if (out.length === 0) withColumns(out, columns.get(query.table) ?? []);
+        // Named columns: the projected ones, else the table's (every column any of its rows
+        // has, in order of first appearance), so a merge step that reads a column the table
+        // does not have fails rather than reading null.
+        withColumns(out, query.columns ?? columnsOf(table));
         return Promise.resolve(out);
       } catch (error) {
         return Promise.reject(error as Error);
