@@ -44,13 +44,15 @@ export function distinctValues(rows: readonly Row[], column: string): unknown[] 
  */
 export function bindCalls(fragment: Fragment, ctx: BindContext, fragmentPath: string, refs: readonly FoundRef[] = findRefs(fragment.query)): BoundCall[] {
   const resolved: { path: (string | number)[]; value: unknown }[] = [];
+  let nothingToBind = false;
   for (const { ref, path } of refs) {
     if (isFromRef(ref)) {
       const upstream = ctx.rowsOf(ref.$from);
       assertColumn(upstream, ref, formatPath(`${fragmentPath}.query`, [...path, 'column']));
       const values = distinctValues(upstream, ref.column);
-      // An upstream fragment with no values to bind: no call at all.
-      if (values.length === 0) return [];
+      // An upstream fragment with no values to bind: no call at all (once every
+      // reference's column has been checked).
+      if (values.length === 0) nothingToBind = true;
       resolved.push({ path, value: values });
       continue;
     }
@@ -61,6 +63,7 @@ export function bindCalls(fragment: Fragment, ctx: BindContext, fragmentPath: st
     }
     resolved.push({ path, value: ctx.params[ref.$param] });
   }
+  if (nothingToBind) return [];
 
   const batched = fragment.batch ? batchTarget(fragment, refs) : -1;
   const query = replaceAt(fragment.query, batched < 0 ? resolved : resolved.filter((_, i) => i !== batched));

@@ -1,7 +1,8 @@
 import type { Predicate } from '../plan/schema.js';
 import { compilePredicate, type ParamResolver } from '../data/predicate.js';
 import { namedIf, type Relation, type RelationResult } from './relation.js';
-import { predicateColumns, requireColumns } from './references.js';
+import { requireColumns } from './references.js';
+import { predicateColumns } from '../data/predicate-columns.js';
 
 /**
  * Keeps the rows for which `where` is TRUE (SQL three-valued logic, see `compilePredicate`).

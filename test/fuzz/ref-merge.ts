@@ -1,4 +1,4 @@
-import { refPredicate } from './ref-predicate.js';
+import { readColumns, refPredicate } from './ref-predicate.js';
 import { RefFailure, columnsOf, compareTotal, declaredColumns, isNull, nullOrSame, own, pick, put, same, type Row } from './ref-values.js';
 
 /**
@@ -19,16 +19,6 @@ function needs(input: Rel, columns: readonly (string | undefined)[]): void {
   for (const c of columns) if (c !== undefined && !input.columns.includes(c)) throw new RefFailure(`no column ${c}`);
 }
 
-/** The columns a predicate reads. */
-function readColumns(where: unknown): string[] {
-  const p = where as Record<string, unknown>;
-  if (Array.isArray(p.and)) return p.and.flatMap(readColumns);
-  if (Array.isArray(p.or)) return p.or.flatMap(readColumns);
-  if (p.not !== undefined) return readColumns(p.not);
-  if (typeof p.isNull === 'string') return [p.isNull];
-  const args = Object.values(p)[0] as unknown[];
-  return [args[0] as string];
-}
 
 /** What the evaluation saw, for deciding how results are compared. */
 export interface MergeNotes {

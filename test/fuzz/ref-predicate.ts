@@ -99,3 +99,14 @@ export function refPredicate(p: unknown, params: Readonly<Record<string, unknown
   }
   throw new Error(`reference: not a predicate: ${JSON.stringify(p)}`);
 }
+
+/** The columns a predicate reads. */
+export function readColumns(where: unknown): string[] {
+  const p = where as Record<string, unknown>;
+  if (Array.isArray(p.and)) return p.and.flatMap(readColumns);
+  if (Array.isArray(p.or)) return p.or.flatMap(readColumns);
+  if (p.not !== undefined) return readColumns(p.not);
+  if (typeof p.isNull === 'string') return [p.isNull];
+  const args = Object.values(p)[0] as unknown[];
+  return [args[0] as string];
+}

@@ -1,5 +1,5 @@
 import { definesOrder, refMerge, type MergeNotes } from './ref-merge.js';
-import { refPredicate } from './ref-predicate.js';
+import { readColumns, refPredicate } from './ref-predicate.js';
 import { RefFailure, declare, declaredColumns, isFromRef, isParamRef, own, put, refsIn, same, setAt, type Row } from './ref-values.js';
 
 /**
@@ -76,9 +76,12 @@ export function sqliteValue(value: unknown): unknown {
 function memoryCall(query: unknown, world: RefWorld): Row[] {
   const q = query as { table: string; columns?: string[]; where?: unknown };
   if (!Object.prototype.hasOwnProperty.call(world.tables, q.table)) throw new RefFailure(`no table ${q.table}`);
+  const table = world.tables[q.table]!;
+  const keys = [...new Set(table.flatMap((row) => Object.keys(row)))];
+  // A where over a column no row of a non-empty table has fails, as SQL's would.
+  if (q.where !== undefined && table.length > 0 && readColumns(q.where).some((c) => !keys.includes(c))) throw new RefFailure('memory where reads no such column');
   const test = q.where === undefined ? undefined : refPredicate(q.where);
   const out: Row[] = [];
-  const table = world.tables[q.table]!;
   for (const row of table) {
     if (test && test(row) !== true) continue;
     if (!q.columns) {
@@ -89,7 +92,6 @@ function memoryCall(query: unknown, world: RefWorld): Row[] {
     for (const c of q.columns) put(projected, c, own(row, c) ?? null);
     out.push(projected);
   }
-  const keys = [...new Set(table.flatMap((row) => Object.keys(row)))];
   return declare(out, q.columns ?? keys);
 }
 
@@ -119,6 +121,12 @@ function batchTarget(f: FragmentShape, refs: { path: (string | number)[]; ref: u
 
 function runFragment(f: FragmentShape, done: Map<string, { rows: Row[] }>, world: RefWorld): Row[] {
   const refs = refsIn(f.query);
+  // A $from naming a column its upstream declared it does not have fails the fragment.
+  for (const { ref } of refs) {
+    if (!isFromRef(ref)) continue;
+    const declared = declaredColumns(done.get(ref.$from)!.rows);
+    if (declared !== undefined && !declared.includes(ref.column)) throw new RefFailure(`${ref.$from} has no column ${ref.column}`);
+  }
   const values = refs.map(({ ref }) => (isFromRef(ref) ? distinctValues(done.get(ref.$from)!.rows, ref.column) : world.params[(ref as { $param: string }).$param]));
   // An empty bound list means no source call at all.
   if (refs.some(({ ref }, i) => isFromRef(ref) && (values[i] as unknown[]).length === 0)) return [];

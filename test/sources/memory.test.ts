@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createExecutor, memorySource, TributaryError, type ExecuteContext, type MemoryQuery, type Row } from '../../src/index.js';
+import { columnsOf } from '../../src/data/columns.js';
 
 const people: Row[] = [
   { id: 1, name: 'Ann', age: 31, city: 'Oslo' },
@@ -26,6 +27,27 @@ describe('memorySource', () => {
     expect((await run({ table: 'people', where: { isNull: 'age' } })).map((r) => r.id)).toEqual([2]);
     expect((await run({ table: 'people', where: { and: [{ eq: ['city', 'Oslo'] }, { lt: ['age', 40] }] } })).map((r) => r.id)).toEqual([1]);
     expect((await run({ table: 'people', where: { in: ['id', [4, 2, 9]] } })).map((r) => r.id)).toEqual([2, 4]);
+  });
+
+  it('refuses a where over a column no row of the table has, as SQL refuses it, with its path', async () => {
+    const error = await run({ table: 'people', where: { and: [{ eq: ['city', 'Oslo'] }, { gt: ['agee', 30] }] } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TributaryError);
+    expect(error).toMatchObject({ code: 'FRAGMENT_FAILED', retryable: false });
+    expect((error as TributaryError).issues?.map((i) => i.path)).toEqual(['query.where.and[1].gt[0]']);
+    expect((error as TributaryError).message).toMatch(/column "agee" is not in the table \(its columns: "id", "name", "age", "city"\)/);
+    // A column only some rows have is the table's, and an empty table names none to check.
+    expect((await run({ table: 'people', where: { isNull: 'city' } })).map((r) => r.id)).toEqual([4]);
+    const empty = memorySource({ tables: { none: [] } });
+    expect(await empty.execute(empty.querySchema.parse({ table: 'none', where: { eq: ['x', 1] } }), ctx())).toEqual([]);
+  });
+
+  it('names its columns: the projected ones, else the table\'s, with rows or without', async () => {
+    expect(columnsOf(await run({ table: 'people', where: { eq: ['id', 1] } }))).toEqual(['id', 'name', 'age', 'city']);
+    expect(columnsOf(await run({ table: 'people', where: { eq: ['id', 99] } }))).toEqual(['id', 'name', 'age', 'city']);
+    expect(columnsOf(await run({ table: 'people', columns: ['city', 'id'] }))).toEqual(['city', 'id']);
   });
 
   it('projects columns, a missing one as null', async () => {

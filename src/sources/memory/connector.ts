@@ -8,6 +8,7 @@ import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
 import { tableColumns } from './check.js';
+import { predicateColumns } from '../../data/predicate-columns.js';
 
 /** `{ table, columns?, where? }`: a scan of one in-memory table, filtered and projected. */
 export const memoryQuerySchema = z.strictObject({
@@ -72,6 +73,8 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
         );
       }
       try {
+        const named = columnsOf(table);
+        if (query.where && table.length > 0) unknownColumn(query.where, named);
         const matches = query.where ? compilePredicate(query.where) : undefined;
         const bounds = callLimits(ctx, { maxRows: options.maxRows, maxBytes: options.maxBytes }, 'memory');
         const out: Row[] = [];
@@ -84,7 +87,7 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
         // Named columns: the projected ones, else the table's (every column any of its rows
         // has, in order of first appearance), so a merge step that reads a column the table
         // does not have fails rather than reading null.
-        withColumns(out, query.columns ?? columnsOf(table));
+        withColumns(out, query.columns ?? named);
         return Promise.resolve(out);
       } catch (error) {
         return Promise.reject(error as Error);
@@ -95,6 +98,19 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * A `where` that reads a column no row of the table has is a mistake (SQL refuses such a
+ * WHERE): it would compare null and keep nothing. An empty table names no columns, and a
+ * projected column the rows lack stays `null`, as documented.
+ */
+function unknownColumn(where: MemoryQuery['where'] & object, columns: readonly string[]): void {
+  for (const [column, path] of predicateColumns(where, 'query.where')) {
+    if (columns.includes(column)) continue;
+    const message = `column "${column}" is not in the table (its columns: ${columns.map((c) => JSON.stringify(c)).join(', ')})`;
+    throw new TributaryError('FRAGMENT_FAILED', `memory source: ${message}`, { retryable: false, issues: [{ path, message }] });
+  }
 }
 
 function project(row: Row, columns: readonly string[]): Row {
