@@ -30,7 +30,10 @@ export class RunEvents implements EventSink {
     this.#executor = executor;
     this.events$ = this.#events.asObservable();
     this.progress$ = new Observable<Progress>((subscriber) => {
-      subscriber.next(this.#last ?? this.#current());
+      // Kept as the value the next change is compared with: were it left unset, that change
+      // would be compared with itself and never reach this subscriber.
+      const first = (this.#last ??= this.#current());
+      subscriber.next(first);
       if (this.#finished) {
         subscriber.complete();
         return undefined;

@@ -1,7 +1,7 @@
 import { lastValueFrom, Subject, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createExecutor, progressFrom, type Executor, type ExecutionEvent, type Progress } from '../../src/index.js';
-import { sourceError, testSource } from '../support/engine.js';
+import { flush, sourceError, testSource } from '../support/engine.js';
 
 const q = 'q';
 const frag = (type: string, fragmentId: string, extra: Record<string, unknown> = {}) =>
@@ -82,6 +82,30 @@ describe('run.progress$', () => {
     expect(seen.some((p) => p.running > 0)).toBe(true);
     expect(seen.filter((p) => p.percent === 100)).toHaveLength(1);
     expect(seen.at(-1)).toEqual({ total: 4, succeeded: 4, failed: 0, cached: 0, skipped: 0, running: 0, level: 2, percent: 100, retries: 1, done: true });
+  });
+
+  it('gives a subscriber every change after the value it got on subscribing (a late one too)', async () => {
+    const src = testSource();
+    executor = createExecutor({ sources: { s: src.source }, cache: false, retry: { attempts: 1 } });
+    const run = executor.run({
+      fragments: ['a', 'b', 'c'].map((key) => ({ id: key, source: 's', query: { key } })),
+      merge: { op: 'union', inputs: ['a', 'b', 'c'] },
+    });
+    await src.waitForCalls(3);
+    // Subscribed mid-run, when nobody had been listening: the first value is the current one…
+    const seen: Progress[] = [];
+    run.progress$.subscribe((p) => seen.push(p));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ succeeded: 0, running: 3 });
+    // …and each settle after it is a value of its own, the first one included.
+    for (const [i, call] of src.calls.entries()) {
+      call.resolve([{ k: call.key }]);
+      await flush();
+      expect(seen.at(-1), `after call ${i + 1} settled`).toMatchObject({ succeeded: i + 1 });
+    }
+    await run.result;
+    expect(seen.map((p) => p.succeeded)).toEqual([0, 1, 2, 3, 3]);
+    expectMonotonic(seen);
   });
 
   it('reaches 100 for a partial run, counting the failed and the skipped', async () => {
