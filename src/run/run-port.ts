@@ -99,6 +99,11 @@ export class RunPort implements QueryPort, BindContext {
     return this.#runners.get(name);
   }
 
+  /** The run ended: every source call still running is aborted (idempotent). */
+  stopRunners(): void {
+    for (const runner of this.#runners.values()) runner.stop();
+  }
+
   /** An upstream fragment's rows, for `{ $from }` references. */
   rowsOf(fragmentId: string): readonly Row[] {
     return this.rows[this.prepared.indexOf.get(fragmentId)!] ?? [];

@@ -136,7 +136,11 @@ class RunControl {
     unbindPort(actor.system);
     port.disarmDeadline();
     if (this.#onAbort) this.opts.signal?.removeEventListener('abort', this.#onAbort);
-    const { out, error, cancelled } = runOutcome(port, actor.getSnapshot());
+    const snapshot = actor.getSnapshot();
+    // XState stops the children of an actor that reaches a final state or is stopped, but
+    // leaves those of one that errored running: whatever a source actor still runs stops here.
+    port.stopRunners();
+    const { out, error, cancelled } = runOutcome(port, snapshot);
     port.streaming?.finish(error);
     port.events.finish(!error);
     rt.ticket?.release();

@@ -276,4 +276,16 @@ describe('query machine', () => {
     expect(last.context.failure).toEqual({ code: 'CANCELLED', message: 'the query was cancelled: enough' });
     expect(ctl.calls.every((c) => c.signal.aborted)).toBe(true);
   });
+
+  it('aborts its source actors\' calls when the query actor errors (XState leaves an errored actor\'s children running)', async () => {
+    const ctl = setup();
+    const run = executor!.run(threeLevels);
+    await ctl.waitForCalls(2);
+    // An event none of its fragments sent: its `settle` action throws, and the actor errors.
+    run.actor.send({ type: 'fragment.succeeded', queryId: 'three-levels', at: 0, fragmentId: 'no-such-fragment', source: 'ctl', level: 1, rowCount: 0, attempts: 1, calls: 1, cached: false, startedAt: 0, durationMs: 0 });
+    const result = await run.result;
+    expect(run.actor.getSnapshot().status).toBe('error');
+    expect(result.status).toBe('failed');
+    expect(ctl.calls.filter((c) => c.key !== 'delta').map((c) => c.signal.aborted)).toEqual([true, true]);
+  });
 });
