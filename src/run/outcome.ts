@@ -16,11 +16,13 @@ interface FinalSnapshot {
  */
 export function runOutcome(port: RunPort, snapshot: FinalSnapshot): { out: QueryResult; error: TributaryError | undefined; cancelled: boolean } {
   const prepared = port.prepared;
-  const failed = snapshot.value === 'failed' || snapshot.status === 'error';
+  // A stopped actor (`actor.stop()`) ended the run as a cancel.
+  const stopped = snapshot.status === 'stopped';
+  const failed = snapshot.value === 'failed' || snapshot.status === 'error' || stopped;
   const durationMs = port.at();
   const errors = port.mergeError ? [...port.errors, port.mergeError] : port.errors;
   const out = buildResult(prepared, port.table, { failed, rows: port.merged.rows, columns: port.merged.columns, errors, retries: port.events.retries, durationMs });
-  const cancelled = failed && snapshot.context.failure?.code === 'CANCELLED';
+  const cancelled = stopped || (failed && snapshot.context.failure?.code === 'CANCELLED');
   const error = !failed
     ? undefined
     : cancelled

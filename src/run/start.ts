@@ -137,6 +137,8 @@ class RunControl {
     port.disarmDeadline();
     if (this.#onAbort) this.opts.signal?.removeEventListener('abort', this.#onAbort);
     const snapshot = actor.getSnapshot();
+    // Stopped from outside (`run.actor.stop()`): a cancel, whatever state it was in.
+    if (snapshot.status === 'stopped') port.stopReason ??= new TributaryError('CANCELLED', 'the query was cancelled: its actor was stopped');
     // XState stops the children of an actor that reaches a final state or is stopped, but
     // leaves those of one that errored running: whatever a source actor still runs stops here.
     port.stopRunners();

@@ -277,6 +277,19 @@ describe('query machine', () => {
     expect(ctl.calls.every((c) => c.signal.aborted)).toBe(true);
   });
 
+  it('ends the run as a cancel when its actor is stopped from outside (actor.stop()): result rejects CANCELLED, calls aborted', async () => {
+    const ctl = setup();
+    const run = executor!.run(threeLevels);
+    const events = collectEvents(run);
+    await ctl.waitForCalls(2);
+    run.actor.stop();
+    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(ctl.calls.every((c) => c.signal.aborted)).toBe(true);
+    expect(ofType(events, 'query.done')).toHaveLength(0);
+    expect(ofType(events, 'query.failed')).toHaveLength(1);
+    expect(events.at(-1)?.type).toBe('query.failed');
+  });
+
   it('aborts its source actors\' calls when the query actor errors (XState leaves an errored actor\'s children running)', async () => {
     const ctl = setup();
     const run = executor!.run(threeLevels);
