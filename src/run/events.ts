@@ -80,7 +80,8 @@ export class RunEvents implements EventSink {
       return;
     }
     this.#last = next;
-    for (const l of this.#listeners) l.next(next);
+    // Over a copy: a subscriber added by one of these callbacks got `next` as its first value.
+    for (const l of Array.from(this.#listeners)) l.next(next);
   }
 
   /** The run ended: the last progress, then both streams complete. */

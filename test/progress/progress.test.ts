@@ -108,6 +108,33 @@ describe('run.progress$', () => {
     expectMonotonic(seen);
   });
 
+  it('gives a subscriber that subscribes from inside another one\'s callback each value once', async () => {
+    const src = testSource();
+    executor = createExecutor({ sources: { s: src.source }, cache: false, retry: { attempts: 1 } });
+    const run = executor.run({
+      fragments: ['a', 'b'].map((key) => ({ id: key, source: 's', query: { key } })),
+      merge: { op: 'union', inputs: ['a', 'b'] },
+    });
+    const inner: Progress[] = [];
+    let subscribed = false;
+    run.progress$.subscribe((p) => {
+      if (p.succeeded !== 1 || subscribed) return;
+      subscribed = true;
+      run.progress$.subscribe((q) => inner.push(q));
+    });
+    await src.waitForCalls(2);
+    for (const call of src.calls) {
+      call.resolve([{ k: call.key }]);
+      await flush();
+    }
+    await run.result;
+    expect(inner.map((p) => [p.succeeded, p.percent, p.done])).toEqual([
+      [1, 50, false],
+      [2, 99, false],
+      [2, 100, true],
+    ]);
+  });
+
   it('reaches 100 for a partial run, counting the failed and the skipped', async () => {
     const src = testSource({ behaviour: (c) => (c.key === 'bad' ? sourceError('no', false) : [{ k: c.key }]) });
     executor = createExecutor({ sources: { s: src.source }, cache: false });
