@@ -29,6 +29,8 @@ export type QueryMachineEvent =
   | SettleEvent
   | { type: 'query.start' }
   | { type: 'query.cancel'; reason?: string }
+  /** The run ended before it started (an asynchronous `authorize` refused it, or it was cancelled while asking): nothing ran. */
+  | { type: 'query.refused'; code: string; message: string }
   /** The query's deadline passed; the run has stopped what was unfinished. `fail`: a required fragment under fail-fast. */
   | { type: 'query.deadline'; fail: boolean; message: string }
   | { type: 'merge.done'; rowCount: number }
@@ -155,6 +157,7 @@ const querySetup = setup({
     failFromCancel: assign(({ event }) => ({
       failure: { code: 'CANCELLED', message: event.type === 'query.cancel' && event.reason ? event.reason : 'the query was cancelled' },
     })),
+    failFromRefusal: assign(({ event }) => (event.type === 'query.refused' ? { failure: { code: event.code, message: event.message } } : {})),
     failFromMerge: assign(({ event }) => (event.type === 'merge.failed' ? { failure: { code: event.code, message: event.message } } : {})),
     setRowCount: assign(({ event }) => (event.type === 'merge.done' ? { rowCount: event.rowCount } : {})),
     /**
@@ -231,7 +234,7 @@ function buildQueryMachine(levelCount: number) {
     },
     states: {
       planned: {
-        on: { 'query.start': { target: levelState(0) } },
+        on: { 'query.start': { target: levelState(0) }, 'query.refused': { target: 'failed', actions: 'failFromRefusal' } },
       },
       ...levels,
       merging: {

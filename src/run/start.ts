@@ -167,6 +167,10 @@ class RunControl {
     port.events.finish(false);
     this.rt.ticket?.release();
     this.rt.onFinished(this.run);
+    // The actor, never started, would show `planned` (status active) for good: it ends in
+    // `failed` with the reason, without a step that could run anything.
+    this.actor.start();
+    this.actor.send({ type: 'query.refused', code: error.code, message: error.message });
     this.#reject(error);
   }
 }

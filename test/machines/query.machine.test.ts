@@ -301,4 +301,27 @@ describe('query machine', () => {
     expect(result.status).toBe('failed');
     expect(ctl.calls.filter((c) => c.key !== 'delta').map((c) => c.signal.aborted)).toEqual([true, true]);
   });
+
+  it('ends in failed, without calling a source, when an asynchronous authorize rule refuses the run (or it is cancelled first)', async () => {
+    const ctl = testSource();
+    executor = createExecutor({
+      sources: { mem: memorySource({ tables: { a: [{ k: 1 }] } }), ctl: ctl.source },
+      cache: false,
+      authorize: async (_principal, { source }) => (source === 'ctl' ? 'not ctl' : true),
+    });
+    const refused = executor.run(threeLevels);
+    const refusedSnapshots = recordSnapshots(refused);
+    await expect(refused.result).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(refused.actor.getSnapshot().status).toBe('done');
+    expect(refused.actor.getSnapshot().value).toBe('failed');
+    expect(refused.actor.getSnapshot().context.failure).toMatchObject({ code: 'FORBIDDEN' });
+    expect(dedupe(refusedSnapshots.map((s) => s.value))).toEqual(['planned', 'failed']);
+
+    const cancelled = executor.run({ ...threeLevels, fragments: threeLevels.fragments.slice(0, 1), merge: undefined });
+    cancelled.cancel('not now');
+    await expect(cancelled.result).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(cancelled.actor.getSnapshot().value).toBe('failed');
+    expect(cancelled.actor.getSnapshot().context.failure).toEqual({ code: 'CANCELLED', message: 'the query was cancelled: not now' });
+    expect(ctl.calls).toHaveLength(0);
+  });
 });
