@@ -159,6 +159,10 @@ const querySetup = setup({
     })),
     failFromRefusal: assign(({ event }) => (event.type === 'query.refused' ? { failure: { code: event.code, message: event.message } } : {})),
     failFromMerge: assign(({ event }) => (event.type === 'merge.failed' ? { failure: { code: event.code, message: event.message } } : {})),
+    /** Entering `failed`: the source actors stop with it, so nothing is queued or running any more. */
+    stopCounts: assign(({ context }) =>
+      context.counts.queued === 0 && context.counts.running === 0 ? {} : { counts: { ...context.counts, queued: 0, running: 0 } },
+    ),
     setRowCount: assign(({ event }) => (event.type === 'merge.done' ? { rowCount: event.rowCount } : {})),
     /**
      * Merges on the next microtask (the merge tree is in-process work, no actor needed),
@@ -245,7 +249,7 @@ function buildQueryMachine(levelCount: number) {
         },
       },
       done: { type: 'final' },
-      failed: { type: 'final' },
+      failed: { type: 'final', entry: 'stopCounts' },
     },
   });
 }

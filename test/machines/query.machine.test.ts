@@ -324,4 +324,21 @@ describe('query machine', () => {
     expect(cancelled.actor.getSnapshot().context.failure).toEqual({ code: 'CANCELLED', message: 'the query was cancelled: not now' });
     expect(ctl.calls).toHaveLength(0);
   });
+
+  it('shows nothing queued or running once it has failed: the source actors stopped what they ran', async () => {
+    const ctl = setup();
+    const failFast = executor!.run(threeLevels);
+    await ctl.waitForCalls(2);
+    expect(failFast.actor.getSnapshot().context.counts).toMatchObject({ queued: 2 });
+    ctl.calls.find((c) => c.key === 'beta')!.reject(new Error('beta broke'));
+    expect((await failFast.result).status).toBe('failed');
+    expect(failFast.actor.getSnapshot().value).toBe('failed');
+    expect(failFast.actor.getSnapshot().context.counts).toMatchObject({ queued: 0, running: 0, succeeded: 1, failed: 1 });
+
+    const cancelled = executor!.run(threeLevels);
+    await ctl.waitForCalls(4);
+    cancelled.cancel();
+    await expect(cancelled.result).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(cancelled.actor.getSnapshot().context.counts).toMatchObject({ queued: 0, running: 0, succeeded: 1 });
+  });
 });
