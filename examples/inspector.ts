@@ -114,8 +114,10 @@ console.log(`
 To watch these queries, run \`npm run example:inspector -- --serve\` and open ${relay.pageUrl} in a
 browser. The page embeds the Stately inspector (https://stately.ai/inspect) and forwards to it
 every inspection event the relay at ${relay.wsUrl} received, the earlier ones first. Pick a
-query actor (named by its plan id) to see its states, one per plan level, and its fragment
-actors (named by their fragment ids); the sequence view shows the fragment.* events they send.
+query actor (named by its plan id) to see its states, one per plan level, and its source
+actors (one per source the plan uses, named by the source); the sequence view shows the
+fragments.ready events the query actor sends them and the one fragment.succeeded or
+fragment.failed each sends back per fragment.
 Offline, the page shows tributary's own live view instead (also at ${view.url}): each query's
 DAG coloured by fragment state, its progress, the source lanes, the events and its timeline.`);
 
