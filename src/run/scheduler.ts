@@ -69,16 +69,18 @@ export class Scheduler {
     }
   }
 
-  /** Fragment `i` failed: every fragment downstream of it, transitively, is skipped. Returns them. */
+  /**
+   * Fragment `i` failed (or was dropped): every fragment downstream of it, transitively, is
+   * skipped. Returns them. The walk stops at a fragment that was already finished: one that
+   * was skipped before had its own downstream skipped then (nothing below a failure can have
+   * started), so however many upstreams fail, each edge is walked once over the run — not
+   * once per failure, which made a wide plan whose roots all fail quadratic.
+   */
   skipDownstream(i: number): number[] {
     const skipped: number[] = [];
-    const seen = new Set<number>();
-    const queue = [i];
-    for (let k = 0; k < queue.length; k++) {
-      for (const d of this.#prepared.fragments[queue[k]!]!.dependents) {
-        if (seen.has(d)) continue;
-        seen.add(d);
-        queue.push(d);
+    const fragments = this.#prepared.fragments;
+    for (let k = -1; k < skipped.length; k++) {
+      for (const d of fragments[k < 0 ? i : skipped[k]!]!.dependents) {
         if (this.#table.skipped(d)) skipped.push(d);
       }
     }
