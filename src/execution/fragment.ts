@@ -1,6 +1,5 @@
 import { type Observable, from, map, mergeMap, tap, throwError, timer, toArray, type Subscription } from 'rxjs';
 import { FragmentError } from '../errors.js';
-import { limitExceeded } from '../data/limits.js';
 import type { Row } from '../data/row.js';
 import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
 import type { PreparedFragment } from '../run/prepare.js';
@@ -12,6 +11,7 @@ import { retryFits } from './deadline.js';
 import type { SourceEnv } from './env.js';
 import { newTry, try$, type HedgeOwner, type HedgePolicy, type Try } from './hedge.js';
 import { FragmentReports } from './fragment-reports.js';
+import { boundedSink, checkFragmentLimits } from './fragment-limits.js';
 import { combine, outcomeOf, type FragmentOutcome } from './outcome.js';
 import { backoffDelay, laterTries, retrying } from './retry.js';
 import type { SinkOptions } from './source-call.js';
@@ -41,6 +41,8 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
   #budgetMs: number | undefined;
   /** A retry did not fit in the time left: an optional fragment is then dropped, not failed. */
   #outOfTime = false;
+  /** Source calls its bound query splits into (its batches). */
+  #batches = 1;
 
   constructor(
     env: SourceEnv,
@@ -64,13 +66,10 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
       this.#fail(error);
       return;
     }
+    this.#batches = calls.length;
     const stream = env.streamOf(this.index);
     if (stream) {
-      const sink = stream.sink;
-      const counted: typeof sink = (batch) => {
-        this.rowsStreamed += batch.length;
-        return sink(batch);
-      };
+      const counted = boundedSink(stream.sink, env.limits, calls.length, { fragmentId: this.id, source: env.sourceName }, (n) => (this.rowsStreamed += n));
       this.streaming = { sink: counted, retain: stream.retain, onFirstBatch: () => (this.streamed = true) };
       if (stream.satisfied()) calls = [];
     }
@@ -223,12 +222,9 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
   #succeed(outcome: FragmentOutcome, cached: boolean): void {
     if (this.#settled) return;
     const env = this.env;
-    const maxRows = env.limits.maxRows;
     try {
       // Batches are bounded one by one at the source: their sum is bounded here.
-      if (maxRows !== undefined && outcome.rows.length > maxRows) {
-        throw limitExceeded({ fragmentId: this.id, source: env.sourceName }, `${outcome.rows.length} rows over its batches, more than maxRows=${maxRows}`);
-      }
+      checkFragmentLimits(outcome, env.limits, this.#batches, { fragmentId: this.id, source: env.sourceName });
       if (!cached) env.account(this.id, outcome.rows);
     } catch (error) {
       this.#fail(error);

@@ -1,0 +1,44 @@
+import { createLimitCounter, limitExceeded, type Limits, type LimitSubject } from '../data/limits.js';
+import { estimateRowsBytes } from '../data/bytes.js';
+import type { BatchSink } from './source-call.js';
+import type { FragmentOutcome } from './outcome.js';
+
+/**
+ * A fragment's `maxRows` / `maxBytes` (the plan's `limits`, else the executor's `rowLimits`)
+ * bound the fragment, all its batches together. Each call is bounded on its own at the source;
+ * these bound the sum. Throws LIMIT_EXCEEDED naming the fragment.
+ *
+ * `calls` is how many source calls (batches) the outcome combines: one call was already held
+ * to both bounds by its connector, so its bytes are not estimated again (its rows are
+ * counted: that is free, and a cache hit may have been stored under other limits).
+ */
+export function checkFragmentLimits(outcome: FragmentOutcome, limits: Limits, calls: number, subject: LimitSubject): void {
+  const { maxRows, maxBytes } = limits;
+  // `count`, not the rows kept: rows streamed to the reader and not retained count too.
+  const rows = Math.max(outcome.count, outcome.rows.length);
+  if (maxRows !== undefined && rows > maxRows) throw limitExceeded(subject, `${rows} rows over its batches, more than maxRows=${maxRows}`);
+  if (maxBytes === undefined || calls < 2) return;
+  const bytes = estimateRowsBytes(outcome.rows);
+  if (bytes > maxBytes) throw limitExceeded(subject, `${bytes} bytes (estimated) over its batches, more than maxBytes=${maxBytes}`);
+}
+
+/**
+ * A streamed fragment of several calls: its batches go to the reader as they come, so their
+ * sum is bounded as they pass — the call that passes a bound fails there (its statement
+ * stopped on the server), rather than the fragment's rows all reaching the reader first.
+ * `onRows` hears each batch's size. A lone call is bounded by its connector: `sink` as it is.
+ */
+export function boundedSink(sink: BatchSink, limits: Limits, calls: number, subject: LimitSubject, onRows: (n: number) => void): BatchSink {
+  const counter = calls > 1 ? createLimitCounter(limits, subject) : undefined;
+  if (!counter?.bounded) {
+    return (batch) => {
+      onRows(batch.length);
+      return sink(batch);
+    };
+  }
+  return (batch) => {
+    for (const row of batch) counter.add(row);
+    onRows(batch.length);
+    return sink(batch);
+  };
+}
