@@ -103,22 +103,14 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
 
   const validate = (plan: unknown): ValidatedPlan => validatePlan(plan, { sources, limits: opts.limits });
 
-  /** A plan's JSON text, or undefined when it no longer has one (a getter throws, a cycle, a bigint): validation then says why. */
-  const jsonOf = (plan: unknown): string | undefined => {
-    try {
-      return JSON.stringify(plan);
-    } catch {
-      return undefined;
-    }
-  };
-
   const prepare = (plan: unknown): PreparedPlan => {
     if (plan instanceof PreparedPlan) {
       if (plan.owner === owner && plan.generation === generation) return plan;
       return prepare(plan.input);
     }
     const remembered = typeof plan === 'object' && plan !== null ? prepared.get(plan) : undefined;
-    if (remembered && remembered.generation === generation && jsonOf(plan) === remembered.plan.json) return remembered;
+    // Unchanged since (its JSON text, and the values JSON cannot tell apart): no validation.
+    if (remembered && remembered.generation === generation && remembered.sameAs(plan)) return remembered;
     const fresh = new PreparedPlan(validate(plan), opts, owner, generation);
     if (typeof plan === 'object' && plan !== null) prepared.set(plan, fresh);
     return fresh;

@@ -61,6 +61,8 @@ export class PreparedPlan {
   /** The query's deadline unless the run sets one: the plan's `deadlineMs`, else the executor's. */
   readonly deadlineMs: number | undefined;
   #chainBelow: readonly number[] | undefined;
+  /** The validated input's JSON text with the values JSON writes as `null` kept apart (see `sameAs`), once asked. */
+  #exactJson: string | undefined;
   /** True when some query or the merge tree takes `{ $param }` values from the run. */
   readonly hasRunParams: boolean;
   /** @internal Every `{ $param }` reference, so a run checks its params without walking the plan. */
@@ -122,8 +124,39 @@ export class PreparedPlan {
     this.deadlineMs = plan.deadlineMs ?? options.deadlineMs;
   }
 
+  /**
+   * True when `plan` (the object this was prepared from, perhaps changed since) still says
+   * what was validated: its JSON text is the same. JSON writes NaN, ±Infinity and an
+   * `undefined` array element as `null`, so when the text holds a `null` the values are
+   * compared too (a param set in place from `null` to `Infinity` must not run as `null`).
+   * False when the plan has no JSON text any more (a getter throws, a cycle): validation then says why.
+   */
+  sameAs(plan: unknown): boolean {
+    const json = jsonOf(plan, undefined);
+    if (json === undefined || json !== this.plan.json) return false;
+    if (!json.includes('null')) return true;
+    return jsonOf(plan, exactValues) === (this.#exactJson ??= jsonOf(this.input, exactValues));
+  }
+
   /** Per fragment, the longest chain of dependents below it, in fragments (0: none depend on it); worked out when a deadline first needs it. */
   get chainBelow(): readonly number[] {
     return (this.#chainBelow ??= chainsBelow(this.fragments));
   }
+}
+
+/** A value's JSON text, or undefined when it has none (a getter throws, a cycle, a bigint). */
+function jsonOf(value: unknown, replacer: ((key: string, value: unknown) => unknown) | undefined): string | undefined {
+  try {
+    return JSON.stringify(value, replacer);
+  } catch {
+    return undefined;
+  }
+}
+
+/** JSON's replacer that keeps apart what JSON writes as `null` (a string starting with NUL is escaped, so no marker collides with one). */
+function exactValues(_key: string, value: unknown): unknown {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : `\u0000${value}`;
+  if (value === undefined) return '\u0000undefined';
+  if (typeof value === 'string' && value.charCodeAt(0) === 0) return `\u0000${value}`;
+  return value;
 }

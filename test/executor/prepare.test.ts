@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createExecutor, memorySource, PreparedPlan, type Executor, type SourceExecutor } from '../../src/index.js';
 
 /** A memory source that counts how often its query schema checks a query (i.e. how often a plan is validated). */
@@ -104,6 +105,30 @@ describe('prepared plans', () => {
     expect(executor.prepare(plan)).toBe(again);
     await executor.execute(plan);
     expect(checks()).toBe(checked);
+  });
+
+  it('a plan changed in place to a value JSON writes as null (NaN, Infinity, an undefined element) is prepared again, not run as null', async () => {
+    // Binds its params back as rows, as a SQL source would bind them.
+    const echo: SourceExecutor<{ params: unknown[] }> = {
+      kind: 'echo',
+      querySchema: z.strictObject({ params: z.array(z.unknown()) }),
+      execute: (_query, ctx) => Promise.resolve([{ x: ctx.params[0], y: ctx.params.length > 1 ? ctx.params[1] : 'none' }]),
+    };
+    executor = createExecutor({ sources: { echo, mem: countingSource().source }, cache: false });
+    const plan = { fragments: [{ id: 'a', source: 'echo', query: { params: [null, 'sql text: is null'] as unknown[] } }] };
+    expect((await executor.execute(plan)).rows).toEqual([{ x: null, y: 'sql text: is null' }]);
+    for (const value of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, undefined]) {
+      plan.fragments[0]!.query.params[0] = value;
+      expect((await executor.execute(plan)).rows).toEqual([{ x: value, y: 'sql text: is null' }]);
+    }
+    // Unchanged since: the same preparation, however many nulls its text holds.
+    plan.fragments[0]!.query.params[0] = null;
+    expect(executor.prepare(plan)).toBe(executor.prepare(plan));
+    // A memory query refuses Infinity: a value changed from null to it is refused, not run as null.
+    const mem = { fragments: [{ id: 'a', source: 'mem', query: { table: 't', where: { eq: ['id', null as number | null] } } }] };
+    expect((await executor.execute(mem)).rows).toEqual([]);
+    mem.fragments[0]!.query.where.eq[1] = Number.POSITIVE_INFINITY;
+    expect(() => executor!.run(mem)).toThrow(expect.objectContaining({ code: 'PLAN_INVALID' }));
   });
 
   it('a PreparedPlan runs what was validated, whatever happens to the object it came from; the object itself runs as it is now', async () => {
