@@ -247,6 +247,10 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     this.#settled = true;
     this.#clearDeadline();
     this.#subscription?.unsubscribe();
+    // A lone first try still waiting for its slots or running (its fragment's deadline or
+    // budget passed): its call is aborted and its slots handed back, not left to run for nobody.
+    this.#attempt?.stop(raw);
+    this.#attempt = undefined;
     const env = this.env;
     const error = toFragmentError(raw, { fragmentId: this.id, sourceName: env.sourceName, source: env.source, attempt: this.maxAttempts });
     const at = env.at();
