@@ -71,7 +71,7 @@ export class PreparedPlan {
   readonly owner: object;
   /** @internal */
   readonly generation: number;
-  /** @internal Cache keys of reference-free fragments, per version and scope (see RunCacheView). */
+  /** @internal Cache keys of reference-free fragments, per version and scope (see RunCacheView; bounded by `memoBound`). */
   readonly keys = new Map<string, string>();
 
   /** @internal — use `executor.prepare(plan)`. */

@@ -13,6 +13,11 @@ export interface SourceVersions {
   ask(name: string, source: SourceExecutor): Promise<string | undefined>;
 }
 
+/** The most remembered static keys per prepared plan: four scopes' (or versions') worth, and at least 1,024. */
+export function memoBound(fragments: number): number {
+  return Math.max(1024, 4 * fragments);
+}
+
 /**
  * The result cache as one run sees it: keys in its principal's scope (per source: a
  * `shared` source's entries are shared), each fragment's policy from its preparation. A
@@ -44,10 +49,15 @@ export class RunCacheView implements RunCache {
     const f = this.prepared.fragments[fragment]!;
     if (calls !== f.staticCalls) return cacheKey({ source: f.source, version, calls, scope });
     const memo = `${fragment}\u0000${version}\u0000${scope}`;
-    let key = this.prepared.keys.get(memo);
+    const keys = this.prepared.keys;
+    let key = keys.get(memo);
     if (key === undefined) {
       key = cacheKey({ source: f.source, version, calls, scope });
-      if (key !== undefined) this.prepared.keys.set(memo, key);
+      if (key === undefined) return key;
+      // Bounded: a kept plan run for millions of principals (a scope each) must not keep a key
+      // per principal for ever. Past a few scopes' worth it starts again (a miss costs a hash).
+      if (keys.size >= memoBound(this.prepared.fragments.length)) keys.clear();
+      keys.set(memo, key);
     }
     return key;
   }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createExecutor, memorySource, PreparedPlan, type Executor, type SourceExecutor } from '../../src/index.js';
+import { memoBound } from '../../src/run/run-cache.js';
 
 /** A memory source that counts how often its query schema checks a query (i.e. how often a plan is validated). */
 function countingSource(): { source: SourceExecutor; checks: () => number } {
@@ -172,6 +173,23 @@ describe('prepared plans', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('a kept plan run for many principals remembers a bounded number of cache keys, and still hits the cache per principal', async () => {
+    executor = createExecutor({ sources: { mem: countingSource().source } });
+    const prepared = executor.prepare({
+      fragments: [
+        { id: 'a', source: 'mem', query: { table: 't' } },
+        { id: 'b', source: 'mem', query: { table: 't', columns: ['id'] } },
+      ],
+      merge: { op: 'union', inputs: ['a', 'b'] },
+    });
+    // Each principal is its own cache scope: two keys per principal, 2,000 if all were kept.
+    for (let i = 0; i < 1000; i++) await executor.execute(prepared, { principal: { id: `user-${i}` } });
+    expect(prepared.keys.size).toBeLessThanOrEqual(memoBound(prepared.fragments.length));
+    const again = await executor.execute(prepared, { principal: { id: 'user-999' } });
+    expect(again.stats.cacheHits).toBe(2);
+    expect(again.rows).toHaveLength(6);
   });
 
   it('checks run parameters on every run of a prepared plan', async () => {
