@@ -81,7 +81,7 @@ export class PreparedPlan {
     this.plan = plan;
     this.owner = owner;
     this.generation = generation;
-    this.rowLimits = plan.limits ?? options.rowLimits;
+    this.rowLimits = mergeRowLimits(options.rowLimits, plan.limits);
     const indexOf = new Map<string, number>();
     plan.fragments.forEach((f, i) => indexOf.set(f.id, i));
     this.indexOf = indexOf;
@@ -142,6 +142,16 @@ export class PreparedPlan {
   get chainBelow(): readonly number[] {
     return (this.#chainBelow ??= chainsBelow(this.fragments));
   }
+}
+
+/**
+ * The plan's `limits` over the executor's `rowLimits`, bound by bound: a plan that sets only
+ * `maxRows` keeps the executor's `maxBytes` (replacing the whole object dropped it).
+ */
+function mergeRowLimits(executor: { maxRows?: number; maxBytes?: number }, plan: { maxRows?: number; maxBytes?: number } | undefined): { maxRows?: number; maxBytes?: number } {
+  const maxRows = plan?.maxRows ?? executor.maxRows;
+  const maxBytes = plan?.maxBytes ?? executor.maxBytes;
+  return { ...(maxRows === undefined ? {} : { maxRows }), ...(maxBytes === undefined ? {} : { maxBytes }) };
 }
 
 /** A value's JSON text, or undefined when it has none (a getter throws, a cycle, a bigint). */
