@@ -72,6 +72,8 @@ export class Attempt implements LaneClient {
   #timer: TimerHandle | undefined;
   #rejectedByCircuit = false;
   #shedByLane = false;
+  /** The circuit's half-open probe, when this attempt holds it (see `CircuitBreaker.tryPass`). */
+  #probe = 0;
   /** Clock time the call began, and the calls then in flight: read only for an adaptive lane. */
   #startedAt = -1;
   #inflight = 0;
@@ -87,13 +89,14 @@ export class Attempt implements LaneClient {
   ) {}
 
   start(): void {
-    const breaker = this.owner.env.guards.breaker;
-    if (breaker && !breaker.tryPass()) {
+    const pass = this.owner.env.guards.breaker?.tryPass();
+    if (pass === false) {
       // An open circuit fails at once: no slot taken, no network touched, nothing recorded.
       this.#rejectedByCircuit = true;
       this.#fail(this.#circuitOpen());
       return;
     }
+    if (typeof pass === 'number') this.#probe = pass;
     const lanes = this.owner.env.lanes;
     this.#sourceTicket = lanes.source.acquire(this);
     // The attempt may have ended inside `acquire`: a ticket that comes back after it is handed back.
@@ -146,6 +149,7 @@ export class Attempt implements LaneClient {
     if (this.#phase === Phase.Ended) return;
     this.#phase = Phase.Ended;
     this.#clearTimer();
+    this.#releaseProbe();
     this.#call?.abort(reason ?? this.owner.env.abortReason());
     // Handed back on the next microtask: a stopping query releases all its slots in one sweep.
     this.#globalTicket?.release(true);
@@ -219,6 +223,8 @@ export class Attempt implements LaneClient {
     // Only failures that say "the source is unwell" count against its circuit; a rejected
     // query (syntax, permission) proves the source answered.
     if (!this.#rejectedByCircuit && !this.#shedByLane && (!this.#call?.aborted || error.code === 'TIMEOUT')) this.#record(!error.retryable);
+    // A probe that says nothing of the source (shed, aborted) lets the next call probe.
+    this.#releaseProbe();
     // A failure that is not about load (a syntax error) says nothing to the adaptive limit.
     if (this.#startedAt >= 0 && isOverload(error)) this.#sample(true);
     owner.attemptFailed(this.n, error);
@@ -256,8 +262,15 @@ export class Attempt implements LaneClient {
   }
 
   #record(success: boolean): void {
+    this.#probe = 0;
     const transition = this.owner.env.guards.breaker?.record(success);
     if (transition) this.owner.circuitChanged(transition);
+  }
+
+  #releaseProbe(): void {
+    if (this.#probe === 0) return;
+    this.owner.env.guards.breaker?.releaseProbe(this.#probe);
+    this.#probe = 0;
   }
 
   /** Feeds the source's adaptive limit this call's round trip. */

@@ -19,12 +19,19 @@ export type CircuitState = 'closed' | 'open' | 'half-open';
 export type CircuitTransition = 'opened' | 'closed' | undefined;
 
 export interface CircuitBreaker {
-  /** True if a call may go now (in half-open, only the one probe may). */
-  tryPass(): boolean;
+  /**
+   * Whether a call may go now: `false` (open, or half-open with its probe out), `true`
+   * (closed), or — half-open — the probe's number (from 1), which the call must either
+   * report with `record` or give back with `releaseProbe`.
+   */
+  tryPass(): boolean | number;
   /** Reports a call's outcome; returns the transition it caused, if any. */
   record(success: boolean): CircuitTransition;
-  /** Gives back a half-open probe slot that was never used (the call was cancelled before it ran). */
-  releaseProbe(): void;
+  /**
+   * Gives back probe `probe` when its call will never report (cancelled while it waited or
+   * ran, shed by its lane): the next call is the probe. A probe already superseded is ignored.
+   */
+  releaseProbe(probe: number): void;
   state(): CircuitState;
   consecutiveFailures(): number;
 }
@@ -35,12 +42,14 @@ export function createCircuitBreaker(options: Partial<CircuitBreakerOptions> = {
   let state: CircuitState = 'closed';
   let failures = 0;
   let openedAt = 0;
-  let probeOut = false;
+  /** The probe out in half-open (its number), or 0. */
+  let probeOut = 0;
+  let probes = 0;
 
   const current = (): CircuitState => {
     if (state === 'open' && now() - openedAt >= o.resetTimeoutMs) {
       state = 'half-open';
-      probeOut = false;
+      probeOut = 0;
     }
     return state;
   };
@@ -49,9 +58,9 @@ export function createCircuitBreaker(options: Partial<CircuitBreakerOptions> = {
     tryPass() {
       const s = current();
       if (s === 'closed') return true;
-      if (s === 'open' || probeOut) return false;
-      probeOut = true;
-      return true;
+      if (s === 'open' || probeOut !== 0) return false;
+      probeOut = ++probes;
+      return probeOut;
     },
     record(success) {
       const s = current();
@@ -59,7 +68,7 @@ export function createCircuitBreaker(options: Partial<CircuitBreakerOptions> = {
         failures = 0;
         if (s !== 'closed') {
           state = 'closed';
-          probeOut = false;
+          probeOut = 0;
           return 'closed';
         }
         return undefined;
@@ -68,13 +77,13 @@ export function createCircuitBreaker(options: Partial<CircuitBreakerOptions> = {
       if (s === 'half-open' || (s === 'closed' && failures >= o.failureThreshold)) {
         state = 'open';
         openedAt = now();
-        probeOut = false;
+        probeOut = 0;
         return 'opened';
       }
       return undefined;
     },
-    releaseProbe() {
-      probeOut = false;
+    releaseProbe(probe) {
+      if (state === 'half-open' && probeOut === probe) probeOut = 0;
     },
     state: current,
     consecutiveFailures: () => failures,

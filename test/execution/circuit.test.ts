@@ -64,3 +64,54 @@ describe('on the virtual clock', () => {
     }
   });
 });
+
+describe('a half-open probe that never reports', () => {
+  // Fails until healthy; a `hang` query waits for its signal (and says nothing of the source).
+  const setup = () => {
+    const clock = createVirtualClock();
+    const state = { healthy: false, sent: 0 };
+    const flaky: SourceExecutor<{ hang?: boolean }> = {
+      kind: 'flaky',
+      querySchema: z.object({ hang: z.boolean().optional() }),
+      execute: (query, ctx) => {
+        state.sent++;
+        if (state.healthy) return Promise.resolve([{ ok: true }]);
+        if (query.hang) return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)));
+        return Promise.reject(Object.assign(new Error('service unavailable'), { retryable: true }));
+      },
+    };
+    const executor = createExecutor({ sources: { flaky }, retry: { attempts: 1 }, circuitBreaker: { failureThreshold: 2, resetTimeoutMs: 1_000 }, cache: false, clock });
+    return { clock, state, executor };
+  };
+  const plan = (query: { hang?: boolean }, deadlineMs?: number) => ({ fragments: [{ id: 'f', source: 'flaky', query, ...(deadlineMs === undefined ? {} : { deadlineMs }) }] });
+
+  it.each(['cancelled', 'past its fragment deadline'] as const)('gives the probe back when it is %s, so the next call probes and can close the circuit', async (how) => {
+    const { clock, state, executor } = setup();
+    try {
+      await executor.execute(plan({}));
+      await executor.execute(plan({}));
+      expect(executor.metrics().sources.flaky!.circuit).toBe('open');
+      await clock.advanceAsync(1_000);
+      // The probe: it hangs, then its run is cancelled or its fragment's deadline passes.
+      const probe = executor.run(plan({ hang: true }, how === 'cancelled' ? undefined : 50));
+      await clock.advanceAsync(0);
+      expect(state.sent).toBe(3);
+      expect(executor.metrics().sources.flaky!.circuit).toBe('half-open');
+      if (how === 'cancelled') {
+        probe.cancel('the caller left');
+        await expect(probe.result).rejects.toMatchObject({ code: 'CANCELLED' });
+      } else {
+        await clock.advanceAsync(50);
+        expect((await probe.result).errors[0]).toMatchObject({ code: 'TIMEOUT' });
+      }
+      // The source is back: the next call is let through as the probe and closes the circuit.
+      state.healthy = true;
+      const next = await executor.execute(plan({}));
+      expect(next.status).toBe('ok');
+      expect(state.sent).toBe(4);
+      expect(executor.metrics().sources.flaky!.circuit).toBe('closed');
+    } finally {
+      await executor.close();
+    }
+  });
+});
