@@ -134,12 +134,10 @@ export class Attempt implements LaneClient {
     );
   }
 
-  /**
-   * Starts the attempt on a source slot already held, without the global lane (a hedged
-   * request's extra call: see hedge.ts).
-   */
-  startHeld(sourceTicket: LaneTicket): void {
+  /** Starts the attempt on slots already held (a hedged request's extra call: see hedge.ts). */
+  startHeld(sourceTicket: LaneTicket, globalTicket: LaneTicket): void {
     this.#sourceTicket = sourceTicket;
+    this.#globalTicket = globalTicket;
     this.#phase = Phase.Running;
     this.#begin();
   }

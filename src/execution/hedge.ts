@@ -218,9 +218,12 @@ export class HedgedAttempt implements AttemptOwner {
     this.#timer = undefined;
     if (this.#ended || this.#settled !== 0 || this.owner.streamed) return;
     const env = this.owner.env;
+    // A free slot of the source's lane and of the global one (`concurrency` caps every call).
     const ticket = env.lanes.source.tryAcquire();
     if (!ticket) return;
-    if (!this.stats.tryExtra(this.policy.maxExtraRatio)) {
+    const global = env.lanes.global.tryAcquire();
+    if (!global || !this.stats.tryExtra(this.policy.maxExtraRatio)) {
+      global?.release();
       ticket.release();
       return;
     }
@@ -231,7 +234,7 @@ export class HedgedAttempt implements AttemptOwner {
     perCall.set(this.batch.index, (perCall.get(this.batch.index) ?? 0) + 1);
     this.#startingHedge = true;
     try {
-      hedge.startHeld(ticket);
+      hedge.startHeld(ticket, global);
     } finally {
       this.#startingHedge = false;
     }
