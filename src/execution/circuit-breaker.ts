@@ -1,8 +1,9 @@
 /**
  * A circuit breaker per source. `closed`: calls go through and consecutive failures are
  * counted; at `failureThreshold` it opens. `open`: calls fail at once (no slot, no network)
- * until `resetTimeoutMs` has passed. `half-open`: exactly one probe call goes through; its
- * success closes the circuit, its failure opens it again.
+ * until `resetTimeoutMs` has passed; calls sent before it opened that end meanwhile change
+ * nothing. `half-open`: exactly one probe call goes through; its success closes the
+ * circuit, its failure opens it again.
  */
 export interface CircuitBreakerOptions {
   /** Consecutive failed calls that open the circuit. Default 5. */
@@ -64,6 +65,9 @@ export function createCircuitBreaker(options: Partial<CircuitBreakerOptions> = {
     },
     record(success) {
       const s = current();
+      // A call let through before the circuit opened ends during its cool-down: it says
+      // nothing that the probe will not (only the probe closes it), and the circuit stays open.
+      if (s === 'open') return undefined;
       if (success) {
         failures = 0;
         if (s !== 'closed') {

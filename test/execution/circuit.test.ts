@@ -115,3 +115,42 @@ describe('a half-open probe that never reports', () => {
     }
   });
 });
+
+describe('a call sent before the circuit opened', () => {
+  it('that succeeds during the cool-down leaves the circuit open: only the probe closes it', async () => {
+    const clock = createVirtualClock();
+    let sent = 0;
+    // A slow query answers after 500 ms; every other call fails at once.
+    const source: SourceExecutor<{ slow?: boolean }> = {
+      kind: 'mixed',
+      querySchema: z.object({ slow: z.boolean().optional() }),
+      execute: (query) => {
+        sent++;
+        if (query.slow) return new Promise((resolve) => clock.setTimeout(() => resolve([{ ok: true }]), 500));
+        return Promise.reject(Object.assign(new Error('service unavailable'), { retryable: true }));
+      },
+    };
+    const executor = createExecutor({ sources: { s: source }, retry: { attempts: 1 }, circuitBreaker: { failureThreshold: 2, resetTimeoutMs: 10_000 }, cache: false, clock });
+    const transitions: string[] = [];
+    executor.events$.subscribe((e) => {
+      if (e.type.startsWith('source.circuit.')) transitions.push(e.type);
+    });
+    try {
+      const slow = executor.run({ fragments: [{ id: 'f', source: 's', query: { slow: true } }] });
+      await clock.advanceAsync(0);
+      await executor.execute({ fragments: [{ id: 'f', source: 's', query: {} }] });
+      await executor.execute({ fragments: [{ id: 'f', source: 's', query: {} }] });
+      expect(executor.metrics().sources.s!.circuit).toBe('open');
+      await clock.advanceAsync(500);
+      expect((await slow.result).status).toBe('ok');
+      expect(executor.metrics().sources.s!.circuit).toBe('open');
+      expect(transitions).toEqual(['source.circuit.opened']);
+      // Still refused without a call until resetTimeoutMs has passed.
+      const refused = await executor.execute({ fragments: [{ id: 'f', source: 's', query: {} }] });
+      expect(refused.errors[0]).toMatchObject({ code: 'SOURCE_UNAVAILABLE' });
+      expect(sent).toBe(3);
+    } finally {
+      await executor.close();
+    }
+  });
+});
