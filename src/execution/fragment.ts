@@ -11,6 +11,7 @@ import { retryFits } from './deadline.js';
 import type { SourceEnv } from './env.js';
 import { newTry, try$, type HedgeOwner, type HedgePolicy, type Try } from './hedge.js';
 import { FragmentReports } from './fragment-reports.js';
+import { fragmentTimeout } from './fragment-timeout.js';
 import { boundedSink, checkFragmentLimits } from './fragment-limits.js';
 import { combine, outcomeOf, type FragmentOutcome } from './outcome.js';
 import { backoffDelay, laterTries, retrying } from './retry.js';
@@ -269,26 +270,10 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
       this.#drop();
       return;
     }
-    const deadline = this.prepared.deadlineMs;
-    const own = this.#budgetMs === undefined || this.#endAt < this.startedAt + this.#budgetMs;
-    const budget = Math.max(0, Math.round(this.#budgetMs ?? 0));
-    const queryDeadline = this.env.deadline?.deadlineMs;
-    // A share that is all the time left ends with the query: say so the way the run does.
-    const whole = queryDeadline !== undefined && this.#endAt >= queryDeadline - 0.001;
-    const message = own
-      ? `fragment "${this.id}" passed its ${deadline} ms deadline (all attempts included)`
-      : whole
-        ? `fragment "${this.id}" had not finished at the query's ${queryDeadline} ms deadline`
-        : `fragment "${this.id}" ran out of its ${budget} ms share of the query's ${queryDeadline} ms deadline`;
-    this.#fail(
-      new FragmentError('TIMEOUT', message, {
-        fragmentId: this.id,
-        source: this.env.sourceName,
-        attempt: this.maxAttempts,
-        retryable: false,
-      }),
-      !own,
-    );
+    const env = this.env;
+    const { deadlineMs } = this.prepared;
+    const { error, own } = fragmentTimeout({ fragmentId: this.id, source: env.sourceName, attempt: this.maxAttempts, startedAt: this.startedAt, endAt: this.#endAt, deadlineMs, budgetMs: this.#budgetMs, queryDeadlineMs: env.deadline?.deadlineMs });
+    this.#fail(error, !own);
   }
 
   #clearDeadline(): void {
