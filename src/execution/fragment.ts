@@ -44,6 +44,8 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
   #outOfTime = false;
   /** Source calls its bound query splits into (its batches). */
   #batches = 1;
+  /** Streamed calls whose source has nothing more to give (see `leave`). */
+  #ended = 0;
 
   constructor(
     env: SourceEnv,
@@ -60,6 +62,8 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const p = this.prepared;
     this.startedAt = env.at();
     if (env.events.wanted) env.events.emit({ type: 'fragment.queued', queryId: env.queryId, at: this.startedAt, fragmentId: this.id, source: env.sourceName, level: this.level });
+    // Its rows could reach nobody (the reader of run.rows() left): not bound, not called.
+    if (env.unwanted(this.index)) return this.#succeed({ rows: [], count: 0, attempts: 0, calls: 0, limited: 'satisfied' }, false);
     let calls: readonly BoundCall[];
     try {
       calls = p.staticCalls ?? bindCalls(p.fragment, env.bind, p.path, p.refs);
@@ -71,7 +75,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const stream = env.streamOf(this.index);
     if (stream) {
       const counted = boundedSink(stream.sink, env.limits, calls.length, { fragmentId: this.id, source: env.sourceName }, (n) => (this.rowsStreamed += n));
-      this.streaming = { sink: counted, retain: stream.retain, onFirstBatch: () => (this.streamed = true) };
+      this.streaming = { sink: counted, retain: stream.retain, onFirstBatch: () => (this.streamed = true), onEnd: () => this.#ended++ };
       if (stream.satisfied()) calls = [];
     }
     if (calls.length === 0) {
@@ -109,6 +113,17 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     this.#clearDeadline();
     this.#attempt?.stop();
     this.#subscription?.unsubscribe();
+  }
+
+  /**
+   * Its rows can reach nobody any more (the reader of `run.rows()` left): whatever it still
+   * runs or waits for is aborted or withdrawn at once, and it settles cut short with the rows it streamed.
+   * One whose sources have all given their last rows is left to settle as it is about to.
+   */
+  leave(): void {
+    if (this.#settled || (this.streaming && this.#ended >= this.#batches)) return;
+    this.stop();
+    this.settle(this.succeeded({ rows: [], count: this.rowsStreamed, attempts: this.maxAttempts, calls: this.callsStarted, limited: 'stopped' }, false, this.env.at()));
   }
 
   #lookup(calls: readonly BoundCall[], key: string): void {

@@ -28,6 +28,8 @@ export interface SinkOptions {
   retain: boolean;
   /** Set as soon as one batch has reached the sink: a retry would then duplicate rows. */
   onFirstBatch(): void;
+  /** The source has nothing more to give: its rows were an array (about to reach the sink), or its iterator is done. */
+  onEnd?(): void;
 }
 
 /** What a call passes to `source.execute`, besides the signal. */
@@ -166,7 +168,7 @@ export class SourceCall implements ExecuteContext {
     const maxRows = this.limits.maxRows ?? Infinity;
     const rows: Row[] = [];
     let count = 0;
-    const take = async (batch: Row[]): Promise<boolean> => {
+    const take = async (batch: Row[], last = false): Promise<boolean> => {
       if (!Array.isArray(batch)) throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${this.#source.kind}" yielded a batch that is not an array of rows`);
       // The first batch names the columns (see withColumns): the kept rows carry them on.
       if (count === 0 && rows.length === 0) {
@@ -183,10 +185,11 @@ export class SourceCall implements ExecuteContext {
       }
       if (streaming.retain) for (const row of batch) rows.push(row);
       streaming.onFirstBatch();
+      if (last) streaming.onEnd?.();
       return (await streaming.sink(batch)) !== false;
     };
     if (Array.isArray(out)) {
-      const more = await take(out);
+      const more = await take(out, true);
       return { rows, count, stopped: !more };
     }
     if (!out || typeof (out as AsyncIterable<Row[]>)[Symbol.asyncIterator] !== 'function') {
@@ -197,7 +200,10 @@ export class SourceCall implements ExecuteContext {
     try {
       for (;;) {
         const next = await iterator.next();
-        if (next.done) return { rows, count, stopped: false };
+        if (next.done) {
+          this.#streaming?.onEnd?.();
+          return { rows, count, stopped: false };
+        }
         if (this.#aborted) throw this.#reason;
         if (!(await take(next.value))) {
           // Enough rows: stop the source (server side too) and finish normally.

@@ -19,6 +19,11 @@ export interface SourceRunner {
   run(fragments: readonly number[]): void;
   /** Stops every fragment still running: their source calls are aborted. */
   stop(): void;
+  /**
+   * The reader of `run.rows()` left: every fragment still running or waiting is stopped (its
+   * calls aborted, or withdrawn from their lanes) and settles at once, cut short.
+   */
+  leave(): void;
   /** Stops one fragment (the query's deadline passed): its calls are aborted, it settles no more. */
   drop(fragment: number): void;
 }

@@ -26,8 +26,17 @@ export class RowStream {
   /** A merge step failed on a batch: the merge's error, not the fragment's (see `verify`). */
   #mergeError: { error: unknown } | undefined;
 
-  constructor(flow: StreamFlow) {
+  /** Called once when the consumer leaves before the end (see `batches`). */
+  readonly #onLeave: () => void;
+
+  constructor(flow: StreamFlow, onLeave: () => void = () => undefined) {
     this.#flow = flow;
+    this.#onLeave = onLeave;
+  }
+
+  /** True once the consumer left before the end: no row can reach anyone any more. */
+  get gone(): boolean {
+    return this.#closed && !this.#finished && this.#mergeError === undefined;
   }
 
   /** Output rows so far. */
@@ -60,7 +69,7 @@ export class RowStream {
    * satisfied limit stopped it, and no merge step failed): what `leaf` did not deliver is missing, not unneeded.
    */
   left(leaf: string): boolean {
-    return this.#closed && !this.#finished && this.#mergeError === undefined && !this.#flow.satisfied(leaf);
+    return this.gone && !this.#flow.satisfied(leaf);
   }
 
   /** The sink of one streaming fragment. */
@@ -99,7 +108,7 @@ export class RowStream {
   }
 
   /**
-   * Merged rows in batches of at most `size`. Leaving early tells the sources to stop. One
+   * Merged rows in batches of at most `size`. Leaving early stops the sources at once. One
    * reader: the rows are handed on once and not kept, so a second reader (at the same time,
    * or after the first) would wait forever or see nothing; it gets an error instead.
    */
@@ -125,8 +134,11 @@ export class RowStream {
         await new Promise<void>((resolve) => (this.#consumer = resolve));
       }
     } finally {
+      const early = !this.#closed && !this.#finished;
       this.#closed = true;
       for (const release of this.#producers.splice(0)) release();
+      // Left early (a break, a return, a throw): whatever still runs for these rows is stopped now.
+      if (early) this.#onLeave();
     }
   }
 

@@ -99,6 +99,15 @@ export class RunPort implements QueryPort, BindContext {
     return this.#runners.get(name);
   }
 
+  /**
+   * The reader of `run.rows()` left before the end: every fragment still running or waiting
+   * for a slot is stopped now and settles cut short, and those not started yet will not call
+   * their sources (see `RunStreaming.gone`), so the run ends with what it has.
+   */
+  consumerLeft(): void {
+    for (const runner of this.#runners.values()) runner.leave();
+  }
+
   /** The run ended: every source call still running is aborted (idempotent). */
   stopRunners(): void {
     for (const runner of this.#runners.values()) runner.stop();
@@ -174,6 +183,8 @@ export class RunPort implements QueryPort, BindContext {
 
   /** Why calls are being aborted. */
   abortReason(): TributaryError {
-    return this.stopReason ?? new TributaryError('CANCELLED', 'the query was stopped');
+    if (this.stopReason) return this.stopReason;
+    if (this.streaming?.gone) return new TributaryError('CANCELLED', 'the reader of run.rows() left: these rows are no longer wanted');
+    return new TributaryError('CANCELLED', 'the query was stopped');
   }
 }

@@ -15,7 +15,7 @@ export function recordSettlement(port: RunPort, event: SettleEvent): void {
     table.succeeded(i, event);
     // Stopped (or never run) because its rows were no longer wanted: by a satisfied limit,
     // or because the consumer of run.rows() left, which is no reason to think them unneeded.
-    if (event.limited) table.setReason(i, port.streaming?.rows.left(event.fragmentId) ? 'consumer-left' : event.limited === 'stopped' ? 'limit-stopped' : 'limit-satisfied');
+    if (event.limited) table.setReason(i, port.streaming?.cutShort(event.fragmentId) ? 'consumer-left' : event.limited === 'stopped' ? 'limit-stopped' : 'limit-satisfied');
   } else if (event.type === 'fragment.dropped') {
     table.dropped(i, event);
   } else {

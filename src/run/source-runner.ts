@@ -111,6 +111,10 @@ class SourceRun implements SourceRunner, SourceEnv {
     return this.#port.streaming?.streamOf(i);
   }
 
+  unwanted(): boolean {
+    return this.#port.streaming?.gone === true;
+  }
+
   abortReason(): TributaryError {
     return this.#port.abortReason();
   }
@@ -142,6 +146,10 @@ class SourceRun implements SourceRunner, SourceEnv {
     if (!task) return;
     this.#running.delete(i);
     task.stop();
+  }
+
+  leave(): void {
+    for (const task of [...this.#running.values()]) task.leave();
   }
 
   stop(): void {

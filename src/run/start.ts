@@ -106,7 +106,14 @@ class RunControl {
     const prepared = this.prepared;
     // Called before the run starts, on a tree that can stream: rows flow as they arrive.
     // (Not for a durable run: its fragments' rows are stored, so they are kept whole.)
-    if (!this.#started && !port.streaming && !this.rt.durable) port.streaming = RunStreaming.start(prepared, port.params, (id) => port.rows[prepared.indexOf.get(id)!] ?? []);
+    if (!this.#started && !port.streaming && !this.rt.durable) {
+      port.streaming = RunStreaming.start(
+        prepared,
+        port.params,
+        (id) => port.rows[prepared.indexOf.get(id)!] ?? [],
+        () => port.consumerLeft(),
+      );
+    }
     return port.streaming ? port.streaming.rows.batches(batchSize) : batches(result, batchSize);
   }
 

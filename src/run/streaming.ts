@@ -25,8 +25,10 @@ export class RunStreaming {
   /** Deferred leaves' pushes still on their way to the consumer. */
   #pending: Promise<void>[] = [];
   #failure: { error: unknown } | undefined;
+  /** Once the consumer has left: whether each fragment's rows were still wanted then (see `cutShort`). */
+  readonly #wanted = new Map<string, boolean>();
 
-  private constructor(prepared: PreparedPlan, plan: StreamPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[]) {
+  private constructor(prepared: PreparedPlan, plan: StreamPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[], onLeave: () => void) {
     this.#prepared = prepared;
     this.#plan = plan;
     this.#rowsOf = rowsOf;
@@ -37,13 +39,47 @@ export class RunStreaming {
       // Named, so an empty right side still gives a left join its right columns.
       return withColumns(result.rows, result.columns);
     };
-    this.rows = new RowStream(plan.start({ materialize, params, leafColumns: (leaf) => columnsOf(rowsOf(leaf)) }));
+    this.rows = new RowStream(plan.start({ materialize, params, leafColumns: (leaf) => columnsOf(rowsOf(leaf)) }), onLeave);
   }
 
-  /** Streaming for this plan, or undefined when its merge tree cannot stream. */
-  static start(prepared: PreparedPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[]): RunStreaming | undefined {
+  /**
+   * Streaming for this plan, or undefined when its merge tree cannot stream. `onLeave` runs
+   * once if the consumer leaves before the end: then no fragment's rows can reach anyone.
+   */
+  static start(prepared: PreparedPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[], onLeave: () => void): RunStreaming | undefined {
     const plan = planStream(prepared.plan.mergeTree);
-    return plan ? new RunStreaming(prepared, plan, params, rowsOf) : undefined;
+    return plan ? new RunStreaming(prepared, plan, params, rowsOf, onLeave) : undefined;
+  }
+
+  /**
+   * True once the consumer has left before the end. Every row of a streamed run goes to it,
+   * so no fragment's rows can reach anyone any more: not a streamed leaf's, not a join's
+   * right side's (it fed those leaves), not those another fragment binds (that one's rows
+   * are unwanted too).
+   */
+  get gone(): boolean {
+    return this.rows.gone;
+  }
+
+  /**
+   * Whether fragment `id`, stopped or never run once the consumer left, may have cost the
+   * answer rows (`consumer-left`) or not (its rows were not wanted anyway: a satisfied limit).
+   * Its rows were still wanted when it is a streamed leaf no satisfied limit had stopped, or
+   * feeds one: as a join's right side that leaf waits on, or through a fragment that binds its rows.
+   */
+  cutShort(id: string): boolean {
+    if (!this.rows.gone) return false;
+    let wanted = this.#wanted.get(id);
+    if (wanted !== undefined) return wanted;
+    // The plan is a DAG; the entry guards the walk all the same.
+    this.#wanted.set(id, false);
+    const prepared = this.#prepared;
+    wanted =
+      this.rows.left(id) ||
+      [...this.#plan.waitsOn].some(([leaf, rightSide]) => rightSide.has(id) && this.rows.left(leaf)) ||
+      prepared.fragments[prepared.indexOf.get(id)!]!.dependents.some((d) => this.cutShort(prepared.fragments[d]!.id));
+    this.#wanted.set(id, wanted);
+    return wanted;
   }
 
   /**
