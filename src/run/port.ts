@@ -21,9 +21,10 @@ export interface SourceRunner {
   stop(): void;
   /**
    * The reader of `run.rows()` left: every fragment still running or waiting is stopped (its
-   * calls aborted, or withdrawn from their lanes) and settles at once, cut short.
+   * calls aborted, or withdrawn from their lanes) and settles at once, cut short. With
+   * `fragment`, only that one (a satisfied limit no longer wants its rows).
    */
-  leave(): void;
+  leave(fragment?: number): void;
   /** Stops one fragment (the query's deadline passed): its calls are aborted, it settles no more. */
   drop(fragment: number): void;
 }

@@ -108,6 +108,16 @@ export class RunPort implements QueryPort, BindContext {
     for (const runner of this.#runners.values()) runner.leave();
   }
 
+  /**
+   * A satisfied limit no longer wants streamed fragment `id`'s rows: whatever it still runs
+   * or waits for is stopped, and it settles cut short (`limit-stopped`).
+   */
+  limitReached(id: string): void {
+    const i = this.prepared.indexOf.get(id);
+    if (i === undefined) return;
+    this.#runners.get(this.prepared.fragments[i]!.fragment.source)?.leave(i);
+  }
+
   /** The run ended: every source call still running is aborted (idempotent). */
   stopRunners(): void {
     for (const runner of this.#runners.values()) runner.stop();

@@ -148,8 +148,9 @@ class SourceRun implements SourceRunner, SourceEnv {
     task.stop();
   }
 
-  leave(): void {
-    for (const task of [...this.#running.values()]) task.leave();
+  leave(i?: number): void {
+    if (i !== undefined) this.#running.get(i)?.leave();
+    else for (const task of [...this.#running.values()]) task.leave();
   }
 
   stop(): void {

@@ -112,6 +112,7 @@ class RunControl {
         port.params,
         (id) => port.rows[prepared.indexOf.get(id)!] ?? [],
         () => port.consumerLeft(),
+        (id) => port.limitReached(id),
       );
     }
     return port.streaming ? port.streaming.rows.batches(batchSize) : batches(result, batchSize);

@@ -27,11 +27,17 @@ export class RunStreaming {
   #failure: { error: unknown } | undefined;
   /** Once the consumer has left: whether each fragment's rows were still wanted then (see `cutShort`). */
   readonly #wanted = new Map<string, boolean>();
+  /** Streamed leaves without dependents whose rows a satisfied limit no longer wants, still to be stopped. */
+  readonly #unsatisfied: Set<string>;
+  readonly #onLimited: (id: string) => void;
 
-  private constructor(prepared: PreparedPlan, plan: StreamPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[], onLeave: () => void) {
+  private constructor(prepared: PreparedPlan, plan: StreamPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[], onLeave: () => void, onLimited: (id: string) => void) {
     this.#prepared = prepared;
     this.#plan = plan;
     this.#rowsOf = rowsOf;
+    this.#onLimited = onLimited;
+    // A leaf other fragments bind keeps running: cutting it short would change what they bind.
+    this.#unsatisfied = new Set([...plan.leaves].filter((id) => prepared.fragments[prepared.indexOf.get(id)!]!.dependents.length === 0));
     const materialize = async (node: MergeNode): Promise<Row[]> => {
       const ids = [...new Set(mergeLeaves(node).leaves.map((l) => l.id))];
       await Promise.all(ids.map((id) => this.#waiter(id).promise));
@@ -45,10 +51,29 @@ export class RunStreaming {
   /**
    * Streaming for this plan, or undefined when its merge tree cannot stream. `onLeave` runs
    * once if the consumer leaves before the end: then no fragment's rows can reach anyone.
+   * `onLimited(id)` runs once for a streamed leaf (that no fragment binds) when the limits on
+   * its way are full: its rows can reach nobody, so what it still runs is stopped, whether
+   * or not it has delivered a batch.
    */
-  static start(prepared: PreparedPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[], onLeave: () => void): RunStreaming | undefined {
+  static start(
+    prepared: PreparedPlan,
+    params: Readonly<Record<string, unknown>>,
+    rowsOf: (id: string) => Row[],
+    onLeave: () => void,
+    onLimited: (id: string) => void = () => undefined,
+  ): RunStreaming | undefined {
     const plan = planStream(prepared.plan.mergeTree);
-    return plan ? new RunStreaming(prepared, plan, params, rowsOf, onLeave) : undefined;
+    return plan ? new RunStreaming(prepared, plan, params, rowsOf, onLeave, onLimited) : undefined;
+  }
+
+  /** After rows went through: every leaf a limit has just made unwanted is stopped. */
+  #stopSatisfied(): void {
+    if (this.#unsatisfied.size === 0 || this.rows.gone) return;
+    for (const id of this.#unsatisfied) {
+      if (!this.rows.satisfied(id)) continue;
+      this.#unsatisfied.delete(id);
+      if (!this.#settled.has(id)) this.#onLimited(id);
+    }
   }
 
   /**
@@ -100,8 +125,13 @@ export class RunStreaming {
         return undefined;
       }
     }
+    const sink = this.rows.sinkFor(f.id);
     return {
-      sink: this.rows.sinkFor(f.id),
+      sink: async (batch) => {
+        const more = await sink(batch);
+        this.#stopSatisfied();
+        return more;
+      },
       retain: f.dependents.length > 0 || this.#plan.materialized.has(f.id),
       satisfied: () => this.rows.satisfied(f.id),
     };
@@ -118,7 +148,7 @@ export class RunStreaming {
     const pushed = this.rows.sinkFor(id)(this.#rowsOf(id));
     this.#pending.push(
       Promise.resolve(pushed).then(
-        () => undefined,
+        () => this.#stopSatisfied(),
         (error: unknown) => void (this.#failure ??= { error }),
       ),
     );

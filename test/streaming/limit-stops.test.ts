@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createExecutor, createVirtualClock, memorySource, type Row, type SourceExecutor } from '../../src/index.js';
+
+/**
+ * A streamed `limit` that is full stops the fragments whose rows can no longer pass it,
+ * whether or not they have delivered a batch: before, one still waiting for its first rows
+ * ran on to its timeout, which then failed the run although the reader had every row it
+ * asked for. Time never moves here (a virtual clock nobody advances): a run that waited
+ * for a timeout would never end, and `settles` says so.
+ */
+
+function hanging() {
+  const calls: string[] = [];
+  const aborted: string[] = [];
+  const source: SourceExecutor<{ name: string }> = {
+    kind: 'hanging',
+    querySchema: z.strictObject({ name: z.string() }),
+    execute(query, ctx) {
+      calls.push(query.name);
+      ctx.signal.addEventListener('abort', () => aborted.push(query.name), { once: true });
+      return new Promise<Row[]>(() => undefined);
+    },
+  };
+  return { source, calls, aborted };
+}
+
+async function settles(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; i < 200 && !done; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  return done;
+}
+
+describe('a full streamed limit', () => {
+  it('stops a fragment that has delivered nothing yet, and the run resolves ok with every row asked for', async () => {
+    const h = hanging();
+    const mem = memorySource({ tables: { t: [{ name: 'm1' }, { name: 'm2' }, { name: 'm3' }] } });
+    const executor = createExecutor({ sources: { mem, h: h.source }, clock: createVirtualClock(), cache: false });
+    try {
+      const run = executor.run({
+        fragments: [
+          { id: 'm', source: 'mem', query: { table: 't' } },
+          { id: 'slow', source: 'h', query: { name: 'slow' } },
+        ],
+        merge: { op: 'limit', n: 2, input: { op: 'union', inputs: ['m', 'slow'] } },
+      });
+      const rows: Row[] = [];
+      const read = (async () => {
+        for await (const batch of run.rows()) rows.push(...batch);
+      })();
+      expect(await settles(read)).toBe(true);
+      expect(await settles(run.result)).toBe(true);
+      await read;
+      expect(rows).toEqual([{ name: 'm1' }, { name: 'm2' }]);
+      const result = await run.result;
+      expect(result.status).toBe('ok');
+      expect(result.errors).toEqual([]);
+      expect(h.calls).toEqual(['slow']);
+      expect(h.aborted).toEqual(['slow']);
+      expect(result.completeness.fragments.slow).toMatchObject({ status: 'succeeded', reason: 'limit-stopped' });
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('keeps a limit inside one input of a union to that input: the other still runs to its end', async () => {
+    const h = hanging();
+    const mem = memorySource({ tables: { t: [{ name: 'm1' }, { name: 'm2' }] } });
+    const executor = createExecutor({ sources: { mem, h: h.source }, clock: createVirtualClock(), cache: false });
+    try {
+      const run = executor.run({
+        fragments: [
+          { id: 'm', source: 'mem', query: { table: 't' } },
+          { id: 'slow', source: 'h', query: { name: 'slow' } },
+        ],
+        merge: { op: 'union', inputs: [{ op: 'limit', n: 1, input: 'm' }, 'slow'] },
+      });
+      const read = (async () => {
+        for await (const batch of run.rows()) void batch;
+      })();
+      // 'slow' is still wanted: the run waits for it (time does not move, so it never ends here).
+      expect(await settles(run.result)).toBe(false);
+      expect(h.aborted).toEqual([]);
+      run.cancel();
+      await read.catch(() => undefined);
+      await run.result.catch(() => undefined);
+    } finally {
+      await executor.close();
+    }
+  });
+});
