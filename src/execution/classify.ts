@@ -1,5 +1,6 @@
-import { FragmentError, TributaryError, type ErrorCode } from '../errors.js';
+import { ERROR_CODES, FragmentError, TributaryError, type ErrorCode } from '../errors.js';
 import { defaultIsRetryable, type SourceExecutor } from '../sources/source.js';
+import { describeThrown, isInstance, readField } from './thrown.js';
 
 /**
  * The one retry classification of a failed source call, used in process (the fragment
@@ -19,17 +20,19 @@ export interface Classification {
 /**
  * Classifies what a source threw: a TIMEOUT is always worth another try; otherwise the
  * source's own `isRetryable` decides (the port's `defaultIsRetryable` when it has none), and
- * a classifier that throws counts as "not retryable".
+ * a classifier that throws counts as "not retryable". It never throws itself: whatever was
+ * thrown (a Proxy, a getter that throws, null, a string) is read through `thrown.ts`.
  */
 export function classifyError(error: unknown, source: SourceExecutor | undefined): Classification {
-  const retryable = error instanceof TributaryError && error.code === 'TIMEOUT' ? true : safeIsRetryable(source, error);
-  const code = error instanceof TributaryError ? error.code : retryable ? 'SOURCE_UNAVAILABLE' : 'FRAGMENT_FAILED';
+  const own = tributaryCode(error);
+  const retryable = own === 'TIMEOUT' ? true : safeIsRetryable(source, error);
+  const code = own ?? (retryable ? 'SOURCE_UNAVAILABLE' : 'FRAGMENT_FAILED');
   const driverCode = driverCodeOf(error);
   const retryAfterMs = retryAfterOf(error);
   return {
     code,
     retryable,
-    message: error instanceof Error ? error.message : String(error),
+    message: describeThrown(error),
     ...(driverCode === undefined ? {} : { driverCode }),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   };
@@ -48,8 +51,9 @@ export interface FailureContext {
  * `retryable`); a `FragmentError` passes through unchanged.
  */
 export function toFragmentError(error: unknown, ctx: FailureContext): FragmentError {
-  if (error instanceof FragmentError) return error;
+  if (isInstance(error, FragmentError) && readable(error)) return error;
   const c = classifyError(error, ctx.source);
+  const issues = isInstance(error, TributaryError) ? readField(error, 'issues') : undefined;
   return new FragmentError(c.code, `fragment "${ctx.fragmentId}" on source "${ctx.sourceName}" failed (attempt ${ctx.attempt}): ${c.message}`, {
     fragmentId: ctx.fragmentId,
     source: ctx.sourceName,
@@ -58,8 +62,18 @@ export function toFragmentError(error: unknown, ctx: FailureContext): FragmentEr
     cause: error,
     driverCode: c.driverCode,
     retryAfterMs: c.retryAfterMs,
-    issues: error instanceof TributaryError && error.issues.length > 0 ? error.issues : undefined,
+    issues: Array.isArray(issues) && issues.length > 0 ? (issues as TributaryError['issues']) : undefined,
   });
+}
+
+/** A FragmentError the pipeline can read as it is (not a Proxy or subclass whose getters throw). */
+function readable(error: FragmentError): boolean {
+  try {
+    const { code, message, retryable, attempt, retryAfterMs, driverCode } = error;
+    return typeof code === 'string' && typeof message === 'string' && typeof retryable === 'boolean' && typeof attempt === 'number' && (retryAfterMs === undefined || typeof retryAfterMs === 'number') && (driverCode === undefined || typeof driverCode === 'string');
+  } catch {
+    return false;
+  }
 }
 
 function safeIsRetryable(source: SourceExecutor | undefined, error: unknown): boolean {
@@ -70,18 +84,26 @@ function safeIsRetryable(source: SourceExecutor | undefined, error: unknown): bo
   }
 }
 
+/** A TributaryError's own code, when it has a readable one. */
+function tributaryCode(error: unknown): ErrorCode | undefined {
+  if (!isInstance(error, TributaryError)) return undefined;
+  const code = readField(error, 'code');
+  return typeof code === 'string' && code in ERROR_CODES ? (code as ErrorCode) : undefined;
+}
+
 function driverCodeOf(error: unknown): string | undefined {
-  if (error instanceof TributaryError) return error.driverCode;
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { code, errno } = error as { code?: unknown; errno?: unknown };
+  if (isInstance(error, TributaryError)) {
+    const own = readField(error, 'driverCode');
+    return typeof own === 'string' ? own : undefined;
+  }
+  const code = readField(error, 'code');
   if (typeof code === 'string' || typeof code === 'number') return String(code);
+  const errno = readField(error, 'errno');
   if (typeof errno === 'number') return String(errno);
   return undefined;
 }
 
 function retryAfterOf(error: unknown): number | undefined {
-  if (error instanceof TributaryError) return error.retryAfterMs;
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { retryAfterMs } = error as { retryAfterMs?: unknown };
+  const retryAfterMs = readField(error, 'retryAfterMs');
   return typeof retryAfterMs === 'number' ? retryAfterMs : undefined;
 }

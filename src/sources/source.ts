@@ -112,12 +112,24 @@ export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-/** The default retry classification: an error's own `retryable` flag, then network codes. */
+/**
+ * The default retry classification: an error's own `retryable` flag, then network codes,
+ * then the same down its cause chain (at most 8 links deep, so a chain that loops ends).
+ * It never throws: a getter that throws reads as "not retryable".
+ */
 export function defaultIsRetryable(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as { retryable?: unknown; code?: unknown; cause?: unknown };
-  if (typeof e.retryable === 'boolean') return e.retryable;
-  if (typeof e.code === 'string' && NETWORK_ERROR_CODES.has(e.code)) return true;
-  if (e.cause !== undefined && e.cause !== error) return defaultIsRetryable(e.cause);
-  return false;
+  return retryableAt(error, 0);
+}
+
+function retryableAt(error: unknown, depth: number): boolean {
+  if (typeof error !== 'object' || error === null || depth > 8) return false;
+  try {
+    const e = error as { retryable?: unknown; code?: unknown; cause?: unknown };
+    if (typeof e.retryable === 'boolean') return e.retryable;
+    if (typeof e.code === 'string' && NETWORK_ERROR_CODES.has(e.code)) return true;
+    const cause = e.cause;
+    return cause !== undefined && cause !== error && retryableAt(cause, depth + 1);
+  } catch {
+    return false;
+  }
 }
