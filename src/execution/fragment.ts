@@ -85,16 +85,15 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     if (p.deadlineMs !== undefined) this.#endAt = this.startedAt + p.deadlineMs;
     const query = env.deadline;
     if (query) {
-      const budget = query.budgetFor(this.index, this.startedAt);
+      // Never below 0: time the engine itself spent before this start (a process's first run
+      // builds and compiles its machinery) does not fail a fragment untried. It gets its call;
+      // one that must wait is cut at the next turn of the event loop, with the query's timer.
+      const budget = Math.max(0, query.budgetFor(this.index, this.startedAt));
       this.#budgetMs = budget;
       env.budgeted?.(this.index, budget);
       if (this.startedAt + budget < this.#endAt) this.#endAt = this.startedAt + budget;
-      if (budget <= 0) {
-        this.#passDeadline();
-        return;
-      }
     }
-    if (this.#endAt !== Infinity) this.#deadline = env.clock.setTimeout(() => this.#passDeadline(), this.#endAt - this.startedAt);
+    if (this.#endAt !== Infinity) this.#deadline = env.clock.setTimeout(() => this.#passDeadline(), Math.max(0, this.#endAt - this.startedAt));
     const cache = p.cache && !stream ? env.cache : undefined;
     if (!cache) {
       this.#load(calls, undefined);
