@@ -249,7 +249,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     this.#clearDeadline();
     env.store(this.index, outcome.rows);
     const at = env.at();
-    if (!cached && outcome.calls > 0) env.latency?.record(at - this.startedAt);
+    if (!cached && outcome.calls > 0) env.latency?.record(at - (this.firstCallAt ?? this.startedAt));
     this.settle(this.succeeded(outcome, cached, at));
   }
 
