@@ -10,9 +10,13 @@ import type { Row } from './row.js';
  */
 const COLUMNS = 'columns';
 
-/** `rows` itself, carrying `columns` (a frozen copy) as a non-enumerable property. */
+/**
+ * `rows` itself, carrying `columns` (a frozen copy; a frozen array is shared as it is) as
+ * a non-enumerable property.
+ */
 export function withColumns<R extends readonly Row[]>(rows: R, columns: readonly string[]): R {
-  Object.defineProperty(rows, COLUMNS, { value: Object.freeze([...columns]), enumerable: false, configurable: true, writable: false });
+  const value = Object.isFrozen(columns) ? columns : Object.freeze([...columns]);
+  Object.defineProperty(rows, COLUMNS, { value, enumerable: false, configurable: true, writable: false });
   return rows;
 }
 

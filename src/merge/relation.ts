@@ -95,8 +95,9 @@ export function leafRelation(rows: readonly Row[]): Relation {
     named: hasColumns(rows),
     get columns(): string[] {
       if (columns === undefined) {
-        const known = attachedColumns(rows) ?? seen.get(rows);
-        columns = known === undefined ? columnsOf(rows) : [...known];
+        const attached = attachedColumns(rows);
+        const known = attached ?? seen.get(rows);
+        columns = attached ?? (known === undefined ? columnsOf(rows) : [...known]);
         if (known === undefined) seen.set(rows, columns);
       }
       return columns;

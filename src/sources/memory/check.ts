@@ -4,14 +4,14 @@ import type { Row } from '../../data/row.js';
  * A table's column names: every key of its rows, in order of first appearance. Worked out
  * once per table and again when its row count changes (rows pushed onto a table array).
  */
-export function tableColumns(): (rows: readonly Row[]) => string[] {
-  const known = new WeakMap<readonly Row[], { length: number; columns: string[] }>();
+export function tableColumns(): (rows: readonly Row[]) => readonly string[] {
+  const known = new WeakMap<readonly Row[], { length: number; columns: readonly string[] }>();
   return (rows) => {
     const had = known.get(rows);
     if (had?.length === rows.length) return had.columns;
     const seen = new Set<string>();
     for (const row of rows) for (const key of Object.keys(row)) seen.add(key);
-    const columns = [...seen];
+    const columns = Object.freeze([...seen]);
     known.set(rows, { length: rows.length, columns });
     return columns;
   };
