@@ -53,8 +53,10 @@ export function withSeenColumns<R extends readonly Row[]>(rows: R, columns: read
  * hence the scan over all rows.
  */
 export function columnsOf(rows: readonly Row[]): string[] {
-  const attached = attachedColumns(rows) ?? seen.get(rows);
-  if (attached !== undefined) return [...attached];
+  const attached = attachedColumns(rows);
+  if (attached !== undefined) return attached;
+  const known = seen.get(rows);
+  if (known !== undefined) return [...known];
   const keys = new Set<string>();
   // Rows mostly share one shape: a row whose keys are the ones before adds nothing, and
   // checking that with `for…in` allocates nothing (`Object.keys` makes an array a row).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { createExecutor, createVirtualClock, memorySource, TributaryError, type Plan, type Row, type SourceExecutor } from '../../src/index.js';
+import { createExecutor, createVirtualClock, memorySource, TributaryError, type Plan, type Row } from '../../src/index.js';
+import { hanging, settles } from '../support/hanging-source.js';
 
 /**
  * Leaving `run.rows()` early (a `break`) while a fragment has not delivered a batch yet: the
@@ -9,35 +9,6 @@ import { createExecutor, createVirtualClock, memorySource, TributaryError, type 
  * (`consumer-left`). Time never moves here (a virtual clock nobody advances): a run that
  * waited for a timeout would never end, and `settles` says so.
  */
-
-/** A source whose calls never settle (unless the query says `answer`): it records each call and its abort. */
-function hanging() {
-  const calls: string[] = [];
-  const aborts: { name: string; reason: unknown }[] = [];
-  const source: SourceExecutor<{ name: string; answer?: boolean; ids?: unknown }> = {
-    kind: 'hanging',
-    querySchema: z.strictObject({ name: z.string(), answer: z.boolean().optional(), ids: z.unknown().optional() }),
-    maxConcurrency: 1,
-    execute(query, ctx) {
-      calls.push(query.name);
-      if (query.answer) return Promise.resolve([{ name: query.name }]);
-      ctx.signal.addEventListener('abort', () => aborts.push({ name: query.name, reason: ctx.signal.reason }), { once: true });
-      return new Promise<Row[]>(() => undefined);
-    },
-  };
-  return { source, calls, aborts };
-}
-
-/** Whether `promise` settles within a few hundred turns of the event loop (no time passes on the run's clock). */
-async function settles(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 200 && !done; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-  return done;
-}
 
 function executorWith(h: ReturnType<typeof hanging>) {
   const mem = memorySource({ tables: { t: [{ name: 'm1' }, { name: 'm2' }] } });

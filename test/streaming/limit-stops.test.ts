@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { createExecutor, createVirtualClock, memorySource, type Row, type SourceExecutor } from '../../src/index.js';
+import { createExecutor, createVirtualClock, memorySource, type Row } from '../../src/index.js';
+import { hanging, settles } from '../support/hanging-source.js';
 
 /**
  * A streamed `limit` that is full stops the fragments whose rows can no longer pass it,
@@ -9,31 +9,6 @@ import { createExecutor, createVirtualClock, memorySource, type Row, type Source
  * asked for. Time never moves here (a virtual clock nobody advances): a run that waited
  * for a timeout would never end, and `settles` says so.
  */
-
-function hanging() {
-  const calls: string[] = [];
-  const aborted: string[] = [];
-  const source: SourceExecutor<{ name: string }> = {
-    kind: 'hanging',
-    querySchema: z.strictObject({ name: z.string() }),
-    execute(query, ctx) {
-      calls.push(query.name);
-      ctx.signal.addEventListener('abort', () => aborted.push(query.name), { once: true });
-      return new Promise<Row[]>(() => undefined);
-    },
-  };
-  return { source, calls, aborted };
-}
-
-async function settles(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 200 && !done; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-  return done;
-}
 
 describe('a full streamed limit', () => {
   it('stops a fragment that has delivered nothing yet, and the run resolves ok with every row asked for', async () => {
@@ -60,7 +35,7 @@ describe('a full streamed limit', () => {
       expect(result.status).toBe('ok');
       expect(result.errors).toEqual([]);
       expect(h.calls).toEqual(['slow']);
-      expect(h.aborted).toEqual(['slow']);
+      expect(h.aborts.map((a) => a.name)).toEqual(['slow']);
       expect(result.completeness.fragments.slow).toMatchObject({ status: 'succeeded', reason: 'limit-stopped' });
     } finally {
       await executor.close();
@@ -84,7 +59,7 @@ describe('a full streamed limit', () => {
       })();
       // 'slow' is still wanted: the run waits for it (time does not move, so it never ends here).
       expect(await settles(run.result)).toBe(false);
-      expect(h.aborted).toEqual([]);
+      expect(h.aborts).toEqual([]);
       run.cancel();
       await read.catch(() => undefined);
       await run.result.catch(() => undefined);
