@@ -281,7 +281,13 @@ export class Attempt implements LaneClient {
   }
 
   #circuitOpen(): FragmentError {
-    return new FragmentError('SOURCE_UNAVAILABLE', `source "${this.owner.env.sourceName}" is unavailable: its circuit is open after repeated failures`, {
+    const { sourceName, guards } = this.owner.env;
+    // Half-open refuses every call but its one probe: say so, or the message reads as if the
+    // cool-down had not passed yet.
+    const why = guards.breaker?.state() === 'half-open'
+      ? 'its circuit is half-open after repeated failures and its one probe call is still out'
+      : 'its circuit is open after repeated failures';
+    return new FragmentError('SOURCE_UNAVAILABLE', `source "${sourceName}" is unavailable: ${why}`, {
       fragmentId: this.owner.id,
       source: this.owner.env.sourceName,
       attempt: this.n,

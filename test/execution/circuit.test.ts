@@ -116,6 +116,40 @@ describe('a half-open probe that never reports', () => {
   });
 });
 
+describe('a call refused while the probe is out', () => {
+  it('says the circuit is half-open, not open', async () => {
+    const clock = createVirtualClock();
+    const state = { sent: 0 };
+    const flaky: SourceExecutor<{ hang?: boolean }> = {
+      kind: 'flaky',
+      querySchema: z.object({ hang: z.boolean().optional() }),
+      execute: (query, ctx) => {
+        state.sent++;
+        if (query.hang) return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)));
+        return Promise.reject(Object.assign(new Error('service unavailable'), { retryable: true }));
+      },
+    };
+    const executor = createExecutor({ sources: { flaky }, retry: { attempts: 1 }, circuitBreaker: { failureThreshold: 1, resetTimeoutMs: 1_000 }, cache: false, clock });
+    try {
+      await executor.execute({ fragments: [{ id: 'f', source: 'flaky', query: {} }] });
+      const whileOpen = await executor.execute({ fragments: [{ id: 'f', source: 'flaky', query: {} }] });
+      expect(whileOpen.errors[0]!.message).toMatch(/its circuit is open/);
+      await clock.advanceAsync(1_000);
+      const probe = executor.run({ fragments: [{ id: 'p', source: 'flaky', query: { hang: true } }] });
+      await clock.advanceAsync(0);
+      expect(executor.metrics().sources.flaky!.circuit).toBe('half-open');
+      const refused = await executor.execute({ fragments: [{ id: 'f', source: 'flaky', query: {} }] });
+      expect(refused.errors[0]).toMatchObject({ code: 'SOURCE_UNAVAILABLE' });
+      expect(refused.errors[0]!.message).toMatch(/half-open .* probe call is still out/);
+      expect(state.sent).toBe(2);
+      probe.cancel('done');
+      await expect(probe.result).rejects.toMatchObject({ code: 'CANCELLED' });
+    } finally {
+      await executor.close();
+    }
+  });
+});
+
 describe('a call sent before the circuit opened', () => {
   it('that succeeds during the cool-down leaves the circuit open: only the probe closes it', async () => {
     const clock = createVirtualClock();
