@@ -3,7 +3,7 @@ import type { Row } from '../data/row.js';
 import { columnsOf as attachedColumns, withColumns } from '../data/columns.js';
 import { columnsOf, withSeenColumns } from './relation.js';
 import { evaluateMerge } from './evaluate.js';
-import { leavesOf } from './tree.js';
+import { children, leavesOf } from './tree.js';
 import type { StreamContext } from './stream.js';
 
 /**
@@ -31,6 +31,18 @@ export function emptyInputs(root: MergeNode, leafColumns: (leaf: string) => read
       return [leaf, named(leaf) ? withColumns([], columns) : withSeenColumns([], columns)];
     }),
   );
+}
+
+/**
+ * Every column a `project` under `node` reads. A streamed leaf that a full limit stopped
+ * before it showed its columns is assumed to have these: it may have had any of them, and a
+ * union's other inputs lacking one is no mistake (see `StreamFlow.verify`).
+ */
+export function projectedColumns(node: MergeNode, out = new Set<string>()): string[] {
+  if (typeof node === 'string') return [...out];
+  if (node.op === 'project') for (const c of node.columns) out.add(typeof c === 'string' ? c : c.column);
+  for (const child of children(node)) projectedColumns(child, out);
+  return [...out];
 }
 
 /**

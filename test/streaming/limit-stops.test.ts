@@ -42,6 +42,39 @@ describe('a full streamed limit', () => {
     }
   });
 
+  it('does not fail a project for a column only the stopped fragment might have had, and still checks the others', async () => {
+    const h = hanging();
+    const mem = memorySource({ tables: { t: [{ name: 'm1' }, { name: 'm2' }, { name: 'm3' }] } });
+    const executor = createExecutor({ sources: { mem, h: h.source }, clock: createVirtualClock(), cache: false });
+    const fragments = [
+      { id: 'm', source: 'mem', query: { table: 't' } },
+      { id: 'slow', source: 'h', query: { name: 'slow' } },
+    ];
+    const stream = async (merge: unknown) => {
+      const run = executor.run({ fragments, merge } as Parameters<typeof executor.run>[0]);
+      const rows: Row[] = [];
+      const read = (async () => {
+        for await (const batch of run.rows()) rows.push(...batch);
+      })().catch((error: unknown) => error);
+      expect(await settles(run.result)).toBe(true);
+      await read;
+      return { rows, result: await run.result };
+    };
+    try {
+      // "extra" is no column of the memory table; 'slow' was stopped before it showed its own.
+      const ok = await stream({ op: 'project', columns: ['name', 'extra'], input: { op: 'limit', n: 2, input: { op: 'union', inputs: ['m', 'slow'] } } });
+      expect(ok.rows).toEqual([{ name: 'm1', extra: null }, { name: 'm2', extra: null }]);
+      expect(ok.result.status).toBe('ok');
+      expect(ok.result.completeness.fragments.slow).toMatchObject({ reason: 'limit-stopped' });
+      // A project over the memory fragment alone still names a column it lacks: a mistake.
+      const typo = await stream({ op: 'limit', n: 2, input: { op: 'union', inputs: [{ op: 'project', columns: ['nmae'], input: 'm' }, 'slow'] } });
+      expect(typo.result.status).toBe('failed');
+      expect(typo.result.errors[0]).toMatchObject({ code: 'MERGE_FAILED', issues: [{ path: 'merge.input.inputs[0].columns[0]' }] });
+    } finally {
+      await executor.close();
+    }
+  });
+
   it('keeps a limit inside one input of a union to that input: the other still runs to its end', async () => {
     const h = hanging();
     const mem = memorySource({ tables: { t: [{ name: 'm1' }, { name: 'm2' }] } });
