@@ -58,6 +58,31 @@ describe('executor.events$', () => {
     ]);
   });
 
+  it('tells overlapping runs of one plan apart by runId: on every event, on the run and on its result', async () => {
+    const ctl = testSource({ behaviour: (call) => [{ key: call.key }] });
+    executor = createExecutor({ sources: { ctl: ctl.source }, cache: false });
+    const all: ExecutionEvent[] = [];
+    executor.events$.subscribe((e) => all.push(e));
+    const plan = executor.prepare({ id: 'same', fragments: [{ id: 'a', source: 'ctl', query: { key: 'a' } }, { id: 'b', source: 'ctl', query: { key: 'b' } }], merge: { op: 'union', inputs: ['a', 'b'] } });
+    const runs = [executor.run(plan), executor.run(plan), executor.run(plan)];
+    const perRun = runs.map((run) => collectEvents(run));
+    const results = await Promise.all(runs.map((run) => run.result));
+
+    const ids = runs.map((run) => run.runId);
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(results.map((r) => r.runId)).toEqual(ids);
+    expect(all.every((e) => e.queryId === 'same')).toBe(true);
+    runs.forEach((run, i) => {
+      // The run's own stream and the executor's, filtered by runId, are the same events.
+      expect(perRun[i]!.every((e) => e.runId === run.runId)).toBe(true);
+      expect(all.filter((e) => e.runId === run.runId)).toEqual(perRun[i]);
+      const types = perRun[i]!.map((e) => e.type);
+      expect([types[0], types.at(-1)]).toEqual(['query.started', 'query.done']);
+      expect(types.filter((t) => t === 'fragment.succeeded')).toHaveLength(2);
+    });
+  });
+
   it('replays nothing to a late subscriber and completes when the executor closes', async () => {
     executor = createExecutor({ sources: { mem: memorySource({ tables: { t: [{ x: 1 }] } }) }, cache: false });
     await executor.execute({ id: 'early', fragments: [{ id: 'a', source: 'mem', query: { table: 't' } }] });

@@ -6,6 +6,8 @@ import type { RunStore, StoredRun, StoredRunState } from './run-store.js';
 
 /** What a run's port asks of its durable side. @internal */
 export interface DurableHooks {
+  /** The run's id: its events carry it (`runId`). */
+  readonly runId: string;
   /** On resume: the rows of fragments that had succeeded, by fragment id (they settle at once). */
   readonly restored: ReadonlyMap<string, Row[]> | undefined;
   /** A fragment settled (rows: a success's rows). */
@@ -42,6 +44,10 @@ export class DurableRun implements DurableHooks {
   #ended = false;
   /** Set once the store said another executor holds the run: this copy stops and writes nothing more. */
   leaseLost: TributaryError | undefined;
+
+  get runId(): string {
+    return this.options.runId;
+  }
 
   constructor(readonly options: DurableRunOptions) {
     this.restored = options.restored;

@@ -60,6 +60,8 @@ export interface FragmentStream {
  */
 export interface SourceEnv {
   readonly queryId: string;
+  /** The run's own id (`QueryRun.runId`), on every event. */
+  readonly runId: string;
   readonly sourceName: string;
   readonly source: SourceExecutor;
   readonly lanes: { readonly global: Lane; readonly source: Lane };

@@ -48,14 +48,14 @@ export abstract class FragmentReports {
     const at = env.at();
     this.firstCallAt ??= at;
     env.started(this.index, attempt, at);
-    if (env.events.wanted) env.events.emit({ type: 'fragment.started', queryId: env.queryId, at, fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch });
+    if (env.events.wanted) env.events.emit({ type: 'fragment.started', queryId: env.queryId, runId: env.runId, at, fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch });
   }
 
   /** Emits `fragment.attempt.failed`. */
   attemptFailed(attempt: number, error: FragmentError): void {
     const env = this.env;
     if (env.events.wanted) {
-      env.events.emit({ type: 'fragment.attempt.failed', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt, retryable: error.retryable, error });
+      env.events.emit({ type: 'fragment.attempt.failed', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt, retryable: error.retryable, error });
     }
   }
 
@@ -63,7 +63,7 @@ export abstract class FragmentReports {
   circuitChanged(transition: 'opened' | 'closed'): void {
     const env = this.env;
     if (!env.events.wanted) return;
-    const base = { queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level };
+    const base = { queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level };
     if (transition === 'opened') env.events.emit({ type: 'source.circuit.opened', ...base, failures: env.guards.breaker?.consecutiveFailures() ?? 0 });
     else env.events.emit({ type: 'source.circuit.closed', ...base });
   }
@@ -71,20 +71,20 @@ export abstract class FragmentReports {
   /** Emits `source.limit.changed`: an attempt's sample moved the source's adaptive limit. */
   limitChanged(previous: number, limit: number): void {
     const env = this.env;
-    if (env.events.wanted) env.events.emit({ type: 'source.limit.changed', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, previous, limit });
+    if (env.events.wanted) env.events.emit({ type: 'source.limit.changed', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, previous, limit });
   }
 
   /** Emits `cache.unavailable`: the shared cache could not answer; the fragment loads instead. */
   cacheUnavailable(reason: string): void {
     const env = this.env;
-    if (env.events.wanted) env.events.emit({ type: 'cache.unavailable', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, reason });
+    if (env.events.wanted) env.events.emit({ type: 'cache.unavailable', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, reason });
   }
 
   protected succeeded(outcome: FragmentOutcome, cached: boolean, at: number): FragmentSucceededEvent {
     const env = this.env;
     const event: FragmentSucceededEvent = {
       type: 'fragment.succeeded',
-      queryId: env.queryId,
+      queryId: env.queryId, runId: env.runId,
       at,
       fragmentId: this.id,
       source: env.sourceName,
@@ -104,7 +104,7 @@ export abstract class FragmentReports {
     const env = this.env;
     const event: FragmentFailedEvent = {
       type: 'fragment.failed',
-      queryId: env.queryId,
+      queryId: env.queryId, runId: env.runId,
       at,
       fragmentId: this.id,
       source: env.sourceName,
@@ -124,7 +124,7 @@ export abstract class FragmentReports {
     const env = this.env;
     return {
       type: 'fragment.dropped',
-      queryId: env.queryId,
+      queryId: env.queryId, runId: env.runId,
       at,
       fragmentId: this.id,
       source: env.sourceName,

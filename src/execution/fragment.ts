@@ -61,7 +61,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const env = this.env;
     const p = this.prepared;
     this.startedAt = env.at();
-    if (env.events.wanted) env.events.emit({ type: 'fragment.queued', queryId: env.queryId, at: this.startedAt, fragmentId: this.id, source: env.sourceName, level: this.level });
+    if (env.events.wanted) env.events.emit({ type: 'fragment.queued', queryId: env.queryId, runId: env.runId, at: this.startedAt, fragmentId: this.id, source: env.sourceName, level: this.level });
     // Its rows could reach nobody (the reader of run.rows() left): not bound, not called.
     if (env.unwanted(this.index)) return this.#succeed({ rows: [], count: 0, attempts: 0, calls: 0, limited: 'satisfied' }, false);
     let calls: readonly BoundCall[];
@@ -141,7 +141,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
   #cached(rows: Row[]): void {
     if (this.#settled) return;
     const env = this.env;
-    if (env.events.wanted) env.events.emit({ type: 'fragment.cached', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, rowCount: rows.length });
+    if (env.events.wanted) env.events.emit({ type: 'fragment.cached', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, rowCount: rows.length });
     this.#succeed({ rows, count: rows.length, attempts: 0, calls: 0 }, true);
   }
 
@@ -209,7 +209,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
       return this.#giveUp(error, 'RETRY_BUDGET_EXHAUSTED', `source "${env.sourceName}" has spent its retry budget; not retrying: ${error.message}`);
     }
     env.retried(this.index);
-    if (env.events.wanted) env.events.emit({ type: 'fragment.retrying', queryId: env.queryId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt: retry + 1, delayMs });
+    if (env.events.wanted) env.events.emit({ type: 'fragment.retrying', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt: retry + 1, delayMs });
     return timer(delayMs, env.scheduler);
   }
 

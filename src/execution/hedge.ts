@@ -193,7 +193,7 @@ export class HedgedAttempt implements AttemptOwner {
   attemptStarted(attempt: number, batch: { index: number; count: number }): void {
     const env = this.owner.env;
     if (this.#startingHedge) {
-      if (env.events.wanted) env.events.emit({ type: 'fragment.hedged', queryId: env.queryId, at: env.at(), fragmentId: this.owner.id, source: env.sourceName, level: this.owner.level, attempt, batch, afterMs: this.#afterMs });
+      if (env.events.wanted) env.events.emit({ type: 'fragment.hedged', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.owner.id, source: env.sourceName, level: this.owner.level, attempt, batch, afterMs: this.#afterMs });
       return;
     }
     this.owner.attemptStarted(attempt, batch);

@@ -6,7 +6,13 @@ import type { FragmentError, TributaryError } from '../errors.js';
  * never rows.
  */
 interface EventBase {
+  /** The plan's id: every run of one plan shares it. */
   queryId: string;
+  /**
+   * This run's id, unique to it: a durable run's `runId`, else a random UUID. Runs of one
+   * plan that overlap share `queryId`, never `runId`.
+   */
+  runId: string;
   /** Milliseconds since the query started. */
   at: number;
 }

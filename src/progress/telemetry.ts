@@ -144,7 +144,7 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
       const parent = parentOf();
       const span = tracer.startSpan(
         'tributary.query',
-        { attributes: { 'tributary.query.id': event.queryId, 'tributary.query.fragments': event.fragments, 'tributary.query.levels': event.levels } },
+        { attributes: { 'tributary.query.id': event.queryId, 'tributary.run.id': event.runId, 'tributary.query.fragments': event.fragments, 'tributary.query.levels': event.levels } },
         parent,
       );
       // Without an SDK (or when sampled out) nothing records: skip the query's other events,

@@ -21,7 +21,7 @@ export function runOutcome(port: RunPort, snapshot: FinalSnapshot): { out: Query
   const failed = snapshot.value === 'failed' || snapshot.status === 'error' || stopped;
   const durationMs = port.at();
   const errors = port.mergeError ? [...port.errors, port.mergeError] : port.errors;
-  const out = buildResult(prepared, port.table, { failed, rows: port.merged.rows, columns: port.merged.columns, errors, retries: port.events.retries, durationMs });
+  const out = buildResult(prepared, port.table, { runId: port.runId, failed, rows: port.merged.rows, columns: port.merged.columns, errors, retries: port.events.retries, durationMs });
   const cancelled = stopped || (failed && snapshot.context.failure?.code === 'CANCELLED');
   const error = !failed
     ? undefined
@@ -29,10 +29,10 @@ export function runOutcome(port: RunPort, snapshot: FinalSnapshot): { out: Query
       ? (port.stopReason ?? new TributaryError('CANCELLED', 'the query was cancelled'))
       : (errors[0] ?? new TributaryError('FRAGMENT_FAILED', snapshot.context.failure?.message ?? 'the query failed'));
   if (port.events.wanted) {
-    if (error) port.events.emit({ type: 'query.failed', queryId: prepared.id, at: durationMs, error, durationMs });
+    if (error) port.events.emit({ type: 'query.failed', queryId: prepared.id, runId: port.runId, at: durationMs, error, durationMs });
     else {
       const rowCount = port.streaming ? port.streaming.rows.count : out.rows.length;
-      port.events.emit({ type: 'query.done', queryId: prepared.id, at: durationMs, status: out.status === 'partial' ? 'partial' : 'ok', rowCount, durationMs });
+      port.events.emit({ type: 'query.done', queryId: prepared.id, runId: port.runId, at: durationMs, status: out.status === 'partial' ? 'partial' : 'ok', rowCount, durationMs });
     }
   }
   return { out, error, cancelled };

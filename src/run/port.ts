@@ -44,6 +44,7 @@ export interface SourceCounts {
  */
 export interface QueryPort {
   readonly queryId: string;
+  readonly runId: string;
   readonly errorPolicy: 'fail-fast' | 'partial';
   readonly schedule: 'levels' | 'eager';
   /** The sources the plan uses: one child actor each, with these ids. */

@@ -58,7 +58,7 @@ function restore(port: RunPort, send: Dispatch, restored: ReadonlyMap<string, Ro
 function served(port: RunPort, i: number, rows: Row[]): FragmentSucceededEvent {
   const f = port.prepared.fragments[i]!;
   const at = port.at();
-  const base = { queryId: port.queryId, at, fragmentId: f.id, source: f.source, level: f.level };
+  const base = { queryId: port.queryId, runId: port.runId, at, fragmentId: f.id, source: f.source, level: f.level };
   if (port.events.wanted) {
     port.events.emit({ type: 'fragment.queued', ...base });
     port.events.emit({ type: 'fragment.cached', ...base, rowCount: rows.length });

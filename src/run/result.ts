@@ -29,6 +29,8 @@ export interface FragmentReport {
 /** The outcome of one query. */
 export interface QueryResult {
   queryId: string;
+  /** The run's own id (`QueryRun.runId`), as on its events. */
+  runId: string;
   status: 'ok' | 'partial' | 'failed';
   rows: Row[];
   columns: string[];
@@ -51,6 +53,7 @@ export interface QueryResult {
 
 /** The outcome as the run knows it when the machine has stopped. */
 export interface RunOutcome {
+  runId: string;
   failed: boolean;
   rows: Row[];
   columns: string[];
@@ -93,6 +96,7 @@ export function buildResult(prepared: PreparedPlan, table: StatusTable, outcome:
   }
   return {
     queryId: prepared.id,
+    runId: outcome.runId,
     status: outcome.failed ? 'failed' : incomplete ? 'partial' : 'ok',
     rows: outcome.failed ? [] : outcome.rows,
     columns: outcome.failed ? [] : outcome.columns,

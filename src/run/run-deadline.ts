@@ -63,7 +63,7 @@ export class RunDeadline {
       const state = port.table.state(i);
       if (state !== 'queued' && state !== 'running' && !(state === 'pending' && port.scheduler.isReady(i))) continue;
       port.runnerOf(f.source)?.drop(i);
-      const event = this.stopped(f, port.table, port.queryId, port.at());
+      const event = this.stopped(f, port.table, port, port.at());
       if (event.type === 'fragment.failed' && port.errorPolicy === 'fail-fast') {
         port.stopReason ??= new TributaryError('TIMEOUT', `the query passed its ${this.deadlineMs} ms deadline`, { cause: event.error });
         fail = true;
@@ -80,12 +80,12 @@ export class RunDeadline {
    * How fragment `f`, still queued or running at the deadline (`at`), settles: dropped when
    * optional, failed with TIMEOUT when required.
    */
-  stopped(f: PreparedFragment, table: StatusTable, queryId: string, at: number): SettleEvent & { type: 'fragment.dropped' | 'fragment.failed' } {
+  stopped(f: PreparedFragment, table: StatusTable, run: { queryId: string; runId: string }, at: number): SettleEvent & { type: 'fragment.dropped' | 'fragment.failed' } {
     const i = f.index;
     const startedAt = table.startedAt(i);
     const attempts = table.attempts(i);
     const durationMs = startedAt === undefined ? 0 : Math.round((at - startedAt) * 1000) / 1000;
-    const base = { queryId, at, fragmentId: f.id, source: f.source, level: f.level, attempts, durationMs };
+    const base = { queryId: run.queryId, runId: run.runId, at, fragmentId: f.id, source: f.source, level: f.level, attempts, durationMs };
     if (f.optional) return { type: 'fragment.dropped', ...base, startedAt, reason: 'deadline' };
     // Its calls (started so far) and streamed rows are whatever the table has seen.
     const counted = { calls: table.calls(i), rowCount: table.rowCount(i) };

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TributaryError } from '../errors.js';
 import type { QueryDeadline } from '../execution/deadline.js';
 import type { Row } from '../data/row.js';
@@ -27,6 +28,8 @@ import type { RunRuntime } from './types.js';
  */
 export class RunPort implements QueryPort, BindContext {
   readonly queryId: string;
+  /** This run's own id: the durable run's, else a random UUID (see `QueryRun.runId`). */
+  readonly runId: string;
   readonly errorPolicy: 'fail-fast' | 'partial';
   readonly schedule: 'levels' | 'eager';
   readonly sources: readonly string[];
@@ -57,6 +60,7 @@ export class RunPort implements QueryPort, BindContext {
     deadlineMs?: number,
   ) {
     this.queryId = prepared.id;
+    this.runId = rt.durable?.runId ?? randomUUID();
     this.errorPolicy = prepared.plan.errorPolicy;
     this.schedule = prepared.plan.schedule;
     this.sources = prepared.sources;
@@ -135,7 +139,7 @@ export class RunPort implements QueryPort, BindContext {
 
   levelStarted(level: number): void {
     this.events.levelStarted(level);
-    if (this.events.wanted) this.events.emit({ type: 'level.started', queryId: this.queryId, at: this.at(), level });
+    if (this.events.wanted) this.events.emit({ type: 'level.started', queryId: this.queryId, runId: this.runId, at: this.at(), level });
   }
 
   takeReady(level: number): Ready | undefined {
@@ -170,7 +174,7 @@ export class RunPort implements QueryPort, BindContext {
   }
 
   mergeStarted(): void {
-    if (this.events.wanted) this.events.emit({ type: 'merge.started', queryId: this.queryId, at: this.at() });
+    if (this.events.wanted) this.events.emit({ type: 'merge.started', queryId: this.queryId, runId: this.runId, at: this.at() });
   }
 
   merge(): number | Promise<number> {

@@ -46,7 +46,7 @@ export function skipBelow(port: RunPort, fragmentId: string): void {
     const f = port.prepared.fragments[d]!;
     port.streaming?.settled(f.id);
     if (port.events.wanted) {
-      port.events.emit({ type: 'fragment.skipped', queryId: port.queryId, at: port.at(), fragmentId: f.id, source: f.source, level: f.level, because: fragmentId });
+      port.events.emit({ type: 'fragment.skipped', queryId: port.queryId, runId: port.runId, at: port.at(), fragmentId: f.id, source: f.source, level: f.level, because: fragmentId });
     }
   }
   port.events.progressed();

@@ -19,6 +19,7 @@ import type { RunRuntime } from './types.js';
 /** What a source runner needs of its run (the run's port provides it). */
 export interface RunnerHost {
   readonly queryId: string;
+  readonly runId: string;
   readonly prepared: PreparedPlan;
   readonly rt: RunRuntime;
   readonly bound: ReadonlyMap<string, { source: SourceExecutor; lane: Lane; guards: SourceGuards }>;
@@ -51,6 +52,7 @@ export function createSourceRunner(port: RunnerHost, name: string, sendBack: (ev
  */
 class SourceRun implements SourceRunner, SourceEnv {
   readonly queryId: string;
+  readonly runId: string;
   readonly source: SourceExecutor;
   readonly lanes: { readonly global: Lane; readonly source: Lane };
   readonly guards: SourceGuards;
@@ -78,6 +80,7 @@ class SourceRun implements SourceRunner, SourceEnv {
     this.#port = port;
     this.#sendBack = sendBack;
     this.queryId = port.queryId;
+    this.runId = port.runId;
     this.source = bound.source;
     this.lanes = { global: rt.globalLane, source: bound.lane };
     this.guards = bound.guards;

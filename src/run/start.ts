@@ -66,6 +66,7 @@ class RunControl {
 
     this.run = {
       queryId: prepared.id,
+      runId: port.runId,
       actor,
       events$: port.events.events$,
       progress$: port.events.progress$,
@@ -123,7 +124,7 @@ class RunControl {
     this.#started = true;
     const { actor, port, prepared } = this;
     actor.start();
-    if (port.events.wanted) port.events.emit({ type: 'query.started', queryId: prepared.id, at: port.at(), fragments: prepared.fragments.length, levels: prepared.levelSizes.length });
+    if (port.events.wanted) port.events.emit({ type: 'query.started', queryId: prepared.id, runId: port.runId, at: port.at(), fragments: prepared.fragments.length, levels: prepared.levelSizes.length });
     if (port.stopReason) actor.send({ type: 'query.cancel', reason: port.stopReason.message });
     else {
       if (port.deadline) port.armDeadline(() => this.#deadlinePassed());
@@ -170,7 +171,7 @@ class RunControl {
     unbindPort(this.actor.system);
     if (this.#onAbort) this.opts.signal?.removeEventListener('abort', this.#onAbort);
     const durationMs = port.at();
-    if (port.events.wanted) port.events.emit({ type: 'query.failed', queryId: this.prepared.id, at: durationMs, error, durationMs });
+    if (port.events.wanted) port.events.emit({ type: 'query.failed', queryId: this.prepared.id, runId: this.port.runId, at: durationMs, error, durationMs });
     port.streaming?.finish(error);
     port.events.finish(false);
     this.rt.ticket?.release();

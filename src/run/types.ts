@@ -41,7 +41,13 @@ export interface RunOptions {
 
 /** A running query: its actor, its live events and progress, and its result. */
 export interface QueryRun {
+  /** The plan's id: every run of one plan shares it. */
   readonly queryId: string;
+  /**
+   * This run's own id, on each of its events and its result: the durable run's `runId`,
+   * else a random UUID. Runs of one plan that overlap share `queryId`, never `runId`.
+   */
+  readonly runId: string;
   /** The XState actor of the query machine (started on the next microtask). */
   readonly actor: Actor<QueryMachine>;
   /** Every event of this run from now on; completes after `query.done` / `query.failed`. */

@@ -16,7 +16,7 @@ describe('the CLI and adaptive concurrency', { timeout: 60_000 }, () => {
   });
 
   it('says when a limit moves and when a call is hedged, one line each', () => {
-    const base = { queryId: 'q', at: 1, fragmentId: 'orders', source: 'shop', level: 1 };
+    const base = { queryId: 'q', runId: 'run-1', at: 1, fragmentId: 'orders', source: 'shop', level: 1 };
     expect(describeEvent({ type: 'source.limit.changed', ...base, previous: 4, limit: 8 })).toBe('source shop: concurrency limit 4 → 8');
     expect(describeEvent({ type: 'fragment.hedged', ...base, attempt: 1, batch: { index: 0, count: 1 }, afterMs: 30 })).toBe('orders (shop) hedged: a second call after 30 ms without an answer');
   });

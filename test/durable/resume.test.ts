@@ -57,8 +57,16 @@ describe('durable runs (SQLite run store, in one process)', () => {
     source.release('b');
     const run = await second.resume('r1', { principal: alice });
     const types: string[] = [];
-    run.events$.subscribe((e) => types.push(`${e.type}${'fragmentId' in e ? ` ${e.fragmentId}` : ''}`));
+    const runIds = new Set<string>();
+    run.events$.subscribe((e) => {
+      types.push(`${e.type}${'fragmentId' in e ? ` ${e.fragmentId}` : ''}`);
+      runIds.add(e.runId);
+    });
     const result = await run.result;
+    // The resumed run is the same run: its id is the durable one, on its events and result.
+    expect(run.runId).toBe('r1');
+    expect([...runIds]).toEqual(['r1']);
+    expect(result.runId).toBe('r1');
     const expected = await reference();
     expect(result.status).toBe('ok');
     expect(result.rows).toEqual(expected.rows);

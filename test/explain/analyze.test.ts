@@ -26,7 +26,7 @@ function resultOf(timings: Record<string, [number, number] | undefined>, level: 
   }
   const end = Math.max(...Object.values(timings).map((t) => (t ? t[0] + t[1] : 0)));
   return {
-    queryId: 'q',
+    queryId: 'q', runId: 'run-1',
     status: Object.values(timings).every(Boolean) ? 'ok' : 'partial',
     rows: [],
     columns: [],
@@ -82,7 +82,7 @@ describe('analyze', () => {
   });
 
   it('takes queued and first-call times from recorded events, and bytes when known', () => {
-    const at = (type: string, fragmentId: string, t: number) => ({ type, fragmentId, at: t, queryId: 'q', source: 'src', level: 0 }) as unknown as ExecutionEvent;
+    const at = (type: string, fragmentId: string, t: number) => ({ type, fragmentId, at: t, queryId: 'q', runId: 'run-1', source: 'src', level: 0 }) as unknown as ExecutionEvent;
     const events = [at('fragment.queued', 'a', 1), at('fragment.started', 'a', 4), at('fragment.started', 'a', 9)];
     const a = analyze(resultOf({ a: [1, 29], b: [30, 150], c: [30, 30], d: [180, 30], e: [0, 10] }, diamondLevels), diamond, {
       events,

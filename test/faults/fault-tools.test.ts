@@ -146,7 +146,7 @@ describe('fault metrics', () => {
 
   it('counts a retry that follows a non-retryable attempt failure', () => {
     const error = new FragmentError('FRAGMENT_FAILED', 'no', { fragmentId: 'f', source: 's', attempt: 1 });
-    const base = { queryId: 'q', at: 0, fragmentId: 'f', source: 's', level: 0 };
+    const base = { queryId: 'q', runId: 'run-1', at: 0, fragmentId: 'f', source: 's', level: 0 };
     const events: ExecutionEvent[] = [
       { ...base, type: 'fragment.attempt.failed', attempt: 1, retryable: false, error },
       { ...base, type: 'fragment.retrying', attempt: 2, delayMs: 10 },

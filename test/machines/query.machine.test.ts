@@ -295,7 +295,7 @@ describe('query machine', () => {
     const run = executor!.run(threeLevels);
     await ctl.waitForCalls(2);
     // An event none of its fragments sent: its `settle` action throws, and the actor errors.
-    run.actor.send({ type: 'fragment.succeeded', queryId: 'three-levels', at: 0, fragmentId: 'no-such-fragment', source: 'ctl', level: 1, rowCount: 0, attempts: 1, calls: 1, cached: false, startedAt: 0, durationMs: 0 });
+    run.actor.send({ type: 'fragment.succeeded', queryId: 'three-levels', runId: 'run-1', at: 0, fragmentId: 'no-such-fragment', source: 'ctl', level: 1, rowCount: 0, attempts: 1, calls: 1, cached: false, startedAt: 0, durationMs: 0 });
     const result = await run.result;
     expect(run.actor.getSnapshot().status).toBe('error');
     expect(result.status).toBe('failed');

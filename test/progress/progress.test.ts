@@ -5,7 +5,7 @@ import { flush, sourceError, testSource } from '../support/engine.js';
 
 const q = 'q';
 const frag = (type: string, fragmentId: string, extra: Record<string, unknown> = {}) =>
-  ({ type, queryId: q, at: 0, fragmentId, source: 's', level: 0, ...extra }) as unknown as ExecutionEvent;
+  ({ type, queryId: q, runId: 'run-1', at: 0, fragmentId, source: 's', level: 0, ...extra }) as unknown as ExecutionEvent;
 
 const MONOTONIC = ['succeeded', 'failed', 'cached', 'skipped', 'level', 'percent', 'retries'] as const;
 
@@ -27,7 +27,7 @@ describe('progressFrom', () => {
     expect(seen.at(-1)).toMatchObject({ succeeded: 1, running: 0, percent: 50 });
     events.next(frag('fragment.succeeded', 'b', { rowCount: 1, attempts: 0, calls: 0, cached: true, startedAt: 0, durationMs: 1 }));
     expect(seen.at(-1)).toMatchObject({ succeeded: 2, cached: 1, percent: 99, done: false });
-    events.next({ type: 'query.done', queryId: q, at: 1, status: 'ok', rowCount: 2, durationMs: 1 });
+    events.next({ type: 'query.done', queryId: q, runId: 'run-1', at: 1, status: 'ok', rowCount: 2, durationMs: 1 });
     expect(seen.at(-1)).toMatchObject({ percent: 100, done: true });
     expectMonotonic(seen);
   });
@@ -38,7 +38,7 @@ describe('progressFrom', () => {
     let completed = false;
     progressFrom(events, 1).subscribe({ next: (p) => seen.push(p), complete: () => (completed = true) });
     events.next(frag('fragment.queued', 'a'));
-    events.next({ type: 'merge.started', queryId: q, at: 0 });
+    events.next({ type: 'merge.started', queryId: q, runId: 'run-1', at: 0 });
     expect(seen).toHaveLength(1);
     events.complete();
     expect(completed).toBe(true);

@@ -13,11 +13,11 @@ describe('OpenTelemetry: adaptive limits and hedges', () => {
   it('records limit changes and hedges as span events of the query span', () => {
     const events$ = new Subject<ExecutionEvent>();
     const subscription = instrument(events$, { tracer: provider.getTracer('test') });
-    const base = { queryId: 'q', fragmentId: 'f', source: 'db', level: 0 };
-    events$.next({ type: 'query.started', queryId: 'q', at: 0, fragments: 1, levels: 1 });
+    const base = { queryId: 'q', runId: 'run-1', fragmentId: 'f', source: 'db', level: 0 };
+    events$.next({ type: 'query.started', queryId: 'q', runId: 'run-1', at: 0, fragments: 1, levels: 1 });
     events$.next({ type: 'source.limit.changed', ...base, at: 1, previous: 4, limit: 8 });
     events$.next({ type: 'fragment.hedged', ...base, at: 2, attempt: 1, batch: { index: 0, count: 1 }, afterMs: 30 });
-    events$.next({ type: 'query.done', queryId: 'q', at: 3, status: 'ok', rowCount: 0, durationMs: 3 });
+    events$.next({ type: 'query.done', queryId: 'q', runId: 'run-1', at: 3, status: 'ok', rowCount: 0, durationMs: 3 });
     subscription.unsubscribe();
     const [query] = exporter.getFinishedSpans().filter((s) => s.name === 'tributary.query');
     const byName = Object.fromEntries(query!.events.map((e) => [e.name, e.attributes]));

@@ -51,7 +51,7 @@ describe('OpenTelemetry spans', () => {
 
     const [query, ...moreQueries] = spans('tributary.query');
     expect(moreQueries).toEqual([]);
-    expect(query!.attributes).toMatchObject({ 'tributary.query.id': 'traced', 'tributary.query.fragments': 2, 'tributary.query.levels': 2, 'tributary.query.status': 'ok', 'tributary.rows': 1 });
+    expect(query!.attributes).toMatchObject({ 'tributary.query.id': 'traced', 'tributary.run.id': result.runId, 'tributary.query.fragments': 2, 'tributary.query.levels': 2, 'tributary.query.status': 'ok', 'tributary.rows': 1 });
     expect(query!.status.code).toBe(SpanStatusCode.UNSET);
     expect(query!.parentSpanContext).toBeUndefined();
     const queryId = query!.spanContext().spanId;
@@ -213,8 +213,8 @@ describe('OpenTelemetry spans', () => {
   it('ends every open span when the stream completes or the subscription ends', async () => {
     const events = new Subject<ExecutionEvent>();
     const subscription = instrument(events, { tracer: provider.getTracer('test') });
-    events.next({ type: 'query.started', queryId: 'q', at: 0, fragments: 1, levels: 1 });
-    events.next({ type: 'fragment.started', queryId: 'q', at: 1, fragmentId: 'f', source: 's', level: 0, attempt: 1, batch: { index: 0, count: 1 } });
+    events.next({ type: 'query.started', queryId: 'q', runId: 'run-1', at: 0, fragments: 1, levels: 1 });
+    events.next({ type: 'fragment.started', queryId: 'q', runId: 'run-1', at: 1, fragmentId: 'f', source: 's', level: 0, attempt: 1, batch: { index: 0, count: 1 } });
     expect(spans()).toEqual([]);
     subscription.unsubscribe();
     await until(() => spans().length === 2, 'the spans to end');

@@ -46,15 +46,15 @@ describe('LiveStore: what the live page is told', () => {
 
   it('shows a query it was not told about from its events alone, and a new run of the same plan as a new query', () => {
     const store = new LiveStore();
-    const base = { queryId: 'r', source: 'm', level: 0 };
+    const base = { queryId: 'r', runId: 'run-1', source: 'm', level: 0 };
     const events: ExecutionEvent[] = [
-      { type: 'query.started', queryId: 'r', at: 0, fragments: 2, levels: 1 },
+      { type: 'query.started', queryId: 'r', runId: 'run-1', at: 0, fragments: 2, levels: 1 },
       { type: 'fragment.queued', fragmentId: 'x', at: 1, ...base },
       { type: 'fragment.started', fragmentId: 'x', at: 2, attempt: 1, batch: { index: 0, count: 1 }, ...base },
       { type: 'fragment.queued', fragmentId: 'y', at: 2, ...base },
     ];
     for (const e of events) store.onEvent(e);
-    store.onEvent({ type: 'query.started', queryId: 'r', at: 0, fragments: 1, levels: 1 });
+    store.onEvent({ type: 'query.started', queryId: 'r', runId: 'run-1', at: 0, fragments: 1, levels: 1 });
     const snapshot = store.snapshot();
     if (snapshot.type !== 'snapshot') throw new Error('not a snapshot');
     expect(snapshot.queries.map((q) => q.key)).toEqual(['r#1', 'r#2']);
@@ -67,9 +67,9 @@ describe('LiveStore: what the live page is told', () => {
     const store = new LiveStore({ ...DEFAULT_LIMITS, queries: 2, log: 3, events: 10 });
     const base = { source: 'm', level: 0 };
     for (const id of ['q1', 'q2', 'q3']) {
-      store.onEvent({ type: 'query.started', queryId: id, at: 0, fragments: 1, levels: 1 });
-      store.onEvent({ type: 'fragment.queued', queryId: id, fragmentId: 'f', at: 1, ...base });
-      store.onEvent({ type: 'query.failed', queryId: id, at: 2, durationMs: 2, error: new TributaryError('CANCELLED', 'cancelled') });
+      store.onEvent({ type: 'query.started', queryId: id, runId: 'run-1', at: 0, fragments: 1, levels: 1 });
+      store.onEvent({ type: 'fragment.queued', queryId: id, runId: 'run-1', fragmentId: 'f', at: 1, ...base });
+      store.onEvent({ type: 'query.failed', queryId: id, runId: 'run-1', at: 2, durationMs: 2, error: new TributaryError('CANCELLED', 'cancelled') });
     }
     const snapshot = store.snapshot();
     if (snapshot.type !== 'snapshot') throw new Error('not a snapshot');
