@@ -129,6 +129,10 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     // The headers function may have taken a while: the call may have ended meanwhile.
     if (lifetime.signal.aborted) throw new TributaryError('CLOSED', 'httpSource was closed during the call');
     ctx.signal.throwIfAborted();
+    // Built before any listener is attached: a query that cannot be sent (a null path param,
+    // two lists under list: 'each') throws here, and must leave nothing on ctx.signal or on
+    // the source's lifetime signal, where a listener would stay until close().
+    const requests = buildRequests(query, baseUrl, headers);
     const { controller, dispose } = linkedController([ctx.signal, lifetime.signal]);
     // maxBytes bounds the response bodies as read (not the rows' estimate), so addBytes counts them.
     const budget = callLimits(ctx, { maxRows: opts.maxRows, maxBytes: opts.maxBytes ?? DEFAULT_HTTP_MAX_BYTES });
@@ -145,7 +149,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
       if (lifetime.signal.aborted) return new TributaryError('CLOSED', 'httpSource was closed during the call', { cause: error });
       return error;
     };
-    return { controller, dispose, loopFor, failure, requests: buildRequests(query, baseUrl, headers) };
+    return { controller, dispose, loopFor, failure, requests };
   }
 
   type Call = Awaited<ReturnType<typeof prepare>>;
