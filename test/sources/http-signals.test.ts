@@ -11,7 +11,7 @@ let server: TestHttpServer;
 
 beforeAll(async () => {
   server = await startHttpServer({
-    'GET /items/:id': reply.dynamic((req) => [{ id: req.params.id }]),
+    'GET /items/:id': reply.delay(5, reply.dynamic((req) => [{ id: req.params.id }])),
   });
 });
 afterAll(() => server.close());
@@ -35,4 +35,20 @@ describe('httpSource and the signals it listens on', () => {
     expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
   });
 
+  it('fans out to more than ten requests at once without a MaxListenersExceededWarning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const source = httpSource({ baseUrl: server.url, maxConcurrency: 16 });
+      const ids = Array.from({ length: 32 }, (_, i) => i);
+      const rows = await (source.execute({ path: '/items/{id}', pathParams: { id: ids } }, ctx(new AbortController().signal)) as Promise<Row[]>);
+      expect(rows.map((row) => row.id)).toEqual(ids.map(String));
+      // process.emitWarning emits on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
 });

@@ -134,6 +134,9 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     // the source's lifetime signal, where a listener would stay until close().
     const requests = buildRequests(query, baseUrl, headers);
     const { controller, dispose } = linkedController([ctx.signal, lifetime.signal]);
+    // Each request in flight listens on the call's signal: a maxConcurrency over ten is not
+    // the leak Node's default MaxListeners warning guesses either.
+    setMaxListeners(Math.max(10, concurrency + 2), controller.signal);
     // maxBytes bounds the response bodies as read (not the rows' estimate), so addBytes counts them.
     const budget = callLimits(ctx, { maxRows: opts.maxRows, maxBytes: opts.maxBytes ?? DEFAULT_HTTP_MAX_BYTES });
     const maxPages = smaller(query.paginate?.maxPages, opts.maxPages ?? DEFAULT_MAX_PAGES) ?? DEFAULT_MAX_PAGES;
