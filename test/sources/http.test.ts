@@ -201,6 +201,13 @@ describe('httpSource rows', () => {
     expect((await failure(run({ path: '/malformed' }))).code).toBe('SOURCE_BAD_RESPONSE');
   });
 
+  it('answers SOURCE_BAD_RESPONSE, not a raw RangeError, for a body nested too deeply for the exact parse', async () => {
+    server.route('GET /deep', reply.json(`[{"id": 12345678901234567890, "a": ${'['.repeat(100_000)}${']'.repeat(100_000)}}]`));
+    const error = await failure(run({ path: '/deep' }));
+    expect(error).toMatchObject({ code: 'SOURCE_BAD_RESPONSE', retryable: false });
+    expect(error.message).toContain('nested too deeply');
+  });
+
   it('answers SOURCE_BAD_RESPONSE, not retryable, for a body cut short of its Content-Length', async () => {
     server.route('GET /truncated', reply.truncated('[{"a":1}', 500));
     const error = await failure(run({ path: '/truncated' }));

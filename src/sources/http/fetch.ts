@@ -74,6 +74,9 @@ async function toPage(response: Response, url: URL, where: string, ctx: FetchPag
   try {
     body = parseJsonBody(decodeUtf8(bytes, where));
   } catch (error) {
+    // The exact parse of a body with a 64-bit integer recurses once per level of nesting:
+    // a hostile body thousands of levels deep overflows the stack.
+    if (error instanceof RangeError) throw badResponse(`${where} sent a body nested too deeply to read (${error.message})`, error);
     if (!(error instanceof SyntaxError)) throw error;
     throw badResponse(`${where} sent a body that is not JSON (${error.message})`, error);
   }
