@@ -22,12 +22,13 @@ export const DEFAULT_LIST_MODE = 'each';
 
 /**
  * The requests for one call, in bound-list order. With `list: 'each'` (default) the one
- * parameter holding a list is expanded into one request per value; with `'comma'` every
- * list becomes one comma-joined value. An empty list means nothing can match: no requests.
+ * parameter holding a list is expanded into one request per distinct value; with `'comma'`
+ * every list becomes one comma-joined value. A list filters like SQL's IN: its nulls match
+ * nothing and are left out, and a list with nothing left means nothing can match: no requests.
  */
 export function buildRequests(query: HttpQuery, baseUrl: URL, sourceHeaders: Record<string, string>): HttpRequest[] {
-  const pathParams: Values = query.pathParams ?? {};
-  const searchParams: Values = query.searchParams ?? {};
+  const pathParams = withoutNullsInLists(query.pathParams ?? {});
+  const searchParams = withoutNullsInLists(query.searchParams ?? {});
   const lists = [
     ...Object.entries(pathParams).map(([k, v]) => ({ where: 'pathParams', key: k, value: v })),
     ...Object.entries(searchParams).map(([k, v]) => ({ where: 'searchParams', key: k, value: v })),
@@ -47,11 +48,29 @@ export function buildRequests(query: HttpQuery, baseUrl: URL, sourceHeaders: Rec
     const names = lists.map((l) => `${l.where}.${l.key}`).join(', ');
     throw failed(`list: 'each' expands one bound list per call, but ${names} are lists; bind one or use list: 'comma'`);
   }
-  return list.value.map((value) =>
+  const requests = list.value.map((value) =>
     list.where === 'pathParams'
       ? make({ ...pathParams, [list.key]: value }, searchParams)
       : make(pathParams, { ...searchParams, [list.key]: value }),
   );
+  // A value listed twice (2 and 2, or 1 and '1') is the same request: sent twice, its rows would come back twice.
+  const seen = new Set<string>();
+  return requests.filter((request) => !seen.has(request.url.href) && seen.add(request.url.href));
+}
+
+/**
+ * The params with null and undefined taken out of every list: a null in a bound list
+ * matches nothing, while a request without the param (what a lone null means) would
+ * match everything. A scalar null stays: it is an absent param, as documented.
+ */
+function withoutNullsInLists(params: Values): Values {
+  const out: Values = {};
+  for (const [key, value] of Object.entries(params)) {
+    const kept = Array.isArray(value) ? value.filter((v) => v !== null && v !== undefined) : value;
+    // defineProperty: a `__proto__` param name stays a param, never a prototype.
+    Object.defineProperty(out, key, { value: kept, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }
 
 /** baseUrl + the filled path + search params; values cannot change the path or the origin. */
