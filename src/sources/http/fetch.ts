@@ -45,6 +45,7 @@ export async function fetchPage(request: HttpRequest, ctx: FetchPageContext): Pr
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location !== null) {
       void response.body?.cancel().catch(() => undefined);
+      if (!URL.canParse(location, url.href)) throw badResponse(`${where} redirects to ${JSON.stringify(location)}, which is no URL`);
       const next = new URL(location, url);
       if (next.origin !== url.origin) throw badResponse(`${where} redirects to another origin (${next.origin}); not followed`);
       if (hop >= MAX_REDIRECTS) throw badResponse(`${where} redirected more than ${MAX_REDIRECTS} times`);

@@ -89,6 +89,7 @@ function nextRequest(first: HttpRequest, current: HttpRequest, page: Page, pagin
     case 'link': {
       const href = nextLink(page.headers.get('link'));
       if (href === undefined) return undefined;
+      if (!URL.canParse(href, page.url.href)) throw badResponse(`${current.url.href}: Link rel="next" points to ${JSON.stringify(href)}, which is no URL`);
       const url = new URL(href, page.url);
       // The next request carries this source's headers (API keys): never to another origin.
       if (url.origin !== first.url.origin) {

@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpSource, type HttpQuery } from '../../src/sources/http/connector.js';
+import type { ExecuteContext } from '../../src/sources/source.js';
+import type { Row } from '../../src/data/row.js';
+import { failure, reply, startHttpServer, type TestHttpServer } from '../support/http-server.js';
+
+/** Answers a careless or hostile server may send: each fails the call with a TributaryError saying where. */
+
+let server: TestHttpServer;
+
+beforeAll(async () => {
+  server = await startHttpServer({
+    'GET /bad-location': reply.json('', 302, { location: 'http://[::1' }),
+    'GET /bad-link': reply.json([{ a: 1 }], 200, { link: '<http://[::1>; rel="next"' }),
+  });
+});
+afterAll(() => server.close());
+
+const source = () => httpSource({ baseUrl: server.url });
+
+function run(query: unknown): Promise<Row[]> {
+  const on = source();
+  const ctx: ExecuteContext = { params: [], signal: new AbortController().signal, fragmentId: 'f1' };
+  return on.execute(on.querySchema.parse(query) as HttpQuery, ctx) as Promise<Row[]>;
+}
+
+describe('httpSource: URLs a server hands back', () => {
+  it('answers SOURCE_BAD_RESPONSE, not a raw TypeError, for a redirect to a Location that is no URL', async () => {
+    const error = await failure(run({ path: '/bad-location' }));
+    expect(error).toMatchObject({ code: 'SOURCE_BAD_RESPONSE', retryable: false });
+    expect(error.message).toContain(`GET ${server.url}/bad-location redirects to "http://[::1", which is no URL`);
+  });
+
+  it('answers SOURCE_BAD_RESPONSE, not a raw TypeError, for a Link rel="next" that is no URL', async () => {
+    const error = await failure(run({ path: '/bad-link', paginate: { type: 'link' } }));
+    expect(error).toMatchObject({ code: 'SOURCE_BAD_RESPONSE', retryable: false });
+    expect(error.message).toContain(`${server.url}/bad-link: Link rel="next" points to "http://[::1", which is no URL`);
+  });
+});
