@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpSource, type HttpQuery } from '../../src/sources/http/connector.js';
+import { httpSource, type HttpQuery, type HttpSourceOptions } from '../../src/sources/http/connector.js';
 import type { ExecuteContext, SourceExecutor } from '../../src/sources/source.js';
 import type { Row } from '../../src/data/row.js';
 import { failure, reply, startHttpServer, within, type TestHttpServer } from '../support/http-server.js';
@@ -61,7 +61,8 @@ describe('httpSource limits', () => {
 
 describe('httpSource lifecycle', () => {
   it('validates its options with CONFIG_INVALID', () => {
-    for (const options of [{ baseUrl: 'ftp://x' }, { baseUrl: 'http://u:p@x' }, { baseUrl: 'http://x', maxRows: 0 }, { baseUrl: 'http://x', headers: { 'bad name': 'v' } }]) {
+    const refused: HttpSourceOptions[] = [{ baseUrl: 'ftp://x' }, { baseUrl: 'http://u:p@x' }, { baseUrl: 'http://x', maxRows: 0 }, { baseUrl: 'http://x', headers: { 'bad name': 'v' } }, { baseUrl: 'http://x', headers: { 'x-name': 'Jürgen ✓' } }];
+    for (const options of refused) {
       expect(() => httpSource(options)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
     }
   });

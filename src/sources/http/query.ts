@@ -11,12 +11,16 @@ import { isJsonPointer } from './pointer.js';
 /** A value that may be bound: a scalar, a literal list, or a reference resolved at run time. */
 export const httpValueSchema = z.union([scalarSchema, z.array(scalarSchema), fromRefSchema, paramRefSchema]);
 
-/** An HTTP header name (an RFC 9110 token) and a value without control characters. */
+/** An HTTP header name (an RFC 9110 token) and a value without control characters, in Latin-1. */
 export const headerNameSchema = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'not a valid header name');
 export const headersSchema = z.record(
   headerNameSchema,
-  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-  z.string().regex(/^[^\x00-\x08\x0a-\x1f\x7f]*$/, 'a header value may not contain control characters'),
+  z
+    .string()
+    // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+    .regex(/^[^\x00-\x08\x0a-\x1f\x7f]*$/, 'a header value may not contain control characters')
+    // fetch sends header values as bytes: anything past U+00FF would fail every request with a TypeError.
+    .regex(/^[^\u0100-\uffff]*$/, 'a header value may hold only Latin-1 characters (U+0000–U+00FF); percent-encode others'),
 );
 
 const pointerSchema = z.string().refine(isJsonPointer, 'must be an RFC 6901 JSON pointer such as "/data/items"');
