@@ -37,3 +37,23 @@ describe('httpSource: URLs a server hands back', () => {
     expect(error.message).toContain(`${server.url}/bad-link: Link rel="next" points to "http://[::1", which is no URL`);
   });
 });
+
+describe('httpSource: a body that breaks off', () => {
+  it('names the request, even through a fetch option whose responses carry no url', async () => {
+    const stub: typeof fetch = () => {
+      let pulls = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (pulls++ === 0) controller.enqueue(new TextEncoder().encode('[{"a":'));
+          else controller.error(new Error('connection reset'));
+        },
+      });
+      return Promise.resolve(new Response(body, { headers: { 'content-type': 'application/json' } }));
+    };
+    const stubbed = httpSource({ baseUrl: 'https://api.example.com/v1', fetch: stub });
+    const ctx: ExecuteContext = { params: [], signal: new AbortController().signal, fragmentId: 'f1' };
+    const error = await failure(stubbed.execute({ path: '/x' }, ctx) as Promise<Row[]>);
+    expect(error.code).toBe('SOURCE_BAD_RESPONSE');
+    expect(error.message).toBe('GET https://api.example.com/v1/x sent a body that ended early or could not be read');
+  });
+});

@@ -5,9 +5,9 @@ import type { LimitCounter } from '../../data/limits.js';
 /**
  * Reads a response body chunk by chunk, so a body over the byte budget is cut off as soon
  * as it passes the bound instead of being buffered whole, and an abort stops a read that
- * is waiting on a stalled server.
+ * is waiting on a stalled server. `where` (`GET <url>`) names the request in errors.
  */
-export async function readBody(response: Response, budget: LimitCounter, signal: AbortSignal): Promise<Uint8Array> {
+export async function readBody(response: Response, budget: LimitCounter, signal: AbortSignal, where: string): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > 0) {
     try {
@@ -38,7 +38,8 @@ export async function readBody(response: Response, budget: LimitCounter, signal:
     void reader.cancel().catch(ignore);
     if (signal.aborted) throw signal.reason;
     if (error instanceof TributaryError) throw error;
-    throw badResponse(`${response.url} sent a body that ended early or could not be read`, error);
+    // `where`, not response.url: a response from a `fetch` option may carry no url.
+    throw badResponse(`${where} sent a body that ended early or could not be read`, error);
   } finally {
     signal.removeEventListener('abort', onAbort);
   }

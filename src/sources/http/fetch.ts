@@ -67,7 +67,7 @@ export async function fetchPage(request: HttpRequest, ctx: FetchPageContext): Pr
 }
 
 async function toPage(response: Response, url: URL, where: string, ctx: FetchPageContext): Promise<Page> {
-  const bytes = await readBody(response, ctx.budget, ctx.signal);
+  const bytes = await readBody(response, ctx.budget, ctx.signal, where);
   if (response.status === 204 || response.status === 205) {
     return { rows: [], body: undefined, headers: response.headers, url };
   }
