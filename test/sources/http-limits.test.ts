@@ -61,7 +61,7 @@ describe('httpSource limits', () => {
 
 describe('httpSource lifecycle', () => {
   it('validates its options with CONFIG_INVALID', () => {
-    const refused: HttpSourceOptions[] = [{ baseUrl: 'ftp://x' }, { baseUrl: 'http://u:p@x' }, { baseUrl: 'http://x', maxRows: 0 }, { baseUrl: 'http://x', headers: { 'bad name': 'v' } }, { baseUrl: 'http://x', headers: { 'x-name': 'Jürgen ✓' } }];
+    const refused: HttpSourceOptions[] = [{ baseUrl: 'ftp://x' }, { baseUrl: 'http://u:p@x' }, { baseUrl: 'http://x', maxRows: 0 }, { baseUrl: 'http://x', headers: { 'bad name': 'v' } }, { baseUrl: 'http://x', headers: { 'x-name': 'Jürgen ✓' } }, { baseUrl: 'http://x', headers: { Expect: '100-continue' } }];
     for (const options of refused) {
       expect(() => httpSource(options)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
     }

@@ -170,6 +170,9 @@ describe('httpSource query validation', () => {
     [{ path: '/u', searchParams: { page: 1 }, paginate: { type: 'page', param: 'page' } }, 'searchParams.page'],
     // fetch can send only Latin-1 in a header: a check mark would fail every call with a raw TypeError.
     [{ path: '/u', headers: { 'x-name': 'Jürgen ✓' } }, 'headers.x-name'],
+    // Headers fetch refuses at send time ("could not be reached") or replaces with its own.
+    [{ path: '/u', headers: { 'Transfer-Encoding': 'chunked' } }, 'headers.Transfer-Encoding'],
+    [{ path: '/u', headers: { host: 'other.example' } }, 'headers.host'],
   ])('rejects %j at %s', (query, path) => {
     const result = source.querySchema.safeParse(query);
     expect(result.success).toBe(false);

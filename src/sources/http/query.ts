@@ -13,6 +13,11 @@ export const httpValueSchema = z.union([scalarSchema, z.array(scalarSchema), fro
 
 /** An HTTP header name (an RFC 9110 token) and a value without control characters, in Latin-1. */
 export const headerNameSchema = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'not a valid header name');
+/**
+ * Headers fetch manages itself: it refuses to send the first four (every call would fail as
+ * "could not be reached") and puts its own value in place of the last two.
+ */
+const FETCH_OWN_HEADERS = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect', 'host', 'content-length']);
 export const headersSchema = z.record(
   headerNameSchema,
   z
@@ -21,7 +26,12 @@ export const headersSchema = z.record(
     .regex(/^[^\x00-\x08\x0a-\x1f\x7f]*$/, 'a header value may not contain control characters')
     // fetch sends header values as bytes: anything past U+00FF would fail every request with a TypeError.
     .regex(/^[^\u0100-\uffff]*$/, 'a header value may hold only Latin-1 characters (U+0000–U+00FF); percent-encode others'),
-);
+).superRefine((headers, ctx) => {
+  // Checked here rather than on the key, where zod would report only "Invalid key in record".
+  for (const name of Object.keys(headers)) {
+    if (FETCH_OWN_HEADERS.has(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: [name], message: `fetch sets ${name} itself (or refuses it); it cannot be given` });
+  }
+});
 
 const pointerSchema = z.string().refine(isJsonPointer, 'must be an RFC 6901 JSON pointer such as "/data/items"');
 const paramName = z.string().min(1);
