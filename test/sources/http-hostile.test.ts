@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpSource, type HttpQuery } from '../../src/sources/http/connector.js';
 import type { ExecuteContext } from '../../src/sources/source.js';
@@ -55,5 +56,23 @@ describe('httpSource: a body that breaks off', () => {
     const error = await failure(stubbed.execute({ path: '/x' }, ctx) as Promise<Row[]>);
     expect(error.code).toBe('SOURCE_BAD_RESPONSE');
     expect(error.message).toBe('GET https://api.example.com/v1/x sent a body that ended early or could not be read');
+  });
+});
+
+describe('httpSource: a server that does not speak HTTP', () => {
+  it('answers SOURCE_BAD_RESPONSE naming the parse error, not "could not be reached"', async () => {
+    // A TCP server that answers every request with a line that is no HTTP status line.
+    const tcp = createServer((socket) => socket.once('data', () => socket.end('HELLO THERE\r\n\r\n')));
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`;
+      const on = httpSource({ baseUrl: url });
+      const ctx: ExecuteContext = { params: [], signal: new AbortController().signal, fragmentId: 'f1' };
+      const error = await failure(on.execute({ path: '/x' }, ctx) as Promise<Row[]>);
+      expect(error).toMatchObject({ code: 'SOURCE_BAD_RESPONSE', retryable: false, driverCode: 'HPE_INVALID_CONSTANT' });
+      expect(error.message).toBe(`GET ${url}/x answered something that is not HTTP (HPE_INVALID_CONSTANT)`);
+    } finally {
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    }
   });
 });

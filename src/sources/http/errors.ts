@@ -80,9 +80,14 @@ export function networkCode(error: unknown, depth = 0): string | undefined {
   return e.cause === error ? undefined : networkCode(e.cause, depth + 1);
 }
 
-/** The error for a request that never got a response: SOURCE_UNAVAILABLE, retryable for network codes. */
+/**
+ * The error for a request that never got a response: SOURCE_UNAVAILABLE, retryable for
+ * network codes. A server that answered what llhttp cannot parse (an `HPE_` code) was
+ * reached: that is SOURCE_BAD_RESPONSE, not retried.
+ */
 export function networkError(cause: unknown, where: string): TributaryError {
   const code = networkCode(cause);
+  if (code?.startsWith('HPE_')) return badResponse(`${where} answered something that is not HTTP (${code})`, cause);
   const reason = code ?? (cause instanceof Error ? cause.message : String(cause));
   return new TributaryError('SOURCE_UNAVAILABLE', `${where} could not be reached (${reason})`, {
     cause,
