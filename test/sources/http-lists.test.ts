@@ -4,7 +4,8 @@ import { reply, startHttpServer, type TestHttpServer } from '../support/http-ser
 
 /**
  * A bound list through the executor, as a service passes one in `params`: it filters like
- * SQL's `IN`, so a null in it matches nothing and a value listed twice gives its rows once.
+ * SQL's `IN`, so a null in it matches nothing and a value listed twice gives its rows once;
+ * an empty path param addresses no item (it would address the collection).
  */
 
 const items = [{ id: 1 }, { id: 2 }, { id: 3 }];
@@ -46,6 +47,19 @@ describe('httpSource: a bound list filters like IN', () => {
   it("list 'each': a value listed twice is requested once, so its rows are not doubled", async () => {
     const search = { path: '/items', searchParams: { id: { $param: 'ids' } } };
     expect(await rowsFor(search, [2, 1, 2, '1'])).toEqual({ rows: [{ id: 2 }, { id: 1 }], sent: ['/items?id=2', '/items?id=1'] });
+  });
+
+  it('an empty string in a path param list sends no request: /items/ would list every item', async () => {
+    const path = { path: '/items/{id}', pathParams: { id: { $param: 'ids' } } };
+    expect(await rowsFor(path, ['', 2])).toEqual({ rows: [{ id: 2 }], sent: ['/items/2'] });
+    expect(await rowsFor({ ...path, list: 'comma' }, ['', ''])).toEqual({ rows: [], sent: [] });
+    // A single empty value cannot address one item either: the call fails, sending nothing.
+    const before = server.requests.length;
+    const result = await executor.execute(plan('lists').fragment('f', 'api', { path: '/items/{id}', pathParams: { id: '' } }).build());
+    expect(result.errors.map((e) => [e.code, e.message])).toEqual([
+      ['FRAGMENT_FAILED', 'fragment "f" on source "api" failed (attempt 1): pathParams.id is empty: the path would be "/items/", another resource'],
+    ]);
+    expect(server.requests.length).toBe(before);
   });
 
   it("list 'comma': a null is left out of the joined value", async () => {

@@ -27,8 +27,8 @@ export const DEFAULT_LIST_MODE = 'each';
  * nothing and are left out, and a list with nothing left means nothing can match: no requests.
  */
 export function buildRequests(query: HttpQuery, baseUrl: URL, sourceHeaders: Record<string, string>): HttpRequest[] {
-  const pathParams = withoutNullsInLists(query.pathParams ?? {});
-  const searchParams = withoutNullsInLists(query.searchParams ?? {});
+  const pathParams = withoutUnmatchable(query.pathParams ?? {}, true);
+  const searchParams = withoutUnmatchable(query.searchParams ?? {}, false);
   const lists = [
     ...Object.entries(pathParams).map(([k, v]) => ({ where: 'pathParams', key: k, value: v })),
     ...Object.entries(searchParams).map(([k, v]) => ({ where: 'searchParams', key: k, value: v })),
@@ -59,14 +59,16 @@ export function buildRequests(query: HttpQuery, baseUrl: URL, sourceHeaders: Rec
 }
 
 /**
- * The params with null and undefined taken out of every list: a null in a bound list
- * matches nothing, while a request without the param (what a lone null means) would
- * match everything. A scalar null stays: it is an absent param, as documented.
+ * The params with what can match nothing taken out of every list: null and undefined (a
+ * request without the search param, what a lone null means, would match everything) and,
+ * in path params, the empty string (`/items/{id}` would become `/items/`, the collection).
+ * Scalars stay: a null search param is an absent param, an empty path param is refused.
  */
-function withoutNullsInLists(params: Values): Values {
+function withoutUnmatchable(params: Values, path: boolean): Values {
   const out: Values = {};
+  const matchable = (v: unknown) => v !== null && v !== undefined && !(path && v === '');
   for (const [key, value] of Object.entries(params)) {
-    const kept = Array.isArray(value) ? value.filter((v) => v !== null && v !== undefined) : value;
+    const kept = Array.isArray(value) ? value.filter(matchable) : value;
     // defineProperty: a `__proto__` param name stays a param, never a prototype.
     Object.defineProperty(out, key, { value: kept, enumerable: true, writable: true, configurable: true });
   }
@@ -80,7 +82,10 @@ export function buildUrl(baseUrl: URL, template: string, pathParams: Values, sea
     const value = pathParams[name];
     const parts = Array.isArray(value) ? value : [value];
     // Each value is encoded on its own, so "/", "?", "#" and "%" stay data; the joining comma is literal.
-    return parts.map((v) => encodeURIComponent(scalarText(v, `pathParams.${name}`, true))).join(',');
+    const text = parts.map((v) => encodeURIComponent(scalarText(v, `pathParams.${name}`, true))).join(',');
+    // An empty segment addresses another resource: "/items/{id}" becomes the collection "/items/".
+    if (text === '') throw failed(`pathParams.${name} is empty: the path would be ${JSON.stringify(template.replace(PLACEHOLDER, (m, n: string) => (n === name ? '' : m)))}, another resource`);
+    return text;
   });
   // encodeURIComponent leaves "." alone, so a value of ".." could still climb the path.
   if (DOT_SEGMENT.test(path)) {
