@@ -44,6 +44,10 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Tue, 31 Dec 2024 23:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
+    // Past what a timer can wait (Node would fire it after 1 ms): the longest it can.
+    expect(parseRetryAfter('3000000', now)).toBe(2 ** 31 - 1);
+    expect(parseRetryAfter('99999999999999999999', now)).toBe(2 ** 31 - 1);
+    expect(parseRetryAfter('Fri, 01 Jan 2100 00:00:00 GMT', now)).toBe(2 ** 31 - 1);
   });
 });
 

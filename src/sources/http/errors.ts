@@ -34,15 +34,21 @@ export function classifyStatus(status: number): StatusClass {
 }
 
 /**
- * `Retry-After` in ms: delta-seconds (`120`) or an HTTP date, never negative; `undefined`
- * when absent or unparseable.
+ * The longest wait a timer can hold (2^31 - 1 ms, about 24.8 days): past it Node fires the
+ * timer after 1 ms, so an answer asking for more would be retried at once.
+ */
+export const MAX_RETRY_AFTER_MS = 2 ** 31 - 1;
+
+/**
+ * `Retry-After` in ms: delta-seconds (`120`) or an HTTP date, never negative and at most
+ * MAX_RETRY_AFTER_MS; `undefined` when absent or unparseable.
  */
 export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
   if (value === null) return undefined;
   const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (/^\d+$/.test(trimmed)) return Math.min(MAX_RETRY_AFTER_MS, Number(trimmed) * 1000);
   const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  return Number.isNaN(date) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, date - now));
 }
 
 /** The error for a non-2xx response; `detail` is a short excerpt of the body, if any. */
