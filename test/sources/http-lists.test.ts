@@ -20,6 +20,7 @@ beforeAll(async () => {
       return ids === null ? items : items.filter((item) => ids.split(',').includes(String(item.id)));
     }),
     'GET /items/:id': reply.dynamic((req) => items.filter((item) => String(item.id) === req.params.id)),
+    'POST /search': reply.dynamic((req) => [{ body: req.body }]),
   });
   executor = createExecutor({ sources: { api: httpSource({ baseUrl: server.url }) }, cache: false });
 });
@@ -66,5 +67,14 @@ describe('httpSource: a bound list filters like IN', () => {
     const comma = { path: '/items', searchParams: { id: { $param: 'ids' } }, list: 'comma' };
     expect(await rowsFor(comma, [1, null, 3])).toEqual({ rows: [{ id: 1 }, { id: 3 }], sent: ['/items?id=1%2C3'] });
     expect(await rowsFor(comma, [null])).toEqual({ rows: [], sent: [] });
+  });
+});
+
+describe('httpSource: bound values in a POST body', () => {
+  it('sends a bigint run param as its exact JSON number, as it binds into SQL, instead of failing the call', async () => {
+    const query = { method: 'POST', path: '/search', body: { ids: { $param: 'ids' } } };
+    const result = await executor.execute(plan('body').fragment('f', 'api', query).build(), { params: { ids: [12345678901234567890n, 7n] } });
+    expect(result.errors).toEqual([]);
+    expect(result.rows).toEqual([{ body: '{"ids":[12345678901234567890,7]}' }]);
   });
 });

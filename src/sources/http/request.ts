@@ -1,4 +1,5 @@
 import { Decimal } from 'decimal.js';
+import { stringify as stringifyExactly } from 'lossless-json';
 import { TributaryError } from '../../errors.js';
 import { DOT_SEGMENT, PLACEHOLDER, type HttpQuery } from './query.js';
 
@@ -113,10 +114,14 @@ function requestHeaders(sourceHeaders: Record<string, string>, query: HttpQuery)
   return Object.fromEntries(headers);
 }
 
+/**
+ * The body as JSON text. lossless-json writes what JSON.stringify writes, except that a
+ * bigint (a run param kept exact) becomes its exact JSON number instead of a TypeError.
+ */
 function encodeBody(body: unknown): string | undefined {
   if (body === undefined) return undefined;
   try {
-    return JSON.stringify(body);
+    return stringifyExactly(body);
   } catch (error) {
     throw failed(`body cannot be sent as JSON: ${error instanceof Error ? error.message : String(error)}`, error);
   }
