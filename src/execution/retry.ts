@@ -33,6 +33,9 @@ export function mergeRetry(...layers: (RetryOptionsInput | undefined)[]): RetryP
   return out;
 }
 
+/** The longest delay a Node.js timer can hold. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The delay before retry number `retry` (1 for the first retry): exponential, capped at
  * `maxDelayMs`, with jitter so that many clients failing together do not retry together.
@@ -55,7 +58,8 @@ export function backoffDelay(policy: RetryPolicy, retry: number, random: () => n
       delay = policy.jitter satisfies never;
   }
   // The server's word: never earlier than it asked. `maxDelayMs` caps tributary's own backoff only.
-  if (retryAfterMs !== undefined && retryAfterMs > delay) delay = retryAfterMs;
+  // A timer holds at most 2^31-1 ms (~24.8 days): Node fires a longer one (or Infinity) after 1 ms.
+  if (retryAfterMs !== undefined && retryAfterMs > delay) delay = Math.min(retryAfterMs, MAX_TIMER_MS);
   return Math.round(delay);
 }
 

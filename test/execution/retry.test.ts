@@ -31,6 +31,13 @@ describe('backoffDelay', () => {
     expect(backoffDelay(p, 1, Math.random, 10)).toBe(100);
     expect(backoffDelay(p, 9, Math.random)).toBe(1000);
   });
+
+  it('holds a Retry-After longer than a timer can (or Infinity) at 2^31-1 ms: Node would fire it after 1 ms', () => {
+    const p = policy({ jitter: 'none' });
+    expect(backoffDelay(p, 1, Math.random, 3e9)).toBe(2 ** 31 - 1);
+    expect(backoffDelay(p, 1, Math.random, Infinity)).toBe(2 ** 31 - 1);
+    expect(backoffDelay(p, 1, Math.random, 2 ** 31 - 1)).toBe(2 ** 31 - 1);
+  });
 });
 
 describe('mergeRetry', () => {
@@ -121,6 +128,20 @@ describe('retry and timeout in a run', () => {
     expect(delays[1]).toBeGreaterThanOrEqual(0);
     expect(delays[1]).toBeLessThanOrEqual(300);
     expect(result.fragments.f!.attempts).toBe(3);
+  });
+
+  it('waits no less than a custom source\'s huge retryAfterMs allows a timer: the retry does not come at once', async () => {
+    let n = 0;
+    const src = testSource({ behaviour: () => (++n === 1 ? Object.assign(new Error('come back next month'), { retryable: true, retryAfterMs: 3e9 }) : [{ ok: n }]) });
+    executor = createExecutor({ sources: { s: src.source }, retry: { attempts: 2 }, cache: false, clock });
+    const run = executor.run({ fragments: [{ id: 'f', source: 's', query: { key: 'f' } }] });
+    const events = collectEvents(run);
+    await flush();
+    expect(ofType(events, 'fragment.retrying').map((e) => e.delayMs)).toEqual([2 ** 31 - 1]);
+    await clock.advanceAsync(60_000);
+    expect(src.calls).toHaveLength(1);
+    run.cancel();
+    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 
   it('tries a non-retryable error once and fails with its FragmentError', async () => {
