@@ -22,6 +22,32 @@ export const COLUMN_OVERHEAD_BYTES = 16;
 
 /** The estimate of one value; `seen` carries the objects already counted. */
 export function estimateValueBytes(value: unknown, seen: Set<object> = new Set()): number {
+  if (typeof value !== 'object' || value === null) return scalarBytes(value);
+  // A stack, not recursion: a JSON value from an API may be nested thousands of levels deep.
+  let bytes = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null) bytes += scalarBytes(v);
+    else if (ArrayBuffer.isView(v)) bytes += v.byteLength;
+    else if (v instanceof Date) bytes += 8;
+    else if (!seen.has(v)) {
+      seen.add(v);
+      if (Array.isArray(v)) {
+        bytes += COLUMN_OVERHEAD_BYTES * v.length;
+        for (const item of v) stack.push(item);
+      } else {
+        for (const k of Object.keys(v)) {
+          bytes += COLUMN_OVERHEAD_BYTES + k.length;
+          stack.push((v as Record<string, unknown>)[k]);
+        }
+      }
+    }
+  }
+  return bytes;
+}
+
+function scalarBytes(value: unknown): number {
   switch (typeof value) {
     case 'string':
       return value.length * 2;
@@ -31,20 +57,6 @@ export function estimateValueBytes(value: unknown, seen: Set<object> = new Set()
       return 8 * Math.max(1, Math.ceil(value.toString(16).length / 16));
     case 'boolean':
       return 4;
-    case 'object': {
-      if (value === null) return 0;
-      if (ArrayBuffer.isView(value)) return value.byteLength;
-      if (value instanceof Date) return 8;
-      if (seen.has(value)) return 0;
-      seen.add(value);
-      let bytes = 0;
-      if (Array.isArray(value)) {
-        for (const item of value) bytes += COLUMN_OVERHEAD_BYTES + estimateValueBytes(item, seen);
-      } else {
-        for (const [k, v] of Object.entries(value)) bytes += COLUMN_OVERHEAD_BYTES + k.length + estimateValueBytes(v, seen);
-      }
-      return bytes;
-    }
     default:
       return 0;
   }

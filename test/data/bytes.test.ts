@@ -28,4 +28,12 @@ describe('the byte estimate', () => {
     cyclic.self = cyclic;
     expect(estimateValueBytes(cyclic)).toBe(16 + 1 + 8 + 16 + 4);
   });
+
+  it('walks a value nested 100,000 levels deep (a JSON body from an API) without overflowing the stack', () => {
+    const depth = 100_000;
+    const deep = JSON.parse('{"a":'.repeat(depth) + '1' + '}'.repeat(depth)) as unknown;
+    expect(estimateValueBytes(deep)).toBe(depth * (16 + 1) + 8);
+    const list = JSON.parse('['.repeat(depth) + '"x"' + ']'.repeat(depth)) as unknown;
+    expect(estimateRowsBytes([{ j: list }])).toBe(64 + 16 + 1 + depth * 16 + 2);
+  });
 });
