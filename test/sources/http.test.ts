@@ -145,6 +145,14 @@ describe('httpSource bound lists', () => {
     expect(server.hits('GET /many') - before).toBe(2);
   });
 
+  it("list 'comma' refuses a comma inside one of several path values, as in search params", async () => {
+    server.route('GET /tags/:names', reply.dynamic((req) => [{ path: req.url.pathname }]));
+    const before = server.requests.length;
+    expect(await runResolved({ path: '/tags/{names}', pathParams: { names: ['a', 'b c'] }, list: 'comma' })).toEqual([{ path: '/tags/a,b%20c' }]);
+    await expect(runResolved({ path: '/tags/{names}', pathParams: { names: ['a', 'b,c'] }, list: 'comma' })).rejects.toMatchObject({ message: expect.stringContaining('pathParams.names: the value "b,c" holds a comma') as unknown });
+    expect(server.requests.length - before).toBe(1);
+  });
+
   it('an empty bound list sends nothing and returns no rows', async () => {
     const before = server.requests.length;
     expect(await runResolved({ path: '/users/{id}', pathParams: { id: [] } })).toEqual([]);

@@ -81,9 +81,13 @@ export function buildUrl(baseUrl: URL, template: string, pathParams: Values, sea
   const path = template.replace(PLACEHOLDER, (_match, name: string) => {
     if (!Object.hasOwn(pathParams, name)) throw failed(`path placeholder {${name}} has no value in pathParams`);
     const value = pathParams[name];
-    const parts = Array.isArray(value) ? value : [value];
+    const parts = (Array.isArray(value) ? value : [value]).map((v) => scalarText(v, `pathParams.${name}`, true));
+    // A comma inside one of several values: an API that decodes the path before it splits it
+    // could not tell it from the separator (as in a search param, below).
+    const ambiguous = parts.length > 1 ? parts.find((t) => t.includes(',')) : undefined;
+    if (ambiguous !== undefined) throw failed(`pathParams.${name}: the value ${JSON.stringify(ambiguous)} holds a comma, which a comma-joined list cannot tell from the separator; use list: 'each'`);
     // Each value is encoded on its own, so "/", "?", "#" and "%" stay data; the joining comma is literal.
-    const text = parts.map((v) => encodeURIComponent(scalarText(v, `pathParams.${name}`, true))).join(',');
+    const text = parts.map(encodeURIComponent).join(',');
     // An empty segment addresses another resource: "/items/{id}" becomes the collection "/items/".
     if (text === '') throw failed(`pathParams.${name} is empty: the path would be ${JSON.stringify(template.replace(PLACEHOLDER, (m, n: string) => (n === name ? '' : m)))}, another resource`);
     return text;
