@@ -1,3 +1,5 @@
+import { parse as parseLossless } from 'lossless-json';
+import { exactValue } from '../data/decimal.js';
 import type { ErrorIssue } from '../errors.js';
 import { findRefs, formatPath, isParamRef, type ValidatedPlan } from '../plan/index.js';
 import { InputError } from './io.js';
@@ -5,8 +7,10 @@ import { InputError } from './io.js';
 /**
  * `--param name=value` options as run params. A value is parsed as JSON when it is JSON
  * (`n=10` → 10, `ok=true`, `ids=[1,2]`, `s="10"` → the string "10"), else kept as the
- * string (`region=EU`). The last of repeated names wins. A malformed option throws
- * `InputError` (exit 2).
+ * string (`region=EU`). Its numbers follow the values policy, as a database gives them: an
+ * integer beyond ±2^53 or a decimal of more than 15 significant digits is its exact decimal
+ * string (`id=9007199254740993` binds 9007199254740993, not the nearest double). The last
+ * of repeated names wins. A malformed option throws `InputError` (exit 2).
  */
 export function parseParams(values: readonly string[] | undefined): Record<string, unknown> {
   const params: Record<string, unknown> = {};
@@ -19,16 +23,22 @@ export function parseParams(values: readonly string[] | undefined): Record<strin
     }
     const name = raw.slice(0, eq);
     const text = raw.slice(eq + 1);
-    let value: unknown = text;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      // not JSON: the string itself
-    }
+    const value = paramValue(text);
     Object.defineProperty(params, name, { value, enumerable: true, configurable: true, writable: true });
   }
   if (issues.length > 0) throw new InputError('invalid arguments', issues);
   return params;
+}
+
+/** A `--param` value: JSON with exact numbers (see parseParams), else the text itself. */
+function paramValue(text: string): unknown {
+  try {
+    // JSON.parse decides what is JSON; the second parse only keeps its numbers exact.
+    JSON.parse(text);
+  } catch {
+    return text;
+  }
+  return parseLossless(text, null, { parseNumber: exactValue, onDuplicateKey: ({ newValue }) => newValue });
 }
 
 /** Every `{ "$param": name }` of a plan (fragment queries and the merge tree) → where it is used. */

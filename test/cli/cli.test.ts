@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { demoPlan, expectedDemoRows, parseCsv, runCli, tempDir, writeDemo } from './support.js';
 
@@ -54,6 +55,18 @@ describe.concurrent('tributary run', { timeout: 60_000 }, () => {
     const out = await runCli(['run', p, '-s', sources, '-f', 'json', '-q', '--param', 'min=21', '--param', 'ids=[10,11,12,13]']);
     expect(out.code).toBe(0);
     expect((JSON.parse(out.stdout) as { id: number }[]).map((r) => r.id)).toEqual([10, 11, 13]);
+  });
+
+  it('binds a --param integer beyond 2^53 exactly: the row with that key, not its nearest double', async ({ expect }) => {
+    const db = new Database(join(tmp.dir, 'big.db'));
+    db.exec('CREATE TABLE big (id INTEGER PRIMARY KEY, label TEXT)');
+    db.exec("INSERT INTO big VALUES (9007199254740992, 'two^53'), (9007199254740993, 'two^53+1')");
+    db.close();
+    const s = tmp.file('big-sources.json', { big: { kind: 'sqlite', file: 'big.db' } });
+    const p = tmp.file('big-plan.json', { fragments: [{ id: 'f', source: 'big', query: { sql: 'SELECT label FROM big WHERE id IN (SELECT value FROM json_each(?))', params: [{ $param: 'ids' }] } }] });
+    const out = await runCli(['run', p, '-s', s, '-f', 'json', '-q', '--param', 'ids=[9007199254740993]']);
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual([{ label: 'two^53+1' }]);
   });
 
   it('exits 1 and names the fragment when a query fails (fail-fast)', async ({ expect }) => {

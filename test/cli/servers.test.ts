@@ -63,6 +63,19 @@ describeWithServer(pgCheck.skipReason ? pgCheck : myCheck, 'tributary run over P
     expect(parseCsv(out.stdout)).toEqual([['region', 'total'], ...expected.map((r) => [String(r.region), strip(String(r.total))])]);
   });
 
+  it('binds a --param integer beyond 2^53 and a long decimal exactly, not as the nearest double', async () => {
+    const big = pgTables.name('big');
+    await pg.exec(`CREATE TABLE ${big} (id bigint PRIMARY KEY, label text NOT NULL)`);
+    await pg.exec(`INSERT INTO ${big} VALUES (9007199254740992, 'two^53'), (9007199254740993, 'two^53+1')`);
+    const plan = tmp.file('exact-params.json', {
+      fragments: [{ id: 'f', source: 'shop', query: { sql: `SELECT label, $2::numeric::text AS amount FROM ${big} WHERE id = $1`, params: [{ $param: 'id' }, { $param: 'amount' }] } }],
+    });
+    const out = await runCli(['run', plan, '-s', sources, '-f', 'json', '-q', '--param', 'id=9007199254740993', '--param', 'amount=12345678901234567.89']);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual([{ label: 'two^53+1', amount: '12345678901234567.89' }]);
+  });
+
   it.each([
     ['PostgreSQL', 'shop', () => `SELECT id, customer_id, amount FROM ${pay} WHERE id < 0`, 'id,customer_id,amount'],
     ['MariaDB', 'crm', () => `SELECT id, region FROM ${cust} WHERE id < 0`, 'id,region'],
