@@ -85,7 +85,9 @@ function table(rows: readonly Row[], cols: readonly string[]): string {
   const cells = rows.map((row) => cols.map((c) => cellText(row[c])));
   // Column names come from the data too: shown as the cells are.
   const header = cols.map((c) => printable(c));
-  const widths = header.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  // A loop, not Math.max(...cells): one argument per row overflows the stack at ~125k rows.
+  const widths = header.map((c) => c.length);
+  for (const r of cells) r.forEach((text, i) => (widths[i] = Math.max(widths[i]!, text.length)));
   // Numbers align right; so do decimal strings (exact DECIMAL values beyond a double's digits).
   const isNumber = (v: unknown): boolean => v === null || v === undefined || typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && isDecimalString(v));
   const numeric = cols.map((c) => rows.length > 0 && rows.every((row) => isNumber(row[c])));

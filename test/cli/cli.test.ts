@@ -69,6 +69,18 @@ describe.concurrent('tributary run', { timeout: 60_000 }, () => {
     expect(JSON.parse(out.stdout)).toEqual([{ label: 'two^53+1' }]);
   });
 
+  it('prints a table of 200,000 rows (column widths without one argument per row)', async ({ expect }) => {
+    const p = tmp.file('many-plan.json', {
+      fragments: [{ id: 'f', source: 'crm', query: { sql: 'WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 200000) SELECT n FROM c' } }],
+    });
+    const out = await runCli(['run', p, '-s', sources, '-q']);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    const lines = out.stdout.trimEnd().split('\n');
+    expect(lines.slice(0, 3)).toEqual(['     n', '------', '     1']);
+    expect(lines.slice(-2)).toEqual(['200000', '(200000 rows)']);
+  });
+
   it('exits 1 and names the fragment when a query fails (fail-fast)', async ({ expect }) => {
     const p = tmp.file('failing-plan.json', {
       fragments: [
