@@ -1,6 +1,6 @@
 import type { AnalysisModel } from './model.js';
 import { ms } from './describe.js';
-import { oneLine } from './escape.js';
+import { oneLine, plainText } from './escape.js';
 
 type Analysis = AnalysisModel;
 
@@ -44,6 +44,8 @@ export function analyzeText(a: Analysis): string {
     f.cached ? 'yes' : 'no',
   ]);
   if (budgeted) a.fragments.forEach((f, i) => rows[i]!.splice(BUDGET_AT, 0, opt(f.budgetMs)));
+  // A source name is shown escaped (see the end), and measured as shown.
+  for (const r of rows) r[1] = plainText(r[1]!);
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => (RIGHT.has(headers[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
@@ -61,7 +63,8 @@ export function analyzeText(a: Analysis): string {
     out.push('', `incomplete: ${a.completeness!.complete ? 'no rows missing' : 'rows may be missing'}`);
     for (const [id, f] of short) out.push(`  ${oneLine(id)}: ${f.status} (${f.reason})${f.budgetMs === undefined ? '' : `, ${ms(f.usedMs)} of ${ms(f.budgetMs)} ms budget`}`);
   }
-  return out.join('\n');
+  // Each entry is one line: control characters in names are shown escaped, never printed.
+  return out.map(plainText).join('\n');
 }
 
 function opt(n: number | undefined): string {

@@ -9,6 +9,16 @@ export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * Text for a line of the plain-text renderings (`text()`), which a terminal shows: every
+ * C0/C1 control character is shown escaped (`\n`, `\t`, `\r`, else `?`), so no name or
+ * query can break the line, forge another one or drive the terminal (escape sequences).
+ */
+export function plainText(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (ch) => (ch === '\n' ? '\\n' : ch === '\t' ? '\\t' : ch === '\r' ? '\\r' : '?'));
+}
+
 /** Characters that are plain text inside a quoted Mermaid label. */
 const MERMAID_SAFE = /^[A-Za-z0-9 .,_+\-*/=!?'()[\]{}@$^~:]$/u;
 
@@ -32,10 +42,11 @@ export function mermaidLabel(lines: readonly string[]): string {
 /**
  * Text for a Mermaid Gantt task name, section or title. That grammar has no quoting and
  * no entity codes (`#` starts a comment, `:` ends a task name, `;` ends a statement), so
- * those characters become spaces.
+ * those characters become spaces, as do control characters (an ESC would reach the terminal).
  */
 export function ganttText(text: string): string {
-  return oneLine(text.replace(/[#:;]/g, ' ')) || '_';
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return oneLine(text.replace(/[#:;\x00-\x1f\x7f-\x9f]/g, ' ')) || '_';
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { PlanModel } from './model.js';
 import { inputText, policyText, sourceText } from './describe.js';
-import { oneLine } from './escape.js';
+import { oneLine, plainText } from './escape.js';
 import type { MergeExplanation } from './model.js';
 
 type Model = PlanModel;
@@ -37,13 +37,15 @@ export function explainText(model: Model): string {
   lines.push('');
   const byId = new Map(model.fragments.map((f) => [f.id, f]));
   const idWidth = Math.max(...model.fragments.map((f) => f.id.length));
-  const sourceWidth = Math.max(...model.fragments.map((f) => sourceText(f).length));
+  // Names are shown escaped (plainText), and measured as shown.
+  const source = (f: Model['fragments'][number]): string => plainText(sourceText(f));
+  const sourceWidth = Math.max(...model.fragments.map((f) => source(f).length));
   const indent = ' '.repeat(2 + idWidth + 2 + sourceWidth + 2);
   model.levels.forEach((ids, level) => {
     lines.push(`level ${level}`);
     for (const id of ids) {
       const f = byId.get(id)!;
-      lines.push(`  ${f.id.padEnd(idWidth)}  ${sourceText(f).padEnd(sourceWidth)}  ${f.summary}`);
+      lines.push(`  ${f.id.padEnd(idWidth)}  ${source(f).padEnd(sourceWidth)}  ${f.summary}`);
       if (f.dependsOn.length > 0) lines.push(`${indent}after ${f.dependsOn.join(', ')}`);
       for (const input of f.inputs) lines.push(`${indent}${inputText(input)}`);
       const policy = policyText(f);
@@ -53,7 +55,9 @@ export function explainText(model: Model): string {
   });
   lines.push('merge');
   lines.push(...mergeLines(model.merge, '  ', '', ''));
-  return lines.join('\n');
+  // Each entry is one line: a control character from a name or query (a newline in a column
+  // name, an ESC in a source name) is shown escaped, never printed.
+  return lines.map(plainText).join('\n');
 }
 
 function mergeLines(node: MergeExplanation, indent: string, branch: string, role: string): string[] {
