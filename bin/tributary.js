@@ -12,6 +12,12 @@ process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw error;
 });
+// A closed stderr (`2>&1 >rows.csv | head -1`) loses the progress and messages, not the run:
+// the rows still reach stdout and the exit code stays the query's.
+process.stderr.on('error', (error) => {
+  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+  throw error;
+});
 
 let cli;
 if (process.env.TRIBUTARY_FROM_SOURCE === '1') {
