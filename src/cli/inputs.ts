@@ -1,9 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InputError, type CliIo } from './io.js';
+import { parseExactJson } from './exact-json.js';
 import { notJsonMessage } from './json-position.js';
 
-/** A plan file's JSON (`-` reads standard input). Throws `InputError` if unreadable or not JSON. */
+/**
+ * A plan file's JSON (`-` reads standard input), its numbers exact (see `parseExactJson`: a
+ * key beyond 2^53 in `params` binds as written). Throws `InputError` if unreadable or not JSON.
+ */
 export async function readPlanFile(file: string, io: CliIo): Promise<unknown> {
   let text: string;
   try {
@@ -12,7 +16,7 @@ export async function readPlanFile(file: string, io: CliIo): Promise<unknown> {
     throw new InputError(`cannot read plan ${file}: ${(error as Error).message}`);
   }
   try {
-    return JSON.parse(text) as unknown;
+    return parseExactJson(text);
   } catch {
     throw new InputError(`invalid plan ${file}`, [{ path: '(root)', message: notJsonMessage(text) }]);
   }

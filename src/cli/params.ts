@@ -1,7 +1,6 @@
-import { parse as parseLossless } from 'lossless-json';
-import { exactValue } from '../data/decimal.js';
 import type { ErrorIssue } from '../errors.js';
 import { findRefs, formatPath, isParamRef, type ValidatedPlan } from '../plan/index.js';
+import { parseExactJson } from './exact-json.js';
 import { InputError } from './io.js';
 
 /**
@@ -33,12 +32,10 @@ export function parseParams(values: readonly string[] | undefined): Record<strin
 /** A `--param` value: JSON with exact numbers (see parseParams), else the text itself. */
 function paramValue(text: string): unknown {
   try {
-    // JSON.parse decides what is JSON; the second parse only keeps its numbers exact.
-    JSON.parse(text);
+    return parseExactJson(text);
   } catch {
     return text;
   }
-  return parseLossless(text, null, { parseNumber: exactValue, onDuplicateKey: ({ newValue }) => newValue });
 }
 
 /** Every `{ "$param": name }` of a plan (fragment queries and the merge tree) → where it is used. */

@@ -7,6 +7,7 @@ import { formatPath } from '../plan/index.js';
 import type { SourceExecutor } from '../sources/source.js';
 import { withLaneOptions } from '../sources/lane-options.js';
 import { InputError } from './io.js';
+import { parseExactJson } from './exact-json.js';
 import { notJsonMessage } from './json-position.js';
 import { collectSecrets, createRedactor, type Redactor } from './redact.js';
 
@@ -61,7 +62,8 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // Exact numbers: a memory table's 64-bit keys stay exact (the values policy).
+    json = parseExactJson(text);
   } catch {
     // Not Node's message: it quotes the text around the mistake, which may be a password.
     throw new InputError(title, [{ path: '(root)', message: notJsonMessage(text) }]);

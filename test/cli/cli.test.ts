@@ -69,6 +69,23 @@ describe.concurrent('tributary run', { timeout: 60_000 }, () => {
     expect(JSON.parse(out.stdout)).toEqual([{ label: 'two^53+1' }]);
   });
 
+  it('keeps integers beyond 2^53 exact in the plan file and in a memory table of the sources file', async ({ expect }) => {
+    const db = new Database(join(tmp.dir, 'big2.db'));
+    db.exec('CREATE TABLE big (id INTEGER PRIMARY KEY, label TEXT)');
+    db.exec("INSERT INTO big VALUES (9007199254740992, 'two^53'), (9007199254740993, 'two^53+1')");
+    db.close();
+    // Written as JSON text: JSON.stringify of a JS number could not spell these.
+    const s = tmp.file('big2-sources.json', '{ "big": { "kind": "sqlite", "file": "big2.db" }, "ref": { "kind": "memory", "tables": { "t": [{ "id": 9007199254740993 }] } } }');
+    const p = tmp.file('big2-plan.json', `{ "fragments": [
+      { "id": "f", "source": "big", "query": { "sql": "SELECT id, label FROM big WHERE id = ?", "params": [9007199254740993] } },
+      { "id": "r", "source": "ref", "query": { "table": "t" } } ],
+      "merge": { "op": "join", "type": "inner", "left": "f", "right": "r", "on": [["id", "id"]] } }`);
+    const out = await runCli(['run', p, '-s', s, '-f', 'json', '-q']);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual([{ id: '9007199254740993', label: 'two^53+1', 'r.id': '9007199254740993' }]);
+  });
+
   it('prints a table of 200,000 rows (column widths without one argument per row)', async ({ expect }) => {
     const p = tmp.file('many-plan.json', {
       fragments: [{ id: 'f', source: 'crm', query: { sql: 'WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 200000) SELECT n FROM c' } }],
