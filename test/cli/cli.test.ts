@@ -86,6 +86,14 @@ describe.concurrent('tributary run', { timeout: 60_000 }, () => {
     expect(JSON.parse(out.stdout)).toEqual([{ id: '9007199254740993', label: 'two^53+1', 'r.id': '9007199254740993' }]);
   });
 
+  it('reports a plan nested 100,000 deep by its nesting, not as "not JSON"', async ({ expect }) => {
+    const depth = 100_000;
+    const p = tmp.file('deep-plan.json', `{ "fragments": ${'['.repeat(depth)}${']'.repeat(depth)} }`);
+    const out = await runCli(['validate', p]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('(root): the plan nests deeper than 128 levels');
+  });
+
   it('prints a table of 200,000 rows (column widths without one argument per row)', async ({ expect }) => {
     const p = tmp.file('many-plan.json', {
       fragments: [{ id: 'f', source: 'crm', query: { sql: 'WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 200000) SELECT n FROM c' } }],
