@@ -21,3 +21,12 @@ export function parseExactJson(text: string): unknown {
     return value;
   }
 }
+
+/**
+ * The text of a JSON file without the UTF-8 byte order mark some editors put first (Windows
+ * Notepad, PowerShell's `-Encoding UTF8`): RFC 8259 lets a parser ignore it, and JSON.parse
+ * would call it an unexpected character at line 1, column 1 — one nobody can see.
+ */
+export function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InputError, type CliIo } from './io.js';
-import { parseExactJson } from './exact-json.js';
+import { parseExactJson, withoutBom } from './exact-json.js';
 import { notJsonMessage } from './json-position.js';
 
 /**
@@ -11,7 +11,7 @@ import { notJsonMessage } from './json-position.js';
 export async function readPlanFile(file: string, io: CliIo): Promise<unknown> {
   let text: string;
   try {
-    text = file === '-' ? await readAll(io.stdin) : await readFile(resolve(io.cwd, file), 'utf8');
+    text = withoutBom(file === '-' ? await readAll(io.stdin) : await readFile(resolve(io.cwd, file), 'utf8'));
   } catch (error) {
     throw new InputError(`cannot read plan ${file}: ${(error as Error).message}`);
   }

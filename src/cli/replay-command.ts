@@ -10,6 +10,7 @@ import { formatRows, type RowFormat } from './format.js';
 import { EXIT, InputError, type CliIo } from './io.js';
 import { progressMode, showProgress } from './progress-bar.js';
 import { createRedactor } from './redact.js';
+import { withoutBom } from './exact-json.js';
 
 export interface ReplayCommandOptions {
   format: RowFormat;
@@ -24,7 +25,7 @@ export interface ReplayCommandOptions {
 export async function replayCommand(file: string, opts: ReplayCommandOptions, io: CliIo): Promise<number> {
   let text: string;
   try {
-    text = file === '-' ? await readStdin(io) : await readFile(resolve(io.cwd, file), 'utf8');
+    text = withoutBom(file === '-' ? await readStdin(io) : await readFile(resolve(io.cwd, file), 'utf8'));
   } catch (error) {
     throw new InputError(`cannot read recording ${file}: ${(error as Error).message}`);
   }

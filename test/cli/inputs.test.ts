@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { runCli, tempDir, writeDemo, demoSources } from './support.js';
+import { demoPlan, expectedDemoRows, runCli, tempDir, writeDemo, demoSources } from './support.js';
 
 /** Issue 14's command-line edges: --param checks, validate's source checks, headers on zero rows. */
 const tmp = tempDir();
@@ -131,5 +132,24 @@ describe.concurrent('zero-row results', { timeout: 60_000 }, () => {
     const p = tmp.file('empty-memory.json', { fragments: [{ id: 'o', source: 'shop', query: { table: 'orders', columns: ['total', 'id'], where: { lt: ['total', 0] } } }] });
     const out = await runCli(['run', p, '-s', sources, '-f', 'csv', '-q']);
     expect(out.stdout).toBe('total,id\r\n');
+  });
+});
+
+describe.concurrent('files saved with a UTF-8 byte order mark (Notepad, PowerShell)', { timeout: 60_000 }, () => {
+  it('reads a plan, a plan on stdin, a sources file and a recording that start with one', async ({ expect }) => {
+    const bom = '\uFEFF';
+    const p = tmp.file('bom-plan.json', bom + JSON.stringify(demoPlan));
+    const s = tmp.file('bom-sources.json', bom + JSON.stringify(demoSources()));
+    const rec = `${tmp.dir}/bom.rec.json`;
+    const fromFiles = await runCli(['run', p, '-s', s, '-p', 'segment=BUILDING', '-f', 'json', '-q', '--record', rec]);
+    expect(fromFiles.stderr).toBe('');
+    expect(fromFiles.code).toBe(0);
+    expect(JSON.parse(fromFiles.stdout)).toEqual(expectedDemoRows());
+    const fromStdin = await runCli(['validate', '-', '-s', s], { input: bom + JSON.stringify(demoPlan) });
+    expect(fromStdin.stderr).toBe('');
+    expect(fromStdin.code).toBe(0);
+    const replayed = await runCli(['replay', tmp.file('bom-replay.json', bom + readFileSync(rec, 'utf8')), '-f', 'json', '-q']);
+    expect(replayed.stderr).toBe('');
+    expect(JSON.parse(replayed.stdout)).toEqual(expectedDemoRows());
   });
 });
