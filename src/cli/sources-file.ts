@@ -42,6 +42,8 @@ export interface LoadedSources {
   describe(): { name: string; kind: SourceKind; location: string }[];
   /** Each memory source's table names, for `validate`. */
   memoryTables: ReadonlyMap<string, readonly string[]>;
+  /** Each SQLite source's file, absolute and unmasked (describe() masks secrets), for `validate`. */
+  sqliteFiles: ReadonlyMap<string, string>;
   redact: Redactor;
   /** Closes every source (also done by `executor.close()`); idempotent per source. */
   close(): Promise<void>;
@@ -87,6 +89,7 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
   const sources: Record<string, SourceExecutor> = {};
   const described: { name: string; kind: SourceKind; location: string }[] = [];
   const memoryTables = new Map<string, string[]>();
+  const sqliteFiles = new Map<string, string>();
   // Each entry is checked on its own, so one bad entry (an unknown kind) hides no other problem.
   for (const [name, value] of Object.entries(expanded)) {
     const parsedEntry = sourceEntrySchema.safeParse(value);
@@ -107,6 +110,7 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
       Object.defineProperty(sources, name, { value: await createSource(kind, options), enumerable: true, configurable: true, writable: true });
       described.push({ name, kind, location: redact(locationOf(kind, options)) });
       if (kind === 'memory') memoryTables.set(name, Object.keys((options.tables as object | undefined) ?? {}));
+      if (kind === 'sqlite' && typeof options.file === 'string') sqliteFiles.set(name, options.file);
     } catch (error) {
       if (!isTributaryError(error) || error.issues.length === 0) {
         issues.push({ path: name, message: redact(error instanceof Error ? error.message : String(error)) });
@@ -125,7 +129,7 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
     await close();
     throw new InputError(title, issues);
   }
-  return { sources, describe: () => described.map((d) => ({ ...d })), memoryTables, redact, close };
+  return { sources, describe: () => described.map((d) => ({ ...d })), memoryTables, sqliteFiles, redact, close };
 }
 
 /** Replaces `${VAR}` in every string; records a missing variable as an issue at its path. */

@@ -20,7 +20,8 @@ export async function validateCommand(planFile: string, opts: { sources?: string
   const loaded = opts.sources === undefined ? undefined : await loadSourcesFile(resolve(io.cwd, opts.sources), io.env);
   try {
     const plan = validatePlan(raw, loaded ? { sources: new Map(Object.entries(loaded.sources)) } : {});
-    const sqliteFiles = new Map((loaded?.describe() ?? []).filter((s) => s.kind === 'sqlite' && s.location !== ':memory:').map((s) => [s.name, s.location]));
+    // The files themselves: describe() is for printing, its paths masked where they hold a secret.
+    const sqliteFiles = new Map([...(loaded?.sqliteFiles ?? [])].filter(([, file]) => file !== ':memory:'));
     const issues = [...checkMemoryTables(plan, loaded?.memoryTables ?? new Map()), ...checkSqliteQueries(plan, sqliteFiles)];
     if (issues.length > 0) throw new InputError(`invalid plan ${planFile}`, issues);
     const lines = [`plan ${plan.id} is valid: ${plan.fragments.length} fragments in ${plan.levels.length} levels${loaded ? ', checked against the sources' : ''}`];

@@ -124,6 +124,19 @@ describe.concurrent('the command with ${VAR} sources', { timeout: 60_000 }, () =
     expect(out.stderr).toContain('crm.file: environment variable TRIBUTARY_TEST_UNSET_DIR is not set');
   });
 
+  it('validate compiles against the SQLite file itself, not its path as printed with secrets masked', async ({ expect }) => {
+    // The temp folder is /tmp/tributary-cli-…: a password "tributary" is masked inside the printed path.
+    const plan = tmp.file('masked-path-plan.json', { fragments: [{ id: 'c', source: 'crm', query: { sql: 'SELECT id FROM customers' } }] });
+    const sources = tmp.file('masked-path-sources.json', {
+      crm: { kind: 'sqlite', file: 'data/crm.db', readonly: true },
+      shop: { kind: 'postgres', url: 'postgres://app:tributary@127.0.0.1:9/shop' },
+    });
+    const out = await runCli(['validate', plan, '-s', sources]);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/source crm: sqlite \S*\*\*\*-cli-\S+crm\.db/);
+  });
+
   it('never prints a secret: URL passwords and header values are masked', async ({ expect }) => {
     const password = 'pw-Zq9!vX27';
     const token = 'tok-8f3a9c1e5b';
