@@ -4,6 +4,8 @@ export interface Timed {
   dependsOn: readonly string[];
   /** Milliseconds since the query started; undefined if the fragment never ran. */
   finishedAt?: number | undefined;
+  /** A `cancelled` fragment was stopped (fail-fast, after another failed): never on the path. */
+  status?: string;
 }
 
 /**
@@ -11,7 +13,9 @@ export interface Timed {
  * by following, at each step, the dependency that finished last. That dependency is what
  * the fragment waited for, so shortening any fragment off this chain cannot make the
  * query finish sooner. Returned in execution order (first fragment first); ties go to the
- * fragment that comes first in the plan.
+ * fragment that comes first in the plan. A cancelled fragment did not finish, it was stopped
+ * (under fail-fast, because another failed): the path ends at that failure instead, not at
+ * whichever fragment took longest to stop.
  */
 export function criticalPath(fragments: readonly Timed[]): string[] {
   const byId = new Map(fragments.map((f) => [f.id, f]));
@@ -20,7 +24,7 @@ export function criticalPath(fragments: readonly Timed[]): string[] {
     let best: Timed | undefined;
     for (const id of ids) {
       const f = byId.get(id);
-      if (f?.finishedAt === undefined) continue;
+      if (f?.finishedAt === undefined || f.status === 'cancelled') continue;
       const later = best === undefined || f.finishedAt > best.finishedAt! || (f.finishedAt === best.finishedAt && order.get(f.id)! < order.get(best.id)!);
       if (later) best = f;
     }

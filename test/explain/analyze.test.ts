@@ -190,6 +190,32 @@ describe('analyze on a real run with known latencies', () => {
     expect(await analyzed(plan)).toEqual(['a', 'b', 'd']);
   });
 
+  it('ends the path at the failure that stopped a fail-fast run, not at a fragment it cancelled', async () => {
+    const broken: SourceExecutor<{ ms: number }> = {
+      kind: 'broken',
+      querySchema: z.strictObject({ ms: z.number().int().nonnegative() }),
+      async execute(query) {
+        await sleep(query.ms);
+        throw Object.assign(new Error('no such table: orders'), { retryable: false });
+      },
+    };
+    executor = createExecutor({ sources: { sleep: sleepSource(), broken }, cache: false });
+    const plan = {
+      schedule: 'eager',
+      fragments: [timed('a', 10), { id: 'bad', source: 'broken', dependsOn: ['a'], query: { ms: 30 } }, timed('slow', 5000)],
+      merge: { op: 'union', inputs: ['bad', 'slow'] },
+    };
+    const run = executor.run(plan);
+    const events: ExecutionEvent[] = [];
+    run.events$.subscribe((e) => events.push(e));
+    const result = await run.result;
+    expect(result.status).toBe('failed');
+    expect(result.fragments.slow!.status).toBe('cancelled');
+    const a = analyze(result, plan, { events });
+    expect(a.criticalPath).toEqual(['a', 'bad']);
+    expect(a.text()).toContain('critical path: a → bad');
+  });
+
   it('marks the slow two-step chain over a fast three-step one (eager schedule)', async () => {
     const plan = {
       schedule: 'eager',
