@@ -81,7 +81,7 @@ function barView(shape: { fragments: number; levels: number }, io: CliIo): View 
     level: `${Math.min((latest?.level ?? 0) + 1, shape.levels)}/${shape.levels}`,
     running: runningSources(running),
     retries: latest?.retries ?? 0,
-    limits: limits.size === 0 ? '' : ` | limit: ${[...limits].map(([s, n]) => `${s} ${n}`).join(', ')}`,
+    limits: limits.size === 0 ? '' : ` | limit: ${[...limits].map(([s, n]) => `${printable(s)} ${n}`).join(', ')}`,
   });
   const settled = (): number => (latest === undefined ? 0 : latest.succeeded + latest.failed + latest.skipped);
   bar.start(shape.fragments, 0, payload());
@@ -105,12 +105,12 @@ function barView(shape: { fragments: number; levels: number }, io: CliIo): View 
   };
 }
 
-/** `crm(2), shop` or `-`. */
+/** `crm(2), shop` or `-`; names shown escaped, as the plain lines show them. */
 function runningSources(running: ReadonlyMap<string, string>): string {
   const counts = new Map<string, number>();
   for (const source of running.values()) counts.set(source, (counts.get(source) ?? 0) + 1);
   if (counts.size === 0) return '-';
-  return [...counts].map(([s, n]) => (n > 1 ? `${s}(${n})` : s)).join(', ');
+  return [...counts].map(([s, n]) => (n > 1 ? `${printable(s)}(${n})` : printable(s))).join(', ');
 }
 
 function linesView(io: CliIo, redact: Redactor): View {

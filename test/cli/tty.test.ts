@@ -73,4 +73,18 @@ describe.skipIf(!hasScript)('tributary run on a terminal', { timeout: 60_000 }, 
     const last = barFrames(output).at(-1);
     expect(last).toMatch(/ 100% \| 4\/4 fragments: 2 ok \(1 cached\), 1 failed, 1 skipped \| level 2\/2 \| running: - \| retries: 0 \| \d+s$/);
   });
+
+  it('shows a source name with control characters escaped: it cannot set the window title', async () => {
+    const name = 'crm\u001b]0;PWNED\u0007';
+    const s = tmp.file('title-sources.json', { [name]: { kind: 'sqlite', file: 'crm.db', readonly: true, thread: true } });
+    // Long enough, and on a thread, so that the bar draws frames while it runs.
+    const p = tmp.file('title-plan.json', {
+      fragments: [{ id: 'count', source: name, query: { sql: 'WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3000000) SELECT count(*) AS n FROM c' } }],
+    });
+    const cmd = [process.execPath, BIN, 'run', p, '--sources', s, '-f', 'csv'].map(quote).join(' ');
+    const { code, output } = await underPty(cmd);
+    expect(code).toBe(0);
+    expect(output).toContain('running: crm?]0;PWNED?');
+    expect(output).not.toContain('\u001b]0;');
+  });
 });
