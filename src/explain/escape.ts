@@ -52,9 +52,13 @@ export function ganttText(text: string): string {
 /**
  * A Graphviz DOT double-quoted string. Only `"` and `\` are special inside one (a
  * backslash also starts label escapes such as `\n`, `\N`, `\G`), so both are escaped.
+ * DOT has no escape for other control characters: they become `?`, so a file printed on a
+ * terminal cannot drive it.
  */
 export function dotString(text: string): string {
-  return `"${oneLine(text).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  const plain = oneLine(text).replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
+  return `"${plain.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 /** A multi-line DOT label: each line escaped, joined with DOT's `\n` line break. */

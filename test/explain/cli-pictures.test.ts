@@ -55,9 +55,16 @@ describe('tributary explain --format svg | html', () => {
       const plain = await runCli(['explain', hostile, '--sources', src]);
       const analyzed = await runCli(['explain', hostile, '--sources', src, '--analyze', '--quiet']);
       expect(plain.code).toBe(0);
-      const gantt = await runCli(['explain', hostile, '--sources', src, '--analyze', '--quiet', '--format', 'mermaid']);
-      // eslint-disable-next-line no-control-regex -- as below
-      expect(gantt.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
+      const pictures = await Promise.all([
+        runCli(['explain', hostile, '--sources', src, '--analyze', '--quiet', '--format', 'mermaid']),
+        ...(['mermaid', 'dot', 'svg', 'html'] as const).map((format) => runCli(['explain', hostile, '--sources', src, '--format', format])),
+        runCli(['explain', hostile, '--sources', src, '--analyze', '--quiet', '--format', 'dot']),
+      ]);
+      for (const picture of pictures) {
+        expect(picture.stdout.length).toBeGreaterThan(0);
+        // eslint-disable-next-line no-control-regex -- as below
+        expect(picture.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
+      }
       for (const out of [plain.stdout, analyzed.stdout]) {
         // eslint-disable-next-line no-control-regex -- the point: no control character but the line ends
         expect(out).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
