@@ -4,6 +4,7 @@ import { validatePlan } from '../plan/index.js';
 import { readPlanFile } from './inputs.js';
 import { EXIT, InputError, type CliIo } from './io.js';
 import { planParams } from './params.js';
+import { printable } from './printable.js';
 import { checkMemoryTables } from './memory-check.js';
 import { checkSqliteQueries } from './sqlite-check.js';
 import { loadSourcesFile } from './sources-file.js';
@@ -28,7 +29,8 @@ export async function validateCommand(planFile: string, opts: { sources?: string
     for (const s of loaded?.describe() ?? []) lines.push(`  source ${s.name}: ${s.kind} ${s.location}`);
     const params = [...planParams(plan).keys()];
     if (params.length > 0) lines.push(`  parameters: ${params.join(', ')} (run with ${params.map((p) => `--param ${p}=…`).join(' ')})`);
-    io.stdout.write(`${lines.join('\n')}\n`);
+    // Names come from the files as written: shown escaped, each line one line.
+    io.stdout.write(`${lines.map(printable).join('\n')}\n`);
     return EXIT.ok;
   } catch (error) {
     if (isTributaryError(error)) throw new InputError(`invalid plan ${planFile}`, error.issues);

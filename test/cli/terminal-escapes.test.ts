@@ -50,4 +50,19 @@ describe.concurrent('terminal escape sequences from data and servers', { timeout
       expect(out.stderr.split('\n').some((line) => line.startsWith('forged'))).toBe(false);
     }
   });
+
+  it('validate prints a plan id, source names and parameters escaped, each on its one line', async ({ expect }) => {
+    const name = `m${ESCAPES}\nforged`;
+    const plan = tmp.file('esc-validate-plan.json', {
+      id: `q${ESCAPES}\nforged`,
+      fragments: [{ id: 'a', source: name, query: { table: `t${ESCAPES}`, where: { eq: ['x', { $param: `p${ESCAPES}` }] } } }],
+    });
+    const sources = tmp.file('esc-validate-sources.json', { [name]: { kind: 'memory', tables: { [`t${ESCAPES}`]: [{ x: 1 }] } } });
+    const out = await runCli(['validate', plan, '-s', sources]);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(out.stdout).not.toMatch(RAW_CONTROL);
+    expect(out.stdout.split('\n').some((line) => line.startsWith('forged'))).toBe(false);
+    expect(out.stdout).toContain('source m?]0;pwned??[2J\\nforged: memory tables: t?]0;pwned??[2J');
+  });
 });
