@@ -14,10 +14,14 @@ export function inputText(input: BoundInput): string {
   return `${input.path} ← ${input.fragment}.${input.column}${batch}`;
 }
 
-/** `timeout 2000 ms, retry attempts=5, cache ttl 0 ms, hedge afterMs=30`, or '' when the fragment overrides nothing. */
+/**
+ * `timeout 2000 ms, deadline 500 ms, retry attempts=5, cache ttl 0 ms, hedge afterMs=30,
+ * optional: dropped if the deadline runs out`, or '' when the fragment overrides nothing.
+ */
 export function policyText(f: FragmentExplanation): string {
   const parts: string[] = [];
   if (f.timeoutMs !== undefined) parts.push(`timeout ${f.timeoutMs} ms`);
+  if (f.deadlineMs !== undefined) parts.push(`deadline ${f.deadlineMs} ms`);
   if (f.retry !== undefined) {
     const retry = Object.entries(f.retry).map(([k, v]) => `${k}=${String(v)}`).join(' ');
     parts.push(`retry ${retry || 'defaults'}`);
@@ -32,6 +36,7 @@ export function policyText(f: FragmentExplanation): string {
     const hedge = Object.entries(f.hedge).map(([k, v]) => `${k}=${String(v)}`).join(' ');
     parts.push(`hedge ${hedge || 'defaults'}`);
   }
+  if (f.optional) parts.push('optional: dropped if the deadline runs out');
   return parts.join(', ');
 }
 

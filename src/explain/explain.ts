@@ -50,6 +50,7 @@ export function explain(plan: unknown, options: ExplainOptions = {}): PlanExplan
     queryId: validated.id,
     errorPolicy: validated.errorPolicy,
     schedule: validated.schedule,
+    ...(validated.deadlineMs === undefined ? {} : { deadlineMs: validated.deadlineMs }),
     levels: validated.levels.map((ids) => [...ids]),
     fragments,
     edges: edgesOf(fragments),
@@ -102,6 +103,8 @@ function explainFragment(
     ...(f.retry === undefined ? {} : { retry: f.retry }),
     ...(f.cache === undefined ? {} : { cache: f.cache }),
     ...(f.hedge === undefined ? {} : { hedge: f.hedge }),
+    ...(f.deadlineMs === undefined ? {} : { deadlineMs: f.deadlineMs }),
+    ...(f.optional ? { optional: true } : {}),
   };
 }
 

@@ -47,6 +47,10 @@ export interface FragmentExplanation {
   cache?: CacheOverride;
   /** The fragment's own `hedge` option (hedged requests), when it sets one. */
   hedge?: HedgeOptions;
+  /** The fragment's own deadline (every attempt and backoff), when it sets one. */
+  deadlineMs?: number;
+  /** May be dropped when the query's deadline runs out. */
+  optional?: boolean;
   /** With a principal and an `authorize` rule: whether the rule lets this fragment run. */
   access?: { allowed: boolean; reason?: string };
 }
@@ -63,6 +67,8 @@ export interface PlanExplanation {
   queryId: string;
   errorPolicy: 'fail-fast' | 'partial';
   schedule: 'levels' | 'eager';
+  /** The plan's query deadline (`deadlineMs`), when it sets one. */
+  deadlineMs?: number;
   /** Fragment ids by level. */
   levels: string[][];
   /** In plan order. */

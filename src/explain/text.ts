@@ -28,7 +28,8 @@ export function explainText(model: Model): string {
   const lines: string[] = [];
   const levelWord = model.levels.length === 1 ? 'level' : 'levels';
   const fragmentWord = model.fragments.length === 1 ? 'fragment' : 'fragments';
-  lines.push(`EXPLAIN ${oneLine(model.queryId)}: ${model.fragments.length} ${fragmentWord} in ${model.levels.length} ${levelWord}, ${model.errorPolicy}, schedule ${model.schedule}`);
+  const deadline = model.deadlineMs === undefined ? '' : `, deadline ${model.deadlineMs} ms`;
+  lines.push(`EXPLAIN ${oneLine(model.queryId)}: ${model.fragments.length} ${fragmentWord} in ${model.levels.length} ${levelWord}, ${model.errorPolicy}, schedule ${model.schedule}${deadline}`);
   if (model.access) {
     const who = model.access.principalId === undefined ? 'an anonymous caller' : `principal ${JSON.stringify(model.access.principalId)}`;
     const n = model.access.refused;

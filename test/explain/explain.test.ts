@@ -82,6 +82,21 @@ describe('explain', () => {
     );
   });
 
+  it('shows the query deadline, and which fragments are optional or have a deadline of their own', () => {
+    const plan = {
+      id: 'dl',
+      deadlineMs: 500,
+      fragments: [
+        { id: 'core', source: 'ref', query: { table: 'log' }, deadlineMs: 200 },
+        { id: 'extra', source: 'ref', query: { table: 'log' }, optional: true },
+      ],
+      merge: { op: 'union', inputs: ['core', 'extra'] },
+    };
+    const lines = explain(plan).text().split('\n');
+    expect(lines[0]).toBe('EXPLAIN dl: 2 fragments in 1 level, fail-fast, schedule levels, deadline 500 ms');
+    expect(lines.slice(3, 7)).toEqual(['  core   ref  table log', '              deadline 200 ms', '  extra  ref  table log', '              optional: dropped if the deadline runs out']);
+  });
+
   it('returns the model: fragments, inputs and labelled dependency edges', () => {
     const e = explain(designPlan);
     expect(e.levels).toEqual([['customers', 'rates'], ['orders', 'audit']]);
