@@ -23,10 +23,14 @@ export function parseExactJson(text: string): unknown {
 }
 
 /**
- * The text of a JSON file without the UTF-8 byte order mark some editors put first (Windows
- * Notepad, PowerShell's `-Encoding UTF8`): RFC 8259 lets a parser ignore it, and JSON.parse
- * would call it an unexpected character at line 1, column 1 — one nobody can see.
+ * The text of a JSON file as read: UTF-8, its byte order mark ignored (Windows Notepad,
+ * PowerShell's `-Encoding UTF8` write one; RFC 8259 lets a parser ignore it), or UTF-16 when
+ * the file starts with a UTF-16 mark (PowerShell 5's `>` writes UTF-16LE). JSON.parse would
+ * call the mark an unexpected character at line 1, column 1 — one nobody can see.
  */
-export function withoutBom(text: string): string {
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+export function jsonFileText(bytes: Buffer): string {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return bytes.toString('utf8', 3);
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.toString('utf16le', 2);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2, bytes.length - (bytes.length % 2))).swap16().toString('utf16le');
+  return bytes.toString('utf8');
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InputError, type CliIo } from './io.js';
-import { parseExactJson, withoutBom } from './exact-json.js';
+import { jsonFileText, parseExactJson } from './exact-json.js';
 import { notJsonMessage } from './json-position.js';
 
 /**
@@ -11,7 +11,7 @@ import { notJsonMessage } from './json-position.js';
 export async function readPlanFile(file: string, io: CliIo): Promise<unknown> {
   let text: string;
   try {
-    text = withoutBom(file === '-' ? await readAll(io.stdin) : await readFile(resolve(io.cwd, file), 'utf8'));
+    text = jsonFileText(file === '-' ? await readAll(io.stdin) : await readFile(resolve(io.cwd, file)));
   } catch (error) {
     throw new InputError(`cannot read plan ${file}: ${(error as Error).message}`);
   }
@@ -28,8 +28,9 @@ export function withPartial(plan: unknown, partial: boolean | undefined): unknow
   return { ...plan, errorPolicy: 'partial' };
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+/** A stream's bytes, to its end (standard input). */
+export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

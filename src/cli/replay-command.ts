@@ -10,7 +10,8 @@ import { formatRows, type RowFormat } from './format.js';
 import { EXIT, InputError, type CliIo } from './io.js';
 import { progressMode, showProgress } from './progress-bar.js';
 import { createRedactor } from './redact.js';
-import { withoutBom } from './exact-json.js';
+import { jsonFileText } from './exact-json.js';
+import { readAll } from './inputs.js';
 
 export interface ReplayCommandOptions {
   format: RowFormat;
@@ -25,7 +26,7 @@ export interface ReplayCommandOptions {
 export async function replayCommand(file: string, opts: ReplayCommandOptions, io: CliIo): Promise<number> {
   let text: string;
   try {
-    text = withoutBom(file === '-' ? await readStdin(io) : await readFile(resolve(io.cwd, file), 'utf8'));
+    text = jsonFileText(file === '-' ? await readAll(io.stdin) : await readFile(resolve(io.cwd, file)));
   } catch (error) {
     throw new InputError(`cannot read recording ${file}: ${(error as Error).message}`);
   }
@@ -73,10 +74,4 @@ function shapeOf(plan: unknown): { fragments: number; levels: number } {
   } catch {
     return { fragments: fragments.length, levels: 1 };
   }
-}
-
-async function readStdin(io: CliIo): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -7,7 +7,7 @@ import { formatPath } from '../plan/index.js';
 import type { SourceExecutor } from '../sources/source.js';
 import { withLaneOptions } from '../sources/lane-options.js';
 import { InputError } from './io.js';
-import { parseExactJson, withoutBom } from './exact-json.js';
+import { jsonFileText, parseExactJson } from './exact-json.js';
 import { notJsonMessage } from './json-position.js';
 import { collectSecrets, createRedactor, type Redactor } from './redact.js';
 
@@ -58,7 +58,7 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
   const title = `invalid sources file ${path}`;
   let text: string;
   try {
-    text = withoutBom(await readFile(path, 'utf8'));
+    text = jsonFileText(await readFile(path));
   } catch (error) {
     throw new InputError(`cannot read sources file ${path}: ${(error as Error).message}`);
   }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { demoPlan, expectedDemoRows, runCli, tempDir, writeDemo, demoSources } from './support.js';
 
@@ -151,5 +152,18 @@ describe.concurrent('files saved with a UTF-8 byte order mark (Notepad, PowerShe
     const replayed = await runCli(['replay', tmp.file('bom-replay.json', bom + readFileSync(rec, 'utf8')), '-f', 'json', '-q']);
     expect(replayed.stderr).toBe('');
     expect(JSON.parse(replayed.stdout)).toEqual(expectedDemoRows());
+  });
+
+  it('reads UTF-16 files with their byte order mark (PowerShell 5 `>` writes UTF-16LE)', async ({ expect }) => {
+    const utf16le = (text: string): Buffer => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const utf16be = (text: string): Buffer => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]);
+    const p = join(tmp.dir, 'utf16le-plan.json');
+    const s = join(tmp.dir, 'utf16be-sources.json');
+    writeFileSync(p, utf16le(JSON.stringify(demoPlan)));
+    writeFileSync(s, utf16be(JSON.stringify(demoSources())));
+    const out = await runCli(['run', p, '-s', s, '-p', 'segment=BUILDING', '-f', 'json', '-q']);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual(expectedDemoRows());
   });
 });
