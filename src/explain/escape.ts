@@ -50,6 +50,24 @@ export function ganttText(text: string): string {
 }
 
 /**
+ * Task names that Mermaid's Gantt lexer (case-insensitive) reads as a statement instead:
+ * `title …` sets the title, `weekday …`, `excludes …` set options, `click …` and `call …`
+ * start interactivity, `section (failed)` opens a section, `accTitle:` a title.
+ */
+const GANTT_KEYWORD = /^(?:(?:click|call|dateformat|axisformat|tickinterval|includes|excludes|todaymarker|weekday|title|accdescription)\s|section\s[^#:\n;]|acc(?:title|descr)\s*[:{])/i;
+
+/**
+ * A Gantt task name (see `ganttText`) that stays a task name: one that starts like a Gantt
+ * statement (a fragment called `title`, `weekday` or `click`) is preceded by a zero-width
+ * space, which no statement starts with and no renderer shows.
+ */
+export function ganttTaskName(text: string): string {
+  const name = ganttText(text);
+  // Tested with the separator that follows a task name: `title :crit, f0, 1, 5`.
+  return GANTT_KEYWORD.test(`${name} :`) ? `\u200b${name}` : name;
+}
+
+/**
  * A Graphviz DOT double-quoted string. Only `"` and `\` are special inside one (a
  * backslash also starts label escapes such as `\n`, `\N`, `\G`), so both are escaped.
  * DOT has no escape for other control characters: they become `?`, so a file printed on a

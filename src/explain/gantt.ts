@@ -1,5 +1,5 @@
 import type { AnalysisModel } from './model.js';
-import { ganttText } from './escape.js';
+import { ganttTaskName, ganttText } from './escape.js';
 
 type Analysis = AnalysisModel;
 
@@ -26,7 +26,7 @@ export function analyzeGantt(a: Analysis): string {
     if (bars.length === 0) continue;
     out.push(`  section level ${level}`);
     for (const { f, i } of bars) {
-      const name = ganttText(f.cached ? `${f.id} (cached)` : f.status === 'succeeded' ? f.id : `${f.id} (${f.status})`);
+      const name = ganttTaskName(f.cached ? `${f.id} (cached)` : f.status === 'succeeded' ? f.id : `${f.id} (${f.status})`);
       out.push(`    ${name} :${f.critical ? 'crit, ' : ''}f${i}, ${span(f.startedAt!, f.finishedAt!)}`);
     }
   }

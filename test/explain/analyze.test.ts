@@ -131,6 +131,20 @@ describe('analyze', () => {
     );
   });
 
+  it('keeps a Gantt task named like a Gantt keyword a task (title, weekday, click, call, section …)', () => {
+    const ids = ['title', 'Weekday', 'click', 'call', 'section', 'accTitle', 'excludes', 'orders'];
+    const plan = { id: 'q', fragments: ids.map((id) => frag(id)), merge: { op: 'union', inputs: ids } };
+    const result = resultOf(Object.fromEntries(ids.map((id, i) => [id, [i, 5]])), {}, {});
+    result.fragments.section!.status = 'failed';
+    const tasks = analyze(result, plan).mermaid().split('\n').filter((l) => l.startsWith('    ') && !l.startsWith('    merge'));
+    expect(tasks).toHaveLength(ids.length);
+    // What Mermaid's Gantt lexer (case-insensitive) reads as a statement rather than a task name.
+    const keyword = /^\s*(?:(?:click|call|dateformat|axisformat|tickinterval|includes|excludes|todaymarker|weekday|title|accdescription)\s|section\s[^#:\n;]|acc(?:title|descr)\s*[:{])/i;
+    for (const line of tasks) expect(line).not.toMatch(keyword);
+    const names = tasks.map((l) => l.slice(0, l.lastIndexOf(' :')).trim().replace(/\u200b/g, ''));
+    expect(names).toEqual([...ids.slice(0, 4), 'section (failed)', ...ids.slice(5)]);
+  });
+
   it('draws the critical path in red in DOT', () => {
     const dot = analyze(resultOf({ a: [0, 30], b: [30, 150], c: [30, 30], d: [180, 30], e: [0, 10] }, diamondLevels), diamond).dot();
     const red = [...dot.matchAll(/^ {4}"f\d+_(\w+)" \[.*penwidth=3\];$/gm)].map((m) => m[1]);
