@@ -9,6 +9,7 @@ import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
 import { SqliteThread } from './thread.js';
 import { normalizeRow, toSqliteValue } from './convert.js';
+import { iterateRows } from './rows.js';
 import { cannotOpen, isSqliteRetryable, wrapSqliteError } from './errors.js';
 import { sqliteOptionsSchema, type SqliteSourceOptions } from './options.js';
 
@@ -96,8 +97,9 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
       try {
         ctx.signal.throwIfAborted();
         const stmt = prepare(query.sql);
-        names = stmt.reader ? stmt.columns().map((c) => c.name) : undefined;
-        iterator = stmt.safeIntegers(true).iterate(...ctx.params.map(toSqliteValue)) as IterableIterator<Row>;
+        const params = ctx.params.map(toSqliteValue);
+        if (stmt.reader) ({ rows: iterator, names } = iterateRows(stmt, params));
+        else iterator = stmt.iterate(...params) as IterableIterator<Row>;
       } catch (error) {
         throw ctx.signal.aborted ? ctx.signal.reason : wrapSqliteError(error, query.sql);
       }
@@ -153,13 +155,14 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
           }
           const bounds = callLimits(ctx, opts, 'sqlite');
           const out: Row[] = [];
-          for (const raw of stmt.safeIntegers(true).iterate(...params) as IterableIterator<Row>) {
+          const { rows, names } = iterateRows(stmt, params);
+          for (const raw of rows) {
             const row = normalizeRow(raw);
             bounds.add(row);
             out.push(row);
           }
           // The statement names its columns even when no row comes back.
-          return withColumns(out, stmt.columns().map((c) => c.name));
+          return withColumns(out, names);
         } catch (error) {
           throw wrapSqliteError(error, query.sql);
         }

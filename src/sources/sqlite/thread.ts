@@ -34,14 +34,23 @@ parentPort.on('message', ({ id, sql, params, maxRows, deadline }) => {
       return;
     }
     const rows = [];
-    for (const row of stmt.safeIntegers(true).iterate(...params)) {
+    // A column named __proto__ would set each row's prototype (rows are built with
+    // row[name] = value): such a statement is read raw and its rows built with own properties.
+    const names = stmt.columns().map((c) => c.name);
+    const raw = names.includes('__proto__');
+    for (const values of stmt.safeIntegers(true).raw(raw).iterate(...params)) {
+      let row = values;
+      if (raw) {
+        row = {};
+        names.forEach((name, i) => Object.defineProperty(row, name, { value: values[i], enumerable: true, writable: true, configurable: true }));
+      }
       rows.push(row);
       // The thread stops itself between rows once its budget is spent (Date.now: the epoch
       // both threads share), even if the main thread is too busy to terminate it.
       if (deadline !== undefined && (rows.length & 255) === 0 && Date.now() > deadline) throw Object.assign(new Error('budget spent'), { code: 'TRIBUTARY_BUDGET' });
       if (rows.length > maxRows) throw Object.assign(new Error('more than ' + maxRows + ' rows'), { code: 'TRIBUTARY_MAX_ROWS' });
     }
-    parentPort.postMessage({ id, rows, columns: stmt.columns().map((c) => c.name) });
+    parentPort.postMessage({ id, rows, columns: names });
   } catch (error) {
     parentPort.postMessage({ id, error: { message: String(error && error.message), code: error && error.code } });
   }
