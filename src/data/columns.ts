@@ -12,12 +12,20 @@ const COLUMNS = 'columns';
 
 /**
  * `rows` itself, carrying `columns` (a frozen copy; a frozen array is shared as it is) as
- * a non-enumerable property.
+ * a non-enumerable property. A name listed twice (`SELECT o.id, c.id`: a row object holds
+ * one `id`, the last column's value, as every driver builds it) is kept once, where it first
+ * appears, so the names match the rows' keys; a frozen array is taken as already so.
  */
 export function withColumns<R extends readonly Row[]>(rows: R, columns: readonly string[]): R {
-  const value = Object.isFrozen(columns) ? columns : Object.freeze([...columns]);
+  const value = Object.isFrozen(columns) ? columns : Object.freeze(distinct(columns));
   Object.defineProperty(rows, COLUMNS, { value, enumerable: false, configurable: true, writable: false });
   return rows;
+}
+
+/** The names, each once (a copy). */
+function distinct(columns: readonly string[]): string[] {
+  const names = new Set(columns);
+  return names.size === columns.length ? [...columns] : [...names];
 }
 
 /** A copy of the column names attached by `withColumns`, or `undefined` when none were. */
