@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseJsonBody } from '../../src/sources/http/json.js';
+import { parseJsonBody } from '../../src/data/json.js';
 
 describe('an HTTP body parsed as JSON (values policy)', () => {
   it('keeps integers beyond ±2^53 as their exact decimal strings; safe integers and fractions are numbers', () => {

@@ -4,7 +4,7 @@ import { badResponse, networkError, statusError } from './errors.js';
 import type { LimitCounter } from '../../data/limits.js';
 import { resolvePointer } from './pointer.js';
 import type { HttpRequest } from './request.js';
-import { parseJsonBody } from './json.js';
+import { parseJsonBody } from '../../data/json.js';
 
 /** One response, reduced to what the page loop needs. */
 export interface Page {

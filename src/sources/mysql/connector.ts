@@ -51,12 +51,12 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     ...(poolFields as PoolOptions),
     maxPreparedStatements: poolFields.maxPreparedStatements ?? 100,
     // The values policy: integers as number-or-exact-string, decimals as strings, dates as
-    // text (fixed up to ISO in columnFix), Date parameters written in UTC.
+    // text (fixed up to ISO in columnFix), JSON as text (parsed there), Date parameters in UTC.
     supportBigNumbers: true,
     bigNumberStrings: false,
     decimalNumbers: false,
     dateStrings: true,
-    jsonStrings: false,
+    jsonStrings: true, // parsed in columnFix, integers beyond 2^53 kept exact
     timezone: 'Z',
   };
   const wrap = (error: unknown, phase: ErrorPhase, fragmentId?: string) =>

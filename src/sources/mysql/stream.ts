@@ -5,7 +5,7 @@ import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
 import type { LimitCounter } from '../../data/limits.js';
 import { mysqlBudgetTimeout } from './budget.js';
-import { normalizeDecimal, normalizeFloat32, normalizeInteger, normalizeTimestamp } from '../sql/normalize.js';
+import { normalizeDecimal, normalizeFloat32, normalizeInteger, normalizeTimestamp, parseJsonValue } from '../sql/normalize.js';
 
 // mysql2's column type codes (mysql2 Types) that the values policy fixes up.
 const FLOAT = 4;
@@ -14,13 +14,19 @@ const LONGLONG = 8;
 const DATETIME = 12;
 const DECIMAL = 0;
 const NEWDECIMAL = 246;
+const JSON_TYPE = 245;
 
 /** A column's values-policy fix-up: `[column name, fix]`. */
 export type ColumnFix = [string, (value: unknown) => unknown];
 
 /** The values-policy fix-up for one column, if its driver value needs one. */
 function columnFix(field: FieldPacket): ((value: unknown) => unknown) | undefined {
+  // jsonStrings gives JSON as text (MySQL's JSON type, MariaDB's LONGTEXT marked json in its
+  // extended metadata); JSON.parse would round integers beyond 2^53.
+  if ((field as { extendedFormat?: unknown }).extendedFormat === 'json') return parseJsonValue;
   switch (field.columnType ?? field.type) {
+    case JSON_TYPE:
+      return parseJsonValue;
     case LONGLONG: // mysql2 already gives number-or-string; this also canonicalizes
       return (v) => (typeof v === 'number' || typeof v === 'string' ? normalizeInteger(v) : v);
     case DECIMAL:
@@ -36,12 +42,19 @@ function columnFix(field: FieldPacket): ((value: unknown) => unknown) | undefine
   }
 }
 
-/** The fix-ups of a result set's columns; `undefined` for a statement without one. */
+/**
+ * The fix-ups of a result set's columns; `undefined` for a statement without one. A name the
+ * statement repeats holds its last column's value in the row, so that column's fix (or none)
+ * is the one applied.
+ */
 export function columnFixes(fields: FieldPacket[] | undefined): ColumnFix[] | undefined {
-  return fields?.flatMap((f) => {
-    const fix = columnFix(f);
-    return fix === undefined ? [] : [[f.name, fix] as ColumnFix];
-  });
+  if (fields === undefined) return undefined;
+  const byName = new Map<string, ((value: unknown) => unknown) | undefined>();
+  for (const f of fields) {
+    byName.delete(f.name);
+    byName.set(f.name, columnFix(f));
+  }
+  return [...byName].filter((entry): entry is ColumnFix => entry[1] !== undefined);
 }
 
 /** What streaming needs from its MySQL source. */

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { CustomTypesConfig } from 'pg';
-import { mapArrayDeep, normalizeDecimal, normalizeInteger, normalizeTimestamp } from '../sql/normalize.js';
+import { mapArrayDeep, normalizeDecimal, normalizeInteger, normalizeTimestamp, parseJsonValue } from '../sql/normalize.js';
 
 /** The values policy as per-pool pg type parsers, falling back to `fallback` (the app's). */
 export function policyTypes(fallback: CustomTypesConfig): CustomTypesConfig {
@@ -20,6 +20,10 @@ export function policyTypes(fallback: CustomTypesConfig): CustomTypesConfig {
     [1115, arrayOf(normalizeTimestamp)],
     [1184, normalizeTimestamp], // timestamptz
     [1185, arrayOf(normalizeTimestamp)],
+    [114, parseJsonValue], // json: pg's default JSON.parse rounds integers beyond 2^53
+    [199, arrayOf(parseJsonValue)], // json[]
+    [3802, parseJsonValue], // jsonb
+    [3807, arrayOf(parseJsonValue)], // jsonb[]
   ]);
   const getTypeParser = (oid: number, format?: 'text' | 'binary') =>
     (format ?? 'text') === 'text' ? (parsers.get(oid) ?? fallback.getTypeParser(oid, format)) : fallback.getTypeParser(oid, format);

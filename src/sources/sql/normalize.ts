@@ -11,7 +11,7 @@
  * | boolean                                         | `true` / `false`; MySQL `TINYINT(1)`/`BOOLEAN` stays a `number` (the wire type cannot tell it from a tiny integer) |
  * | DATE                                            | `'YYYY-MM-DD'` (no time zone, no Date object)          |
  * | timestamp / timestamptz / DATETIME / TIMESTAMP  | ISO 8601 in UTC, `toISOString()` form: `'2024-01-02T03:04:05.123Z'`; sub-millisecond digits are truncated. A value without a zone (PostgreSQL `timestamp`, MySQL `DATETIME`) is read as UTC; MySQL sessions run with `time_zone = '+00:00'` so `TIMESTAMP` and `NOW()` are UTC too. Values a JS Date cannot hold (`infinity`, MySQL's zero date `0000-00-00 00:00:00`) stay the server's text |
- * | json / jsonb / MySQL JSON                       | the parsed value. MariaDB's JSON is an alias of LONGTEXT: JSON columns and JSON functions arrive parsed because MariaDB ≥ 10.5.2 marks them in its extended column metadata, but an expression that drops the mark (`IFNULL(doc, '{}')`, `CONCAT(...)`, a LONGTEXT column) arrives as a `string` |
+ * | json / jsonb / MySQL JSON                       | the parsed value, its integers beyond ±2^53 exact decimal strings (as above). MariaDB's JSON is an alias of LONGTEXT: JSON columns and JSON functions arrive parsed because MariaDB ≥ 10.5.2 marks them in its extended column metadata, but an expression that drops the mark (`IFNULL(doc, '{}')`, `CONCAT(...)`, a LONGTEXT column) arrives as a `string` |
  * | bytea / BLOB / BINARY / VARBINARY / BIT         | `Buffer`                                              |
  * | arrays (PostgreSQL)                             | JS arrays whose elements follow this table             |
  * | NULL                                            | `null`                                                 |
@@ -22,6 +22,7 @@
  */
 
 import { exactValue, plainNumberText } from '../../data/decimal.js';
+import { parseJsonBody } from '../../data/json.js';
 
 /** An integer as a JS number when it is safe, else its exact decimal string. */
 export function normalizeInteger(value: number | bigint | string): number | string {
@@ -101,10 +102,13 @@ export function normalizeTimestamp(value: string | Date): string {
   return Number.isNaN(date.getTime()) ? value : date.toISOString();
 }
 
-/** A JSON document sent as text (or bytes) parsed; anything else is returned unchanged. */
+/**
+ * A JSON document sent as text (or bytes) parsed, its integers beyond ±2^53 kept as exact
+ * decimal strings (data/json.ts); anything else is returned unchanged.
+ */
 export function parseJsonValue(value: unknown): unknown {
-  if (typeof value === 'string') return JSON.parse(value) as unknown;
-  if (Buffer.isBuffer(value)) return JSON.parse(value.toString('utf8')) as unknown;
+  if (typeof value === 'string') return parseJsonBody(value);
+  if (Buffer.isBuffer(value)) return parseJsonBody(value.toString('utf8'));
   return value;
 }
 

@@ -4,10 +4,10 @@ import { parse as parseExactly } from 'lossless-json';
 const LONG_DIGITS = /\d{16}/;
 
 /**
- * A response body parsed as JSON, its integers beyond ±2^53 kept as their exact decimal
- * strings, as the values policy gives every source's integers (a 64-bit id from an API
- * must still find its row when it is bound into PostgreSQL). JSON.parse would round them to
- * the nearest double. Other numbers, fractions included, are JSON.parse's doubles: that is
+ * JSON text parsed — an HTTP response body, a json / jsonb / MySQL JSON value — its integers
+ * beyond ±2^53 kept as their exact decimal strings, as the values policy gives every
+ * source's integers (a 64-bit id from an API or a JSON column must still find its row when
+ * it is bound into another database). JSON.parse would round them to the nearest double. Other numbers, fractions included, are JSON.parse's doubles: that is
  * what an API that prints them most likely meant. The exact parse (lossless-json, ~5× slower)
  * runs only when JSON.parse met such an integer; any other body costs JSON.parse (and, when
  * it has a run of 16 digits somewhere, a walk of the parsed value). As with JSON.parse,
