@@ -81,6 +81,14 @@ describeWithServer(postgres, 'values policy on PostgreSQL', () => {
     expect(row).toEqual({ max_big: '9223372036854775807', bin: Buffer.from('hi'), num: '0.1000000000000000000001' });
   });
 
+  it('gives an interval as the server\'s text, like time and uuid, so a value is the same from the cache\'s shared store', async () => {
+    // pg's default is a PostgresInterval object: v8.serialize (Redis, recordings) brings back
+    // a plain object without its methods, and two spellings of one interval differ anyway.
+    const [row] = await source.execute({ sql: "SELECT interval '1 day 2 hours' AS iv, ARRAY[interval '90 minutes', NULL] AS ivs, time '12:00' AS t" }, ctx());
+    expect(row).toEqual({ iv: '1 day 02:00:00', ivs: ['01:30:00', null], t: '12:00:00' });
+    expect(structuredClone(row)).toEqual(row);
+  });
+
   it("installs its parsers per pool: pg's global parsers and other pools are untouched", async () => {
     expect(await source.execute({ sql: 'SELECT 1::int8 AS one' }, ctx())).toEqual([{ one: 1 }]);
     const plain = new pg.Pool({ connectionString: postgres.url, max: 1 });

@@ -20,6 +20,8 @@ export function policyTypes(fallback: CustomTypesConfig): CustomTypesConfig {
     [1115, arrayOf(normalizeTimestamp)],
     [1184, normalizeTimestamp], // timestamptz
     [1185, arrayOf(normalizeTimestamp)],
+    [1186, keepText], // interval: pg's default is a PostgresInterval object, which a copy (v8.serialize) turns into a plain one
+    [1187, textArray], // interval[]
     [114, parseJsonValue], // json: pg's default JSON.parse rounds integers beyond 2^53
     [199, arrayOf(parseJsonValue)], // json[]
     [3802, parseJsonValue], // jsonb

@@ -15,7 +15,7 @@
  * | bytea / BLOB / BINARY / VARBINARY / BIT         | `Buffer`                                              |
  * | arrays (PostgreSQL)                             | JS arrays whose elements follow this table             |
  * | NULL                                            | `null`                                                 |
- * | anything else (time, interval, uuid, enum, ...) | the driver's default, usually the server's text        |
+ * | anything else (time, interval, uuid, enum, ...) | the driver's default, usually the server's text (a PostgreSQL interval always: `'1 day 02:00:00'`) |
  *
  * The helpers below are pure, so every connector (and the SQLite connector with
  * better-sqlite3's `safeIntegers`) applies the same rules.
