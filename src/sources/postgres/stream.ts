@@ -1,4 +1,5 @@
 import Cursor from 'pg-cursor';
+import pg from 'pg';
 import type { CustomTypesConfig } from 'pg';
 import type { PgLease } from './role.js';
 import type { ExecuteContext } from '../source.js';
@@ -8,6 +9,7 @@ import type { LimitCounter } from '../../data/limits.js';
 import type { SqlQuery } from '../sql/query.js';
 import { budgetTimeout } from './budget.js';
 import { bindValues } from './types.js';
+import { postgresErrorRule } from './errors.js';
 
 /** What streaming needs from its PostgreSQL source. */
 export interface PgStreamDeps {
@@ -27,7 +29,8 @@ export interface PgStreamDeps {
  * A statement's rows through a server-side cursor (pg-cursor), one batch per read. The next
  * batch is fetched only when the consumer asks for it, so a slow consumer holds the server
  * back instead of filling memory. Stopping early closes the cursor; an abort during a read
- * cancels the statement on the server and the client is destroyed, not reused. The
+ * cancels the statement on the server and the client is destroyed, not reused; a statement
+ * the server rejects gives its client back (a broken connection destroys it). The
  * statement's `statement_timeout` (its budget) bounds each read on the server; a read it
  * stops is a TIMEOUT.
  */
@@ -74,6 +77,12 @@ export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: 
         batch = await abortable(reading, ctx.signal);
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
+        if (error instanceof pg.DatabaseError && postgresErrorRule(error)?.unavailable !== true) {
+          // The server rejected the statement: it is over there (pg-cursor has sent the Sync),
+          // so the connection goes back to the pool, as after a whole-result call's error.
+          reading = undefined;
+          await release().catch(() => undefined);
+        }
         throw budgetTimeout(error, lease.limitMs, performance.now() - readAt) ?? deps.wrap(error, ctx.fragmentId);
       }
       reading = undefined;
