@@ -104,12 +104,17 @@ export function expandListParams(
  * list of numbers and decimal strings (`[1, '123456789012345678.92']`, or ids around 2^53)
  * matches the wrong DECIMAL rows and cannot use a BIGINT index. Such a list — numbers and
  * decimal strings only, not all of them safe integers — is sent as DECIMALs, one type for
- * every element, each its exact decimal text: compared exactly, and through the index. Any
- * other list (safe integers only, strings only, anything else) is sent as it is.
+ * every element, each its exact decimal text: compared exactly, and through the index. So
+ * is a list of decimal strings only when one has a fraction (a NUMERIC column's values:
+ * MariaDB compares a DECIMAL column with a list of two strings or more wrongly, matching
+ * only some of its rows). Any other list (safe integers only, strings only — integers beyond
+ * 2^53 as text, which a BIGINT or VARCHAR column compares exactly —, anything else) is sent
+ * as it is.
  */
 export function exactList(list: readonly unknown[]): readonly unknown[] {
   let numbers = 0;
   let exact = true;
+  let fraction = false;
   for (const v of list) {
     if (v === null || v === undefined) continue;
     if (typeof v === 'number') {
@@ -121,11 +126,12 @@ export function exactList(list: readonly unknown[]): readonly unknown[] {
       exact = false;
     } else if (typeof v === 'string' && isDecimalString(v)) {
       exact = false;
+      if (v.includes('.')) fraction = true;
     } else {
       return list;
     }
   }
-  if (numbers === 0 || exact) return list;
+  if (!fraction && (numbers === 0 || exact)) return list;
   return list.map((v) => {
     if (v === null || v === undefined) return null;
     const text = typeof v === 'number' ? plainNumberText(v) : String(v);

@@ -85,6 +85,8 @@ describe('expandListParams', () => {
       [NEWDECIMAL, '0.0000001'],
     ]);
     expect(typed([7, '9007199254740993'])).toEqual([[NEWDECIMAL, '7'], [NEWDECIMAL, '9007199254740993']]);
+    // Decimal strings only, one with a fraction: a DECIMAL column's values, sent as such.
+    expect(typed(['123456789012345678.92', null, '12345678901234567891'])).toEqual([[NEWDECIMAL, '123456789012345678.92'], null, [NEWDECIMAL, '12345678901234567891']]);
     for (const same of [[1, 2, null], ['9007199254740993', 'abc'], ['9007199254740993'], [1, 'abc'], [1, Number.NaN, 2.5], []]) expect(exactList(same)).toBe(same);
   });
 });
