@@ -38,8 +38,15 @@ interface Waiter {
   client?: Tracked;
 }
 
-/** Opens a pg Pool on `config`, with the default connect timeout and its clients tracked. */
+/**
+ * Opens a pg Pool on `config`, with the default connect timeout and its clients tracked. The
+ * connect timeout is each new client's own (pg's Client option): given to the pool, pg-pool
+ * would also fail a call that merely waits in its queue for a busy connection with "timeout
+ * exceeded when trying to connect" — the server unavailable, to the classifier, when it is
+ * only busy. A wait in the queue is bounded by the call's own timeout, which withdraws it.
+ */
 export function openPgPool(config: PoolConfig): PgPool {
+  const connectMs = config.connectionTimeoutMillis ?? PG_CONNECT_TIMEOUT_MS;
   const clients = new Set<Tracked>();
   // pg-pool has no way to withdraw a waiter nor to name the client it opens for one: its
   // queue (read defensively) is the one place, and a client is constructed synchronously
@@ -66,7 +73,7 @@ export function openPgPool(config: PoolConfig): PgPool {
   class TrackedClient extends pg.Client {
     ready = false;
     constructor(options?: pg.ClientConfig) {
-      super(options);
+      super({ ...options, connectionTimeoutMillis: connectMs });
       track(this);
       this.once('connect', () => (this.ready = true));
       this.once('end', () => clients.delete(this));
@@ -74,7 +81,7 @@ export function openPgPool(config: PoolConfig): PgPool {
   }
   const pool = new pg.Pool({
     ...config,
-    connectionTimeoutMillis: config.connectionTimeoutMillis ?? PG_CONNECT_TIMEOUT_MS,
+    connectionTimeoutMillis: 0,
     Client: TrackedClient as unknown as PoolConfig['Client'],
   });
   const stopConnecting = (client: Tracked | undefined): void => {

@@ -99,8 +99,45 @@ describe('postgres pool', () => {
   it(`gives up a connect after ${PG_CONNECT_TIMEOUT_MS} ms unless told otherwise (pg alone waits forever)`, async () => {
     const byDefault = openPgPool({});
     const told = openPgPool({ connectionTimeoutMillis: 1500 });
-    expect(byDefault.pool.options.connectionTimeoutMillis).toBe(10_000);
-    expect(told.pool.options.connectionTimeoutMillis).toBe(1500);
+    // The limit is each new connection's own; the pool's queue has none (see below).
+    const connectLimit = (p: ReturnType<typeof openPgPool>): unknown => {
+      const Client = p.pool.options.Client as unknown as new (options: object) => { _connectionTimeoutMillis?: number };
+      return new Client(p.pool.options)._connectionTimeoutMillis;
+    };
+    expect(connectLimit(byDefault)).toBe(10_000);
+    expect(connectLimit(told)).toBe(1500);
     await Promise.all([byDefault.end(), told.end()]);
+  });
+});
+
+describeWithServer(pgServer, 'PostgreSQL source: waiting for a busy pool is not a connect', () => {
+  let executor: Executor | undefined;
+  let proxy: Awaited<ReturnType<typeof silentProxy>> | undefined;
+  afterEach(async () => {
+    await executor?.close();
+    await proxy?.close();
+  });
+
+  it('a call queued behind busy connections waits past connectionTimeoutMillis, within its own timeout', async () => {
+    // One connection, two calls at once: the second waits for the first to give it back.
+    // pg-pool timed that wait out at connectionTimeoutMillis, as SOURCE_UNAVAILABLE.
+    const source = postgresSource({ url: pgServer.url, max: 1, maxConcurrency: 2, connectionTimeoutMillis: 300, name: 'db' });
+    executor = createExecutor({ sources: { db: source }, retry: { attempts: 1 }, cache: false, timeoutMs: 10_000 });
+    const result = await executor.execute({
+      id: 'busy',
+      errorPolicy: 'partial',
+      fragments: ['a', 'b'].map((id) => ({ id, source: 'db', query: { sql: `SELECT pg_sleep(1), '${id}' AS id`, params: [] } })),
+      merge: { op: 'sort', by: [{ column: 'id' }], input: { op: 'union', inputs: ['a', 'b'] } },
+    });
+    expect(result.errors.map((e) => e.message)).toEqual([]);
+    expect(result.rows.map((r) => r.id)).toEqual(['a', 'b']);
+  });
+
+  it('a connect the server never answers still gives up after connectionTimeoutMillis, as SOURCE_UNAVAILABLE', async () => {
+    proxy = await silentProxy(new URL(pgServer.url));
+    const source = postgresSource({ url: viaPort(pgServer.url, proxy.port), max: 1, connectionTimeoutMillis: 300, name: 'db' });
+    executor = createExecutor({ sources: { db: source }, retry: { attempts: 1 }, cache: false, timeoutMs: 10_000 });
+    const result = await executor.execute(plan('silent'));
+    expect(result.errors.map((e) => e.code)).toEqual(['SOURCE_UNAVAILABLE']);
   });
 });
