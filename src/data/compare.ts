@@ -1,10 +1,11 @@
 import { compareExact, isDecimalString } from './decimal.js';
 import { isNullish } from './row.js';
 import { valueKey } from './values.js';
+import { compareText } from './text-order.js';
 
 /**
  * Orderings of the merge tree. `compareValues` is SQL's `<`: it knows numbers (with
- * bigints and decimal strings, compared exactly), strings (by UTF-16 code units), booleans (false < true), Dates (by time) and
+ * bigints and decimal strings, compared exactly), strings (by code point: data/text-order.ts), booleans (false < true), Dates (by time) and
  * byte arrays (bytewise); nulls and mismatched types compare as UNKNOWN. A decimal string
  * (data/decimal.ts) is a number against a number or another decimal string, and text
  * against any other string: a NUMERIC column holds no other strings, so that string says
@@ -32,8 +33,8 @@ function rank(value: unknown, text: boolean): number {
   }
 }
 
-function sign(a: number | bigint | string | boolean, b: typeof a): number {
-  // JS relational operators compare number with bigint exactly, strings by code units.
+function sign(a: number | bigint | boolean, b: typeof a): number {
+  // JS relational operators compare number with bigint exactly.
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -72,11 +73,11 @@ export function compareValues(a: unknown, b: unknown): number | undefined {
       if (Number.isNaN(a) || Number.isNaN(b)) return compareNumbers(Number(a), Number(b));
       return compareExact(a as number | bigint | string, b as number | bigint | string);
     }
-    // A decimal string against other text: text, by code units.
-    if (ta === 'string' && tb === 'string') return sign(a as string, b as string);
+    // A decimal string against other text: text, by code point.
+    if (ta === 'string' && tb === 'string') return compareText(a as string, b as string);
     return undefined;
   }
-  if (ta === 'string' && tb === 'string') return sign(a as string, b as string);
+  if (ta === 'string' && tb === 'string') return compareText(a as string, b as string);
   if (ta === 'boolean' && tb === 'boolean') return sign(a as boolean, b as boolean);
   if (a instanceof Date && b instanceof Date) return compareNumbers(a.getTime(), b.getTime());
   if (a instanceof Uint8Array && b instanceof Uint8Array) return compareBytes(a, b);
@@ -86,12 +87,12 @@ export function compareValues(a: unknown, b: unknown): number | undefined {
 /**
  * A total order on non-null values: type rank first, then `compareValues`, then the hash
  * key. With `text` (a text column: it holds a string that is no decimal string), every
- * string is text and strings compare by code units.
+ * string is text and strings compare by code point.
  */
 export function compareTotal(a: unknown, b: unknown, text = false): number {
   const ranked = rank(a, text) - rank(b, text);
   if (ranked !== 0) return Math.sign(ranked);
-  if (text && typeof a === 'string' && typeof b === 'string') return sign(a, b);
+  if (text && typeof a === 'string' && typeof b === 'string') return compareText(a, b);
   const compared = compareValues(a, b);
   if (compared !== undefined) return compared;
   const ka = valueKey(a);

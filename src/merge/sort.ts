@@ -1,6 +1,7 @@
 import { isDecimalString, toDecimal, type ExactDecimal } from '../data/decimal.js';
 import type { Row } from '../data/row.js';
 import { compareTotal, isText } from '../data/compare.js';
+import { compareText, hasHighUnits } from '../data/text-order.js';
 import { namedIf, type Relation, type RelationResult } from './relation.js';
 import { requireColumns } from './references.js';
 import { isPlainRow, plainName } from '../data/row.js';
@@ -139,7 +140,11 @@ function valueComparator(key: Extracted & { direction: number }): (x: unknown, y
   const direction = key.direction;
   if (key.kind === 'decimal') return (x, y) => (x as ExactDecimal).cmp(y as ExactDecimal) * direction;
   if (key.kind === 'number') return (x, y) => ((x as number) < (y as number) ? -direction : (x as number) > (y as number) ? direction : 0);
-  if (key.kind === 'string') return (x, y) => ((x as string) < (y as string) ? -direction : (x as string) > (y as string) ? direction : 0);
+  if (key.kind === 'string') {
+    // Code units order as code points unless strings hold units ≥ U+D800 (data/text-order.ts).
+    if (key.values.some((v) => typeof v === 'string' && hasHighUnits(v))) return (x, y) => compareText(x as string, y as string) * direction;
+    return (x, y) => ((x as string) < (y as string) ? -direction : (x as string) > (y as string) ? direction : 0);
+  }
   const text = key.text;
   return direction === 1 ? (x, y) => compareTotal(x, y, text) : (x, y) => compareTotal(y, x, text);
 }

@@ -85,7 +85,7 @@ export function compareSql(a: unknown, b: unknown): number | undefined {
     if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) && Number.isNaN(y) ? 0 : Number.isNaN(x) ? 1 : -1;
     return x < y ? -1 : x > y ? 1 : 0;
   }
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'string' && typeof b === 'string') return codePointOrder(a, b);
   if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
   return undefined;
 }
@@ -187,4 +187,12 @@ export function declare(rows: Row[], columns: string[] | undefined): Row[] {
 
 export function declaredColumns(rows: readonly Row[]): string[] | undefined {
   return (rows as Declared)[DECLARED];
+}
+
+/** Text by code point (PostgreSQL's COLLATE "C"), spelt out: code point by code point. */
+function codePointOrder(a: string, b: string): number {
+  const x = Array.from(a, (c) => c.codePointAt(0) as number);
+  const y = Array.from(b, (c) => c.codePointAt(0) as number);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return (x[i] as number) < (y[i] as number) ? -1 : 1;
+  return x.length === y.length ? 0 : x.length < y.length ? -1 : 1;
 }
