@@ -88,7 +88,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     release: (client) => client.release(),
     end: () => pgPool.end(),
     destroy: () => pgPool.destroy(),
-    lookupVersion: async () => `postgres:${(await pool.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown'}`,
+    lookupVersion: async () => `postgres:${await pgPool.serverVersion()}`,
     wrapConnect: (error, fragmentId) => wrap(error, 'connect', fragmentId),
   });
 

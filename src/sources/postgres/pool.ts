@@ -18,6 +18,12 @@ export interface PgPool {
    * cancel takes it out of the queue, so no connection is opened or lent for it later.
    */
   acquire(done: (error: unknown, client?: PoolClient) => void): (() => void) | undefined;
+  /**
+   * The server's version (`SHOW server_version`) through the pool, given up after the connect
+   * timeout: a cache key waits for it outside any call's timeout, so it must not wait on
+   * statements holding every connection (a failed lookup only bypasses the cache).
+   */
+  serverVersion(): Promise<string>;
   /** Ends the pool; connections still connecting are destroyed, not waited for. */
   end(): Promise<void>;
   /** Destroys every connection still open (what `end` could not close in time). */
@@ -115,6 +121,24 @@ export function openPgPool(config: PoolConfig): PgPool {
         if (at >= 0) pending.splice(at, 1);
         else stopConnecting(w.client);
       };
+    },
+    serverVersion() {
+      const asked = pool.query<{ server_version: string }>('SHOW server_version').then((r) => r.rows[0]?.server_version ?? 'unknown');
+      if (!(connectMs > 0)) return asked;
+      return new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timeout exceeded when trying to connect: no connection free for the version lookup within ${connectMs} ms`)), connectMs);
+        timer.unref?.();
+        asked.then(
+          (version) => {
+            clearTimeout(timer);
+            resolve(version);
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            reject(error as Error);
+          },
+        );
+      });
     },
     end() {
       const ended = pool.end();

@@ -133,6 +133,23 @@ describeWithServer(pgServer, 'PostgreSQL source: waiting for a busy pool is not 
     expect(result.rows.map((r) => r.id)).toEqual(['a', 'b']);
   });
 
+  it('the version lookup (for cache keys) still gives up on a busy pool after connectionTimeoutMillis', async () => {
+    // A cache key waits for it, outside any call's timeout: it must not wait on the statement
+    // holding the pool's one connection (a failed lookup only bypasses the cache).
+    const source = postgresSource({ url: pgServer.url, max: 1, connectionTimeoutMillis: 300, name: 'db' });
+    try {
+      const busy = Promise.resolve(source.execute({ sql: 'SELECT pg_sleep(2)' }, { params: [], signal: new AbortController().signal }));
+      await new Promise((r) => setTimeout(r, 100));
+      const version = Promise.resolve(source.version?.());
+      const first = await Promise.race([version.then(() => 'version', () => 'version failed'), busy.then(() => 'statement')]);
+      expect(first).toBe('version failed');
+      await busy;
+      expect(await source.version?.()).toMatch(/^postgres:/);
+    } finally {
+      await source.close?.();
+    }
+  });
+
   it('a connect the server never answers still gives up after connectionTimeoutMillis, as SOURCE_UNAVAILABLE', async () => {
     proxy = await silentProxy(new URL(pgServer.url));
     const source = postgresSource({ url: viaPort(pgServer.url, proxy.port), max: 1, connectionTimeoutMillis: 300, name: 'db' });
