@@ -107,6 +107,21 @@ describeWithServer(server, 'postgresSource (real PostgreSQL)', () => {
     expect(source.isRetryable(unknown)).toBe(false);
   });
 
+  it('classifies parameters that do not match the statement (SQLSTATE 08P01) as the query\'s mistake: not retried, not unavailable', async () => {
+    // 08 is the connection-exception class, but 08P01 is the bind message pg sent for the
+    // statement: the same call fails the same way, and the connection is fine.
+    for (const [sql, params] of [
+      ['SELECT $1::int AS a', []],
+      ['SELECT 1 AS a', [5]],
+    ] as const) {
+      const error = await rejection(run(sql, [...params]));
+      expect(error).toMatchObject({ code: 'FRAGMENT_FAILED', driverCode: '08P01', retryable: false });
+      expect((error as Error).message).toMatch(/^PostgreSQL error 08P01: bind message supplies/);
+      expect(source.isRetryable(error)).toBe(false);
+    }
+    expect(await run('SELECT 2 AS b')).toEqual([{ b: 2 }]);
+  });
+
   it('validates its options with CONFIG_INVALID issues', () => {
     const attempt = () => postgresSource({ url: server.url, max: 0, bogus: true } as never);
     expect(attempt).toThrow(TributaryError);

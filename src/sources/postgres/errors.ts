@@ -36,10 +36,18 @@ export function postgresDriverCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * 08P01 (protocol_violation) for a statement given more or fewer parameters than it has
+ * placeholders: the query's mistake, which the same call repeats. (PgBouncer answers 08P01
+ * too when it is busy, with other words: that stays a connection exception.)
+ */
+const BIND_MISMATCH: ErrorRule = { retryable: false, reason: 'the parameters do not match the statement (bind message supplies N parameters, but it requires M)' };
+
 /** The table row for a pg error: its exact code, else its SQLSTATE class, else none. */
 export function postgresErrorRule(error: unknown): ErrorRule | undefined {
   const code = postgresDriverCode(error);
   if (code === undefined) return undefined;
+  if (code === '08P01' && error instanceof Error && /^bind message supplies \d+ parameters?, but/.test(error.message)) return BIND_MISMATCH;
   const exact = POSTGRES_ERROR_RULES[code];
   if (exact !== undefined) return exact;
   return /^[0-9A-Z]{5}$/.test(code) ? POSTGRES_ERROR_RULES[code.slice(0, 2)] : undefined;
