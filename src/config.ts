@@ -125,7 +125,7 @@ export const executorOptionsSchema = z.strictObject({
   timeoutMs: z.number().int().positive().default(10_000),
   cache: cacheOptionsSchema.optional().transform((c) => (c === undefined ? cacheOptionsSchema.parse({}) : c)),
   inspect: inspectSchema.optional(),
-  /** Where timeouts, deadlines, retry delays, circuit cool-downs and quota windows read time. */
+  /** Where timeouts, deadlines, retry delays, circuit cool-downs, quota windows and cache TTLs read time. */
   clock: clockSchema.optional(),
   /** OpenTelemetry spans per query, fragment attempt and merge; `false` turns them off. */
   telemetry: telemetryOptionsSchema,

@@ -57,7 +57,8 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
   const allEvents = new Subject<ExecutionEvent>();
   // OpenTelemetry: one instrumented stream per run, so overlapping runs of one plan id keep apart.
   const telemetry = new Subscription();
-  const cache = opts.cache === false ? undefined : new TieredCache(opts.cache);
+  // TTLs run on the executor's clock, so a virtual clock expires entries as it moves.
+  const cache = opts.cache === false ? undefined : new TieredCache({ ...opts.cache, now });
   // Preparations belong to this executor and to one state of its registry.
   const owner = {};
   let generation = 0;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createExecutor, TributaryError, type Executor, type Row } from '../../src/index.js';
+import { createExecutor, createVirtualClock, TributaryError, type Executor, type Row } from '../../src/index.js';
 import { collect, onePlan, probeSource, until } from './helpers.js';
 
 let executor: Executor | undefined;
@@ -181,6 +181,19 @@ describe('the result cache in the executor', () => {
     vi.advanceTimersByTime(10_000);
     expect((await executor.execute(long)).fragments.f!.cached).toBe(false);
     expect(probe.calls).toHaveLength(4);
+  });
+
+  it("expires entries on the executor's clock: a virtual clock moves the TTL, the process's time does not", async () => {
+    const clock = createVirtualClock();
+    const probe = probeSource();
+    executor = createExecutor({ sources: { p: probe.source }, clock, cache: { ttlMs: 1000 } });
+    const plan = onePlan('p', { table: 't' });
+    await executor.execute(plan);
+    clock.advance(1000);
+    expect((await executor.execute(plan)).fragments.f!.cached).toBe(true);
+    clock.advance(1);
+    expect((await executor.execute(plan)).fragments.f!.cached).toBe(false);
+    expect(probe.calls).toHaveLength(2);
   });
 
   it('evicts least recently used entries under maxBytes, and stats().bytes stays under it', async () => {
