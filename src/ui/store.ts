@@ -18,8 +18,6 @@ interface Entry {
   explained?: PlanExplanation;
   /** The plan laid out once, redrawn when the critical path is known. */
   layout?: PlanLayout;
-  /** A watched run waiting for its `query.started`. */
-  reserved: boolean;
 }
 
 export interface StoreLimits {
@@ -37,12 +35,17 @@ export const DEFAULT_LIMITS: StoreLimits = { queries: 20, log: 500, events: 20_0
 
 /**
  * The live view's state: every query seen on the executor's event stream, folded into
- * what the page draws, and the stream of changes the page listens to. Queries are told
- * apart by plan id (the events carry nothing else): a new `query.started` begins a new one.
+ * what the page draws, and the stream of changes the page listens to. A watched run is a
+ * query of its own, fed from the run's own `events$`, so overlapping runs of one plan never
+ * mix. Queries not watched are told apart by plan id (their events carry nothing else): a
+ * new `query.started` begins a new one.
  */
 export class LiveStore {
   private readonly entries = new Map<string, Entry>();
+  /** Plan id → the key of its latest query not watched. */
   private readonly current = new Map<string, string>();
+  /** Events of watched runs, which also come through the executor's stream (after). */
+  private readonly watched = new WeakSet<ExecutionEvent>();
   private readonly log: LogLine[] = [];
   private lanes: LaneFigures | undefined;
   private seq = 0;
@@ -66,13 +69,14 @@ export class LiveStore {
     return { type: 'snapshot', queries: [...this.entries.values()].map((e) => e.view), log: [...this.log], lanes: this.lanes };
   }
 
-  /** An event from `executor.events$`. */
+  /** An event from `executor.events$`; a watched run's (already applied) is skipped. */
   onEvent(event: ExecutionEvent): void {
-    const entry = event.type === 'query.started' ? this.begin(event.queryId) : this.entryFor(event.queryId);
-    if (event.type === 'query.started') {
-      entry.reserved = false;
-      entry.view.startedAt = Date.now() - event.at;
-    }
+    if (this.watched.has(event)) return;
+    this.apply(event.type === 'query.started' ? this.begin(event.queryId) : this.entryFor(event.queryId), event);
+  }
+
+  private apply(entry: Entry, event: ExecutionEvent): void {
+    if (event.type === 'query.started') entry.view.startedAt = Date.now() - event.at;
     if (entry.events.length < this.limits.events) entry.events.push(event);
     const changed = foldEvent(entry.view, event);
     if (event.type === 'query.failed' && entry.view.error !== undefined) entry.view.error = this.redact(entry.view.error);
@@ -93,8 +97,14 @@ export class LiveStore {
    * `executor.run()`, before the run's first event.
    */
   watch(run: QueryRun, plan: unknown): void {
-    const known = this.entries.get(this.current.get(run.queryId) ?? '');
-    const entry = known && known.view.state === 'running' && !known.explained && !known.reserved ? known : this.begin(run.queryId, true);
+    const entry = this.add(run.queryId);
+    run.events$.subscribe({
+      next: (event: ExecutionEvent) => {
+        this.watched.add(event);
+        this.apply(entry, event);
+      },
+      error: () => undefined,
+    });
     try {
       entry.explained = explain(plan);
     } catch {
@@ -125,7 +135,8 @@ export class LiveStore {
         entry.view.timeline = analyzeSvg(analysis);
         entry.view.criticalPath = analysis.criticalPath;
         if (entry.layout) entry.view.svg = drawPlan(entry.layout, entry.explained, { idPrefix: idOf(entry.view.key), highlighted: new Set(analysis.criticalPath) });
-        this.emit({ type: 'query', query: entry.view });
+        // Not when the query was dropped meanwhile: the page would draw it again.
+        if (this.entries.get(entry.view.key) === entry) this.emit({ type: 'query', query: entry.view });
       },
       () => undefined, // cancelled: the query's end is in its events already
     );
@@ -141,14 +152,18 @@ export class LiveStore {
     return this.entries.get(this.current.get(queryId) ?? '') ?? this.begin(queryId);
   }
 
-  /** A new query for `queryId`, unless a watched run already reserved it. */
-  private begin(queryId: string, reserve = false): Entry {
-    const existing = this.entries.get(this.current.get(queryId) ?? '');
-    if (!reserve && existing?.reserved) return existing;
+  /** A new query not watched, for the events of `queryId` from now on. */
+  private begin(queryId: string): Entry {
+    const entry = this.add(queryId);
+    this.current.set(queryId, entry.view.key);
+    return entry;
+  }
+
+  /** A new query, under a key of its own: `<plan id>#<n>`. */
+  private add(queryId: string): Entry {
     const key = `${queryId}#${++this.seq}`;
-    const entry: Entry = { view: { key, queryId, state: 'running', startedAt: Date.now(), fragments: {} }, events: [], reserved: reserve };
+    const entry: Entry = { view: { key, queryId, state: 'running', startedAt: Date.now(), fragments: {} }, events: [] };
     this.entries.set(key, entry);
-    this.current.set(queryId, key);
     this.prune();
     return entry;
   }

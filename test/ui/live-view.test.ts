@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecutor, from, memorySource, plan, sqliteSource, type Executor, type Row, type SourceExecutor } from '../../src/index.js';
+import { createExecutor, from, memorySource, plan, sqliteSource, TributaryError, type Executor, type Row, type SourceExecutor } from '../../src/index.js';
 import { createLiveView, type LiveView } from '../../src/ui/index.js';
 import { deferred } from '../support/engine.js';
 import { chromiumPath, launch, NO_CHROMIUM } from './browser.js';
@@ -136,6 +136,51 @@ describe.skipIf(!chromium)('live view in a real browser (chromium, playwright-co
     // Nothing but this server was asked for anything.
     expect(requests.filter((url) => !url.startsWith(view.url))).toEqual([]);
     await page.close();
+  });
+
+  it('shows two overlapping runs of one plan as two queries, each with its own fragments and end', async () => {
+    // Two runs of the plan "twin", as two principals (so neither joins the other's call): the
+    // slow one's call is held at its source while the quick one fails and ends.
+    const held = deferred<void>();
+    const quickFails = memorySource({ tables: { t: [{ x: 1 }] } });
+    const twin = createExecutor({
+      sources: {
+        m: {
+          ...quickFails,
+          execute: async (query, ctx) => {
+            if (ctx.principal?.id === 'slow') await held.promise;
+            else throw new TributaryError('FRAGMENT_FAILED', 'the quick run fails', { retryable: false });
+            return quickFails.execute(query, ctx) as Promise<Row[]>;
+          },
+        },
+      },
+      retry: { attempts: 1 },
+    });
+    const twinView = await createLiveView(twin, { port: 0 });
+    const p = plan('twin').fragment('only', 'm', { table: 't' }).build();
+    const page: Page = await browser.newPage();
+    try {
+      await page.goto(twinView.url);
+      await page.waitForSelector('#conn.live');
+      const slow = twinView.watch(twin.run(p, { principal: { id: 'slow' } }), p);
+      const quick = twinView.watch(twin.run(p, { principal: { id: 'quick' } }), p);
+      expect((await quick.result).status).toBe('failed');
+
+      const sections = page.locator('section.query[data-key^="twin#"]');
+      // Each section as `<its state>:<its fragment's status>`, read at once (no waiting for elements).
+      const states = async (): Promise<string[]> =>
+        (await sections.evaluateAll((els) => els.map((e) => `${e.getAttribute('data-state')}:${e.querySelector('g.fragment[data-fragment="only"]')?.getAttribute('data-status')}`))).sort();
+      // The quick run failed; the slow one is still running its call.
+      await expect.poll(states, { timeout: 10_000 }).toEqual(['failed:failed', 'running:running']);
+      held.resolve();
+      expect((await slow.result).status).toBe('ok');
+      await expect.poll(states, { timeout: 10_000 }).toEqual(['failed:failed', 'ok:succeeded']);
+    } finally {
+      held.resolve();
+      await page.close();
+      await twinView.close();
+      await twin.close();
+    }
   });
 
   it('refuses a foreign Host header (DNS rebinding) and serves nothing but the page and its stream', async () => {
