@@ -34,8 +34,8 @@ interface Entry {
 /**
  * The first-level result cache, in process, on lru-cache: bounded by entries and by the
  * estimated bytes of the rows (least recently used evicted first), each entry with a TTL.
- * Reads return the stored array itself: rows are shared, never copied, so treat them as
- * read-only.
+ * Reads return the stored array itself, rows shared, never copied: the executor stores
+ * `frozenCopy`s (see frozen-rows.ts), so no reader can change them for another.
  */
 export class ResultCache {
   readonly #lru: LRUCache<string, Entry>;

@@ -1,6 +1,7 @@
 import { defer, finalize, type Observable } from 'rxjs';
 import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
+import { freezeInPlace } from './frozen-rows.js';
 import { InflightLoads } from './inflight.js';
 import { ResultCache, type EntryMeta, type ResultCacheOptions } from './result-cache.js';
 import type { CacheFilter, CacheStore, StoreHit } from './store.js';
@@ -131,6 +132,8 @@ export class TieredCache {
     }
     this.#hits++;
     this.#storeStats.hits++;
+    // Decoded for this lookup, so the cache's own: frozen like every entry it hands out.
+    freezeInPlace(hit.rows);
     const missing = tags.filter((t) => !hit.tags.includes(t));
     const ttlMs = hit.ttlMs ?? this.#defaultTtl();
     this.#l1.set(key, hit.rows, { source: hit.source, tags: [...hit.tags, ...missing], ...(ttlMs === undefined ? {} : { ttlMs }) });

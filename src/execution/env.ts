@@ -39,7 +39,8 @@ export interface RunCache {
   peekStatic(fragment: number): Row[] | undefined;
   /** The first level, then the shared store; `onUnavailable` when the store could not answer. */
   get(fragment: number, key: string, onUnavailable: (reason: string) => void): Promise<Row[] | undefined>;
-  set(fragment: number, key: string, rows: Row[]): void;
+  /** Stores a load's rows; returns what to hand every caller of the load: the cache's own frozen copy. */
+  set(fragment: number, key: string, rows: Row[]): Row[];
   /** Runs `load` once for every concurrent run of the same key (see `TieredCache.share`). */
   share<T>(key: string, load: Observable<T>): Observable<T>;
 }

@@ -1,4 +1,4 @@
-import { type Observable, from, map, mergeMap, tap, throwError, timer, toArray, type Subscription } from 'rxjs';
+import { type Observable, from, map, mergeMap, throwError, timer, toArray, type Subscription } from 'rxjs';
 import { FragmentError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
@@ -163,8 +163,9 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
           );
     if (key !== undefined) {
       const cache = this.env.cache!;
-      // Stored inside the shared load: once per load, and only when it succeeded.
-      load$ = cache.share(key, load$.pipe(tap((outcome) => cache.set(this.index, key, outcome.rows))));
+      // Stored inside the shared load: once per load, and only when it succeeded. Every caller
+      // of the load gets the rows stored (frozen): none can change another's.
+      load$ = cache.share(key, load$.pipe(map((outcome) => ({ ...outcome, rows: cache.set(this.index, key, outcome.rows) }))));
     }
     this.#subscription = load$.subscribe({ next: (outcome) => this.#succeed(outcome, false), error: (error: unknown) => this.#fail(error) });
   }

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import { cacheKey, cacheScopeOf, type TieredCache } from '../cache/index.js';
+import { cacheKey, cacheScopeOf, frozenCopy, type TieredCache } from '../cache/index.js';
 import type { Row } from '../data/row.js';
 import type { RunCache } from '../execution/env.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
@@ -77,10 +77,13 @@ export class RunCacheView implements RunCache {
     return this.cache.get(key, { tags: this.prepared.fragments[fragment]!.cache?.tags ?? [], onUnavailable });
   }
 
-  set(fragment: number, key: string, rows: Row[]): void {
+  set(fragment: number, key: string, rows: Row[]): Row[] {
     const f = this.prepared.fragments[fragment]!;
-    if (!f.cache) return;
-    this.cache.set(key, rows, { source: f.source, tags: f.cache.tags, ttlMs: f.cache.ttlMs });
+    if (!f.cache) return rows;
+    // Every caller of the load, and every later hit, gets the cache's own frozen copy.
+    const own = frozenCopy(rows);
+    this.cache.set(key, own, { source: f.source, tags: f.cache.tags, ttlMs: f.cache.ttlMs });
+    return own;
   }
 
   share<T>(key: string, load: Observable<T>): Observable<T> {
