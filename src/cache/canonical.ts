@@ -3,7 +3,8 @@
  * sorted, so two plans that differ only in key order give the same text; every value is
  * tagged with its type, so values that JSON would confuse stay apart: `1` and `1n`, `'1'`
  * and `1`, `null` and `undefined`, `0` and `-0`, a `Buffer` and an array of numbers, a
- * `Date` and its ISO string.
+ * `Date` and its ISO string. A boxed primitive (`new Number(2)`), an `ArrayBuffer` and a
+ * `RegExp` are keyed by what they hold, not by their (absent) own keys.
  *
  * Returns `undefined` for a value that has no stable text (a cycle, a function, a symbol,
  * a promise): the caller then bypasses the cache rather than risk two different values
@@ -47,6 +48,13 @@ function encodeObject(value: object, path: Set<object>): string {
   try {
     if (Array.isArray(value)) return `[${value.map((v) => encode(v, path)).join(',')}]`;
     if (value instanceof Date) return `d${value.getTime()}`;
+    // A boxed primitive binds as the value it holds (JSON writes `new Number(2)` as 2), but
+    // has no keys of its own: keyed by its fields, every boxed number would share one entry.
+    if (value instanceof Number || value instanceof String || value instanceof Boolean || value instanceof BigInt) return `W${encode(value.valueOf(), path)}`;
+    if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer)) {
+      return `x${value.constructor.name}:${Buffer.from(new Uint8Array(value)).toString('base64')}`;
+    }
+    if (value instanceof RegExp) return `r${JSON.stringify(String(value))}`;
     if (ArrayBuffer.isView(value)) {
       const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
       // The view's type matters to a driver (a Buffer is a blob; a Float64Array is not).

@@ -36,6 +36,16 @@ describe('cacheKey', () => {
     expect(new Set(keys).size).toBe(values.length);
   });
 
+  it('keys boxed primitives, ArrayBuffers and RegExps by what they hold', () => {
+    // JSON (and so a driver binding an object) writes a boxed number as the number it holds:
+    // new Number(1) and new Number(2) bind 1 and 2, so they must not share an entry.
+    const values: unknown[] = [new Number(1), new Number(2), new String('a'), new String('b'), new Boolean(false), new Boolean(true), Object(1n), Object(2n), new Uint8Array([1]).buffer, new Uint8Array([2]).buffer, /a/, /b/, /a/g];
+    const keys = values.map((v) => key({ sql: 'SELECT ?' }, [v]));
+    expect(new Set(keys).size).toBe(values.length);
+    expect(keys.every((k) => k !== undefined)).toBe(true);
+    expect(key({ sql: 'SELECT ?' }, [new Number(1)])).toBe(key({ sql: 'SELECT ?' }, [new Number(1)]));
+  });
+
   it('gives distinct values distinct keys (property)', () => {
     const scalar = fc.oneof(fc.integer(), fc.double(), fc.string(), fc.boolean(), fc.constant(null), fc.bigInt(), fc.uint8Array().map((a) => Buffer.from(a)));
     const value = fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 3 }), scalar, { maxKeys: 3 }));
