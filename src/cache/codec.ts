@@ -22,7 +22,14 @@ export async function encodeEntry(entry: StoredEntry, compressAboveBytes: number
   // The column names travel beside the rows (an array's own property would not survive the
   // clone), so a cached zero-row result still knows its columns.
   const columns = columnsOf(entry.rows);
-  const raw = serialize({ key: entry.key, rows: entry.rows, source: entry.source, tags: [...entry.tags], ...(columns ? { columns } : {}) });
+  const raw = serialize({
+    key: entry.key,
+    rows: entry.rows,
+    source: entry.source,
+    tags: [...entry.tags],
+    ...(columns ? { columns } : {}),
+    ...(entry.lifetimeMs === undefined ? {} : { lifetimeMs: entry.lifetimeMs }),
+  });
   const compress = raw.length > compressAboveBytes;
   const body = compress ? await gzipAsync(raw) : raw;
   return Buffer.concat([Buffer.from([MAGIC, FORMAT, compress ? COMPRESSION.gzip : COMPRESSION.none]), body]);
@@ -51,7 +58,8 @@ export async function decodeEntry(value: Buffer): Promise<StoredEntry | undefine
     }
     const names = decoded.columns;
     const rows = Array.isArray(names) && names.every((n) => typeof n === 'string') ? withColumns(decoded.rows, names as string[]) : decoded.rows;
-    return { key: decoded.key, rows, source: decoded.source, tags: decoded.tags };
+    const lifetimeMs = typeof decoded.lifetimeMs === 'number' && decoded.lifetimeMs > 0 ? { lifetimeMs: decoded.lifetimeMs } : {};
+    return { key: decoded.key, rows, source: decoded.source, tags: decoded.tags, ...lifetimeMs };
   } catch {
     return undefined;
   }

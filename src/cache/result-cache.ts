@@ -23,12 +23,16 @@ export interface EntryMeta {
   tags: readonly string[];
   /** This entry's time to live in ms, instead of the cache's. */
   ttlMs?: number;
+  /** How old its rows already are, in ms (an entry from a shared store); default 0. */
+  ageMs?: number;
 }
 
 interface Entry {
   rows: Row[];
   source: string;
   tags: string[];
+  /** When its rows were loaded, on the cache's clock (earlier than stored, for a store hit). */
+  loadedAt: number;
 }
 
 /**
@@ -40,11 +44,13 @@ interface Entry {
 export class ResultCache {
   readonly #lru: LRUCache<string, Entry>;
   readonly #maxBytes: number;
+  readonly #now: () => number;
   #evictions = 0;
 
   constructor(options: ResultCacheOptions) {
     const now = options.now ?? (() => performance.now());
     this.#maxBytes = options.maxBytes;
+    this.#now = now;
     this.#lru = new LRUCache<string, Entry>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
@@ -59,9 +65,15 @@ export class ResultCache {
     });
   }
 
-  /** The rows under `key`, or `undefined` (absent or expired); a hit marks the entry most recently used. */
-  get(key: string): Row[] | undefined {
-    return this.#lru.get(key)?.rows;
+  /**
+   * The rows under `key`, or `undefined` (absent, expired, or older than `maxAgeMs`: a
+   * fragment with a shorter TTL than the one that stored them); a hit marks the entry most
+   * recently used.
+   */
+  get(key: string, maxAgeMs?: number): Row[] | undefined {
+    const entry = this.#lru.get(key);
+    if (!entry || (maxAgeMs !== undefined && this.#now() - entry.loadedAt > maxAgeMs)) return undefined;
+    return entry.rows;
   }
 
   /**
@@ -93,7 +105,8 @@ export class ResultCache {
       this.#lru.delete(key);
       return false;
     }
-    this.#lru.set(key, { rows, source: meta.source, tags: [...new Set(meta.tags)] }, { size, ...(ttl === undefined ? {} : { ttl }) });
+    const entry: Entry = { rows, source: meta.source, tags: [...new Set(meta.tags)], loadedAt: this.#now() - (meta.ageMs ?? 0) };
+    this.#lru.set(key, entry, { size, ...(ttl === undefined ? {} : { ttl }) });
     return true;
   }
 

@@ -17,6 +17,12 @@ export interface StoredEntry {
   rows: Row[];
   source: string;
   tags: readonly string[];
+  /**
+   * The TTL it was stored with, in ms: with what is left of it (`StoreHit.ttlMs`), how old
+   * its rows are, so a fragment with a shorter TTL is not served them. Absent from entries
+   * written before it was kept: their age is unknown (taken as 0).
+   */
+  lifetimeMs?: number;
 }
 
 /** An entry read back, with what is left of its time to live. */

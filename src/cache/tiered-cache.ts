@@ -48,6 +48,8 @@ export interface CacheLookup {
   tags?: readonly string[];
   /** Called when the store could not answer (the lookup then counts as a miss). */
   onUnavailable?: (reason: string) => void;
+  /** The asking fragment's TTL: an entry older than this is a miss for it (another stored it for longer). */
+  maxAgeMs?: number;
 }
 
 /**
@@ -89,8 +91,8 @@ export class TieredCache {
    * The rows under `key` if the first level holds them (a hit, counted as one), else
    * undefined without counting a miss: the caller goes on with `get()`.
    */
-  peek(key: string, tags: readonly string[] = []): Row[] | undefined {
-    const local = this.#l1.get(key);
+  peek(key: string, tags: readonly string[] = [], maxAgeMs?: number): Row[] | undefined {
+    const local = this.#l1.get(key, maxAgeMs);
     if (!local) return undefined;
     this.#hits++;
     const added = tags.length === 0 ? [] : this.#l1.tag(key, tags);
@@ -101,7 +103,7 @@ export class TieredCache {
   /** The rows under `key` from the first level, else from the store; `undefined` on a miss. */
   async get(key: string, lookup: CacheLookup = {}): Promise<Row[] | undefined> {
     const tags = lookup.tags ?? [];
-    const local = this.#l1.get(key);
+    const local = this.#l1.get(key, lookup.maxAgeMs);
     if (local) {
       this.#hits++;
       const added = this.#l1.tag(key, tags);
@@ -125,7 +127,9 @@ export class TieredCache {
     }
     // An invalidation while the store answered may have been meant for this very entry, and
     // one the store has not done yet may cover it.
-    if (!hit || generation !== this.#generation || [...this.#invalidating].some((f) => covers(f, key, hit))) {
+    const ageMs = hit?.lifetimeMs !== undefined && hit.ttlMs !== undefined ? Math.max(0, hit.lifetimeMs - hit.ttlMs) : 0;
+    const tooOld = lookup.maxAgeMs !== undefined && ageMs > lookup.maxAgeMs;
+    if (!hit || tooOld || generation !== this.#generation || [...this.#invalidating].some((f) => covers(f, key, hit))) {
       this.#storeStats.misses++;
       this.#misses++;
       return undefined;
@@ -136,7 +140,7 @@ export class TieredCache {
     freezeInPlace(hit.rows);
     const missing = tags.filter((t) => !hit.tags.includes(t));
     const ttlMs = hit.ttlMs ?? this.#defaultTtl();
-    this.#l1.set(key, hit.rows, { source: hit.source, tags: [...hit.tags, ...missing], ...(ttlMs === undefined ? {} : { ttlMs }) });
+    this.#l1.set(key, hit.rows, { source: hit.source, tags: [...hit.tags, ...missing], ageMs, ...(ttlMs === undefined ? {} : { ttlMs }) });
     if (missing.length > 0) this.#addStoreTags(key, missing);
     return hit.rows;
   }
@@ -157,7 +161,7 @@ export class TieredCache {
     const store = this.#store;
     // The store is shared and unbounded by us: it only takes entries that expire.
     if (!store || ttlMs === undefined) return;
-    const write = store.set({ key, rows, source: meta.source, tags: meta.tags }, ttlMs).then(
+    const write = store.set({ key, rows, source: meta.source, tags: meta.tags, lifetimeMs: ttlMs }, ttlMs).then(
       () => void this.#storeStats.writes++,
       () => void this.#storeStats.writeFailures++,
     );

@@ -70,11 +70,14 @@ export class RunCacheView implements RunCache {
   }
 
   peek(fragment: number, key: string): Row[] | undefined {
-    return this.cache.peek(key, this.prepared.fragments[fragment]!.cache?.tags ?? []);
+    const policy = this.prepared.fragments[fragment]!.cache;
+    return this.cache.peek(key, policy?.tags ?? [], policy?.ttlMs);
   }
 
+  /** A hit no older than the fragment's own TTL (another fragment may keep the entry longer). */
   get(fragment: number, key: string, onUnavailable: (reason: string) => void): Promise<Row[] | undefined> {
-    return this.cache.get(key, { tags: this.prepared.fragments[fragment]!.cache?.tags ?? [], onUnavailable });
+    const policy = this.prepared.fragments[fragment]!.cache;
+    return this.cache.get(key, { tags: policy?.tags ?? [], onUnavailable, ...(policy ? { maxAgeMs: policy.ttlMs } : {}) });
   }
 
   set(fragment: number, key: string, rows: Row[]): Row[] {

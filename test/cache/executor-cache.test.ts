@@ -196,6 +196,26 @@ describe('the result cache in the executor', () => {
     expect(probe.calls).toHaveLength(2);
   });
 
+  it("never serves a fragment an entry older than its own TTL, though another fragment stored it for longer", async () => {
+    const clock = createVirtualClock();
+    const probe = probeSource();
+    executor = createExecutor({ sources: { p: probe.source }, clock });
+    const kept = onePlan('p', { table: 't' }, { cache: { ttlMs: 60_000 } });
+    const fresh = onePlan('p', { table: 't' }, { cache: { ttlMs: 1000 } });
+    await executor.execute(kept);
+    clock.advance(1000);
+    expect((await executor.execute(fresh)).fragments.f!.cached).toBe(true);
+    clock.advance(29_000);
+    // 30 s old: the 60 s fragment may have it, the 1 s one may not.
+    expect((await executor.execute(kept)).fragments.f!.cached).toBe(true);
+    expect((await executor.execute(fresh)).fragments.f!.cached).toBe(false);
+    expect(probe.calls).toHaveLength(2);
+    // What the 1 s fragment loaded is fresh for both.
+    expect((await executor.execute(fresh)).fragments.f!.cached).toBe(true);
+    expect((await executor.execute(kept)).fragments.f!.cached).toBe(true);
+    expect(probe.calls).toHaveLength(2);
+  });
+
   it('evicts least recently used entries under maxBytes, and stats().bytes stays under it', async () => {
     const probe = probeSource({ answer: (q) => [{ s: 'x'.repeat(200), q: (q as { table: string }).table }] });
     executor = createExecutor({ sources: { p: probe.source }, cache: { maxBytes: 1500 } });

@@ -67,6 +67,27 @@ describeRedis('redisStore: the shared second level', () => {
     expect(b.probe.calls).toHaveLength(2);
   });
 
+  it('never serves a fragment an entry from Redis older than its own TTL', async () => {
+    const a = instance();
+    const kept = (table: string): Record<string, unknown> => onePlan('p', { table }, { cache: { ttlMs: 60_000 } });
+    const fresh = (table: string): Record<string, unknown> => onePlan('p', { table }, { cache: { ttlMs: 1000 } });
+    await a.executor.execute(kept('t'));
+    await a.executor.execute(kept('u'));
+    await waitForEntries(2);
+    // Stored for 60 s with 30 s left: their rows are 30 s old.
+    for (const key of await entryKeys()) await inspector.pexpire(key, 30_000);
+
+    const b = instance();
+    expect((await b.executor.execute(fresh('t'))).fragments.f!.cached).toBe(false);
+    expect(b.probe.calls).toHaveLength(1);
+
+    const c = instance();
+    expect((await c.executor.execute(kept('u'))).fragments.f!.cached).toBe(true);
+    // Promoted into c's first level with its age: not served to the 1 s fragment there either.
+    expect((await c.executor.execute(fresh('u'))).fragments.f!.cached).toBe(false);
+    expect(c.probe.calls).toHaveLength(1);
+  });
+
   it('writes namespaced keys that carry the scope, with the TTL set in Redis', async () => {
     const a = instance({ ttlMs: 30_000 });
     await a.executor.execute(onePlan('p', { table: 't' }, { cache: { ttlMs: 5000 } }), { principal: { id: 'alice' } });
