@@ -37,7 +37,8 @@ export async function encodeEntry(entry: StoredEntry, compressAboveBytes: number
 
 /**
  * Decodes what `encodeEntry` wrote. Returns `undefined` for anything else (a value written
- * by another format version, or damaged): the caller treats it as a miss.
+ * by another format version, or damaged, or whose rows are not all objects): the caller
+ * treats it as a miss.
  */
 export async function decodeEntry(value: Buffer): Promise<StoredEntry | undefined> {
   if (value.length < 3 || value[0] !== MAGIC || value[1] !== FORMAT) return undefined;
@@ -52,7 +53,9 @@ export async function decodeEntry(value: Buffer): Promise<StoredEntry | undefine
       typeof decoded.key !== 'string' ||
       typeof decoded.source !== 'string' ||
       !Array.isArray(decoded.rows) ||
-      !Array.isArray(decoded.tags)
+      !Array.isArray(decoded.tags) ||
+      // Rows are objects: anything else (another writer's format, a damaged value) is no hit.
+      !decoded.rows.every((row: unknown) => typeof row === 'object' && row !== null && !Array.isArray(row))
     ) {
       return undefined;
     }

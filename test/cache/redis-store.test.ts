@@ -3,6 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from 'vitest';
 import { cacheKey, redisStore, type RedisStore } from '../../src/cache/index.js';
+import { encodeEntry } from '../../src/cache/codec.js';
 import { createExecutor, type ExecutionEvent, type Executor, type Row } from '../../src/index.js';
 import { blackhole, describeRedis, dropNamespace, freezableProxy, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 import { collect, onePlan, probeSource, type Probe } from './helpers.js';
@@ -86,6 +87,25 @@ describeRedis('redisStore: the shared second level', () => {
     // Promoted into c's first level with its age: not served to the 1 s fragment there either.
     expect((await c.executor.execute(fresh('u'))).fragments.f!.cached).toBe(false);
     expect(c.probe.calls).toHaveLength(1);
+  });
+
+  it('goes to the source for an entry of the right format whose rows are not rows (never serves them)', async () => {
+    const a = instance();
+    const plan = onePlan('p', { table: 't' });
+    await a.executor.execute(plan);
+    await waitForEntries(1);
+    const [entry] = await entryKeys();
+    const key = entry!.slice(`tributary:${namespace}:e:`.length);
+    for (const rows of [[1, 2], [null], [['a', 1]], ['text']]) {
+      // What another writer on the namespace (or a damaged value) might leave: the header and
+      // shape of an entry for this very key, with rows that are no rows.
+      await inspector.set(entry!, await encodeEntry({ key, rows: rows as unknown as Row[], source: 'p', tags: [] }, 1 << 20), 'PX', 60_000);
+      const b = instance();
+      const result = await b.executor.execute(plan);
+      expect(result.fragments.f!.cached).toBe(false);
+      expect(result.rows).toEqual([{ who: null, query: { table: 't' }, params: [] }]);
+      expect(b.probe.calls).toHaveLength(1);
+    }
   });
 
   it('writes namespaced keys that carry the scope, with the TTL set in Redis', async () => {
