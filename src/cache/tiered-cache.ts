@@ -67,6 +67,8 @@ export class TieredCache {
   readonly #pendingWrites = new Set<Promise<void>>();
   /** Key → the invalidation generations its running loads started in. */
   readonly #loading = new Map<string, number[]>();
+  /** Key → the tags of every fragment sharing its running load: its entry gets them all. */
+  readonly #sharedTags = new Map<string, Set<string>>();
   readonly #unsubscribe: (() => void) | undefined;
   /** Invalidations on their way to the store: a store hit one of them covers is a miss meanwhile. */
   readonly #invalidating = new Set<CacheFilter>();
@@ -157,11 +159,13 @@ export class TieredCache {
     // these, which cannot be told apart from them) may predate it.
     if (this.#loading.get(key)?.some((g) => g !== this.#generation)) return;
     const ttlMs = meta.ttlMs ?? this.#defaultTtl();
-    if (!this.#l1.set(key, rows, { source: meta.source, tags: meta.tags, ...(ttlMs === undefined ? {} : { ttlMs }) })) return;
+    const shared = this.#sharedTags.get(key);
+    const tags = shared ? [...new Set([...meta.tags, ...shared])] : meta.tags;
+    if (!this.#l1.set(key, rows, { source: meta.source, tags, ...(ttlMs === undefined ? {} : { ttlMs }) })) return;
     const store = this.#store;
     // The store is shared and unbounded by us: it only takes entries that expire.
     if (!store || ttlMs === undefined) return;
-    const write = store.set({ key, rows, source: meta.source, tags: meta.tags, lifetimeMs: ttlMs }, ttlMs).then(
+    const write = store.set({ key, rows, source: meta.source, tags, lifetimeMs: ttlMs }, ttlMs).then(
       () => void this.#storeStats.writes++,
       () => void this.#storeStats.writeFailures++,
     );
@@ -170,9 +174,21 @@ export class TieredCache {
 
   /**
    * `load$` shared among every caller of `key` while it runs (see `InflightLoads`): the
-   * source is called once, and aborted only when the last caller leaves.
+   * source is called once, and aborted only when the last caller leaves. The entry it stores
+   * carries the `tags` of every caller, so invalidating any of them reaches it.
    */
-  share<T>(key: string, load$: Observable<T>): Observable<T> {
+  share<T>(key: string, load$: Observable<T>, tags: readonly string[] = []): Observable<T> {
+    const shared$ = this.#share(key, load$);
+    if (tags.length === 0) return shared$;
+    return defer(() => {
+      const all = this.#sharedTags.get(key) ?? new Set<string>();
+      for (const tag of tags) all.add(tag);
+      this.#sharedTags.set(key, all);
+      return shared$;
+    });
+  }
+
+  #share<T>(key: string, load$: Observable<T>): Observable<T> {
     // A caller never joins a load started before an invalidation (an unregistered source's, say).
     return this.#inflight.share(
       `${this.#generation}:${key}`,
@@ -184,7 +200,9 @@ export class TieredCache {
         return load$.pipe(
           finalize(() => {
             loads.splice(loads.indexOf(generation), 1);
-            if (loads.length === 0 && this.#loading.get(key) === loads) this.#loading.delete(key);
+            if (loads.length > 0 || this.#loading.get(key) !== loads) return;
+            this.#loading.delete(key);
+            this.#sharedTags.delete(key);
           }),
         );
       }),

@@ -89,7 +89,7 @@ export class RunCacheView implements RunCache {
     return own;
   }
 
-  share<T>(key: string, load: Observable<T>): Observable<T> {
-    return this.cache.share(key, load);
+  share<T>(fragment: number, key: string, load: Observable<T>): Observable<T> {
+    return this.cache.share(key, load, this.prepared.fragments[fragment]!.cache?.tags ?? []);
   }
 }

@@ -114,6 +114,25 @@ describe('in-flight sharing', () => {
     expect(results.map((r) => r.rows[0]!.who)).toEqual(['alice', 'anyone', 'bob', 'anyone', null, 'anyone']);
   });
 
+  it("tags the entry with the tags of every fragment that shared the load, so invalidating a joiner's tag reaches it", async () => {
+    const probe = probeSource({ answer: () => 'wait' });
+    executor = createExecutor({ sources: { p: probe.source } });
+    const untagged = onePlan('p', { table: 't' });
+    const tagged = onePlan('p', { table: 't' }, { cache: { tags: ['orders'] } });
+    const first = executor.run(untagged);
+    const joiner = executor.run(tagged);
+    await until(() => probe.calls.length === 1 && executor!.cache.stats().inflightShared === 1);
+    probe.calls[0]!.resolve([{ v: 1 }]);
+    await Promise.all([first.result, joiner.result]);
+    expect(await executor.cache.invalidate({ tag: 'orders' })).toEqual({ local: 1, shared: 0 });
+    const again = executor.run(tagged);
+    await until(() => probe.calls.length === 2);
+    probe.calls[1]!.resolve([{ v: 2 }]);
+    const result = await again.result;
+    expect(result.fragments.f!.cached).toBe(false);
+    expect(result.rows).toEqual([{ v: 2 }]);
+  });
+
   it('gives every waiting run the failure of a shared call that failed, and stores nothing', async () => {
     const probe = probeSource({ answer: () => 'wait' });
     executor = createExecutor({ sources: { p: probe.source }, retry: { attempts: 1 } });
