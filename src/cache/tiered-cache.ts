@@ -175,10 +175,12 @@ export class TieredCache {
   /**
    * `load$` shared among every caller of `key` while it runs (see `InflightLoads`): the
    * source is called once, and aborted only when the last caller leaves. The entry it stores
-   * carries the `tags` of every caller, so invalidating any of them reaches it.
+   * carries the `tags` of every caller, so invalidating any of them reaches it. Callers share
+   * a load only under the same `terms` (what the load runs under beside its key: row limits,
+   * timeout, tries), since each gets its outcome, failures included.
    */
-  share<T>(key: string, load$: Observable<T>, tags: readonly string[] = []): Observable<T> {
-    const shared$ = this.#share(key, load$);
+  share<T>(key: string, load$: Observable<T>, tags: readonly string[] = [], terms = ''): Observable<T> {
+    const shared$ = this.#share(key, load$, terms);
     if (tags.length === 0) return shared$;
     return defer(() => {
       const all = this.#sharedTags.get(key) ?? new Set<string>();
@@ -188,10 +190,10 @@ export class TieredCache {
     });
   }
 
-  #share<T>(key: string, load$: Observable<T>): Observable<T> {
+  #share<T>(key: string, load$: Observable<T>, terms: string): Observable<T> {
     // A caller never joins a load started before an invalidation (an unregistered source's, say).
     return this.#inflight.share(
-      `${this.#generation}:${key}`,
+      `${this.#generation}:${terms}:${key}`,
       defer(() => {
         const generation = this.#generation;
         const loads = this.#loading.get(key) ?? [];

@@ -89,7 +89,15 @@ export class RunCacheView implements RunCache {
     return own;
   }
 
+  /**
+   * Shared with identical loads of runs under the same terms only: every sharer gets the
+   * load's outcome, so one run's tighter row limit, shorter timeout or fewer tries must not
+   * fail another's (a stored result is complete, and serves any run that it fits).
+   */
   share<T>(fragment: number, key: string, load: Observable<T>): Observable<T> {
-    return this.cache.share(key, load, this.prepared.fragments[fragment]!.cache?.tags ?? []);
+    const f = this.prepared.fragments[fragment]!;
+    const { maxRows, maxBytes } = this.prepared.rowLimits;
+    const terms = `${maxRows ?? ''}/${maxBytes ?? ''}/${f.timeoutMs}/${f.retry.attempts}`;
+    return this.cache.share(key, load, f.cache?.tags ?? [], terms);
   }
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExecutor, type Executor } from '../../src/index.js';
+import { createExecutor, memorySource, type Executor, type Row } from '../../src/index.js';
 import { onePlan, probeSource, until, type Probe } from './helpers.js';
 
 let executor: Executor | undefined;
@@ -131,6 +131,36 @@ describe('in-flight sharing', () => {
     const result = await again.result;
     expect(result.fragments.f!.cached).toBe(false);
     expect(result.rows).toEqual([{ v: 2 }]);
+  });
+
+  it('shares a load only between runs under the same row limits: a bound one run exceeds never fails another', async () => {
+    const table = memorySource({ tables: { t: [{ x: 1 }, { x: 2 }, { x: 3 }] } });
+    let calls = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    executor = createExecutor({
+      sources: {
+        m: {
+          ...table,
+          execute: async (query, ctx) => {
+            calls++;
+            await gate;
+            return table.execute(query, ctx) as Promise<Row[]>;
+          },
+        },
+      },
+      retry: { attempts: 1 },
+    });
+    const fragments = [{ id: 'f', source: 'm', query: { table: 't' } }];
+    const bounded = executor.run({ id: 'bounded', fragments, limits: { maxRows: 1 } });
+    const free = executor.run({ id: 'free', fragments });
+    await until(() => calls === 2);
+    open();
+    const [b, f] = await Promise.all([bounded.result, free.result]);
+    expect(b.errors.map((e) => e.code)).toEqual(['LIMIT_EXCEEDED']);
+    expect(f.status).toBe('ok');
+    expect(f.rows).toEqual([{ x: 1 }, { x: 2 }, { x: 3 }]);
+    expect(executor.cache.stats().inflightShared).toBe(0);
   });
 
   it('gives every waiting run the failure of a shared call that failed, and stores nothing', async () => {
