@@ -41,8 +41,12 @@ export interface RunCache {
   get(fragment: number, key: string, onUnavailable: (reason: string) => void): Promise<Row[] | undefined>;
   /** Stores a load's rows; returns what to hand every caller of the load: the cache's own frozen copy. */
   set(fragment: number, key: string, rows: Row[]): Row[];
-  /** Runs `load` once for every concurrent run of the same key (see `TieredCache.share`); the entry gets every sharer's tags. */
-  share<T>(fragment: number, key: string, load: Observable<T>): Observable<T>;
+  /**
+   * Runs `load` once for every concurrent run of the same key and terms (see
+   * `TieredCache.share`); the entry gets every sharer's tags. `endAt`: when the fragment must
+   * be done on the run's clock (Infinity: no deadline), which bounds the load's calls.
+   */
+  share<T>(fragment: number, key: string, load: Observable<T>, endAt: number): Observable<T>;
 }
 
 /** Streaming into `run.rows()`: where one fragment's batches go. */

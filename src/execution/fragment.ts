@@ -165,7 +165,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
       const cache = this.env.cache!;
       // Stored inside the shared load: once per load, and only when it succeeded. Every caller
       // of the load gets the rows stored (frozen): none can change another's.
-      load$ = cache.share(this.index, key, load$.pipe(map((outcome) => ({ ...outcome, rows: cache.set(this.index, key, outcome.rows) }))));
+      load$ = cache.share(this.index, key, load$.pipe(map((outcome) => ({ ...outcome, rows: cache.set(this.index, key, outcome.rows) }))), this.#endAt);
     }
     this.#subscription = load$.subscribe({ next: (outcome) => this.#succeed(outcome, false), error: (error: unknown) => this.#fail(error) });
   }

@@ -91,13 +91,14 @@ export class RunCacheView implements RunCache {
 
   /**
    * Shared with identical loads of runs under the same terms only: every sharer gets the
-   * load's outcome, so one run's tighter row limit, shorter timeout or fewer tries must not
-   * fail another's (a stored result is complete, and serves any run that it fits).
+   * load's outcome, so one run's tighter row limit, shorter timeout, fewer tries or earlier
+   * deadline (its calls carry the budget left, which a SQL source makes a statement timeout)
+   * must not fail another's (a stored result is complete, and serves any run that it fits).
    */
-  share<T>(fragment: number, key: string, load: Observable<T>): Observable<T> {
+  share<T>(fragment: number, key: string, load: Observable<T>, endAt: number): Observable<T> {
     const f = this.prepared.fragments[fragment]!;
     const { maxRows, maxBytes } = this.prepared.rowLimits;
-    const terms = `${maxRows ?? ''}/${maxBytes ?? ''}/${f.timeoutMs}/${f.retry.attempts}`;
+    const terms = `${maxRows ?? ''}/${maxBytes ?? ''}/${f.timeoutMs}/${f.retry.attempts}/${endAt}`;
     return this.cache.share(key, load, f.cache?.tags ?? [], terms);
   }
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExecutor, memorySource, type Executor, type Row } from '../../src/index.js';
+import { createExecutor, createVirtualClock, memorySource, type Executor, type Row } from '../../src/index.js';
 import { onePlan, probeSource, until, type Probe } from './helpers.js';
 
 let executor: Executor | undefined;
@@ -160,6 +160,28 @@ describe('in-flight sharing', () => {
     expect(b.errors.map((e) => e.code)).toEqual(['LIMIT_EXCEEDED']);
     expect(f.status).toBe('ok');
     expect(f.rows).toEqual([{ x: 1 }, { x: 2 }, { x: 3 }]);
+    expect(executor.cache.stats().inflightShared).toBe(0);
+  });
+
+  it("does not hand a run without a deadline a load cut to another run's budget", async () => {
+    const budgets: (number | undefined)[] = [];
+    const probe = probeSource({
+      answer: (_query, ctx) => {
+        budgets.push(ctx.budgetMs);
+        return 'wait';
+      },
+    });
+    executor = createExecutor({ sources: { p: probe.source }, clock: createVirtualClock() });
+    const plan = onePlan('p', { table: 't' });
+    const hurried = executor.run(plan, { deadlineMs: 1000 });
+    const patient = executor.run(plan);
+    await until(() => probe.calls.length === 2);
+    // The hurried run's call carries its 1 s budget (a SQL source turns it into a statement
+    // timeout); the patient run makes its own call, bounded by the 10 s timeout alone.
+    expect(budgets).toEqual([1000, 10_000]);
+    for (const call of probe.calls) call.resolve([{ v: 1 }]);
+    const [h, p] = await Promise.all([hurried.result, patient.result]);
+    expect([h.status, p.status]).toEqual(['ok', 'ok']);
     expect(executor.cache.stats().inflightShared).toBe(0);
   });
 
