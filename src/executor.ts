@@ -68,7 +68,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
   let closing: Promise<void> | undefined;
   // Every call of a remote source is a BullMQ job; one lane (queue connections) for all.
   const remote = opts.remote ? wrapRemote(opts.remote) : undefined;
-  const durableRuns = opts.runStore ? new DurableRuns(opts.runStore, opts.runLeaseMs) : undefined;
+  const durableRuns = opts.runStore ? new DurableRuns(opts.runStore, opts.runLeaseMs, clock) : undefined;
 
   const register = (name: string, source: SourceExecutor): void => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');

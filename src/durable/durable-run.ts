@@ -3,6 +3,7 @@ import { TributaryError } from '../errors.js';
 import type { SettleEvent } from '../run/port.js';
 import { encodeFragment } from './codec.js';
 import type { RunStore, StoredRun, StoredRunState } from './run-store.js';
+import { runClock, type RunClock } from './wall-clock.js';
 
 /** What a run's port asks of its durable side. @internal */
 export interface DurableHooks {
@@ -22,6 +23,8 @@ export interface DurableRunOptions {
   /** Who holds the lease: unique per run attempt. */
   owner: string;
   leaseMs: number;
+  /** The executor's clock, as epoch ms (default: the system's). */
+  clock?: RunClock;
   /** On resume: the restored rows (the lease is already held). */
   restored?: ReadonlyMap<string, Row[]>;
 }
@@ -39,7 +42,8 @@ export class DurableRun implements DurableHooks {
   /** The run to cancel when the lease is lost or the store fails a write. */
   run: { cancel(reason?: string | Error): void } | undefined;
   #chain: Promise<void> = Promise.resolve();
-  #renewal: ReturnType<typeof setInterval> | undefined;
+  #stopRenewal: (() => void) | undefined;
+  readonly #clock: RunClock;
   #failed = false;
   #ended = false;
   /** Set once the store said another executor holds the run: this copy stops and writes nothing more. */
@@ -51,13 +55,14 @@ export class DurableRun implements DurableHooks {
 
   constructor(readonly options: DurableRunOptions) {
     this.restored = options.restored;
+    this.#clock = options.clock ?? runClock();
     if (options.restored) this.#startRenewal();
   }
 
   /** Stores a new run; rejects (nothing stored) when the id is taken by an unfinished run. */
   create(run: Omit<StoredRun, 'leaseOwner' | 'leaseExpiresAt'>): Promise<void> {
     const { store, runId, owner, leaseMs } = this.options;
-    const created = store.create(run, { owner, ttlMs: leaseMs }, Date.now()).then((ok) => {
+    const created = store.create(run, { owner, ttlMs: leaseMs }, this.#clock.now()).then((ok) => {
       if (!ok) throw new TributaryError('RUN_LEASED', `a run with id "${runId}" is already stored and not finished; resume it (executor.resume) or pick another id`, { issues: [{ path: 'runId', message: 'already stored' }] });
       this.#startRenewal();
     });
@@ -72,17 +77,17 @@ export class DurableRun implements DurableHooks {
     if (this.restored?.has(event.fragmentId)) return;
     const fragment = encodeFragment(event.fragmentId, rows ?? []);
     const { store, runId, owner } = this.options;
-    this.#write(async () => (await store.putFragment(runId, fragment, this.#snapshot(), Date.now(), owner)) !== false);
+    this.#write(async () => (await store.putFragment(runId, fragment, this.#snapshot(), this.#clock.now(), owner)) !== false);
   }
 
   /** The run ended with `state` (`interrupted`: cancelled, still resumable); resolves when stored. */
   finish(state: StoredRunState): Promise<void> {
     this.#ended = true;
-    if (this.#renewal !== undefined) clearInterval(this.#renewal);
+    this.#stopRenewal?.();
     const { store, runId, owner } = this.options;
     this.#write(async () => {
-      if (state !== 'interrupted') return (await store.finish(runId, state, store.ttlMs ?? 0, Date.now(), owner)) !== false;
-      await store.release(runId, owner, 'interrupted', Date.now());
+      if (state !== 'interrupted') return (await store.finish(runId, state, store.ttlMs ?? 0, this.#clock.now(), owner)) !== false;
+      await store.release(runId, owner, 'interrupted', this.#clock.now());
       return true;
     });
     return this.#chain;
@@ -125,14 +130,13 @@ export class DurableRun implements DurableHooks {
   #startRenewal(): void {
     const { store, runId, owner, leaseMs } = this.options;
     if (this.#ended) return;
-    this.#renewal = setInterval(() => {
-      store.lease(runId, { owner, ttlMs: leaseMs }, Date.now()).then(
+    this.#stopRenewal = this.#clock.every(Math.max(10, Math.floor(leaseMs / 3)), () => {
+      store.lease(runId, { owner, ttlMs: leaseMs }, this.#clock.now()).then(
         (held) => {
           if (!held && !this.#ended) this.#lost('its renewal was refused');
         },
         () => undefined,
       );
-    }, Math.max(10, Math.floor(leaseMs / 3)));
-    this.#renewal.unref?.();
+    });
   }
 }

@@ -20,7 +20,7 @@ export interface StoredRunInfo {
   /** The principal the run was started under (`undefined`: none). */
   principalId: string | undefined;
   state: StoredRunState;
-  /** Wall-clock ms (Date.now()). */
+  /** Epoch ms on the executor's clock (`Date.now()` on the default one). */
   createdAt: number;
   updatedAt: number;
   /** Fragments in the plan, and how many have their rows stored. */
@@ -57,7 +57,8 @@ export interface Lease {
 
 /**
  * The storage behind durable runs. Methods may be synchronous underneath (SQLite) but are
- * called as promises. `now` is wall-clock ms, passed in so every store agrees on one clock.
+ * called as promises. `now` is epoch ms on the executor's clock (wall-clock.ts), passed in so
+ * every store agrees on one clock.
  */
 export interface RunStore {
   /** How long a finished run stays listed (ms); 0 or absent: removed at once. */

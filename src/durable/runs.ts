@@ -2,11 +2,13 @@ import type { Row } from '../data/row.js';
 import { checkPrincipal } from '../access/index.js';
 import { isTributaryError, TributaryError } from '../errors.js';
 import { checkOptionsObject, type PreparedPlan, type QueryRun, type RunOptions } from '../run/index.js';
+import type { Clock } from '../execution/clock.js';
 import type { Principal } from '../sources/source.js';
 import { decodeFragment, decodePayload, encodePayload, type RunPayload } from './codec.js';
 import { DurableRun } from './durable-run.js';
 import { deadOnThisHost, leaseOwner } from './lease-owner.js';
 import type { RunStore, StoredRunInfo } from './run-store.js';
+import { runClock, type RunClock } from './wall-clock.js';
 
 /** `executor.resume(runId, options)`. */
 export interface ResumeOptions {
@@ -39,11 +41,16 @@ export interface LoadedRun {
  */
 export class DurableRuns {
   readonly #pending = new Set<Promise<void>>();
+  readonly #clock: RunClock;
 
+  /** `clock`: the executor's; leases and stored times follow it (see wall-clock.ts). */
   constructor(
     readonly store: RunStore,
     readonly leaseMs: number,
-  ) {}
+    clock?: Clock,
+  ) {
+    this.#clock = runClock(clock);
+  }
 
   /** A new run with an id: stores it (the returned promise gates the run's start). */
   begin(runId: string, prepared: PreparedPlan, options: RunOptions): { durable: DurableRun; created: Promise<void> } {
@@ -60,8 +67,8 @@ export class DurableRuns {
     } catch (error) {
       throw new TributaryError('CONFIG_INVALID', `a durable run's plan, principal and params must be storable data (no functions): ${(error as Error).message}`, { issues: [{ path: 'runId', message: 'not storable' }], cause: error });
     }
-    const durable = new DurableRun({ store: this.store, runId, owner: leaseOwner(), leaseMs: this.leaseMs });
-    const now = Date.now();
+    const durable = new DurableRun({ store: this.store, runId, owner: leaseOwner(), leaseMs: this.leaseMs, clock: this.#clock });
+    const now = this.#clock.now();
     const created = durable.create({ runId, queryId: prepared.id, principalId: options.principal?.id, state: 'running', createdAt: now, updatedAt: now, fragments: prepared.fragments.length, stored: 0, payload, snapshot: undefined });
     return { durable, created };
   }
@@ -71,7 +78,7 @@ export class DurableRuns {
     checkRunId(runId);
     checkOptionsObject(options, 'resume options', 'resume(runId, options)');
     if (options.principal !== undefined) checkPrincipal(options.principal, 'principal', 'resume options');
-    const stored = await this.store.get(runId, Date.now());
+    const stored = await this.store.get(runId, this.#clock.now());
     if (!stored) throw new TributaryError('RUN_UNKNOWN', `no stored run has the id "${runId}" (never stored, finished, or expired)`, { issues: [{ path: 'runId', message: 'unknown run' }] });
     // Whose run it is comes first: another principal learns nothing of its state.
     if (!options.anyPrincipal && stored.principalId !== options.principal?.id) {
@@ -92,7 +99,7 @@ export class DurableRuns {
       for (const fragment of await this.store.fragments(runId)) {
         if (prepared.indexOf.has(fragment.fragmentId)) restored.set(fragment.fragmentId, decodeFragment(runId, fragment, prepared.rowLimits));
       }
-      const durable = new DurableRun({ store: this.store, runId, owner: lease.owner, leaseMs: this.leaseMs, restored });
+      const durable = new DurableRun({ store: this.store, runId, owner: lease.owner, leaseMs: this.leaseMs, clock: this.#clock, restored });
       const runOptions: RunOptions & { deadlineMs?: number } = {
         ...(payload.principal ? { principal: payload.principal } : {}),
         ...(payload.params ? { params: payload.params } : {}),
@@ -101,7 +108,7 @@ export class DurableRuns {
       };
       return { payload, prepared, durable, runOptions };
     } catch (error) {
-      await this.store.release(runId, lease.owner, 'interrupted', Date.now()).catch(() => undefined);
+      await this.store.release(runId, lease.owner, 'interrupted', this.#clock.now()).catch(() => undefined);
       throw error;
     }
   }
@@ -114,10 +121,10 @@ export class DurableRuns {
    * to now + lease.
    */
   async #takeLease(runId: string, stored: StoredRunInfo, lease: { owner: string; ttlMs: number }): Promise<boolean> {
-    if (await this.store.lease(runId, lease, Date.now())) return true;
+    if (await this.store.lease(runId, lease, this.#clock.now())) return true;
     const expiresAt = stored.leaseExpiresAt;
     if (expiresAt === undefined || !deadOnThisHost(stored.leaseOwner)) return false;
-    return this.store.lease(runId, lease, Math.max(Date.now(), expiresAt));
+    return this.store.lease(runId, lease, Math.max(this.#clock.now(), expiresAt));
   }
 
   /** The run, with a `result` that settles once the store has its end (removed, kept, or released). */
@@ -147,7 +154,7 @@ export class DurableRuns {
   async runs(filter: RunsFilter = {}): Promise<StoredRunInfo[]> {
     checkOptionsObject(filter, 'runs filter', 'runs(filter)');
     if (filter.principal !== undefined) checkPrincipal(filter.principal, 'principal', 'runs filter');
-    const all = await this.store.list(Date.now());
+    const all = await this.store.list(this.#clock.now());
     return filter.anyPrincipal ? all : all.filter((r) => r.principalId === filter.principal?.id);
   }
 
