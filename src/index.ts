@@ -5,7 +5,7 @@ export { createExecutor } from './executor.js';
 export type { Executor, ExecutorMetrics } from './executor.js';
 export type { ExecutorOptions, CacheOptions, AdaptiveConcurrencyOptions } from './config.js';
 export type { HedgeOptions } from './plan/index.js';
-export type { QueryRun, RunOptions, QueryResult, FragmentReport, FragmentCounts, SourceCounts } from './run/index.js';
+export type { QueryRun, RunOptions, RecordOptions, QueryResult, FragmentReport, FragmentCounts, SourceCounts } from './run/index.js';
 export type { Completeness, CompletenessReason, FragmentCompleteness } from './run/index.js';
 export { PreparedPlan } from './run/index.js';
 export type { PreparedFragment } from './run/index.js';

@@ -86,7 +86,8 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
         params,
         signal: stopSignal.signal,
         ...(principal ? { principal } : {}),
-        ...(opts.record === undefined ? {} : { record: true }),
+        // The file is masked by the sources file's secrets and the patterns (redactRecording), at once.
+        ...(opts.record === undefined ? {} : { record: { redact: false } }),
         ...(deadlineMs === undefined ? {} : { deadlineMs }),
       });
     } catch (error) {

@@ -6,16 +6,11 @@
  * connection string a driver echoes back is covered even when it was never configured.
  */
 import type { Recording } from '../durable/index.js';
+import { createRedactor, URL_PASSWORD, type Redactor } from '../redact.js';
 
-export type Redactor = (text: string) => string;
+export { createRedactor, type Redactor };
 
 const SECRET_KEY = /pass(word|wd|phrase)?$|secret|token|api[-_]?key|^key$|authorization|cookie|credential|private[-_]?key/i;
-/** `scheme://user:password@` → `scheme://user:***@`. */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*):([^\s@/?#]+)@/gi;
-/** `Bearer <token>` / `Basic <credentials>`: a credential an HTTP error may echo back (a word is not one). */
-const AUTH_CREDENTIAL = /\b(bearer|basic)\s+([A-Za-z0-9._~+/-]{8,}=*)/gi;
-/** `password=…`, `token=…`, `api_key=…` in a query string or a connection string. */
-const KEY_VALUE = /\b(pass(?:word|wd)?|pwd|secret|token|access[-_]?token|api[-_]?key)=([^\s&;,'"]+)/gi;
 /** Shorter strings are too likely to be ordinary words to be replaced everywhere. */
 const MIN_SECRET_LENGTH = 4;
 
@@ -49,22 +44,6 @@ export function collectSecrets(config: unknown): string[] {
   };
   visit(config, '', false);
   return [...found].sort((a, b) => b.length - a.length);
-}
-
-/**
- * A redactor for the given secrets, plus patterns that mask credentials without knowing them
- * (for `replay`, which has no sources file): URL passwords, `Bearer`/`Basic` credentials (8 or
- * more characters that are not a plain word) and `password=`-style values.
- */
-export function createRedactor(secrets: readonly string[] = []): Redactor {
-  const sorted = [...secrets].sort((a, b) => b.length - a.length);
-  return (text) => {
-    let out = text;
-    for (const secret of sorted) out = out.split(secret).join('***');
-    out = out.replace(URL_PASSWORD, '$1:***@');
-    out = out.replace(AUTH_CREDENTIAL, (whole: string, scheme: string, token: string) => (/^[A-Za-z][a-z]*$/.test(token) ? whole : `${scheme} ***`));
-    return out.replace(KEY_VALUE, '$1=***');
-  };
 }
 
 /**

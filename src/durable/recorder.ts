@@ -2,6 +2,7 @@ import type { ResolvedExecutorOptions } from '../config.js';
 import { columnsOf } from '../data/columns.js';
 import type { Row } from '../data/row.js';
 import { classifyError } from '../execution/classify.js';
+import { createRedactor, type Redactor } from '../redact.js';
 import type { PreparedPlan, RunOptions } from '../run/index.js';
 import type { ExecuteContext, SourceExecutor } from '../sources/source.js';
 import { callKey, encodeRecordedRows, encodeRecordedRun, type RecordedCall, type RecordedOutcome, type RecordedRun, type RecordedSettings, type RecordedSource, type Recording } from './recording.js';
@@ -24,6 +25,8 @@ export class Recorder {
     readonly plan: unknown,
     readonly run: RecordedRun,
     readonly settings: RecordedSettings,
+    /** Applied to each recorded error's text (identity: kept as it was). */
+    readonly redact: Redactor = (text) => text,
   ) {}
 
   readonly random = (): number => {
@@ -65,7 +68,10 @@ export class Recorder {
       Object.assign(entry, outcome, { endedAt: this.at() });
     };
     ctx.signal.addEventListener('abort', () => end({ outcome: 'aborted' }), { once: true });
-    const fail = (error: unknown): void => end({ outcome: 'error', error: classifyError(error, source) });
+    const fail = (error: unknown): void => {
+      const classified = classifyError(error, source);
+      end({ outcome: 'error', error: { ...classified, message: this.redact(classified.message) } });
+    };
     const done = (rows: Row[], columns: string[] | undefined): void =>
       end({ outcome: 'rows', rowCount: rows.length, rows: encodeRecordedRows(rows), ...(columns ? { columns } : {}) });
     let out: Promise<Row[]> | AsyncIterable<Row[]>;
@@ -152,5 +158,23 @@ export function recorderFor(p: PreparedPlan, runOptions: RunOptions, opts: Resol
       ...(opts.maxQueued === undefined ? {} : { maxQueued: opts.maxQueued }),
       ...(opts.maxQueueMs === undefined ? {} : { maxQueueMs: opts.maxQueueMs }),
     },
+    recordRedactor(runOptions.record),
   );
+}
+
+/** What masks a recording's error texts: the default patterns, then the run's own redactor; none with `redact: false`. */
+function recordRedactor(record: RunOptions['record']): Redactor {
+  const own = typeof record === 'object' ? record.redact : undefined;
+  if (own === false) return (text) => text;
+  const patterns = createRedactor();
+  if (!own) return patterns;
+  // A redactor that throws (or returns no text) must not leak the text, nor end the run.
+  return (text) => {
+    try {
+      const out: unknown = own(patterns(text));
+      return typeof out === 'string' ? out : '(redacted)';
+    } catch {
+      return '(redacted)';
+    }
+  };
 }

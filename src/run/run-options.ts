@@ -47,11 +47,23 @@ export function checkRunOptions(options: unknown): asserts options is RunOptions
   if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
     throw invalid('params', 'expected an object of named values, { name: value }, for the plan\'s { "$param": name }');
   }
+  checkRecord((options as Record<string, unknown>).record);
   if (deadlineMs === undefined) return;
   const parsed = runOptionsSchema.safeParse({ deadlineMs });
   if (parsed.success) return;
   const issues = parsed.error.issues.map((i) => ({ path: formatPath('', i.path) || '(root)', message: i.message }));
   throw new TributaryError('CONFIG_INVALID', `invalid run options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+}
+
+/** `record`: a boolean, or `{ redact?: false | (text) => string }`. */
+function checkRecord(record: unknown): void {
+  if (record === undefined || typeof record === 'boolean') return;
+  const message = 'expected true, false or { redact?: false | (text: string) => string }';
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw invalid('record', message);
+  for (const [key, value] of Object.entries(record)) {
+    if (key !== 'redact') throw invalid(`record.${key}`, `unknown option; ${message}`);
+    if (value !== undefined && value !== false && typeof value !== 'function') throw invalid('record.redact', message);
+  }
 }
 
 /**

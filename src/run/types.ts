@@ -35,8 +35,19 @@ export interface RunOptions {
    * `executor.resume(runId)` can finish it in any process. See README "Durable runs".
    */
   runId?: string;
-  /** Record every source response and timing: `run.recording()` (see README "Durable runs"). */
-  record?: boolean;
+  /**
+   * Record every source response and timing: `run.recording()` (see README "Recorded runs,
+   * replayed"). The texts of source errors are masked in it (URL passwords, `Bearer`
+   * credentials, `password=`/`token=`/`api_key=` values); `{ redact }` adds a redactor of
+   * yours after those, `{ redact: false }` keeps the texts as they were.
+   */
+  record?: boolean | RecordOptions;
+}
+
+/** `run(plan, { record: { redact } })`. */
+export interface RecordOptions {
+  /** Applied to each recorded error text after the default masking; `false`: no masking at all. */
+  redact?: false | ((text: string) => string);
 }
 
 /** A running query: its actor, its live events and progress, and its result. */
