@@ -7,6 +7,7 @@ import { RedisClock } from './redis-clock.js';
 import { encodePayload, parseRemoteFailure, type CallPayload, type JobResult } from './codec.js';
 import { dropChunks, readJobRows } from './job-rows.js';
 import { settledWithin } from './settled-within.js';
+import { asConnection, closeConnections } from './close-connections.js';
 import { describeConnection, redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
 
 /** Options of a remote lane (the coordinator's side of a queue). */
@@ -64,8 +65,7 @@ interface Waiter {
 }
 
 const DISCONNECT_MS = 200;
-
-// How long close() waits for the cancels of the jobs it gives up to reach Redis.
+// How long close() waits for the cancels of the jobs it gives up to reach Redis (then for the QUIT).
 const CLOSE_CANCEL_MS = 1000;
 
 const STALLED = /stalled/i;
@@ -291,7 +291,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
       // A running job stops only when its worker hears the abort: the flag and the message
       // must be sent before the client quits (bounded: Redis may be what is failing).
       if (cancelling.size > 0) await settledWithin(Promise.allSettled(cancelling), CLOSE_CANCEL_MS);
-      await Promise.allSettled([events?.close(), queue?.close(), client?.quit().catch(() => client?.disconnect())]);
+      await closeConnections([events, queue, client && asConnection(client)], client?.status === 'ready', CLOSE_CANCEL_MS);
     })();
     return closing;
   };

@@ -10,6 +10,10 @@ import { columnsOf, withColumns } from '../data/columns.js';
 import { redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
 import { budgetSpent, remainingBudgetMs } from './job-budget.js';
 import { RedisClock } from './redis-clock.js';
+import { asConnection, closeConnections } from './close-connections.js';
+
+/** How long closing waits for Redis to answer its connections' QUIT. */
+const CLOSE_MS = 1000;
 
 /** Options of `createWorker`. */
 export interface WorkerOptions {
@@ -154,11 +158,14 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       if (abortRunning) {
         for (const c of running.values()) c.abort(new TributaryError('SOURCE_UNAVAILABLE', `worker ${id} is shutting down`, { retryable: true }));
       }
-      // BullMQ's close stops fetching and waits for the running jobs.
-      await worker.close();
-      await Promise.allSettled([subscriber.quit(), client.quit()]);
-      subscriber.disconnect();
-      client.disconnect();
+      // BullMQ's close stops fetching and waits for the running jobs — while Redis answers.
+      // Without Redis (gone before, or lost during the wait) nothing a job does can be
+      // reported: the worker is cut at once, never waiting for Redis to come back.
+      const up = client.status === 'ready';
+      const lost = new Promise<void>((resolve) => client.once('close', resolve));
+      await Promise.race([worker.close(!up), lost]);
+      const stillUp = client.status === 'ready';
+      await closeConnections([worker, asConnection(subscriber), asConnection(client)], stillUp, CLOSE_MS);
       await Promise.allSettled(Object.values(options.sources).map((s) => s.close?.()));
     })();
     return closing;

@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { afterAll, expect, it } from 'vitest';
+import { createExecutor, createWorker, memorySource } from '../../src/index.js';
+import { describeRedis, freezableProxy, REDIS_URL } from '../support/redis.js';
+import { settles } from '../support/hanging-source.js';
+
+/**
+ * Redis goes away after the coordinator and the worker connected (a restart, a failover, a
+ * network cut): shutting down must not wait for it to come back. BullMQ's own close sends
+ * QUIT, which waits for a reconnect that may never happen, and drops its error handlers, so
+ * the client retried forever, unhandled, keeping the process alive.
+ */
+describeRedis('remote execution when Redis goes away after connecting', () => {
+  const queue = `tributary-test-${randomUUID()}`;
+  afterAll(async () => {
+    const q = new Queue(queue, { connection: { url: REDIS_URL } });
+    await q.obliterate({ force: true });
+    await q.close();
+  });
+
+  it('executor.close() and worker.close() end at once instead of waiting for Redis', async () => {
+    const proxy = await freezableProxy();
+    const sources = { ref: memorySource({ tables: { t: [{ a: 1 }] } }) };
+    const worker = createWorker({ sources, connection: proxy.url, queue });
+    await worker.ready();
+    const executor = createExecutor({ sources, cache: false, telemetry: false, remote: { connection: proxy.url, queue } });
+    expect((await executor.execute({ id: 'gone', fragments: [{ id: 'f', source: 'ref', query: { table: 't' } }] })).rows).toEqual([{ a: 1 }]);
+    // Redis goes away: every connection through the proxy is cut, new ones are refused.
+    await proxy.close();
+    // The coordinator has noticed once a command fails at once (commands are not queued offline).
+    for (let i = 0; i < 100; i++) {
+      if (await executor.remoteMetrics().then(() => false, () => true)) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await settles(executor.close())).toBe(true);
+    expect(await settles(worker.close())).toBe(true);
+  });
+});
