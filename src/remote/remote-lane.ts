@@ -67,7 +67,6 @@ interface Waiter {
 const DISCONNECT_MS = 200;
 // How long close() waits for the cancels of the jobs it gives up to reach Redis (then for the QUIT).
 const CLOSE_CANCEL_MS = 1000;
-
 const STALLED = /stalled/i;
 
 /**
@@ -270,8 +269,9 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
 
   const metrics = async (): Promise<RemoteMetrics> => {
     const { queue: q } = await connect();
-    const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
-    const [oldest] = await q.getJobs(['wait'], 0, 0, true);
+    const asked = Promise.all([q.getJobCounts('waiting', 'active', 'delayed', 'failed'), q.getJobs(['wait'], 0, 0, true)]);
+    // Redis lost since connecting: SOURCE_UNAVAILABLE, as for the calls, not the driver's error.
+    const [counts, [oldest]] = await asked.catch((e: unknown) => Promise.reject(unavailable(e instanceof Error ? e.message : String(e), e)));
     return {
       queue: name,
       waiting: counts.waiting ?? 0,

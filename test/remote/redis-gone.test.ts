@@ -36,4 +36,24 @@ describeRedis('remote execution when Redis goes away after connecting', () => {
     expect(await settles(executor.close())).toBe(true);
     expect(await settles(worker.close())).toBe(true);
   });
+
+  it('fails calls and remoteMetrics() with a retryable SOURCE_UNAVAILABLE, not a driver error', async () => {
+    const proxy = await freezableProxy();
+    const sources = { ref: memorySource({ tables: { t: [{ a: 1 }] } }) };
+    const executor = createExecutor({ sources, cache: false, telemetry: false, retry: { attempts: 1 }, remote: { connection: proxy.url, queue } });
+    try {
+      await executor.remoteMetrics();
+      await proxy.close();
+      let error: unknown;
+      for (let i = 0; i < 100 && error === undefined; i++) {
+        error = await executor.remoteMetrics().then(() => undefined, (e: unknown) => e);
+        if (error === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(error).toMatchObject({ name: 'TributaryError', code: 'SOURCE_UNAVAILABLE', retryable: true, message: expect.stringContaining(`the remote queue "${queue}"`) });
+      const result = await executor.execute({ id: 'gone-call', fragments: [{ id: 'f', source: 'ref', query: { table: 't' } }] });
+      expect(result.errors[0]).toMatchObject({ code: 'SOURCE_UNAVAILABLE', retryable: true });
+    } finally {
+      expect(await settles(executor.close())).toBe(true);
+    }
+  });
 });
