@@ -5,7 +5,8 @@ import { Redis } from 'ioredis';
 import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { SourceExecutor } from '../sources/source.js';
-import { decodePayload, encodeRows, toRemoteFailure, type JobData, type JobResult } from './codec.js';
+import { encodeRows, toRemoteFailure, type JobData, type JobResult } from './codec.js';
+import { checkedPayload, jobSource } from './job-check.js';
 import { columnsOf, withColumns } from '../data/columns.js';
 import { redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
 import { budgetSpent, remainingBudgetMs } from './job-budget.js';
@@ -90,16 +91,16 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     const controller = new AbortController();
     // Registered before the flag is read: an abort published from here on reaches it.
     running.set(jobId, controller);
-    const source = options.sources[job.data.source];
+    let source: SourceExecutor | undefined;
     let budgetTimer: ReturnType<typeof setTimeout> | undefined;
     // Set when the budget ran out mid-call: the job fails TIMEOUT whatever the source threw.
     let expired: TributaryError | undefined;
     try {
       if ((await client.exists(keys.aborted(jobId))) === 1) throw new TributaryError('CANCELLED', `job ${jobId} was cancelled before it started`);
-      if (!source) throw new TributaryError('SOURCE_UNKNOWN', `worker ${id} has no source named "${job.data.source}"`, { retryable: false });
+      source = jobSource(options.sources, job.data.source, id);
       // Tells the coordinator who runs the job (a `fragment.remote` event) before the call.
       await job.updateProgress({ worker: id });
-      const payload = decodePayload(job.data.payload);
+      const payload = checkedPayload(job.data.payload, source);
       const { query, params, principal, limits } = payload;
       // The call's budget less its wait in the queue: a job that waited it all out is not run.
       if (payload.budgetMs !== undefined) await clock.measured();

@@ -1,0 +1,49 @@
+import { TributaryError } from '../errors.js';
+import { formatPath } from '../plan/refs.js';
+import type { SourceExecutor } from '../sources/source.js';
+import { flattenIssues } from '../zod-issues.js';
+import { decodePayload, type CallPayload } from './codec.js';
+
+/**
+ * What a worker checks of a job before its source sees it, as a coordinator checks a plan:
+ * a job is data from Redis, and one that is malformed (another version, a bug, a job made by
+ * hand) fails with a non-retryable error naming what is wrong — the source is never called
+ * with it. The query is checked against the source's `querySchema` and passed on as it came,
+ * as in-process. @internal
+ */
+
+/** The worker's own source of that name: SOURCE_UNKNOWN otherwise (never one of Object.prototype's). */
+export function jobSource(sources: Record<string, SourceExecutor>, name: unknown, worker: string): SourceExecutor {
+  const source = typeof name === 'string' && Object.hasOwn(sources, name) ? sources[name] : undefined;
+  if (source) return source;
+  throw new TributaryError('SOURCE_UNKNOWN', `worker ${worker} has no source named ${JSON.stringify(String(name))}`, { retryable: false });
+}
+
+const invalid = (path: string, message: string): TributaryError =>
+  new TributaryError('PLAN_INVALID', `a malformed job: ${path}: ${message}`, { retryable: false, issues: [{ path, message }] });
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isBound = (v: unknown): boolean => v === undefined || (typeof v === 'number' && !Number.isNaN(v) && v >= 0);
+
+/** The job's call, decoded and checked. */
+export function checkedPayload(encoded: unknown, source: SourceExecutor): CallPayload {
+  let payload: unknown;
+  try {
+    payload = typeof encoded === 'string' ? decodePayload(encoded) : undefined;
+  } catch (error) {
+    throw invalid('payload', `not a call tributary encoded (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (!isObject(payload)) throw invalid('payload', 'expected an encoded { query, params, … }');
+  const { params, principal, limits, budgetMs, sentAt } = payload;
+  if (!Array.isArray(params)) throw invalid('params', 'expected an array');
+  if (principal !== undefined && !(isObject(principal) && typeof principal.id === 'string')) throw invalid('principal', 'expected { id: string, ...claims }');
+  if (limits !== undefined && !(isObject(limits) && isBound(limits.maxRows) && isBound(limits.maxBytes))) throw invalid('limits', 'expected { maxRows?, maxBytes? } of numbers');
+  if (!isBound(budgetMs)) throw invalid('budgetMs', 'expected a number of ms');
+  if (sentAt !== undefined && !Number.isFinite(sentAt)) throw invalid('sentAt', 'expected a time in ms');
+  const parsed = source.querySchema.safeParse(payload.query);
+  if (!parsed.success) {
+    const [first] = flattenIssues(parsed.error.issues, ['query']);
+    throw invalid(first ? formatPath('', first.path) : 'query', first?.message ?? 'rejected by the source');
+  }
+  return payload as unknown as CallPayload;
+}

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { serialize } from 'node:v8';
+import { Queue, QueueEvents } from 'bullmq';
+import { z } from 'zod';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createWorker, type RemoteWorker, type SourceExecutor } from '../../src/index.js';
+import { describeRedis, REDIS_URL } from '../support/redis.js';
+
+/**
+ * A worker checks each job before its source sees it, as a coordinator checks a plan: a job
+ * is data from Redis, and a malformed one (another version, a bug, a hand-made job) must fail
+ * with a clear, non-retryable error naming what is wrong — never reach the source, and never
+ * find a "source" on Object.prototype.
+ */
+describeRedis('a worker given malformed jobs', () => {
+  const queue = `tributary-test-${randomUUID()}`;
+  const calls: unknown[] = [];
+  const source: SourceExecutor<{ table: string }> = {
+    kind: 'strict',
+    querySchema: z.strictObject({ table: z.string() }),
+    execute: (query) => {
+      calls.push(query);
+      return Promise.resolve([{ a: 1 }]);
+    },
+  };
+  let worker: RemoteWorker;
+  let q: Queue;
+  let events: QueueEvents;
+  beforeAll(async () => {
+    worker = createWorker({ sources: { ref: source }, connection: REDIS_URL, queue });
+    await worker.ready();
+    q = new Queue(queue, { connection: { url: REDIS_URL } });
+    events = new QueueEvents(queue, { connection: { url: REDIS_URL } });
+    await events.waitUntilReady();
+  });
+  afterAll(async () => {
+    await worker.close();
+    await events.close();
+    await q.obliterate({ force: true });
+    await q.close();
+  });
+
+  const encode = (payload: unknown): string => serialize(payload).toString('base64');
+  async function failure(data: unknown): Promise<{ code: string; retryable: boolean; message: string }> {
+    const job = await q.add('fragment', data as never, { attempts: 1 });
+    const reason = await job.waitUntilFinished(events, 10_000).then(
+      () => 'completed',
+      (error: Error) => error.message,
+    );
+    return JSON.parse(reason) as { code: string; retryable: boolean; message: string };
+  }
+
+  it('names no source it lacks, even one Object.prototype has', async () => {
+    for (const name of ['__proto__', 'toString', 'constructor', 'nope']) {
+      expect(await failure({ source: name, fragmentId: 'f', payload: encode({ query: { table: 't' }, params: [] }) })).toMatchObject({ code: 'SOURCE_UNKNOWN', retryable: false });
+    }
+  });
+
+  it('fails a job whose payload is not a call, or whose query its source rejects, without calling the source', async () => {
+    const bad: [unknown, string][] = [
+      [{ query: { table: { $ne: 1 } }, params: [] }, 'query'],
+      [{ query: { table: 't', extra: 1 }, params: [] }, 'query'],
+      [{ query: { table: 't' }, params: 'x' }, 'params'],
+      [{ query: { table: 't' }, params: [], principal: { name: 'no id' } }, 'principal'],
+      [{ query: { table: 't' }, params: [], limits: { maxRows: 'all' } }, 'limits'],
+      [{ query: { table: 't' }, params: [], budgetMs: 'soon' }, 'budgetMs'],
+      [42, 'payload'],
+    ];
+    for (const [payload, what] of bad) {
+      expect(await failure({ source: 'ref', fragmentId: 'f', payload: encode(payload) })).toMatchObject({ code: 'PLAN_INVALID', retryable: false, message: expect.stringContaining(what) });
+    }
+    expect(await failure({ source: 'ref', fragmentId: 'f', payload: 'not a payload' })).toMatchObject({ code: 'PLAN_INVALID', retryable: false });
+    expect(calls).toEqual([]);
+  });
+});
