@@ -66,10 +66,30 @@ export function encodeRows(rows: Row[], chunkBytes: number): Buffer[] {
   return chunks;
 }
 
-export function decodeRows(chunks: Buffer[]): Row[] {
+/**
+ * Gzipped chunks → rows. `maxBytes` (the call's) caps the gunzipped size, with room for the
+ * serialized form (as the run store's rows): rows past it fail LIMIT_EXCEEDED, whatever the
+ * worker that stored them did with its limits — no decompression bomb.
+ */
+export function decodeRows(chunks: Buffer[], maxBytes?: number): Row[] {
   if (chunks.length === 0) return [];
-  const rows: unknown = deserialize(gunzipSync(Buffer.concat(chunks)));
-  if (!Array.isArray(rows)) throw new TributaryError('SOURCE_BAD_RESPONSE', 'a remote worker stored something that is not an array of rows');
+  const maxOutputLength = maxBytes === undefined ? undefined : Math.max(1 << 20, maxBytes * 4);
+  let raw: Buffer;
+  try {
+    raw = gunzipSync(Buffer.concat(chunks), maxOutputLength === undefined ? {} : { maxOutputLength });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new TributaryError('LIMIT_EXCEEDED', `a remote worker stored rows of more than ${maxOutputLength} bytes serialized, past maxBytes=${maxBytes}`, { retryable: false, cause: error });
+    }
+    throw new TributaryError('SOURCE_BAD_RESPONSE', `a remote worker stored rows that cannot be decoded: ${(error as Error).message}`, { retryable: false, cause: error });
+  }
+  let rows: unknown;
+  try {
+    rows = deserialize(raw);
+  } catch (error) {
+    throw new TributaryError('SOURCE_BAD_RESPONSE', `a remote worker stored rows that cannot be decoded: ${(error as Error).message}`, { retryable: false, cause: error });
+  }
+  if (!Array.isArray(rows)) throw new TributaryError('SOURCE_BAD_RESPONSE', 'a remote worker stored something that is not an array of rows', { retryable: false });
   return rows as Row[];
 }
 

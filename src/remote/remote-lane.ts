@@ -140,7 +140,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         const result = returnvalue as unknown as JobResult;
         const waiter = waiters.get(jobId);
         if (waiter) waiter.completed(result);
-        else if (abandoned.delete(jobId) && result.chunks > 0) void dropChunks(c, keys, jobId, result.chunks);
+        else if (abandoned.delete(jobId) && result?.chunks > 0) void dropChunks(c, keys, jobId, result.chunks);
       });
       events.on('progress', ({ jobId, data }) => {
         const worker = (data as { worker?: unknown } | null)?.worker;
@@ -235,8 +235,8 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         },
         completed: (result) => {
           settle();
-          report(result.worker);
-          readJobRows(client, keys, jobId, result, unavailable).then(resolve, reject);
+          report(typeof result?.worker === 'string' ? result.worker : undefined);
+          readJobRows(client, keys, jobId, result, unavailable, data.payload.limits?.maxBytes).then(resolve, reject);
         },
         failed: (reason) => {
           failureOf(q, jobId, reason).then(({ error, worker }) => {
