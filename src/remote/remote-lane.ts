@@ -8,7 +8,11 @@ import { encodePayload, parseRemoteFailure, type CallPayload, type JobResult } f
 import { dropChunks, readJobRows } from './job-rows.js';
 import { settledWithin } from './settled-within.js';
 import { asConnection, closeConnections } from './close-connections.js';
+import { queueMetrics, type RemoteMetrics } from './queue-metrics.js';
+import { watchConnection } from './connection-watch.js';
 import { describeConnection, redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
+
+export type { RemoteMetrics };
 
 /** Options of a remote lane (the coordinator's side of a queue). */
 export interface RemoteLaneOptions {
@@ -23,17 +27,6 @@ export interface RemoteLaneOptions {
   timeoutMs?: number;
   /** How long to wait for Redis before failing a call with SOURCE_UNAVAILABLE. Default 2000. */
   connectTimeoutMs?: number;
-}
-
-/** Queue depth and wait time: the autoscaling signal. */
-export interface RemoteMetrics {
-  queue: string;
-  waiting: number;
-  active: number;
-  delayed: number;
-  failed: number;
-  /** Age of the oldest job still waiting for a worker; 0 when none waits. */
-  oldestWaitingMs: number;
 }
 
 /** What one job produced, as seen by the coordinator. */
@@ -94,6 +87,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
   let client: Redis | undefined;
   let ready: Promise<{ queue: Queue; client: Redis }> | undefined;
   let closed = false;
+  let stopWatch: (() => void) | undefined;
   // Budgets are stamped on Redis's clock, which the workers read too (redis-clock.ts).
   const clock = new RedisClock({ time: () => (client ? client.time() : Promise.reject(new Error('not connected'))) });
 
@@ -126,6 +120,10 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
       queue.on('error', () => undefined);
       client = new Redis({ ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
       client.on('error', () => undefined);
+      // Redis gone for connectTimeoutMs while jobs run: their calls fail (retryable), as a connect would.
+      stopWatch = watchConnection(client, connectTimeoutMs, () => {
+        for (const w of [...waiters.values()]) w.reject(unavailable(`the coordinator lost its connection to Redis for more than ${connectTimeoutMs} ms while the job ran`));
+      });
     }
     const c = client!;
     await withTimeout(Promise.all([queue.waitUntilReady(), c.status === 'ready' ? undefined : new Promise((resolve) => c.once('ready', resolve))]), 'queue');
@@ -267,25 +265,13 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     });
   };
 
-  const metrics = async (): Promise<RemoteMetrics> => {
-    const { queue: q } = await connect();
-    const asked = Promise.all([q.getJobCounts('waiting', 'active', 'delayed', 'failed'), q.getJobs(['wait'], 0, 0, true)]);
-    // Redis lost since connecting: SOURCE_UNAVAILABLE, as for the calls, not the driver's error.
-    const [counts, [oldest]] = await asked.catch((e: unknown) => Promise.reject(unavailable(e instanceof Error ? e.message : String(e), e)));
-    return {
-      queue: name,
-      waiting: counts.waiting ?? 0,
-      active: counts.active ?? 0,
-      delayed: counts.delayed ?? 0,
-      failed: counts.failed ?? 0,
-      oldestWaitingMs: oldest ? Math.max(0, Date.now() - oldest.timestamp) : 0,
-    };
-  };
+  const metrics = async (): Promise<RemoteMetrics> => queueMetrics((await connect()).queue, unavailable);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       closed = true;
+      stopWatch?.();
       for (const stop of [...connecting]) stop();
       for (const [jobId, waiter] of waiters) waiter.reject(new TributaryError('CANCELLED', `the remote queue "${name}" was closed while job ${jobId} was running`));
       // A running job stops only when its worker hears the abort: the flag and the message

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { afterAll, expect, it } from 'vitest';
 import { createExecutor, createWorker, memorySource } from '../../src/index.js';
 import { describeRedis, freezableProxy, REDIS_URL } from '../support/redis.js';
-import { settles } from '../support/hanging-source.js';
+import { hanging, settles } from '../support/hanging-source.js';
 
 /**
  * Redis goes away after the coordinator and the worker connected (a restart, a failover, a
@@ -54,6 +54,29 @@ describeRedis('remote execution when Redis goes away after connecting', () => {
       expect(result.errors[0]).toMatchObject({ code: 'SOURCE_UNAVAILABLE', retryable: true });
     } finally {
       expect(await settles(executor.close())).toBe(true);
+    }
+  });
+
+  it('fails a call whose job is running when Redis goes away with a retryable SOURCE_UNAVAILABLE once connectTimeoutMs has passed, not at the attempt timeout', { timeout: 30_000 }, async () => {
+    const proxy = await freezableProxy();
+    const { source, calls } = hanging();
+    const worker = createWorker({ sources: { h: source }, connection: proxy.url, queue: `${queue}-lost` });
+    await worker.ready();
+    // The attempt's own timeout is an hour: only the lane can end this call.
+    const executor = createExecutor({ sources: { h: source }, cache: false, telemetry: false, retry: { attempts: 1 }, timeoutMs: 3_600_000, remote: { connection: proxy.url, queue: `${queue}-lost`, connectTimeoutMs: 200 } });
+    try {
+      const result = executor.execute({ id: 'lost', fragments: [{ id: 'f', source: 'h', query: { name: 'f' } }] });
+      for (let i = 0; i < 500 && calls.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(calls).toEqual(['f']);
+      await proxy.close();
+      const outcome = await result;
+      expect(outcome.errors[0]).toMatchObject({ code: 'SOURCE_UNAVAILABLE', retryable: true, message: expect.stringContaining('lost its connection to Redis') });
+    } finally {
+      expect(await settles(executor.close())).toBe(true);
+      expect(await settles(worker.close())).toBe(true);
+      const q = new Queue(`${queue}-lost`, { connection: { url: REDIS_URL } });
+      await q.obliterate({ force: true });
+      await q.close();
     }
   });
 });
