@@ -1,15 +1,14 @@
 import { TributaryError } from '../errors.js';
-import { formatPath } from '../plan/refs.js';
 import type { SourceExecutor } from '../sources/source.js';
-import { flattenIssues } from '../zod-issues.js';
 import { decodePayload, type CallPayload } from './codec.js';
 
 /**
  * What a worker checks of a job before its source sees it, as a coordinator checks a plan:
  * a job is data from Redis, and one that is malformed (another version, a bug, a job made by
  * hand) fails with a non-retryable error naming what is wrong — the source is never called
- * with it. The query is checked against the source's `querySchema` and passed on as it came,
- * as in-process. @internal
+ * with it. The query is passed on as it came: it was validated with the plan, and its
+ * references have since been resolved to values (bigint, Date, …) that the plan's schema does
+ * not take, so its source's `querySchema` cannot check it again. @internal
  */
 
 /** The worker's own source of that name: SOURCE_UNKNOWN otherwise (never one of Object.prototype's). */
@@ -26,7 +25,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isBound = (v: unknown): boolean => v === undefined || (typeof v === 'number' && !Number.isNaN(v) && v >= 0);
 
 /** The job's call, decoded and checked. */
-export function checkedPayload(encoded: unknown, source: SourceExecutor): CallPayload {
+export function checkedPayload(encoded: unknown): CallPayload {
   let payload: unknown;
   try {
     payload = typeof encoded === 'string' ? decodePayload(encoded) : undefined;
@@ -40,10 +39,5 @@ export function checkedPayload(encoded: unknown, source: SourceExecutor): CallPa
   if (limits !== undefined && !(isObject(limits) && isBound(limits.maxRows) && isBound(limits.maxBytes))) throw invalid('limits', 'expected { maxRows?, maxBytes? } of numbers');
   if (!isBound(budgetMs)) throw invalid('budgetMs', 'expected a number of ms');
   if (sentAt !== undefined && !Number.isFinite(sentAt)) throw invalid('sentAt', 'expected a time in ms');
-  const parsed = source.querySchema.safeParse(payload.query);
-  if (!parsed.success) {
-    const [first] = flattenIssues(parsed.error.issues, ['query']);
-    throw invalid(first ? formatPath('', first.path) : 'query', first?.message ?? 'rejected by the source');
-  }
   return payload as unknown as CallPayload;
 }

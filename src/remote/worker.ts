@@ -100,7 +100,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       source = jobSource(options.sources, job.data.source, id);
       // Tells the coordinator who runs the job (a `fragment.remote` event) before the call.
       await job.updateProgress({ worker: id });
-      const payload = checkedPayload(job.data.payload, source);
+      const payload = checkedPayload(job.data.payload);
       const { query, params, principal, limits } = payload;
       // The call's budget less its wait in the queue: a job that waited it all out is not run.
       if (payload.budgetMs !== undefined) await clock.measured();
