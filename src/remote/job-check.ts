@@ -37,7 +37,8 @@ export function checkedPayload(encoded: unknown): CallPayload {
   if (!Array.isArray(params)) throw invalid('params', 'expected an array');
   if (principal !== undefined && !(isObject(principal) && typeof principal.id === 'string')) throw invalid('principal', 'expected { id: string, ...claims }');
   if (limits !== undefined && !(isObject(limits) && isBound(limits.maxRows) && isBound(limits.maxBytes))) throw invalid('limits', 'expected { maxRows?, maxBytes? } of numbers');
-  if (!isBound(budgetMs)) throw invalid('budgetMs', 'expected a number of ms');
+  // A budget may already be spent (≤ 0): the worker then fails the job TIMEOUT, retryable.
+  if (budgetMs !== undefined && !Number.isFinite(budgetMs)) throw invalid('budgetMs', 'expected a number of ms');
   if (sentAt !== undefined && !Number.isFinite(sentAt)) throw invalid('sentAt', 'expected a time in ms');
   return payload as unknown as CallPayload;
 }

@@ -71,6 +71,12 @@ describeRedis('a worker given malformed jobs', () => {
     expect(calls).toEqual([]);
   });
 
+  it('fails a job whose budget was spent before it started with a retryable TIMEOUT, as ever', async () => {
+    const spent = await failure({ source: 'ref', fragmentId: 'f', payload: encode({ query: { table: 't' }, params: [], budgetMs: -5, sentAt: Date.now() }) });
+    expect(spent).toMatchObject({ code: 'TIMEOUT', retryable: true });
+    expect(calls).toEqual([]);
+  });
+
   it('passes the query on as it came: resolved, it may hold bound values no plan schema takes (bigint, Date)', async () => {
     const rows = [0, 1, 2].map((i) => ({ id: i, big: BigInt(i) * 10_000_000_000n, at: new Date(Date.UTC(2024, 0, 1 + i)) }));
     const tables = () => ({ ref: memorySource({ tables: { t: rows } }) });
