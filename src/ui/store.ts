@@ -37,12 +37,11 @@ export const DEFAULT_LIMITS: StoreLimits = { queries: 20, log: 500, events: 20_0
  * The live view's state: every query seen on the executor's event stream, folded into
  * what the page draws, and the stream of changes the page listens to. A watched run is a
  * query of its own, fed from the run's own `events$`, so overlapping runs of one plan never
- * mix. Queries not watched are told apart by plan id (their events carry nothing else): a
- * new `query.started` begins a new one.
+ * mix. Queries not watched are told apart by their events' `runId`.
  */
 export class LiveStore {
   private readonly entries = new Map<string, Entry>();
-  /** Plan id → the key of its latest query not watched. */
+  /** Run id → the key of its query, for runs not watched that have not ended yet. */
   private readonly current = new Map<string, string>();
   /** Events of watched runs, which also come through the executor's stream (after). */
   private readonly watched = new WeakSet<ExecutionEvent>();
@@ -72,7 +71,9 @@ export class LiveStore {
   /** An event from `executor.events$`; a watched run's (already applied) is skipped. */
   onEvent(event: ExecutionEvent): void {
     if (this.watched.has(event)) return;
-    this.apply(event.type === 'query.started' ? this.begin(event.queryId) : this.entryFor(event.queryId), event);
+    this.apply(event.type === 'query.started' ? this.begin(event) : this.entryFor(event), event);
+    // Nothing of that run comes after its end: forget it, so the map holds only running ones.
+    if (event.type === 'query.done' || event.type === 'query.failed') this.current.delete(event.runId);
   }
 
   private apply(entry: Entry, event: ExecutionEvent): void {
@@ -148,14 +149,14 @@ export class LiveStore {
     this.emit({ type: 'lanes', lanes });
   }
 
-  private entryFor(queryId: string): Entry {
-    return this.entries.get(this.current.get(queryId) ?? '') ?? this.begin(queryId);
+  private entryFor(event: ExecutionEvent): Entry {
+    return this.entries.get(this.current.get(event.runId) ?? '') ?? this.begin(event);
   }
 
-  /** A new query not watched, for the events of `queryId` from now on. */
-  private begin(queryId: string): Entry {
-    const entry = this.add(queryId);
-    this.current.set(queryId, entry.view.key);
+  /** A new query not watched, for the events of `event`'s run from now on. */
+  private begin(event: ExecutionEvent): Entry {
+    const entry = this.add(event.queryId);
+    this.current.set(event.runId, entry.view.key);
     return entry;
   }
 

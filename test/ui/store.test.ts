@@ -54,13 +54,37 @@ describe('LiveStore: what the live page is told', () => {
       { type: 'fragment.queued', fragmentId: 'y', at: 2, ...base },
     ];
     for (const e of events) store.onEvent(e);
-    store.onEvent({ type: 'query.started', queryId: 'r', runId: 'run-1', at: 0, fragments: 1, levels: 1 });
+    store.onEvent({ type: 'query.started', queryId: 'r', runId: 'run-2', at: 0, fragments: 1, levels: 1 });
     const snapshot = store.snapshot();
     if (snapshot.type !== 'snapshot') throw new Error('not a snapshot');
     expect(snapshot.queries.map((q) => q.key)).toEqual(['r#1', 'r#2']);
     expect(snapshot.queries[0]!.fragments).toEqual({ x: { source: 'm', level: 0, state: 'running' }, y: { source: 'm', level: 0, state: 'queued' } });
     expect(snapshot.queries[0]!.svg).toBeUndefined();
     expect(snapshot.queries[1]!.total).toBe(1);
+  });
+
+  it('tells overlapping runs of one plan that it was not told about apart by their runId', () => {
+    const store = new LiveStore();
+    const one = { queryId: 'p', runId: 'run-a', source: 'm', level: 0 };
+    const two = { queryId: 'p', runId: 'run-b', source: 'm', level: 0 };
+    const events: ExecutionEvent[] = [
+      { type: 'query.started', queryId: 'p', runId: 'run-a', at: 0, fragments: 1, levels: 1 },
+      { type: 'fragment.queued', fragmentId: 'x', at: 1, ...one },
+      { type: 'query.started', queryId: 'p', runId: 'run-b', at: 0, fragments: 1, levels: 1 },
+      { type: 'fragment.queued', fragmentId: 'x', at: 1, ...two },
+      // The first run's fragment fails and the run with it, while the second's is still running.
+      { type: 'fragment.started', fragmentId: 'x', at: 2, attempt: 1, batch: { index: 0, count: 1 }, ...two },
+      { type: 'query.failed', queryId: 'p', runId: 'run-a', at: 3, durationMs: 3, error: new TributaryError('CANCELLED', 'cancelled') },
+    ];
+    for (const e of events) store.onEvent(e);
+    const snapshot = store.snapshot();
+    if (snapshot.type !== 'snapshot') throw new Error('not a snapshot');
+    expect(snapshot.queries.map((q) => [q.key, q.state])).toEqual([
+      ['p#1', 'failed'],
+      ['p#2', 'running'],
+    ]);
+    expect(snapshot.queries[0]!.fragments.x!.state).not.toBe('running');
+    expect(snapshot.queries[1]!.fragments).toEqual({ x: { source: 'm', level: 0, state: 'running' } });
   });
 
   it('marks what had not finished as stopped when the query fails, and keeps only the last queries', () => {
