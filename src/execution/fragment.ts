@@ -1,4 +1,4 @@
-import { type Observable, from, map, mergeMap, throwError, timer, toArray, type Subscription } from 'rxjs';
+import { type Observable, defer, from, map, mergeMap, throwError, timer, toArray, type Subscription } from 'rxjs';
 import { FragmentError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
@@ -38,8 +38,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
   #deadline: TimerHandle | undefined;
   /** When it must be done, in ms since the query started: its own deadline or its budget, the earlier. */
   #endAt = Infinity;
-  /** Its share of the query's deadline, when the query has one. */
-  #budgetMs: number | undefined;
+  #budgetMs: number | undefined; // its share of the query's deadline, when the query has one
   /** A retry did not fit in the time left: an optional fragment is then dropped, not failed. */
   #outOfTime = false;
   /** Source calls its bound query splits into (its batches). */
@@ -161,13 +160,15 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
             toArray(),
             map((parts) => combine(parts.sort((a, b) => a.i - b.i).map((p) => p.out))),
           );
+    // False when it joined a load in flight: it made no call (the attempts and calls are the starter's).
+    let own = key === undefined;
     if (key !== undefined) {
       const cache = this.env.cache!;
-      // Stored inside the shared load: once per load, and only when it succeeded. Every caller
-      // of the load gets the rows stored (frozen): none can change another's.
-      load$ = cache.share(this.index, key, load$.pipe(map((outcome) => ({ ...outcome, rows: cache.set(this.index, key, outcome.rows) }))), this.#endAt);
+      // Stored once per load, on success; every caller gets the stored (frozen) rows.
+      const mine$ = load$.pipe(map((outcome) => ({ ...outcome, rows: cache.set(this.index, key, outcome.rows) })));
+      load$ = cache.share(this.index, key, defer(() => ((own = true), mine$)), this.#endAt);
     }
-    this.#subscription = load$.subscribe({ next: (outcome) => this.#succeed(outcome, false), error: (error: unknown) => this.#fail(error) });
+    this.#subscription = load$.subscribe({ next: (o) => this.#succeed(own ? o : { ...o, attempts: 0, calls: 0 }, false), error: (error: unknown) => this.#fail(error) });
   }
 
   attemptDone(output: AttemptOutput): void {

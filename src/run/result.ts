@@ -91,7 +91,8 @@ export function buildResult(prepared: PreparedPlan, table: StatusTable, outcome:
     if (f.id === '__proto__') Object.defineProperty(fragments, f.id, { value: report, enumerable: true, writable: true, configurable: true });
     else fragments[f.id] = report;
     if (cached) cacheHits++;
-    else if (status === 'succeeded') rowsFetched += report.rowCount;
+    // Not a fragment that joined another's load in flight: those rows came once, with its calls.
+    else if (status === 'succeeded' && report.calls > 0) rowsFetched += report.rowCount;
     if (status !== 'succeeded') incomplete = true;
   }
   return {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExecutor, createVirtualClock, memorySource, type Executor, type Row } from '../../src/index.js';
+import { createExecutor, createVirtualClock, memorySource, type Executor, type QueryRun, type Row } from '../../src/index.js';
 import { onePlan, probeSource, until, type Probe } from './helpers.js';
 
 let executor: Executor | undefined;
@@ -18,6 +18,16 @@ const twoSourcePlan = {
   merge: { op: 'union', inputs: ['fa', 'fb'] },
 };
 
+/** The fragments of `run` whose source calls started, sorted: filled as the run goes. */
+function collectStarts(run: QueryRun): string[] {
+  const ids: string[] = [];
+  run.events$.subscribe((e) => {
+    if (e.type === 'fragment.started') ids.push(e.fragmentId);
+    ids.sort();
+  });
+  return ids;
+}
+
 function gated(): { a: Probe; b: Probe } {
   return { a: probeSource({ answer: () => 'wait' }), b: probeSource({ answer: () => 'wait' }) };
 }
@@ -28,6 +38,7 @@ describe('in-flight sharing', () => {
     executor = createExecutor({ sources: { a: a.source, b: b.source } });
     const r1 = executor.run(twoSourcePlan);
     const r2 = executor.run(twoSourcePlan);
+    const started = { r1: collectStarts(r1), r2: collectStarts(r2) };
     await until(() => a.calls.length === 1 && b.calls.length === 1 && executor!.cache.stats().inflightShared === 2);
     a.calls[0]!.resolve([{ v: 'a1' }, { v: 'a2' }]);
     b.calls[0]!.resolve([{ v: 'b1' }]);
@@ -37,6 +48,11 @@ describe('in-flight sharing', () => {
       expect(r.rows).toEqual([{ v: 'a1' }, { v: 'a2' }, { v: 'b1' }]);
       expect(r.fragments.fa!.cached).toBe(false);
     }
+    // The first run's fragments made the calls; the second's joined them and made none.
+    expect(x.fragments.fa).toMatchObject({ calls: 1, attempts: 1 });
+    expect(y.fragments.fa).toMatchObject({ calls: 0, attempts: 0, rowCount: 2 });
+    expect([x.stats.rowsFetched, y.stats.rowsFetched]).toEqual([3, 0]);
+    expect(started).toEqual({ r1: ['fa', 'fb'], r2: [] });
     expect(a.calls).toHaveLength(1);
     expect(b.calls).toHaveLength(1);
     expect(executor.cache.stats()).toMatchObject({ inflightShared: 2, misses: 4, hits: 0, entries: 2 });
@@ -96,6 +112,9 @@ describe('in-flight sharing', () => {
     expect(r.rows).toEqual([{ n: 1 }, { n: 1 }]);
     expect(probe.calls).toHaveLength(1);
     expect(executor.cache.stats().inflightShared).toBe(1);
+    // One call, one row fetched: the fragment that joined reports no call of its own.
+    expect([r.fragments.x!.calls, r.fragments.y!.calls]).toEqual([1, 0]);
+    expect(r.stats.rowsFetched).toBe(1);
   });
 
   it('respects scope: concurrent runs of different principals share only a shared source', async () => {
