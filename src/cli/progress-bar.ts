@@ -6,6 +6,7 @@ import type { QueryRun } from '../run/index.js';
 import type { CliIo } from './io.js';
 import { printable } from './printable.js';
 import type { Redactor } from './redact.js';
+import { count } from '../explain/index.js';
 
 /** `bar`: a live cli-progress bar (a TTY); `lines`: one line per event; `off`: nothing. */
 export type ProgressMode = 'bar' | 'lines' | 'off';
@@ -142,7 +143,7 @@ function settledCounts(p: Progress): string {
 export function describeEvent(e: ExecutionEvent): string | undefined {
   switch (e.type) {
     case 'query.started':
-      return `query ${e.queryId} started: ${e.fragments} fragments in ${e.levels} levels`;
+      return `query ${e.queryId} started: ${count(e.fragments, 'fragment')} in ${count(e.levels, 'level')}`;
     case 'fragment.started':
       return `${e.fragmentId} (${e.source}) started${e.attempt > 1 ? `, attempt ${e.attempt}` : ''}${e.batch.count > 1 ? `, batch ${e.batch.index + 1}/${e.batch.count}` : ''}`;
     case 'fragment.attempt.failed':
@@ -150,11 +151,11 @@ export function describeEvent(e: ExecutionEvent): string | undefined {
     case 'fragment.retrying':
       return `${e.fragmentId} (${e.source}) retrying in ${Math.round(e.delayMs)} ms (attempt ${e.attempt})`;
     case 'fragment.cached':
-      return `${e.fragmentId} (${e.source}) served from the cache: ${e.rowCount} rows`;
+      return `${e.fragmentId} (${e.source}) served from the cache: ${count(e.rowCount, 'row')}`;
     case 'fragment.succeeded':
-      return `${e.fragmentId} (${e.source}) succeeded: ${e.rowCount} rows in ${e.durationMs.toFixed(1)} ms`;
+      return `${e.fragmentId} (${e.source}) succeeded: ${count(e.rowCount, 'row')} in ${e.durationMs.toFixed(1)} ms`;
     case 'fragment.failed':
-      return `${e.fragmentId} (${e.source}) failed after ${e.attempts} attempts: ${e.error.code}: ${e.error.message}`;
+      return `${e.fragmentId} (${e.source}) failed after ${count(e.attempts, 'attempt')}: ${e.error.code}: ${e.error.message}`;
     case 'fragment.skipped':
       return `${e.fragmentId} (${e.source}) skipped: upstream ${e.because} failed`;
     case 'fragment.dropped':
@@ -166,7 +167,7 @@ export function describeEvent(e: ExecutionEvent): string | undefined {
     case 'merge.started':
       return 'merging';
     case 'query.done':
-      return `query ${e.status}: ${e.rowCount} rows in ${e.durationMs.toFixed(1)} ms`;
+      return `query ${e.status}: ${count(e.rowCount, 'row')} in ${e.durationMs.toFixed(1)} ms`;
     case 'query.failed':
       return `query failed: ${e.error.code}: ${e.error.message}`;
     default:

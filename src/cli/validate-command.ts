@@ -8,6 +8,7 @@ import { printable } from './printable.js';
 import { checkMemoryTables } from './memory-check.js';
 import { checkSqliteQueries } from './sqlite-check.js';
 import { loadSourcesFile } from './sources-file.js';
+import { count } from '../explain/index.js';
 
 /**
  * `tributary validate plan.json [--sources sources.json]`: checks the plan (schema, graph,
@@ -25,7 +26,7 @@ export async function validateCommand(planFile: string, opts: { sources?: string
     const sqliteFiles = new Map([...(loaded?.sqliteFiles ?? [])].filter(([, file]) => file !== ':memory:'));
     const issues = [...checkMemoryTables(plan, loaded?.memoryTables ?? new Map()), ...checkSqliteQueries(plan, sqliteFiles)];
     if (issues.length > 0) throw new InputError(`invalid plan ${planFile}`, issues);
-    const lines = [`plan ${plan.id} is valid: ${plan.fragments.length} fragments in ${plan.levels.length} levels${loaded ? ', checked against the sources' : ''}`];
+    const lines = [`plan ${plan.id} is valid: ${count(plan.fragments.length, 'fragment')} in ${count(plan.levels.length, 'level')}${loaded ? ', checked against the sources' : ''}`];
     for (const s of loaded?.describe() ?? []) lines.push(`  source ${s.name}: ${s.kind} ${s.location}`);
     const params = [...planParams(plan).keys()];
     if (params.length > 0) lines.push(`  parameters: ${params.join(', ')} (run with ${params.map((p) => `--param ${p}=…`).join(' ')})`);

@@ -1,6 +1,7 @@
 import type { AnalysisModel } from './model.js';
 import { ms } from './describe.js';
 import { oneLine, plainText } from './escape.js';
+import { count } from './count.js';
 
 type Analysis = AnalysisModel;
 
@@ -51,7 +52,7 @@ export function analyzeText(a: Analysis): string {
     cells.map((c, i) => (RIGHT.has(headers[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const s = a.stats;
   const out = [
-    `EXPLAIN ANALYZE ${oneLine(a.queryId)}: ${a.status} in ${ms(a.durationMs)} ms, ${s.fragments} fragments, ${s.cacheHits} cache hits, ${s.retries} retries`,
+    `EXPLAIN ANALYZE ${oneLine(a.queryId)}: ${a.status} in ${ms(a.durationMs)} ms, ${count(s.fragments, 'fragment')}, ${count(s.cacheHits, 'cache hit')}, ${count(s.retries, 'retry', 'retries')}`,
     `critical path: ${a.criticalPath.length > 0 ? a.criticalPath.join(' → ') : '(none: no fragment finished)'} (* below)`,
     '',
     `  ${line(headers)}`,

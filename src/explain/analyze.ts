@@ -11,6 +11,7 @@ import { analyzeText } from './analyze-text.js';
 import { analyzeSvg } from './gantt-svg.js';
 import { explainHtml } from './html.js';
 import type { AnalysisModel, FragmentTiming, QueryAnalysis } from './model.js';
+import { count } from './count.js';
 
 export interface AnalyzeOptions extends Pick<ExplainOptions, 'sources' | 'limits'> {
   /** The run's recorded events (`run.events$`): queued and first-call times, the merge phase. */
@@ -133,7 +134,7 @@ function bytesOf(options: AnalyzeOptions): Map<string, number> {
 function timingLines(fragments: readonly FragmentTiming[]): Map<string, string[]> {
   return new Map(
     fragments.map((f) => {
-      const time = f.durationMs === undefined ? f.status : `${ms(f.durationMs)} ms, ${f.rowCount} rows${f.cached ? ', cached' : ''}${f.attempts > 1 ? `, ${f.attempts} attempts` : ''}`;
+      const time = f.durationMs === undefined ? f.status : `${ms(f.durationMs)} ms, ${count(f.rowCount, 'row')}${f.cached ? ', cached' : ''}${f.attempts > 1 ? `, ${f.attempts} attempts` : ''}`;
       return [f.id, [time]];
     }),
   );

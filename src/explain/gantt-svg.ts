@@ -1,6 +1,7 @@
 import type { QueryAnalysis } from './model.js';
 import { ms } from './describe.js';
 import { sourceColors, xmlAttr, xmlText } from './svg.js';
+import { count } from './count.js';
 
 /** What the timeline reads of an analysis. */
 export type TimelineModel = Pick<QueryAnalysis, 'queryId' | 'status' | 'durationMs' | 'fragments' | 'criticalPath' | 'merge'>;
@@ -63,7 +64,7 @@ export function analyzeSvg(a: TimelineModel): string {
 
 function info(f: TimelineModel['fragments'][number]): string {
   if (f.durationMs === undefined) return f.status;
-  const parts = [`${ms(f.durationMs)} ms`, `${f.rowCount} rows`];
+  const parts = [`${ms(f.durationMs)} ms`, count(f.rowCount, 'row')];
   if (f.cached) parts.push('cached');
   if (f.attempts > 1) parts.push(`${f.attempts} attempts`);
   if (f.status !== 'succeeded') parts.push(f.status);

@@ -1,6 +1,7 @@
 import { inputText, policyText, sourceText } from './describe.js';
 import { analyzeSvg, type TimelineModel } from './gantt-svg.js';
 import { explainSvg, sourceColors, xmlText, type ExplainModel, type SvgOptions } from './svg.js';
+import { count } from './count.js';
 
 export interface HtmlOptions extends SvgOptions {
   /** EXPLAIN ANALYZE of a run of this plan: adds the timeline and the critical path. */
@@ -20,7 +21,7 @@ export function explainHtml(model: ExplainModel, options: HtmlOptions = {}): str
   const title = analysis ? `EXPLAIN ANALYZE ${model.queryId}` : `EXPLAIN ${model.queryId}`;
   const body = [
     `<h1>${xmlText(title)}</h1>`,
-    `<p class="meta">${xmlText(`${model.fragments.length} fragments in ${model.levels.length} levels · errorPolicy ${model.errorPolicy} · schedule ${model.schedule}`)}</p>`,
+    `<p class="meta">${xmlText(`${count(model.fragments.length, 'fragment')} in ${count(model.levels.length, 'level')} · errorPolicy ${model.errorPolicy} · schedule ${model.schedule}`)}</p>`,
     legendHtml(model.fragments.map((f) => f.source)),
     `<figure class="plan">${svg}</figure>`,
     ...(analysis ? [`<h2>Timeline</h2>`, `<figure class="timeline">${analyzeSvg(analysis)}</figure>`] : []),

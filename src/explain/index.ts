@@ -6,6 +6,7 @@ export { analyze } from './analyze.js';
 export type { AnalyzeOptions } from './analyze.js';
 export { criticalPath } from './critical-path.js';
 export { querySummary } from './summary.js';
+export { count } from './count.js';
 /* The pictures, for pages that compose them (the live view) */
 export { explainSvg, layoutExplanation, drawPlan, sourceColors } from './svg.js';
 export type { PlanLayout } from './layout.js';

@@ -2,6 +2,7 @@ import type { PlanModel } from './model.js';
 import { inputText, policyText, sourceText } from './describe.js';
 import { oneLine, plainText } from './escape.js';
 import type { MergeExplanation } from './model.js';
+import { count } from './count.js';
 
 type Model = PlanModel;
 
@@ -26,10 +27,8 @@ type Model = PlanModel;
  */
 export function explainText(model: Model): string {
   const lines: string[] = [];
-  const levelWord = model.levels.length === 1 ? 'level' : 'levels';
-  const fragmentWord = model.fragments.length === 1 ? 'fragment' : 'fragments';
   const deadline = model.deadlineMs === undefined ? '' : `, deadline ${model.deadlineMs} ms`;
-  lines.push(`EXPLAIN ${oneLine(model.queryId)}: ${model.fragments.length} ${fragmentWord} in ${model.levels.length} ${levelWord}, ${model.errorPolicy}, schedule ${model.schedule}${deadline}`);
+  lines.push(`EXPLAIN ${oneLine(model.queryId)}: ${count(model.fragments.length, 'fragment')} in ${count(model.levels.length, 'level')}, ${model.errorPolicy}, schedule ${model.schedule}${deadline}`);
   if (model.access) {
     const who = model.access.principalId === undefined ? 'an anonymous caller' : `principal ${JSON.stringify(model.access.principalId)}`;
     const n = model.access.refused;
