@@ -1,5 +1,6 @@
 import type { Row } from '../data/row.js';
 import { matchIndices } from './hash.js';
+import { mergeFailed } from '../data/fail.js';
 import { namedIf, type Relation, type RelationResult } from './relation.js';
 import { requireColumns } from './references.js';
 import { setColumn } from '../data/row.js';
@@ -15,7 +16,9 @@ export interface NestSpec {
 /**
  * Gives each parent row (in order) a column `as` holding the array of its matching child
  * rows, in child order (`[]` when none). The child rows are the input objects themselves,
- * shared, not copies. A parent column already named `as` is replaced in place.
+ * shared, not copies. An `as` the parent already has as a column (named by its source, or
+ * seen in a row) is a mistake in the plan (MERGE_FAILED at `as`), as an output column named
+ * twice is for `project` and `aggregate`: the parent's values would be silently lost.
  */
 export function nest(parent: Relation, child: Relation, spec: NestSpec, path = 'nest'): RelationResult {
   requireColumns(parent, spec.on.map(([p], i) => [p, `${path}.on[${i}][0]`] as const));
@@ -26,7 +29,10 @@ export function nest(parent: Relation, child: Relation, spec: NestSpec, path = '
     child.rows,
     spec.on.map(([, c]) => c),
   );
-  const columns = parent.columns.includes(spec.as) ? [...parent.columns] : [...parent.columns, spec.as];
+  if (parent.columns.includes(spec.as)) {
+    throw mergeFailed(`${path}.as`, `the parent already has a column "${spec.as}"; nest the child rows under another name`);
+  }
+  const columns = [...parent.columns, spec.as];
   const pick = pickMaker(parent.columns, parent.rows.length);
   const rows = parent.rows.map((row, i): Row => {
     const out = pick(row);

@@ -88,7 +88,9 @@ function join(left: Rel, right: Rel, type: string, on: Pairs, rightName: string)
 function nest(parent: Rel, child: Rel, on: Pairs, as: string): Rel {
   needs(parent, on.map(([p]) => p));
   needs(child, on.map(([, c]) => c));
-  const columns = parent.columns.includes(as) ? [...parent.columns] : [...parent.columns, as];
+  // An `as` the parent already has (named, or seen in a row) would overwrite it: refused.
+  if (parent.columns.includes(as)) throw new RefFailure(`nest as ${as} is a parent column`);
+  const columns = [...parent.columns, as];
   const rows = parent.rows.map((row) => {
     const out = pick(row, parent.columns);
     put(out, as, child.rows.filter((c) => matches(row, c, on)));

@@ -149,7 +149,8 @@ describe('a column named __proto__', () => {
     { op: 'union', inputs: ['a', 'b'], distinct: true },
     { op: 'join', type: 'left', left: 'a', right: 'b', on: [['id', 'id']] },
     { op: 'join', type: 'inner', left: 'a', right: 'b', on: [['__proto__', '__proto__']] },
-    { op: 'nest', parent: 'a', child: 'b', on: [['id', 'id']], as: '__proto__' },
+    // `as` must be new to the parent (a parent column of that name is a MERGE_FAILED).
+    { op: 'nest', parent: { op: 'project', input: 'a', columns: ['id'] }, child: 'b', on: [['id', 'id']], as: '__proto__' },
     { op: 'project', input: 'a', columns: ['__proto__', { column: 'id', as: '__proto__x' }] },
     { op: 'project', input: 'a', columns: [{ column: 'id', as: '__proto__' }] },
     { op: 'aggregate', input: 'a', groupBy: ['__proto__'], aggregates: [{ fn: 'count', as: 'n' }] },

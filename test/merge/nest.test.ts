@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { nest } from '../../src/merge/nest.js';
+import { createExecutor, isTributaryError, memorySource, postgresSource, type TributaryError } from '../../src/index.js';
+import { pgUrl, requireServer } from '../support/servers.js';
+
+const pg = await requireServer('postgres');
 import { rel } from './support.js';
 
 const customers = rel([{ id: 1, name: 'Ann' }, { id: 2, name: 'Bob' }, { id: null, name: 'Nul' }, { id: 1, name: 'Ann2' }]);
@@ -9,6 +13,15 @@ const orders = rel([
   { customer: 1n, order: 'c' },
   { customer: null, order: 'd' },
 ]);
+function caught(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 const spec = { on: [['id', 'customer']] as [string, string][], as: 'orders' };
 
 describe('nest', () => {
@@ -34,9 +47,44 @@ describe('nest', () => {
     expect(nest(few, orders, spec).rows[0]?.orders).toEqual([orders.rows[0], orders.rows[2]]);
   });
 
-  it('replaces a parent column already named like `as`, in place', () => {
+  it('refuses an `as` the parent already has as a column (MERGE_FAILED at `as`), rather than overwrite it', () => {
     const parent = rel([{ orders: 'old', id: 2 }]);
-    expect(nest(parent, orders, spec)).toEqual({ columns: ['orders', 'id'], rows: [{ orders: [orders.rows[1]], id: 2 }] });
+    const error = caught(() => nest(parent, orders, spec, 'merge'));
+    expect(isTributaryError(error) && error.code).toBe('MERGE_FAILED');
+    expect((error as TributaryError).issues).toEqual([{ path: 'merge.as', message: expect.stringMatching(/parent already has a column "orders"/) as unknown }]);
+    // Named columns are known without rows: an empty parent from a SQL source is refused too.
+    const named = { rows: [], columns: ['id', 'orders'], named: true };
+    expect(isTributaryError(caught(() => nest(named, orders, spec)))).toBe(true);
+    // A prototype key is no column of a row: `as: '__proto__'` or `'constructor'` is a new column.
+    const proto = nest(rel([{ id: 2 }]), orders, { ...spec, as: 'constructor' });
+    expect(proto.columns).toEqual(['id', 'constructor']);
+  });
+
+  it('through the executor: a memory table, and a PostgreSQL result with no rows, fail the run at merge.as', async () => {
+    const executor = createExecutor({
+      sources: { m: memorySource({ tables: { c: [{ id: 1, orders: 3 }], o: [{ customer: 1 }] } }), pg: postgresSource({ url: pgUrl() }) },
+    });
+    const failure = async (parent: Record<string, unknown>): Promise<unknown> => {
+      const result = await executor.execute({
+        id: 'nest-as',
+        fragments: [parent, { id: 'o', source: 'm', query: { table: 'o' } }],
+        merge: { op: 'nest', parent: 'c', child: 'o', on: [['id', 'customer']], as: 'orders' },
+      });
+      expect(result.status).toBe('failed');
+      return result.errors[0];
+    };
+    try {
+      for (const parent of [
+        { id: 'c', source: 'm', query: { table: 'c' } },
+        ...(pg.skipReason ? [] : [{ id: 'c', source: 'pg', query: { sql: 'SELECT 1 AS id, 2 AS orders WHERE false' } }]),
+      ]) {
+        const error = await failure(parent);
+        expect(isTributaryError(error) && error.code).toBe('MERGE_FAILED');
+        expect((error as TributaryError).issues?.[0]?.path).toBe('merge.as');
+      }
+    } finally {
+      await executor.close();
+    }
   });
 
   it('handles empty inputs', () => {
