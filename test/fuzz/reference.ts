@@ -92,7 +92,8 @@ function memoryCall(query: unknown, world: RefWorld): Row[] {
     for (const c of q.columns) put(projected, c, own(row, c) ?? null);
     out.push(projected);
   }
-  return declare(out, q.columns ?? keys);
+  // An empty table's columns are unknown: without `columns`, it declares none.
+  return declare(out, q.columns ?? (table.length > 0 ? keys : undefined));
 }
 
 function call(f: FragmentShape, query: unknown, world: RefWorld): Row[] {

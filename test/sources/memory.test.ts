@@ -50,6 +50,31 @@ describe('memorySource', () => {
     expect(columnsOf(await run({ table: 'people', columns: ['city', 'id'] }))).toEqual(['city', 'id']);
   });
 
+  it('an empty table names no columns (they are unknown, not none), so merge steps over it are not refused', async () => {
+    const empty = memorySource({ tables: { none: [] } });
+    expect(columnsOf((await empty.execute(empty.querySchema.parse({ table: 'none' }), ctx()) as Row[]))).toBeUndefined();
+    expect(columnsOf((await empty.execute(empty.querySchema.parse({ table: 'none', columns: ['id'] }), ctx()) as Row[]))).toEqual(['id']);
+    // Customers left-joined to orders while the orders table is still empty: every customer, no failure.
+    const executor = createExecutor({ sources: { m: memorySource({ tables: { customers: [{ id: 1 }], orders: [] } }) } });
+    try {
+      const fragments = [
+        { id: 'customers', source: 'm', query: { table: 'customers' } },
+        { id: 'orders', source: 'm', query: { table: 'orders' } },
+      ];
+      for (const merge of [
+        { op: 'join', type: 'left', left: 'customers', right: 'orders', on: [['id', 'customer_id']] },
+        { op: 'nest', parent: 'customers', child: 'orders', on: [['id', 'customer_id']], as: 'orders' },
+        { op: 'aggregate', input: 'orders', aggregates: [{ fn: 'sum', column: 'total', as: 'spent' }] },
+        { op: 'sort', input: 'orders', by: [{ column: 'total' }] },
+      ]) {
+        const result = await executor.execute({ id: 'empty-orders', fragments, merge });
+        expect({ op: merge.op, status: result.status, errors: result.errors.map(String) }).toEqual({ op: merge.op, status: 'ok', errors: [] });
+      }
+    } finally {
+      await executor.close();
+    }
+  });
+
   it('projects columns, a missing one as null', async () => {
     expect(await run({ table: 'people', columns: ['name', 'city'], where: { eq: ['id', 4] } })).toEqual([{ name: 'Di', city: null }]);
   });

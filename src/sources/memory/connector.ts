@@ -86,8 +86,10 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
         }
         // Named columns: the projected ones, else the table's (every column any of its rows
         // has, in order of first appearance), so a merge step that reads a column the table
-        // does not have fails rather than reading null.
-        withColumns(out, query.columns ?? named);
+        // does not have fails rather than reading null. An empty table's columns are unknown,
+        // not none: naming [] would fail every step over it (a left join to a table the app
+        // has not filled yet), so its result names nothing, as an empty JSON API's does.
+        if (query.columns !== undefined || table.length > 0) withColumns(out, query.columns ?? named);
         return Promise.resolve(out);
       } catch (error) {
         return Promise.reject(error as Error);
