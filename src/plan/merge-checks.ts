@@ -1,31 +1,36 @@
 import type { ErrorIssue } from '../errors.js';
 import type { MergeNode } from './schema.js';
+import { knownColumns } from './known-columns.js';
 
 /**
  * What a merge tree gets wrong on its face, found before anything runs rather than after
  * every fragment has: an aggregate other than `count` without a column, and an operator
  * whose output would name a column twice (an aggregate alias that repeats a `groupBy`
- * column or another alias, a `project` listing one name twice).
+ * column or another alias, a `project` listing one name twice), and a `nest` whose `as` is
+ * a column its parent is known to have (see `knownColumns`; the run checks the rest).
  */
 export function mergeNodeIssues(node: MergeNode, path = 'merge'): ErrorIssue[] {
   const issues: ErrorIssue[] = [];
-  walk(node, path, issues);
+  walk(node, path, issues, new Map());
   return issues;
 }
 
-function walk(node: MergeNode, path: string, issues: ErrorIssue[]): void {
+function walk(node: MergeNode, path: string, issues: ErrorIssue[], memo: Map<MergeNode, ReadonlySet<string>>): void {
   if (typeof node === 'string') return;
   switch (node.op) {
     case 'union':
-      node.inputs.forEach((input, i) => walk(input, `${path}.inputs[${i}]`, issues));
+      node.inputs.forEach((input, i) => walk(input, `${path}.inputs[${i}]`, issues, memo));
       return;
     case 'join':
-      walk(node.left, `${path}.left`, issues);
-      walk(node.right, `${path}.right`, issues);
+      walk(node.left, `${path}.left`, issues, memo);
+      walk(node.right, `${path}.right`, issues, memo);
       return;
     case 'nest':
-      walk(node.parent, `${path}.parent`, issues);
-      walk(node.child, `${path}.child`, issues);
+      walk(node.parent, `${path}.parent`, issues, memo);
+      walk(node.child, `${path}.child`, issues, memo);
+      if (knownColumns(node.parent, memo).has(node.as)) {
+        issues.push({ path: `${path}.as`, message: `the parent already has a column "${node.as}"; nest the child rows under another name` });
+      }
       return;
     case 'aggregate': {
       node.aggregates.forEach((a, i) => {
@@ -41,7 +46,7 @@ function walk(node: MergeNode, path: string, issues: ErrorIssue[]): void {
     default:
       break;
   }
-  walk(node.input, `${path}.input`, issues);
+  walk(node.input, `${path}.input`, issues, memo);
 }
 
 function twice(names: { name: string; at: string }[], issues: ErrorIssue[]): void {

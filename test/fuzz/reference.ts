@@ -186,6 +186,7 @@ function mergeMistake(node: unknown): string | undefined {
     if (aggs.some((a) => a.fn !== 'count' && a.column === undefined)) return 'aggregate without a column';
     if (twice([...((n.groupBy as unknown[] | undefined) ?? []), ...aggs.map((a) => a.as)])) return 'aggregate names a column twice';
   }
+  if (n.op === 'nest' && surelyHas(n.parent).includes(n.as as string)) return 'nest as is a column the parent is known to have';
   for (const key of ['inputs', 'left', 'right', 'parent', 'child', 'input']) {
     if (!(key in n)) continue;
     for (const child of [n[key]].flat()) {
@@ -194,6 +195,32 @@ function mergeMistake(node: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Columns a node's output has whatever its leaves hold: named by a project or aggregate below, kept or added above. */
+function surelyHas(node: unknown): string[] {
+  if (typeof node !== 'object' || node === null) return [];
+  const n = node as Row;
+  switch (n.op) {
+    case 'project':
+      return (n.columns as unknown[]).map((c) => (typeof c === 'string' ? c : ((c as Row).as as string)));
+    case 'aggregate':
+      return [...((n.groupBy as string[] | undefined) ?? []), ...(n.aggregates as Row[]).map((a) => a.as as string)];
+    case 'nest':
+      return [...surelyHas(n.parent), n.as as string];
+    case 'union':
+      return (n.inputs as unknown[]).flatMap(surelyHas);
+    case 'join': {
+      const left = surelyHas(n.left);
+      if (n.type === 'semi' || n.type === 'anti') return left;
+      // A right column is in the output under its own name: the left's, or its own when the left has none.
+      const right = surelyHas(n.right);
+      const prefix = typeof n.right === 'string' ? n.right : 'right';
+      return [...left, ...right, ...right.filter((c) => left.includes(c)).map((c) => `${prefix}.${c}`)];
+    }
+    default:
+      return surelyHas(n.input);
+  }
 }
 
 /** Levels: 0 without dependencies, else one more than the deepest dependency; undefined on a cycle. */

@@ -91,6 +91,31 @@ describe('merge mistakes found before anything runs', () => {
     expect(issuesOf(deep)).toEqual([{ path: 'merge.inputs[1].columns[1]', message: 'output column "a" appears twice' }]);
   });
 
+  it('a nest whose `as` the parent is known to have already, from a project, an aggregate or a nest under it', () => {
+    const project = { op: 'project', input: 'f', columns: ['a', { column: 'b', as: 'kids' }] };
+    expect(issuesOf({ op: 'nest', parent: project, child: 'g', on: [['a', 'a']], as: 'kids' })).toEqual([
+      { path: 'merge.as', message: 'the parent already has a column "kids"; nest the child rows under another name' },
+    ]);
+    // Through filter, sort, limit, a union (the column is in its output whatever the other inputs hold) and a nest.
+    const through = { op: 'limit', n: 1, input: { op: 'union', inputs: ['g', { op: 'nest', parent: { op: 'aggregate', input: 'f', groupBy: ['a'], aggregates: [{ fn: 'count', as: 'n' }] }, child: 'g', on: [['a', 'a']], as: 'kids' }] } };
+    expect(issuesOf({ op: 'nest', parent: through, child: 'g', on: [['a', 'a']], as: 'n' }).map((i) => i.path)).toEqual(['merge.as']);
+    expect(issuesOf({ op: 'nest', parent: through, child: 'g', on: [['a', 'a']], as: 'kids' }).map((i) => i.path)).toEqual(['merge.as']);
+    // A semi join keeps its left columns; an inner join's are its left ones and its right ones.
+    const semi = { op: 'join', type: 'semi', left: project, right: 'g', on: [['a', 'a']] };
+    expect(issuesOf({ op: 'nest', parent: semi, child: 'g', on: [['a', 'a']], as: 'kids' }).map((i) => i.path)).toEqual(['merge.as']);
+    const inner = { op: 'join', type: 'inner', left: 'g', right: project, on: [['a', 'a']] };
+    expect(issuesOf({ op: 'nest', parent: inner, child: 'g', on: [['a', 'a']], as: 'kids' }).map((i) => i.path)).toEqual(['merge.as']);
+  });
+
+  it('a nest over a leaf, or an `as` no step under it names, is left to the run', () => {
+    expect(() => validatePlan({ id: 'p', fragments, merge: { op: 'nest', parent: 'f', child: 'g', on: [['a', 'a']], as: 'a' } }, { sources: new Map(Object.entries(sources)) })).not.toThrow();
+    const project = { op: 'project', input: 'f', columns: ['a'] };
+    expect(() => validatePlan({ id: 'p', fragments, merge: { op: 'nest', parent: project, child: 'g', on: [['a', 'a']], as: 'kids' } }, { sources: new Map(Object.entries(sources)) })).not.toThrow();
+    // An inner join's right column that a left leaf may also have may be renamed: not a known clash.
+    const inner = { op: 'join', type: 'inner', left: 'g', right: { op: 'project', input: 'f', columns: ['a', 'b'] }, on: [['a', 'a']] };
+    expect(() => validatePlan({ id: 'p', fragments, merge: { op: 'nest', parent: inner, child: 'g', on: [['a', 'a']], as: 'kids' } }, { sources: new Map(Object.entries(sources)) })).not.toThrow();
+  });
+
   it('such a plan runs nothing', async () => {
     let calls = 0;
     const counting = memorySource({ tables: { t: [{ a: 1 }] } });
