@@ -11,7 +11,13 @@ export type AggregateFn = 'count' | 'sum' | 'min' | 'max' | 'avg';
 /** An aggregate's running state for one group. */
 export interface Accumulator {
   add(row: Row): void;
-  result(): unknown;
+  /**
+   * The group's result. `textColumn` (min / max): whether the whole column, in any group,
+   * held text; a group that saw only decimal strings then still orders them as text.
+   */
+  result(textColumn?: boolean): unknown;
+  /** min / max: whether this group saw a text value (a string that is no decimal string). */
+  sawText?(): boolean;
 }
 
 /**
@@ -116,7 +122,8 @@ export function createAccumulator(fn: AggregateFn, column: string | undefined, p
           if (best === null || compareTotal(value, best) * direction < 0) best = value;
           if (bestText === null || compareTotal(value, bestText, true) * direction < 0) bestText = value;
         },
-        result: () => (text ? bestText : best),
+        result: (textColumn) => ((textColumn ?? text) ? bestText : best),
+        sawText: () => text,
       };
     }
     default:

@@ -54,7 +54,10 @@ function accumulate(rows: readonly Row[], groups: Groups, aggregates: readonly A
     const row = rows[i] as Row;
     for (const acc of accumulators[groups.ids[i] as number] as Accumulator[]) acc.add(row);
   }
-  return accumulators.map((accs) => accs.map((acc) => acc.result()));
+  // Text is a property of the column, not of a group: one text value anywhere makes every
+  // group's min / max order its strings as text (PostgreSQL's text column), decimal ones too.
+  const textColumns = aggregates.map((_, k) => accumulators.some((accs) => accs[k]?.sawText?.() === true));
+  return accumulators.map((accs) => accs.map((acc, k) => acc.result(textColumns[k])));
 }
 
 /** Groups, then the aggregates: on number columns by a specialized path, else the general one. */

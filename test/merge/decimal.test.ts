@@ -7,6 +7,11 @@ import { join } from '../../src/merge/join.js';
 import { sort } from '../../src/merge/sort.js';
 import { valuesEqual } from '../../src/data/values.js';
 import { rel } from './support.js';
+import pgLib from 'pg';
+import { pgUrl, requireServer } from '../support/servers.js';
+
+const { Client } = pgLib;
+const pg = await requireServer('postgres');
 
 /** Decimal text → cents as a bigint: an oracle that knows nothing of doubles or decimal.js. */
 function cents(text: string): bigint {
@@ -177,5 +182,31 @@ describe('decimal strings in joins, comparisons and sorting', () => {
     const numeric = rel([{ v: '100000000000000000.1' }, { v: null }, { v: 5 }, { v: '99999999999999999.9' }, { v: 1e17 }, { v: 2n ** 60n }, { v: -1.5 }]);
     expect(sort(numeric, [{ column: 'v' }]).rows.map((r) => r.v)).toEqual([-1.5, 5, '99999999999999999.9', 1e17, '100000000000000000.1', 2n ** 60n, null]);
     expect(sort(numeric, [{ column: 'v', desc: true, nulls: 'last' }, { column: 'x' }]).rows.map((r) => r.v)).toEqual([2n ** 60n, '100000000000000000.1', 1e17, '99999999999999999.9', 5, -1.5, null]);
+  });
+
+  it('a text column is text in every group: min/max of a group holding only decimal strings order them as text, as PostgreSQL does', async () => {
+    const rows: Row[] = [
+      { g: 1, s: 'a' },
+      { g: 2, s: '99999999999999999' },
+      { g: 2, s: '100000000000000000' },
+      { g: 3, s: '12345678901234567890' },
+    ];
+    const specs: AggregateSpec[] = [{ fn: 'min', column: 's', as: 'lo' }, { fn: 'max', column: 's', as: 'hi' }];
+    const ours = aggregate(rel(rows), ['g'], specs).rows;
+    expect(ours).toEqual([
+      { g: 1, lo: 'a', hi: 'a' },
+      { g: 2, lo: '100000000000000000', hi: '99999999999999999' },
+      { g: 3, lo: '12345678901234567890', hi: '12345678901234567890' },
+    ]);
+    if (pg.skipReason) return;
+    const client = new Client({ connectionString: pgUrl() });
+    await client.connect();
+    try {
+      const values = rows.map((r) => `(${String(r.g)}, '${String(r.s)}')`).join(', ');
+      const sql = `SELECT g, min(s COLLATE "C") AS lo, max(s COLLATE "C") AS hi FROM (VALUES ${values}) AS t(g, s) GROUP BY g ORDER BY g`;
+      expect((await client.query(sql)).rows).toEqual(ours);
+    } finally {
+      await client.end();
+    }
   });
 });

@@ -23,10 +23,12 @@ export function refAggregate(rows: Row[], groupBy: readonly string[], specs: Agg
     if (!group) groups.set(key, (group = { first: row, accs: specs.map((s) => createAccumulator(s.fn, s.column, 'x')) }));
     for (const acc of group.accs) acc.add(row);
   }
+  // A column with text in any group is a text column in every group (min / max).
+  const text = specs.map((_, i) => [...groups.values()].some((g) => g.accs[i]!.sawText?.() === true));
   return [...groups.values()].map((g) => {
     const out: Row = {};
     for (const c of groupBy) out[c] = g.first[c] ?? null;
-    specs.forEach((s, i) => (out[s.as] = g.accs[i]!.result() ?? null));
+    specs.forEach((s, i) => (out[s.as] = g.accs[i]!.result(text[i]) ?? null));
     return out;
   });
 }
