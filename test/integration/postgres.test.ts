@@ -74,10 +74,13 @@ describeWithServer(server, 'postgresSource (real PostgreSQL)', () => {
     // Small keys: pg_locks then shows them in objid (classid 0).
     const [k1, k2] = [1 + Math.floor(Math.random() * 1e9), 1 + Math.floor(Math.random() * 1e9)];
     try {
+      // The other side checks for deadlocks only after 30 s (deadlock_timeout is per session;
+      // the test user is a superuser), so the source's check runs first on a loaded machine too,
+      // and the source is the side the server aborts.
+      await other.exec("SET deadlock_timeout = '30s'");
       await other.exec('BEGIN');
       await other.exec('SELECT pg_advisory_xact_lock($1)', [k1]);
-      // The source takes k2, then waits for k1. It waits first, so its deadlock check runs
-      // first and it is the side the server aborts.
+      // The source takes k2, then waits for k1.
       const victim = rejection(run('SELECT pg_advisory_xact_lock($1)::text AS a, pg_advisory_xact_lock($2)::text AS b', [k2, k1]));
       const waiting = async () =>
         (await admin.exec(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1`, [k1])).length > 0;
