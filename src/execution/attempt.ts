@@ -6,9 +6,9 @@ import type { SourceEnv } from './env.js';
 import type { LaneClient, LaneTicket, ShedReason } from './lanes.js';
 import { SourceCall, type CallOutput, type SinkOptions } from './source-call.js';
 
-/** One call's output and the tries it took. */
-/** `hedges`: extra (hedged) calls started for this call over all its tries, when any were. */
-export type AttemptOutput = CallOutput & { attempts: number; hedges?: number };
+/** One call's output and its tries; `hedges`: its extra (hedged) calls, if any; `callMs`: the answering call's
+ * time from its slots to its answer, its source's latency (-1 streamed: its reader sets the pace). */
+export type AttemptOutput = CallOutput & { attempts: number; hedges?: number; callMs: number };
 
 /** The fragment an attempt belongs to, as the attempt sees it. */
 export interface AttemptOwner {
@@ -77,6 +77,7 @@ export class Attempt implements LaneClient {
   /** Clock time the call began, and the calls then in flight: read only for an adaptive lane. */
   #startedAt = -1;
   #inflight = 0;
+  #began = 0; // clock time the call began (its slots held), for the source's latency
   /** See `ExecuteContext.budgetMs`: fixed when the call starts. */
   budgetMs: number | undefined;
 
@@ -168,6 +169,7 @@ export class Attempt implements LaneClient {
     const budget = Math.min(owner.streaming ? Infinity : owner.timeoutMs, owner.remainingMs());
     if (Number.isFinite(budget)) this.budgetMs = Math.max(1, Math.floor(budget));
     const lane = env.lanes.source;
+    this.#began = env.clock.now();
     // A streaming call's duration is the consumer's pace as much as the source's: not a sample.
     if (lane.adaptive && !owner.streaming) {
       this.#startedAt = env.clock.now();
@@ -210,7 +212,8 @@ export class Attempt implements LaneClient {
     this.#record(true);
     if (this.#startedAt >= 0) this.#sample(false);
     this.owner.env.guards.budget?.recordSuccess(this.n > 1);
-    this.listener.attemptDone({ rows: output.rows, count: output.count, stopped: output.stopped, attempts: this.n });
+    const callMs = this.owner.streaming ? -1 : this.owner.env.clock.now() - this.#began;
+    this.listener.attemptDone({ rows: output.rows, count: output.count, stopped: output.stopped, attempts: this.n, callMs });
   }
 
   #fail(raw: unknown): void {

@@ -3,9 +3,10 @@
  * budget: the time left until the deadline, minus what the fragments that depend on it
  * (transitively) will still need once it is done. That need is estimated from
  *
- * - the latencies seen so far on each source (a moving average of its fragments' durations
- *   from their first call, so a lane's queue is left out, per source object, over every run
- *   of the process): the longest chain of dependents below
+ * - the latencies seen so far on each source (a moving average of its fragments' answering
+ *   calls, from their lane slots to their answer — a batched fragment's slowest batch — so a
+ *   lane's queue, failed tries and backoff are left out, and streamed calls, paced by their
+ *   reader, are not counted; per source object, over every run of the process): the longest chain of dependents below
  *   the fragment, each costing its source's average;
  * - the plan's shape when a latency on that chain is not known yet: every fragment of the
  *   longest chain below (and the fragment itself) gets an equal share of the time left.

@@ -18,12 +18,6 @@ export abstract class FragmentReports {
   readonly level: number;
   /** When the fragment started, in ms since the query started. */
   protected startedAt = 0;
-  /**
-   * When its first source call went out (it held its lane slots), in ms since the query
-   * started: its source's latency is measured from here, not from `startedAt`, so the time
-   * it waited for a slot (or a cache lookup) is not taken for the source's.
-   */
-  protected firstCallAt: number | undefined;
   /** The highest attempt number that started. */
   protected maxAttempts = 0;
   /** Source calls started (every try of every batch), for a failure's report. */
@@ -46,7 +40,6 @@ export abstract class FragmentReports {
     if (attempt > this.maxAttempts) this.maxAttempts = attempt;
     this.callsStarted++;
     const at = env.at();
-    this.firstCallAt ??= at;
     env.started(this.index, attempt, at);
     if (env.events.wanted) env.events.emit({ type: 'fragment.started', queryId: env.queryId, runId: env.runId, at, fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch });
   }

@@ -251,7 +251,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     this.#clearDeadline();
     env.store(this.index, outcome.rows);
     const at = env.at();
-    if (!cached && outcome.calls > 0) env.latency?.record(at - (this.firstCallAt ?? this.startedAt));
+    if (!cached && outcome.calls > 0 && outcome.callMs !== undefined) env.latency?.record(outcome.callMs);
     this.settle(this.succeeded(outcome, cached, at));
   }
 

@@ -11,13 +11,16 @@ export interface FragmentOutcome {
   calls: number;
   /** A satisfied limit cut its rows short (see `FragmentSucceededEvent.limited`). */
   limited?: 'stopped' | 'satisfied';
+  /** Its source's latency as this load saw it: the slowest answering call (see `AttemptOutput.callMs`). */
+  callMs?: number;
 }
 
 /** A lone call's output as the fragment's outcome. */
 export function outcomeOf(out: AttemptOutput): FragmentOutcome {
   // A hedged call's extra calls count as calls too (they ran on the source).
   const calls = out.hedges === undefined ? out.attempts : out.attempts + out.hedges;
-  return out.stopped ? { rows: out.rows, count: out.count, attempts: out.attempts, calls, limited: 'stopped' } : { rows: out.rows, count: out.count, attempts: out.attempts, calls };
+  const { rows, count, attempts, callMs } = out;
+  return out.stopped ? { rows, count, attempts, calls, limited: 'stopped', callMs } : { rows, count, attempts, calls, callMs };
 }
 
 /** The batches of one fragment, in batch order: rows concatenated, effort added up. */
@@ -33,11 +36,13 @@ export function combine(parts: AttemptOutput[]): FragmentOutcome {
   let attempts = 0;
   let calls = 0;
   let stopped = false;
+  let callMs = -1;
   for (const p of parts) {
+    callMs = Math.max(callMs, p.callMs);
     count += p.count;
     attempts = Math.max(attempts, p.attempts);
     calls += p.attempts + (p.hedges ?? 0);
     if (p.stopped) stopped = true;
   }
-  return stopped ? { rows, count, attempts, calls, limited: 'stopped' } : { rows, count, attempts, calls };
+  return stopped ? { rows, count, attempts, calls, limited: 'stopped', callMs } : { rows, count, attempts, calls, callMs };
 }
