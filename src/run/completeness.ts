@@ -7,9 +7,9 @@ export type CompletenessReason =
   | 'deadline'
   /** It failed (under `errorPolicy: "partial"`, or before a fail-fast stop). */
   | 'failed'
-  /** It never ran: a fragment it depends on failed or was dropped. */
+  /** It never ran: a fragment it depends on failed, was dropped, or was itself skipped or stopped before it finished. */
   | 'skipped'
-  /** The query was stopped (fail-fast, cancellation) while it was queued or running. */
+  /** The query was stopped (fail-fast, cancellation) while it was queued or running, or while it was ready and waiting for its turn. */
   | 'cancelled'
   /** Its source was stopped once a satisfied limit had the rows it needed (streaming). */
   | 'limit-stopped'
@@ -48,11 +48,22 @@ export interface Completeness {
   fragments: Record<string, FragmentCompleteness>;
 }
 
+/**
+ * Why a fragment still pending when its run ended never ran: `cancelled` when every fragment
+ * it depends on had succeeded (it was ready: only the stop — fail-fast, a deadline under
+ * fail-fast — kept it from its turn); `skipped` when one of them had not (failed, dropped,
+ * skipped, or itself stopped before it finished).
+ */
+export function whyNeverRan(prepared: PreparedPlan, table: StatusTable): (i: number) => 'skipped' | 'cancelled' {
+  return (i) => (prepared.fragments[i]!.dependsOn.every((u) => table.state(u) === 'succeeded') ? 'cancelled' : 'skipped');
+}
+
 /** Built from the run's status table once the query has finished, `endAt` ms after it started. */
 export function buildCompleteness(prepared: PreparedPlan, table: StatusTable, endAt: number): Completeness {
   // The common case costs no pass over the fragments.
   if (table.allSucceededInFull()) return { complete: true, fragments: {} };
   const fragments: Record<string, FragmentCompleteness> = {};
+  const neverRan = whyNeverRan(prepared, table);
   let complete = true;
   for (const f of prepared.fragments) {
     const i = f.index;
@@ -74,10 +85,12 @@ export function buildCompleteness(prepared: PreparedPlan, table: StatusTable, en
         status = 'dropped';
         reason = 'deadline';
         break;
-      case 'pending':
       case 'skipped':
         status = 'skipped';
         reason = 'skipped';
+        break;
+      case 'pending':
+        status = reason = neverRan(i);
         break;
       default:
         status = 'cancelled';

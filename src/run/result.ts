@@ -2,7 +2,7 @@ import type { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { PreparedPlan } from './prepare.js';
 import type { StatusTable } from './status-table.js';
-import { buildCompleteness, type Completeness } from './completeness.js';
+import { buildCompleteness, whyNeverRan, type Completeness } from './completeness.js';
 import type { Recording } from '../durable/recording.js';
 
 /** What happened to one fragment. */
@@ -68,10 +68,11 @@ export function buildResult(prepared: PreparedPlan, table: StatusTable, outcome:
   let cacheHits = 0;
   let rowsFetched = 0;
   let incomplete = false;
+  const neverRan = whyNeverRan(prepared, table);
   for (const f of prepared.fragments) {
     const state = table.state(f.index);
     const status: FragmentReport['status'] =
-      state === 'succeeded' || state === 'failed' || state === 'skipped' || state === 'dropped' ? state : state === 'pending' ? 'skipped' : 'cancelled';
+      state === 'succeeded' || state === 'failed' || state === 'skipped' || state === 'dropped' ? state : state === 'pending' ? neverRan(f.index) : 'cancelled';
     const cached = table.cached(f.index);
     const report: FragmentReport = {
       source: f.source,

@@ -124,4 +124,37 @@ describe('result.completeness', () => {
     expect(result.completeness.fragments.bad).toMatchObject({ status: 'failed', reason: 'failed' });
     await executor.close();
   });
+
+  it('calls a ready fragment a fail-fast stop kept from starting cancelled, not skipped as if an upstream had failed', async () => {
+    const hangs: SourceExecutor = { kind: 'hangs', querySchema: z.object({}), execute: () => new Promise(() => undefined) };
+    const ref = memorySource({ tables: { t: [{ id: 1 }] } });
+    const executor = createExecutor({ sources: { hangs, broken, ref }, cache: false, retry: { attempts: 1 } });
+    try {
+      // 'fails' fails while 'waits' still runs, so the query stops before level 1 starts:
+      // 'next' waited only for its level ('ok' had answered), 'later' for 'next'.
+      const result = await executor.execute({
+        fragments: [
+          { id: 'waits', source: 'hangs', query: {} },
+          { id: 'ok', source: 'ref', query: { table: 't' } },
+          { id: 'fails', source: 'broken', query: {} },
+          { id: 'next', source: 'ref', query: { table: 't' }, dependsOn: ['ok'] },
+          { id: 'later', source: 'ref', query: { table: 't' }, dependsOn: ['next'] },
+          { id: 'below', source: 'ref', query: { table: 't' }, dependsOn: ['fails'] },
+        ],
+        merge: { op: 'union', inputs: ['waits', 'later', 'below'] },
+      });
+      expect(result.status).toBe('failed');
+      expect(result.fragments.fails!.status).toBe('failed');
+      // Everything it depends on had answered: only the stop kept it from running.
+      expect(result.fragments.next!.status).toBe('cancelled');
+      expect(result.completeness.fragments.next).toMatchObject({ status: 'cancelled', reason: 'cancelled', rowsMayBeMissing: true, attempts: 0 });
+      // An upstream of theirs failed, or never ran.
+      for (const id of ['below', 'later']) {
+        expect(result.fragments[id]!.status).toBe('skipped');
+        expect(result.completeness.fragments[id]).toMatchObject({ status: 'skipped', reason: 'skipped', rowsMayBeMissing: true, attempts: 0 });
+      }
+    } finally {
+      await executor.close();
+    }
+  });
 });
