@@ -234,7 +234,7 @@ function buildQueryMachine(levelCount: number) {
       ],
       'fragment.dropped': { actions: ['skipDownstream', 'settle'] },
       'query.cancel': { target: '.failed', actions: 'failFromCancel' },
-      'query.deadline': [{ guard: 'deadlineFails', target: '.failed', actions: 'failFromDeadline' }, { actions: 'afterDeadline' }],
+      'query.deadline': [{ guard: 'deadlineFails', target: '.failed', actions: ['afterDeadline', 'failFromDeadline'] }, { actions: 'afterDeadline' }],
     },
     states: {
       planned: {

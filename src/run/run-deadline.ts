@@ -69,9 +69,9 @@ export class RunDeadline {
         fail = true;
       }
       port.record(event);
-      if (fail) continue;
+      // Counted as finished either way (its event went out): the progress and the snapshot say so.
       port.table.settle(i);
-      port.skipDownstream({ fragmentId: f.id });
+      if (!fail) port.skipDownstream({ fragmentId: f.id });
     }
     return fail;
   }

@@ -1,6 +1,7 @@
 import { lastValueFrom, Subject, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExecutor, progressFrom, type Executor, type ExecutionEvent, type Progress } from '../../src/index.js';
+import { z } from 'zod';
+import { createExecutor, createVirtualClock, progressFrom, type Executor, type ExecutionEvent, type Progress, type Row, type SourceExecutor } from '../../src/index.js';
 import { flush, sourceError, testSource } from '../support/engine.js';
 
 const q = 'q';
@@ -152,5 +153,42 @@ describe('run.progress$', () => {
     const seen = await values;
     expectMonotonic(seen);
     expect(seen.at(-1)).toMatchObject({ succeeded: 1, failed: 1, skipped: 1, percent: 100, done: true });
+  });
+
+  it('counts the fragments a query deadline failed under fail-fast, as its events, its snapshot and its result do (virtual clock)', async () => {
+    const clock = createVirtualClock();
+    const timed: SourceExecutor<{ ms: number }> = {
+      kind: 'timed',
+      querySchema: z.strictObject({ ms: z.number() }) as never,
+      execute: (query, ctx) =>
+        new Promise<Row[]>((resolve, reject) => {
+          const t = clock.setTimeout(() => resolve([{ ms: query.ms }]), query.ms);
+          ctx.signal.addEventListener('abort', () => (clock.clearTimeout(t), reject(ctx.signal.reason)), { once: true });
+        }),
+    };
+    executor = createExecutor({ sources: { t: timed }, cache: false, clock });
+    const run = executor.run(
+      {
+        fragments: [
+          { id: 'fast', source: 't', query: { ms: 100 } },
+          { id: 'slow1', source: 't', query: { ms: 5_000 } },
+          { id: 'slow2', source: 't', query: { ms: 5_000 } },
+        ],
+        merge: { op: 'union', inputs: ['fast', 'slow1', 'slow2'] },
+      },
+      { deadlineMs: 400 },
+    );
+    const events: ExecutionEvent[] = [];
+    run.events$.subscribe((e) => events.push(e));
+    const values = lastValueFrom(run.progress$.pipe(toArray()));
+    await clock.advanceAsync(400);
+    const result = await run.result;
+    expect(result.status).toBe('failed');
+    expect(result.errors.map((e) => e.code)).toEqual(['TIMEOUT', 'TIMEOUT']);
+    expect(events.filter((e) => e.type === 'fragment.failed')).toHaveLength(2);
+    const seen = await values;
+    expectMonotonic(seen);
+    expect(seen.at(-1)).toMatchObject({ total: 3, succeeded: 1, failed: 2, running: 0, done: true });
+    expect(run.actor.getSnapshot().context.counts).toMatchObject({ total: 3, succeeded: 1, failed: 2, queued: 0, running: 0 });
   });
 });
