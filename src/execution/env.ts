@@ -103,4 +103,6 @@ export interface SourceEnv {
   readonly latency?: SourceLatency;
   /** A fragment got its budget from the query's deadline (the status table keeps it). */
   budgeted?(fragment: number, ms: number): void;
+  /** A streamed fragment handed on `rows` more rows (counted as they go: a stop keeps the count). */
+  streamed?(fragment: number, rows: number): void;
 }

@@ -124,6 +124,7 @@ export abstract class FragmentReports {
       level: this.level,
       reason: 'deadline',
       attempts: this.maxAttempts,
+      rowCount: this.rowsStreamed,
       startedAt: this.startedAt,
       durationMs: round(at - this.startedAt),
     };

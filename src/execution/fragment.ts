@@ -73,7 +73,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     this.#batches = calls.length;
     const stream = env.streamOf(this.index);
     if (stream) {
-      const counted = boundedSink(stream.sink, env.limits, calls.length, { fragmentId: this.id, source: env.sourceName }, (n) => (this.rowsStreamed += n));
+      const counted = boundedSink(stream.sink, env.limits, calls.length, { fragmentId: this.id, source: env.sourceName }, (n) => (this.rowsStreamed += n, env.streamed?.(this.index, n)));
       this.streaming = { sink: counted, retain: stream.retain, onFirstBatch: () => (this.streamed = true), onEnd: () => this.#ended++ };
       if (stream.satisfied()) calls = [];
     }

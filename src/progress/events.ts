@@ -88,6 +88,8 @@ export type FragmentDroppedEvent = FragmentEventBase & {
   type: 'fragment.dropped';
   reason: 'deadline';
   attempts: number;
+  /** Rows it had already handed on (streamed) before it was dropped; 0 when it streamed none. */
+  rowCount: number;
   /** Undefined when it never started. */
   startedAt: number | undefined;
   durationMs: number;

@@ -85,10 +85,10 @@ export class RunDeadline {
     const startedAt = table.startedAt(i);
     const attempts = table.attempts(i);
     const durationMs = startedAt === undefined ? 0 : Math.round((at - startedAt) * 1000) / 1000;
-    const base = { queryId: run.queryId, runId: run.runId, at, fragmentId: f.id, source: f.source, level: f.level, attempts, durationMs };
+    // Its streamed rows (and calls started so far) are whatever the table has seen.
+    const base = { queryId: run.queryId, runId: run.runId, at, fragmentId: f.id, source: f.source, level: f.level, attempts, durationMs, rowCount: table.rowCount(i) };
     if (f.optional) return { type: 'fragment.dropped', ...base, startedAt, reason: 'deadline' };
-    // Its calls (started so far) and streamed rows are whatever the table has seen.
-    const counted = { calls: table.calls(i), rowCount: table.rowCount(i) };
+    const counted = { calls: table.calls(i) };
     const error = new FragmentError('TIMEOUT', `fragment "${f.id}" had not finished at the query's ${this.deadlineMs} ms deadline`, {
       fragmentId: f.id,
       source: f.source,

@@ -135,6 +135,10 @@ class SourceRun implements SourceRunner, SourceEnv {
     this.#port.table.budgeted(i, ms);
   }
 
+  streamed(i: number, rows: number): void {
+    this.#port.table.streamed(i, rows);
+  }
+
   run(fragments: readonly number[]): void {
     for (const i of fragments) {
       if (this.#stopped) return;

@@ -165,9 +165,15 @@ export class StatusTable {
     return true;
   }
 
+  /** Rows it streamed so far: kept when the run stops it (a fail-fast stop, the deadline), as they reached the reader. */
+  streamed(i: number, rows: number): void {
+    if (this.#state[i] === S.Queued || this.#state[i] === S.Running) this.#rows[i]! += rows;
+  }
+
   /** Dropped at the deadline (an optional fragment): it settles like a failure, without an error. */
   dropped(i: number, s: Settlement): void {
     if (!this.#finish(i, S.Dropped, s)) return;
+    this.#rows[i] = s.rowCount ?? this.#rows[i]!;
     this.setReason(i, 'deadline');
   }
 

@@ -74,4 +74,62 @@ describe('a failed fragment keeps its counters', () => {
     expect(result.fragments.waits).toMatchObject({ status: 'cancelled', calls: 1, durationMs: 250 });
     expect(result.completeness.fragments.waits).toMatchObject({ status: 'cancelled', reason: 'cancelled', usedMs: 250 });
   });
+
+  describe('rows a fragment streamed before the run stopped it', () => {
+    /** Streams one batch of 10 rows after 50 ms (virtual), then never another; its signal ends it. */
+    const stalls = (): SourceExecutor<{ name: string; fail?: boolean }> => ({
+      kind: 'stalls',
+      querySchema: z.strictObject({ name: z.string(), fail: z.boolean().optional() }),
+      execute(query, ctx) {
+        const wait = (ms: number) =>
+          new Promise<void>((resolve, reject) => {
+            const t = clock.setTimeout(resolve, ms);
+            ctx.signal.addEventListener('abort', () => (clock.clearTimeout(t), reject(ctx.signal.reason)), { once: true });
+          });
+        if (query.fail) return wait(100).then(() => Promise.reject(sourceError('permission denied', false)));
+        return (async function* () {
+          await wait(50);
+          yield Array.from({ length: 10 }, (_, i): Row => ({ name: query.name, n: i }));
+          await wait(1e9);
+        })();
+      },
+    });
+
+    async function read(run: ReturnType<Executor['run']>) {
+      let rows = 0;
+      const reading = (async () => {
+        for await (const batch of run.rows()) rows += batch.length;
+      })().catch(() => undefined);
+      await clock.advanceAsync(400);
+      await reading;
+      return rows;
+    }
+
+    for (const optional of [false, true]) {
+      it(`counts them when the query's deadline stopped it (${optional ? 'optional: dropped' : 'required: failed'})`, async () => {
+        executor = createExecutor({ sources: { s: stalls() }, cache: false, clock });
+        const run = executor.run({ errorPolicy: 'partial', fragments: [{ id: 'f', source: 's', query: { name: 'f' }, ...(optional ? { optional: true } : {}) }] }, { deadlineMs: 200 });
+        const events = collectEvents(run);
+        expect(await read(run)).toBe(10);
+        const result = await run.result;
+        expect(result.fragments.f).toMatchObject({ status: optional ? 'dropped' : 'failed', rowCount: 10 });
+        expect(events.find((e) => e.type === 'fragment.dropped' || e.type === 'fragment.failed')).toMatchObject({ rowCount: 10 });
+      });
+    }
+
+    it('counts them when a fail-fast stop cancelled it', async () => {
+      executor = createExecutor({ sources: { s: stalls() }, cache: false, clock, retry: { attempts: 1 } });
+      const run = executor.run({
+        fragments: [
+          { id: 'f', source: 's', query: { name: 'f' } },
+          { id: 'bad', source: 's', query: { name: 'bad', fail: true } },
+        ],
+        merge: { op: 'union', inputs: ['f', 'bad'] },
+      });
+      expect(await read(run)).toBe(10);
+      const result = await run.result;
+      expect(result.status).toBe('failed');
+      expect(result.fragments.f).toMatchObject({ status: 'cancelled', rowCount: 10 });
+    });
+  });
 });
