@@ -35,8 +35,9 @@ export type MysqlSource = SqlSource<'mysql'>;
  * client). The cost: every distinct SQL text, including each length of an expanded list, is
  * prepared once per connection and cached; the cache is capped by `maxPreparedStatements`
  * (default 100, not mysql2's 16000) because the server's `max_prepared_stmt_count` (16382 by
- * default) is shared by all its clients. Under NO_BACKSLASH_ESCAPES a `'\'` literal confuses
- * the placeholder scan when a list is expanded; write such literals as parameters.
+ * default) is shared by all its clients. Params must match the `?` placeholders one for one
+ * (placeholders.ts); under NO_BACKSLASH_ESCAPES a `'\'` literal is read either way, but a
+ * text that reads both ways with the same count is scanned as the default mode reads it.
  *
  * @example
  * const shop = mysqlSource({ url: 'mysql://app@db:3306/shop', maxConcurrency: 4 });

@@ -6,16 +6,16 @@ import { TributaryError } from '../../errors.js';
  * The offsets of the `?` placeholders in MySQL text, skipping '…', "…" and `…` quotes and
  * comments (`-- `, `#`, `/* … *\/`). Executable comments (`/*! … *\/`, `/*M! … *\/`) are
  * scanned, as the server runs them. Backslash escapes are honoured inside quotes (the
- * default sql_mode).
+ * default sql_mode) unless `backslashEscapes` is false (NO_BACKSLASH_ESCAPES).
  */
-export function mysqlPlaceholders(sql: string): number[] {
+export function mysqlPlaceholders(sql: string, backslashEscapes = true): number[] {
   const found: number[] = [];
   const n = sql.length;
   let i = 0;
   while (i < n) {
     const c = sql[i];
     if (c === "'" || c === '"' || c === '`') {
-      i = skipQuoted(sql, i, c);
+      i = skipQuoted(sql, i, c, backslashEscapes);
     } else if (c === '#' || isDashComment(sql, i)) {
       const eol = sql.indexOf('\n', i);
       i = eol === -1 ? n : eol + 1;
@@ -40,11 +40,11 @@ function isDashComment(sql: string, i: number): boolean {
 }
 
 /** The index just past the quoted run that starts at `start`. */
-function skipQuoted(sql: string, start: number, quote: string): number {
+function skipQuoted(sql: string, start: number, quote: string, backslashEscapes: boolean): number {
   let j = start + 1;
   while (j < sql.length) {
     const c = sql[j];
-    if (c === '\\' && quote !== '`') j += 2;
+    if (c === '\\' && quote !== '`' && backslashEscapes) j += 2;
     else if (c === quote && sql[j + 1] === quote) j += 2; // a doubled quote is one literal quote
     else if (c === quote) return j + 1;
     else j += 1;
@@ -56,6 +56,10 @@ function skipQuoted(sql: string, start: number, quote: string): number {
  * MySQL's bound lists: the Nth `?` whose param is a JS array becomes `?, ?, …` with the
  * array's values bound in its place; an empty array becomes `NULL` (`IN (NULL)` matches
  * nothing). Without array params the text is untouched. `undefined` is sent as NULL.
+ * Params that do not match the `?` placeholders one for one fail, not retried, as on
+ * PostgreSQL and SQLite: the server would ignore extra values of a prepared statement (and
+ * bind garbage for a surplus). Text holding a backslash is also scanned as under
+ * NO_BACKSLASH_ESCAPES, and either reading that matches the params is taken.
  */
 export function expandListParams(
   sql: string,
@@ -63,15 +67,15 @@ export function expandListParams(
   fragmentId?: string,
 ): { sql: string; values: unknown[] } {
   const values: unknown[] = [];
-  if (!params.some(Array.isArray)) {
-    for (const p of params) values.push(p === undefined ? null : p);
-    return { sql, values };
-  }
-  const marks = mysqlPlaceholders(sql);
+  const marks = placeholdersFor(sql, params.length);
   if (marks.length !== params.length) {
     const message = `the SQL has ${marks.length} ? placeholders but ${params.length} params were given`;
     const path = fragmentId === undefined ? 'query.params' : `fragments.${fragmentId}.query.params`;
     throw new TributaryError('FRAGMENT_FAILED', message, { retryable: false, issues: [{ path, message }] });
+  }
+  if (!params.some(Array.isArray)) {
+    for (const p of params) values.push(p === undefined ? null : p);
+    return { sql, values };
   }
   let text = '';
   let last = 0;
@@ -137,6 +141,14 @@ export function exactList(list: readonly unknown[]): readonly unknown[] {
     const text = typeof v === 'number' ? plainNumberText(v) : String(v);
     return mysql.TypedParameter.NEWDECIMAL(text);
   });
+}
+
+/** The placeholders of `sql`, read with backslash escapes, or without when only that reading gives `count`. */
+function placeholdersFor(sql: string, count: number): number[] {
+  const marks = mysqlPlaceholders(sql);
+  if (marks.length === count || !sql.includes('\\')) return marks;
+  const plain = mysqlPlaceholders(sql, false);
+  return plain.length === count ? plain : marks;
 }
 
 /** The most `?` placeholders one prepared statement may hold (the protocol's 16-bit count). */

@@ -90,3 +90,19 @@ describe('expandListParams', () => {
     for (const same of [[1, 2, null], ['9007199254740993', 'abc'], ['9007199254740993'], [1, 'abc'], [1, Number.NaN, 2.5], []]) expect(exactList(same)).toBe(same);
   });
 });
+
+describe('expandListParams: params against placeholders', () => {
+  const refused = (sql: string, params: unknown[]) => () => expandListParams(sql, params, 'f');
+
+  it('refuses extra or missing params, lists or not', () => {
+    expect(refused('SELECT 1', [5])).toThrow(/the SQL has 0 \? placeholders but 1 params were given/);
+    expect(refused('SELECT ?', [1, 2])).toThrow(expect.objectContaining({ code: 'FRAGMENT_FAILED', retryable: false }) as unknown as Error);
+    expect(refused("SELECT ?, '?'", [])).toThrow(/1 \? placeholders but 0 params/);
+  });
+
+  it('reads a backslash literal as NO_BACKSLASH_ESCAPES does when only that reading matches', () => {
+    const sql = "SELECT '\\' AS b, ? AS a WHERE x IN (?)";
+    expect(expandListParams(sql, [1, [2, 3]])).toEqual({ sql: "SELECT '\\' AS b, ? AS a WHERE x IN (?, ?)", values: [1, 2, 3] });
+    expect(expandListParams("SELECT 'a\\'?', ?", [1]).sql).toBe("SELECT 'a\\'?', ?");
+  });
+});
