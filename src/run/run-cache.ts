@@ -5,12 +5,10 @@ import type { RunCache } from '../execution/env.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { PreparedPlan } from './prepare.js';
 
-/** How the executor answers for its sources' versions (asked once, remembered). */
+/** How the executor answers for its sources' versions (asked again by every run). */
 export interface SourceVersions {
-  /** The version if already known, else undefined. */
-  known(name: string): string | undefined;
-  /** The version, asked of the source if need be; undefined when asking failed. */
-  ask(name: string, source: SourceExecutor): Promise<string | undefined>;
+  /** The source's version now: a string, a promise of one, or undefined when asking failed. */
+  current(name: string, source: SourceExecutor): string | undefined | Promise<string | undefined>;
 }
 
 /** The most remembered static keys per prepared plan: four scopes' (or versions') worth, and at least 1,024. */
@@ -26,6 +24,8 @@ export function memoBound(fragments: number): number {
  * a map lookup, not a hash. @internal
  */
 export class RunCacheView implements RunCache {
+  readonly #versions = new Map<string, string | undefined | Promise<string | undefined>>();
+
   constructor(
     readonly cache: TieredCache,
     readonly prepared: PreparedPlan,
@@ -40,9 +40,19 @@ export class RunCacheView implements RunCache {
     // Unregistered while the run goes on: the name may soon mean another source, so bypass.
     if (!source) return undefined;
     const scope = cacheScopeOf(source.cacheScope, this.principal?.id);
-    const version = this.versions.known(f.source);
-    if (version === undefined) return this.versions.ask(f.source, source).then((v) => (v === undefined ? undefined : this.#key(fragment, calls, scope, v)));
+    const version = this.#versionOf(f.source, source);
+    if (version === undefined) return undefined;
+    if (typeof version !== 'string') return version.then((v) => (v === undefined ? undefined : this.#key(fragment, calls, scope, v)));
     return this.#key(fragment, calls, scope, version);
+  }
+
+  /** Each source's version as this run sees it: asked at its first lookup, then kept for the run. */
+  #versionOf(name: string, source: SourceExecutor): string | undefined | Promise<string | undefined> {
+    if (this.#versions.has(name)) return this.#versions.get(name);
+    const answer = this.versions.current(name, source);
+    this.#versions.set(name, answer);
+    if (typeof answer === 'object') void answer.then((v) => this.#versions.get(name) === answer && this.#versions.set(name, v));
+    return answer;
   }
 
   #key(fragment: number, calls: readonly { query: unknown; params: readonly unknown[] }[], scope: string, version: string): string | undefined {

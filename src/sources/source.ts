@@ -88,7 +88,10 @@ export interface SourceExecutor<Q = any> {
    * which calls only read. (Every built-in connector implements it.)
    */
   isReadOnly?(query: Q): boolean;
-  /** Part of the cache key: bump it when the data behind the source changes shape. */
+  /**
+   * Part of the cache key: bump it when the data behind the source changes shape. Asked again
+   * by every run (once per source), so keep it cheap: a string, or a memoized promise.
+   */
   version?(): string | Promise<string>;
   /** Releases pools and handles; called once by `executor.close()`. Idempotent. */
   close?(): Promise<void>;

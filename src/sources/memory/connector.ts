@@ -27,7 +27,7 @@ export interface MemorySourceOptions {
   /** Estimated bytes (`estimateRowBytes`) one call may return. */
   maxBytes?: number;
   cacheScope?: 'principal' | 'shared';
-  /** Reported by `version()`; bump it when the tables change so cached results are not reused. */
+  /** Reported by `version()`, fixed for the source: register a new one with another version when the tables change. */
   version?: string;
 }
 

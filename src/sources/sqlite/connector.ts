@@ -130,12 +130,14 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
     }
   }
 
+  let version: string | undefined;
   return {
     kind: 'sqlite',
     querySchema: sqlQuerySchema,
     ...(opts.maxConcurrency === undefined ? {} : { maxConcurrency: opts.maxConcurrency }),
     ...(opts.cacheScope === undefined ? {} : { cacheScope: opts.cacheScope }),
-    version: () => `sqlite:${open().prepare('select sqlite_version() as v').pluck().get() as string}`,
+    // Asked by every run (cache keys): the library's version does not change, so ask it once.
+    version: () => (version ??= `sqlite:${open().prepare('select sqlite_version() as v').pluck().get() as string}`),
     isRetryable: isSqliteRetryable,
     isReadOnly: isReadOnlySql,
     execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> | AsyncIterable<Row[]> {
