@@ -12,7 +12,7 @@ import { createLane, type Lane } from './execution/lanes.js';
 import { createAdaptiveLimit, DEFAULT_ADAPTIVE_MAX, defaultAdaptiveOptions } from './execution/adaptive-limit.js';
 import { HedgeStats } from './execution/hedge-stats.js';
 import { createRetryBudget } from './execution/retry-budget.js';
-import { createQuotas } from './quotas.js';
+import { createQuotas, type QuotaTicket } from './quotas.js';
 import { wrapRemote } from './remote/index.js';
 import { validatePlan, type ValidatedPlan } from './plan/index.js';
 import type { ExecutionEvent } from './progress/events.js';
@@ -134,38 +134,48 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     let gate = opts.authorize ? authorizeRun(opts.authorize, p.plan, runOptions.principal) : undefined;
     // Durable runs and recordings cost nothing to a run without `runId` / `record`.
     let durable = resumed;
-    // A resumed run starts after the caller's `await resume()` has taken it, so a subscriber
-    // attached then sees every event, as one attached right after `run()` does.
-    if (resumed) gate = Promise.all([gate, new Promise<void>((resolve) => setImmediate(resolve))]).then(() => undefined);
-    if (!durable && runOptions.runId !== undefined) {
-      if (!durableRuns) throw new TributaryError('CONFIG_INVALID', 'run(plan, { runId }) needs a run store: createExecutor({ runStore: sqliteRunStore({ file }) })', { issues: [{ path: 'runStore', message: 'required for runId' }] });
-      const begun = durableRuns.begin(runOptions.runId, p, runOptions);
-      durable = begun.durable;
-      gate = gate ? Promise.all([gate, begun.created]).then(() => undefined) : begun.created;
+    let ticket: QuotaTicket | undefined;
+    let queryRun: QueryRun;
+    try {
+      // Admitted before a durable run is stored: a refused run leaves nothing behind.
+      ticket = quotas.admit(runOptions.principal?.id, p.fragments.length);
+      // A resumed run starts after the caller's `await resume()` has taken it, so a subscriber
+      // attached then sees every event, as one attached right after `run()` does.
+      if (resumed) gate = Promise.all([gate, new Promise<void>((resolve) => setImmediate(resolve))]).then(() => undefined);
+      if (!durable && runOptions.runId !== undefined) {
+        if (!durableRuns) throw new TributaryError('CONFIG_INVALID', 'run(plan, { runId }) needs a run store: createExecutor({ runStore: sqliteRunStore({ file }) })', { issues: [{ path: 'runStore', message: 'required for runId' }] });
+        const begun = durableRuns.begin(runOptions.runId, p, runOptions);
+        durable = begun.durable;
+        gate = gate ? Promise.all([gate, begun.created]).then(() => undefined) : begun.created;
+      }
+      const recorder = runOptions.record ? recorderFor(p, runOptions, opts) : undefined;
+      queryRun = startRun(p, runOptions, {
+        options: opts,
+        inspect,
+        clock,
+        scheduler,
+        sources,
+        globalLane,
+        sourceLane: runLane,
+        guardsOf,
+        ticket,
+        // A recorded run reads no cache: the recording must hold every response.
+        cache: cache && !recorder ? new RunCacheView(cache, p, runOptions.principal, sources, versions) : undefined,
+        executorEvents: allEvents,
+        machineFor: queryMachineFor,
+        onFinished,
+        // Every property present, absent ones undefined: one object shape for every run, built
+        // without spreading conditional literals.
+        durable,
+        recorder,
+        random: recorder ? recorder.random : random,
+      }, gate);
+    } catch (error) {
+      // Never started: a verdict still coming must not reject unhandled; the slot goes back.
+      gate?.catch(() => undefined);
+      ticket?.release();
+      throw error;
     }
-    const recorder = runOptions.record ? recorderFor(p, runOptions, opts) : undefined;
-    const ticket = quotas.admit(runOptions.principal?.id, p.fragments.length);
-    const queryRun = startRun(p, runOptions, {
-      options: opts,
-      inspect,
-      clock,
-      scheduler,
-      sources,
-      globalLane,
-      sourceLane: runLane,
-      guardsOf,
-      ticket,
-      // A recorded run reads no cache: the recording must hold every response.
-      cache: cache && !recorder ? new RunCacheView(cache, p, runOptions.principal, sources, versions) : undefined,
-      executorEvents: allEvents,
-      machineFor: queryMachineFor,
-      onFinished,
-      // Every property present, absent ones undefined: one object shape for every run, built
-      // without spreading conditional literals.
-      durable,
-      recorder,
-      random: recorder ? recorder.random : random,
-    }, gate);
     running.add(queryRun);
     if (telemetryOptions && tracingActive(telemetryOptions)) telemetry.add(instrument(queryRun.events$, telemetryOptions));
     return durable && durableRuns ? durableRuns.attach(queryRun, durable) : queryRun;
