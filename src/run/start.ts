@@ -63,6 +63,13 @@ class RunControl {
     result.catch(() => undefined);
     const finish = this.#finish.bind(this);
     actor.subscribe({ complete: finish, error: finish });
+    // XState's stop() of an actor not yet started only marks it stopped (no observer hears of
+    // it, and start() would run it after all): here it is a cancel, like stop() on a running one.
+    const stop = actor.stop.bind(actor);
+    actor.stop = () => {
+      if (!this.#started) this.#refuse(new TributaryError('CANCELLED', 'the query was cancelled: its actor was stopped'), false);
+      return stop();
+    };
 
     this.run = {
       queryId: prepared.id,
@@ -123,6 +130,8 @@ class RunControl {
     if (this.#finished) return;
     this.#started = true;
     const { actor, port, prepared } = this;
+    // XState's own stop() again: the override would keep this run (and its rows) reachable from the actor.
+    Reflect.deleteProperty(actor, 'stop');
     actor.start();
     if (port.events.wanted) port.events.emit({ type: 'query.started', queryId: prepared.id, runId: port.runId, at: port.at(), fragments: prepared.fragments.length, levels: prepared.levelSizes.length });
     if (port.stopReason) actor.send({ type: 'query.cancel', reason: port.stopReason.message });
@@ -163,12 +172,13 @@ class RunControl {
     }
   }
 
-  /** The run ends before its actor starts (refused, or cancelled while authorization is pending). */
-  #refuse(error: TributaryError): void {
+  /** The run ends before its actor starts (refused, cancelled while authorization is pending, or its actor stopped). */
+  #refuse(error: TributaryError, startActor = true): void {
     if (this.#finished || this.#started) return;
     this.#finished = true;
     const port = this.port;
     unbindPort(this.actor.system);
+    Reflect.deleteProperty(this.actor, 'stop');
     if (this.#onAbort) this.opts.signal?.removeEventListener('abort', this.#onAbort);
     const durationMs = port.at();
     if (port.events.wanted) port.events.emit({ type: 'query.failed', queryId: this.prepared.id, runId: this.port.runId, at: durationMs, error, durationMs });
@@ -177,9 +187,11 @@ class RunControl {
     this.rt.ticket?.release();
     this.rt.onFinished(this.run);
     // The actor, never started, would show `planned` (status active) for good: it ends in
-    // `failed` with the reason, without a step that could run anything.
-    this.actor.start();
-    this.actor.send({ type: 'query.refused', code: error.code, message: error.message });
+    // `failed` with the reason, without a step that could run anything (unless it was stopped).
+    if (startActor) {
+      this.actor.start();
+      this.actor.send({ type: 'query.refused', code: error.code, message: error.message });
+    }
     this.#reject(error);
   }
 }
