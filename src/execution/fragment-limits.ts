@@ -2,6 +2,7 @@ import { createLimitCounter, limitExceeded, type Limits, type LimitSubject } fro
 import { estimateRowsBytes } from '../data/bytes.js';
 import type { BatchSink } from './source-call.js';
 import type { FragmentOutcome } from './outcome.js';
+import type { Row } from '../data/row.js';
 
 /**
  * A fragment's `maxRows` / `maxBytes` (the plan's `limits`, else the executor's `rowLimits`)
@@ -26,19 +27,20 @@ export function checkFragmentLimits(outcome: FragmentOutcome, limits: Limits, ca
  * A streamed fragment of several calls: its batches go to the reader as they come, so their
  * sum is bounded as they pass — the call that passes a bound fails there (its statement
  * stopped on the server), rather than the fragment's rows all reaching the reader first.
- * `onRows` hears each batch's size. A lone call is bounded by its connector: `sink` as it is.
+ * `onRows` hears each batch before the reader does (and may throw to stop it there: the
+ * query's row quotas). A lone call is bounded by its connector: `sink` as it is.
  */
-export function boundedSink(sink: BatchSink, limits: Limits, calls: number, subject: LimitSubject, onRows: (n: number) => void): BatchSink {
+export function boundedSink(sink: BatchSink, limits: Limits, calls: number, subject: LimitSubject, onRows: (batch: readonly Row[]) => void): BatchSink {
   const counter = calls > 1 ? createLimitCounter(limits, subject) : undefined;
   if (!counter?.bounded) {
     return (batch) => {
-      onRows(batch.length);
+      onRows(batch);
       return sink(batch);
     };
   }
   return (batch) => {
     for (const row of batch) counter.add(row);
-    onRows(batch.length);
+    onRows(batch);
     return sink(batch);
   };
 }

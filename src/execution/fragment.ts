@@ -73,7 +73,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     this.#batches = calls.length;
     const stream = env.streamOf(this.index);
     if (stream) {
-      const counted = boundedSink(stream.sink, env.limits, calls.length, { fragmentId: this.id, source: env.sourceName }, (n) => (this.rowsStreamed += n, env.streamed?.(this.index, n)));
+      const counted = boundedSink(stream.sink, env.limits, calls.length, { fragmentId: this.id, source: env.sourceName }, (b) => (env.account(this.id, b), (this.rowsStreamed += b.length), env.streamed?.(this.index, b.length)));
       this.streaming = { sink: counted, retain: stream.retain, onFirstBatch: () => (this.streamed = true), onEnd: () => this.#ended++ };
       if (stream.satisfied()) calls = [];
     }
@@ -242,7 +242,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     try {
       // Batches are bounded one by one at the source: their sum is bounded here.
       checkFragmentLimits(outcome, env.limits, this.#batches, { fragmentId: this.id, source: env.sourceName });
-      if (!cached) env.account(this.id, outcome.rows);
+      if (!cached && !this.streaming) env.account(this.id, outcome.rows); // a streamed one counted each batch (boundedSink)
     } catch (error) {
       this.#fail(error);
       return;
