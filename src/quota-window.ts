@@ -12,6 +12,8 @@ export class FragmentWindow {
   #at: number[] = [];
   #n: number[] = [];
   #head = 0;
+  /** Starts dropped from the front of the arrays by compaction: a start's number is `#base` + its index. */
+  #base = 0;
   readonly #used = new Map<string, number>();
 
   constructor(windowMs: number) {
@@ -24,13 +26,27 @@ export class FragmentWindow {
     return this.#used.get(who) ?? 0;
   }
 
-  /** `who` starts `fragments` at `now`. */
-  add(who: string, fragments: number, now: number): void {
+  /** `who` starts `fragments` at `now`; returns the start's number, for `takeBack`. */
+  add(who: string, fragments: number, now: number): number {
     this.#expire(now);
     this.#who.push(who);
     this.#at.push(now);
     this.#n.push(fragments);
     this.#used.set(who, (this.#used.get(who) ?? 0) + fragments);
+    return this.#base + this.#who.length - 1;
+  }
+
+  /** A start that did not happen after all (its run never began): its fragments no longer count. */
+  takeBack(start: number): void {
+    const i = start - this.#base;
+    if (i < this.#head || i >= this.#n.length) return; // already out of the window
+    const n = this.#n[i]!;
+    if (n === 0) return;
+    this.#n[i] = 0;
+    const who = this.#who[i]!;
+    const left = this.#used.get(who)! - n;
+    if (left <= 0) this.#used.delete(who);
+    else this.#used.set(who, left);
   }
 
   /** Principals with a start in the window (what the window holds). */
@@ -48,18 +64,22 @@ export class FragmentWindow {
     let head = this.#head;
     while (head < at.length && at[head]! <= cutoff) {
       const who = this.#who[head]!;
-      const left = this.#used.get(who)! - this.#n[head]!;
+      const n = this.#n[head]!;
+      head++;
+      if (n === 0) continue; // taken back
+      const left = this.#used.get(who)! - n;
       if (left <= 0) this.#used.delete(who);
       else this.#used.set(who, left);
-      head++;
     }
     if (head === at.length) {
+      this.#base += head;
       this.#who = [];
       this.#at = [];
       this.#n = [];
       head = 0;
     } else if (head > 1024 && head * 2 > at.length) {
       // Compact once the expired prefix is most of the queue.
+      this.#base += head;
       this.#who = this.#who.slice(head);
       this.#at = at.slice(head);
       this.#n = this.#n.slice(head);

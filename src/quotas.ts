@@ -21,8 +21,8 @@ export type QuotaOptions = z.infer<typeof quotaOptionsSchema>;
 export interface QuotaTicket {
   /** Counts a fragment's rows against the query's quota; throws LIMIT_EXCEEDED past it. */
   account(fragmentId: string, rows: readonly Row[]): void;
-  /** Gives the running-query slot back; idempotent. */
-  release(): void;
+  /** Gives the running-query slot back; idempotent. `started: false`: the run never began, its fragments do not count in the minute either. */
+  release(started?: boolean): void;
 }
 
 export interface Quotas {
@@ -45,16 +45,17 @@ export function createQuotas(options: QuotaOptions = {}, now: () => number = Dat
       if (counted && r >= options.maxRunningQueries!) {
         throw quota(`principal "${who}" already has ${r} running queries; the quota is ${options.maxRunningQueries}`, 'maxRunningQueries');
       }
+      let start: number | undefined;
       if (options.maxFragmentsPerMinute !== undefined) {
         const at = now();
         const used = started.used(who, at);
         if (used + fragments > options.maxFragmentsPerMinute) {
           throw quota(`principal "${who}" started ${used} fragments in the last minute; ${fragments} more would pass the quota of ${options.maxFragmentsPerMinute}`, 'maxFragmentsPerMinute');
         }
-        started.add(who, fragments, at);
+        start = started.add(who, fragments, at);
       }
       // Nothing to count per query: every run shares one ticket that does nothing.
-      if (!counted && options.maxRowsPerQuery === undefined && options.maxBytesPerQuery === undefined) return FREE;
+      if (!counted && start === undefined && options.maxRowsPerQuery === undefined && options.maxBytesPerQuery === undefined) return FREE;
       if (counted) running.set(who, r + 1);
       let released = false;
       let rows = 0;
@@ -76,9 +77,10 @@ export function createQuotas(options: QuotaOptions = {}, now: () => number = Dat
             }
           }
         },
-        release() {
+        release(begun = true) {
           if (released) return;
           released = true;
+          if (!begun && start !== undefined) started.takeBack(start);
           if (!counted) return;
           const left = (running.get(who) ?? 1) - 1;
           if (left <= 0) running.delete(who);

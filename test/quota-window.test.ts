@@ -35,3 +35,20 @@ describe('FragmentWindow (maxFragmentsPerMinute)', () => {
     expect(window.principals).toBe(0);
   });
 });
+
+describe('FragmentWindow.takeBack', () => {
+  it('uncounts one start, also after the queue was compacted, and only once', () => {
+    const w = new FragmentWindow(100);
+    for (let i = 0; i < 3000; i++) w.add(`p${i}`, 1, i);
+    const mine = w.add('alice', 5, 3000);
+    w.add('alice', 2, 3000);
+    expect(w.used('alice', 3050)).toBe(7); // most of the queue expired and was compacted
+    w.takeBack(mine);
+    w.takeBack(mine);
+    expect(w.used('alice', 3050)).toBe(2);
+    expect(w.used('alice', 3100)).toBe(0);
+    expect(w.principals).toBe(0);
+    w.takeBack(mine); // long gone: nothing happens
+    expect(w.used('alice', 3100)).toBe(0);
+  });
+});

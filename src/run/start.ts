@@ -184,7 +184,8 @@ class RunControl {
     if (port.events.wanted) port.events.emit({ type: 'query.failed', queryId: this.prepared.id, runId: this.port.runId, at: durationMs, error, durationMs });
     port.streaming?.finish(error);
     port.events.finish(false);
-    this.rt.ticket?.release();
+    // Nothing started: its fragments give their place in the principal's minute back too.
+    this.rt.ticket?.release(false);
     this.rt.onFinished(this.run);
     // The actor, never started, would show `planned` (status active) for good: it ends in
     // `failed` with the reason, without a step that could run anything (unless it was stopped).

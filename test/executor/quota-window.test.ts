@@ -26,3 +26,35 @@ describe('quota windows on the virtual clock', () => {
     }
   });
 });
+
+describe('maxFragmentsPerMinute counts fragments that may start', () => {
+  const plan = { id: 'one', fragments: [{ id: 'a', source: 'mem', query: { table: 't' } }] };
+  const alice = { id: 'alice' };
+
+  it('gives back the fragments of a run that never started (refused by an asynchronous rule, cancelled first)', async () => {
+    const clock = createVirtualClock();
+    let allow = false;
+    const executor = createExecutor({
+      sources: { mem: memorySource({ tables: { t: [{ id: 1 }] } }) },
+      quotas: { maxFragmentsPerMinute: 2 },
+      authorize: () => Promise.resolve(allow || 'not yet'),
+      cache: false,
+      clock,
+    });
+    try {
+      // A synchronous refusal never counted; an asynchronous one must not either.
+      for (let i = 0; i < 3; i++) await expect(executor.execute(plan, { principal: alice })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      allow = true;
+      for (let i = 0; i < 3; i++) {
+        const run = executor.run(plan, { principal: alice });
+        run.cancel();
+        await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
+      }
+      expect((await executor.execute(plan, { principal: alice })).status).toBe('ok');
+      expect((await executor.execute(plan, { principal: alice })).status).toBe('ok');
+      expect(() => executor.run(plan, { principal: alice })).toThrow(expect.objectContaining({ code: 'QUOTA_EXCEEDED' }));
+    } finally {
+      await executor.close();
+    }
+  });
+});
