@@ -4,7 +4,7 @@ import { estimateRowsBytes } from './data/bytes.js';
 import type { Row } from './data/row.js';
 import { FragmentWindow } from './quota-window.js';
 
-/** Per-principal quotas; a run without a principal counts as the principal `anonymous`. */
+/** Per-principal quotas; runs without a principal share one book of their own (not that of a principal whose id is `anonymous`). */
 export const quotaOptionsSchema = z.strictObject({
   /** Queries one principal may have running at once. */
   maxRunningQueries: z.number().int().positive().optional(),
@@ -39,24 +39,26 @@ export function createQuotas(options: QuotaOptions = {}, now: () => number = Dat
 
   return {
     admit(principalId, fragments) {
+      // Booked apart: a principal whose id is "anonymous" must not share the anonymous runs' quota.
       const who = principalId ?? 'anonymous';
+      const book = principalId === undefined ? '' : `p:${principalId}`;
       const counted = options.maxRunningQueries !== undefined;
-      const r = counted ? (running.get(who) ?? 0) : 0;
+      const r = counted ? (running.get(book) ?? 0) : 0;
       if (counted && r >= options.maxRunningQueries!) {
         throw quota(`principal "${who}" already has ${r} running queries; the quota is ${options.maxRunningQueries}`, 'maxRunningQueries');
       }
       let start: number | undefined;
       if (options.maxFragmentsPerMinute !== undefined) {
         const at = now();
-        const used = started.used(who, at);
+        const used = started.used(book, at);
         if (used + fragments > options.maxFragmentsPerMinute) {
           throw quota(`principal "${who}" started ${used} fragments in the last minute; ${fragments} more would pass the quota of ${options.maxFragmentsPerMinute}`, 'maxFragmentsPerMinute');
         }
-        start = started.add(who, fragments, at);
+        start = started.add(book, fragments, at);
       }
       // Nothing to count per query: every run shares one ticket that does nothing.
       if (!counted && start === undefined && options.maxRowsPerQuery === undefined && options.maxBytesPerQuery === undefined) return FREE;
-      if (counted) running.set(who, r + 1);
+      if (counted) running.set(book, r + 1);
       let released = false;
       let rows = 0;
       let bytes = 0;
@@ -82,9 +84,9 @@ export function createQuotas(options: QuotaOptions = {}, now: () => number = Dat
           released = true;
           if (!begun && start !== undefined) started.takeBack(start);
           if (!counted) return;
-          const left = (running.get(who) ?? 1) - 1;
-          if (left <= 0) running.delete(who);
-          else running.set(who, left);
+          const left = (running.get(book) ?? 1) - 1;
+          if (left <= 0) running.delete(book);
+          else running.set(book, left);
         },
       };
     },

@@ -46,3 +46,17 @@ describe('quota refusals', () => {
     expect(await settles(second.result)).toBe(true);
   });
 });
+
+describe('quota books', () => {
+  it('keep a principal whose id is "anonymous" apart from anonymous runs', async () => {
+    const h = hanging();
+    const executor = createExecutor({ sources: { h: h.source }, quotas: { maxRunningQueries: 1, maxFragmentsPerMinute: 1 } });
+    const anonymous = executor.run(plan);
+    const named = executor.run(plan, { principal: { id: 'anonymous' } });
+    expect(() => executor.run(plan)).toThrow(expect.objectContaining({ code: 'QUOTA_EXCEEDED' }) as unknown as Error);
+    expect(() => executor.run(plan, { principal: { id: 'anonymous' } })).toThrow(expect.objectContaining({ code: 'QUOTA_EXCEEDED' }) as unknown as Error);
+    anonymous.cancel();
+    named.cancel();
+    expect(await settles(executor.close())).toBe(true);
+  });
+});
