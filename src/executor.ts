@@ -131,7 +131,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     const p = prepare(plan);
     if (p.hasRunParams) checkRunParams(p.paramUses, runOptions.params ?? {});
     // Every fragment is authorized before anything runs: a synchronous refusal throws here.
-    let gate = opts.authorize ? authorizeRun(opts.authorize, p.plan, runOptions.principal) : undefined;
+    let gate = opts.authorize ? authorizeRun(opts.authorize, p.plan, runOptions.principal, runOptions.params) : undefined;
     // Durable runs and recordings cost nothing to a run without `runId` / `record`.
     let durable = resumed;
     let ticket: QuotaTicket | undefined;

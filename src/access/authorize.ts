@@ -8,6 +8,8 @@ export interface AuthorizeRequest {
   source: string;
   fragment: Fragment;
   plan: ValidatedPlan;
+  /** The run's own params (`run(plan, { params })`; `{}` without): what its `{ "$param" }` references bind. */
+  params: Readonly<Record<string, unknown>>;
 }
 
 /** `true` allows; `false` or a string (the reason) refuses. Anything else refuses too. */
@@ -47,11 +49,11 @@ function verdict(f: Fragment, index: number, answer: unknown, thrown: boolean): 
  * Asks `authorize` about every fragment. Synchronous when every answer is (the common case:
  * no promise, no microtask); a promise as soon as one answer is a promise.
  */
-export function checkAccess(authorize: Authorize, plan: ValidatedPlan, principal: Principal | undefined): FragmentAccess[] | Promise<FragmentAccess[]> {
+export function checkAccess(authorize: Authorize, plan: ValidatedPlan, principal: Principal | undefined, params: Readonly<Record<string, unknown>> = {}): FragmentAccess[] | Promise<FragmentAccess[]> {
   const answers = plan.fragments.map((fragment, index): FragmentAccess | Promise<FragmentAccess> => {
     let answer: unknown;
     try {
-      answer = authorize(principal, { source: fragment.source, fragment, plan });
+      answer = authorize(principal, { source: fragment.source, fragment, plan, params });
     } catch (error) {
       return verdict(fragment, index, error, true);
     }
@@ -80,8 +82,8 @@ export function forbiddenError(access: readonly FragmentAccess[], principal: Pri
  * refuses; returns undefined when all allow; returns a promise (rejecting with FORBIDDEN)
  * when some answer is a promise, for the run to wait on before it starts.
  */
-export function authorizeRun(authorize: Authorize, plan: ValidatedPlan, principal: Principal | undefined): Promise<void> | undefined {
-  const access = checkAccess(authorize, plan, principal);
+export function authorizeRun(authorize: Authorize, plan: ValidatedPlan, principal: Principal | undefined, params?: Readonly<Record<string, unknown>>): Promise<void> | undefined {
+  const access = checkAccess(authorize, plan, principal, params);
   if (!isPromiseLike(access)) {
     const error = forbiddenError(access, principal);
     if (error) throw error;

@@ -210,3 +210,21 @@ describe('a run keeps the principal it started with', () => {
     }
   });
 });
+
+describe('authorize and run params', () => {
+  it('sees the run\'s own params, so a rule can check the values a { $param } binds', async () => {
+    const hr = spied({ people: [{ id: 1, tenant: 'a' }, { id: 2, tenant: 'b' }] });
+    const executor = createExecutor({
+      sources: { hr },
+      cache: false,
+      authorize: (principal, { params }) => params.tenant === principal?.tenant || `tenant ${String(params.tenant)} is not yours`,
+    });
+    const byTenant = { id: 't', fragments: [{ id: 'people', source: 'hr', query: { table: 'people', where: { eq: ['tenant', { $param: 'tenant' }] } } }] };
+    const ok = await executor.execute(byTenant, { principal: { id: 'ann', tenant: 'a' }, params: { tenant: 'a' } });
+    expect(ok.rows).toEqual([{ id: 1, tenant: 'a' }]);
+    expect(() => executor.run(byTenant, { principal: { id: 'ann', tenant: 'a' }, params: { tenant: 'b' } })).toThrow(/tenant b is not yours/);
+    expect(() => executor.run(byTenant, { principal: { id: 'ann', tenant: 'a' } })).toThrow(expect.objectContaining({ code: expect.stringMatching(/FORBIDDEN|PLAN_INVALID|CONFIG_INVALID/) }) as unknown as Error);
+    expect(hr.calls).toHaveLength(1);
+    await executor.close();
+  });
+});
