@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { isTributaryError } from '../errors.js';
 import { analyze, explain } from '../explain/index.js';
 import { checkAccess } from '../access/index.js';
+import { parseParams } from './params.js';
 import { validatePlan } from '../plan/index.js';
 import { loadAuthorize } from './authorize-option.js';
 import { executePlanFile, type ExecuteOptions } from './execute.js';
@@ -41,7 +42,7 @@ export async function explainCommand(planFile: string, opts: ExplainCommandOptio
     const sources = loaded ? { sources: new Map(Object.entries(loaded.sources)) } : {};
     const principal = opts.principal === undefined ? undefined : { id: opts.principal };
     // With --authorize: what the rule would refuse (it may answer asynchronously), shown per fragment.
-    const access = authorize ? await checkAccess(authorize, validatePlan(raw, sources), principal) : undefined;
+    const access = authorize ? await checkAccess(authorize, validatePlan(raw, sources), principal, parseParams(opts.param)) : undefined;
     const explained = explain(raw, { ...sources, ...(access ? { access } : {}), ...(principal ? { principal } : {}) });
     io.stdout.write(`${render(explained, opts.format)}\n`);
     return (explained.access?.refused ?? 0) > 0 ? EXIT.forbidden : EXIT.ok;

@@ -48,6 +48,17 @@ describe('the CLI with --principal and --authorize', () => {
     expect(JSON.parse(out.stdout)).toEqual([{ id: 1, name: 'Ada', person: 1, salary: 10 }]);
   });
 
+  it('explain asks the rule with the --param values, as run does', async () => {
+    const byParam = join(tmp.dir, 'param-rule.mjs');
+    writeFileSync(byParam, "export default (principal, { params }) => params.region === 'EU' || `region ${params.region} is closed`;\n");
+    const refused = await runCli(['explain', plan, '--principal', 'hana', '--authorize', byParam, '--param', 'region=US']);
+    expect(refused.code).toBe(4);
+    expect(refused.stdout).toContain('REFUSED: region US is closed');
+    const allowed = await runCli(['explain', plan, '--principal', 'hana', '--authorize', byParam, '--param', 'region=EU']);
+    expect(allowed.stdout).toContain('access for principal "hana": every fragment allowed');
+    expect(allowed.code).toBe(0);
+  });
+
   it('explain: shows what would be refused and exits 4; allowed exits 0', async () => {
     const refused = await runCli(['explain', plan, '--principal', 'mallory', '--authorize', slowRule]);
     expect(refused.code).toBe(4);
