@@ -10,17 +10,24 @@ import { hanging, settles } from '../support/hanging-source.js';
  * for a timeout would never end, and `settles` says so.
  */
 
+/** A memory fragment `m` over `names` and a fragment `slow` that never answers, on a virtual clock nobody moves. */
+function setup(names: string[]) {
+  const h = hanging();
+  const mem = memorySource({ tables: { t: names.map((name) => ({ name })) } });
+  const executor = createExecutor({ sources: { mem, h: h.source }, clock: createVirtualClock(), cache: false });
+  const fragments = [
+    { id: 'm', source: 'mem', query: { table: 't' } },
+    { id: 'slow', source: 'h', query: { name: 'slow' } },
+  ];
+  return { h, executor, fragments };
+}
+
 describe('a full streamed limit', () => {
   it('stops a fragment that has delivered nothing yet, and the run resolves ok with every row asked for', async () => {
-    const h = hanging();
-    const mem = memorySource({ tables: { t: [{ name: 'm1' }, { name: 'm2' }, { name: 'm3' }] } });
-    const executor = createExecutor({ sources: { mem, h: h.source }, clock: createVirtualClock(), cache: false });
+    const { h, executor, fragments } = setup(['m1', 'm2', 'm3']);
     try {
       const run = executor.run({
-        fragments: [
-          { id: 'm', source: 'mem', query: { table: 't' } },
-          { id: 'slow', source: 'h', query: { name: 'slow' } },
-        ],
+        fragments,
         merge: { op: 'limit', n: 2, input: { op: 'union', inputs: ['m', 'slow'] } },
       });
       const rows: Row[] = [];
@@ -43,13 +50,7 @@ describe('a full streamed limit', () => {
   });
 
   it('does not fail a project for a column only the stopped fragment might have had, and still checks the others', async () => {
-    const h = hanging();
-    const mem = memorySource({ tables: { t: [{ name: 'm1' }, { name: 'm2' }, { name: 'm3' }] } });
-    const executor = createExecutor({ sources: { mem, h: h.source }, clock: createVirtualClock(), cache: false });
-    const fragments = [
-      { id: 'm', source: 'mem', query: { table: 't' } },
-      { id: 'slow', source: 'h', query: { name: 'slow' } },
-    ];
+    const { executor, fragments } = setup(['m1', 'm2', 'm3']);
     const stream = async (merge: unknown) => {
       const run = executor.run({ fragments, merge } as Parameters<typeof executor.run>[0]);
       const rows: Row[] = [];
@@ -76,15 +77,10 @@ describe('a full streamed limit', () => {
   });
 
   it('keeps a limit inside one input of a union to that input: the other still runs to its end', async () => {
-    const h = hanging();
-    const mem = memorySource({ tables: { t: [{ name: 'm1' }, { name: 'm2' }] } });
-    const executor = createExecutor({ sources: { mem, h: h.source }, clock: createVirtualClock(), cache: false });
+    const { h, executor, fragments } = setup(['m1', 'm2']);
     try {
       const run = executor.run({
-        fragments: [
-          { id: 'm', source: 'mem', query: { table: 't' } },
-          { id: 'slow', source: 'h', query: { name: 'slow' } },
-        ],
+        fragments,
         merge: { op: 'union', inputs: [{ op: 'limit', n: 1, input: 'm' }, 'slow'] },
       });
       const read = (async () => {
