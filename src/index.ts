@@ -31,7 +31,7 @@ export { redisStore, cacheKey, cacheScopeOf } from './cache/index.js';
 export type { RedisStore, RedisStoreOptions, CacheStore, CacheFilter, StoredEntry, StoreHit, CacheStats, CacheInvalidation } from './cache/index.js';
 
 /* Durable runs: run stores, resume, recordings and replay */
-export { sqliteRunStore, redisRunStore, parseRecording, readRunSnapshot } from './durable/index.js';
+export { sqliteRunStore, redisRunStore, parseRecording, readRunSnapshot, storedRunKey } from './durable/index.js';
 export type { RunStore, StoredRun, StoredRunInfo, StoredRunState, StoredFragment, Lease, SqliteRunStoreOptions, RedisRunStoreOptions, ResumeOptions, RunsFilter, Recording, RecordedCall, RecordedError, RecordedSettings, ReplayOptions } from './durable/index.js';
 
 /* Telemetry */

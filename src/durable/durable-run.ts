@@ -19,7 +19,10 @@ export interface DurableHooks {
 
 export interface DurableRunOptions {
   store: RunStore;
+  /** The run's id, as its caller gave it (on its events and in messages). */
   runId: string;
+  /** What the store keeps it under: `runId` scoped by principal (run-key.ts). */
+  key: string;
   /** Who holds the lease: unique per run attempt. */
   owner: string;
   leaseMs: number;
@@ -59,11 +62,18 @@ export class DurableRun implements DurableHooks {
     if (options.restored) this.#startRenewal();
   }
 
-  /** Stores a new run; rejects (nothing stored) when the id is taken by an unfinished run. */
-  create(run: Omit<StoredRun, 'leaseOwner' | 'leaseExpiresAt'>): Promise<void> {
+  /**
+   * Stores a new run; rejects (nothing stored) when the id is taken by an unfinished run —
+   * the store says so, or `taken` (the principal's run of this id stored before ids were scoped).
+   */
+  create(run: Omit<StoredRun, 'leaseOwner' | 'leaseExpiresAt'>, taken: () => Promise<boolean> = async () => false): Promise<void> {
     const { store, runId, owner, leaseMs } = this.options;
-    const created = store.create(run, { owner, ttlMs: leaseMs }, this.#clock.now()).then((ok) => {
-      if (!ok) throw new TributaryError('RUN_LEASED', `a run with id "${runId}" is already stored and not finished; resume it (executor.resume) or pick another id`, { issues: [{ path: 'runId', message: 'already stored' }] });
+    // Both asked at once (a synchronous store has the run stored when `run()` returns); a run
+    // stored although `taken` says the id was taken is removed again.
+    const now = this.#clock.now();
+    const created = Promise.all([store.create(run, { owner, ttlMs: leaseMs }, now), taken()]).then(async ([stored, already]) => {
+      if (stored && already) await store.finish(run.runId, 'failed', 0, now, owner);
+      if (!stored || already) throw new TributaryError('RUN_LEASED', `a run with id "${runId}" is already stored and not finished; resume it (executor.resume) or pick another id`, { issues: [{ path: 'runId', message: 'already stored' }] });
       this.#startRenewal();
     });
     this.#chain = created.catch(() => {
@@ -76,18 +86,18 @@ export class DurableRun implements DurableHooks {
     if (event.type !== 'fragment.succeeded' || this.#failed || this.#ended) return;
     if (this.restored?.has(event.fragmentId)) return;
     const fragment = encodeFragment(event.fragmentId, rows ?? []);
-    const { store, runId, owner } = this.options;
-    this.#write(async () => (await store.putFragment(runId, fragment, this.#snapshot(), this.#clock.now(), owner)) !== false);
+    const { store, key, owner } = this.options;
+    this.#write(async () => (await store.putFragment(key, fragment, this.#snapshot(), this.#clock.now(), owner)) !== false);
   }
 
   /** The run ended with `state` (`interrupted`: cancelled, still resumable); resolves when stored. */
   finish(state: StoredRunState): Promise<void> {
     this.#ended = true;
     this.#stopRenewal?.();
-    const { store, runId, owner } = this.options;
+    const { store, key, owner } = this.options;
     this.#write(async () => {
-      if (state !== 'interrupted') return (await store.finish(runId, state, store.ttlMs ?? 0, this.#clock.now(), owner)) !== false;
-      await store.release(runId, owner, 'interrupted', this.#clock.now());
+      if (state !== 'interrupted') return (await store.finish(key, state, store.ttlMs ?? 0, this.#clock.now(), owner)) !== false;
+      await store.release(key, owner, 'interrupted', this.#clock.now());
       return true;
     });
     return this.#chain;
@@ -128,10 +138,10 @@ export class DurableRun implements DurableHooks {
   }
 
   #startRenewal(): void {
-    const { store, runId, owner, leaseMs } = this.options;
+    const { store, key, owner, leaseMs } = this.options;
     if (this.#ended) return;
     this.#stopRenewal = this.#clock.every(Math.max(10, Math.floor(leaseMs / 3)), () => {
-      store.lease(runId, { owner, ttlMs: leaseMs }, this.#clock.now()).then(
+      store.lease(key, { owner, ttlMs: leaseMs }, this.#clock.now()).then(
         (held) => {
           if (!held && !this.#ended) this.#lost('its renewal was refused');
         },

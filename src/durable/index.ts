@@ -3,6 +3,7 @@ export type { RunStore, StoredRun, StoredRunInfo, StoredRunState, StoredFragment
 export { sqliteRunStore, type SqliteRunStoreOptions } from './sqlite-run-store.js';
 export { redisRunStore, type RedisRunStoreOptions } from './redis-run-store.js';
 export { readRunSnapshot } from './codec.js';
+export { storedRunKey } from './run-key.js';
 export { DurableRuns, type ResumeOptions, type RunsFilter } from './runs.js';
 export type { DurableRun } from './durable-run.js';
 export { Recorder, recorderFor } from './recorder.js';

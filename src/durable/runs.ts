@@ -6,15 +6,20 @@ import type { Clock } from '../execution/clock.js';
 import type { Principal } from '../sources/source.js';
 import { decodeFragment, decodePayload, encodePayload, type RunPayload } from './codec.js';
 import { DurableRun } from './durable-run.js';
+import { findAnyRun, findOwnRun, visibleRuns } from './find-run.js';
 import { deadOnThisHost, leaseOwner } from './lease-owner.js';
+import { storedRunKey } from './run-key.js';
 import type { RunStore, StoredRunInfo } from './run-store.js';
 import { runClock, type RunClock } from './wall-clock.js';
 
 /** `executor.resume(runId, options)`. */
 export interface ResumeOptions {
-  /** Who resumes: must be the principal the run was started under (compared by `id`)… */
+  /** Who resumes: run ids are scoped by principal, so this finds the run `runId` this principal (by `id`) started… */
   principal?: Principal;
-  /** …unless this is set: resume a run stored under any principal (it still runs as its own). */
+  /**
+   * …unless this is set: the run of that id of any principal (an operator's job; it still runs
+   * as its own principal). The caller's own run first; `CONFIG_INVALID` when several others have one.
+   */
   anyPrincipal?: boolean;
   /** Aborting it cancels the resumed run (which stays resumable). */
   signal?: AbortSignal;
@@ -67,9 +72,16 @@ export class DurableRuns {
     } catch (error) {
       throw new TributaryError('CONFIG_INVALID', `a durable run's plan, principal and params must be storable data (no functions): ${(error as Error).message}`, { issues: [{ path: 'runId', message: 'not storable' }], cause: error });
     }
-    const durable = new DurableRun({ store: this.store, runId, owner: leaseOwner(), leaseMs: this.leaseMs, clock: this.#clock });
+    const principalId = options.principal?.id;
+    const key = storedRunKey(runId, principalId);
+    const durable = new DurableRun({ store: this.store, runId, key, owner: leaseOwner(), leaseMs: this.leaseMs, clock: this.#clock });
     const now = this.#clock.now();
-    const created = durable.create({ runId, queryId: prepared.id, principalId: options.principal?.id, state: 'running', createdAt: now, updatedAt: now, fragments: prepared.fragments.length, stored: 0, payload, snapshot: undefined });
+    // The principal's own run of this id stored before ids were scoped, unfinished, takes the id as before.
+    const legacyTaken = async (): Promise<boolean> => {
+      const legacy = await this.store.get(runId, now);
+      return legacy !== undefined && legacy.principalId === principalId && (legacy.state === 'running' || legacy.state === 'interrupted');
+    };
+    const created = durable.create({ runId: key, queryId: prepared.id, principalId, state: 'running', createdAt: now, updatedAt: now, fragments: prepared.fragments.length, stored: 0, payload, snapshot: undefined }, legacyTaken);
     return { durable, created };
   }
 
@@ -78,28 +90,29 @@ export class DurableRuns {
     checkRunId(runId);
     checkOptionsObject(options, 'resume options', 'resume(runId, options)');
     if (options.principal !== undefined) checkPrincipal(options.principal, 'principal', 'resume options');
-    const stored = await this.store.get(runId, this.#clock.now());
-    if (!stored) throw new TributaryError('RUN_UNKNOWN', `no stored run has the id "${runId}" (never stored, finished, or expired)`, { issues: [{ path: 'runId', message: 'unknown run' }] });
-    // Whose run it is comes first: another principal learns nothing of its state.
-    if (!options.anyPrincipal && stored.principalId !== options.principal?.id) {
-      throw new TributaryError('FORBIDDEN', `run "${runId}" was started under another principal; resume it as that principal (or pass anyPrincipal: true)`, { issues: [{ path: 'principal', message: 'not the principal the run was started under' }] });
-    }
+    // Run ids are scoped by principal: another principal's run of this id is not found at all,
+    // so it learns nothing of it (not that it exists, nor how it ended).
+    const find = options.anyPrincipal ? findAnyRun : findOwnRun;
+    const found = await find(this.store, runId, options.principal?.id, this.#clock.now());
+    if (!found) throw new TributaryError('RUN_UNKNOWN', `no stored run has the id "${runId}"${options.anyPrincipal ? '' : ' for this principal'} (never stored, finished, or expired)`, { issues: [{ path: 'runId', message: 'unknown run' }] });
+    const { key, stored } = found;
     if (stored.state === 'done' || stored.state === 'partial' || stored.state === 'failed') {
       throw new TributaryError('RUN_UNKNOWN', `run "${runId}" has finished (${stored.state}); it is kept for listing only, nothing is left to resume`, { issues: [{ path: 'runId', message: 'finished' }] });
     }
     const lease = { owner: leaseOwner(), ttlMs: this.leaseMs };
-    if (!(await this.#takeLease(runId, stored, lease))) {
+    if (!(await this.#takeLease(key, stored, lease))) {
       const until = stored.leaseExpiresAt === undefined ? '' : ` until ${new Date(stored.leaseExpiresAt).toISOString()}`;
       throw new TributaryError('RUN_LEASED', `run "${runId}" is being run by another executor (its lease holds${until}); it was not resumed`, { issues: [{ path: 'runId', message: 'leased elsewhere' }] });
     }
     try {
       const payload = decodePayload(runId, stored.payload);
+      if (payload.principal?.id !== stored.principalId) throw new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${runId}" is damaged: its payload names another principal than the run`, { issues: [{ path: `runs.${runId}`, message: 'principal mismatch' }] });
       const prepared = prepare(payload.plan);
       const restored = new Map<string, Row[]>();
-      for (const fragment of await this.store.fragments(runId)) {
+      for (const fragment of await this.store.fragments(key)) {
         if (prepared.indexOf.has(fragment.fragmentId)) restored.set(fragment.fragmentId, decodeFragment(runId, fragment, prepared.rowLimits));
       }
-      const durable = new DurableRun({ store: this.store, runId, owner: lease.owner, leaseMs: this.leaseMs, clock: this.#clock, restored });
+      const durable = new DurableRun({ store: this.store, runId, key, owner: lease.owner, leaseMs: this.leaseMs, clock: this.#clock, restored });
       const runOptions: RunOptions & { deadlineMs?: number } = {
         ...(payload.principal ? { principal: payload.principal } : {}),
         ...(payload.params ? { params: payload.params } : {}),
@@ -108,7 +121,7 @@ export class DurableRuns {
       };
       return { payload, prepared, durable, runOptions };
     } catch (error) {
-      await this.store.release(runId, lease.owner, 'interrupted', this.#clock.now()).catch(() => undefined);
+      await this.store.release(key, lease.owner, 'interrupted', this.#clock.now()).catch(() => undefined);
       throw error;
     }
   }
@@ -120,11 +133,11 @@ export class DurableRuns {
    * it (of two resumers racing for it, one wins); the new holder's renewals bring its expiry back
    * to now + lease.
    */
-  async #takeLease(runId: string, stored: StoredRunInfo, lease: { owner: string; ttlMs: number }): Promise<boolean> {
-    if (await this.store.lease(runId, lease, this.#clock.now())) return true;
+  async #takeLease(key: string, stored: StoredRunInfo, lease: { owner: string; ttlMs: number }): Promise<boolean> {
+    if (await this.store.lease(key, lease, this.#clock.now())) return true;
     const expiresAt = stored.leaseExpiresAt;
     if (expiresAt === undefined || !deadOnThisHost(stored.leaseOwner)) return false;
-    return this.store.lease(runId, lease, Math.max(this.#clock.now(), expiresAt));
+    return this.store.lease(key, lease, Math.max(this.#clock.now(), expiresAt));
   }
 
   /** The run, with a `result` that settles once the store has its end (removed, kept, or released). */
@@ -154,7 +167,7 @@ export class DurableRuns {
   async runs(filter: RunsFilter = {}): Promise<StoredRunInfo[]> {
     checkOptionsObject(filter, 'runs filter', 'runs(filter)');
     if (filter.principal !== undefined) checkPrincipal(filter.principal, 'principal', 'runs filter');
-    const all = await this.store.list(this.#clock.now());
+    const all = visibleRuns(await this.store.list(this.#clock.now()));
     return filter.anyPrincipal ? all : all.filter((r) => r.principalId === filter.principal?.id);
   }
 

@@ -32,7 +32,8 @@ export interface RunOptions {
   deadlineMs?: number;
   /**
    * A durable run (needs the executor's `runStore`): stored as it goes, so
-   * `executor.resume(runId)` can finish it in any process. See README "Durable runs".
+   * `executor.resume(runId, { principal })` can finish it in any process. Scoped by the
+   * principal's id: another principal's run of the same id is another run. See README "Durable runs".
    */
   runId?: string;
   /**

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createExecutor, httpSource, redisRunStore, sqliteRunStore, type Executor, type RunStore } from '../../src/index.js';
+import { createExecutor, httpSource, redisRunStore, sqliteRunStore, storedRunKey, type Executor, type RunStore } from '../../src/index.js';
 import { reply, startHttpServer, type TestHttpServer } from '../support/http-server.js';
 import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 import { eventually } from '../support/servers.js';
@@ -58,7 +58,7 @@ function killAndResume(setup: () => Setup): void {
     await child.waitFor(/^started$/);
     const probe = s.store();
     try {
-      const ready = await eventually(async () => server.hits('GET /b') === 1 && (await probe.list(Date.now())).some((r) => r.runId === runId && r.stored === 1), 30_000, 50);
+      const ready = await eventually(async () => server.hits('GET /b') === 1 && (await probe.list(Date.now())).some((r) => r.runId === storedRunKey(runId, alice.id) && r.stored === 1), 30_000, 50);
       expect(ready, `the child stored a and started b (it printed: ${child.lines.join(' | ')})`).toBe(true);
     } finally {
       await probe.close();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createExecutor, redisRunStore, sqliteRunStore, type RunStore, type StoredFragment, type StoredRunState } from '../../src/index.js';
+import { createExecutor, redisRunStore, sqliteRunStore, storedRunKey, type RunStore, type StoredFragment, type StoredRunState } from '../../src/index.js';
 import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan } from './fixtures/sources.js';
 
@@ -75,15 +75,15 @@ function leaseChecks(kit: () => StoreKit): void {
       await source.running('b');
       const other = open();
       // Read at time 0: nothing stored counts as expired, whatever the clock says.
-      for (let i = 0; i < 100 && (await other.get('taken', 0))?.stored !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100 && (await other.get(storedRunKey('taken', undefined), 0))?.stored !== 1; i++) await new Promise((r) => setTimeout(r, 10));
       // Another executor takes the run over just after its lease ran out, as if this one had stalled past it.
-      const expires = (await other.get('taken', 0))!.leaseExpiresAt!;
-      expect(await other.lease('taken', { owner: 'other-executor', ttlMs: 60_000 }, expires + 1)).toBe(true);
+      const expires = (await other.get(storedRunKey('taken', undefined), 0))!.leaseExpiresAt!;
+      expect(await other.lease(storedRunKey('taken', undefined), { owner: 'other-executor', ttlMs: 60_000 }, expires + 1)).toBe(true);
       source.release('b');
       await expect(run.result).rejects.toMatchObject({ code: 'RUN_LEASED', message: expect.stringContaining('lost the lease on run "taken"') });
       // Fragment b's rows were not stored, and the run is still there for its new holder.
-      expect(await other.get('taken', 0)).toMatchObject({ state: 'running', stored: 1, leaseOwner: 'other-executor' });
-      expect((await other.fragments('taken')).map((f) => f.fragmentId)).toEqual(['a']);
+      expect(await other.get(storedRunKey('taken', undefined), 0)).toMatchObject({ state: 'running', stored: 1, leaseOwner: 'other-executor' });
+      expect((await other.fragments(storedRunKey('taken', undefined))).map((f) => f.fragmentId)).toEqual(['a']);
     } finally {
       await e.close();
     }
@@ -116,7 +116,7 @@ describe('a store written before writes named their owner', () => {
     const first = createExecutor({ sources: { db: source }, runStore: legacy });
     const run = first.run(twoFragmentPlan, { runId: 'legacy' });
     await source.running('b');
-    for (let i = 0; i < 100 && (await inner.get('legacy', 0))?.stored !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && (await inner.get(storedRunKey('legacy', undefined), 0))?.stored !== 1; i++) await new Promise((r) => setTimeout(r, 10));
     run.cancel();
     await run.result.catch(() => undefined);
     await first.close();
@@ -128,7 +128,7 @@ describe('a store written before writes named their owner', () => {
       expect(result.status).toBe('ok');
       expect(result.fragments.a).toMatchObject({ cached: true });
       // Removed, not merely expired: read at time 0.
-      expect(await store.get('legacy', 0)).toBeUndefined();
+      expect(await store.get(storedRunKey('legacy', undefined), 0)).toBeUndefined();
     } finally {
       await again.close();
     }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createExecutor, isTributaryError, readRunSnapshot, sqliteRunStore, type Executor, type QueryResult } from '../../src/index.js';
+import { createExecutor, isTributaryError, readRunSnapshot, sqliteRunStore, storedRunKey, type Executor, type QueryResult } from '../../src/index.js';
 import { eventually } from '../support/servers.js';
 import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan, type GatedSource } from './fixtures/sources.js';
 
@@ -88,7 +88,7 @@ describe('durable runs (SQLite run store, in one process)', () => {
     await interrupted('snap', source);
     const store = sqliteRunStore({ file });
     try {
-      const stored = await store.get('snap', Date.now());
+      const stored = await store.get(storedRunKey('snap', alice.id), Date.now());
       const snapshot = readRunSnapshot(stored?.snapshot);
       expect(snapshot).toMatchObject({ status: 'active', value: 'executing-level-1', context: { queryId: 'durable-two' } });
       expect(stored?.principalId).toBe('alice');
@@ -132,8 +132,9 @@ describe('durable runs (SQLite run store, in one process)', () => {
     const source = gatedSource({ a: A_ROWS, b: B_ROWS });
     await interrupted('r3', source);
     const second = executor(source);
-    await expect(second.resume('r3', { principal: { id: 'mallory' } })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(second.resume('r3')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    // Run ids are scoped by principal: another principal (or none) finds no run of that id at all.
+    await expect(second.resume('r3', { principal: { id: 'mallory' } })).rejects.toMatchObject({ code: 'RUN_UNKNOWN' });
+    await expect(second.resume('r3')).rejects.toMatchObject({ code: 'RUN_UNKNOWN' });
     expect(await second.runs({ principal: { id: 'mallory' } })).toEqual([]);
     expect(await second.runs()).toEqual([]);
     expect((await second.runs({ anyPrincipal: true })).map((r) => r.runId)).toEqual(['r3']);
@@ -184,10 +185,11 @@ describe('durable runs (SQLite run store, in one process)', () => {
     expect(result.status).toBe('ok');
     expect(await e.runs()).toMatchObject([{ runId: 'kept', state: 'done', stored: 2, leaseOwner: undefined }]);
     await expect(e.resume('kept')).rejects.toMatchObject({ code: 'RUN_UNKNOWN' });
-    // Another principal is refused as for a running run: it learns nothing of how it ended.
+    // Another principal finds no such run, as for a running one: it learns nothing of how it ended.
     const refused: unknown = await e.resume('kept', { principal: { id: 'mallory' } }).catch((error: unknown) => error);
-    expect(refused).toMatchObject({ code: 'FORBIDDEN' });
-    expect((refused as Error).message).not.toMatch(/done|finished/);
+    expect(refused).toMatchObject({ code: 'RUN_UNKNOWN' });
+    const never: unknown = await e.resume('never', { principal: { id: 'mallory' } }).catch((error: unknown) => error);
+    expect((refused as Error).message).toBe((never as Error).message.replace('"never"', '"kept"'));
   });
 
   it('a run without a runId stores nothing, even on an executor with a run store', async () => {

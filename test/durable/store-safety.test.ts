@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createExecutor, readRunSnapshot, redisRunStore, sqliteRunStore, type Executor, type RunStore } from '../../src/index.js';
+import { createExecutor, readRunSnapshot, redisRunStore, sqliteRunStore, storedRunKey, type Executor, type RunStore } from '../../src/index.js';
 import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 import { eventually } from '../support/servers.js';
 import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan } from './fixtures/sources.js';
@@ -35,7 +35,7 @@ describe('run stores: what comes back is checked, leases are kept', () => {
   it('a tampered fragment is refused with a clear error, and the run stays resumable', async () => {
     await interruptedRun('tampered');
     const db = new Database(file);
-    db.prepare('UPDATE tributary_run_fragments SET data = ? WHERE run_id = ?').run(Buffer.from('not gzip at all'), 'tampered');
+    db.prepare('UPDATE tributary_run_fragments SET data = ? WHERE run_id = ?').run(Buffer.from('not gzip at all'), storedRunKey('tampered', undefined));
     db.close();
     const e = createExecutor({ sources: { db: gatedSource({ a: A_ROWS, b: B_ROWS }) }, runStore: sqliteRunStore({ file }) });
     open.push(e);
@@ -67,7 +67,7 @@ describe('run stores: what comes back is checked, leases are kept', () => {
     await source.running('b');
     // Another executor took the run over (as if this one had stalled past its lease).
     const db = new Database(file);
-    db.prepare('UPDATE tributary_runs SET lease_owner = ?, lease_expires_at = ? WHERE run_id = ?').run('someone-else', Date.now() + 60_000, 'stolen');
+    db.prepare('UPDATE tributary_runs SET lease_owner = ?, lease_expires_at = ? WHERE run_id = ?').run('someone-else', Date.now() + 60_000, storedRunKey('stolen', undefined));
     db.close();
     await expect(run.result).rejects.toMatchObject({ code: 'RUN_LEASED', message: expect.stringContaining('lost the lease on run "stolen" (its renewal was refused)') });
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createExecutor, createVirtualClock, sqliteRunStore, type Executor, type RunStore } from '../../src/index.js';
+import { createExecutor, createVirtualClock, sqliteRunStore, storedRunKey, type Executor, type RunStore } from '../../src/index.js';
 import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan } from './fixtures/sources.js';
 
 /** Turns of the event loop until `check` holds (no time passes on the virtual clock). */
@@ -43,13 +43,13 @@ describe('durable runs on the executor\'s clock', () => {
     const e = executor(store, clock, source);
     const run = e.run(twoFragmentPlan, { runId: 'virtual-lease' });
     await source.running('b');
-    const first = (await store.get('virtual-lease', 0))!;
+    const first = (await store.get(storedRunKey('virtual-lease', undefined), 0))!;
     expect(first.leaseExpiresAt! - first.createdAt).toBe(30_000);
     // Ten virtual seconds: the renewal falls due, and the lease runs 30 s from then.
     await clock.advanceAsync(10_000);
-    expect(await within(async () => (await store.get('virtual-lease', 0))!.leaseExpiresAt! - first.createdAt === 40_000)).toBe(true);
+    expect(await within(async () => (await store.get(storedRunKey('virtual-lease', undefined), 0))!.leaseExpiresAt! - first.createdAt === 40_000)).toBe(true);
     await clock.advanceAsync(10_000);
-    expect(await within(async () => (await store.get('virtual-lease', 0))!.leaseExpiresAt! - first.createdAt === 50_000)).toBe(true);
+    expect(await within(async () => (await store.get(storedRunKey('virtual-lease', undefined), 0))!.leaseExpiresAt! - first.createdAt === 50_000)).toBe(true);
     source.release('b');
     expect((await run.result).status).toBe('ok');
   });
