@@ -59,7 +59,11 @@ export function encodeFragment(fragmentId: string, rows: Row[]): StoredFragment 
  * than its fragment could have fetched.
  */
 export function decodeFragment(runId: string, stored: StoredFragment, limits: { maxRows?: number; maxBytes?: number }): Row[] {
-  if (stored.chunks.length === 0) return withColumnsOf(runId, [], stored.columns);
+  if (stored.chunks.length === 0) {
+    // Rows lost (a wiped BLOB, dropped chunks): not an empty result.
+    if (stored.rowCount !== 0) throw damaged(runId, `fragment "${stored.fragmentId}" should hold ${stored.rowCount} rows but holds none`);
+    return withColumnsOf(runId, [], stored.columns);
+  }
   // The serialized form of rows is larger than their measured bytes; leave generous room.
   const maxOutputLength = limits.maxBytes === undefined ? undefined : Math.max(1 << 20, limits.maxBytes * 4);
   let rows: unknown;
@@ -71,6 +75,7 @@ export function decodeFragment(runId: string, stored: StoredFragment, limits: { 
   }
   if (!Array.isArray(rows) || !rows.every(isPlainRecord)) throw damaged(runId, `fragment "${stored.fragmentId}" holds something that is not rows`);
   if (limits.maxRows !== undefined && rows.length > limits.maxRows) throw damaged(runId, `fragment "${stored.fragmentId}" holds ${rows.length} rows, more than maxRows=${limits.maxRows}`);
+  if (rows.length !== stored.rowCount) throw damaged(runId, `fragment "${stored.fragmentId}" holds ${rows.length} rows, but ${stored.rowCount} were stored`);
   return withColumnsOf(runId, rows as Row[], stored.columns);
 }
 

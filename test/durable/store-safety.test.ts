@@ -44,6 +44,22 @@ describe('run stores: what comes back is checked, leases are kept', () => {
     expect(await e.runs()).toMatchObject([{ runId: 'tampered', state: 'interrupted', leaseOwner: undefined }]);
   });
 
+  it('a fragment whose rows were lost (or cut short) is refused, not resumed as fewer rows', async () => {
+    await interruptedRun('wiped');
+    await interruptedRun('cut');
+    const db = new Database(file);
+    db.prepare('UPDATE tributary_run_fragments SET data = NULL WHERE run_id = ?').run(storedRunKey('wiped', undefined));
+    db.prepare('UPDATE tributary_run_fragments SET row_count = row_count + 1 WHERE run_id = ?').run(storedRunKey('cut', undefined));
+    db.close();
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    const e = createExecutor({ sources: { db: source }, runStore: sqliteRunStore({ file }) });
+    open.push(e);
+    await expect(e.resume('wiped')).rejects.toMatchObject({ code: 'SOURCE_BAD_RESPONSE', message: expect.stringContaining('fragment "a" should hold 3 rows but holds none') });
+    await expect(e.resume('cut')).rejects.toMatchObject({ code: 'SOURCE_BAD_RESPONSE', message: expect.stringContaining('fragment "a" holds 3 rows, but 4 were stored') });
+    expect(source.calls).toEqual({});
+    expect((await e.runs()).map((r) => [r.runId, r.state])).toEqual([['wiped', 'interrupted'], ['cut', 'interrupted']]);
+  });
+
   it('stored rows beyond the fragment\'s maxRows are refused', async () => {
     await interruptedRun('too-many');
     const e = createExecutor({ sources: { db: gatedSource({ a: A_ROWS, b: B_ROWS }) }, runStore: sqliteRunStore({ file }), rowLimits: { maxRows: 2 } });
