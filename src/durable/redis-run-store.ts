@@ -11,6 +11,11 @@ const optionsSchema = z.strictObject({
   maxAgeMs: z.number().int().positive().default(7 * 24 * 3600 * 1000),
   /** Key prefix; several deployments (or tests) keep apart with their own. */
   prefix: z.string().min(1).default('tributary:runs:'),
+  /**
+   * How long one command may wait for Redis (ms): a Redis that stopped answering fails the
+   * write (`SOURCE_UNAVAILABLE`) instead of holding the run, `resume` or `executor.close()` forever.
+   */
+  timeoutMs: z.number().int().positive().default(5000),
 });
 
 export type RedisRunStoreOptions = z.input<typeof optionsSchema>;
@@ -84,8 +89,8 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
     const issues = parsed.error.issues.map((i) => ({ path: ['runStore', ...i.path].join('.'), message: i.message }));
     throw new TributaryError('CONFIG_INVALID', `invalid redisRunStore options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
-  const { url, ttlMs, maxAgeMs, prefix } = parsed.data;
-  const client = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  const { url, ttlMs, maxAgeMs, prefix, timeoutMs } = parsed.data;
+  const client = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: Math.min(2000, timeoutMs), commandTimeout: timeoutMs });
   let lastError = '';
   client.on('error', (error: Error) => {
     lastError = error.message;

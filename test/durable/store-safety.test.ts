@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExecutor, readRunSnapshot, redisRunStore, sqliteRunStore, storedRunKey, type Executor, type RunStore } from '../../src/index.js';
-import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { describeRedis, freezableProxy, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 import { eventually } from '../support/servers.js';
 import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan } from './fixtures/sources.js';
 
@@ -120,6 +120,30 @@ describeRedis('redisRunStore', () => {
     expect(await store.finish('r', 'done', 60_000, now + 3000, ['x', 'y', 'z'][holder]!)).toBe(true);
     expect(await store.get('r', now + 3000)).toBeUndefined();
     expect(await store.list(now + 3000)).toMatchObject([{ runId: 'r', state: 'done', leaseOwner: undefined }]);
+  });
+
+  it('a Redis that stops answering fails the run store\'s commands after timeoutMs: nothing hangs, close() included', async () => {
+    const proxy = await freezableProxy();
+    try {
+      const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+      source.hold('b');
+      const e = createExecutor({ sources: { db: source }, runStore: redisRunStore({ url: proxy.url, prefix, timeoutMs: 200 }) });
+      const run = e.run(twoFragmentPlan, { runId: 'frozen' });
+      await source.running('b');
+      expect(await eventually(async () => (await e.runs()).some((r) => r.stored === 1))).toBe(true);
+      proxy.freeze();
+      // A new run cannot be stored: it fails, running nothing.
+      await expect(e.run(twoFragmentPlan, { runId: 'never-stored' }).result).rejects.toMatchObject({ code: 'SOURCE_UNAVAILABLE', message: expect.stringContaining('timed out') });
+      await expect(e.resume('frozen')).rejects.toMatchObject({ code: 'SOURCE_UNAVAILABLE' });
+      expect(source.calls).toEqual({ a: 1, b: 1 });
+      // b's rows and the run's end cannot be stored: the result still comes (its rows are right),
+      // and close() ends rather than waiting on Redis.
+      source.release('b');
+      expect((await run.result).status).toBe('ok');
+      await e.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('runs a durable run end to end and leaves nothing behind when it finishes', async () => {
