@@ -90,7 +90,13 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
     throw new TributaryError('CONFIG_INVALID', `invalid redisRunStore options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
   const { url, ttlMs, maxAgeMs, prefix, timeoutMs } = parsed.data;
-  const client = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: Math.min(2000, timeoutMs), commandTimeout: timeoutMs });
+  let client: Redis;
+  try {
+    client = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: Math.min(2000, timeoutMs), commandTimeout: timeoutMs });
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new TributaryError('CONFIG_INVALID', `invalid redisRunStore options: runStore.url: ${why}`, { issues: [{ path: 'runStore.url', message: why }], cause: error });
+  }
   let lastError = '';
   client.on('error', (error: Error) => {
     lastError = error.message;

@@ -28,6 +28,11 @@ interface RunRow {
   snapshot?: string | null;
 }
 
+const TABLE_COLUMNS = {
+  tributary_runs: ['run_id', 'query_id', 'principal_id', 'state', 'created_at', 'updated_at', 'fragments', 'stored', 'lease_owner', 'lease_expires_at', 'expires_at', 'payload', 'snapshot'],
+  tributary_run_fragments: ['run_id', 'fragment_id', 'row_count', 'columns', 'data'],
+};
+
 const INFO_COLUMNS = 'run_id, query_id, principal_id, state, created_at, updated_at, fragments, stored, lease_owner, lease_expires_at, expires_at';
 
 /**
@@ -45,18 +50,7 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     throw new TributaryError('CONFIG_INVALID', `invalid sqliteRunStore options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
   const { file, ttlMs } = parsed.data;
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS tributary_runs (
-      run_id TEXT PRIMARY KEY, query_id TEXT NOT NULL, principal_id TEXT, state TEXT NOT NULL,
-      created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, fragments INTEGER NOT NULL, stored INTEGER NOT NULL DEFAULT 0,
-      lease_owner TEXT, lease_expires_at INTEGER, expires_at INTEGER, payload BLOB NOT NULL, snapshot TEXT);
-    CREATE TABLE IF NOT EXISTS tributary_run_fragments (
-      run_id TEXT NOT NULL, fragment_id TEXT NOT NULL, row_count INTEGER NOT NULL, columns TEXT, data BLOB,
-      PRIMARY KEY (run_id, fragment_id));`);
-
+  const db = openDatabase(file);
   const st = {
     purge: db.prepare('SELECT run_id FROM tributary_runs WHERE expires_at IS NOT NULL AND expires_at <= ?'),
     remove: db.prepare('DELETE FROM tributary_runs WHERE run_id = ?'),
@@ -159,6 +153,41 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       db.close();
     },
   };
+}
+
+/**
+ * Opens (or creates) the store's file: a path that cannot be opened (no such directory, a
+ * directory, not an SQLite file) is `CONFIG_INVALID` at `runStore.file`, not a driver error.
+ */
+function openDatabase(file: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS tributary_runs (
+        run_id TEXT PRIMARY KEY, query_id TEXT NOT NULL, principal_id TEXT, state TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, fragments INTEGER NOT NULL, stored INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT, lease_expires_at INTEGER, expires_at INTEGER, payload BLOB NOT NULL, snapshot TEXT);
+      CREATE TABLE IF NOT EXISTS tributary_run_fragments (
+        run_id TEXT NOT NULL, fragment_id TEXT NOT NULL, row_count INTEGER NOT NULL, columns TEXT, data BLOB,
+        PRIMARY KEY (run_id, fragment_id));`);
+    // A table of that name made by something else: say so here, not as a failing statement later.
+    for (const [table, columns] of Object.entries(TABLE_COLUMNS)) {
+      const have = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
+      const missing = columns.filter((c) => !have.has(c));
+      if (missing.length > 0) throw new Error(`its table ${table} is not a run store's (no column ${missing.join(', ')})`);
+    }
+    return db;
+  } catch (error) {
+    db?.close();
+    const why = error instanceof Error ? error.message : String(error);
+    throw new TributaryError('CONFIG_INVALID', `invalid sqliteRunStore options: runStore.file: cannot open ${JSON.stringify(file)} as an SQLite database (${why})`, {
+      issues: [{ path: 'runStore.file', message: `cannot be opened: ${why}` }],
+      cause: error,
+    });
+  }
 }
 
 function infoOf(row: RunRow): StoredRunInfo {

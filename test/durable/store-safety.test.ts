@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -65,6 +65,31 @@ describe('run stores: what comes back is checked, leases are kept', () => {
     const e = createExecutor({ sources: { db: gatedSource({ a: A_ROWS, b: B_ROWS }) }, runStore: sqliteRunStore({ file }), rowLimits: { maxRows: 2 } });
     open.push(e);
     await expect(e.resume('too-many')).rejects.toMatchObject({ code: 'SOURCE_BAD_RESPONSE', message: expect.stringContaining('more than maxRows=2') });
+  });
+
+  it('a file that cannot be a run store is CONFIG_INVALID at runStore.file, not a driver error', () => {
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'not an SQLite database, '.repeat(100));
+    const foreign = join(dir, 'foreign.db');
+    const db = new Database(foreign);
+    db.exec('CREATE TABLE tributary_runs (id INTEGER PRIMARY KEY, note TEXT)');
+    db.close();
+    for (const [bad, why] of [
+      [text, 'file is not a database'],
+      [join(dir, 'no', 'such', 'dir', 'runs.db'), 'directory does not exist'],
+      [dir, 'unable to open'],
+      [foreign, 'its table tributary_runs is not a run store\'s (no column run_id'],
+    ] as const) {
+      let error: unknown;
+      try {
+        sqliteRunStore({ file: bad });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ name: 'TributaryError', code: 'CONFIG_INVALID', issues: [{ path: 'runStore.file' }], message: expect.stringContaining(why) });
+    }
+    expect(readFileSync(text, 'utf8')).toBe('not an SQLite database, '.repeat(100));
+    expect(() => redisRunStore({ url: 'not a url' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', issues: [expect.objectContaining({ path: 'runStore.url' })] }));
   });
 
   it('a stored snapshot cannot reach a prototype', () => {
