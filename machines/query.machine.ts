@@ -1,7 +1,7 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import type { SettleEvent, SourceCounts } from '../src/run/port.js';
 import type { FragmentCounts } from '../src/run/status-table.js';
-import { portOf, sourceActor } from './source.machine.js';
+import { boundPortOf, portOf, sourceActor } from './source.machine.js';
 
 /**
  * The query actor's context: plain, immutable data — a new object on every change, never
@@ -133,10 +133,12 @@ const querySetup = setup({
     skipDownstream: ({ event, system }) => {
       if (event.type === 'fragment.failed' || event.type === 'fragment.dropped') portOf(system).skipDownstream(event);
     },
-    /** After the deadline: what the run finished (dropped, failed, skipped) shows in the counts. */
-    afterDeadline: assign(({ system }) => {
+    /** After the deadline: what the run finished (dropped, failed, skipped) shows in the counts, its failures in their sources' too. */
+    afterDeadline: assign(({ context, system }) => {
       const port = portOf(system);
-      return { counts: port.counts(), lowestOpenLevel: port.lowestOpenLevel() };
+      let sources = context.sources;
+      for (const event of port.takeDeadlineSettled()) sources = afterSettle(sources, event);
+      return { counts: port.counts(), lowestOpenLevel: port.lowestOpenLevel(), sources };
     }),
     failFromDeadline: assign(({ event }) => (event.type === 'query.deadline' ? { failure: { code: 'TIMEOUT', message: event.message } } : {})),
     /**
@@ -159,10 +161,18 @@ const querySetup = setup({
     })),
     failFromRefusal: assign(({ event }) => (event.type === 'query.refused' ? { failure: { code: event.code, message: event.message } } : {})),
     failFromMerge: assign(({ event }) => (event.type === 'merge.failed' ? { failure: { code: event.code, message: event.message } } : {})),
-    /** Entering `failed`: the source actors stop with it, so nothing is queued or running any more. */
-    stopCounts: assign(({ context }) =>
-      context.counts.queued === 0 && context.counts.running === 0 ? {} : { counts: { ...context.counts, queued: 0, running: 0 } },
-    ),
+    /**
+     * Entering `failed`: the source actors stop with it, so nothing is queued or running any
+     * more, and what can no longer run because a fragment it depends on did not succeed is
+     * skipped (as `result.fragments` reports it). A run refused before it started has no port
+     * bound and nothing to count.
+     */
+    stopCounts: assign(({ context, system }) => {
+      const port = boundPortOf(system);
+      if (!port) return context.counts.queued === 0 && context.counts.running === 0 ? {} : { counts: { ...context.counts, queued: 0, running: 0 } };
+      port.stopped();
+      return { counts: { ...port.counts(), queued: 0, running: 0 }, lowestOpenLevel: port.lowestOpenLevel() };
+    }),
     setRowCount: assign(({ event }) => (event.type === 'merge.done' ? { rowCount: event.rowCount } : {})),
     /**
      * Merges on the next microtask (the merge tree is in-process work, no actor needed),

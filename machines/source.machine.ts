@@ -50,6 +50,11 @@ export function portOf(system: object): QueryPort {
   return port;
 }
 
+/** The run of `system`'s query actor tree, if one is bound (none for a run refused before it started). @internal */
+export function boundPortOf(system: object): QueryPort | undefined {
+  return (system as PortSlot)[PORT];
+}
+
 /**
  * The child actor that runs one source executor's fragments (actor id = the source's
  * registered name). It receives `fragments.ready` from its query actor, runs each fragment

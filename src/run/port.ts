@@ -67,6 +67,13 @@ export interface QueryPort {
   settled(event: SettleEvent): void;
   /** Under `partial`: every fragment downstream of a failed one is skipped. */
   skipDownstream(event: SettleEvent): void;
+  /**
+   * The query failed: every pending fragment that can never run (one it depends on did not
+   * succeed) is skipped, so the last counts agree with the result's statuses.
+   */
+  stopped(): void;
+  /** The settle events of the fragments the query's deadline stopped (once: taken, they are gone). */
+  takeDeadlineSettled(): readonly SettleEvent[];
   counts(): FragmentCounts;
   /** The lowest level with an unfinished fragment. */
   lowestOpenLevel(): number;

@@ -54,9 +54,9 @@ export class RunDeadline {
    * sent is stopped (its calls aborted). An optional one is dropped, a required one fails
    * with TIMEOUT; either way what depends on it is skipped. Returns true when the query must
    * fail (a required fragment under fail-fast); otherwise every fragment is finished and the
-   * query goes on to its merge. O(fragments), once per run.
+   * query goes on to its merge. Each settle event goes into `settled`. O(fragments), once per run.
    */
-  stopAll(port: RunPort): boolean {
+  stopAll(port: RunPort, settled: SettleEvent[]): boolean {
     let fail = false;
     for (const f of port.prepared.fragments) {
       const i = f.index;
@@ -69,6 +69,7 @@ export class RunDeadline {
         fail = true;
       }
       port.record(event);
+      settled.push(event);
       // Counted as finished either way (its event went out): the progress and the snapshot say so.
       port.table.settle(i);
       if (!fail) port.skipDownstream({ fragmentId: f.id });

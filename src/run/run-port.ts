@@ -11,7 +11,7 @@ import { RunEvents } from './events.js';
 import type { QueryPort, Ready, SettleEvent, SourceRunner } from './port.js';
 import type { PreparedPlan } from './prepare.js';
 import { takeReady } from './ready.js';
-import { countSettled, recordSettlement, skipBelow } from './settle.js';
+import { countSettled, recordSettlement, skipBelow, skipUnreachable } from './settle.js';
 import { mergeRun } from './run-merge.js';
 import { Scheduler } from './scheduler.js';
 import { createSourceRunner } from './source-runner.js';
@@ -50,6 +50,8 @@ export class RunPort implements QueryPort, BindContext {
   /** The query's deadline (the run's, else the plan's or executor's), shared out over the plan. */
   readonly deadline: QueryDeadline | undefined;
   readonly #deadline: RunDeadline | undefined;
+  /** The fragments the deadline stopped, until the machine has counted them per source. */
+  #deadlineSettled: SettleEvent[] | undefined;
   merged: { rows: Row[]; columns: string[] } = { rows: [], columns: [] };
 
   constructor(
@@ -95,7 +97,17 @@ export class RunPort implements QueryPort, BindContext {
 
   /** The query's deadline passed: what was unfinished is stopped (`RunDeadline.stopAll`); true when the query must fail. */
   passDeadline(): boolean {
-    return this.#deadline?.stopAll(this) ?? false;
+    if (!this.#deadline) return false;
+    const settled: SettleEvent[] = [];
+    const fail = this.#deadline.stopAll(this, settled);
+    this.#deadlineSettled = settled;
+    return fail;
+  }
+
+  takeDeadlineSettled(): readonly SettleEvent[] {
+    const settled = this.#deadlineSettled;
+    this.#deadlineSettled = undefined;
+    return settled ?? [];
   }
 
   /** The runner behind the source actor `name`, once it has been spawned. */
@@ -163,6 +175,10 @@ export class RunPort implements QueryPort, BindContext {
 
   skipDownstream(event: { fragmentId: string }): void {
     skipBelow(this, event.fragmentId);
+  }
+
+  stopped(): void {
+    skipUnreachable(this);
   }
 
   counts(): FragmentCounts {

@@ -51,3 +51,25 @@ export function skipBelow(port: RunPort, fragmentId: string): void {
   }
   port.events.progressed();
 }
+
+/**
+ * The query failed (fail-fast, a cancel, a deadline under fail-fast): every fragment still
+ * pending that can never run because a fragment it depends on did not succeed (it failed,
+ * was dropped, skipped, or was stopped unfinished) is skipped now, each with its event, so
+ * the query actor's last snapshot, `progress$` and `events$` count what `result.fragments`
+ * reports as skipped. One still pending whose upstreams all succeeded stays as it is: the
+ * stop kept it from its turn (`cancelled` in the result). O(fragments), once per failed run. @internal
+ */
+export function skipUnreachable(port: RunPort): void {
+  const { prepared, table } = port;
+  for (const f of prepared.fragments) {
+    if (!table.isPending(f.index)) continue;
+    const blocked = f.dependsOn.find((u) => table.state(u) !== 'succeeded');
+    if (blocked === undefined || !table.skipped(f.index)) continue;
+    if (port.events.wanted) {
+      const because = prepared.fragments[blocked]!.id;
+      port.events.emit({ type: 'fragment.skipped', queryId: port.queryId, runId: port.runId, at: port.at(), fragmentId: f.id, source: f.source, level: f.level, because });
+    }
+  }
+  port.events.progressed();
+}
