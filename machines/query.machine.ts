@@ -1,6 +1,7 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import type { SettleEvent, SourceCounts } from '../src/run/port.js';
 import type { FragmentCounts } from '../src/run/status-table.js';
+import { shapeCache } from './shape-cache.js';
 import { boundPortOf, portOf, sourceActor } from './source.machine.js';
 
 /**
@@ -266,8 +267,6 @@ function buildQueryMachine(levelCount: number) {
 
 export type QueryMachine = ReturnType<typeof buildQueryMachine>;
 
-const machines = new Map<number, QueryMachine>();
-
 /**
  * The query statechart for plans of `levelCount` levels, built once per level count and
  * shared by every run: `planned` → `executing-level-0` … `executing-level-N` → `merging` →
@@ -278,13 +277,7 @@ const machines = new Map<number, QueryMachine>();
  * actors (`schedule: "eager"`: every success sends what it made ready, and the state names
  * the lowest level still running). Each source actor answers with one settle event per
  * fragment; a fragment the in-process cache answers settles in the step that dispatched it.
- * Reaching `failed` stops the source actors, which aborts their calls.
+ * Reaching `failed` stops the source actors, which aborts their calls. The cache of
+ * definitions is bounded (`shapeCache`); `levelCount` must be a whole number ≥ 1 (else PLAN_INVALID).
  */
-export function queryMachineFor(levelCount: number): QueryMachine {
-  let machine = machines.get(levelCount);
-  if (!machine) {
-    machine = buildQueryMachine(levelCount);
-    machines.set(levelCount, machine);
-  }
-  return machine;
-}
+export const queryMachineFor: (levelCount: number) => QueryMachine = shapeCache(buildQueryMachine);
