@@ -64,10 +64,15 @@ class RunControl {
     const finish = this.#finish.bind(this);
     actor.subscribe({ complete: finish, error: finish });
     // XState's stop() of an actor not yet started only marks it stopped (no observer hears of
-    // it, and start() would run it after all): here it is a cancel, like stop() on a running one.
+    // it, start() would run it after all, and its snapshot says `active`, in `planned`, for
+    // good): here it is a cancel, like stop() on a running one, and the actor ends as one does,
+    // `stopped` (started first, in `planned`, which runs nothing: no port is bound any more).
     const stop = actor.stop.bind(actor);
     actor.stop = () => {
-      if (!this.#started) this.#refuse(new TributaryError('CANCELLED', 'the query was cancelled: its actor was stopped'), false);
+      if (!this.#started) {
+        this.#refuse(new TributaryError('CANCELLED', 'the query was cancelled: its actor was stopped'), false);
+        actor.start();
+      }
       return stop();
     };
 

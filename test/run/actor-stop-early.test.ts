@@ -16,7 +16,12 @@ it.each([
   const h = hanging();
   const executor = createExecutor({ sources: { h: h.source }, quotas: { maxRunningQueries: 1 }, ...(authorize ? { authorize } : {}) });
   const run = executor.run(plan, { principal: alice });
+  const seen: string[] = [];
+  run.actor.subscribe({ next: (s) => seen.push(`${String(s.value)} ${s.status}`), complete: () => seen.push('complete') });
   run.actor.stop();
+  // It reads as stopped, as a started actor stopped does (it said `active`, in `planned`, for good).
+  expect(run.actor.getSnapshot()).toMatchObject({ value: 'planned', status: 'stopped' });
+  expect(seen).toEqual(['planned active', 'complete']);
   expect(await settles(run.result)).toBe(true);
   await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
   expect(h.calls).toEqual([]);
