@@ -1,6 +1,6 @@
 import type { Predicate } from '../plan/schema.js';
 import { compilePredicate, type ParamResolver } from '../data/predicate.js';
-import { namedIf, type Relation, type RelationResult } from './relation.js';
+import { namedIf, openIf, type Relation, type RelationResult } from './relation.js';
 import { requireColumns } from './references.js';
 import { predicateColumns } from '../data/predicate-columns.js';
 
@@ -17,5 +17,5 @@ export function filter(
 ): RelationResult {
   requireColumns(input, predicateColumns(where, `${path}.where`));
   const test = compilePredicate(where, resolveParam, `${path}.where`);
-  return { rows: input.rows.filter(test), columns: [...input.columns], ...namedIf(input.named === true) };
+  return { rows: input.rows.filter(test), columns: [...input.columns], ...namedIf(input.named === true), ...openIf(input.open === true) };
 }

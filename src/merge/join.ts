@@ -1,7 +1,7 @@
 import type { Row } from '../data/row.js';
 import { mergeFailed } from '../data/fail.js';
 import { matchIndices } from './hash.js';
-import { namedIf, type Relation, type RelationResult } from './relation.js';
+import { namedIf, openIf, type Relation, type RelationResult } from './relation.js';
 import { requireColumns } from './references.js';
 import { rowMaker, type ColumnFrom } from '../data/row-maker.js';
 
@@ -52,7 +52,7 @@ export function join(left: Relation, right: Relation, spec: JoinSpec, path = 'jo
   );
   if (spec.type === 'semi' || spec.type === 'anti') {
     const wanted = spec.type === 'semi';
-    return { rows: left.rows.filter((_, i) => ((matches[i]?.length ?? 0) > 0) === wanted), columns: [...left.columns], ...namedIf(left.named === true) };
+    return { rows: left.rows.filter((_, i) => ((matches[i]?.length ?? 0) > 0) === wanted), columns: [...left.columns], ...namedIf(left.named === true), ...openIf(left.open === true) };
   }
   const rightNames = rightOutputNames(left, right, spec.rightName, path);
   // The column plan, resolved once: which input column feeds which output column.
@@ -72,5 +72,5 @@ export function join(left: Relation, right: Relation, spec: JoinSpec, path = 'jo
     for (let m = 0; m < found.length; m++) rows.push(build(l, rightRows[found[m] as number]));
     if (found.length === 0 && keepUnmatched) rows.push(build(l, undefined));
   }
-  return { rows, columns: [...left.columns, ...rightNames], ...namedIf(named) };
+  return { rows, columns: [...left.columns, ...rightNames], ...namedIf(named), ...openIf(left.open === true || right.open === true) };
 }

@@ -1,7 +1,7 @@
 import type { Row } from '../data/row.js';
 import { matchIndices } from './hash.js';
 import { mergeFailed } from '../data/fail.js';
-import { namedIf, type Relation, type RelationResult } from './relation.js';
+import { namedIf, openIf, type Relation, type RelationResult } from './relation.js';
 import { requireColumns } from './references.js';
 import { setColumn } from '../data/row.js';
 import { pickMaker } from '../data/row-maker.js';
@@ -40,5 +40,5 @@ export function nest(parent: Relation, child: Relation, spec: NestSpec, path = '
     setColumn(out, spec.as, children);
     return out;
   });
-  return { rows, columns, ...namedIf(parent.named === true) };
+  return { rows, columns, ...namedIf(parent.named === true), ...openIf(parent.open === true) };
 }

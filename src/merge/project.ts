@@ -10,13 +10,14 @@ export type ProjectColumn = string | { column: string; as: string };
  * Keeps exactly the listed columns, in that order, renaming `{ column, as }` entries.
  * A column that is not among the input's columns is a mistake in the plan (MERGE_FAILED)
  * when they are known: when there are rows, or the source named its columns; an empty
- * input without names cannot be checked and raises no error.
+ * input without names cannot be checked and raises no error, nor can one fed by such an
+ * input (`Relation.open`: a union or join over a fragment that ran no query).
  */
 export function project(input: Relation, columns: readonly ProjectColumn[], path = 'project'): RelationResult {
   const pairs = columns.map((c): [string, string] => (typeof c === 'string' ? [c, c] : [c.column, c.as]));
   const names = pairs.map(([, as]) => as);
   assertUniqueColumns(names, `${path}.columns`);
-  if (input.rows.length > 0 || input.columns.length > 0) {
+  if (input.open !== true && (input.rows.length > 0 || input.columns.length > 0)) {
     const known = new Set(input.columns);
     pairs.forEach(([from], i) => {
       if (!known.has(from)) throw mergeFailed(`${path}.columns[${i}]`, `column "${from}" is not in the input`);

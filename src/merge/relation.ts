@@ -15,6 +15,13 @@ export interface Relation {
    * in rows: a JSON API leaves out null fields, so a column no row shows may still be real.
    */
   readonly named?: boolean;
+  /**
+   * True when an input below showed nothing of its columns — no rows and none named: a
+   * fragment whose bound list was empty (it ran no query), an empty JSON answer, an empty
+   * memory table — so columns it would have had may be missing from `columns` even where
+   * other inputs' rows show theirs. A `project` cannot tell such a column from a typo then.
+   */
+  readonly open?: boolean;
 }
 
 /** What every operator returns: fresh arrays the caller owns (the rows may be shared). */
@@ -22,6 +29,7 @@ export interface RelationResult {
   rows: Row[];
   columns: string[];
   named?: boolean;
+  open?: boolean;
 }
 
 /**
@@ -32,6 +40,12 @@ export function namedIf(yes: boolean): { named: true } | undefined {
   return yes ? NAMED : undefined;
 }
 const NAMED = Object.freeze({ named: true as const });
+
+/** `{ open: true }` when `yes`, else nothing (see `Relation.open`). */
+export function openIf(yes: boolean): { open: true } | undefined {
+  return yes ? OPEN : undefined;
+}
+const OPEN = Object.freeze({ open: true as const });
 
 /**
  * Columns worked out by a scan of the rows, kept per rows array: the next merge over the
@@ -92,9 +106,11 @@ function enumeratesAs(row: Row, keys: readonly string[]): boolean {
  */
 export function leafRelation(rows: readonly Row[]): Relation {
   let columns: string[] | undefined;
+  const named = hasColumns(rows);
   return {
     rows,
-    named: hasColumns(rows),
+    named,
+    open: rows.length === 0 && !named && seen.get(rows) === undefined,
     get columns(): string[] {
       if (columns === undefined) {
         const attached = attachedColumns(rows);

@@ -2,7 +2,7 @@ import { isDecimalString, toDecimal, type ExactDecimal } from '../data/decimal.j
 import type { Row } from '../data/row.js';
 import { compareTotal, isText } from '../data/compare.js';
 import { compareText, hasHighUnits } from '../data/text-order.js';
-import { namedIf, type Relation, type RelationResult } from './relation.js';
+import { namedIf, openIf, type Relation, type RelationResult } from './relation.js';
 import { requireColumns } from './references.js';
 import { isPlainRow, plainName } from '../data/row.js';
 
@@ -64,7 +64,7 @@ export function sort(input: Relation, by: readonly SortKey[], path = 'sort'): Re
   }
   const out = new Array<Row>(order.length);
   for (let i = 0; i < order.length; i++) out[i] = rows[order[i] as number] as Row;
-  return { rows: out, columns: [...input.columns], ...namedIf(input.named === true) };
+  return { rows: out, columns: [...input.columns], ...namedIf(input.named === true), ...openIf(input.open === true) };
 }
 
 /**

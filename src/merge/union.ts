@@ -1,5 +1,5 @@
 import type { Row } from '../data/row.js';
-import { namedIf, type Relation, type RelationResult } from './relation.js';
+import { namedIf, openIf, type Relation, type RelationResult } from './relation.js';
 import { pickMaker } from '../data/row-maker.js';
 import { groupKey } from '../data/values.js';
 
@@ -27,5 +27,5 @@ export function union(inputs: readonly Relation[], distinct = false): RelationRe
       rows.push(out);
     }
   }
-  return { rows, columns, ...namedIf(inputs.every((input) => input.named === true)) };
+  return { rows, columns, ...namedIf(inputs.every((input) => input.named === true)), ...openIf(inputs.some((input) => input.open === true)) };
 }

@@ -38,6 +38,22 @@ describe('engine bugs found by fuzzing, fixed', () => {
     expect(result.rows).toEqual([]);
   });
 
+  // src/merge/project.ts: a union over a fragment that ran no query (empty bound list) had
+  // only the other inputs' columns, and their rows made project check against them.
+  it('project over a union or join with a bind-joined fragment whose upstream was empty pads its columns with null', async () => {
+    const fragments = [
+      { id: 'none', source: 'mem', query: { table: 't', where: { eq: ['id', 99] } } },
+      { id: 'b', source: 'mem', dependsOn: ['none'], query: { table: 't', columns: ['id', 'k'], where: { in: ['id', { $from: 'none', column: 'id' }] } } },
+      { id: 'all', source: 'mem', query: { table: 't' } },
+    ];
+    const overUnion = await executor().execute({ fragments, merge: { op: 'project', input: { op: 'union', inputs: ['b', 'all'] }, columns: ['id', 'k'] } });
+    expect(overUnion.errors).toEqual([]);
+    expect(overUnion.rows).toEqual([{ id: 1, k: null }, { id: 2, k: null }]);
+    const overJoin = await executor().execute({ fragments, merge: { op: 'project', input: { op: 'join', type: 'left', left: 'all', right: 'b', on: [['id', 'id']] }, columns: ['id', 'k'] } });
+    expect(overJoin.errors).toEqual([]);
+    expect(overJoin.rows).toEqual([{ id: 1, k: null }, { id: 2, k: null }]);
+  });
+
   // src/plan/graph.ts checkRawShape(): `seen` is never cleared, so a DAG counts as a cycle.
   it('validation: one object used in two places of a plan is JSON, not a reference cycle', async () => {
     const retry = { attempts: 2 };
