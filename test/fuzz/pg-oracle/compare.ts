@@ -1,0 +1,79 @@
+import { Decimal } from 'decimal.js';
+import { canonicalDecimal, policyNumber } from './schema.js';
+import type { OutCol } from './translate.js';
+
+/**
+ * Judging tributary's rows against the oracle's: PostgreSQL's text cells become the values
+ * the values policy promises (exactly: a number where a double holds the value, else the
+ * canonical decimal string), and an average is the exact quotient rounded once — to the
+ * nearest double, or to 34 significant digits when its group held decimal strings.
+ */
+
+const Quotient = Decimal.clone({ precision: 34, rounding: Decimal.ROUND_HALF_EVEN, toExpNeg: -9e15, toExpPos: 9e15 });
+
+/** The expected value of one oracle cell; an average stays its exact text (see `avgMatches`). */
+export function expectedCell(col: OutCol, text: string | null): unknown {
+  if (text === null) return null;
+  switch (col.type) {
+    case 'int':
+    case 'big':
+    case 'num':
+      return policyNumber(text);
+    case 'bool':
+      return text === 'true';
+    case 'avg':
+      return { avg: canonicalDecimal(text) };
+    default:
+      return text;
+  }
+}
+
+function avgMatches(exact: string, actual: unknown): boolean {
+  const rounded = new Quotient(exact).plus(0);
+  const as34 = policyNumber(rounded.toFixed());
+  if (typeof actual === 'number') return actual === Number(exact) || actual === as34;
+  return actual === as34;
+}
+
+function cellMatches(expected: unknown, actual: unknown): boolean {
+  if (expected !== null && typeof expected === 'object' && 'avg' in expected) return actual !== null && avgMatches(String(expected.avg), actual);
+  return Object.is(expected, actual) || (expected === 0 && actual === 0);
+}
+
+const show = (v: unknown): string => (v !== null && typeof v === 'object' && 'avg' in v ? `avg≈${String(v.avg)}` : typeof v === 'string' ? JSON.stringify(v) : String(v));
+const rowText = (row: unknown[]): string => `[${row.map(show).join(', ')}]`;
+
+/** A description of how `actual` differs from the oracle's rows, or undefined. */
+export interface Leeway {
+  /** Rows of a streamed bare union carry only their own input's columns (README, "Columns while streaming"). */
+  streamed: boolean;
+  /**
+   * A fragment ran no query (its bound list was empty), so it named no columns: its columns
+   * may be missing from the result (README, `$from`), where the oracle must have only nulls.
+   */
+  unnamed: boolean;
+}
+
+export function differ(all: OutCol[], oracle: (string | null)[][], actualColumns: readonly string[], actual: readonly Record<string, unknown>[], ordered: boolean, leeway: Leeway): string | undefined {
+  const kept = leeway.unnamed ? all.map((c, i) => ({ c, i })).filter(({ c }) => actualColumns.includes(c.name)) : all.map((c, i) => ({ c, i }));
+  const cols = kept.map(({ c }) => c);
+  const names = cols.map((c) => c.name);
+  if (JSON.stringify(actualColumns) !== JSON.stringify(names)) return `columns ${JSON.stringify(actualColumns)}, expected ${JSON.stringify(all.map((c) => c.name))}`;
+  const dropped = all.findIndex((c, i) => !kept.some((k) => k.i === i) && oracle.some((row) => row[i] !== null));
+  if (dropped >= 0) return `column ${all[dropped]?.name} is missing but the oracle has values in it`;
+  const expected = oracle.map((row) => kept.map(({ c, i }) => expectedCell(c, row[i] ?? null)));
+  const missing = leeway.streamed ? null : undefined;
+  const got = actual.map((row) => names.map((n) => (Object.prototype.hasOwnProperty.call(row, n) ? row[n] : missing)));
+  const report = () => `expected ${expected.length} rows${ordered ? ' in order' : ''}:\n    ${expected.slice(0, 20).map(rowText).join('\n    ')}\n  got ${got.length}:\n    ${got.slice(0, 20).map(rowText).join('\n    ')}`;
+  if (expected.length !== got.length) return report();
+  const same = (e: unknown[], a: unknown[]) => e.every((v, i) => cellMatches(v, a[i]));
+  if (ordered) return expected.every((e, i) => same(e, got[i] as unknown[])) ? undefined : report();
+  // Multisets: match each expected row to an unused actual row.
+  const used = new Array<boolean>(got.length).fill(false);
+  for (const e of expected) {
+    const i = got.findIndex((a, k) => !used[k] && same(e, a));
+    if (i < 0) return report();
+    used[i] = true;
+  }
+  return undefined;
+}
