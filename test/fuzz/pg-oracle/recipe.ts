@@ -31,11 +31,14 @@ export interface PlanRecipe {
   top: { desc: boolean[]; nulls: ('first' | 'last' | null)[]; limit: { n: number; offset: number | null } | null } | null;
 }
 
-const fragmentArb: fc.Arbitrary<FragmentRecipe> = fc.record({
-  table: fc.nat({ max: 2 }),
-  cols: fc.array(fc.nat({ max: 9 }), { minLength: 1, maxLength: 5 }),
-  bind: fc.option(fc.record({ up: fc.nat(), col: fc.nat(), upCol: fc.nat(), batch: fc.option(fc.integer({ min: 1, max: 3 })) }), { freq: 2 }),
-});
+const bindArb = fc.record({ up: fc.nat(), col: fc.nat(), upCol: fc.nat(), batch: fc.option(fc.integer({ min: 1, max: 3 })) });
+/** `bindFreq`: one fragment in `bindFreq` has no bind join (fast-check's `freq`). */
+const fragmentArb = (bindFreq: number): fc.Arbitrary<FragmentRecipe> =>
+  fc.record({
+    table: fc.nat({ max: 2 }),
+    cols: fc.array(fc.nat({ max: 9 }), { minLength: 1, maxLength: 5 }),
+    bind: fc.option(bindArb, { freq: bindFreq }),
+  });
 
 const mergeArb = (maxDepth: number): fc.Arbitrary<MergeRecipe> =>
   fc.letrec<{ node: MergeRecipe }>((tie) => ({
@@ -62,10 +65,10 @@ const mergeArb = (maxDepth: number): fc.Arbitrary<MergeRecipe> =>
     ),
   })).node;
 
-export const planRecipeArb = ({ maxFragments = 4, mergeDepth = 3 } = {}): fc.Arbitrary<PlanRecipe> =>
+export const planRecipeArb = ({ maxFragments = 4, mergeDepth = 3, bindFreq = 2, minFragments = 1 } = {}): fc.Arbitrary<PlanRecipe> =>
   fc.record({
     world: worldArb,
-    fragments: fc.array(fragmentArb, { minLength: 1, maxLength: maxFragments }),
+    fragments: fc.array(fragmentArb(bindFreq), { minLength: minFragments, maxLength: maxFragments }),
     merge: mergeArb(mergeDepth),
     top: fc.option(
       fc.record({

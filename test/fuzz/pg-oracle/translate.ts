@@ -151,7 +151,8 @@ function buildMerge(r: MergeRecipe, frags: Rel[], ctx: Ctx): Rel {
       const cols = typed(input.cols);
       const groupBy = cols.length === 0 || r.groupBy === null ? [] : dedupe(r.groupBy.map((p) => cols[p % cols.length] as TypedCol), (c) => c.name);
       const aggs = r.aggs.map((a) => {
-        const as = `a${ctx.n++}`;
+        let as = `a${ctx.n++}`;
+        while (groupBy.some((c) => c.name === as)) as = `a${ctx.n++}`;
         const col = a.c === null || cols.length === 0 ? undefined : (cols[a.c % cols.length] as TypedCol);
         const numeric = col !== undefined && family(col.type) === 'number';
         if (col === undefined || ((a.fn === 'sum' || a.fn === 'avg') && !numeric)) return { plan: { fn: 'count', as }, sql: `count(*)`, col: { name: as, type: 'big' as const } };
