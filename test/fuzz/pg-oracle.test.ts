@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, it } from 'vitest';
 import { describeWithServer, requireServer } from '../support/servers.js';
-import { runs } from './harness.js';
+import { FUZZ_SCALE, runs } from './harness.js';
 import { OracleBench } from './pg-oracle/check.js';
 import { planRecipeArb } from './pg-oracle/recipe.js';
 
@@ -30,9 +30,9 @@ describeWithServer(pgCheck.skipReason ? pgCheck : myCheck, 'federated plans agai
 
   it('give the oracle’s rows, exactly, run by levels, eagerly and streamed', async () => {
     await fc.assert(fc.asyncProperty(planRecipeArb(), (recipe) => bench.check(recipe)), { numRuns: runs(80), ...seed });
-  }, 120_000);
+  }, 120_000 * FUZZ_SCALE);
 
   it('bind joins (batched or not) on every source give the rows of an IN subquery', async () => {
     await fc.assert(fc.asyncProperty(planRecipeArb({ minFragments: 2, maxFragments: 4, mergeDepth: 2, bindFreq: 20 }), (recipe) => bench.check(recipe)), { numRuns: runs(60), ...seed });
-  }, 120_000);
+  }, 120_000 * FUZZ_SCALE);
 });

@@ -23,6 +23,11 @@ export function expectedCell(col: OutCol, text: string | null): unknown {
       return text === 'true';
     case 'avg':
       return { avg: canonicalDecimal(text) };
+    case 'nest': {
+      const children = col.children ?? [];
+      const rows = JSON.parse(text) as (string | null)[][];
+      return { nest: rows.map((row) => children.map((c, i) => expectedCell(c, row[i] ?? null))), names: children.map((c) => c.name) };
+    }
     default:
       return text;
   }
@@ -37,10 +42,35 @@ function avgMatches(exact: string, actual: unknown): boolean {
 
 function cellMatches(expected: unknown, actual: unknown): boolean {
   if (expected !== null && typeof expected === 'object' && 'avg' in expected) return actual !== null && avgMatches(String(expected.avg), actual);
+  if (expected !== null && typeof expected === 'object' && 'nest' in expected && 'names' in expected) {
+    if (!Array.isArray(actual)) return false;
+    const names = expected.names as string[];
+    // A nested row is the child's own row object; one from a union input may lack a column.
+    const got = (actual as Record<string, unknown>[]).map((row) => names.map((n) => (Object.prototype.hasOwnProperty.call(row, n) ? row[n] : null)));
+    return sameMultiset(expected.nest as unknown[][], got);
+  }
   return Object.is(expected, actual) || (expected === 0 && actual === 0);
 }
 
-const show = (v: unknown): string => (v !== null && typeof v === 'object' && 'avg' in v ? `avg≈${String(v.avg)}` : typeof v === 'string' ? JSON.stringify(v) : String(v));
+const same = (e: unknown[], a: unknown[]): boolean => e.length === a.length && e.every((v, i) => cellMatches(v, a[i]));
+
+/** Whether each expected row matches its own actual row. */
+function sameMultiset(expected: unknown[][], got: unknown[][]): boolean {
+  if (expected.length !== got.length) return false;
+  const used = new Array<boolean>(got.length).fill(false);
+  for (const e of expected) {
+    const i = got.findIndex((a, k) => !used[k] && same(e, a));
+    if (i < 0) return false;
+    used[i] = true;
+  }
+  return true;
+}
+
+function show(v: unknown): string {
+  if (v !== null && typeof v === 'object' && 'avg' in v) return `avg≈${String(v.avg)}`;
+  if (v !== null && typeof v === 'object' && 'nest' in v) return `nest${JSON.stringify(v.nest)}`;
+  return typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? JSON.stringify(v) : String(v);
+}
 const rowText = (row: unknown[]): string => `[${row.map(show).join(', ')}]`;
 
 /** A description of how `actual` differs from the oracle's rows, or undefined. */
@@ -68,14 +98,6 @@ export function differ(all: OutCol[], oracle: (string | null)[][], actualColumns
   const got = actual.map((row) => names.map((n) => (Object.prototype.hasOwnProperty.call(row, n) ? row[n] : missing)));
   const report = () => `expected ${expected.length} rows${ordered ? ' in order' : ''}:\n    ${expected.slice(0, 20).map(rowText).join('\n    ')}\n  got ${got.length}:\n    ${got.slice(0, 20).map(rowText).join('\n    ')}`;
   if (expected.length !== got.length) return report();
-  const same = (e: unknown[], a: unknown[]) => e.every((v, i) => cellMatches(v, a[i]));
   if (ordered) return expected.every((e, i) => same(e, got[i] as unknown[])) ? undefined : report();
-  // Multisets: match each expected row to an unused actual row.
-  const used = new Array<boolean>(got.length).fill(false);
-  for (const e of expected) {
-    const i = got.findIndex((a, k) => !used[k] && same(e, a));
-    if (i < 0) return report();
-    used[i] = true;
-  }
-  return undefined;
+  return sameMultiset(expected, got) ? undefined : report();
 }

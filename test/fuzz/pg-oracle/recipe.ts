@@ -18,6 +18,7 @@ export type MergeRecipe =
   | { op: 'leaf'; f: number }
   | { op: 'union'; inputs: MergeRecipe[]; distinct: boolean }
   | { op: 'join'; type: 'inner' | 'left' | 'semi' | 'anti'; left: MergeRecipe; right: MergeRecipe; on: [number, number][] }
+  | { op: 'nest'; parent: MergeRecipe; child: MergeRecipe; on: [number, number][]; as: number }
   | { op: 'project'; input: MergeRecipe; cols: { c: number; as: number | null }[] }
   | { op: 'filter'; input: MergeRecipe; where: PredRecipe }
   | { op: 'aggregate'; input: MergeRecipe; groupBy: number[] | null; aggs: { fn: 'count' | 'sum' | 'min' | 'max' | 'avg'; c: number | null }[] }
@@ -53,6 +54,7 @@ const mergeArb = (maxDepth: number): fc.Arbitrary<MergeRecipe> =>
         right: tie('node'),
         on: fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 2 }),
       }),
+      fc.record({ op: fc.constant('nest' as const), parent: tie('node'), child: tie('node'), on: fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 2 }), as: fc.nat({ max: 7 }) }),
       fc.record({ op: fc.constant('project' as const), input: tie('node'), cols: fc.array(fc.record({ c: fc.nat(), as: fc.option(fc.nat(), { freq: 2 }) }), { minLength: 1, maxLength: 4 }) }),
       fc.record({ op: fc.constant('filter' as const), input: tie('node'), where: predArb }),
       fc.record({

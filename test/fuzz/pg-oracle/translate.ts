@@ -10,8 +10,13 @@ import { family, TABLE_NAMES, TABLES, type ColType, type SourceKind, type TableN
 
 export interface OutCol {
   name: string;
-  /** `avg`: an average, compared as the exact quotient rounded (README, "Exact decimals"). */
-  type: ColType | 'avg';
+  /**
+   * `avg`: an average, compared as the exact quotient rounded (README, "Exact decimals");
+   * `nest`: the child rows a nest attached, `children` their columns (PostgreSQL gives them
+   * as a JSON array of text rows).
+   */
+  type: ColType | 'avg' | 'nest';
+  children?: OutCol[];
 }
 
 interface Rel {
@@ -32,9 +37,10 @@ export interface Translated {
 
 export type PhysicalNames = Record<SourceKind, Record<TableName, string>>;
 
-const PG_TYPES: Record<OutCol['type'], string> = { int: 'integer', big: 'bigint', num: 'numeric', text: 'text', bool: 'boolean', date: 'date', ts: 'timestamp', avg: 'numeric' };
+const PG_TYPES: Record<OutCol['type'], string> = { int: 'integer', big: 'bigint', num: 'numeric', text: 'text', bool: 'boolean', date: 'date', ts: 'timestamp', avg: 'numeric', nest: 'text' };
+const NEST_NAMES = ['n0', 'n1', 'n2', 'n0', 'n1', 'n2', 'n0', 'id'];
 const RENAMES = ['p0', 'p1', 'id', 'k', 's', 'f1.id', 'right.k', 'f0.s', 'a0'];
-const typed = (cols: OutCol[]): TypedCol[] => cols.filter((c): c is TypedCol => c.type !== 'avg');
+const typed = (cols: OutCol[]): TypedCol[] => cols.filter((c): c is TypedCol => c.type !== 'avg' && c.type !== 'nest');
 const dedupe = <T>(items: T[], key: (t: T) => string): T[] => items.filter((t, i) => items.findIndex((u) => key(u) === key(t)) === i);
 /** Column types a bound list of `from` values can be compared with on every server. */
 const binds = (from: ColType, to: ColType): boolean => from === to || (from === 'int' && to === 'big');
@@ -58,7 +64,7 @@ function buildFragment(i: number, r: FragmentRecipe, recipe: PlanRecipe, names: 
   if (r.bind && i > 0) {
     const up = r.bind.up % i;
     const [col, type] = tcols[r.bind.col % tcols.length] as [string, ColType];
-    const candidates = built[up]!.cols.filter((c) => c.type !== 'avg' && binds(c.type, type));
+    const candidates = typed(built[up]!.cols).filter((c) => binds(c.type, type));
     if (candidates.length > 0) {
       const upCol = candidates[r.bind.upCol % candidates.length]!.name;
       bind = { col, ref: { $from: `f${up}`, column: upCol }, upSql: built[up]!.sql, upCol, upId: `f${up}` };
@@ -82,16 +88,23 @@ interface Ctx {
 
 function buildMerge(r: MergeRecipe, frags: Rel[], ctx: Ctx): Rel {
   const sub = (m: MergeRecipe): Rel => buildMerge(m, frags, ctx);
+  /** A step that cannot be built stands for its first input; what the others clashed on is gone. */
+  const dropped = (rel: Rel, clash: boolean): Rel => {
+    ctx.clash = clash;
+    return rel;
+  };
   switch (r.op) {
     case 'leaf':
       return frags[r.f % frags.length] as Rel;
     case 'union': {
-      const inputs = r.inputs.map(sub);
+      const first = sub(r.inputs[0] as MergeRecipe);
+      const kept = ctx.clash;
+      const inputs = [first, ...r.inputs.slice(1).map(sub)];
       const cols: OutCol[] = [];
       for (const c of inputs.flatMap((x) => x.cols)) {
         const seen = cols.find((o) => o.name === c.name);
         if (!seen) cols.push({ ...c });
-        else if (seen.type === 'avg' || c.type === 'avg' || family(seen.type) !== family(c.type)) return inputs[0] as Rel;
+        else if (seen.type === 'avg' || seen.type === 'nest' || c.type === 'avg' || c.type === 'nest' || family(seen.type) !== family(c.type)) return dropped(first, kept);
         else seen.type = widest(seen.type, c.type);
       }
       const arms = inputs.map((x) => `SELECT ${cols.map((c) => (x.cols.some((o) => o.name === c.name) ? `${quote(c.name)}::${PG_TYPES[c.type]}` : `NULL::${PG_TYPES[c.type]}`) + ` AS ${quote(c.name)}`).join(', ')} FROM (${x.sql}) u`);
@@ -101,14 +114,10 @@ function buildMerge(r: MergeRecipe, frags: Rel[], ctx: Ctx): Rel {
     }
     case 'join': {
       const left = sub(r.left);
+      const kept = ctx.clash;
       const right = sub(r.right);
-      const on: [TypedCol, TypedCol][] = [];
-      for (const [a, b] of r.on) {
-        const l = typed(left.cols)[a % Math.max(1, typed(left.cols).length)];
-        const rights = typed(right.cols).filter((c) => l !== undefined && family(c.type) === family(l.type));
-        if (l && rights.length > 0) on.push([l, rights[b % rights.length] as TypedCol]);
-      }
-      if (on.length === 0) return left;
+      const on = pairsOf(left.cols, right.cols, r.on);
+      if (on.length === 0) return dropped(left, kept);
       const node = { op: 'join', type: r.type, left: left.node, right: right.node, on: on.map(([l, rr]) => [l.name, rr.name]) };
       const cond = on.map(([l, rr]) => `${sqlColumn(l, 'l')} = ${sqlColumn(rr, 'r')}`).join(' AND ');
       if (r.type === 'semi' || r.type === 'anti') {
@@ -128,6 +137,20 @@ function buildMerge(r: MergeRecipe, frags: Rel[], ctx: Ctx): Rel {
       const sql = `SELECT ${select.join(', ')} FROM (${left.sql}) l ${r.type === 'left' ? 'LEFT JOIN' : 'JOIN'} (${right.sql}) r ON ${cond}`;
       return { node, sql, cols: [...left.cols, ...rightCols.map(({ name, type }) => ({ name, type }))] };
     }
+    case 'nest': {
+      const parent = sub(r.parent);
+      const kept = ctx.clash;
+      const child = sub(r.child);
+      const on = pairsOf(parent.cols, child.cols, r.on);
+      if (on.length === 0) return dropped(parent, kept);
+      const as = NEST_NAMES[r.as % NEST_NAMES.length] as string;
+      // tributary refuses an `as` the parent already has (MERGE_FAILED or PLAN_INVALID).
+      if (parent.cols.some((c) => c.name === as)) ctx.clash = true;
+      const cond = on.map(([p, c]) => `${sqlColumn(p, 'p')} = ${sqlColumn(c, 'c')}`).join(' AND ');
+      const rows = `(SELECT coalesce(json_agg(json_build_array(${child.cols.map((c) => asText(c, 'c')).join(', ')})), '[]'::json)::text FROM (${child.sql}) c WHERE ${cond})`;
+      const node = { op: 'nest', parent: parent.node, child: child.node, on: on.map(([p, c]) => [p.name, c.name]), as };
+      return { node, sql: `SELECT p.*, ${rows} AS ${quote(as)} FROM (${parent.sql}) p`, cols: [...parent.cols, { name: as, type: 'nest', children: child.cols }] };
+    }
     case 'project': {
       const input = sub(r.input);
       if (input.cols.length === 0) return input;
@@ -137,7 +160,7 @@ function buildMerge(r: MergeRecipe, frags: Rel[], ctx: Ctx): Rel {
       }), (p) => p.as);
       const columns = picked.map((p) => (p.as === p.from.name ? p.as : { column: p.from.name, as: p.as }));
       const sql = `SELECT ${picked.map((p) => `${quote(p.from.name)} AS ${quote(p.as)}`).join(', ')} FROM (${input.sql}) i`;
-      return { node: { op: 'project', input: input.node, columns }, sql, cols: picked.map((p) => ({ name: p.as, type: p.from.type })) };
+      return { node: { op: 'project', input: input.node, columns }, sql, cols: picked.map((p) => ({ ...p.from, name: p.as })) };
     }
     case 'filter': {
       const input = sub(r.input);
@@ -180,9 +203,20 @@ function buildMerge(r: MergeRecipe, frags: Rel[], ctx: Ctx): Rel {
   }
 }
 
+/** Join or nest key pairs, each between columns of one type family (none: no such step). */
+function pairsOf(left: OutCol[], right: OutCol[], picks: [number, number][]): [TypedCol, TypedCol][] {
+  const on: [TypedCol, TypedCol][] = [];
+  for (const [a, b] of picks) {
+    const l = typed(left)[a % Math.max(1, typed(left).length)];
+    const rights = typed(right).filter((c) => l !== undefined && family(c.type) === family(l.type));
+    if (l && rights.length > 0) on.push([l, rights[b % rights.length] as TypedCol]);
+  }
+  return on;
+}
+
 /** The cast that gives each column's value as text the comparison reads. */
-function asText(c: OutCol): string {
-  const q = `x.${quote(c.name)}`;
+function asText(c: OutCol, alias = 'x'): string {
+  const q = `${alias}.${quote(c.name)}`;
   if (c.type === 'date') return `to_char(${q}, 'YYYY-MM-DD')`;
   if (c.type === 'ts') return `to_char(${q}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
   return `${q}::text`;
@@ -217,6 +251,6 @@ export function translate(recipe: PlanRecipe, names: PhysicalNames): Translated 
     }
   }
   plan.merge = node;
-  const select = merged.cols.length === 0 ? '1' : merged.cols.map(asText).join(', ');
+  const select = merged.cols.length === 0 ? '1' : merged.cols.map((c) => asText(c)).join(', ');
   return { plan, sql: `SELECT ${select} FROM (${merged.sql}) x${tail}`, cols: merged.cols, ordered };
 }
