@@ -4,6 +4,7 @@ import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { PreparedPlan } from './prepare.js';
 import type { QueryResult } from './result.js';
+import { onSignalAbort } from './abort-fanout.js';
 import { batches, invalidBatchSize } from './result-batches.js';
 import { runOutcome } from './outcome.js';
 import { RunPort } from './run-port.js';
@@ -35,7 +36,8 @@ class RunControl {
   #reject!: (e: unknown) => void;
   #started = false;
   #finished = false;
-  #onAbort: (() => void) | undefined;
+  /** Stops listening on the caller's signal. */
+  #offAbort: (() => void) | undefined;
 
   constructor(
     readonly prepared: PreparedPlan,
@@ -90,10 +92,8 @@ class RunControl {
 
     const signal = opts.signal;
     if (signal?.aborted) port.stopReason = cancelled(signal.reason);
-    else if (signal) {
-      this.#onAbort = () => this.cancel(signal.reason as Error);
-      signal.addEventListener('abort', this.#onAbort, { once: true });
-    }
+    // One listener on the signal for every run that shares it (see abort-fanout.ts).
+    else if (signal) this.#offAbort = onSignalAbort(signal, () => this.cancel(signal.reason as Error));
 
     if (gate === undefined) queueMicrotask(this.#begin.bind(this));
     else {
@@ -158,7 +158,7 @@ class RunControl {
     const { port, rt, actor } = this;
     unbindPort(actor.system);
     port.disarmDeadline();
-    if (this.#onAbort) this.opts.signal?.removeEventListener('abort', this.#onAbort);
+    this.#offAbort?.();
     const snapshot = actor.getSnapshot();
     // Stopped from outside (`run.actor.stop()`): a cancel, whatever state it was in.
     if (snapshot.status === 'stopped') port.stopReason ??= new TributaryError('CANCELLED', 'the query was cancelled: its actor was stopped');
@@ -184,7 +184,7 @@ class RunControl {
     const port = this.port;
     unbindPort(this.actor.system);
     Reflect.deleteProperty(this.actor, 'stop');
-    if (this.#onAbort) this.opts.signal?.removeEventListener('abort', this.#onAbort);
+    this.#offAbort?.();
     const durationMs = port.at();
     if (port.events.wanted) port.events.emit({ type: 'query.failed', queryId: this.prepared.id, runId: this.port.runId, at: durationMs, error, durationMs });
     port.streaming?.finish(error);
