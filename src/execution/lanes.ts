@@ -56,6 +56,8 @@ export interface Lane {
   tryAcquire(): LaneTicket | undefined;
   /** Slots held right now. */
   readonly running: number;
+  /** Entries the queue holds, calls still waiting and ones that left but were not yet passed over (stays near `stats().queued`). @internal */
+  readonly backlog: number;
   /** The adaptive limit, when the lane has one (`LaneOptions.adaptive`). */
   readonly adaptive: AdaptiveLimit | undefined;
   /**
@@ -77,6 +79,8 @@ const enum State {
 }
 
 const NO_CLIENT: LaneClient = { granted: () => undefined };
+/** Left tickets a lane's queue array may hold beyond twice the waiting ones before it is compacted. */
+const COMPACT_SLACK = 64;
 
 class Ticket implements LaneTicket {
   state = State.Waiting;
@@ -84,7 +88,7 @@ class Ticket implements LaneTicket {
   queuedAt = 0;
   constructor(
     readonly lane: SemaphoreLane,
-    readonly client: LaneClient,
+    public client: LaneClient,
   ) {}
 
   release(later = false): void {
@@ -92,7 +96,7 @@ class Ticket implements LaneTicket {
     const held = this.state === State.Holding;
     this.state = State.Done;
     if (!held) {
-      this.lane.queued--;
+      this.lane.left(this);
       return;
     }
     // A query being stopped releases all its tickets in one synchronous sweep: its waiting
@@ -169,6 +173,31 @@ class SemaphoreLane implements Lane {
     return previous;
   }
 
+  /**
+   * A waiting ticket left the queue (its call was stopped). It stays in the queue array until
+   * the head passes it, which, while every slot is held by long calls, may be a long time:
+   * it lets go of its client at once (the client reaches the whole run: its rows, its
+   * actors), and once left tickets are most of the array, the array is compacted — so a
+   * saturated lane holds what is still waiting, not every run that gave up waiting.
+   */
+  left(ticket: Ticket): void {
+    this.queued--;
+    ticket.client = NO_CLIENT;
+    const queue = this.#queue;
+    if (queue.length - this.#head <= 2 * this.queued + COMPACT_SLACK) return;
+    let kept = 0;
+    for (let i = this.#head; i < queue.length; i++) {
+      const t = queue[i];
+      if (t && t.state === State.Waiting) queue[kept++] = t;
+    }
+    queue.length = kept;
+    this.#head = 0;
+  }
+
+  get backlog(): number {
+    return this.#queue.length - this.#head;
+  }
+
   /** A slot came back: start the oldest ticket still waiting, if any. */
   free(): void {
     this.running--;
@@ -210,7 +239,10 @@ class SemaphoreLane implements Lane {
         }
         t.state = State.Done;
         this.queued--;
+        // Out of the array before its client hears: shedding may stop other waiting calls, whose leaving may compact it.
+        this.#queue[this.#head++] = undefined;
         t.client.shed?.({ kind: 'queue-timeout', maxQueueMs: this.#maxQueueMs });
+        continue;
       }
       this.#queue[this.#head++] = undefined;
     }
