@@ -5,7 +5,7 @@ import { InputError, type CliIo } from './io.js';
 
 /**
  * `--authorize <module>`: a JavaScript module (ESM, or CommonJS through Node's interop) whose
- * default export is the executor's access rule, `(principal, { source, fragment, plan }) =>
+ * default export is the executor's access rule, `(principal, { source, fragment, plan, params }) =>
  * boolean | string | Promise<boolean | string>`. The principal is `{ id }` from
  * `--principal` (undefined without it), so a rule that needs claims looks them up by id.
  */
@@ -20,7 +20,7 @@ export async function loadAuthorize(file: string, io: CliIo): Promise<Authorize>
   }
   if (typeof loaded.default !== 'function') {
     throw new InputError(`the authorize module ${file} has no default-exported function`, [
-      { path: '--authorize', message: 'export default (principal, { source, fragment, plan }) => true | false | "reason"' },
+      { path: '--authorize', message: 'export default (principal, { source, fragment, plan, params }) => true | false | "reason"' },
     ]);
   }
   return loaded.default as Authorize;

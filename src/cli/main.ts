@@ -32,7 +32,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       .option('-p, --param <name=value>', 'a run parameter for { "$param": name }; JSON values are parsed, anything else is a string (repeatable)', collect)
       .option('--partial', 'return what can be computed when fragments fail (errorPolicy "partial"; exit code 3)')
       .option('--principal <id>', 'who asks: scopes the cache and quotas, and is what --authorize decides about')
-      .option('--authorize <module>', 'a JS module whose default export is the access rule (principal, { source, fragment, plan }) => true | false | "reason" (or a promise); a refusal exits 4 (FORBIDDEN)')
+      .option('--authorize <module>', 'a JS module whose default export is the access rule (principal, { source, fragment, plan, params }) => true | false | "reason" (or a promise), params being the --param values; a refusal exits 4 (FORBIDDEN)')
       .option('--deadline <ms>', 'the whole query\'s deadline: optional fragments still running are dropped (partial, exit 3), required ones fail with TIMEOUT')
       .option('--adaptive', 'each source adapts its concurrency limit to the latency and overload it sees (adaptiveConcurrency); the progress shows the limits')
       .option('-q, --quiet', 'no progress on stderr');
