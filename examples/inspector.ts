@@ -1,5 +1,5 @@
 /**
- * Watch queries in the Stately inspector: `npm run example:inspector [-- --serve] [-- --port 8080]`.
+ * Watch queries in the Stately inspector: `npm run example:inspector [-- --serve [--port 8080]]`.
  *
  * Starts a loopback relay, connects `@statelyai/inspect`'s WebSocket inspector to it, passes
  * the inspector to the executor (`createExecutor({ inspect })`), and runs three plans over an
