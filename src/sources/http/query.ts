@@ -74,6 +74,10 @@ const httpQueryObject = z.strictObject({
     .startsWith('/', 'path must start with "/" (it is appended to the baseUrl)')
     .refine((p) => !/[?#]/.test(p), 'path may not contain "?" or "#": put query values in searchParams')
     .refine((p) => !DOT_SEGMENT.test(p), 'path may not contain "." or ".." segments')
+    // The URL parser reads "\\" as "/" and drops tabs and line breaks: "/x\\..\\admin" or
+    // "/.\t./admin" would climb out of the baseUrl's path, past the dot-segment check.
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+    .refine((p) => !/[\\\x00-\x20\x7f]/.test(p), 'path may not contain "\\", spaces or control characters: percent-encode them')
     .refine((p) => !/[{}]/.test(p.replace(PLACEHOLDER, '')), 'path has a "{" or "}" that is not a {name} placeholder'),
   pathParams: z.record(z.string(), httpValueSchema).optional(),
   searchParams: z.record(z.string(), httpValueSchema).optional(),

@@ -106,6 +106,9 @@ export function buildUrl(baseUrl: URL, template: string, pathParams: Values, sea
     url.searchParams.set(key, texts.join(','));
   }
   if (url.origin !== baseUrl.origin) throw failed(`path ${JSON.stringify(template)} leaves ${baseUrl.origin}`);
+  // However the parser read it, the request stays under the baseUrl's own path.
+  const base = baseUrl.pathname.replace(/\/+$/, '');
+  if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) throw failed(`path ${JSON.stringify(template)} leaves ${baseUrl.href.replace(/\/+$/, '')}/ (it resolves to ${url.pathname})`);
   return url;
 }
 
