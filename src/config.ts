@@ -164,7 +164,7 @@ export const executorOptionsSchema = z.strictObject({
   quotas: quotaOptionsSchema.default({}),
   /** Plan size limits (fragments, depth, merge nodes, nesting, bytes). */
   limits: planLimitsSchema.default(planLimitsSchema.parse({})),
-  /** Row and byte bounds per fragment, unless a plan sets its own. */
+  /** Row and byte bounds per fragment; a plan's `limits` may tighten them, never loosen them. */
   rowLimits: rowLimitsSchema.default({}),
   /**
    * Who may run what: asked for every fragment of a run before any source is called; a

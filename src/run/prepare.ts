@@ -5,6 +5,7 @@ import { mergeHedge, type HedgePolicy } from '../execution/hedge.js';
 import { mergeRetry, type RetryPolicy } from '../execution/retry.js';
 import { chainsBelow } from '../execution/deadline.js';
 import { findRefs, type FoundRef, type Fragment, type ValidatedPlan } from '../plan/index.js';
+import { smaller } from '../data/limits.js';
 
 /** Everything a run needs to know about one fragment, worked out once per plan. */
 export interface PreparedFragment {
@@ -145,12 +146,14 @@ export class PreparedPlan {
 }
 
 /**
- * The plan's `limits` over the executor's `rowLimits`, bound by bound: a plan that sets only
- * `maxRows` keeps the executor's `maxBytes` (replacing the whole object dropped it).
+ * The plan's `limits` with the executor's `rowLimits`, bound by bound, the smaller winning:
+ * a plan may tighten the executor's bounds, never loosen them (a plan from a less-trusted
+ * caller saying `maxRows: 1e9` must not lift the bound its executor was given), and a plan
+ * that sets only `maxRows` keeps the executor's `maxBytes`.
  */
 function mergeRowLimits(executor: { maxRows?: number; maxBytes?: number }, plan: { maxRows?: number; maxBytes?: number } | undefined): { maxRows?: number; maxBytes?: number } {
-  const maxRows = plan?.maxRows ?? executor.maxRows;
-  const maxBytes = plan?.maxBytes ?? executor.maxBytes;
+  const maxRows = smaller(plan?.maxRows, executor.maxRows);
+  const maxBytes = smaller(plan?.maxBytes, executor.maxBytes);
   return { ...(maxRows === undefined ? {} : { maxRows }), ...(maxBytes === undefined ? {} : { maxBytes }) };
 }
 
