@@ -6,7 +6,7 @@ import { checkSourceRegistration, parseExecutorOptions, type ExecutorOptions, ty
 import { TributaryError } from './errors.js';
 import type { SourceGuards } from './execution/env.js';
 import { createCircuitBreaker } from './execution/circuit-breaker.js';
-import { checkRunParams } from './execution/bind.js';
+import { checkRunParams, paramLimits } from './execution/bind.js';
 import { clockScheduler, systemClock } from './execution/clock.js';
 import { createLane, type Lane } from './execution/lanes.js';
 import { createAdaptiveLimit, DEFAULT_ADAPTIVE_MAX, defaultAdaptiveOptions } from './execution/adaptive-limit.js';
@@ -103,6 +103,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
   const versions = sourceVersions();
 
   const validate = (plan: unknown): ValidatedPlan => validatePlan(plan, { sources, limits: opts.limits });
+  const paramShape = paramLimits(opts.limits);
 
   const prepare = (plan: unknown): PreparedPlan => {
     if (plan instanceof PreparedPlan) {
@@ -129,7 +130,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     checkRunOptions(options);
     const runOptions = ownRunOptions(options);
     const p = prepare(plan);
-    if (p.hasRunParams) checkRunParams(p.paramUses, runOptions.params ?? {});
+    if (p.hasRunParams) checkRunParams(p.paramUses, runOptions.params ?? {}, paramShape);
     // Every fragment is authorized before anything runs: a synchronous refusal throws here.
     let gate = opts.authorize ? authorizeRun(opts.authorize, p.plan, runOptions.principal, runOptions.params) : undefined;
     // Durable runs and recordings cost nothing to a run without `runId` / `record`.

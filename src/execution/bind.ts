@@ -2,6 +2,17 @@ import { TributaryError } from '../errors.js';
 import { findRefs, formatPath, isFromRef, nonJsonKind, replaceAt, type FoundRef, type Fragment } from '../plan/index.js';
 import type { Row } from '../data/row.js';
 import { columnsOf } from '../data/columns.js';
+import { defaultPlanLimits } from '../plan/limits.js';
+import { valueShapeProblem, type ValueShapeLimits } from '../plan/value-shape.js';
+
+/** A run parameter may be a bigint (bound exactly) wherever a plan's JSON could not hold one. */
+const paramKind = (value: unknown): string | undefined => (typeof value === 'bigint' ? undefined : nonJsonKind(value));
+
+/** The plan limits' bounds, for a run parameter's shape. */
+export function paramLimits(limits: { maxNesting: number; maxPlanBytes: number }): ValueShapeLimits {
+  return { maxNesting: limits.maxNesting, maxContainers: limits.maxPlanBytes };
+}
+const defaultParamLimits = paramLimits(defaultPlanLimits);
 
 /** One source call of a fragment: the native query with references resolved, and its params. */
 export interface BoundCall {
@@ -130,14 +141,17 @@ export function paramUses(queryRefs: readonly (readonly FoundRef[])[], merge: un
  * `PLAN_INVALID` with the path of each reference that has no value, or of the value.
  * O(references), not a walk of the plan.
  */
-export function checkRunParams(uses: readonly ParamUse[], params: Readonly<Record<string, unknown>>): void {
+export function checkRunParams(uses: readonly ParamUse[], params: Readonly<Record<string, unknown>>, limits: ValueShapeLimits = defaultParamLimits): void {
   let issues: { path: string; message: string }[] | undefined;
+  const checked = new Set<string>();
   for (const { name, path } of uses) {
     if (Object.prototype.hasOwnProperty.call(params, name)) {
-      const value = params[name];
-      const kind = typeof value === 'bigint' ? undefined : nonJsonKind(value);
-      const at = formatPath('params', [name]);
-      if (kind !== undefined && !issues?.some((issue) => issue.path === at)) (issues ??= []).push({ path: at, message: `run parameter "${name}": ${kind}` });
+      if (checked.has(name)) continue;
+      checked.add(name);
+      // Shaped like a plan's JSON: a value nested 100,000 deep or holding itself would
+      // overflow the stack (or hang) in a cache key or a driver, after the run started.
+      const problem = valueShapeProblem(params[name], limits, paramKind);
+      if (problem !== undefined) (issues ??= []).push({ path: formatPath('params', [name, ...problem.path]), message: `run parameter "${name}": ${problem.message}` });
       continue;
     }
     (issues ??= []).push({ path, message: `run parameter "${name}" is not given; pass params: { ${name}: … } to run()` });
