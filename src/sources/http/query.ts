@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { fromRefSchema, paramRefSchema, scalarSchema } from '../../plan/schema.js';
 import { isJsonPointer } from './pointer.js';
+import { ownRecord } from '../../zod-own-record.js';
 
 /**
  * The native query of httpSource, as a strict zod schema. Any pathParams or searchParams
@@ -18,7 +19,7 @@ export const headerNameSchema = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$
  * "could not be reached") and puts its own value in place of the last two.
  */
 const FETCH_OWN_HEADERS = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect', 'host', 'content-length']);
-export const headersSchema = z.record(
+export const headersSchema = ownRecord(
   headerNameSchema,
   z
     .string()
@@ -79,8 +80,8 @@ const httpQueryObject = z.strictObject({
     // eslint-disable-next-line no-control-regex -- refusing control characters is the point
     .refine((p) => !/[\\\x00-\x20\x7f]/.test(p), 'path may not contain "\\", spaces or control characters: percent-encode them')
     .refine((p) => !/[{}]/.test(p.replace(PLACEHOLDER, '')), 'path has a "{" or "}" that is not a {name} placeholder'),
-  pathParams: z.record(z.string(), httpValueSchema).optional(),
-  searchParams: z.record(z.string(), httpValueSchema).optional(),
+  pathParams: ownRecord(z.string(), httpValueSchema).optional(),
+  searchParams: ownRecord(z.string(), httpValueSchema).optional(),
   body: z.unknown().optional(),
   headers: headersSchema.optional(),
   rows: pointerSchema.optional(),
