@@ -45,7 +45,8 @@ export interface LiveView {
  * as a log, and the EXPLAIN ANALYZE timeline when a watched query ends. The page is one
  * self-contained document (inline style and script, no request leaves the machine);
  * updates arrive as server-sent events from `/events`. Requests whose Host is not this
- * loopback address are refused, so another site cannot read the page through DNS rebinding.
+ * loopback address are refused, so another site cannot read the page through DNS rebinding,
+ * and so are requests from another site's page (an `Origin` other than this page's).
  *
  * @example
  * const view = await createLiveView(executor, { port: 8080 });
@@ -59,6 +60,7 @@ export async function createLiveView(executor: ViewedExecutor, options: LiveView
 
   const server = createServer((req, res) => {
     if (!allowedHost(req, port)) return void res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden host\n');
+    if (!allowedOrigin(req, port)) return void res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden origin\n');
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     if (req.method !== 'GET') return void res.writeHead(405, { allow: 'GET' }).end();
     if (path === '/') return void page(res);
@@ -133,4 +135,14 @@ export async function createLiveView(executor: ViewedExecutor, options: LiveView
 function allowedHost(req: IncomingMessage, port: number): boolean {
   const host = req.headers.host;
   return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
+}
+
+/**
+ * A request a page made says where the page came from: only this page itself (or no page: a
+ * browser's address bar, curl) may ask. Another site's page opening `/events` would otherwise
+ * stream every query, error text and event to it as far as the browser lets it read.
+ */
+function allowedOrigin(req: IncomingMessage, port: number): boolean {
+  const origin = req.headers.origin;
+  return origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
 }
