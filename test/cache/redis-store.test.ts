@@ -257,21 +257,22 @@ describeRedis('redisStore: the shared second level', () => {
   it('does not hang when Redis stops answering after it was connected, and comes back when it answers again', async () => {
     const proxy = await freezableProxy();
     cleanups.push(() => proxy.close());
-    const a = instance({ store: { url: proxy.url, timeoutMs: 100, cooldownMs: 50 } });
+    // 500 ms, not less: on a loaded machine a healthy lookup must still answer in time.
+    const a = instance({ store: { url: proxy.url, timeoutMs: 500, cooldownMs: 50 } });
     await a.executor.execute(onePlan('p', { table: 'warm' }));
     await waitForEntries(1);
     proxy.freeze();
     const run = a.executor.run(onePlan('p', { table: 'cold' }));
     const events = collect(run);
     expect((await run.result).status).toBe('ok');
-    expect(events.flatMap((e) => (e.type === 'cache.unavailable' ? [e.reason] : []))).toEqual([expect.stringMatching(/did not answer a lookup within 100 ms/)]);
+    expect(events.flatMap((e) => (e.type === 'cache.unavailable' ? [e.reason] : []))).toEqual([expect.stringMatching(/did not answer a lookup within 500 ms/)]);
 
     proxy.thaw();
     // after the cooldown, with its connection reset, a's store reaches Redis again
-    await vi.waitFor(() => a.store.get('nothing'), { timeout: 3000, interval: 60 });
+    await vi.waitFor(() => a.store.get('nothing'), { timeout: 10_000, interval: 60 });
     const b = instance();
     await b.executor.execute(onePlan('p', { table: 'again' }));
-    await vi.waitFor(async () => expect((await entryKeys()).length).toBeGreaterThanOrEqual(2), { timeout: 2000, interval: 5 });
+    await vi.waitFor(async () => expect((await entryKeys()).length).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 5 });
     expect((await a.executor.execute(onePlan('p', { table: 'again' }))).fragments.f!.cached).toBe(true);
     expect(a.executor.cache.stats().store!.hits).toBe(1);
   });
