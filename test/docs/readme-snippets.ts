@@ -54,6 +54,7 @@ const AMBIENT = `
   const principal: T.Principal;
   const hr: T.SourceExecutor;
   const payroll: T.SourceExecutor;
+  const shop: T.SourceExecutor;
   const tables: Record<string, Record<string, unknown>[]>;
   const url: string;
   const baseUrl: string;
