@@ -123,7 +123,7 @@ export class Attempt implements LaneClient {
    */
   shed(reason: ShedReason): void {
     this.#shedByLane = true;
-    const why = reason.kind === 'queue-full' ? `${reason.maxQueued} calls already wait for it (maxQueued)` : `this call waited ${reason.maxQueueMs} ms for a slot (maxQueueMs)`;
+    const why = reason.kind === 'queue-full' ? `${reason.maxQueued} ${reason.maxQueued === 1 ? 'call already waits' : 'calls already wait'} for it (maxQueued)` : `this call waited ${reason.maxQueueMs} ms for a slot (maxQueueMs)`;
     const owner = this.owner;
     this.#fail(
       new FragmentError('SOURCE_UNAVAILABLE', `source "${owner.env.sourceName}" is overloaded: ${why}`, {

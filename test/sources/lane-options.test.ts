@@ -119,7 +119,7 @@ describeWithServer(pg, 'postgresSource({ maxQueued }) from a sources file, on th
       expect(result.errors).toHaveLength(2);
       for (const error of result.errors) {
         expect(error).toMatchObject({ code: 'SOURCE_UNAVAILABLE', source: 's' });
-        expect(error.message).toMatch(/1 calls already wait for it \(maxQueued\)/);
+        expect(error.message).toMatch(/1 call already waits for it \(maxQueued\)/);
       }
     } finally {
       await executor.close();
