@@ -194,13 +194,14 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     try {
       return run(loaded.prepared, loaded.runOptions, loaded.durable);
     } catch (error) {
-      await loaded.durable.finish('interrupted');
+      await store.abandon(loaded.durable);
       throw error;
     }
   };
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      durableRuns?.beginClose();
       const pending = [...running];
       for (const r of pending) r.cancel('the executor is closing');
       await Promise.allSettled(pending.map((r) => r.result));

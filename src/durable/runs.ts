@@ -45,7 +45,8 @@ export interface LoadedRun {
  * close. @internal
  */
 export class DurableRuns {
-  readonly #pending = new Set<Promise<void>>();
+  readonly #pending = new Set<Promise<unknown>>();
+  #closing = false;
   readonly #clock: RunClock;
 
   /** `clock`: the executor's; leases and stored times follow it (see wall-clock.ts). */
@@ -85,8 +86,16 @@ export class DurableRuns {
     return { durable, created };
   }
 
-  /** Loads a stored run for `resume`: checks who asks, takes the lease, decodes it. */
-  async load(runId: string, options: ResumeOptions, prepare: (plan: unknown) => PreparedPlan): Promise<LoadedRun & { prepared: PreparedPlan; runOptions: RunOptions }> {
+  /**
+   * Loads a stored run for `resume`: checks who asks, takes the lease, decodes it. `close()`
+   * waits for it; one that finds the executor closing gives the lease back and rejects `CLOSED`.
+   */
+  load(runId: string, options: ResumeOptions, prepare: (plan: unknown) => PreparedPlan): Promise<LoadedRun & { prepared: PreparedPlan; runOptions: RunOptions }> {
+    return this.#track(this.#load(runId, options, prepare));
+  }
+
+  async #load(runId: string, options: ResumeOptions, prepare: (plan: unknown) => PreparedPlan): Promise<LoadedRun & { prepared: PreparedPlan; runOptions: RunOptions }> {
+    this.#checkOpen();
     checkRunId(runId);
     checkOptionsObject(options, 'resume options', 'resume(runId, options)');
     if (options.principal !== undefined) checkPrincipal(options.principal, 'principal', 'resume options');
@@ -119,6 +128,7 @@ export class DurableRuns {
         ...(payload.deadlineMs === undefined ? {} : { deadlineMs: payload.deadlineMs }),
         ...(options.signal ? { signal: options.signal } : {}),
       };
+      this.#checkOpen();
       return { payload, prepared, durable, runOptions };
     } catch (error) {
       await this.store.release(key, lease.owner, 'interrupted', this.#clock.now()).catch(() => undefined);
@@ -164,19 +174,40 @@ export class DurableRuns {
     return { ...run, result };
   }
 
-  async runs(filter: RunsFilter = {}): Promise<StoredRunInfo[]> {
+  /** A loaded run that will not run after all (the executor refused it): kept, to be resumed. */
+  abandon(durable: DurableRun): Promise<void> {
+    return this.#track(durable.finish('interrupted'));
+  }
+
+  runs(filter: RunsFilter = {}): Promise<StoredRunInfo[]> {
+    return this.#track(this.#runs(filter));
+  }
+
+  async #runs(filter: RunsFilter): Promise<StoredRunInfo[]> {
+    this.#checkOpen();
     checkOptionsObject(filter, 'runs filter', 'runs(filter)');
     if (filter.principal !== undefined) checkPrincipal(filter.principal, 'principal', 'runs filter');
     const all = visibleRuns(await this.store.list(this.#clock.now()));
     return filter.anyPrincipal ? all : all.filter((r) => r.principalId === filter.principal?.id);
   }
 
+  /** The executor is closing: no new reads; a `resume` still loading gives its lease back. */
+  beginClose(): void {
+    this.#closing = true;
+  }
+
+  /** Closes the store once every write, load and listing under way has ended. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#pending]);
+    this.#closing = true;
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     await this.store.close();
   }
 
-  #track(p: Promise<void>): Promise<void> {
+  #checkOpen(): void {
+    if (this.#closing) throw new TributaryError('CLOSED', 'the executor is closed');
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
     this.#pending.add(p);
     return p.finally(() => this.#pending.delete(p));
   }
