@@ -18,6 +18,7 @@ export class Recorder {
   readonly #calls: Pending[] = [];
   readonly #random: number[] = [];
   readonly #sources: Recording['sources'] = {};
+  #cancelled: Recording['cancelled'];
   at: () => number = () => 0;
 
   constructor(
@@ -100,6 +101,11 @@ export class Recorder {
     return recordBatches(out as AsyncIterable<Row[]>, done, fail);
   }
 
+  /** The run was cancelled from outside (run.cancel, its signal, executor.close), `at` ms after it started. */
+  cancelled(at: number, reason: string | undefined): void {
+    this.#cancelled ??= { at, ...(reason === undefined ? {} : { reason: this.redact(reason) }) };
+  }
+
   /** The recording so far (complete once the run has finished). */
   recording(): Recording {
     return {
@@ -113,6 +119,7 @@ export class Recorder {
       random: [...this.#random],
       // A call still running when the recording is taken is left out.
       calls: this.#calls.filter((c): c is RecordedCall => c.outcome !== undefined).map((c) => ({ ...c })),
+      ...(this.#cancelled ? { cancelled: { ...this.#cancelled } } : {}),
     };
   }
 }

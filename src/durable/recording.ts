@@ -52,6 +52,8 @@ export interface Recording {
   /** The random draws of the run (retry jitter), in order. */
   random: number[];
   calls: RecordedCall[];
+  /** The run was cancelled from outside, this many ms after it started, saying this (masked like error texts). */
+  cancelled?: { at: number; reason?: string };
 }
 
 const retrySchema = z.object({
@@ -118,6 +120,7 @@ const recordingSchema = z.object({
   sources: z.record(name, z.object({ kind: z.string(), maxConcurrency: z.number().int().positive().optional(), readOnly: z.array(z.string().max(200)).optional() })),
   random: z.array(z.number().min(0).max(1)),
   calls: z.array(callSchema),
+  cancelled: z.object({ at: z.number().nonnegative(), reason: z.string().optional() }).optional(),
 });
 
 /**

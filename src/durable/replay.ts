@@ -66,6 +66,9 @@ export function replayRecording(input: unknown, host: ReplayHost, options: Repla
     runOptionsOf(recorded),
     random,
   );
+  // Cancelled from outside when recorded: at the same moment of the run's clock, for the same reason.
+  const cancel = recording.cancelled;
+  if (cancel) clock.setTimeout(() => run.cancel(cancel.reason), cancel.at);
   void drive(clock, run).finally(() => close());
   return run;
 }

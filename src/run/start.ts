@@ -109,6 +109,8 @@ class RunControl {
     if (this.#finished) return;
     const port = this.port;
     port.stopReason = cancelled(reason);
+    // A recording keeps when and why, so its replay is cancelled at the same moment.
+    this.rt.recorder?.cancelled(port.at(), reason === undefined || reason === '' ? undefined : abortMessage(reason));
     if (this.#started) this.actor.send({ type: 'query.cancel', reason: port.stopReason.message });
     else if (this.gate) this.#refuse(port.stopReason);
   }
