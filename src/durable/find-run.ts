@@ -25,13 +25,16 @@ export async function findOwnRun(store: RunStore, runId: string, principalId: st
 
 /**
  * `resume(runId, { anyPrincipal: true })`: the caller's own run of that id if there is one,
- * else the one run of that id of whichever principal; `CONFIG_INVALID` when several
- * principals have one (the caller picks by passing that principal). @internal
+ * else the one run of that id of whichever principal that can still be resumed; `CONFIG_INVALID`
+ * when several principals have one (the caller picks by passing that principal). @internal
  */
 export async function findAnyRun(store: RunStore, runId: string, principalId: string | undefined, now: number): Promise<FoundRun | undefined> {
   const own = await findOwnRun(store, runId, principalId, now);
   if (own) return own;
-  const candidates = (await store.list(now)).filter((info) => parseRunKey(info.runId)?.runId === runId && consistent(info));
+  const all = (await store.list(now)).filter((info) => parseRunKey(info.runId)?.runId === runId && consistent(info));
+  // A finished run (kept for listing) is no rival to one that can still be resumed.
+  const resumable = all.filter((info) => info.state === 'running' || info.state === 'interrupted');
+  const candidates = resumable.length > 0 ? resumable : all.slice(0, 1);
   if (candidates.length > 1) {
     const whose = candidates.map((c) => (c.principalId === undefined ? '(no principal)' : JSON.stringify(c.principalId))).join(', ');
     throw new TributaryError('CONFIG_INVALID', `run id "${runId}" is stored under several principals (${whose}); resume it as the one you mean: resume(runId, { principal: { id } })`, {

@@ -192,6 +192,19 @@ describe('durable runs (SQLite run store, in one process)', () => {
     expect((refused as Error).message).toBe((never as Error).message.replace('"never"', '"kept"'));
   });
 
+  it('anyPrincipal passes over a finished run kept for listing: the one still resumable is resumed', async () => {
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    const e = executor(source, { ttlMs: 60_000 });
+    expect((await e.run(twoFragmentPlan, { runId: 'mixed', principal: { id: 'bob' } }).result).status).toBe('ok');
+    await interrupted('mixed', source);
+    const kept = executor(source, { ttlMs: 60_000 });
+    expect((await kept.runs({ anyPrincipal: true })).map((r) => `${r.principalId} ${r.state}`).sort()).toEqual(['alice interrupted', 'bob done']);
+    source.release('b');
+    const run = await kept.resume('mixed', { principal: { id: 'operator' }, anyPrincipal: true });
+    expect((await run.result).rows).toEqual((await reference()).rows);
+    expect((await kept.runs({ anyPrincipal: true })).map((r) => `${r.principalId} ${r.state}`).sort()).toEqual(['alice done', 'bob done']);
+  });
+
   it('a run without a runId stores nothing, even on an executor with a run store', async () => {
     const e = executor(gatedSource({ a: A_ROWS, b: B_ROWS }));
     const result = await e.run(twoFragmentPlan, { principal: alice }).result;
