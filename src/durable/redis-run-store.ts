@@ -63,7 +63,7 @@ return 1`;
 
 const KEEP = `
 if redis.call('HGET', KEYS[1], 'leaseOwner') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'finished') == '1' then return 0 end
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updatedAt', ARGV[3], 'finished', '1', 'leaseOwner', '', 'leaseExpiresAt', '')
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updatedAt', ARGV[3], 'finished', '1', 'leaseOwner', '', 'leaseExpiresAt', '', 'expiresAt', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return 1`;
@@ -74,7 +74,7 @@ redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('SREM', KEYS[3], ARGV[2])
 return 1`;
 
-const INFO_FIELDS = ['queryId', 'principalId', 'state', 'createdAt', 'updatedAt', 'fragments', 'stored', 'leaseOwner', 'leaseExpiresAt', 'finished'] as const;
+const INFO_FIELDS = ['queryId', 'principalId', 'state', 'createdAt', 'updatedAt', 'fragments', 'stored', 'leaseOwner', 'leaseExpiresAt', 'finished', 'expiresAt'] as const;
 
 /**
  * A run store in Redis, for several executor instances (the BullMQ scale-out already needs
@@ -180,9 +180,9 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
       call('to finish a run', async () =>
         keepMs <= 0
           ? (await client.eval(REMOVE, 3, runKey(runId), fragKey(runId), index, owner, runId)) === 1
-          : (await client.eval(KEEP, 2, runKey(runId), fragKey(runId), owner, state, String(now), String(keepMs))) === 1,
+          : (await client.eval(KEEP, 2, runKey(runId), fragKey(runId), owner, state, String(now), String(keepMs), String(now + keepMs))) === 1,
       ),
-    list: async () =>
+    list: async (now) =>
       call('to list runs', async () => {
         const ids = (await client.smembers(index)).sort();
         const pipeline = client.pipeline();
@@ -195,6 +195,10 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
           const fields: Record<string, string | undefined> = Object.create(null) as Record<string, string | undefined>;
           INFO_FIELDS.forEach((name, k) => (fields[name] = values[k] ?? undefined));
           const found = info(id, fields);
+          // A finished run's listing ends on the executor's clock (a virtual one too); its
+          // keys' PEXPIRE, on Redis's own clock, only cleans up after it.
+          const expiresAt = Number(fields.expiresAt);
+          if (found && fields.finished === '1' && fields.expiresAt !== undefined && expiresAt <= now) return;
           if (found) out.push(found);
           else gone.push(id);
         });

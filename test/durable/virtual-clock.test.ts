@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createExecutor, createVirtualClock, sqliteRunStore, storedRunKey, type Executor, type RunStore } from '../../src/index.js';
+import { createExecutor, createVirtualClock, redisRunStore, sqliteRunStore, storedRunKey, type Executor, type RunStore } from '../../src/index.js';
+import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan } from './fixtures/sources.js';
 
 /** Turns of the event loop until `check` holds (no time passes on the virtual clock). */
@@ -63,5 +64,32 @@ describe('durable runs on the executor\'s clock', () => {
     expect(await e.runs()).toHaveLength(1);
     await clock.advanceAsync(1_001);
     expect(await e.runs()).toEqual([]);
+  });
+});
+
+describeRedis('redisRunStore on the executor\'s clock', () => {
+  const prefix = `${uniqueNamespace()}:runs:`;
+  afterEach(async () => {
+    const client = inspectClient();
+    const keys = await client.keys(`${prefix}*`);
+    if (keys.length > 0) await client.del(...keys);
+    client.disconnect();
+  });
+
+  it('lists a finished run for the store\'s ttlMs of virtual time, then no more, and takes its id again', async () => {
+    const clock = createVirtualClock();
+    const e = createExecutor({ sources: { db: gatedSource({ a: A_ROWS, b: B_ROWS }) }, cache: false, runStore: redisRunStore({ url: REDIS_URL, prefix, ttlMs: 60_000 }), clock });
+    try {
+      expect((await e.run(twoFragmentPlan, { runId: 'virtual-kept' }).result).status).toBe('ok');
+      expect(await e.runs()).toMatchObject([{ runId: 'virtual-kept', state: 'done' }]);
+      await clock.advanceAsync(59_000);
+      expect(await e.runs()).toHaveLength(1);
+      await clock.advanceAsync(1_001);
+      expect(await e.runs()).toEqual([]);
+      expect((await e.run(twoFragmentPlan, { runId: 'virtual-kept' }).result).status).toBe('ok');
+      expect(await e.runs()).toMatchObject([{ runId: 'virtual-kept', state: 'done' }]);
+    } finally {
+      await e.close();
+    }
   });
 });
