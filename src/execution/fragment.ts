@@ -13,6 +13,7 @@ import { newTry, try$, type HedgeOwner, type HedgePolicy, type Try } from './hed
 import { FragmentReports } from './fragment-reports.js';
 import { fragmentTimeout } from './fragment-timeout.js';
 import { boundedSink, checkFragmentLimits } from './fragment-limits.js';
+import { waitForKey } from './key-wait.js';
 import { combine, outcomeOf, type FragmentOutcome } from './outcome.js';
 import { backoffDelay, laterTries, retrying } from './retry.js';
 import type { SinkOptions } from './source-call.js';
@@ -36,6 +37,8 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
   /** The first try of a lone, uncached call: run without an Observable. */
   #attempt: Try | undefined;
   #deadline: TimerHandle | undefined;
+  /** Ends the wait for a cache key whose source version is still coming (see key-wait.ts). */
+  #keyWait: (() => void) | undefined;
   /** When it must be done, in ms since the query started: its own deadline or its budget, the earlier. */
   #endAt = Infinity;
   #budgetMs: number | undefined; // its share of the query's deadline, when the query has one
@@ -101,7 +104,12 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const key = cache.keyOf(this.index, calls);
     if (typeof key === 'string') this.#lookup(calls, key);
     else if (key === undefined) this.#load(calls, undefined);
-    else key.then((k) => (k === undefined ? this.#load(calls, undefined) : this.#lookup(calls, k)), (error: unknown) => this.#fail(error));
+    else
+      this.#keyWait = waitForKey(key, this.env.clock, this.timeoutMs, {
+        key: (k) => (k === undefined ? this.#load(calls, undefined) : this.#lookup(calls, k)),
+        late: () => (this.cacheUnavailable(`the version of source "${this.env.sourceName}" did not answer within ${this.timeoutMs} ms`), this.#load(calls, undefined)),
+        failed: (error) => this.#fail(error),
+      });
   }
 
   /** Aborts whatever is still running; nothing is settled after it. */
@@ -109,6 +117,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     if (this.#settled) return;
     this.#settled = true;
     this.#clearDeadline();
+    this.#keyWait?.();
     this.#attempt?.stop();
     this.#subscription?.unsubscribe();
   }
