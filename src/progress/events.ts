@@ -115,7 +115,8 @@ export type FragmentHedgedEvent = FragmentEventBase & {
 };
 /**
  * The cache's shared store (e.g. Redis) could not answer this fragment's lookup within its
- * bounded wait: the lookup counts as a miss and the fragment runs against its source.
+ * bounded wait, or its source's `version()` (part of the key) did not answer within the
+ * fragment's `timeoutMs`: the lookup counts as a miss and the fragment runs against its source.
  */
 export type CacheUnavailableEvent = FragmentEventBase & { type: 'cache.unavailable'; reason: string };
 export type MergeStartedEvent = EventBase & { type: 'merge.started' };
