@@ -5,6 +5,7 @@ import { mergeChild } from './merge.js';
 import { a1RunChild } from './orchestration.js';
 import { profileChild } from './profile.js';
 import { runCostChild } from './run-cost.js';
+import { serviceChild } from './service.js';
 
 const tasks: Record<string, (args: string[]) => Promise<void>> = {
   'a1-run': a1RunChild,
@@ -13,6 +14,7 @@ const tasks: Record<string, (args: string[]) => Promise<void>> = {
   profile: profileChild,
   merge: mergeChild,
   memory: memoryChild,
+  service: serviceChild,
 };
 
 const [task, ...args] = process.argv.slice(2);

@@ -8,6 +8,7 @@ import { merge } from './merge.js';
 import { orchestration } from './orchestration.js';
 import { remote } from './remote-group.js';
 import { runCost } from './run-cost.js';
+import { service } from './service.js';
 import type { BenchContext, GroupResult } from './report.js';
 import { report } from './spawn.js';
 
@@ -23,6 +24,7 @@ export const GROUPS: { ids: string[]; file: string; run: (ctx: BenchContext) => 
   { ids: ['h'], file: 'load', run: load },
   { ids: ['i'], file: 'run-cost', run: runCost },
   { ids: ['j'], file: 'load-control', run: loadControl },
+  { ids: ['k'], file: 'service', run: service },
 ];
 
 /** In a bench child: runs one group with the parent's context and reports its result. */
