@@ -1,5 +1,6 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import type { SettleEvent, SourceCounts } from '../src/run/port.js';
+import type { LateSettle } from '../src/run/settle.js';
 import type { FragmentCounts } from '../src/run/status-table.js';
 import { shapeCache } from './shape-cache.js';
 import { boundPortOf, portOf, sourceActor } from './source.machine.js';
@@ -75,12 +76,15 @@ function withSource(sources: Readonly<Record<string, SourceCounts>>, name: strin
 /** The per-source counts after a settle: one entry copied, the rest shared. */
 function afterSettle(sources: Readonly<Record<string, SourceCounts>>, event: SettleEvent): Readonly<Record<string, SourceCounts>> {
   if (event.type === 'fragment.dropped') return sources;
-  const c = sources[event.source] ?? { sent: 0, succeeded: 0, failed: 0, cached: 0 };
-  const next: SourceCounts =
-    event.type === 'fragment.succeeded'
-      ? { sent: c.sent, succeeded: c.succeeded + 1, failed: c.failed, cached: c.cached + (event.cached ? 1 : 0) }
-      : { sent: c.sent, succeeded: c.succeeded, failed: c.failed + 1, cached: c.cached };
-  return withSource(sources, event.source, next);
+  return counted(sources, { source: event.source, failed: event.type === 'fragment.failed', cached: event.type === 'fragment.succeeded' && event.cached === true });
+}
+
+function counted(sources: Readonly<Record<string, SourceCounts>>, s: LateSettle): Readonly<Record<string, SourceCounts>> {
+  const c = sources[s.source] ?? { sent: 0, succeeded: 0, failed: 0, cached: 0 };
+  const next: SourceCounts = s.failed
+    ? { sent: c.sent, succeeded: c.succeeded, failed: c.failed + 1, cached: c.cached }
+    : { sent: c.sent, succeeded: c.succeeded + 1, failed: c.failed, cached: c.cached + (s.cached ? 1 : 0) };
+  return withSource(sources, s.source, next);
 }
 
 const querySetup = setup({
@@ -164,15 +168,17 @@ const querySetup = setup({
     failFromMerge: assign(({ event }) => (event.type === 'merge.failed' ? { failure: { code: event.code, message: event.message } } : {})),
     /**
      * Entering `failed`: the source actors stop with it, so nothing is queued or running any
-     * more, and what can no longer run because a fragment it depends on did not succeed is
-     * skipped (as `result.fragments` reports it). A run refused before it started has no port
+     * more; a fragment whose event the query never took (it ended first) is counted as
+     * `events$` reported it; what can no longer run because a fragment it depends on did not
+     * succeed is skipped (as `result.fragments` reports it). A run refused before it started has no port
      * bound and nothing to count.
      */
     stopCounts: assign(({ context, system }) => {
       const port = boundPortOf(system);
       if (!port) return context.counts.queued === 0 && context.counts.running === 0 ? {} : { counts: { ...context.counts, queued: 0, running: 0 } };
-      port.stopped();
-      return { counts: { ...port.counts(), queued: 0, running: 0 }, lowestOpenLevel: port.lowestOpenLevel() };
+      let sources = context.sources;
+      for (const late of port.stopped()) sources = counted(sources, late);
+      return { counts: { ...port.counts(), queued: 0, running: 0 }, lowestOpenLevel: port.lowestOpenLevel(), sources };
     }),
     setRowCount: assign(({ event }) => (event.type === 'merge.done' ? { rowCount: event.rowCount } : {})),
     /**

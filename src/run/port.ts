@@ -1,6 +1,7 @@
 import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
 import type { Dispatch } from './scheduler.js';
 import type { FragmentCounts } from './status-table.js';
+import type { LateSettle } from './settle.js';
 
 /** The event a source actor sends its query actor when one of its fragments settles. */
 export type SettleEvent = FragmentSucceededEvent | FragmentFailedEvent | FragmentDroppedEvent;
@@ -68,10 +69,12 @@ export interface QueryPort {
   /** Under `partial`: every fragment downstream of a failed one is skipped. */
   skipDownstream(event: SettleEvent): void;
   /**
-   * The query failed: every pending fragment that can never run (one it depends on did not
-   * succeed) is skipped, so the last counts agree with the result's statuses.
+   * The query failed: a fragment whose outcome was recorded but whose settle event the
+   * machine never took is counted (and returned, for its source's figures), and every pending
+   * fragment that can never run (one it depends on did not succeed) is skipped, so the last
+   * counts agree with the result's statuses and with `events$`.
    */
-  stopped(): void;
+  stopped(): readonly LateSettle[];
   /** The settle events of the fragments the query's deadline stopped (once: taken, they are gone). */
   takeDeadlineSettled(): readonly SettleEvent[];
   counts(): FragmentCounts;

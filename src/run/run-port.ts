@@ -11,7 +11,7 @@ import { RunEvents } from './events.js';
 import type { QueryPort, Ready, SettleEvent, SourceRunner } from './port.js';
 import type { PreparedPlan } from './prepare.js';
 import { takeReady } from './ready.js';
-import { countSettled, recordSettlement, skipBelow, skipUnreachable } from './settle.js';
+import { countSettled, finishStopped, recordSettlement, skipBelow, type LateSettle } from './settle.js';
 import { mergeRun } from './run-merge.js';
 import { Scheduler } from './scheduler.js';
 import { createSourceRunner } from './source-runner.js';
@@ -177,8 +177,8 @@ export class RunPort implements QueryPort, BindContext {
     skipBelow(this, event.fragmentId);
   }
 
-  stopped(): void {
-    skipUnreachable(this);
+  stopped(): readonly LateSettle[] {
+    return finishStopped(this);
   }
 
   counts(): FragmentCounts {

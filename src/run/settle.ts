@@ -52,16 +52,32 @@ export function skipBelow(port: RunPort, fragmentId: string): void {
   port.events.progressed();
 }
 
+/** A fragment the query counted only as it failed (see `finishStopped`): its source, and how it ended. */
+export interface LateSettle {
+  source: string;
+  failed: boolean;
+  cached: boolean;
+}
+
 /**
- * The query failed (fail-fast, a cancel, a deadline under fail-fast): every fragment still
- * pending that can never run because a fragment it depends on did not succeed (it failed,
- * was dropped, skipped, or was stopped unfinished) is skipped now, each with its event, so
- * the query actor's last snapshot, `progress$` and `events$` count what `result.fragments`
- * reports as skipped. One still pending whose upstreams all succeeded stays as it is: the
- * stop kept it from its turn (`cancelled` in the result). O(fragments), once per failed run. @internal
+ * The query failed (fail-fast, a cancel, a deadline under fail-fast). A fragment whose outcome
+ * was recorded (its event went to `events$`) but whose settle event the query actor never took
+ * (the query ended first: a cancel from an `events$` handler, say) is counted now, and
+ * returned so its source's figures count it too. Then every fragment still pending that can
+ * never run because one it depends on did not succeed (it failed, was dropped, skipped, or was
+ * stopped unfinished) is skipped, each with its event. So the query actor's last snapshot,
+ * `progress$` and `events$` count what `result.fragments` reports. One still pending whose
+ * upstreams all succeeded stays as it is: the stop kept it from its turn (`cancelled` in the
+ * result). O(fragments), once per failed run. @internal
  */
-export function skipUnreachable(port: RunPort): void {
+export function finishStopped(port: RunPort): LateSettle[] {
   const { prepared, table } = port;
+  const late: LateSettle[] = [];
+  for (const f of prepared.fragments) {
+    const state = table.state(f.index);
+    if ((state === 'succeeded' || state === 'failed') && table.settle(f.index)) late.push({ source: f.source, failed: state === 'failed', cached: table.cached(f.index) });
+    else if (state === 'dropped') table.settle(f.index);
+  }
   for (const f of prepared.fragments) {
     if (!table.isPending(f.index)) continue;
     const blocked = f.dependsOn.find((u) => table.state(u) !== 'succeeded');
@@ -72,4 +88,5 @@ export function skipUnreachable(port: RunPort): void {
     }
   }
   port.events.progressed();
+  return late;
 }

@@ -140,11 +140,12 @@ export class StatusTable {
   /**
    * The query machine took its settle event: it now counts as finished, in its level and in
    * the totals. (Its outcome was recorded before, when its source actor sent the event.)
+   * True when this counted it (false: counted before, or not finished).
    */
-  settle(i: number): void {
-    if (this.#counted[i] === 1) return;
+  settle(i: number): boolean {
+    if (this.#counted[i] === 1) return false;
     const state = this.#state[i];
-    if (state !== S.Succeeded && state !== S.Failed && state !== S.Dropped) return;
+    if (state !== S.Succeeded && state !== S.Failed && state !== S.Dropped) return false;
     this.#counted[i] = 1;
     this.open[this.prepared.fragments[i]!.level]!--;
     if (state === S.Failed) this.#counts.failed++;
@@ -154,6 +155,7 @@ export class StatusTable {
       this.#counts.succeeded++;
       if (this.#cached[i] === 1) this.#counts.cached++;
     }
+    return true;
   }
 
   /** Will never run: an upstream fragment failed. */

@@ -103,4 +103,34 @@ describe('the query actor\'s last counts', () => {
       for (const s of snapshots) expect(sourceSums(s).failed).toBe(s.context.counts.failed);
     });
   }
+
+  it('count a fragment events$ reported settled when a handler of that event cancelled the query before the actor took it', async () => {
+    const ctl = testSource({ behaviour: (c) => (c.key === 'broken' ? new Error('broken on purpose') : undefined) });
+    executor = createExecutor({ sources: { ctl: ctl.source }, cache: false, retry: { attempts: 1 } });
+    const run = executor.run({
+      id: 'cancel-on-failure',
+      errorPolicy: 'partial',
+      fragments: [
+        { id: 'hang', source: 'ctl', query: { key: 'hang' } },
+        { id: 'broken', source: 'ctl', query: { key: 'broken' } },
+        { id: 'after-broken', source: 'ctl', dependsOn: ['broken'], query: { key: 'after' } },
+      ],
+      merge: { op: 'union', inputs: ['hang', 'after-broken'] },
+    });
+    const events = collectEvents(run);
+    // An app that gives up on the first failure, from its event.
+    run.events$.subscribe((e) => {
+      if (e.type === 'fragment.failed') run.cancel('a fragment failed');
+    });
+    const progress: Progress[] = [];
+    run.progress$.subscribe((p) => progress.push(p));
+    await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
+
+    expect(ofType(events, 'fragment.failed').map((e) => e.fragmentId)).toEqual(['broken']);
+    const last = run.actor.getSnapshot();
+    expect(last.value).toBe('failed');
+    expect(last.context.counts).toEqual({ total: 3, queued: 0, running: 0, succeeded: 0, failed: 1, skipped: 1, cached: 0 });
+    expect(last.context.sources.ctl).toMatchObject({ succeeded: 0, failed: 1 });
+    expect(progress.at(-1)).toMatchObject({ failed: 1, skipped: 1, done: true });
+  });
 });
