@@ -136,7 +136,9 @@ const querySetup = setup({
     }),
     /** Under `partial`, a failure skips everything downstream of it. */
     skipDownstream: ({ event, system }) => {
-      if (event.type === 'fragment.failed' || event.type === 'fragment.dropped') portOf(system).skipDownstream(event);
+      if (event.type !== 'fragment.failed' && event.type !== 'fragment.dropped') return;
+      const port = portOf(system);
+      if (port.due(event)) port.skipDownstream(event);
     },
     /** After the deadline: what the run finished (dropped, failed, skipped) shows in the counts, its failures in their sources' too. */
     afterDeadline: assign(({ context, system }) => {
@@ -155,6 +157,9 @@ const querySetup = setup({
     settle: assign(({ context, event, system }) => {
       if (event.type !== 'fragment.succeeded' && event.type !== 'fragment.failed' && event.type !== 'fragment.dropped') return {};
       const port = portOf(system);
+      // A settle the run did not record (sent from outside with `run.actor.send()`, for a
+      // fragment still running or unknown) changes nothing: it would release dependents early.
+      if (!port.due(event)) return {};
       port.settled(event);
       return { counts: port.counts(), lowestOpenLevel: port.lowestOpenLevel(), sources: afterSettle(context.sources, event) };
     }),

@@ -66,6 +66,12 @@ export interface QueryPort {
    * only here, so a level never looks finished before the events that finish it are taken.
    */
   settled(event: SettleEvent): void;
+  /**
+   * True when `event` is the settle a source actor (or the run) recorded and the machine has
+   * not taken yet. False for one the run never recorded — a forged `run.actor.send()`, an
+   * unknown fragment — or one already counted: the machine ignores it.
+   */
+  due(event: SettleEvent): boolean;
   /** Under `partial`: every fragment downstream of a failed one is skipped. */
   skipDownstream(event: SettleEvent): void;
   /**

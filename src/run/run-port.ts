@@ -173,6 +173,12 @@ export class RunPort implements QueryPort, BindContext {
     countSettled(this, event);
   }
 
+  due(event: SettleEvent): boolean {
+    const i = this.prepared.indexOf.get(event.fragmentId);
+    if (i === undefined) return false;
+    return this.table.awaitsSettle(i, event.type === 'fragment.succeeded' ? 'succeeded' : event.type === 'fragment.failed' ? 'failed' : 'dropped');
+  }
+
   skipDownstream(event: { fragmentId: string }): void {
     skipBelow(this, event.fragmentId);
   }

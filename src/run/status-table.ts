@@ -158,6 +158,11 @@ export class StatusTable {
     return true;
   }
 
+  /** Its outcome is `state` as recorded, and the machine has not counted it yet: a settle event for it is due. */
+  awaitsSettle(i: number, state: 'succeeded' | 'failed' | 'dropped'): boolean {
+    return this.#counted[i] === 0 && STATES[this.#state[i]!] === state;
+  }
+
   /** Will never run: an upstream fragment failed. */
   skipped(i: number): boolean {
     if (this.#state[i] !== S.Pending) return false;
