@@ -13,14 +13,32 @@ import type { Row } from '../data/row.js';
  * to both bounds by its connector, so its bytes are not estimated again (its rows are
  * counted: that is free, and a cache hit may have been stored under other limits).
  */
-export function checkFragmentLimits(outcome: FragmentOutcome, limits: Limits, calls: number, subject: LimitSubject): void {
+export function checkFragmentLimits(outcome: FragmentOutcome, limits: Limits, calls: number, subject: LimitSubject, cached = false): void {
   const { maxRows, maxBytes } = limits;
   // `count`, not the rows kept: rows streamed to the reader and not retained count too.
   const rows = Math.max(outcome.count, outcome.rows.length);
-  if (maxRows !== undefined && rows > maxRows) throw limitExceeded(subject, `${rows} rows over its batches, more than maxRows=${maxRows}`);
-  if (maxBytes === undefined || calls < 2) return;
-  const bytes = estimateRowsBytes(outcome.rows);
-  if (bytes > maxBytes) throw limitExceeded(subject, `${bytes} bytes (estimated) over its batches, more than maxBytes=${maxBytes}`);
+  if (maxRows !== undefined && rows > maxRows) throw limitExceeded(subject, `${rows} rows${cached ? ' from the cache' : ' over its batches'}, more than maxRows=${maxRows}`);
+  // A cache hit was stored by a run under other limits: no connector has held it to these.
+  if (maxBytes === undefined || (calls < 2 && !cached)) return;
+  const bytes = cached ? cachedBytes(outcome.rows) : estimateRowsBytes(outcome.rows);
+  if (bytes > maxBytes) throw limitExceeded(subject, `${bytes} bytes (estimated)${cached ? ' from the cache' : ' over its batches'}, more than maxBytes=${maxBytes}`);
+}
+
+/**
+ * Whether cached rows fit a run's limits: a hit the run may be served at once, without its
+ * pipeline (which would fail it, LIMIT_EXCEEDED, by `checkFragmentLimits`).
+ */
+export function fitsLimits(rows: readonly Row[], limits: Limits): boolean {
+  if (limits.maxRows !== undefined && rows.length > limits.maxRows) return false;
+  return limits.maxBytes === undefined || cachedBytes(rows) <= limits.maxBytes;
+}
+
+/** The estimated bytes of a cache entry's rows (frozen, never changed), worked out once per entry. */
+const bytesOfEntry = new WeakMap<readonly Row[], number>();
+function cachedBytes(rows: readonly Row[]): number {
+  let bytes = bytesOfEntry.get(rows);
+  if (bytes === undefined) bytesOfEntry.set(rows, (bytes = estimateRowsBytes(rows)));
+  return bytes;
 }
 
 /**

@@ -250,7 +250,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const env = this.env;
     try {
       // Batches are bounded one by one at the source: their sum is bounded here.
-      checkFragmentLimits(outcome, env.limits, this.#batches, { fragmentId: this.id, source: env.sourceName });
+      checkFragmentLimits(outcome, env.limits, this.#batches, { fragmentId: this.id, source: env.sourceName }, cached);
       if (!cached && !this.streaming) env.account(this.id, outcome.rows); // a streamed one counted each batch (boundedSink)
     } catch (error) {
       this.#fail(error);

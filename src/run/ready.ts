@@ -1,4 +1,5 @@
 import type { Row } from '../data/row.js';
+import { fitsLimits } from '../execution/fragment-limits.js';
 import type { FragmentSucceededEvent } from '../progress/events.js';
 import type { Ready } from './port.js';
 import type { RunPort } from './run-port.js';
@@ -26,7 +27,8 @@ export function takeReady(port: RunPort, level: number): Ready | undefined {
     for (let k = 0; k < list.length; k++) {
       const i = list[k]!;
       const rows = cache.peekStatic(i);
-      if (!rows) {
+      // A hit stored by a run under looser limits goes through the pipeline, which fails it.
+      if (!rows || !fitsLimits(rows, port.prepared.rowLimits)) {
         kept?.push(i);
         continue;
       }
