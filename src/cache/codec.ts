@@ -35,16 +35,21 @@ export async function encodeEntry(entry: StoredEntry, compressAboveBytes: number
   return Buffer.concat([Buffer.from([MAGIC, FORMAT, compress ? COMPRESSION.gzip : COMPRESSION.none]), body]);
 }
 
+/** The default bound on an entry's serialized bytes, stored or gunzipped (the cache's own default `maxBytes`). */
+export const DEFAULT_MAX_ENTRY_BYTES = 64 * 2 ** 20;
+
 /**
  * Decodes what `encodeEntry` wrote. Returns `undefined` for anything else (a value written
- * by another format version, or damaged, or whose rows are not all objects): the caller
- * treats it as a miss.
+ * by another format version, or damaged, or whose rows are not all objects, or that is or
+ * gunzips to more than `maxBytes`: a small value in a shared Redis must not expand into
+ * gigabytes in this process): the caller treats it as a miss.
  */
-export async function decodeEntry(value: Buffer): Promise<StoredEntry | undefined> {
-  if (value.length < 3 || value[0] !== MAGIC || value[1] !== FORMAT) return undefined;
+export async function decodeEntry(value: Buffer, maxBytes = DEFAULT_MAX_ENTRY_BYTES): Promise<StoredEntry | undefined> {
+  if (value.length < 3 || value[0] !== MAGIC || value[1] !== FORMAT || value.length - 3 > maxBytes) return undefined;
   try {
     const body = value.subarray(3);
-    const raw = value[2] === COMPRESSION.gzip ? await gunzipAsync(body) : value[2] === COMPRESSION.none ? body : undefined;
+    // Past maxOutputLength gunzip fails (RangeError) without producing the rest: a miss.
+    const raw = value[2] === COMPRESSION.gzip ? await gunzipAsync(body, { maxOutputLength: maxBytes }) : value[2] === COMPRESSION.none ? body : undefined;
     if (raw === undefined) return undefined;
     const decoded = deserialize(raw) as (Partial<StoredEntry> & { columns?: unknown }) | null;
     if (

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
-import { decodeEntry, encodeEntry } from './codec.js';
+import { DEFAULT_MAX_ENTRY_BYTES, decodeEntry, encodeEntry } from './codec.js';
 import { RedisGuard } from './redis-guard.js';
 import { DROP_INDEXED, DROP_KEY, STORE, TAG, runScript } from './redis-scripts.js';
 import type { CacheFilter, CacheStore, StoreHit, StoredEntry } from './store.js';
@@ -34,6 +34,12 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
   /** After Redis failed, lookups skip it at once for this long before trying again. Default 1000 ms. */
   cooldownMs?: number;
+  /**
+   * The largest entry read, in bytes as stored and as gunzipped (default 64 MiB): a value in
+   * Redis that is larger, or gunzips to more (a decompression bomb another writer left), is
+   * a miss, never expanded whole; an entry larger as stored is not written.
+   */
+  maxEntryBytes?: number;
 }
 
 /** A `CacheStore` on Redis, with `close()`. */
@@ -49,6 +55,7 @@ const optionsSchema = z.strictObject({
   compressAboveBytes: z.number().int().nonnegative().optional(),
   timeoutMs: z.number().int().positive().optional(),
   cooldownMs: z.number().int().nonnegative().optional(),
+  maxEntryBytes: z.number().int().positive().optional(),
 });
 
 /**
@@ -87,6 +94,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   }
   const timeoutMs = options.timeoutMs ?? 100;
   const compressAboveBytes = options.compressAboveBytes ?? 1024;
+  const maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
   const prefix = `tributary:${namespaceInKeys(options.namespace ?? 'default')}:`;
   const channel = `${prefix}invalidate`;
   const origin = randomUUID();
@@ -159,7 +167,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       if (valueReply?.[0]) throw new TributaryError('SOURCE_UNAVAILABLE', `redis failed a lookup: ${valueReply[0].message}`, { cause: valueReply[0] });
       const value = valueReply?.[1];
       if (!Buffer.isBuffer(value)) return undefined;
-      const entry = await decodeEntry(value);
+      const entry = await decodeEntry(value, maxEntryBytes);
       // An entry must answer the key it was asked for: the scope is part of the key.
       if (!entry || entry.key !== key) return undefined;
       const ttl = typeof ttlReply?.[1] === 'number' && ttlReply[1] > 0 ? ttlReply[1] : undefined;
@@ -168,6 +176,8 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
 
     async set(entry: StoredEntry, ttlMs: number): Promise<void> {
       const value = await encodeEntry(entry, compressAboveBytes);
+      // It could never be read back (see maxEntryBytes).
+      if (value.length - 3 > maxEntryBytes) return;
       const indexes = [sourceIndex(entry.source), ...[...new Set(entry.tags)].map(tagIndex)];
       await guard.run('a write', (redis) => runScript(redis, STORE, [entryKey(entry.key), ...indexes], [value, Math.max(1, Math.round(ttlMs))]), {
         budgetMs: slowBudgetMs,
