@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { TributaryError } from '../../errors.js';
 import { callLimits } from '../call-limits.js';
 import { parseSourceOptions } from '../options.js';
-import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
+import type { SqlQuery } from '../sql/query.js';
+import { refusedStatement, sqliteQuerySchema } from './statements.js';
 import { isReadOnlySql } from '../sql/read-only.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
@@ -133,7 +134,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
   let version: string | undefined;
   return {
     kind: 'sqlite',
-    querySchema: sqlQuerySchema,
+    querySchema: sqliteQuerySchema,
     ...(opts.maxConcurrency === undefined ? {} : { maxConcurrency: opts.maxConcurrency }),
     ...(opts.cacheScope === undefined ? {} : { cacheScope: opts.cacheScope }),
     // Asked by every run (cache keys): the library's version does not change, so ask it once.
@@ -142,6 +143,9 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
     isReadOnly: isReadOnlySql,
     execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> | AsyncIterable<Row[]> {
       if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason as Error);
+      // Refused by querySchema already; held here too for a caller that did not validate.
+      const refused = refusedStatement(query.sql);
+      if (refused !== undefined) return Promise.reject(new TributaryError('FRAGMENT_FAILED', refused, { retryable: false, issues: [{ path: 'query.sql', message: refused }] }));
       // A connection with an open iterator refuses other statements, so calls take turns
       // while a stream is open; a whole-result call is synchronous and cannot interleave.
       if (thread) return onThread(thread, query, ctx);
