@@ -29,10 +29,14 @@ describeWithServer(pgCheck.skipReason ? pgCheck : myCheck, 'federated plans agai
   });
 
   it('give the oracle’s rows, exactly, run by levels, eagerly and streamed', async () => {
-    await fc.assert(fc.asyncProperty(planRecipeArb(), (recipe) => bench.check(recipe)), { numRuns: runs(80), ...seed });
+    await fc.assert(fc.asyncProperty(planRecipeArb(), (recipe) => bench.check(recipe)), { numRuns: runs(50), ...seed });
   }, 120_000 * FUZZ_SCALE);
 
   it('bind joins (batched or not) on every source give the rows of an IN subquery', async () => {
     await fc.assert(fc.asyncProperty(planRecipeArb({ minFragments: 2, maxFragments: 4, mergeDepth: 2, bindFreq: 20 }), (recipe) => bench.check(recipe)), { numRuns: runs(60), ...seed });
+  }, 120_000 * FUZZ_SCALE);
+
+  it('over hundreds of rows (the compiled row builders, batched binds) too', async () => {
+    await fc.assert(fc.asyncProperty(planRecipeArb({ maxFragments: 3, mergeDepth: 2, maxRows: 300 }), (recipe) => bench.check(recipe)), { numRuns: runs(12), ...seed });
   }, 120_000 * FUZZ_SCALE);
 });

@@ -54,14 +54,24 @@ function cellMatches(expected: unknown, actual: unknown): boolean {
 
 const same = (e: unknown[], a: unknown[]): boolean => e.length === a.length && e.every((v, i) => cellMatches(v, a[i]));
 
+/** Exact cells as a bucket key (averages and nests are matched within the bucket). */
+const exactKey = (row: unknown[], approximate: boolean[]): string => JSON.stringify(row.map((v, i) => (approximate[i] ? '?' : typeof v === 'number' && v === 0 ? 0 : v)));
+
 /** Whether each expected row matches its own actual row. */
 function sameMultiset(expected: unknown[][], got: unknown[][]): boolean {
   if (expected.length !== got.length) return false;
-  const used = new Array<boolean>(got.length).fill(false);
+  if (expected.length === 0) return true;
+  const approximate = (expected[0] as unknown[]).map((_, i) => expected.some((e) => e[i] !== null && typeof e[i] === 'object'));
+  const buckets = new Map<string, { row: unknown[]; used: boolean }[]>();
+  for (const row of got) {
+    const key = exactKey(row, approximate);
+    buckets.set(key, [...(buckets.get(key) ?? []), { row, used: false }]);
+  }
   for (const e of expected) {
-    const i = got.findIndex((a, k) => !used[k] && same(e, a));
-    if (i < 0) return false;
-    used[i] = true;
+    const candidates = buckets.get(exactKey(e, approximate)) ?? [];
+    const found = candidates.find((c) => !c.used && same(e, c.row));
+    if (!found) return false;
+    found.used = true;
   }
   return true;
 }

@@ -67,9 +67,9 @@ const mergeArb = (maxDepth: number): fc.Arbitrary<MergeRecipe> =>
     ),
   })).node;
 
-export const planRecipeArb = ({ maxFragments = 4, mergeDepth = 3, bindFreq = 2, minFragments = 1 } = {}): fc.Arbitrary<PlanRecipe> =>
+export const planRecipeArb = ({ maxFragments = 4, mergeDepth = 3, bindFreq = 2, minFragments = 1, maxRows = 7 } = {}): fc.Arbitrary<PlanRecipe> =>
   fc.record({
-    world: worldArb,
+    world: worldArb(maxRows),
     fragments: fc.array(fragmentArb(bindFreq), { minLength: minFragments, maxLength: maxFragments }),
     merge: mergeArb(mergeDepth),
     top: fc.option(
