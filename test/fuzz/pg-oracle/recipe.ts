@@ -12,6 +12,8 @@ export interface FragmentRecipe {
   cols: number[];
   /** A `$from` bind join on an upstream fragment's column (of a type the column takes). */
   bind: { up: number; col: number; upCol: number; batch: number | null } | null;
+  /** A filter in the native query (memory and PostgreSQL fragments). */
+  where: PredRecipe | null;
 }
 
 export type MergeRecipe =
@@ -39,6 +41,7 @@ const fragmentArb = (bindFreq: number): fc.Arbitrary<FragmentRecipe> =>
     table: fc.nat({ max: 2 }),
     cols: fc.array(fc.nat({ max: 9 }), { minLength: 1, maxLength: 5 }),
     bind: fc.option(bindArb, { freq: bindFreq }),
+    where: fc.option(predArb, { freq: 3 }),
   });
 
 const mergeArb = (maxDepth: number): fc.Arbitrary<MergeRecipe> =>

@@ -19,7 +19,7 @@ export const TABLES: Record<TableName, { columns: [string, ColType][]; on: Sourc
   ta: { columns: [['id', 'int'], ['k', 'big'], ['d', 'num'], ['s', 'text']], on: ['pg', 'my', 'lite', 'mem'] },
   tb: { columns: [['id', 'int'], ['k', 'big'], ['s', 'text'], ['dt', 'date'], ['ts', 'ts']], on: ['pg', 'my', 'lite', 'mem'] },
   // MariaDB and SQLite have no boolean type (a TINYINT(1) stays a number), so tc lives where one is.
-  tc: { columns: [['id', 'int'], ['d', 'num'], ['b', 'bool'], ['s', 'text']], on: ['pg', 'mem'] },
+  tc: { columns: [['id', 'int'], ['d', 'num'], ['b', 'bool'], ['s', 'text'], ['dt', 'date'], ['ts', 'ts']], on: ['pg', 'mem'] },
 };
 export const TABLE_NAMES = Object.keys(TABLES) as TableName[];
 

@@ -46,12 +46,20 @@ const dedupe = <T>(items: T[], key: (t: T) => string): T[] => items.filter((t, i
 const binds = (from: ColType, to: ColType): boolean => from === to || (from === 'int' && to === 'big');
 const widest = (a: OutCol['type'], b: OutCol['type']): OutCol['type'] => (a === 'num' || b === 'num' ? 'num' : a === 'big' || b === 'big' ? 'big' : a);
 
-function nativeQuery(source: SourceKind, table: TableName, physical: string, cols: string[], bind: { col: string; ref: unknown } | undefined): unknown {
-  if (source === 'mem') return { table, columns: cols, ...(bind ? { where: { in: [bind.col, bind.ref] } } : {}) };
+type Pred = { plan: unknown; sql: string } | undefined;
+
+/** The fragment's native query; `pred` (a filter of its own) only on memory and PostgreSQL. */
+function nativeQuery(source: SourceKind, table: TableName, physical: string, cols: string[], bind: { col: string; ref: unknown } | undefined, pred: Pred): unknown {
+  if (source === 'mem') {
+    const bound = bind ? { in: [bind.col, bind.ref] } : undefined;
+    const where = pred && bound ? { and: [pred.plan, bound] } : (pred?.plan ?? bound);
+    return { table, columns: cols, ...(where === undefined ? {} : { where }) };
+  }
   const list = cols.map(quote).join(', ');
-  const where = !bind ? '' : source === 'pg' ? ` WHERE ${quote(bind.col)} = ANY($1)` : source === 'my' ? ` WHERE ${bind.col} IN (?)` : ` WHERE ${bind.col} IN (SELECT value FROM json_each(?))`;
+  const parts = !bind ? [] : source === 'pg' ? [`${quote(bind.col)} = ANY($1)`] : source === 'my' ? [`${bind.col} IN (?)`] : [`${bind.col} IN (SELECT value FROM json_each(?))`];
+  if (pred) parts.push(pred.sql);
   const from = source === 'my' ? list.replace(/"/g, '`') : list;
-  return { sql: `SELECT ${from} FROM ${physical}${where}`, params: bind ? [bind.ref] : [] };
+  return { sql: `SELECT ${from} FROM ${physical}${parts.length > 0 ? ` WHERE ${parts.join(' AND ')}` : ''}`, params: bind ? [bind.ref] : [] };
 }
 
 function buildFragment(i: number, r: FragmentRecipe, recipe: PlanRecipe, names: PhysicalNames, built: Rel[]): { fragment: Record<string, unknown>; rel: Rel } {
@@ -70,13 +78,16 @@ function buildFragment(i: number, r: FragmentRecipe, recipe: PlanRecipe, names: 
       bind = { col, ref: { $from: `f${up}`, column: upCol }, upSql: built[up]!.sql, upCol, upId: `f${up}` };
     }
   }
-  const query = nativeQuery(source, table, names[source][table], cols.map(([n]) => n), bind);
+  const pred: Pred = r.where && (source === 'mem' || source === 'pg') ? buildPredicate(r.where, tcols.map(([name, type]) => ({ name, type }))) : undefined;
+  const query = nativeQuery(source, table, names[source][table], cols.map(([n]) => n), bind, pred);
   const fragment: Record<string, unknown> = { id, source, query };
   if (bind) {
     fragment.dependsOn = [bind.upId];
     if (r.bind?.batch) fragment.batch = { param: 0, size: r.bind.batch };
   }
-  const where = bind ? ` WHERE ${quote(bind.col)} IN (SELECT ${quote(bind.upCol)} FROM (${bind.upSql}) up)` : '';
+  const conds = bind ? [`${quote(bind.col)} IN (SELECT ${quote(bind.upCol)} FROM (${bind.upSql}) up)`] : [];
+  if (pred) conds.push(pred.sql);
+  const where = conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : '';
   const sql = `SELECT ${cols.map(([n]) => quote(n)).join(', ')} FROM ${names.pg[table]}${where}`;
   return { fragment, rel: { node: id, sql, cols: cols.map(([name, type]) => ({ name, type })) } };
 }
