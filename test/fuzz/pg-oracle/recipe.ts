@@ -24,7 +24,9 @@ export type MergeRecipe =
   | { op: 'project'; input: MergeRecipe; cols: { c: number; as: number | null }[] }
   | { op: 'filter'; input: MergeRecipe; where: PredRecipe }
   | { op: 'aggregate'; input: MergeRecipe; groupBy: number[] | null; aggs: { fn: 'count' | 'sum' | 'min' | 'max' | 'avg'; c: number | null }[] }
-  | { op: 'sort'; input: MergeRecipe; by: { c: number; desc: boolean; nulls: 'first' | 'last' | null }[] };
+  | { op: 'sort'; input: MergeRecipe; by: { c: number; desc: boolean; nulls: 'first' | 'last' | null }[] }
+  /** A limit whose rows do not depend on their order: all of them, or none. */
+  | { op: 'limit'; input: MergeRecipe; all: boolean; offset: 'none' | 'zero' | 'past' };
 
 export interface PlanRecipe {
   world: World;
@@ -41,7 +43,7 @@ const fragmentArb = (bindFreq: number): fc.Arbitrary<FragmentRecipe> =>
     table: fc.nat({ max: 2 }),
     cols: fc.array(fc.nat({ max: 9 }), { minLength: 1, maxLength: 5 }),
     bind: fc.option(bindArb, { freq: bindFreq }),
-    where: fc.option(predArb, { freq: 3 }),
+    where: fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary: predArb, weight: 1 }),
   });
 
 const mergeArb = (maxDepth: number): fc.Arbitrary<MergeRecipe> =>
@@ -60,12 +62,14 @@ const mergeArb = (maxDepth: number): fc.Arbitrary<MergeRecipe> =>
       fc.record({ op: fc.constant('nest' as const), parent: tie('node'), child: tie('node'), on: fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 2 }), as: fc.nat({ max: 7 }) }),
       fc.record({ op: fc.constant('project' as const), input: tie('node'), cols: fc.array(fc.record({ c: fc.nat(), as: fc.option(fc.nat(), { freq: 2 }) }), { minLength: 1, maxLength: 4 }) }),
       fc.record({ op: fc.constant('filter' as const), input: tie('node'), where: predArb }),
+      fc.record({ op: fc.constant('leaf' as const), f: fc.nat() }),
       fc.record({
         op: fc.constant('aggregate' as const),
         input: tie('node'),
         groupBy: fc.option(fc.array(fc.nat(), { maxLength: 2 })),
         aggs: fc.array(fc.record({ fn: fc.constantFrom('count' as const, 'sum' as const, 'min' as const, 'max' as const, 'avg' as const), c: fc.option(fc.nat(), { freq: 6 }) }), { minLength: 1, maxLength: 3 }),
       }),
+      fc.record({ op: fc.constant('limit' as const), input: tie('node'), all: fc.nat({ max: 4 }).map((n) => n > 0), offset: fc.constantFrom('none' as const, 'zero' as const, 'none' as const, 'zero' as const, 'past' as const) }),
       fc.record({ op: fc.constant('sort' as const), input: tie('node'), by: fc.array(fc.record({ c: fc.nat(), desc: fc.boolean(), nulls: fc.option(fc.constantFrom('first' as const, 'last' as const)) }), { minLength: 1, maxLength: 2 }) }),
     ),
   })).node;
@@ -79,7 +83,7 @@ export const planRecipeArb = ({ maxFragments = 4, mergeDepth = 3, bindFreq = 2, 
       fc.record({
         desc: fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
         nulls: fc.array(fc.option(fc.constantFrom('first' as const, 'last' as const)), { minLength: 1, maxLength: 4 }),
-        limit: fc.option(fc.record({ n: fc.nat({ max: 6 }), offset: fc.option(fc.nat({ max: 9 })) })),
+        limit: fc.option(fc.record({ n: fc.integer({ min: 1, max: 6 }), offset: fc.option(fc.oneof({ arbitrary: fc.nat({ max: 2 }), weight: 4 }, { arbitrary: fc.integer({ min: 3, max: 12 }), weight: 1 })) })),
       }),
       { freq: 3 },
     ),

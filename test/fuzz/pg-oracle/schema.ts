@@ -51,7 +51,9 @@ export function rowsArb(table: TableName, source: SourceKind, maxRows: number): 
     // Wide tables: ids spread out, so joins of hundreds of rows stay hundreds of rows.
     shape[name] = name === 'id' && maxRows > 50 ? nullable(fc.integer({ min: 0, max: maxRows }).map(String)) : cellArb(type, source === 'lite');
   }
-  return fc.array(fc.record(shape), { maxLength: maxRows, minLength: maxRows > 50 ? maxRows / 2 : 0 });
+  // Mostly a few rows, sometimes none.
+  const few = fc.oneof({ arbitrary: fc.constant<TableRows>([]), weight: 1 }, { arbitrary: fc.array(fc.record(shape), { minLength: 2, maxLength: maxRows }), weight: 6 });
+  return maxRows > 50 ? fc.array(fc.record(shape), { maxLength: maxRows, minLength: maxRows / 2 }) : few;
 }
 
 export interface World {

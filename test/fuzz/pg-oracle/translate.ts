@@ -209,6 +209,13 @@ function buildMerge(r: MergeRecipe, frags: Rel[], ctx: Ctx): Rel {
       const by = r.by.map((k) => ({ column: (cols[k.c % cols.length] as TypedCol).name, desc: k.desc, ...(k.nulls ? { nulls: k.nulls } : {}) }));
       return { node: { op: 'sort', input: input.node, by }, sql: input.sql, cols: input.cols };
     }
+    case 'limit': {
+      const input = sub(r.input);
+      const n = r.all ? 1_000_000 : 0;
+      const offset = r.offset === 'none' ? undefined : r.offset === 'zero' ? 0 : 1_000_000;
+      const node = { op: 'limit', input: input.node, n, ...(offset === undefined ? {} : { offset }) };
+      return { node, sql: `SELECT * FROM (${input.sql}) i LIMIT ${n} OFFSET ${offset ?? 0}`, cols: input.cols };
+    }
     default:
       return r satisfies never;
   }
@@ -220,7 +227,9 @@ function pairsOf(left: OutCol[], right: OutCol[], picks: [number, number][]): [T
   for (const [a, b] of picks) {
     const l = typed(left)[a % Math.max(1, typed(left).length)];
     const rights = typed(right).filter((c) => l !== undefined && family(c.type) === family(l.type));
-    if (l && rights.length > 0) on.push([l, rights[b % rights.length] as TypedCol]);
+    // Mostly the namesake column (id = id, k = k), so that joins find rows.
+    const namesake = rights.find((c) => c.name === l?.name);
+    if (l && rights.length > 0) on.push([l, namesake && b % 4 !== 0 ? namesake : (rights[b % rights.length] as TypedCol)]);
   }
   return on;
 }
