@@ -11,6 +11,8 @@ export interface Rel {
   columns: string[];
   /** Every source below declared its columns: a step reading another column is a mistake. */
   named?: boolean;
+  /** An input below showed no columns at all (no rows, none declared): a project cannot check. */
+  open?: boolean;
 }
 
 /** Fails when `input` declared its columns and `column` is not one of them. */
@@ -54,7 +56,7 @@ function union(inputs: Rel[], distinct: boolean): Rel {
       rows.push(out);
     }
   }
-  return { rows, columns, named: inputs.every((input) => input.named === true) };
+  return { rows, columns, named: inputs.every((input) => input.named === true), open: inputs.some((input) => input.open === true) };
 }
 
 function join(left: Rel, right: Rel, type: string, on: Pairs, rightName: string): Rel {
@@ -62,7 +64,7 @@ function join(left: Rel, right: Rel, type: string, on: Pairs, rightName: string)
   needs(right, on.map(([, r]) => r));
   if (type === 'semi' || type === 'anti') {
     const wanted = type === 'semi';
-    return { rows: left.rows.filter((l) => right.rows.some((r) => matches(l, r, on)) === wanted), columns: [...left.columns], named: left.named === true };
+    return { rows: left.rows.filter((l) => right.rows.some((r) => matches(l, r, on)) === wanted), columns: [...left.columns], named: left.named === true, open: left.open === true };
   }
   const taken = [...left.columns];
   const rightNames = right.columns.map((c) => {
@@ -82,7 +84,7 @@ function join(left: Rel, right: Rel, type: string, on: Pairs, rightName: string)
     for (const r of found) rows.push(build(l, r));
     if (found.length === 0 && type === 'left') rows.push(build(l, undefined));
   }
-  return { rows, columns: [...left.columns, ...rightNames], named: left.named === true && right.named === true };
+  return { rows, columns: [...left.columns, ...rightNames], named: left.named === true && right.named === true, open: left.open === true || right.open === true };
 }
 
 function nest(parent: Rel, child: Rel, on: Pairs, as: string): Rel {
@@ -96,15 +98,16 @@ function nest(parent: Rel, child: Rel, on: Pairs, as: string): Rel {
     put(out, as, child.rows.filter((c) => matches(row, c, on)));
     return out;
   });
-  return { rows, columns, named: parent.named === true };
+  return { rows, columns, named: parent.named === true, open: parent.open === true };
 }
 
 function project(input: Rel, spec: unknown[]): Rel {
   const pairs = spec.map((c) => (typeof c === 'string' ? [c, c] : [(c as { column: string }).column, (c as { as: string }).as]) as [string, string]);
   const names = pairs.map(([, as]) => as);
   unique(names);
-  // Checked whenever the columns are known: there are rows, or the source named them.
-  if (input.rows.length > 0 || input.columns.length > 0) {
+  // Checked whenever the columns are known: there are rows, or the source named them, and no
+  // input below showed none at all (a failed or unbound fragment's columns may be missing).
+  if (input.open !== true && (input.rows.length > 0 || input.columns.length > 0)) {
     for (const [from] of pairs) if (!input.columns.includes(from)) throw new RefFailure(`no column ${from}`);
   }
   const rows = input.rows.map((row) => {
@@ -203,7 +206,7 @@ export function refMerge(node: Node, inputs: ReadonlyMap<string, Row[]>, params:
   if (typeof node === 'string') {
     const rows = inputs.get(node) ?? [];
     const declared = declaredColumns(rows);
-    return { rows, columns: declared ?? columnsOf(rows), named: declared !== undefined };
+    return { rows, columns: declared ?? columnsOf(rows), named: declared !== undefined, open: declared === undefined && rows.length === 0 };
   }
   switch (node.op) {
     case 'union':
@@ -218,7 +221,7 @@ export function refMerge(node: Node, inputs: ReadonlyMap<string, Row[]>, params:
       const input = ev(node.input);
       needs(input, readColumns(node.where));
       const test = refPredicate(node.where, params);
-      return { rows: input.rows.filter((row) => test(row) === true), columns: [...input.columns], named: input.named === true };
+      return { rows: input.rows.filter((row) => test(row) === true), columns: [...input.columns], named: input.named === true, open: input.open === true };
     }
     case 'aggregate':
       return aggregate(ev(node.input), (node.groupBy as string[] | undefined) ?? [], node.aggregates as AggSpec[]);
@@ -226,12 +229,12 @@ export function refMerge(node: Node, inputs: ReadonlyMap<string, Row[]>, params:
       const input = ev(node.input);
       notes.sortInputs.set(node, input.columns);
       needs(input, (node.by as SortKey[]).map((k) => k.column));
-      return { ...sort(input, node.by as SortKey[]), named: input.named === true };
+      return { ...sort(input, node.by as SortKey[]), named: input.named === true, open: input.open === true };
     }
     case 'limit': {
       const input = ev(node.input);
       const offset = (node.offset as number | undefined) ?? 0;
-      return { rows: input.rows.slice(offset, offset + (node.n as number)), columns: [...input.columns], named: input.named === true };
+      return { rows: input.rows.slice(offset, offset + (node.n as number)), columns: [...input.columns], named: input.named === true, open: input.open === true };
     }
     default:
       throw new Error(`reference: unknown merge op ${String(node.op)}`);
