@@ -29,11 +29,11 @@ describeWithServer(pgCheck.skipReason ? pgCheck : myCheck, 'federated plans agai
   });
 
   it('give the oracle’s rows, exactly, run by levels, eagerly and streamed', async () => {
-    await fc.assert(fc.asyncProperty(planRecipeArb(), (recipe) => bench.check(recipe)), { numRuns: runs(50), ...seed });
+    await fc.assert(fc.asyncProperty(planRecipeArb(), (recipe) => bench.check(recipe)), { numRuns: runs(70), ...seed });
   }, 120_000 * FUZZ_SCALE);
 
   it('bind joins (batched or not) on every source give the rows of an IN subquery', async () => {
-    await fc.assert(fc.asyncProperty(planRecipeArb({ minFragments: 2, maxFragments: 4, mergeDepth: 2, bindFreq: 20 }), (recipe) => bench.check(recipe)), { numRuns: runs(60), ...seed });
+    await fc.assert(fc.asyncProperty(planRecipeArb({ minFragments: 2, maxFragments: 4, mergeDepth: 2, bindFreq: 20 }), (recipe) => bench.check(recipe)), { numRuns: runs(70), ...seed });
   }, 120_000 * FUZZ_SCALE);
 
   it('over hundreds of rows (the compiled row builders, batched binds) too', async () => {
