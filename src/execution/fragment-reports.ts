@@ -1,4 +1,5 @@
-import type { FragmentError } from '../errors.js';
+import { type Observable, throwError } from 'rxjs';
+import { FragmentError } from '../errors.js';
 import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
 import type { PreparedFragment } from '../run/prepare.js';
 import type { SourceEnv } from './env.js';
@@ -128,5 +129,22 @@ export abstract class FragmentReports {
       startedAt: this.startedAt,
       durationMs: round(at - this.startedAt),
     };
+  }
+
+  /** Ends the retries with a non-retryable error that says why, carrying the last failure. */
+  protected giveUp(error: FragmentError, code: FragmentError['code'], message: string): Observable<never> {
+    const { retryAfterMs } = error;
+    return throwError(
+      () =>
+        new FragmentError(code, message, {
+          fragmentId: this.id,
+          source: this.env.sourceName,
+          attempt: error.attempt,
+          retryable: false,
+          cause: error,
+          driverCode: error.driverCode,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        }),
+    );
   }
 }

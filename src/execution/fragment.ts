@@ -1,5 +1,5 @@
 import { type Observable, defer, from, map, mergeMap, throwError, timer, toArray, type Subscription } from 'rxjs';
-import { FragmentError } from '../errors.js';
+import type { FragmentError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
 import type { PreparedFragment } from '../run/prepare.js';
@@ -213,32 +213,15 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
       if (error.retryAfterMs === undefined || error.retryAfterMs < delayMs) return throwError(() => error);
       // The server asked for a wait that would pass the deadline: fail now, saying so.
       const what = this.#budgetMs === undefined || this.#endAt < this.startedAt + this.#budgetMs ? `the fragment's ${this.prepared.deadlineMs} ms deadline` : `its ${Math.round(this.#budgetMs)} ms budget`;
-      return this.#giveUp(error, error.code, `${error.message} (the server asked to retry after ${error.retryAfterMs} ms, past ${what})`);
+      return this.giveUp(error, error.code, `${error.message} (the server asked to retry after ${error.retryAfterMs} ms, past ${what})`);
     }
     const budget = env.guards.budget;
     if (budget && !budget.trySpend(error.code === 'TIMEOUT')) {
-      return this.#giveUp(error, 'RETRY_BUDGET_EXHAUSTED', `source "${env.sourceName}" has spent its retry budget; not retrying: ${error.message}`);
+      return this.giveUp(error, 'RETRY_BUDGET_EXHAUSTED', `source "${env.sourceName}" has spent its retry budget; not retrying: ${error.message}`);
     }
     env.retried(this.index);
     if (env.events.wanted) env.events.emit({ type: 'fragment.retrying', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt: retry + 1, delayMs });
     return timer(delayMs, env.scheduler);
-  }
-
-  /** Ends the retries with a non-retryable error that says why, carrying the last failure. */
-  #giveUp(error: FragmentError, code: FragmentError['code'], message: string): Observable<never> {
-    const { retryAfterMs } = error;
-    return throwError(
-      () =>
-        new FragmentError(code, message, {
-          fragmentId: this.id,
-          source: this.env.sourceName,
-          attempt: error.attempt,
-          retryable: false,
-          cause: error,
-          driverCode: error.driverCode,
-          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-        }),
-    );
   }
 
   remainingMs(): number {
