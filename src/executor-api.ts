@@ -1,7 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { CacheFilter, CacheInvalidation, CacheStats } from './cache/index.js';
 import type { CircuitState } from './execution/circuit-breaker.js';
-import type { LaneStats } from './execution/lanes.js';
 import type { RemoteMetrics } from './remote/index.js';
 import type { ValidatedPlan } from './plan/index.js';
 import type { ExecutionEvent } from './progress/events.js';
@@ -9,17 +8,27 @@ import type { PreparedPlan, QueryResult, QueryRun, RunOptions } from './run/inde
 import type { SourceExecutor } from './sources/source.js';
 import type { Recording, ReplayOptions, ResumeOptions, RunsFilter, StoredRunInfo } from './durable/index.js';
 
+/**
+ * One lane's occupancy: calls `running` and `queued`, and its `limit` — `null` when the lane
+ * has none (a source without `maxConcurrency`), so the value is the same after `JSON.stringify`.
+ */
+export interface LaneMetrics {
+  limit: number | null;
+  running: number;
+  queued: number;
+}
+
 /** Live figures of an executor, for dashboards and autoscaling. */
 export interface ExecutorMetrics {
   runningQueries: number;
-  lanes: { global: LaneStats; sources: Record<string, LaneStats> };
+  lanes: { global: LaneMetrics; sources: Record<string, LaneMetrics> };
   /**
    * Each source's circuit state, retry-budget tokens, and the current limit of its lane
-   * (`adaptiveConcurrency` moves it; otherwise its `maxConcurrency`, Infinity without one);
+   * (`adaptiveConcurrency` moves it; otherwise its `maxConcurrency`; `null` without one);
    * `hedges`: extra (hedged) calls started since the executor was created, `hedgeWins`: those
    * that answered before the call they hedged.
    */
-  sources: Record<string, { circuit: CircuitState | 'disabled'; retryTokens: number | undefined; limit: number; hedges: number; hedgeWins: number }>;
+  sources: Record<string, { circuit: CircuitState | 'disabled'; retryTokens: number | undefined; limit: number | null; hedges: number; hedgeWins: number }>;
   cache: CacheStats | undefined;
 }
 

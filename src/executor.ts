@@ -5,6 +5,7 @@ import { checkCacheFilter, TieredCache } from './cache/index.js';
 import { checkSourceRegistration, parseExecutorOptions, type ExecutorOptions, type ResolvedExecutorOptions } from './config.js';
 import { TributaryError } from './errors.js';
 import type { SourceGuards } from './execution/env.js';
+import { executorMetrics } from './executor-metrics.js';
 import { createCircuitBreaker } from './execution/circuit-breaker.js';
 import { checkRunParams, paramLimits } from './execution/bind.js';
 import { clockScheduler, systemClock } from './execution/clock.js';
@@ -26,7 +27,7 @@ import type { SourceExecutor } from './sources/source.js';
 import { DurableRuns, recorderFor, replayRecording, type DurableRun, type ResumeOptions } from './durable/index.js';
 import type { Executor } from './executor-api.js';
 
-export type { Executor, ExecutorMetrics } from './executor-api.js';
+export type { Executor, ExecutorMetrics, LaneMetrics } from './executor-api.js';
 
 /**
  * Creates an executor. Options are validated with zod (`CONFIG_INVALID` on bad input) and
@@ -260,17 +261,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
       stats: () => cache?.stats() ?? { hits: 0, misses: 0, evictions: 0, entries: 0, bytes: 0, inflightShared: 0 },
     },
     events$: allEvents.asObservable(),
-    metrics: () => ({
-      runningQueries: running.size,
-      lanes: {
-        global: globalLane.stats(),
-        sources: Object.fromEntries([...sourceLanes].map(([name, lane]) => [name, lane.stats()])),
-      },
-      cache: cache?.stats(),
-      sources: Object.fromEntries(
-        [...guards].map(([name, g]) => [name, { circuit: g.breaker?.state() ?? 'disabled', retryTokens: g.budget?.tokens(), limit: sourceLanes.get(name)?.stats().limit ?? Infinity, hedges: g.hedge?.hedges() ?? 0, hedgeWins: g.hedge?.hedgeWins() ?? 0 }]),
-      ),
-    }),
+    metrics: () => executorMetrics({ running: running.size, globalLane, sourceLanes, guards, cache: cache?.stats() }),
     remoteMetrics: async () => remote?.metrics(),
     resume,
     runs: async (filter) => needStore().runs(filter),

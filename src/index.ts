@@ -2,7 +2,7 @@
 
 /* Executor */
 export { createExecutor } from './executor.js';
-export type { Executor, ExecutorMetrics } from './executor.js';
+export type { Executor, ExecutorMetrics, LaneMetrics } from './executor.js';
 export type { ExecutorOptions, CacheOptions, AdaptiveConcurrencyOptions } from './config.js';
 export type { HedgeOptions } from './plan/index.js';
 export type { QueryRun, RunOptions, RecordOptions, QueryResult, FragmentReport, FragmentCounts, SourceCounts } from './run/index.js';

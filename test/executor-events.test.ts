@@ -117,7 +117,7 @@ describe('executor.metrics()', () => {
     let m = executor.metrics();
     expect(m.runningQueries).toBe(1);
     expect(m.lanes.sources.slow).toEqual({ limit: 1, running: 1, queued: 2 });
-    expect(m.lanes.sources.mem).toEqual({ limit: Infinity, running: 0, queued: 0 });
+    expect(m.lanes.sources.mem).toEqual({ limit: null, running: 0, queued: 0 });
     // A call waits for its source's slot before it asks for a global one.
     expect(m.lanes.global).toEqual({ limit: 8, running: 1, queued: 0 });
 
