@@ -89,7 +89,7 @@ function barView(shape: { fragments: number; levels: number }, io: CliIo): View 
   return {
     event(e) {
       if (e.type === 'fragment.started') running.set(e.fragmentId, e.source);
-      else if (e.type === 'fragment.attempt.failed' || e.type === 'fragment.succeeded' || e.type === 'fragment.failed' || e.type === 'fragment.skipped' || e.type === 'fragment.dropped') running.delete(e.fragmentId);
+      else if (e.type === 'fragment.attempt.failed' || e.type === 'fragment.succeeded' || e.type === 'fragment.failed' || e.type === 'fragment.skipped' || e.type === 'fragment.dropped' || e.type === 'fragment.cancelled') running.delete(e.fragmentId);
       else if (e.type === 'query.done' || e.type === 'query.failed') running.clear();
       else if (e.type === 'source.limit.changed') limits.set(e.source, e.limit);
       bar.update(Math.min(settled(), shape.fragments), payload());
@@ -160,6 +160,8 @@ export function describeEvent(e: ExecutionEvent): string | undefined {
       return `${e.fragmentId} (${e.source}) skipped: upstream ${e.because} failed`;
     case 'fragment.dropped':
       return `${e.fragmentId} (${e.source}) dropped: optional, out of time at the deadline`;
+    case 'fragment.cancelled':
+      return `${e.fragmentId} (${e.source}) cancelled: the query ended before it finished`;
     case 'source.limit.changed':
       return `source ${e.source}: concurrency limit ${e.previous} → ${e.limit}`;
     case 'fragment.hedged':

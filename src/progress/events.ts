@@ -94,6 +94,22 @@ export type FragmentDroppedEvent = FragmentEventBase & {
   startedAt: number | undefined;
   durationMs: number;
 };
+/**
+ * The run ended (cancelled, failed fast, past its deadline, its executor closed) before this
+ * fragment settled: its calls were aborted, or it never got its turn (`startedAt` undefined).
+ * Emitted just before `query.failed`, so every fragment of a run gets exactly one terminal
+ * event: `fragment.succeeded`, `.failed`, `.skipped`, `.dropped` or `.cancelled`.
+ */
+export type FragmentCancelledEvent = FragmentEventBase & {
+  type: 'fragment.cancelled';
+  attempts: number;
+  /** Source calls started, aborted ones included. */
+  calls: number;
+  /** Rows it had already handed on (streamed) before it was stopped. */
+  rowCount: number;
+  startedAt: number | undefined;
+  durationMs: number;
+};
 /** A source's circuit opened after consecutive failures: its calls now fail at once. */
 export type SourceCircuitOpenedEvent = FragmentEventBase & { type: 'source.circuit.opened'; failures: number };
 /** A probe call succeeded and the source's circuit closed again. */
@@ -141,6 +157,7 @@ export type ExecutionEvent =
   | FragmentFailedEvent
   | FragmentSkippedEvent
   | FragmentDroppedEvent
+  | FragmentCancelledEvent
   | SourceCircuitOpenedEvent
   | SourceCircuitClosedEvent
   | SourceLimitChangedEvent

@@ -8,7 +8,13 @@ export interface Progress {
   failed: number;
   /** Fragments served from the cache (also counted in `succeeded`). */
   cached: number;
+  /** Fragments skipped (an upstream failed or never ran) or dropped (optional, past the deadline). */
   skipped: number;
+  /**
+   * Fragments the run's end stopped before they settled (a cancel, fail-fast, a failing
+   * deadline, the executor closing). Once `done`, succeeded + failed + skipped + cancelled = total.
+   */
+  cancelled: number;
   running: number;
   /** The lowest level still running (the machine's `executing-level-N`). */
   level: number;
@@ -20,7 +26,7 @@ export interface Progress {
 
 /** The progress before any event. */
 export function initialProgress(total: number): Progress {
-  return { total, succeeded: 0, failed: 0, cached: 0, skipped: 0, running: 0, level: 0, percent: 0, retries: 0, done: false };
+  return { total, succeeded: 0, failed: 0, cached: 0, skipped: 0, cancelled: 0, running: 0, level: 0, percent: 0, retries: 0, done: false };
 }
 
 /**
@@ -42,6 +48,8 @@ export function reduceProgress(p: Progress, event: ExecutionEvent, running: Read
     case 'fragment.dropped':
       // A dropped optional fragment counts with the skipped ones: it will not contribute.
       return withPercent({ ...p, skipped: p.skipped + 1, running: running.size });
+    case 'fragment.cancelled':
+      return { ...p, cancelled: p.cancelled + 1, running: running.size };
     case 'fragment.started':
       return { ...p, running: running.size };
     case 'fragment.retrying':
@@ -90,7 +98,7 @@ export function progressFrom(events$: Observable<ExecutionEvent>, total: number)
     return events$.subscribe({
       next(event) {
         if (event.type === 'fragment.started') running.add(event.fragmentId);
-        if (event.type === 'fragment.succeeded' || event.type === 'fragment.failed' || event.type === 'fragment.dropped') running.delete(event.fragmentId);
+        if (event.type === 'fragment.succeeded' || event.type === 'fragment.failed' || event.type === 'fragment.dropped' || event.type === 'fragment.cancelled') running.delete(event.fragmentId);
         const next = reduceProgress(progress, event, running);
         if (changed(progress, next)) {
           progress = next;

@@ -222,6 +222,9 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
         q.span.addEvent('tributary.fragment.dropped', { 'tributary.fragment.id': event.fragmentId, 'tributary.fragment.reason': event.reason });
         endAttempts(q, event.fragmentId, { error: new TributaryError('TIMEOUT', `fragment "${event.fragmentId}" was dropped at the deadline`) });
         return;
+      case 'fragment.cancelled':
+        endAttempts(q, event.fragmentId, { error: new TributaryError('CANCELLED', `fragment "${event.fragmentId}" was stopped when its query ended`) });
+        return;
       case 'fragment.skipped':
         q.span.addEvent('tributary.fragment.skipped', { 'tributary.fragment.id': event.fragmentId, 'tributary.fragment.because': event.because });
         return;

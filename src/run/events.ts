@@ -19,6 +19,9 @@ export class RunEvents implements EventSink {
   #last: Progress | undefined;
   #level = 0;
   #retries = 0;
+  /** Fragments the run left unsettled when it ended: never runnable (skipped) or stopped. */
+  #endSkipped = 0;
+  #cancelled = 0;
   #done = false;
   #ok = false;
   #finished = false;
@@ -84,6 +87,12 @@ export class RunEvents implements EventSink {
     for (const l of Array.from(this.#listeners)) l.next(next);
   }
 
+  /** The run ended with these fragments unsettled (see `settleUnfinished`); `finish` follows. */
+  unsettled(skipped: number, cancelled: number): void {
+    this.#endSkipped = skipped;
+    this.#cancelled = cancelled;
+  }
+
   /** The run ended: the last progress, then both streams complete. */
   finish(ok: boolean): void {
     this.#done = true;
@@ -97,7 +106,8 @@ export class RunEvents implements EventSink {
 
   #current(): Progress {
     const c = this.#table.counts();
-    const finished = c.succeeded + c.failed + c.skipped;
+    const skipped = c.skipped + this.#endSkipped;
+    const finished = c.succeeded + c.failed + skipped;
     // Never 100 before the merge is done: the last percent belongs to query.done.
     const percent = this.#ok ? 100 : c.total === 0 ? 0 : Math.min(99, Math.floor((finished / c.total) * 100));
     return {
@@ -105,7 +115,8 @@ export class RunEvents implements EventSink {
       succeeded: c.succeeded,
       failed: c.failed,
       cached: c.cached,
-      skipped: c.skipped,
+      skipped,
+      cancelled: this.#cancelled,
       running: this.#done ? 0 : c.running,
       level: this.#level,
       percent: Math.max(this.#last?.percent ?? 0, percent),
@@ -121,6 +132,7 @@ function changed(a: Progress, b: Progress): boolean {
     a.failed !== b.failed ||
     a.cached !== b.cached ||
     a.skipped !== b.skipped ||
+    a.cancelled !== b.cancelled ||
     a.running !== b.running ||
     a.level !== b.level ||
     a.percent !== b.percent ||

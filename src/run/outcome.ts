@@ -1,6 +1,7 @@
 import { TributaryError } from '../errors.js';
 import { buildResult, type QueryResult } from './result.js';
 import type { RunPort } from './run-port.js';
+import { settleUnfinished } from './unsettled.js';
 
 /** What the query actor's last snapshot says of the run (the parts `runOutcome` reads). */
 interface FinalSnapshot {
@@ -28,6 +29,7 @@ export function runOutcome(port: RunPort, snapshot: FinalSnapshot): { out: Query
     : cancelled
       ? (port.stopReason ?? new TributaryError('CANCELLED', 'the query was cancelled'))
       : (errors[0] ?? new TributaryError('FRAGMENT_FAILED', snapshot.context.failure?.message ?? 'the query failed'));
+  settleUnfinished(port, durationMs);
   if (port.events.wanted) {
     if (error) port.events.emit({ type: 'query.failed', queryId: prepared.id, runId: port.runId, at: durationMs, error, durationMs });
     else {

@@ -47,6 +47,7 @@ function nextState(current: FragmentState, event: Extract<ExecutionEvent, { frag
     case 'fragment.skipped':
       return 'skipped';
     case 'fragment.dropped':
+    case 'fragment.cancelled':
       return 'stopped';
     default:
       return current;

@@ -21,7 +21,7 @@ describe('progressFrom', () => {
     const events = new Subject<ExecutionEvent>();
     const seen: Progress[] = [];
     progressFrom(events, 2).subscribe((p) => seen.push(p));
-    expect(seen).toEqual([{ total: 2, succeeded: 0, failed: 0, cached: 0, skipped: 0, running: 0, level: 0, percent: 0, retries: 0, done: false }]);
+    expect(seen).toEqual([{ total: 2, succeeded: 0, failed: 0, cached: 0, skipped: 0, cancelled: 0, running: 0, level: 0, percent: 0, retries: 0, done: false }]);
     events.next(frag('fragment.started', 'a', { attempt: 1, batch: { index: 0, count: 1 } }));
     expect(seen.at(-1)!.running).toBe(1);
     events.next(frag('fragment.succeeded', 'a', { rowCount: 1, attempts: 1, calls: 1, cached: false, startedAt: 0, durationMs: 1 }));
@@ -82,7 +82,7 @@ describe('run.progress$', () => {
     expect(seen.length).toBeGreaterThan(5);
     expect(seen.some((p) => p.running > 0)).toBe(true);
     expect(seen.filter((p) => p.percent === 100)).toHaveLength(1);
-    expect(seen.at(-1)).toEqual({ total: 4, succeeded: 4, failed: 0, cached: 0, skipped: 0, running: 0, level: 2, percent: 100, retries: 1, done: true });
+    expect(seen.at(-1)).toEqual({ total: 4, succeeded: 4, failed: 0, cached: 0, skipped: 0, cancelled: 0, running: 0, level: 2, percent: 100, retries: 1, done: true });
   });
 
   it('gives a subscriber every change after the value it got on subscribing (a late one too)', async () => {
