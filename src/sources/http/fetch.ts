@@ -5,6 +5,7 @@ import type { LimitCounter } from '../../data/limits.js';
 import { resolvePointer } from './pointer.js';
 import type { HttpRequest } from './request.js';
 import { parseJsonBody } from '../../data/json.js';
+import { describeCall } from './where.js';
 
 /** One response, reduced to what the page loop needs. */
 export interface Page {
@@ -34,7 +35,7 @@ const MAX_REDIRECTS = 5;
 export async function fetchPage(request: HttpRequest, ctx: FetchPageContext): Promise<Page> {
   let { method, url, body } = request;
   for (let hop = 0; ; hop++) {
-    const where = `${method} ${url.href}`;
+    const where = describeCall(method, url);
     let response: Response;
     try {
       response = await ctx.fetch(url, { method, headers: request.headers, body, signal: ctx.signal, redirect: 'manual' });

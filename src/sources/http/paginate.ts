@@ -5,6 +5,7 @@ import { limitExceeded } from '../../data/limits.js';
 import { resolvePointer } from './pointer.js';
 import type { HttpPaginate } from './query.js';
 import type { HttpRequest } from './request.js';
+import { describeUrl } from './where.js';
 
 /** Default bound on the requests of one page loop. */
 export const DEFAULT_MAX_PAGES = 100;
@@ -37,7 +38,7 @@ export async function* pages(
     const next = paginate === undefined ? undefined : nextRequest(first, request, page, paginate);
     if (next === undefined) return;
     if (seen) {
-      if (seen.has(next.url.href)) throw badResponse(`${request.url.href}: pagination (${paginate!.type}) does not advance: its next page is ${next.url.href}, already read`);
+      if (seen.has(next.url.href)) throw badResponse(`${describeUrl(request.url)}: pagination (${paginate!.type}) does not advance: its next page is ${describeUrl(next.url)}, already read`);
       seen.add(next.url.href);
     }
     if (sent >= ctx.maxPages) {
@@ -72,7 +73,7 @@ function nextRequest(first: HttpRequest, current: HttpRequest, page: Page, pagin
       const cursor = resolvePointer(page.body, paginate.cursor);
       if (cursor === undefined || cursor === null || cursor === '') return undefined;
       if (typeof cursor !== 'string' && typeof cursor !== 'number') {
-        throw badResponse(`${current.url.href}: the cursor at ${paginate.cursor} is not a string or number`);
+        throw badResponse(`${describeUrl(current.url)}: the cursor at ${paginate.cursor} is not a string or number`);
       }
       return withParams(first, { [paginate.param]: String(cursor) });
     }
@@ -89,11 +90,11 @@ function nextRequest(first: HttpRequest, current: HttpRequest, page: Page, pagin
     case 'link': {
       const href = nextLink(page.headers.get('link'));
       if (href === undefined) return undefined;
-      if (!URL.canParse(href, page.url.href)) throw badResponse(`${current.url.href}: Link rel="next" points to ${JSON.stringify(href)}, which is no URL`);
+      if (!URL.canParse(href, page.url.href)) throw badResponse(`${describeUrl(current.url)}: Link rel="next" points to ${JSON.stringify(href)}, which is no URL`);
       const url = new URL(href, page.url);
       // The next request carries this source's headers (API keys): never to another origin.
       if (url.origin !== first.url.origin) {
-        throw badResponse(`${current.url.href}: Link rel="next" points to another origin (${url.origin}); not followed`);
+        throw badResponse(`${describeUrl(current.url)}: Link rel="next" points to another origin (${url.origin}); not followed`);
       }
       return { ...current, url };
     }

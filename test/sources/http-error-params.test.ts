@@ -1,0 +1,46 @@
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createExecutor, httpSource, type ExecutionEvent, type Executor } from '../../src/index.js';
+import { closedPort, reply, startHttpServer, type TestHttpServer } from '../support/http-server.js';
+
+describe('httpSource errors seen by every watcher of the executor', () => {
+  let executor: Executor | undefined;
+  let server: TestHttpServer | undefined;
+  afterEach(async () => {
+    await executor?.close();
+    await server?.close();
+    executor = server = undefined;
+  });
+
+  const plan = {
+    id: 'lookup',
+    fragments: [{ id: 'person', source: 'api', query: { path: '/people', searchParams: { ssn: { $param: 'ssn' }, api_key: 'k-8f3a9c21d7' } } }],
+  };
+
+  async function failedRun(baseUrl: string): Promise<{ events: ExecutionEvent[]; spans: string; message: string }> {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    executor = createExecutor({ cache: false, retry: { attempts: 1 }, telemetry: { tracer: provider.getTracer('test') }, sources: { api: httpSource({ baseUrl }) } });
+    const events: ExecutionEvent[] = [];
+    executor.events$.subscribe((e) => events.push(e));
+    const result = await executor.execute(plan, { params: { ssn: '078-05-1120' } });
+    expect(result.status).toBe('failed');
+    return { events, spans: JSON.stringify(exporter.getFinishedSpans().map((s) => s.events)), message: result.errors[0]!.message };
+  }
+
+  it('name the query string of an unreachable call without its values (a run param, an API key)', async () => {
+    const { events, spans, message } = await failedRun(`http://127.0.0.1:${await closedPort()}/v1`);
+    expect(message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/v1\/people\?ssn=…&api_key=… could not be reached/);
+    for (const text of [JSON.stringify(events), spans, message]) {
+      expect(text).not.toContain('078-05-1120');
+      expect(text).not.toContain('k-8f3a9c21d7');
+    }
+  });
+
+  it('do the same for a call answered with an error status', async () => {
+    server = await startHttpServer({ '/v1/people': reply.json({ error: 'down' }, 500) });
+    const { events, spans, message } = await failedRun(`${server.url}/v1`);
+    expect(message).toContain('/v1/people?ssn=…&api_key=…');
+    for (const text of [JSON.stringify(events), spans]) expect(text).not.toContain('078-05-1120');
+  });
+});
