@@ -190,6 +190,8 @@ class RunControl {
     const durationMs = port.at();
     if (port.events.wanted) port.events.emit({ type: 'query.failed', queryId: this.prepared.id, runId: this.port.runId, at: durationMs, error, durationMs });
     port.streaming?.finish(error);
+    // No fragment got its turn: the last progress counts them all cancelled, so it adds up to total.
+    port.events.unsettled(0, this.prepared.fragments.length);
     port.events.finish(false);
     // Nothing started: its fragments give their place in the principal's minute back too.
     this.rt.ticket?.release(false);

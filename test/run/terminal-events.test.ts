@@ -74,4 +74,12 @@ describe('a run that ends before its fragments settle', () => {
     expect(result.fragments.slow!.status).toBe('cancelled');
     expect(progress.at(-1)).toMatchObject({ total: 2, failed: 1, cancelled: 1, done: true });
   });
+
+  it('counts every fragment cancelled in the last progress of a run refused before it started', async () => {
+    executor = createExecutor({ cache: false, sources: { mem: memorySource({ tables: { t: [] } }) }, authorize: async () => Promise.resolve('not today') });
+    const run = executor.run({ id: 'refused', fragments: [{ id: 'a', source: 'mem', query: { table: 't' } }, { id: 'b', source: 'mem', query: { table: 't' } }], merge: { op: 'union', inputs: ['a', 'b'] } });
+    const progress = lastProgress(run);
+    await expect(run.result).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(progress.at(-1)).toMatchObject({ total: 2, succeeded: 0, cancelled: 2, done: true });
+  });
 });
