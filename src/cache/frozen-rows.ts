@@ -26,29 +26,70 @@ export function freezeInPlace(rows: Row[]): Row[] {
   return rows;
 }
 
-function frozenValue(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) {
-    const copy = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) copy[i] = frozenValue(value[i]);
-    return Object.freeze(copy);
-  }
+/** A plain object or array: copied and frozen. Anything else is shared as it is. */
+function isPlain(value: unknown): value is Record<string, unknown> | unknown[] {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return true;
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return value;
-  const copy: Record<string, unknown> = proto === null ? (Object.create(null) as Record<string, unknown>) : {};
-  for (const key of Object.keys(value)) {
-    const v = frozenValue((value as Record<string, unknown>)[key]);
-    // A `__proto__` column is an own data property (see setColumn), never the prototype setter.
-    if (key === '__proto__') Object.defineProperty(copy, key, { value: v, enumerable: true, writable: true, configurable: true });
-    else copy[key] = v;
-  }
-  return Object.freeze(copy);
+  return proto === Object.prototype || proto === null;
 }
 
+/** An empty copy of a plain value, of its own kind (array, object, object without prototype). */
+function shell(value: Record<string, unknown> | unknown[]): Record<string, unknown> | unknown[] {
+  if (Array.isArray(value)) return new Array<unknown>(value.length);
+  return Object.getPrototypeOf(value) === null ? (Object.create(null) as Record<string, unknown>) : {};
+}
+
+/**
+ * The frozen copy of one value, without recursion: a JSON column nested tens of thousands of
+ * levels deep (as a source may answer) is copied like a flat one, not a stack overflow.
+ * Nested plain values wait on an explicit stack of (original, copy) pairs; each copy is
+ * frozen once its own entries are set (their copies are filled in later, and frozen then).
+ */
+function frozenValue(value: unknown): unknown {
+  if (!isPlain(value)) return value;
+  const root = shell(value);
+  // One stack for every row (this runs for each row a load stores): left empty by each call.
+  const stack = STACK;
+  stack.length = 0;
+  stack.push(value, root);
+  while (stack.length > 0) {
+    const copy = stack.pop() as Record<string, unknown> | unknown[];
+    const from = stack.pop() as Record<string, unknown> | unknown[];
+    if (Array.isArray(from)) {
+      const out = copy as unknown[];
+      for (let i = 0; i < from.length; i++) out[i] = copied(from[i], stack);
+    } else {
+      const out = copy as Record<string, unknown>;
+      for (const key of Object.keys(from)) {
+        const v = copied(from[key], stack);
+        // A `__proto__` column is an own data property (see setColumn), never the prototype setter.
+        if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+        else out[key] = v;
+      }
+    }
+    Object.freeze(copy);
+  }
+  return root;
+}
+
+const STACK: unknown[] = [];
+
+/** What goes into a copy for `v`: `v` itself, or the shell of its copy, queued to be filled. */
+function copied(v: unknown, stack: unknown[]): unknown {
+  if (!isPlain(v)) return v;
+  const copy = shell(v);
+  stack.push(v, copy);
+  return copy;
+}
+
+/** Freezes a value and every plain value inside it, in place and without recursion. */
 function freezeValue(value: unknown): void {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return;
-  for (const key of Object.keys(value)) freezeValue((value as Record<string, unknown>)[key]);
-  Object.freeze(value);
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (!isPlain(v) || Object.isFrozen(v)) continue;
+    for (const key of Object.keys(v)) stack.push((v as Record<string, unknown>)[key]);
+    Object.freeze(v);
+  }
 }
