@@ -71,19 +71,40 @@ for i = 2, #KEYS do redis.call('ZREM', KEYS[i], KEYS[1]) end
 return n
 `;
 
+/**
+ * KEYS: an entry. ARGV: the largest value length to send. Returns false (no entry), the
+ * value's length when it is larger (the value stays in Redis: a planted huge value is never
+ * transferred), or { value, PTTL } — one round trip either way.
+ */
+export const LOOKUP = `
+local n = redis.call('STRLEN', KEYS[1])
+if n == 0 then return false end
+if n > tonumber(ARGV[1]) then return n end
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+`;
+
 const shas = new Map<string, string>();
 
 /** Runs a script by its SHA1, loading it on the first NOSCRIPT (as ioredis's defineCommand does). */
 export async function runScript(client: Redis, script: string, keys: readonly string[], args: readonly (string | Buffer | number)[]): Promise<unknown> {
+  return run(script, (command, first) => client.call(command, first, keys.length, ...keys, ...args));
+}
+
+/** `runScript` whose bulk-string replies are Buffers (binary values), not strings. */
+export async function runScriptBuffer(client: Redis, script: string, keys: readonly string[], args: readonly (string | Buffer | number)[]): Promise<unknown> {
+  return run(script, (command, first) => client.callBuffer(command, first, keys.length, ...keys, ...args));
+}
+
+async function run(script: string, call: (command: 'evalsha' | 'eval', first: string) => Promise<unknown>): Promise<unknown> {
   let sha = shas.get(script);
   if (sha === undefined) {
     sha = createHash('sha1').update(script).digest('hex');
     shas.set(script, sha);
   }
   try {
-    return await client.evalsha(sha, keys.length, ...keys, ...args);
+    return await call('evalsha', sha);
   } catch (error) {
     if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return client.eval(script, keys.length, ...keys, ...args);
+    return call('eval', script);
   }
 }

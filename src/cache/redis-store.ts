@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { TributaryError } from '../errors.js';
 import { DEFAULT_MAX_ENTRY_BYTES, decodeEntry, encodeEntry } from './codec.js';
 import { RedisGuard } from './redis-guard.js';
-import { DROP_INDEXED, DROP_KEY, STORE, TAG, runScript } from './redis-scripts.js';
+import { DROP_INDEXED, DROP_KEY, LOOKUP, STORE, TAG, runScript, runScriptBuffer } from './redis-scripts.js';
 import type { CacheFilter, CacheStore, StoreHit, StoredEntry } from './store.js';
 
 /** Options of `redisStore`. */
@@ -161,16 +161,16 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     prefix,
 
     async get(key: string): Promise<StoreHit | undefined> {
-      const rkey = entryKey(key);
-      const replies = await guard.run('a lookup', (redis) => redis.pipeline().getBuffer(rkey).pttl(rkey).exec());
-      const [valueReply, ttlReply] = replies ?? [];
-      if (valueReply?.[0]) throw new TributaryError('SOURCE_UNAVAILABLE', `redis failed a lookup: ${valueReply[0].message}`, { cause: valueReply[0] });
-      const value = valueReply?.[1];
+      // Redis checks the size first: a value past the bound (3 bytes of header aside) is a
+      // miss that never crosses the network, however large another writer made it.
+      const reply = await guard.run('a lookup', (redis) => runScriptBuffer(redis, LOOKUP, [entryKey(key)], [maxEntryBytes + 3]));
+      if (!Array.isArray(reply)) return undefined;
+      const [value, ttlReply]: unknown[] = reply;
       if (!Buffer.isBuffer(value)) return undefined;
       const entry = await decodeEntry(value, maxEntryBytes);
       // An entry must answer the key it was asked for: the scope is part of the key.
       if (!entry || entry.key !== key) return undefined;
-      const ttl = typeof ttlReply?.[1] === 'number' && ttlReply[1] > 0 ? ttlReply[1] : undefined;
+      const ttl = typeof ttlReply === 'number' && ttlReply > 0 ? ttlReply : undefined;
       return { ...entry, ttlMs: ttl };
     },
 

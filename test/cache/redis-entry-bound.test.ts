@@ -61,3 +61,36 @@ describeRedis('redisStore({ maxEntryBytes })', () => {
     expect(hit.rows).toEqual([{ s: 'x'.repeat(100) }]);
   });
 });
+
+describeRedis('redisStore lookups of an oversized value', () => {
+  const namespace = uniqueNamespace();
+  let client: Redis;
+  beforeAll(() => {
+    client = inspectClient();
+  });
+  afterAll(async () => {
+    const keys = await client.keys(`tributary:${namespace}:*`);
+    if (keys.length > 0) await client.del(...keys);
+    client.disconnect();
+  });
+
+  it('checks the size in Redis: a value past maxEntryBytes is a miss that is never transferred', async () => {
+    const store = redisStore({ client, namespace, timeoutMs: 2000, maxEntryBytes: 2 ** 20 });
+    const key = 'shared:big';
+    // 8 MiB as stored, uncompressed: another writer's, or a planted one.
+    const huge = Buffer.concat([Buffer.from([0x54, 1, 0]), serialize({ key, rows: [{ s: 'x'.repeat(8 * 2 ** 20) }], source: 'm', tags: [] })]);
+    await client.set(`${store.prefix}e:${key}`, huge, 'PX', 60_000);
+    await client.ping();
+    const before = client.stream.bytesRead;
+    expect(await store.get(key)).toBeUndefined();
+    expect(client.stream.bytesRead - before).toBeLessThan(64 * 1024);
+    // Within the bound it is read, TTL and all, in one lookup.
+    const small = Buffer.concat([Buffer.from([0x54, 1, 0]), serialize({ key, rows: [{ s: 'y' }], source: 'm', tags: [] })]);
+    await client.set(`${store.prefix}e:${key}`, small, 'PX', 60_000);
+    const hit = await store.get(key);
+    expect(hit?.rows).toEqual([{ s: 'y' }]);
+    expect(hit?.ttlMs).toBeGreaterThan(0);
+    expect(await store.get('shared:absent')).toBeUndefined();
+    await store.close();
+  });
+});
