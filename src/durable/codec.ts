@@ -5,6 +5,7 @@ import type { Row } from '../data/row.js';
 import { TributaryError } from '../errors.js';
 import { encodeRows } from '../remote/codec.js';
 import type { Principal } from '../sources/source.js';
+import { fragmentByteBound } from './fragment-bound.js';
 import type { StoredFragment } from './run-store.js';
 
 /** Chunk size of stored rows (like the remote results). */
@@ -55,28 +56,33 @@ export function encodeFragment(fragmentId: string, rows: Row[]): StoredFragment 
 
 /**
  * Stored chunks → rows, never past the limits: the gunzipped bytes are capped (no
- * decompression bomb) and the row count checked, so a tampered store cannot hand a run more
+ * decompression bomb: see `fragmentByteBound`; `storeBound` is the store's `maxFragmentBytes`) and the row count checked, so a tampered store cannot hand a run more
  * than its fragment could have fetched.
  */
-export function decodeFragment(runId: string, stored: StoredFragment, limits: { maxRows?: number; maxBytes?: number }): Row[] {
+export function decodeFragment(runId: string, stored: StoredFragment, limits: { maxRows?: number; maxBytes?: number }, storeBound?: number): Row[] {
   if (stored.chunks.length === 0) {
     // Rows lost (a wiped BLOB, dropped chunks): not an empty result.
     if (stored.rowCount !== 0) throw damaged(runId, `fragment "${stored.fragmentId}" should hold ${stored.rowCount} rows but holds none`);
     return withColumnsOf(runId, [], stored.columns);
   }
-  // The serialized form of rows is larger than their measured bytes; leave generous room.
-  const maxOutputLength = limits.maxBytes === undefined ? undefined : Math.max(1 << 20, limits.maxBytes * 4);
+  const maxOutputLength = fragmentByteBound(limits, storeBound);
   let rows: unknown;
   try {
-    const raw = gunzipSync(Buffer.concat(stored.chunks), maxOutputLength === undefined ? {} : { maxOutputLength });
+    const raw = gunzipSync(Buffer.concat(stored.chunks), { maxOutputLength });
     rows = deserialize(raw);
   } catch (error) {
+    if (isTooLarge(error)) throw damaged(runId, `the rows of fragment "${stored.fragmentId}" gunzip to more than ${maxOutputLength} bytes`, error);
     throw damaged(runId, `the rows of fragment "${stored.fragmentId}" cannot be decoded`, error);
   }
   if (!Array.isArray(rows) || !rows.every(isPlainRecord)) throw damaged(runId, `fragment "${stored.fragmentId}" holds something that is not rows`);
   if (limits.maxRows !== undefined && rows.length > limits.maxRows) throw damaged(runId, `fragment "${stored.fragmentId}" holds ${rows.length} rows, more than maxRows=${limits.maxRows}`);
   if (rows.length !== stored.rowCount) throw damaged(runId, `fragment "${stored.fragmentId}" holds ${rows.length} rows, but ${stored.rowCount} were stored`);
   return withColumnsOf(runId, rows as Row[], stored.columns);
+}
+
+/** zlib's refusal to inflate past `maxOutputLength`. */
+function isTooLarge(error: unknown): boolean {
+  return error instanceof RangeError && (error as RangeError & { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
 }
 
 function withColumnsOf(runId: string, rows: Row[], columns: string | undefined): Row[] {

@@ -1,6 +1,8 @@
+import { constants } from 'node:buffer';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
+import { DEFAULT_MAX_FRAGMENT_BYTES } from './fragment-bound.js';
 import type { RunStore, StoredFragment, StoredRun, StoredRunInfo, StoredRunState } from './run-store.js';
 
 const optionsSchema = z.strictObject({
@@ -16,6 +18,12 @@ const optionsSchema = z.strictObject({
    * write (`SOURCE_UNAVAILABLE`) instead of holding the run, `resume` or `executor.close()` forever.
    */
   timeoutMs: z.number().int().positive().default(5000),
+  /**
+   * The most bytes one stored fragment's rows may gunzip to on `resume` when the run has no
+   * `rowLimits.maxBytes` (with one, ×4 of that bounds them). Default 1 GiB: a gzip bomb planted
+   * in the store fails the resume with `SOURCE_BAD_RESPONSE` instead of being inflated.
+   */
+  maxFragmentBytes: z.number().int().positive().max(constants.MAX_LENGTH).default(DEFAULT_MAX_FRAGMENT_BYTES),
 });
 
 export type RedisRunStoreOptions = z.input<typeof optionsSchema>;
@@ -89,7 +97,7 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
     const issues = parsed.error.issues.map((i) => ({ path: ['runStore', ...i.path].join('.'), message: i.message }));
     throw new TributaryError('CONFIG_INVALID', `invalid redisRunStore options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
-  const { url, ttlMs, maxAgeMs, prefix, timeoutMs } = parsed.data;
+  const { url, ttlMs, maxAgeMs, prefix, timeoutMs, maxFragmentBytes } = parsed.data;
   let client: Redis;
   try {
     client = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: Math.min(2000, timeoutMs), commandTimeout: timeoutMs });
@@ -131,6 +139,7 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
 
   return {
     ttlMs,
+    maxFragmentBytes,
     create: async (run: Omit<StoredRun, 'leaseOwner' | 'leaseExpiresAt'>, lease, now) =>
       call('to store a run', async () => {
         // A principal id is stored behind a marker, so the empty id and "no principal" differ.

@@ -64,6 +64,12 @@ export interface RunStore {
   /** How long a finished run stays listed (ms); 0 or absent: removed at once. */
   readonly ttlMs?: number;
   /**
+   * The most bytes one stored fragment's rows may gunzip to on `resume` when the run has no
+   * `rowLimits.maxBytes` (with one, ×4 of that bounds them); absent: 1 GiB. Past it the resume
+   * fails `SOURCE_BAD_RESPONSE`: a small planted gzip bomb is never inflated whole.
+   */
+  readonly maxFragmentBytes?: number;
+  /**
    * Stores a new run, leased to `lease.owner`. Resolves false (storing nothing) when the id is
    * already taken by a run that is not finished.
    */

@@ -119,7 +119,7 @@ export class DurableRuns {
       const prepared = prepare(payload.plan);
       const restored = new Map<string, Row[]>();
       for (const fragment of await this.store.fragments(key)) {
-        if (prepared.indexOf.has(fragment.fragmentId)) restored.set(fragment.fragmentId, decodeFragment(runId, fragment, prepared.rowLimits));
+        if (prepared.indexOf.has(fragment.fragmentId)) restored.set(fragment.fragmentId, decodeFragment(runId, fragment, prepared.rowLimits, this.store.maxFragmentBytes));
       }
       const durable = new DurableRun({ store: this.store, runId, key, owner: lease.owner, leaseMs: this.leaseMs, clock: this.#clock, restored });
       const runOptions: RunOptions & { deadlineMs?: number } = {

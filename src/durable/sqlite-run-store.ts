@@ -1,6 +1,8 @@
+import { constants } from 'node:buffer';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
+import { DEFAULT_MAX_FRAGMENT_BYTES } from './fragment-bound.js';
 import type { Lease, RunStore, StoredFragment, StoredRun, StoredRunInfo, StoredRunState } from './run-store.js';
 
 const optionsSchema = z.strictObject({
@@ -8,6 +10,12 @@ const optionsSchema = z.strictObject({
   file: z.string().min(1),
   /** How long a finished run stays listed (ms); 0 removes it at once. */
   ttlMs: z.number().int().nonnegative().default(0),
+  /**
+   * The most bytes one stored fragment's rows may gunzip to on `resume` when the run has no
+   * `rowLimits.maxBytes` (with one, ×4 of that bounds them). Default 1 GiB: a gzip bomb planted
+   * in the store fails the resume with `SOURCE_BAD_RESPONSE` instead of being inflated.
+   */
+  maxFragmentBytes: z.number().int().positive().max(constants.MAX_LENGTH).default(DEFAULT_MAX_FRAGMENT_BYTES),
 });
 
 export type SqliteRunStoreOptions = z.input<typeof optionsSchema>;
@@ -49,7 +57,7 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     const issues = parsed.error.issues.map((i) => ({ path: ['runStore', ...i.path].join('.'), message: i.message }));
     throw new TributaryError('CONFIG_INVALID', `invalid sqliteRunStore options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
-  const { file, ttlMs } = parsed.data;
+  const { file, ttlMs, maxFragmentBytes } = parsed.data;
   const db = openDatabase(file);
   const st = {
     purge: db.prepare('SELECT run_id FROM tributary_runs WHERE expires_at IS NOT NULL AND expires_at <= ?'),
@@ -125,6 +133,7 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
 
   return {
     ttlMs,
+    maxFragmentBytes,
     create: async (run, lease, now) => create(run, lease, now),
     get: async (runId, now) => {
       const row = st.get.get(runId, now) as RunRow | undefined;

@@ -1,0 +1,16 @@
+import { constants } from 'node:buffer';
+
+/** The default bound on one stored fragment's gunzipped rows when its run sets no `maxBytes`: 1 GiB (as recordings). */
+export const DEFAULT_MAX_FRAGMENT_BYTES = 2 ** 30;
+
+/**
+ * How many bytes a stored fragment's rows may gunzip to on `resume`: with a run `maxBytes`,
+ * that ×4 (the serialized form of rows is larger than their measured bytes; at least 1 MiB),
+ * as before; without one, the store's `maxFragmentBytes` (a custom store's value counts only
+ * when it is a positive integer), else 1 GiB. Never past what a Buffer can hold.
+ */
+export function fragmentByteBound(limits: { maxBytes?: number }, storeBound: number | undefined): number {
+  const store = typeof storeBound === 'number' && Number.isSafeInteger(storeBound) && storeBound > 0 ? storeBound : DEFAULT_MAX_FRAGMENT_BYTES;
+  const bound = limits.maxBytes === undefined ? store : Math.max(2 ** 20, limits.maxBytes * 4);
+  return Math.min(bound, constants.MAX_LENGTH);
+}
