@@ -26,7 +26,7 @@ export interface AttemptOwner {
   /** Emits `fragment.started` and tells the status table. */
   attemptStarted(attempt: number, batch: { index: number; count: number }): void;
   /** Emits `fragment.attempt.failed`. */
-  attemptFailed(attempt: number, error: FragmentError): void;
+  attemptFailed(attempt: number, batch: { index: number; count: number }, error: FragmentError): void;
   /** Emits the circuit's transitions. */
   circuitChanged(transition: 'opened' | 'closed'): void;
   /** Emits `source.limit.changed`: this attempt's sample moved the source's adaptive limit. */
@@ -228,7 +228,7 @@ export class Attempt implements LaneClient {
     this.#releaseProbe();
     // A failure that is not about load (a syntax error) says nothing to the adaptive limit.
     if (this.#startedAt >= 0 && isOverload(error)) this.#sample(true);
-    owner.attemptFailed(this.n, error);
+    owner.attemptFailed(this.n, this.batch, error);
     // After a failure the slots come back on the next microtask: the failure must reach its
     // fragment (a fail-fast stop, an opening circuit) before a waiting call takes the slot.
     this.#end(true);

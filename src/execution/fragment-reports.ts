@@ -46,10 +46,10 @@ export abstract class FragmentReports {
   }
 
   /** Emits `fragment.attempt.failed`. */
-  attemptFailed(attempt: number, error: FragmentError): void {
+  attemptFailed(attempt: number, batch: { index: number; count: number }, error: FragmentError): void {
     const env = this.env;
     if (env.events.wanted) {
-      env.events.emit({ type: 'fragment.attempt.failed', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt, retryable: error.retryable, error });
+      env.events.emit({ type: 'fragment.attempt.failed', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch, retryable: error.retryable, error });
     }
   }
 

@@ -124,7 +124,7 @@ export class HedgedAttempt implements AttemptOwner {
   /** True while the extra call is being started: its `attemptStarted` is the hedge's. */
   #startingHedge = false;
   #afterMs = 0;
-  #failure: { attempt: number; error: FragmentError } | undefined;
+  #failure: { attempt: number; batch: { index: number; count: number }; error: FragmentError } | undefined;
 
   constructor(
     readonly owner: HedgeOwner,
@@ -180,8 +180,8 @@ export class HedgedAttempt implements AttemptOwner {
    * failing while the other still runs is not the try failing, so the fragment (its events,
    * its spans) hears of a failure only when both have failed, and then once.
    */
-  attemptFailed(attempt: number, error: FragmentError): void {
-    this.#failure = { attempt, error };
+  attemptFailed(attempt: number, batch: { index: number; count: number }, error: FragmentError): void {
+    this.#failure = { attempt, batch, error };
   }
   circuitChanged(transition: 'opened' | 'closed'): void {
     this.owner.circuitChanged(transition);
@@ -270,7 +270,7 @@ export class HedgedAttempt implements AttemptOwner {
     if (otherRunning) return;
     this.#ended = true;
     this.#clearTimer();
-    if (failure) this.owner.attemptFailed(failure.attempt, failure.error);
+    if (failure) this.owner.attemptFailed(failure.attempt, failure.batch, failure.error);
     this.listener.attemptError(error);
   }
 

@@ -35,6 +35,8 @@ export type FragmentStartedEvent = FragmentEventBase & {
 export type FragmentAttemptFailedEvent = FragmentEventBase & {
   type: 'fragment.attempt.failed';
   attempt: number;
+  /** The batch whose call failed, as in its `fragment.started`. */
+  batch: { index: number; count: number };
   retryable: boolean;
   error: FragmentError;
 };

@@ -174,9 +174,9 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
         return;
       }
       case 'fragment.attempt.failed': {
-        // The event names the attempt, not the batch: the oldest open call of that attempt failed.
+        // The call of that attempt of that batch failed (batches run side by side, each with its own attempts).
         const open = q.attempts.get(event.fragmentId) ?? [];
-        const i = open.findIndex((a) => a.attempt === event.attempt);
+        const i = open.findIndex((a) => a.attempt === event.attempt && a.batch === event.batch.index);
         // No open call means the attempt was refused before it started (an open circuit): a short span.
         const span = i < 0 ? startFragmentSpan(q, event, { 'tributary.attempt': event.attempt, 'tributary.cached': false }) : open.splice(i, 1)[0]!.span;
         span.setAttribute('tributary.retryable', event.retryable);
