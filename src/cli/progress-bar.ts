@@ -88,7 +88,7 @@ function barView(shape: { fragments: number; levels: number }, io: CliIo): View 
   bar.start(shape.fragments, 0, payload());
   return {
     event(e) {
-      if (e.type === 'fragment.started') running.set(e.fragmentId, e.source);
+      if (e.type === 'fragment.started' || e.type === 'fragment.joined') running.set(e.fragmentId, e.source);
       else if (e.type === 'fragment.attempt.failed' || e.type === 'fragment.succeeded' || e.type === 'fragment.failed' || e.type === 'fragment.skipped' || e.type === 'fragment.dropped' || e.type === 'fragment.cancelled') running.delete(e.fragmentId);
       else if (e.type === 'query.done' || e.type === 'query.failed') running.clear();
       else if (e.type === 'source.limit.changed') limits.set(e.source, e.limit);

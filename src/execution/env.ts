@@ -95,6 +95,8 @@ export interface SourceEnv {
   abortReason(): unknown;
   /** An attempt started: the status table learns it (and progress with it). */
   started(fragment: number, attempt: number, at: number): void;
+  /** It joined an identical load in flight: running, without a call of its own. */
+  joined(fragment: number): void;
   /** A retry was decided (counted whether or not anyone listens to events). */
   retried(fragment: number): void;
   /** The query's deadline, shared out over the plan; undefined without one. */

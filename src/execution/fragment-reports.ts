@@ -45,6 +45,13 @@ export abstract class FragmentReports {
     if (env.events.wanted) env.events.emit({ type: 'fragment.started', queryId: env.queryId, runId: env.runId, at, fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch });
   }
 
+  /** Emits `fragment.joined` and tells the status table: it shares a load in flight. */
+  protected joined(): void {
+    const env = this.env;
+    env.joined(this.index);
+    if (env.events.wanted) env.events.emit({ type: 'fragment.joined', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level });
+  }
+
   /** Emits `fragment.attempt.failed`. */
   attemptFailed(attempt: number, batch: { index: number; count: number }, error: FragmentError): void {
     const env = this.env;

@@ -178,6 +178,8 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
       load$ = cache.share(this.index, key, defer(() => ((own = true), mine$)), this.#endAt);
     }
     this.#subscription = load$.subscribe({ next: (o) => this.#succeed(own ? o : { ...o, attempts: 0, calls: 0 }, false), error: (error: unknown) => this.#fail(error) });
+    // Subscribing starts the load at once unless one was in flight: then this one waits on it.
+    if (!own && !this.#settled) this.joined();
   }
 
   attemptDone(output: AttemptOutput): void {

@@ -46,6 +46,12 @@ export type FragmentRetryingEvent = FragmentEventBase & {
   attempt: number;
   delayMs: number;
 };
+/**
+ * The fragment joined an identical load already in flight (another run's, or another
+ * fragment's, under the same cache key): it makes no call of its own and gets no
+ * `fragment.started`, but counts as running until that load settles.
+ */
+export type FragmentJoinedEvent = FragmentEventBase & { type: 'fragment.joined' };
 export type FragmentCachedEvent = FragmentEventBase & { type: 'fragment.cached'; rowCount: number };
 /** An attempt ran on a remote worker (a BullMQ job, see `src/remote`): which worker, which job. */
 export type FragmentRemoteEvent = FragmentEventBase & { type: 'fragment.remote'; attempt: number; worker: string; jobId: string };
@@ -153,6 +159,7 @@ export type ExecutionEvent =
   | FragmentStartedEvent
   | FragmentAttemptFailedEvent
   | FragmentRetryingEvent
+  | FragmentJoinedEvent
   | FragmentCachedEvent
   | FragmentRemoteEvent
   | FragmentSucceededEvent

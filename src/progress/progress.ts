@@ -51,6 +51,7 @@ export function reduceProgress(p: Progress, event: ExecutionEvent, running: Read
     case 'fragment.cancelled':
       return { ...p, cancelled: p.cancelled + 1, running: running.size };
     case 'fragment.started':
+    case 'fragment.joined':
       return { ...p, running: running.size };
     case 'fragment.retrying':
       return { ...p, retries: p.retries + 1 };
@@ -97,7 +98,7 @@ export function progressFrom(events$: Observable<ExecutionEvent>, total: number)
     subscriber.next(progress);
     return events$.subscribe({
       next(event) {
-        if (event.type === 'fragment.started') running.add(event.fragmentId);
+        if (event.type === 'fragment.started' || event.type === 'fragment.joined') running.add(event.fragmentId);
         if (event.type === 'fragment.succeeded' || event.type === 'fragment.failed' || event.type === 'fragment.dropped' || event.type === 'fragment.cancelled') running.delete(event.fragmentId);
         const next = reduceProgress(progress, event, running);
         if (changed(progress, next)) {

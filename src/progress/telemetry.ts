@@ -244,6 +244,8 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
         q.span.addEvent('tributary.cache.unavailable', { 'tributary.fragment.id': event.fragmentId, 'tributary.cache.reason': event.reason });
         return;
       case 'fragment.queued':
+      case 'fragment.joined':
+        // A joined load gets its one short span when it settles (no call of its own).
         return;
       case 'merge.started':
         q.merge = tracer.startSpan('tributary.merge', { attributes: { 'tributary.query.id': event.queryId } }, q.ctx);

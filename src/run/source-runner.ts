@@ -127,6 +127,11 @@ class SourceRun implements SourceRunner, SourceEnv {
     this.#port.events.progressed();
   }
 
+  joined(i: number): void {
+    this.#port.table.joined(i);
+    this.#port.events.progressed();
+  }
+
   retried(): void {
     this.#port.events.retried();
   }

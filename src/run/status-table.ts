@@ -110,6 +110,14 @@ export class StatusTable {
     this.#counts.queued++;
   }
 
+  /** It joined an identical load in flight: running, though it makes no call of its own. */
+  joined(i: number): void {
+    if (this.#state[i] !== S.Queued) return;
+    this.#state[i] = S.Running;
+    this.#counts.queued--;
+    this.#counts.running++;
+  }
+
   /** An attempt of one of its calls started. */
   started(i: number, attempt: number, at: number): void {
     if (this.#state[i] === S.Queued) {

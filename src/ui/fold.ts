@@ -33,6 +33,7 @@ function nextState(current: FragmentState, event: Extract<ExecutionEvent, { frag
     case 'fragment.queued':
       return current === 'pending' ? 'queued' : current;
     case 'fragment.started':
+    case 'fragment.joined':
     case 'fragment.remote':
       return 'running';
     case 'fragment.attempt.failed':
