@@ -238,7 +238,14 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
         q.span.addEvent('tributary.source.limit.changed', { 'tributary.source': event.source, 'tributary.fragment.id': event.fragmentId, 'tributary.source.limit': event.limit, 'tributary.source.limit.previous': event.previous });
         return;
       case 'fragment.hedged':
-        q.span.addEvent('tributary.fragment.hedged', { 'tributary.source': event.source, 'tributary.fragment.id': event.fragmentId, 'tributary.attempt': event.attempt, 'tributary.hedge.after_ms': event.afterMs });
+        q.span.addEvent('tributary.fragment.hedged', {
+          'tributary.source': event.source,
+          'tributary.fragment.id': event.fragmentId,
+          'tributary.attempt': event.attempt,
+          'tributary.hedge.after_ms': event.afterMs,
+          // Which call of a batched bind join was hedged, as on its fragment span.
+          ...(event.batch.count > 1 ? { 'tributary.batch.index': event.batch.index, 'tributary.batch.count': event.batch.count } : {}),
+        });
         return;
       case 'cache.unavailable':
         q.span.addEvent('tributary.cache.unavailable', { 'tributary.fragment.id': event.fragmentId, 'tributary.cache.reason': event.reason });
