@@ -191,7 +191,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const first = this.#attempt!;
     this.#attempt = undefined;
     if (this.#settled) return;
-    this.#subscription = laterTries(error, (n) => try$(this, first.bound, ONE_BATCH, n), (e, retry) => this.#delayFor(e as FragmentError, retry), this.prepared.retry.attempts).subscribe({
+    this.#subscription = laterTries(error, (n) => try$(this, first.bound, ONE_BATCH, n), (e, retry) => this.#delayFor(e as FragmentError, retry, ONE_BATCH), this.prepared.retry.attempts).subscribe({
       next: (output) => this.#succeed(outcomeOf(output), false),
       error: (e: unknown) => this.#fail(e),
     });
@@ -201,10 +201,10 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
   #call$(call: BoundCall, batch: { index: number; count: number }): Observable<AttemptOutput> {
     const attempts = this.prepared.retry.attempts;
     if (attempts <= 1) return try$(this, call, batch, 1);
-    return retrying((n) => try$(this, call, batch, n), (error, retry) => this.#delayFor(error as FragmentError, retry), attempts);
+    return retrying((n) => try$(this, call, batch, n), (error, retry) => this.#delayFor(error as FragmentError, retry, batch), attempts);
   }
 
-  #delayFor(error: FragmentError, retry: number): Observable<unknown> {
+  #delayFor(error: FragmentError, retry: number, batch: { index: number; count: number }): Observable<unknown> {
     const env = this.env;
     if (!error.retryable || this.streamed) return throwError(() => error);
     const delayMs = backoffDelay(this.prepared.retry, retry, env.random, error.retryAfterMs);
@@ -222,7 +222,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
       return this.giveUp(error, 'RETRY_BUDGET_EXHAUSTED', `source "${env.sourceName}" has spent its retry budget; not retrying: ${error.message}`);
     }
     env.retried(this.index);
-    if (env.events.wanted) env.events.emit({ type: 'fragment.retrying', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt: retry + 1, delayMs });
+    if (env.events.wanted) env.events.emit({ type: 'fragment.retrying', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt: retry + 1, batch, delayMs });
     return timer(delayMs, env.scheduler);
   }
 

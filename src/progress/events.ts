@@ -44,6 +44,8 @@ export type FragmentRetryingEvent = FragmentEventBase & {
   type: 'fragment.retrying';
   /** The attempt about to be made. */
   attempt: number;
+  /** The batch whose call is retried, as in its `fragment.started`. */
+  batch: { index: number; count: number };
   delayMs: number;
 };
 /**

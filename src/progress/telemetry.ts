@@ -189,6 +189,7 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
           'tributary.fragment.id': event.fragmentId,
           'tributary.attempt': event.attempt,
           'tributary.retry.delay_ms': event.delayMs,
+          ...(event.batch.count > 1 ? { 'tributary.batch.index': event.batch.index, 'tributary.batch.count': event.batch.count } : {}),
         });
         return;
       case 'fragment.remote':

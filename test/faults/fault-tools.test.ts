@@ -149,9 +149,9 @@ describe('fault metrics', () => {
     const base = { queryId: 'q', runId: 'run-1', at: 0, fragmentId: 'f', source: 's', level: 0 };
     const events: ExecutionEvent[] = [
       { ...base, type: 'fragment.attempt.failed', attempt: 1, batch: { index: 0, count: 1 }, retryable: false, error },
-      { ...base, type: 'fragment.retrying', attempt: 2, delayMs: 10 },
+      { ...base, type: 'fragment.retrying', attempt: 2, batch: { index: 0, count: 1 }, delayMs: 10 },
       { ...base, type: 'fragment.attempt.failed', attempt: 2, batch: { index: 0, count: 1 }, retryable: true, error },
-      { ...base, type: 'fragment.retrying', attempt: 3, delayMs: 10 },
+      { ...base, type: 'fragment.retrying', attempt: 3, batch: { index: 0, count: 1 }, delayMs: 10 },
     ];
     expect(retriesOnNonRetryable(events)).toBe(1);
   });

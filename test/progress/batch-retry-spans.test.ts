@@ -63,7 +63,11 @@ describeWithServer(pgCheck, 'a batched bind join whose one batch is retried, on 
     expect(started.map((e) => `${e.batch.index}/${e.batch.count}@${e.attempt}`).sort()).toEqual(['0/2@1', '1/2@1', '1/2@2']);
     const failed = ofType(events, 'fragment.attempt.failed');
     expect(failed.map((e) => e.attempt)).toEqual([1]);
-    expect(ofType(events, 'fragment.retrying').map((e) => e.attempt)).toEqual([2]);
+    expect(failed.map((e) => `${e.batch.index}/${e.batch.count}@${e.attempt}`)).toEqual(['1/2@1']);
+    expect(ofType(events, 'fragment.retrying').map((e) => `${e.batch.index}/${e.batch.count}@${e.attempt}`)).toEqual(['1/2@2']);
+    const query = exporter.getFinishedSpans().find((s) => s.name === 'tributary.query')!;
+    const retrying = query.events.filter((e) => e.name === 'tributary.fragment.retrying').map((e) => e.attributes);
+    expect(retrying).toEqual([expect.objectContaining({ 'tributary.fragment.id': 'rows', 'tributary.attempt': 2, 'tributary.batch.index': 1, 'tributary.batch.count': 2 })]);
     const terminal = events.filter((e) => ['fragment.succeeded', 'fragment.failed', 'fragment.skipped', 'fragment.dropped', 'fragment.cancelled'].includes(e.type));
     expect(terminal.map((e) => ('fragmentId' in e ? e.fragmentId : '')).sort()).toEqual(['keys', 'rows']);
     const succeeded = ofType(events, 'fragment.succeeded').find((e) => e.fragmentId === 'rows')!;
@@ -84,7 +88,6 @@ describeWithServer(pgCheck, 'a batched bind join whose one batch is retried, on 
       .filter((s: ReadableSpan) => s.name === 'tributary.fragment' && s.attributes['tributary.fragment.id'] === 'rows');
     const describe = (s: ReadableSpan): string => `${String(s.attributes['tributary.batch.index'])}@${String(s.attributes['tributary.attempt'])}:${s.status.code === SpanStatusCode.ERROR ? 'error' : 'ok'}`;
     expect(rowSpans.map(describe).sort()).toEqual(['0@1:ok', '1@1:error', '1@2:ok']);
-    const query = exporter.getFinishedSpans().find((s) => s.name === 'tributary.query')!;
     for (const s of rowSpans) expect(s.parentSpanContext?.spanId).toBe(query.spanContext().spanId);
   });
 });
