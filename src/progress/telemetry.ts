@@ -52,6 +52,9 @@ export function tracingActive(options: TelemetryOptions = {}): boolean {
   return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
 }
 
+/** A batched bind join's call: which batch (nothing for a fragment of one call). */
+const batchAttributes = (batch: { index: number; count: number }): Attributes => (batch.count > 1 ? { 'tributary.batch.index': batch.index, 'tributary.batch.count': batch.count } : {});
+
 /** One source call in flight: an attempt of one batch of one fragment. */
 interface OpenAttempt {
   span: Span;
@@ -166,7 +169,7 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
         const span = startFragmentSpan(q, event, {
           'tributary.attempt': event.attempt,
           'tributary.cached': false,
-          ...(event.batch.count > 1 ? { 'tributary.batch.index': event.batch.index, 'tributary.batch.count': event.batch.count } : {}),
+          ...batchAttributes(event.batch),
         });
         const open = q.attempts.get(event.fragmentId) ?? [];
         open.push({ span, attempt: event.attempt, batch: event.batch.index, batches: event.batch.count });
@@ -178,7 +181,7 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
         const open = q.attempts.get(event.fragmentId) ?? [];
         const i = open.findIndex((a) => a.attempt === event.attempt && a.batch === event.batch.index);
         // No open call means the attempt was refused before it started (an open circuit): a short span.
-        const span = i < 0 ? startFragmentSpan(q, event, { 'tributary.attempt': event.attempt, 'tributary.cached': false }) : open.splice(i, 1)[0]!.span;
+        const span = i < 0 ? startFragmentSpan(q, event, { 'tributary.attempt': event.attempt, 'tributary.cached': false, ...batchAttributes(event.batch) }) : open.splice(i, 1)[0]!.span;
         span.setAttribute('tributary.retryable', event.retryable);
         fail(span, event.error);
         span.end();
@@ -189,7 +192,7 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
           'tributary.fragment.id': event.fragmentId,
           'tributary.attempt': event.attempt,
           'tributary.retry.delay_ms': event.delayMs,
-          ...(event.batch.count > 1 ? { 'tributary.batch.index': event.batch.index, 'tributary.batch.count': event.batch.count } : {}),
+          ...batchAttributes(event.batch),
         });
         return;
       case 'fragment.remote':
@@ -245,7 +248,7 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
           'tributary.attempt': event.attempt,
           'tributary.hedge.after_ms': event.afterMs,
           // Which call of a batched bind join was hedged, as on its fragment span.
-          ...(event.batch.count > 1 ? { 'tributary.batch.index': event.batch.index, 'tributary.batch.count': event.batch.count } : {}),
+          ...batchAttributes(event.batch),
         });
         return;
       case 'cache.unavailable':
