@@ -1,9 +1,9 @@
-import { SpanStatusCode } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { BasicTracerProvider, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { analyze, createExecutor, from, memorySource, postgresSource, type Executor, type Progress } from '../../src/index.js';
+import { analyze, createExecutor, postgresSource, type Executor, type Progress } from '../../src/index.js';
 import { collectEvents, ofType } from '../support/engine.js';
-import { describeWithServer, pgAdmin, pgUrl, requireServer, uniqueName, type Admin } from '../support/servers.js';
+import { describeWithServer, pgAdmin, pgUrl, requireServer, type Admin } from '../support/servers.js';
+import { flakyBatch, memoryTracer, rowSpans, type FlakyBatch } from '../support/flaky-batch.js';
 
 const pgCheck = await requireServer('postgres');
 
@@ -12,23 +12,14 @@ describeWithServer(pgCheck, 'a batched bind join whose one batch is retried, on 
   let exporter: InMemorySpanExporter;
   let provider: BasicTracerProvider;
   let executor: Executor;
-  const seq = uniqueName('flaky_seq');
-  const fn = uniqueName('flaky_fn');
+  let flaky: FlakyBatch;
 
   beforeAll(async () => {
     pg = await pgAdmin();
-    await pg.exec(`CREATE SEQUENCE ${seq}`);
-    // Fails with serialization_failure (40001, retryable) the first time a batch holding key 3 runs:
-    // nextval is not rolled back, so the retry passes.
-    await pg.exec(`CREATE FUNCTION ${fn}(keys int[]) RETURNS TABLE(id int) LANGUAGE plpgsql AS $$
-      BEGIN
-        IF 3 = ANY(keys) AND nextval('${seq}') = 1 THEN RAISE EXCEPTION 'try again' USING ERRCODE = '40001'; END IF;
-        RETURN QUERY SELECT unnest(keys);
-      END $$`);
-    exporter = new InMemorySpanExporter();
-    provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    flaky = await flakyBatch(pg, 'flaky');
+    ({ exporter, provider } = memoryTracer());
     executor = createExecutor({
-      sources: { keys: memorySource({ tables: { keys: [1, 2, 3, 4].map((k) => ({ k })) } }), pg: postgresSource({ url: pgUrl() }) },
+      sources: { keys: flaky.keys, pg: postgresSource({ url: pgUrl() }) },
       cache: false,
       retry: { attempts: 3, initialDelayMs: 1, jitter: 'none' },
       telemetry: { tracer: provider.getTracer('test') },
@@ -37,21 +28,13 @@ describeWithServer(pgCheck, 'a batched bind join whose one batch is retried, on 
 
   afterAll(async () => {
     await executor?.close();
-    await pg?.exec(`DROP FUNCTION IF EXISTS ${fn}(int[])`);
-    await pg?.exec(`DROP SEQUENCE IF EXISTS ${seq}`);
+    await flaky?.drop();
     await pg?.close();
     await provider?.shutdown();
   });
 
   it('marks the span of the batch that failed as failed, not another batch’s; events, progress, result, EXPLAIN ANALYZE and snapshot agree', async () => {
-    const run = executor.run({
-      id: uniqueName('batch_retry'),
-      fragments: [
-        { id: 'keys', source: 'keys', query: { table: 'keys' } },
-        { id: 'rows', source: 'pg', dependsOn: ['keys'], query: { sql: `SELECT id FROM ${fn}($1)`, params: [from('keys', 'k')] }, batch: { param: 0, size: 2 } },
-      ],
-      merge: { op: 'sort', input: 'rows', by: [{ column: 'id' }] },
-    });
+    const run = executor.run(flaky.plan());
     const events = collectEvents(run);
     const progress: Progress[] = [];
     run.progress$.subscribe((p) => progress.push(p));
@@ -83,11 +66,8 @@ describeWithServer(pgCheck, 'a batched bind join whose one batch is retried, on 
     const analysis = analyze(result, undefined, { events });
     expect(analysis.fragments.find((f) => f.id === 'rows')).toMatchObject({ attempts: 2, calls: 3, rowCount: 4 });
 
-    const rowSpans = exporter
-      .getFinishedSpans()
-      .filter((s: ReadableSpan) => s.name === 'tributary.fragment' && s.attributes['tributary.fragment.id'] === 'rows');
-    const describe = (s: ReadableSpan): string => `${String(s.attributes['tributary.batch.index'])}@${String(s.attributes['tributary.attempt'])}:${s.status.code === SpanStatusCode.ERROR ? 'error' : 'ok'}`;
-    expect(rowSpans.map(describe).sort()).toEqual(['0@1:ok', '1@1:error', '1@2:ok']);
-    for (const s of rowSpans) expect(s.parentSpanContext?.spanId).toBe(query.spanContext().spanId);
+    const { spans, described } = rowSpans(exporter);
+    expect(described).toEqual(['0@1:ok', '1@1:error', '1@2:ok']);
+    for (const s of spans) expect(s.parentSpanContext?.spanId).toBe(query.spanContext().spanId);
   });
 });

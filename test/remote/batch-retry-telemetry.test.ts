@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { SpanStatusCode } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { BasicTracerProvider, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { analyze, createExecutor, createWorker, from, memorySource, postgresSource, type Executor, type Progress, type RemoteWorker } from '../../src/index.js';
+import { analyze, createExecutor, createWorker, postgresSource, type Executor, type Progress, type RemoteWorker } from '../../src/index.js';
 import { collectEvents, ofType } from '../support/engine.js';
 import { REDIS_URL, redisUnavailableReason } from '../support/redis.js';
-import { describeWithServer, pgAdmin, pgUrl, requireServer, uniqueName, type Admin } from '../support/servers.js';
+import { describeWithServer, pgAdmin, pgUrl, requireServer, type Admin } from '../support/servers.js';
+import { flakyBatch, memoryTracer, rowSpans, type FlakyBatch } from '../support/flaky-batch.js';
 
 const pgCheck = await requireServer('postgres');
 const redisCheck = { skipReason: await redisUnavailableReason() };
@@ -18,23 +18,16 @@ describeWithServer(pgCheck.skipReason ? pgCheck : redisCheck, 'a batched bind jo
   let provider: BasicTracerProvider;
   let executor: Executor;
   let worker: RemoteWorker;
-  const seq = uniqueName('remote_seq');
-  const fn = uniqueName('remote_fn');
+  let flaky: FlakyBatch;
 
   beforeAll(async () => {
     pg = await pgAdmin();
-    await pg.exec(`CREATE SEQUENCE ${seq}`);
-    await pg.exec(`CREATE FUNCTION ${fn}(keys int[]) RETURNS TABLE(id int) LANGUAGE plpgsql AS $$
-      BEGIN
-        IF 3 = ANY(keys) AND nextval('${seq}') = 1 THEN RAISE EXCEPTION 'try again' USING ERRCODE = '40001'; END IF;
-        RETURN QUERY SELECT unnest(keys);
-      END $$`);
+    flaky = await flakyBatch(pg, 'remote');
     worker = createWorker({ id: 'w1', queue, connection: REDIS_URL, concurrency: 2, sources: { pg: postgresSource({ url: pgUrl() }) } });
     await worker.ready();
-    exporter = new InMemorySpanExporter();
-    provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    ({ exporter, provider } = memoryTracer());
     executor = createExecutor({
-      sources: { keys: memorySource({ tables: { keys: [1, 2, 3, 4].map((k) => ({ k })) } }), pg: postgresSource({ url: pgUrl() }) },
+      sources: { keys: flaky.keys, pg: postgresSource({ url: pgUrl() }) },
       cache: false,
       circuitBreaker: false,
       retry: { attempts: 3, initialDelayMs: 1, jitter: 'none' },
@@ -49,21 +42,13 @@ describeWithServer(pgCheck.skipReason ? pgCheck : redisCheck, 'a batched bind jo
     const q = new Queue(queue, { connection: { url: REDIS_URL } });
     await q.obliterate({ force: true });
     await q.close();
-    await pg?.exec(`DROP FUNCTION IF EXISTS ${fn}(int[])`);
-    await pg?.exec(`DROP SEQUENCE IF EXISTS ${seq}`);
+    await flaky?.drop();
     await pg?.close();
     await provider?.shutdown();
   });
 
   it('names the worker of every call, and events, spans, progress, result, EXPLAIN ANALYZE and snapshot agree', async () => {
-    const run = executor.run({
-      id: uniqueName('remote_batch'),
-      fragments: [
-        { id: 'keys', source: 'keys', query: { table: 'keys' } },
-        { id: 'rows', source: 'pg', dependsOn: ['keys'], query: { sql: `SELECT id FROM ${fn}($1)`, params: [from('keys', 'k')] }, batch: { param: 0, size: 2 } },
-      ],
-      merge: { op: 'sort', input: 'rows', by: [{ column: 'id' }] },
-    });
+    const run = executor.run(flaky.plan());
     const events = collectEvents(run);
     const progress: Progress[] = [];
     run.progress$.subscribe((p) => progress.push(p));
@@ -87,8 +72,6 @@ describeWithServer(pgCheck.skipReason ? pgCheck : redisCheck, 'a batched bind jo
     expect(run.actor.getSnapshot().context.counts).toEqual({ total: 2, queued: 0, running: 0, succeeded: 2, failed: 0, skipped: 0, cached: 0 });
     expect(analyze(result, undefined, { events }).fragments.find((f) => f.id === 'rows')).toMatchObject({ attempts: 2, calls: 3, rowCount: 4 });
 
-    const rowSpans = exporter.getFinishedSpans().filter((s: ReadableSpan) => s.name === 'tributary.fragment' && s.attributes['tributary.fragment.id'] === 'rows');
-    const describe = (s: ReadableSpan): string => `${String(s.attributes['tributary.batch.index'])}@${String(s.attributes['tributary.attempt'])}:${s.status.code === SpanStatusCode.ERROR ? 'error' : 'ok'}`;
-    expect(rowSpans.map(describe).sort()).toEqual(['0@1:ok', '1@1:error', '1@2:ok']);
+    expect(rowSpans(exporter).described).toEqual(['0@1:ok', '1@1:error', '1@2:ok']);
   });
 });
