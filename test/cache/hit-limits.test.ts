@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createExecutor, memorySource, redisStore, type Executor } from '../../src/index.js';
-import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { describeRedis, dropNamespace, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 
 /**
  * A cache entry is stored by whichever run loaded it, under that run's limits (or none); a
@@ -61,8 +61,7 @@ describeRedis('a Redis (L2) cache hit holds to the limits of the run it serves',
   });
   afterAll(async () => {
     await Promise.all(executors.map((e) => e.close()));
-    const keys = await inspector.keys(`tributary:${namespace}:*`);
-    if (keys.length > 0) await inspector.del(...keys);
+    await dropNamespace(inspector, namespace);
     inspector.disconnect();
   });
 

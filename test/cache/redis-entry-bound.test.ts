@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createExecutor, memorySource, redisStore, type Executor } from '../../src/index.js';
 import { decodeEntry } from '../../src/cache/codec.js';
-import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { describeRedis, dropNamespace, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 
 /**
  * An L2 cache entry is read from a Redis other writers share. A small gzipped value that
@@ -33,8 +33,7 @@ describeRedis('redisStore({ maxEntryBytes })', () => {
   });
   afterAll(async () => {
     await Promise.all(executors.map((e) => e.close()));
-    const keys = await inspector.keys(`tributary:${namespace}:*`);
-    if (keys.length > 0) await inspector.del(...keys);
+    await dropNamespace(inspector, namespace);
     inspector.disconnect();
   });
 
@@ -69,8 +68,7 @@ describeRedis('redisStore lookups of an oversized value', () => {
     client = inspectClient();
   });
   afterAll(async () => {
-    const keys = await client.keys(`tributary:${namespace}:*`);
-    if (keys.length > 0) await client.del(...keys);
+    await dropNamespace(client, namespace);
     client.disconnect();
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createExecutor, redisRunStore, sqliteRunStore, type RunStore } from '../../src/index.js';
-import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { describeRedis, dropKeys, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 import { eventually } from '../support/servers.js';
 import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan } from './fixtures/sources.js';
 
@@ -58,11 +58,6 @@ describe('closing the executor during resume(): SQLite run store', () => {
 
 describeRedis('closing the executor during resume(): Redis run store', () => {
   const prefix = `${uniqueNamespace()}:runs:`;
-  afterEach(async () => {
-    const client = inspectClient();
-    const keys = await client.keys(`${prefix}*`);
-    if (keys.length > 0) await client.del(...keys);
-    client.disconnect();
-  });
+  afterEach(() => dropKeys(prefix));
   closeDuringResume(() => redisRunStore({ url: REDIS_URL, prefix }));
 });

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExecutor, redisRunStore, sqliteRunStore, storedRunKey, type RunStore } from '../../src/index.js';
 import { decodeFragment } from '../../src/durable/codec.js';
-import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { describeRedis, dropKeys, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 import { eventually } from '../support/servers.js';
 import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan } from './fixtures/sources.js';
 
@@ -90,12 +90,7 @@ describe('sqliteRunStore({ maxFragmentBytes })', () => {
 
 describeRedis('redisRunStore({ maxFragmentBytes })', () => {
   const prefix = `${uniqueNamespace()}:runs:`;
-  afterEach(async () => {
-    const client = inspectClient();
-    const keys = await client.keys(`${prefix}*`);
-    if (keys.length > 0) await client.del(...keys);
-    client.disconnect();
-  });
+  afterEach(() => dropKeys(prefix));
 
   it('fails resume with SOURCE_BAD_RESPONSE on a planted gzip bomb instead of inflating it', async () => {
     await interruptedRun(redisRunStore({ url: REDIS_URL, prefix }), 'bombed');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createExecutor, redisRunStore, sqliteRunStore, storedRunKey, type Executor, type QueryRun, type RunStore } from '../../src/index.js';
-import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { describeRedis, dropKeys, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 import { eventually } from '../support/servers.js';
 import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan, type GatedSource } from './fixtures/sources.js';
 
@@ -150,17 +150,7 @@ describe('principal-scoped run ids: SQLite run store', () => {
 
 describeRedis('principal-scoped run ids: Redis run store', () => {
   const prefixes: string[] = [];
-  afterAll(async () => {
-    const client = inspectClient();
-    try {
-      for (const prefix of prefixes) {
-        const keys = await client.keys(`${prefix}*`);
-        if (keys.length > 0) await client.del(...keys);
-      }
-    } finally {
-      client.disconnect();
-    }
-  });
+  afterAll(() => dropKeys(...prefixes));
   scopedIds(() => {
     const prefix = `${uniqueNamespace()}:runs:`;
     prefixes.push(prefix);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExecutor, createVirtualClock, redisRunStore, sqliteRunStore, storedRunKey, type Executor, type RunStore } from '../../src/index.js';
-import { describeRedis, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { describeRedis, dropKeys, REDIS_URL, uniqueNamespace } from '../support/redis.js';
 import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan } from './fixtures/sources.js';
 
 /** Turns of the event loop until `check` holds (no time passes on the virtual clock). */
@@ -69,12 +69,7 @@ describe('durable runs on the executor\'s clock', () => {
 
 describeRedis('redisRunStore on the executor\'s clock', () => {
   const prefix = `${uniqueNamespace()}:runs:`;
-  afterEach(async () => {
-    const client = inspectClient();
-    const keys = await client.keys(`${prefix}*`);
-    if (keys.length > 0) await client.del(...keys);
-    client.disconnect();
-  });
+  afterEach(() => dropKeys(prefix));
 
   it('lists a finished run for the store\'s ttlMs of virtual time, then no more, and takes its id again', async () => {
     const clock = createVirtualClock();

@@ -62,8 +62,23 @@ export function inspectClient(): Redis {
 
 /** Deletes every key of a namespace. */
 export async function dropNamespace(client: Redis, namespace: string): Promise<void> {
-  const keys = await client.keys(`tributary:${namespace}:*`);
+  await dropPrefix(client, `tributary:${namespace}:`);
+}
+
+/** Deletes every key that starts with `prefix` (a test's own keys). */
+export async function dropPrefix(client: Redis, prefix: string): Promise<void> {
+  const keys = await client.keys(`${prefix}*`);
   if (keys.length > 0) await client.del(...keys);
+}
+
+/** Deletes the keys under each prefix with a client of its own, closed after. */
+export async function dropKeys(...prefixes: string[]): Promise<void> {
+  const client = inspectClient();
+  try {
+    for (const prefix of prefixes) await dropPrefix(client, prefix);
+  } finally {
+    client.disconnect();
+  }
 }
 
 /**
