@@ -3,9 +3,13 @@ import { columnsOf } from '../data/columns.js';
 import type { Row } from '../data/row.js';
 import { classifyError } from '../execution/classify.js';
 import { createRedactor, type Redactor } from '../redact.js';
+import { callMask } from '../value-mask.js';
 import type { PreparedPlan, RunOptions } from '../run/index.js';
 import type { ExecuteContext, SourceExecutor } from '../sources/source.js';
 import { callKey, encodeRecordedRows, encodeRecordedRun, type RecordedCall, type RecordedOutcome, type RecordedRun, type RecordedSettings, type RecordedSource, type Recording } from './recording.js';
+
+/** The redactor of `record: { redact: false }`: texts are kept as they were. */
+const KEEP: Redactor = (text) => text;
 
 type Pending = Omit<RecordedCall, 'outcome'> & { outcome?: RecordedCall['outcome'] };
 
@@ -27,7 +31,7 @@ export class Recorder {
     readonly run: RecordedRun,
     readonly settings: RecordedSettings,
     /** Applied to each recorded error's text (identity: kept as it was). */
-    readonly redact: Redactor = (text) => text,
+    readonly redact: Redactor = KEEP,
   ) {}
 
   readonly random = (): number => {
@@ -71,7 +75,9 @@ export class Recorder {
     ctx.signal.addEventListener('abort', () => end({ outcome: 'aborted' }), { once: true });
     const fail = (error: unknown): void => {
       const classified = classifyError(error, source);
-      end({ outcome: 'error', error: { ...classified, message: this.redact(classified.message) } });
+      // The call's bound values and the run's params are masked as in events$ (unless `redact: false`).
+      const mask = this.redact === KEEP ? KEEP : callMask(ctx, this.run.params);
+      end({ outcome: 'error', error: { ...classified, message: this.redact(mask(classified.message)) } });
     };
     const done = (rows: Row[], columns: string[] | undefined): void =>
       end({ outcome: 'rows', rowCount: rows.length, rows: encodeRecordedRows(rows), ...(columns ? { columns } : {}) });
@@ -172,7 +178,7 @@ export function recorderFor(p: PreparedPlan, runOptions: RunOptions, opts: Resol
 /** What masks a recording's error texts: the default patterns, then the run's own redactor; none with `redact: false`. */
 function recordRedactor(record: RunOptions['record']): Redactor {
   const own = typeof record === 'object' ? record.redact : undefined;
-  if (own === false) return (text) => text;
+  if (own === false) return KEEP;
   const patterns = createRedactor();
   if (!own) return patterns;
   // A redactor that throws (or returns no text) must not leak the text, nor end the run.

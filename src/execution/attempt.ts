@@ -1,5 +1,6 @@
 import { FragmentError, TributaryError } from '../errors.js';
 import type { BoundCall } from './bind.js';
+import { noteCallValues } from '../value-mask.js';
 import { toFragmentError } from './classify.js';
 import type { TimerHandle } from './clock.js';
 import type { SourceEnv } from './env.js';
@@ -158,8 +159,7 @@ export class Attempt implements LaneClient {
   #begin(): void {
     const owner = this.owner;
     const env = owner.env;
-    // The circuit may have opened while this call waited for its slots: fail now, without
-    // counting it against the breaker, rather than send one more request to a dead source.
+    // The circuit may have opened while this call waited: fail now, uncounted, rather than call a dead source.
     if (env.guards.breaker?.state() === 'open') {
       this.#rejectedByCircuit = true;
       this.#fail(this.#circuitOpen());
@@ -176,6 +176,7 @@ export class Attempt implements LaneClient {
       this.#inflight = lane.running;
     }
     const call = new SourceCall(env.source, this.bound.query, this, owner.streaming);
+    noteCallValues(call, this.bound.values); // for a wrapper of the source (a recording) that masks its errors
     this.#call = call;
     if (Number.isFinite(owner.timeoutMs)) this.#timer = env.clock.setTimeout(() => this.#timeout(), owner.timeoutMs);
     call.run().then(
@@ -221,8 +222,8 @@ export class Attempt implements LaneClient {
     const owner = this.owner;
     const env = owner.env;
     const error = toFragmentError(raw, { fragmentId: owner.id, sourceName: env.sourceName, source: env.source, attempt: this.n });
-    // Only failures that say "the source is unwell" count against its circuit; a rejected
-    // query (syntax, permission) proves the source answered.
+    noteCallValues(error, this.bound.values);
+    // Only failures that say "the source is unwell" count against its circuit (a rejected query proves it answered).
     if (!this.#rejectedByCircuit && !this.#shedByLane && (!this.#call?.aborted || error.code === 'TIMEOUT')) this.#record(!error.retryable);
     // A probe that says nothing of the source (shed, aborted) lets the next call probe.
     this.#releaseProbe();
@@ -285,8 +286,7 @@ export class Attempt implements LaneClient {
 
   #circuitOpen(): FragmentError {
     const { sourceName, guards } = this.owner.env;
-    // Half-open refuses every call but its one probe: say so, or the message reads as if the
-    // cool-down had not passed yet.
+    // Half-open refuses every call but its one probe: say so (not as if the cool-down had not passed).
     const why = guards.breaker?.state() === 'half-open'
       ? 'its circuit is half-open after repeated failures and its one probe call is still out'
       : 'its circuit is open after repeated failures';

@@ -18,6 +18,12 @@ const defaultParamLimits = paramLimits(defaultPlanLimits);
 export interface BoundCall {
   query: unknown;
   params: unknown[];
+  /**
+   * Every value this call was made with: its params and the values bound into its query
+   * (an HTTP path or search param, a memory source's predicate), masked out of the error
+   * texts that leave the run (see value-mask.ts).
+   */
+  values: unknown[];
 }
 
 export interface BindContext {
@@ -78,13 +84,17 @@ export function bindCalls(fragment: Fragment, ctx: BindContext, fragmentPath: st
 
   const batched = fragment.batch ? batchTarget(fragment, refs) : -1;
   const query = replaceAt(fragment.query, batched < 0 ? resolved : resolved.filter((_, i) => i !== batched));
-  if (batched < 0) return [toCall(query)];
+  if (batched < 0) return [toCall(query, resolved.map((r) => r.value))];
 
   const { path, value } = resolved[batched]!;
+  const others = resolved.filter((_, i) => i !== batched).map((r) => r.value);
   const list = value as unknown[];
   const size = fragment.batch!.size;
   const calls: BoundCall[] = [];
-  for (let i = 0; i < list.length; i += size) calls.push(toCall(replaceAt(query, [{ path, value: list.slice(i, i + size) }])));
+  for (let i = 0; i < list.length; i += size) {
+    const chunk = list.slice(i, i + size);
+    calls.push(toCall(replaceAt(query, [{ path, value: chunk }]), [...others, chunk]));
+  }
   return calls;
 }
 
@@ -108,9 +118,10 @@ function batchTarget(fragment: Fragment, refs: readonly FoundRef[]): number {
   return param < refs.length ? param : -1;
 }
 
-function toCall(query: unknown): BoundCall {
+function toCall(query: unknown, bound: unknown[]): BoundCall {
   const params = (query as { params?: unknown })?.params;
-  return { query, params: Array.isArray(params) ? params : [] };
+  const list = Array.isArray(params) ? params : [];
+  return { query, params: list, values: list.length === 0 ? bound : [list, ...bound] };
 }
 
 /** A `{ $param }` reference of a plan: the parameter's name and where the reference is. */

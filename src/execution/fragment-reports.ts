@@ -2,6 +2,7 @@ import { type Observable, throwError } from 'rxjs';
 import { FragmentError } from '../errors.js';
 import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
 import type { PreparedFragment } from '../run/prepare.js';
+import { publicError } from '../value-mask.js';
 import type { SourceEnv } from './env.js';
 import type { FragmentOutcome } from './outcome.js';
 
@@ -52,11 +53,11 @@ export abstract class FragmentReports {
     if (env.events.wanted) env.events.emit({ type: 'fragment.joined', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level });
   }
 
-  /** Emits `fragment.attempt.failed`. */
+  /** Emits `fragment.attempt.failed`, its error masked (see value-mask.ts). */
   attemptFailed(attempt: number, batch: { index: number; count: number }, error: FragmentError): void {
     const env = this.env;
     if (env.events.wanted) {
-      env.events.emit({ type: 'fragment.attempt.failed', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch, retryable: error.retryable, error });
+      env.events.emit({ type: 'fragment.attempt.failed', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch, retryable: error.retryable, error: publicError(error, env.params) });
     }
   }
 
@@ -101,6 +102,11 @@ export abstract class FragmentReports {
     return event;
   }
 
+  /**
+   * The settle event of a failure. It goes to the query machine (its snapshot, `inspect`) and
+   * to `events$`, so it carries the masked copy of the error; the run's result takes the
+   * original back (`originalError`).
+   */
   protected failed(error: FragmentError, at: number, deadline: boolean): FragmentFailedEvent {
     const env = this.env;
     const event: FragmentFailedEvent = {
@@ -115,7 +121,7 @@ export abstract class FragmentReports {
       rowCount: this.rowsStreamed,
       startedAt: this.startedAt,
       durationMs: round(at - this.startedAt),
-      error,
+      error: publicError(error, env.params),
     };
     if (deadline) event.reason = 'deadline';
     return event;

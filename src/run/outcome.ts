@@ -1,4 +1,5 @@
 import { TributaryError } from '../errors.js';
+import { publicError } from '../value-mask.js';
 import { buildResult, type QueryResult } from './result.js';
 import type { RunPort } from './run-port.js';
 import { settleUnfinished } from './unsettled.js';
@@ -31,7 +32,7 @@ export function runOutcome(port: RunPort, snapshot: FinalSnapshot): { out: Query
       : (errors[0] ?? new TributaryError('FRAGMENT_FAILED', snapshot.context.failure?.message ?? 'the query failed'));
   settleUnfinished(port, durationMs);
   if (port.events.wanted) {
-    if (error) port.events.emit({ type: 'query.failed', queryId: prepared.id, runId: port.runId, at: durationMs, error, durationMs });
+    if (error) port.events.emit({ type: 'query.failed', queryId: prepared.id, runId: port.runId, at: durationMs, error: publicError(error, port.params), durationMs });
     else {
       const rowCount = port.streaming ? port.streaming.rows.count : out.rows.length;
       port.events.emit({ type: 'query.done', queryId: prepared.id, runId: port.runId, at: durationMs, status: out.status === 'partial' ? 'partial' : 'ok', rowCount, durationMs });

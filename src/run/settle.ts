@@ -1,4 +1,5 @@
 import { TributaryError } from '../errors.js';
+import { originalError } from '../value-mask.js';
 import type { SettleEvent } from './port.js';
 import type { RunPort } from './run-port.js';
 
@@ -21,7 +22,8 @@ export function recordSettlement(port: RunPort, event: SettleEvent): void {
   } else {
     if (event.reason) table.setReason(i, event.reason);
     table.failed(i, event);
-    port.errors.push(event.error);
+    // The event carries the masked copy (it fans out); the caller's result keeps the driver's words.
+    port.errors.push(originalError(event.error));
     if (port.errorPolicy === 'fail-fast') {
       port.stopReason ??= new TributaryError('CANCELLED', `stopped because fragment "${event.fragmentId}" failed (fail-fast)`, { cause: event.error });
     }

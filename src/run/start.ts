@@ -1,6 +1,7 @@
 import { createActor } from 'xstate';
 import { bindPort, unbindPort } from '../../machines/source.machine.js';
 import { TributaryError } from '../errors.js';
+import { publicError } from '../value-mask.js';
 import type { Row } from '../data/row.js';
 import type { PreparedPlan } from './prepare.js';
 import type { QueryResult } from './result.js';
@@ -188,7 +189,7 @@ class RunControl {
     Reflect.deleteProperty(this.actor, 'stop');
     this.#offAbort?.();
     const durationMs = port.at();
-    if (port.events.wanted) port.events.emit({ type: 'query.failed', queryId: this.prepared.id, runId: this.port.runId, at: durationMs, error, durationMs });
+    if (port.events.wanted) port.events.emit({ type: 'query.failed', queryId: this.prepared.id, runId: this.port.runId, at: durationMs, error: publicError(error, port.params), durationMs });
     port.streaming?.finish(error);
     // No fragment got its turn: the last progress counts them all cancelled, so it adds up to total.
     port.events.unsettled(0, this.prepared.fragments.length);

@@ -20,7 +20,7 @@ describe('bindCalls', () => {
   it('replaces a $from reference by the upstream column’s distinct values, leaving the plan untouched', () => {
     const fragment = { id: 'f', source: 's', dependsOn: ['up'], query: { key: 'f', params: ['x', { $from: 'up', column: 'k' }] } };
     const calls = bindCalls(fragment, { rowsOf, params: {} }, 'fragments[1]');
-    expect(calls).toEqual([{ query: { key: 'f', params: ['x', [1, 2, 3]] }, params: ['x', [1, 2, 3]] }]);
+    expect(calls).toEqual([{ query: { key: 'f', params: ['x', [1, 2, 3]] }, params: ['x', [1, 2, 3]], values: [['x', [1, 2, 3]], [1, 2, 3]] }]);
     expect(fragment.query.params[1]).toEqual({ $from: 'up', column: 'k' });
   });
 
@@ -32,6 +32,16 @@ describe('bindCalls', () => {
     ]);
   });
 
+  it('gives each call the values it is made with (params and bound values), for masking its errors', () => {
+    const fragment = { id: 'f', source: 's', dependsOn: ['up'], query: { path: '/x/{p}', pathParams: { p: { $param: 'p' } }, searchParams: { k: { $from: 'up', column: 'k' } } }, batch: { param: 1, size: 2 } };
+    expect(bindCalls(fragment, { rowsOf, params: { p: 'secret' } }, 'fragments[1]').map((c) => c.values)).toEqual([
+      ['secret', [1, 2]],
+      ['secret', [3]],
+    ]);
+    const sql = { id: 'f', source: 's', query: { key: 'f', params: ['lit', { $param: 'p' }] } };
+    expect(bindCalls(sql, { rowsOf, params: { p: 'secret' } }, 'fragments[0]')[0]!.values).toEqual([['lit', 'secret'], 'secret']);
+  });
+
   it('returns no call at all for an empty upstream list', () => {
     const fragment = { id: 'f', source: 's', dependsOn: ['none'], query: { key: 'f', params: [{ $from: 'none', column: 'k' }] } };
     expect(bindCalls(fragment, { rowsOf, params: {} }, 'fragments[1]')).toEqual([]);
@@ -40,7 +50,7 @@ describe('bindCalls', () => {
   it('resolves $param references from the run params, anywhere in the query', () => {
     const fragment = { id: 'f', source: 'm', query: { table: 't', where: { eq: ['region', { $param: 'region' }] } } };
     expect(bindCalls(fragment, { rowsOf, params: { region: 'EU' } }, 'fragments[0]')).toEqual([
-      { query: { table: 't', where: { eq: ['region', 'EU'] } }, params: [] },
+      { query: { table: 't', where: { eq: ['region', 'EU'] } }, params: [], values: ['EU'] },
     ]);
   });
 

@@ -60,7 +60,7 @@ describe('prepared plans', () => {
     expect(b).toMatchObject({ id: 'b', level: 1, path: 'fragments[1]', dependsOn: [0], dependents: [], timeoutMs: 1234 });
     expect(b!.retry).toMatchObject({ attempts: 5, initialDelayMs: 7 });
     // A reference-free query is bound once; a bound one per run.
-    expect(a!.staticCalls).toEqual([{ query: { table: 't' }, params: [] }]);
+    expect(a!.staticCalls).toEqual([{ query: { table: 't' }, params: [], values: [] }]);
     expect(b!.staticCalls).toBeUndefined();
 
     for (let i = 0; i < 3; i++) expect((await executor.execute(prepared)).rows).toHaveLength(3);

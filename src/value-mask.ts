@@ -1,0 +1,168 @@
+import { FragmentError, TributaryError, type ErrorIssue } from './errors.js';
+
+/**
+ * Keeps bound values out of everything that fans out (events$, spans, the live page,
+ * progress lines, recordings). A database echoes the values it was given in its errors
+ * (`invalid input syntax for type integer: "SSN-123"`, `Key (email)=(ann@x.org) already
+ * exists`, `Duplicate entry 'ann@x.org'`), and an HTTP API in its error bodies and redirect
+ * targets: every printed form of the call's values and the run's params is replaced by
+ * `[param]` before an error text leaves the run. The caller's own `result.errors` keep the
+ * driver's words (the caller supplied the values).
+ */
+
+/** What a masked value becomes. */
+export const MASK = '[param]';
+/**
+ * Printed forms shorter than this are left alone: `1`, `t`, `42` are found in every text and
+ * masking them would blank out counts, line numbers and codes while hiding nothing useful.
+ */
+export const MIN_MASKED_LENGTH = 3;
+/** A server that cuts a long value short (MariaDB's `Duplicate entry`) still prints its head: that much suffices. */
+const PREFIX_LENGTH = 16;
+/** How deep nested values (arrays, objects) are searched for values to mask. */
+const MAX_DEPTH = 8;
+
+export type ValueMask = (text: string) => string;
+
+/** The values each failed call was made with, kept beside its error (never on it). */
+const callValues = new WeakMap<object, readonly unknown[]>();
+/** A masked copy → the error it was copied from (the run's result keeps that one). */
+const originals = new WeakMap<object, TributaryError>();
+
+/** Remembers the values `error`'s call was made with (its params, the values bound into its query). */
+export function noteCallValues(error: object, values: readonly unknown[]): void {
+  if (values.length > 0 && !callValues.has(error)) callValues.set(error, values);
+}
+
+/** The error a masked copy was made from (itself when it is no copy). */
+export function originalError<E extends TributaryError>(error: E): E {
+  return (originals.get(error) as E | undefined) ?? error;
+}
+
+/**
+ * The printed forms of `values` as a driver or a server would show them: a string as it is,
+ * its JSON-escaped and URL-encoded forms; a number or bigint in decimal; a Date in ISO form;
+ * the elements of arrays and the fields of objects, each on its own (a JSON array or a
+ * PostgreSQL array literal prints them one by one). Booleans, nulls and bytes are not masked.
+ */
+export function printedForms(values: readonly unknown[]): Set<string> {
+  const forms = new Set<string>();
+  const add = (s: string): void => {
+    if (s.length >= MIN_MASKED_LENGTH) forms.add(s);
+  };
+  const visit = (value: unknown, depth: number): void => {
+    if (typeof value === 'string') {
+      add(value);
+      add(JSON.stringify(value).slice(1, -1));
+      add(encodeURIComponent(value));
+      add(new URLSearchParams({ v: value }).toString().slice(2));
+    } else if (typeof value === 'number') {
+      if (Number.isFinite(value)) add(String(value));
+    } else if (typeof value === 'bigint') add(String(value));
+    else if (value instanceof Date) {
+      if (!Number.isNaN(value.getTime())) add(value.toISOString());
+    } else if (typeof value === 'object' && value !== null && depth < MAX_DEPTH && !ArrayBuffer.isView(value)) {
+      for (const item of Array.isArray(value) ? value : Object.values(value)) visit(item, depth + 1);
+    }
+  };
+  for (const value of values) visit(value, 0);
+  return forms;
+}
+
+/**
+ * A mask for `values`: each occurrence of a printed form (longest first; a form of 16 or
+ * more characters also where only its first 16 or more are printed) becomes `[param]`. A
+ * form that starts or ends with a letter or digit is masked only where it is not part of a
+ * longer word (`100` does not mask `1000`).
+ */
+export function createValueMask(values: readonly unknown[]): ValueMask {
+  const forms = [...printedForms(values)].sort((a, b) => b.length - a.length);
+  if (forms.length === 0) return (text) => text;
+  return (text) => {
+    if (text.length < MIN_MASKED_LENGTH) return text;
+    const spans: [number, number][] = [];
+    for (const form of forms) for (const span of occurrences(text, form)) if (!spans.some(([s, e]) => span[0] < e && s < span[1])) spans.push(span);
+    if (spans.length === 0) return text;
+    spans.sort((a, b) => a[0] - b[0]);
+    let out = '';
+    let at = 0;
+    for (const [start, end] of spans) {
+      out += text.slice(at, start) + MASK;
+      at = end;
+    }
+    return out + text.slice(at);
+  };
+}
+
+const WORD = /[\p{L}\p{N}_]/u;
+
+/** Where `form` (or a head of it of PREFIX_LENGTH or more characters) occurs in `text`, as a whole word. */
+function occurrences(text: string, form: string): [number, number][] {
+  const head = form.slice(0, PREFIX_LENGTH);
+  const out: [number, number][] = [];
+  for (let i = text.indexOf(head); i >= 0; i = text.indexOf(head, i + 1)) {
+    let end = i + head.length;
+    while (end - i < form.length && text[end] === form[end - i]) end++;
+    const whole = end - i === form.length;
+    if (WORD.test(form[0]!) && i > 0 && WORD.test(text[i - 1]!)) continue;
+    if (whole && WORD.test(form[form.length - 1]!) && end < text.length && WORD.test(text[end]!)) continue;
+    out.push([i, end]);
+  }
+  return out;
+}
+
+/** A mask for the values noted on `call` (a source call's context: see Attempt) and the run's `params`. */
+export function callMask(call: object, params: Readonly<Record<string, unknown>> = {}): ValueMask {
+  return createValueMask([...Object.values(params), ...notedValues(call)]);
+}
+
+/** The values noted on `error` (or a call) and its causes. */
+function notedValues(error: unknown): unknown[] {
+  const out: unknown[] = [];
+  let current = error;
+  for (let depth = 0; depth < MAX_DEPTH && typeof current === 'object' && current !== null; depth++) {
+    const noted = callValues.get(current);
+    if (noted) out.push(...noted);
+    current = safeCause(current);
+  }
+  return out;
+}
+
+/**
+ * The copy of `error` that may leave the run: its message, issues and stack masked with the
+ * values of the call it came from (noted with `noteCallValues`) and the run's `params`; a
+ * cause is kept only as such a copy of a TributaryError (a driver's own error, with fields
+ * like PostgreSQL's `detail`, stays behind). `originalError` gives the error back.
+ */
+export function publicError<E extends TributaryError>(error: E, params: Readonly<Record<string, unknown>> = {}): E {
+  if (originals.has(error)) return error;
+  const mask = createValueMask([...Object.values(params), ...notedValues(error)]);
+  const copy = maskedCopy(error, mask, 0) as E;
+  originals.set(copy, error);
+  return copy;
+}
+
+function maskedCopy(error: TributaryError, mask: ValueMask, depth: number): TributaryError {
+  try {
+    const cause = safeCause(error);
+    const maskedCause = depth < MAX_DEPTH && cause instanceof TributaryError ? maskedCopy(cause, mask, depth + 1) : undefined;
+    const issues: ErrorIssue[] = error.issues.map((i) => ({ path: mask(i.path), message: mask(i.message) }));
+    const common = { issues, retryable: error.retryable, driverCode: error.driverCode, retryAfterMs: error.retryAfterMs, ...(maskedCause ? { cause: maskedCause } : {}) };
+    const copy = error instanceof FragmentError
+      ? new FragmentError(error.code, mask(error.message), { ...common, fragmentId: error.fragmentId, source: error.source, attempt: error.attempt, retryable: error.retryable })
+      : new TributaryError(error.code, mask(error.message), common);
+    if (typeof error.stack === 'string') copy.stack = mask(error.stack);
+    return copy;
+  } catch {
+    // An error whose fields cannot be read (a hostile subclass) leaves nothing of its own.
+    return new TributaryError('FRAGMENT_FAILED', 'an error that cannot be read');
+  }
+}
+
+function safeCause(error: object): unknown {
+  try {
+    return (error as { cause?: unknown }).cause;
+  } catch {
+    return undefined;
+  }
+}
