@@ -39,6 +39,11 @@ export function originalError<E extends TributaryError>(error: E): E {
   return (originals.get(error) as E | undefined) ?? error;
 }
 
+/** `encodeURIComponent` then what URLSearchParams encodes besides (`+` for a space, `!'()~`). */
+const formEncode = (encoded: string): string => encoded.replace(/%20/g, '+').replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+// eslint-disable-next-line no-control-regex -- the characters JSON.stringify escapes
+const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
+
 /**
  * The printed forms of `values` as a driver or a server would show them: a string as it is,
  * its JSON-escaped and URL-encoded forms; a number or bigint in decimal; a Date in ISO form;
@@ -53,9 +58,12 @@ export function printedForms(values: readonly unknown[]): Set<string> {
   const visit = (value: unknown, depth: number): void => {
     if (typeof value === 'string') {
       add(value);
-      add(JSON.stringify(value).slice(1, -1));
-      add(encodeURIComponent(value));
-      add(new URLSearchParams({ v: value }).toString().slice(2));
+      if (NEEDS_JSON_ESCAPE.test(value)) add(JSON.stringify(value).slice(1, -1));
+      const encoded = encodeURIComponent(value);
+      if (encoded !== value) {
+        add(encoded);
+        add(formEncode(encoded));
+      }
     } else if (typeof value === 'number') {
       if (Number.isFinite(value)) add(String(value));
     } else if (typeof value === 'bigint') add(String(value));
@@ -69,24 +77,43 @@ export function printedForms(values: readonly unknown[]): Set<string> {
   return forms;
 }
 
+/** The forms of one call's values, found once however many of its errors are masked. */
+const formsCache = new WeakMap<readonly unknown[], readonly string[]>();
+function formsOf(values: readonly unknown[]): readonly string[] {
+  let forms = formsCache.get(values);
+  if (forms === undefined) formsCache.set(values, (forms = [...printedForms(values)]));
+  return forms;
+}
+
 /**
- * A mask for `values`: each occurrence of a printed form (longest first; a form of 16 or
- * more characters also where only its first 16 or more are printed) becomes `[param]`. A
- * form that starts or ends with a letter or digit is masked only where it is not part of a
- * longer word (`100` does not mask `1000`).
+ * A mask for `values`: each occurrence of a printed form (a form of 16 or more characters
+ * also where only its first 16 or more are printed) becomes `[param]`; overlapping
+ * occurrences (`SSN-1` inside `SSN-1-2`) become one. A form that starts or ends with a letter
+ * or digit is masked only where it is not part of a longer word (`100` does not mask `1000`).
  */
 export function createValueMask(values: readonly unknown[]): ValueMask {
-  const forms = [...printedForms(values)].sort((a, b) => b.length - a.length);
-  if (forms.length === 0) return (text) => text;
+  return maskOf([[...printedForms(values)]]);
+}
+
+function maskOf(lists: readonly (readonly string[])[]): ValueMask {
+  if (lists.every((l) => l.length === 0)) return (text) => text;
   return (text) => {
     if (text.length < MIN_MASKED_LENGTH) return text;
+    // A form can only occur where its first three characters do: most of a long list is ruled out by a set lookup.
+    const grams = new Set<string>();
+    for (let i = 0; i + MIN_MASKED_LENGTH <= text.length; i++) grams.add(text.slice(i, i + MIN_MASKED_LENGTH));
     const spans: [number, number][] = [];
-    for (const form of forms) for (const span of occurrences(text, form)) if (!spans.some(([s, e]) => span[0] < e && s < span[1])) spans.push(span);
+    for (const forms of lists) for (const form of forms) if (grams.has(form.slice(0, MIN_MASKED_LENGTH))) for (const span of occurrences(text, form)) spans.push(span);
     if (spans.length === 0) return text;
-    spans.sort((a, b) => a[0] - b[0]);
+    spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
     let out = '';
     let at = 0;
     for (const [start, end] of spans) {
+      if (end <= at && start < at) continue; // inside the span just masked
+      if (start < at) {
+        at = end; // overlaps it: the mask grows to cover both
+        continue;
+      }
       out += text.slice(at, start) + MASK;
       at = end;
     }
@@ -113,19 +140,19 @@ function occurrences(text: string, form: string): [number, number][] {
 
 /** A mask for the values noted on `call` (a source call's context: see Attempt) and the run's `params`. */
 export function callMask(call: object, params: Readonly<Record<string, unknown>> = {}): ValueMask {
-  return createValueMask([...Object.values(params), ...notedValues(call)]);
+  return maskFor(call, params);
 }
 
-/** The values noted on `error` (or a call) and its causes. */
-function notedValues(error: unknown): unknown[] {
-  const out: unknown[] = [];
+/** The mask of the run's `params` and the values noted on `error` (or a call) and its causes. */
+function maskFor(error: unknown, params: Readonly<Record<string, unknown>>): ValueMask {
+  const lists = [formsOf(Object.values(params))];
   let current = error;
   for (let depth = 0; depth < MAX_DEPTH && typeof current === 'object' && current !== null; depth++) {
     const noted = callValues.get(current);
-    if (noted) out.push(...noted);
+    if (noted) lists.push(formsOf(noted));
     current = safeCause(current);
   }
-  return out;
+  return maskOf(lists);
 }
 
 /**
@@ -136,7 +163,7 @@ function notedValues(error: unknown): unknown[] {
  */
 export function publicError<E extends TributaryError>(error: E, params: Readonly<Record<string, unknown>> = {}): E {
   if (originals.has(error)) return error;
-  const mask = createValueMask([...Object.values(params), ...notedValues(error)]);
+  const mask = maskFor(error, params);
   const copy = maskedCopy(error, mask, 0) as E;
   originals.set(copy, error);
   return copy;

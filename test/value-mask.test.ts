@@ -47,6 +47,12 @@ describe('publicError', () => {
     expect(publicError(copy)).toBe(copy);
   });
 
+  it('masks overlapping values of the call and of the run params as one, whichever is longer', () => {
+    const error = new TributaryError('FRAGMENT_FAILED', 'bad "SSN-123-45" and "x-SSN-123"');
+    noteCallValues(error, ['SSN-123-45']);
+    expect(publicError(error, { p: 'SSN-123', q: 'x-SSN' }).message).toBe(`bad "${MASK}" and "${MASK}"`);
+  });
+
   it('masks a wrapping error with the values noted on its cause, and the run params everywhere', () => {
     const inner = new FragmentError('FRAGMENT_FAILED', 'bad "SSN-999"', { fragmentId: 'f', source: 's', attempt: 1 });
     noteCallValues(inner, ['SSN-999']);
