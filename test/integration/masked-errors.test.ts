@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InspectionEvent } from 'xstate';
 import { createExecutor, httpSource, memorySource, mysqlSource, postgresSource, sqliteSource, type ExecutionEvent, type SourceExecutor } from '../../src/index.js';
 import { LiveStore } from '../../src/ui/store.js';
 import { startHttpServer, type TestHttpServer } from '../support/http-server.js';
@@ -18,6 +19,7 @@ const CUSTOMERS = [{ email: 'ann.secret@example.com', ssn: 'SSN-123-45-6789' }];
 
 /** Runs `fragment` on a new source (after a memory fragment `c` holding CUSTOMERS) with every channel watched; what each channel saw. */
 async function observe(source: () => SourceExecutor, fragment: Record<string, unknown>, params: Record<string, unknown> = {}) {
+  const inspected: unknown[] = [];
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const executor = createExecutor({
@@ -25,6 +27,8 @@ async function observe(source: () => SourceExecutor, fragment: Record<string, un
     retry: { attempts: 2, initialDelayMs: 1, jitter: 'none' },
     cache: false,
     telemetry: { tracer: provider.getTracer('test') },
+    // What the Stately inspector is sent: every event the actors take.
+    inspect: (e: InspectionEvent) => void (e.type === '@xstate.event' && inspected.push(e.event)),
   });
   const plan = { id: 'leak', fragments: [{ id: 'c', source: 'c', query: { table: 'customers' } }, { id: 'f', source: 's', dependsOn: ['c'], ...fragment }] };
   const store = new LiveStore();
@@ -41,6 +45,7 @@ async function observe(source: () => SourceExecutor, fragment: Record<string, un
     const channels = {
       events: inspect(events, { depth: 30 }),
       snapshot: inspect(run.actor.getSnapshot().context, { depth: 30 }),
+      inspector: inspect(inspected, { depth: 30 }),
       spans: inspect(exporter.getFinishedSpans().map((s) => ({ status: s.status, events: s.events, attributes: s.attributes })), { depth: 30 }),
       ui: JSON.stringify(store.snapshot()),
       recording: JSON.stringify(run.recording()),
@@ -62,6 +67,7 @@ function expectMasked(seen: Awaited<ReturnType<typeof observe>>, secrets: string
   // The fields that say what went wrong stay.
   expect(seen.channels.spans).toContain('[param]');
   expect(seen.channels.ui).toContain('[param]');
+  expect(seen.channels.inspector).toContain('[param]');
 }
 
 describeWithServer(postgres, 'PostgreSQL errors that echo bound values', () => {
