@@ -173,7 +173,8 @@ function maskedCopy(error: TributaryError, mask: ValueMask, depth: number): Trib
   try {
     const cause = safeCause(error);
     const maskedCause = depth < MAX_DEPTH && cause instanceof TributaryError ? maskedCopy(cause, mask, depth + 1) : undefined;
-    const issues: ErrorIssue[] = error.issues.map((i) => ({ path: mask(i.path), message: mask(i.message) }));
+    // Paths name places in the plan (`fragments.f`), never values: only the messages are masked.
+    const issues: ErrorIssue[] = error.issues.map((i) => ({ path: i.path, message: mask(i.message) }));
     const common = { issues, retryable: error.retryable, driverCode: error.driverCode, retryAfterMs: error.retryAfterMs, ...(maskedCause ? { cause: maskedCause } : {}) };
     const copy = error instanceof FragmentError
       ? new FragmentError(error.code, mask(error.message), { ...common, fragmentId: error.fragmentId, source: error.source, attempt: error.attempt, retryable: error.retryable })

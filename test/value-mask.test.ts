@@ -47,6 +47,11 @@ describe('publicError', () => {
     expect(publicError(copy)).toBe(copy);
   });
 
+  it('keeps issue paths, which name places in the plan, even where a value has the same text', () => {
+    const error = new TributaryError('FRAGMENT_FAILED', 'no table customers', { issues: [{ path: 'fragments.customers.query', message: 'no table customers' }] });
+    expect(publicError(error, { table: 'customers' }).issues).toEqual([{ path: 'fragments.customers.query', message: `no table ${MASK}` }]);
+  });
+
   it('masks overlapping values of the call and of the run params as one, whichever is longer', () => {
     const error = new TributaryError('FRAGMENT_FAILED', 'bad "SSN-123-45" and "x-SSN-123"');
     noteCallValues(error, ['SSN-123-45']);
