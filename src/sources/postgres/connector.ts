@@ -44,7 +44,7 @@ const CANCEL_GRACE_MS = 1000;
  * const shop = postgresSource({ url: 'postgres://app@db/shop', maxConcurrency: 4 });
  */
 export function postgresSource(options: PostgresSourceOptions = {}): PostgresSource {
-  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, types, streamBatchSize, role, statementBudget, ...poolFields } =
+  const { kind: _kind, url, maxConcurrency, maxRows, maxBytes, cacheScope, name: sourceName, types, streamBatchSize, role, statementBudget, connectionCheckMs, ...poolFields } =
     parseSourceOptions('postgres', postgresOptionsSchema, options);
   assertConnectionTarget('postgres', options, { url, connectionString: poolFields.connectionString, user: poolFields.user, name: sourceName });
   const name = sourceName ?? 'postgres';
@@ -53,7 +53,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     ...(url === undefined ? {} : { connectionString: url }),
     types: policyTypes(types ?? pg.types),
   };
-  const pgPool = openPgPool(config);
+  const pgPool = openPgPool(config, connectionCheckMs);
   const pool = pgPool.pool;
   // An idle client whose server goes away emits 'error' on the pool (a crash without a listener).
   pool.on('error', () => undefined);

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { PoolClient, PoolConfig } from 'pg';
+import { connectionCheckHook } from './connection-check.js';
 
 /**
  * How long a new connection may take to become ready when the options name no
@@ -51,9 +52,18 @@ interface Waiter {
  * exceeded when trying to connect" — the server unavailable, to the classifier, when it is
  * only busy. A wait in the queue is bounded by the call's own timeout, which withdraws it.
  */
-export function openPgPool(config: PoolConfig): PgPool {
+export function openPgPool(config: PoolConfig, connectionCheckMs?: number | false): PgPool {
   const connectMs = config.connectionTimeoutMillis ?? PG_CONNECT_TIMEOUT_MS;
   const clients = new Set<Tracked>();
+  // Sent on each new connection before it is lent: until it is done the connection is still
+  // connecting (an abort destroys it).
+  const hook = connectionCheckHook(connectionCheckMs);
+  const check =
+    hook &&
+    (async (client: pg.ClientBase): Promise<void> => {
+      await hook(client);
+      (client as Tracked).ready = true;
+    });
   // pg-pool has no way to withdraw a waiter nor to name the client it opens for one: its
   // queue (read defensively) is the one place, and a client is constructed synchronously
   // inside the call that opens it (our `pool.connect`, or the pool handing a freed slot to
@@ -81,7 +91,7 @@ export function openPgPool(config: PoolConfig): PgPool {
     constructor(options?: pg.ClientConfig) {
       super({ ...options, connectionTimeoutMillis: connectMs });
       track(this);
-      this.once('connect', () => (this.ready = true));
+      if (check === undefined) this.once('connect', () => (this.ready = true));
       this.once('end', () => clients.delete(this));
     }
   }
@@ -89,6 +99,7 @@ export function openPgPool(config: PoolConfig): PgPool {
     ...config,
     connectionTimeoutMillis: 0,
     Client: TrackedClient as unknown as PoolConfig['Client'],
+    ...(check === undefined ? {} : { onConnect: check as unknown as PoolConfig['onConnect'] }),
   });
   const stopConnecting = (client: Tracked | undefined): void => {
     if (client !== undefined && client.ready !== true) destroySocket(client);
