@@ -3,8 +3,9 @@ import type { Redis } from 'ioredis';
 /**
  * Calls `onLost` once `client` has been without Redis for `ms` (it closed and is not ready
  * again): a coordinator's calls whose jobs were running then fail, rather than wait for events
- * that a Redis restarted without its data will never send. A blip shorter than `ms` changes
- * nothing. Returns the stop. @internal
+ * that a Redis restarted without its data will never send; a worker's running calls are
+ * aborted, their locks lapsed. A blip shorter than `ms` changes nothing. Returns the stop.
+ * @internal
  */
 export function watchConnection(client: Redis, ms: number, onLost: () => void): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -12,6 +12,7 @@ import { redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.
 import { budgetSpent, remainingBudgetMs } from './job-budget.js';
 import { RedisClock } from './redis-clock.js';
 import { asConnection, closeConnections } from './close-connections.js';
+import { watchConnection } from './connection-watch.js';
 
 /** How long closing waits for Redis to answer its connections' QUIT. */
 const CLOSE_MS = 1000;
@@ -86,6 +87,14 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     running.get(jobId)?.abort(new TributaryError('CANCELLED', `the coordinator cancelled job ${jobId}`));
   });
 
+  // Without Redis for a lock's duration, the running jobs' locks have lapsed: they are failed as
+  // stalled (and retried elsewhere) or lost with a Redis restarted empty, and the coordinator
+  // has given up on them. Their calls are aborted, so the sources stop their statements on the
+  // server rather than run them for results no one can read.
+  const stopWatch = watchConnection(client, lockDuration, () => {
+    for (const c of running.values()) c.abort(new TributaryError('SOURCE_UNAVAILABLE', `worker ${id} lost its connection to Redis for more than ${lockDuration} ms`, { retryable: true }));
+  });
+
   const processJob = async (job: Job<JobData, JobResult>): Promise<JobResult> => {
     const jobId = job.id!;
     const controller = new AbortController();
@@ -156,6 +165,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
   let closing: Promise<void> | undefined;
   const shutdown = (abortRunning: boolean): Promise<void> => {
     closing ??= (async () => {
+      stopWatch();
       if (abortRunning) {
         for (const c of running.values()) c.abort(new TributaryError('SOURCE_UNAVAILABLE', `worker ${id} is shutting down`, { retryable: true }));
       }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
@@ -148,4 +149,37 @@ export async function freezableProxy(target = REDIS_URL): Promise<{ url: string;
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * A redis-server of the test's own on a free loopback port, without persistence
+ * (`--save ""`), for tests that kill Redis without touching the one other tests share.
+ * `kill()` SIGKILLs it and waits for it to exit.
+ */
+export async function privateRedis(): Promise<{ url: string; kill(): Promise<void> }> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address() as { port: number };
+      probe.close(() => resolve(free));
+    });
+  });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('error', () => undefined);
+  const url = `redis://127.0.0.1:${port}`;
+  const kill = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  // Up once it answers PING (bounded: a redis-server that never comes up fails the test).
+  for (let i = 0; (await redisUnavailableReason(url)) !== undefined; i++) {
+    if (i >= 100 || child.exitCode !== null) {
+      await kill();
+      throw new Error(`the private redis-server on port ${port} did not answer PING`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { url, kill };
 }
