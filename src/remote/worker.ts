@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
@@ -13,9 +13,13 @@ import { budgetSpent, remainingBudgetMs } from './job-budget.js';
 import { RedisClock } from './redis-clock.js';
 import { asConnection, closeConnections } from './close-connections.js';
 import { watchConnection } from './connection-watch.js';
+import { SourceRoster } from './source-roster.js';
+import { settledWithin } from './settled-within.js';
 
 /** How long closing waits for Redis to answer its connections' QUIT. */
 const CLOSE_MS = 1000;
+/** How long a job for a source this worker lacks waits, delayed, before a worker takes it again. */
+const HAND_BACK_MS = 100;
 
 /** Options of `createWorker`. */
 export interface WorkerOptions {
@@ -95,7 +99,11 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     for (const c of running.values()) c.abort(new TributaryError('SOURCE_UNAVAILABLE', `worker ${id} lost its connection to Redis for more than ${lockDuration} ms`, { retryable: true }));
   });
 
-  const processJob = async (job: Job<JobData, JobResult>): Promise<JobResult> => {
+  // Tells the other workers which sources this one serves (see handing jobs back below).
+  const roster = new SourceRoster(client, clock, options.queue, id, Object.keys(options.sources), 2 * lockDuration);
+  void clock.measured().then(() => roster.renew()).catch(() => undefined);
+
+  const processJob = async (job: Job<JobData, JobResult>, token?: string): Promise<JobResult> => {
     const jobId = job.id!;
     const controller = new AbortController();
     // Registered before the flag is read: an abort published from here on reaches it.
@@ -106,7 +114,14 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     let expired: TributaryError | undefined;
     try {
       if ((await client.exists(keys.aborted(jobId))) === 1) throw new TributaryError('CANCELLED', `job ${jobId} was cancelled before it started`);
-      source = jobSource(options.sources, job.data.source, id);
+      // A source this worker lacks that a live worker serves: the job goes back to the queue
+      // (delayed a little, not failed, no attempt spent) for that worker to take.
+      const named = job.data.source;
+      if (typeof named === 'string' && !Object.hasOwn(options.sources, named) && (await roster.servedElsewhere(named))) {
+        await job.moveToDelayed(Date.now() + HAND_BACK_MS, token);
+        throw new DelayedError();
+      }
+      source = jobSource(options.sources, named, id);
       // Tells the coordinator who runs the job (a `fragment.remote` event) before the call.
       await job.updateProgress({ worker: id });
       const payload = checkedPayload(job.data.payload);
@@ -143,6 +158,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       const columns = columnsOf(rows);
       return { chunks: chunks.length, rows: rows.length, bytes: chunks.reduce((sum, c) => sum + c.length, 0), worker: id, ...(columns ? { columns } : {}) };
     } catch (error) {
+      if (error instanceof DelayedError) throw error;
       throw new Error(JSON.stringify(toRemoteFailure(expired ?? error, source, id)));
     } finally {
       if (budgetTimer) clearTimeout(budgetTimer);
@@ -166,6 +182,8 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
   const shutdown = (abortRunning: boolean): Promise<void> => {
     closing ??= (async () => {
       stopWatch();
+      // Out of the roster first: jobs for its sources are no longer handed back for it.
+      await settledWithin(roster.stop(), CLOSE_MS);
       if (abortRunning) {
         for (const c of running.values()) c.abort(new TributaryError('SOURCE_UNAVAILABLE', `worker ${id} is shutting down`, { retryable: true }));
       }
@@ -188,6 +206,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       await worker.waitUntilReady();
       await subscribed;
       await clock.measured();
+      await roster.renew();
     },
     drain: () => shutdown(false),
     close: () => shutdown(true),
