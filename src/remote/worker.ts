@@ -177,6 +177,13 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     lockDuration,
   });
   worker.on('error', () => undefined);
+  // A lock this worker could not renew (its event loop was blocked past lockDurationMs, or
+  // Redis lost the job): another worker has failed the job as stalled and the coordinator has
+  // retried it elsewhere, so the call still running here is aborted — its statement stopped —
+  // rather than run on, and its rows stored, for nobody.
+  worker.on('lockRenewalFailed', (jobIds: string[]) => {
+    for (const jobId of jobIds) running.get(jobId)?.abort(new TributaryError('SOURCE_UNAVAILABLE', `worker ${id} lost the lock of job ${jobId} (failed as stalled)`, { retryable: true }));
+  });
 
   let closing: Promise<void> | undefined;
   const shutdown = (abortRunning: boolean): Promise<void> => {
