@@ -204,7 +204,7 @@ export class Attempt implements LaneClient {
   onRemote(info: { worker: string; jobId: string }): void {
     const owner = this.owner;
     const env = owner.env;
-    if (env.events.wanted) env.events.emit({ type: 'fragment.remote', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: owner.id, source: env.sourceName, level: owner.level, attempt: this.n, ...info });
+    if (env.events.wanted) env.events.emit({ type: 'fragment.remote', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: owner.id, source: env.sourceName, level: owner.level, attempt: this.n, batch: this.batch, ...info });
   }
 
   #succeed(output: CallOutput): void {

@@ -56,7 +56,14 @@ export type FragmentRetryingEvent = FragmentEventBase & {
 export type FragmentJoinedEvent = FragmentEventBase & { type: 'fragment.joined' };
 export type FragmentCachedEvent = FragmentEventBase & { type: 'fragment.cached'; rowCount: number };
 /** An attempt ran on a remote worker (a BullMQ job, see `src/remote`): which worker, which job. */
-export type FragmentRemoteEvent = FragmentEventBase & { type: 'fragment.remote'; attempt: number; worker: string; jobId: string };
+export type FragmentRemoteEvent = FragmentEventBase & {
+  type: 'fragment.remote';
+  attempt: number;
+  /** The batch whose call the job runs, as in its `fragment.started`. */
+  batch: { index: number; count: number };
+  worker: string;
+  jobId: string;
+};
 export type FragmentSucceededEvent = FragmentEventBase & {
   type: 'fragment.succeeded';
   rowCount: number;

@@ -201,6 +201,7 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
           'tributary.attempt': event.attempt,
           'tributary.worker': event.worker,
           'tributary.job.id': event.jobId,
+          ...batchAttributes(event.batch),
         });
         return;
       case 'fragment.cached':

@@ -59,7 +59,7 @@ describeWithServer(pgCheck.skipReason ? pgCheck : redisCheck, 'a batched bind jo
     const started = ofType(events, 'fragment.started').filter((e) => e.fragmentId === 'rows');
     expect(started.map((e) => `${e.batch.index}@${e.attempt}`).sort()).toEqual(['0@1', '1@1', '1@2']);
     const remote = ofType(events, 'fragment.remote');
-    expect(remote.map((e) => `${e.worker}@${e.attempt}`).sort()).toEqual(['w1@1', 'w1@1', 'w1@2']);
+    expect(remote.map((e) => `${e.worker}:${e.batch.index}/${e.batch.count}@${e.attempt}`).sort()).toEqual(['w1:0/2@1', 'w1:1/2@1', 'w1:1/2@2']);
     expect(new Set(remote.map((e) => e.jobId)).size).toBe(3);
     const failed = ofType(events, 'fragment.attempt.failed');
     expect(failed.map((e) => `${e.batch.index}@${e.attempt}:${e.error.code}:${String(e.error.driverCode)}:${String(e.retryable)}`)).toEqual(['1@1:FRAGMENT_FAILED:40001:true']);
@@ -73,5 +73,8 @@ describeWithServer(pgCheck.skipReason ? pgCheck : redisCheck, 'a batched bind jo
     expect(analyze(result, undefined, { events }).fragments.find((f) => f.id === 'rows')).toMatchObject({ attempts: 2, calls: 3, rowCount: 4 });
 
     expect(rowSpans(exporter).described).toEqual(['0@1:ok', '1@1:error', '1@2:ok']);
+    // The tributary.fragment.remote span events name their batch too.
+    const remoteSpanEvents = exporter.getFinishedSpans().flatMap((s) => s.events.filter((e) => e.name === 'tributary.fragment.remote'));
+    expect(remoteSpanEvents.map((e) => `${String(e.attributes?.['tributary.batch.index'])}@${String(e.attributes?.['tributary.attempt'])}`).sort()).toEqual(['0@1', '1@1', '1@2']);
   });
 });
