@@ -189,11 +189,11 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
   const shutdown = (abortRunning: boolean): Promise<void> => {
     closing ??= (async () => {
       stopWatch();
-      // Out of the roster first: jobs for its sources are no longer handed back for it.
-      await settledWithin(roster.stop(), CLOSE_MS);
       if (abortRunning) {
         for (const c of running.values()) c.abort(new TributaryError('SOURCE_UNAVAILABLE', `worker ${id} is shutting down`, { retryable: true }));
       }
+      // Out of the roster before it stops taking jobs: jobs for its sources are no longer handed back for it.
+      await settledWithin(roster.stop(), CLOSE_MS);
       // BullMQ's close stops fetching and waits for the running jobs — while Redis answers.
       // Without Redis (gone before, or lost during the wait) nothing a job does can be
       // reported: the worker is cut at once, never waiting for Redis to come back.
@@ -213,7 +213,8 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       await worker.waitUntilReady();
       await subscribed;
       await clock.measured();
-      await roster.renew();
+      // Entered in the roster (best effort: it renews itself while the worker lives).
+      await roster.renew().catch(() => undefined);
     },
     drain: () => shutdown(false),
     close: () => shutdown(true),
