@@ -26,7 +26,7 @@ export type MysqlSource = SqlSource<'mysql'>;
 /**
  * A MariaDB/MySQL source on a mysql2 pool. Query: `{ sql, params? }` with `?` placeholders;
  * a bound list (a JS array in `ctx.params`) expands its `?` into `?, ?, …` (an empty list
- * into `NULL`), every value still bound. Aborting `ctx.signal` runs `KILL QUERY` on the
+ * in `IN (?)` into a subquery of no rows), every value still bound. Aborting `ctx.signal` runs `KILL QUERY` on the
  * server from a separate connection; each statement carries its call's budget as its own
  * server-side limit (mysql/budget.ts), so the server stops it even if this process dies.
  *

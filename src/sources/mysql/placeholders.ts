@@ -54,8 +54,10 @@ function skipQuoted(sql: string, start: number, quote: string, backslashEscapes:
 
 /**
  * MySQL's bound lists: the Nth `?` whose param is a JS array becomes `?, ?, …` with the
- * array's values bound in its place; an empty array becomes `NULL` (`IN (NULL)` matches
- * nothing). Without array params the text is untouched. `undefined` is sent as NULL.
+ * array's values bound in its place. An empty array alone in `IN (?)` (or `ANY`/`SOME`/`ALL`)
+ * becomes a subquery of no rows, so `IN` is false and `NOT IN` true for every row, a null
+ * too, as in SQL (MySQL has no `IN ()`, and `NOT IN (NULL)` would keep no row); anywhere
+ * else it becomes `NULL`. Without array params the text is untouched. `undefined` is sent as NULL.
  * Params that do not match the `?` placeholders one for one fail, not retried, as on
  * PostgreSQL and SQLite: the server would ignore extra values of a prepared statement (and
  * bind garbage for a surplus). Text holding a backslash is also scanned as under
@@ -87,7 +89,7 @@ export function expandListParams(
       text += '?';
       values.push(param === undefined ? null : param);
     } else if (param.length === 0) {
-      text += 'NULL';
+      text += emptyList(sql, at);
     } else {
       text += '?, '.repeat(param.length - 1) + '?';
       for (const v of exactList(param as unknown[])) values.push(v === undefined ? null : v);
@@ -141,6 +143,17 @@ export function exactList(list: readonly unknown[]): readonly unknown[] {
     const text = typeof v === 'number' ? plainNumberText(v) : String(v);
     return mysql.TypedParameter.NEWDECIMAL(text);
   });
+}
+
+/** Before a `?` that is alone in the parentheses of `IN (`, `ANY (`, `SOME (` or `ALL (`. */
+const LIST_OPEN = /\b(?:IN|ANY|SOME|ALL)\s*\(\s*$/i;
+const LIST_CLOSE = /^\s*\)/;
+/** A subquery of no rows: `x IN (…)` is false and `x NOT IN (…)` true, whatever x is. */
+const NO_ROWS = 'SELECT NULL FROM DUAL WHERE FALSE';
+
+/** What an empty list at `sql[at]` becomes: a subquery of no rows where the `?` is the list, else `NULL`. */
+function emptyList(sql: string, at: number): string {
+  return LIST_OPEN.test(sql.slice(Math.max(0, at - 64), at)) && LIST_CLOSE.test(sql.slice(at + 1, at + 65)) ? NO_ROWS : 'NULL';
 }
 
 /** The placeholders of `sql`, read with backslash escapes, or without when only that reading gives `count`. */

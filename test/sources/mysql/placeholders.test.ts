@@ -40,11 +40,13 @@ describe('expandListParams', () => {
     });
   });
 
-  it('expands an empty list to NULL, binding nothing for it', () => {
+  it('expands an empty list alone in IN (?) to a subquery of no rows (so NOT IN keeps every row), elsewhere to NULL, binding nothing for it', () => {
     expect(expandListParams('SELECT * FROM t WHERE id IN (?) AND x = ?', [[], 5])).toEqual({
-      sql: 'SELECT * FROM t WHERE id IN (NULL) AND x = ?',
+      sql: 'SELECT * FROM t WHERE id IN (SELECT NULL FROM DUAL WHERE FALSE) AND x = ?',
       values: [5],
     });
+    expect(expandListParams('SELECT * FROM t WHERE id not in( ? ) OR id <> all (?)', [[], []]).sql).toBe('SELECT * FROM t WHERE id not in( SELECT NULL FROM DUAL WHERE FALSE ) OR id <> all (SELECT NULL FROM DUAL WHERE FALSE)');
+    expect(expandListParams('SELECT * FROM t WHERE id IN (?, 5) OR COALESCE(?) OR x JOIN (?)', [[], [], []]).sql).toBe('SELECT * FROM t WHERE id IN (NULL, 5) OR COALESCE(NULL) OR x JOIN (NULL)');
   });
 
   it('keeps Buffers as single values', () => {
