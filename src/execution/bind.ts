@@ -54,23 +54,20 @@ export function distinctValues(rows: readonly Row[], column: string): unknown[] 
 
 /**
  * Resolves a fragment's `$from` and `$param` references into bound values and splits the
- * batched list into chunks: one `BoundCall` per source call. An empty bound list means no
- * call at all (the fragment yields no rows). Values never touch the query text: they
- * replace the reference objects and travel to the connector as parameters. `refs` are the
- * query's references, when the caller found them once for every run (see PreparedFragment).
+ * batched list into chunks: one `BoundCall` per source call. An empty bound list is bound
+ * as it is, in one call (a batched one too): the query decides what it means, as SQL does
+ * (`x IN ()` keeps no row, `x NOT IN ()` every row), and a SQL source still names its
+ * columns. Values never touch the query text: they replace the reference objects and
+ * travel to the connector as parameters. `refs` are the query's references, when the
+ * caller found them once for every run (see PreparedFragment).
  */
 export function bindCalls(fragment: Fragment, ctx: BindContext, fragmentPath: string, refs: readonly FoundRef[] = findRefs(fragment.query)): BoundCall[] {
   const resolved: { path: (string | number)[]; value: unknown }[] = [];
-  let nothingToBind = false;
   for (const { ref, path } of refs) {
     if (isFromRef(ref)) {
       const upstream = ctx.rowsOf(ref.$from);
       assertColumn(upstream, ref, formatPath(`${fragmentPath}.query`, [...path, 'column']));
-      const values = distinctValues(upstream, ref.column);
-      // An upstream fragment with no values to bind: no call at all (once every
-      // reference's column has been checked).
-      if (values.length === 0) nothingToBind = true;
-      resolved.push({ path, value: values });
+      resolved.push({ path, value: distinctValues(upstream, ref.column) });
       continue;
     }
     if (!Object.prototype.hasOwnProperty.call(ctx.params, ref.$param)) {
@@ -80,7 +77,6 @@ export function bindCalls(fragment: Fragment, ctx: BindContext, fragmentPath: st
     }
     resolved.push({ path, value: ctx.params[ref.$param] });
   }
-  if (nothingToBind) return [];
 
   const batched = fragment.batch ? batchTarget(fragment, refs) : -1;
   const query = replaceAt(fragment.query, batched < 0 ? resolved : resolved.filter((_, i) => i !== batched));
@@ -90,6 +86,8 @@ export function bindCalls(fragment: Fragment, ctx: BindContext, fragmentPath: st
   const others = resolved.filter((_, i) => i !== batched).map((r) => r.value);
   const list = value as unknown[];
   const size = fragment.batch!.size;
+  // An empty list is one call with the empty chunk, not none (see above).
+  if (list.length === 0) return [toCall(replaceAt(query, [{ path, value: [] }]), [...others, []])];
   const calls: BoundCall[] = [];
   for (let i = 0; i < list.length; i += size) {
     const chunk = list.slice(i, i + size);

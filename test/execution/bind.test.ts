@@ -42,9 +42,10 @@ describe('bindCalls', () => {
     expect(bindCalls(sql, { rowsOf, params: { p: 'secret' } }, 'fragments[0]')[0]!.values).toEqual([['lit', 'secret'], 'secret']);
   });
 
-  it('returns no call at all for an empty upstream list', () => {
-    const fragment = { id: 'f', source: 's', dependsOn: ['none'], query: { key: 'f', params: [{ $from: 'none', column: 'k' }] } };
-    expect(bindCalls(fragment, { rowsOf, params: {} }, 'fragments[1]')).toEqual([]);
+  it('binds an empty upstream list as it is, in one call, batched or not (the query says what it means: NOT IN () keeps every row)', () => {
+    const fragment = { id: 'f', source: 's', dependsOn: ['none'], query: { key: 'f', params: [{ $from: 'none', column: 'k' }, 'tail'] } };
+    expect(bindCalls(fragment, { rowsOf, params: {} }, 'fragments[1]')).toMatchObject([{ query: { key: 'f', params: [[], 'tail'] }, params: [[], 'tail'] }]);
+    expect(bindCalls({ ...fragment, batch: { param: 0, size: 2 } }, { rowsOf, params: {} }, 'fragments[1]')).toMatchObject([{ query: { key: 'f', params: [[], 'tail'] }, params: [[], 'tail'] }]);
   });
 
   it('resolves $param references from the run params, anywhere in the query', () => {
@@ -153,22 +154,22 @@ describe('bind joins in a run', () => {
     expect((await run.result).rows.map((r) => r.k)).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('runs no query and yields no rows when the upstream list is empty', async () => {
-    const lookup = testSource({ behaviour: () => [{ never: true }] });
+  it('runs the query once with the empty list when the upstream has no values (batched too)', async () => {
+    const lookup = testSource({ behaviour: (call) => (call.params[0] as unknown[]).length === 0 ? [{ all: true }] : [] });
     executor = createExecutor({ sources: { up: memorySource({ tables: { keys: [{ k: null }] } }), lookup: lookup.source }, cache: false });
     const run = executor.run({
       fragments: [
         { id: 'keys', source: 'up', query: { table: 'keys' } },
-        { id: 'sq', source: 'lookup', dependsOn: ['keys'], query: { key: 'sq', params: [{ $from: 'keys', column: 'k' }] } },
+        { id: 'sq', source: 'lookup', dependsOn: ['keys'], query: { key: 'sq', params: [{ $from: 'keys', column: 'k' }] }, batch: { param: 0, size: 10 } },
       ],
     });
     const events = collectEvents(run);
     const result = await run.result;
-    expect(lookup.calls).toHaveLength(0);
+    expect(lookup.calls.map((c) => c.params)).toEqual([[[]]]);
     expect(result.status).toBe('ok');
-    expect(result.rows).toEqual([]);
-    expect(result.fragments.sq).toMatchObject({ status: 'succeeded', rowCount: 0, calls: 0 });
-    expect(ofType(events, 'fragment.started').map((e) => e.fragmentId)).toEqual(['keys']);
+    expect(result.rows).toEqual([{ all: true }]);
+    expect(result.fragments.sq).toMatchObject({ status: 'succeeded', rowCount: 1, calls: 1 });
+    expect(ofType(events, 'fragment.started').map((e) => e.fragmentId)).toEqual(['keys', 'sq']);
   });
 
   it('binds a memory predicate’s $from list and a $param from the run params', async () => {

@@ -129,8 +129,7 @@ function runFragment(f: FragmentShape, done: Map<string, { rows: Row[] }>, world
     if (declared !== undefined && !declared.includes(ref.column)) throw new RefFailure(`${ref.$from} has no column ${ref.column}`);
   }
   const values = refs.map(({ ref }) => (isFromRef(ref) ? distinctValues(done.get(ref.$from)!.rows, ref.column) : world.params[(ref as { $param: string }).$param]));
-  // An empty bound list means no source call at all.
-  if (refs.some(({ ref }, i) => isFromRef(ref) && (values[i] as unknown[]).length === 0)) return [];
+  // An empty bound list is bound as it is: one call (one batch) with the empty list.
   const target = batchTarget(f, refs)!;
   let base = f.query;
   refs.forEach(({ path }, i) => {
@@ -139,6 +138,7 @@ function runFragment(f: FragmentShape, done: Map<string, { rows: Row[] }>, world
   if (target < 0) return call(f, base, world);
   const list = values[target] as unknown[];
   const out: Row[] = [];
+  if (list.length === 0) return call(f, setAt(base, refs[target]!.path, []), world);
   for (let i = 0; i < list.length; i += f.batch!.size) {
     const rows = call(f, setAt(base, refs[target]!.path, list.slice(i, i + f.batch!.size)), world);
     // The batches are concatenated; the first one names the columns.
