@@ -116,7 +116,9 @@ export function leafRelation(rows: readonly Row[]): Relation {
         const attached = attachedColumns(rows);
         const known = attached ?? seen.get(rows);
         columns = attached ?? (known === undefined ? columnsOf(rows) : [...known]);
-        if (known === undefined) seen.set(rows, columns);
+        // Not for no rows: a scan of them found nothing, and recording that would make the
+        // next merge step over the same (shared) empty result take it as showing its columns.
+        if (known === undefined && rows.length > 0) seen.set(rows, columns);
       }
       return columns;
     },

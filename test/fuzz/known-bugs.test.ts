@@ -54,6 +54,20 @@ describe('engine bugs found by fuzzing, fixed', () => {
     expect(overJoin.rows).toEqual([{ id: 1, k: null }, { id: 2, k: null }]);
   });
 
+  // src/merge/relation.ts leafRelation(): reading an empty leaf's columns recorded them as
+  // seen ([]), so the next step over the same result no longer took it as showing nothing.
+  it('a project over a failed fragment (partial) reads its columns as null, after another step read that fragment too', async () => {
+    const nest = { op: 'nest', parent: 'x', child: 'x', on: [['id', 'id']], as: 'n' };
+    const result = await executor().execute({
+      errorPolicy: 'partial',
+      fragments: [{ id: 'x', source: 'mem', query: { table: 'missing' } }],
+      merge: { op: 'union', inputs: [{ op: 'union', inputs: ['x'] }, { op: 'project', input: nest, columns: ['id'] }, { op: 'aggregate', input: 'x', aggregates: [{ fn: 'count', as: 'n' }] }] },
+    });
+    expect(result.errors.map((e) => e.code)).toEqual(['FRAGMENT_FAILED']);
+    expect(result.status).toBe('partial');
+    expect(result.rows).toEqual([{ id: null, n: 0 }]);
+  });
+
   // src/plan/graph.ts checkRawShape(): `seen` is never cleared, so a DAG counts as a cycle.
   it('validation: one object used in two places of a plan is JSON, not a reference cycle', async () => {
     const retry = { attempts: 2 };
