@@ -13,7 +13,7 @@ export function explainMerge(root: MergeNode): MergeExplanation {
       case 'union':
         return { id, op: node.op, label: node.distinct ? 'union distinct' : 'union all', inputs: inputs(node.inputs.map((n) => ['input', n])) };
       case 'join':
-        return { id, op: node.op, label: `join ${node.type} on ${pairs(node.on)}`, inputs: inputs([['left', node.left], ['right', node.right]]) };
+        return { id, op: node.op, label: `join ${node.type} on ${pairs(node.on)}${node.rightAs === undefined ? '' : ` as ${node.rightAs}`}`, inputs: inputs([['left', node.left], ['right', node.right]]) };
       case 'nest':
         return { id, op: node.op, label: `nest as ${node.as} on ${pairs(node.on)}`, inputs: inputs([['parent', node.parent], ['child', node.child]]) };
       case 'project':

@@ -1,4 +1,4 @@
-import type { MergeNode } from '../plan/schema.js';
+import { joinRightName, type MergeNode } from '../plan/schema.js';
 import type { Row } from '../data/row.js';
 import { aggregate } from './aggregate.js';
 import { mergeFailed } from '../data/fail.js';
@@ -41,7 +41,7 @@ function evaluateOperator(node: Exclude<MergeNode, string>, ctx: Context, path: 
       return join(
         evaluate(node.left, ctx, `${path}.left`),
         evaluate(node.right, ctx, `${path}.right`),
-        { type: node.type, on: node.on, rightName: typeof node.right === 'string' ? node.right : 'right' },
+        { type: node.type, on: node.on, rightName: joinRightName(node) },
         path,
       );
     case 'nest':

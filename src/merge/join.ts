@@ -1,5 +1,6 @@
 import type { Row } from '../data/row.js';
 import { mergeFailed } from '../data/fail.js';
+import { RENAME_HINT } from '../plan/schema.js';
 import { matchIndices } from './hash.js';
 import { namedIf, openIf, type Relation, type RelationResult } from './relation.js';
 import { requireColumns } from './references.js';
@@ -11,7 +12,7 @@ export interface JoinSpec {
   type: JoinType;
   /** `[leftColumn, rightColumn]` pairs; rows match when every pair is equal (and non-null). */
   on: readonly (readonly [string, string])[];
-  /** Prefix for right columns whose names clash with left ones: the fragment id, or `right`. */
+  /** Prefix for right columns whose names clash with left ones: `rightAs`, the fragment id, or `right`. */
   rightName: string;
 }
 
@@ -25,7 +26,7 @@ function rightOutputNames(left: Relation, right: Relation, rightName: string, pa
   return right.columns.map((column) => {
     const name = taken.has(column) ? `${rightName}.${column}` : column;
     if (taken.has(name)) {
-      throw mergeFailed(path, `right column "${column}" would be renamed "${name}", which is already taken`);
+      throw mergeFailed(path, `right column "${column}" would be renamed "${name}", which is already taken; ${RENAME_HINT}`);
     }
     taken.add(name);
     return name;

@@ -1,4 +1,4 @@
-import type { MergeNode } from '../plan/schema.js';
+import { joinRightName, type MergeNode } from '../plan/schema.js';
 import type { Row } from '../data/row.js';
 import { mergeFailed } from '../data/fail.js';
 import { join } from './join.js';
@@ -206,7 +206,7 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
     }
     case 'join': {
       let right: Promise<{ rows: Row[]; columns: string[] }> | undefined;
-      const rightName = typeof node.right === 'string' ? node.right : 'right';
+      const rightName = joinRightName(node);
       // Right columns handed on under their own name: a left column of that name showing up
       // later (another input of a union, a later page) would make the batches disagree.
       const plain = new Set<string>();

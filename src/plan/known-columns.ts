@@ -1,4 +1,4 @@
-import type { MergeNode } from './schema.js';
+import { joinRightName, type MergeNode } from './schema.js';
 
 /**
  * Columns a merge node's output is sure to have, from the plan alone: a `project` or an
@@ -39,7 +39,7 @@ function compute(node: Exclude<MergeNode, string>, knownColumns: (node: MergeNod
       const left = knownColumns(node.left);
       if (node.type === 'semi' || node.type === 'anti') return left;
       const right = knownColumns(node.right);
-      const renamed = [...right].filter((c) => left.has(c)).map((c) => `${typeof node.right === 'string' ? node.right : 'right'}.${c}`);
+      const renamed = [...right].filter((c) => left.has(c)).map((c) => `${joinRightName(node)}.${c}`);
       return new Set([...left, ...right, ...renamed]);
     }
     default:

@@ -1,5 +1,5 @@
 import type { ErrorIssue } from '../errors.js';
-import type { MergeNode } from './schema.js';
+import { joinRightName, RENAME_HINT, type MergeNode } from './schema.js';
 import { knownColumns } from './known-columns.js';
 
 /**
@@ -24,6 +24,7 @@ function walk(node: MergeNode, path: string, issues: ErrorIssue[], memo: Map<Mer
     case 'join':
       walk(node.left, `${path}.left`, issues, memo);
       walk(node.right, `${path}.right`, issues, memo);
+      renameClashes(node, path, issues, memo);
       return;
     case 'nest':
       walk(node.parent, `${path}.parent`, issues, memo);
@@ -47,6 +48,27 @@ function walk(node: MergeNode, path: string, issues: ErrorIssue[], memo: Map<Mer
       break;
   }
   walk(node.input, `${path}.input`, issues, memo);
+}
+
+/**
+ * A right column of an inner or left join whose name the left side is known to have is
+ * renamed `<right name>.<column>`; when the left side is known to have that name too (a
+ * join over joins whose right sides are operators, both `right.<column>`), the run would
+ * fail at the merge, after every fragment ran: said here, with both columns named.
+ */
+function renameClashes(node: Extract<MergeNode, { op: 'join' }>, path: string, issues: ErrorIssue[], memo: Map<MergeNode, ReadonlySet<string>>): void {
+  if (node.type !== 'inner' && node.type !== 'left') return;
+  const left = knownColumns(node.left, memo);
+  if (left.size === 0) return;
+  const name = joinRightName(node);
+  for (const column of knownColumns(node.right, memo)) {
+    const renamed = `${name}.${column}`;
+    if (!left.has(column) || !left.has(renamed)) continue;
+    issues.push({
+      path: node.rightAs === undefined ? `${path}.right` : `${path}.rightAs`,
+      message: `right column "${column}" would be renamed "${renamed}", which the left side already has; ${RENAME_HINT}`,
+    });
+  }
 }
 
 function twice(names: { name: string; at: string }[], issues: ErrorIssue[]): void {

@@ -68,6 +68,8 @@ export type MergeNode =
       left: MergeNode;
       right: MergeNode;
       on: [string, string][];
+      /** The right side's name in the output: qualifies its columns that clash with left ones. */
+      rightAs?: string;
     }
   | { op: 'nest'; parent: MergeNode; child: MergeNode; on: [string, string][]; as: string }
   | { op: 'project'; input: MergeNode; columns: (string | { column: string; as: string })[] }
@@ -82,6 +84,18 @@ export type MergeNode =
   | { op: 'limit'; input: MergeNode; n: number; offset?: number };
 
 export type MergeOp = Exclude<MergeNode, string>['op'];
+
+/** What to do about a join's right column whose qualified name is taken too. */
+export const RENAME_HINT = 'name the right side with "rightAs" (its clashing columns become "<rightAs>.<column>"), or rename them in a project';
+
+/**
+ * The name a join's output gives its right side, which prefixes a right column whose name
+ * is already on the left (`<name>.<column>`): its `rightAs`, else the right input's fragment
+ * id, else `right` (the right input is an operator), as SQL qualifies by a table's alias.
+ */
+export function joinRightName(node: { right: MergeNode; rightAs?: string }): string {
+  return node.rightAs ?? (typeof node.right === 'string' ? node.right : 'right');
+}
 
 const columnPairs = z.array(z.tuple([z.string().min(1), z.string().min(1)])).min(1);
 
@@ -100,6 +114,7 @@ export const mergeNodeSchema: z.ZodType<MergeNode> = z.lazy(() =>
         left: mergeNodeSchema,
         right: mergeNodeSchema,
         on: columnPairs,
+        rightAs: z.string().min(1).optional(),
       }),
       z.strictObject({
         op: z.literal('nest'),

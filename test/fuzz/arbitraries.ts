@@ -75,7 +75,7 @@ type Leaf = { op: 'leaf'; f: number };
 export type MergeRecipe =
   | Leaf
   | { op: 'union'; inputs: MergeRecipe[]; distinct: boolean | null }
-  | { op: 'join'; type: 'inner' | 'left' | 'semi' | 'anti'; left: MergeRecipe; right: MergeRecipe; on: [number, number][] }
+  | { op: 'join'; type: 'inner' | 'left' | 'semi' | 'anti'; left: MergeRecipe; right: MergeRecipe; on: [number, number][]; rightAs?: number | null }
   | { op: 'nest'; parent: MergeRecipe; child: MergeRecipe; on: [number, number][]; as: number }
   | { op: 'project'; input: MergeRecipe; cols: { c: number; rename: boolean }[]; dup: boolean }
   | { op: 'filter'; input: MergeRecipe; where: PredRecipe }
@@ -92,7 +92,7 @@ export const mergeArb = (maxDepth: number): fc.Arbitrary<MergeRecipe> =>
     { maxDepth, depthIdentifier: 'merge', depthSize: 'small' },
     fc.record({ op: fc.constant('leaf' as const), f: fc.nat({ max: 7 }) }),
     fc.record({ op: fc.constant('union' as const), inputs: fc.array(tie('node'), { minLength: 1, maxLength: 3 }), distinct: fc.option(fc.boolean()) }),
-    fc.record({ op: fc.constant('join' as const), type: fc.constantFrom('inner' as const, 'left' as const, 'semi' as const, 'anti' as const), left: tie('node'), right: tie('node'), on: pairs }),
+    fc.record({ op: fc.constant('join' as const), type: fc.constantFrom('inner' as const, 'left' as const, 'semi' as const, 'anti' as const), left: tie('node'), right: tie('node'), on: pairs, rightAs: fc.option(fc.nat({ max: 3 }), { freq: 3 }) }),
     fc.record({ op: fc.constant('nest' as const), parent: tie('node'), child: tie('node'), on: pairs, as: fc.nat({ max: 9 }) }),
     fc.record({ op: fc.constant('project' as const), input: tie('node'), cols: fc.array(fc.record({ c: pick, rename: fc.boolean() }), { minLength: 1, maxLength: 4 }), dup: fc.nat({ max: 9 }).map((n) => n === 0) }),
     fc.record({ op: fc.constant('filter' as const), input: tie('node'), where: predArb }),

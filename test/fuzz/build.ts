@@ -125,9 +125,11 @@ function buildMerge(r: MergeRecipe, ids: string[], outs: Col[][]): { node: unkno
       const left = sub(r.left);
       const right = sub(r.right);
       const on = r.on.map(([a, b]) => [colAt(scalars(left.cols), a), colAt(scalars(right.cols), b)]);
-      const node = { op: 'join', type: r.type, left: left.node, right: right.node, on };
+      // `rightAs`: a name of its own, or one that may clash (`right`, a fragment id).
+      const rightAs = r.rightAs === null || r.rightAs === undefined ? undefined : (['r', 'r2', 'right', ids[0]!][r.rightAs] as string);
+      const node = { op: 'join', type: r.type, left: left.node, right: right.node, on, ...(rightAs === undefined ? {} : { rightAs }) };
       if (r.type === 'semi' || r.type === 'anti') return { node, cols: left.cols };
-      const prefix = typeof right.node === 'string' ? right.node : 'right';
+      const prefix = rightAs ?? (typeof right.node === 'string' ? right.node : 'right');
       const taken = left.cols.map((c) => c.name);
       return { node, cols: [...left.cols, ...right.cols.map((c) => ({ ...c, name: taken.includes(c.name) ? `${prefix}.${c.name}` : c.name }))] };
     }

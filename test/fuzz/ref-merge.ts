@@ -212,7 +212,7 @@ export function refMerge(node: Node, inputs: ReadonlyMap<string, Row[]>, params:
     case 'union':
       return union((node.inputs as unknown[]).map(ev), node.distinct === true);
     case 'join':
-      return join(ev(node.left), ev(node.right), node.type as string, node.on as Pairs, typeof node.right === 'string' ? node.right : 'right');
+      return join(ev(node.left), ev(node.right), node.type as string, node.on as Pairs, typeof node.rightAs === 'string' ? node.rightAs : typeof node.right === 'string' ? node.right : 'right');
     case 'nest':
       return nest(ev(node.parent), ev(node.child), node.on as Pairs, node.as as string);
     case 'project':

@@ -187,6 +187,11 @@ function mergeMistake(node: unknown): string | undefined {
     if (twice([...((n.groupBy as unknown[] | undefined) ?? []), ...aggs.map((a) => a.as)])) return 'aggregate names a column twice';
   }
   if (n.op === 'nest' && surelyHas(n.parent).includes(n.as as string)) return 'nest as is a column the parent is known to have';
+  if (n.op === 'join' && (n.type === 'inner' || n.type === 'left')) {
+    const left = surelyHas(n.left);
+    const prefix = typeof n.rightAs === 'string' ? n.rightAs : typeof n.right === 'string' ? n.right : 'right';
+    if (surelyHas(n.right).some((c) => left.includes(c) && left.includes(`${prefix}.${c}`))) return 'a renamed right column is a column the left is known to have';
+  }
   for (const key of ['inputs', 'left', 'right', 'parent', 'child', 'input']) {
     if (!(key in n)) continue;
     for (const child of [n[key]].flat()) {
@@ -215,7 +220,7 @@ function surelyHas(node: unknown): string[] {
       if (n.type === 'semi' || n.type === 'anti') return left;
       // A right column is in the output under its own name: the left's, or its own when the left has none.
       const right = surelyHas(n.right);
-      const prefix = typeof n.right === 'string' ? n.right : 'right';
+      const prefix = typeof n.rightAs === 'string' ? n.rightAs : typeof n.right === 'string' ? n.right : 'right';
       return [...left, ...right, ...right.filter((c) => left.includes(c)).map((c) => `${prefix}.${c}`)];
     }
     default:
