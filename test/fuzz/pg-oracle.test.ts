@@ -7,9 +7,10 @@ import { planRecipeArb } from './pg-oracle/recipe.js';
 
 /**
  * Federated results against an independent oracle: random typed data spread over
- * PostgreSQL, MariaDB, SQLite and memory, random plans (bind joins with batches, joins on
- * one or two column pairs, unions, projections with renames, filters with nulls and `in`,
- * aggregates, sorts, limits with offsets), and the same query as ONE statement over one
+ * PostgreSQL, MariaDB, SQLite and memory, random plans (bind joins with batches, `NOT IN`
+ * bind joins — an empty upstream keeps every row —, joins on one or two column pairs, with
+ * or without `rightAs`, unions, projections with renames, filters with nulls and `in`,
+ * aggregates, sorts, limits with offsets, in the tree after a total sort too), and the same query as ONE statement over one
  * PostgreSQL database holding every table. Decimals compare exactly. Each plan also runs
  * eagerly and streamed (`run.rows()`), with the same rows expected.
  */

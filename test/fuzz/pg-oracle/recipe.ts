@@ -11,7 +11,7 @@ export interface FragmentRecipe {
   table: number;
   cols: number[];
   /** A `$from` bind join on an upstream fragment's column (of a type the column takes). */
-  bind: { up: number; col: number; upCol: number; batch: number | null } | null;
+  bind: { up: number; col: number; upCol: number; batch: number | null; not: boolean } | null;
   /** A filter in the native query (memory and PostgreSQL fragments). */
   where: PredRecipe | null;
 }
@@ -19,14 +19,16 @@ export interface FragmentRecipe {
 export type MergeRecipe =
   | { op: 'leaf'; f: number }
   | { op: 'union'; inputs: MergeRecipe[]; distinct: boolean }
-  | { op: 'join'; type: 'inner' | 'left' | 'semi' | 'anti'; left: MergeRecipe; right: MergeRecipe; on: [number, number][] }
+  | { op: 'join'; type: 'inner' | 'left' | 'semi' | 'anti'; left: MergeRecipe; right: MergeRecipe; on: [number, number][]; rightAs: number | null }
   | { op: 'nest'; parent: MergeRecipe; child: MergeRecipe; on: [number, number][]; as: number }
   | { op: 'project'; input: MergeRecipe; cols: { c: number; as: number | null }[] }
   | { op: 'filter'; input: MergeRecipe; where: PredRecipe }
   | { op: 'aggregate'; input: MergeRecipe; groupBy: number[] | null; aggs: { fn: 'count' | 'sum' | 'min' | 'max' | 'avg'; c: number | null }[] }
   | { op: 'sort'; input: MergeRecipe; by: { c: number; desc: boolean; nulls: 'first' | 'last' | null }[] }
   /** A limit whose rows do not depend on their order: all of them, or none. */
-  | { op: 'limit'; input: MergeRecipe; all: boolean; offset: 'none' | 'zero' | 'past' };
+  | { op: 'limit'; input: MergeRecipe; all: boolean; offset: 'none' | 'zero' | 'past' }
+  /** A sort by every column (so the order is total), then a limit with an offset, inside the tree. */
+  | { op: 'topn'; input: MergeRecipe; desc: boolean[]; nulls: ('first' | 'last' | null)[]; n: number; offset: number | null };
 
 export interface PlanRecipe {
   world: World;
@@ -36,7 +38,7 @@ export interface PlanRecipe {
   top: { desc: boolean[]; nulls: ('first' | 'last' | null)[]; limit: { n: number; offset: number | null } | null } | null;
 }
 
-const bindArb = fc.record({ up: fc.nat(), col: fc.nat(), upCol: fc.nat(), batch: fc.option(fc.integer({ min: 1, max: 3 })) });
+const bindArb = fc.record({ up: fc.nat(), col: fc.nat(), upCol: fc.nat(), batch: fc.option(fc.integer({ min: 1, max: 3 })), not: fc.nat({ max: 3 }).map((n) => n === 0) });
 /** `bindFreq`: one fragment in `bindFreq` has no bind join (fast-check's `freq`). */
 const fragmentArb = (bindFreq: number): fc.Arbitrary<FragmentRecipe> =>
   fc.record({
@@ -58,6 +60,7 @@ const mergeArb = (maxDepth: number): fc.Arbitrary<MergeRecipe> =>
         left: tie('node'),
         right: tie('node'),
         on: fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 2 }),
+        rightAs: fc.option(fc.nat({ max: 3 }), { freq: 3 }),
       }),
       fc.record({ op: fc.constant('nest' as const), parent: tie('node'), child: tie('node'), on: fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 2 }), as: fc.nat({ max: 7 }) }),
       fc.record({ op: fc.constant('project' as const), input: tie('node'), cols: fc.array(fc.record({ c: fc.nat(), as: fc.option(fc.nat(), { freq: 2 }) }), { minLength: 1, maxLength: 4 }) }),
@@ -70,6 +73,14 @@ const mergeArb = (maxDepth: number): fc.Arbitrary<MergeRecipe> =>
         aggs: fc.array(fc.record({ fn: fc.constantFrom('count' as const, 'sum' as const, 'min' as const, 'max' as const, 'avg' as const), c: fc.option(fc.nat(), { freq: 6 }) }), { minLength: 1, maxLength: 3 }),
       }),
       fc.record({ op: fc.constant('limit' as const), input: tie('node'), all: fc.nat({ max: 4 }).map((n) => n > 0), offset: fc.constantFrom('none' as const, 'zero' as const, 'none' as const, 'zero' as const, 'past' as const) }),
+      fc.record({
+        op: fc.constant('topn' as const),
+        input: tie('node'),
+        desc: fc.array(fc.boolean(), { minLength: 1, maxLength: 3 }),
+        nulls: fc.array(fc.option(fc.constantFrom('first' as const, 'last' as const)), { minLength: 1, maxLength: 3 }),
+        n: fc.integer({ min: 0, max: 5 }),
+        offset: fc.option(fc.nat({ max: 4 })),
+      }),
       fc.record({ op: fc.constant('sort' as const), input: tie('node'), by: fc.array(fc.record({ c: fc.nat(), desc: fc.boolean(), nulls: fc.option(fc.constantFrom('first' as const, 'last' as const)) }), { minLength: 1, maxLength: 2 }) }),
     ),
   })).node;

@@ -49,14 +49,17 @@ const widest = (a: OutCol['type'], b: OutCol['type']): OutCol['type'] => (a === 
 type Pred = { plan: unknown; sql: string } | undefined;
 
 /** The fragment's native query; `pred` (a filter of its own) only on memory and PostgreSQL. */
-function nativeQuery(source: SourceKind, table: TableName, physical: string, cols: string[], bind: { col: string; ref: unknown } | undefined, pred: Pred): unknown {
+function nativeQuery(source: SourceKind, table: TableName, physical: string, cols: string[], bind: { col: string; ref: unknown; not: boolean } | undefined, pred: Pred): unknown {
   if (source === 'mem') {
-    const bound = bind ? { in: [bind.col, bind.ref] } : undefined;
+    const listed = bind ? { in: [bind.col, bind.ref] } : undefined;
+    const bound = bind?.not ? { not: listed } : listed;
     const where = pred && bound ? { and: [pred.plan, bound] } : (pred?.plan ?? bound);
     return { table, columns: cols, ...(where === undefined ? {} : { where }) };
   }
   const list = cols.map(quote).join(', ');
-  const parts = !bind ? [] : source === 'pg' ? [`${quote(bind.col)} = ANY($1)`] : source === 'my' ? [`${bind.col} IN (?)`] : [`${bind.col} IN (SELECT value FROM json_each(?))`];
+  // NOT IN an empty list keeps every row, a null too (as the oracle's subquery of no rows).
+  const not = bind?.not ? 'NOT ' : '';
+  const parts = !bind ? [] : source === 'pg' ? [`${not}(${quote(bind.col)} = ANY($1))`] : source === 'my' ? [`${bind.col} ${not}IN (?)`] : [`${bind.col} ${not}IN (SELECT value FROM json_each(?))`];
   if (pred) parts.push(pred.sql);
   const from = source === 'my' ? list.replace(/"/g, '`') : list;
   return { sql: `SELECT ${from} FROM ${physical}${parts.length > 0 ? ` WHERE ${parts.join(' AND ')}` : ''}`, params: bind ? [bind.ref] : [] };
@@ -68,14 +71,14 @@ function buildFragment(i: number, r: FragmentRecipe, recipe: PlanRecipe, names: 
   const tcols = TABLES[table].columns;
   const cols = dedupe(r.cols.map((c) => tcols[c % tcols.length] as [string, ColType]), ([n]) => n);
   const id = `f${i}`;
-  let bind: { col: string; ref: unknown; upSql: string; upCol: string; upId: string } | undefined;
+  let bind: { col: string; ref: unknown; upSql: string; upCol: string; upId: string; not: boolean } | undefined;
   if (r.bind && i > 0) {
     const up = r.bind.up % i;
     const [col, type] = tcols[r.bind.col % tcols.length] as [string, ColType];
     const candidates = typed(built[up]!.cols).filter((c) => binds(c.type, type));
     if (candidates.length > 0) {
       const upCol = candidates[r.bind.upCol % candidates.length]!.name;
-      bind = { col, ref: { $from: `f${up}`, column: upCol }, upSql: built[up]!.sql, upCol, upId: `f${up}` };
+      bind = { col, ref: { $from: `f${up}`, column: upCol }, upSql: built[up]!.sql, upCol, upId: `f${up}`, not: r.bind.not };
     }
   }
   const pred: Pred = r.where && (source === 'mem' || source === 'pg') ? buildPredicate(r.where, tcols.map(([name, type]) => ({ name, type }))) : undefined;
@@ -83,9 +86,11 @@ function buildFragment(i: number, r: FragmentRecipe, recipe: PlanRecipe, names: 
   const fragment: Record<string, unknown> = { id, source, query };
   if (bind) {
     fragment.dependsOn = [bind.upId];
-    if (r.bind?.batch) fragment.batch = { param: 0, size: r.bind.batch };
+    // Batches are concatenated: right for IN (the rows of each chunk), not for NOT IN (README, `batch`).
+    if (r.bind?.batch && !bind.not) fragment.batch = { param: 0, size: r.bind.batch };
   }
-  const conds = bind ? [`${quote(bind.col)} IN (SELECT ${quote(bind.upCol)} FROM (${bind.upSql}) up)`] : [];
+  // `$from` binds the upstream column's non-null values: NOT IN them is NOT IN that subquery.
+  const conds = bind ? [`${quote(bind.col)} ${bind.not ? 'NOT ' : ''}IN (SELECT ${quote(bind.upCol)} FROM (${bind.upSql}) up WHERE ${quote(bind.upCol)} IS NOT NULL)`] : [];
   if (pred) conds.push(pred.sql);
   const where = conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : '';
   const sql = `SELECT ${cols.map(([n]) => quote(n)).join(', ')} FROM ${names.pg[table]}${where}`;
@@ -129,13 +134,15 @@ function buildMerge(r: MergeRecipe, frags: Rel[], ctx: Ctx): Rel {
       const right = sub(r.right);
       const on = pairsOf(left.cols, right.cols, r.on);
       if (on.length === 0) return dropped(left, kept);
-      const node = { op: 'join', type: r.type, left: left.node, right: right.node, on: on.map(([l, rr]) => [l.name, rr.name]) };
+      // `rightAs`: a name of its own, or one that may clash again (`right`, a fragment id).
+      const rightAs = r.rightAs === null ? undefined : (['r', 'right', 'f0', 'q'][r.rightAs] as string);
+      const node = { op: 'join', type: r.type, left: left.node, right: right.node, on: on.map(([l, rr]) => [l.name, rr.name]), ...(rightAs === undefined ? {} : { rightAs }) };
       const cond = on.map(([l, rr]) => `${sqlColumn(l, 'l')} = ${sqlColumn(rr, 'r')}`).join(' AND ');
       if (r.type === 'semi' || r.type === 'anti') {
         const sql = `SELECT l.* FROM (${left.sql}) l WHERE ${r.type === 'anti' ? 'NOT ' : ''}EXISTS (SELECT 1 FROM (${right.sql}) r WHERE ${cond})`;
         return { node, sql, cols: left.cols };
       }
-      const prefix = typeof right.node === 'string' ? right.node : 'right';
+      const prefix = rightAs ?? (typeof right.node === 'string' ? right.node : 'right');
       const taken = new Set(left.cols.map((c) => c.name));
       const rightCols = right.cols.map((c) => {
         const name = taken.has(c.name) ? `${prefix}.${c.name}` : c.name;
@@ -208,6 +215,17 @@ function buildMerge(r: MergeRecipe, frags: Rel[], ctx: Ctx): Rel {
       if (cols.length === 0) return input;
       const by = r.by.map((k) => ({ column: (cols[k.c % cols.length] as TypedCol).name, desc: k.desc, ...(k.nulls ? { nulls: k.nulls } : {}) }));
       return { node: { op: 'sort', input: input.node, by }, sql: input.sql, cols: input.cols };
+    }
+    case 'topn': {
+      const input = sub(r.input);
+      const keys = typed(input.cols);
+      // Only a sort by every column orders the rows totally (ties are equal rows).
+      if (keys.length === 0 || keys.length !== input.cols.length) return input;
+      const by = keys.map((c, k) => ({ col: c, desc: r.desc[k % r.desc.length] as boolean, nulls: r.nulls[k % r.nulls.length] ?? null }));
+      const sortNode = { op: 'sort', input: input.node, by: by.map((b) => ({ column: b.col.name, desc: b.desc, ...(b.nulls ? { nulls: b.nulls } : {}) })) };
+      const node = { op: 'limit', input: sortNode, n: r.n, ...(r.offset === null ? {} : { offset: r.offset }) };
+      const order = by.map((b) => `${sqlColumn(b.col, 'i')} ${b.desc ? 'DESC' : 'ASC'}${b.nulls ? ` NULLS ${b.nulls.toUpperCase()}` : ''}`).join(', ');
+      return { node, sql: `SELECT * FROM (${input.sql}) i ORDER BY ${order} LIMIT ${r.n} OFFSET ${r.offset ?? 0}`, cols: input.cols };
     }
     case 'limit': {
       const input = sub(r.input);
