@@ -70,6 +70,26 @@ describe('httpSource: a bound list filters like IN', () => {
   });
 });
 
+describe('httpSource: a $from list with no values', () => {
+  it('sends no request for the path or search params, and a body holding the empty list as it is', async () => {
+    const run = async (query: (ids: unknown) => Record<string, unknown>) => {
+      const before = server.requests.length;
+      const result = await executor.execute({
+        fragments: [
+          { id: 'none', source: 'api', query: { path: '/items', searchParams: { id: '99' } } },
+          { id: 'f', source: 'api', dependsOn: ['none'], query: query({ $from: 'none', column: 'id' }) },
+        ],
+        merge: 'f',
+      });
+      expect(result.errors).toEqual([]);
+      return { rows: result.rows, sent: server.requests.slice(before + 1).map((r) => `${r.method} ${r.rawPath}${r.url.search}`) };
+    };
+    expect(await run((ids) => ({ path: '/items', searchParams: { id: ids } }))).toEqual({ rows: [], sent: [] });
+    expect(await run((ids) => ({ path: '/items/{id}', pathParams: { id: ids } }))).toEqual({ rows: [], sent: [] });
+    expect(await run((ids) => ({ method: 'POST', path: '/search', body: { ids } }))).toEqual({ rows: [{ body: '{"ids":[]}' }], sent: ['POST /search'] });
+  });
+});
+
 describe('httpSource: bound values in a POST body', () => {
   it('sends a bigint run param as its exact JSON number, as it binds into SQL, instead of failing the call', async () => {
     const query = { method: 'POST', path: '/search', body: { ids: { $param: 'ids' } } };
