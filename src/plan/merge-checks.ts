@@ -6,8 +6,9 @@ import { knownColumns } from './known-columns.js';
  * What a merge tree gets wrong on its face, found before anything runs rather than after
  * every fragment has: an aggregate other than `count` without a column, and an operator
  * whose output would name a column twice (an aggregate alias that repeats a `groupBy`
- * column or another alias, a `project` listing one name twice), and a `nest` whose `as` is
- * a column its parent is known to have (see `knownColumns`; the run checks the rest).
+ * column or another alias, a `project` listing one name twice), a `nest` whose `as` is a
+ * column its parent is known to have, and a join whose renamed right column its left side
+ * is known to have (see `knownColumns`; the run checks the rest).
  */
 export function mergeNodeIssues(node: MergeNode, path = 'merge'): ErrorIssue[] {
   const issues: ErrorIssue[] = [];
