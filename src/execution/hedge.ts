@@ -254,6 +254,8 @@ export class HedgedAttempt implements AttemptOwner {
     if (this.#began >= 0) this.stats.recordLatency(this.owner.env.clock.now() - this.#began);
     const loser = side === Side.Primary ? this.#hedge : this.#primary;
     loser?.stop(new TributaryError('CANCELLED', `a hedged call of fragment "${this.owner.id}" answered first`));
+    // The loser still ran (a failed one has said so already): it lost, its own span ends as such.
+    if (loser !== undefined && (this.#settled & (1 << (1 - side))) === 0) this.#callEnded(side === Side.Primary ? Side.Hedge : Side.Primary, 'lost');
     if (side === Side.Hedge) this.stats.noteWin();
     // The extra calls of this call's tries so far (a failed try's hedge ran too).
     const hedges = extraCalls.get(this.owner)?.get(this.batch.index);
@@ -267,11 +269,22 @@ export class HedgedAttempt implements AttemptOwner {
     this.#settled |= 1 << side;
     const other = side === Side.Primary ? this.#hedge : this.#primary;
     const otherRunning = other !== undefined && (this.#settled & (1 << (1 - side))) === 0;
-    if (otherRunning) return;
+    if (otherRunning) {
+      this.#callEnded(side, 'failed', failure?.error ?? error);
+      return;
+    }
     this.#ended = true;
     this.#clearTimer();
     if (failure) this.owner.attemptFailed(failure.attempt, failure.batch, failure.error);
     this.listener.attemptError(error);
+  }
+
+  /** `fragment.hedge.ended`: one call of the pair ended while the try goes on (or was won by the other). */
+  #callEnded(side: Side, outcome: 'lost' | 'failed', error?: FragmentError): void {
+    const env = this.owner.env;
+    if (!env.events.wanted) return;
+    const call = side === Side.Primary ? 'primary' : 'hedge';
+    env.events.emit({ type: 'fragment.hedge.ended', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.owner.id, source: env.sourceName, level: this.owner.level, attempt: this.n, batch: this.batch, call, outcome, ...(error ? { error } : {}) });
   }
 
   #clearTimer(): void {

@@ -147,6 +147,20 @@ export type FragmentHedgedEvent = FragmentEventBase & {
   afterMs: number;
 };
 /**
+ * One call of a hedged pair (`call`: the first one, `primary`, or the extra one, `hedge`) ended
+ * without ending its try: `lost` — the other call answered first, so this one was stopped (its
+ * signal fired with CANCELLED; not a failure); `failed` — it failed (`error`) while the other
+ * still ran, which may yet answer (if it fails too, that is the try's `fragment.attempt.failed`).
+ */
+export type FragmentHedgeEndedEvent = FragmentEventBase & {
+  type: 'fragment.hedge.ended';
+  attempt: number;
+  batch: { index: number; count: number };
+  call: 'primary' | 'hedge';
+  outcome: 'lost' | 'failed';
+  error?: FragmentError;
+};
+/**
  * The cache's shared store (e.g. Redis) could not answer this fragment's lookup within its
  * bounded wait, or its source's `version()` (part of the key) did not answer within the
  * fragment's `timeoutMs`: the lookup counts as a miss and the fragment runs against its source.
@@ -180,6 +194,7 @@ export type ExecutionEvent =
   | SourceCircuitClosedEvent
   | SourceLimitChangedEvent
   | FragmentHedgedEvent
+  | FragmentHedgeEndedEvent
   | CacheUnavailableEvent
   | MergeStartedEvent
   | QueryDoneEvent

@@ -69,6 +69,7 @@ export function reduceProgress(p: Progress, event: ExecutionEvent, running: Read
     case 'cache.unavailable':
     case 'source.limit.changed':
     case 'fragment.hedged':
+    case 'fragment.hedge.ended':
       return p;
     default:
       return event satisfies never;

@@ -1,8 +1,10 @@
-import { ProxyTracerProvider, SpanStatusCode, context, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { ProxyTracerProvider, context, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { Observable, Subscription } from 'rxjs';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
 import type { ExecutionEvent, FragmentEvent } from './events.js';
+import { hedgeCallEnded, hedgeStarted, markWinner, type OpenCall } from './hedge-spans.js';
+import { fail } from './span-failure.js';
 
 /** The instrumentation scope of tributary's spans. */
 export const TRACER_NAME = 'tributary';
@@ -55,19 +57,12 @@ export function tracingActive(options: TelemetryOptions = {}): boolean {
 /** A batched bind join's call: which batch (nothing for a fragment of one call). */
 const batchAttributes = (batch: { index: number; count: number }): Attributes => (batch.count > 1 ? { 'tributary.batch.index': batch.index, 'tributary.batch.count': batch.count } : {});
 
-/** One source call in flight: an attempt of one batch of one fragment. */
-interface OpenAttempt {
-  span: Span;
-  attempt: number;
-  batch: number;
-  batches: number;
-}
 
 interface QueryTrace {
   span: Span;
   ctx: Context;
   /** Open attempt spans per fragment, oldest first. */
-  attempts: Map<string, OpenAttempt[]>;
+  attempts: Map<string, OpenCall[]>;
   /** Fragments that have had a span, so a shared or cached one gets exactly one. */
   traced: Set<string>;
   merge?: Span;
@@ -84,6 +79,8 @@ interface QueryTrace {
  *   short span with `tributary.cached`;
  * - `tributary.merge`, a child of the query span, from `merge.started` to the query's end.
  *
+ * A hedged call's two calls have a span each (`tributary.hedge.role` primary / hedge); the one
+ * that lost ends with `tributary.hedge.outcome = 'lost'`, not as an error (see hedge-spans.ts).
  * Failures set the span status to ERROR and record the `TributaryError` as an `exception`
  * event whose `exception.type` is the error code. Spans still open when a query ends (the
  * calls a cancel or fail-fast stopped) end with it, as errors.
@@ -112,13 +109,23 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
     return tracer.startSpan('tributary.fragment', { attributes: { ...fragmentAttributes(event), ...attributes } }, q.ctx);
   };
 
+  /** The open calls of a fragment (a list kept in `q.attempts`). */
+  const openCalls = (q: QueryTrace, fragmentId: string): OpenCall[] => {
+    let open = q.attempts.get(fragmentId);
+    if (!open) q.attempts.set(fragmentId, (open = []));
+    return open;
+  };
+
   /** Ends every open attempt of a fragment, as a success or with the given error. */
   const endAttempts = (q: QueryTrace, fragmentId: string, outcome: { error?: TributaryError; rows?: number }): void => {
     const open = q.attempts.get(fragmentId) ?? [];
     q.attempts.delete(fragmentId);
     for (const a of open) {
       if (outcome.error) fail(a.span, outcome.error);
-      else if (outcome.rows !== undefined) a.span.setAttribute(a.batches === 1 ? 'tributary.rows' : 'tributary.fragment.rows', outcome.rows);
+      else if (outcome.rows !== undefined) {
+        a.span.setAttribute(a.batches === 1 ? 'tributary.rows' : 'tributary.fragment.rows', outcome.rows);
+        markWinner(a);
+      }
       a.span.end();
     }
   };
@@ -171,9 +178,7 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
           'tributary.cached': false,
           ...batchAttributes(event.batch),
         });
-        const open = q.attempts.get(event.fragmentId) ?? [];
-        open.push({ span, attempt: event.attempt, batch: event.batch.index, batches: event.batch.count });
-        q.attempts.set(event.fragmentId, open);
+        openCalls(q, event.fragmentId).push({ span, attempt: event.attempt, batch: event.batch.index, batches: event.batch.count });
         return;
       }
       case 'fragment.attempt.failed': {
@@ -251,6 +256,11 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
           // Which call of a batched bind join was hedged, as on its fragment span.
           ...batchAttributes(event.batch),
         });
+        // The extra call gets its own span; the first one is marked the pair's primary.
+        hedgeStarted(openCalls(q, event.fragmentId), event, (attributes) => startFragmentSpan(q, event, { ...attributes, ...batchAttributes(event.batch) }));
+        return;
+      case 'fragment.hedge.ended':
+        hedgeCallEnded(openCalls(q, event.fragmentId), event);
         return;
       case 'cache.unavailable':
         q.span.addEvent('tributary.cache.unavailable', { 'tributary.fragment.id': event.fragmentId, 'tributary.cache.reason': event.reason });
@@ -283,13 +293,4 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
     for (const id of [...queries.keys()]) endQuery(id, { status: 'unknown' });
   });
   return subscription;
-}
-
-/** Marks a span failed: ERROR status, the code as an attribute, the error as an `exception` event. */
-function fail(span: Span, error: Pick<TributaryError, 'code' | 'message' | 'name'> & { stack?: string }): void {
-  // Reading `stack` formats it (through source maps, when enabled): costly, so only for a span that records.
-  if (!span.isRecording()) return;
-  span.setAttribute('tributary.error.code', error.code);
-  span.recordException({ name: error.name, message: error.message, code: error.code, ...(error.stack ? { stack: error.stack } : {}) });
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
 }

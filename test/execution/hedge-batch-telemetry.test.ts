@@ -64,7 +64,10 @@ it('a hedged batch of a bind join: events, spans, progress, result and EXPLAIN A
   for (const s of rowSpans) expect(s.parentSpanContext?.spanId).toBe(query.spanContext().spanId);
   const hedged = query.events.filter((e) => e.name === 'tributary.fragment.hedged');
   expect(hedged.map((e) => e.attributes)).toEqual([expect.objectContaining({ 'tributary.fragment.id': 'rows', 'tributary.attempt': 1, 'tributary.batch.index': 1, 'tributary.batch.count': 2 })]);
-  // One span per started call (the hedge shows as the query span's event), none failed.
-  expect(rowSpans.map((s) => `${String(s.attributes['tributary.batch.index'])}@${String(s.attributes['tributary.attempt'])}:${s.status.code}`).sort()).toEqual(['0@1:0', '1@1:0']);
+  // One span per call, the hedge's included (also the query span's event), none failed: batch 1's
+  // first call lost to its hedge.
+  expect(ofType(events, 'fragment.hedge.ended').map((e) => `${e.batch.index}@${e.attempt} ${e.call} ${e.outcome}`)).toEqual(['1@1 primary lost']);
+  const described = rowSpans.map((s) => `${String(s.attributes['tributary.batch.index'])}@${String(s.attributes['tributary.attempt'])}:${s.status.code} ${String(s.attributes['tributary.hedge.role'] ?? '-')} ${String(s.attributes['tributary.hedge.outcome'] ?? '-')}`);
+  expect(described.sort()).toEqual(['0@1:0 - -', '1@1:0 hedge won', '1@1:0 primary lost']);
   await provider.shutdown();
 });
