@@ -7,6 +7,7 @@ import type { CliIo } from './io.js';
 import { printable } from './printable.js';
 import type { Redactor } from './redact.js';
 import { count } from '../explain/index.js';
+import { RunningCalls } from './running-calls.js';
 
 /** `bar`: a live cli-progress bar (a TTY); `lines`: one line per event; `off`: nothing. */
 export type ProgressMode = 'bar' | 'lines' | 'off';
@@ -70,7 +71,7 @@ function barView(shape: { fragments: number; levels: number }, io: CliIo): View 
     { stream: io.stderr, format: BAR_FORMAT, hideCursor: true, clearOnComplete: false, etaBuffer: 20, fps: 10 },
     cliProgress.Presets.shades_classic,
   );
-  const running = new Map<string, string>();
+  const running = new RunningCalls();
   const limits = new Map<string, number>();
   let latest: Progress | undefined;
   let stopped = false;
@@ -80,7 +81,7 @@ function barView(shape: { fragments: number; levels: number }, io: CliIo): View 
     failed: latest?.failed ?? 0,
     skipped: latest?.skipped ?? 0,
     level: `${Math.min((latest?.level ?? 0) + 1, shape.levels)}/${shape.levels}`,
-    running: runningSources(running),
+    running: running.sources(),
     retries: latest?.retries ?? 0,
     limits: limits.size === 0 ? '' : ` | limit: ${[...limits].map(([s, n]) => `${printable(s)} ${n}`).join(', ')}`,
   });
@@ -88,10 +89,8 @@ function barView(shape: { fragments: number; levels: number }, io: CliIo): View 
   bar.start(shape.fragments, 0, payload());
   return {
     event(e) {
-      if (e.type === 'fragment.started' || e.type === 'fragment.joined') running.set(e.fragmentId, e.source);
-      else if (e.type === 'fragment.attempt.failed' || e.type === 'fragment.succeeded' || e.type === 'fragment.failed' || e.type === 'fragment.skipped' || e.type === 'fragment.dropped' || e.type === 'fragment.cancelled') running.delete(e.fragmentId);
-      else if (e.type === 'query.done' || e.type === 'query.failed') running.clear();
-      else if (e.type === 'source.limit.changed') limits.set(e.source, e.limit);
+      running.note(e);
+      if (e.type === 'source.limit.changed') limits.set(e.source, e.limit);
       bar.update(Math.min(settled(), shape.fragments), payload());
     },
     progress(p) {
@@ -104,14 +103,6 @@ function barView(shape: { fragments: number; levels: number }, io: CliIo): View 
       bar.stop();
     },
   };
-}
-
-/** `crm(2), shop` or `-`; names shown escaped, as the plain lines show them. */
-function runningSources(running: ReadonlyMap<string, string>): string {
-  const counts = new Map<string, number>();
-  for (const source of running.values()) counts.set(source, (counts.get(source) ?? 0) + 1);
-  if (counts.size === 0) return '-';
-  return [...counts].map(([s, n]) => (n > 1 ? `${printable(s)}(${n})` : printable(s))).join(', ');
 }
 
 function linesView(io: CliIo, redact: Redactor): View {
