@@ -46,6 +46,16 @@ export abstract class FragmentReports {
     if (env.events.wanted) env.events.emit({ type: 'fragment.started', queryId: env.queryId, runId: env.runId, at, fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch });
   }
 
+  /**
+   * A hedged extra call started: a call of its own (in `calls`, so a fragment that fails or is
+   * cancelled still counts it, as its result does when it succeeds), not an attempt, and no
+   * `fragment.started` (its `fragment.hedged` says it).
+   */
+  extraCallStarted(attempt: number): void {
+    this.callsStarted++;
+    this.env.started(this.index, attempt, this.env.at());
+  }
+
   /** Emits `fragment.joined` and tells the status table: it shares a load in flight. */
   protected joined(): void {
     const env = this.env;

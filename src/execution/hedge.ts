@@ -42,6 +42,8 @@ export function mergeHedge(...layers: (HedgeOptionsInput | undefined)[]): HedgeP
 /** The fragment side of hedging: an attempt's owner that knows its policy. */
 export interface HedgeOwner extends AttemptOwner {
   readonly hedge: HedgePolicy | undefined;
+  /** Counts a hedged extra call among the fragment's calls (it emits no `fragment.started`). */
+  extraCallStarted(attempt: number): void;
 }
 
 /**
@@ -193,6 +195,7 @@ export class HedgedAttempt implements AttemptOwner {
   attemptStarted(attempt: number, batch: { index: number; count: number }): void {
     const env = this.owner.env;
     if (this.#startingHedge) {
+      this.owner.extraCallStarted(attempt);
       if (env.events.wanted) env.events.emit({ type: 'fragment.hedged', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.owner.id, source: env.sourceName, level: this.owner.level, attempt, batch, afterMs: this.#afterMs });
       return;
     }
