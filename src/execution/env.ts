@@ -93,8 +93,11 @@ export interface SourceEnv {
   unwanted(fragment: number): boolean;
   /** Why the run is being stopped (cancel reason, fail-fast error), for the abort signal. */
   abortReason(): unknown;
-  /** An attempt started: the status table learns it (and progress with it). */
-  started(fragment: number, attempt: number, at: number): void;
+  /**
+   * An attempt started: the status table learns it (and progress with it). `since`: when the
+   * fragment started (was queued), its `startedAt` in the result whether it settles or is stopped.
+   */
+  started(fragment: number, attempt: number, since: number): void;
   /** It joined an identical load in flight: running, without a call of its own. */
   joined(fragment: number): void;
   /** A retry was decided (counted whether or not anyone listens to events). */

@@ -42,7 +42,8 @@ export abstract class FragmentReports {
     if (attempt > this.maxAttempts) this.maxAttempts = attempt;
     this.callsStarted++;
     const at = env.at();
-    env.started(this.index, attempt, at);
+    // The table keeps the fragment's own start (when it was queued), as its settle reports it.
+    env.started(this.index, attempt, this.startedAt);
     if (env.events.wanted) env.events.emit({ type: 'fragment.started', queryId: env.queryId, runId: env.runId, at, fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch });
   }
 
@@ -53,7 +54,7 @@ export abstract class FragmentReports {
    */
   extraCallStarted(attempt: number): void {
     this.callsStarted++;
-    this.env.started(this.index, attempt, this.env.at());
+    this.env.started(this.index, attempt, this.startedAt);
   }
 
   /** Emits `fragment.joined` and tells the status table: it shares a load in flight. */
