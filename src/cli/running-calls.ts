@@ -23,7 +23,8 @@ export class RunningCalls {
         this.#callsOf(e).set('joined', 1);
         return;
       case 'fragment.attempt.failed':
-        // The try failed: every call of it has ended (both of a hedged pair).
+      case 'fragment.batch.succeeded':
+        // The try failed, or the batch answered: every call of it has ended (both of a hedged pair).
         return this.#ended(e, true);
       case 'fragment.hedge.ended':
         return this.#ended(e, false);

@@ -57,6 +57,12 @@ export abstract class FragmentReports {
     this.env.started(this.index, attempt, this.startedAt);
   }
 
+  /** Emits `fragment.batch.succeeded`: one batch of several answered (its spans end there). */
+  batchSucceeded(batch: { index: number; count: number }, attempt: number, rowCount: number): void {
+    const env = this.env;
+    if (env.events.wanted) env.events.emit({ type: 'fragment.batch.succeeded', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, attempt, batch, rowCount });
+  }
+
   /** Emits `fragment.joined` and tells the status table: it shares a load in flight. */
   protected joined(): void {
     const env = this.env;

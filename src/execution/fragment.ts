@@ -1,4 +1,4 @@
-import { type Observable, defer, from, map, mergeMap, throwError, timer, toArray, type Subscription } from 'rxjs';
+import { type Observable, defer, from, map, mergeMap, tap, throwError, timer, toArray, type Subscription } from 'rxjs';
 import type { FragmentError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
@@ -165,7 +165,10 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
       calls.length === 1
         ? this.#call$(calls[0]!, ONE_BATCH).pipe(map(outcomeOf))
         : from(calls).pipe(
-            mergeMap((call, i) => this.#call$(call, { index: i, count: calls.length }).pipe(map((out) => ({ out, i })))),
+            mergeMap((call, i) => {
+              const batch = { index: i, count: calls.length };
+              return this.#call$(call, batch).pipe(tap((out) => this.batchSucceeded(batch, out.attempts, out.count)), map((out) => ({ out, i })));
+            }),
             toArray(),
             map((parts) => combine(parts.sort((a, b) => a.i - b.i).map((p) => p.out))),
           );

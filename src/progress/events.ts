@@ -49,6 +49,16 @@ export type FragmentRetryingEvent = FragmentEventBase & {
   delayMs: number;
 };
 /**
+ * One batch of a batched bind join answered (`attempt`: its try that did, `rowCount`: its rows);
+ * the fragment succeeds once every batch has. Only for fragments of more than one batch.
+ */
+export type FragmentBatchSucceededEvent = FragmentEventBase & {
+  type: 'fragment.batch.succeeded';
+  attempt: number;
+  batch: { index: number; count: number };
+  rowCount: number;
+};
+/**
  * The fragment joined an identical load already in flight (another run's, or another
  * fragment's, under the same cache key): it makes no call of its own and gets no
  * `fragment.started`, but counts as running until that load settles.
@@ -182,6 +192,7 @@ export type ExecutionEvent =
   | FragmentStartedEvent
   | FragmentAttemptFailedEvent
   | FragmentRetryingEvent
+  | FragmentBatchSucceededEvent
   | FragmentJoinedEvent
   | FragmentCachedEvent
   | FragmentRemoteEvent

@@ -70,6 +70,7 @@ export function reduceProgress(p: Progress, event: ExecutionEvent, running: Read
     case 'source.limit.changed':
     case 'fragment.hedged':
     case 'fragment.hedge.ended':
+    case 'fragment.batch.succeeded':
       return p;
     default:
       return event satisfies never;

@@ -3,7 +3,7 @@ import type { Observable, Subscription } from 'rxjs';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
 import type { ExecutionEvent, FragmentEvent } from './events.js';
-import { hedgeCallEnded, hedgeStarted, markWinner, type OpenCall } from './hedge-spans.js';
+import { endBatch, hedgeCallEnded, hedgeStarted, markWinner, type OpenCall } from './call-spans.js';
 import { fail } from './span-failure.js';
 
 /** The instrumentation scope of tributary's spans. */
@@ -80,7 +80,7 @@ interface QueryTrace {
  * - `tributary.merge`, a child of the query span, from `merge.started` to the query's end.
  *
  * A hedged call's two calls have a span each (`tributary.hedge.role` primary / hedge); the one
- * that lost ends with `tributary.hedge.outcome = 'lost'`, not as an error (see hedge-spans.ts).
+ * that lost ends with `tributary.hedge.outcome = 'lost'`, not as an error (see call-spans.ts).
  * Failures set the span status to ERROR and record the `TributaryError` as an `exception`
  * event whose `exception.type` is the error code. Spans still open when a query ends (the
  * calls a cancel or fail-fast stopped) end with it, as errors.
@@ -258,6 +258,10 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
         });
         // The extra call gets its own span; the first one is marked the pair's primary.
         hedgeStarted(openCalls(q, event.fragmentId), event, (attributes) => startFragmentSpan(q, event, { ...attributes, ...batchAttributes(event.batch) }));
+        return;
+      case 'fragment.batch.succeeded':
+        // That batch's calls end here, as successes: another batch failing later is not theirs.
+        endBatch(openCalls(q, event.fragmentId), event);
         return;
       case 'fragment.hedge.ended':
         hedgeCallEnded(openCalls(q, event.fragmentId), event);

@@ -1,6 +1,8 @@
 import type { Attributes, Span } from '@opentelemetry/api';
-import type { FragmentHedgeEndedEvent, FragmentHedgedEvent } from './events.js';
+import type { FragmentBatchSucceededEvent, FragmentHedgeEndedEvent, FragmentHedgedEvent } from './events.js';
 import { fail } from './span-failure.js';
+
+/* The spans of source calls that end before their fragment does: a hedged pair's loser, a batch that answered. */
 
 /** One source call in flight: an attempt of one batch of one fragment (`role`: which call of a hedged pair). */
 export interface OpenCall {
@@ -50,4 +52,16 @@ export function hedgeCallEnded(open: OpenCall[], event: FragmentHedgeEndedEvent)
 /** A call of a hedged pair still open when its fragment succeeded answered first: it won. */
 export function markWinner(call: OpenCall): void {
   if (call.role !== undefined) call.span.setAttribute(OUTCOME, 'won');
+}
+
+/** `fragment.batch.succeeded`: the open calls of that batch end as successes, with the batch's rows. */
+export function endBatch(open: OpenCall[], event: FragmentBatchSucceededEvent): void {
+  for (let i = open.length - 1; i >= 0; i--) {
+    const call = open[i]!;
+    if (call.batch !== event.batch.index) continue;
+    open.splice(i, 1);
+    call.span.setAttribute('tributary.rows', event.rowCount);
+    markWinner(call);
+    call.span.end();
+  }
 }
