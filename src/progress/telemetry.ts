@@ -74,7 +74,7 @@ interface QueryTrace {
  *
  * - `tributary.query`, one per query, from `query.started` to `query.done` / `query.failed`;
  * - `tributary.fragment`, one per source call (each attempt of each batch), a child of the
- *   query span, from `fragment.started` to the attempt's failure or the fragment's success;
+ *   query span, from `fragment.started` to the attempt's failure, its batch's answer or the fragment's success;
  *   a fragment served from the cache (or shared with an identical in-flight one) gets one
  *   short span with `tributary.cached`;
  * - `tributary.merge`, a child of the query span, from `merge.started` to the query's end.
