@@ -6,6 +6,7 @@ import { Attempt, type AttemptListener, type AttemptOutput, type AttemptOwner } 
 import type { BoundCall } from './bind.js';
 import type { TimerHandle } from './clock.js';
 import type { HedgeStats } from './hedge-stats.js';
+import { publicError } from '../value-mask.js';
 
 /** A complete hedging policy (see `hedgeOptionsSchema`). */
 export interface HedgePolicy {
@@ -282,12 +283,12 @@ export class HedgedAttempt implements AttemptOwner {
     this.listener.attemptError(error);
   }
 
-  /** `fragment.hedge.ended`: one call of the pair ended while the try goes on (or was won by the other). */
+  /** `fragment.hedge.ended`: one call of the pair ended while the try goes on (or was won by the other); its error masked, as every event's. */
   #callEnded(side: Side, outcome: 'lost' | 'failed', error?: FragmentError): void {
     const env = this.owner.env;
     if (!env.events.wanted) return;
     const call = side === Side.Primary ? 'primary' : 'hedge';
-    env.events.emit({ type: 'fragment.hedge.ended', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.owner.id, source: env.sourceName, level: this.owner.level, attempt: this.n, batch: this.batch, call, outcome, ...(error ? { error } : {}) });
+    env.events.emit({ type: 'fragment.hedge.ended', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.owner.id, source: env.sourceName, level: this.owner.level, attempt: this.n, batch: this.batch, call, outcome, ...(error ? { error: publicError(error, env.params) } : {}) });
   }
 
   #clearTimer(): void {

@@ -72,14 +72,16 @@ describeWithServer(pgCheck, 'each call of a hedged request has its own span, on 
   it('a call that fails while the other still runs ends failed on its own span; the other answers and wins', async () => {
     const marker = uniqueName('hedge_fail');
     const [pair, gate] = [lockKey(), lockKey()];
-    // The first call takes `pair`, then waits for `gate` (held here) and divides by zero; the hedge
-    // waits for `pair`, which it gets when the first call's transaction ends, and answers.
+    // The first call takes `pair`, then waits for `gate` (held here) and casts a bound text that is
+    // no integer (the server echoes it); the hedge waits for `pair`, which it gets when the first
+    // call's transaction ends, and answers.
+    const secret = `SSN-${lockKey()}`;
     const sql = `SELECT CASE WHEN pg_try_advisory_xact_lock($1::bigint)
-        THEN (SELECT (1 / (count(*) - count(*)))::text FROM (SELECT pg_advisory_xact_lock_shared($2::bigint)) g)
+        THEN (SELECT max($3::text)::int::text FROM (SELECT pg_advisory_xact_lock_shared($2::bigint)) g)
         ELSE (SELECT 'hedge' FROM (SELECT pg_advisory_xact_lock($1::bigint)) l) END AS won, '${marker}' AS marker`;
     await admin.exec('SELECT pg_advisory_lock($1::bigint)', [gate]);
     try {
-      const run = executor.run({ id: marker, fragments: [{ id: 'pair', source: 'pg', query: { sql, params: [pair, gate] } }] });
+      const run = executor.run({ id: marker, fragments: [{ id: 'pair', source: 'pg', query: { sql, params: [pair, gate, secret] } }] });
       const events = collectEvents(run);
       // Let the first call fail once both wait on the server: the first for the gate, the hedge for the pair.
       const bothWaiting = async (): Promise<boolean> =>
@@ -92,6 +94,11 @@ describeWithServer(pgCheck, 'each call of a hedged request has its own span, on 
       expect(result.rows).toEqual([{ won: 'hedge', marker }]);
       expect(ofType(events, 'fragment.attempt.failed')).toEqual([]);
       expect(ofType(events, 'fragment.hedge.ended').map((e) => `${e.call} ${e.outcome} ${e.error?.code}`)).toEqual(['primary failed FRAGMENT_FAILED']);
+      // The event and the span carry the server's words with the bound value masked.
+      const ended = ofType(events, 'fragment.hedge.ended')[0]!;
+      expect(ended.error?.message).toContain('[param]');
+      expect(JSON.stringify([ended.error?.message, ended.error?.stack])).not.toContain(secret);
+      expect(JSON.stringify(callSpans(marker).map((s) => s.events))).not.toContain(secret);
       expect(callSpans(marker).map(describe).sort((a, b) => String(a.role).localeCompare(String(b.role)))).toEqual([
         { role: 'hedge', outcome: 'won', status: SpanStatusCode.UNSET, code: undefined },
         { role: 'primary', outcome: 'failed', status: SpanStatusCode.ERROR, code: 'FRAGMENT_FAILED' },
