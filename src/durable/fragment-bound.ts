@@ -14,3 +14,13 @@ export function fragmentByteBound(limits: { maxBytes?: number }, storeBound: num
   const bound = limits.maxBytes === undefined ? store : Math.max(2 ** 20, limits.maxBytes * 4);
   return Math.min(bound, constants.MAX_LENGTH);
 }
+
+/**
+ * The most bytes a fragment's stored (gzipped) form may take when its rows may gunzip to
+ * `bound`: gzip's worst case (incompressible rows: stored blocks) adds a few bytes per
+ * 16 KiB and a header per chunk, so a bound 1/256 and 64 KiB larger than `bound` never
+ * refuses rows that would decode; a store checks it before reading a fragment.
+ */
+export function storedBytesBound(bound: number): number {
+  return Math.min(constants.MAX_LENGTH, bound + Math.ceil(bound / 256) + 64 * 1024);
+}

@@ -2,7 +2,8 @@ import { constants } from 'node:buffer';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
-import { DEFAULT_MAX_FRAGMENT_BYTES } from './fragment-bound.js';
+import { DEFAULT_MAX_FRAGMENT_BYTES, storedBytesBound } from './fragment-bound.js';
+import { parseRunKey } from './run-key.js';
 import type { RunStore, StoredFragment, StoredRun, StoredRunInfo, StoredRunState } from './run-store.js';
 
 const optionsSchema = z.strictObject({
@@ -81,6 +82,36 @@ if redis.call('HGET', KEYS[1], 'leaseOwner') ~= ARGV[1] or redis.call('HGET', KE
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('SREM', KEYS[3], ARGV[2])
 return 1`;
+
+/**
+ * KEYS: a run's fragment hash. ARGV: the most bytes one fragment's fields may hold. Sizes
+ * every fragment's fields (HSTRLEN: nothing is read) and returns {0, fragment, bytes} for
+ * the first one past the bound, which then never crosses the network; else {1, field,
+ * value, ...} for the metadata and chunk fields — one round trip either way.
+ */
+const READ_FRAGMENTS = `
+local max = tonumber(ARGV[1])
+local fields = redis.call('HKEYS', KEYS[1])
+local sizes = {}
+local wanted = {}
+for _, f in ipairs(fields) do
+  local id = string.match(f, '^m:(.*)$') or string.match(f, '^c:%d+:(.*)$')
+  if id then
+    sizes[id] = (sizes[id] or 0) + redis.call('HSTRLEN', KEYS[1], f)
+    if sizes[id] > max then return {0, id, sizes[id]} end
+    wanted[#wanted + 1] = f
+  end
+end
+local out = {1}
+for i = 1, #wanted, 500 do
+  local last = math.min(i + 499, #wanted)
+  local values = redis.call('HMGET', KEYS[1], unpack(wanted, i, last))
+  for k = i, last do
+    out[#out + 1] = wanted[k]
+    out[#out + 1] = values[k - i + 1]
+  end
+end
+return out`;
 
 const INFO_FIELDS = ['queryId', 'principalId', 'state', 'createdAt', 'updatedAt', 'fragments', 'stored', 'leaseOwner', 'leaseExpiresAt', 'finished', 'expiresAt'] as const;
 
@@ -166,25 +197,33 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
         (await client.eval(PUT_FRAGMENT, 2, runKey(runId), fragKey(runId), fragment.fragmentId, meta, String(now), snapshot ?? '', String(maxAgeMs), owner, ...fragment.chunks)) === 1,
       );
     },
-    fragments: async (runId) =>
-      call('to read fragments', async () => {
-        const raw = await client.hgetallBuffer(fragKey(runId));
-        const out: StoredFragment[] = [];
-        for (const [field, value] of Object.entries(raw)) {
-          if (!field.startsWith('m:')) continue;
-          const fragmentId = field.slice(2);
-          const meta = parseMeta(value.toString('utf8'));
-          if (!meta) throw new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${runId}" is damaged: fragment "${fragmentId}" has no readable metadata`);
-          const chunks: Buffer[] = [];
-          for (let n = 0; n < meta.chunks; n++) {
-            const chunk = raw[`c:${n}:${fragmentId}`];
-            if (!chunk) throw new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${runId}" is damaged: fragment "${fragmentId}" misses chunk ${n}`);
-            chunks.push(chunk);
-          }
-          out.push({ fragmentId, rowCount: meta.rowCount, chunks, columns: meta.columns ?? undefined });
+    fragments: async (runId, maxBytes) => {
+      const bound = storedBytesBound(maxBytes ?? maxFragmentBytes);
+      const reply = await call('to read fragments', () => client.callBuffer('eval', READ_FRAGMENTS, 1, fragKey(runId), String(bound)) as Promise<unknown[]>);
+      if (reply[0] === 0) {
+        const id = String(reply[1]);
+        const why = `fragment "${id}" is stored in ${Number(reply[2])} bytes, more than the ${bound} its rows may take (it was not read)`;
+        const run = parseRunKey(runId)?.runId ?? runId;
+        throw new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${run}" is damaged: ${why}`, { issues: [{ path: `runs.${run}`, message: why }] });
+      }
+      const raw: Record<string, Buffer> = Object.create(null) as Record<string, Buffer>;
+      for (let i = 1; i + 1 < reply.length; i += 2) raw[String(reply[i])] = reply[i + 1] as Buffer;
+      const out: StoredFragment[] = [];
+      for (const [field, value] of Object.entries(raw)) {
+        if (!field.startsWith('m:')) continue;
+        const fragmentId = field.slice(2);
+        const meta = parseMeta(value.toString('utf8'));
+        if (!meta) throw new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${runId}" is damaged: fragment "${fragmentId}" has no readable metadata`);
+        const chunks: Buffer[] = [];
+        for (let n = 0; n < meta.chunks; n++) {
+          const chunk = raw[`c:${n}:${fragmentId}`];
+          if (!chunk) throw new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${runId}" is damaged: fragment "${fragmentId}" misses chunk ${n}`);
+          chunks.push(chunk);
         }
-        return out;
-      }),
+        out.push({ fragmentId, rowCount: meta.rowCount, chunks, columns: meta.columns ?? undefined });
+      }
+      return out;
+    },
     finish: async (runId, state, keepMs, now, owner) =>
       call('to finish a run', async () =>
         keepMs <= 0

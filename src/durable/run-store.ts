@@ -91,8 +91,12 @@ export interface RunStore {
    * last, so a store written before it existed still works (resolving nothing counts as stored).
    */
   putFragment(runId: string, fragment: StoredFragment, snapshot: string | undefined, now: number, owner: string): Promise<boolean | void>;
-  /** Every stored fragment of the run. */
-  fragments(runId: string): Promise<StoredFragment[]>;
+  /**
+   * Every stored fragment of the run. `maxBytes`: the most bytes one fragment's rows may
+   * gunzip to (see `fragmentByteBound`); a store may refuse (`SOURCE_BAD_RESPONSE`) a fragment
+   * whose stored form is larger than that allows (`storedBytesBound`) without reading it.
+   */
+  fragments(runId: string, maxBytes?: number): Promise<StoredFragment[]>;
   /**
    * The run finished: removed with its fragments when `keepMs` is 0, else kept (state set,
    * lease released) for `keepMs` more, then gone — only if `owner` still holds the lease,

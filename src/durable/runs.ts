@@ -6,6 +6,7 @@ import type { Clock } from '../execution/clock.js';
 import type { Principal } from '../sources/source.js';
 import { decodeFragment, decodePayload, encodePayload, type RunPayload } from './codec.js';
 import { DurableRun } from './durable-run.js';
+import { fragmentByteBound } from './fragment-bound.js';
 import { findAnyRun, findOwnRun, visibleRuns } from './find-run.js';
 import { deadOnThisHost, leaseOwner } from './lease-owner.js';
 import { storedRunKey } from './run-key.js';
@@ -118,7 +119,8 @@ export class DurableRuns {
       if (payload.principal?.id !== stored.principalId) throw new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${runId}" is damaged: its payload names another principal than the run`, { issues: [{ path: `runs.${runId}`, message: 'principal mismatch' }] });
       const prepared = prepare(payload.plan);
       const restored = new Map<string, Row[]>();
-      for (const fragment of await this.store.fragments(key)) {
+      // Bounded before anything is read: a store that can size a fragment first (Redis) refuses a huge one unread.
+      for (const fragment of await this.store.fragments(key, fragmentByteBound(prepared.rowLimits, this.store.maxFragmentBytes))) {
         if (prepared.indexOf.has(fragment.fragmentId)) restored.set(fragment.fragmentId, decodeFragment(runId, fragment, prepared.rowLimits, this.store.maxFragmentBytes));
       }
       const durable = new DurableRun({ store: this.store, runId, key, owner: lease.owner, leaseMs: this.leaseMs, clock: this.#clock, restored });

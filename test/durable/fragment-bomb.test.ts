@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { serialize } from 'node:v8';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -103,5 +104,44 @@ describeRedis('redisRunStore({ maxFragmentBytes })', () => {
       client.disconnect();
     }
     await expectRefused(redisRunStore({ url: REDIS_URL, prefix, maxFragmentBytes: MiB }), 'bombed');
+  });
+
+  it('refuses a stored fragment larger than its bound before reading it (sized by HSTRLEN, never sent)', async () => {
+    await interruptedRun(redisRunStore({ url: REDIS_URL, prefix }), 'huge');
+    const client = inspectClient();
+    const fragKey = `${prefix}frag:${storedRunKey('huge', undefined)}`;
+    try {
+      // 3 MiB of incompressible bytes as the fragment's one chunk: past 1 MiB before any gunzip.
+      const meta = JSON.parse((await client.hget(fragKey, 'm:a')) ?? '{}') as Record<string, unknown>;
+      await client.hset(fragKey, 'm:a', JSON.stringify({ ...meta, chunks: 1 }), 'c:0:a', randomBytes(3 * MiB));
+    } finally {
+      client.disconnect();
+    }
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    const e = createExecutor({ sources: { db: source }, runStore: redisRunStore({ url: REDIS_URL, prefix, maxFragmentBytes: MiB }) });
+    try {
+      await expect(e.resume('huge')).rejects.toMatchObject({
+        code: 'SOURCE_BAD_RESPONSE',
+        message: expect.stringMatching(/stored run "huge" is damaged: fragment "a" is stored in \d+ bytes, more than the \d+ its rows may take \(it was not read\)/),
+        issues: [{ path: 'runs.huge' }],
+      });
+      expect(source.calls).toEqual({});
+      expect(await e.runs()).toMatchObject([{ runId: 'huge', state: 'interrupted', leaseOwner: undefined }]);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('still resumes a run whose stored fragments fit the bound', async () => {
+    await interruptedRun(redisRunStore({ url: REDIS_URL, prefix }), 'fits');
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    const e = createExecutor({ sources: { db: source }, runStore: redisRunStore({ url: REDIS_URL, prefix, maxFragmentBytes: MiB }) });
+    try {
+      const run = await e.resume('fits');
+      expect((await run.result).status).toBe('ok');
+      expect(source.calls).toEqual({ b: 1 });
+    } finally {
+      await e.close();
+    }
   });
 });
