@@ -7,12 +7,13 @@ import { flattenIssues } from './zod-issues.js';
 import { quotaOptionsSchema } from './quotas.js';
 import { remoteOptionsSchema } from './remote/executor-remote.js';
 import { telemetryOptionsSchema } from './progress/telemetry.js';
-import { hedgeOptionsSchema, retryOptionsSchema, rowLimitsSchema, timerMsSchema } from './plan/schema.js';
+import { hedgeOptionsSchema, retryOptionsSchema, timerMsSchema } from './plan/schema.js';
 import type { SourceExecutor } from './sources/source.js';
 import type { Clock } from './execution/clock.js';
 import type { Authorize } from './access/index.js';
 import { RUN_STORE_METHODS, type RunStore } from './durable/run-store.js';
 import { sourceLaneSchema } from './sources/lane-options.js';
+import { sourceBoundSchema } from './sources/options.js';
 
 /** A source executor, checked by shape (any object with `execute` and a zod `querySchema`). */
 export const sourceExecutorSchema = z.custom<SourceExecutor>(
@@ -164,8 +165,13 @@ export const executorOptionsSchema = z.strictObject({
   quotas: quotaOptionsSchema.default({}),
   /** Plan size limits (fragments, depth, merge nodes, nesting, bytes). */
   limits: planLimitsSchema.default(planLimitsSchema.parse({})),
-  /** Row and byte bounds per fragment; a plan's `limits` may tighten them, never loosen them. */
-  rowLimits: rowLimitsSchema.default({}),
+  /**
+   * Row and byte bounds per fragment (all its batches together); a plan's `limits` may tighten
+   * them, never loosen them, and a source's own `maxRows` / `maxBytes` tighten them too. A
+   * `maxBytes` here replaces the default byte bound (64 MiB) of the sources that set none;
+   * `Infinity` / `null` lifts it.
+   */
+  rowLimits: z.strictObject({ maxRows: sourceBoundSchema, maxBytes: sourceBoundSchema }).prefault({}),
   /**
    * Who may run what: asked for every fragment of a run before any source is called; a
    * refusal (false or a reason) refuses the whole run with FORBIDDEN. See README "Access control".

@@ -18,6 +18,7 @@ export type { Plan, Fragment, MergeNode, Predicate, ValidatedPlan, PlanLimits, P
 export { memorySource, sqliteSource, postgresSource, mysqlSource, httpSource } from './sources/index.js';
 export type { MemorySourceOptions, MemoryQuery, SqliteSourceOptions, PostgresSourceOptions, MysqlSourceOptions, HttpSourceOptions, SourceLaneOptions } from './sources/index.js';
 export { defaultIsRetryable, isReadOnlySql } from './sources/index.js';
+export { DEFAULT_FRAGMENT_MAX_BYTES } from './data/limits.js';
 export type { SourceExecutor, ExecuteContext, Principal } from './sources/index.js';
 export type { Row } from './data/row.js';
 export { withColumns } from './data/columns.js';

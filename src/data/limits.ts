@@ -9,7 +9,14 @@ import type { Row } from './row.js';
  * work on the server there and then.
  */
 
-/** Bounds of one call; `undefined` means unbounded. */
+/**
+ * The byte bound of a fragment when neither its source nor the executor sets one: 64 MiB of
+ * estimated row bytes (`estimateRowBytes`; `httpSource`: of response bodies as read). A
+ * plan cannot pull a whole huge table into memory unless someone lifted it knowingly.
+ */
+export const DEFAULT_FRAGMENT_MAX_BYTES = 64 * 2 ** 20;
+
+/** Bounds of one call; `undefined` (or `Infinity`) means unbounded. */
 export interface Limits {
   maxRows?: number | undefined;
   maxBytes?: number | undefined;
@@ -39,6 +46,24 @@ export function tighter(...all: (Limits | undefined)[]): Limits {
   return { maxRows, maxBytes };
 }
 
+/**
+ * A fragment's bounds on its source: the run's (the plan's `limits` with the executor's
+ * `rowLimits`, smaller winning), each tightened by the source's own (`SourceExecutor.limits`).
+ * A byte bound that neither the source nor the executor set is `defaultMaxBytes` (undefined
+ * when the executor lifted it). An `Infinity` bound is no bound: it is left out.
+ */
+export function fragmentLimits(run: Limits, source: Limits | undefined, defaultMaxBytes: number | undefined): Limits {
+  const maxRows = finite(smaller(run.maxRows, source?.maxRows));
+  const own = source?.maxBytes === undefined ? defaultMaxBytes : source.maxBytes;
+  const maxBytes = finite(smaller(run.maxBytes, own));
+  return { ...(maxRows === undefined ? {} : { maxRows }), ...(maxBytes === undefined ? {} : { maxBytes }) };
+}
+
+/** The bound, or undefined when it bounds nothing (`Infinity`). */
+export function finite(bound: number | undefined): number | undefined {
+  return bound === Infinity ? undefined : bound;
+}
+
 /** The LIMIT_EXCEEDED error (not retryable), with an issue at `fragments.<id>`. */
 export function limitExceeded(subject: LimitSubject, what: string): TributaryError {
   const fragment = subject.fragmentId === undefined ? 'a fragment' : `fragment ${subject.fragmentId}`;
@@ -63,11 +88,14 @@ export interface LimitCounter {
   checkBytes(n: number): void;
   readonly rows: number;
   readonly bytes: number;
+  /** The bounds counted against (undefined: none), for a connector that passes them on (a thread). */
+  readonly maxRows: number | undefined;
+  readonly maxBytes: number | undefined;
 }
 
 /** A fresh counter for one call. */
 export function createLimitCounter(limits: Limits, subject: LimitSubject): LimitCounter {
-  return new Counter(limits.maxRows, limits.maxBytes, subject);
+  return new Counter(finite(limits.maxRows), finite(limits.maxBytes), subject);
 }
 
 /** LimitCounter as a class: one object per call, no closures (it is made for every statement). */
@@ -78,6 +106,14 @@ class Counter implements LimitCounter {
   readonly #maxRows: number | undefined;
   readonly #maxBytes: number | undefined;
   readonly #subject: LimitSubject;
+
+  get maxRows(): number | undefined {
+    return this.#maxRows;
+  }
+
+  get maxBytes(): number | undefined {
+    return this.#maxBytes;
+  }
 
   constructor(maxRows: number | undefined, maxBytes: number | undefined, subject: LimitSubject) {
     this.#maxRows = maxRows;

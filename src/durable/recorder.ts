@@ -42,7 +42,7 @@ export class Recorder {
 
   /** The source, with every call recorded (the original is called as before). */
   wrap(name: string, source: SourceExecutor): SourceExecutor {
-    const info: RecordedSource = { kind: source.kind, ...(source.maxConcurrency === undefined ? {} : { maxConcurrency: source.maxConcurrency }) };
+    const info: RecordedSource = { kind: source.kind, ...(source.maxConcurrency === undefined ? {} : { maxConcurrency: source.maxConcurrency }), ...(source.limits === undefined ? {} : { limits: source.limits }) };
     this.#sources[name] = info;
     const wrapped = Object.create(source) as SourceExecutor;
     wrapped.execute = (query: unknown, ctx: ExecuteContext) => this.#call(name, source, query, ctx);

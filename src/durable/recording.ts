@@ -64,6 +64,9 @@ const retrySchema = z.object({
   jitter: z.enum(['full', 'equal', 'none']),
 });
 
+const recordedBound = z.number().int().positive().nullable().optional();
+/** Row and byte bounds as recorded: null for a lifted one (`Infinity`, which JSON writes as null). */
+const recordedLimits = z.object({ maxRows: recordedBound, maxBytes: recordedBound });
 const settingsSchema = z.object({
   concurrency: z.number().int().positive(),
   retry: retrySchema.partial(),
@@ -72,7 +75,8 @@ const settingsSchema = z.object({
   fragmentDeadlineMs: z.number().int().positive().optional(),
   retryBudget: z.union([z.literal(false), z.object({ capacity: z.number(), retryCost: z.number(), timeoutRetryCost: z.number(), successReward: z.number() })]),
   circuitBreaker: z.union([z.literal(false), z.object({ failureThreshold: z.number(), resetTimeoutMs: z.number() })]),
-  rowLimits: z.object({ maxRows: z.number().int().positive().optional(), maxBytes: z.number().int().positive().optional() }),
+  // null: the bound was lifted (Infinity, which JSON writes as null).
+  rowLimits: recordedLimits,
   // Load controls (issue 16): they shape the timeline as much as retries do.
   hedge: hedgeOptionsSchema.optional(),
   adaptiveConcurrency: z
@@ -92,6 +96,8 @@ export type RecordedSettings = z.infer<typeof settingsSchema>;
 export interface RecordedSource {
   kind: string;
   maxConcurrency?: number;
+  /** Its `SourceExecutor.limits` (null: Infinity), so the replay bounds its fragments the same. */
+  limits?: { maxRows?: number | null | undefined; maxBytes?: number | null | undefined };
   readOnly?: string[];
 }
 
@@ -117,7 +123,7 @@ const recordingSchema = z.object({
   plan: z.unknown(),
   run: z.string(),
   settings: settingsSchema,
-  sources: z.record(name, z.object({ kind: z.string(), maxConcurrency: z.number().int().positive().optional(), readOnly: z.array(z.string().max(200)).optional() })),
+  sources: z.record(name, z.object({ kind: z.string(), maxConcurrency: z.number().int().positive().optional(), readOnly: z.array(z.string().max(200)).optional(), limits: recordedLimits.optional() })),
   random: z.array(z.number().min(0).max(1)),
   calls: z.array(callSchema),
   cancelled: z.object({ at: z.number().nonnegative(), reason: z.string().optional() }).optional(),
@@ -158,7 +164,7 @@ export function encodeRecordedRows(rows: readonly Row[]): string {
 export function decodeRecordedRows(call: { rows: string; rowCount: number; columns?: string[] | undefined }, limits: { maxRows?: number; maxBytes?: number }): Row[] {
   let rows: unknown = [];
   if (call.rows !== '') {
-    const maxOutputLength = limits.maxBytes === undefined ? 1 << 30 : Math.max(1 << 20, limits.maxBytes * 4);
+    const maxOutputLength = limits.maxBytes === undefined || limits.maxBytes === Infinity ? 1 << 30 : Math.max(1 << 20, limits.maxBytes * 4);
     try {
       rows = deserialize(gunzipSync(Buffer.from(call.rows, 'base64'), { maxOutputLength }));
     } catch (error) {

@@ -5,7 +5,7 @@ import { createVirtualClock, type VirtualClock } from '../execution/clock.js';
 import type { Row } from '../data/row.js';
 import type { QueryRun, RunOptions } from '../run/index.js';
 import type { ExecuteContext, SourceExecutor } from '../sources/source.js';
-import { callKey, decodeRecordedRows, decodeRecordedRun, parseRecording, type RecordedCall, type Recording } from './recording.js';
+import { callKey, decodeRecordedRows, decodeRecordedRun, parseRecording, type RecordedCall, type RecordedSource, type Recording } from './recording.js';
 
 /** What a replay needs from the executor module (which owns `createExecutor`). @internal */
 export interface ReplayHost {
@@ -37,7 +37,7 @@ export function replayRecording(input: unknown, host: ReplayHost, options: Repla
   }
   const sources: Record<string, SourceExecutor> = {};
   for (const [name, info] of Object.entries(recording.sources)) {
-    sources[name] = replaySource(name, info, queues, clock, recording.settings.rowLimits);
+    sources[name] = replaySource(name, info, queues, clock, liftedAsInfinity(recording.settings.rowLimits));
   }
   let draws = 0;
   const random = (): number => recording.random[draws++] ?? 0.5;
@@ -98,10 +98,20 @@ async function drive(clock: VirtualClock, run: QueryRun): Promise<void> {
   }
 }
 
-function replaySource(name: string, info: { kind: string; maxConcurrency?: number; readOnly?: string[] }, queues: Map<string, RecordedCall[]>, clock: VirtualClock, limits: { maxRows?: number; maxBytes?: number }): SourceExecutor {
+/** Recorded bounds (null: lifted) → `Limits` (`Infinity`: lifted). */
+function liftedAsInfinity(limits: { maxRows?: number | null | undefined; maxBytes?: number | null | undefined }): { maxRows?: number; maxBytes?: number } {
+  const bound = (v: number | null | undefined) => (v === null ? Infinity : v);
+  const maxRows = bound(limits.maxRows);
+  const maxBytes = bound(limits.maxBytes);
+  return { ...(maxRows === undefined ? {} : { maxRows }), ...(maxBytes === undefined ? {} : { maxBytes }) };
+}
+
+function replaySource(name: string, info: RecordedSource, queues: Map<string, RecordedCall[]>, clock: VirtualClock, limits: { maxRows?: number; maxBytes?: number }): SourceExecutor {
   return {
     kind: info.kind,
     querySchema: z.unknown(),
+    // The recorded source's own bounds: its fragments are held to what they were held to.
+    ...(info.limits === undefined ? {} : { limits: liftedAsInfinity(info.limits) }),
     ...(info.maxConcurrency === undefined ? {} : { maxConcurrency: info.maxConcurrency }),
     isRetryable: (error) => error instanceof TributaryError && error.retryable === true,
     // The run's reads, so a hedged run replays its hedges (the loser's call was recorded as aborted).

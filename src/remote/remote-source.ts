@@ -53,6 +53,8 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
     },
   };
   if (inner.maxConcurrency !== undefined) wrapped.maxConcurrency = inner.maxConcurrency;
+  // Its bounds, and the default, are the coordinator's: the job carries them (ctx.limits).
+  if (inner.limits !== undefined) wrapped.limits = inner.limits;
   if (inner.cacheScope !== undefined) wrapped.cacheScope = inner.cacheScope;
   if (inner.maxQueued !== undefined) wrapped.maxQueued = inner.maxQueued;
   if (inner.maxQueueMs !== undefined) wrapped.maxQueueMs = inner.maxQueueMs;

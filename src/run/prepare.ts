@@ -5,7 +5,7 @@ import { mergeHedge, type HedgePolicy } from '../execution/hedge.js';
 import { mergeRetry, type RetryPolicy } from '../execution/retry.js';
 import { chainsBelow } from '../execution/deadline.js';
 import { findRefs, type FoundRef, type Fragment, type ValidatedPlan } from '../plan/index.js';
-import { smaller } from '../data/limits.js';
+import { DEFAULT_FRAGMENT_MAX_BYTES, finite, smaller } from '../data/limits.js';
 
 /** Everything a run needs to know about one fragment, worked out once per plan. */
 export interface PreparedFragment {
@@ -57,8 +57,14 @@ export class PreparedPlan {
   readonly sources: readonly string[];
   /** Each fragment's source, as an index into `sources`. */
   readonly sourceOf: readonly number[];
-  /** Row and byte bounds per fragment (the plan's, else the executor's). */
+  /** Row and byte bounds per fragment (the plan's, else the executor's; none `Infinity`). */
   readonly rowLimits: { maxRows?: number; maxBytes?: number };
+  /**
+   * The byte bound of a fragment whose source sets none (`SourceExecutor.limits`): 64 MiB
+   * unless the executor's `rowLimits.maxBytes` is set (it then bounds every fragment, or
+   * lifts the default when `Infinity`): see `fragmentLimits`.
+   */
+  readonly defaultMaxBytes: number | undefined;
   /** The query's deadline unless the run sets one: the plan's `deadlineMs`, else the executor's. */
   readonly deadlineMs: number | undefined;
   #chainBelow: readonly number[] | undefined;
@@ -83,6 +89,7 @@ export class PreparedPlan {
     this.owner = owner;
     this.generation = generation;
     this.rowLimits = mergeRowLimits(options.rowLimits, plan.limits);
+    this.defaultMaxBytes = options.rowLimits.maxBytes === undefined ? DEFAULT_FRAGMENT_MAX_BYTES : undefined;
     const indexOf = new Map<string, number>();
     plan.fragments.forEach((f, i) => indexOf.set(f.id, i));
     this.indexOf = indexOf;
@@ -152,8 +159,8 @@ export class PreparedPlan {
  * that sets only `maxRows` keeps the executor's `maxBytes`.
  */
 function mergeRowLimits(executor: { maxRows?: number; maxBytes?: number }, plan: { maxRows?: number; maxBytes?: number } | undefined): { maxRows?: number; maxBytes?: number } {
-  const maxRows = smaller(plan?.maxRows, executor.maxRows);
-  const maxBytes = smaller(plan?.maxBytes, executor.maxBytes);
+  const maxRows = finite(smaller(plan?.maxRows, executor.maxRows));
+  const maxBytes = finite(smaller(plan?.maxBytes, executor.maxBytes));
   return { ...(maxRows === undefined ? {} : { maxRows }), ...(maxBytes === undefined ? {} : { maxBytes }) };
 }
 

@@ -1,4 +1,5 @@
 import { FragmentTask } from '../execution/fragment.js';
+import { fragmentLimits } from '../data/limits.js';
 import type { FragmentStream, RunCache, SourceEnv } from '../execution/env.js';
 import type { Clock } from '../execution/clock.js';
 import type { SchedulerLike } from 'rxjs';
@@ -89,7 +90,8 @@ class SourceRun implements SourceRunner, SourceEnv {
     this.events = port.events;
     this.principal = port.principal;
     this.params = port.params;
-    this.limits = port.prepared.rowLimits;
+    // The run's bounds tightened by the source's own, with the default byte bound where nobody set one.
+    this.limits = fragmentLimits(port.prepared.rowLimits, bound.source.limits, port.prepared.defaultMaxBytes);
     this.cache = rt.cache;
     this.random = rt.random;
     this.bind = port.bind;

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { TributaryError } from '../errors.js';
 import { flattenIssues } from '../zod-issues.js';
 
@@ -12,4 +12,19 @@ export function parseSourceOptions<S extends z.ZodType>(kind: string, schema: S,
   }));
   const detail = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
   throw new TributaryError('CONFIG_INVALID', `invalid ${kind}Source options: ${detail}`, { issues });
+}
+
+/**
+ * A connector's `maxRows` / `maxBytes`: a positive integer, or `Infinity` / `null` for no
+ * bound (which lifts the default byte bound, `DEFAULT_FRAGMENT_MAX_BYTES`, for this source).
+ */
+export const sourceBoundSchema = z
+  .union([z.number().int().positive(), z.literal(Infinity), z.null()], { error: 'expected a positive integer, or Infinity / null for no bound' })
+  .optional()
+  .transform((v) => (v === null ? Infinity : v));
+
+/** The bounds a connector declares as `SourceExecutor.limits`: only those it was given. */
+export function declaredLimits(options: { maxRows?: number | undefined; maxBytes?: number | undefined }): { maxRows?: number; maxBytes?: number } {
+  const { maxRows, maxBytes } = options;
+  return { ...(maxRows === undefined ? {} : { maxRows }), ...(maxBytes === undefined ? {} : { maxBytes }) };
 }

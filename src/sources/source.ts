@@ -77,6 +77,15 @@ export interface SourceExecutor<Q = any> {
   execute(query: Q, ctx: ExecuteContext): Promise<Row[]> | AsyncIterable<Row[]>;
   /** Most calls this source runs at once (its lane size). Default: unbounded. */
   maxConcurrency?: number;
+  /**
+   * Row and byte bounds of each fragment on this source, all its batches together (the
+   * built-in connectors: their `maxRows` / `maxBytes` options, when given). The run's bounds
+   * (the executor's `rowLimits`, the plan's `limits`) tighten them; a byte bound neither this
+   * nor the executor sets is the default, 64 MiB (`DEFAULT_FRAGMENT_MAX_BYTES`). `Infinity`:
+   * no bound (lifts the default). The executor counts them over the fragment's batches and
+   * passes them in `ctx.limits`, which a connector enforces while fetching.
+   */
+  limits?: { maxRows?: number; maxBytes?: number };
   /** Most calls waiting for this source's lane before more are shed (SOURCE_UNAVAILABLE); overrides the executor's `maxQueued`. */
   maxQueued?: number;
   /** Longest wait for this source's lane, in ms; overrides the executor's `maxQueueMs`. */

@@ -7,7 +7,8 @@ import type { Row } from '../../data/row.js';
 import { isRetryable } from './errors.js';
 import { fetchPage } from './fetch.js';
 import { linkedController, mapBounded } from './fanout.js';
-import { smaller } from '../../data/limits.js';
+import { DEFAULT_FRAGMENT_MAX_BYTES, smaller } from '../../data/limits.js';
+import { declaredLimits, sourceBoundSchema } from '../options.js';
 import { callLimits } from '../call-limits.js';
 import { DEFAULT_MAX_PAGES, pages } from './paginate.js';
 import { headersSchema, httpQuerySchema, type HttpQuery } from './query.js';
@@ -20,8 +21,8 @@ export type { HttpHeadersFor } from './principal-headers.js';
 
 /** Per-call fan-out when `maxConcurrency` is not set. */
 export const DEFAULT_HTTP_CONCURRENCY = 4;
-/** Bytes of response bodies one call may read when neither the source nor the plan says. */
-export const DEFAULT_HTTP_MAX_BYTES = 64 * 2 ** 20;
+/** Bytes of response bodies one call may read when neither the source nor the executor says (`DEFAULT_FRAGMENT_MAX_BYTES`). */
+export const DEFAULT_HTTP_MAX_BYTES = DEFAULT_FRAGMENT_MAX_BYTES;
 
 const positiveInt = z.number().int().positive();
 /** An RFC 9110 token: what a header name may be. */
@@ -54,10 +55,13 @@ export const httpSourceOptionsSchema = z.strictObject({
   headers: z.union([headersSchema, z.custom<HttpHeadersFor>((v) => typeof v === 'function', 'headers must be an object or a function (principal) => headers')]).optional(),
   /** The source's lane size, and the most requests one call keeps in flight (default 4). */
   maxConcurrency: positiveInt.optional(),
-  /** Most rows one call may return, over all pages and list values; ctx.limits may lower it. */
-  maxRows: positiveInt.optional(),
-  /** Most response-body bytes one call may read (default 64 MiB); ctx.limits may lower it. */
-  maxBytes: positiveInt.optional(),
+  /** Most rows one fragment may return, over all pages and list values; the run's limits may lower it. `Infinity`/`null`: none. */
+  maxRows: sourceBoundSchema,
+  /**
+   * Most response-body bytes one call may read: default the executor's `rowLimits.maxBytes`,
+   * else 64 MiB; `Infinity`/`null` lifts it. The run's limits may lower it.
+   */
+  maxBytes: sourceBoundSchema,
   /** Most requests of one pagination loop (default 100); a query's paginate.maxPages may lower it. */
   maxPages: positiveInt.optional(),
   /** Default 'principal'. Set 'shared' only when every principal sees the same data through `headers`. */
@@ -138,7 +142,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     // the leak Node's default MaxListeners warning guesses either.
     setMaxListeners(Math.max(10, concurrency + 2), controller.signal);
     // maxBytes bounds the response bodies as read (not the rows' estimate), so addBytes counts them.
-    const budget = callLimits(ctx, { maxRows: opts.maxRows, maxBytes: opts.maxBytes ?? DEFAULT_HTTP_MAX_BYTES });
+    const budget = callLimits(ctx, { maxRows: opts.maxRows, maxBytes: opts.maxBytes });
     const maxPages = smaller(query.paginate?.maxPages, opts.maxPages ?? DEFAULT_MAX_PAGES) ?? DEFAULT_MAX_PAGES;
     const timed = withBudgetHeader(budgetHeader, ctx.budgetMs, performance.now());
     const loopFor = (request: HttpRequest, requestSignal: AbortSignal) =>
@@ -204,6 +208,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     kind: 'http',
     querySchema: httpQuerySchema,
     execute,
+    limits: declaredLimits(opts),
     ...(opts.maxConcurrency === undefined ? {} : { maxConcurrency: opts.maxConcurrency }),
     ...(typeof opts.headers === 'function' ? { cacheScope: 'principal' as const } : opts.cacheScope === undefined ? {} : { cacheScope: opts.cacheScope }),
     version: () => `http:${baseUrl.origin}`,

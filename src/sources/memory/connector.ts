@@ -3,7 +3,7 @@ import { TributaryError } from '../../errors.js';
 import { compilePredicate } from '../../data/predicate.js';
 import { predicateSchema } from '../../plan/schema.js';
 import { callLimits } from '../call-limits.js';
-import { parseSourceOptions } from '../options.js';
+import { declaredLimits, parseSourceOptions, sourceBoundSchema } from '../options.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
 import { withColumns } from '../../data/columns.js';
@@ -22,10 +22,10 @@ export interface MemorySourceOptions {
   /** Table name → rows. The rows are read, never changed. */
   tables: Record<string, readonly Row[]>;
   maxConcurrency?: number;
-  /** Rows one call may return; the smaller of this and the plan's limit wins. */
-  maxRows?: number;
-  /** Estimated bytes (`estimateRowBytes`) one call may return. */
-  maxBytes?: number;
+  /** Rows one fragment may return; the smaller of this and the run's limit wins. `Infinity`/`null`: none. */
+  maxRows?: number | null;
+  /** Estimated bytes (`estimateRowBytes`) one fragment may return: default the executor's `rowLimits.maxBytes`, else 64 MiB; `Infinity`/`null` lifts it. */
+  maxBytes?: number | null;
   cacheScope?: 'principal' | 'shared';
   /** Reported by `version()`, fixed for the source: register a new one with another version when the tables change. */
   version?: string;
@@ -34,8 +34,8 @@ export interface MemorySourceOptions {
 const optionsSchema = z.strictObject({
   tables: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
   maxConcurrency: z.number().int().positive().optional(),
-  maxRows: z.number().int().positive().optional(),
-  maxBytes: z.number().int().positive().optional(),
+  maxRows: sourceBoundSchema,
+  maxBytes: sourceBoundSchema,
   cacheScope: z.enum(['principal', 'shared']).optional(),
   version: z.string().optional(),
 });
@@ -48,13 +48,14 @@ const optionsSchema = z.strictObject({
  * memorySource({ tables: { regions: [{ code: 'EU', name: 'Europe' }] } })
  */
 export function memorySource(options: MemorySourceOptions): SourceExecutor<MemoryQuery> {
-  parseSourceOptions('memory', optionsSchema, options);
+  const { maxRows, maxBytes } = parseSourceOptions('memory', optionsSchema, options);
   const tables = new Map(Object.entries(options.tables));
   let closed = false;
   const columnsOf = tableColumns();
   return {
     kind: 'memory',
     querySchema: memoryQuerySchema,
+    limits: declaredLimits({ maxRows, maxBytes }),
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.cacheScope === undefined ? {} : { cacheScope: options.cacheScope }),
     version: () => `memory:${options.version ?? '1'}`,
@@ -76,7 +77,7 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
         const named = columnsOf(table);
         if (query.where && table.length > 0) unknownColumn(query.where, named);
         const matches = query.where ? compilePredicate(query.where) : undefined;
-        const bounds = callLimits(ctx, { maxRows: options.maxRows, maxBytes: options.maxBytes }, 'memory');
+        const bounds = callLimits(ctx, { maxRows, maxBytes }, 'memory');
         const out: Row[] = [];
         for (const row of table) {
           if (matches && !matches(row)) continue;

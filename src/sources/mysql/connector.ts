@@ -15,7 +15,7 @@ import { configFor, credentialsFor, DEFAULT_MAX_PRINCIPAL_POOLS, PrincipalPools,
 import type { LimitCounter } from '../../data/limits.js';
 import { callLimits } from '../call-limits.js';
 import { expandListParams } from './placeholders.js';
-import { parseSourceOptions } from '../options.js';
+import { declaredLimits, parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import { isReadOnlySql } from '../sql/read-only.js';
 import { detectServer, mysqlBudgetTimeout, mysqlLimitMs, withStatementLimit, type MysqlServer } from './budget.js';
@@ -233,6 +233,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     kind: 'mysql',
     querySchema: sqlQuerySchema,
     maxConcurrency: maxConcurrency ?? config.connectionLimit ?? 10,
+    limits: declaredLimits({ maxRows, maxBytes }),
     // Rows that depend on the principal's account are never shared across principals.
     ...(credentials !== undefined ? { cacheScope: 'principal' as const } : cacheScope === undefined ? {} : { cacheScope }),
     isRetryable: isMysqlRetryable,

@@ -12,7 +12,7 @@ import type { SqlSource } from '../sql/source.js';
 import { stopStatement } from '../sql/stop.js';
 import type { LimitCounter } from '../../data/limits.js';
 import { callLimits } from '../call-limits.js';
-import { parseSourceOptions } from '../options.js';
+import { declaredLimits, parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import { isReadOnlySql } from '../sql/read-only.js';
 import { postgresOptionsSchema, type PostgresSourceOptions } from './options.js';
@@ -273,6 +273,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     kind: 'postgres',
     querySchema: sqlQuerySchema,
     maxConcurrency: maxConcurrency ?? config.max ?? 10,
+    limits: declaredLimits({ maxRows, maxBytes }),
     // Rows that depend on the principal's role are never shared across principals.
     ...(role !== undefined ? { cacheScope: 'principal' as const } : cacheScope === undefined ? {} : { cacheScope }),
     isRetryable: isPostgresRetryable,

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { TributaryError } from '../../errors.js';
 import { callLimits } from '../call-limits.js';
-import { parseSourceOptions } from '../options.js';
+import { limitExceeded } from '../../data/limits.js';
+import { declaredLimits, parseSourceOptions } from '../options.js';
 import type { SqlQuery } from '../sql/query.js';
 import { refusedStatement, sqliteQuerySchema } from './statements.js';
 import { isReadOnlySql } from '../sql/read-only.js';
@@ -62,12 +63,14 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
   async function onThread(worker: SqliteThread, query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> {
     if (closed) throw new TributaryError('SOURCE_UNAVAILABLE', `sqlite source ${opts.file} is closed`, { retryable: false });
     const bounds = callLimits(ctx, opts, 'sqlite');
-    const maxRows = Math.min(ctx.limits?.maxRows ?? Infinity, opts.maxRows ?? Infinity);
     let rows: Row[];
     try {
-      rows = await worker.run(query.sql, ctx.params.map(toSqliteValue), ctx.signal, maxRows, opts.statementBudget === false ? undefined : ctx.budgetMs);
+      rows = await worker.run(query.sql, ctx.params.map(toSqliteValue), ctx.signal, { maxRows: bounds.maxRows ?? Infinity, maxBytes: bounds.maxBytes }, opts.statementBudget === false ? undefined : ctx.budgetMs);
     } catch (error) {
-      throw ctx.signal.aborted ? ctx.signal.reason : wrapSqliteError(error, query.sql);
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      // The thread stopped past a bound: the error names the fragment, as every connector's does.
+      if (error instanceof TributaryError && error.code === 'LIMIT_EXCEEDED') throw limitExceeded({ fragmentId: ctx.fragmentId, source: 'sqlite' }, error.message);
+      throw wrapSqliteError(error, query.sql);
     }
     for (const row of rows) bounds.add(normalizeRow(row));
     return rows;
@@ -135,6 +138,7 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
   return {
     kind: 'sqlite',
     querySchema: sqliteQuerySchema,
+    limits: declaredLimits(opts),
     ...(opts.maxConcurrency === undefined ? {} : { maxConcurrency: opts.maxConcurrency }),
     ...(opts.cacheScope === undefined ? {} : { cacheScope: opts.cacheScope }),
     // Asked by every run (cache keys): the library's version does not change, so ask it once.

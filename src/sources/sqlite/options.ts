@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sourceBoundSchema } from '../options.js';
 
 /** `sqliteSource` options, validated when the source is created. */
 export const sqliteOptionsSchema = z.strictObject({
@@ -7,8 +8,10 @@ export const sqliteOptionsSchema = z.strictObject({
   /** Open read-only (the file must exist). Default false. */
   readonly: z.boolean().optional(),
   maxConcurrency: z.number().int().positive().optional(),
-  maxRows: z.number().int().positive().optional(),
-  maxBytes: z.number().int().positive().optional(),
+  /** As the SQL sources' (see `sqlSourceOptionsShape`): per fragment, `Infinity`/`null` for none. */
+  maxRows: sourceBoundSchema,
+  /** As the SQL sources' (see `sqlSourceOptionsShape`): default the executor's `rowLimits.maxBytes`, else 64 MiB. */
+  maxBytes: sourceBoundSchema,
   cacheScope: z.enum(['principal', 'shared']).optional(),
   /**
    * Run statements on a worker thread instead of the event loop: a long query then blocks

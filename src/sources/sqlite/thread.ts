@@ -17,7 +17,7 @@ const Database = require(workerData.driver);
 // statement with its reason (an error thrown here, at load, would reach the main thread
 // only as a worker error, its message lost in the clone).
 let db;
-parentPort.on('message', ({ id, sql, params, maxRows, deadline }) => {
+parentPort.on('message', ({ id, sql, params, maxRows, maxBytes, deadline }) => {
   if (!db) {
     try {
       db = new Database(workerData.file, { readonly: workerData.readonly, fileMustExist: workerData.readonly });
@@ -34,6 +34,7 @@ parentPort.on('message', ({ id, sql, params, maxRows, deadline }) => {
       return;
     }
     const rows = [];
+    let bytes = 0;
     // A column named __proto__ would set each row's prototype (rows are built with
     // row[name] = value): such a statement is read raw and its rows built with own properties.
     const names = stmt.columns().map((c) => c.name);
@@ -45,10 +46,21 @@ parentPort.on('message', ({ id, sql, params, maxRows, deadline }) => {
         names.forEach((name, i) => Object.defineProperty(row, name, { value: values[i], enumerable: true, writable: true, configurable: true }));
       }
       rows.push(row);
+      // A lower bound of the rows' estimate (estimateRowBytes: 64 a row, 16 plus the name a
+      // column, 2 a string unit, a buffer's length, 8 a number): past maxBytes the thread
+      // stops here, rather than build and send the whole result for the main thread to refuse.
+      if (maxBytes !== undefined) {
+        bytes += 64;
+        for (let i = 0; i < names.length; i++) {
+          const v = raw ? values[i] : values[names[i]];
+          bytes += 16 + names[i].length + (typeof v === 'string' ? 2 * v.length : v === null || v === undefined ? 0 : typeof v === 'object' ? v.length : 8);
+        }
+        if (bytes > maxBytes) throw Object.assign(new Error('more than maxBytes=' + maxBytes + ' bytes (estimated)'), { code: 'TRIBUTARY_MAX_ROWS' });
+      }
       // The thread stops itself between rows once its budget is spent (Date.now: the epoch
       // both threads share), even if the main thread is too busy to terminate it.
       if (deadline !== undefined && (rows.length & 255) === 0 && Date.now() > deadline) throw Object.assign(new Error('budget spent'), { code: 'TRIBUTARY_BUDGET' });
-      if (rows.length > maxRows) throw Object.assign(new Error('more than ' + maxRows + ' rows'), { code: 'TRIBUTARY_MAX_ROWS' });
+      if (rows.length > maxRows) throw Object.assign(new Error('more than maxRows=' + maxRows + ' rows'), { code: 'TRIBUTARY_MAX_ROWS' });
     }
     parentPort.postMessage({ id, rows, columns: names });
   } catch (error) {
@@ -88,14 +100,14 @@ export class SqliteThread {
   }
 
   /** The rows of one statement (raw: bigints not yet normalized; `withColumns` names attached), or its error. */
-  run(sql: string, params: unknown[], signal: AbortSignal, maxRows: number, budgetMs?: number): Promise<Row[]> {
+  run(sql: string, params: unknown[], signal: AbortSignal, bounds: { maxRows: number; maxBytes?: number | undefined }, budgetMs?: number): Promise<Row[]> {
     const deadline = budgetMs === undefined || !Number.isFinite(budgetMs) ? undefined : { at: performance.now() + budgetMs, epoch: Date.now() + budgetMs, budgetMs };
-    const turn = this.#queue.then(() => this.#call(sql, params, signal, maxRows, deadline));
+    const turn = this.#queue.then(() => this.#call(sql, params, signal, bounds, deadline));
     this.#queue = turn.catch(() => undefined);
     return turn;
   }
 
-  #call(sql: string, params: unknown[], signal: AbortSignal, maxRows: number, deadline: Deadline | undefined): Promise<Row[]> {
+  #call(sql: string, params: unknown[], signal: AbortSignal, { maxRows, maxBytes }: { maxRows: number; maxBytes?: number | undefined }, deadline: Deadline | undefined): Promise<Row[]> {
     if (signal.aborted) return Promise.reject(signal.reason as Error);
     if (this.#closed) return Promise.reject(closedError());
     const left = deadline === undefined ? Infinity : deadline.at - performance.now();
@@ -153,7 +165,7 @@ export class SqliteThread {
       worker.on('error', onError);
       signal.addEventListener('abort', onAbort, { once: true });
       worker.ref(); // a call in flight keeps the process alive; an idle thread does not
-      worker.postMessage({ id, sql, params, maxRows: Number.isFinite(maxRows) ? maxRows : Number.MAX_SAFE_INTEGER, deadline: deadline?.epoch });
+      worker.postMessage({ id, sql, params, maxRows: Number.isFinite(maxRows) ? maxRows : Number.MAX_SAFE_INTEGER, maxBytes, deadline: deadline?.epoch });
     });
   }
 

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { estimateRowsBytes } from '../../../src/data/bytes.js';
+import { DEFAULT_FRAGMENT_MAX_BYTES } from '../../../src/data/limits.js';
 import { TributaryError } from '../../../src/errors.js';
 import { eventually } from '../../support/servers.js';
 import { collect, marker, rejection, using, type ContractCase } from './support.js';
@@ -47,6 +48,26 @@ export function limitCases<Q>(subject: ContractSubject<Q>): ContractCase[] {
   ];
   const open = subject.openOnServer?.bind(subject);
   const served = subject.requestsServed?.bind(subject);
+  // A server's huge result (an in-memory table holds only what the app put there).
+  if (subject.bytes === 'estimate' && subject.streams) {
+    cases.push({
+      name: 'limits: with no bound given by anyone, a call stops at the default 64 MiB (estimated), its work stopped on the server; maxBytes: Infinity lifts it',
+      run: async () => {
+        await using(subject.create(), async (source) => {
+          const tag = marker('default');
+          const error = await rejection(collect(source, subject.rows(1_000_000_000, tag), { fragmentId: 'big' }));
+          expectLimit(error, 'big', `maxBytes=${DEFAULT_FRAGMENT_MAX_BYTES}`);
+          if (open !== undefined) expect(await eventually(async () => (await open(tag)) === 0, 3000)).toBe(true);
+        });
+        // 400,000 rows of { n, s: 40 × 'x' } are ~74 MB by the estimate: past the default, read whole once lifted.
+        await using(subject.create({ maxBytes: Infinity }), async (source) => {
+          const rows = await collect(source, subject.rows(400_000, marker('lifted')), { fragmentId: 'lifted' });
+          expect(rows).toHaveLength(400_000);
+          expect(estimateRowsBytes(rows)).toBeGreaterThan(DEFAULT_FRAGMENT_MAX_BYTES);
+        });
+      },
+    });
+  }
   if (open === undefined && served === undefined) return cases;
   cases.push({
     name: 'limits: passing maxRows on a huge result fails at once and stops the work on the server',
