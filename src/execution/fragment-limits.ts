@@ -62,3 +62,31 @@ export function boundedSink(sink: BatchSink, limits: Limits, calls: number, subj
     return sink(batch);
   };
 }
+
+/**
+ * The batches of a fragment that is not streamed, counted as each call answers: against the
+ * fragment's bounds (their sum) and the query's quota (`account`). The batch that passes a
+ * bound throws there, so the fragment fails at once and its other calls are aborted (their
+ * statements stopped on the server) rather than all of them running to their end first.
+ */
+export class BatchTally {
+  #rows = 0;
+  #bytes = 0;
+
+  constructor(
+    readonly limits: Limits,
+    readonly subject: LimitSubject,
+    readonly account: (rows: readonly Row[]) => void,
+  ) {}
+
+  add(batch: readonly Row[]): void {
+    const { maxRows, maxBytes } = this.limits;
+    this.#rows += batch.length;
+    if (maxRows !== undefined && this.#rows > maxRows) throw limitExceeded(this.subject, `${this.#rows} rows over its batches, more than maxRows=${maxRows}`);
+    if (maxBytes !== undefined) {
+      this.#bytes += estimateRowsBytes(batch);
+      if (this.#bytes > maxBytes) throw limitExceeded(this.subject, `${this.#bytes} bytes (estimated) over its batches, more than maxBytes=${maxBytes}`);
+    }
+    this.account(batch);
+  }
+}

@@ -1,4 +1,4 @@
-import { type Observable, defer, from, map, mergeMap, tap, throwError, timer, toArray, type Subscription } from 'rxjs';
+import { type Observable, defer, from, map, mergeMap, throwError, timer, toArray, type Subscription } from 'rxjs';
 import type { FragmentError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import type { FragmentDroppedEvent, FragmentFailedEvent, FragmentSucceededEvent } from '../progress/events.js';
@@ -12,7 +12,7 @@ import type { SourceEnv } from './env.js';
 import { newTry, try$, type HedgeOwner, type HedgePolicy, type Try } from './hedge.js';
 import { FragmentReports } from './fragment-reports.js';
 import { fragmentTimeout } from './fragment-timeout.js';
-import { boundedSink, checkFragmentLimits } from './fragment-limits.js';
+import { BatchTally, boundedSink, checkFragmentLimits } from './fragment-limits.js';
 import { waitForKey } from './key-wait.js';
 import { combine, outcomeOf, type FragmentOutcome } from './outcome.js';
 import { backoffDelay, laterTries, retrying } from './retry.js';
@@ -164,14 +164,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     let load$: Observable<FragmentOutcome> =
       calls.length === 1
         ? this.#call$(calls[0]!, ONE_BATCH).pipe(map(outcomeOf))
-        : from(calls).pipe(
-            mergeMap((call, i) => {
-              const batch = { index: i, count: calls.length };
-              return this.#call$(call, batch).pipe(tap((out) => this.batchSucceeded(batch, out.attempts, out.count)), map((out) => ({ out, i })));
-            }),
-            toArray(),
-            map((parts) => combine(parts.sort((a, b) => a.i - b.i).map((p) => p.out))),
-          );
+        : this.#batches$(calls);
     // False when it joined a load in flight: it made no call (the attempts and calls are the starter's).
     let own = key === undefined;
     if (key !== undefined) {
@@ -180,9 +173,23 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
       const mine$ = load$.pipe(map((outcome) => ({ ...outcome, rows: cache.set(this.index, key, outcome.rows) })));
       load$ = cache.share(this.index, key, defer(() => ((own = true), mine$)), this.#endAt);
     }
-    this.#subscription = load$.subscribe({ next: (o) => this.#succeed(own ? o : { ...o, attempts: 0, calls: 0 }, false), error: (error: unknown) => this.#fail(error) });
+    this.#subscription = load$.subscribe({ next: (o) => this.#succeed(own ? o : { ...o, attempts: 0, calls: 0, tallied: false }, false), error: (error: unknown) => this.#fail(error) });
     // Subscribing starts the load at once unless one was in flight: then this one waits on it.
     if (!own && !this.#settled) this.joined();
+  }
+
+  /** Every batch's call, at most all at once; each batch counted as it answers (unless streamed: its sink counts). */
+  #batches$(calls: readonly BoundCall[]): Observable<FragmentOutcome> {
+    const tally = this.streaming ? undefined : new BatchTally(this.env.limits, { fragmentId: this.id, source: this.env.sourceName }, (rows) => this.env.account(this.id, rows));
+    return from(calls).pipe(
+      mergeMap((call, i) => {
+        const batch = { index: i, count: calls.length };
+        // Counted first: the batch that passes a bound fails the fragment rather than ending its span as a success.
+        return this.#call$(call, batch).pipe(map((out) => (tally?.add(out.rows), this.batchSucceeded(batch, out.attempts, out.count), { out, i })));
+      }),
+      toArray(),
+      map((parts) => ({ ...combine(parts.sort((a, b) => a.i - b.i).map((p) => p.out)), tallied: tally !== undefined })),
+    );
   }
 
   attemptDone(output: AttemptOutput): void {
@@ -237,9 +244,9 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     if (this.#settled) return;
     const env = this.env;
     try {
-      // Batches are bounded one by one at the source: their sum is bounded here.
-      checkFragmentLimits(outcome, env.limits, this.#batches, { fragmentId: this.id, source: env.sourceName }, cached);
-      if (!cached && !this.streaming) env.account(this.id, outcome.rows); // a streamed one counted each batch (boundedSink)
+      // Batches are bounded one by one at the source: their sum here, unless counted as they came (BatchTally).
+      checkFragmentLimits(outcome, env.limits, outcome.tallied ? 1 : this.#batches, { fragmentId: this.id, source: env.sourceName }, cached);
+      if (!cached && !this.streaming && !outcome.tallied) env.account(this.id, outcome.rows); // a streamed one counted each batch (boundedSink)
     } catch (error) {
       this.#fail(error);
       return;

@@ -13,6 +13,8 @@ export interface FragmentOutcome {
   limited?: 'stopped' | 'satisfied';
   /** Its source's latency as this load saw it: the slowest answering call (see `AttemptOutput.callMs`). */
   callMs?: number;
+  /** Its batches were counted against the bounds and the quota as they came (`BatchTally`). */
+  tallied?: boolean;
 }
 
 /** A lone call's output as the fragment's outcome. */
