@@ -7,7 +7,7 @@ import type { Row } from '../../data/row.js';
 import { isRetryable } from './errors.js';
 import { fetchPage } from './fetch.js';
 import { linkedController, mapBounded } from './fanout.js';
-import { DEFAULT_FRAGMENT_MAX_BYTES, smaller } from '../../data/limits.js';
+import { DEFAULT_FRAGMENT_MAX_BYTES, limitExceeded, smaller } from '../../data/limits.js';
 import { declaredLimits, sourceBoundSchema } from '../options.js';
 import { callLimits } from '../call-limits.js';
 import { DEFAULT_MAX_PAGES, pages } from './paginate.js';
@@ -21,6 +21,8 @@ export type { HttpHeadersFor } from './principal-headers.js';
 
 /** Per-call fan-out when `maxConcurrency` is not set. */
 export const DEFAULT_HTTP_CONCURRENCY = 4;
+/** Requests one call may send (list values and pages together) when the source does not say. */
+export const DEFAULT_HTTP_MAX_REQUESTS = 1000;
 /** Bytes of response bodies one call may read when neither the source nor the executor says (`DEFAULT_FRAGMENT_MAX_BYTES`). */
 export const DEFAULT_HTTP_MAX_BYTES = DEFAULT_FRAGMENT_MAX_BYTES;
 
@@ -62,6 +64,12 @@ export const httpSourceOptionsSchema = z.strictObject({
    * else 64 MiB; `Infinity`/`null` lifts it. The run's limits may lower it.
    */
   maxBytes: sourceBoundSchema,
+  /**
+   * Most requests one call may send, every list value's (`list: 'each'`) and every page
+   * together (default 1000); `Infinity`/`null`: none. A bound list with more values than this
+   * fails the call before anything is sent (LIMIT_EXCEEDED).
+   */
+  maxRequests: sourceBoundSchema,
   /** Most requests of one pagination loop (default 100); a query's paginate.maxPages may lower it. */
   maxPages: positiveInt.optional(),
   /** Default 'principal'. Set 'shared' only when every principal sees the same data through `headers`. */
@@ -90,6 +98,19 @@ function withBudgetHeader(name: string | undefined, budgetMs: number | undefined
   return (request) => {
     const left = Math.max(0, Math.floor(budgetMs - (performance.now() - startedAt)));
     return { ...request, headers: { ...request.headers, [name]: String(left) } };
+  };
+}
+
+/**
+ * Counts one call's requests against `maxRequests`: a list that alone needs more fails at
+ * once, before any is sent; otherwise the request past it (a page) fails LIMIT_EXCEEDED.
+ */
+function requestCap(maxRequests: number, listed: number, fragmentId: string | undefined): () => void {
+  const subject = { fragmentId, source: 'http' };
+  if (listed > maxRequests) throw limitExceeded(subject, `its bound list needs ${listed} requests (list: 'each'), more than maxRequests=${maxRequests}; nothing was sent (use list: 'comma', a batch, or raise maxRequests)`);
+  let sent = 0;
+  return () => {
+    if (++sent > maxRequests) throw limitExceeded(subject, `more than maxRequests=${maxRequests} requests (list values and pages)`);
   };
 }
 
@@ -137,6 +158,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     // two lists under list: 'each') throws here, and must leave nothing on ctx.signal or on
     // the source's lifetime signal, where a listener would stay until close().
     const requests = buildRequests(query, baseUrl, headers);
+    const sent = requestCap(opts.maxRequests ?? DEFAULT_HTTP_MAX_REQUESTS, requests.length, ctx.fragmentId);
     const { controller, dispose } = linkedController([ctx.signal, lifetime.signal]);
     // Each request in flight listens on the call's signal: a maxConcurrency over ten is not
     // the leak Node's default MaxListeners warning guesses either.
@@ -147,7 +169,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     const timed = withBudgetHeader(budgetHeader, ctx.budgetMs, performance.now());
     const loopFor = (request: HttpRequest, requestSignal: AbortSignal) =>
       pages(request, query.paginate, {
-        fetchPage: (r) => fetchPage(timed(r), { fetch: doFetch, signal: requestSignal, budget, rows: query.rows }),
+        fetchPage: (r) => (sent(), fetchPage(timed(r), { fetch: doFetch, signal: requestSignal, budget, rows: query.rows })),
         maxPages,
         fragmentId: ctx.fragmentId,
       });
