@@ -161,10 +161,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
       this.#attempt.start();
       return;
     }
-    let load$: Observable<FragmentOutcome> =
-      calls.length === 1
-        ? this.#call$(calls[0]!, ONE_BATCH).pipe(map(outcomeOf))
-        : this.#batches$(calls);
+    let load$: Observable<FragmentOutcome> = calls.length === 1 ? this.#call$(calls[0]!, ONE_BATCH).pipe(map(outcomeOf)) : this.#batches$(calls);
     // False when it joined a load in flight: it made no call (the attempts and calls are the starter's).
     let own = key === undefined;
     if (key !== undefined) {
@@ -182,11 +179,8 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
   #batches$(calls: readonly BoundCall[]): Observable<FragmentOutcome> {
     const tally = this.streaming ? undefined : new BatchTally(this.env.limits, { fragmentId: this.id, source: this.env.sourceName }, (rows) => this.env.account(this.id, rows));
     return from(calls).pipe(
-      mergeMap((call, i) => {
-        const batch = { index: i, count: calls.length };
-        // Counted first: the batch that passes a bound fails the fragment rather than ending its span as a success.
-        return this.#call$(call, batch).pipe(map((out) => (tally?.add(out.rows), this.batchSucceeded(batch, out.attempts, out.count), { out, i })));
-      }),
+      // Counted first: the batch that passes a bound fails the fragment rather than ending its span as a success.
+      mergeMap((call, i, batch = { index: i, count: calls.length }) => this.#call$(call, batch).pipe(map((out) => (tally?.add(out.rows), this.batchSucceeded(batch, out.attempts, out.count), { out, i })))),
       toArray(),
       map((parts) => ({ ...combine(parts.sort((a, b) => a.i - b.i).map((p) => p.out)), tallied: tally !== undefined })),
     );
