@@ -1,4 +1,6 @@
 import { constants } from 'node:buffer';
+import { TributaryError } from '../errors.js';
+import { parseRunKey } from './run-key.js';
 
 /** The default bound on one stored fragment's gunzipped rows when its run sets no `maxBytes`: 1 GiB (as recordings). */
 export const DEFAULT_MAX_FRAGMENT_BYTES = 2 ** 30;
@@ -23,4 +25,14 @@ export function fragmentByteBound(limits: { maxBytes?: number }, storeBound: num
  */
 export function storedBytesBound(bound: number): number {
   return Math.min(constants.MAX_LENGTH, bound + Math.ceil(bound / 256) + 64 * 1024);
+}
+
+/**
+ * The error of a stored fragment whose stored form is past `bound` (`storedBytesBound`): the
+ * store refused it without reading it. `runKey` is the store's key (the run's id, scoped).
+ */
+export function oversizedFragment(runKey: string, fragmentId: string, size: number, bound: number): TributaryError {
+  const why = `fragment "${fragmentId}" is stored in ${size} bytes, more than the ${bound} its rows may take (it was not read)`;
+  const run = parseRunKey(runKey)?.runId ?? runKey;
+  return new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${run}" is damaged: ${why}`, { issues: [{ path: `runs.${run}`, message: why }] });
 }

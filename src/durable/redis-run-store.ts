@@ -2,8 +2,7 @@ import { constants } from 'node:buffer';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
-import { DEFAULT_MAX_FRAGMENT_BYTES, storedBytesBound } from './fragment-bound.js';
-import { parseRunKey } from './run-key.js';
+import { DEFAULT_MAX_FRAGMENT_BYTES, oversizedFragment, storedBytesBound } from './fragment-bound.js';
 import type { RunStore, StoredFragment, StoredRun, StoredRunInfo, StoredRunState } from './run-store.js';
 
 const optionsSchema = z.strictObject({
@@ -200,12 +199,7 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
     fragments: async (runId, maxBytes) => {
       const bound = storedBytesBound(maxBytes ?? maxFragmentBytes);
       const reply = await call('to read fragments', () => client.callBuffer('eval', READ_FRAGMENTS, 1, fragKey(runId), String(bound)) as Promise<unknown[]>);
-      if (reply[0] === 0) {
-        const id = String(reply[1]);
-        const why = `fragment "${id}" is stored in ${Number(reply[2])} bytes, more than the ${bound} its rows may take (it was not read)`;
-        const run = parseRunKey(runId)?.runId ?? runId;
-        throw new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${run}" is damaged: ${why}`, { issues: [{ path: `runs.${run}`, message: why }] });
-      }
+      if (reply[0] === 0) throw oversizedFragment(runId, String(reply[1]), Number(reply[2]), bound);
       const raw: Record<string, Buffer> = Object.create(null) as Record<string, Buffer>;
       for (let i = 1; i + 1 < reply.length; i += 2) raw[String(reply[i])] = reply[i + 1] as Buffer;
       const out: StoredFragment[] = [];

@@ -2,7 +2,7 @@ import { constants } from 'node:buffer';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
-import { DEFAULT_MAX_FRAGMENT_BYTES } from './fragment-bound.js';
+import { DEFAULT_MAX_FRAGMENT_BYTES, oversizedFragment, storedBytesBound } from './fragment-bound.js';
 import type { Lease, RunStore, StoredFragment, StoredRun, StoredRunInfo, StoredRunState } from './run-store.js';
 
 const optionsSchema = z.strictObject({
@@ -81,7 +81,8 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
     hasFragment: db.prepare('SELECT 1 FROM tributary_run_fragments WHERE run_id = ? AND fragment_id = ?'),
     // Conditional on the lease: a process that lost it (another took the run over) writes nothing.
     touch: db.prepare(`UPDATE tributary_runs SET updated_at = ?, snapshot = COALESCE(?, snapshot), stored = stored + ? WHERE run_id = ? AND lease_owner = ? AND expires_at IS NULL`),
-    fragments: db.prepare('SELECT fragment_id, row_count, columns, data FROM tributary_run_fragments WHERE run_id = ?'),
+    // A stored form past the bound is sized, not read (its data comes back NULL).
+    fragments: db.prepare('SELECT fragment_id, row_count, columns, length(data) AS size, CASE WHEN length(data) <= ? THEN data END AS data FROM tributary_run_fragments WHERE run_id = ?'),
     keep: db.prepare(`UPDATE tributary_runs SET state = ?, updated_at = ?, expires_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE run_id = ? AND lease_owner = ? AND expires_at IS NULL`),
     removeHeld: db.prepare('DELETE FROM tributary_runs WHERE run_id = ? AND lease_owner = ? AND expires_at IS NULL'),
     list: db.prepare(`SELECT ${INFO_COLUMNS} FROM tributary_runs WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at, run_id`),
@@ -144,13 +145,13 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
       st.release.run({ runId, owner, state, now });
     },
     putFragment: async (runId, fragment, snapshot, now, owner) => put(runId, owner, fragment, snapshot, now),
-    fragments: async (runId) =>
-      (st.fragments.all(runId) as { fragment_id: string; row_count: number; columns: string | null; data: Buffer | null }[]).map((r) => ({
-        fragmentId: r.fragment_id,
-        rowCount: r.row_count,
-        chunks: r.data ? [r.data] : [],
-        columns: r.columns ?? undefined,
-      })),
+    fragments: async (runId, maxBytes) => {
+      const bound = storedBytesBound(maxBytes ?? maxFragmentBytes);
+      return (st.fragments.all(bound, runId) as { fragment_id: string; row_count: number; columns: string | null; size: number | null; data: Buffer | null }[]).map((r) => {
+        if (r.size !== null && r.size > bound) throw oversizedFragment(runId, r.fragment_id, r.size, bound);
+        return { fragmentId: r.fragment_id, rowCount: r.row_count, chunks: r.data ? [r.data] : [], columns: r.columns ?? undefined };
+      });
+    },
     finish: async (runId, state, keepMs, now, owner) => finish(runId, owner, state, keepMs, now),
     list: async (now) => {
       purge(now);

@@ -87,6 +87,28 @@ describe('sqliteRunStore({ maxFragmentBytes })', () => {
     db.close();
     await expectRefused(sqliteRunStore({ file, maxFragmentBytes: MiB }), 'bombed');
   });
+
+  it('refuses a stored fragment larger than its bound before reading it (sized by length(), never read)', async () => {
+    const file = join(dir, 'runs.db');
+    await interruptedRun(sqliteRunStore({ file }), 'huge');
+    const db = new Database(file);
+    // 3 MiB of incompressible bytes as the fragment's data: past 1 MiB before any gunzip.
+    db.prepare("UPDATE tributary_run_fragments SET data = ? WHERE run_id = ? AND fragment_id = 'a'").run(randomBytes(3 * MiB), storedRunKey('huge', undefined));
+    db.close();
+    const source = gatedSource({ a: A_ROWS, b: B_ROWS });
+    const e = createExecutor({ sources: { db: source }, runStore: sqliteRunStore({ file, maxFragmentBytes: MiB }) });
+    try {
+      await expect(e.resume('huge')).rejects.toMatchObject({
+        code: 'SOURCE_BAD_RESPONSE',
+        message: expect.stringMatching(/stored run "huge" is damaged: fragment "a" is stored in 3145728 bytes, more than the \d+ its rows may take \(it was not read\)/),
+        issues: [{ path: 'runs.huge' }],
+      });
+      expect(source.calls).toEqual({});
+      expect(await e.runs()).toMatchObject([{ runId: 'huge', state: 'interrupted', leaseOwner: undefined }]);
+    } finally {
+      await e.close();
+    }
+  });
 });
 
 describeRedis('redisRunStore({ maxFragmentBytes })', () => {
