@@ -89,7 +89,11 @@ export interface SourceEnv {
   account(fragmentId: string, rows: readonly Row[]): void;
   /** Streaming for this fragment, if `run.rows()` asked for it. */
   streamOf(fragment: number): FragmentStream | undefined;
-  /** True once the fragment's rows can reach nobody (the reader of `run.rows()` left): it then succeeds with none, without a call. */
+  /**
+   * True once the fragment's rows can reach nobody (the reader of `run.rows()` left, or full
+   * streamed limits no longer want them, nor those of any fragment that binds them): it then
+   * succeeds with none, without a call.
+   */
   unwanted(fragment: number): boolean;
   /** Why the run is being stopped (cancel reason, fail-fast error), for the abort signal. */
   abortReason(): unknown;

@@ -116,8 +116,9 @@ class SourceRun implements SourceRunner, SourceEnv {
     return this.#port.streaming?.streamOf(i);
   }
 
-  unwanted(): boolean {
-    return this.#port.streaming?.gone === true;
+  unwanted(i: number): boolean {
+    const streaming = this.#port.streaming;
+    return streaming !== undefined && (streaming.gone || streaming.unneeded(this.#port.prepared.fragments[i]!.id));
   }
 
   abortReason(): TributaryError {

@@ -27,8 +27,10 @@ export class RunStreaming {
   #failure: { error: unknown } | undefined;
   /** Once the consumer has left: whether each fragment's rows were still wanted then (see `cutShort`). */
   readonly #wanted = new Map<string, boolean>();
-  /** Streamed leaves without dependents whose rows a satisfied limit no longer wants, still to be stopped. */
-  readonly #unsatisfied: Set<string>;
+  /** Fragments whose rows full limits have made unwanted (see `unneeded`): stopped, or not run. */
+  readonly #unneeded = new Set<string>();
+  /** Streamed leaves a full limit had satisfied when last counted (it only grows). */
+  #satisfiedLeaves = 0;
   readonly #onLimited: (id: string) => void;
 
   private constructor(prepared: PreparedPlan, plan: StreamPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[], onLeave: () => void, onLimited: (id: string) => void) {
@@ -36,8 +38,6 @@ export class RunStreaming {
     this.#plan = plan;
     this.#rowsOf = rowsOf;
     this.#onLimited = onLimited;
-    // A leaf other fragments bind keeps running: cutting it short would change what they bind.
-    this.#unsatisfied = new Set([...plan.leaves].filter((id) => prepared.fragments[prepared.indexOf.get(id)!]!.dependents.length === 0));
     const materialize = async (node: MergeNode): Promise<Row[]> => {
       const ids = [...new Set(mergeLeaves(node).leaves.map((l) => l.id))];
       await Promise.all(ids.map((id) => this.#waiter(id).promise));
@@ -51,9 +51,9 @@ export class RunStreaming {
   /**
    * Streaming for this plan, or undefined when its merge tree cannot stream. `onLeave` runs
    * once if the consumer leaves before the end: then no fragment's rows can reach anyone.
-   * `onLimited(id)` runs once for a streamed leaf (that no fragment binds) when the limits on
-   * its way are full: its rows can reach nobody, so what it still runs is stopped, whether
-   * or not it has delivered a batch.
+   * `onLimited(id)` runs once for a fragment still running when full limits have made its
+   * rows unwanted (see `unneeded`): what it still runs is stopped, whether or not it has
+   * delivered a batch.
    */
   static start(
     prepared: PreparedPlan,
@@ -66,14 +66,54 @@ export class RunStreaming {
     return plan ? new RunStreaming(prepared, plan, params, rowsOf, onLeave, onLimited) : undefined;
   }
 
-  /** After rows went through: every leaf a limit has just made unwanted is stopped. */
+  /**
+   * After rows went through: once a limit has just become full, every unsettled fragment
+   * whose rows can no longer reach the reader (see `#reaches`) is stopped, and one not
+   * started yet will not run (`unneeded`). O(leaves) per batch; a pass over the fragments
+   * only when another leaf became satisfied (at most once per leaf).
+   */
   #stopSatisfied(): void {
-    if (this.#unsatisfied.size === 0 || this.rows.gone) return;
-    for (const id of this.#unsatisfied) {
-      if (!this.rows.satisfied(id)) continue;
-      this.#unsatisfied.delete(id);
-      if (!this.#settled.has(id)) this.#onLimited(id);
+    if (this.rows.gone) return;
+    let satisfied = 0;
+    for (const id of this.#plan.leaves) if (this.rows.satisfied(id)) satisfied++;
+    if (satisfied === this.#satisfiedLeaves) return;
+    this.#satisfiedLeaves = satisfied;
+    const memo = new Map<string, boolean>();
+    const stop: string[] = [];
+    for (const f of this.#prepared.fragments) {
+      if (this.#settled.has(f.id) || this.#unneeded.has(f.id) || this.#reaches(f.id, memo)) continue;
+      this.#unneeded.add(f.id);
+      stop.push(f.id);
     }
+    for (const id of stop) if (!this.#settled.has(id)) this.#onLimited(id);
+  }
+
+  /**
+   * Whether fragment `id`'s rows can still reach the reader while no one has left: it is a
+   * streamed leaf no full limit has satisfied yet; or a join's right side that such a leaf
+   * waits on (one no leaf waits on counts as wanted); or an unsettled fragment that binds its
+   * rows is itself wanted. A leaf that other fragments bind is stopped only once their rows
+   * are unwanted too: before, cutting it short would have changed what they bind.
+   */
+  #reaches(id: string, memo: Map<string, boolean>): boolean {
+    let wanted = memo.get(id);
+    if (wanted !== undefined) return wanted;
+    memo.set(id, true); // the plan is a DAG; the entry guards the walk all the same
+    const plan = this.#plan;
+    const f = this.#prepared.fragments[this.#prepared.indexOf.get(id)!]!;
+    wanted = plan.leaves.has(id) && !this.rows.satisfied(id);
+    if (!wanted && plan.materialized.has(id)) {
+      const waiting = [...plan.waitsOn].filter(([, right]) => right.has(id));
+      wanted = waiting.length === 0 || waiting.some(([leaf]) => !this.rows.satisfied(leaf));
+    }
+    if (!wanted) wanted = f.dependents.some((d) => { const dep = this.#prepared.fragments[d]!.id; return !this.#settled.has(dep) && this.#reaches(dep, memo); });
+    memo.set(id, wanted);
+    return wanted;
+  }
+
+  /** True once full limits have made fragment `id`'s rows unwanted: not started yet, it succeeds with none, uncalled and unbound. */
+  unneeded(id: string): boolean {
+    return this.#unneeded.has(id);
   }
 
   /**

@@ -49,6 +49,75 @@ describe('a full streamed limit', () => {
     }
   });
 
+  it('stops a fragment another binds once that one\'s rows are unwanted too, and the binding one never runs', async () => {
+    const { h, executor, fragments } = setup(['m1', 'm2', 'm3']);
+    try {
+      const run = executor.run({
+        fragments: [...fragments, { id: 'dep', source: 'mem', dependsOn: ['slow'], query: { table: 't', where: { in: ['name', { $from: 'slow', column: 'name' }] } } }],
+        merge: { op: 'limit', n: 2, input: { op: 'union', inputs: ['m', 'slow', 'dep'] } },
+      });
+      const rows: Row[] = [];
+      const read = (async () => {
+        for await (const batch of run.rows()) rows.push(...batch);
+      })();
+      // Before, 'slow' ran on for 'dep' (whose rows the full limit did not want either): the run never ended.
+      expect(await settles(run.result)).toBe(true);
+      await read;
+      expect(rows).toEqual([{ name: 'm1' }, { name: 'm2' }]);
+      const result = await run.result;
+      expect(result.status).toBe('ok');
+      expect(h.aborts.map((a) => a.name)).toEqual(['slow']);
+      expect(result.completeness.complete).toBe(true);
+      expect(result.completeness.fragments).toMatchObject({
+        slow: { status: 'succeeded', reason: 'limit-stopped', rowsMayBeMissing: false },
+        dep: { status: 'succeeded', reason: 'limit-satisfied', rowsMayBeMissing: false, attempts: 0 },
+      });
+      expect(result.fragments.dep).toMatchObject({ calls: 0, rowCount: 0 });
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('stops a fragment that only feeds another (not in the merge) once the limit wants neither', async () => {
+    const { h, executor, fragments } = setup(['m1', 'm2', 'm3']);
+    try {
+      const run = executor.run({
+        fragments: [...fragments, { id: 'dep', source: 'mem', dependsOn: ['slow'], query: { table: 't', where: { in: ['name', { $from: 'slow', column: 'name' }] } } }],
+        merge: { op: 'limit', n: 1, input: { op: 'union', inputs: ['m', 'dep'] } },
+      });
+      const read = (async () => {
+        for await (const batch of run.rows()) void batch;
+      })();
+      expect(await settles(run.result)).toBe(true);
+      await read;
+      expect(h.aborts.map((a) => a.name)).toEqual(['slow']);
+      expect((await run.result).completeness.fragments).toMatchObject({ slow: { reason: 'limit-stopped' }, dep: { reason: 'limit-satisfied' } });
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('keeps a fragment running while one that binds it still has rows to give', async () => {
+    const { h, executor, fragments } = setup(['m1', 'm2', 'm3']);
+    try {
+      const run = executor.run({
+        fragments: [...fragments, { id: 'dep', source: 'mem', dependsOn: ['slow'], query: { table: 't', where: { in: ['name', { $from: 'slow', column: 'name' }] } } }],
+        // The limit covers 'm' only: 'dep' (and so 'slow', which it binds) is still wanted.
+        merge: { op: 'union', inputs: [{ op: 'limit', n: 1, input: 'm' }, 'dep'] },
+      });
+      const read = (async () => {
+        for await (const batch of run.rows()) void batch;
+      })();
+      expect(await settles(run.result)).toBe(false);
+      expect(h.aborts).toEqual([]);
+      run.cancel();
+      await read.catch(() => undefined);
+      await run.result.catch(() => undefined);
+    } finally {
+      await executor.close();
+    }
+  });
+
   it('does not fail a project for a column only the stopped fragment might have had, and still checks the others', async () => {
     const { executor, fragments } = setup(['m1', 'm2', 'm3']);
     const stream = async (merge: unknown) => {
