@@ -36,6 +36,14 @@ export interface FragmentCompleteness {
   cacheAgeMs?: number;
   /** Its share of the query's deadline, when the query had one and it started. */
   budgetMs?: number;
+  /**
+   * A streamed run (`run.rows()`) only, when not 0: how many of its rows had gone into the
+   * streamed merge before it stopped (as `result.fragments[id].rowCount` says). Rows that
+   * passed the merge reached the reader, although the fragment did not finish: one that
+   * failed or was dropped left part of its rows in the stream, where an eager run's merge
+   * would have had none of them (it treats such a fragment as an empty input).
+   */
+  rowsStreamed?: number;
   /** Milliseconds it ran (0 if it never started). */
   usedMs: number;
 }
@@ -58,8 +66,11 @@ export function whyNeverRan(prepared: PreparedPlan, table: StatusTable): (i: num
   return (i) => (prepared.fragments[i]!.dependsOn.every((u) => table.state(u) === 'succeeded') ? 'cancelled' : 'skipped');
 }
 
-/** Built from the run's status table once the query has finished, `endAt` ms after it started. */
-export function buildCompleteness(prepared: PreparedPlan, table: StatusTable, endAt: number): Completeness {
+/**
+ * Built from the run's status table once the query has finished, `endAt` ms after it started;
+ * `streamed` when its rows went to `run.rows()` as they came (see `rowsStreamed`).
+ */
+export function buildCompleteness(prepared: PreparedPlan, table: StatusTable, endAt: number, streamed = false): Completeness {
   // The common case costs no pass over the fragments.
   if (table.allSucceededInFull()) return { complete: true, fragments: {} };
   const fragments: Record<string, FragmentCompleteness> = {};
@@ -99,6 +110,7 @@ export function buildCompleteness(prepared: PreparedPlan, table: StatusTable, en
     const rowsMayBeMissing = reason !== 'limit-stopped' && reason !== 'limit-satisfied';
     if (rowsMayBeMissing) complete = false;
     const budgetMs = table.budgetMs(i);
+    const rowsStreamed = streamed ? table.rowCount(i) : 0;
     const entry: FragmentCompleteness = {
       status,
       reason,
@@ -107,6 +119,7 @@ export function buildCompleteness(prepared: PreparedPlan, table: StatusTable, en
       cached: table.cached(i),
       ...(budgetMs === undefined ? {} : { budgetMs: Math.max(0, Math.round(budgetMs)) }),
       usedMs: table.ranMs(i, endAt) ?? 0,
+      ...(rowsStreamed > 0 ? { rowsStreamed } : {}),
     };
     // A fragment may be called `__proto__`: that one is defined, not assigned.
     if (f.id === '__proto__') Object.defineProperty(fragments, f.id, { value: entry, enumerable: true, writable: true, configurable: true });

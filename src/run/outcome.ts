@@ -23,7 +23,7 @@ export function runOutcome(port: RunPort, snapshot: FinalSnapshot): { out: Query
   const failed = snapshot.value === 'failed' || snapshot.status === 'error' || stopped;
   const durationMs = port.at();
   const errors = port.mergeError ? [...port.errors, port.mergeError] : port.errors;
-  const out = buildResult(prepared, port.table, { runId: port.runId, failed, rows: port.merged.rows, columns: port.merged.columns, errors, retries: port.events.retries, durationMs });
+  const out = buildResult(prepared, port.table, { runId: port.runId, failed, rows: port.merged.rows, columns: port.merged.columns, errors, retries: port.events.retries, durationMs, streamed: port.streaming !== undefined });
   const cancelled = stopped || (failed && snapshot.context.failure?.code === 'CANCELLED');
   const error = !failed
     ? undefined

@@ -60,6 +60,8 @@ export interface RunOutcome {
   errors: TributaryError[];
   retries: number;
   durationMs: number;
+  /** Its rows went to `run.rows()` as they came (see `FragmentCompleteness.rowsStreamed`). */
+  streamed?: boolean;
 }
 
 /** Builds the `QueryResult` from the run's status table and what lived outside it. */
@@ -104,7 +106,7 @@ export function buildResult(prepared: PreparedPlan, table: StatusTable, outcome:
     columns: outcome.failed ? [] : outcome.columns,
     fragments,
     errors: outcome.errors,
-    completeness: buildCompleteness(prepared, table, outcome.durationMs),
+    completeness: buildCompleteness(prepared, table, outcome.durationMs, outcome.streamed),
     stats: {
       durationMs: outcome.durationMs,
       fragments: prepared.fragments.length,
