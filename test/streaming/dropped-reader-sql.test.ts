@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createExecutor, mysqlSource, postgresSource, type Executor, type SourceExecutor } from '../../src/index.js';
+import { describeWithServer, eventually, mysqlAdmin, mysqlUrl, pgAdmin, pgUrl, requireServer, type Admin, type ServerKind } from '../support/servers.js';
+
+/**
+ * A reader that takes a batch of `run.rows()` and then drops the iterator without
+ * `return()` leaves the statement paused on its pooled connection (back-pressure). The run's
+ * deadline, and `executor.close()`, still end it: the statement is gone from the server and
+ * the pool's one connection serves the next query.
+ */
+
+interface Target {
+  kind: ServerKind;
+  admin(): Promise<Admin>;
+  /** A pool of one connection, so a held connection would block the next query. */
+  source(): SourceExecutor;
+  long(tag: string): string;
+  busy(admin: Admin, tag: string): Promise<number>;
+}
+
+const targets: Target[] = [
+  {
+    kind: 'postgres',
+    admin: () => pgAdmin(),
+    source: () => postgresSource({ url: pgUrl(), max: 1, streamBatchSize: 10 }),
+    // Two small series in a nested loop: rows come as they are made (one big series is built whole first).
+    long: (tag) => `SELECT a * 10000 + b AS id, '${tag}' AS tag FROM generate_series(0, 999) AS a, generate_series(1, 10000) AS b`,
+    // A cursor held open between reads sits in its transaction ('idle in transaction').
+    busy: async (admin, tag) =>
+      Number((await admin.exec(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE $1 AND state <> 'idle' AND pid <> pg_backend_pid()`, [`%${tag}%`]))[0]?.n),
+  },
+  {
+    kind: 'mysql',
+    admin: () => mysqlAdmin(),
+    source: () => mysqlSource({ url: mysqlUrl(), connectionLimit: 1, streamBatchSize: 10 }),
+    long: (tag) => `SELECT seq AS id, '${tag}' AS tag FROM seq_1_to_10000000`,
+    busy: async (admin, tag) =>
+      Number(
+        (await admin.exec(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID() AND COMMAND <> 'Sleep'`, [`%${tag}%`]))[0]?.n,
+      ),
+  },
+];
+
+for (const t of targets) {
+  const check = await requireServer(t.kind);
+  describeWithServer(check, `a dropped run.rows() iterator over ${t.kind}`, () => {
+    let admin: Admin;
+    beforeAll(async () => {
+      admin = await t.admin();
+    });
+    afterAll(() => admin?.close());
+
+    /** A run whose reader takes one batch, then drops the iterator; the statement is still open on the server then. */
+    async function dropAfterOne(executor: Executor, tag: string, deadlineMs?: number) {
+      const run = executor.run({ ...(deadlineMs === undefined ? {} : { deadlineMs }), fragments: [{ id: 'big', source: 'db', query: { sql: t.long(tag) } }], merge: 'big' });
+      const iterator = run.rows(10);
+      expect((await iterator.next()).value).toHaveLength(10);
+      expect(await t.busy(admin, tag)).toBe(1);
+      return { run, iterator };
+    }
+
+    it("is ended by the run's deadline: the statement leaves the server and the pool's one connection serves the next query", async () => {
+      const executor = createExecutor({ sources: { db: t.source() }, cache: false });
+      try {
+        // Warm: the pool's connection open, the run's machinery built, so the first batch comes well within the deadline.
+        await executor.execute({ fragments: [{ id: 'one', source: 'db', query: { sql: 'SELECT 1 AS one' } }], merge: 'one' });
+        const tag = `dropped_${randomBytes(4).toString('hex')}`;
+        const { run } = await dropAfterOne(executor, tag, 1000);
+        const result = await run.result;
+        expect(result.status).toBe('failed');
+        expect(result.errors[0]).toMatchObject({ code: 'TIMEOUT', fragmentId: 'big' });
+        expect(result.completeness.fragments.big).toMatchObject({ status: 'failed', reason: 'deadline', rowsStreamed: result.fragments.big!.rowCount });
+        expect(await eventually(async () => (await t.busy(admin, tag)) === 0, 3000)).toBe(true);
+        const next = await executor.execute({ fragments: [{ id: 'one', source: 'db', query: { sql: 'SELECT 1 AS one' } }], merge: 'one' });
+        expect(next.rows).toEqual([{ one: 1 }]);
+      } finally {
+        await executor.close();
+      }
+    });
+
+    it('is ended by executor.close(): the run rejects CANCELLED, the iterator says so, and the statement leaves the server', async () => {
+      const executor = createExecutor({ sources: { db: t.source() }, cache: false });
+      const tag = `dropped_${randomBytes(4).toString('hex')}`;
+      const { run, iterator } = await dropAfterOne(executor, tag);
+      await executor.close();
+      await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
+      // The batches already queued come first, then the end: CANCELLED.
+      const drain = async (): Promise<void> => {
+        while (!(await iterator.next()).done);
+      };
+      await expect(drain()).rejects.toMatchObject({ code: 'CANCELLED' });
+      expect(await eventually(async () => (await t.busy(admin, tag)) === 0, 3000)).toBe(true);
+    });
+  });
+}
