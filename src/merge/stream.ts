@@ -5,6 +5,7 @@ import { join } from './join.js';
 import { compilePredicate } from '../data/predicate.js';
 import { project } from './project.js';
 import { columnsOf } from './relation.js';
+import { pickMaker } from '../data/row-maker.js';
 import { evaluateMerge } from './evaluate.js';
 import { emptyInputs, KnownColumns, outputColumns, projectedColumns } from './stream-columns.js';
 import { leavesOf, children } from './tree.js';
@@ -169,9 +170,20 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
   }
   const resolveParam = (name: string): unknown => (Object.hasOwn(ctx.params, name) ? ctx.params[name] : undefined);
   switch (node.op) {
-    case 'union':
-      node.inputs.forEach((input, i) => build(input, steps, limits, `${path}.inputs[${i}]`, ctx, known, out));
+    case 'union': {
+      // The whole merge gives every row every input's columns (null where its input has none):
+      // a batch gets those known so far — every input's that has shown its columns — in that order.
+      const pad: Step = (batch) => {
+        const columns = known.columnsAt(node, batch);
+        const own = columnsOf(batch);
+        if (own.length === columns.length && own.every((c, i) => c === columns[i])) return batch;
+        const pick = pickMaker(columns, batch.length);
+        return batch.map((row) => pick(row));
+      };
+      const above = node.inputs.length > 1 ? [pad, ...steps] : steps;
+      node.inputs.forEach((input, i) => build(input, above, limits, `${path}.inputs[${i}]`, ctx, known, out));
       return;
+    }
     case 'filter': {
       const test = compilePredicate(node.where, resolveParam, `${path}.where`);
       build(node.input, [(batch) => batch.filter(test), ...steps], limits, `${path}.input`, ctx, known, out);

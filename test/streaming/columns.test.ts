@@ -46,6 +46,37 @@ async function both(sources: Record<string, SourceExecutor>, fragments: { id: st
 const byId = (rows: Row[]) => [...rows].sort((a, b) => Number(a.id) - Number(b.id));
 
 describe('streamed rows have the columns the whole merge gives them', () => {
+  it('a bare union pads each streamed row with every column its inputs have shown so far, as the whole merge does', async () => {
+    const source = batched(
+      {
+        us: [[{ id: 1, state: 'CA' }], [{ id: 2, state: 'NY' }], [{ id: 5, state: 'WA' }]],
+        eu: [[{ id: 3, vat: 'FR1' }], [{ id: 4, vat: 'DE2' }]],
+      },
+      true,
+    );
+    const fragments = [
+      { id: 'us', source: 's', query: { name: 'us' } },
+      { id: 'eu', source: 's', query: { name: 'eu' } },
+    ];
+    const { whole, streamed, error, result } = await both({ s: source }, fragments, { op: 'union', inputs: ['us', 'eu'] });
+    expect(error).toBeUndefined();
+    expect((result as { status: string }).status).toBe('ok');
+    expect(whole.columns).toEqual(['id', 'state', 'vat']);
+    const byId = (rows: Row[]) => new Map(rows.map((r) => [r.id, r]));
+    const wholeRows = byId(whole.rows);
+    // Every row after both inputs had shown their columns is the whole merge's row, keys in its order;
+    // before, a row carried its own input's columns only ({ id: 3, vat: 'FR1' }).
+    const [first, ...rest] = streamed;
+    expect(rest).toHaveLength(4);
+    for (const row of rest) {
+      expect(row).toEqual(wholeRows.get(row.id));
+      expect(Object.keys(row)).toEqual(Object.keys(wholeRows.get(row.id)!));
+    }
+    // The very first batch went out before the other input had shown its columns: it has its own.
+    expect(first).toEqual({ id: 1, state: 'CA' });
+    expect((result as { columns: string[] }).columns).toEqual(['id', 'state', 'vat']);
+  });
+
   it('a project over a union of inputs with different columns pads the columns an input lacks', async () => {
     const sources = { s: batched({ us: [[{ id: 2, state: 'CA' }]], eu: [[{ id: 1, vat: 'DE1' }], [{ id: 3, vat: 'FR9' }]] }, true) };
     const fragments = [
