@@ -90,9 +90,9 @@ export class RunStreaming {
 
   /**
    * Whether fragment `id`'s rows can still reach the reader while no one has left: it is a
-   * streamed leaf no full limit has satisfied yet; or a join's right side that such a leaf
-   * waits on (one no leaf waits on counts as wanted); or an unsettled fragment that binds its
-   * rows is itself wanted. A leaf that other fragments bind is stopped only once their rows
+   * streamed leaf no full limit has satisfied yet; or a join's right side (always: a batch
+   * that has just filled a limit below the join still needs it); or an unsettled fragment
+   * that binds its rows is itself wanted. A leaf that other fragments bind is stopped only once their rows
    * are unwanted too: before, cutting it short would have changed what they bind.
    */
   #reaches(id: string, memo: Map<string, boolean>): boolean {
@@ -101,11 +101,8 @@ export class RunStreaming {
     memo.set(id, true); // the plan is a DAG; the entry guards the walk all the same
     const plan = this.#plan;
     const f = this.#prepared.fragments[this.#prepared.indexOf.get(id)!]!;
-    wanted = plan.leaves.has(id) && !this.rows.satisfied(id);
-    if (!wanted && plan.materialized.has(id)) {
-      const waiting = [...plan.waitsOn].filter(([, right]) => right.has(id));
-      wanted = waiting.length === 0 || waiting.some(([leaf]) => !this.rows.satisfied(leaf));
-    }
+    // A join's right side stays wanted: rows that passed a full limit below the join may still be on their way to it.
+    wanted = plan.materialized.has(id) || (plan.leaves.has(id) && !this.rows.satisfied(id));
     if (!wanted) wanted = f.dependents.some((d) => { const dep = this.#prepared.fragments[d]!.id; return !this.#settled.has(dep) && this.#reaches(dep, memo); });
     memo.set(id, wanted);
     return wanted;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createExecutor, createVirtualClock, memorySource, type Row } from '../../src/index.js';
+import { z } from 'zod';
+import { createExecutor, createVirtualClock, memorySource, withColumns, type Plan, type Row, type SourceExecutor } from '../../src/index.js';
 import { hanging, settles } from '../support/hanging-source.js';
 
 /**
@@ -113,6 +114,44 @@ describe('a full streamed limit', () => {
       run.cancel();
       await read.catch(() => undefined);
       await run.result.catch(() => undefined);
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it("keeps a join's right side running for the rows that filled a limit below the join", async () => {
+    // The right side answers once the memory fragments below the limit have settled.
+    let answer!: () => void;
+    const later: SourceExecutor<{ name: string }> = {
+      kind: 'later',
+      querySchema: z.strictObject({ name: z.string() }),
+      execute: () => new Promise<Row[]>((resolve) => (answer = () => resolve(withColumns([{ name: 'm1', note: 'right' }], ['name', 'note'])))),
+    };
+    const mem = memorySource({ tables: { a: [{ name: 'm1' }], b: [{ name: 'm2' }] } });
+    const executor = createExecutor({ sources: { mem, later }, cache: false });
+    try {
+      const plan: Plan = {
+        fragments: [
+          { id: 'a', source: 'mem', query: { table: 'a' } },
+          { id: 'b', source: 'mem', query: { table: 'b' } },
+          { id: 'r', source: 'later', query: { name: 'r' } },
+        ],
+        merge: { op: 'join', type: 'left', left: { op: 'limit', n: 1, input: { op: 'union', inputs: ['a', 'b'] } }, right: 'r', on: [['name', 'name']] },
+      };
+      const run = executor.run(plan);
+      const rows: Row[] = [];
+      const read = (async () => {
+        for await (const batch of run.rows()) rows.push(...batch);
+      })();
+      // 'a' and 'b' settle while 'r' is still out: the limit is full with a's row, which waits at the join.
+      expect(await settles(run.result)).toBe(false);
+      answer();
+      await read;
+      const result = await run.result;
+      expect(result.status).toBe('ok');
+      // Before, the full limit stopped 'r' too: the row went out without its right columns.
+      expect(rows).toEqual([{ name: 'm1', 'r.name': 'm1', note: 'right' }]);
+      expect(result.completeness.fragments.r).toBeUndefined();
     } finally {
       await executor.close();
     }
