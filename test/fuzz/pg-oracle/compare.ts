@@ -85,7 +85,7 @@ const rowText = (row: unknown[]): string => `[${row.map(show).join(', ')}]`;
 
 /** A description of how `actual` differs from the oracle's rows, or undefined. */
 export interface Leeway {
-  /** Rows of a streamed bare union carry only their own input's columns (README, "Columns while streaming"). */
+  /** A streamed bare union's row lacks the columns of inputs that had not shown theirs yet (README, "Columns while streaming"). */
   streamed: boolean;
   /**
    * A fragment ran no query (its bound list was empty), so it named no columns: its columns
