@@ -1,3 +1,4 @@
+import { fragmentLimits, type Limits } from '../data/limits.js';
 import type { Row } from '../data/row.js';
 import { fitsLimits } from '../execution/fragment-limits.js';
 import type { FragmentSucceededEvent } from '../progress/events.js';
@@ -24,11 +25,13 @@ export function takeReady(port: RunPort, level: number): Ready | undefined {
     const list = send[s];
     if (!list) continue;
     let kept: number[] | undefined;
+    let limits: Limits | undefined; // its source's fragments' bounds, worked out at its first hit
     for (let k = 0; k < list.length; k++) {
       const i = list[k]!;
       const rows = cache.peekStatic(i);
-      // A hit stored by a run under looser limits goes through the pipeline, which fails it.
-      if (!rows || !fitsLimits(rows, port.prepared.rowLimits)) {
+      // A hit stored under looser limits (a run's, or another executor's through a shared
+      // store) goes through the pipeline, which fails it: held to the bounds a call would be.
+      if (!rows || !fitsLimits(rows, (limits ??= limitsOf(port, i)))) {
         kept?.push(i);
         continue;
       }
@@ -38,6 +41,12 @@ export function takeReady(port: RunPort, level: number): Ready | undefined {
     if (kept) send[s] = kept.length > 0 ? kept : undefined;
   }
   return { send, cached };
+}
+
+/** Fragment `i`'s bounds as its call would have them: the run's, its source's own, the default byte bound. */
+function limitsOf(port: RunPort, i: number): Limits {
+  const bound = port.bound.get(port.prepared.fragments[i]!.source);
+  return fragmentLimits(port.prepared.rowLimits, bound?.source.limits, port.prepared.defaultMaxBytes);
 }
 
 /** Takes the fragments a resumed run's store holds out of `send`; their settle events. */

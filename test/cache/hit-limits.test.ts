@@ -66,8 +66,8 @@ describeRedis('a Redis (L2) cache hit holds to the limits of the run it serves',
   });
 
   /** A fresh executor (an empty in-process cache) on the shared namespace. */
-  const fresh = (rowLimits?: { maxRows?: number; maxBytes?: number }): Executor => {
-    const e = createExecutor({ sources: { m: memorySource({ tables: { t, ids } }) }, cache: { store: redisStore({ url: REDIS_URL, namespace, timeoutMs: 1000 }) }, ...(rowLimits ? { rowLimits } : {}) });
+  const fresh = (rowLimits?: { maxRows?: number; maxBytes?: number }, own: { maxRows?: number; maxBytes?: number } = {}): Executor => {
+    const e = createExecutor({ sources: { m: memorySource({ tables: { t, ids }, ...own }) }, cache: { store: redisStore({ url: REDIS_URL, namespace, timeoutMs: 1000 }) }, ...(rowLimits ? { rowLimits } : {}) });
     executors.push(e);
     return e;
   };
@@ -77,6 +77,23 @@ describeRedis('a Redis (L2) cache hit holds to the limits of the run it serves',
     await expectLimited(fresh(), whole({ maxBytes: 500 }), 'maxBytes=500');
     await expectLimited(fresh({ maxRows: 10 }), whole(), 'maxRows=10');
     const hit = await fresh().execute(whole());
+    expect(hit.fragments.f?.cached).toBe(true);
+    expect(hit.rows).toHaveLength(100);
+  });
+
+  it("holds an L2 hit, and the in-process copy it leaves, to the source's own maxRows / maxBytes, as a call would be", async () => {
+    // Stored by an executor whose source sets no bound; read by one whose source does.
+    expect((await fresh().execute(whole())).rows).toHaveLength(100);
+    for (const own of [{ maxRows: 10 }, { maxBytes: 500 }]) {
+      const reader = fresh(undefined, own);
+      const bound = own.maxRows === undefined ? 'maxBytes=500' : 'maxRows=10';
+      // Through the pipeline (an L2 hit), then served at once from the in-process copy it left.
+      await expectLimited(reader, whole(), bound);
+      await expectLimited(reader, whole(), bound);
+    }
+    const loose = fresh(undefined, { maxRows: 100 });
+    await loose.execute(whole());
+    const hit = await loose.execute(whole());
     expect(hit.fragments.f?.cached).toBe(true);
     expect(hit.rows).toHaveLength(100);
   });
