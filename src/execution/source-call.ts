@@ -1,6 +1,8 @@
 import { TributaryError } from '../errors.js';
 import { columnsOf, withColumns } from '../data/columns.js';
+import { estimateRowsBytes } from '../data/bytes.js';
 import { limitExceeded } from '../data/limits.js';
+import { LIMITS_COUNTED } from '../sources/call-limits.js';
 import type { Row } from '../data/row.js';
 import type { AbortListener, ExecuteContext, Principal, SourceExecutor } from '../sources/source.js';
 
@@ -40,6 +42,8 @@ export interface CallContext {
   /** The source's registered name, for messages. */
   sourceName: string;
   limits: { maxRows?: number; maxBytes?: number };
+  /** The call's batch: a lone call (`count` 1) is the one its fragment leaves its connector to bound. */
+  readonly batch?: { readonly count: number };
   /** See `ExecuteContext.budgetMs`. */
   budgetMs?: number;
   onRemote?(info: { worker: string; jobId: string }): void;
@@ -66,6 +70,10 @@ export class SourceCall implements ExecuteContext {
   /** Who hears the abort without a signal: one listener (the common case) or several. */
   #listeners: AbortListener | AbortListener[] | undefined;
   #iterator: AsyncIterator<Row[]> | undefined;
+  /** Its connector counts its rows against `limits` as it fetches (it called `callLimits`). */
+  #counted = false;
+  /** Estimated bytes of a lone call whose connector does not count them (see `#countBytes`). */
+  #bytes = 0;
   readonly #source: SourceExecutor;
   readonly #query: unknown;
   readonly #streaming: SinkOptions | undefined;
@@ -100,6 +108,11 @@ export class SourceCall implements ExecuteContext {
       if (this.#aborted) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
+  }
+
+  /** `callLimits` says its connector counts this call's rows (see LIMITS_COUNTED). */
+  [LIMITS_COUNTED](): void {
+    this.#counted = true;
   }
 
   get aborted(): boolean {
@@ -159,6 +172,7 @@ export class SourceCall implements ExecuteContext {
       const maxRows = this.limits.maxRows ?? Infinity;
       if (out.length > maxRows) throw this.#tooMany(maxRows);
       this.#checkRows(out);
+      if (!this.#counted) this.#countBytes(out);
       return { rows: out, count: out.length, stopped: false };
     }
     return this.#drain(out);
@@ -178,6 +192,7 @@ export class SourceCall implements ExecuteContext {
       count += batch.length;
       if (count > maxRows) throw this.#tooMany(maxRows);
       this.#checkRows(batch);
+      if (!this.#counted) this.#countBytes(batch);
       const streaming = this.#streaming;
       if (!streaming) {
         for (const row of batch) rows.push(row);
@@ -226,6 +241,18 @@ export class SourceCall implements ExecuteContext {
         throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${this.#ctx.sourceName}" (${this.#source.kind}) returned a row that is not an object (row ${i} is ${what})`);
       }
     }
+  }
+
+  /**
+   * A lone call's rows that its connector did not count (a custom source that never called
+   * `callLimits`): their estimated bytes against `limits.maxBytes`, as they arrive. The
+   * calls of a batched fragment are counted by the fragment over its batches instead.
+   */
+  #countBytes(batch: readonly Row[]): void {
+    const maxBytes = this.limits.maxBytes;
+    if (maxBytes === undefined || (this.#ctx.batch?.count ?? 1) > 1) return;
+    this.#bytes += estimateRowsBytes(batch);
+    if (this.#bytes > maxBytes) throw limitExceeded({ fragmentId: this.fragmentId, source: this.#ctx.sourceName }, `${this.#bytes} bytes (estimated), more than maxBytes=${maxBytes}`);
   }
 
   #tooMany(maxRows: number): TributaryError {

@@ -56,7 +56,10 @@ export interface ExecuteContext {
    * even if this process dies.
    */
   budgetMs?: number;
-  /** Row and byte bounds a connector should enforce while fetching (LIMIT_EXCEEDED). */
+  /**
+   * Row and byte bounds a connector should enforce while fetching (LIMIT_EXCEEDED). One that
+   * does not is held to them anyway: the executor counts a lone call's returned rows.
+   */
   limits?: { maxRows?: number; maxBytes?: number };
   /**
    * For a source that runs the call elsewhere (`remoteSource`): says which worker ran this
