@@ -10,6 +10,7 @@ import type { RetryBudget } from './retry-budget.js';
 import type { BatchSink } from './source-call.js';
 import type { BindContext } from './bind.js';
 import type { QueryDeadline, SourceLatency } from './deadline.js';
+import type { RequestTally } from '../sources/request-tally.js';
 
 /** The per-source guards shared by every fragment on that source. */
 export interface SourceGuards {
@@ -114,4 +115,6 @@ export interface SourceEnv {
   budgeted?(fragment: number, ms: number): void;
   /** A streamed fragment handed on `rows` more rows (counted as they go: a stop keeps the count). */
   streamed?(fragment: number, rows: number): void;
+  /** The requests the fragment's calls have sent in this run, all together (see request-tally.ts). */
+  requestTally?(fragment: number): RequestTally;
 }

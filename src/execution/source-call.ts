@@ -3,6 +3,7 @@ import { columnsOf, withColumns } from '../data/columns.js';
 import { estimateRowsBytes } from '../data/bytes.js';
 import { limitExceeded } from '../data/limits.js';
 import { LIMITS_COUNTED } from '../sources/call-limits.js';
+import { REQUEST_TALLY, type RequestTally } from '../sources/request-tally.js';
 import type { Row } from '../data/row.js';
 import type { AbortListener, ExecuteContext, Principal, SourceExecutor } from '../sources/source.js';
 
@@ -44,6 +45,8 @@ export interface CallContext {
   limits: { maxRows?: number; maxBytes?: number };
   /** The call's batch: a lone call (`count` 1) is the one its fragment leaves its connector to bound. */
   readonly batch?: { readonly count: number };
+  /** The fragment it serves, whose calls share one request tally in this run. */
+  readonly owner?: { readonly env: { requestTally?(fragment: number): RequestTally }; readonly index: number };
   /** See `ExecuteContext.budgetMs`. */
   budgetMs?: number;
   onRemote?(info: { worker: string; jobId: string }): void;
@@ -113,6 +116,12 @@ export class SourceCall implements ExecuteContext {
   /** `callLimits` says its connector counts this call's rows (see LIMITS_COUNTED). */
   [LIMITS_COUNTED](): void {
     this.#counted = true;
+  }
+
+  /** The requests every call of its fragment has sent in this run (see request-tally.ts). */
+  get [REQUEST_TALLY](): RequestTally | undefined {
+    const owner = this.#ctx.owner;
+    return owner?.env.requestTally?.(owner.index);
   }
 
   get aborted(): boolean {

@@ -16,6 +16,7 @@ import type { PreparedPlan } from './prepare.js';
 import type { StatusTable } from './status-table.js';
 import type { RunStreaming } from './streaming.js';
 import type { RunRuntime } from './types.js';
+import type { RequestTally } from '../sources/request-tally.js';
 
 /** What a source runner needs of its run (the run's port provides it). */
 export interface RunnerHost {
@@ -74,6 +75,8 @@ class SourceRun implements SourceRunner, SourceEnv {
   /** Handed to each fragment task: bound once per runner, not once per fragment. */
   readonly #settle = (event: SettleEvent): void => this.#settled(event);
   #stopped = false;
+  /** Each fragment's request tally, made when its first call asks (see request-tally.ts). */
+  #tallies: Map<number, RequestTally> | undefined;
 
   constructor(port: RunnerHost, readonly sourceName: string, sendBack: (event: SettleEvent) => void) {
     const rt = port.rt;
@@ -98,6 +101,13 @@ class SourceRun implements SourceRunner, SourceEnv {
     if (port.deadline) this.deadline = port.deadline;
     // The registered source, not a recorder's wrapper of it: latencies outlive the run.
     this.latency = latencyOf(rt.sources.get(sourceName) ?? bound.source);
+  }
+
+  requestTally(i: number): RequestTally {
+    const tallies = (this.#tallies ??= new Map());
+    let tally = tallies.get(i);
+    if (!tally) tallies.set(i, (tally = { requests: 0 }));
+    return tally;
   }
 
   at(): number {

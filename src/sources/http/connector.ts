@@ -7,9 +7,11 @@ import type { Row } from '../../data/row.js';
 import { isRetryable } from './errors.js';
 import { fetchPage } from './fetch.js';
 import { linkedController, mapBounded } from './fanout.js';
-import { DEFAULT_FRAGMENT_MAX_BYTES, limitExceeded, smaller } from '../../data/limits.js';
+import { DEFAULT_FRAGMENT_MAX_BYTES, smaller } from '../../data/limits.js';
 import { declaredLimits, sourceBoundSchema } from '../options.js';
 import { callLimits } from '../call-limits.js';
+import { requestTallyOf } from '../request-tally.js';
+import { RequestCap } from './request-cap.js';
 import { DEFAULT_MAX_PAGES, pages } from './paginate.js';
 import { headersSchema, httpQuerySchema, type HttpQuery } from './query.js';
 import { buildRequests, type HttpRequest } from './request.js';
@@ -21,7 +23,7 @@ export type { HttpHeadersFor } from './principal-headers.js';
 
 /** Per-call fan-out when `maxConcurrency` is not set. */
 export const DEFAULT_HTTP_CONCURRENCY = 4;
-/** Requests one call may send (list values and pages together) when the source does not say. */
+/** Requests one fragment may send in a run (list values and pages, over its calls) when the source does not say. */
 export const DEFAULT_HTTP_MAX_REQUESTS = 1000;
 /** Bytes of response bodies one call may read when neither the source nor the executor says (`DEFAULT_FRAGMENT_MAX_BYTES`). */
 export const DEFAULT_HTTP_MAX_BYTES = DEFAULT_FRAGMENT_MAX_BYTES;
@@ -65,9 +67,10 @@ export const httpSourceOptionsSchema = z.strictObject({
    */
   maxBytes: sourceBoundSchema,
   /**
-   * Most requests one call may send, every list value's (`list: 'each'`) and every page
-   * together (default 1000); `Infinity`/`null`: none. A bound list with more values than this
-   * fails the call before anything is sent (LIMIT_EXCEEDED).
+   * Most requests one fragment may send in a run, every list value's (`list: 'each'`) and
+   * every page together, over all its calls (batches, retries, hedged calls; default 1000);
+   * `Infinity`/`null`: none. A bound list that does not fit beside what the fragment's other
+   * calls sent fails its call before any of it is sent (LIMIT_EXCEEDED).
    */
   maxRequests: sourceBoundSchema,
   /** Most requests of one pagination loop (default 100); a query's paginate.maxPages may lower it. */
@@ -98,19 +101,6 @@ function withBudgetHeader(name: string | undefined, budgetMs: number | undefined
   return (request) => {
     const left = Math.max(0, Math.floor(budgetMs - (performance.now() - startedAt)));
     return { ...request, headers: { ...request.headers, [name]: String(left) } };
-  };
-}
-
-/**
- * Counts one call's requests against `maxRequests`: a list that alone needs more fails at
- * once, before any is sent; otherwise the request past it (a page) fails LIMIT_EXCEEDED.
- */
-function requestCap(maxRequests: number, listed: number, fragmentId: string | undefined): () => void {
-  const subject = { fragmentId, source: 'http' };
-  if (listed > maxRequests) throw limitExceeded(subject, `its bound list needs ${listed} requests (list: 'each'), more than maxRequests=${maxRequests}; nothing was sent (use list: 'comma', a batch, or raise maxRequests)`);
-  let sent = 0;
-  return () => {
-    if (++sent > maxRequests) throw limitExceeded(subject, `more than maxRequests=${maxRequests} requests (list values and pages)`);
   };
 }
 
@@ -158,8 +148,12 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     // two lists under list: 'each') throws here, and must leave nothing on ctx.signal or on
     // the source's lifetime signal, where a listener would stay until close().
     const requests = buildRequests(query, baseUrl, headers);
-    const sent = requestCap(opts.maxRequests ?? DEFAULT_HTTP_MAX_REQUESTS, requests.length, ctx.fragmentId);
-    const { controller, dispose } = linkedController([ctx.signal, lifetime.signal]);
+    // Its list counted on the fragment's tally (a list that does not fit throws here, with no
+    // listener attached yet); what it never sends is given back when the call ends (dispose).
+    const cap = new RequestCap(opts.maxRequests ?? DEFAULT_HTTP_MAX_REQUESTS, requests.length, requestTallyOf(ctx), { fragmentId: ctx.fragmentId, source: 'http' });
+    const linked = linkedController([ctx.signal, lifetime.signal]);
+    const { controller } = linked;
+    const dispose = () => (cap.end(), linked.dispose());
     // Each request in flight listens on the call's signal: a maxConcurrency over ten is not
     // the leak Node's default MaxListeners warning guesses either.
     setMaxListeners(Math.max(10, concurrency + 2), controller.signal);
@@ -167,12 +161,14 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     const budget = callLimits(ctx, { maxRows: opts.maxRows, maxBytes: opts.maxBytes });
     const maxPages = smaller(query.paginate?.maxPages, opts.maxPages ?? DEFAULT_MAX_PAGES) ?? DEFAULT_MAX_PAGES;
     const timed = withBudgetHeader(budgetHeader, ctx.budgetMs, performance.now());
-    const loopFor = (request: HttpRequest, requestSignal: AbortSignal) =>
-      pages(request, query.paginate, {
-        fetchPage: (r) => (sent(), fetchPage(timed(r), { fetch: doFetch, signal: requestSignal, budget, rows: query.rows })),
+    const loopFor = (request: HttpRequest, requestSignal: AbortSignal) => {
+      let first = true; // a list value's first request was counted with the list
+      return pages(request, query.paginate, {
+        fetchPage: (r) => (cap.send(first), (first = false), fetchPage(timed(r), { fetch: doFetch, signal: requestSignal, budget, rows: query.rows })),
         maxPages,
         fragmentId: ctx.fragmentId,
       });
+    };
     const failure = (error: unknown): unknown => {
       if (ctx.signal.aborted) return ctx.signal.reason;
       if (lifetime.signal.aborted) return new TributaryError('CLOSED', 'httpSource was closed during the call', { cause: error });
