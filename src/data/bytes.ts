@@ -62,10 +62,21 @@ function scalarBytes(value: unknown): number {
   }
 }
 
-/** The estimate of one row: its overhead, and each column's overhead, name and value. */
-export function estimateRowBytes(row: Row, seen: Set<object> = new Set()): number {
+/**
+ * The estimate of one row: its overhead, and each column's overhead, name and value. Without
+ * `seen`, one is made only for a row with a nested value: every row of every bounded fragment
+ * is estimated (the default byte bound), and a row of scalars, dates and bytes allocates nothing.
+ */
+export function estimateRowBytes(row: Row, seen?: Set<object>): number {
   let bytes = ROW_OVERHEAD_BYTES;
-  for (const key in row) bytes += COLUMN_OVERHEAD_BYTES + key.length + estimateValueBytes(row[key], seen);
+  for (const key in row) {
+    const value = row[key];
+    bytes += COLUMN_OVERHEAD_BYTES + key.length;
+    if (typeof value !== 'object' || value === null) bytes += scalarBytes(value);
+    else if (value instanceof Date) bytes += 8;
+    else if (ArrayBuffer.isView(value)) bytes += value.byteLength;
+    else bytes += estimateValueBytes(value, (seen ??= new Set()));
+  }
   return bytes;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { estimateRowBytes, estimateRowsBytes, estimateValueBytes } from '../../src/data/bytes.js';
+import { createLimitCounter, DEFAULT_FRAGMENT_MAX_BYTES } from '../../src/data/limits.js';
 
 describe('the byte estimate', () => {
   it('counts values by the documented rule', () => {
@@ -35,5 +36,31 @@ describe('the byte estimate', () => {
     expect(estimateValueBytes(deep)).toBe(depth * (16 + 1) + 8);
     const list = JSON.parse('['.repeat(depth) + '"x"' + ']'.repeat(depth)) as unknown;
     expect(estimateRowsBytes([{ j: list }])).toBe(64 + 16 + 1 + depth * 16 + 2);
+  });
+
+  it('allocates nothing for a row of scalars, dates and bytes, as every row of a default-bounded fragment is estimated', () => {
+    // Every fragment has a byte bound by default: each row a connector returns is estimated.
+    // A Set per row (for shared objects a row of scalars cannot have) doubled the cost of a big fragment.
+    const made: unknown[] = [];
+    const RealSet = globalThis.Set;
+    globalThis.Set = class extends RealSet<unknown> {
+      constructor(items?: Iterable<unknown> | null) {
+        super(items);
+        made.push(this);
+      }
+    } as SetConstructor;
+    try {
+      const counter = createLimitCounter({ maxBytes: DEFAULT_FRAGMENT_MAX_BYTES }, { fragmentId: 'f' });
+      for (let i = 0; i < 100; i++) counter.add({ id: i, name: 'n'.repeat(i), at: new Date(0), blob: Buffer.alloc(3), gone: null });
+      const perRow = 64 + (16 + 2 + 8) + (16 + 4) + (16 + 2 + 8) + (16 + 4 + 3) + (16 + 4 + 0);
+      expect(counter.bytes).toBe(100 * perRow + 2 * ((99 * 100) / 2));
+      expect(made).toHaveLength(0);
+      // A nested value still gets its Set: an object twice in one row is counted once.
+      const shared = { k: 'v' };
+      expect(estimateRowBytes({ a: shared, b: shared })).toBe(64 + (16 + 1) + (16 + 1) + estimateValueBytes(shared));
+      expect(made.length).toBeGreaterThan(0);
+    } finally {
+      globalThis.Set = RealSet;
+    }
   });
 });
