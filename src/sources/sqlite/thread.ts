@@ -51,9 +51,10 @@ parentPort.on('message', ({ id, sql, params, maxRows, maxBytes, deadline }) => {
       // stops here, rather than build and send the whole result for the main thread to refuse.
       if (maxBytes !== undefined) {
         bytes += 64;
-        for (let i = 0; i < names.length; i++) {
-          const v = raw ? values[i] : values[names[i]];
-          bytes += 16 + names[i].length + (typeof v === 'string' ? 2 * v.length : v === null || v === undefined ? 0 : typeof v === 'object' ? v.length : 8);
+        // The row's own columns, as estimateRowBytes reads them: a name the statement gives twice is one column.
+        for (const name in row) {
+          const v = row[name];
+          bytes += 16 + name.length + (typeof v === 'string' ? 2 * v.length : v === null || v === undefined ? 0 : typeof v === 'object' ? v.length : 8);
         }
         if (bytes > maxBytes) throw Object.assign(new Error('more than maxBytes=' + maxBytes + ' bytes (estimated)'), { code: 'TRIBUTARY_MAX_ROWS' });
       }
