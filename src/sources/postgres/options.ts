@@ -18,16 +18,16 @@ export const postgresOptionsSchema = z
     /** Rows per cursor read when a caller streams (`run.rows()`). Default 1000. */
     streamBatchSize: z.number().int().positive().optional(),
     /**
-     * `(principal) => role | undefined`: each statement of that principal runs under
-     * `SET LOCAL ROLE` in a transaction, so grants and row-level security apply per
-     * principal. Forces `cacheScope: 'principal'`. See README "Access control".
-     */
-    /**
      * How often (ms) the server checks, while a statement runs, that the client is still
      * connected (`client_connection_check_interval`, PostgreSQL 14+): a killed process's
      * statement stops within about that long. Default 1000; `false` or 0: off.
      */
     connectionCheckMs: z.union([z.literal(false), ms.max(2_147_483_647)]).optional(),
+    /**
+     * `(principal) => role | undefined`: each statement of that principal runs under
+     * `SET LOCAL ROLE` in a transaction, so grants and row-level security apply per
+     * principal. Forces `cacheScope: 'principal'`. See README "Access control".
+     */
     role: z.custom<PostgresRole>((v) => typeof v === 'function', 'role must be a function (principal) => role name | undefined').optional(),
     /** Allowed so a sources.json entry can be passed as is. */
     kind: z.literal('postgres').optional(),
