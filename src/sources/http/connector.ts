@@ -226,7 +226,10 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     kind: 'http',
     querySchema: httpQuerySchema,
     execute,
-    limits: declaredLimits(opts),
+    // Its maxBytes bounds each call's response bodies as read (the connector counts them): it is
+    // not the fragment's estimate of rows, several times a JSON body, so it lifts only the default
+    // byte bound of its fragments, which the run's own limits still set.
+    limits: { ...declaredLimits({ maxRows: opts.maxRows }), ...(opts.maxBytes === undefined ? {} : { maxBytes: Infinity }) },
     ...(opts.maxConcurrency === undefined ? {} : { maxConcurrency: opts.maxConcurrency }),
     ...(typeof opts.headers === 'function' ? { cacheScope: 'principal' as const } : opts.cacheScope === undefined ? {} : { cacheScope: opts.cacheScope }),
     version: () => `http:${baseUrl.origin}`,
