@@ -4,6 +4,7 @@ import { TributaryError } from '../errors.js';
 import { classifyError } from '../execution/classify.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { Row } from '../data/row.js';
+import { createValueMask } from '../value-mask.js';
 
 /**
  * What crosses Redis between a coordinator and a worker. Queries, params and rows are
@@ -95,10 +96,13 @@ export function decodeRows(chunks: Buffer[], maxBytes?: number): Row[] {
 
 /**
  * Classifies an error where it happened (the worker has the driver's own error), with the
- * same classifier as the in-process pipeline (`classifyError`).
+ * same classifier as the in-process pipeline (`classifyError`). Its message is masked with the
+ * call's `values` (see value-mask.ts): a failed job's reason is kept in Redis and shown by every
+ * BullMQ dashboard, so the driver's words (which echo bound values) never leave the worker.
  */
-export function toRemoteFailure(error: unknown, source: SourceExecutor | undefined, worker: string): RemoteFailure {
-  return { tributary: 1, ...classifyError(error, source), worker };
+export function toRemoteFailure(error: unknown, source: SourceExecutor | undefined, worker: string, values: readonly unknown[] = []): RemoteFailure {
+  const classified = classifyError(error, source);
+  return { tributary: 1, ...classified, message: createValueMask(values)(classified.message), worker };
 }
 
 /** Parses a failed job's reason; `undefined` when BullMQ itself failed the job (e.g. stalled). */

@@ -112,6 +112,8 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     let budgetTimer: ReturnType<typeof setTimeout> | undefined;
     // Set when the budget ran out mid-call: the job fails TIMEOUT whatever the source threw.
     let expired: TributaryError | undefined;
+    // The call's values, to mask them out of a failure's reason (see toRemoteFailure).
+    let values: readonly unknown[] = [];
     try {
       if ((await client.exists(keys.aborted(jobId))) === 1) throw new TributaryError('CANCELLED', `job ${jobId} was cancelled before it started`);
       // A source this worker lacks that a live worker serves: the job goes back to the queue
@@ -126,6 +128,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       await job.updateProgress({ worker: id });
       const payload = checkedPayload(job.data.payload);
       const { query, params, principal, limits } = payload;
+      values = params;
       // The call's budget less its wait in the queue: a job that waited it all out is not run.
       if (payload.budgetMs !== undefined) await clock.measured();
       const budgetMs = remainingBudgetMs(payload, clock.now());
@@ -159,7 +162,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       return { chunks: chunks.length, rows: rows.length, bytes: chunks.reduce((sum, c) => sum + c.length, 0), worker: id, ...(columns ? { columns } : {}) };
     } catch (error) {
       if (error instanceof DelayedError) throw error;
-      throw new Error(JSON.stringify(toRemoteFailure(expired ?? error, source, id)));
+      throw new Error(JSON.stringify(toRemoteFailure(expired ?? error, source, id, values)));
     } finally {
       if (budgetTimer) clearTimeout(budgetTimer);
       running.delete(jobId);
