@@ -130,13 +130,16 @@ function settledCounts(p: Progress): string {
   return `${p.succeeded} ok (${p.cached} cached), ${p.failed} failed, ${p.skipped} skipped`;
 }
 
+/** `, batch 2/3` for a call of a batched bind join; nothing for a fragment's only call. */
+const batchOf = (b: { index: number; count: number }): string => (b.count > 1 ? `, batch ${b.index + 1}/${b.count}` : '');
+
 /** One line for the events worth a line; undefined for the rest. */
 export function describeEvent(e: ExecutionEvent): string | undefined {
   switch (e.type) {
     case 'query.started':
       return `query ${e.queryId} started: ${count(e.fragments, 'fragment')} in ${count(e.levels, 'level')}`;
     case 'fragment.started':
-      return `${e.fragmentId} (${e.source}) started${e.attempt > 1 ? `, attempt ${e.attempt}` : ''}${e.batch.count > 1 ? `, batch ${e.batch.index + 1}/${e.batch.count}` : ''}`;
+      return `${e.fragmentId} (${e.source}) started${e.attempt > 1 ? `, attempt ${e.attempt}` : ''}${batchOf(e.batch)}`;
     case 'fragment.attempt.failed':
       return `${e.fragmentId} (${e.source}) attempt ${e.attempt} failed${e.retryable ? ' (retryable)' : ''}: ${e.error.message}`;
     case 'fragment.retrying':
@@ -155,6 +158,14 @@ export function describeEvent(e: ExecutionEvent): string | undefined {
       return `${e.fragmentId} (${e.source}) cancelled: the query ended before it finished`;
     case 'source.limit.changed':
       return `source ${e.source}: concurrency limit ${e.previous} → ${e.limit}`;
+    case 'fragment.remote':
+      return `${e.fragmentId} (${e.source}) attempt ${e.attempt}${batchOf(e.batch)} runs on worker ${e.worker} (job ${e.jobId})`;
+    case 'fragment.batch.succeeded':
+      return `${e.fragmentId} (${e.source})${batchOf(e.batch)} answered: ${count(e.rowCount, 'row')}`;
+    case 'fragment.hedge.ended':
+      return e.outcome === 'lost'
+        ? `${e.fragmentId} (${e.source}) the ${e.call} call of attempt ${e.attempt}${batchOf(e.batch)} lost the race and was stopped`
+        : `${e.fragmentId} (${e.source}) the ${e.call} call of attempt ${e.attempt}${batchOf(e.batch)} failed${e.error ? `: ${e.error.code}: ${e.error.message}` : ''}`;
     case 'fragment.hedged':
       return `${e.fragmentId} (${e.source}) hedged: a second call after ${e.afterMs} ms without an answer`;
     case 'merge.started':

@@ -70,6 +70,9 @@ function endQuery(view: QueryView, event: Extract<ExecutionEvent, { type: 'query
   return changed;
 }
 
+/** `, batch 2/3` for a call of a batched bind join; nothing for a fragment's only call. */
+const batchOf = (b: { index: number; count: number }): string => (b.count > 1 ? `, batch ${b.index + 1}/${b.count}` : '');
+
 /** One line of the event log: what happened, to what, with the figures that matter. */
 export function logLine(key: string, e: ExecutionEvent): LogLine {
   const parts: string[] = [];
@@ -82,7 +85,7 @@ export function logLine(key: string, e: ExecutionEvent): LogLine {
       parts.push(`level ${e.level}`);
       break;
     case 'fragment.started':
-      parts.push(`attempt ${e.attempt}${e.batch.count > 1 ? `, batch ${e.batch.index + 1}/${e.batch.count}` : ''}`);
+      parts.push(`attempt ${e.attempt}${batchOf(e.batch)}`);
       break;
     case 'fragment.attempt.failed':
       parts.push(`attempt ${e.attempt}: ${e.error.code} ${e.error.message}${e.retryable ? ' (retryable)' : ''}`);
@@ -112,7 +115,13 @@ export function logLine(key: string, e: ExecutionEvent): LogLine {
       parts.push(e.reason);
       break;
     case 'fragment.remote':
-      parts.push(`on ${e.worker}`);
+      parts.push(`attempt ${e.attempt}${batchOf(e.batch)} on worker ${e.worker} (job ${e.jobId})`);
+      break;
+    case 'fragment.batch.succeeded':
+      parts.push(`attempt ${e.attempt}${batchOf(e.batch)} answered: ${e.rowCount} rows`);
+      break;
+    case 'fragment.hedge.ended':
+      parts.push(`the ${e.call} call of attempt ${e.attempt}${batchOf(e.batch)} ${e.outcome === 'lost' ? 'lost the race and was stopped' : `failed: ${e.error ? `${e.error.code} ${e.error.message}` : 'unknown error'}`}`);
       break;
     case 'source.limit.changed':
       parts.push(`limit ${e.previous} → ${e.limit}`);

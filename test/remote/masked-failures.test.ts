@@ -5,7 +5,11 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { InspectionEvent } from 'xstate';
+import { PassThrough } from 'node:stream';
 import { createExecutor, memorySource, postgresSource, type ExecutionEvent } from '../../src/index.js';
+import { showProgress } from '../../src/cli/progress-bar.js';
+import type { CliIo } from '../../src/cli/io.js';
+import { LiveStore } from '../../src/ui/store.js';
 import { describeRedis, REDIS_URL } from '../support/redis.js';
 import { describeWithServer, requireServer } from '../support/servers.js';
 import { spawnWorker, stopWorker, type WorkerProcess } from './fixtures/spawn.js';
@@ -59,7 +63,23 @@ describeRedis('remote failures that echo bound values', () => {
             { id: 'f', source: 'pg', dependsOn: ['c'], query: { sql: 'SELECT 1 AS x WHERE 1 = ANY($1::int[])', params: [{ $from: 'c', column: 'ssn' }] } },
           ],
         }).result;
-        const param = await executor.run({ id: 'remote-mask-param', fragments: [{ id: 'f', source: 'pg', query: { sql: 'SELECT $1::int AS x', params: [{ $param: 'ssn' }] } }] }, { params: { ssn: PARAM } }).result;
+        // tributary run's progress lines and the live page's log follow the remote run.
+        let lines = '';
+        const stderr = new PassThrough();
+        stderr.on('data', (chunk: Buffer) => (lines += chunk.toString('utf8')));
+        const io: CliIo = { stdout: new PassThrough(), stderr, stdin: new PassThrough(), env: {}, cwd: process.cwd() };
+        const paramPlan = { id: 'remote-mask-param', fragments: [{ id: 'f', source: 'pg', query: { sql: 'SELECT $1::int AS x', params: [{ $param: 'ssn' }] } }] };
+        const paramRun = executor.run(paramPlan, { params: { ssn: PARAM } });
+        const store = new LiveStore();
+        store.watch(paramRun, paramPlan);
+        const progress = showProgress(paramRun, { fragments: 1, levels: 1 }, io, 'lines', (text) => text);
+        const param = await paramRun.result;
+        progress.stop();
+        expect(lines).toMatch(/f \(pg\) attempt 1 runs on worker pg-mask \(job \S+\)/);
+        expect(lines).toContain('invalid input syntax for type integer: "[param]"');
+        const snapshot = store.snapshot();
+        const log = snapshot.type === 'snapshot' ? snapshot.log.map((l) => `${l.type} ${l.text}`) : [];
+        expect(log.some((l) => /^fragment\.remote f \(pg\) attempt 1 on worker pg-mask \(job \S+\)$/.test(l))).toBe(true);
         for (const result of [list, param]) {
           expect(result.status).toBe('failed');
           expect(result.errors[0]).toMatchObject({ driverCode: '22P02', message: expect.stringContaining('invalid input syntax for type integer: "[param]"') });
@@ -77,6 +97,8 @@ describeRedis('remote failures that echo bound values', () => {
 
         const channels = {
           redis,
+          lines,
+          ui: JSON.stringify(snapshot),
           events: inspect(events, { depth: 30 }),
           inspector: inspect(inspected, { depth: 30 }),
           spans: inspect(exporter.getFinishedSpans().map((s) => ({ status: s.status, events: s.events, attributes: s.attributes })), { depth: 30 }),
