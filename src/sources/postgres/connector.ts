@@ -28,8 +28,7 @@ export type { PostgresSourceOptions } from './options.js';
 /** The SourceExecutor postgresSource returns; a stream reads through a server-side cursor. */
 export type PostgresSource = SqlSource<'postgres'>;
 
-// After pg_cancel_backend, how long the statement may take to stop before its backend is
-// terminated (a cancel that raced ahead of the statement's start cancels nothing).
+// After pg_cancel_backend, how long the statement may take to stop before its backend is terminated (a cancel that raced ahead of its start cancels nothing).
 const CANCEL_GRACE_MS = 1000;
 
 /**
