@@ -1,6 +1,8 @@
 import mysql from 'mysql2';
 import { isDecimalString, plainNumberText } from '../../data/decimal.js';
 import { TributaryError } from '../../errors.js';
+import { emptyListEdits, type TextEdit } from './empty-lists.js';
+import { isDashComment, skipQuoted } from './sql-tokens.js';
 
 /**
  * The offsets of the `?` placeholders in MySQL text, skipping '…', "…" and `…` quotes and
@@ -34,30 +36,13 @@ export function mysqlPlaceholders(sql: string, backslashEscapes = true): number[
   return found;
 }
 
-/** MySQL's `--` starts a comment only before a space, a control character or the end. */
-function isDashComment(sql: string, i: number): boolean {
-  return sql[i] === '-' && sql[i + 1] === '-' && (i + 2 >= sql.length || sql.charCodeAt(i + 2) <= 32);
-}
-
-/** The index just past the quoted run that starts at `start`. */
-function skipQuoted(sql: string, start: number, quote: string, backslashEscapes: boolean): number {
-  let j = start + 1;
-  while (j < sql.length) {
-    const c = sql[j];
-    if (c === '\\' && quote !== '`' && backslashEscapes) j += 2;
-    else if (c === quote && sql[j + 1] === quote) j += 2; // a doubled quote is one literal quote
-    else if (c === quote) return j + 1;
-    else j += 1;
-  }
-  return sql.length;
-}
-
 /**
  * MySQL's bound lists: the Nth `?` whose param is a JS array becomes `?, ?, …` with the
- * array's values bound in its place. An empty array alone in `IN (?)` (or `ANY`/`SOME`/`ALL`)
- * becomes a subquery of no rows, so `IN` is false and `NOT IN` true for every row, a null
- * too, as in SQL (MySQL has no `IN ()`, and `NOT IN (NULL)` would keep no row); anywhere
- * else it becomes `NULL`. Without array params the text is untouched. `undefined` is sent as NULL.
+ * array's values bound in its place. An empty array in a set list (`[NOT] IN (…)`, `ANY`,
+ * `SOME`, `ALL`), however spaced or commented, leaves the list (`IN (?, 5)` → `IN (5)`), and a
+ * list left with nothing becomes a subquery of no rows, so `IN` is false and `NOT IN` true for
+ * every row, a null too, as in SQL (MySQL has no `IN ()`, and `NOT IN (NULL)` would keep no
+ * row); anywhere else it becomes `NULL` (empty-lists.ts). Without array params the text is untouched. `undefined` is sent as NULL.
  * Params that do not match the `?` placeholders one for one fail, not retried, as on
  * PostgreSQL and SQLite: the server would ignore extra values of a prepared statement (and
  * bind garbage for a surplus). Text holding a backslash is also scanned as under
@@ -69,7 +54,7 @@ export function expandListParams(
   fragmentId?: string,
 ): { sql: string; values: unknown[] } {
   const values: unknown[] = [];
-  const marks = placeholdersFor(sql, params.length);
+  const { marks, backslashEscapes } = placeholdersFor(sql, params.length);
   if (marks.length !== params.length) {
     const message = `the SQL has ${marks.length} ? placeholders but ${params.length} params were given`;
     const path = fragmentId === undefined ? 'query.params' : `fragments.${fragmentId}.query.params`;
@@ -79,17 +64,34 @@ export function expandListParams(
     for (const p of params) values.push(p === undefined ? null : p);
     return { sql, values };
   }
+  // Only a text with an empty list is lexed (emptyListEdits): every empty list's `?` lies in one edit.
+  let edits: TextEdit[] | undefined;
+  if (params.some((p) => Array.isArray(p) && p.length === 0)) {
+    const empty = new Set(marks.filter((_, k) => Array.isArray(params[k]) && (params[k] as unknown[]).length === 0));
+    edits = emptyListEdits(sql, (at) => empty.has(at), backslashEscapes);
+  }
   let text = '';
   let last = 0;
+  let e = 0;
   marks.forEach((at, k) => {
     const param = params[k];
+    if (edits !== undefined) {
+      while (e < edits.length && edits[e]!.to <= at) e++;
+      const edit = edits[e];
+      if (edit !== undefined && edit.from <= at) {
+        // The first `?` of an edit writes it; the others it covers bind nothing.
+        if (last <= edit.from) {
+          text += sql.slice(last, edit.from) + edit.text;
+          last = edit.to;
+        }
+        return;
+      }
+    }
     text += sql.slice(last, at);
     last = at + 1;
     if (!Array.isArray(param)) {
       text += '?';
       values.push(param === undefined ? null : param);
-    } else if (param.length === 0) {
-      text += emptyList(sql, at);
     } else {
       text += '?, '.repeat(param.length - 1) + '?';
       for (const v of exactList(param as unknown[])) values.push(v === undefined ? null : v);
@@ -145,23 +147,12 @@ export function exactList(list: readonly unknown[]): readonly unknown[] {
   });
 }
 
-/** Before a `?` that is alone in the parentheses of `IN (`, `ANY (`, `SOME (` or `ALL (`. */
-const LIST_OPEN = /\b(?:IN|ANY|SOME|ALL)\s*\(\s*$/i;
-const LIST_CLOSE = /^\s*\)/;
-/** A subquery of no rows: `x IN (…)` is false and `x NOT IN (…)` true, whatever x is. */
-const NO_ROWS = 'SELECT NULL FROM DUAL WHERE FALSE';
-
-/** What an empty list at `sql[at]` becomes: a subquery of no rows where the `?` is the list, else `NULL`. */
-function emptyList(sql: string, at: number): string {
-  return LIST_OPEN.test(sql.slice(Math.max(0, at - 64), at)) && LIST_CLOSE.test(sql.slice(at + 1, at + 65)) ? NO_ROWS : 'NULL';
-}
-
 /** The placeholders of `sql`, read with backslash escapes, or without when only that reading gives `count`. */
-function placeholdersFor(sql: string, count: number): number[] {
+function placeholdersFor(sql: string, count: number): { marks: number[]; backslashEscapes: boolean } {
   const marks = mysqlPlaceholders(sql);
-  if (marks.length === count || !sql.includes('\\')) return marks;
+  if (marks.length === count || !sql.includes('\\')) return { marks, backslashEscapes: true };
   const plain = mysqlPlaceholders(sql, false);
-  return plain.length === count ? plain : marks;
+  return plain.length === count ? { marks: plain, backslashEscapes: false } : { marks, backslashEscapes: true };
 }
 
 /** The most `?` placeholders one prepared statement may hold (the protocol's 16-bit count). */

@@ -46,7 +46,18 @@ describe('expandListParams', () => {
       values: [5],
     });
     expect(expandListParams('SELECT * FROM t WHERE id not in( ? ) OR id <> all (?)', [[], []]).sql).toBe('SELECT * FROM t WHERE id not in( SELECT NULL FROM DUAL WHERE FALSE ) OR id <> all (SELECT NULL FROM DUAL WHERE FALSE)');
-    expect(expandListParams('SELECT * FROM t WHERE id IN (?, 5) OR COALESCE(?) OR x JOIN (?)', [[], [], []]).sql).toBe('SELECT * FROM t WHERE id IN (NULL, 5) OR COALESCE(NULL) OR x JOIN (NULL)');
+    expect(expandListParams('SELECT * FROM t WHERE id IN (?, 5) OR COALESCE(?) OR x JOIN (?)', [[], [], []]).sql).toBe('SELECT * FROM t WHERE id IN (5) OR COALESCE(NULL) OR x JOIN (NULL)');
+  });
+
+  it('reads set lists with a lexer: comments, newlines, quotes and other elements around an empty list', () => {
+    const none = 'SELECT NULL FROM DUAL WHERE FALSE';
+    expect(expandListParams('x NOT IN (/* ids ) */ ?)', [[]]).sql).toBe(`x NOT IN (/* ids ) */ ${none})`);
+    expect(expandListParams('x NOT IN (\n -- ids )\n ?\n)', [[]]).sql).toBe(`x NOT IN (\n -- ids )\n ${none}\n)`);
+    expect(expandListParams('x IN (?, ?, 3, ?) AND y = ?', [[], [1, 2], [], 9])).toEqual({ sql: 'x IN (?, ?, 3) AND y = ?', values: [1, 2, 9] });
+    expect(expandListParams('x IN (?, /* c */ ?) AND y IN (?)', [[], [], [4]])).toEqual({ sql: `x IN (${none}) AND y IN (?)`, values: [4] });
+    expect(expandListParams('x IN (5, ?, ?)', [[], []]).sql).toBe('x IN (5)');
+    // Not a set list: `IN (` in a string, an identifier quoted `in`, a list inside a call.
+    expect(expandListParams("x = 'IN (' AND `in`(?) AND y IN (f(?), 2)", [[], []]).sql).toBe("x = 'IN (' AND `in`(NULL) AND y IN (f(NULL), 2)");
   });
 
   it('keeps Buffers as single values', () => {
