@@ -34,4 +34,8 @@ export const remoteKeys = (queue: string) => ({
   /** Set (with a TTL) before publishing, for a worker that picks the job up just after. */
   aborted: (jobId: string) => `tributary:${queue}:aborted:${jobId}`,
   result: (jobId: string, n: number) => `tributary:${queue}:result:${jobId}:${n}`,
+  /** Published with `{ jobId, source }` when a job is failed as stalled: a worker serving the source stops its statement. */
+  reapChannel: `tributary:${queue}:reap`,
+  /** Set NX (with a TTL) by the one worker that stops a stalled job's statement. */
+  reaped: (jobId: string) => `tributary:${queue}:reaped:${jobId}`,
 });

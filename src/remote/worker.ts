@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, Job, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
@@ -15,6 +15,7 @@ import { asConnection, closeConnections } from './close-connections.js';
 import { watchConnection } from './connection-watch.js';
 import { SourceRoster } from './source-roster.js';
 import { settledWithin } from './settled-within.js';
+import { StatementReaper } from './statement-reaper.js';
 
 /** How long closing waits for Redis to answer its connections' QUIT. */
 const CLOSE_MS = 1000;
@@ -86,9 +87,10 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
   const clock = new RedisClock(client);
   const subscriber = new Redis({ ...redis, maxRetriesPerRequest: null });
   subscriber.on('error', () => undefined);
-  const subscribed = subscriber.subscribe(keys.abortChannel);
-  subscriber.on('message', (_channel: string, jobId: string) => {
-    running.get(jobId)?.abort(new TributaryError('CANCELLED', `the coordinator cancelled job ${jobId}`));
+  const subscribed = subscriber.subscribe(keys.abortChannel, keys.reapChannel);
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel === keys.reapChannel) reaper.heard(message);
+    else running.get(message)?.abort(new TributaryError('CANCELLED', `the coordinator cancelled job ${message}`));
   });
 
   // Without Redis for a lock's duration, the running jobs' locks have lapsed: they are failed as
@@ -145,6 +147,8 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
         params,
         signal,
         fragmentId: job.data.fragmentId,
+        // Found on the server by it if this worker dies mid-call (statement-reaper.ts).
+        ...(source.stopTagged === undefined ? {} : { callTag: jobId }),
         ...(principal ? { principal } : {}),
         ...(limits ? { limits } : {}),
         ...(budgetMs !== undefined ? { budgetMs } : {}),
@@ -180,6 +184,12 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     lockDuration,
   });
   worker.on('error', () => undefined);
+  const reaper = new StatementReaper(client, keys, id, options.sources, (jobId) => Job.fromId(worker, jobId));
+  // BullMQ fails a stalled job (its worker died, or hung past its lock) in the worker that
+  // takes it next, which may not serve its source: the statement it left running is announced.
+  worker.on('failed', (job) => {
+    if (job !== undefined && typeof job.deferredFailure === 'string' && /stalled/i.test(job.deferredFailure)) reaper.announce(job.id, job.data.source);
+  });
   // A lock this worker could not renew (its event loop was blocked past lockDurationMs, or
   // Redis lost the job): another worker has failed the job as stalled and the coordinator has
   // retried it elsewhere, so the call still running here is aborted — its statement stopped —
@@ -203,6 +213,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       const up = client.status === 'ready';
       const lost = new Promise<void>((resolve) => client.once('close', resolve));
       await Promise.race([worker.close(!up), lost]);
+      await settledWithin(reaper.settled(), CLOSE_MS);
       const stillUp = client.status === 'ready';
       await closeConnections([worker, asConnection(subscriber), asConnection(client)], stillUp, CLOSE_MS);
       await Promise.allSettled(Object.values(options.sources).map((s) => s.close?.()));

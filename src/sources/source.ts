@@ -66,6 +66,12 @@ export interface ExecuteContext {
    * attempt, as a `fragment.remote` event.
    */
   onRemote?(info: { worker: string; jobId: string }): void;
+  /**
+   * A name for this call that its statement carries to the server (MariaDB: a comment), so
+   * that any process can find it there and stop it with `SourceExecutor.stopTagged`: a BullMQ
+   * worker passes its job id. Letters, digits and `-` only (1–64); other tags are ignored.
+   */
+  callTag?: string;
 }
 
 /**
@@ -111,6 +117,12 @@ export interface SourceExecutor<Q = any> {
   cacheScope?: 'principal' | 'shared';
   /** Default: the error's own `retryable`, then well-known network error codes. */
   isRetryable?(error: unknown): boolean;
+  /**
+   * Stops, on the server, the statements still running for the call tagged `tag`
+   * (`ExecuteContext.callTag`), whichever process sent them (one that died): how many it
+   * stopped. Runs as `principal`'s account where the source has one per principal.
+   */
+  stopTagged?(tag: string, ctx: { principal?: Principal }): Promise<number>;
 }
 
 /** Node and undici error codes of a connection that failed or broke: worth another try. */

@@ -18,6 +18,7 @@ import { expandListParams } from './placeholders.js';
 import { declaredLimits, parseSourceOptions } from '../options.js';
 import { sqlQuerySchema, type SqlQuery } from '../sql/query.js';
 import { isReadOnlySql } from '../sql/read-only.js';
+import { taggedSql } from './call-tag.js';
 import { detectServer, mysqlBudgetTimeout, mysqlLimitMs, withStatementLimit, type MysqlServer } from './budget.js';
 
 /** The SourceExecutor mysqlSource returns; a stream pauses the connection between batches. */
@@ -78,10 +79,11 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
   let server: Promise<MysqlServer> | undefined;
 
   /**
-   * The statement text carrying the call's budget as its server-side limit (mysql/budget.ts),
-   * and that limit; the text unchanged without a budget or with `statementBudget: false`.
+   * The statement text carrying the call's tag (call-tag.ts) and its budget as its server-side
+   * limit (mysql/budget.ts), and that limit; no limit without a budget or with `statementBudget: false`.
    */
-  async function budgeted(conn: PoolConnection, sql: string, ctx: ExecuteContext): Promise<{ sql: string; limitMs: number | undefined }> {
+  async function budgeted(conn: PoolConnection, untagged: string, ctx: ExecuteContext): Promise<{ sql: string; limitMs: number | undefined }> {
+    const sql = ctx.callTag === undefined ? untagged : taggedSql(untagged, ctx.callTag);
     if (statementBudget === false || ctx.budgetMs === undefined) return { sql, limitMs: undefined };
     try {
       server ??= detectServer(conn.connection as unknown as CoreConnection).catch((error: unknown) => {
@@ -241,6 +243,16 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
 
     execute: ((query: SqlQuery, ctx: ExecuteContext) => (ctx.stream ? stream(query, ctx) : materialize(query, ctx))) as MysqlSource['execute'],
 
+    // A dead worker's statement, found by its job's tag; as the call's principal, who owns it.
+    stopTagged: async (tag, { principal }) => {
+      const leased = poolFor({ params: [], signal: new AbortController().signal, ...(principal ? { principal } : {}) });
+      const lease = leased instanceof Promise ? await leased : leased;
+      try {
+        return await lease.pool.stopTagged(tag);
+      } finally {
+        lease.done();
+      }
+    },
     version: () => base.life.version(),
     close: async () => {
       await Promise.all([base.life.close(), principalPools?.close()]);

@@ -3,6 +3,7 @@ import type { Connection as CoreConnection, PoolOptions } from 'mysql2';
 import type { PoolConnection } from 'mysql2/promise';
 import { PoolLife } from '../sql/pool-life.js';
 import { stopStatement } from '../sql/stop.js';
+import { stopTaggedOn } from './call-tag.js';
 
 // After KILL QUERY, how long the statement may take to stop before the whole connection is
 // killed (a KILL QUERY that raced ahead of the statement's start kills nothing).
@@ -13,6 +14,8 @@ export interface MysqlPool {
   readonly life: PoolLife<PoolConnection>;
   /** Stops the thread's statement: KILL QUERY, then KILL CONNECTION if that is not enough. */
   stopThread(threadId: number | null, finished: Promise<void>): Promise<void>;
+  /** Stops the statements of the call tagged `tag`, sent from any process (call-tag.ts): how many. */
+  stopTagged(tag: string): Promise<number>;
 }
 
 /**
@@ -31,16 +34,21 @@ export function openMysqlPool(config: PoolOptions, name: string, wrapConnect: (e
     });
   });
 
-  /** Runs one KILL on a connection outside the pool, which may be exhausted. */
-  async function sideKill(what: 'QUERY' | 'CONNECTION', threadId: number): Promise<void> {
+  /** Runs `work` on a connection outside the pool, which may be exhausted. */
+  async function onSide<T>(work: (side: mysql.Connection) => Promise<T>): Promise<T> {
     const side = await mysql.createConnection({ ...config, connectTimeout: config.connectTimeout ?? 5000 });
     side.on('error', () => undefined);
     try {
-      // An integer from the server's handshake, escaped by mysql2; KILL cannot be prepared.
-      await side.query(`KILL ${what} ?`, [threadId]);
+      return await work(side);
     } finally {
       side.destroy();
     }
+  }
+
+  /** Runs one KILL from a side connection. */
+  async function sideKill(what: 'QUERY' | 'CONNECTION', threadId: number): Promise<void> {
+    // An integer from the server's handshake, escaped by mysql2; KILL cannot be prepared.
+    await onSide((side) => side.query(`KILL ${what} ?`, [threadId]));
   }
 
   // mysql2 offers no handle on a connection still connecting: its core pool's list of all
@@ -74,5 +82,6 @@ export function openMysqlPool(config: PoolOptions, name: string, wrapConnect: (e
       if (threadId === null || !Number.isSafeInteger(threadId)) return;
       await stopStatement(finished, KILL_GRACE_MS, () => sideKill('QUERY', threadId), () => sideKill('CONNECTION', threadId));
     },
+    stopTagged: (tag) => onSide((side) => stopTaggedOn(side, tag)),
   };
 }
