@@ -73,7 +73,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
   const wrapConnect = (error: unknown, fragmentId?: string) => wrap(error, 'connect', fragmentId);
   const base = openMysqlPool(config, name, wrapConnect);
   // Per-principal accounts: one small pool each, at most maxPrincipalPools open (LRU).
-  const principalPools = credentials === undefined ? undefined : new PrincipalPools(maxPrincipalPools ?? DEFAULT_MAX_PRINCIPAL_POOLS, (c) => openMysqlPool(configFor(config, c), name, wrapConnect));
+  const principalPools = credentials === undefined ? undefined : new PrincipalPools(maxPrincipalPools ?? DEFAULT_MAX_PRINCIPAL_POOLS, (c) => openMysqlPool(configFor(config, c), name, wrapConnect, config));
 
   // Which server this is and its sessions' own limit: asked once, on the first budgeted call.
   let server: Promise<MysqlServer> | undefined;

@@ -9,6 +9,9 @@ import { stopTaggedOn } from './call-tag.js';
 // killed (a KILL QUERY that raced ahead of the statement's start kills nothing).
 const KILL_GRACE_MS = 1000;
 
+/** ER_CON_COUNT_ERROR, ER_TOO_MANY_USER_CONNECTIONS, ER_USER_LIMIT_REACHED: no connection for this account now. */
+const AT_LIMIT = new Set<unknown>([1040, 1203, 1226]);
+
 /** One mysql2 pool with its life (acquire, close, version) and its way to stop a statement. */
 export interface MysqlPool {
   readonly life: PoolLife<PoolConnection>;
@@ -21,9 +24,10 @@ export interface MysqlPool {
 /**
  * Opens a pool on `config` (the values policy already in it). Every new connection gets
  * `time_zone = '+00:00'` first; a KILL runs from a side connection with the same
- * credentials (the pool may be exhausted, and a user may always kill its own threads).
+ * credentials (the pool may be exhausted, and a user may always kill its own threads), or
+ * `fallback`'s when the account has no connection left.
  */
-export function openMysqlPool(config: PoolOptions, name: string, wrapConnect: (error: unknown, fragmentId?: string) => unknown): MysqlPool {
+export function openMysqlPool(config: PoolOptions, name: string, wrapConnect: (error: unknown, fragmentId?: string) => unknown, fallback?: PoolOptions): MysqlPool {
   const pool = mysql.createPool(config);
   // TIMESTAMP columns and NOW() follow the session time zone; UTC makes them match the
   // policy. Queued here, it runs before the first statement on the new connection.
@@ -34,9 +38,19 @@ export function openMysqlPool(config: PoolOptions, name: string, wrapConnect: (e
     });
   });
 
-  /** Runs `work` on a connection outside the pool, which may be exhausted. */
+  /**
+   * Runs `work` on a connection outside the pool, which may be exhausted. An account at its
+   * connection limit (`MAX_USER_CONNECTIONS` equal to the pool's size, as a principal's often
+   * is) cannot open one: `fallback`'s account (the source's own) runs it instead, where it may.
+   */
   async function onSide<T>(work: (side: mysql.Connection) => Promise<T>): Promise<T> {
-    const side = await mysql.createConnection({ ...config, connectTimeout: config.connectTimeout ?? 5000 });
+    let side: mysql.Connection;
+    try {
+      side = await mysql.createConnection({ ...config, connectTimeout: config.connectTimeout ?? 5000 });
+    } catch (error) {
+      if (fallback === undefined || !AT_LIMIT.has((error as { errno?: unknown }).errno)) throw error;
+      side = await mysql.createConnection({ ...fallback, connectTimeout: fallback.connectTimeout ?? 5000 });
+    }
     side.on('error', () => undefined);
     try {
       return await work(side);
