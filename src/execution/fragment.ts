@@ -42,7 +42,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
   /** When it must be done, in ms since the query started: its own deadline or its budget, the earlier. */
   #endAt = Infinity;
   #budgetMs: number | undefined; // its share of the query's deadline, when the query has one
-  /** A retry did not fit in the time left: an optional fragment is then dropped, not failed. */
+  /** A timed-out try whose retry did not fit in the time left: an optional fragment is then dropped, not failed. */
   #outOfTime = false;
   /** Source calls its bound query splits into (its batches). */
   #batches = 1;
@@ -214,8 +214,10 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const delayMs = backoffDelay(this.prepared.retry, retry, env.random, error.retryAfterMs);
     const left = this.#endAt - env.at();
     if (left !== Infinity && !retryFits(delayMs, env.latency?.estimate(), left)) {
-      // Not started: it could not finish before the fragment's deadline or budget.
-      this.#outOfTime = true;
+      // Not started: it could not finish before the fragment's deadline or budget. Only a try
+      // that ran out of time makes that a matter of time (an optional fragment is dropped); a
+      // source's own failure stays a failure, reported under the errorPolicy like any other.
+      this.#outOfTime = error.code === 'TIMEOUT';
       if (error.retryAfterMs === undefined || error.retryAfterMs < delayMs) return throwError(() => error);
       // The server asked for a wait that would pass the deadline: fail now, saying so.
       const what = this.#budgetMs === undefined || this.#endAt < this.startedAt + this.#budgetMs ? `the fragment's ${this.prepared.deadlineMs} ms deadline` : `its ${Math.round(this.#budgetMs)} ms budget`;
