@@ -12,7 +12,7 @@ import type { SourceEnv } from './env.js';
 import { newTry, try$, type HedgeOwner, type HedgePolicy, type Try } from './hedge.js';
 import { FragmentReports } from './fragment-reports.js';
 import { fragmentTimeout } from './fragment-timeout.js';
-import { BatchTally, boundedSink, checkFragmentLimits } from './fragment-limits.js';
+import { BatchTally, boundedSink, checkFragmentLimits, fitsLimits } from './fragment-limits.js';
 import { waitForKey } from './key-wait.js';
 import { combine, outcomeOf, type FragmentOutcome } from './outcome.js';
 import { backoffDelay, laterTries, retrying } from './retry.js';
@@ -138,17 +138,19 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const cache = this.env.cache!;
     const local = cache.peek(this.index, key);
     if (local) {
-      this.#cached(local);
+      this.#cached(local, calls, key);
       return;
     }
     cache
       .get(this.index, key, (reason) => this.cacheUnavailable(reason))
-      .then((hit) => (hit ? this.#cached(hit) : this.#load(calls, key)), (error: unknown) => this.#fail(error));
+      .then((hit) => (hit ? this.#cached(hit, calls, key) : this.#load(calls, key)), (error: unknown) => this.#fail(error));
   }
 
-  #cached(rows: Row[]): void {
+  #cached(rows: Row[], calls: readonly BoundCall[], key: string): void {
     if (this.#settled) return;
     const env = this.env;
+    // Stored under looser bounds: a miss, the call held to them by its source's own measure (httpSource: bodies).
+    if (!fitsLimits(rows, env.limits)) return this.#load(calls, key);
     if (env.events.wanted) env.events.emit({ type: 'fragment.cached', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, rowCount: rows.length });
     this.#succeed({ rows, count: rows.length, attempts: 0, calls: 0 }, true);
   }
@@ -214,9 +216,8 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const delayMs = backoffDelay(this.prepared.retry, retry, env.random, error.retryAfterMs);
     const left = this.#endAt - env.at();
     if (left !== Infinity && !retryFits(delayMs, env.latency?.estimate(), left)) {
-      // Not started: it could not finish before the fragment's deadline or budget. Only a try
-      // that ran out of time makes that a matter of time (an optional fragment is dropped); a
-      // source's own failure stays a failure, reported under the errorPolicy like any other.
+      // Not started: it could not finish before the fragment's deadline or budget. An optional
+      // fragment is dropped for a try that timed out; a source's own failure stays a failure.
       this.#outOfTime = error.code === 'TIMEOUT';
       if (error.retryAfterMs === undefined || error.retryAfterMs < delayMs) return throwError(() => error);
       // The server asked for a wait that would pass the deadline: fail now, saying so.
@@ -244,8 +245,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
       checkFragmentLimits(outcome, env.limits, outcome.tallied ? 1 : this.#batches, { fragmentId: this.id, source: env.sourceName }, cached);
       if (!cached && !this.streaming && !outcome.tallied) env.account(this.id, outcome.rows); // a streamed one counted each batch (boundedSink)
     } catch (error) {
-      this.#fail(error);
-      return;
+      return this.#fail(error);
     }
     this.#settled = true;
     this.#clearDeadline();

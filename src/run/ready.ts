@@ -30,7 +30,7 @@ export function takeReady(port: RunPort, level: number): Ready | undefined {
       const i = list[k]!;
       const rows = cache.peekStatic(i);
       // A hit stored under looser limits (a run's, or another executor's through a shared
-      // store) goes through the pipeline, which fails it: held to the bounds a call would be.
+      // store) goes through the pipeline: a miss there, its call held to the bounds by its source.
       if (!rows || !fitsLimits(rows, (limits ??= limitsOf(port, i)))) {
         kept?.push(i);
         continue;
