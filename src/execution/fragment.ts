@@ -42,8 +42,8 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
   /** When it must be done, in ms since the query started: its own deadline or its budget, the earlier. */
   #endAt = Infinity;
   #budgetMs: number | undefined; // its share of the query's deadline, when the query has one
-  /** A timed-out try whose retry did not fit in the time left: an optional fragment is then dropped, not failed. */
-  #outOfTime = false;
+  /** A timed-out try whose retry did not fit in the time left: an optional fragment failing with it is dropped. */
+  #outOfTime: FragmentError | undefined;
   /** Source calls its bound query splits into (its batches). */
   #batches = 1;
   /** Streamed calls whose source has nothing more to give (see `leave`). */
@@ -218,7 +218,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     if (left !== Infinity && !retryFits(delayMs, env.latency?.estimate(), left)) {
       // Not started: it could not finish before the fragment's deadline or budget. An optional
       // fragment is dropped for a try that timed out; a source's own failure stays a failure.
-      this.#outOfTime = error.code === 'TIMEOUT';
+      if (error.code === 'TIMEOUT') this.#outOfTime = error;
       if (error.retryAfterMs === undefined || error.retryAfterMs < delayMs) return throwError(() => error);
       // The server asked for a wait that would pass the deadline: fail now, saying so.
       const what = this.#budgetMs === undefined || this.#endAt < this.startedAt + this.#budgetMs ? `the fragment's ${this.prepared.deadlineMs} ms deadline` : `its ${Math.round(this.#budgetMs)} ms budget`;
@@ -257,7 +257,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
 
   #fail(raw: unknown, deadline = false): void {
     if (this.#settled) return;
-    if (this.#outOfTime && this.prepared.optional) {
+    if (this.#outOfTime !== undefined && raw === this.#outOfTime && this.prepared.optional) {
       this.#drop();
       return;
     }
