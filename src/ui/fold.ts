@@ -1,3 +1,4 @@
+import type { CallsInFlight } from '../progress/calls-in-flight.js';
 import type { ExecutionEvent, FragmentState, LogLine, QueryView } from './types.js';
 
 const FINAL: ReadonlySet<FragmentState> = new Set(['succeeded', 'cached', 'failed', 'skipped', 'stopped']);
@@ -9,10 +10,13 @@ export function isFinal(state: FragmentState): boolean {
 
 /**
  * Folds one event into a query's view: the fragment's new state (a fragment seen for the
- * first time is added with its source and level), the query's end. Returns the fragment
- * ids whose state changed. Mutates `view`: it belongs to the live view's store alone.
+ * first time is added with its source and level), the query's end. `calls` is the query's own
+ * count of calls in flight, fed here: a fragment runs while any of its calls runs (a batched bind
+ * join runs several) and is `retrying` only when none does and a batch waits to retry. Returns
+ * the fragment ids whose state changed. Mutates `view`: it belongs to the live view's store alone.
  */
-export function foldEvent(view: QueryView, event: ExecutionEvent): string[] {
+export function foldEvent(view: QueryView, event: ExecutionEvent, calls: CallsInFlight): string[] {
+  calls.note(event);
   if (!('fragmentId' in event)) {
     if (event.type === 'query.done' || event.type === 'query.failed') return endQuery(view, event);
     if (event.type === 'query.started') view.total = event.fragments;
@@ -21,13 +25,13 @@ export function foldEvent(view: QueryView, event: ExecutionEvent): string[] {
   const known = view.fragments[event.fragmentId];
   const fragment = known ?? { source: event.source, level: event.level, state: 'pending' as FragmentState };
   if (!known) view.fragments[event.fragmentId] = fragment;
-  const next = nextState(fragment.state, event);
+  const next = nextState(fragment.state, event, calls);
   if (next === fragment.state && known) return [];
   fragment.state = next;
   return [event.fragmentId];
 }
 
-function nextState(current: FragmentState, event: Extract<ExecutionEvent, { fragmentId: string }>): FragmentState {
+function nextState(current: FragmentState, event: Extract<ExecutionEvent, { fragmentId: string }>, calls: CallsInFlight): FragmentState {
   if (isFinal(current)) return current;
   switch (event.type) {
     case 'fragment.queued':
@@ -38,7 +42,11 @@ function nextState(current: FragmentState, event: Extract<ExecutionEvent, { frag
       return 'running';
     case 'fragment.attempt.failed':
     case 'fragment.retrying':
-      return 'retrying';
+    case 'fragment.batch.succeeded':
+    case 'fragment.hedge.ended':
+      // A call ended or a batch awaits its retry: running while another call runs, else waiting to retry.
+      if (calls.running(event.fragmentId)) return 'running';
+      return calls.waitingToRetry(event.fragmentId) ? 'retrying' : current;
     case 'fragment.cached':
       return 'cached';
     case 'fragment.succeeded':

@@ -1,4 +1,5 @@
 import { analyze, analyzeSvg, drawPlan, explain, layoutExplanation, type PlanExplanation, type PlanLayout } from '../explain/index.js';
+import { CallsInFlight } from '../progress/calls-in-flight.js';
 import { foldEvent, logLine } from './fold.js';
 import type { ExecutionEvent, LaneFigures, LogLine, Progress, QueryResult, QueryRun, QueryView } from './types.js';
 
@@ -15,6 +16,8 @@ interface Entry {
   view: QueryView;
   /** The query's events, for EXPLAIN ANALYZE when a watched run ends. */
   events: ExecutionEvent[];
+  /** Its calls in flight and retries waiting, per fragment: what makes a fragment running or retrying. */
+  calls: CallsInFlight;
   explained?: PlanExplanation;
   /** The plan laid out once, redrawn when the critical path is known. */
   layout?: PlanLayout;
@@ -79,7 +82,7 @@ export class LiveStore {
   private apply(entry: Entry, event: ExecutionEvent): void {
     if (event.type === 'query.started') entry.view.startedAt = Date.now() - event.at;
     if (entry.events.length < this.limits.events) entry.events.push(event);
-    const changed = foldEvent(entry.view, event);
+    const changed = foldEvent(entry.view, event, entry.calls);
     if (event.type === 'query.failed' && entry.view.error !== undefined) entry.view.error = this.redact(entry.view.error);
     if (changed.length > 0 && !event.type.startsWith('query.')) {
       this.emit({ type: 'fragments', key: entry.view.key, changes: Object.fromEntries(changed.map((id) => [id, { ...entry.view.fragments[id]! }])) });
@@ -163,7 +166,7 @@ export class LiveStore {
   /** A new query, under a key of its own: `<plan id>#<n>`. */
   private add(queryId: string): Entry {
     const key = `${queryId}#${++this.seq}`;
-    const entry: Entry = { view: { key, queryId, state: 'running', startedAt: Date.now(), fragments: {} }, events: [] };
+    const entry: Entry = { view: { key, queryId, state: 'running', startedAt: Date.now(), fragments: {} }, events: [], calls: new CallsInFlight() };
     this.entries.set(key, entry);
     this.prune();
     return entry;
