@@ -115,7 +115,7 @@ function renderLanes(lanes) {
 
 function addLog(line) {
   const log = $('#log');
-  const li = el('li', { class: line.type.replace(/\./g, '-') });
+  const li = el('li', { class: line.type.replace(/\./g, '-') + (line.failure ? ' failure' : '') });
   li.append(el('span', { class: 't' }, '+' + line.at.toFixed(1).padStart(7) + ' ms '), document.createTextNode(line.key.replace(/#\d+$/, '') + ' ' + line.type + ' ' + line.text));
   const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
   log.append(li);

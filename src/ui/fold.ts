@@ -140,5 +140,12 @@ export function logLine(key: string, e: ExecutionEvent): LogLine {
     default:
       break;
   }
-  return { key, at: e.at, type: e.type, text: parts.join(' ') };
+  const line: LogLine = { key, at: e.at, type: e.type, text: parts.join(' ') };
+  if (isFailure(e)) line.failure = true;
+  return line;
+}
+
+/** The events that tell of a failure; a hedged call that lost its race was stopped, not failed. */
+function isFailure(e: ExecutionEvent): boolean {
+  return e.type === 'fragment.failed' || e.type === 'query.failed' || e.type === 'fragment.attempt.failed' || (e.type === 'fragment.hedge.ended' && e.outcome === 'failed');
 }

@@ -27,7 +27,7 @@ const LIVE_CSS = [
   '.chips{display:flex;flex-wrap:wrap;gap:6px}.chips span{border:2px solid #9aa3ad;border-radius:4px;padding:2px 6px;font-family:ui-monospace,monospace;font-size:12px}',
   '#lanes{width:100%}#lanes td,#lanes th{font-size:12px;white-space:nowrap}.lane-bar{width:90px;height:10px;background:#eef0f3;border-radius:3px;overflow:hidden}.lane-bar i{display:block;height:100%;background:#2563eb}',
   '#log{font:12px/1.35 ui-monospace,Menlo,Consolas,monospace;max-height:420px;overflow:auto;background:#fff;border:1px solid #e3e6ea;border-radius:6px;padding:6px 8px;margin:0;list-style:none}',
-  '#log li{white-space:pre-wrap;word-break:break-word}#log .t{color:#667}#log .fragment-failed,#log .query-failed,#log .fragment-attempt-failed{color:#b01e1e}',
+  '#log li{white-space:pre-wrap;word-break:break-word}#log .t{color:#667}#log .failure{color:#b01e1e}',
   '.states span{display:inline-block;margin:0 10px 4px 0;font-size:12px}.states i{display:inline-block;width:12px;height:12px;border:2px solid;border-radius:3px;margin-right:4px;vertical-align:-2px}',
   '@keyframes pulse{50%{stroke-opacity:.35}}',
   ...STATES.map(

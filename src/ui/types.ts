@@ -44,4 +44,6 @@ export interface LogLine {
   at: number;
   type: string;
   text: string;
+  /** Set on a line that tells of a failure (a fragment's, a query's, an attempt's, a hedged call's): the page shows it in red. */
+  failure?: true;
 }
