@@ -53,7 +53,7 @@ describeWithServer(check, 'the live page log of hedged calls, in chromium on a r
       await expect.poll(() => line('loses').count(), { timeout: 10_000 }).toBe(1);
       expect(await line('fails').textContent()).toMatch(/call of attempt 1 failed: FRAGMENT_FAILED .*invalid input syntax for type integer/);
       expect(await line('loses').textContent()).toMatch(/call of attempt 1 lost the race and was stopped$/);
-      const color = (fragment: string) => line(fragment).evaluate((li) => getComputedStyle(li).color);
+      const color = (fragment: string) => line(fragment).evaluate((li) => li.ownerDocument.defaultView?.getComputedStyle(li).color);
       expect(await color('fails')).toBe(RED);
       expect(await color('loses')).not.toBe(RED);
     } finally {
