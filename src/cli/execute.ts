@@ -16,6 +16,7 @@ import { progressMode, showProgress } from './progress-bar.js';
 import { loadSourcesFile } from './sources-file.js';
 import { redactRecording, type Redactor } from './redact.js';
 import type { LiveOption } from './live-option.js';
+import { onStopSignal, STOP_SIGNALS, type StopSignal } from './stop-signals.js';
 
 /** The options `run` and `explain --analyze` share. */
 export interface ExecuteOptions {
@@ -49,7 +50,7 @@ export interface Execution {
 /**
  * Loads the plan and sources, runs the plan with progress on stderr, and closes every
  * source. Invalid input throws `InputError` before anything runs; a failed query is a
- * result (exit code 1, or 3 when partial), not a throw. Ctrl-C cancels the run (130).
+ * result (exit code 1, or 3 when partial), not a throw. Ctrl-C cancels the run (130), and so does SIGTERM (143).
  */
 export async function executePlanFile(planFile: string, opts: ExecuteOptions, io: CliIo): Promise<Execution> {
   const params = parseParams(opts.param);
@@ -60,7 +61,8 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
   const measured = measureBytes(loaded.sources);
   const redact = loaded.redact;
   const stopSignal = new AbortController();
-  const onInterrupt = (): void => stopSignal.abort(new Error('interrupted'));
+  let stoppedBy: StopSignal = 'SIGINT';
+  let stopListening: (() => void) | undefined;
   let executor: ReturnType<typeof createExecutor> | undefined;
   try {
     executor = createExecutor({ sources: measured.sources, ...(authorize ? { authorize } : {}), ...(opts.adaptive ? { adaptiveConcurrency: true } : {}) });
@@ -74,7 +76,10 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
     }
     checkParams(plan, params);
     const principal: Principal | undefined = opts.principal === undefined ? undefined : { id: opts.principal };
-    process.once('SIGINT', onInterrupt);
+    stopListening = onStopSignal((signal) => {
+      stoppedBy = signal;
+      stopSignal.abort(new Error(STOP_SIGNALS[signal].said));
+    });
     const refused = (error: TributaryError): Execution => {
       printForbidden(io, error, redact);
       return { plan, result: undefined, events: [], bytes: measured.bytes, redact, exitCode: EXIT.forbidden };
@@ -109,13 +114,13 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
       // Written whatever the outcome: a failed run's recording is the one worth replaying.
       if (opts.record !== undefined) await writeRecording(resolve(io.cwd, opts.record), run, io, redact);
     }
-    const exitCode = result === undefined ? EXIT.interrupted : exitCodeOf(result);
-    if (result === undefined) io.stderr.write('tributary: interrupted; the query was cancelled\n');
+    const exitCode = result === undefined ? STOP_SIGNALS[stoppedBy].exit : exitCodeOf(result);
+    if (result === undefined) io.stderr.write(`tributary: ${STOP_SIGNALS[stoppedBy].said}; the query was cancelled\n`);
     else if (result.errors.length > 0) printErrors(io, result, redact);
     if (result?.status === 'partial') printCompleteness(io, result);
     return { plan, result, events, bytes: measured.bytes, redact, exitCode };
   } finally {
-    process.removeListener('SIGINT', onInterrupt);
+    stopListening?.();
     await executor?.close();
     await loaded.close();
   }

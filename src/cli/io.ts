@@ -28,6 +28,8 @@ export const EXIT = {
   forbidden: 4,
   /** Interrupted (SIGINT), as shells report 128 + 2. */
   interrupted: 130,
+  /** Terminated (SIGTERM), as shells report 128 + 15. */
+  terminated: 143,
 } as const;
 
 /**
