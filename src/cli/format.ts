@@ -15,7 +15,8 @@ export type RowFormat = (typeof ROW_FORMATS)[number];
  * - `ndjson`: one object per line.
  * - `csv`: RFC 4180: a header row, CRLF line ends, a field quoted (quotes doubled) when it
  *   holds `"`, `,`, CR or LF; null is an empty field; objects and arrays are JSON text.
- * - `table`: aligned columns for a terminal, long cells cut, then `(N rows)`.
+ *   Nothing at all when there are no columns.
+ * - `table`: aligned columns for a terminal, long cells cut, then `(N rows)` (only that when there are no columns).
  */
 export function formatRows(rows: readonly Row[], columns: readonly string[], format: RowFormat): string {
   const cols = columns.length > 0 ? columns : columnsOf(rows);
@@ -25,6 +26,9 @@ export function formatRows(rows: readonly Row[], columns: readonly string[], for
     case 'ndjson':
       return rows.map((row) => `${JSON.stringify(jsonSafe(row))}\n`).join('');
     case 'csv':
+      // No columns (a failed fragment's partial result, PostgreSQL's `SELECT FROM t`): no record to write.
+      // An empty line would be a header naming one column "" and a row of one empty field per row.
+      if (cols.length === 0) return '';
       return [cols.map(csvField).join(','), ...rows.map((row) => cols.map((c) => csvField(csvValue(row[c]))).join(','))].map((l) => `${l}\r\n`).join('');
     case 'table':
       return table(rows, cols);
@@ -82,6 +86,9 @@ export function csvField(text: string): string {
 const MAX_CELL = 60;
 
 function table(rows: readonly Row[], cols: readonly string[]): string {
+  const count = `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`;
+  // No columns: no grid (it would be blank lines), only the count.
+  if (cols.length === 0) return `${count}\n`;
   const cells = rows.map((row) => cols.map((c) => cellText(row[c])));
   // Column names come from the data too: shown as the cells are.
   const header = cols.map((c) => printable(c));
@@ -93,7 +100,7 @@ function table(rows: readonly Row[], cols: readonly string[]): string {
   const numeric = cols.map((c) => rows.length > 0 && rows.every((row) => isNumber(row[c])));
   const line = (values: readonly string[]): string =>
     values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(' | ').trimEnd();
-  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...cells.map(line), `(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})`];
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...cells.map(line), count];
   return `${out.join('\n')}\n`;
 }
 
