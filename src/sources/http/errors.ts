@@ -94,12 +94,26 @@ export function networkCode(error: unknown, depth = 0): string | undefined {
 export function networkError(cause: unknown, where: string): TributaryError {
   const code = networkCode(cause);
   if (code?.startsWith('HPE_')) return badResponse(`${where} answered something that is not HTTP (${code})`, cause);
-  const reason = code ?? (cause instanceof Error ? cause.message : String(cause));
+  const reason = code ?? messagesOf(cause);
   return new TributaryError('SOURCE_UNAVAILABLE', `${where} could not be reached (${reason})`, {
     cause,
     retryable: code !== undefined && RETRYABLE_NETWORK_CODES.has(code),
     ...(code === undefined ? {} : { driverCode: code }),
   });
+}
+
+/**
+ * An error's message and its causes' (`fetch failed: bad port`): undici's own TypeError says only
+ * `fetch failed`, its cause why (a port fetch refuses to connect to, an unsupported URL, …).
+ */
+function messagesOf(error: unknown): string {
+  const messages: string[] = [];
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message !== '' && !messages.includes(message)) messages.push(message);
+    e = e instanceof Error && e.cause !== e ? e.cause : undefined;
+  }
+  return messages.join(': ');
 }
 
 /** The error for a response that is not rows: SOURCE_BAD_RESPONSE, never retryable. */
