@@ -25,6 +25,11 @@ export function flattenIssues(issues: readonly Issue[], base: readonly PropertyK
 }
 
 function collect(issue: Issue, path: PropertyKey[], out: FoundIssue[]): void {
+  if (issue.code === 'unrecognized_keys') {
+    // At the key itself (`crm.maxConcurency`), not at the object that holds it.
+    for (const key of issue.keys) out.push({ path: [...path, key], message: `unknown key "${String(key)}"` });
+    return;
+  }
   if (issue.code !== 'invalid_union' || issue.errors.length === 0) {
     out.push({ path, message: issue.message });
     return;

@@ -82,7 +82,7 @@ describe('loadSourcesFile', () => {
     });
     const issues = await issuesOf(loadSourcesFile(file, {}));
     // An unknown kind hides nothing else in the file.
-    expect(issues.map((i) => i.path)).toEqual(['a.kind', 'b.readonly', 'c']);
+    expect(issues.map((i) => i.path)).toEqual(['a.kind', 'b.readonly', 'c.typo']);
     expect(issues[0]?.message).toMatch(/^unknown kind "oracle"; kind must be one of sqlite, postgres, mysql, http, memory$/);
     const mixed = tmp.file('mixed.json', { a: { kind: 'oracle' }, s: { kind: 'postgres', url: '${NO_SUCH_URL_VAR}' }, n: { file: 'x.db' }, z: 3 });
     expect(await issuesOf(loadSourcesFile(mixed, {}))).toEqual([

@@ -174,7 +174,7 @@ describe('validatePlan', () => {
   it('rejects an unknown key in a native query (strict source schema)', () => {
     const { error } = rejectionOf({ fragments: [{ id: 'a', source: 'a', query: { key: 'a', sql: 'x' } }] });
     expect(error.code).toBe('PLAN_INVALID');
-    expect(paths(error)).toEqual(['fragments[0].query']);
+    expect(paths(error)).toEqual(['fragments[0].query.sql']);
     expect(error.issues[0]!.message).toContain('sql');
   });
 
@@ -195,7 +195,7 @@ describe('validatePlan', () => {
   it('rejects schema errors with the zod path (unknown plan key, bad fragment id)', () => {
     const bad = rejectionOf({ fragments: [{ id: '1abc', source: 'a', query: q('a') }], colour: 'red' });
     expect(bad.error.code).toBe('PLAN_INVALID');
-    expect(paths(bad.error).sort()).toEqual(['(root)', 'fragments[0].id']);
+    expect(paths(bad.error).sort()).toEqual(['colour', 'fragments[0].id']);
     expect(rejectionOf('not a plan').error.issues).toEqual([{ path: '(root)', message: expect.stringContaining('JSON object') as string }]);
   });
 
