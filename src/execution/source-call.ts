@@ -29,7 +29,7 @@ export interface SinkOptions {
   sink: BatchSink;
   /** Keep the rows too (another fragment binds them, or the merge needs them). */
   retain: boolean;
-  /** Set as soon as one batch has reached the sink: a retry would then duplicate rows. */
+  /** Set as soon as a batch with rows has reached the sink: a retry would then duplicate rows. */
   onFirstBatch(): void;
   /** The source has nothing more to give: its rows were an array (about to reach the sink), or its iterator is done. */
   onEnd?(): void;
@@ -208,7 +208,8 @@ export class SourceCall implements ExecuteContext {
         return true;
       }
       if (streaming.retain) for (const row of batch) rows.push(row);
-      streaming.onFirstBatch();
+      // An empty batch hands on no row (a SQL source names its columns before the first one): a retry would duplicate nothing.
+      if (batch.length > 0) streaming.onFirstBatch();
       if (last) streaming.onEnd?.();
       return (await streaming.sink(batch)) !== false;
     };

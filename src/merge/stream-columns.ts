@@ -54,6 +54,8 @@ export class KnownColumns {
   readonly #seen = new Map<string, string[]>();
   /** Leaves whose source named their columns (the first batch carried them). */
   readonly #named = new Set<string>();
+  /** Leaves that will send no more batches (settled, failed, skipped or not run). */
+  readonly #ended = new Set<string>();
   readonly #ctx: StreamContext;
   /** Bumped when a leaf shows a column it had not: the cached subtree columns are stale. */
   #version = 0;
@@ -82,6 +84,21 @@ export class KnownColumns {
       had.push(column);
       this.#version++;
     }
+  }
+
+  /** `leaf` will send no more batches: whatever columns it has shown (or its settled rows have) are all it has. */
+  end(leaf: string): void {
+    this.#ended.add(leaf);
+  }
+
+  /** True once `leaf` has named its columns: by a batch (its first), or by ending. */
+  shown(leaf: string): boolean {
+    return this.#seen.has(leaf) || this.#ended.has(leaf);
+  }
+
+  /** True when a union need not wait for `leaf`: it has named its columns, or it is not one to wait for (`StreamContext.awaitsColumns`). */
+  settledFor(leaf: string): boolean {
+    return this.shown(leaf) || this.#ctx.awaitsColumns?.(leaf) !== true;
   }
 
   /** A leaf's columns: as streamed so far, else as its settled rows have them. */

@@ -5,20 +5,17 @@ import { join } from './join.js';
 import { compilePredicate } from '../data/predicate.js';
 import { project } from './project.js';
 import { columnsOf } from './relation.js';
-import { pickMaker } from '../data/row-maker.js';
 import { evaluateMerge } from './evaluate.js';
 import { emptyInputs, KnownColumns, outputColumns, projectedColumns } from './stream-columns.js';
 import { leavesOf, children } from './tree.js';
-
-/** One step of a streaming path: a batch in, the rows it becomes out. */
-type Step = (batch: Row[]) => Row[] | Promise<Row[]>;
+import { runSteps, UnionPad, type Step } from './stream-union.js';
 
 interface Path {
   leaf: string;
   /** Steps from the leaf up to the root. */
   steps: Step[];
-  /** Limits on the way: once one is full, this path needs no more rows. */
-  limits: { full(): boolean }[];
+  /** Limits on the way: once one is full for the path's leaf, this path needs no more rows. */
+  limits: { full(leaf: string): boolean }[];
 }
 
 /** What a streaming merge needs from its run. */
@@ -31,6 +28,11 @@ export interface StreamContext {
    * materialized side), for `StreamFlow.columns()`: e.g. `columnsOf(storedRows)`.
    */
   leafColumns?(leaf: string): readonly string[] | undefined;
+  /**
+   * True when a union waits for `leaf` to name its columns before its rows go on (its source
+   * names them before its first row, and nothing holds its start back). Default: never.
+   */
+  awaitsColumns?(leaf: string): boolean;
 }
 
 /** A merge tree that rows can flow through batch by batch. */
@@ -49,8 +51,17 @@ export interface StreamPlan {
 }
 
 export interface StreamFlow {
+  /**
+   * A batch of `leaf` is on its way (`push` it next): its columns count from now on. Returns
+   * the output rows that releases — batches a union held until every input had named its
+   * columns — or undefined when it releases none. Apart from `push`, so rows held for this
+   * batch's columns go out even while the batch itself waits (at a join's right side).
+   */
+  show(leaf: string, batch: Row[]): Promise<Row[]> | undefined;
   /** The output rows one batch of `leaf` becomes. */
   push(leaf: string, batch: Row[]): Promise<Row[]>;
+  /** `leaf` will push no more (it settled, failed, was skipped or not run): as `show`, the rows that releases. */
+  end(leaf: string): Promise<Row[]> | undefined;
   /** True when no path from `leaf` needs more rows (a limit on the way is full). */
   satisfied(leaf: string): boolean;
   /**
@@ -89,22 +100,35 @@ export function planStream(root: MergeNode): StreamPlan | undefined {
     start(ctx) {
       const paths: Path[] = [];
       const known = new KnownColumns(ctx);
-      build(root, [], [], 'merge', ctx, known, paths);
-      const satisfied = (leaf: string): boolean => paths.every((p) => p.leaf !== leaf || p.limits.some((l) => l.full()));
+      const unions: UnionPad[] = [];
+      build(root, [], [], 'merge', ctx, known, paths, unions);
+      const satisfied = (leaf: string): boolean => paths.every((p) => p.leaf !== leaf || p.limits.some((l) => l.full(leaf)));
+      // Batches unions held until their inputs had all named their columns, in the order they came.
+      const released = (): Promise<Row[]> | undefined => {
+        let out: Promise<Row[]> | undefined;
+        for (const union of unions) {
+          const rows = union.release();
+          if (rows) out = out ? Promise.all([out, rows]).then(([a, b]) => a.concat(b)) : rows;
+        }
+        return out;
+      };
       return {
+        show(leaf, batch) {
+          known.see(leaf, batch);
+          return unions.length > 0 ? released() : undefined;
+        },
         async push(leaf, batch) {
           known.see(leaf, batch);
           const out: Row[] = [];
           for (const path of paths) {
-            if (path.leaf !== leaf || path.limits.some((l) => l.full())) continue;
-            let rows = batch;
-            for (const step of path.steps) {
-              if (rows.length === 0) break;
-              rows = await step(rows);
-            }
-            for (const row of rows) out.push(row);
+            if (path.leaf !== leaf || path.limits.some((l) => l.full(leaf))) continue;
+            for (const row of await runSteps(batch, path.steps)) out.push(row);
           }
           return out;
+        },
+        end(leaf) {
+          known.end(leaf);
+          return unions.length > 0 ? released() : undefined;
         },
         satisfied,
         columns: () => outputColumns(root, known.of, ctx.params),
@@ -163,7 +187,7 @@ function collectRightSides(node: MergeNode, out: Set<string>): void {
   for (const child of children(node)) collectRightSides(child, out);
 }
 
-function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: string, ctx: StreamContext, known: KnownColumns, out: Path[]): void {
+function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: string, ctx: StreamContext, known: KnownColumns, out: Path[], unions: UnionPad[]): void {
   if (typeof node === 'string') {
     out.push({ leaf: node, steps, limits });
     return;
@@ -171,22 +195,19 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
   const resolveParam = (name: string): unknown => (Object.hasOwn(ctx.params, name) ? ctx.params[name] : undefined);
   switch (node.op) {
     case 'union': {
-      // The whole merge gives every row every input's columns (null where its input has none):
-      // a batch gets those known so far — every input's that has shown its columns — in that order.
-      const pad: Step = (batch) => {
-        const columns = known.columnsAt(node, batch);
-        const own = columnsOf(batch);
-        if (own.length === columns.length && own.every((c, i) => c === columns[i])) return batch;
-        const pick = pickMaker(columns, batch.length);
-        return batch.map((row) => pick(row));
-      };
-      const above = node.inputs.length > 1 ? [pad, ...steps] : steps;
-      node.inputs.forEach((input, i) => build(input, above, limits, `${path}.inputs[${i}]`, ctx, known, out));
+      // The whole merge gives every row every input's columns (null where its input has none).
+      let above = steps;
+      if (node.inputs.length > 1) {
+        const pad = new UnionPad(node, known, steps);
+        unions.push(pad);
+        above = [pad.step, ...steps];
+      }
+      node.inputs.forEach((input, i) => build(input, above, limits, `${path}.inputs[${i}]`, ctx, known, out, unions));
       return;
     }
     case 'filter': {
       const test = compilePredicate(node.where, resolveParam, `${path}.where`);
-      build(node.input, [(batch) => batch.filter(test), ...steps], limits, `${path}.input`, ctx, known, out);
+      build(node.input, [(batch) => batch.filter(test), ...steps], limits, `${path}.input`, ctx, known, out, unions);
       return;
     }
     case 'project': {
@@ -200,7 +221,7 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
         const lacking = wanted.filter((c) => !columns.includes(c));
         return project({ rows: batch, columns: known.complete(input) ? columns : [...columns, ...lacking] }, node.columns, path).rows;
       };
-      build(input, [step, ...steps], limits, `${path}.input`, ctx, known, out);
+      build(input, [step, ...steps], limits, `${path}.input`, ctx, known, out, unions);
       return;
     }
     case 'limit': {
@@ -213,7 +234,7 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
         left -= taken.length;
         return taken;
       };
-      build(node.input, [step, ...steps], [{ full: () => left <= 0 }, ...limits], `${path}.input`, ctx, known, out);
+      build(node.input, [step, ...steps], [{ full: () => left <= 0 }, ...limits], `${path}.input`, ctx, known, out, unions);
       return;
     }
     case 'join': {
@@ -240,7 +261,7 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
         return out.rows;
       };
       known.checks.push(() => clash(outputColumns(node.left, known.of, ctx.params)));
-      build(node.left, [step, ...steps], limits, `${path}.left`, ctx, known, out);
+      build(node.left, [step, ...steps], limits, `${path}.left`, ctx, known, out, unions);
       return;
     }
     default:

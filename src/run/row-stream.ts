@@ -76,28 +76,47 @@ export class RowStream {
   sinkFor(leaf: string): BatchSink {
     return async (batch) => {
       if (this.#closed) return false;
-      let out: Row[];
-      try {
-        out = await this.#flow.push(leaf, batch);
-      } catch (error) {
-        // The merge failed, not the fragment: every source stops, and the run fails its merge
-        // with this error, as it would have merging whole results.
-        this.#mergeError ??= { error };
-        this.#closed = true;
-        for (const release of this.#producers.splice(0)) release();
-        return false;
-      }
-      if (out.length > 0 && !this.#closed) {
-        this.#columns ??= Object.keys(out[0]!);
-        this.#count += out.length;
-        this.#queue.push(out);
-        this.#wakeConsumer();
-        while (this.#queue.length >= HIGH_WATER && !this.#closed) {
-          await new Promise<void>((resolve) => this.#producers.push(resolve));
-        }
-      }
+      // Rows a union held for this batch's columns go first: they came first, and this batch may wait (at a join).
+      const held = this.#flow.show(leaf, batch);
+      if (held !== undefined && !(await this.#deliver(held))) return false;
+      if (!(await this.#deliver(this.#flow.push(leaf, batch)))) return false;
       return !this.satisfied(leaf);
     };
+  }
+
+  /**
+   * `leaf` will send no more batches: rows the merge held for its columns (a union's) go on.
+   * Undefined when none do (the common case costs no promise).
+   */
+  end(leaf: string): Promise<unknown> | undefined {
+    if (this.#closed) return undefined;
+    const out = this.#flow.end(leaf);
+    return out && this.#deliver(out);
+  }
+
+  /** Queues the merge's output for the consumer (holding the producer back while the queue is full); false once the merge failed. */
+  async #deliver(rows: Promise<Row[]>): Promise<boolean> {
+    let out: Row[];
+    try {
+      out = await rows;
+    } catch (error) {
+      // The merge failed, not the fragment: every source stops, and the run fails its merge
+      // with this error, as it would have merging whole results.
+      this.#mergeError ??= { error };
+      this.#closed = true;
+      for (const release of this.#producers.splice(0)) release();
+      return false;
+    }
+    if (out.length > 0 && !this.#closed) {
+      this.#columns ??= Object.keys(out[0]!);
+      this.#count += out.length;
+      this.#queue.push(out);
+      this.#wakeConsumer();
+      while (this.#queue.length >= HIGH_WATER && !this.#closed) {
+        await new Promise<void>((resolve) => this.#producers.push(resolve));
+      }
+    }
+    return true;
   }
 
   /** The run has ended: the consumer drains what is queued, then stops (or throws `error`). */

@@ -129,6 +129,7 @@ class RunControl {
         (id) => port.rows[prepared.indexOf.get(id)!] ?? [],
         () => port.consumerLeft(),
         (id) => port.limitReached(id),
+        (name) => port.bound.get(name)?.source.namesColumnsFirst === true,
       );
     }
     return port.streaming ? port.streaming.rows.batches(batchSize) : batches(result, batchSize);

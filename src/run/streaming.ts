@@ -33,7 +33,7 @@ export class RunStreaming {
   #satisfiedLeaves = 0;
   readonly #onLimited: (id: string) => void;
 
-  private constructor(prepared: PreparedPlan, plan: StreamPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[], onLeave: () => void, onLimited: (id: string) => void) {
+  private constructor(prepared: PreparedPlan, plan: StreamPlan, params: Readonly<Record<string, unknown>>, rowsOf: (id: string) => Row[], onLeave: () => void, onLimited: (id: string) => void, namesColumnsFirst: (source: string) => boolean) {
     this.#prepared = prepared;
     this.#plan = plan;
     this.#rowsOf = rowsOf;
@@ -45,7 +45,13 @@ export class RunStreaming {
       // Named, so an empty right side still gives a left join its right columns.
       return withColumns(result.rows, result.columns);
     };
-    this.rows = new RowStream(plan.start({ materialize, params, leafColumns: (leaf) => columnsOf(rowsOf(leaf)) }), onLeave);
+    // A union holds rows for the columns of an input that names them first, unless the input
+    // waits on other fragments (it binds their rows): that could hold every row until they end.
+    const awaitsColumns = (leaf: string): boolean => {
+      const f = prepared.fragments[prepared.indexOf.get(leaf)!]!;
+      return f.dependsOn.length === 0 && namesColumnsFirst(f.source);
+    };
+    this.rows = new RowStream(plan.start({ materialize, params, leafColumns: (leaf) => columnsOf(rowsOf(leaf)), awaitsColumns }), onLeave);
   }
 
   /**
@@ -53,7 +59,8 @@ export class RunStreaming {
    * once if the consumer leaves before the end: then no fragment's rows can reach anyone.
    * `onLimited(id)` runs once for a fragment still running when full limits have made its
    * rows unwanted (see `unneeded`): what it still runs is stopped, whether or not it has
-   * delivered a batch.
+   * delivered a batch. `namesColumnsFirst(source)`: whether that source names its columns
+   * before its first row (`SourceExecutor.namesColumnsFirst`), so a union may wait for them.
    */
   static start(
     prepared: PreparedPlan,
@@ -61,9 +68,10 @@ export class RunStreaming {
     rowsOf: (id: string) => Row[],
     onLeave: () => void,
     onLimited: (id: string) => void = () => undefined,
+    namesColumnsFirst: (source: string) => boolean = () => false,
   ): RunStreaming | undefined {
     const plan = planStream(prepared.plan.mergeTree);
-    return plan ? new RunStreaming(prepared, plan, params, rowsOf, onLeave, onLimited) : undefined;
+    return plan ? new RunStreaming(prepared, plan, params, rowsOf, onLeave, onLimited, namesColumnsFirst) : undefined;
   }
 
   /**
@@ -179,12 +187,14 @@ export class RunStreaming {
    * a deferred leaf's rows (none if it failed) start on their way through the flow.
    */
   settled(id: string): void {
+    if (this.#settled.has(id)) return;
     this.#settled.add(id);
     this.#waiter(id).resolve();
-    if (!this.#deferred.delete(id)) return;
-    const pushed = this.rows.sinkFor(id)(this.#rowsOf(id));
+    // Whatever a union held for this fragment's columns goes on once it can send no more.
+    const pushed = this.#deferred.delete(id) ? Promise.resolve(this.rows.sinkFor(id)(this.#rowsOf(id))).then(() => this.rows.end(id)) : this.rows.end(id);
+    if (pushed === undefined) return;
     this.#pending.push(
-      Promise.resolve(pushed).then(
+      pushed.then(
         () => this.#stopSatisfied(),
         (error: unknown) => void (this.#failure ??= { error }),
       ),

@@ -123,6 +123,14 @@ export interface SourceExecutor<Q = any> {
    * stopped. Runs as `principal`'s account where the source has one per principal.
    */
   stopTagged?(tag: string, ctx: { principal?: Principal }): Promise<number>;
+  /**
+   * True when a streamed call names its columns (`withColumns`) before its first row, or with
+   * a first batch that comes at once: a streamed `union` then holds its other inputs' rows
+   * until this input has named them, so every row carries every input's columns. The
+   * built-in SQL and memory connectors set it; leave it out when a first batch may be slow
+   * to come (an HTTP page) — the union then does not wait for it.
+   */
+  namesColumnsFirst?: boolean;
 }
 
 /** Node and undici error codes of a connection that failed or broke: worth another try. */

@@ -60,6 +60,7 @@ export function memorySource(options: MemorySourceOptions): SourceExecutor<Memor
     ...(options.cacheScope === undefined ? {} : { cacheScope: options.cacheScope }),
     version: () => `memory:${options.version ?? '1'}`,
     isReadOnly: () => true,
+    namesColumnsFirst: true, // its rows come at once
     execute(query: MemoryQuery, ctx: ExecuteContext): Promise<Row[]> {
       if (closed) return Promise.reject(new TributaryError('CLOSED', 'memory source is closed'));
       // `ctx.aborted` first: it knows without making the signal (see ExecuteContext).

@@ -240,6 +240,7 @@ export function mysqlSource(options: MysqlSourceOptions = {}): MysqlSource {
     ...(credentials !== undefined ? { cacheScope: 'principal' as const } : cacheScope === undefined ? {} : { cacheScope }),
     isRetryable: isMysqlRetryable,
     isReadOnly: isReadOnlySql,
+    namesColumnsFirst: true, // a streamed statement's prepared columns go out before its first row
 
     execute: ((query: SqlQuery, ctx: ExecuteContext) => (ctx.stream ? stream(query, ctx) : materialize(query, ctx))) as MysqlSource['execute'],
 

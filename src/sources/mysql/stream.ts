@@ -82,14 +82,6 @@ export async function* streamRows(sql: string, values: unknown[], ctx: ExecuteCo
   const conn = await deps.connect(ctx);
   const core = conn.connection as unknown as CoreConnection;
   const { sql: text, limitMs } = await deps.budgeted(conn, sql, ctx);
-  let statement: Query;
-  try {
-    statement = core.execute(text, values as ExecuteValues[]);
-  } catch (error) {
-    // mysql2 rejects some values (a function) synchronously, before anything is sent
-    conn.release();
-    throw deps.wrap(error, ctx.fragmentId);
-  }
   const ready: Row[][] = [];
   let batch: Row[] = [];
   let fixes: ColumnFix[] | undefined;
@@ -111,6 +103,22 @@ export async function* streamRows(sql: string, values: unknown[], ctx: ExecuteCo
     wake = undefined;
     w?.();
   };
+  let statement: Query;
+  try {
+    // Prepared first (mysql2 keeps it, so execute does not prepare it again): the server's
+    // answer lists the columns before the statement runs, and they go out at once.
+    core.prepare(text, (error, prepared) => {
+      const columns = error ? undefined : (prepared as { columns?: readonly FieldPacket[] }).columns;
+      if (columns === undefined || columns.length === 0 || !first) return;
+      queue(withColumns([], columns.map((c) => c.name)));
+      notify();
+    });
+    statement = core.execute(text, values as ExecuteValues[]);
+  } catch (error) {
+    // mysql2 rejects some values (a function) synchronously, before anything is sent
+    conn.release();
+    throw deps.wrap(error, ctx.fragmentId);
+  }
   const fail = (error: unknown): void => {
     failure ??= { error };
     notify();

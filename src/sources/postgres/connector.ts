@@ -277,7 +277,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     ...(role !== undefined ? { cacheScope: 'principal' as const } : cacheScope === undefined ? {} : { cacheScope }),
     isRetryable: isPostgresRetryable,
     isReadOnly: isReadOnlySql,
-
+    namesColumnsFirst: true, // a streamed statement's RowDescription goes out before its first row
     execute: ((query: SqlQuery, ctx: ExecuteContext) => {
       const bounds = callLimits(ctx, { maxRows, maxBytes }, name);
       if (ctx.stream) {

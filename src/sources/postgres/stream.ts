@@ -1,6 +1,6 @@
 import Cursor from 'pg-cursor';
 import pg from 'pg';
-import type { CustomTypesConfig } from 'pg';
+import type { Connection, CustomTypesConfig } from 'pg';
 import type { PgLease } from './role.js';
 import type { ExecuteContext } from '../source.js';
 import type { Row } from '../../data/row.js';
@@ -32,18 +32,22 @@ export interface PgStreamDeps {
  * cancels the statement on the server and the client is destroyed, not reused; a statement
  * the server rejects gives its client back (a broken connection destroys it). The
  * statement's `statement_timeout` (its budget) bounds each read on the server; a read it
- * stops is a TIMEOUT.
+ * stops is a TIMEOUT. The column names go out first, in an empty batch, as soon as the server
+ * describes the statement (before it has produced a row: a union's other inputs wait for them).
  */
 export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter, deps: PgStreamDeps): AsyncGenerator<Row[]> {
   const lease = await deps.connect(ctx);
   const client = lease.client;
-  const cursor = client.query(new Cursor<Row>(query.sql, bindValues(ctx.params), { types: deps.types }));
+  const cursor = new Cursor<Row>(query.sql, bindValues(ctx.params), { types: deps.types });
+  const described = whenDescribed(cursor);
+  client.query(cursor);
   let reading: Promise<Row[]> | undefined;
   let released = false;
   const release = async (error?: Error): Promise<void> => {
     if (released) return;
     released = true;
     ctx.signal.removeEventListener('abort', onAbort);
+    described.off();
     await lease.release(error);
   };
   const abandon = (): void => {
@@ -72,6 +76,14 @@ export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: 
       ctx.signal.throwIfAborted();
       const readAt = performance.now();
       reading = readBatch(cursor, deps.batchSize);
+      if (first) {
+        // The server describes the statement before it runs it: its names go out at once.
+        const names = await abortable(Promise.race([described.names, reading.then(noNames, noNames)]), ctx.signal);
+        if (names !== undefined) {
+          first = false;
+          yield withColumns([], names);
+        }
+      }
       let batch: Row[];
       try {
         batch = await abortable(reading, ctx.signal);
@@ -104,6 +116,29 @@ export async function* streamRows(query: SqlQuery, ctx: ExecuteContext, bounds: 
       await release().catch(() => undefined);
     }
   }
+}
+
+const noNames = (): undefined => undefined;
+
+/**
+ * The column names of `cursor`'s statement as soon as the server describes it (its
+ * RowDescription, which comes before the first row: pg-cursor describes the portal before it
+ * executes it). Wraps `submit` (before the cursor is queried) to hear the message on the
+ * connection, as pg-cursor itself does; `off()` drops the listener if it never came (an error,
+ * a statement without rows), so it cannot fire for the connection's next statement.
+ */
+function whenDescribed(cursor: Cursor<Row>): { names: Promise<string[]>; off(): void } {
+  let connection: Connection | undefined;
+  let resolve!: (names: string[]) => void;
+  const names = new Promise<string[]>((r) => (resolve = r));
+  const onDescription = (message: { fields?: readonly { name: string }[] }): void => resolve((message.fields ?? []).map((f) => f.name));
+  const submit = cursor.submit;
+  cursor.submit = (con) => {
+    submit.call(cursor, con);
+    connection = con;
+    con.once('rowDescription', onDescription);
+  };
+  return { names, off: () => void connection?.removeListener('rowDescription', onDescription) };
 }
 
 /** One cursor read; the rows carry the statement's column names (`withColumns`) when pg reports them. */

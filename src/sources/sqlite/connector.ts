@@ -145,6 +145,8 @@ export function sqliteSource(options: SqliteSourceOptions): SourceExecutor<SqlQu
     version: () => (version ??= `sqlite:${open().prepare('select sqlite_version() as v').pluck().get() as string}`),
     isRetryable: isSqliteRetryable,
     isReadOnly: isReadOnlySql,
+    // On the event loop its first batch comes at once; a thread answers with the whole result.
+    namesColumnsFirst: thread === undefined,
     execute(query: SqlQuery, ctx: ExecuteContext): Promise<Row[]> | AsyncIterable<Row[]> {
       if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason as Error);
       // Refused by querySchema already; held here too for a caller that did not validate.
