@@ -234,7 +234,9 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
         left -= taken.length;
         return taken;
       };
-      build(node.input, [step, ...steps], [{ full: () => left <= 0 }, ...limits], `${path}.input`, ctx, known, out, unions);
+      // `n: 0` wants no row, but each leaf still names its columns first (its first batch), as the whole run does.
+      const full = node.n > 0 ? () => left <= 0 : (leaf: string) => known.shown(leaf);
+      build(node.input, [step, ...steps], [{ full }, ...limits], `${path}.input`, ctx, known, out, unions);
       return;
     }
     case 'join': {

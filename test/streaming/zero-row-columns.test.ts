@@ -37,6 +37,23 @@ describe('streaming zero rows', () => {
     expect((await run.result).columns).toEqual(['id', 'name']);
   });
 
+  it('names the columns of a limit of 0, as the eager run does (each input still names its columns)', async () => {
+    const plan = {
+      fragments: [
+        { id: 'c', source: 'db', query: { sql: 'SELECT id, name FROM t' } },
+        { id: 'k', source: 'mem', query: { table: 'k' } },
+      ],
+      merge: { op: 'limit', n: 0, input: { op: 'union', inputs: ['c', 'k'] } },
+    } as const;
+    const eager = await executor.execute(plan);
+    expect(eager.columns).toEqual(['id', 'name', 'tag']);
+    const run = executor.run(plan);
+    expect(await drain(run)).toBe(0);
+    const result = await run.result;
+    expect(result.status).toBe('ok');
+    expect(result.columns).toEqual(eager.columns);
+  });
+
   it('names the columns through a streaming left join whose right side is empty', async () => {
     const run = executor.run({
       fragments: [
