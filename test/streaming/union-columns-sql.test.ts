@@ -80,6 +80,27 @@ describe.skipIf(skip !== undefined)('a streamed union of PostgreSQL, MariaDB and
     expect(byId(streamed).map(key)).toEqual(byId(eager.rows).map(key));
   });
 
+  it('still times a streamed statement out while it has sent its column names but no row', async () => {
+    const marker = `named_${randomBytes(4).toString('hex')}`;
+    const run = executor.run({
+      errorPolicy: 'partial',
+      fragments: [
+        { id: 'mem', source: 'mem', query: { table: 't' } },
+        { id: 'slow', source: 'pg', timeoutMs: 200, retry: { attempts: 1 }, query: { sql: `SELECT 1 AS id, '${marker}' AS state FROM pg_sleep(3)` } },
+      ],
+      merge: { op: 'union', inputs: ['mem', 'slow'] },
+    });
+    const streamed: Row[] = [];
+    for await (const batch of run.rows()) streamed.push(...batch);
+    const result = await run.result;
+    expect(result.status).toBe('partial');
+    expect(result.errors.map((e) => [e.fragmentId, e.code])).toEqual([['slow', 'TIMEOUT']]);
+    expect(streamed).toEqual([
+      { id: 1, tier: 'gold', state: null },
+      { id: 2, tier: 'silver', state: null },
+    ]);
+  });
+
   it("sends the memory rows, padded, while the SQL statements still wait for their first row (their columns came first)", async () => {
     const lock = randomBytes(4).readUInt32BE() & 0x7fffffff;
     const myLock = `tributary_union_${lock}`;
