@@ -9,7 +9,8 @@ import { describeWithServer, mysqlAdmin, pgAdmin, requireServer, scratchTables, 
  * probe side (its right side materialized), a bind join whose fragment binds another — and
  * shapes that run whole under `run.rows()` (sort, aggregate, union distinct), run streamed
  * and eagerly over the same real PostgreSQL and MariaDB tables, batches of two rows: the
- * same rows with the same keys, in the same order where sorted, decimals exactly. A `limit`
+ * same rows with the same keys, in the same order where sorted, decimals exactly (l1 has a
+ * column the other leaves lack: a union's streamed rows carry it, null-padded). A `limit`
  * over unsorted rows keeps the rows that arrive first (README), so there only the count and
  * membership are held to the eager answer's.
  */
@@ -108,7 +109,8 @@ function planOf(shape: Shape, table: string, kind: 'postgres' | 'mysql'): Plan {
     fragments: shape.leaves
       .filter((l) => used.has(l.id))
       .map((l) => {
-        const base = `SELECT id, g, amt, name FROM ${table} WHERE id BETWEEN ${l.lo} AND ${l.hi}`;
+        // l1 has a column the others lack: a union's streamed rows carry it (null) as the eager ones do.
+        const base = `SELECT id, g, amt, name${l.id === 'l1' ? ', g * 10 AS extra' : ''} FROM ${table} WHERE id BETWEEN ${l.lo} AND ${l.hi}`;
         if (!l.binds) return { id: l.id, source: 'db', query: { sql: `${base} ORDER BY id` } };
         const list = kind === 'postgres' ? 'g = ANY($1)' : 'g IN (?)';
         return { id: l.id, source: 'db', dependsOn: [l.binds], query: { sql: `${base} AND ${list} ORDER BY id`, params: [{ $from: l.binds, column: 'g' }] } };
