@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createExecutor, mysqlSource, postgresSource, TributaryError, type Executor, type SourceExecutor } from '../../src/index.js';
+import { createExecutor, mysqlSource, postgresSource, TributaryError, type Executor, type FragmentError, type SourceExecutor } from '../../src/index.js';
 import { describeWithServer, eventually, mysqlAdmin, mysqlUrl, pgAdmin, pgUrl, requireServer, type Admin, type ServerKind } from '../support/servers.js';
 
 /**
@@ -120,7 +120,7 @@ for (const t of targets) {
       expect((thrown as TributaryError).code).toBe('TIMEOUT');
       const result = await run.result;
       expect(result.status).toBe('failed');
-      expect(result.errors.map((e) => [e.fragmentId, e.code])).toEqual([['many', 'TIMEOUT']]);
+      expect(result.errors.map((e) => [(e as FragmentError).fragmentId, e.code])).toEqual([['many', 'TIMEOUT']]);
       expect(await eventually(async () => (await t.running(admin, marker)) === 0, 3000)).toBe(true);
       await nextRunAnswers();
     });
@@ -134,7 +134,7 @@ for (const t of targets) {
       if (t.kind === 'postgres') expect(seen).toBe(4);
       const result = await run.result;
       expect(result.status).toBe('partial');
-      expect(result.errors.map((e) => e.fragmentId)).toEqual(['bad']);
+      expect(result.errors.map((e) => (e as FragmentError).fragmentId)).toEqual(['bad']);
       expect(result.completeness.complete).toBe(false);
       expect(result.completeness.fragments.bad).toMatchObject({ status: 'failed', rowsStreamed: seen });
       expect(result.fragments.bad!.rowCount).toBe(seen);

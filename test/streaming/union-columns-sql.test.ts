@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecutor, memorySource, mysqlSource, postgresSource, type Executor, type Plan, type Row } from '../../src/index.js';
+import { createExecutor, memorySource, mysqlSource, postgresSource, type Executor, type FragmentError, type Plan, type Row } from '../../src/index.js';
 import { mysqlAdmin, pgAdmin, requireServer, scratchTables, type Admin } from '../support/servers.js';
 
 /**
@@ -94,7 +94,7 @@ describe.skipIf(skip !== undefined)('a streamed union of PostgreSQL, MariaDB and
     for await (const batch of run.rows()) streamed.push(...batch);
     const result = await run.result;
     expect(result.status).toBe('partial');
-    expect(result.errors.map((e) => [e.fragmentId, e.code])).toEqual([['slow', 'TIMEOUT']]);
+    expect(result.errors.map((e) => [(e as FragmentError).fragmentId, e.code])).toEqual([['slow', 'TIMEOUT']]);
     expect(streamed).toEqual([
       { id: 1, tier: 'gold', state: null },
       { id: 2, tier: 'silver', state: null },
