@@ -112,13 +112,17 @@ export function planStream(root: MergeNode): StreamPlan | undefined {
         }
         return out;
       };
+      // The batch `show` has just seen: `push` need not scan its columns again.
+      let shown: Row[] | undefined;
       return {
         show(leaf, batch) {
           known.see(leaf, batch);
+          shown = batch;
           return unions.length > 0 ? released() : undefined;
         },
         async push(leaf, batch) {
-          known.see(leaf, batch);
+          if (batch !== shown) known.see(leaf, batch);
+          shown = undefined;
           const out: Row[] = [];
           for (const path of paths) {
             if (path.leaf !== leaf || path.limits.some((l) => l.full(leaf))) continue;
