@@ -214,7 +214,7 @@ export class Attempt implements LaneClient {
     if (this.#startedAt >= 0) this.#sample(false);
     this.owner.env.guards.budget?.recordSuccess(this.n > 1);
     const callMs = this.owner.streaming ? -1 : this.owner.env.clock.now() - this.#began;
-    this.listener.attemptDone({ rows: output.rows, count: output.count, stopped: output.stopped, attempts: this.n, callMs });
+    this.listener.attemptDone({ rows: output.rows, count: output.count, stopped: output.stopped, bytes: output.bytes, attempts: this.n, callMs });
   }
 
   #fail(raw: unknown): void {

@@ -1,4 +1,4 @@
-import { createLimitCounter, limitExceeded, type Limits, type LimitSubject } from '../data/limits.js';
+import { limitExceeded, type Limits, type LimitSubject } from '../data/limits.js';
 import { estimateRowsBytes } from '../data/bytes.js';
 import type { BatchSink } from './source-call.js';
 import type { FragmentOutcome } from './outcome.js';
@@ -10,8 +10,9 @@ import type { Row } from '../data/row.js';
  * these bound the sum. Throws LIMIT_EXCEEDED naming the fragment.
  *
  * `calls` is how many source calls (batches) the outcome combines: one call was already held
- * to both bounds by its connector, so its bytes are not estimated again (its rows are
- * counted: that is free, and a cache hit may have been stored under other limits).
+ * to both bounds by its connector, so its bytes are not counted again (its rows are
+ * counted: that is free, and a cache hit may have been stored under other limits). Several
+ * calls are summed from what each counted (`outcome.bytes`), estimated only when one did not.
  */
 export function checkFragmentLimits(outcome: FragmentOutcome, limits: Limits, calls: number, subject: LimitSubject, cached = false): void {
   const { maxRows, maxBytes } = limits;
@@ -20,7 +21,7 @@ export function checkFragmentLimits(outcome: FragmentOutcome, limits: Limits, ca
   if (maxRows !== undefined && rows > maxRows) throw limitExceeded(subject, `${rows} rows${cached ? ' from the cache' : ' over its batches'}, more than maxRows=${maxRows}`);
   // A cache hit was stored by a run under other limits: no connector has held it to these.
   if (maxBytes === undefined || (calls < 2 && !cached)) return;
-  const bytes = cached ? cachedBytes(outcome.rows) : estimateRowsBytes(outcome.rows);
+  const bytes = cached ? cachedBytes(outcome.rows) : (outcome.bytes ?? estimateRowsBytes(outcome.rows));
   if (bytes > maxBytes) throw limitExceeded(subject, `${bytes} bytes (estimated)${cached ? ' from the cache' : ' over its batches'}, more than maxBytes=${maxBytes}`);
 }
 
@@ -49,25 +50,26 @@ function cachedBytes(rows: readonly Row[]): number {
  * query's row quotas). A lone call is bounded by its connector: `sink` as it is.
  */
 export function boundedSink(sink: BatchSink, limits: Limits, calls: number, subject: LimitSubject, onRows: (batch: readonly Row[]) => void): BatchSink {
-  const counter = calls > 1 ? createLimitCounter(limits, subject) : undefined;
-  if (!counter?.bounded) {
-    return (batch) => {
+  if (calls < 2 || (limits.maxRows === undefined && limits.maxBytes === undefined)) {
+    return (batch, bytes) => {
       onRows(batch);
-      return sink(batch);
+      return sink(batch, bytes);
     };
   }
-  return (batch) => {
-    for (const row of batch) counter.add(row);
-    onRows(batch);
-    return sink(batch);
+  const tally = new BatchTally(limits, subject, onRows);
+  return (batch, bytes) => {
+    tally.add(batch, bytes);
+    return sink(batch, bytes);
   };
 }
 
 /**
- * The batches of a fragment that is not streamed, counted as each call answers: against the
- * fragment's bounds (their sum) and the query's quota (`account`). The batch that passes a
- * bound throws there, so the fragment fails at once and its other calls are aborted (their
- * statements stopped on the server) rather than all of them running to their end first.
+ * The batches of a fragment, counted as each call answers (or, streamed, as each batch
+ * passes): against the fragment's bounds (their sum) and the query's quota (`account`). The
+ * batch that passes a bound throws there, so the fragment fails at once and its other calls
+ * are aborted (their statements stopped on the server) rather than all of them running to
+ * their end first. A batch's bytes are what its call counted (`CallOutput.bytes`: its
+ * connector's count, or the call's estimate), so no row is estimated twice.
  */
 export class BatchTally {
   #rows = 0;
@@ -79,13 +81,13 @@ export class BatchTally {
     readonly account: (rows: readonly Row[]) => void,
   ) {}
 
-  add(batch: readonly Row[]): void {
+  add(batch: readonly Row[], bytes: number | undefined): void {
     const { maxRows, maxBytes } = this.limits;
     this.#rows += batch.length;
     if (maxRows !== undefined && this.#rows > maxRows) throw limitExceeded(this.subject, `${this.#rows} rows over its batches, more than maxRows=${maxRows}`);
     if (maxBytes !== undefined) {
-      this.#bytes += estimateRowsBytes(batch);
-      if (this.#bytes > maxBytes) throw limitExceeded(this.subject, `${this.#bytes} bytes (estimated) over its batches, more than maxBytes=${maxBytes}`);
+      this.#bytes += bytes ?? estimateRowsBytes(batch);
+      if (this.#bytes > maxBytes) throw limitExceeded(this.subject, `${this.#bytes} bytes over its batches, more than maxBytes=${maxBytes}`);
     }
     this.account(batch);
   }

@@ -182,7 +182,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const tally = this.streaming ? undefined : new BatchTally(this.env.limits, { fragmentId: this.id, source: this.env.sourceName }, (rows) => this.env.account(this.id, rows));
     return from(calls).pipe(
       // Counted first: the batch that passes a bound fails the fragment rather than ending its span as a success.
-      mergeMap((call, i, batch = { index: i, count: calls.length }) => this.#call$(call, batch).pipe(map((out) => (tally?.add(out.rows), this.batchSucceeded(batch, out.attempts, out.count), { out, i })))),
+      mergeMap((call, i, batch = { index: i, count: calls.length }) => this.#call$(call, batch).pipe(map((out) => (tally?.add(out.rows, out.bytes), this.batchSucceeded(batch, out.attempts, out.count), { out, i })))),
       toArray(),
       map((parts) => ({ ...combine(parts.sort((a, b) => a.i - b.i).map((p) => p.out)), tallied: tally !== undefined })),
     );

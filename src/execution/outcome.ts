@@ -13,6 +13,8 @@ export interface FragmentOutcome {
   limited?: 'stopped' | 'satisfied';
   /** Its source's latency as this load saw it: the slowest answering call (see `AttemptOutput.callMs`). */
   callMs?: number;
+  /** Its rows' bytes as counted against its byte bound (see `CallOutput.bytes`); undefined when some call counted none. */
+  bytes?: number | undefined;
   /** Its batches were counted against the bounds and the quota as they came (`BatchTally`). */
   tallied?: boolean;
 }
@@ -21,8 +23,8 @@ export interface FragmentOutcome {
 export function outcomeOf(out: AttemptOutput): FragmentOutcome {
   // A hedged call's extra calls count as calls too (they ran on the source).
   const calls = out.hedges === undefined ? out.attempts : out.attempts + out.hedges;
-  const { rows, count, attempts, callMs } = out;
-  return out.stopped ? { rows, count, attempts, calls, limited: 'stopped', callMs } : { rows, count, attempts, calls, callMs };
+  const { rows, count, attempts, callMs, bytes } = out;
+  return out.stopped ? { rows, count, attempts, calls, limited: 'stopped', callMs, bytes } : { rows, count, attempts, calls, callMs, bytes };
 }
 
 /** The batches of one fragment, in batch order: rows concatenated, effort added up. */
@@ -39,12 +41,14 @@ export function combine(parts: AttemptOutput[]): FragmentOutcome {
   let calls = 0;
   let stopped = false;
   let callMs = -1;
+  let bytes: number | undefined = 0;
   for (const p of parts) {
+    bytes = bytes === undefined || p.bytes === undefined ? undefined : bytes + p.bytes;
     callMs = Math.max(callMs, p.callMs);
     count += p.count;
     attempts = Math.max(attempts, p.attempts);
     calls += p.attempts + (p.hedges ?? 0);
     if (p.stopped) stopped = true;
   }
-  return stopped ? { rows, count, attempts, calls, limited: 'stopped', callMs } : { rows, count, attempts, calls, callMs };
+  return stopped ? { rows, count, attempts, calls, limited: 'stopped', callMs, bytes } : { rows, count, attempts, calls, callMs, bytes };
 }

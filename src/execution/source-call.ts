@@ -2,7 +2,7 @@ import { TributaryError } from '../errors.js';
 import { columnsOf, withColumns } from '../data/columns.js';
 import { estimateRowsBytes } from '../data/bytes.js';
 import { limitExceeded } from '../data/limits.js';
-import { LIMITS_COUNTED } from '../sources/call-limits.js';
+import { LIMITS_COUNTED, type CountedBytes } from '../sources/call-limits.js';
 import { REQUEST_TALLY, type RequestTally } from '../sources/request-tally.js';
 import type { Row } from '../data/row.js';
 import type { AbortListener, ExecuteContext, Principal, SourceExecutor } from '../sources/source.js';
@@ -11,9 +11,10 @@ import type { AbortListener, ExecuteContext, Principal, SourceExecutor } from '.
  * Where streamed batches go. It returns (or resolves to) `false` to say "enough" (a
  * satisfied limit): the call then stops the source and completes with what it has. The
  * call waits for the returned promise before pulling the next batch, so a slow consumer
- * holds the source back instead of filling memory.
+ * holds the source back instead of filling memory. `bytes`: the batch's bytes as counted
+ * against the call's byte bound (see `CallOutput.bytes`), so nobody estimates them again.
  */
-export type BatchSink = (batch: Row[]) => boolean | void | Promise<boolean | void>;
+export type BatchSink = (batch: Row[], bytes?: number) => boolean | void | Promise<boolean | void>;
 
 /** What one call produced. */
 export interface CallOutput {
@@ -23,6 +24,12 @@ export interface CallOutput {
   count: number;
   /** True when the sink said "enough" before the source was exhausted. */
   stopped: boolean;
+  /**
+   * Its rows' bytes as counted against its byte bound: its connector's count (`callLimits`;
+   * `httpSource`: response bodies as read), else the executor's estimate. Undefined without
+   * a byte bound (nothing was counted).
+   */
+  bytes: number | undefined;
 }
 
 export interface SinkOptions {
@@ -43,8 +50,6 @@ export interface CallContext {
   /** The source's registered name, for messages. */
   sourceName: string;
   limits: { maxRows?: number; maxBytes?: number };
-  /** The call's batch: a lone call (`count` 1) is the one its fragment leaves its connector to bound. */
-  readonly batch?: { readonly count: number };
   /** The fragment it serves, whose calls share one request tally in this run. */
   readonly owner?: { readonly env: { requestTally?(fragment: number): RequestTally }; readonly index: number };
   /** See `ExecuteContext.budgetMs`. */
@@ -73,9 +78,9 @@ export class SourceCall implements ExecuteContext {
   /** Who hears the abort without a signal: one listener (the common case) or several. */
   #listeners: AbortListener | AbortListener[] | undefined;
   #iterator: AsyncIterator<Row[]> | undefined;
-  /** Its connector counts its rows against `limits` as it fetches (it called `callLimits`). */
-  #counted = false;
-  /** Estimated bytes of a lone call whose connector does not count them (see `#countBytes`). */
+  /** Its connector's count of its bytes, when it counts them against `limits` (it called `callLimits`). */
+  #counted: CountedBytes | undefined;
+  /** Its bytes counted so far (see `#countBytes`). */
   #bytes = 0;
   readonly #source: SourceExecutor;
   readonly #query: unknown;
@@ -113,9 +118,9 @@ export class SourceCall implements ExecuteContext {
     return this.#controller.signal;
   }
 
-  /** `callLimits` says its connector counts this call's rows (see LIMITS_COUNTED). */
-  [LIMITS_COUNTED](): void {
-    this.#counted = true;
+  /** `callLimits` says its connector counts this call's rows and bytes, there (see LIMITS_COUNTED). */
+  [LIMITS_COUNTED](counted: CountedBytes): void {
+    this.#counted = counted;
   }
 
   /** The requests every call of its fragment has sent in this run (see request-tally.ts). */
@@ -181,8 +186,8 @@ export class SourceCall implements ExecuteContext {
       const maxRows = this.limits.maxRows ?? Infinity;
       if (out.length > maxRows) throw this.#tooMany(maxRows);
       this.#checkRows(out);
-      if (!this.#counted) this.#countBytes(out);
-      return { rows: out, count: out.length, stopped: false };
+      this.#countBytes(out);
+      return { rows: out, count: out.length, stopped: false, bytes: this.#total() };
     }
     return this.#drain(out);
   }
@@ -201,7 +206,7 @@ export class SourceCall implements ExecuteContext {
       count += batch.length;
       if (count > maxRows) throw this.#tooMany(maxRows);
       this.#checkRows(batch);
-      if (!this.#counted) this.#countBytes(batch);
+      const bytes = this.#countBytes(batch);
       const streaming = this.#streaming;
       if (!streaming) {
         for (const row of batch) rows.push(row);
@@ -211,11 +216,11 @@ export class SourceCall implements ExecuteContext {
       // An empty batch hands on no row (a SQL source names its columns before the first one): a retry would duplicate nothing.
       if (batch.length > 0) streaming.onFirstBatch();
       if (last) streaming.onEnd?.();
-      return (await streaming.sink(batch)) !== false;
+      return (await streaming.sink(batch, bytes)) !== false;
     };
     if (Array.isArray(out)) {
       const more = await take(out, true);
-      return { rows, count, stopped: !more };
+      return { rows, count, stopped: !more, bytes: this.#total() };
     }
     if (!out || typeof (out as AsyncIterable<Row[]>)[Symbol.asyncIterator] !== 'function') {
       throw new TributaryError('SOURCE_BAD_RESPONSE', `source "${this.#ctx.sourceName}" (${this.#source.kind}) returned neither rows nor an async iterable of rows`);
@@ -227,13 +232,13 @@ export class SourceCall implements ExecuteContext {
         const next = await iterator.next();
         if (next.done) {
           this.#streaming?.onEnd?.();
-          return { rows, count, stopped: false };
+          return { rows, count, stopped: false, bytes: this.#total() };
         }
         if (this.#aborted) throw this.#reason;
         if (!(await take(next.value))) {
           // Enough rows: stop the source (server side too) and finish normally.
           this.abort(new TributaryError('CANCELLED', 'the rows that were needed have arrived'));
-          return { rows, count, stopped: true };
+          return { rows, count, stopped: true, bytes: this.#total() };
         }
       }
     } catch (error) {
@@ -254,15 +259,30 @@ export class SourceCall implements ExecuteContext {
   }
 
   /**
-   * A lone call's rows that its connector did not count (a custom source that never called
-   * `callLimits`): their estimated bytes against `limits.maxBytes`, as they arrive. The
-   * calls of a batched fragment are counted by the fragment over its batches instead.
+   * A batch's bytes under a byte bound (undefined without one), counted once: what its
+   * connector counted since the last batch (it bounded them as it fetched), else their
+   * estimate, held here to `limits.maxBytes` as they arrive (a custom source that never
+   * called `callLimits`). A batched fragment adds its calls' counts up (BatchTally).
    */
-  #countBytes(batch: readonly Row[]): void {
+  #countBytes(batch: readonly Row[]): number | undefined {
     const maxBytes = this.limits.maxBytes;
-    if (maxBytes === undefined || (this.#ctx.batch?.count ?? 1) > 1) return;
-    this.#bytes += estimateRowsBytes(batch);
+    if (maxBytes === undefined) return undefined;
+    const counted = this.#counted;
+    if (counted !== undefined) {
+      const bytes = counted.bytes - this.#bytes;
+      this.#bytes = counted.bytes;
+      return bytes;
+    }
+    const bytes = estimateRowsBytes(batch);
+    this.#bytes += bytes;
     if (this.#bytes > maxBytes) throw limitExceeded({ fragmentId: this.fragmentId, source: this.#ctx.sourceName }, `${this.#bytes} bytes (estimated), more than maxBytes=${maxBytes}`);
+    return bytes;
+  }
+
+  /** The call's bytes so far: its connector's count at its end (it may have counted past its last batch). */
+  #total(): number | undefined {
+    if (this.limits.maxBytes === undefined) return undefined;
+    return this.#counted === undefined ? this.#bytes : Math.max(this.#bytes, this.#counted.bytes);
   }
 
   #tooMany(maxRows: number): TributaryError {

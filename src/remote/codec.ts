@@ -32,6 +32,12 @@ export interface CallPayload {
    */
   budgetMs?: number;
   sentAt?: number;
+  /**
+   * The requests the call's fragment had sent in this run when the call was queued (its
+   * request tally, see request-tally.ts): the worker's call starts its own count there, so
+   * `httpSource`'s `maxRequests` bounds what is left of the fragment's, not a fresh one.
+   */
+  requests?: number;
 }
 
 /** A completed job's return value: where the rows are and who ran it. */
@@ -42,6 +48,18 @@ export interface JobResult {
   columns?: string[];
   bytes: number;
   worker: string;
+  /** The rows' bytes as counted against the call's `limits.maxBytes` on the worker (see `CallOutput.bytes`). */
+  counted?: number;
+  /** Requests the call sent (`httpSource`), for its fragment's request tally on the coordinator. */
+  requests?: number;
+}
+
+/** What a job tells its coordinator besides its rows (see `RemoteLane.call`). */
+export interface RemoteCounts {
+  /** Requests the call sent. */
+  requests?: number | undefined;
+  /** The rows' bytes as counted against the call's byte bound, when the worker counted them. */
+  bytes?: number | undefined;
 }
 
 /** A failed job's reason (the JSON of it): the worker's classification of the error. */
@@ -53,6 +71,8 @@ export interface RemoteFailure {
   driverCode?: string;
   retryAfterMs?: number;
   worker: string;
+  /** Requests the call sent before it failed. */
+  requests?: number;
 }
 
 export const encodePayload = (p: CallPayload): string => serialize(p).toString('base64');

@@ -33,12 +33,13 @@ export function checkedPayload(encoded: unknown): CallPayload {
     throw invalid('payload', `not a call tributary encoded (${error instanceof Error ? error.message : String(error)})`);
   }
   if (!isObject(payload)) throw invalid('payload', 'expected an encoded { query, params, … }');
-  const { params, principal, limits, budgetMs, sentAt } = payload;
+  const { params, principal, limits, budgetMs, sentAt, requests } = payload;
   if (!Array.isArray(params)) throw invalid('params', 'expected an array');
   if (principal !== undefined && !(isObject(principal) && typeof principal.id === 'string')) throw invalid('principal', 'expected { id: string, ...claims }');
   if (limits !== undefined && !(isObject(limits) && isBound(limits.maxRows) && isBound(limits.maxBytes))) throw invalid('limits', 'expected { maxRows?, maxBytes? } of numbers');
   // A budget may already be spent (≤ 0): the worker then fails the job TIMEOUT, retryable.
   if (budgetMs !== undefined && !Number.isFinite(budgetMs)) throw invalid('budgetMs', 'expected a number of ms');
   if (sentAt !== undefined && !Number.isFinite(sentAt)) throw invalid('sentAt', 'expected a time in ms');
+  if (requests !== undefined && !(Number.isSafeInteger(requests) && (requests as number) >= 0)) throw invalid('requests', 'expected a count of requests');
   return payload as unknown as CallPayload;
 }

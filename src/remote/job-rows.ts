@@ -19,7 +19,8 @@ const isCount = (n: unknown, max = Number.MAX_SAFE_INTEGER): n is number => Numb
 export function checkJobResult(value: unknown, jobId: string): JobResult {
   const r = value as Partial<JobResult> | null;
   const columnsOk = (c: unknown): boolean => c === undefined || (Array.isArray(c) && c.every((n) => typeof n === 'string'));
-  if (typeof r === 'object' && r !== null && isCount(r.chunks, MAX_CHUNKS) && isCount(r.rows) && typeof r.worker === 'string' && columnsOk(r.columns)) return r as JobResult;
+  const countOk = (n: unknown): boolean => n === undefined || isCount(n);
+  if (typeof r === 'object' && r !== null && isCount(r.chunks, MAX_CHUNKS) && isCount(r.rows) && typeof r.worker === 'string' && columnsOk(r.columns) && countOk(r.counted) && countOk(r.requests)) return r as JobResult;
   throw new TributaryError('SOURCE_BAD_RESPONSE', `job ${jobId} completed with a result no worker gives: ${String(JSON.stringify(value)).slice(0, 200)}`, { retryable: false });
 }
 

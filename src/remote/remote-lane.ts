@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { errorCodes, TributaryError, type ErrorCode } from '../errors.js';
 import type { Row } from '../data/row.js';
 import { RedisClock } from './redis-clock.js';
-import { encodePayload, parseRemoteFailure, type CallPayload, type JobResult } from './codec.js';
+import { encodePayload, parseRemoteFailure, type CallPayload, type JobResult, type RemoteCounts } from './codec.js';
 import { dropChunks, readJobRows } from './job-rows.js';
 import { settledWithin } from './settled-within.js';
 import { asConnection, closeConnections } from './close-connections.js';
@@ -12,7 +12,7 @@ import { queueMetrics, type RemoteMetrics } from './queue-metrics.js';
 import { watchConnection } from './connection-watch.js';
 import { describeConnection, redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
 
-export type { RemoteMetrics };
+export type { RemoteMetrics, RemoteCounts };
 
 /** Options of a remote lane (the coordinator's side of a queue). */
 export interface RemoteLaneOptions {
@@ -40,10 +40,12 @@ export interface RemoteLane {
   readonly queue: string;
   /**
    * Runs one call as one job and resolves with its rows. `onJob` hears which worker ran it
-   * (on success and on failure). Rejects with `signal.reason` at once when the signal aborts:
-   * a waiting job is removed, a running one is told to abort.
+   * (on success and on failure); `onCounts`, before the call settles, what the worker counted
+   * (the requests it sent, its rows' bytes). Rejects with `signal.reason` at once when the
+   * signal aborts: a waiting job is removed, a running one is told to abort (what it sends
+   * from then on is not heard).
    */
-  call(data: { source: string; fragmentId: string; payload: CallPayload }, signal: AbortSignal, onJob?: (info: { worker: string; jobId: string }) => void): Promise<Row[]>;
+  call(data: { source: string; fragmentId: string; payload: CallPayload }, signal: AbortSignal, onJob?: (info: { worker: string; jobId: string }) => void, onCounts?: (counts: RemoteCounts) => void): Promise<Row[]>;
   metrics(): Promise<RemoteMetrics>;
   /** Closes the queue's connections; idempotent. */
   close(): Promise<void>;
@@ -162,7 +164,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     return ready;
   };
 
-  const failureOf = async (q: Queue, jobId: string, reason: string): Promise<{ error: TributaryError; worker: string | undefined }> => {
+  const failureOf = async (q: Queue, jobId: string, reason: string): Promise<{ error: TributaryError; worker: string | undefined; requests?: number | undefined }> => {
     const remote = parseRemoteFailure(reason);
     if (remote) {
       const code: ErrorCode = (errorCodes as string[]).includes(remote.code) ? (remote.code as ErrorCode) : 'FRAGMENT_FAILED';
@@ -171,7 +173,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         ...(remote.driverCode === undefined ? {} : { driverCode: remote.driverCode }),
         ...(remote.retryAfterMs === undefined ? {} : { retryAfterMs: remote.retryAfterMs }),
       });
-      return { error, worker: remote.worker };
+      return { error, worker: remote.worker, requests: Number.isSafeInteger(remote.requests) && remote.requests! > 0 ? remote.requests : undefined };
     }
     // BullMQ failed the job itself: a stalled job's worker died (or hung) mid-call.
     const worker = startedBy.get(jobId) ?? (await Job.fromId(q, jobId).catch(() => undefined))?.processedBy;
@@ -197,7 +199,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     await q.remove(jobId).catch(() => undefined);
   };
 
-  const call: RemoteLane['call'] = async (data, signal, onJob) => {
+  const call: RemoteLane['call'] = async (data, signal, onJob, onCounts) => {
     signal.throwIfAborted();
     const { queue: q, client } = await connect();
     signal.throwIfAborted();
@@ -234,12 +236,13 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         completed: (result) => {
           settle();
           report(typeof result?.worker === 'string' ? result.worker : undefined);
-          readJobRows(client, keys, jobId, result, unavailable, data.payload.limits?.maxBytes).then(resolve, reject);
+          readJobRows(client, keys, jobId, result, unavailable, data.payload.limits?.maxBytes).then((rows) => (onCounts?.({ requests: result.requests, bytes: result.counted }), resolve(rows)), reject);
         },
         failed: (reason) => {
-          failureOf(q, jobId, reason).then(({ error, worker }) => {
+          failureOf(q, jobId, reason).then(({ error, worker, requests }) => {
             settle();
             report(worker);
+            onCounts?.({ requests });
             reject(error);
           }, (error: unknown) => {
             settle();

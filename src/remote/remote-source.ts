@@ -1,5 +1,7 @@
 import { TributaryError } from '../errors.js';
 import { defaultIsRetryable, type SourceExecutor } from '../sources/source.js';
+import { reportCounted } from '../sources/call-limits.js';
+import { requestTallyOf } from '../sources/request-tally.js';
 import { createRemoteLane, type RemoteLane, type RemoteLaneOptions } from './remote-lane.js';
 
 /** Marks errors that came back from a worker: their `retryable` was decided there. */
@@ -14,6 +16,10 @@ const remoteErrors = new WeakSet<object>();
  * Pass a lane to share one queue's connections between sources; given options, the source
  * opens its own and closes them in `close()`.
  *
+ * What the worker counted comes back with the rows: its rows' bytes (the coordinator does not
+ * estimate them again) and the requests it sent, added to its fragment's request tally, whose
+ * count so far the job carries (`httpSource`'s `maxRequests` bounds the fragment, not the job).
+ *
  * @example
  * const lane = createRemoteLane({ connection: 'redis://127.0.0.1:6379', queue: 'tributary' });
  * const executor = createExecutor({ sources: { crm: remoteSource('crm', sqliteSource({ file }), lane) } });
@@ -24,8 +30,9 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
   const wrapped: SourceExecutor<Q> = {
     kind: inner.kind,
     querySchema: inner.querySchema,
-    execute: (query, ctx) =>
-      target
+    execute: (query, ctx) => {
+      const tally = requestTallyOf(ctx);
+      return target
         .call(
           { source: name, fragmentId: ctx.fragmentId ?? '?', payload: {
               query,
@@ -35,15 +42,21 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
               // The budget travels with the time it was counted from: the worker takes off
               // what the job spent waiting in the queue.
               ...(ctx.budgetMs !== undefined && Number.isFinite(ctx.budgetMs) ? { budgetMs: ctx.budgetMs, sentAt: Date.now() } : {}),
+              ...(tally.requests > 0 ? { requests: tally.requests } : {}),
             },
           },
           ctx.signal,
           ctx.onRemote,
+          ({ requests, bytes }) => {
+            if (requests !== undefined) tally.requests += requests;
+            if (bytes !== undefined) reportCounted(ctx, { bytes });
+          },
         )
         .catch((error: unknown) => {
           if (error instanceof TributaryError && error.retryable !== undefined) remoteErrors.add(error);
           throw error;
-        }),
+        });
+    },
     isRetryable: (error) => {
       if (typeof error === 'object' && error !== null && remoteErrors.has(error)) return (error as TributaryError).retryable === true;
       return inner.isRetryable ? inner.isRetryable(error) : defaultIsRetryable(error);

@@ -4,7 +4,11 @@ import { DelayedError, Job, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
-import type { SourceExecutor } from '../sources/source.js';
+import type { ExecuteContext, SourceExecutor } from '../sources/source.js';
+import { LIMITS_COUNTED, type CountedBytes } from '../sources/call-limits.js';
+import { REQUEST_TALLY, type RequestTally } from '../sources/request-tally.js';
+import { estimateRowsBytes } from '../data/bytes.js';
+import { limitExceeded } from '../data/limits.js';
 import { encodeRows, toRemoteFailure, type JobData, type JobResult } from './codec.js';
 import { checkedPayload, jobSource } from './job-check.js';
 import { columnsOf, withColumns } from '../data/columns.js';
@@ -116,6 +120,9 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     let expired: TributaryError | undefined;
     // The call's values, to mask them out of a failure's reason (see toRemoteFailure).
     let values: readonly unknown[] = [];
+    // The requests of the call's fragment, counted from what it had sent when queued (codec.ts).
+    const tally: RequestTally = { requests: 0 };
+    let before = 0;
     try {
       if ((await client.exists(keys.aborted(jobId))) === 1) throw new TributaryError('CANCELLED', `job ${jobId} was cancelled before it started`);
       // A source this worker lacks that a live worker serves: the job goes back to the queue
@@ -131,6 +138,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       const payload = checkedPayload(job.data.payload);
       const { query, params, principal, limits } = payload;
       values = params;
+      tally.requests = before = payload.requests ?? 0;
       // The call's budget less its wait in the queue: a job that waited it all out is not run.
       if (payload.budgetMs !== undefined) await clock.measured();
       const budgetMs = remainingBudgetMs(payload, clock.now());
@@ -143,7 +151,8 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
         budgetTimer.unref?.();
       }
       const signal = controller.signal;
-      const out = await source.execute(query, {
+      let counted: CountedBytes | undefined;
+      const ctx: ExecuteContext & { [REQUEST_TALLY]: RequestTally; [LIMITS_COUNTED](c: CountedBytes): void } = {
         params,
         signal,
         fragmentId: job.data.fragmentId,
@@ -152,10 +161,14 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
         ...(principal ? { principal } : {}),
         ...(limits ? { limits } : {}),
         ...(budgetMs !== undefined ? { budgetMs } : {}),
-      });
+        [REQUEST_TALLY]: tally,
+        [LIMITS_COUNTED]: (c) => void (counted = c),
+      };
+      const out = await source.execute(query, ctx);
       const rows = await collect(out, signal);
       // A source that ignored its signal: rows that came after the budget are not sent.
       if (expired) throw expired;
+      const bytes = bytesOf(rows, limits?.maxBytes, counted, { fragmentId: job.data.fragmentId, source: named });
       const chunks = encodeRows(rows, chunkBytes);
       if (chunks.length > 0) {
         const write = client.multi();
@@ -163,10 +176,12 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
         await write.exec();
       }
       const columns = columnsOf(rows);
-      return { chunks: chunks.length, rows: rows.length, bytes: chunks.reduce((sum, c) => sum + c.length, 0), worker: id, ...(columns ? { columns } : {}) };
+      const sent = tally.requests - before;
+      return { chunks: chunks.length, rows: rows.length, bytes: chunks.reduce((sum, c) => sum + c.length, 0), worker: id, ...(columns ? { columns } : {}), ...(bytes === undefined ? {} : { counted: bytes }), ...(sent > 0 ? { requests: sent } : {}) };
     } catch (error) {
       if (error instanceof DelayedError) throw error;
-      throw new Error(JSON.stringify(toRemoteFailure(expired ?? error, source, id, values)));
+      const sent = tally.requests - before;
+      throw new Error(JSON.stringify({ ...toRemoteFailure(expired ?? error, source, id, values), ...(sent > 0 ? { requests: sent } : {}) }));
     } finally {
       if (budgetTimer) clearTimeout(budgetTimer);
       running.delete(jobId);
@@ -233,6 +248,18 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     drain: () => shutdown(false),
     close: () => shutdown(true),
   };
+}
+
+/**
+ * The call's bytes under a byte bound, for the coordinator (which then estimates none): its
+ * source's count (it bounded them as it fetched), else their estimate, held to the bound here.
+ */
+function bytesOf(rows: readonly Row[], maxBytes: number | undefined, counted: CountedBytes | undefined, subject: { fragmentId: string; source: string }): number | undefined {
+  if (maxBytes === undefined) return undefined;
+  if (counted !== undefined) return counted.bytes;
+  const bytes = estimateRowsBytes(rows);
+  if (bytes > maxBytes) throw limitExceeded(subject, `${bytes} bytes (estimated), more than maxBytes=${maxBytes}`);
+  return bytes;
 }
 
 async function collect(out: Row[] | AsyncIterable<Row[]>, signal: AbortSignal): Promise<Row[]> {

@@ -25,7 +25,7 @@ export type { HttpHeadersFor } from './principal-headers.js';
 export const DEFAULT_HTTP_CONCURRENCY = 4;
 /** Requests one fragment may send in a run (list values and pages, over its calls) when the source does not say. */
 export const DEFAULT_HTTP_MAX_REQUESTS = 1000;
-/** Bytes of response bodies one call may read when neither the source nor the executor says (`DEFAULT_FRAGMENT_MAX_BYTES`). */
+/** Bytes of response bodies one fragment may read when neither the source nor the executor says (`DEFAULT_FRAGMENT_MAX_BYTES`). */
 export const DEFAULT_HTTP_MAX_BYTES = DEFAULT_FRAGMENT_MAX_BYTES;
 
 const positiveInt = z.number().int().positive();
@@ -62,8 +62,9 @@ export const httpSourceOptionsSchema = z.strictObject({
   /** Most rows one fragment may return, over all pages and list values; the run's limits may lower it. `Infinity`/`null`: none. */
   maxRows: sourceBoundSchema,
   /**
-   * Most response-body bytes one call may read: default the executor's `rowLimits.maxBytes`,
-   * else 64 MiB; `Infinity`/`null` lifts it. The run's limits may lower it.
+   * Most response-body bytes (as read) one fragment may read, every page and list value over
+   * all its calls (batches) together: default the executor's `rowLimits.maxBytes`, else
+   * 64 MiB; `Infinity`/`null` lifts it. The run's limits may lower it.
    */
   maxBytes: sourceBoundSchema,
   /**
@@ -157,7 +158,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     // Each request in flight listens on the call's signal: a maxConcurrency over ten is not
     // the leak Node's default MaxListeners warning guesses either.
     setMaxListeners(Math.max(10, concurrency + 2), controller.signal);
-    // maxBytes bounds the response bodies as read (not the rows' estimate), so addBytes counts them.
+    // maxBytes bounds the response bodies as read (not the rows' estimate): addBytes counts them.
     const budget = callLimits(ctx, { maxRows: opts.maxRows, maxBytes: opts.maxBytes });
     const maxPages = smaller(query.paginate?.maxPages, opts.maxPages ?? DEFAULT_MAX_PAGES) ?? DEFAULT_MAX_PAGES;
     const timed = withBudgetHeader(budgetHeader, ctx.budgetMs, performance.now());
@@ -226,10 +227,9 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     kind: 'http',
     querySchema: httpQuerySchema,
     execute,
-    // Its maxBytes bounds each call's response bodies as read (the connector counts them): it is
-    // not the fragment's estimate of rows, several times a JSON body, so it lifts only the default
-    // byte bound of its fragments, which the run's own limits still set.
-    limits: { ...declaredLimits({ maxRows: opts.maxRows }), ...(opts.maxBytes === undefined ? {} : { maxBytes: Infinity }) },
+    // Its fragments' byte bound is on response bodies as read, which each call counts and
+    // reports (callLimits): the executor adds its batches' counts up and estimates no row.
+    limits: declaredLimits({ maxRows: opts.maxRows, maxBytes: opts.maxBytes }),
     ...(opts.maxConcurrency === undefined ? {} : { maxConcurrency: opts.maxConcurrency }),
     ...(typeof opts.headers === 'function' ? { cacheScope: 'principal' as const } : opts.cacheScope === undefined ? {} : { cacheScope: opts.cacheScope }),
     version: () => `http:${baseUrl.origin}`,
