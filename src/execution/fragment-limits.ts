@@ -34,8 +34,18 @@ export function fitsLimits(rows: readonly Row[], limits: Limits): boolean {
   return limits.maxBytes === undefined || cachedBytes(rows) <= limits.maxBytes;
 }
 
-/** The estimated bytes of a cache entry's rows (frozen, never changed), worked out once per entry. */
+/**
+ * The bytes of a cache entry's rows (frozen, never changed): what its load counted, in its
+ * connectors' measure (`httpSource`: response bodies as read), so a hit is held to a bound as
+ * its load was; else their estimate, worked out once per entry.
+ */
 const bytesOfEntry = new WeakMap<readonly Row[], number>();
+
+/** Notes what the load that stored `rows` in the cache counted of their bytes (see `CallOutput.bytes`); returns `rows`. */
+export function withCountedBytes(rows: Row[], bytes: number | undefined): Row[] {
+  if (bytes !== undefined) bytesOfEntry.set(rows, bytes);
+  return rows;
+}
 function cachedBytes(rows: readonly Row[]): number {
   let bytes = bytesOfEntry.get(rows);
   if (bytes === undefined) bytesOfEntry.set(rows, (bytes = estimateRowsBytes(rows)));

@@ -12,7 +12,7 @@ import type { SourceEnv } from './env.js';
 import { newTry, try$, type HedgeOwner, type HedgePolicy, type Try } from './hedge.js';
 import { FragmentReports } from './fragment-reports.js';
 import { fragmentTimeout } from './fragment-timeout.js';
-import { BatchTally, boundedSink, checkFragmentLimits, fitsLimits } from './fragment-limits.js';
+import { BatchTally, boundedSink, checkFragmentLimits, fitsLimits, withCountedBytes } from './fragment-limits.js';
 import { waitForKey } from './key-wait.js';
 import { combine, outcomeOf, type FragmentOutcome } from './outcome.js';
 import { backoffDelay, laterTries, retrying } from './retry.js';
@@ -169,7 +169,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     if (key !== undefined) {
       const cache = this.env.cache!;
       // Stored once per load, on success; every caller gets the stored (frozen) rows.
-      const mine$ = load$.pipe(map((outcome) => ({ ...outcome, rows: cache.set(this.index, key, outcome.rows) })));
+      const mine$ = load$.pipe(map((outcome) => ({ ...outcome, rows: withCountedBytes(cache.set(this.index, key, outcome.rows), outcome.bytes) })));
       load$ = cache.share(this.index, key, defer(() => ((own = true), mine$)), this.#endAt);
     }
     this.#subscription = load$.subscribe({ next: (o) => this.#succeed(own ? o : { ...o, attempts: 0, calls: 0, tallied: false }, false), error: (error: unknown) => this.#fail(error) });
