@@ -62,6 +62,8 @@ describeRedis('a worker given malformed jobs', () => {
       [{ query: { table: 't' }, params: [], principal: { name: 'no id' } }, 'principal'],
       [{ query: { table: 't' }, params: [], limits: { maxRows: 'all' } }, 'limits'],
       [{ query: { table: 't' }, params: [], budgetMs: 'soon' }, 'budgetMs'],
+      [{ query: { table: 't' }, params: [], requests: -1 }, 'requests'],
+      [{ query: { table: 't' }, params: [], requests: 'many' }, 'requests'],
       [42, 'payload'],
     ];
     for (const [payload, what] of bad) {
