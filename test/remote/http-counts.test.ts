@@ -20,7 +20,13 @@ describeRedis('httpSource on a BullMQ worker', () => {
   let worker: RemoteWorker;
 
   beforeAll(async () => {
-    server = await startHttpServer({ 'GET /items/:id': reply.dynamic((req) => [{ id: Number(req.params.id) }]), 'GET /rows': reply.dynamic(() => ROWS) });
+    let flaky = true;
+    server = await startHttpServer({
+      'GET /items/:id': reply.dynamic((req) => [{ id: Number(req.params.id) }]),
+      'GET /rows': reply.dynamic(() => ROWS),
+      // Id 5 answers 503 (retryable) the first time, its row after.
+      'GET /flaky/:id': (req, res) => (req.params.id === '5' && flaky ? ((flaky = false), reply.status(503)(req, res)) : reply.json([{ id: Number(req.params.id) }])(req, res)),
+    });
     worker = createWorker({ sources: { api: httpSource({ baseUrl: server.url, ...options }) }, connection: REDIS_URL, queue, concurrency: 2 });
     await worker.ready();
   });
@@ -58,6 +64,31 @@ describeRedis('httpSource on a BullMQ worker', () => {
       expect(result.errors[0]!.issues).toEqual([expect.objectContaining({ path: 'fragments.f' })]);
       // Two batches (10 requests) ran; the third, whose list did not fit, sent nothing.
       expect(server.hits('GET /items/:id') - before).toBe(10);
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('counts the requests a failed job sent: its retry and the next batches count from there', async () => {
+    const executor = createExecutor({
+      sources: { api: httpSource({ baseUrl: server.url, ...options }), mem: memorySource({ tables: { ids: Array.from({ length: 10 }, (_, i) => ({ id: i + 1 })) } }) },
+      remote: { connection: REDIS_URL, queue, sources: ['api'] },
+      cache: false,
+      telemetry: false,
+      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+    });
+    try {
+      const before = server.hits('GET /flaky/:id');
+      // Batch 1 (ids 1-5) fails on id 5 after 5 requests, and its retry sends 5 more: 10 of 12
+      // sent, so batch 2 (5 more) does not fit.
+      const p = plan('remote-failed')
+        .fragment('ids', 'mem', { table: 'ids' })
+        .fragment('f', 'api', { path: '/flaky/{id}', pathParams: { id: from('ids', 'id') } }, { dependsOn: ['ids'], batch: { param: 0, size: 5 } })
+        .merge('f')
+        .build();
+      const result = await executor.execute(p);
+      expect(result.errors).toEqual([expect.objectContaining({ code: 'LIMIT_EXCEEDED', fragmentId: 'f', message: expect.stringContaining('besides the 10 its other calls') })]);
+      expect(server.hits('GET /flaky/:id') - before).toBe(10);
     } finally {
       await executor.close();
     }
