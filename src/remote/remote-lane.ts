@@ -42,8 +42,8 @@ export interface RemoteLane {
    * Runs one call as one job and resolves with its rows. `onJob` hears which worker ran it
    * (on success and on failure); `onCounts`, before the call settles, what the worker counted
    * (the requests it sent, its rows' bytes). Rejects with `signal.reason` at once when the
-   * signal aborts: a waiting job is removed, a running one is told to abort (what it sends
-   * from then on is not heard).
+   * signal aborts: a waiting job is removed, a running one is told to abort (`onCounts` still
+   * hears what it sent, once its worker has ended it).
    */
   call(data: { source: string; fragmentId: string; payload: CallPayload }, signal: AbortSignal, onJob?: (info: { worker: string; jobId: string }) => void, onCounts?: (counts: RemoteCounts) => void): Promise<Row[]>;
   metrics(): Promise<RemoteMetrics>;
@@ -64,6 +64,9 @@ const DISCONNECT_MS = 200;
 const CLOSE_CANCEL_MS = 1000;
 const STALLED = /stalled/i;
 
+/** A job's count of requests sent (data from Redis): a positive integer, else none. */
+const requestsOf = (n: unknown): number | undefined => (Number.isSafeInteger(n) && (n as number) > 0 ? (n as number) : undefined);
+
 /**
  * Creates the coordinator's side of a queue. Connections open lazily on the first call;
  * while Redis cannot be reached each call fails within `connectTimeoutMs` with a retryable
@@ -79,7 +82,8 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
   const base = { ...redisOptionsOf(options.connection), connectTimeout: connectTimeoutMs, disconnectTimeout: DISCONNECT_MS, retryStrategy: (times: number) => Math.min(100 * times, 1000) };
   const waiters = new Map<string, Waiter>();
   // Jobs given up on (aborted): if one still completes, its stored rows are deleted at once.
-  const abandoned = new Set<string>();
+  // What each hears of the requests its job still sends (a hedge's loser, a timed-out call).
+  const abandoned = new Map<string, ((counts: RemoteCounts) => void) | undefined>();
   // Which worker took each job (its first progress report): a job whose worker died is
   // failed by another worker, so the failure itself cannot name the one that died.
   const startedBy = new Map<string, string>();
@@ -139,8 +143,12 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
       events.on('completed', ({ jobId, returnvalue }) => {
         const result = returnvalue as unknown as JobResult;
         const waiter = waiters.get(jobId);
+        const late = abandoned.get(jobId);
         if (waiter) waiter.completed(result);
-        else if (abandoned.delete(jobId) && result?.chunks > 0) void dropChunks(c, keys, jobId, result.chunks);
+        else if (abandoned.delete(jobId)) {
+          late?.({ requests: requestsOf(result?.requests) });
+          if (result?.chunks > 0) void dropChunks(c, keys, jobId, result.chunks);
+        }
       });
       events.on('progress', ({ jobId, data }) => {
         const worker = (data as { worker?: unknown } | null)?.worker;
@@ -149,6 +157,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
       events.on('removed', ({ jobId }) => abandoned.delete(jobId));
       events.on('failed', ({ jobId, failedReason }) => {
         waiters.get(jobId)?.failed(failedReason);
+        abandoned.get(jobId)?.({ requests: requestsOf(parseRemoteFailure(failedReason)?.requests) });
         abandoned.delete(jobId);
       });
       await withTimeout(events.waitUntilReady(), 'events');
@@ -173,7 +182,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         ...(remote.driverCode === undefined ? {} : { driverCode: remote.driverCode }),
         ...(remote.retryAfterMs === undefined ? {} : { retryAfterMs: remote.retryAfterMs }),
       });
-      return { error, worker: remote.worker, requests: Number.isSafeInteger(remote.requests) && remote.requests! > 0 ? remote.requests : undefined };
+      return { error, worker: remote.worker, requests: requestsOf(remote.requests) };
     }
     // BullMQ failed the job itself: a stalled job's worker died (or hung) mid-call.
     const worker = startedBy.get(jobId) ?? (await Job.fromId(q, jobId).catch(() => undefined))?.processedBy;
@@ -183,14 +192,14 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
 
   // Cancels under way: close() lets them reach Redis before it quits the client.
   const cancelling = new Set<Promise<void>>();
-  const cancel = (q: Queue, client: Redis, jobId: string): void => {
+  const cancel = (q: Queue, client: Redis, jobId: string, onCounts?: (counts: RemoteCounts) => void): void => {
+    abandoned.set(jobId, onCounts);
     const p = cancelJob(q, client, jobId).catch(() => undefined);
     cancelling.add(p);
     void p.finally(() => cancelling.delete(p));
   };
 
   const cancelJob = async (q: Queue, client: Redis, jobId: string): Promise<void> => {
-    abandoned.add(jobId);
     // The flag first: a worker that takes the job after this sees it before calling the source.
     await client.set(keys.aborted(jobId), '1', 'PX', 60_000);
     await client.publish(keys.abortChannel, jobId);
@@ -221,7 +230,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
       const giveUp = (error: unknown): void => {
         settle();
         reject(error);
-        cancel(q, client, jobId);
+        cancel(q, client, jobId, onCounts);
       };
       const onAbort = (): void => giveUp(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });

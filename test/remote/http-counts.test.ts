@@ -21,9 +21,12 @@ describeRedis('httpSource on a BullMQ worker', () => {
 
   beforeAll(async () => {
     let flaky = true;
+    let stall = true;
     server = await startHttpServer({
       'GET /items/:id': reply.dynamic((req) => [{ id: Number(req.params.id) }]),
       'GET /rows': reply.dynamic(() => ROWS),
+      // Id 7 never answers the first time (the attempt times out), its row after.
+      'GET /stall/:id': (req, res) => (req.params.id === '7' && stall ? ((stall = false), undefined) : reply.json([{ id: Number(req.params.id) }])(req, res)),
       // Id 5 answers 503 (retryable) the first time, its row after.
       'GET /flaky/:id': (req, res) => (req.params.id === '5' && flaky ? ((flaky = false), reply.status(503)(req, res)) : reply.json([{ id: Number(req.params.id) }])(req, res)),
     });
@@ -89,6 +92,30 @@ describeRedis('httpSource on a BullMQ worker', () => {
       const result = await executor.execute(p);
       expect(result.errors).toEqual([expect.objectContaining({ code: 'LIMIT_EXCEEDED', fragmentId: 'f', message: expect.stringContaining('besides the 10 its other calls') })]);
       expect(server.hits('GET /flaky/:id') - before).toBe(10);
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('counts the requests of a job given up on (its attempt timed out) once its worker has ended it', async () => {
+    const executor = createExecutor({
+      sources: { api: httpSource({ baseUrl: server.url, ...options }), mem: memorySource({ tables: { ids: Array.from({ length: 7 }, (_, i) => ({ id: i + 1 })) } }) },
+      remote: { connection: REDIS_URL, queue, sources: ['api'] },
+      cache: false,
+      telemetry: false,
+      timeoutMs: 500,
+      // Long enough for the worker to end the abandoned job and report it before the retry.
+      retry: { attempts: 2, initialDelayMs: 1000, maxDelayMs: 1000, jitter: 'none' },
+    });
+    try {
+      // Try 1 sends 7 requests and times out on the last; they count, so try 2's 7 more do not fit in 12.
+      const p = plan('remote-abandoned')
+        .fragment('ids', 'mem', { table: 'ids' })
+        .fragment('f', 'api', { path: '/stall/{id}', pathParams: { id: from('ids', 'id') } }, { dependsOn: ['ids'] })
+        .merge('f')
+        .build();
+      const result = await executor.execute(p);
+      expect(result.errors).toEqual([expect.objectContaining({ code: 'LIMIT_EXCEEDED', fragmentId: 'f', message: expect.stringContaining('besides the 7 its other calls') })]);
     } finally {
       await executor.close();
     }
