@@ -26,6 +26,16 @@ export type ValueMask = (text: string) => string;
 
 /** The values each failed call was made with, kept beside its error (never on it). */
 const callValues = new WeakMap<object, readonly unknown[]>();
+/**
+ * Where a source call's context (a SourceCall) offers the values it was made with: a getter
+ * read only when something masks an error of the call (a recording's wrapper), so a call
+ * that succeeds pays nothing for it. Internal: not part of the public API.
+ */
+export const CALL_VALUES: unique symbol = Symbol('tributary.callValues');
+/** A source call's context that can say which values its call was made with. */
+export interface CallValuesCarrier {
+  readonly [CALL_VALUES]?: readonly unknown[];
+}
 /** A masked copy → the error it was copied from (the run's result keeps that one). */
 const originals = new WeakMap<object, TributaryError>();
 
@@ -138,9 +148,12 @@ function occurrences(text: string, form: string): [number, number][] {
   return out;
 }
 
-/** A mask for the values noted on `call` (a source call's context: see Attempt) and the run's `params`. */
+/** A mask for the values `call` (a source call's context: see SourceCall) was made with and the run's `params`. */
 export function callMask(call: object, params: Readonly<Record<string, unknown>> = {}): ValueMask {
-  return maskFor(call, params);
+  const values = CALL_VALUES in call ? call[CALL_VALUES] : undefined;
+  const lists = [formsOf(Object.values(params))];
+  if (Array.isArray(values) && values.length > 0) lists.push(formsOf(values));
+  return maskOf(lists);
 }
 
 /** The mask of the run's `params` and the values noted on `error` (or a call) and its causes. */

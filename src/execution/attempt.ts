@@ -176,7 +176,6 @@ export class Attempt implements LaneClient {
       this.#inflight = lane.running;
     }
     const call = new SourceCall(env.source, this.bound.query, this, owner.streaming);
-    noteCallValues(call, this.bound.values); // for a wrapper of the source (a recording) that masks its errors
     this.#call = call;
     if (Number.isFinite(owner.timeoutMs)) this.#timer = env.clock.setTimeout(() => this.#timeout(), owner.timeoutMs);
     call.run().then(

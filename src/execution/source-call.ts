@@ -4,6 +4,7 @@ import { estimateRowsBytes } from '../data/bytes.js';
 import { limitExceeded } from '../data/limits.js';
 import { LIMITS_COUNTED, type CountedBytes } from '../sources/call-limits.js';
 import { REQUEST_TALLY, type RequestTally } from '../sources/request-tally.js';
+import { CALL_VALUES, type CallValuesCarrier } from '../value-mask.js';
 import type { Row } from '../data/row.js';
 import type { AbortListener, ExecuteContext, Principal, SourceExecutor } from '../sources/source.js';
 
@@ -54,6 +55,8 @@ export interface CallContext {
   readonly owner?: { readonly env: { requestTally?(fragment: number): RequestTally }; readonly index: number };
   /** See `ExecuteContext.budgetMs`. */
   budgetMs?: number;
+  /** The bound call: `values`, every value it is made with (see BoundCall), read only to mask an error of the call. */
+  readonly bound?: { readonly values: readonly unknown[] };
   onRemote?(info: { worker: string; jobId: string }): void;
 }
 
@@ -64,7 +67,7 @@ export interface CallContext {
  * fail-fast reach the source. The signal's AbortController is made only when something
  * reads it (most calls finish without anyone looking), which is what `ctx.signal` is here.
  */
-export class SourceCall implements ExecuteContext {
+export class SourceCall implements ExecuteContext, CallValuesCarrier {
   readonly params: unknown[];
   readonly principal?: Principal;
   readonly fragmentId: string;
@@ -108,6 +111,11 @@ export class SourceCall implements ExecuteContext {
   get onRemote(): (info: { worker: string; jobId: string }) => void {
     const ctx = this.#ctx;
     return (info) => ctx.onRemote?.(info);
+  }
+
+  /** The values the call was made with, for a wrapper of the source (a recording) that masks its errors: see value-mask.ts. */
+  get [CALL_VALUES](): readonly unknown[] | undefined {
+    return this.#ctx.bound?.values;
   }
 
   get signal(): AbortSignal {
