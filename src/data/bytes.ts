@@ -68,6 +68,27 @@ function scalarBytes(value: unknown): number {
  * is estimated (the default byte bound), and a row of scalars, dates and bytes allocates nothing.
  */
 export function estimateRowBytes(row: Row, seen?: Set<object>): number {
+  const bytes = rowBytes(row, seen);
+  return bytes >= 0 ? bytes : rowBytes(row, new Set());
+}
+
+/**
+ * The estimate of a batch of rows (an object shared between rows is counted once). The set
+ * of objects seen is made only when a row holds a nested value: a batch of rows of scalars
+ * (nearly every batch of a SQL source) allocates nothing.
+ */
+export function estimateRowsBytes(rows: readonly Row[]): number {
+  let seen: Set<object> | undefined;
+  let bytes = 0;
+  for (const row of rows) {
+    const b = rowBytes(row, seen);
+    bytes += b >= 0 ? b : rowBytes(row, (seen = new Set()));
+  }
+  return bytes;
+}
+
+/** One row's estimate; without `seen`, -1 for a row with a nested value (an array or an object), which needs one. */
+function rowBytes(row: Row, seen: Set<object> | undefined): number {
   let bytes = ROW_OVERHEAD_BYTES;
   for (const key in row) {
     const value = row[key];
@@ -75,15 +96,8 @@ export function estimateRowBytes(row: Row, seen?: Set<object>): number {
     if (typeof value !== 'object' || value === null) bytes += scalarBytes(value);
     else if (value instanceof Date) bytes += 8;
     else if (ArrayBuffer.isView(value)) bytes += value.byteLength;
-    else bytes += estimateValueBytes(value, (seen ??= new Set()));
+    else if (seen === undefined) return -1;
+    else bytes += estimateValueBytes(value, seen);
   }
-  return bytes;
-}
-
-/** The estimate of a batch of rows (an object shared between rows is counted once). */
-export function estimateRowsBytes(rows: readonly Row[]): number {
-  const seen = new Set<object>();
-  let bytes = 0;
-  for (const row of rows) bytes += estimateRowBytes(row, seen);
   return bytes;
 }

@@ -55,6 +55,16 @@ describe('the byte estimate', () => {
       const perRow = 64 + (16 + 2 + 8) + (16 + 4) + (16 + 2 + 8) + (16 + 4 + 3) + (16 + 4 + 0);
       expect(counter.bytes).toBe(100 * perRow + 2 * ((99 * 100) / 2));
       expect(made).toHaveLength(0);
+      // A batch too (a lone call's rows, a cache entry): one Set per call was a share of every point query.
+      const batch = [{ id: 1, name: 'Ann', at: new Date(0) }, { id: 2, name: 'Bob', at: null }];
+      expect(estimateRowsBytes(batch)).toBe(2 * (64 + (16 + 2 + 8) + (16 + 4) + (16 + 2)) + 2 * (3 * 2) + 8);
+      expect(made).toHaveLength(0);
+      // A nested value still gets its Set, shared by the rows after it: an object in two rows is counted once.
+      const nested = { k: 'v' };
+      const one = estimateValueBytes(nested);
+      made.length = 0;
+      expect(estimateRowsBytes([{ a: 1 }, { j: nested }, { j: nested }])).toBe(64 + 16 + 1 + 8 + 2 * (64 + 16 + 1) + one);
+      expect(made).toHaveLength(1);
       // A nested value still gets its Set: an object twice in one row is counted once.
       const shared = { k: 'v' };
       expect(estimateRowBytes({ a: shared, b: shared })).toBe(64 + (16 + 1) + (16 + 1) + estimateValueBytes(shared));
