@@ -18,11 +18,11 @@ describe('createExecutor options', () => {
     [{ timeoutMs: -1 }, 'timeoutMs'],
     [{ retry: { attempts: 0 } }, 'retry.attempts'],
     [{ retry: { jitter: 'sometimes' } }, 'retry.jitter'],
-    [{ retry: { attempts: 2, typo: 1 } }, 'retry'],
+    [{ retry: { attempts: 2, typo: 1 } }, 'retry.typo'],
     [{ cache: { maxEntries: -5 } }, 'cache.maxEntries'],
     [{ limits: { maxFragments: 0 } }, 'limits.maxFragments'],
     [{ sources: { crm: { execute: 'no' } } }, 'sources.crm'],
-    [{ speed: 'fast' }, '(root)'],
+    [{ speed: 'fast' }, 'speed'],
   ])('rejects %o with CONFIG_INVALID at path %s', (options, path) => {
     const error = configError(options);
     expect(error.code).toBe('CONFIG_INVALID');

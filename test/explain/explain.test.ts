@@ -124,7 +124,7 @@ describe('explain', () => {
       return [];
     };
     expect(issuesOf(() => explain(bad))).toEqual(['fragments[1].dependsOn[0]']);
-    expect(issuesOf(() => explain(bad, { sources }))).toEqual(expect.arrayContaining(['fragments[1].dependsOn[0]', 'fragments[0].query']));
+    expect(issuesOf(() => explain(bad, { sources }))).toEqual(expect.arrayContaining(['fragments[1].dependsOn[0]', 'fragments[0].query.table']));
   });
 
   describe('mermaid()', () => {

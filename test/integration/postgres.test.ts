@@ -134,7 +134,7 @@ describeWithServer(server, 'postgresSource (real PostgreSQL)', () => {
       expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
       const paths = (error as TributaryError).issues.map((i) => i.path);
       expect(paths).toContain('options.max');
-      expect(paths).toContain('options');
+      expect(paths).toContain('options.bogus');
     }
   });
 
