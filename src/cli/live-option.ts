@@ -27,7 +27,11 @@ export function liveOption(value: boolean | string | undefined, io: CliIo): Live
   let view: LiveView | undefined;
   return {
     attach: async (executor, redact) => {
-      view = await createLiveView(executor, { port, redact });
+      try {
+        view = await createLiveView(executor, { port, redact });
+      } catch (error) {
+        throw unusablePort(error, port) ?? error;
+      }
       io.stderr.write(`tributary: live view at ${view.url}\n`);
     },
     watch: (run, plan) => void view?.watch(run, plan),
@@ -46,4 +50,16 @@ export function liveOption(value: boolean | string | undefined, io: CliIo): Live
     },
     close: async () => view?.close(),
   };
+}
+
+/**
+ * A port the page cannot listen on, as the usage error it is (exit 2, before anything runs):
+ * taken by another program, or one this user may not open. Undefined for any other error.
+ */
+function unusablePort(error: unknown, port: number): InputError | undefined {
+  const code = error instanceof Error && 'code' in error ? error.code : undefined;
+  const what = '; choose another port (--ui <port>), or give --ui without a port to let the system pick a free one';
+  if (code === 'EADDRINUSE') return new InputError(`--ui port ${port} is in use`, [{ path: '--ui', message: `port ${port} on 127.0.0.1 is already in use${what}` }]);
+  if (code === 'EACCES') return new InputError(`--ui port ${port} is not allowed`, [{ path: '--ui', message: `this user may not listen on port ${port} (ports below 1024 need privileges)${what}` }]);
+  return undefined;
 }

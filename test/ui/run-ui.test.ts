@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, cliEnv, ROOT, runCli } from '../cli/support.js';
@@ -70,5 +71,21 @@ describe('tributary run --ui', () => {
     expect(out.code).toBe(2);
     expect(out.stderr).toContain('--ui: expected a port number from 0 to 65535');
     expect(out.stdout).toBe('');
+  });
+
+  it('a --ui port already in use is a usage error naming the port and what to do (exit 2, nothing runs)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const out = await runCli(['run', plan, '--sources', sources, '--ui', String(port)]);
+      expect(out.code).toBe(2);
+      expect(out.stderr).toContain(`tributary: --ui port ${port} is in use`);
+      expect(out.stderr).toContain(`--ui: port ${port} on 127.0.0.1 is already in use; choose another port (--ui <port>), or give --ui without a port to let the system pick a free one`);
+      expect(out.stderr).not.toContain('EADDRINUSE');
+      expect(out.stdout).toBe('');
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   });
 });
