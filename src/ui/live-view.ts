@@ -106,10 +106,17 @@ export async function createLiveView(executor: ViewedExecutor, options: LiveView
   sample();
   const sampler = setInterval(sample, options.lanesIntervalMs ?? 200).unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    // A port in use (or not ours to open): nothing of the view stays behind on the executor.
+    events.unsubscribe();
+    clearInterval(sampler);
+    throw error;
+  }
   port = (server.address() as AddressInfo).port;
 
   let closing: Promise<void> | undefined;
