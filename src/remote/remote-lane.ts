@@ -245,7 +245,8 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         completed: (result) => {
           settle();
           report(typeof result?.worker === 'string' ? result.worker : undefined);
-          readJobRows(client, keys, jobId, result, unavailable, data.payload.limits?.maxBytes).then((rows) => (onCounts?.({ requests: result.requests, bytes: result.counted }), resolve(rows)), reject);
+          // Rows it cannot read (expired, undecodable) still cost the requests its worker sent.
+          readJobRows(client, keys, jobId, result, unavailable, data.payload.limits?.maxBytes).then((rows) => (onCounts?.({ requests: result.requests, bytes: result.counted }), resolve(rows)), (error: unknown) => (onCounts?.({ requests: requestsOf(result?.requests) }), reject(error)));
         },
         failed: (reason) => {
           failureOf(q, jobId, reason).then(({ error, worker, requests }) => {
