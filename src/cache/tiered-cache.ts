@@ -50,6 +50,8 @@ export interface CacheLookup {
   onUnavailable?: (reason: string) => void;
   /** The asking fragment's TTL: an entry older than this is a miss for it (another stored it for longer). */
   maxAgeMs?: number;
+  /** The asking run's bounds: an entry they refuse (stored under looser ones) is a miss for it. */
+  fits?: (rows: Row[]) => boolean;
 }
 
 /**
@@ -90,12 +92,12 @@ export class TieredCache {
   }
 
   /**
-   * The rows under `key` if the first level holds them (a hit, counted as one), else
-   * undefined without counting a miss: the caller goes on with `get()`.
+   * The rows under `key` if the first level holds them and `fits` takes them (a hit, counted
+   * as one), else undefined without counting a miss: the caller goes on with `get()`.
    */
-  peek(key: string, tags: readonly string[] = [], maxAgeMs?: number): Row[] | undefined {
+  peek(key: string, tags: readonly string[] = [], maxAgeMs?: number, fits?: (rows: Row[]) => boolean): Row[] | undefined {
     const local = this.#l1.get(key, maxAgeMs);
-    if (!local) return undefined;
+    if (!local || (fits !== undefined && !fits(local))) return undefined;
     this.#hits++;
     const added = tags.length === 0 ? [] : this.#l1.tag(key, tags);
     if (added.length > 0) this.#addStoreTags(key, added);
@@ -107,6 +109,8 @@ export class TieredCache {
     const tags = lookup.tags ?? [];
     const local = this.#l1.get(key, lookup.maxAgeMs);
     if (local) {
+      // Past the asker's bounds: a miss (the store's copy is the same rows, measured no smaller).
+      if (lookup.fits !== undefined && !lookup.fits(local)) return void this.#misses++;
       this.#hits++;
       const added = this.#l1.tag(key, tags);
       if (added.length > 0) this.#addStoreTags(key, added);
@@ -131,7 +135,7 @@ export class TieredCache {
     // one the store has not done yet may cover it.
     const ageMs = hit?.lifetimeMs !== undefined && hit.ttlMs !== undefined ? Math.max(0, hit.lifetimeMs - hit.ttlMs) : 0;
     const tooOld = lookup.maxAgeMs !== undefined && ageMs > lookup.maxAgeMs;
-    if (!hit || tooOld || generation !== this.#generation || [...this.#invalidating].some((f) => covers(f, key, hit))) {
+    if (!hit || tooOld || generation !== this.#generation || [...this.#invalidating].some((f) => covers(f, key, hit)) || (lookup.fits !== undefined && !lookup.fits(hit.rows))) {
       this.#storeStats.misses++;
       this.#misses++;
       return undefined;

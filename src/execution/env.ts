@@ -31,15 +31,18 @@ export interface EventSink {
 export interface RunCache {
   /** The key of a fragment's calls; a promise while the source's version is being asked. */
   keyOf(fragment: number, calls: readonly { query: unknown; params: readonly unknown[] }[]): string | undefined | Promise<string | undefined>;
-  /** A first-level hit, synchronously; undefined when the first level does not hold it. */
-  peek(fragment: number, key: string): Row[] | undefined;
+  /**
+   * A first-level hit, synchronously; undefined when the first level does not hold it. `fits`:
+   * the run's bounds (`SourceEnv.fits`): an entry past them is no hit for it, a miss in `get`.
+   */
+  peek(fragment: number, key: string, fits?: (rows: Row[]) => boolean): Row[] | undefined;
   /**
    * For a fragment whose query has no references and whose source's version is known: its
    * first-level hit, synchronously. Undefined otherwise (the pipeline looks it up as usual).
    */
-  peekStatic(fragment: number): Row[] | undefined;
+  peekStatic(fragment: number, fits?: (rows: Row[]) => boolean): Row[] | undefined;
   /** The first level, then the shared store; `onUnavailable` when the store could not answer. */
-  get(fragment: number, key: string, onUnavailable: (reason: string) => void): Promise<Row[] | undefined>;
+  get(fragment: number, key: string, onUnavailable: (reason: string) => void, fits?: (rows: Row[]) => boolean): Promise<Row[] | undefined>;
   /** Stores a load's rows; returns what to hand every caller of the load: the cache's own frozen copy. */
   set(fragment: number, key: string, rows: Row[]): Row[];
   /**
@@ -80,6 +83,8 @@ export interface SourceEnv {
   readonly principal: Principal | undefined;
   readonly params: Readonly<Record<string, unknown>>;
   readonly limits: { maxRows?: number; maxBytes?: number };
+  /** Whether a cache entry's rows are within `limits` (one function per run and source). */
+  readonly fits: (rows: Row[]) => boolean;
   readonly cache: RunCache | undefined;
   readonly random: (() => number) | undefined;
   /** Upstream rows and run parameters, for bound references. */

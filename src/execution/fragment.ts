@@ -136,13 +136,13 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
   #lookup(calls: readonly BoundCall[], key: string): void {
     if (this.#settled) return;
     const cache = this.env.cache!;
-    const local = cache.peek(this.index, key);
+    const local = cache.peek(this.index, key, this.env.fits);
     if (local) {
       this.#cached(local, calls, key);
       return;
     }
     cache
-      .get(this.index, key, (reason) => this.cacheUnavailable(reason))
+      .get(this.index, key, (reason) => this.cacheUnavailable(reason), this.env.fits)
       .then((hit) => (hit ? this.#cached(hit, calls, key) : this.#load(calls, key)), (error: unknown) => this.#fail(error));
   }
 

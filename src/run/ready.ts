@@ -25,13 +25,13 @@ export function takeReady(port: RunPort, level: number): Ready | undefined {
     const list = send[s];
     if (!list) continue;
     let kept: number[] | undefined;
-    let limits: Limits | undefined; // its source's fragments' bounds, worked out at its first hit
+    let fits: ((rows: Row[]) => boolean) | undefined; // its source's fragments' bounds, worked out at its first lookup
     for (let k = 0; k < list.length; k++) {
       const i = list[k]!;
-      const rows = cache.peekStatic(i);
       // A hit stored under looser limits (a run's, or another executor's through a shared
-      // store) goes through the pipeline: a miss there, its call held to the bounds by its source.
-      if (!rows || !fitsLimits(rows, (limits ??= limitsOf(port, i)))) {
+      // store) is none: the pipeline counts it a miss, its call held to the bounds by its source.
+      const rows = cache.peekStatic(i, (fits ??= fitsOf(limitsOf(port, i))));
+      if (!rows) {
         kept?.push(i);
         continue;
       }
@@ -42,6 +42,9 @@ export function takeReady(port: RunPort, level: number): Ready | undefined {
   }
   return { send, cached };
 }
+
+/** Whether a cache entry's rows are within `limits` (see fitsLimits). */
+const fitsOf = (limits: Limits) => (rows: Row[]): boolean => fitsLimits(rows, limits);
 
 /** Fragment `i`'s bounds as its call would have them: the run's, its source's own, the default byte bound. */
 function limitsOf(port: RunPort, i: number): Limits {

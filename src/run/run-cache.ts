@@ -72,22 +72,22 @@ export class RunCacheView implements RunCache {
     return key;
   }
 
-  peekStatic(fragment: number): Row[] | undefined {
+  peekStatic(fragment: number, fits?: (rows: Row[]) => boolean): Row[] | undefined {
     const f = this.prepared.fragments[fragment]!;
     if (!f.cache || !f.staticCalls) return undefined;
     const key = this.keyOf(fragment, f.staticCalls);
-    return typeof key === 'string' ? this.peek(fragment, key) : undefined;
+    return typeof key === 'string' ? this.peek(fragment, key, fits) : undefined;
   }
 
-  peek(fragment: number, key: string): Row[] | undefined {
+  peek(fragment: number, key: string, fits?: (rows: Row[]) => boolean): Row[] | undefined {
     const policy = this.prepared.fragments[fragment]!.cache;
-    return this.cache.peek(key, policy?.tags ?? [], policy?.ttlMs);
+    return this.cache.peek(key, policy?.tags ?? [], policy?.ttlMs, fits);
   }
 
   /** A hit no older than the fragment's own TTL (another fragment may keep the entry longer). */
-  get(fragment: number, key: string, onUnavailable: (reason: string) => void): Promise<Row[] | undefined> {
+  get(fragment: number, key: string, onUnavailable: (reason: string) => void, fits?: (rows: Row[]) => boolean): Promise<Row[] | undefined> {
     const policy = this.prepared.fragments[fragment]!.cache;
-    return this.cache.get(key, { tags: policy?.tags ?? [], onUnavailable, ...(policy ? { maxAgeMs: policy.ttlMs } : {}) });
+    return this.cache.get(key, { tags: policy?.tags ?? [], onUnavailable, ...(policy ? { maxAgeMs: policy.ttlMs } : {}), ...(fits ? { fits } : {}) });
   }
 
   set(fragment: number, key: string, rows: Row[]): Row[] {

@@ -1,5 +1,6 @@
 import { FragmentTask } from '../execution/fragment.js';
 import { fragmentLimits } from '../data/limits.js';
+import { fitsLimits } from '../execution/fragment-limits.js';
 import type { FragmentStream, RunCache, SourceEnv } from '../execution/env.js';
 import type { Clock } from '../execution/clock.js';
 import type { SchedulerLike } from 'rxjs';
@@ -64,6 +65,7 @@ class SourceRun implements SourceRunner, SourceEnv {
   readonly principal: Principal | undefined;
   readonly params: Readonly<Record<string, unknown>>;
   readonly limits: { maxRows?: number; maxBytes?: number };
+  readonly fits = (rows: Row[]): boolean => fitsLimits(rows, this.limits);
   readonly cache: RunCache | undefined;
   readonly random: (() => number) | undefined;
   readonly bind: BindContext;
