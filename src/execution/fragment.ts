@@ -12,7 +12,7 @@ import type { SourceEnv } from './env.js';
 import { newTry, try$, type HedgeOwner, type HedgePolicy, type Try } from './hedge.js';
 import { FragmentReports } from './fragment-reports.js';
 import { fragmentTimeout } from './fragment-timeout.js';
-import { BatchTally, boundedSink, checkFragmentLimits, fitsLimits, withCountedBytes } from './fragment-limits.js';
+import { BatchTally, boundedSink, checkFragmentLimits, withCountedBytes } from './fragment-limits.js';
 import { waitForKey } from './key-wait.js';
 import { combine, outcomeOf, type FragmentOutcome } from './outcome.js';
 import { backoffDelay, laterTries, retrying } from './retry.js';
@@ -138,19 +138,18 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const cache = this.env.cache!;
     const local = cache.peek(this.index, key, this.env.fits);
     if (local) {
-      this.#cached(local, calls, key);
+      this.#cached(local);
       return;
     }
     cache
       .get(this.index, key, (reason) => this.cacheUnavailable(reason), this.env.fits)
-      .then((hit) => (hit ? this.#cached(hit, calls, key) : this.#load(calls, key)), (error: unknown) => this.#fail(error));
+      .then((hit) => (hit ? this.#cached(hit) : this.#load(calls, key)), (error: unknown) => this.#fail(error));
   }
 
-  #cached(rows: Row[], calls: readonly BoundCall[], key: string): void {
+  /** A hit within the run's bounds (`env.fits`: one stored under looser ones is a miss, its call held to them by its source). */
+  #cached(rows: Row[]): void {
     if (this.#settled) return;
     const env = this.env;
-    // Stored under looser bounds: a miss, the call held to them by its source's own measure (httpSource: bodies).
-    if (!fitsLimits(rows, env.limits)) return this.#load(calls, key);
     if (env.events.wanted) env.events.emit({ type: 'fragment.cached', queryId: env.queryId, runId: env.runId, at: env.at(), fragmentId: this.id, source: env.sourceName, level: this.level, rowCount: rows.length });
     this.#succeed({ rows, count: rows.length, attempts: 0, calls: 0 }, true);
   }
