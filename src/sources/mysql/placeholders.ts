@@ -1,7 +1,6 @@
-import mysql from 'mysql2';
-import { isDecimalString, plainNumberText } from '../../data/decimal.js';
 import { TributaryError } from '../../errors.js';
 import { emptyListEdits, type TextEdit } from './empty-lists.js';
+import { exactList, exactParam } from './exact-params.js';
 import { isDashComment, skipQuoted } from './sql-tokens.js';
 
 /**
@@ -43,6 +42,8 @@ export function mysqlPlaceholders(sql: string, backslashEscapes = true): number[
  * list left with nothing becomes a subquery of no rows, so `IN` is false and `NOT IN` true for
  * every row, a null too, as in SQL (MySQL has no `IN ()`, and `NOT IN (NULL)` would keep no
  * row); anywhere else it becomes `NULL` (empty-lists.ts). Without array params the text is untouched. `undefined` is sent as NULL.
+ * Each value goes as the type its literal would have (exact-params.ts: a bigint as a BIGINT,
+ * a fraction as a DECIMAL), each list as a list of literals (`exactList`).
  * Params that do not match the `?` placeholders one for one fail, not retried, as on
  * PostgreSQL and SQLite: the server would ignore extra values of a prepared statement (and
  * bind garbage for a surplus). Text holding a backslash is also scanned as under
@@ -61,7 +62,7 @@ export function expandListParams(
     throw new TributaryError('FRAGMENT_FAILED', message, { retryable: false, issues: [{ path, message }] });
   }
   if (!params.some(Array.isArray)) {
-    for (const p of params) values.push(p === undefined ? null : p);
+    for (const p of params) values.push(p === undefined ? null : exactParam(p));
     return { sql, values };
   }
   // Only a text with an empty list is lexed (emptyListEdits): every empty list's `?` lies in one edit.
@@ -91,7 +92,7 @@ export function expandListParams(
     last = at + 1;
     if (!Array.isArray(param)) {
       text += '?';
-      values.push(param === undefined ? null : param);
+      values.push(param === undefined ? null : exactParam(param));
     } else {
       text += '?, '.repeat(param.length - 1) + '?';
       for (const v of exactList(param as unknown[])) values.push(v === undefined ? null : v);
@@ -104,47 +105,6 @@ export function expandListParams(
     throw new TributaryError('FRAGMENT_FAILED', message, { retryable: false, issues: [{ path, message }] });
   }
   return { sql: text + sql.slice(last), values };
-}
-
-/**
- * A list's values as the server should compare them. mysql2 binds a JS number as a DOUBLE
- * and a string as text; MariaDB/MySQL compare an `IN` list of mixed types as doubles, so a
- * list of numbers and decimal strings (`[1, '123456789012345678.92']`, or ids around 2^53)
- * matches the wrong DECIMAL rows and cannot use a BIGINT index. Such a list — numbers and
- * decimal strings only, not all of them safe integers — is sent as DECIMALs, one type for
- * every element, each its exact decimal text: compared exactly, and through the index. So
- * is a list of decimal strings only when one has a fraction (a NUMERIC column's values:
- * MariaDB compares a DECIMAL column with a list of two strings or more wrongly, matching
- * only some of its rows). Any other list (safe integers only, strings only — integers beyond
- * 2^53 as text, which a BIGINT or VARCHAR column compares exactly —, anything else) is sent
- * as it is.
- */
-export function exactList(list: readonly unknown[]): readonly unknown[] {
-  let numbers = 0;
-  let exact = true;
-  let fraction = false;
-  for (const v of list) {
-    if (v === null || v === undefined) continue;
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return list;
-      numbers++;
-      if (!Number.isSafeInteger(v)) exact = false;
-    } else if (typeof v === 'bigint') {
-      numbers++;
-      exact = false;
-    } else if (typeof v === 'string' && isDecimalString(v)) {
-      exact = false;
-      if (v.includes('.')) fraction = true;
-    } else {
-      return list;
-    }
-  }
-  if (!fraction && (numbers === 0 || exact)) return list;
-  return list.map((v) => {
-    if (v === null || v === undefined) return null;
-    const text = typeof v === 'number' ? plainNumberText(v) : String(v);
-    return mysql.TypedParameter.NEWDECIMAL(text);
-  });
 }
 
 /** The placeholders of `sql`, read with backslash escapes, or without when only that reading gives `count`. */
