@@ -15,6 +15,17 @@ export interface DurableHooks {
   settled(event: SettleEvent, rows: Row[] | undefined): void;
   /** The query machine's persisted snapshot, set by the run once its actor exists. */
   snapshotOf: (() => unknown) | undefined;
+  /** Whether the query machine has counted fragment `fragmentId` as finished (set by the run). */
+  counted: ((fragmentId: string) => boolean) | undefined;
+  /** The query machine emitted a snapshot (the run calls this for each one). */
+  stepped(): void;
+}
+
+/** A finished fragment waiting for the snapshot to store with it. */
+interface AwaitingSnapshot {
+  fragmentId: string;
+  /** Set once the machine emitted a snapshot that counts the fragment. */
+  snapshot?: { json: string | undefined };
 }
 
 export interface DurableRunOptions {
@@ -42,6 +53,9 @@ export interface DurableRunOptions {
 export class DurableRun implements DurableHooks {
   readonly restored: ReadonlyMap<string, Row[]> | undefined;
   snapshotOf: (() => unknown) | undefined;
+  counted: ((fragmentId: string) => boolean) | undefined;
+  /** Stored fragments whose snapshot is not taken yet (see `stepped`). */
+  #awaiting: AwaitingSnapshot[] = [];
   /** The run to cancel when the lease is lost or the store fails a write. */
   run: { cancel(reason?: string | Error): void } | undefined;
   #chain: Promise<void> = Promise.resolve();
@@ -87,7 +101,27 @@ export class DurableRun implements DurableHooks {
     if (this.restored?.has(event.fragmentId)) return;
     const fragment = encodeFragment(event.fragmentId, rows ?? []);
     const { store, key, owner } = this.options;
-    this.#write(async () => (await store.putFragment(key, fragment, this.#snapshot(), this.#clock.now(), owner)) !== false);
+    const awaiting: AwaitingSnapshot = { fragmentId: event.fragmentId };
+    this.#awaiting.push(awaiting);
+    // The snapshot the machine emitted once it had counted this fragment (`stepped`): not the
+    // one current when the write gets its turn, which may count fragments stored after it, or
+    // none stored at all. (The machine takes a settle synchronously, so it has one by then,
+    // unless the run stopped without counting it: then the current one.)
+    this.#write(async () => (await store.putFragment(key, fragment, (awaiting.snapshot ?? { json: this.#snapshot() }).json, this.#clock.now(), owner)) !== false);
+  }
+
+  /**
+   * The query machine emitted a snapshot: it is the one stored with every fragment waiting for
+   * a snapshot that it counts as finished. One JSON text per step, and only when one waits.
+   */
+  stepped(): void {
+    if (this.#awaiting.length === 0) return;
+    let taken: { json: string | undefined } | undefined;
+    this.#awaiting = this.#awaiting.filter((a) => {
+      if (!this.counted?.(a.fragmentId)) return true;
+      a.snapshot = taken ??= { json: this.#snapshot() };
+      return false;
+    });
   }
 
   /** The run ended with `state` (`interrupted`: cancelled, still resumable); resolves when stored. */

@@ -55,8 +55,14 @@ class RunControl {
     }));
     // Bound until the run ends (#finish, #refuse): see machines/source.machine.ts.
     bindPort(actor.system, port);
-    // A durable run stores the machine's persisted snapshot with each finished fragment.
-    if (rt.durable) rt.durable.snapshotOf = () => actor.getPersistedSnapshot();
+    // A durable run stores with each finished fragment the machine's persisted snapshot as it
+    // was once the machine had counted that fragment (see DurableRun.stepped).
+    const durable = rt.durable;
+    if (durable) {
+      durable.snapshotOf = () => actor.getPersistedSnapshot();
+      durable.counted = (id) => port.table.counted(prepared.indexOf.get(id)!);
+      actor.subscribe(() => durable.stepped());
+    }
 
     const result = new Promise<QueryResult>((resolve, reject) => {
       this.#resolve = resolve;

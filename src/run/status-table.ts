@@ -166,6 +166,11 @@ export class StatusTable {
     return true;
   }
 
+  /** The query machine has counted it as finished (see `settle`). */
+  counted(i: number): boolean {
+    return this.#counted[i] === 1;
+  }
+
   /** Its outcome is `state` as recorded, and the machine has not counted it yet: a settle event for it is due. */
   awaitsSettle(i: number, state: 'succeeded' | 'failed' | 'dropped'): boolean {
     return this.#counted[i] === 0 && STATES[this.#state[i]!] === state;
