@@ -10,7 +10,7 @@ import { snapshotAudit } from '../../support/snapshot-audit.js';
  * fragment with the skipped, as the result reports it.
  */
 describe('immutable snapshots: deadlines', () => {
-  async function atDeadline(optional: boolean, errorPolicy: 'partial' | 'fail-fast'): Promise<{ result: QueryResult; problems: string[]; aborts: string[] }> {
+  async function atDeadline(optional: boolean, errorPolicy: 'partial' | 'fail-fast', schedule: 'levels' | 'eager' = 'levels'): Promise<{ result: QueryResult; problems: string[]; aborts: string[] }> {
     const clock = createVirtualClock();
     const h = hanging();
     const audit = snapshotAudit();
@@ -24,7 +24,8 @@ describe('immutable snapshots: deadlines', () => {
       const run = audit.watch(
         executor.run(
           {
-            id: `imm-deadline-${String(optional)}`,
+            id: `imm-deadline-${String(optional)}-${schedule}`,
+            schedule,
             errorPolicy,
             fragments: [
               { id: 'fast', source: 'mem', query: { table: 't' } },
@@ -69,5 +70,14 @@ describe('immutable snapshots: deadlines', () => {
     expect(result.status).toBe('partial');
     expect(result.fragments.slow!.status).toBe('failed');
     expect(problems).toEqual([]);
+  });
+
+  it('the same three under eager scheduling', async () => {
+    const dropped = await atDeadline(true, 'partial', 'eager');
+    expect([dropped.result.status, dropped.result.fragments.slow!.status, dropped.problems]).toEqual(['partial', 'dropped', []]);
+    const failed = await atDeadline(false, 'fail-fast', 'eager');
+    expect([failed.result.status, failed.problems]).toEqual(['failed', []]);
+    const partial = await atDeadline(false, 'partial', 'eager');
+    expect([partial.result.status, partial.result.fragments.slow!.status, partial.problems]).toEqual(['partial', 'failed', []]);
   });
 });
