@@ -11,7 +11,7 @@ import type { Dispatch } from './scheduler.js';
  * source actors, per source, and those answered at once — by a resumed run's store or by
  * the in-process cache — which settle in the machine step that took them, as succeeded and
  * cached, without a source actor or a call. A plan served whole from the cache spawns no
- * source actor at all. @internal
+ * source actor at all (unless the run is durable: see below). @internal
  */
 export function takeReady(port: RunPort, level: number): Ready | undefined {
   const send = port.scheduler.take(port.schedule, level);
@@ -20,7 +20,10 @@ export function takeReady(port: RunPort, level: number): Ready | undefined {
   const restored = port.rt.durable?.restored;
   let cached = restored ? restore(port, send, restored) : undefined;
   const cache = port.rt.cache;
-  if (!cache || port.streaming) return { send, cached };
+  // A durable run stores each fragment with the snapshot that counts it: its hits settle one
+  // by one, through their source actors' pipelines (which look the cache up too), not
+  // together in this step, whose snapshot would count them all for the first one stored.
+  if (!cache || port.streaming || port.rt.durable) return { send, cached };
   for (let s = 0; s < send.length; s++) {
     const list = send[s];
     if (!list) continue;

@@ -56,6 +56,40 @@ function storedSnapshots(store: () => RunStore): void {
       await executor.close();
     }
   });
+
+  it('also when the fragments are served from the in-process cache', async () => {
+    const writes: [string, unknown][] = [];
+    const inner = store();
+    const recording: RunStore = {
+      ...inner,
+      putFragment: (runId, fragment, snapshot, now, owner) => {
+        const s = readRunSnapshot(snapshot) as { context?: { counts?: { succeeded?: unknown; cached?: unknown } } } | undefined;
+        writes.push([fragment.fragmentId, s?.context?.counts?.succeeded]);
+        return inner.putFragment(runId, fragment, snapshot, now, owner);
+      },
+    };
+    const source = gatedSource({ a: A_ROWS, b: A_ROWS, c: A_ROWS });
+    const executor = createExecutor({ sources: { db: source }, runStore: recording });
+    const plan = {
+      id: 'imm-stored-cached',
+      fragments: ['a', 'b', 'c'].map((t) => ({ id: t, source: 'db', query: { table: t } })),
+      merge: { op: 'union' as const, inputs: ['a', 'b', 'c'] },
+    };
+    try {
+      expect((await executor.execute(plan)).stats.cacheHits).toBe(0);
+      const result = await executor.execute(plan, { runId: `stored-cached-${Math.random()}` });
+      expect(result.stats.cacheHits).toBe(3);
+      expect(source.calls).toEqual({ a: 1, b: 1, c: 1 });
+      // Settled together in one step, they would all be stored with a snapshot counting three.
+      expect(writes).toEqual([
+        ['a', 1],
+        ['b', 2],
+        ['c', 3],
+      ]);
+    } finally {
+      await executor.close();
+    }
+  });
 }
 
 describe('the snapshot a durable run stores with each fragment: SQLite run store', () => {
