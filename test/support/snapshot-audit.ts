@@ -1,5 +1,6 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { ExecutionEvent, QueryResult, QueryRun } from '../../src/index.js';
+import { fromEvents, fromResult } from './snapshot-report.js';
 
 /**
  * Keeps every snapshot and event a query actor tree emits — through the executor's `inspect`
@@ -267,55 +268,4 @@ function selectionMisses(query: readonly Kept[]): string[] {
 interface QueryContextView {
   counts: { total: number; queued: number; running: number; succeeded: number; failed: number; skipped: number; cached: number };
   sources: Record<string, { sent: number; succeeded: number; failed: number; cached: number } | undefined>;
-}
-
-interface Report {
-  total: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  cached: number;
-  bySource: Map<string, { succeeded: number; failed: number; cached: number }>;
-}
-
-/** The counts `result.fragments` reports (a dropped fragment counts with the skipped). */
-function fromResult(result: QueryResult): Report {
-  return tally(Object.values(result.fragments).map((f) => ({ source: f.source, status: f.status, cached: f.cached })));
-}
-
-/** For a run whose result rejected: each fragment's terminal event on `events$`. */
-function fromEvents(events: readonly ExecutionEvent[]): Report | undefined {
-  const started = events.find((e) => e.type === 'query.started');
-  if (!started || started.type !== 'query.started') return undefined;
-  const last = new Map<string, { source: string; status: string; cached: boolean }>();
-  for (const e of events) {
-    if (e.type === 'fragment.succeeded') last.set(e.fragmentId, { source: e.source, status: 'succeeded', cached: e.cached === true });
-    else if (e.type === 'fragment.failed') last.set(e.fragmentId, { source: e.source, status: 'failed', cached: false });
-    else if (e.type === 'fragment.skipped') last.set(e.fragmentId, { source: e.source, status: 'skipped', cached: false });
-    else if (e.type === 'fragment.dropped') last.set(e.fragmentId, { source: e.source, status: 'dropped', cached: false });
-    else if (e.type === 'fragment.cancelled') last.set(e.fragmentId, { source: e.source, status: 'cancelled', cached: false });
-  }
-  const report = tally([...last.values()]);
-  report.total = started.fragments;
-  return report;
-}
-
-function tally(list: readonly { source: string; status: string; cached: boolean }[]): Report {
-  const r: Report = { total: list.length, succeeded: 0, failed: 0, skipped: 0, cached: 0, bySource: new Map() };
-  for (const f of list) {
-    const s = r.bySource.get(f.source) ?? { succeeded: 0, failed: 0, cached: 0 };
-    r.bySource.set(f.source, s);
-    if (f.status === 'succeeded') {
-      r.succeeded++;
-      s.succeeded++;
-      if (f.cached) {
-        r.cached++;
-        s.cached++;
-      }
-    } else if (f.status === 'failed') {
-      r.failed++;
-      s.failed++;
-    } else if (f.status === 'skipped' || f.status === 'dropped') r.skipped++;
-  }
-  return r;
 }
