@@ -210,8 +210,9 @@ export class RunPort implements QueryPort, BindContext {
   }
 
   /**
-   * What an inspector shows of the run (the query actor's `input` travels with its init
-   * event): the query's identity, never the rows or the machinery behind it.
+   * What a serializer shows of the port should one reach it (the actor's `input` is plain data
+   * and the port hangs from the actor system under a symbol, which JSON skips): the query's
+   * identity, never the rows or the machinery behind it.
    */
   toJSON(): { queryId: string; fragments: number; sources: readonly string[] } {
     return { queryId: this.queryId, fragments: this.prepared.fragments.length, sources: this.sources };
