@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
+import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { errorCodes, TributaryError, type ErrorCode } from '../errors.js';
+import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import { RedisClock } from './redis-clock.js';
 import { encodePayload, parseRemoteFailure, type CallPayload, type JobResult, type RemoteCounts } from './codec.js';
+import { jobFailure, requestsOf } from './job-failure.js';
 import { dropChunks, readJobRows } from './job-rows.js';
 import { settledWithin } from './settled-within.js';
 import { asConnection, closeConnections } from './close-connections.js';
@@ -62,10 +63,6 @@ interface Waiter {
 const DISCONNECT_MS = 200;
 // How long close() waits for the cancels of the jobs it gives up to reach Redis (then for the QUIT).
 const CLOSE_CANCEL_MS = 1000;
-const STALLED = /stalled/i;
-
-/** A job's count of requests sent (data from Redis): a positive integer, else none. */
-const requestsOf = (n: unknown): number | undefined => (Number.isSafeInteger(n) && (n as number) > 0 ? (n as number) : undefined);
 
 /**
  * Creates the coordinator's side of a queue. Connections open lazily on the first call;
@@ -173,23 +170,6 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     return ready;
   };
 
-  const failureOf = async (q: Queue, jobId: string, reason: string): Promise<{ error: TributaryError; worker: string | undefined; requests?: number | undefined }> => {
-    const remote = parseRemoteFailure(reason);
-    if (remote) {
-      const code: ErrorCode = (errorCodes as string[]).includes(remote.code) ? (remote.code as ErrorCode) : 'FRAGMENT_FAILED';
-      const error = new TributaryError(code, remote.message, {
-        retryable: remote.retryable,
-        ...(remote.driverCode === undefined ? {} : { driverCode: remote.driverCode }),
-        ...(remote.retryAfterMs === undefined ? {} : { retryAfterMs: remote.retryAfterMs }),
-      });
-      return { error, worker: remote.worker, requests: requestsOf(remote.requests) };
-    }
-    // BullMQ failed the job itself: a stalled job's worker died (or hung) mid-call.
-    const worker = startedBy.get(jobId) ?? (await Job.fromId(q, jobId).catch(() => undefined))?.processedBy;
-    const why = STALLED.test(reason) ? `its worker${worker ? ` ${worker}` : ''} stopped answering (${reason})` : reason;
-    return { error: new TributaryError('SOURCE_UNAVAILABLE', `job ${jobId} on queue "${name}" failed: ${why}`, { retryable: true }), worker };
-  };
-
   // Cancels under way: close() lets them reach Redis before it quits the client.
   const cancelling = new Set<Promise<void>>();
   const cancel = (q: Queue, client: Redis, jobId: string, onCounts?: (counts: RemoteCounts) => void): void => {
@@ -249,7 +229,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
           readJobRows(client, keys, jobId, result, unavailable, data.payload.limits?.maxBytes).then((rows) => (onCounts?.({ requests: result.requests, bytes: result.counted }), resolve(rows)), (error: unknown) => (onCounts?.({ requests: requestsOf(result?.requests) }), reject(error)));
         },
         failed: (reason) => {
-          failureOf(q, jobId, reason).then(({ error, worker, requests }) => {
+          jobFailure(q, name, jobId, reason, startedBy.get(jobId)).then(({ error, worker, requests }) => {
             settle();
             report(worker);
             onCounts?.({ requests });

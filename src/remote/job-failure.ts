@@ -1,0 +1,30 @@
+import { Job, type Queue } from 'bullmq';
+import { errorCodes, TributaryError, type ErrorCode } from '../errors.js';
+import { parseRemoteFailure } from './codec.js';
+
+const STALLED = /stalled/i;
+
+/** A job's count of requests sent (data from Redis): a positive integer, else none. @internal */
+export const requestsOf = (n: unknown): number | undefined => (Number.isSafeInteger(n) && (n as number) > 0 ? (n as number) : undefined);
+
+/**
+ * The error a failed job stands for, on the coordinator: the worker's classified failure as it
+ * wrote it (code, retryable, driver code), or — when BullMQ failed the job itself, a stalled
+ * job whose worker died or hung mid-call — a retryable SOURCE_UNAVAILABLE naming that worker
+ * (`startedBy`, else the job's `processedBy`). @internal
+ */
+export async function jobFailure(q: Queue, queue: string, jobId: string, reason: string, startedBy: string | undefined): Promise<{ error: TributaryError; worker: string | undefined; requests?: number | undefined }> {
+  const remote = parseRemoteFailure(reason);
+  if (remote) {
+    const code: ErrorCode = (errorCodes as string[]).includes(remote.code) ? (remote.code as ErrorCode) : 'FRAGMENT_FAILED';
+    const error = new TributaryError(code, remote.message, {
+      retryable: remote.retryable,
+      ...(remote.driverCode === undefined ? {} : { driverCode: remote.driverCode }),
+      ...(remote.retryAfterMs === undefined ? {} : { retryAfterMs: remote.retryAfterMs }),
+    });
+    return { error, worker: remote.worker, requests: requestsOf(remote.requests) };
+  }
+  const worker = startedBy ?? (await Job.fromId(q, jobId).catch(() => undefined))?.processedBy;
+  const why = STALLED.test(reason) ? `its worker${worker ? ` ${worker}` : ''} stopped answering (${reason})` : reason;
+  return { error: new TributaryError('SOURCE_UNAVAILABLE', `job ${jobId} on queue "${queue}" failed: ${why}`, { retryable: true }), worker };
+}
