@@ -34,10 +34,18 @@ export interface CallPayload {
   sentAt?: number;
   /**
    * The requests the call's fragment had sent in this run when the call was queued (its
-   * request tally, see request-tally.ts): the worker's call starts its own count there, so
-   * `httpSource`'s `maxRequests` bounds what is left of the fragment's, not a fresh one.
+   * request tally, see request-tally.ts): the worker's call counts from there, and seeds the
+   * fragment's count in Redis with it (`requestCap`), so `httpSource`'s `maxRequests` bounds
+   * what is left of the fragment's, not a fresh one.
    */
   requests?: number;
+  /**
+   * The fragment's request cap as its coordinator decided it (`max`: its `httpSource`'s
+   * `maxRequests`, or the default; the worker holds the call to it, not to its own), and the
+   * name of the fragment's count in Redis that every job of the fragment reserves from
+   * (`tributary:<queue>:requests:<tally>`, see job-requests.ts).
+   */
+  requestCap?: { max: number; tally: string };
 }
 
 /** A completed job's return value: where the rows are and who ran it. */

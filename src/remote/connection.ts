@@ -38,4 +38,6 @@ export const remoteKeys = (queue: string) => ({
   reapChannel: `tributary:${queue}:reap`,
   /** Set NX (with a TTL) by the one worker that stops a stalled job's statement. */
   reaped: (jobId: string) => `tributary:${queue}:reaped:${jobId}`,
+  /** A fragment's request count (httpSource's maxRequests), reserved from by its jobs (job-requests.ts). */
+  requests: (tally: string) => `tributary:${queue}:requests:${tally}`,
 });

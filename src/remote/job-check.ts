@@ -22,6 +22,7 @@ const invalid = (path: string, message: string): TributaryError =>
   new TributaryError('PLAN_INVALID', `a malformed job: ${path}: ${message}`, { retryable: false, issues: [{ path, message }] });
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const TALLY = /^[A-Za-z0-9-]{1,64}$/;
 const isBound = (v: unknown): boolean => v === undefined || (typeof v === 'number' && !Number.isNaN(v) && v >= 0);
 
 /** The job's call, decoded and checked. */
@@ -33,7 +34,7 @@ export function checkedPayload(encoded: unknown): CallPayload {
     throw invalid('payload', `not a call tributary encoded (${error instanceof Error ? error.message : String(error)})`);
   }
   if (!isObject(payload)) throw invalid('payload', 'expected an encoded { query, params, … }');
-  const { params, principal, limits, budgetMs, sentAt, requests } = payload;
+  const { params, principal, limits, budgetMs, sentAt, requests, requestCap } = payload;
   if (!Array.isArray(params)) throw invalid('params', 'expected an array');
   if (principal !== undefined && !(isObject(principal) && typeof principal.id === 'string')) throw invalid('principal', 'expected { id: string, ...claims }');
   if (limits !== undefined && !(isObject(limits) && isBound(limits.maxRows) && isBound(limits.maxBytes))) throw invalid('limits', 'expected { maxRows?, maxBytes? } of numbers');
@@ -41,5 +42,9 @@ export function checkedPayload(encoded: unknown): CallPayload {
   if (budgetMs !== undefined && !Number.isFinite(budgetMs)) throw invalid('budgetMs', 'expected a number of ms');
   if (sentAt !== undefined && !Number.isFinite(sentAt)) throw invalid('sentAt', 'expected a time in ms');
   if (requests !== undefined && !(Number.isSafeInteger(requests) && (requests as number) >= 0)) throw invalid('requests', 'expected a count of requests');
+  // The tally names a Redis key the worker writes: a short token, never a path of its choosing.
+  if (requestCap !== undefined && !(isObject(requestCap) && typeof requestCap.max === 'number' && isBound(requestCap.max) && typeof requestCap.tally === 'string' && TALLY.test(requestCap.tally))) {
+    throw invalid('requestCap', 'expected { max: a number of requests, tally: a name of letters, digits and - (1-64) }');
+  }
   return payload as unknown as CallPayload;
 }

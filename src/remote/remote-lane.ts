@@ -6,6 +6,7 @@ import type { Row } from '../data/row.js';
 import { RedisClock } from './redis-clock.js';
 import { encodePayload, parseRemoteFailure, type CallPayload, type JobResult, type RemoteCounts } from './codec.js';
 import { jobFailure, requestsOf } from './job-failure.js';
+import { TallyKeys } from './tally-keys.js';
 import { dropChunks, readJobRows } from './job-rows.js';
 import { settledWithin } from './settled-within.js';
 import { asConnection, closeConnections } from './close-connections.js';
@@ -41,10 +42,11 @@ export interface RemoteLane {
   readonly queue: string;
   /**
    * Runs one call as one job and resolves with its rows. `onJob` hears which worker ran it
-   * (on success and on failure); `onCounts`, before the call settles, what the worker counted
-   * (the requests it sent, its rows' bytes). Rejects with `signal.reason` at once when the
-   * signal aborts: a waiting job is removed, a running one is told to abort (`onCounts` still
-   * hears what it sent, once its worker has ended it).
+   * (on success and on failure); `onCounts`, once per job and before the call settles, what
+   * the worker counted (the requests it sent, its rows' bytes; nothing for a job never run).
+   * Rejects with `signal.reason` at once when the signal aborts: a waiting job is removed, a
+   * running one is told to abort (`onCounts` still hears what it sent, once its worker has
+   * ended it).
    */
   call(data: { source: string; fragmentId: string; payload: CallPayload }, signal: AbortSignal, onJob?: (info: { worker: string; jobId: string }) => void, onCounts?: (counts: RemoteCounts) => void): Promise<Row[]>;
   metrics(): Promise<RemoteMetrics>;
@@ -78,6 +80,8 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
   // destroyed after this long rather than ioredis's 2 s, which would hold the process.
   const base = { ...redisOptionsOf(options.connection), connectTimeout: connectTimeoutMs, disconnectTimeout: DISCONNECT_MS, retryStrategy: (times: number) => Math.min(100 * times, 1000) };
   const waiters = new Map<string, Waiter>();
+  // The fragments' request counts in Redis that jobs are out for (tally-keys.ts).
+  const tallies = new TallyKeys((tally) => client?.del(keys.requests(tally)) ?? Promise.resolve());
   // Jobs given up on (aborted): if one still completes, its stored rows are deleted at once.
   // What each hears of the requests its job still sends (a hedge's loser, a timed-out call).
   const abandoned = new Map<string, ((counts: RemoteCounts) => void) | undefined>();
@@ -151,7 +155,8 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         const worker = (data as { worker?: unknown } | null)?.worker;
         if (typeof worker === 'string') waiters.get(jobId)?.started(worker);
       });
-      events.on('removed', ({ jobId }) => abandoned.delete(jobId));
+      // A job given up on and removed before a worker took it: it sent nothing.
+      events.on('removed', ({ jobId }) => (abandoned.get(jobId)?.({}), abandoned.delete(jobId)));
       events.on('failed', ({ jobId, failedReason }) => {
         waiters.get(jobId)?.failed(failedReason);
         abandoned.get(jobId)?.({ requests: requestsOf(parseRemoteFailure(failedReason)?.requests) });
@@ -188,9 +193,20 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     await q.remove(jobId).catch(() => undefined);
   };
 
-  const call: RemoteLane['call'] = async (data, signal, onJob, onCounts) => {
+  const call: RemoteLane['call'] = async (data, signal, onJob, onCounted) => {
     signal.throwIfAborted();
     const { queue: q, client } = await connect();
+    // The job is out for its fragment's request count (job-requests.ts) until its counts are in:
+    // the last job out deletes the count, and a delete under way lands before this job is queued.
+    const tally = data.payload.requestCap?.tally;
+    let out = tally;
+    const onCounts = (counts: RemoteCounts): void => {
+      onCounted?.(counts);
+      if (out !== undefined) tallies.end(out);
+      out = undefined;
+    };
+    if (tally !== undefined) await tallies.begin(tally);
+    if (signal.aborted) onCounts({});
     signal.throwIfAborted();
     const jobId = randomUUID();
     return new Promise<Row[]>((resolve, reject) => {
@@ -226,16 +242,17 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
           settle();
           report(typeof result?.worker === 'string' ? result.worker : undefined);
           // Rows it cannot read (expired, undecodable) still cost the requests its worker sent.
-          readJobRows(client, keys, jobId, result, unavailable, data.payload.limits?.maxBytes).then((rows) => (onCounts?.({ requests: result.requests, bytes: result.counted }), resolve(rows)), (error: unknown) => (onCounts?.({ requests: requestsOf(result?.requests) }), reject(error)));
+          readJobRows(client, keys, jobId, result, unavailable, data.payload.limits?.maxBytes).then((rows) => (onCounts({ requests: result.requests, bytes: result.counted }), resolve(rows)), (error: unknown) => (onCounts({ requests: requestsOf(result?.requests) }), reject(error)));
         },
         failed: (reason) => {
           jobFailure(q, name, jobId, reason, startedBy.get(jobId)).then(({ error, worker, requests }) => {
             settle();
             report(worker);
-            onCounts?.({ requests });
+            onCounts({ requests });
             reject(error);
           }, (error: unknown) => {
             settle();
+            onCounts({});
             reject(error);
           });
         },
@@ -253,6 +270,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         removeOnFail: { age: 3600, count: 1000 },
       }).catch((error: unknown) => {
         settle();
+        onCounts({});
         reject(unavailable(`adding the job failed: ${error instanceof Error ? error.message : String(error)}`, error));
       });
     });
@@ -270,6 +288,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
       // A running job stops only when its worker hears the abort: the flag and the message
       // must be sent before the client quits (bounded: Redis may be what is failing).
       if (cancelling.size > 0) await settledWithin(Promise.allSettled(cancelling), CLOSE_CANCEL_MS);
+      await settledWithin(tallies.close(), CLOSE_CANCEL_MS);
       await closeConnections([events, queue, client && asConnection(client)], client?.status === 'ready', CLOSE_CANCEL_MS);
     })();
     return closing;

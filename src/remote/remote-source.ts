@@ -1,11 +1,20 @@
+import { randomUUID } from 'node:crypto';
 import { TributaryError } from '../errors.js';
 import { defaultIsRetryable, type SourceExecutor } from '../sources/source.js';
 import { reportCounted } from '../sources/call-limits.js';
-import { requestTallyOf } from '../sources/request-tally.js';
+import { requestCapOf, requestTallyOf, type RequestTally } from '../sources/request-tally.js';
 import { createRemoteLane, type RemoteLane, type RemoteLaneOptions } from './remote-lane.js';
 
 /** Marks errors that came back from a worker: their `retryable` was decided there. */
 const remoteErrors = new WeakSet<object>();
+
+/** Names each fragment's tally (one per fragment and run) for its count in Redis. */
+const tallyNames = new WeakMap<RequestTally, string>();
+const tallyName = (tally: RequestTally): string => {
+  let name = tallyNames.get(tally);
+  if (name === undefined) tallyNames.set(tally, (name = randomUUID()));
+  return name;
+};
 
 /**
  * Wraps a source so that each call runs as one BullMQ job on a worker (`createWorker`)
@@ -18,7 +27,10 @@ const remoteErrors = new WeakSet<object>();
  *
  * What the worker counted comes back with the rows: its rows' bytes (the coordinator does not
  * estimate them again) and the requests it sent, added to its fragment's request tally, whose
- * count so far the job carries (`httpSource`'s `maxRequests` bounds the fragment, not the job).
+ * count so far the job carries. A source with a cap on its fragments' requests (`httpSource`'s
+ * `maxRequests`) sends that cap with every job, and the name of the fragment's count in Redis,
+ * which the jobs of the fragment reserve from together (job-requests.ts): the cap bounds the
+ * fragment, not the job, and is this process's, not the worker's.
  *
  * @example
  * const lane = createRemoteLane({ connection: 'redis://127.0.0.1:6379', queue: 'tributary' });
@@ -27,6 +39,7 @@ const remoteErrors = new WeakSet<object>();
 export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: RemoteLane | RemoteLaneOptions): SourceExecutor<Q> {
   const owned = 'call' in lane ? undefined : createRemoteLane(lane);
   const target = owned ?? (lane as RemoteLane);
+  const maxRequests = requestCapOf(inner);
   const wrapped: SourceExecutor<Q> = {
     kind: inner.kind,
     querySchema: inner.querySchema,
@@ -43,6 +56,7 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
               // what the job spent waiting in the queue.
               ...(ctx.budgetMs !== undefined && Number.isFinite(ctx.budgetMs) ? { budgetMs: ctx.budgetMs, sentAt: Date.now() } : {}),
               ...(tally.requests > 0 ? { requests: tally.requests } : {}),
+              ...(maxRequests === undefined ? {} : { requestCap: { max: maxRequests, tally: tallyName(tally) } }),
             },
           },
           ctx.signal,

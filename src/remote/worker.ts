@@ -7,6 +7,7 @@ import type { Row } from '../data/row.js';
 import type { ExecuteContext, SourceExecutor } from '../sources/source.js';
 import { LIMITS_COUNTED, type CountedBytes } from '../sources/call-limits.js';
 import { REQUEST_TALLY, type RequestTally } from '../sources/request-tally.js';
+import { jobRequests, type JobRequests } from './job-requests.js';
 import { estimateRowsBytes } from '../data/bytes.js';
 import { limitExceeded } from '../data/limits.js';
 import { encodeRows, toRemoteFailure, type JobData, type JobResult } from './codec.js';
@@ -120,9 +121,8 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     let expired: TributaryError | undefined;
     // The call's values, to mask them out of a failure's reason (see toRemoteFailure).
     let values: readonly unknown[] = [];
-    // The requests of the call's fragment, counted from what it had sent when queued (codec.ts).
-    const tally: RequestTally = { requests: 0 };
-    let before = 0;
+    // The requests of the call's fragment: the coordinator's cap, its count shared in Redis (job-requests.ts).
+    let requests: JobRequests = jobRequests(client, keys.requests);
     try {
       if ((await client.exists(keys.aborted(jobId))) === 1) throw new TributaryError('CANCELLED', `job ${jobId} was cancelled before it started`);
       // A source this worker lacks that a live worker serves: the job goes back to the queue
@@ -138,7 +138,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       const payload = checkedPayload(job.data.payload);
       const { query, params, principal, limits } = payload;
       values = params;
-      tally.requests = before = payload.requests ?? 0;
+      requests = jobRequests(client, keys.requests, payload);
       // The call's budget less its wait in the queue: a job that waited it all out is not run.
       if (payload.budgetMs !== undefined) await clock.measured();
       const budgetMs = remainingBudgetMs(payload, clock.now());
@@ -161,7 +161,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
         ...(principal ? { principal } : {}),
         ...(limits ? { limits } : {}),
         ...(budgetMs !== undefined ? { budgetMs } : {}),
-        [REQUEST_TALLY]: tally,
+        [REQUEST_TALLY]: requests.tally,
         [LIMITS_COUNTED]: (c) => void (counted = c),
       };
       const out = await source.execute(query, ctx);
@@ -176,11 +176,12 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
         await write.exec();
       }
       const columns = columnsOf(rows);
-      const sent = tally.requests - before;
+      // What it reserved and did not send is given back before the job says it is done.
+      const sent = await requests.settle();
       return { chunks: chunks.length, rows: rows.length, bytes: chunks.reduce((sum, c) => sum + c.length, 0), worker: id, ...(columns ? { columns } : {}), ...(bytes === undefined ? {} : { counted: bytes }), ...(sent > 0 ? { requests: sent } : {}) };
     } catch (error) {
       if (error instanceof DelayedError) throw error;
-      const sent = tally.requests - before;
+      const sent = await requests.settle();
       throw new Error(JSON.stringify({ ...toRemoteFailure(expired ?? error, source, id, values), ...(sent > 0 ? { requests: sent } : {}) }));
     } finally {
       if (budgetTimer) clearTimeout(budgetTimer);

@@ -64,6 +64,11 @@ describeRedis('a worker given malformed jobs', () => {
       [{ query: { table: 't' }, params: [], budgetMs: 'soon' }, 'budgetMs'],
       [{ query: { table: 't' }, params: [], requests: -1 }, 'requests'],
       [{ query: { table: 't' }, params: [], requests: 'many' }, 'requests'],
+      // The tally names a key the worker writes: never a key (or pattern) of the job's choosing.
+      [{ query: { table: 't' }, params: [], requestCap: { max: 10, tally: 'x:result:1' } }, 'requestCap'],
+      [{ query: { table: 't' }, params: [], requestCap: { max: 10, tally: '' } }, 'requestCap'],
+      [{ query: { table: 't' }, params: [], requestCap: { max: -1, tally: 'a' } }, 'requestCap'],
+      [{ query: { table: 't' }, params: [], requestCap: { tally: 'a' } }, 'requestCap'],
       [42, 'payload'],
     ];
     for (const [payload, what] of bad) {

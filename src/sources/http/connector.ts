@@ -10,7 +10,7 @@ import { linkedController, mapBounded } from './fanout.js';
 import { DEFAULT_FRAGMENT_MAX_BYTES, smaller } from '../../data/limits.js';
 import { declaredLimits, sourceBoundSchema } from '../options.js';
 import { callLimits } from '../call-limits.js';
-import { requestTallyOf } from '../request-tally.js';
+import { REQUEST_CAP, requestTallyOf } from '../request-tally.js';
 import { RequestCap } from './request-cap.js';
 import { DEFAULT_MAX_PAGES, pages } from './paginate.js';
 import { headersSchema, httpQuerySchema, type HttpQuery } from './query.js';
@@ -130,6 +130,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
   // and a global fetch replaced after creation (test stubs) is still honoured.
   const doFetch: typeof globalThis.fetch = (input, init) => (opts.fetch ?? globalThis.fetch)(input, init);
   const concurrency = opts.maxConcurrency ?? DEFAULT_HTTP_CONCURRENCY;
+  const maxRequests = opts.maxRequests ?? DEFAULT_HTTP_MAX_REQUESTS;
   const budgetHeader = opts.budgetHeader === false ? undefined : (opts.budgetHeader ?? DEFAULT_BUDGET_HEADER).toLowerCase();
   // Aborted by close(), so calls still running stop instead of outliving the source.
   const lifetime = new AbortController();
@@ -151,7 +152,9 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     const requests = buildRequests(query, baseUrl, headers);
     // Its list counted on the fragment's tally (a list that does not fit throws here, with no
     // listener attached yet); what it never sends is given back when the call ends (dispose).
-    const cap = new RequestCap(opts.maxRequests ?? DEFAULT_HTTP_MAX_REQUESTS, requests.length, requestTallyOf(ctx), { fragmentId: ctx.fragmentId, source: 'http' });
+    // (On a remote worker the count is shared in Redis: opening it is a round trip there.)
+    const opened = RequestCap.open(maxRequests, requests.length, requestTallyOf(ctx), { fragmentId: ctx.fragmentId, source: 'http' });
+    const cap = opened instanceof RequestCap ? opened : await opened;
     const linked = linkedController([ctx.signal, lifetime.signal]);
     const { controller } = linked;
     const dispose = () => (cap.end(), linked.dispose());
@@ -165,7 +168,12 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     const loopFor = (request: HttpRequest, requestSignal: AbortSignal) => {
       let first = true; // a list value's first request was counted with the list
       return pages(request, query.paginate, {
-        fetchPage: (r) => (cap.send(first), (first = false), fetchPage(timed(r), { fetch: doFetch, signal: requestSignal, budget, rows: query.rows })),
+        fetchPage: (r) => {
+          const counted = cap.send(first);
+          first = false;
+          const send = () => fetchPage(timed(r), { fetch: doFetch, signal: requestSignal, budget, rows: query.rows });
+          return counted === undefined ? send() : counted.then(send);
+        },
         maxPages,
         fragmentId: ctx.fragmentId,
       });
@@ -223,7 +231,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     return ctx.stream ? stream(query, ctx) : collect(query, ctx);
   }
 
-  return {
+  const source: SourceExecutor<HttpQuery> & { [REQUEST_CAP]: number } = {
     kind: 'http',
     querySchema: httpQuerySchema,
     execute,
@@ -240,5 +248,8 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     isRetryable,
     // GET reads; a POST may not (a fragment that knows it does says `hedge: { idempotent: true }`).
     isReadOnly: (query: HttpQuery) => (query.method ?? 'GET') === 'GET',
+    // What a remote job carries, so its worker holds the fragment to this cap, not its own.
+    [REQUEST_CAP]: maxRequests,
   };
+  return source;
 }

@@ -1,5 +1,5 @@
 import { limitExceeded, type LimitSubject } from '../../data/limits.js';
-import type { RequestTally } from '../request-tally.js';
+import type { RequestTally, SharedRequestCount } from '../request-tally.js';
 
 /**
  * `maxRequests` over one fragment: every request its calls send in one run — list values
@@ -8,40 +8,77 @@ import type { RequestTally } from '../request-tally.js';
  * beside what the fragment's other calls sent (or are sending) fails LIMIT_EXCEEDED before
  * anything of it is sent. A page past the first counts as it goes, and the one past the cap is
  * never sent. What a call counted and never sent (it failed, or was aborted) is given back.
+ *
+ * The cap is the tally's `max` when it carries one (a remote job: the coordinator's), else the
+ * source's own. A tally with a `shared` count (a remote job) reserves there, asynchronously,
+ * and keeps `requests` as this call's own count; the worker gives back what was reserved and
+ * not sent when the job ends. Without one (in-process) everything is synchronous.
  */
 export class RequestCap {
   readonly #max: number;
   readonly #tally: RequestTally;
+  readonly #shared: SharedRequestCount | undefined;
   readonly #subject: LimitSubject;
   /** Requests of its list counted up front and not sent yet. */
   #unsent: number;
+  #ended = false;
 
-  constructor(max: number, listed: number, tally: RequestTally, subject: LimitSubject) {
-    const before = tally.requests;
-    if (before + listed > max) {
-      const others = before === 0 ? '' : ` besides the ${before} its other calls (batches, tries) sent or are sending`;
-      throw limitExceeded(subject, `its bound list needs ${listed} requests (list: 'each')${others}, more than maxRequests=${max} for the fragment; nothing of it was sent (use list: 'comma', larger batches, or raise maxRequests)`);
+  /** Counts the call's list of `listed` requests: a cap, or a promise of one for a shared count. */
+  static open(own: number, listed: number, tally: RequestTally, subject: LimitSubject): RequestCap | Promise<RequestCap> {
+    const max = tally.max ?? own;
+    const shared = Number.isFinite(max) ? tally.shared : undefined;
+    if (shared === undefined) {
+      if (tally.requests + listed > max) throw listPastCap(tally.requests, listed, max, subject);
+      return new RequestCap(max, listed, tally, undefined, subject);
     }
+    if (listed === 0) return new RequestCap(max, 0, tally, shared, subject);
+    return shared.reserve(listed, max).then(({ fits, before }) => {
+      if (!fits) throw listPastCap(before, listed, max, subject);
+      return new RequestCap(max, listed, tally, shared, subject);
+    });
+  }
+
+  private constructor(max: number, listed: number, tally: RequestTally, shared: SharedRequestCount | undefined, subject: LimitSubject) {
     this.#max = max;
     this.#tally = tally;
+    this.#shared = shared;
     this.#subject = subject;
     this.#unsent = listed;
-    tally.requests = before + listed;
+    tally.requests += listed;
   }
 
   /** One request about to go: a list value's first (counted already), or another page, counted now. */
-  send(listed: boolean): void {
+  send(listed: boolean): void | Promise<void> {
     if (listed && this.#unsent > 0) {
       this.#unsent--;
       return;
     }
-    if (this.#tally.requests + 1 > this.#max) throw limitExceeded(this.#subject, `more than maxRequests=${this.#max} requests for the fragment (list values and pages, over its calls)`);
-    this.#tally.requests++;
+    if (this.#shared === undefined) {
+      if (this.#tally.requests + 1 > this.#max) throw this.#pastCap();
+      this.#tally.requests++;
+      return;
+    }
+    return this.#shared.reserve(1, this.#max).then(({ fits }) => {
+      if (!fits) throw this.#pastCap();
+      // A call that ended meanwhile sends no more: the worker gives the reservation back.
+      if (!this.#ended) this.#tally.requests++;
+    });
   }
 
   /** The call is over: its list's requests it never sent are given back. */
   end(): void {
+    this.#ended = true;
     this.#tally.requests -= this.#unsent;
     this.#unsent = 0;
   }
+
+  #pastCap(): Error {
+    return limitExceeded(this.#subject, `more than maxRequests=${this.#max} requests for the fragment (list values and pages, over its calls)`);
+  }
+}
+
+/** A list that does not fit beside the `before` requests of the fragment's other calls. */
+function listPastCap(before: number, listed: number, max: number, subject: LimitSubject): Error {
+  const others = before === 0 ? '' : ` besides the ${before} its other calls (batches, tries) sent or are sending`;
+  return limitExceeded(subject, `its bound list needs ${listed} requests (list: 'each')${others}, more than maxRequests=${max} for the fragment; nothing of it was sent (use list: 'comma', larger batches, or raise maxRequests)`);
 }
