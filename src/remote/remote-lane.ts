@@ -46,9 +46,9 @@ export interface RemoteLane {
    * the worker counted (the requests it sent, its rows' bytes; nothing for a job never run).
    * Rejects with `signal.reason` at once when the signal aborts: a waiting job is removed, a
    * running one is told to abort (`onCounts` still hears what it sent, once its worker has
-   * ended it).
+   * ended it). `requestsSent`, when given, is read as the job is queued for `payload.requests`.
    */
-  call(data: { source: string; fragmentId: string; payload: CallPayload }, signal: AbortSignal, onJob?: (info: { worker: string; jobId: string }) => void, onCounts?: (counts: RemoteCounts) => void): Promise<Row[]>;
+  call(data: { source: string; fragmentId: string; payload: CallPayload; requestsSent?: () => number }, signal: AbortSignal, onJob?: (info: { worker: string; jobId: string }) => void, onCounts?: (counts: RemoteCounts) => void): Promise<Row[]>;
   metrics(): Promise<RemoteMetrics>;
   /** Closes the queue's connections; idempotent. */
   close(): Promise<void>;
@@ -198,14 +198,8 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     const { queue: q, client } = await connect();
     // The job is out for its fragment's request count (job-requests.ts) until its counts are in:
     // the last job out deletes the count, and a delete under way lands before this job is queued.
-    const tally = data.payload.requestCap?.tally;
-    let out = tally;
-    const onCounts = (counts: RemoteCounts): void => {
-      onCounted?.(counts);
-      if (out !== undefined) tallies.end(out);
-      out = undefined;
-    };
-    if (tally !== undefined) await tallies.begin(tally);
+    const { landed, counted: onCounts } = tallies.job(data.payload.requestCap?.tally, onCounted);
+    if (landed) await landed;
     if (signal.aborted) onCounts({});
     signal.throwIfAborted();
     const jobId = randomUUID();
@@ -260,8 +254,10 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
       });
       // The budget's start, taken on this process's clock when the call was made, goes on
       // Redis's: the worker reads the time on it as well.
-      const sentAt = data.payload.sentAt;
-      const payload = sentAt === undefined ? data.payload : { ...data.payload, sentAt: clock.fromLocal(sentAt) };
+      // What the fragment sent is read now, with every report a delete of its count waited for.
+      const { sentAt } = data.payload;
+      const requests = data.requestsSent?.() ?? data.payload.requests;
+      const payload = { ...data.payload, ...(sentAt === undefined ? {} : { sentAt: clock.fromLocal(sentAt) }), ...(requests ? { requests } : {}) };
       q.add('fragment', { source: data.source, fragmentId: data.fragmentId, payload: encodePayload(payload) }, {
         jobId,
         // One job is one attempt: tributary's own retry policy decides about another.

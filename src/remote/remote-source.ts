@@ -47,7 +47,8 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
       const tally = requestTallyOf(ctx);
       return target
         .call(
-          { source: name, fragmentId: ctx.fragmentId ?? '?', payload: {
+          // What the fragment sent, read again when the job is queued (a report may come in meanwhile).
+          { source: name, fragmentId: ctx.fragmentId ?? '?', requestsSent: () => tally.requests, payload: {
               query,
               params: ctx.params,
               ...(ctx.principal ? { principal: ctx.principal } : {}),

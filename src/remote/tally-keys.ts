@@ -1,3 +1,5 @@
+import type { RemoteCounts } from './codec.js';
+
 /**
  * The coordinator's side of its fragments' request counts in Redis (job-requests.ts): a count
  * lives while a job of its fragment is out and is deleted once the last has ended on its
@@ -12,6 +14,21 @@ export class TallyKeys {
   readonly #dropping = new Map<string, Promise<void>>();
 
   constructor(private readonly drop: (tally: string) => Promise<unknown>) {}
+
+  /**
+   * A job about to be queued, out for the count `tally` (none: a job without one). `counted`
+   * passes its counts on to `onCounts` and, the first time, ends it; `landed`, when set, is a
+   * delete of the count to wait for before queueing the job.
+   */
+  job(tally: string | undefined, onCounts?: (counts: RemoteCounts) => void): { landed: Promise<void> | undefined; counted(counts: RemoteCounts): void } {
+    let out = tally;
+    const counted = (counts: RemoteCounts): void => {
+      onCounts?.(counts);
+      if (out !== undefined) this.end(out);
+      out = undefined;
+    };
+    return { landed: tally === undefined ? undefined : this.begin(tally), counted };
+  }
 
   /** A job of the fragment is about to be queued; the promise (if any) of a delete to wait for. */
   begin(tally: string): Promise<void> | undefined {
