@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createExecutor, createWorker, from, httpSource, memorySource, plan, type RemoteWorker } from '../../src/index.js';
 import { collectEvents, ofType } from '../support/engine.js';
-import { reply, startHttpServer, type TestHttpServer } from '../support/http-server.js';
+import { reply, startHttpServer, type RouteHandler, type TestHttpServer } from '../support/http-server.js';
 import { describeRedis, inspectClient, REDIS_URL } from '../support/redis.js';
 import { eventually } from '../support/servers.js';
 
@@ -27,9 +27,10 @@ describeRedis('httpSource maxRequests over batches running on two workers at onc
   let fallback: ReturnType<typeof setTimeout> | undefined;
 
   beforeAll(async () => {
-    server = await startHttpServer({
-      'GET /items/:id': (req, res) => {
-        const answer = (): void => void reply.json([{ id: Number(req.params.id) }])(req, res);
+    const gated =
+      (handler: RouteHandler): RouteHandler =>
+      (req, res) => {
+        const answer = (): void => void handler(req, res);
         if (overlapped || fallback === undefined) return answer();
         if (first === undefined) {
           first = answer;
@@ -39,7 +40,11 @@ describeRedis('httpSource maxRequests over batches running on two workers at onc
         clearTimeout(fallback);
         first();
         answer();
-      },
+      };
+    server = await startHttpServer({
+      'GET /items/:id': gated(reply.dynamic((req) => [{ id: Number(req.params.id) }])),
+      // Five pages of one row for each k, then an empty page: six requests.
+      'GET /pages': gated(reply.dynamic((req) => (Number(req.url.searchParams.get('page')) <= 5 ? [{ k: req.url.searchParams.get('k') }] : []))),
     });
     // Two workers, one job each at a time, one request per call at a time. `open` keeps the
     // default cap (1000), `tight` sets 4: both differ from the coordinators' below.
@@ -120,6 +125,29 @@ describeRedis('httpSource maxRequests over batches running on two workers at onc
       const sent = server.hits('GET /items/:id') - before;
       expect(sent).toBeGreaterThan(0);
       expect(sent).toBeLessThanOrEqual(12);
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('counts the pages of calls in flight together on two workers against the same cap', async () => {
+    const executor = executorFor('open', 8);
+    try {
+      const before = server.hits('GET /pages');
+      // Two batches of one k, each paging six times: 12 requests, more than 8.
+      const p = plan('shared-cap-pages')
+        .fragment('ids', 'mem', { table: 'ids', where: { le: ['id', 2] } })
+        .fragment('f', 'open', { path: '/pages', searchParams: { k: from('ids', 'id') }, paginate: { type: 'page', param: 'page' } }, { dependsOn: ['ids'], batch: { param: 0, size: 1 } })
+        .merge('f')
+        .build();
+      const run = executor.run(p);
+      const events = collectEvents(run);
+      const result = await run.result;
+      expect(overlapped).toBe(true);
+      expect(new Set(ofType(events, 'fragment.remote').map((e) => e.worker)).size).toBe(2);
+      expect(result.errors).toEqual([expect.objectContaining({ code: 'LIMIT_EXCEEDED', fragmentId: 'f', message: expect.stringContaining('more than maxRequests=8 requests for the fragment') })]);
+      expect(await eventually(async () => (await tallyKeys()).length === 0, 10_000)).toBe(true);
+      expect(server.hits('GET /pages') - before).toBeLessThanOrEqual(8);
     } finally {
       await executor.close();
     }
