@@ -43,9 +43,9 @@ export interface CallPayload {
    * The fragment's request cap as its coordinator decided it (`max`: its `httpSource`'s
    * `maxRequests`, or the default; the worker holds the call to it, not to its own), and the
    * name of the fragment's count in Redis that every job of the fragment reserves from
-   * (`tributary:<queue>:requests:<tally>`, see job-requests.ts).
+   * (`tributary:<queue>:requests:<tally>`, see job-requests.ts; none for a lifted cap).
    */
-  requestCap?: { max: number; tally: string };
+  requestCap?: { max: number; tally?: string };
 }
 
 /** A completed job's return value: where the rows are and who ran it. */

@@ -43,8 +43,8 @@ export function checkedPayload(encoded: unknown): CallPayload {
   if (sentAt !== undefined && !Number.isFinite(sentAt)) throw invalid('sentAt', 'expected a time in ms');
   if (requests !== undefined && !(Number.isSafeInteger(requests) && (requests as number) >= 0)) throw invalid('requests', 'expected a count of requests');
   // The tally names a Redis key the worker writes: a short token, never a path of its choosing.
-  if (requestCap !== undefined && !(isObject(requestCap) && typeof requestCap.max === 'number' && isBound(requestCap.max) && typeof requestCap.tally === 'string' && TALLY.test(requestCap.tally))) {
-    throw invalid('requestCap', 'expected { max: a number of requests, tally: a name of letters, digits and - (1-64) }');
+  if (requestCap !== undefined && !(isObject(requestCap) && typeof requestCap.max === 'number' && isBound(requestCap.max) && (requestCap.tally === undefined || (typeof requestCap.tally === 'string' && TALLY.test(requestCap.tally))))) {
+    throw invalid('requestCap', 'expected { max: a number of requests, tally?: a name of letters, digits and - (1-64) }');
   }
   return payload as unknown as CallPayload;
 }

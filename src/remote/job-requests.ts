@@ -101,7 +101,7 @@ export interface JobRequests {
 export function jobRequests(client: Redis, countKey: (tally: string) => string, payload?: Pick<CallPayload, 'requests' | 'requestCap'>): JobRequests {
   const before = payload?.requests ?? 0;
   const cap = payload?.requestCap;
-  const shared = cap !== undefined && Number.isFinite(cap.max) ? new RedisRequestCount(client, countKey(cap.tally), before) : undefined;
+  const shared = cap?.tally !== undefined && Number.isFinite(cap.max) ? new RedisRequestCount(client, countKey(cap.tally), before) : undefined;
   const tally: RequestTally = { requests: before, ...(cap === undefined ? {} : { max: cap.max }), ...(shared === undefined ? {} : { shared }) };
   return {
     tally,

@@ -57,7 +57,8 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
               // what the job spent waiting in the queue.
               ...(ctx.budgetMs !== undefined && Number.isFinite(ctx.budgetMs) ? { budgetMs: ctx.budgetMs, sentAt: Date.now() } : {}),
               ...(tally.requests > 0 ? { requests: tally.requests } : {}),
-              ...(maxRequests === undefined ? {} : { requestCap: { max: maxRequests, tally: tallyName(tally) } }),
+              // A lifted cap needs no count: its jobs send no name, and no Redis command is made for it.
+              ...(maxRequests === undefined ? {} : { requestCap: Number.isFinite(maxRequests) ? { max: maxRequests, tally: tallyName(tally) } : { max: maxRequests } }),
             },
           },
           ctx.signal,
