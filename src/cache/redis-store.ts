@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
+import { badRedisUrl } from '../redis-url.js';
 import { DEFAULT_MAX_ENTRY_BYTES, decodeEntry, encodeEntry } from './codec.js';
 import { RedisGuard } from './redis-guard.js';
 import { DROP_INDEXED, DROP_KEY, LOOKUP, STORE, TAG, runScript, runScriptBuffer } from './redis-scripts.js';
@@ -99,14 +100,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   const channel = `${prefix}invalidate`;
   const origin = randomUUID();
   const owned = options.client === undefined;
-  const client =
-    options.client ??
-    new Redis(options.url ?? 'redis://127.0.0.1:6379', {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: Math.max(1000, timeoutMs * 10),
-    });
+  const client = options.client ?? ownClient(options.url ?? 'redis://127.0.0.1:6379', timeoutMs);
   const guard = new RedisGuard(client, { timeoutMs, cooldownMs: options.cooldownMs ?? 1000, resetOnTimeout: owned });
   // Invalidation may walk a large index, and writes happen after the query: both get more
   // time than a lookup, still bounded.
@@ -263,4 +257,13 @@ function escapeGlob(text: string): string {
  */
 function namespaceInKeys(namespace: string): string {
   return namespace.replace(/%/g, '%25').replace(/:/g, '%3A');
+}
+
+/** The store's own client; a `url` ioredis cannot parse is CONFIG_INVALID (its error, which holds the URL, is dropped). */
+function ownClient(url: string, timeoutMs: number): Redis {
+  try {
+    return new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: Math.max(1000, timeoutMs * 10) });
+  } catch {
+    throw badRedisUrl('redisStore options', 'options.url');
+  }
 }

@@ -2,6 +2,7 @@ import { constants } from 'node:buffer';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
+import { badRedisUrl } from '../redis-url.js';
 import { DEFAULT_MAX_FRAGMENT_BYTES, oversizedFragment, storedBytesBound } from './fragment-bound.js';
 import type { RunStore, StoredFragment, StoredRun, StoredRunInfo, StoredRunState } from './run-store.js';
 
@@ -131,9 +132,9 @@ export function redisRunStore(options: RedisRunStoreOptions = {}): RunStore {
   let client: Redis;
   try {
     client = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: Math.min(2000, timeoutMs), commandTimeout: timeoutMs });
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new TributaryError('CONFIG_INVALID', `invalid redisRunStore options: runStore.url: ${why}`, { issues: [{ path: 'runStore.url', message: why }], cause: error });
+  } catch {
+    // Not ioredis's error as the cause: Node's ERR_INVALID_URL holds the URL, password included.
+    throw badRedisUrl('redisRunStore options', 'runStore.url');
   }
   let lastError = '';
   client.on('error', (error: Error) => {

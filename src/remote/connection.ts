@@ -1,15 +1,18 @@
 import type { RedisOptions } from 'ioredis';
+import { badRedisUrl, parseRedisUrl } from '../redis-url.js';
 
 /** Where the queue's Redis is: a `redis://` / `rediss://` URL or ioredis options. */
 export type RemoteConnection = string | RedisOptions;
 
 /**
  * ioredis options for a connection. BullMQ takes options (not a URL) and makes its own
- * clients from them, so a URL is unpacked here. @internal
+ * clients from them, so a URL is unpacked here; one that is no `redis://` / `rediss://` URL is
+ * CONFIG_INVALID at `path`, without the text (it holds the password). @internal
  */
-export function redisOptionsOf(connection: RemoteConnection): RedisOptions {
+export function redisOptionsOf(connection: RemoteConnection, path = 'connection', what = 'remote options'): RedisOptions {
   if (typeof connection !== 'string') return { ...connection };
-  const url = new URL(connection);
+  const url = parseRedisUrl(connection);
+  if (url === undefined) throw badRedisUrl(what, path);
   const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined;
   return {
     host: url.hostname || '127.0.0.1',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { SourceExecutor } from '../sources/source.js';
+import { redisOptionsOf } from './connection.js';
 import { createRemoteLane, type RemoteLane, type RemoteMetrics } from './remote-lane.js';
 import { remoteSource } from './remote-source.js';
 
@@ -29,6 +30,8 @@ export interface ExecutorRemote {
 
 /** The executor's side of `remote`: one lane, shared by every wrapped source. @internal */
 export function wrapRemote(options: z.output<typeof remoteOptionsSchema>): ExecutorRemote {
+  // Checked here to name the executor's option; the lane checks its own `connection` again.
+  redisOptionsOf(options.connection, 'remote.connection', 'executor options');
   const lane: RemoteLane = createRemoteLane({
     connection: options.connection,
     queue: options.queue,

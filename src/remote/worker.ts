@@ -81,7 +81,7 @@ export interface RemoteWorker {
 export function createWorker(options: WorkerOptions): RemoteWorker {
   const id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const keys = remoteKeys(options.queue);
-  const redis = redisOptionsOf(options.connection);
+  const redis = redisOptionsOf(options.connection, 'connection', 'worker options');
   const ttl = options.resultTtlMs ?? 5 * 60_000;
   const chunkBytes = options.chunkBytes ?? 256 * 1024;
   const lockDuration = options.lockDurationMs ?? 5000;
