@@ -141,8 +141,11 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     let dropped = 0;
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500);
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500);
       cursor = next;
+      // Only the store's own kinds of key: a run store or a remote queue may live under the
+      // same `tributary:<name>:` (a queue named like the namespace, the run store's `runs`).
+      const keys = found.filter((k) => OWN_KINDS.some((kind) => k.startsWith(`${prefix}${kind}`)));
       if (keys.length > 0) {
         dropped += keys.filter((k) => k.startsWith(`${prefix}e:`)).length;
         await redis.unlink(...keys);
@@ -258,6 +261,9 @@ function escapeGlob(text: string): string {
 function namespaceInKeys(namespace: string): string {
   return namespace.replace(/%/g, '%25').replace(/:/g, '%3A');
 }
+
+/** The kinds of key the store writes under its prefix: entries, source indexes, tag indexes. */
+const OWN_KINDS = ['e:', 'source:', 'tag:'] as const;
 
 /** The store's own client; a `url` ioredis cannot parse is CONFIG_INVALID (its error, which holds the URL, is dropped). */
 function ownClient(url: string, timeoutMs: number): Redis {
