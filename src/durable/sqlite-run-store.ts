@@ -1,4 +1,5 @@
 import { constants } from 'node:buffer';
+import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { TributaryError } from '../errors.js';
@@ -172,6 +173,7 @@ export function sqliteRunStore(options: SqliteRunStoreOptions): RunStore {
 function openDatabase(file: string): Database.Database {
   let db: Database.Database | undefined;
   try {
+    if (file !== ':memory:') createPrivately(file);
     db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 5000');
@@ -197,6 +199,20 @@ function openDatabase(file: string): Database.Database {
       issues: [{ path: 'runStore.file', message: `cannot be opened: ${why}` }],
       cause: error,
     });
+  }
+}
+
+/**
+ * Creates a store's file readable by its owner only (0600, as the command line writes a
+ * recording): it holds rows and the principals' claims. SQLite gives the -wal and -shm files
+ * the database's mode. A file already there keeps its own; any other failure is left to the
+ * driver to report.
+ */
+function createPrivately(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch {
+    // EEXIST (kept as it is), or a path the driver will refuse with its own message.
   }
 }
 
