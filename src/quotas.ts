@@ -40,19 +40,20 @@ export function createQuotas(options: QuotaOptions = {}, now: () => number = Dat
   return {
     admit(principalId, fragments) {
       // Booked apart: a principal whose id is "anonymous" must not share the anonymous runs' quota.
-      const who = principalId ?? 'anonymous';
+      // Named as FORBIDDEN names them: the id quoted, so it cannot forge a line or pass for the anonymous caller.
+      const who = principalId === undefined ? 'an anonymous caller' : `principal ${JSON.stringify(principalId)}`;
       const book = principalId === undefined ? '' : `p:${principalId}`;
       const counted = options.maxRunningQueries !== undefined;
       const r = counted ? (running.get(book) ?? 0) : 0;
       if (counted && r >= options.maxRunningQueries!) {
-        throw quota(`principal "${who}" already has ${r} running queries; the quota is ${options.maxRunningQueries}`, 'maxRunningQueries');
+        throw quota(`${who} already has ${r} running queries; the quota is ${options.maxRunningQueries}`, 'maxRunningQueries');
       }
       let start: number | undefined;
       if (options.maxFragmentsPerMinute !== undefined) {
         const at = now();
         const used = started.used(book, at);
         if (used + fragments > options.maxFragmentsPerMinute) {
-          throw quota(`principal "${who}" started ${used} fragments in the last minute; ${fragments} more would pass the quota of ${options.maxFragmentsPerMinute}`, 'maxFragmentsPerMinute');
+          throw quota(`${who} started ${used} fragments in the last minute; ${fragments} more would pass the quota of ${options.maxFragmentsPerMinute}`, 'maxFragmentsPerMinute');
         }
         start = started.add(book, fragments, at);
       }
