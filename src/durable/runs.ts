@@ -124,8 +124,13 @@ export class DurableRuns {
         if (prepared.indexOf.has(fragment.fragmentId)) restored.set(fragment.fragmentId, decodeFragment(runId, fragment, prepared.rowLimits, this.store.maxFragmentBytes));
       }
       const durable = new DurableRun({ store: this.store, runId, key, owner: lease.owner, leaseMs: this.leaseMs, clock: this.#clock, restored });
+      // The caller's own run goes on as the caller is now: `authorize` and the sources get the
+      // claims it gives (a role revoked since, a token refreshed), not the stored ones, which
+      // only another principal's run (resumed with anyPrincipal) keeps.
+      const own = options.principal !== undefined && options.principal.id === payload.principal?.id;
+      const principal = own ? options.principal : payload.principal;
       const runOptions: RunOptions & { deadlineMs?: number } = {
-        ...(payload.principal ? { principal: payload.principal } : {}),
+        ...(principal ? { principal } : {}),
         ...(payload.params ? { params: payload.params } : {}),
         ...(payload.deadlineMs === undefined ? {} : { deadlineMs: payload.deadlineMs }),
         ...(options.signal ? { signal: options.signal } : {}),
