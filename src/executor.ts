@@ -131,7 +131,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
     checkRunOptions(options);
     const runOptions = ownRunOptions(options);
     const p = prepare(plan);
-    if (p.hasRunParams) checkRunParams(p.paramUses, runOptions.params ?? {}, paramShape);
+    if (p.hasRunParams) runOptions.params = checkRunParams(p.paramUses, runOptions.params ?? {}, paramShape);
     // Every fragment is authorized before anything runs: a synchronous refusal throws here.
     let gate = opts.authorize ? authorizeRun(opts.authorize, p.plan, runOptions.principal, runOptions.params) : undefined;
     // Durable runs and recordings cost nothing to a run without `runId` / `record`.

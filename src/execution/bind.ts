@@ -3,6 +3,7 @@ import { findRefs, formatPath, isFromRef, nonJsonKind, replaceAt, type FoundRef,
 import type { Row } from '../data/row.js';
 import { columnsOf } from '../data/columns.js';
 import { defaultPlanLimits } from '../plan/limits.js';
+import { ownCopy } from '../plan/own-copy.js';
 import { valueShapeProblem, type ValueShapeLimits } from '../plan/value-shape.js';
 
 /** A run parameter may be a bigint (bound exactly) wherever a plan's JSON could not hold one. */
@@ -148,9 +149,12 @@ export function paramUses(queryRefs: readonly (readonly FoundRef[])[], merge: un
  * a run that could never finish fails before anything runs, and that the value is one a
  * source can bind (a bigint, a Date, a Buffer are; a Set would bind as `'{}'`). Throws
  * `PLAN_INVALID` with the path of each reference that has no value, or of the value.
- * O(references), not a walk of the plan.
+ * O(references), not a walk of the plan. Returns the run's own params: each value the plan
+ * uses copied whole (`ownCopy`: arrays, plain objects, dates, bytes), so a caller that changes
+ * an array it passed (reused for the next request) changes neither what `authorize` was asked
+ * about nor what a later level binds.
  */
-export function checkRunParams(uses: readonly ParamUse[], params: Readonly<Record<string, unknown>>, limits: ValueShapeLimits = defaultParamLimits): void {
+export function checkRunParams(uses: readonly ParamUse[], params: Readonly<Record<string, unknown>>, limits: ValueShapeLimits = defaultParamLimits): Record<string, unknown> {
   let issues: { path: string; message: string }[] | undefined;
   const checked = new Set<string>();
   for (const { name, path } of uses) {
@@ -166,4 +170,8 @@ export function checkRunParams(uses: readonly ParamUse[], params: Readonly<Recor
     (issues ??= []).push({ path, message: `run parameter "${name}" is not given; pass params: { ${name}: … } to run()` });
   }
   if (issues) throw new TributaryError('PLAN_INVALID', `invalid run: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+  // Checked first: a copy walks only values of bounded size and nesting, with no cycle.
+  const own: Record<string, unknown> = { ...params };
+  for (const name of checked) Object.defineProperty(own, name, { value: ownCopy(params[name]), enumerable: true, writable: true, configurable: true });
+  return own;
 }
