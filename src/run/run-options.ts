@@ -4,6 +4,9 @@ import { timerMsSchema } from '../plan/schema.js';
 import { formatPath } from '../plan/refs.js';
 import { isPlainRow } from '../data/row.js';
 import { checkPrincipal } from '../access/index.js';
+import { ownCopy } from '../plan/own-copy.js';
+import { valueShapeProblem } from '../plan/value-shape.js';
+import type { Principal } from '../sources/source.js';
 import type { RunOptions } from './types.js';
 
 /**
@@ -70,13 +73,26 @@ function checkRecord(record: unknown): void {
  * The run's own params and principal, as they were when it started: a caller that reuses
  * one object for the next request cannot change what this run's later levels bind, which
  * cache scope they read, or whom a source queries as. A principal that is not a plain object
- * (a class instance, whose methods may need its own fields) is kept as it is.
+ * (a class instance, whose methods may need its own fields) is kept as it is. (The params the
+ * plan uses are copied whole once checked: `checkRunParams`.)
  */
 export function ownRunOptions(options: RunOptions): RunOptions {
   const { params, principal } = options;
   if (!params && !principal) return options;
   const own: RunOptions = { ...options };
   if (params) own.params = { ...params };
-  if (principal && isPlainRow(principal)) own.principal = { ...principal };
+  if (principal && isPlainRow(principal)) own.principal = ownClaims(principal);
   return own;
+}
+
+/** Bounds on the claims copied whole: far past any login's, and a walk of microseconds. */
+const CLAIMS_SHAPE = { maxNesting: 32, maxContainers: 10_000 };
+
+/**
+ * A principal's copy with its claims copied whole (`ownCopy`: arrays, plain objects, dates,
+ * bytes), so a role list the caller changes afterwards is not what a running query's sources
+ * see; claims past the bounds or holding a cycle are copied at the top level only.
+ */
+function ownClaims(principal: Principal): Principal {
+  return valueShapeProblem(principal, CLAIMS_SHAPE, () => undefined) === undefined ? ownCopy(principal) : { ...principal };
 }

@@ -8,7 +8,7 @@ import { createExecutor, memorySource, type Executor, type Principal, type Row, 
  * for one principal could be changed, by the next request reusing the array, into another
  * principal's before a later level binds it: the first principal would read the second's rows.
  */
-describe('run params are the run\'s own, arrays inside them included', () => {
+describe('run params and principal claims are the run\'s own, arrays inside them included', () => {
   let executor: Executor | undefined;
   afterEach(async () => {
     await executor?.close();
@@ -42,5 +42,38 @@ describe('run params are the run\'s own, arrays inside them included', () => {
     open();
     expect((await alice.result).rows).toEqual([{ id: 1, owner: 'alice' }, { id: 2, owner: 'alice' }]);
     expect((await bob.result).rows).toEqual([{ id: 3, owner: 'bob' }]);
+  });
+
+  it('a later level\'s source sees the claims the run started with, though the caller changes the principal\'s role list', async () => {
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const seen: unknown[] = [];
+    const echo: SourceExecutor<{ step: number }> = {
+      kind: 'echo',
+      querySchema: z.strictObject({ step: z.number() }),
+      async execute(query, ctx): Promise<Row[]> {
+        if (query.step === 1) await opened;
+        else seen.push(structuredClone(ctx.principal));
+        return [{ step: query.step }];
+      },
+    };
+    executor = createExecutor({ sources: { echo }, cache: false });
+    const plan = { fragments: [{ id: 'one', source: 'echo', query: { step: 1 } }, { id: 'two', source: 'echo', dependsOn: ['one'], query: { step: 2 } }], merge: { op: 'union', inputs: ['one', 'two'] } };
+    const roles = ['hr'];
+    const principal = { id: 'alice', roles, profile: { teams: ['pay'] } };
+    const run = executor.run(plan, { principal });
+    roles.length = 0;
+    principal.profile.teams.push('all');
+    open();
+    expect((await run.result).status).toBe('ok');
+    expect(seen).toEqual([{ id: 'alice', roles: ['hr'], profile: { teams: ['pay'] } }]);
+  });
+
+  it('a principal whose claims hold a cycle still runs (its claims copied at the top level)', async () => {
+    executor = createExecutor({ sources: { m: memorySource({ tables: { t: [{ a: 1 }] } }) }, cache: false });
+    const claims: Record<string, unknown> = {};
+    claims.self = claims;
+    const result = await executor.execute({ fragments: [{ id: 'f', source: 'm', query: { table: 't' } }] }, { principal: { id: 'alice', claims } });
+    expect(result.rows).toEqual([{ a: 1 }]);
   });
 });
