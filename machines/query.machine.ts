@@ -3,7 +3,8 @@ import type { SettleEvent, SourceCounts } from '../src/run/port.js';
 import type { LateSettle } from '../src/run/settle.js';
 import type { FragmentCounts } from '../src/run/status-table.js';
 import { shapeCache } from './shape-cache.js';
-import { boundPortOf, portOf, sourceActor } from './source.machine.js';
+import { boundPortOf, portOf } from '../src/run/port-slot.js';
+import { sourceActor } from './source.machine.js';
 
 /**
  * The query actor's context: plain, immutable data — a new object on every change, never

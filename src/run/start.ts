@@ -1,5 +1,5 @@
 import { createActor } from 'xstate';
-import { bindPort, unbindPort } from '../../machines/source.machine.js';
+import { bindPort, unbindPort } from './port-slot.js';
 import { TributaryError } from '../errors.js';
 import { publicError } from '../value-mask.js';
 import type { Row } from '../data/row.js';
@@ -53,7 +53,7 @@ class RunControl {
       input: { queryId: port.queryId, errorPolicy: port.errorPolicy, schedule: port.schedule, counts: port.counts(), sources: port.sources },
       ...(rt.inspect ? { inspect: rt.inspect } : {}),
     }));
-    // Bound until the run ends (#finish, #refuse): see machines/source.machine.ts.
+    // Bound until the run ends (#finish, #refuse): see src/run/port-slot.ts.
     bindPort(actor.system, port);
     // A durable run stores with each finished fragment the machine's persisted snapshot as it
     // was once the machine had counted that fragment (see DurableRun.stepped).

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createExecutor, memorySource, queryMachineFor, type Executor, type QueryRun } from '../../src/index.js';
-import { unbindPort } from '../../machines/source.machine.js';
+import { unbindPort } from '../../src/run/port-slot.js';
 import { collectEvents, ofType, testSource, until, type TestSource } from '../support/engine.js';
 
 type Snapshot = ReturnType<QueryRun['actor']['getSnapshot']>;
