@@ -32,7 +32,7 @@ export { sourceLaneSchema } from './sources/lane-options.js';
  * Throws CONFIG_INVALID unless `source` may be registered as `name`: a non-empty string
  * name, an object that is a SourceExecutor, and valid load-shedding bounds of its own.
  */
-export function checkSourceRegistration(name: unknown, source: SourceExecutor): asserts name is string {
+export function checkSourceRegistration(name: unknown, source: SourceExecutor, hasRemote = false): asserts name is string {
   if (typeof name !== 'string' || name === '') {
     const message = `a source's name is a non-empty string, not ${name === '' ? 'an empty one' : name === null || name === undefined ? String(name) : `a ${typeof name}`}`;
     throw new TributaryError('CONFIG_INVALID', message, { issues: [{ path: 'name', message }] });
@@ -40,9 +40,12 @@ export function checkSourceRegistration(name: unknown, source: SourceExecutor): 
   if (!sourceExecutorSchema.safeParse(source).success) {
     throw new TributaryError('CONFIG_INVALID', `source "${name}" is not a SourceExecutor`, { issues: [{ path: `sources.${name}`, message: 'expected execute(query, ctx) and a zod querySchema' }] });
   }
-  const lane = sourceLaneSchema.safeParse({ maxQueued: source.maxQueued, maxQueueMs: source.maxQueueMs });
-  if (!lane.success) {
-    const issues = lane.error.issues.map((i) => ({ path: `sources.${name}.${i.path.join('.')}`, message: i.message }));
+  const lane = sourceLaneSchema.safeParse({ maxQueued: source.maxQueued, maxQueueMs: source.maxQueueMs, remote: source.remote });
+  const noWorkers = lane.success && lane.data.remote === true && !hasRemote;
+  if (!lane.success || noWorkers) {
+    const issues = lane.success
+      ? [{ path: `sources.${name}.remote`, message: 'remote: true runs the calls on BullMQ workers, but the executor has no remote option ({ connection, queue })' }]
+      : lane.error.issues.map((i) => ({ path: `sources.${name}.${i.path.join('.')}`, message: i.message }));
     throw new TributaryError('CONFIG_INVALID', `source "${name}": ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
 }

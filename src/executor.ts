@@ -73,7 +73,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
 
   const register = (name: string, source: SourceExecutor): void => {
     if (closing) throw new TributaryError('CLOSED', 'the executor is closed');
-    checkSourceRegistration(name, source);
+    checkSourceRegistration(name, source, remote !== undefined);
     if (sources.has(name)) {
       throw new TributaryError('CONFIG_INVALID', `a source named "${name}" is already registered; unregister it first`, { issues: [{ path: `sources.${name}`, message: 'duplicate source name' }] });
     }

@@ -10,7 +10,7 @@ export const remoteOptionsSchema = z.strictObject({
   connection: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
   /** The BullMQ queue name the workers serve. */
   queue: z.string().min(1),
-  /** The sources whose calls go to the workers; default all (including ones registered later). */
+  /** The sources whose calls go to the workers (besides any source with `remote: true`); default all (including ones registered later). */
   sources: z.array(z.string().min(1)).optional(),
   /** Longest wait for one job besides the per-attempt timeout; default none. */
   timeoutMs: z.number().int().positive().optional(),
@@ -40,7 +40,7 @@ export function wrapRemote(options: z.output<typeof remoteOptionsSchema>): Execu
   });
   const only = options.sources ? new Set(options.sources) : undefined;
   return {
-    wrap: (name, source) => (only && !only.has(name) ? source : remoteSource(name, source, lane)),
+    wrap: (name, source) => (only && !only.has(name) && source.remote !== true ? source : remoteSource(name, source, lane)),
     metrics: () => lane.metrics(),
     close: () => lane.close(),
   };

@@ -14,12 +14,15 @@ export interface SourceLaneOptions {
   maxQueued?: number;
   /** Longest wait for this source's lane, in ms. */
   maxQueueMs?: number;
+  /** Run this source's calls on the executor's BullMQ workers (its `remote` option), as if `remote.sources` listed it. */
+  remote?: boolean;
 }
 
 /** The lane options, checked here for a connector and at registration for any source object. */
 export const sourceLaneSchema = z.object({
   maxQueued: z.number().int().nonnegative().optional(),
   maxQueueMs: timerMsSchema.optional(),
+  remote: z.boolean().optional(),
 });
 
 /**
@@ -30,11 +33,12 @@ export const sourceLaneSchema = z.object({
 export function withLaneOptions<O, S extends SourceExecutor>(kind: string, connector: (options: O) => S): (options?: O & SourceLaneOptions) => S {
   return (options) => {
     if (typeof options !== 'object' || options === null) return connector(options as O);
-    const { maxQueued, maxQueueMs, ...rest } = options;
-    const lane = parseSourceOptions(kind, sourceLaneSchema, { maxQueued, maxQueueMs });
+    const { maxQueued, maxQueueMs, remote, ...rest } = options;
+    const lane = parseSourceOptions(kind, sourceLaneSchema, { maxQueued, maxQueueMs, remote });
     const source = connector(rest as O);
     if (lane.maxQueued !== undefined) source.maxQueued = lane.maxQueued;
     if (lane.maxQueueMs !== undefined) source.maxQueueMs = lane.maxQueueMs;
+    if (lane.remote === true) source.remote = true;
     return source;
   };
 }

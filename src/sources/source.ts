@@ -97,6 +97,12 @@ export interface SourceExecutor<Q = any> {
   limits?: { maxRows?: number; maxBytes?: number };
   /** Most calls waiting for this source's lane before more are shed (SOURCE_UNAVAILABLE); overrides the executor's `maxQueued`. */
   maxQueued?: number;
+  /**
+   * `true`: this source's calls run on the executor's BullMQ workers (`createExecutor({ remote })`)
+   * even when `remote.sources` does not list its name. An executor without `remote` refuses it
+   * (CONFIG_INVALID); a worker (`createWorker`) ignores it and runs the source itself.
+   */
+  remote?: boolean;
   /** Longest wait for this source's lane, in ms; overrides the executor's `maxQueueMs`. */
   maxQueueMs?: number;
   /**
