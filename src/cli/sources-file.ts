@@ -101,6 +101,11 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
     const entry = parsedEntry.data;
     if (unexpanded.has(name)) continue;
     const { kind, ...options } = entry;
+    // The command line has no BullMQ workers, so a connector's `remote: true` could not run here.
+    if (options.remote !== undefined) {
+      issues.push({ path: formatPath(name, ['remote']), message: 'the command line runs every source in-process (it has no BullMQ workers); remove "remote"' });
+      continue;
+    }
     if (kind === 'sqlite' && typeof options.file === 'string' && options.file !== ':memory:' && !isAbsolute(options.file)) {
       options.file = resolve(baseDir, options.file);
     }

@@ -99,6 +99,13 @@ describe('loadSourcesFile', () => {
     expect(await issuesOf(loadSourcesFile(missing, {}))).toEqual([{ path: 's.url', message: 'environment variable NO_SUCH_PASSWORD_VAR is not set' }]);
   });
 
+  it('refuses a connector\'s remote: true at its path (the command line has no BullMQ workers), beside the file\'s other problems', async () => {
+    const file = tmp.file('remote.json', { m: { kind: 'memory', tables: { t: [] }, remote: true }, c: { kind: 'memory', tables: { t: [] }, typo: 1 } });
+    const issues = await issuesOf(loadSourcesFile(file, {}));
+    expect(issues.map((i) => i.path)).toEqual(['m.remote', 'c.typo']);
+    expect(issues[0]?.message).toMatch(/in-process.*no BullMQ workers/);
+  });
+
   it('is not JSON: one issue at the root', async () => {
     const issues = await issuesOf(loadSourcesFile(tmp.file('notjson.json', '{ nope'), {}));
     expect(issues).toHaveLength(1);
