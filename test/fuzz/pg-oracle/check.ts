@@ -48,35 +48,40 @@ export class OracleBench {
     const t = translate(recipe, this.names);
     const oracle = t.fails ? [] : ((await this.stores.oracle.query({ text: t.sql, rowMode: 'array' })).rows as (string | null)[][]);
     for (const mode of modes) {
-      const problem = await this.#judge(t, oracle, mode);
+      const problem = await judgeRun(this.executor, t, oracle, mode);
       if (problem !== undefined) {
         throw new Error(`${mode}: ${problem}\n  plan: ${show(t.plan)}\n  placement: ${show(recipe.world.placement)}\n  rows: ${show(recipe.world.rows)}\n  oracle: ${t.sql}`);
       }
     }
   }
+}
 
-  async #judge(t: Translated, oracle: (string | null)[][], mode: Mode): Promise<string | undefined> {
-    const plan = { ...t.plan, schedule: mode === 'eager' ? 'eager' : 'levels' };
-    let result: QueryResult;
-    let streamed: Record<string, unknown>[] | undefined;
-    try {
-      const run = this.executor.run(plan);
-      if (mode === 'streamed') {
-        streamed = [];
-        for await (const batch of run.rows()) streamed.push(...batch);
-      }
-      result = await run.result;
-    } catch (error) {
-      if (t.fails && error instanceof TributaryError && (error.code === 'PLAN_INVALID' || error.code === t.fails)) return undefined;
-      return `threw ${error instanceof TributaryError ? `${error.code}: ${error.message} ${show(error.issues)}` : String(error)}`;
+/**
+ * Runs the translated plan once in `mode` and judges it against the oracle's rows (text cells
+ * in `t.cols` order); a description of the difference, or undefined. The MariaDB oracle
+ * (test/fuzz/my-oracle) judges with it too.
+ */
+export async function judgeRun(executor: Executor, t: Translated, oracle: (string | null)[][], mode: Mode): Promise<string | undefined> {
+  const plan = { ...t.plan, schedule: mode === 'eager' ? 'eager' : 'levels' };
+  let result: QueryResult;
+  let streamed: Record<string, unknown>[] | undefined;
+  try {
+    const run = executor.run(plan);
+    if (mode === 'streamed') {
+      streamed = [];
+      for await (const batch of run.rows()) streamed.push(...batch);
     }
-    // A fragment that ran no query named no columns: a clash on one of them cannot be seen.
-    const unnamed = Object.values(result.fragments).some((f) => f.status === 'succeeded' && f.attempts === 0 && !f.cached);
-    if (t.fails) {
-      if (unnamed && result.status === 'ok') return undefined;
-      return result.status === 'failed' && result.errors.some((e) => e.code === t.fails) ? undefined : `expected ${t.fails}, got ${result.status} (${result.errors.map((e) => e.code).join(', ')})`;
-    }
-    if (result.status !== 'ok') return `status ${result.status}: ${result.errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`;
-    return differ(t.cols, oracle, result.columns, streamed ?? result.rows, t.ordered, { streamed: streamed !== undefined, unnamed });
+    result = await run.result;
+  } catch (error) {
+    if (t.fails && error instanceof TributaryError && (error.code === 'PLAN_INVALID' || error.code === t.fails)) return undefined;
+    return `threw ${error instanceof TributaryError ? `${error.code}: ${error.message} ${show(error.issues)}` : String(error)}`;
   }
+  // A fragment that ran no query named no columns: a clash on one of them cannot be seen.
+  const unnamed = Object.values(result.fragments).some((f) => f.status === 'succeeded' && f.attempts === 0 && !f.cached);
+  if (t.fails) {
+    if (unnamed && result.status === 'ok') return undefined;
+    return result.status === 'failed' && result.errors.some((e) => e.code === t.fails) ? undefined : `expected ${t.fails}, got ${result.status} (${result.errors.map((e) => e.code).join(', ')})`;
+  }
+  if (result.status !== 'ok') return `status ${result.status}: ${result.errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`;
+  return differ(t.cols, oracle, result.columns, streamed ?? result.rows, t.ordered, { streamed: streamed !== undefined, unnamed });
 }

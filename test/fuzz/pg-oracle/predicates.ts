@@ -37,13 +37,24 @@ const NUMBER_LITERALS = [...new Set([...POOLS.int, ...POOLS.big, ...POOLS.num, '
 export const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 const sqlText = (text: string): string => `'${text.replace(/'/g, "''")}'`;
 
-/** The `i`-th literal for a column of `type` (every 9th is null): its plan value and SQL. */
-function literal(type: ColType, i: number): { value: unknown; sql: string } {
-  if (i % 9 === 8) return { value: null, sql: 'NULL' };
-  if (type === 'bool') return i % 2 === 0 ? { value: true, sql: 'true' } : { value: false, sql: 'false' };
+/**
+ * The `i`-th literal for a column of `type` (every 9th is null): its plan value and its
+ * canonical text (`true`/`false` for booleans, null for NULL). Every oracle dialect spells
+ * the same literal from it.
+ */
+export function planLiteral(type: ColType, i: number): { value: unknown; text: string | null } {
+  if (i % 9 === 8) return { value: null, text: null };
+  if (type === 'bool') return i % 2 === 0 ? { value: true, text: 'true' } : { value: false, text: 'false' };
   const pool = family(type) === 'number' ? NUMBER_LITERALS : POOLS[type];
   const text = pool[i % pool.length] as string;
-  const value = family(type) === 'number' ? policyNumber(text) : text;
+  return { value: family(type) === 'number' ? policyNumber(text) : text, text };
+}
+
+/** The `i`-th literal for a column of `type`: its plan value and PostgreSQL SQL. */
+function literal(type: ColType, i: number): { value: unknown; sql: string } {
+  const { value, text } = planLiteral(type, i);
+  if (text === null) return { value, sql: 'NULL' };
+  if (type === 'bool') return { value, sql: text };
   return { value, sql: `${sqlText(text)}::${PG_CAST[type]}` };
 }
 

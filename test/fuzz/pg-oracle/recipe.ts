@@ -85,9 +85,10 @@ const mergeArb = (maxDepth: number): fc.Arbitrary<MergeRecipe> =>
     ),
   })).node;
 
-export const planRecipeArb = ({ maxFragments = 4, mergeDepth = 3, bindFreq = 2, minFragments = 1, maxRows = 7 } = {}): fc.Arbitrary<PlanRecipe> =>
+/** `world`: where the tables live and what they hold (the MariaDB oracle places them its own way). */
+export const planRecipeArb = ({ maxFragments = 4, mergeDepth = 3, bindFreq = 2, minFragments = 1, maxRows = 7, world = worldArb } = {}): fc.Arbitrary<PlanRecipe> =>
   fc.record({
-    world: worldArb(maxRows),
+    world: world(maxRows),
     fragments: fc.array(fragmentArb(bindFreq), { minLength: minFragments, maxLength: maxFragments }),
     merge: mergeArb(mergeDepth),
     top: fc.option(

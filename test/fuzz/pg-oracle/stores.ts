@@ -13,13 +13,13 @@ import { policyValue, TABLE_NAMES, TABLES, type Cell, type ColType, type TableNa
  * an SQLite file or memory. Tables are created once per suite and refilled per case.
  */
 
-const PG_TYPES: Record<ColType, string> = { int: 'integer', big: 'bigint', num: 'numeric(40,12)', text: 'text', bool: 'boolean', date: 'date', ts: 'timestamp(3)' };
-const MY_TYPES: Record<ColType, string> = {
+export const PG_TYPES: Record<ColType, string> = { int: 'integer', big: 'bigint', num: 'numeric(40,12)', text: 'text', bool: 'boolean', date: 'date', ts: 'timestamp(3)' };
+export const MY_TYPES: Record<ColType, string> = {
   int: 'INT', big: 'BIGINT', num: 'DECIMAL(40,12)', text: 'VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin', bool: 'BOOLEAN', date: 'DATE', ts: 'DATETIME(3)',
 };
 const LITE_TYPES: Record<ColType, string> = { int: 'INTEGER', big: 'INTEGER', num: 'NUMERIC', text: 'TEXT', bool: 'INTEGER', date: 'TEXT', ts: 'TEXT' };
 
-const mysqlCell = (type: ColType, cell: Cell): unknown => (cell !== null && type === 'ts' ? String(cell).replace('T', ' ').replace('Z', '') : cell);
+export const mysqlCell = (type: ColType, cell: Cell): unknown => (cell !== null && type === 'ts' ? String(cell).replace('T', ' ').replace('Z', '') : cell);
 function liteCell(type: ColType, cell: Cell): unknown {
   if (cell === null) return null;
   if (type === 'int' || type === 'big') return BigInt(String(cell));

@@ -38,13 +38,13 @@ export interface Translated {
 export type PhysicalNames = Record<SourceKind, Record<TableName, string>>;
 
 const PG_TYPES: Record<OutCol['type'], string> = { int: 'integer', big: 'bigint', num: 'numeric', text: 'text', bool: 'boolean', date: 'date', ts: 'timestamp', avg: 'numeric', nest: 'text' };
-const NEST_NAMES = ['n0', 'n1', 'n2', 'n0', 'n1', 'n2', 'n0', 'id'];
-const RENAMES = ['p0', 'p1', 'id', 'k', 's', 'f1.id', 'right.k', 'f0.s', 'a0'];
-const typed = (cols: OutCol[]): TypedCol[] => cols.filter((c): c is TypedCol => c.type !== 'avg' && c.type !== 'nest');
-const dedupe = <T>(items: T[], key: (t: T) => string): T[] => items.filter((t, i) => items.findIndex((u) => key(u) === key(t)) === i);
+export const NEST_NAMES = ['n0', 'n1', 'n2', 'n0', 'n1', 'n2', 'n0', 'id'];
+export const RENAMES = ['p0', 'p1', 'id', 'k', 's', 'f1.id', 'right.k', 'f0.s', 'a0'];
+export const typed = (cols: OutCol[]): TypedCol[] => cols.filter((c): c is TypedCol => c.type !== 'avg' && c.type !== 'nest');
+export const dedupe = <T>(items: T[], key: (t: T) => string): T[] => items.filter((t, i) => items.findIndex((u) => key(u) === key(t)) === i);
 /** Column types a bound list of `from` values can be compared with on every server. */
-const binds = (from: ColType, to: ColType): boolean => from === to || (from === 'int' && to === 'big');
-const widest = (a: OutCol['type'], b: OutCol['type']): OutCol['type'] => (a === 'num' || b === 'num' ? 'num' : a === 'big' || b === 'big' ? 'big' : a);
+export const binds = (from: ColType, to: ColType): boolean => from === to || (from === 'int' && to === 'big');
+export const widest = (a: OutCol['type'], b: OutCol['type']): OutCol['type'] => (a === 'num' || b === 'num' ? 'num' : a === 'big' || b === 'big' ? 'big' : a);
 
 type Pred = { plan: unknown; sql: string } | undefined;
 
@@ -240,7 +240,7 @@ function buildMerge(r: MergeRecipe, frags: Rel[], ctx: Ctx): Rel {
 }
 
 /** Join or nest key pairs, each between columns of one type family (none: no such step). */
-function pairsOf(left: OutCol[], right: OutCol[], picks: [number, number][]): [TypedCol, TypedCol][] {
+export function pairsOf(left: OutCol[], right: OutCol[], picks: [number, number][]): [TypedCol, TypedCol][] {
   const on: [TypedCol, TypedCol][] = [];
   for (const [a, b] of picks) {
     const l = typed(left)[a % Math.max(1, typed(left).length)];
