@@ -3,7 +3,7 @@ import { afterAll, beforeAll, it } from 'vitest';
 import { describeWithServer, requireServer } from '../support/servers.js';
 import { FUZZ_SCALE, runs } from './harness.js';
 import { MyOracleBench } from './my-oracle/check.js';
-import { myAggregateRecipeArb, myRecipeArb } from './my-oracle/world.js';
+import { myAggregateRecipeArb, myFilteredRecipeArb, myRecipeArb, type MyRecipe } from './my-oracle/world.js';
 
 /**
  * Federated results against a second independent oracle: the PostgreSQL oracle's random
@@ -21,6 +21,31 @@ const pgCheck = await requireServer('postgres');
 /** A fixed seed keeps CI reproducible; TRIBUTARY_FC_SEED explores others. */
 const seed = process.env.TRIBUTARY_FC_SEED === undefined ? { seed: 7_2026_12 } : {};
 
+const none = { id: null, k: null, d: null, s: null };
+const blank = { id: null, k: null, s: null, dt: null, ts: null };
+/**
+ * Found by this suite (seed 516043748): a `$from` bind of 'a' and 'A' into a case-insensitive
+ * MariaDB table, batched one value a statement, returned each row twice (each chunk matches
+ * both rows) where `IN` gives them once. Batches are concatenated (README, `batch`), so the
+ * generator now gives a batched text bind under such a collation `COLLATE utf8mb4_nopad_bin`,
+ * as README's `mysqlSource` section advises; this case runs that way.
+ */
+const batchedCaseInsensitive: MyRecipe = {
+  plan: {
+    world: {
+      placement: { ta: 'my', tb: 'pg', tc: 'pg' },
+      rows: { ta: [{ ...none, s: 'a' }, { ...none, s: 'A' }, none, none], tb: [blank], tc: [] },
+    },
+    fragments: [
+      { table: 0, cols: [3], bind: null, where: null },
+      { table: 0, cols: [0], bind: { up: 0, col: 3, upCol: 0, batch: 1, not: false }, where: null },
+    ],
+    merge: { op: 'leaf', f: 1 },
+    top: null,
+  },
+  collation: { ta: 'ci', tb: 'ci', tc: 'ci' },
+};
+
 describeWithServer(myCheck.skipReason ? myCheck : pgCheck, 'federated plans against one MariaDB statement', () => {
   let bench: MyOracleBench;
   beforeAll(async () => {
@@ -28,6 +53,10 @@ describeWithServer(myCheck.skipReason ? myCheck : pgCheck, 'federated plans agai
   });
   afterAll(async () => {
     await bench?.close();
+  });
+
+  it('a batched bind of values equal under a case-insensitive collation gives each row once (regression)', async () => {
+    await bench.check(batchedCaseInsensitive);
   });
 
   it('give the oracle’s rows, exactly, run by levels, eagerly and streamed', async () => {
@@ -40,5 +69,9 @@ describeWithServer(myCheck.skipReason ? myCheck : pgCheck, 'federated plans agai
 
   it('aggregates over any tree give MariaDB’s exact sums, quotients, and min/max in code point order', async () => {
     await fc.assert(fc.asyncProperty(myAggregateRecipeArb({ mergeDepth: 2 }), (recipe) => bench.check(recipe)), { numRuns: runs(60), ...seed });
+  }, 120_000 * FUZZ_SCALE);
+
+  it('filters in MariaDB fragments bind their literals (scalars, and lists the source expands) and keep the rows MariaDB keeps', async () => {
+    await fc.assert(fc.asyncProperty(myFilteredRecipeArb({ maxFragments: 3, mergeDepth: 2 }), (recipe) => bench.check(recipe)), { numRuns: runs(60), ...seed });
   }, 120_000 * FUZZ_SCALE);
 });

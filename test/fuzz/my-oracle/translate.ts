@@ -89,6 +89,12 @@ function buildFragment(i: number, r: FragmentRecipe, recipe: MyRecipe, stores: M
   }
   const where = r.where ? myPredicate(r.where, typedCols) : undefined;
   const not = bind?.not ? 'NOT ' : '';
+  const batch = r.bind?.batch && bind && !bind.not ? r.bind.batch : undefined;
+  // Batches are concatenated, so their rows must not overlap (README, `batch`): under a
+  // case-insensitive collation 'a' and 'A' — two values to tributary — match the same rows,
+  // and each chunk would return them. A batched text bind compares by code point, as README advises.
+  const exact = batch !== undefined && bind?.type === 'text' && stores.collationOf(table, world, recipe.collation) !== BIN;
+  const boundCol = bind ? (exact ? `${q(bind.col)} COLLATE ${BIN}` : q(bind.col)) : '';
   let query: unknown;
   if (source === 'mem') {
     const listed = bind ? { in: [bind.col, bind.ref] } : undefined;
@@ -98,19 +104,21 @@ function buildFragment(i: number, r: FragmentRecipe, recipe: MyRecipe, stores: M
   } else {
     const pg = source === 'pg';
     const name = pg ? quote : q;
-    const parts = bind ? [pg ? `${not}(${quote(bind.col)} = ANY($1))` : `${q(bind.col)} ${not}IN (?)`] : [];
-    if (r.where) parts.push(pg ? buildPredicate(r.where, typedCols).sql : (where?.sql as string));
+    const parts = bind ? [pg ? `${not}(${quote(bind.col)} = ANY($1))` : `${boundCol} ${not}IN (?)`] : [];
+    const params: unknown[] = bind ? [bind.ref] : [];
+    // A MariaDB fragment's filter binds its literals (scalars, and lists the source expands).
+    if (r.where) parts.push(pg ? buildPredicate(r.where, typedCols).sql : myPredicate(r.where, typedCols, params).sql);
     const physical = pg ? stores.pgName[table] : stores.myTable(table, world, recipe.collation);
-    query = { sql: `SELECT ${cols.map(([n]) => name(n)).join(', ')} FROM ${physical}${parts.length > 0 ? ` WHERE ${parts.join(' AND ')}` : ''}`, params: bind ? [bind.ref] : [] };
+    query = { sql: `SELECT ${cols.map(([n]) => name(n)).join(', ')} FROM ${physical}${parts.length > 0 ? ` WHERE ${parts.join(' AND ')}` : ''}`, params };
   }
   const fragment: Record<string, unknown> = { id, source, query };
   if (bind) {
     fragment.dependsOn = [bind.upId];
-    if (r.bind?.batch && !bind.not) fragment.batch = { param: 0, size: r.bind.batch };
+    if (batch !== undefined) fragment.batch = { param: 0, size: batch };
   }
   // The bound values meet the column under its own collation, as `IN (?)` on the server does.
-  const upCol = bind?.type === 'text' ? `${q(bind.upCol)} COLLATE ${stores.collationOf(table, world, recipe.collation)}` : q(bind?.upCol ?? '');
-  const conds = bind ? [`${q(bind.col)} ${not}IN (SELECT ${upCol} FROM (${bind.upSql}) up WHERE ${q(bind.upCol)} IS NOT NULL)`] : [];
+  const upCol = bind?.type === 'text' ? `${q(bind.upCol)} COLLATE ${exact ? BIN : stores.collationOf(table, world, recipe.collation)}` : q(bind?.upCol ?? '');
+  const conds = bind ? [`${boundCol} ${not}IN (SELECT ${upCol} FROM (${bind.upSql}) up WHERE ${q(bind.upCol)} IS NOT NULL)`] : [];
   if (where) conds.push(where.sql);
   const select = cols.map(([n, ty]) => (ty === 'text' ? `${q(n)} COLLATE ${BIN} AS ${q(n)}` : q(n)));
   const sql = `SELECT ${select.join(', ')} FROM ${stores.myTable(table, world, recipe.collation)}${conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : ''}`;

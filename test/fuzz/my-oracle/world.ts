@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { predArb } from '../pg-oracle/predicates.js';
 import { planRecipeArb, type PlanRecipe } from '../pg-oracle/recipe.js';
 import { rowsArb, type SourceKind, type TableName, type World } from '../pg-oracle/schema.js';
 
@@ -45,3 +46,9 @@ export const myAggregateRecipeArb = (options: Omit<NonNullable<Parameters<typeof
   fc
     .record({ recipe: myRecipeArb(options), groupBy: fc.option(fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), { freq: 4 }), aggs: aggsArb })
     .map(({ recipe, groupBy, aggs }) => ({ ...recipe, plan: { ...recipe.plan, merge: { op: 'aggregate' as const, input: recipe.plan.merge, groupBy, aggs } } }));
+
+/** Recipes whose every fragment filters in its own query: on MariaDB with bound scalars and `IN (?)` lists. */
+export const myFilteredRecipeArb = (options: Omit<NonNullable<Parameters<typeof planRecipeArb>[0]>, 'world'> = {}): fc.Arbitrary<MyRecipe> =>
+  fc
+    .record({ recipe: myRecipeArb(options), wheres: fc.array(predArb, { minLength: 4, maxLength: 4 }) })
+    .map(({ recipe, wheres }) => ({ ...recipe, plan: { ...recipe.plan, fragments: recipe.plan.fragments.map((f, i) => ({ ...f, where: f.where ?? wheres[i % wheres.length] ?? null })) } }));
