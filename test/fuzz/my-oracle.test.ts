@@ -46,6 +46,29 @@ const batchedCaseInsensitive: MyRecipe = {
   collation: { ta: 'ci', tb: 'ci', tc: 'ci' },
 };
 
+/**
+ * Found by this suite (seed -160547490), a wrong answer of the oracle, not of tributary: two
+ * chained bind joins (ta.s → tb.s, then tb.dt → tb.dt) where the first finds no row. MariaDB
+ * 10.11's semi-join rewrite of `dt IN (SELECT dt FROM (… WHERE s IN (SELECT s COLLATE …)))`
+ * returned a row; the oracle now runs with `semijoin=off` (my-oracle/stores.ts).
+ */
+const chainedEmptyBinds: MyRecipe = {
+  plan: {
+    world: {
+      placement: { ta: 'mem', tb: 'pg', tc: 'mem' },
+      rows: { ta: [none, { ...none, s: '' }], tb: [{ ...blank, dt: '2020-01-01', ts: '2020-01-01T00:00:00.000Z' }, blank, blank], tc: [] },
+    },
+    fragments: [
+      { table: 0, cols: [3, 0], bind: null, where: null },
+      { table: 1, cols: [3, 0], bind: { up: 0, col: 2, upCol: 0, batch: null, not: false }, where: null },
+      { table: 1, cols: [0], bind: { up: 1, col: 3, upCol: 0, batch: null, not: false }, where: null },
+    ],
+    merge: { op: 'leaf', f: 2 },
+    top: null,
+  },
+  collation: { ta: 'ci', tb: 'ci', tc: 'ci' },
+};
+
 describeWithServer(myCheck.skipReason ? myCheck : pgCheck, 'federated plans against one MariaDB statement', () => {
   let bench: MyOracleBench;
   beforeAll(async () => {
@@ -57,6 +80,10 @@ describeWithServer(myCheck.skipReason ? myCheck : pgCheck, 'federated plans agai
 
   it('a batched bind of values equal under a case-insensitive collation gives each row once (regression)', async () => {
     await bench.check(batchedCaseInsensitive);
+  });
+
+  it('chained bind joins whose first finds nothing find nothing (regression of the oracle)', async () => {
+    await bench.check(chainedEmptyBinds);
   });
 
   it('give the oracle’s rows, exactly, run by levels, eagerly and streamed', async () => {
