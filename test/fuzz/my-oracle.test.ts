@@ -101,4 +101,8 @@ describeWithServer(myCheck.skipReason ? myCheck : pgCheck, 'federated plans agai
   it('filters in MariaDB fragments bind their literals (scalars, and lists the source expands) and keep the rows MariaDB keeps', async () => {
     await fc.assert(fc.asyncProperty(myFilteredRecipeArb({ maxFragments: 3, mergeDepth: 2 }), (recipe) => bench.check(recipe)), { numRuns: runs(60), ...seed });
   }, 120_000 * FUZZ_SCALE);
+
+  it('over hundreds of rows (the compiled row builders, batched binds expanded into long IN lists) too', async () => {
+    await fc.assert(fc.asyncProperty(myRecipeArb({ maxFragments: 3, mergeDepth: 2, maxRows: 300 }), (recipe) => bench.check(recipe)), { numRuns: runs(20), ...seed });
+  }, 120_000 * FUZZ_SCALE);
 });
