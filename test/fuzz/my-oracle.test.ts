@@ -82,6 +82,11 @@ describeWithServer(myCheck.skipReason ? myCheck : pgCheck, 'federated plans agai
     await bench.check(batchedCaseInsensitive);
   });
 
+  it('so does one of values equal under a PAD SPACE collation (utf8mb4_bin: \'a\' = \'a \')', async () => {
+    const { plan } = batchedCaseInsensitive;
+    await bench.check({ plan: { ...plan, world: { ...plan.world, rows: { ...plan.world.rows, ta: [{ ...none, s: 'a' }, { ...none, s: 'a ' }, none] } } }, collation: { ta: 'padBin', tb: 'bin', tc: 'bin' } });
+  });
+
   it('chained bind joins whose first finds nothing find nothing (regression of the oracle)', async () => {
     await bench.check(chainedEmptyBinds);
   });

@@ -5,14 +5,16 @@ import { TABLE_NAMES, TABLES, type TableName, type World } from '../pg-oracle/sc
 import type { Collation, Collations } from './world.js';
 
 /**
- * Where the MariaDB-oracle fuzz keeps its data: every table in MariaDB twice, once per
- * collation (the oracle's copy, which the `my` source reads too), and the tables placed on
+ * Where the MariaDB-oracle fuzz keeps its data: every table in MariaDB once per collation (the oracle's copy, which the `my` source reads too), and the tables placed on
  * PostgreSQL in PostgreSQL as well. Tables are created once per suite; each case fills the
  * MariaDB table it reads (a table not on MariaDB is read from its `utf8mb4_nopad_bin` copy)
  * and the PostgreSQL ones it places there.
  */
 
 const TEXT = 'VARCHAR(64) CHARACTER SET utf8mb4';
+const COLLATIONS: Collation[] = ['ci', 'bin', 'padBin'];
+/** `utf8mb4_bin` orders by code point but ignores trailing spaces ('a' = 'a '), as every PAD SPACE collation does. */
+const NAMED = { bin: 'utf8mb4_nopad_bin', padBin: 'utf8mb4_bin' } as const;
 
 export class MyStores {
   readonly myName: Record<TableName, Record<Collation, string>>;
@@ -21,7 +23,7 @@ export class MyStores {
   ciName = '';
 
   private constructor(readonly oracle: mysql.Connection, readonly pg: Admin) {
-    this.myName = Object.fromEntries(TABLE_NAMES.map((t) => [t, { ci: uniqueName(`fzm_${t}_ci`), bin: uniqueName(`fzm_${t}_bin`) }])) as Record<TableName, Record<Collation, string>>;
+    this.myName = Object.fromEntries(TABLE_NAMES.map((t) => [t, Object.fromEntries(COLLATIONS.map((c) => [c, uniqueName(`fzm_${t}_${c}`)]))])) as Record<TableName, Record<Collation, string>>;
     this.pgName = Object.fromEntries(TABLE_NAMES.map((t) => [t, uniqueName(`fzm_${t}`)])) as Record<TableName, string>;
   }
 
@@ -42,8 +44,8 @@ export class MyStores {
     for (const t of TABLE_NAMES) {
       const cols = TABLES[t].columns;
       await this.pg.exec(`CREATE TABLE ${this.pgName[t]} (${cols.map(([n, ty]) => `"${n}" ${PG_TYPES[ty]}`).join(', ')})`);
-      for (const c of ['ci', 'bin'] as const) {
-        const text = c === 'ci' ? TEXT : `${TEXT} COLLATE utf8mb4_nopad_bin`;
+      for (const c of COLLATIONS) {
+        const text = c === 'ci' ? TEXT : `${TEXT} COLLATE ${NAMED[c]}`;
         await this.oracle.query(`CREATE TABLE ${this.myName[t][c]} (${cols.map(([n, ty]) => `\`${n}\` ${ty === 'text' ? text : MY_TYPES[ty]}`).join(', ')})`);
       }
     }
@@ -58,7 +60,8 @@ export class MyStores {
 
   /** The collation a fragment's own SQL compares `t`'s text under. */
   collationOf(t: TableName, world: World, collation: Collations): string {
-    return world.placement[t] === 'my' && collation[t] === 'ci' ? this.ciName : 'utf8mb4_nopad_bin';
+    const c = world.placement[t] === 'my' ? collation[t] : 'bin';
+    return c === 'ci' ? this.ciName : NAMED[c];
   }
 
   async load(world: World, collation: Collations): Promise<void> {
@@ -88,7 +91,7 @@ export class MyStores {
   async close(): Promise<void> {
     for (const t of TABLE_NAMES) {
       await this.pg.exec(`DROP TABLE IF EXISTS ${this.pgName[t]}`).catch(() => undefined);
-      for (const c of ['ci', 'bin'] as const) await this.oracle.query(`DROP TABLE IF EXISTS ${this.myName[t][c]}`).catch(() => undefined);
+      for (const c of COLLATIONS) await this.oracle.query(`DROP TABLE IF EXISTS ${this.myName[t][c]}`).catch(() => undefined);
     }
     await this.pg.close();
     await this.oracle.end().catch(() => this.oracle.destroy());

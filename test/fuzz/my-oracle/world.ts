@@ -9,8 +9,8 @@ import { rowsArb, type SourceKind, type TableName, type World } from '../pg-orac
  * in MariaDB. `tc` (a boolean column) is never on MariaDB: a `BOOLEAN` there is a
  * `TINYINT(1)`, which tributary reads as a number (README, "The values policy").
  *
- * A table on MariaDB has either the server's default collation for utf8mb4 (case- and
- * accent-insensitive, PAD SPACE) or `utf8mb4_nopad_bin`. Its fragments' own SQL (their
+ * A table on MariaDB has the server's default collation for utf8mb4 (case- and
+ * accent-insensitive, PAD SPACE), `utf8mb4_bin` (code points, PAD SPACE) or `utf8mb4_nopad_bin`. Its fragments' own SQL (their
  * filters and the `IN (?)` of a bind join) compares under that collation, as the server
  * does; everything above the fragments compares as the merge tree does, by code point.
  */
@@ -24,7 +24,7 @@ export const myWorldArb = (maxRows = 7): fc.Arbitrary<World> =>
       fc.record({ ta: rowsArb('ta', placement.ta, maxRows), tb: rowsArb('tb', placement.tb, maxRows), tc: rowsArb('tc', placement.tc, maxRows) }).map((rows) => ({ placement, rows })),
     );
 
-export type Collation = 'ci' | 'bin';
+export type Collation = 'ci' | 'bin' | 'padBin';
 export type Collations = Record<TableName, Collation>;
 
 export interface MyRecipe {
@@ -33,7 +33,7 @@ export interface MyRecipe {
   collation: Collations;
 }
 
-const collationArb = fc.constantFrom<Collation>('ci', 'bin');
+const collationArb = fc.constantFrom<Collation>('ci', 'bin', 'padBin');
 
 /** Plan recipes over a MariaDB world (the options of the PostgreSQL oracle's `planRecipeArb`). */
 export const myRecipeArb = (options: Omit<NonNullable<Parameters<typeof planRecipeArb>[0]>, 'world'> = {}): fc.Arbitrary<MyRecipe> =>
