@@ -88,6 +88,16 @@ function counted(sources: Readonly<Record<string, SourceCounts>>, s: LateSettle)
   return withSource(sources, s.source, next);
 }
 
+/** Sends the merge's outcome, unless a cancel or a deadline ended the query while a streamed merge was draining. */
+function sendIfActive(self: { getSnapshot(): { status: string }; send(event: QueryMachineEvent): void }, outcome: QueryMachineEvent): void {
+  if (self.getSnapshot().status === 'active') self.send(outcome);
+}
+
+function mergeFailed(error: unknown): QueryMachineEvent {
+  const code = (error as { code?: unknown })?.code;
+  return { type: 'merge.failed', code: typeof code === 'string' ? code : 'MERGE_FAILED', message: error instanceof Error ? error.message : String(error) };
+}
+
 const querySetup = setup({
   types: {} as { context: QueryContext; events: QueryMachineEvent; input: QueryMachineInput },
   actors: { source: sourceActor },
@@ -195,25 +205,18 @@ const querySetup = setup({
     merge: ({ self, system }) => {
       const port = portOf(system);
       port.mergeStarted();
-      // A cancel or a deadline may have ended the query while a streamed merge was draining.
-      const send = (outcome: QueryMachineEvent): void => {
-        if (self.getSnapshot().status === 'active') self.send(outcome);
-      };
-      const failed = (error: unknown): QueryMachineEvent => {
-        const code = (error as { code?: unknown })?.code;
-        return { type: 'merge.failed', code: typeof code === 'string' ? code : 'MERGE_FAILED', message: error instanceof Error ? error.message : String(error) };
-      };
+      // No named closure per run here: helpers at module level (a run of a plan served from the cache is short).
       queueMicrotask(() => {
         if (self.getSnapshot().status !== 'active') return;
         let merged: number | Promise<number>;
         try {
           merged = port.merge();
         } catch (error) {
-          send(failed(error));
+          sendIfActive(self, mergeFailed(error));
           return;
         }
-        if (typeof merged === 'number') send({ type: 'merge.done', rowCount: merged });
-        else merged.then((rowCount) => send({ type: 'merge.done', rowCount }), (error: unknown) => send(failed(error)));
+        if (typeof merged === 'number') sendIfActive(self, { type: 'merge.done', rowCount: merged });
+        else merged.then((rowCount) => sendIfActive(self, { type: 'merge.done', rowCount }), (error: unknown) => sendIfActive(self, mergeFailed(error)));
       });
     },
   },

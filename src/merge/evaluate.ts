@@ -19,7 +19,12 @@ export interface EvaluateOptions {
 
 interface Context {
   inputs: ReadonlyMap<string, readonly Row[]>;
-  resolveParam: ParamResolver;
+  params: Record<string, unknown>;
+}
+
+/** `params` as a filter reads them: own keys only. Made per filter node, not per merge: most trees have none. */
+function paramResolver(params: Record<string, unknown>): ParamResolver {
+  return (name) => (Object.hasOwn(params, name) ? params[name] : undefined);
 }
 
 function evaluate(node: MergeNode, ctx: Context, path: string): Relation {
@@ -49,7 +54,7 @@ function evaluateOperator(node: Exclude<MergeNode, string>, ctx: Context, path: 
     case 'project':
       return project(evaluate(node.input, ctx, `${path}.input`), node.columns, path);
     case 'filter':
-      return filter(evaluate(node.input, ctx, `${path}.input`), node.where, ctx.resolveParam, path);
+      return filter(evaluate(node.input, ctx, `${path}.input`), node.where, paramResolver(ctx.params), path);
     case 'aggregate':
       return aggregate(evaluate(node.input, ctx, `${path}.input`), node.groupBy, node.aggregates, path);
     case 'sort':
@@ -76,9 +81,7 @@ export function evaluateMerge(
   inputs: ReadonlyMap<string, Row[]>,
   options: EvaluateOptions = {},
 ): RelationResult {
-  const params = options.params ?? {};
-  const resolveParam: ParamResolver = (name) => (Object.hasOwn(params, name) ? params[name] : undefined);
-  const ctx: Context = { inputs, resolveParam };
+  const ctx: Context = { inputs, params: options.params ?? {} };
   if (typeof node !== 'string') return evaluateOperator(node, ctx, 'merge');
   // A bare leaf would hand back the cached input array itself; the caller gets its own.
   const result = evaluate(node, ctx, 'merge');

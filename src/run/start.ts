@@ -85,17 +85,7 @@ class RunControl {
       return stop();
     };
 
-    this.run = {
-      queryId: prepared.id,
-      runId: port.runId,
-      actor,
-      events$: port.events.events$,
-      progress$: port.events.progress$,
-      result,
-      cancel: (reason) => this.cancel(reason),
-      rows: (batchSize = 1000) => this.rows(result, batchSize),
-      recording: () => rt.recorder?.recording(),
-    };
+    this.run = queryRunOf(this, result);
 
     const signal = opts.signal;
     if (signal?.aborted) port.stopReason = cancelled(signal.reason);
@@ -212,6 +202,32 @@ class RunControl {
     }
     this.#reject(error);
   }
+}
+
+/**
+ * The `QueryRun` handed out for `control`. Its methods are methods, not arrow properties: a
+ * build that keeps function names (tsx, esbuild's `keepNames`) defines a name on each arrow
+ * it makes, per run, where a method has its own.
+ */
+function queryRunOf(control: RunControl, result: Promise<QueryResult>): QueryRun {
+  const { port, rt } = control;
+  return {
+    queryId: control.prepared.id,
+    runId: port.runId,
+    actor: control.actor,
+    events$: port.events.events$,
+    progress$: port.events.progress$,
+    result,
+    cancel(reason) {
+      control.cancel(reason);
+    },
+    rows(batchSize = 1000) {
+      return control.rows(result, batchSize);
+    },
+    recording() {
+      return rt.recorder?.recording();
+    },
+  };
 }
 
 /** CANCELLED, saying why: a caller's Error (or an AbortSignal's reason) reads as its message and is kept as the cause. */
