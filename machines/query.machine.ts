@@ -1,8 +1,8 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import type { SettleEvent, SourceCounts } from '../src/run/port.js';
-import type { LateSettle } from '../src/run/settle.js';
 import type { FragmentCounts } from '../src/run/status-table.js';
 import { shapeCache } from './shape-cache.js';
+import { afterSettle, counted, emptySources, withSource } from './source-counts.js';
 import { boundPortOf, portOf } from '../src/run/port-slot.js';
 import { sourceActor } from './source.machine.js';
 
@@ -55,38 +55,6 @@ export interface QueryMachineInput {
 }
 
 const levelState = (level: number) => `executing-level-${level}` as const;
-
-function emptySources(names: readonly string[]): Record<string, SourceCounts> {
-  const out: Record<string, SourceCounts> = Object.create(null) as Record<string, SourceCounts>;
-  for (const name of names) out[name] = { sent: 0, succeeded: 0, failed: 0, cached: 0 };
-  return out;
-}
-
-/**
- * A copy of `sources` with `name`'s counts replaced. Spread, then assigned: ~8× cheaper than
- * a literal with a computed key (this runs once per settle). A source may be called
- * `__proto__`: that one is defined, not assigned.
- */
-function withSource(sources: Readonly<Record<string, SourceCounts>>, name: string, counts: SourceCounts): Record<string, SourceCounts> {
-  const out = { ...sources };
-  if (name === '__proto__') Object.defineProperty(out, name, { value: counts, enumerable: true, writable: true, configurable: true });
-  else out[name] = counts;
-  return out;
-}
-
-/** The per-source counts after a settle: one entry copied, the rest shared. */
-function afterSettle(sources: Readonly<Record<string, SourceCounts>>, event: SettleEvent): Readonly<Record<string, SourceCounts>> {
-  if (event.type === 'fragment.dropped') return sources;
-  return counted(sources, { source: event.source, failed: event.type === 'fragment.failed', cached: event.type === 'fragment.succeeded' && event.cached === true });
-}
-
-function counted(sources: Readonly<Record<string, SourceCounts>>, s: LateSettle): Readonly<Record<string, SourceCounts>> {
-  const c = sources[s.source] ?? { sent: 0, succeeded: 0, failed: 0, cached: 0 };
-  const next: SourceCounts = s.failed
-    ? { sent: c.sent, succeeded: c.succeeded, failed: c.failed + 1, cached: c.cached }
-    : { sent: c.sent, succeeded: c.succeeded + 1, failed: c.failed, cached: c.cached + (s.cached ? 1 : 0) };
-  return withSource(sources, s.source, next);
-}
 
 /** Sends the merge's outcome, unless a cancel or a deadline ended the query while a streamed merge was draining. */
 function sendIfActive(self: { getSnapshot(): { status: string }; send(event: QueryMachineEvent): void }, outcome: QueryMachineEvent): void {

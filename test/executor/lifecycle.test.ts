@@ -153,7 +153,12 @@ describe('executor lifecycle, events and rows', () => {
       fragments: names.map((source, i) => ({ id: `f${i}`, source, ...(i > 0 ? { dependsOn: [`f${i - 1}`] } : {}), query: { table: 't' } })),
       merge: { op: 'union', inputs: names.map((_, i) => `f${i}`) },
     });
+    // The machine's per-source counts: an own key per name from the first snapshot on, `__proto__` included.
+    expect(Object.keys(run.actor.getSnapshot().context.sources).sort()).toEqual([...names].sort());
     const result = await run.result;
+    const counts = run.actor.getSnapshot().context.sources;
+    expect(Object.keys(counts).sort()).toEqual([...names].sort());
+    for (const name of names) expect(Object.getOwnPropertyDescriptor(counts, name)?.value).toEqual({ sent: 1, succeeded: 1, failed: 0, cached: 0 });
     expect(result.errors).toEqual([]);
     expect(result.status).toBe('ok');
     expect(result.rows).toEqual(names.map((name, i) => ({ name, i })));
