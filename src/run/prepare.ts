@@ -80,6 +80,8 @@ export class PreparedPlan {
   readonly generation: number;
   /** @internal Cache keys of reference-free fragments, per version and scope (see RunCacheView; bounded by `memoBound`). */
   readonly keys = new Map<string, string>();
+  /** @internal A run's status table starts as copies of these (see StatusTable), made at its first run. */
+  tableTemplates: { readonly zeros: readonly number[]; readonly nans: readonly number[] } | undefined;
 
   /** @internal — use `executor.prepare(plan)`. */
   constructor(plan: ValidatedPlan, options: ResolvedExecutorOptions, owner: object, generation: number) {
