@@ -65,7 +65,7 @@ class SourceRun implements SourceRunner, SourceEnv {
   readonly principal: Principal | undefined;
   readonly params: Readonly<Record<string, unknown>>;
   readonly limits: { maxRows?: number; maxBytes?: number };
-  readonly fits = (rows: Row[]): boolean => fitsLimits(rows, this.limits);
+  readonly fits: (rows: Row[]) => boolean;
   readonly cache: RunCache | undefined;
   readonly random: (() => number) | undefined;
   readonly bind: BindContext;
@@ -75,7 +75,7 @@ class SourceRun implements SourceRunner, SourceEnv {
   readonly #sendBack: (event: SettleEvent) => void;
   readonly #running = new Map<number, FragmentTask>();
   /** Handed to each fragment task: bound once per runner, not once per fragment. */
-  readonly #settle = (event: SettleEvent): void => this.#settled(event);
+  readonly #settle: (event: SettleEvent) => void;
   #stopped = false;
   /** Each fragment's request tally, made when its first call asks (see request-tally.ts). */
   #tallies: Map<number, RequestTally> | undefined;
@@ -85,6 +85,9 @@ class SourceRun implements SourceRunner, SourceEnv {
     const bound = port.bound.get(sourceName)!;
     this.#port = port;
     this.#sendBack = sendBack;
+    // Assigned here, not as arrow class fields: a build that keeps names (tsx) defines a name on each of those, per runner.
+    this.fits = (rows) => fitsLimits(rows, this.limits);
+    this.#settle = (event) => this.#settled(event);
     this.queryId = port.queryId;
     this.runId = port.runId;
     this.source = bound.source;
