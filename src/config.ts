@@ -172,9 +172,12 @@ export const executorOptionsSchema = z.strictObject({
    * Row and byte bounds per fragment (all its batches together); a plan's `limits` may tighten
    * them, never loosen them, and a source's own `maxRows` / `maxBytes` tighten them too. A
    * `maxBytes` here replaces the default byte bound (64 MiB) of the sources that set none;
-   * `Infinity` / `null` lifts it.
+   * `Infinity` / `null` lifts it. `maxResultRows` / `maxResultBytes` bound each merge step's
+   * output instead (a join's, a union's, …; default 256 MiB of estimated bytes, no row bound).
    */
-  rowLimits: z.strictObject({ maxRows: sourceBoundSchema, maxBytes: sourceBoundSchema }).prefault({}),
+  rowLimits: z
+    .strictObject({ maxRows: sourceBoundSchema, maxBytes: sourceBoundSchema, maxResultRows: sourceBoundSchema, maxResultBytes: sourceBoundSchema })
+    .prefault({}),
   /**
    * Who may run what: asked for every fragment of a run before any source is called; a
    * refusal (false or a reason) refuses the whole run with FORBIDDEN. See README "Access control".

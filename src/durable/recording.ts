@@ -66,7 +66,7 @@ const retrySchema = z.object({
 
 const recordedBound = z.number().int().positive().nullable().optional();
 /** Row and byte bounds as recorded: null for a lifted one (`Infinity`, which JSON writes as null). */
-const recordedLimits = z.object({ maxRows: recordedBound, maxBytes: recordedBound });
+const recordedLimits = z.object({ maxRows: recordedBound, maxBytes: recordedBound, maxResultRows: recordedBound, maxResultBytes: recordedBound });
 const settingsSchema = z.object({
   concurrency: z.number().int().positive(),
   retry: retrySchema.partial(),

@@ -11,15 +11,24 @@ import { project } from './project.js';
 import { leafRelation, type Relation, type RelationResult } from './relation.js';
 import { sort } from './sort.js';
 import { union } from './union.js';
+import { resultBound, type ResultBound, type ResultLimits } from './result-bound.js';
 
 export interface EvaluateOptions {
   /** Values for `{ $param }` references in filter predicates (`run(plan, { params })`). */
   params?: Record<string, unknown>;
+  /**
+   * Bounds on each merge step's output (see result-bound.ts): default 256 MiB of estimated
+   * bytes (`DEFAULT_RESULT_MAX_BYTES`) and no row bound; `Infinity` lifts one.
+   */
+  limits?: ResultLimits;
+  /** The path of `node` in its plan, for errors (default `merge`): a subtree evaluated on its own. */
+  path?: string;
 }
 
 interface Context {
   inputs: ReadonlyMap<string, readonly Row[]>;
   params: Record<string, unknown>;
+  bound: ResultBound;
 }
 
 /** `params` as a filter reads them: own keys only. Made per filter node, not per merge: most trees have none. */
@@ -37,10 +46,12 @@ function evaluate(node: MergeNode, ctx: Context, path: string): Relation {
 /** An operator node: its result is always fresh arrays (`RelationResult`). */
 function evaluateOperator(node: Exclude<MergeNode, string>, ctx: Context, path: string): RelationResult {
   switch (node.op) {
+    // The steps that can make more rows than an input holds count them as they make them.
     case 'union':
       return union(
         node.inputs.map((input, i) => evaluate(input, ctx, `${path}.inputs[${i}]`)),
         node.distinct ?? false,
+        ctx.bound.step(path),
       );
     case 'join':
       return join(
@@ -48,23 +59,30 @@ function evaluateOperator(node: Exclude<MergeNode, string>, ctx: Context, path: 
         evaluate(node.right, ctx, `${path}.right`),
         { type: node.type, on: node.on, rightName: joinRightName(node) },
         path,
+        ctx.bound.step(path),
       );
     case 'nest':
-      return nest(evaluate(node.parent, ctx, `${path}.parent`), evaluate(node.child, ctx, `${path}.child`), node, path);
+      return nest(evaluate(node.parent, ctx, `${path}.parent`), evaluate(node.child, ctx, `${path}.child`), node, path, ctx.bound.step(path));
     case 'project':
-      return project(evaluate(node.input, ctx, `${path}.input`), node.columns, path);
+      return project(evaluate(node.input, ctx, `${path}.input`), node.columns, path, ctx.bound.step(path));
+    // The others make at most a row per input row: counted once made.
     case 'filter':
-      return filter(evaluate(node.input, ctx, `${path}.input`), node.where, paramResolver(ctx.params), path);
+      return counted(filter(evaluate(node.input, ctx, `${path}.input`), node.where, paramResolver(ctx.params), path), ctx, path);
     case 'aggregate':
-      return aggregate(evaluate(node.input, ctx, `${path}.input`), node.groupBy, node.aggregates, path);
+      return counted(aggregate(evaluate(node.input, ctx, `${path}.input`), node.groupBy, node.aggregates, path), ctx, path);
     case 'sort':
-      return sort(evaluate(node.input, ctx, `${path}.input`), node.by, path);
+      return counted(sort(evaluate(node.input, ctx, `${path}.input`), node.by, path), ctx, path);
     case 'limit':
-      return limit(evaluate(node.input, ctx, `${path}.input`), node.n, node.offset);
+      return counted(limit(evaluate(node.input, ctx, `${path}.input`), node.n, node.offset), ctx, path);
     default:
       node satisfies never;
       throw mergeFailed(path, `unknown merge operator ${JSON.stringify((node as { op?: unknown }).op)}`);
   }
+}
+
+function counted(result: RelationResult, ctx: Context, path: string): RelationResult {
+  if (ctx.bound.bounded) ctx.bound.step(path).end(result.rows);
+  return result;
 }
 
 /**
@@ -73,7 +91,8 @@ function evaluateOperator(node: Exclude<MergeNode, string>, ctx: Context, path: 
  * shared): every returned array is new, and rows are either new objects or shared inputs.
  * Problems (a missing fragment result, a missing `$param`, a `$from` in a filter, an
  * unknown projected column) throw `TributaryError('MERGE_FAILED')` with an issue path
- * rooted at `merge`, e.g. `merge.input.inputs[1]`.
+ * rooted at `merge`, e.g. `merge.input.inputs[1]`. A step whose output passes `limits`
+ * throws `LIMIT_EXCEEDED` at its path, as soon as it has made the row that passes them.
  * @example evaluateMerge({ op: 'limit', n: 10, input: 'orders' }, new Map([['orders', rows]]))
  */
 export function evaluateMerge(
@@ -81,9 +100,10 @@ export function evaluateMerge(
   inputs: ReadonlyMap<string, Row[]>,
   options: EvaluateOptions = {},
 ): RelationResult {
-  const ctx: Context = { inputs, params: options.params ?? {} };
-  if (typeof node !== 'string') return evaluateOperator(node, ctx, 'merge');
+  const ctx: Context = { inputs, params: options.params ?? {}, bound: resultBound(options.limits) };
+  const path = options.path ?? 'merge';
+  if (typeof node !== 'string') return evaluateOperator(node, ctx, path);
   // A bare leaf would hand back the cached input array itself; the caller gets its own.
-  const result = evaluate(node, ctx, 'merge');
+  const result = evaluate(node, ctx, path);
   return { rows: [...result.rows], columns: [...result.columns] };
 }

@@ -5,6 +5,7 @@ import { matchIndices } from './hash.js';
 import { namedIf, openIf, type Relation, type RelationResult } from './relation.js';
 import { requireColumns } from './references.js';
 import { rowMaker, type ColumnFrom } from '../data/row-maker.js';
+import { UNBOUNDED_COUNT, type StepCount } from './result-bound.js';
 
 export type JoinType = 'inner' | 'left' | 'semi' | 'anti';
 
@@ -40,8 +41,9 @@ function rightOutputNames(left: Relation, right: Relation, rightName: string, pa
  * `semi` keeps each left row that has a match, once; `anti` keeps those without one,
  * including rows whose key is null (as SQL's NOT EXISTS). Output order is left-row order
  * and, per left row, right-row order, whichever side the hash table was built on.
+ * `count` bounds the output as it is made (`maxResultRows` / `maxResultBytes`).
  */
-export function join(left: Relation, right: Relation, spec: JoinSpec, path = 'join'): RelationResult {
+export function join(left: Relation, right: Relation, spec: JoinSpec, path = 'join', count: StepCount = UNBOUNDED_COUNT): RelationResult {
   requireColumns(left, spec.on.map(([l], i) => [l, `${path}.on[${i}][0]`] as const));
   requireColumns(right, spec.on.map(([, r], i) => [r, `${path}.on[${i}][1]`] as const));
   const named = left.named === true && right.named === true;
@@ -53,7 +55,9 @@ export function join(left: Relation, right: Relation, spec: JoinSpec, path = 'jo
   );
   if (spec.type === 'semi' || spec.type === 'anti') {
     const wanted = spec.type === 'semi';
-    return { rows: left.rows.filter((_, i) => ((matches[i]?.length ?? 0) > 0) === wanted), columns: [...left.columns], ...namedIf(left.named === true), ...openIf(left.open === true) };
+    const kept = left.rows.filter((_, i) => ((matches[i]?.length ?? 0) > 0) === wanted);
+    count.end(kept);
+    return { rows: kept, columns: [...left.columns], ...namedIf(left.named === true), ...openIf(left.open === true) };
   }
   const rightNames = rightOutputNames(left, right, spec.rightName, path);
   // The column plan, resolved once: which input column feeds which output column.
@@ -67,11 +71,20 @@ export function join(left: Relation, right: Relation, spec: JoinSpec, path = 'jo
   const leftRows = left.rows;
   const rightRows = right.rows;
   const keepUnmatched = spec.type === 'left';
+  // A product grows as fast as rows can be made: the bound is checked as they are.
+  let checkAt = count.start();
   for (let i = 0; i < leftRows.length; i++) {
     const l = leftRows[i] as Row;
     const found = matches[i] as readonly number[];
-    for (let m = 0; m < found.length; m++) rows.push(build(l, rightRows[found[m] as number]));
-    if (found.length === 0 && keepUnmatched) rows.push(build(l, undefined));
+    for (let m = 0; m < found.length; m++) {
+      rows.push(build(l, rightRows[found[m] as number]));
+      if (rows.length >= checkAt) checkAt = count.check(rows);
+    }
+    if (found.length === 0 && keepUnmatched) {
+      rows.push(build(l, undefined));
+      if (rows.length >= checkAt) checkAt = count.check(rows);
+    }
   }
+  count.end(rows);
   return { rows, columns: [...left.columns, ...rightNames], ...namedIf(named), ...openIf(left.open === true || right.open === true) };
 }

@@ -2,6 +2,7 @@ import type { Row } from '../data/row.js';
 import { assertUniqueColumns, mergeFailed } from '../data/fail.js';
 import { namedIf, type Relation, type RelationResult } from './relation.js';
 import { rowMaker, type ColumnFrom } from '../data/row-maker.js';
+import { UNBOUNDED_COUNT, type StepCount } from './result-bound.js';
 
 /** A projected column: a name kept as is, or `{ column, as }` to rename it. */
 export type ProjectColumn = string | { column: string; as: string };
@@ -13,7 +14,7 @@ export type ProjectColumn = string | { column: string; as: string };
  * input without names cannot be checked and raises no error, nor can one fed by such an
  * input (`Relation.open`: a union or join over a fragment that ran no query).
  */
-export function project(input: Relation, columns: readonly ProjectColumn[], path = 'project'): RelationResult {
+export function project(input: Relation, columns: readonly ProjectColumn[], path = 'project', count: StepCount = UNBOUNDED_COUNT): RelationResult {
   const pairs = columns.map((c): [string, string] => (typeof c === 'string' ? [c, c] : [c.column, c.as]));
   const names = pairs.map(([, as]) => as);
   assertUniqueColumns(names, `${path}.columns`);
@@ -27,6 +28,12 @@ export function project(input: Relation, columns: readonly ProjectColumn[], path
     pairs.map(([column, as]): ColumnFrom => ({ from: 0, column, as })),
     input.rows.length,
   );
-  const rows = input.rows.map((row): Row => make(row));
+  const rows: Row[] = [];
+  let checkAt = count.start();
+  for (const row of input.rows) {
+    rows.push(make(row));
+    if (rows.length >= checkAt) checkAt = count.check(rows);
+  }
+  count.end(rows);
   return { rows, columns: names, ...namedIf(input.named === true) };
 }

@@ -4,6 +4,7 @@ import { pickMaker } from '../data/row-maker.js';
 import { columnsOf } from './relation.js';
 import type { KnownColumns } from './stream-columns.js';
 import { leavesOf } from './tree.js';
+import { UNBOUNDED_COUNT, type StepCount } from './result-bound.js';
 
 /** One step of a streaming path: a batch in, the rows it becomes out. */
 export type Step = (batch: Row[]) => Row[] | Promise<Row[]>;
@@ -35,8 +36,12 @@ export class UnionPad {
   #complete = false;
   #held: Row[][] = [];
 
-  constructor(node: MergeNode, known: KnownColumns, above: readonly Step[]) {
+  /** The union's output, all its batches together (`maxResultRows` / `maxResultBytes`). */
+  readonly #count: StepCount;
+
+  constructor(node: MergeNode, known: KnownColumns, above: readonly Step[], count: StepCount = UNBOUNDED_COUNT) {
     this.#node = node;
+    this.#count = count;
     this.#leaves = leavesOf(node);
     this.#known = known;
     this.#above = above;
@@ -72,8 +77,13 @@ export class UnionPad {
   #pad(batch: Row[]): Row[] {
     const columns = this.#known.columnsAt(this.#node, batch);
     const own = columnsOf(batch);
-    if (own.length === columns.length && own.every((c, i) => c === columns[i])) return batch;
+    if (own.length === columns.length && own.every((c, i) => c === columns[i])) {
+      this.#count.end(batch);
+      return batch;
+    }
     const pick = pickMaker(columns, batch.length);
-    return batch.map((row) => pick(row));
+    const out = batch.map((row) => pick(row));
+    this.#count.end(out);
+    return out;
   }
 }

@@ -9,6 +9,7 @@ import { evaluateMerge } from './evaluate.js';
 import { emptyInputs, KnownColumns, outputColumns, projectedColumns } from './stream-columns.js';
 import { leavesOf, children } from './tree.js';
 import { runSteps, UnionPad, type Step } from './stream-union.js';
+import { resultBound, type ResultBound, type ResultLimits } from './result-bound.js';
 
 interface Path {
   leaf: string;
@@ -20,9 +21,14 @@ interface Path {
 
 /** What a streaming merge needs from its run. */
 export interface StreamContext {
-  /** Resolves with the merged rows of a materialized subtree once its fragments are done. */
-  materialize(node: MergeNode): Promise<Row[]>;
+  /** Resolves with the merged rows of a materialized subtree (at `path` in the plan) once its fragments are done. */
+  materialize(node: MergeNode, path: string): Promise<Row[]>;
   params: Readonly<Record<string, unknown>>;
+  /**
+   * Bounds on each merge step's output, all its batches together (see `EvaluateOptions.limits`;
+   * absent: the default byte bound).
+   */
+  limits?: ResultLimits;
   /**
    * The column names of a fragment whose rows do not flow through `push` (a join's
    * materialized side), for `StreamFlow.columns()`: e.g. `columnsOf(storedRows)`.
@@ -101,7 +107,7 @@ export function planStream(root: MergeNode): StreamPlan | undefined {
       const paths: Path[] = [];
       const known = new KnownColumns(ctx);
       const unions: UnionPad[] = [];
-      build(root, [], [], 'merge', ctx, known, paths, unions);
+      build(root, [], [], 'merge', ctx, known, paths, unions, resultBound(ctx.limits));
       const satisfied = (leaf: string): boolean => paths.every((p) => p.leaf !== leaf || p.limits.some((l) => l.full(leaf)));
       // Batches unions held until their inputs had all named their columns, in the order they came.
       const released = (): Promise<Row[]> | undefined => {
@@ -191,7 +197,18 @@ function collectRightSides(node: MergeNode, out: Set<string>): void {
   for (const child of children(node)) collectRightSides(child, out);
 }
 
-function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: string, ctx: StreamContext, known: KnownColumns, out: Path[], unions: UnionPad[]): void {
+/** A step whose output is counted against the result bounds, every batch it makes together. */
+function counted(step: (batch: Row[]) => Row[], bound: ResultBound, path: string): Step {
+  if (!bound.bounded) return step;
+  const count = bound.step(path);
+  return (batch) => {
+    const rows = step(batch);
+    count.end(rows);
+    return rows;
+  };
+}
+
+function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: string, ctx: StreamContext, known: KnownColumns, out: Path[], unions: UnionPad[], bound: ResultBound): void {
   if (typeof node === 'string') {
     out.push({ leaf: node, steps, limits });
     return;
@@ -202,16 +219,16 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
       // The whole merge gives every row every input's columns (null where its input has none).
       let above = steps;
       if (node.inputs.length > 1) {
-        const pad = new UnionPad(node, known, steps);
+        const pad = new UnionPad(node, known, steps, bound.step(path));
         unions.push(pad);
         above = [pad.step, ...steps];
       }
-      node.inputs.forEach((input, i) => build(input, above, limits, `${path}.inputs[${i}]`, ctx, known, out, unions));
+      node.inputs.forEach((input, i) => build(input, above, limits, `${path}.inputs[${i}]`, ctx, known, out, unions, bound));
       return;
     }
     case 'filter': {
       const test = compilePredicate(node.where, resolveParam, `${path}.where`);
-      build(node.input, [(batch) => batch.filter(test), ...steps], limits, `${path}.input`, ctx, known, out, unions);
+      build(node.input, [counted((batch) => batch.filter(test), bound, path), ...steps], limits, `${path}.input`, ctx, known, out, unions, bound);
       return;
     }
     case 'project': {
@@ -219,32 +236,34 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
       // is null here, as the whole merge pads it. One no input has fails the merge (`verify`),
       // and at once when every leaf below has shown its columns.
       const input = node.input;
+      const count = bound.step(path);
       const step: Step = (batch) => {
         const columns = known.columnsAt(input, batch);
         const wanted = node.columns.map((c) => (typeof c === 'string' ? c : c.column));
         const lacking = wanted.filter((c) => !columns.includes(c));
-        return project({ rows: batch, columns: known.complete(input) ? columns : [...columns, ...lacking] }, node.columns, path).rows;
+        return project({ rows: batch, columns: known.complete(input) ? columns : [...columns, ...lacking] }, node.columns, path, count).rows;
       };
-      build(input, [step, ...steps], limits, `${path}.input`, ctx, known, out, unions);
+      build(input, [step, ...steps], limits, `${path}.input`, ctx, known, out, unions, bound);
       return;
     }
     case 'limit': {
       let skip = node.offset ?? 0;
       let left = node.n;
-      const step: Step = (batch) => {
+      const step = counted((batch) => {
         const skipped = Math.min(skip, batch.length);
         skip -= skipped;
         const taken = batch.slice(skipped, skipped + left);
         left -= taken.length;
         return taken;
-      };
+      }, bound, path);
       // `n: 0` wants no row, but each leaf still names its columns first (its first batch), as the whole run does.
       const full = node.n > 0 ? () => left <= 0 : (leaf: string) => known.shown(leaf);
-      build(node.input, [step, ...steps], [{ full }, ...limits], `${path}.input`, ctx, known, out, unions);
+      build(node.input, [step, ...steps], [{ full }, ...limits], `${path}.input`, ctx, known, out, unions, bound);
       return;
     }
     case 'join': {
       let right: Promise<{ rows: Row[]; columns: string[] }> | undefined;
+      const count = bound.step(path);
       const rightName = joinRightName(node);
       // Right columns handed on under their own name: a left column of that name showing up
       // later (another input of a union, a later page) would make the batches disagree.
@@ -257,17 +276,17 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
         }
       };
       const step: Step = async (batch) => {
-        right ??= ctx.materialize(node.right).then((rows) => ({ rows, columns: columnsOf(rows) }));
+        right ??= ctx.materialize(node.right, `${path}.right`).then((rows) => ({ rows, columns: columnsOf(rows) }));
         const r = await right;
         // The left columns known so far (every input's, not only this batch's), as the whole merge names them.
         const leftColumns = known.columnsAt(node.left, batch);
         clash(leftColumns);
-        const out = join({ rows: batch, columns: leftColumns }, r, { type: node.type, on: node.on, rightName }, path);
+        const out = join({ rows: batch, columns: leftColumns }, r, { type: node.type, on: node.on, rightName }, path, count);
         if (node.type === 'inner' || node.type === 'left') for (const column of r.columns) if (!leftColumns.includes(column)) plain.add(column);
         return out.rows;
       };
       known.checks.push(() => clash(outputColumns(node.left, known.of, ctx.params)));
-      build(node.left, [step, ...steps], limits, `${path}.left`, ctx, known, out, unions);
+      build(node.left, [step, ...steps], limits, `${path}.left`, ctx, known, out, unions, bound);
       return;
     }
     default:

@@ -195,6 +195,10 @@ export type CacheOverride = z.infer<typeof cacheOverrideSchema>;
 export const rowLimitsSchema = z.strictObject({
   maxRows: z.number().int().positive().optional(),
   maxBytes: z.number().int().positive().optional(),
+  /** Most rows one merge step may make (each only tightens the executor's `rowLimits`). */
+  maxResultRows: z.number().int().positive().optional(),
+  /** Most estimated bytes of one merge step's rows. */
+  maxResultBytes: z.number().int().positive().optional(),
 });
 
 // ---------------------------------------------------------------- plan

@@ -6,6 +6,7 @@ import { mergeRetry, type RetryPolicy } from '../execution/retry.js';
 import { chainsBelow } from '../execution/deadline.js';
 import { findRefs, type FoundRef, type Fragment, type ValidatedPlan } from '../plan/index.js';
 import { DEFAULT_FRAGMENT_MAX_BYTES, finite, smaller } from '../data/limits.js';
+import { DEFAULT_RESULT_MAX_BYTES, type ResultLimits } from '../merge/result-bound.js';
 
 /** Everything a run needs to know about one fragment, worked out once per plan. */
 export interface PreparedFragment {
@@ -65,6 +66,11 @@ export class PreparedPlan {
    * lifts the default when `Infinity`): see `fragmentLimits`.
    */
   readonly defaultMaxBytes: number | undefined;
+  /**
+   * Bounds on each merge step's output: the plan's `maxResultRows` / `maxResultBytes` with the
+   * executor's, the smaller winning; bytes 256 MiB unless the executor set them (none `Infinity`).
+   */
+  readonly resultLimits: ResultLimits;
   /** The query's deadline unless the run sets one: the plan's `deadlineMs`, else the executor's. */
   readonly deadlineMs: number | undefined;
   #chainBelow: readonly number[] | undefined;
@@ -92,6 +98,11 @@ export class PreparedPlan {
     this.generation = generation;
     this.rowLimits = mergeRowLimits(options.rowLimits, plan.limits);
     this.defaultMaxBytes = options.rowLimits.maxBytes === undefined ? DEFAULT_FRAGMENT_MAX_BYTES : undefined;
+    const { maxResultRows, maxResultBytes = DEFAULT_RESULT_MAX_BYTES } = options.rowLimits;
+    this.resultLimits = {
+      maxRows: finite(smaller(plan.limits?.maxResultRows, maxResultRows)),
+      maxBytes: finite(smaller(plan.limits?.maxResultBytes, maxResultBytes)),
+    };
     const indexOf = new Map<string, number>();
     plan.fragments.forEach((f, i) => indexOf.set(f.id, i));
     this.indexOf = indexOf;

@@ -33,7 +33,7 @@ export function mergeRun(port: RunPort): number | Promise<number> {
   const inputs = new Map<string, Row[]>();
   for (const f of port.prepared.fragments) inputs.set(f.id, port.rows[f.index] ?? []);
   try {
-    port.merged = evaluateMerge(port.prepared.plan.mergeTree, inputs, { params: port.params });
+    port.merged = evaluateMerge(port.prepared.plan.mergeTree, inputs, { params: port.params, limits: port.prepared.resultLimits });
   } catch (error) {
     port.mergeError = asMergeError(error);
     throw port.mergeError;

@@ -38,10 +38,11 @@ export class RunStreaming {
     this.#plan = plan;
     this.#rowsOf = rowsOf;
     this.#onLimited = onLimited;
-    const materialize = async (node: MergeNode): Promise<Row[]> => {
+    const limits = prepared.resultLimits;
+    const materialize = async (node: MergeNode, path: string): Promise<Row[]> => {
       const ids = [...new Set(mergeLeaves(node).leaves.map((l) => l.id))];
       await Promise.all(ids.map((id) => this.#waiter(id).promise));
-      const result = evaluateMerge(node, new Map(ids.map((id) => [id, rowsOf(id)])), { params });
+      const result = evaluateMerge(node, new Map(ids.map((id) => [id, rowsOf(id)])), { params, limits, path });
       // Named, so an empty right side still gives a left join its right columns.
       return withColumns(result.rows, result.columns);
     };
@@ -51,7 +52,7 @@ export class RunStreaming {
       const f = prepared.fragments[prepared.indexOf.get(leaf)!]!;
       return f.dependsOn.length === 0 && namesColumnsFirst(f.source);
     };
-    this.rows = new RowStream(plan.start({ materialize, params, leafColumns: (leaf) => columnsOf(rowsOf(leaf)), awaitsColumns }), onLeave);
+    this.rows = new RowStream(plan.start({ materialize, params, limits, leafColumns: (leaf) => columnsOf(rowsOf(leaf)), awaitsColumns }), onLeave);
   }
 
   /**
