@@ -5,13 +5,19 @@ import { columnsOf } from '../data/columns.js';
 import { defaultPlanLimits } from '../plan/limits.js';
 import { ownCopy } from '../plan/own-copy.js';
 import { valueShapeProblem, type ValueShapeLimits } from '../plan/value-shape.js';
+import { jsonSize } from '../plan/json-size.js';
 
 /** A run parameter may be a bigint (bound exactly) wherever a plan's JSON could not hold one. */
 const paramKind = (value: unknown): string | undefined => (typeof value === 'bigint' ? undefined : nonJsonKind(value));
 
-/** The plan limits' bounds, for a run parameter's shape. */
-export function paramLimits(limits: { maxNesting: number; maxPlanBytes: number }): ValueShapeLimits {
-  return { maxNesting: limits.maxNesting, maxContainers: limits.maxPlanBytes };
+/** The plan limits' bounds on a run's params: each one's shape, and their size together (`maxBytes`, as JSON). */
+export interface ParamLimits extends ValueShapeLimits {
+  maxBytes: number;
+}
+
+/** The plan limits' bounds, for a run parameter's shape and the params' total size: those of a plan. */
+export function paramLimits(limits: { maxNesting: number; maxPlanBytes: number }): ParamLimits {
+  return { maxNesting: limits.maxNesting, maxContainers: limits.maxPlanBytes, maxBytes: limits.maxPlanBytes };
 }
 const defaultParamLimits = paramLimits(defaultPlanLimits);
 
@@ -154,9 +160,11 @@ export function paramUses(queryRefs: readonly (readonly FoundRef[])[], merge: un
  * an array it passed (reused for the next request) changes neither what `authorize` was asked
  * about nor what a later level binds.
  */
-export function checkRunParams(uses: readonly ParamUse[], params: Readonly<Record<string, unknown>>, limits: ValueShapeLimits = defaultParamLimits): Record<string, unknown> {
+export function checkRunParams(uses: readonly ParamUse[], params: Readonly<Record<string, unknown>>, limits: ParamLimits = defaultParamLimits): Record<string, unknown> {
   let issues: { path: string; message: string }[] | undefined;
   const checked = new Set<string>();
+  // The params a plan uses, together, may be as big as a plan: one huge string passes any shape check.
+  let room = limits.maxBytes;
   for (const { name, path } of uses) {
     if (Object.prototype.hasOwnProperty.call(params, name)) {
       if (checked.has(name)) continue;
@@ -165,6 +173,10 @@ export function checkRunParams(uses: readonly ParamUse[], params: Readonly<Recor
       // overflow the stack (or hang) in a cache key or a driver, after the run started.
       const problem = valueShapeProblem(params[name], limits, paramKind);
       if (problem !== undefined) (issues ??= []).push({ path: formatPath('params', [name, ...problem.path]), message: `run parameter "${name}": ${problem.message}` });
+      else if (room >= 0 && (room -= jsonSize(params[name], room)) < 0) {
+        const message = `run parameter "${name}": the run's params are larger than ${limits.maxBytes} bytes as JSON (maxPlanBytes)`;
+        (issues ??= []).push({ path: formatPath('params', [name]), message });
+      }
       continue;
     }
     (issues ??= []).push({ path, message: `run parameter "${name}" is not given; pass params: { ${name}: … } to run()` });
