@@ -40,7 +40,8 @@ export { instrument } from './progress/telemetry.js';
 export type { TelemetryOptions } from './progress/telemetry.js';
 
 /* Merge */
-export { evaluateMerge, compilePredicate } from './merge/index.js';
+export { evaluateMerge, compilePredicate, DEFAULT_RESULT_MAX_BYTES } from './merge/index.js';
+export type { EvaluateOptions, ResultLimits } from './merge/index.js';
 
 /* Progress and events */
 export { progressFrom } from './progress/progress.js';

@@ -3,6 +3,8 @@
 /* Evaluation */
 export { evaluateMerge } from './evaluate.js';
 export type { EvaluateOptions } from './evaluate.js';
+export { DEFAULT_RESULT_MAX_BYTES } from './result-bound.js';
+export type { ResultLimits } from './result-bound.js';
 
 /* Streaming */
 export { planStream } from './stream.js';

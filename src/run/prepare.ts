@@ -6,7 +6,7 @@ import { mergeRetry, type RetryPolicy } from '../execution/retry.js';
 import { chainsBelow } from '../execution/deadline.js';
 import { findRefs, type FoundRef, type Fragment, type ValidatedPlan } from '../plan/index.js';
 import { DEFAULT_FRAGMENT_MAX_BYTES, finite, smaller } from '../data/limits.js';
-import { DEFAULT_RESULT_MAX_BYTES, type ResultLimits } from '../merge/result-bound.js';
+import { DEFAULT_RESULT_MAX_BYTES, type ResultLimits } from '../merge/index.js';
 
 /** Everything a run needs to know about one fragment, worked out once per plan. */
 export interface PreparedFragment {
