@@ -96,6 +96,22 @@ describeWithServer(server, 'merge result bounds (real PostgreSQL)', () => {
     expect(result.fragments.b).toMatchObject({ status: 'succeeded', rowCount: 1000 });
   });
 
+  it('bounds a join side that a streamed run materializes, at its path', async () => {
+    const fragments = [...constantJoin().fragments, { id: 'c', source: 'shop', query: { sql: `SELECT id AS cid FROM ${a} WHERE id <= 3`, params: [] } }];
+    const plan = { id: 'right-side', fragments, merge: { op: 'join', type: 'inner', left: 'c', right: constantJoin().merge, on: [['cid', 'id']] } };
+    const run = executor({ maxResultRows: 50_000 }).run(plan);
+    let thrown: unknown;
+    try {
+      for await (const batch of run.rows()) expect(batch).toBeDefined();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(limitIssue(thrown).path).toBe('merge.right');
+    expect((await run.result).fragments.b).toMatchObject({ status: 'succeeded', rowCount: 1000 });
+    const eager = await executor({ maxResultRows: 50_000 }).execute(plan);
+    expect(limitIssue(eager.errors[0]).path).toBe('merge.right');
+  });
+
   it('reports the step that passed the bound by its path, under a sort', async () => {
     const plan = { ...constantJoin({ maxResultRows: 5000 }), merge: { op: 'sort', by: [{ column: 'id' }], input: constantJoin().merge } };
     const result = await executor().execute(plan);
