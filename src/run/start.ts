@@ -61,7 +61,9 @@ class RunControl {
     if (durable) {
       durable.snapshotOf = () => actor.getPersistedSnapshot();
       durable.counted = (id) => port.table.counted(prepared.indexOf.get(id)!);
-      actor.subscribe(() => durable.stepped());
+      // With an error listener: XState reports an actor's error as uncaught (a throw on a timer)
+      // when any observer lacks one. The error itself ends the run below (`finish`).
+      actor.subscribe({ next: () => durable.stepped(), error: () => undefined });
     }
 
     const result = new Promise<QueryResult>((resolve, reject) => {
