@@ -6,8 +6,9 @@ import { isPlainRow } from '../data/row.js';
  * (`z.unknown()` in the plan schema), so without this a prepared plan would run whatever
  * its caller's objects said later, past validation and under cache keys worked out for
  * what they said before. A Date and the bytes of a Buffer or typed array are copied too;
- * other objects (a Decimal, a boxed primitive, another class's instance) are values and
- * are kept as they are. Own `__proto__` keys stay own keys. Iterative: the raw checks have
+ * other objects (a Decimal, a boxed primitive, another class's instance, a plain object or
+ * array with its own `toJSON`, which the shape checks do not look into either) are values
+ * and are kept as they are. Own `__proto__` keys stay own keys. Iterative: the raw checks have
  * bounded size and nesting and ruled out cycles, but a raised nesting limit must not
  * overflow the stack.
  */
@@ -43,11 +44,14 @@ function child(value: unknown, stack: [object, object][]): unknown {
 /** An empty container to fill (array, plain object), a copied value (Date, bytes), or the value itself. */
 function shallowCopy(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return new Array<unknown>(value.length);
-  if (isPlainRow(value)) return Object.create(Object.getPrototypeOf(value) as object | null) as object;
   if (value instanceof Date) return new Date(value.getTime());
   if (Buffer.isBuffer(value)) return Buffer.from(value);
   // Another typed array or a DataView: the same kind of view over a copy of its buffer.
   if (ArrayBuffer.isView(value)) return structuredClone(value);
+  // An object or array that says how it serializes is one value, as the shape checks take it:
+  // they do not look inside, so what it holds is neither bounded nor free of cycles.
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
+  if (Array.isArray(value)) return new Array<unknown>(value.length);
+  if (isPlainRow(value)) return Object.create(Object.getPrototypeOf(value) as object | null) as object;
   return value;
 }

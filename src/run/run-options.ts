@@ -91,8 +91,11 @@ const CLAIMS_SHAPE = { maxNesting: 32, maxContainers: 10_000 };
 /**
  * A principal's copy with its claims copied whole (`ownCopy`: arrays, plain objects, dates,
  * bytes), so a role list the caller changes afterwards is not what a running query's sources
- * see; claims past the bounds or holding a cycle are copied at the top level only.
+ * see; claims past the bounds or holding a cycle, or a principal with its own `toJSON`, are
+ * copied at the top level only.
  */
 function ownClaims(principal: Principal): Principal {
-  return valueShapeProblem(principal, CLAIMS_SHAPE, () => undefined) === undefined ? ownCopy(principal) : { ...principal };
+  const own = valueShapeProblem(principal, CLAIMS_SHAPE, () => undefined) === undefined ? ownCopy(principal) : principal;
+  // One that says how it serializes (its own `toJSON`) is one value to ownCopy: its top level still is the run's.
+  return own === principal ? { ...principal } : own;
 }
