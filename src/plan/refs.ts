@@ -29,9 +29,12 @@ export function findRefs(query: unknown): FoundRef[] {
       found.push({ ref: value, path });
       continue;
     }
+    // An object that says how it serializes is one value, as the plan's shape check takes it
+    // (it does not look inside, so what it holds may be cyclic): no reference in it is seen.
+    if (typeof value !== 'object' || value === null || typeof (value as { toJSON?: unknown }).toJSON === 'function') continue;
     if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: [...path, i] });
-    } else if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) {
+    } else if (!ArrayBuffer.isView(value)) {
       const keys = Object.keys(value);
       for (let i = keys.length - 1; i >= 0; i--) {
         const key = keys[i]!;

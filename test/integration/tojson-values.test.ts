@@ -51,6 +51,12 @@ describeWithServer(pg, 'toJSON values', () => {
     expect(result.rows).toHaveLength(1);
   });
 
+  it('a value inside the plan binds as its JSON too', async () => {
+    const plan = { fragments: [{ id: 'f', source: 'db', query: { sql: `SELECT k, v FROM ${table} WHERE k = $1::int ORDER BY k`, params: [cyclic(4)] } }] };
+    const result = await executor.execute(plan);
+    expect(result.rows).toEqual(await oracle(4));
+  });
+
   it('a principal whose claims hold one runs, and its source sees the claims as given', async () => {
     seen.length = 0;
     const session = cyclic(7);
