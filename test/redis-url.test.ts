@@ -10,6 +10,8 @@ import { createExecutor, createRemoteLane, createWorker, memorySource, redisRunS
  */
 const SECRET = 'Hunter2-redis-secret';
 const BAD = `redis://app:${SECRET}@[not-a-host:6379`;
+/** Parses as a URL, but its password holds a `%` that is no escape (decoding it throws URIError). */
+const BAD_ESCAPE = `redis://app:${SECRET}%zz@127.0.0.1:6379`;
 const sources = { m: memorySource({ tables: { t: [{ a: 1 }] } }) };
 
 function thrown(make: () => unknown): unknown {
@@ -22,13 +24,13 @@ function thrown(make: () => unknown): unknown {
 }
 
 describe('a malformed Redis URL', () => {
-  const cases: [string, string, () => unknown][] = [
-    ['redisStore({ url })', 'options.url', () => redisStore({ url: BAD })],
-    ['redisRunStore({ url })', 'runStore.url', () => redisRunStore({ url: BAD })],
-    ['createExecutor({ remote: { connection } })', 'remote.connection', () => createExecutor({ sources, remote: { connection: BAD, queue: 'q' } })],
-    ['createRemoteLane({ connection })', 'connection', () => createRemoteLane({ connection: BAD, queue: 'q' })],
-    ['createWorker({ connection })', 'connection', () => createWorker({ sources, connection: BAD, queue: 'q' })],
-  ];
+  const cases: [string, string, () => unknown][] = ([['unparsable', BAD], ['a bad % escape', BAD_ESCAPE]] as const).flatMap(([what, url]): [string, string, () => unknown][] => [
+    [`redisStore({ url: ${what} })`, 'options.url', () => redisStore({ url })],
+    [`redisRunStore({ url: ${what} })`, 'runStore.url', () => redisRunStore({ url })],
+    [`createExecutor({ remote: { connection: ${what} } })`, 'remote.connection', () => createExecutor({ sources, remote: { connection: url, queue: 'q' } })],
+    [`createRemoteLane({ connection: ${what} })`, 'connection', () => createRemoteLane({ connection: url, queue: 'q' })],
+    [`createWorker({ connection: ${what} })`, 'connection', () => createWorker({ sources, connection: url, queue: 'q' })],
+  ]);
 
   it.each(cases)('%s is CONFIG_INVALID at %s, and the error never holds the password', (_, path, make) => {
     const error = thrown(make);

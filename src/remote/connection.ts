@@ -14,14 +14,27 @@ export function redisOptionsOf(connection: RemoteConnection, path = 'connection'
   const url = parseRedisUrl(connection);
   if (url === undefined) throw badRedisUrl(what, path);
   const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined;
+  // A `%` that is no escape (a password written unencoded) parses, but does not decode.
+  const username = decoded(url.username);
+  const password = decoded(url.password);
+  if (username === undefined || password === undefined) throw badRedisUrl(what, path);
   return {
     host: url.hostname || '127.0.0.1',
     port: url.port ? Number(url.port) : 6379,
-    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
     ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
   };
+}
+
+/** A URL part percent-decoded, or undefined when it holds a `%` that is no escape. */
+function decoded(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A short description for error messages (never the password). @internal */
