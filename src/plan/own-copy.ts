@@ -46,8 +46,13 @@ function shallowCopy(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (value instanceof Date) return new Date(value.getTime());
   if (Buffer.isBuffer(value)) return Buffer.from(value);
-  // Another typed array or a DataView: the same kind of view over a copy of its buffer.
-  if (ArrayBuffer.isView(value)) return structuredClone(value);
+  // Another typed array or a DataView: the same kind of view over a copy of its own bytes
+  // (not of the whole buffer under it, which structuredClone would copy).
+  if (ArrayBuffer.isView(value)) {
+    const tag = Object.prototype.toString.call(value).slice(8, -1);
+    const View = Object.hasOwn(VIEWS, tag) ? VIEWS[tag] : undefined;
+    return View ? new View(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength)) : structuredClone(value);
+  }
   // An object or array that says how it serializes is one value, as the shape checks take it:
   // they do not look inside, so what it holds is neither bounded nor free of cycles.
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
@@ -55,3 +60,9 @@ function shallowCopy(value: unknown): unknown {
   if (isPlainRow(value)) return Object.create(Object.getPrototypeOf(value) as object | null) as object;
   return value;
 }
+
+/** The built-in views by their tag (a subclass's constructor may take other arguments). */
+const VIEWS: Readonly<Record<string, (new (buffer: ArrayBufferLike) => ArrayBufferView) | undefined>> = {
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
+};
