@@ -10,8 +10,8 @@ import { eventually } from '../support/servers.js';
 /**
  * `maxRequests` bounds a fragment whose batches run on several BullMQ workers at once: the
  * workers reserve its requests from one counter in Redis (reserve-if-fits), so jobs in flight
- * together cannot pass the cap between them, and every job enforces the coordinator's cap,
- * whatever its worker's own `httpSource` says.
+ * together cannot pass the cap between them, and every job enforces the coordinator's cap, or
+ * its worker's own `httpSource`'s where that is smaller.
  */
 describeRedis('httpSource maxRequests over batches running on two workers at once', () => {
   const queue = `tributary-test-${randomUUID()}`;
@@ -153,11 +153,11 @@ describeRedis('httpSource maxRequests over batches running on two workers at onc
     }
   });
 
-  it("passes with the exact request count when the fragment fits the coordinator's cap, a worker's own smaller cap notwithstanding", async () => {
-    const executor = executorFor('tight', IDS);
+  it("passes with the exact request count when the fragment fits the coordinator's cap and the workers' own", async () => {
+    const executor = executorFor('open', IDS);
     try {
       const before = server.hits('GET /items/:id');
-      const run = executor.run(planOn('tight'));
+      const run = executor.run(planOn('open'));
       const events = collectEvents(run);
       const result = await run.result;
       expect(overlapped).toBe(true);
@@ -167,6 +167,21 @@ describeRedis('httpSource maxRequests over batches running on two workers at onc
       // Oracle: the ids themselves, one row per id; the server saw one request per id.
       expect(result.rows.map((r) => r.id).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: IDS }, (_, i) => i + 1));
       expect(server.hits('GET /items/:id') - before).toBe(IDS);
+      expect(await eventually(async () => (await tallyKeys()).length === 0, 10_000)).toBe(true);
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it("holds the fragment to a worker's own cap where it is smaller than the coordinator's", async () => {
+    const executor = executorFor('tight', IDS);
+    try {
+      const before = server.hits('GET /items/:id');
+      const result = await executor.run(planOn('tight')).result;
+      expect(result.status).toBe('failed');
+      expect(result.errors).toEqual([expect.objectContaining({ code: 'LIMIT_EXCEEDED', fragmentId: 'f', message: expect.stringContaining('maxRequests=4') })]);
+      // The workers' own cap (4) holds over the coordinator's (20), across both workers.
+      expect(server.hits('GET /items/:id') - before).toBeLessThanOrEqual(4);
       expect(await eventually(async () => (await tallyKeys()).length === 0, 10_000)).toBe(true);
     } finally {
       await executor.close();

@@ -39,11 +39,15 @@ describeRedis("a remote job's share of its fragment's request count", () => {
     expect(ttl).toBeLessThanOrEqual(REQUEST_COUNT_TTL_MS);
   });
 
-  it("holds the call to the job's cap, not the connector's own, and gives back what it did not send", async () => {
+  it("holds the call to the smaller of the job's cap and the connector's own, and gives back what it did not send", async () => {
     const tally = randomUUID();
+    // The connector's own cap (4) is smaller than the list (6): it refuses, nothing reserved.
+    const refused = jobRequests(client, keys.requests, { requests: 0, requestCap: { max: 10, tally } });
+    await expect(RequestCap.open(4, 6, refused.tally, subject)).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED', message: expect.stringContaining('maxRequests=4') });
+    expect(await client.get(keys.requests(tally))).toBeNull();
     const job = jobRequests(client, keys.requests, { requests: 0, requestCap: { max: 10, tally } });
-    // The connector's own cap (4) is smaller than the list: the job's (10) decides.
-    const opened = RequestCap.open(4, 6, job.tally, subject);
+    // The connector's own cap (1000) is larger: the job's (10) decides.
+    const opened = RequestCap.open(1000, 6, job.tally, subject);
     expect(opened).toBeInstanceOf(Promise);
     const cap = await opened;
     // A listed request was reserved with its list: no round trip.
@@ -73,7 +77,9 @@ describeRedis("a remote job's share of its fragment's request count", () => {
     const lifted = jobRequests(client, keys.requests, { requestCap: { max: Infinity } });
     expect(lifted.tally.shared).toBeUndefined();
     expect(jobRequests(client, keys.requests, { requestCap: { max: Infinity, tally } }).tally.shared).toBeUndefined();
-    expect(RequestCap.open(4, 5000, lifted.tally, subject)).toBeInstanceOf(RequestCap);
+    expect(RequestCap.open(Infinity, 5000, lifted.tally, subject)).toBeInstanceOf(RequestCap);
+    // ... but its worker's own cap still holds, counted in the process.
+    expect(() => RequestCap.open(4, 5000, lifted.tally, subject)).toThrow(/maxRequests=4/);
     // A job without a cap (an older coordinator): its worker's own, counted in the process.
     const old = jobRequests(client, keys.requests, { requests: 2 });
     expect(old.tally.shared).toBeUndefined();

@@ -25,7 +25,8 @@ export class RequestCap {
 
   /** Counts the call's list of `listed` requests: a cap, or a promise of one for a shared count. */
   static open(own: number, listed: number, tally: RequestTally, subject: LimitSubject): RequestCap | Promise<RequestCap> {
-    const max = tally.max ?? own;
+    // A job carries its coordinator's cap; its worker's own, if smaller, still holds.
+    const max = tally.max === undefined ? own : Math.min(tally.max, own);
     const shared = Number.isFinite(max) ? tally.shared : undefined;
     if (shared === undefined) {
       if (tally.requests + listed > max) throw listPastCap(tally.requests, listed, max, subject);
