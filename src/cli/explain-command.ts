@@ -37,7 +37,7 @@ export async function explainCommand(planFile: string, opts: ExplainCommandOptio
 
   const raw = await readPlanFile(planFile, io);
   const authorize = opts.authorize === undefined ? undefined : await loadAuthorize(opts.authorize, io);
-  const loaded = opts.sources === undefined ? undefined : await loadSourcesFile(resolve(io.cwd, opts.sources), io.env);
+  const loaded = opts.sources === undefined ? undefined : await loadSourcesFile(resolve(io.cwd, opts.sources), io.env, 'check');
   try {
     const sources = loaded ? { sources: new Map(Object.entries(loaded.sources)) } : {};
     const principal = opts.principal === undefined ? undefined : { id: opts.principal };

@@ -50,11 +50,18 @@ export interface LoadedSources {
 }
 
 /**
+ * What the sources are loaded for: `run` runs them in this process, so a connector's
+ * `remote: true` (BullMQ workers the command line does not have) is refused; `check`
+ * (`validate`, `explain` without `--analyze`) runs nothing and takes it as written.
+ */
+export type SourcesUse = 'run' | 'check';
+
+/**
  * Reads, expands, validates and instantiates a sources file. Throws `InputError` with one
  * issue per problem, each at its JSON path (`shop.url`, `crm.maxConcurrency`); nothing in
  * an issue carries a secret.
  */
-export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Promise<LoadedSources> {
+export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv, use: SourcesUse = 'run'): Promise<LoadedSources> {
   const title = `invalid sources file ${path}`;
   let text: string;
   try {
@@ -101,8 +108,9 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
     const entry = parsedEntry.data;
     if (unexpanded.has(name)) continue;
     const { kind, ...options } = entry;
-    // The command line has no BullMQ workers, so a connector's `remote: true` could not run here.
-    if (options.remote !== undefined) {
+    // The command line has no BullMQ workers, so a connector's `remote: true` could not run here;
+    // a check runs nothing, and the connector's lane options check the value (a boolean).
+    if (use === 'run' && options.remote !== undefined) {
       issues.push({ path: formatPath(name, ['remote']), message: 'the command line runs every source in-process (it has no BullMQ workers); remove "remote"' });
       continue;
     }
@@ -113,7 +121,7 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv): Pro
     if ((kind === 'postgres' || kind === 'mysql') && options.name === undefined) options.name = name;
     try {
       Object.defineProperty(sources, name, { value: await createSource(kind, options), enumerable: true, configurable: true, writable: true });
-      described.push({ name, kind, location: redact(locationOf(kind, options)) });
+      described.push({ name, kind, location: `${redact(locationOf(kind, options))}${options.remote === true ? ' (remote)' : ''}` });
       if (kind === 'memory') memoryTables.set(name, Object.keys((options.tables as object | undefined) ?? {}));
       if (kind === 'sqlite' && typeof options.file === 'string') sqliteFiles.set(name, options.file);
     } catch (error) {

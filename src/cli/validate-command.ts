@@ -19,7 +19,7 @@ import { count } from '../explain/index.js';
  */
 export async function validateCommand(planFile: string, opts: { sources?: string }, io: CliIo): Promise<number> {
   const raw = await readPlanFile(planFile, io);
-  const loaded = opts.sources === undefined ? undefined : await loadSourcesFile(resolve(io.cwd, opts.sources), io.env);
+  const loaded = opts.sources === undefined ? undefined : await loadSourcesFile(resolve(io.cwd, opts.sources), io.env, 'check');
   try {
     const plan = validatePlan(raw, loaded ? { sources: new Map(Object.entries(loaded.sources)) } : {});
     // The files themselves: describe() is for printing, its paths masked where they hold a secret.

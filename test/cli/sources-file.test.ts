@@ -106,10 +106,44 @@ describe('loadSourcesFile', () => {
     expect(issues[0]?.message).toMatch(/in-process.*no BullMQ workers/);
   });
 
+  it('takes remote: true as written when only checking (validate, explain), and still checks its value', async () => {
+    const file = tmp.file('remote-check.json', { m: { kind: 'memory', tables: { t: [] }, remote: true } });
+    const loaded = await loadSourcesFile(file, {}, 'check');
+    expect(loaded.sources.m?.remote).toBe(true);
+    expect(loaded.describe()).toEqual([{ name: 'm', kind: 'memory', location: 'tables: t (remote)' }]);
+    await loaded.close();
+    const bad = tmp.file('remote-bad.json', { m: { kind: 'memory', tables: { t: [] }, remote: 'yes' } });
+    expect((await issuesOf(loadSourcesFile(bad, {}, 'check'))).map((i) => i.path)).toEqual(['m.remote']);
+  });
+
   it('is not JSON: one issue at the root', async () => {
     const issues = await issuesOf(loadSourcesFile(tmp.file('notjson.json', '{ nope'), {}));
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toBe('(root)');
+  });
+});
+
+describe.concurrent('the command with a remote: true source', { timeout: 60_000 }, () => {
+  const remoteSources = (): string => tmp.file('remote-sources.json', { ...(demoSources(join(tmp.dir, 'data', 'crm.db')) as Record<string, object>), shop: { kind: 'memory', tables: { orders: [] }, remote: true } });
+
+  it('validate and explain accept it (they run nothing); validate lists it as remote', async ({ expect }) => {
+    const plan = tmp.file('remote-plan.json', demoPlan);
+    const sources = remoteSources();
+    const validated = await runCli(['validate', plan, '-s', sources]);
+    expect(validated.stderr).toBe('');
+    expect(validated.code).toBe(0);
+    expect(validated.stdout).toMatch(/source shop: memory tables: orders \(remote\)/);
+    const explained = await runCli(['explain', plan, '-s', sources]);
+    expect(explained.stderr).toBe('');
+    expect(explained.code).toBe(0);
+    expect(explained.stdout).toContain('orders');
+  });
+
+  it('run refuses it at <name>.remote, exit 2, nothing run', async ({ expect }) => {
+    const out = await runCli(['run', tmp.file('remote-plan-run.json', demoPlan), '-s', remoteSources(), '-q', '-p', 'segment=BUILDING']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/shop\.remote/);
+    expect(out.stdout).toBe('');
   });
 });
 
