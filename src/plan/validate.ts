@@ -3,9 +3,10 @@ import { TributaryError, type ErrorIssue } from '../errors.js';
 import type { SourceExecutor } from '../sources/source.js';
 import { levels } from './levels.js';
 import { defaultPlanLimits, type PlanLimits } from './limits.js';
-import { findRefs, formatPath, isFromRef, type FoundRef } from './refs.js';
+import { findRefs, formatPath, isFromRef } from './refs.js';
 import { planSchema, type Fragment, type MergeNode, type Plan } from './schema.js';
-import { checkRawShape, findCycle, mergeLeaves } from './graph.js';
+import { checkRawShape, mergeLeaves } from './graph.js';
+import { checkFragmentGraph, graphIssuesOfUnparsed } from './fragment-graph.js';
 import { ownCopy } from './own-copy.js';
 import { flattenIssues } from '../zod-issues.js';
 import { mergeNodeIssues } from './merge-checks.js';
@@ -55,7 +56,8 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
   }
 
   const parsed = planSchema.safeParse(own);
-  if (!parsed.success) throw invalid(zodIssues(parsed.error.issues));
+  // The fragments that parsed are checked as a graph too, so every problem is listed at once.
+  if (!parsed.success) throw invalid([...zodIssues(parsed.error.issues), ...graphIssuesOfUnparsed(own)]);
   const plan = parsed.data;
 
   const issues: ErrorIssue[] = [];
@@ -64,43 +66,20 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
     issues.push({ path: 'fragments', message: `the plan has ${plan.fragments.length} fragments; the limit is ${limits.maxFragments}` });
   }
 
-  const byId = new Map<string, Fragment>();
-  plan.fragments.forEach((f, i) => {
-    if (byId.has(f.id)) issues.push({ path: `fragments[${i}].id`, message: `duplicate fragment id "${f.id}"` });
-    else byId.set(f.id, f);
-  });
+  const graph = checkFragmentGraph(plan.fragments);
+  const byId = graph.byId;
+  issues.push(...graph.issues);
 
-  plan.fragments.forEach((f, i) => {
-    const at = `fragments[${i}]`;
-    const deps = f.dependsOn ?? [];
-    deps.forEach((dep, j) => {
-      if (!byId.has(dep)) issues.push({ path: `${at}.dependsOn[${j}]`, message: `"${f.id}" depends on unknown fragment "${dep}"` });
-    });
-    const refs = findRefs(f.query);
-    for (const { ref, path } of refs) {
-      if (isFromRef(ref) && !deps.includes(ref.$from)) {
-        issues.push({
-          path: formatPath(`${at}.query`, [...path, '$from']),
-          message: `"${f.id}" binds "${ref.$from}.${ref.column}" but does not list "${ref.$from}" in dependsOn`,
-        });
-      }
-    }
-    if (f.batch) checkBatch(f, at, refs, issues);
-    if (options.sources) {
-      const source = options.sources.get(f.source);
+  if (options.sources) {
+    plan.fragments.forEach((f, i) => {
+      const source = options.sources!.get(f.source);
       if (!source) {
-        unknownSources.push({ path: `${at}.source`, message: `unknown source "${f.source}" (registered: ${[...options.sources.keys()].join(', ') || 'none'})` });
+        unknownSources.push({ path: `fragments[${i}].source`, message: `unknown source "${f.source}" (registered: ${[...options.sources!.keys()].join(', ') || 'none'})` });
       } else {
         const q = source.querySchema.safeParse(f.query);
-        if (!q.success) issues.push(...zodIssues(q.error.issues, `${at}.query`));
+        if (!q.success) issues.push(...zodIssues(q.error.issues, `fragments[${i}].query`));
       }
-    }
-  });
-
-  const cycle = findCycle(plan.fragments, byId);
-  if (cycle) {
-    const index = plan.fragments.findIndex((f) => f.id === cycle[0]);
-    issues.push({ path: `fragments[${index}].dependsOn`, message: `dependency cycle: ${cycle.join(' → ')}` });
+    });
   }
 
   if (issues.length === 0 && unknownSources.length > 0) {
@@ -155,16 +134,6 @@ function resolveMergeTree(merge: MergeNode | undefined, byLevel: string[][], byI
   }
   if (issues.length > 0) throw invalid(issues);
   return merge;
-}
-
-function checkBatch(f: Fragment, at: string, refs: FoundRef[], issues: ErrorIssue[]): void {
-  const param = f.batch!.param;
-  const q = f.query as { params?: unknown };
-  // Without a params array, batch.param counts every reference, so it may land on a $param.
-  const ok = Array.isArray(q?.params)
-    ? refs.some(({ path: p }) => p.length === 2 && p[0] === 'params' && p[1] === param && isFromRef(q.params && (q.params as unknown[])[param]))
-    : param < refs.length && isFromRef(refs[param]!.ref);
-  if (!ok) issues.push({ path: `${at}.batch.param`, message: `batch.param ${param} does not name a bound { $from } parameter of "${f.id}"` });
 }
 
 function zodIssues(zodIssueList: z.core.$ZodIssue[], prefix = ''): ErrorIssue[] {

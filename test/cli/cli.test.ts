@@ -186,6 +186,21 @@ describe.concurrent('tributary validate', { timeout: 60_000 }, () => {
     expect(paths).toEqual(expect.arrayContaining(['fragments[1].dependsOn[0]', 'fragments[2].id', 'fragments[3].query.params[0].$from']));
   });
 
+  it('lists a schema error and the graph errors of the same plan at once', async ({ expect }) => {
+    const broken = tmp.file('schema-and-graph.json', {
+      fragments: [
+        { id: 'a', source: 'shop', query: { table: 'orders' } },
+        { id: 'a', source: 'shop', query: { table: 'orders' } },
+        { id: 'b', source: 'shop', dependsOn: ['nope'], query: { table: 'orders' } },
+      ],
+      merge: { op: 'join', type: 'full', left: 'a', right: 'b', on: [['id', 'id']] },
+    });
+    const out = await runCli(['validate', broken]);
+    expect(out.code).toBe(2);
+    const paths = out.stderr.trimEnd().split('\n').slice(1).map((l) => l.trim().split(': ')[0]);
+    expect(paths).toEqual(['merge.type', 'fragments[1].id', 'fragments[2].dependsOn[0]']);
+  });
+
   it('reports schema errors by JSON path', async ({ expect }) => {
     const broken = tmp.file('schema-broken.json', { fragments: [{ id: '1bad', source: 'shop', query: {} }], errorPolicy: 'sometimes', extra: true });
     const out = await runCli(['validate', broken]);

@@ -219,6 +219,36 @@ describe('validatePlan', () => {
     });
     expect(paths(error).sort()).toEqual(['fragments[0].dependsOn[0]', 'fragments[1].id']);
   });
+
+  it('lists the graph problems of the fragments that parsed beside a schema error elsewhere (a merge type)', () => {
+    const { error, spy } = rejectionOf({
+      fragments: [
+        { id: 'a', source: 'a', query: q('a'), dependsOn: ['ghost'] },
+        { id: 'a', source: 'a', query: q('b') },
+        { id: 'b', source: 'a', query: q('b', [{ $from: 'c', column: 'x' }]) },
+        { id: 'c', source: 'a', query: q('c'), dependsOn: ['d'] },
+        { id: 'd', source: 'a', query: q('d'), dependsOn: ['c'] },
+      ],
+      merge: { op: 'join', type: 'full', left: 'a', right: 'b', on: [['x', 'x']] },
+    });
+    expect(error.code).toBe('PLAN_INVALID');
+    expect(paths(error)).toEqual(['merge.type', 'fragments[1].id', 'fragments[0].dependsOn[0]', 'fragments[2].query.params[0].$from', 'fragments[3].dependsOn']);
+    expect(error.issues.at(-1)?.message).toBe('dependency cycle: c → d → c');
+    expect(spy.execute).not.toHaveBeenCalled();
+  });
+
+  it('counts the id of a fragment that did not parse, and checks nothing else of it', () => {
+    const { error } = rejectionOf({
+      fragments: [
+        // Its timeoutMs is wrong: its id still names a fragment, its dependsOn is not looked at.
+        { id: 'a', source: 'a', query: q('a'), timeoutMs: -1, dependsOn: ['ghost'] },
+        { id: 'b', source: 'a', query: q('b'), dependsOn: ['a'] },
+        { id: 'a', source: 'a', query: q('c'), dependsOn: ['nowhere'] },
+      ],
+      schedule: 'sometimes',
+    });
+    expect(paths(error).sort()).toEqual(['fragments[0].timeoutMs', 'fragments[2].dependsOn[0]', 'fragments[2].id', 'schedule']);
+  });
 });
 
 describe('plan limits', () => {
