@@ -5,6 +5,7 @@ import { classifyError } from '../execution/classify.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { Row } from '../data/row.js';
 import { createValueMask } from '../value-mask.js';
+import { findUnserializable } from './payload-path.js';
 
 /**
  * What crosses Redis between a coordinator and a worker. Queries, params and rows are
@@ -83,7 +84,22 @@ export interface RemoteFailure {
   requests?: number;
 }
 
-export const encodePayload = (p: CallPayload): string => serialize(p).toString('base64');
+/**
+ * The job's payload, V8-serialized. A payload that cannot be (a function or a symbol among
+ * the principal's claims or in a bound value) is CONFIG_INVALID at that value's path
+ * (`principal.hook`, `params[0]`, `query.where.eq[1]`), not retryable; the message names its
+ * kind, never its content (V8's own message quotes a function's source).
+ */
+export function encodePayload(p: CallPayload): string {
+  try {
+    return serialize(p).toString('base64');
+  } catch {
+    const found = findUnserializable(p) ?? { path: '(root)', kind: 'a value' };
+    const message = `${found.kind} cannot be sent to a remote worker (a job's payload is V8-serialized)`;
+    throw new TributaryError('CONFIG_INVALID', `the call's ${found.path}: ${message}`, { retryable: false, issues: [{ path: found.path, message }] });
+  }
+}
+
 export const decodePayload = (s: string): CallPayload => deserialize(Buffer.from(s, 'base64')) as CallPayload;
 
 /** Rows → gzipped chunks of at most `chunkBytes` each. */

@@ -202,6 +202,18 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     if (landed) await landed;
     if (signal.aborted) onCounts({});
     signal.throwIfAborted();
+    // The budget's start (this process's clock) goes on Redis's, which the worker reads too. What the fragment
+    // sent is read now, with every report a delete of its count waited for. Encoded before anything waits for
+    // the job: a payload that cannot be (CONFIG_INVALID) is never queued.
+    const { sentAt } = data.payload;
+    const requests = data.requestsSent?.() ?? data.payload.requests;
+    let payload: string;
+    try {
+      payload = encodePayload({ ...data.payload, ...(sentAt === undefined ? {} : { sentAt: clock.fromLocal(sentAt) }), ...(requests ? { requests } : {}) });
+    } catch (error) {
+      onCounts({});
+      throw error;
+    }
     const jobId = randomUUID();
     return new Promise<Row[]>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -252,13 +264,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         },
         reject: giveUp,
       });
-      // The budget's start, taken on this process's clock when the call was made, goes on
-      // Redis's: the worker reads the time on it as well.
-      // What the fragment sent is read now, with every report a delete of its count waited for.
-      const { sentAt } = data.payload;
-      const requests = data.requestsSent?.() ?? data.payload.requests;
-      const payload = { ...data.payload, ...(sentAt === undefined ? {} : { sentAt: clock.fromLocal(sentAt) }), ...(requests ? { requests } : {}) };
-      q.add('fragment', { source: data.source, fragmentId: data.fragmentId, payload: encodePayload(payload) }, {
+      q.add('fragment', { source: data.source, fragmentId: data.fragmentId, payload }, {
         jobId,
         // One job is one attempt: tributary's own retry policy decides about another.
         attempts: 1,
