@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TributaryError } from '../../src/index.js';
-import { decodeRows, encodeRows, parseRemoteFailure, toRemoteFailure } from '../../src/remote/codec.js';
+import { decodePayload, decodeRows, encodePayload, encodeRows, parseRemoteFailure, toRemoteFailure } from '../../src/remote/codec.js';
 
 describe('remote codec', () => {
   it('splits large results into gzipped chunks no bigger than the limit, and restores them exactly', () => {
@@ -9,6 +9,37 @@ describe('remote codec', () => {
     expect(chunks.length).toBeGreaterThan(1);
     for (const c of chunks) expect(c.length).toBeLessThanOrEqual(16 * 1024);
     expect(decodeRows(chunks)).toEqual(rows);
+  });
+
+  it('refuses a payload V8 cannot serialize at the value\'s path, naming its kind and never its content', () => {
+    const cases: [unknown[], string, string][] = [
+      [[1, { deep: [0, () => 'secret-fn'] }], 'params[1].deep[1]', 'a function'],
+      [[new WeakMap()], 'params[0]', 'an object (WeakMap)'],
+      [[{ later: Promise.resolve('secret-promise') }], 'params[0].later', 'an object (Promise)'],
+      [[new Map([['k', Symbol('secret-sym')]])], 'params[0]', 'an object (Map)'],
+    ];
+    for (const [params, path, kind] of cases) {
+      let caught: unknown;
+      try {
+        encodePayload({ query: { table: 't' }, params });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(TributaryError);
+      const error = caught as TributaryError;
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID', retryable: false, issues: [{ path, message: expect.stringContaining(kind) as string }] });
+      expect(error.message).not.toMatch(/secret/);
+    }
+    // A cycle, a class instance (its methods stay on its prototype), bigint and bytes serialize as before.
+    const cyclic: Record<string, unknown> = { n: 1n, bin: Buffer.from('x') };
+    cyclic.self = cyclic;
+    class Point {
+      constructor(readonly x: number) {}
+      norm(): number {
+        return Math.abs(this.x);
+      }
+    }
+    expect(decodePayload(encodePayload({ query: {}, params: [cyclic, new Point(3)] })).params).toEqual([cyclic, { x: 3 }]);
   });
 
   it('stores nothing for an empty result', () => {
