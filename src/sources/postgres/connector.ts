@@ -149,8 +149,8 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
     });
     // The statement is still running (an abort, a limit): reject now, stop it on the
     // server in the background, then destroy the client. Reusing it could let a late
-    // cancel hit the next statement that runs on it.
-    const abandon = (reason: unknown): void => {
+    // cancel hit the next statement that runs on it. A method, not an arrow: tsx's keepNames names each arrow (see allRows).
+    const { abandon } = { abandon(reason: unknown): void {
       if (settled) return;
       settled = true;
       watch?.stop();
@@ -164,7 +164,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
           void lease.release(new Error('statement abandoned (cancelled or over a limit)'));
         }
       });
-    };
+    } };
     // Rows are counted only under a bound; pg keeps them in the result either way.
     if (bounds.bounded) {
       statement.on('row', (row: Row, result) => {
@@ -243,13 +243,13 @@ export function postgresSource(options: PostgresSourceOptions = {}): PostgresSou
   function allRows(query: SqlQuery, ctx: ExecuteContext, bounds: LimitCounter): Promise<Row[]> {
     return new Promise<Row[]>((resolve, reject) => {
       const as = roleFor(role, ctx.principal, name);
-      const start = (lease: PgLease): void => run(lease, query, ctx, bounds, resolve, reject);
+      // No closure bound to a name per call: under tsx (esbuild's keepNames) each costs a defineProperty.
       life.connectWith(ctx, {
         connected(client) {
           try {
             const lease = leaseOf(client, as, ctx);
-            if (lease instanceof Promise) lease.then(start).catch(reject);
-            else start(lease);
+            if (lease instanceof Promise) lease.then((l) => run(l, query, ctx, bounds, resolve, reject)).catch(reject);
+            else run(lease, query, ctx, bounds, resolve, reject);
           } catch (error) {
             reject(error as Error);
           }

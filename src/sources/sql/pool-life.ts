@@ -100,7 +100,8 @@ export class PoolLife<C> {
     });
     // The pool may answer at once (an ending pool does): the watch is set before it is asked.
     let answered = false;
-    const arrived = (error: unknown, connection?: C): void => {
+    // A method, not an arrow: under tsx (esbuild's keepNames) a named arrow costs a defineProperty per call.
+    const { arrived } = { arrived(error: unknown, connection?: C): void {
       if (answered) return;
       answered = true;
       watch.stop();
@@ -115,7 +116,7 @@ export class PoolLife<C> {
         driver.release(connection);
         to.failed(ctx.signal.reason);
       } else to.connected(connection);
-    };
+    } };
     try {
       cancel = driver.acquire(arrived);
       if (answered) cancel = undefined;
