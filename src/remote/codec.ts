@@ -102,10 +102,22 @@ export function encodePayload(p: CallPayload): string {
 
 export const decodePayload = (s: string): CallPayload => deserialize(Buffer.from(s, 'base64')) as CallPayload;
 
-/** Rows → gzipped chunks of at most `chunkBytes` each. */
+/**
+ * Rows → gzipped chunks of at most `chunkBytes` each. Rows V8 cannot serialize (a custom
+ * source's row holding a function or a symbol) are SOURCE_BAD_RESPONSE at the value's path
+ * (`rows[3].fn`), not retryable; the message names its kind, never its content.
+ */
 export function encodeRows(rows: Row[], chunkBytes: number): Buffer[] {
   if (rows.length === 0) return [];
-  const packed = gzipSync(serialize(rows), { level: 1 });
+  let serialized: Buffer;
+  try {
+    serialized = serialize(rows);
+  } catch {
+    const found = findUnserializable(rows, 'rows') ?? { path: 'rows', kind: 'a value' };
+    const message = `${found.kind} cannot be sent from a remote worker (rows are V8-serialized)`;
+    throw new TributaryError('SOURCE_BAD_RESPONSE', `the source's ${found.path}: ${message}`, { retryable: false, issues: [{ path: found.path, message }] });
+  }
+  const packed = gzipSync(serialized, { level: 1 });
   const chunks: Buffer[] = [];
   for (let at = 0; at < packed.length; at += chunkBytes) chunks.push(packed.subarray(at, at + chunkBytes));
   return chunks;
