@@ -76,13 +76,13 @@ const querySetup = setup({
      * executor, named by the source). Fragments the in-process cache answers (or a resumed
      * run's store) settle here, in this step, without an event of their own (their
      * `fragment.cached` progress events go to `events$`); under `eager`, what they make ready
-     * is taken too. The run announces a level (`level.started`) as it takes the level's first
-     * fragment, not on the state's entry (under `eager` the state may follow, or be passed). One assign:
+     * is taken too. On a level's entry (`params.level`) it announces the level. One assign:
      * one context copy per dispatch.
      */
     dispatch: enqueueActions(({ context, enqueue, system }, params: { level: number } | undefined) => {
       const port = portOf(system);
       const level = params?.level ?? context.level;
+      if (level !== context.level) port.levelStarted(level);
       let ready = port.takeReady(level);
       if (!ready) {
         if (level !== context.level) enqueue.assign({ level });

@@ -50,6 +50,8 @@ export interface QueryPort {
   readonly schedule: 'levels' | 'eager';
   /** The sources the plan uses: one child actor each, with these ids. */
   readonly sources: readonly string[];
+  /** The machine entered `executing-level-<level>`. */
+  levelStarted(level: number): void;
   /**
    * The fragments that may start now: those to send to their source actors, and those the
    * in-process cache already answers (recorded as succeeded; the machine counts them settled

@@ -16,9 +16,6 @@ import type { Dispatch } from './scheduler.js';
 export function takeReady(port: RunPort, level: number): Ready | undefined {
   const send = port.scheduler.take(port.schedule, level);
   if (!send) return undefined;
-  // A level starts with its first fragment taken (under `eager`, maybe while the state names a
-  // lower one), announced before that fragment's own events.
-  port.levelsStarted(port.scheduler.highestSent);
   // A resumed run: fragments whose rows the run store holds settle here, like cache hits.
   const restored = port.rt.durable?.restored;
   let cached = restored ? restore(port, send, restored) : undefined;

@@ -46,8 +46,6 @@ export class RunPort implements QueryPort, BindContext {
   stopReason: TributaryError | undefined;
   mergeError: TributaryError | undefined;
   readonly #spawned = new Set<string>();
-  /** The highest level announced by `level.started` (-1: none yet). */
-  #announced = -1;
   readonly #runners = new Map<string, SourceRunner>();
   /** The query's deadline (the run's, else the plan's or executor's), shared out over the plan. */
   readonly deadline: QueryDeadline | undefined;
@@ -151,16 +149,9 @@ export class RunPort implements QueryPort, BindContext {
     return Math.round((this.rt.clock.now() - this.t0) * 1000) / 1000;
   }
 
-  /**
-   * Levels up to `highest` have had a fragment taken: each not yet announced is (in order, once).
-   * A level's fragments depend on the level below's, so none is passed over.
-   */
-  levelsStarted(highest: number): void {
-    while (this.#announced < highest) {
-      const level = ++this.#announced;
-      this.events.levelStarted(level);
-      if (this.events.wanted) this.events.emit({ type: 'level.started', queryId: this.queryId, runId: this.runId, at: this.at(), level });
-    }
+  levelStarted(level: number): void {
+    this.events.levelStarted(level);
+    if (this.events.wanted) this.events.emit({ type: 'level.started', queryId: this.queryId, runId: this.runId, at: this.at(), level });
   }
 
   takeReady(level: number): Ready | undefined {

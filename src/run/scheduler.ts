@@ -17,7 +17,6 @@ export class Scheduler {
   readonly #ready: number[][];
   readonly #taken: number[];
   readonly #sourceOf: readonly number[];
-  #highestSent = -1;
 
   constructor(prepared: PreparedPlan, table: StatusTable) {
     this.#prepared = prepared;
@@ -52,16 +51,10 @@ export class Scheduler {
         const s = this.#sourceOf[i]!;
         (out[s] ??= []).push(i);
         this.#table.queued(i);
-        if (l > this.#highestSent) this.#highestSent = l;
       }
       this.#taken[l] = t;
     }
     return out;
-  }
-
-  /** The highest level with a fragment taken so far (-1: none). */
-  get highestSent(): number {
-    return this.#highestSent;
   }
 
   /** True when every dependency of fragment `i` has succeeded. */
