@@ -1,7 +1,7 @@
 import type { ErrorIssue } from '../errors.js';
 import { findCycle } from './graph.js';
 import { findRefs, formatPath, isFromRef, type FoundRef } from './refs.js';
-import { fragmentSchema, type Fragment } from './schema.js';
+import { fragmentIdSchema, fragmentSchema, type Fragment } from './schema.js';
 
 /** The fragments' graph: each id once, and what is wrong with their ids and dependencies. */
 export interface FragmentGraph {
@@ -14,7 +14,7 @@ export interface FragmentGraph {
  * The graph checks of a plan's fragments: duplicate ids, a `dependsOn` naming no fragment,
  * a `$from` to a fragment not in `dependsOn`, a `batch.param` that binds nothing, a
  * dependency cycle. `fragments[i]` is undefined for a fragment that did not parse (its
- * schema issues are reported apart): its `id`, when it is a string, still counts as a
+ * schema issues are reported apart): its `id`, when the schema takes it, still counts as a
  * fragment's id (`idOf`), but nothing else of it is checked, and a cycle through it is not seen.
  */
 export function checkFragmentGraph(fragments: readonly (Fragment | undefined)[], idOf: (i: number) => string | undefined = () => undefined): FragmentGraph {
@@ -73,7 +73,9 @@ export function graphIssuesOfUnparsed(plan: unknown): ErrorIssue[] {
   const idOf = (i: number): string | undefined => {
     const f: unknown = raw[i];
     const id = typeof f === 'object' && f !== null ? (f as { id?: unknown }).id : undefined;
-    return typeof id === 'string' ? id : undefined;
+    // Only an id the schema takes: one it rejects (too long, control characters) is neither counted nor echoed.
+    const parsed = fragmentIdSchema.safeParse(id);
+    return parsed.success ? parsed.data : undefined;
   };
   return checkFragmentGraph(fragments, idOf).issues;
 }

@@ -249,6 +249,23 @@ describe('validatePlan', () => {
     });
     expect(paths(error).sort()).toEqual(['fragments[0].timeoutMs', 'fragments[2].dependsOn[0]', 'fragments[2].id', 'schedule']);
   });
+
+  it('does not count or echo an id the schema rejected (too long, control characters) in a plan that failed its schema', () => {
+    const long = 'x'.repeat(5000);
+    const escape = 'a\u001b[2Jb';
+    const { error } = rejectionOf({
+      fragments: [
+        { id: long, source: 'a', query: q('a') },
+        { id: long, source: 'a', query: q('b') },
+        { id: escape, source: 'a', query: q('c') },
+        { id: escape, source: 'a', query: q('d') },
+      ],
+    });
+    expect(paths(error).sort()).toEqual(['fragments[0].id', 'fragments[1].id', 'fragments[2].id', 'fragments[3].id']);
+    expect(error.message).not.toContain(long);
+    expect(error.message).not.toContain(escape);
+    expect(error.issues.some((i) => i.message.includes('duplicate'))).toBe(false);
+  });
 });
 
 describe('plan limits', () => {
