@@ -55,9 +55,17 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
     throw invalid([{ path: '(root)', message: `the plan cannot be read as JSON: ${(error as Error).message}` }]);
   }
 
-  const parsed = planSchema.safeParse(own);
-  // The fragments that parsed are checked as a graph too, so every problem is listed at once.
-  if (!parsed.success) throw invalid([...zodIssues(parsed.error.issues), ...graphIssuesOfUnparsed(own)]);
+  let parsed: ReturnType<typeof planSchema.safeParse>;
+  let unparsedGraph: ErrorIssue[] = [];
+  try {
+    parsed = planSchema.safeParse(own);
+    // The fragments that parsed are checked as a graph too, so every problem is listed at once.
+    if (!parsed.success) unparsedGraph = graphIssuesOfUnparsed(own);
+  } catch (error) {
+    // An object that says how it serializes (toJSON) is kept as it is, unread: a getter of it may throw here.
+    throw invalid([{ path: '(root)', message: `the plan cannot be read as JSON: ${(error as Error).message}` }]);
+  }
+  if (!parsed.success) throw invalid([...zodIssues(parsed.error.issues), ...unparsedGraph]);
   const plan = parsed.data;
 
   const issues: ErrorIssue[] = [];

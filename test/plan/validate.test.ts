@@ -352,6 +352,24 @@ describe('plan limits', () => {
     expect(error.message).toContain('gone');
   });
 
+  it('rejects a fragment that says how it serializes (toJSON) and whose getter throws with PLAN_INVALID, never a raw error', () => {
+    // The shape checks and the own copy take an object with toJSON as one value: the schema is the first to read it.
+    class Opaque {
+      toJSON(): string {
+        return 'opaque';
+      }
+      get id(): string {
+        throw new Error('gone');
+      }
+    }
+    for (const plan of [{ fragments: [new Opaque()] }, { fragments: [new Opaque()], merge: { op: 'full' } }]) {
+      const { error, spy } = rejectionOf(plan);
+      expect(error.code).toBe('PLAN_INVALID');
+      expect(error.issues).toEqual([{ path: '(root)', message: expect.stringContaining('cannot be read') as string }]);
+      expect(spy.execute).not.toHaveBeenCalled();
+    }
+  });
+
   it('accepts a bigint once the app has taught JSON bigints (BigInt.prototype.toJSON)', () => {
     const proto = BigInt.prototype as { toJSON?: () => string };
     proto.toJSON = function (this: bigint) {
