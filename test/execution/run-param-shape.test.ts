@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createExecutor, memorySource, type Executor } from '../../src/index.js';
-import { TributaryError } from '../../src/errors.js';
+import { runRefusal } from '../support/engine.js';
 
 /**
  * Run parameters come from the caller, outside the plan, so the plan's JSON checks never saw
@@ -17,15 +17,6 @@ function nested(depth: number): unknown {
   return value;
 }
 
-async function refusal(executor: Executor, params: Record<string, unknown>): Promise<TributaryError> {
-  try {
-    await executor.execute(plan, { params });
-  } catch (error) {
-    if (error instanceof TributaryError) return error;
-    throw error;
-  }
-  throw new Error('the run was not refused');
-}
 
 describe('run parameters are shaped like JSON before a run starts', () => {
   let executor: Executor | undefined;
@@ -39,7 +30,7 @@ describe('run parameters are shaped like JSON before a run starts', () => {
     const source = memorySource({ tables: { t } });
     const counted = { ...source, execute: (...args: Parameters<typeof source.execute>) => (calls++, source.execute(...args)) };
     executor = createExecutor({ sources: { m: counted }, ...options });
-    const error = await refusal(executor, { ids: nested(100_000) });
+    const error = await runRefusal(executor, plan, { ids: nested(100_000) });
     expect(error.code).toBe('PLAN_INVALID');
     expect(error.issues).toEqual([{ path: `params.ids${'[0]'.repeat(128)}`, message: 'run parameter "ids": the value nests deeper than 128 levels' }]);
     expect(calls).toBe(0);
@@ -48,17 +39,17 @@ describe('run parameters are shaped like JSON before a run starts', () => {
   it('follows the executor limits: maxNesting', async () => {
     executor = createExecutor({ sources: { m: memorySource({ tables: { t } }) }, limits: { maxNesting: 10 } });
     expect((await executor.execute(plan, { params: { ids: nested(10) } })).status).toBe('ok');
-    expect((await refusal(executor, { ids: nested(11) })).issues).toEqual([{ path: `params.ids${'[0]'.repeat(10)}`, message: 'run parameter "ids": the value nests deeper than 10 levels' }]);
+    expect((await runRefusal(executor, plan, { ids: nested(11) })).issues).toEqual([{ path: `params.ids${'[0]'.repeat(10)}`, message: 'run parameter "ids": the value nests deeper than 10 levels' }]);
   });
 
   it('refuses a parameter that holds itself, and a Map or function inside a list, at their paths', async () => {
     executor = createExecutor({ sources: { m: memorySource({ tables: { t } }) } });
     const cyclic: unknown[] = [1];
     cyclic.push([cyclic]);
-    expect((await refusal(executor, { ids: cyclic })).issues).toEqual([{ path: 'params.ids[1][0]', message: 'run parameter "ids": the value contains a reference cycle and is not JSON' }]);
-    expect((await refusal(executor, { ids: [1, new Map()] })).issues).toEqual([{ path: 'params.ids[1]', message: expect.stringContaining('a Map is not JSON') }]);
-    expect((await refusal(executor, { ids: [1, () => 2] })).issues).toEqual([{ path: 'params.ids[1]', message: expect.stringContaining('a function is not JSON') }]);
-    expect((await refusal(executor, { ids: new Set([1]) })).issues).toEqual([{ path: 'params.ids', message: expect.stringContaining('a Set is not JSON') }]);
+    expect((await runRefusal(executor, plan, { ids: cyclic })).issues).toEqual([{ path: 'params.ids[1][0]', message: 'run parameter "ids": the value contains a reference cycle and is not JSON' }]);
+    expect((await runRefusal(executor, plan, { ids: [1, new Map()] })).issues).toEqual([{ path: 'params.ids[1]', message: expect.stringContaining('a Map is not JSON') }]);
+    expect((await runRefusal(executor, plan, { ids: [1, () => 2] })).issues).toEqual([{ path: 'params.ids[1]', message: expect.stringContaining('a function is not JSON') }]);
+    expect((await runRefusal(executor, plan, { ids: new Set([1]) })).issues).toEqual([{ path: 'params.ids', message: expect.stringContaining('a Set is not JSON') }]);
   });
 
   it('runs lists of ids, bigints, Dates and shared (not cyclic) values as before', async () => {

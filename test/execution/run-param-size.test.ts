@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createExecutor, memorySource, type Executor } from '../../src/index.js';
-import { TributaryError } from '../../src/errors.js';
+import { runRefusal } from '../support/engine.js';
 import { jsonSize } from '../../src/plan/json-size.js';
 
 /**
@@ -13,15 +13,6 @@ const plan = {
   fragments: [{ id: 'f', source: 'm', query: { table: 't', where: { and: [{ in: ['a', { $param: 'names' }] }, { ne: ['a', { $param: 'other' }] }] } } }],
 };
 
-async function refusal(executor: Executor, params: Record<string, unknown>): Promise<TributaryError> {
-  try {
-    await executor.execute(plan, { params });
-  } catch (error) {
-    if (error instanceof TributaryError) return error;
-    throw error;
-  }
-  throw new Error('the run was not refused');
-}
 
 describe('run parameters are bounded in size together', () => {
   let executor: Executor | undefined;
@@ -35,7 +26,7 @@ describe('run parameters are bounded in size together', () => {
     const source = memorySource({ tables: { t } });
     const counted = { ...source, execute: (...args: Parameters<typeof source.execute>) => (calls++, source.execute(...args)) };
     executor = createExecutor({ sources: { m: counted }, cache: false });
-    const error = await refusal(executor, { names: ['x'], other: 'z'.repeat(50 * 2 ** 20) });
+    const error = await runRefusal(executor, plan, { names: ['x'], other: 'z'.repeat(50 * 2 ** 20) });
     expect(error.code).toBe('PLAN_INVALID');
     expect(error.issues).toEqual([{ path: 'params.other', message: 'run parameter "other": the run\'s params are larger than 1048576 bytes as JSON (maxPlanBytes)' }]);
     expect(calls).toBe(0);
@@ -45,9 +36,9 @@ describe('run parameters are bounded in size together', () => {
     executor = createExecutor({ sources: { m: memorySource({ tables: { t } }) } });
     const half = 'q'.repeat(600_000);
     expect((await executor.execute(plan, { params: { names: ['x', half], other: 'z' } })).rows).toEqual([{ a: 'x' }]);
-    expect((await refusal(executor, { names: ['x', half], other: half })).issues.map((i) => i.path)).toEqual(['params.other']);
+    expect((await runRefusal(executor, plan, { names: ['x', half], other: half })).issues.map((i) => i.path)).toEqual(['params.other']);
     // UTF-8 bytes, not UTF-16 units: 400,000 three-byte characters are 1.2 MB.
-    expect((await refusal(executor, { names: ['x'], other: '€'.repeat(400_000) })).issues.map((i) => i.path)).toEqual(['params.other']);
+    expect((await runRefusal(executor, plan, { names: ['x'], other: '€'.repeat(400_000) })).issues.map((i) => i.path)).toEqual(['params.other']);
   });
 
   it('admits a list of 100,000 ids (about 600 KB as JSON), and follows maxPlanBytes', async () => {
@@ -57,7 +48,7 @@ describe('run parameters are bounded in size together', () => {
     await executor.close();
     executor = createExecutor({ sources: { m: memorySource({ tables: { t } }) }, limits: { maxPlanBytes: 300 } });
     expect((await executor.execute(plan, { params: { names: ['x'], other: 'z'.repeat(250) } })).status).toBe('ok');
-    expect((await refusal(executor, { names: ['x'], other: 'z'.repeat(300) })).issues.map((i) => i.path)).toEqual(['params.other']);
+    expect((await runRefusal(executor, plan, { names: ['x'], other: 'z'.repeat(300) })).issues.map((i) => i.path)).toEqual(['params.other']);
   });
 
   it('measures as JSON text does', () => {

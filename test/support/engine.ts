@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { ExecuteContext, ExecutionEvent, QueryRun, Row, SourceExecutor } from '../../src/index.js';
+import type { ExecuteContext, ExecutionEvent, Executor, QueryRun, Row, SourceExecutor } from '../../src/index.js';
+import { TributaryError } from '../../src/errors.js';
 
 /**
  * Stand-in sources and collectors for the engine's tests. A test source's native query is
@@ -166,4 +167,15 @@ export function sortRows(rows: readonly Row[]): Row[] {
     const y = JSON.stringify(b);
     return x < y ? -1 : x > y ? 1 : 0;
   });
+}
+
+/** The TributaryError a run of `plan` with `params` is refused with (thrown or rejected); fails if it runs. */
+export async function runRefusal(executor: Executor, plan: Parameters<Executor['execute']>[0], params: Record<string, unknown>): Promise<TributaryError> {
+  try {
+    await executor.execute(plan, { params });
+  } catch (error) {
+    if (error instanceof TributaryError) return error;
+    throw error;
+  }
+  throw new Error('the run was not refused');
 }
