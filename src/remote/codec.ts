@@ -94,10 +94,15 @@ export function encodePayload(p: CallPayload): string {
   try {
     return serialize(p).toString('base64');
   } catch {
-    const found = findUnserializable(p) ?? { path: '(root)', kind: 'a value' };
-    const message = `${found.kind} cannot be sent to a remote worker (a job's payload is V8-serialized)`;
-    throw new TributaryError('CONFIG_INVALID', `the call's ${found.path}: ${message}`, { retryable: false, issues: [{ path: found.path, message }] });
+    throw unserializable('CONFIG_INVALID', p, '', "the call's", "cannot be sent to a remote worker (a job's payload is V8-serialized)");
   }
+}
+
+/** What V8 could not serialize in `root`, at its path and by its kind, never its content; not retryable. */
+function unserializable(code: 'CONFIG_INVALID' | 'SOURCE_BAD_RESPONSE', root: unknown, prefix: string, whose: string, why: string): TributaryError {
+  const found = findUnserializable(root, prefix) ?? { path: prefix === '' ? '(root)' : prefix, kind: 'a value' };
+  const message = `${found.kind} ${why}`;
+  return new TributaryError(code, `${whose} ${found.path}: ${message}`, { retryable: false, issues: [{ path: found.path, message }] });
 }
 
 export const decodePayload = (s: string): CallPayload => deserialize(Buffer.from(s, 'base64')) as CallPayload;
@@ -113,9 +118,7 @@ export function encodeRows(rows: Row[], chunkBytes: number): Buffer[] {
   try {
     serialized = serialize(rows);
   } catch {
-    const found = findUnserializable(rows, 'rows') ?? { path: 'rows', kind: 'a value' };
-    const message = `${found.kind} cannot be sent from a remote worker (rows are V8-serialized)`;
-    throw new TributaryError('SOURCE_BAD_RESPONSE', `the source's ${found.path}: ${message}`, { retryable: false, issues: [{ path: found.path, message }] });
+    throw unserializable('SOURCE_BAD_RESPONSE', rows, 'rows', "the source's", 'cannot be sent from a remote worker (rows are V8-serialized)');
   }
   const packed = gzipSync(serialized, { level: 1 });
   const chunks: Buffer[] = [];
