@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { TributaryError } from '../errors.js';
-import { defaultIsRetryable, type SourceExecutor } from '../sources/source.js';
+import { defaultIsRetryable, type Principal, type SourceExecutor } from '../sources/source.js';
 import { reportCounted } from '../sources/call-limits.js';
 import { requestCapOf, requestTallyOf, type RequestTally } from '../sources/request-tally.js';
 import { createRemoteLane, type RemoteLane, type RemoteLaneOptions } from './remote-lane.js';
+import { settledWithin } from './settled-within.js';
 
 /** Marks errors that came back from a worker: their `retryable` was decided there. */
 const remoteErrors = new WeakSet<object>();
 
 /** Names each fragment's tally (one per fragment and run) for its count in Redis. */
 const tallyNames = new WeakMap<RequestTally, string>();
+/** How long `close()` waits for the statements of given-up jobs to be stopped before it closes the inner source. */
+const CLOSE_STOP_MS = 1000;
+
 const tallyName = (tally: RequestTally): string => {
   let name = tallyNames.get(tally);
   if (name === undefined) tallyNames.set(tally, (name = randomUUID()));
@@ -20,7 +24,8 @@ const tallyName = (tally: RequestTally): string => {
  * Wraps a source so that each call runs as one BullMQ job on a worker (`createWorker`)
  * that has a source of the same name. Everything else (kind, query schema, lane size,
  * cache scope, version) is the inner source's, so validation, caching, limits and events
- * behave as in-process; the inner source itself is only closed, never called.
+ * behave as in-process; the inner source itself runs no call (it only stops given-up jobs'
+ * statements, below, and is closed).
  *
  * Pass a lane to share one queue's connections between sources; given options, the source
  * opens its own and closes them in `close()`.
@@ -32,6 +37,13 @@ const tallyName = (tally: RequestTally): string => {
  * which the jobs of the fragment reserve from together (job-requests.ts): the cap bounds the
  * fragment, not the job, and is this process's, not the worker's.
  *
+ * A call aborted (cancel, timeout, fail-fast, `close()`) once its job runs also stops the
+ * job's statement from here, when the inner source can (`stopTagged`: MariaDB): the worker
+ * tags it with the job id, so this process finds it on the server as a live worker's reaper
+ * does, without waiting for a dead worker's job to be failed as stalled. A live worker stops
+ * it too when it hears the abort; the statement is stopped by its query id, so the second
+ * stop finds nothing.
+ *
  * @example
  * const lane = createRemoteLane({ connection: 'redis://127.0.0.1:6379', queue: 'tributary' });
  * const executor = createExecutor({ sources: { crm: remoteSource('crm', sqliteSource({ file }), lane) } });
@@ -40,11 +52,24 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
   const owned = 'call' in lane ? undefined : createRemoteLane(lane);
   const target = owned ?? (lane as RemoteLane);
   const maxRequests = requestCapOf(inner);
+  // The stops of given-up jobs' statements under way: close() lets them finish first.
+  const stopping = new Set<Promise<unknown>>();
+  const stopStatement = (jobId: string, principal: Principal | undefined): void => {
+    const p = inner.stopTagged!(jobId, principal ? { principal } : {}).catch(() => undefined);
+    stopping.add(p);
+    void p.finally(() => stopping.delete(p));
+  };
   const wrapped: SourceExecutor<Q> = {
     kind: inner.kind,
     querySchema: inner.querySchema,
     execute: (query, ctx) => {
       const tally = requestTallyOf(ctx);
+      // The job, once a worker has taken it: a statement of it may be running on the server.
+      let taken: string | undefined;
+      const onRemote = (info: { worker: string; jobId: string }): void => {
+        taken = info.jobId;
+        ctx.onRemote?.(info);
+      };
       return target
         .call(
           // What the fragment sent, read again when the job is queued (a report may come in meanwhile).
@@ -62,13 +87,15 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
             },
           },
           ctx.signal,
-          ctx.onRemote,
+          onRemote,
           ({ requests, bytes }) => {
             if (requests !== undefined) tally.requests += requests;
             if (bytes !== undefined) reportCounted(ctx, { bytes });
           },
         )
         .catch((error: unknown) => {
+          // Given up while its worker ran it: that worker may be dead, its statement running on.
+          if (ctx.signal.aborted && taken !== undefined && inner.stopTagged !== undefined) stopStatement(taken, ctx.principal);
           if (error instanceof TributaryError && error.retryable !== undefined) remoteErrors.add(error);
           throw error;
         });
@@ -78,6 +105,7 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
       return inner.isRetryable ? inner.isRetryable(error) : defaultIsRetryable(error);
     },
     close: async () => {
+      if (stopping.size > 0) await settledWithin(Promise.allSettled([...stopping]), CLOSE_STOP_MS);
       await Promise.allSettled([owned?.close(), inner.close?.()]);
     },
   };

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import mysql from 'mysql2/promise';
 import { afterAll, expect, it } from 'vitest';
-import { createRemoteLane, createWorker, mysqlSource, type RemoteWorker } from '../../src/index.js';
+import { createRemoteLane, createWorker, mysqlSource, remoteSource, type RemoteWorker } from '../../src/index.js';
 import { describeRedis, dropKeys, REDIS_URL } from '../support/redis.js';
 import { describeWithServer, eventually, mysqlAdmin, requireServer, type Admin } from '../support/servers.js';
 import { spawnWorker, stopWorker, type WorkerProcess } from '../remote/fixtures/spawn.js';
@@ -75,6 +75,35 @@ describeRedis('a BullMQ worker killed mid-statement', () => {
         await lane.close();
         for (const { id } of await running(admin, marker)) await admin.exec(`KILL QUERY ${id}`).catch(() => undefined);
         await admin.close();
+      }
+    });
+
+    it('has its statement stopped by the coordinator when it cancels the call, with no worker left alive to reap it', { timeout: 60_000 }, async () => {
+      const alone = `tributary-test-${randomUUID()}`;
+      const worker = await spawnWorker({ QUEUE: alone, WORKER_ID: 'my-alone', MYSQL_URL: server.url, TRIBUTARY_REDIS_URL: REDIS_URL }, mysqlWorker);
+      const admin = await mysqlAdmin(server.url);
+      const lane = createRemoteLane({ connection: REDIS_URL, queue: alone });
+      // The coordinator's own copy of the source: it runs no call, but can stop a tagged statement.
+      const my = remoteSource('my', mysqlSource({ url: server.url }), lane);
+      const marker = `cancelled_${randomUUID().slice(0, 8)}`;
+      try {
+        const cancel = new AbortController();
+        const call = Promise.resolve(my.execute({ sql: LONG(marker) }, { params: [], signal: cancel.signal }));
+        call.catch(() => undefined);
+        expect(await eventually(async () => (await running(admin, marker)).length === 1, 15_000)).toBe(true);
+        await stopWorker(worker, 'SIGKILL');
+        cancel.abort(new Error('cancelled'));
+        await expect(call).rejects.toThrow('cancelled');
+        // No live worker fails the job as stalled, so nothing else stops the 60 s statement.
+        expect(await eventually(async () => (await running(admin, marker)).length === 0, 5000)).toBe(true);
+      } finally {
+        await my.close?.();
+        for (const { id } of await running(admin, marker)) await admin.exec(`KILL QUERY ${id}`).catch(() => undefined);
+        await admin.close();
+        const q = new Queue(alone, { connection: { url: REDIS_URL } });
+        await q.obliterate({ force: true });
+        await q.close();
+        await dropKeys(`tributary:${alone}:`);
       }
     });
   });
