@@ -35,11 +35,27 @@ function columnFix(field: FieldPacket): ((value: unknown) => unknown) | undefine
     case FLOAT: // the binary protocol gives the float32's double value
       return (v) => (typeof v === 'number' ? normalizeFloat32(v) : v);
     case TIMESTAMP:
-    case DATETIME: // dateStrings gives 'YYYY-MM-DD HH:MM:SS[.ffffff]' in the session's UTC
-      return (v) => (typeof v === 'string' ? normalizeTimestamp(v) : v);
+    case DATETIME: {
+      // dateStrings gives 'YYYY-MM-DD HH:MM:SS[.ffffff]' in the session's UTC
+      const places = field.decimals;
+      return (v) => (typeof v === 'string' ? serverFraction(normalizeTimestamp(v), places) : v);
+    }
     default:
       return undefined;
   }
+}
+
+/** A date or time with no fraction (in the binary protocol, one of zero), kept as text. */
+const WHOLE_SECONDS = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+
+/**
+ * A DATETIME(n) / TIMESTAMP(n) value left as the server's text (a zero or partly zero date,
+ * which no ISO instant holds) with its `places` fraction digits, as the server writes it:
+ * the binary protocol leaves out a fraction of zero (`'0000-00-00 00:00:00'` for the
+ * server's `'0000-00-00 00:00:00.000'`). An ISO instant is left as it is.
+ */
+function serverFraction(text: string, places: number): string {
+  return places > 0 && places <= 6 && WHOLE_SECONDS.test(text) ? `${text}.${'0'.repeat(places)}` : text;
 }
 
 /**
