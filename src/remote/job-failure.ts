@@ -8,12 +8,22 @@ const STALLED = /stalled/i;
 export const requestsOf = (n: unknown): number | undefined => (Number.isSafeInteger(n) && (n as number) > 0 ? (n as number) : undefined);
 
 /**
+ * The requests a failed job sent: as its worker wrote them, or — BullMQ failed the job itself,
+ * its worker gone — as `reclaim` finds them in its fragment's count (ending the job there, see
+ * job-requests.ts), when it had one. @internal
+ */
+export async function failedJobRequests(reason: string | undefined, reclaim: (() => Promise<number>) | undefined): Promise<number | undefined> {
+  const remote = parseRemoteFailure(reason);
+  return requestsOf(remote ? remote.requests : await reclaim?.());
+}
+
+/**
  * The error a failed job stands for, on the coordinator: the worker's classified failure as it
  * wrote it (code, retryable, driver code), or — when BullMQ failed the job itself, a stalled
  * job whose worker died or hung mid-call — a retryable SOURCE_UNAVAILABLE naming that worker
- * (`startedBy`, else the job's `processedBy`). @internal
+ * (`startedBy`, else the job's `processedBy`). Its requests as `failedJobRequests` finds them. @internal
  */
-export async function jobFailure(q: Queue, queue: string, jobId: string, reason: string, startedBy: string | undefined): Promise<{ error: TributaryError; worker: string | undefined; requests?: number | undefined }> {
+export async function jobFailure(q: Queue, queue: string, jobId: string, reason: string, startedBy: string | undefined, reclaim?: () => Promise<number>): Promise<{ error: TributaryError; worker: string | undefined; requests?: number | undefined }> {
   const remote = parseRemoteFailure(reason);
   if (remote) {
     const code: ErrorCode = (errorCodes as string[]).includes(remote.code) ? (remote.code as ErrorCode) : 'FRAGMENT_FAILED';
@@ -26,5 +36,5 @@ export async function jobFailure(q: Queue, queue: string, jobId: string, reason:
   }
   const worker = startedBy ?? (await Job.fromId(q, jobId).catch(() => undefined))?.processedBy;
   const why = STALLED.test(reason) ? `its worker${worker ? ` ${worker}` : ''} stopped answering (${reason})` : reason;
-  return { error: new TributaryError('SOURCE_UNAVAILABLE', `job ${jobId} on queue "${queue}" failed: ${why}`, { retryable: true }), worker };
+  return { error: new TributaryError('SOURCE_UNAVAILABLE', `job ${jobId} on queue "${queue}" failed: ${why}`, { retryable: true }), worker, requests: await failedJobRequests(reason, reclaim) };
 }

@@ -8,62 +8,120 @@ import type { CallPayload } from './codec.js';
  * request-tally.ts). A job carries the coordinator's cap and the name of the fragment's count
  * in Redis (`tributary:<queue>:requests:<tally>`): its call reserves there, so the jobs of one
  * fragment in flight at once (batches, retries, hedged calls, on any workers) cannot pass the
- * cap between them. When the job ends, what it reserved and did not send is given back, and
- * what it sent is reported to the coordinator, whose tally seeds the count again if it is
- * gone (the coordinator deletes it once no job of the fragment is left, see tally-keys.ts; a
- * TTL, renewed at every change, ends it if no one does). @internal
+ * cap between them. The count is a hash: the fragment's count (`n`) and, per job, what it
+ * reserved (`r:<jobId>`), what of that it has sent (`s:<jobId>`: a page as it is reserved, a
+ * list value as it goes) and whether it has ended (`d:<jobId>`). When the job ends, its worker
+ * gives back what it reserved and did not send, and reports what it sent to the coordinator;
+ * a job whose worker died is ended by the coordinator instead (`reclaimJobRequests`), which
+ * gives back what it reserved and never sent and reads what it did. An ended job reserves
+ * nothing more. The coordinator deletes the count once no job of the fragment is left (see
+ * tally-keys.ts; a TTL, renewed at every change, ends it if no one does). @internal
  */
 
 /** How long a fragment's count outlives its last change without a coordinator to delete it. */
 export const REQUEST_COUNT_TTL_MS = 60 * 60_000;
 
 /**
- * KEYS: the count. ARGV: n, max, seed (what the fragment had sent when the job was queued),
- * TTL ms. Adds n when the count (at least the seed) stays at most max. Returns { fits, before }.
+ * KEYS: the count. ARGV: job id, n, max, seed (what the fragment had sent when the job was
+ * queued), TTL ms, 1 when the n requests go at once (pages). Adds n to the count (at least the
+ * seed) when it stays at most max, and to the job's reservation. Returns { fits, before }:
+ * fits is -1 for a job that has ended.
  */
 const RESERVE = `
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-local seed = tonumber(ARGV[3])
+local job = ARGV[1]
+local count = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+if redis.call('HEXISTS', KEYS[1], 'd:' .. job) == 1 then return {-1, count} end
+local seed = tonumber(ARGV[4])
 if seed > count then count = seed end
-local n = tonumber(ARGV[1])
-if count + n > tonumber(ARGV[2]) then return {0, count} end
-redis.call('SET', KEYS[1], count + n, 'PX', ARGV[4])
+local n = tonumber(ARGV[2])
+if count + n > tonumber(ARGV[3]) then return {0, count} end
+redis.call('HSET', KEYS[1], 'n', count + n)
+redis.call('HINCRBY', KEYS[1], 'r:' .. job, n)
+if ARGV[6] == '1' then redis.call('HINCRBY', KEYS[1], 's:' .. job, n) end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return {1, count}
 `;
 
-/** KEYS: the count. ARGV: n, TTL ms. Takes back n reserved and not sent, unless the count is gone. */
-const GIVE_BACK = `
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-if count == 0 then return 0 end
-local left = count - tonumber(ARGV[1])
-if left < 0 then left = 0 end
-redis.call('SET', KEYS[1], left, 'PX', ARGV[2])
-return left
+/** KEYS: the count. ARGV: job id, TTL ms. One listed request of the job goes: 1, or 0 for a job that has ended. */
+const SEND = `
+if redis.call('HEXISTS', KEYS[1], 'd:' .. ARGV[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], 's:' .. ARGV[1], 1)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
 `;
+
+/**
+ * KEYS: the count. ARGV: job id, TTL ms, what the job sent (absent: what it recorded as sent,
+ * its worker being gone). Ends the job: what it reserved beyond that goes back to the count.
+ * Returns what the job sent (by its worker's word, once ended); nothing for a count that is gone.
+ */
+const END = `
+local job = ARGV[1]
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local reserved = tonumber(redis.call('HGET', KEYS[1], 'r:' .. job) or '0')
+if redis.call('HEXISTS', KEYS[1], 'd:' .. job) == 1 then return reserved end
+local sent = tonumber(ARGV[3] or redis.call('HGET', KEYS[1], 's:' .. job) or '0')
+if sent > reserved then sent = reserved end
+local left = tonumber(redis.call('HGET', KEYS[1], 'n') or '0') - (reserved - sent)
+if left < 0 then left = 0 end
+redis.call('HSET', KEYS[1], 'n', left, 'r:' .. job, sent, 'd:' .. job, 1)
+redis.call('HDEL', KEYS[1], 's:' .. job)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return sent
+`;
+
+/** A request count past its job's end: the job's calls send nothing more. */
+const ended = (jobId: string): TributaryError =>
+  new TributaryError('CANCELLED', `job ${jobId} has ended: its fragment's request count takes no more of its requests`, { retryable: false });
+
+const unreachable = (error: unknown): TributaryError =>
+  // Nothing is sent uncounted: the call fails, and its retry may find Redis again.
+  new TributaryError('SOURCE_UNAVAILABLE', `the fragment's request count in Redis cannot be reached: ${error instanceof Error ? error.message : String(error)}`, { retryable: true, cause: error });
 
 /** The fragment's count in Redis, as one job reserves from it. */
 class RedisRequestCount implements SharedRequestCount {
-  #reserved = 0;
   readonly #pending = new Set<Promise<unknown>>();
+  /** Set once the job's end has begun: its calls reserve nothing more. */
+  #ended = false;
 
   constructor(
     private readonly client: Redis,
     private readonly key: string,
+    private readonly jobId: string,
     private readonly seed: number,
   ) {}
 
-  reserve(n: number, max: number): Promise<{ fits: boolean; before: number }> {
-    const reply = this.client.eval(RESERVE, 1, this.key, n, max, this.seed, REQUEST_COUNT_TTL_MS).then(
-      (r) => {
-        const [fits, before] = r as [number, number];
-        if (fits === 1) this.#reserved += n;
-        return { fits: fits === 1, before: Number(before) };
-      },
-      (error: unknown) => {
-        // Nothing is sent uncounted: the call fails, and its retry may find Redis again.
-        throw new TributaryError('SOURCE_UNAVAILABLE', `the fragment's request count in Redis cannot be reached: ${error instanceof Error ? error.message : String(error)}`, { retryable: true, cause: error });
-      },
-    );
+  reserve(n: number, max: number, pages: boolean): Promise<{ fits: boolean; before: number }> {
+    return this.#track(async () => {
+      const [fits, before] = (await this.client.eval(RESERVE, 1, this.key, this.jobId, n, max, this.seed, REQUEST_COUNT_TTL_MS, pages ? 1 : 0).catch((error: unknown) => Promise.reject(unreachable(error)))) as [number, number];
+      if (fits === -1) throw ended(this.jobId);
+      return { fits: fits === 1, before: Number(before) };
+    });
+  }
+
+  send(): Promise<void> {
+    return this.#track(async () => {
+      const going = await this.client.eval(SEND, 1, this.key, this.jobId, REQUEST_COUNT_TTL_MS).catch((error: unknown) => Promise.reject(unreachable(error)));
+      if (going !== 1) throw ended(this.jobId);
+    });
+  }
+
+  /** Ends the job once its reservations have landed: what it reserved beyond `sentOf()` is given back. */
+  async release(sentOf: () => number): Promise<number> {
+    this.#ended = true;
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    const sent = sentOf();
+    // Redis gone: the reservation counts until the coordinator deletes the count (or its TTL).
+    await this.client.eval(END, 1, this.key, this.jobId, REQUEST_COUNT_TTL_MS, sent).catch(() => undefined);
+    return sent;
+  }
+
+  /** Runs a change of the count unless the job has ended; its end waits for it. */
+  #track<T>(change: () => Promise<T>): Promise<T> {
+    if (this.#ended) return Promise.reject(ended(this.jobId));
+    const reply = change();
     this.#pending.add(reply);
     void reply.then(
       () => this.#pending.delete(reply),
@@ -71,17 +129,17 @@ class RedisRequestCount implements SharedRequestCount {
     );
     return reply;
   }
+}
 
-  /** Gives back what the job reserved beyond the requests it sent, once its reservations have landed. */
-  async release(sentOf: () => number): Promise<number> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
-    const sent = sentOf();
-    const unsent = this.#reserved - sent;
-    this.#reserved = sent;
-    // Redis gone: the reservation counts until the coordinator deletes the count (or its TTL).
-    if (unsent > 0) await this.client.eval(GIVE_BACK, 1, this.key, unsent, REQUEST_COUNT_TTL_MS).catch(() => undefined);
-    return sent;
-  }
+/**
+ * Ends a job whose worker is gone (BullMQ failed it as stalled), on the coordinator: what it
+ * reserved and did not send goes back to its fragment's count, its calls (a worker that was
+ * only hung) reserve nothing more, and what it sent — by the count, as its worker cannot say
+ * — resolves (0 when the count is gone or Redis cannot be reached).
+ */
+export async function reclaimJobRequests(client: Redis, key: string, jobId: string): Promise<number> {
+  const sent = await client.eval(END, 1, key, jobId, REQUEST_COUNT_TTL_MS).catch(() => 0);
+  return Number(sent) || 0;
 }
 
 /** One job's requests: the tally its call counts on, and what it sent once it ends. */
@@ -92,16 +150,16 @@ export interface JobRequests {
 }
 
 /**
- * The tally of a job's call: counted from what its fragment had sent when it was queued, held
- * to the coordinator's cap, and shared through Redis when the job names the fragment's count
- * (`countKey(tally)`) and the cap is finite. A job from a coordinator that sends no cap is
- * held to its worker's own, from what the job says its fragment had sent (as before there
+ * The tally of job `jobId`'s call: counted from what its fragment had sent when it was queued,
+ * held to the coordinator's cap, and shared through Redis when the job names the fragment's
+ * count (`countKey(tally)`) and the cap is finite. A job from a coordinator that sends no cap
+ * is held to its worker's own, from what the job says its fragment had sent (as before there
  * was a shared count).
  */
-export function jobRequests(client: Redis, countKey: (tally: string) => string, payload?: Pick<CallPayload, 'requests' | 'requestCap'>): JobRequests {
+export function jobRequests(client: Redis, countKey: (tally: string) => string, jobId: string, payload?: Pick<CallPayload, 'requests' | 'requestCap'>): JobRequests {
   const before = payload?.requests ?? 0;
   const cap = payload?.requestCap;
-  const shared = cap?.tally !== undefined && Number.isFinite(cap.max) ? new RedisRequestCount(client, countKey(cap.tally), before) : undefined;
+  const shared = cap?.tally !== undefined && Number.isFinite(cap.max) ? new RedisRequestCount(client, countKey(cap.tally), jobId, before) : undefined;
   const tally: RequestTally = { requests: before, ...(cap === undefined ? {} : { max: cap.max }), ...(shared === undefined ? {} : { shared }) };
   return {
     tally,

@@ -4,8 +4,9 @@ import { Redis } from 'ioredis';
 import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import { RedisClock } from './redis-clock.js';
-import { encodePayload, parseRemoteFailure, type CallPayload, type JobResult, type RemoteCounts } from './codec.js';
-import { jobFailure, requestsOf } from './job-failure.js';
+import { encodePayload, type CallPayload, type JobResult, type RemoteCounts } from './codec.js';
+import { failedJobRequests, jobFailure, requestsOf } from './job-failure.js';
+import { reclaimJobRequests } from './job-requests.js';
 import { TallyKeys } from './tally-keys.js';
 import { dropChunks, readJobRows } from './job-rows.js';
 import { settledWithin } from './settled-within.js';
@@ -82,9 +83,9 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
   const waiters = new Map<string, Waiter>();
   // The fragments' request counts in Redis that jobs are out for (tally-keys.ts).
   const tallies = new TallyKeys((tally) => client?.del(keys.requests(tally)) ?? Promise.resolve());
-  // Jobs given up on (aborted): if one still completes, its stored rows are deleted at once.
-  // What each hears of the requests its job still sends (a hedge's loser, a timed-out call).
-  const abandoned = new Map<string, ((counts: RemoteCounts) => void) | undefined>();
+  // Jobs given up on (aborted): if one still completes, its stored rows are deleted at once. What each hears of the requests
+  // its job still sends (a hedge's loser, a timed-out call), and how its fragment's count tells them if its worker dies.
+  const abandoned = new Map<string, { onCounts: ((counts: RemoteCounts) => void) | undefined; reclaim: (() => Promise<number>) | undefined }>();
   // Which worker took each job (its first progress report): a job whose worker died is
   // failed by another worker, so the failure itself cannot name the one that died.
   const startedBy = new Map<string, string>();
@@ -147,7 +148,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         const late = abandoned.get(jobId);
         if (waiter) waiter.completed(result);
         else if (abandoned.delete(jobId)) {
-          late?.({ requests: requestsOf(result?.requests) });
+          late?.onCounts?.({ requests: requestsOf(result?.requests) });
           if (result?.chunks > 0) void dropChunks(c, keys, jobId, result.chunks);
         }
       });
@@ -156,11 +157,11 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         if (typeof worker === 'string') waiters.get(jobId)?.started(worker);
       });
       // A job given up on and removed before a worker took it: it sent nothing.
-      events.on('removed', ({ jobId }) => (abandoned.get(jobId)?.({}), abandoned.delete(jobId)));
+      events.on('removed', ({ jobId }) => (abandoned.get(jobId)?.onCounts?.({}), abandoned.delete(jobId)));
       events.on('failed', ({ jobId, failedReason }) => {
         waiters.get(jobId)?.failed(failedReason);
-        abandoned.get(jobId)?.({ requests: requestsOf(parseRemoteFailure(failedReason)?.requests) });
-        abandoned.delete(jobId);
+        const late = abandoned.get(jobId);
+        if (late && abandoned.delete(jobId)) void failedJobRequests(failedReason, late.reclaim).then((requests) => late.onCounts?.({ requests }));
       });
       await withTimeout(events.waitUntilReady(), 'events');
     }
@@ -177,8 +178,8 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
 
   // Cancels under way: close() lets them reach Redis before it quits the client.
   const cancelling = new Set<Promise<void>>();
-  const cancel = (q: Queue, client: Redis, jobId: string, onCounts?: (counts: RemoteCounts) => void): void => {
-    abandoned.set(jobId, onCounts);
+  const cancel = (q: Queue, client: Redis, jobId: string, onCounts?: (counts: RemoteCounts) => void, reclaim?: () => Promise<number>): void => {
+    abandoned.set(jobId, { onCounts, reclaim });
     const p = cancelJob(q, client, jobId).catch(() => undefined);
     cancelling.add(p);
     void p.finally(() => cancelling.delete(p));
@@ -215,6 +216,9 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
       throw error;
     }
     const jobId = randomUUID();
+    // A job its worker never ends (it died) is ended in its fragment's count here, which says what it sent.
+    const tally = data.payload.requestCap?.tally;
+    const reclaim = tally === undefined ? undefined : () => reclaimJobRequests(client, keys.requests(tally), jobId);
     return new Promise<Row[]>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let reported = false;
@@ -232,7 +236,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
       const giveUp = (error: unknown): void => {
         settle();
         reject(error);
-        cancel(q, client, jobId, onCounts);
+        cancel(q, client, jobId, onCounts, reclaim);
       };
       const onAbort = (): void => giveUp(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -251,7 +255,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
           readJobRows(client, keys, jobId, result, unavailable, data.payload.limits?.maxBytes).then((rows) => (onCounts({ requests: result.requests, bytes: result.counted }), resolve(rows)), (error: unknown) => (onCounts({ requests: requestsOf(result?.requests) }), reject(error)));
         },
         failed: (reason) => {
-          jobFailure(q, name, jobId, reason, startedBy.get(jobId)).then(({ error, worker, requests }) => {
+          jobFailure(q, name, jobId, reason, startedBy.get(jobId), reclaim).then(({ error, worker, requests }) => {
             settle();
             report(worker);
             onCounts({ requests });

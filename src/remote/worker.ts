@@ -122,7 +122,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     // The call's values, to mask them out of a failure's reason (see toRemoteFailure).
     let values: readonly unknown[] = [];
     // The requests of the call's fragment: the coordinator's cap, its count shared in Redis (job-requests.ts).
-    let requests: JobRequests = jobRequests(client, keys.requests);
+    let requests: JobRequests = jobRequests(client, keys.requests, jobId);
     try {
       if ((await client.exists(keys.aborted(jobId))) === 1) throw new TributaryError('CANCELLED', `job ${jobId} was cancelled before it started`);
       // A source this worker lacks that a live worker serves: the job goes back to the queue
@@ -138,7 +138,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       const payload = checkedPayload(job.data.payload);
       const { query, params, principal, limits } = payload;
       values = params;
-      requests = jobRequests(client, keys.requests, payload);
+      requests = jobRequests(client, keys.requests, jobId, payload);
       // The call's budget less its wait in the queue: a job that waited it all out is not run.
       if (payload.budgetMs !== undefined) await clock.measured();
       const budgetMs = remainingBudgetMs(payload, clock.now());

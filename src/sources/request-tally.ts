@@ -23,11 +23,16 @@ export interface RequestTally {
  * A fragment's request count that calls in several processes reserve from atomically: a
  * reservation is made only if it fits under the cap, so calls in flight together cannot pass
  * it between them. What a call reserved and never sent is given back by whoever owns the
- * call (a worker, when its job ends), not through this port. @internal
+ * call (a worker, when its job ends), not through this port; once it has, both methods reject. @internal
  */
 export interface SharedRequestCount {
-  /** Adds `n` if the count stays at most `max`; resolves with the count before and whether it fit. */
-  reserve(n: number, max: number): Promise<{ fits: boolean; before: number }>;
+  /**
+   * Adds `n` if the count stays at most `max`; resolves with the count before and whether it
+   * fit. `pages`: the n requests go as soon as it resolves (else they are a list, sent later).
+   */
+  reserve(n: number, max: number, pages: boolean): Promise<{ fits: boolean; before: number }>;
+  /** One request of a reserved list is about to go: recorded, so a call whose process dies is known to have sent it. */
+  send(): Promise<void>;
 }
 
 /** Where a call context hands out its fragment's tally (a getter: made only when read). @internal */

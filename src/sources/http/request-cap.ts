@@ -33,7 +33,7 @@ export class RequestCap {
       return new RequestCap(max, listed, tally, undefined, subject);
     }
     if (listed === 0) return new RequestCap(max, 0, tally, shared, subject);
-    return shared.reserve(listed, max).then(({ fits, before }) => {
+    return shared.reserve(listed, max, false).then(({ fits, before }) => {
       if (!fits) throw listPastCap(before, listed, max, subject);
       return new RequestCap(max, listed, tally, shared, subject);
     });
@@ -48,18 +48,25 @@ export class RequestCap {
     tally.requests += listed;
   }
 
-  /** One request about to go: a list value's first (counted already), or another page, counted now. */
+  /**
+   * One request about to go: a list value's first (counted already; a shared count records it
+   * as sent), or another page, counted now.
+   */
   send(listed: boolean): void | Promise<void> {
     if (listed && this.#unsent > 0) {
       this.#unsent--;
-      return;
+      // Refused (the job has ended, Redis is gone): it is not sent, and not counted.
+      return this.#shared?.send().catch((error: unknown) => {
+        this.#tally.requests--;
+        throw error;
+      });
     }
     if (this.#shared === undefined) {
       if (this.#tally.requests + 1 > this.#max) throw this.#pastCap();
       this.#tally.requests++;
       return;
     }
-    return this.#shared.reserve(1, this.#max).then(({ fits }) => {
+    return this.#shared.reserve(1, this.#max, true).then(({ fits }) => {
       if (!fits) throw this.#pastCap();
       // A call that ended meanwhile sends no more: the worker gives the reservation back.
       if (!this.#ended) this.#tally.requests++;
