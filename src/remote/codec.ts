@@ -42,9 +42,10 @@ export interface CallPayload {
   requests?: number;
   /**
    * The fragment's request cap as its coordinator decided it (`max`: its `httpSource`'s
-   * `maxRequests`, or the default; the worker holds the call to it, not to its own), and the
-   * name of the fragment's count in Redis that every job of the fragment reserves from
-   * (`tributary:<queue>:requests:<tally>`, see job-requests.ts; none for a lifted cap).
+   * `maxRequests`, or the default, `Infinity` when lifted; the worker holds the call to it, or
+   * to its own where that is smaller), and the name of the fragment's count in Redis that every
+   * job of the fragment reserves from when either cap is finite
+   * (`tributary:<queue>:requests:<tally>`, see job-requests.ts).
    */
   requestCap?: { max: number; tally?: string };
 }
@@ -61,12 +62,16 @@ export interface JobResult {
   counted?: number;
   /** Requests the call sent (`httpSource`), for its fragment's request tally on the coordinator. */
   requests?: number;
+  /** The call reserved from its fragment's count in Redis (which the coordinator then deletes with the fragment's last job). */
+  shared?: true;
 }
 
 /** What a job tells its coordinator besides its rows (see `RemoteLane.call`). */
 export interface RemoteCounts {
   /** Requests the call sent. */
   requests?: number | undefined;
+  /** The job may have left its fragment's count in Redis (its worker reserved there, or died). */
+  shared?: boolean | undefined;
   /** The rows' bytes as counted against the call's byte bound, when the worker counted them. */
   bytes?: number | undefined;
 }
@@ -82,6 +87,8 @@ export interface RemoteFailure {
   worker: string;
   /** Requests the call sent before it failed. */
   requests?: number;
+  /** As a completed job's `JobResult.shared`. */
+  shared?: true;
 }
 
 /**

@@ -85,6 +85,13 @@ class RedisRequestCount implements SharedRequestCount {
   readonly #pending = new Set<Promise<unknown>>();
   /** Set once the job's end has begun: its calls reserve nothing more. */
   #ended = false;
+  /** What the job's reservations that fit add up to. */
+  #reserved = 0;
+
+  /** A reservation of the job has fit: the count exists in Redis. */
+  get used(): boolean {
+    return this.#reserved > 0;
+  }
 
   constructor(
     private readonly client: Redis,
@@ -97,6 +104,7 @@ class RedisRequestCount implements SharedRequestCount {
     return this.#track(async () => {
       const [fits, before] = (await this.client.eval(RESERVE, 1, this.key, this.jobId, n, max, this.seed, REQUEST_COUNT_TTL_MS, pages ? 1 : 0).catch((error: unknown) => Promise.reject(unreachable(error)))) as [number, number];
       if (fits === -1) throw ended(this.jobId);
+      if (fits === 1) this.#reserved += n;
       return { fits: fits === 1, before: Number(before) };
     });
   }
@@ -108,13 +116,16 @@ class RedisRequestCount implements SharedRequestCount {
     });
   }
 
-  /** Ends the job once its reservations have landed: what it reserved beyond `sentOf()` is given back. */
+  /**
+   * Ends the job once its reservations have landed: what it reserved beyond `sentOf()` is given
+   * back (a round trip only when there is some: else the count already says what it sent).
+   */
   async release(sentOf: () => number): Promise<number> {
     this.#ended = true;
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     const sent = sentOf();
     // Redis gone: the reservation counts until the coordinator deletes the count (or its TTL).
-    await this.client.eval(END, 1, this.key, this.jobId, REQUEST_COUNT_TTL_MS, sent).catch(() => undefined);
+    if (this.#reserved > sent) await this.client.eval(END, 1, this.key, this.jobId, REQUEST_COUNT_TTL_MS, sent).catch(() => undefined);
     return sent;
   }
 
@@ -145,27 +156,32 @@ export async function reclaimJobRequests(client: Redis, key: string, jobId: stri
 /** One job's requests: the tally its call counts on, and what it sent once it ends. */
 export interface JobRequests {
   readonly tally: RequestTally;
-  /** The requests the job sent, after giving back what it reserved and did not send. Never rejects. */
-  settle(): Promise<number>;
+  /**
+   * What the job tells its coordinator of its requests, after giving back what it reserved and
+   * did not send: those it sent, and whether it reserved from its fragment's count. Never rejects.
+   */
+  settle(): Promise<{ requests?: number; shared?: true }>;
 }
 
 /**
  * The tally of job `jobId`'s call: counted from what its fragment had sent when it was queued,
- * held to the coordinator's cap, and shared through Redis when the job names the fragment's
- * count (`countKey(tally)`) and the cap is finite. A job from a coordinator that sends no cap
- * is held to its worker's own, from what the job says its fragment had sent (as before there
- * was a shared count).
+ * held to the coordinator's cap (or the connector's own, where smaller: see request-cap.ts),
+ * and shared through Redis when the job names the fragment's count (`countKey(tally)`) — used
+ * only under a finite cap, so a cap lifted on both sides makes no Redis command. A job from a
+ * coordinator that sends no cap is held to its worker's own, from what the job says its
+ * fragment had sent.
  */
 export function jobRequests(client: Redis, countKey: (tally: string) => string, jobId: string, payload?: Pick<CallPayload, 'requests' | 'requestCap'>): JobRequests {
   const before = payload?.requests ?? 0;
   const cap = payload?.requestCap;
-  const shared = cap?.tally !== undefined && Number.isFinite(cap.max) ? new RedisRequestCount(client, countKey(cap.tally), jobId, before) : undefined;
+  const shared = cap?.tally === undefined ? undefined : new RedisRequestCount(client, countKey(cap.tally), jobId, before);
   const tally: RequestTally = { requests: before, ...(cap === undefined ? {} : { max: cap.max }), ...(shared === undefined ? {} : { shared }) };
   return {
     tally,
     settle: async () => {
-      const sent = () => tally.requests - before;
-      return shared === undefined ? sent() : shared.release(sent);
+      const sentOf = () => tally.requests - before;
+      const sent = shared === undefined ? sentOf() : await shared.release(sentOf);
+      return { ...(sent > 0 ? { requests: sent } : {}), ...(shared?.used ? { shared: true as const } : {}) };
     },
   };
 }

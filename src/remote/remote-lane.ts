@@ -5,7 +5,7 @@ import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import { RedisClock } from './redis-clock.js';
 import { encodePayload, type CallPayload, type JobResult, type RemoteCounts } from './codec.js';
-import { failedJobRequests, jobFailure, requestsOf } from './job-failure.js';
+import { countsOf, failedJobCounts, jobFailure } from './job-failure.js';
 import { reclaimJobRequests } from './job-requests.js';
 import { TallyKeys } from './tally-keys.js';
 import { dropChunks, readJobRows } from './job-rows.js';
@@ -148,7 +148,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
         const late = abandoned.get(jobId);
         if (waiter) waiter.completed(result);
         else if (abandoned.delete(jobId)) {
-          late?.onCounts?.({ requests: requestsOf(result?.requests) });
+          late?.onCounts?.(countsOf(result));
           if (result?.chunks > 0) void dropChunks(c, keys, jobId, result.chunks);
         }
       });
@@ -161,7 +161,7 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
       events.on('failed', ({ jobId, failedReason }) => {
         waiters.get(jobId)?.failed(failedReason);
         const late = abandoned.get(jobId);
-        if (late && abandoned.delete(jobId)) void failedJobRequests(failedReason, late.reclaim).then((requests) => late.onCounts?.({ requests }));
+        if (late && abandoned.delete(jobId)) void failedJobCounts(failedReason, late.reclaim).then((counts) => late.onCounts?.(counts));
       });
       await withTimeout(events.waitUntilReady(), 'events');
     }
@@ -199,7 +199,8 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     const { queue: q, client } = await connect();
     // The job is out for its fragment's request count (job-requests.ts) until its counts are in:
     // the last job out deletes the count, and a delete under way lands before this job is queued.
-    const { landed, counted: onCounts } = tallies.job(data.payload.requestCap?.tally, onCounted);
+    const cap = data.payload.requestCap;
+    const { landed, counted: onCounts } = tallies.job(cap?.tally, onCounted, cap !== undefined && !Number.isFinite(cap.max));
     if (landed) await landed;
     if (signal.aborted) onCounts({});
     signal.throwIfAborted();
@@ -252,13 +253,13 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
           settle();
           report(typeof result?.worker === 'string' ? result.worker : undefined);
           // Rows it cannot read (expired, undecodable) still cost the requests its worker sent.
-          readJobRows(client, keys, jobId, result, unavailable, data.payload.limits?.maxBytes).then((rows) => (onCounts({ requests: result.requests, bytes: result.counted }), resolve(rows)), (error: unknown) => (onCounts({ requests: requestsOf(result?.requests) }), reject(error)));
+          readJobRows(client, keys, jobId, result, unavailable, data.payload.limits?.maxBytes).then((rows) => (onCounts({ ...countsOf(result), bytes: result.counted }), resolve(rows)), (error: unknown) => (onCounts(countsOf(result)), reject(error)));
         },
         failed: (reason) => {
-          jobFailure(q, name, jobId, reason, startedBy.get(jobId), reclaim).then(({ error, worker, requests }) => {
+          jobFailure(q, name, jobId, reason, startedBy.get(jobId), reclaim).then(({ error, worker, counts }) => {
             settle();
             report(worker);
-            onCounts({ requests });
+            onCounts(counts);
             reject(error);
           }, (error: unknown) => {
             settle();

@@ -35,7 +35,8 @@ const tallyName = (tally: RequestTally): string => {
  * count so far the job carries. A source with a cap on its fragments' requests (`httpSource`'s
  * `maxRequests`) sends that cap with every job, and the name of the fragment's count in Redis,
  * which the jobs of the fragment reserve from together (job-requests.ts): the cap bounds the
- * fragment, not the job, and is this process's, not the worker's.
+ * fragment, not the job, and is this process's — or the worker's own where that is smaller,
+ * which then bounds the fragment too, even under a cap lifted here.
  *
  * A call aborted (cancel, timeout, fail-fast, `close()`) once its job runs also stops the
  * job's statement from here, when the inner source can (`stopTagged`: MariaDB): the worker
@@ -82,8 +83,8 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
               // what the job spent waiting in the queue.
               ...(ctx.budgetMs !== undefined && Number.isFinite(ctx.budgetMs) ? { budgetMs: ctx.budgetMs, sentAt: Date.now() } : {}),
               ...(tally.requests > 0 ? { requests: tally.requests } : {}),
-              // A lifted cap needs no count: its jobs send no name, and no Redis command is made for it.
-              ...(maxRequests === undefined ? {} : { requestCap: Number.isFinite(maxRequests) ? { max: maxRequests, tally: tallyName(tally) } : { max: maxRequests } }),
+              // Lifted here (Infinity), the count is made only by a worker whose own cap is finite.
+              ...(maxRequests === undefined ? {} : { requestCap: { max: maxRequests, tally: tallyName(tally) } }),
             },
           },
           ctx.signal,

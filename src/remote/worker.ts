@@ -178,11 +178,11 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       const columns = columnsOf(rows);
       // What it reserved and did not send is given back before the job says it is done.
       const sent = await requests.settle();
-      return { chunks: chunks.length, rows: rows.length, bytes: chunks.reduce((sum, c) => sum + c.length, 0), worker: id, ...(columns ? { columns } : {}), ...(bytes === undefined ? {} : { counted: bytes }), ...(sent > 0 ? { requests: sent } : {}) };
+      return { chunks: chunks.length, rows: rows.length, bytes: chunks.reduce((sum, c) => sum + c.length, 0), worker: id, ...(columns ? { columns } : {}), ...(bytes === undefined ? {} : { counted: bytes }), ...sent };
     } catch (error) {
       if (error instanceof DelayedError) throw error;
       const sent = await requests.settle();
-      throw new Error(JSON.stringify({ ...toRemoteFailure(expired ?? error, source, id, values), ...(sent > 0 ? { requests: sent } : {}) }));
+      throw new Error(JSON.stringify({ ...toRemoteFailure(expired ?? error, source, id, values), ...sent }));
     } finally {
       if (budgetTimer) clearTimeout(budgetTimer);
       running.delete(jobId);

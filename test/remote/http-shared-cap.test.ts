@@ -13,6 +13,8 @@ import { eventually } from '../support/servers.js';
  * together cannot pass the cap between them, and every job enforces the coordinator's cap, or
  * its worker's own `httpSource`'s where that is smaller.
  */
+type Source = 'open' | 'tight' | 'free';
+
 describeRedis('httpSource maxRequests over batches running on two workers at once', () => {
   const queue = `tributary-test-${randomUUID()}`;
   const IDS = 20;
@@ -52,6 +54,7 @@ describeRedis('httpSource maxRequests over batches running on two workers at onc
       const sources = {
         open: httpSource({ baseUrl: server.url, maxConcurrency: 1 }),
         tight: httpSource({ baseUrl: server.url, maxConcurrency: 1, maxRequests: 4 }),
+        free: httpSource({ baseUrl: server.url, maxConcurrency: 1, maxRequests: Infinity }),
       };
       workers.push(createWorker({ id: `${queue}-${id}`, sources, connection: REDIS_URL, queue, concurrency: 1 }));
     }
@@ -78,7 +81,7 @@ describeRedis('httpSource maxRequests over batches running on two workers at onc
   });
 
   /** The coordinator: `source` remote, with its own cap; its lane lets all four batches go at once. */
-  const executorFor = (source: 'open' | 'tight', maxRequests: number) =>
+  const executorFor = (source: Source, maxRequests: number) =>
     createExecutor({
       sources: {
         [source]: httpSource({ baseUrl: server.url, maxRequests, maxConcurrency: 4 }),
@@ -90,11 +93,11 @@ describeRedis('httpSource maxRequests over batches running on two workers at onc
       retry: { attempts: 1 },
     });
 
-  // Four batches of five ids, one request per id (list: 'each'): 20 requests in all.
-  const planOn = (source: 'open' | 'tight') =>
+  // Four batches of five ids (or `size`), one request per id (list: 'each'): 20 requests in all.
+  const planOn = (source: Source, size = 5) =>
     plan(`shared-cap-${source}`)
       .fragment('ids', 'mem', { table: 'ids' })
-      .fragment('f', source, { path: '/items/{id}', pathParams: { id: from('ids', 'id') }, list: 'each' }, { dependsOn: ['ids'], batch: { param: 0, size: 5 } })
+      .fragment('f', source, { path: '/items/{id}', pathParams: { id: from('ids', 'id') }, list: 'each' }, { dependsOn: ['ids'], batch: { param: 0, size } })
       .merge('f')
       .build();
 
@@ -184,6 +187,51 @@ describeRedis('httpSource maxRequests over batches running on two workers at onc
       expect(server.hits('GET /items/:id') - before).toBeLessThanOrEqual(4);
       expect(await eventually(async () => (await tallyKeys()).length === 0, 10_000)).toBe(true);
     } finally {
+      await executor.close();
+    }
+  });
+
+  it("holds the fragment to the workers' own cap, shared over its jobs, when the coordinator lifts its own", async () => {
+    const executor = executorFor('tight', Infinity);
+    try {
+      const before = server.hits('GET /items/:id');
+      // Batches of 3 (each fits the workers' 4 on its own), two in flight at once: 6 together.
+      const result = await executor.run(planOn('tight', 3)).result;
+      expect(result.status).toBe('failed');
+      expect(result.errors).toEqual([expect.objectContaining({ code: 'LIMIT_EXCEEDED', fragmentId: 'f', message: expect.stringContaining('maxRequests=4 for the fragment') })]);
+      expect(server.hits('GET /items/:id') - before).toBeLessThanOrEqual(4);
+      // The count a worker's cap made is deleted with the fragment's last job.
+      expect(await eventually(async () => (await tallyKeys()).length === 0, 10_000)).toBe(true);
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('makes no Redis command for the count when the cap is lifted on both sides', async () => {
+    const executor = executorFor('free', Infinity);
+    const monitor = await inspectClient().monitor();
+    const touched: string[] = [];
+    // Redis shows every command in the order it ran them: the marker comes after the run's.
+    const marker = `tributary:${queue}:marker`;
+    let marked: () => void = () => undefined;
+    const seenMarker = new Promise<void>((resolve) => (marked = resolve));
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args.some((a) => a.includes(`tributary:${queue}:requests:`))) touched.push(args.join(' '));
+      if (args.includes(marker)) marked();
+    });
+    const client = inspectClient();
+    try {
+      const before = server.hits('GET /items/:id');
+      const result = await executor.run(planOn('free')).result;
+      expect(result.errors).toEqual([]);
+      expect(server.hits('GET /items/:id') - before).toBe(IDS);
+      await executor.close();
+      await client.exists(marker);
+      await seenMarker;
+      expect(touched).toEqual([]);
+    } finally {
+      client.disconnect();
+      monitor.disconnect();
       await executor.close();
     }
   });

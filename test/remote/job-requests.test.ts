@@ -57,7 +57,7 @@ describeRedis("a remote job's share of its fragment's request count", () => {
     cap.end();
     expect(await client.hget(keys.requests(tally), 'n')).toBe('7');
     // 6 listed and a page reserved, 3 sent: 4 given back.
-    expect(await job.settle()).toBe(3);
+    expect(await job.settle()).toEqual({ requests: 3, shared: true });
     expect(await client.hget(keys.requests(tally), 'n')).toBe('3');
     // Past the job's cap: LIMIT_EXCEEDED at the fragment, nothing reserved.
     const next = jobRequests(client, keys.requests, randomUUID(), { requests: 3, requestCap: { max: 10, tally } });
@@ -65,21 +65,33 @@ describeRedis("a remote job's share of its fragment's request count", () => {
     expect(await client.hget(keys.requests(tally), 'n')).toBe('3');
   });
 
-  it('gives back nothing into a count already deleted, and uses none when the cap is lifted or absent', async () => {
+  it("gives back nothing into a count already deleted, uses none under caps lifted on both sides, and shares the worker's own under a lifted one", async () => {
     const tally = randomUUID();
     const job = jobRequests(client, keys.requests, randomUUID(), { requestCap: { max: 10, tally } });
     await RequestCap.open(1000, 5, job.tally, subject);
     await client.del(keys.requests(tally));
-    expect(await job.settle()).toBe(5);
+    expect(await job.settle()).toEqual({ requests: 5, shared: true });
     expect(await client.exists(keys.requests(tally))).toBe(0);
 
-    // A lifted cap: the coordinator sends no count's name (and a worker would use none anyway).
-    const lifted = jobRequests(client, keys.requests, randomUUID(), { requestCap: { max: Infinity } });
-    expect(lifted.tally.shared).toBeUndefined();
-    expect(jobRequests(client, keys.requests, randomUUID(), { requestCap: { max: Infinity, tally } }).tally.shared).toBeUndefined();
-    expect(RequestCap.open(Infinity, 5000, lifted.tally, subject)).toBeInstanceOf(RequestCap);
-    // ... but its worker's own cap still holds, counted in the process.
-    expect(() => RequestCap.open(4, 5000, lifted.tally, subject)).toThrow(/maxRequests=4/);
+    // A cap lifted by the coordinator and by the connector: counted in the process, no Redis command.
+    const liftedTally = randomUUID();
+    const lifted = jobRequests(client, keys.requests, randomUUID(), { requestCap: { max: Infinity, tally: liftedTally } });
+    const open = RequestCap.open(Infinity, 5000, lifted.tally, subject);
+    expect(open).toBeInstanceOf(RequestCap);
+    expect((open as RequestCap).send(true)).toBeUndefined();
+    (open as RequestCap).end();
+    expect(await lifted.settle()).toEqual({ requests: 1 });
+    expect(await client.exists(keys.requests(liftedTally))).toBe(0);
+    // Lifted by the coordinator only: the connector's own cap holds over the fragment's count.
+    const a = jobRequests(client, keys.requests, randomUUID(), { requestCap: { max: Infinity, tally: liftedTally } });
+    const b = jobRequests(client, keys.requests, randomUUID(), { requestCap: { max: Infinity, tally: liftedTally } });
+    const sending = await RequestCap.open(4, 3, a.tally, subject);
+    for (let i = 0; i < 3; i++) await sending.send(true);
+    sending.end();
+    await expect(RequestCap.open(4, 2, b.tally, subject)).rejects.toThrow(/besides the 3 its other calls.*maxRequests=4/);
+    expect(await a.settle()).toEqual({ requests: 3, shared: true });
+    expect(await b.settle()).toEqual({});
+    await client.del(keys.requests(liftedTally));
     // A job without a cap (an older coordinator): its worker's own, counted in the process.
     const old = jobRequests(client, keys.requests, randomUUID(), { requests: 2 });
     expect(old.tally.shared).toBeUndefined();
@@ -109,7 +121,7 @@ describeRedis("a remote job's share of its fragment's request count", () => {
     await expect(cap.send(true)).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringContaining(`job ${jobId} has ended`) });
     await expect(job.tally.shared!.reserve(1, 10, true)).rejects.toMatchObject({ code: 'CANCELLED' });
     cap.end();
-    expect(await job.settle()).toBe(3);
+    expect(await job.settle()).toEqual({ requests: 3, shared: true });
     expect(await client.hget(key, 'n')).toBe('6');
     // The other job still reserves what is left.
     expect(await other.tally.shared!.reserve(4, 10, true)).toEqual({ fits: true, before: 6 });
@@ -129,7 +141,7 @@ describeRedis("a remote job's share of its fragment's request count", () => {
     // Made once the job's end has begun (its give-back under way, or done): refused, nothing reserved.
     await expect(cap.send(false)).rejects.toMatchObject({ code: 'CANCELLED' });
     await expect(RequestCap.open(1000, 1, job.tally, subject)).rejects.toMatchObject({ code: 'CANCELLED' });
-    expect(await settled).toBe(1);
+    expect(await settled).toEqual({ requests: 1, shared: true });
     await expect(cap.send(false)).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(await client.hget(keys.requests(tally), 'n')).toBe('1');
     expect(job.tally.requests).toBe(1);
