@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createExecutor, createWorker, httpSource, TributaryError, type RemoteWorker, type Row, type SourceExecutor } from '../../src/index.js';
 import { reply, startHttpServer, type TestHttpServer } from '../support/http-server.js';
-import { describeRedis, dropKeys, inspectClient, REDIS_URL } from '../support/redis.js';
+import { describeRedis, dropQueues, inspectClient, REDIS_URL } from '../support/redis.js';
 
 /**
  * A job ends when its source's call does; a call of the job still going after that (a source
@@ -42,10 +41,7 @@ describeRedis("httpSource maxRequests: a remote job's call that reserves after t
 
   afterAll(async () => {
     await worker?.close();
-    const q = new Queue(queue, { connection: { url: REDIS_URL } });
-    await q.obliterate({ force: true });
-    await q.close();
-    await dropKeys(`tributary:${queue}:`);
+    await dropQueues(queue);
     await server?.close();
   });
 

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createExecutor, createWorker, from, httpSource, memorySource, plan, type RemoteWorker } from '../../src/index.js';
 import { collectEvents, ofType } from '../support/engine.js';
 import { reply, startHttpServer, type RecordedRequest, type TestHttpServer } from '../support/http-server.js';
-import { describeRedis, dropKeys, inspectClient, REDIS_URL } from '../support/redis.js';
+import { describeRedis, dropQueues, inspectClient, REDIS_URL } from '../support/redis.js';
 import { eventually } from '../support/servers.js';
 import { spawnWorker, stopWorker, type WorkerProcess } from './fixtures/spawn.js';
 
@@ -52,12 +51,7 @@ describeRedis("httpSource maxRequests when a remote worker dies mid-list", () =>
   });
 
   afterAll(async () => {
-    for (const queue of queues) {
-      const q = new Queue(queue, { connection: { url: REDIS_URL } });
-      await q.obliterate({ force: true });
-      await q.close();
-    }
-    await dropKeys(...queues.map((queue) => `tributary:${queue}:`));
+    await dropQueues(...queues);
     await server?.close();
   });
 

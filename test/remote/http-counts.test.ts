@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createExecutor, createWorker, from, httpSource, memorySource, plan, type HttpSourceOptions, type RemoteWorker } from '../../src/index.js';
 import { reply, startHttpServer, type TestHttpServer } from '../support/http-server.js';
-import { describeRedis, REDIS_URL } from '../support/redis.js';
+import { describeRedis, dropQueues, REDIS_URL } from '../support/redis.js';
 
 /**
  * An httpSource on BullMQ workers is bounded as in-process: `maxRequests` per fragment per
@@ -36,9 +35,7 @@ describeRedis('httpSource on a BullMQ worker', () => {
 
   afterAll(async () => {
     await worker?.close();
-    const q = new Queue(queue, { connection: { url: REDIS_URL } });
-    await q.obliterate({ force: true });
-    await q.close();
+    await dropQueues(queue);
     await server?.close();
   });
 

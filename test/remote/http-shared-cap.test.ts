@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createExecutor, createWorker, from, httpSource, memorySource, plan, type RemoteWorker } from '../../src/index.js';
 import { collectEvents, ofType } from '../support/engine.js';
 import { reply, startHttpServer, type RouteHandler, type TestHttpServer } from '../support/http-server.js';
-import { describeRedis, inspectClient, REDIS_URL } from '../support/redis.js';
+import { describeRedis, dropQueues, inspectClient, REDIS_URL } from '../support/redis.js';
 import { eventually } from '../support/servers.js';
 
 /**
@@ -74,9 +73,7 @@ describeRedis('httpSource maxRequests over batches running on two workers at onc
   afterAll(async () => {
     if (fallback) clearTimeout(fallback);
     await Promise.all(workers.map((w) => w.close()));
-    const q = new Queue(queue, { connection: { url: REDIS_URL } });
-    await q.obliterate({ force: true });
-    await q.close();
+    await dropQueues(queue);
     await server?.close();
   });
 
@@ -176,31 +173,19 @@ describeRedis('httpSource maxRequests over batches running on two workers at onc
     }
   });
 
-  it("holds the fragment to a worker's own cap where it is smaller than the coordinator's", async () => {
-    const executor = executorFor('tight', IDS);
+  // Batches of 3 (each fits the workers' 4 on its own), two in flight at once: 6 together.
+  it.each([
+    { cap: IDS, when: "it is smaller than the coordinator's" },
+    { cap: Infinity, when: 'the coordinator lifts its own' },
+  ])("holds the fragment to a worker's own cap, over its jobs on both workers, where $when", async ({ cap }) => {
+    const executor = executorFor('tight', cap);
     try {
       const before = server.hits('GET /items/:id');
-      const result = await executor.run(planOn('tight')).result;
-      expect(result.status).toBe('failed');
-      expect(result.errors).toEqual([expect.objectContaining({ code: 'LIMIT_EXCEEDED', fragmentId: 'f', message: expect.stringContaining('maxRequests=4') })]);
-      // The workers' own cap (4) holds over the coordinator's (20), across both workers.
-      expect(server.hits('GET /items/:id') - before).toBeLessThanOrEqual(4);
-      expect(await eventually(async () => (await tallyKeys()).length === 0, 10_000)).toBe(true);
-    } finally {
-      await executor.close();
-    }
-  });
-
-  it("holds the fragment to the workers' own cap, shared over its jobs, when the coordinator lifts its own", async () => {
-    const executor = executorFor('tight', Infinity);
-    try {
-      const before = server.hits('GET /items/:id');
-      // Batches of 3 (each fits the workers' 4 on its own), two in flight at once: 6 together.
       const result = await executor.run(planOn('tight', 3)).result;
       expect(result.status).toBe('failed');
       expect(result.errors).toEqual([expect.objectContaining({ code: 'LIMIT_EXCEEDED', fragmentId: 'f', message: expect.stringContaining('maxRequests=4 for the fragment') })]);
       expect(server.hits('GET /items/:id') - before).toBeLessThanOrEqual(4);
-      // The count a worker's cap made is deleted with the fragment's last job.
+      // The count is deleted with the fragment's last job (under a lifted cap, a worker's made it).
       expect(await eventually(async () => (await tallyKeys()).length === 0, 10_000)).toBe(true);
     } finally {
       await executor.close();

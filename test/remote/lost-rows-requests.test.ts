@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createExecutor, httpSource } from '../../src/index.js';
 import { checkedPayload } from '../../src/remote/job-check.js';
-import { describeRedis, dropKeys, REDIS_URL } from '../support/redis.js';
+import { describeRedis, dropQueues, REDIS_URL } from '../support/redis.js';
 
 /**
  * A job that completed but whose rows cannot be read (they expired before the coordinator
@@ -33,10 +33,7 @@ describeRedis('a remote job whose rows expired before they were read', () => {
 
   afterAll(async () => {
     await worker?.close();
-    const q = new Queue(queue, { connection: { url: REDIS_URL } });
-    await q.obliterate({ force: true });
-    await q.close();
-    await dropKeys(`tributary:${queue}:`);
+    await dropQueues(queue);
   });
 
   it("counts the requests it sent: the retry's job carries them", async () => {

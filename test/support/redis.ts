@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
 
@@ -80,6 +81,19 @@ export async function dropKeys(...prefixes: string[]): Promise<void> {
   } finally {
     client.disconnect();
   }
+}
+
+/** Removes BullMQ queues (their jobs, running ones too) and every tributary key of each. */
+export async function dropQueues(...queues: string[]): Promise<void> {
+  for (const queue of queues) {
+    const q = new Queue(queue, { connection: { url: REDIS_URL } });
+    try {
+      await q.obliterate({ force: true });
+    } finally {
+      await q.close();
+    }
+  }
+  await dropKeys(...queues.map((queue) => `tributary:${queue}:`));
 }
 
 /**
