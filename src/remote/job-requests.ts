@@ -102,7 +102,7 @@ class RedisRequestCount implements SharedRequestCount {
 
   reserve(n: number, max: number, pages: boolean): Promise<{ fits: boolean; before: number }> {
     return this.#track(async () => {
-      const [fits, before] = (await this.client.eval(RESERVE, 1, this.key, this.jobId, n, max, this.seed, REQUEST_COUNT_TTL_MS, pages ? 1 : 0).catch((error: unknown) => Promise.reject(unreachable(error)))) as [number, number];
+      const [fits, before] = (await this.#eval(RESERVE, n, max, this.seed, REQUEST_COUNT_TTL_MS, pages ? 1 : 0)) as [number, number];
       if (fits === -1) throw ended(this.jobId);
       if (fits === 1) this.#reserved += n;
       return { fits: fits === 1, before: Number(before) };
@@ -111,8 +111,7 @@ class RedisRequestCount implements SharedRequestCount {
 
   send(): Promise<void> {
     return this.#track(async () => {
-      const going = await this.client.eval(SEND, 1, this.key, this.jobId, REQUEST_COUNT_TTL_MS).catch((error: unknown) => Promise.reject(unreachable(error)));
-      if (going !== 1) throw ended(this.jobId);
+      if ((await this.#eval(SEND, REQUEST_COUNT_TTL_MS)) !== 1) throw ended(this.jobId);
     });
   }
 
@@ -125,8 +124,17 @@ class RedisRequestCount implements SharedRequestCount {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     const sent = sentOf();
     // Redis gone: the reservation counts until the coordinator deletes the count (or its TTL).
-    if (this.#reserved > sent) await this.client.eval(END, 1, this.key, this.jobId, REQUEST_COUNT_TTL_MS, sent).catch(() => undefined);
+    if (this.#reserved > sent) await this.#eval(END, REQUEST_COUNT_TTL_MS, sent).catch(() => undefined);
     return sent;
+  }
+
+  /** Runs `script` on the count for this job. */
+  async #eval(script: string, ...args: number[]): Promise<unknown> {
+    try {
+      return await this.client.eval(script, 1, this.key, this.jobId, ...args);
+    } catch (error) {
+      throw unreachable(error);
+    }
   }
 
   /** Runs a change of the count unless the job has ended; its end waits for it. */
