@@ -17,8 +17,8 @@ import { findUnserializable } from './payload-path.js';
 export interface JobData {
   source: string;
   fragmentId: string;
-  /** base64 of the V8-serialized `CallPayload`. */
-  payload: string;
+  /** base64 of the V8-serialized `CallPayload`; gone once the job failed (job-scrub.ts). */
+  payload?: string;
 }
 
 export interface CallPayload {

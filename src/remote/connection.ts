@@ -54,6 +54,8 @@ export const remoteKeys = (queue: string) => ({
   reapChannel: `tributary:${queue}:reap`,
   /** Set NX (with a TTL) by the one worker that stops a stalled job's statement. */
   reaped: (jobId: string) => `tributary:${queue}:reaped:${jobId}`,
+  /** A stalled job's principal (encoded, with a short TTL) for the worker that stops its statement: the job itself no longer holds it. */
+  principal: (jobId: string) => `tributary:${queue}:principal:${jobId}`,
   /** A fragment's request count (httpSource's maxRequests), reserved from by its jobs (job-requests.ts). */
   requests: (tally: string) => `tributary:${queue}:requests:${tally}`,
 });

@@ -2,10 +2,14 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import { checkedPayload } from './job-check.js';
+import { encodePayload, type JobData } from './codec.js';
+import { scrubJob } from './job-scrub.js';
 import type { remoteKeys } from './connection.js';
 
 /** How long a worker's claim on reaping one job holds off the others. */
 const CLAIM_MS = 60_000;
+/** How long a stalled job's principal waits for the worker that claims its reaping (claims come within ms of the announcement). */
+const PRINCIPAL_MS = 10_000;
 
 /**
  * Stops, on the database, the statement of a job whose worker died (SIGKILL, a crash, an
@@ -26,13 +30,22 @@ export class StatementReaper {
     private readonly keys: ReturnType<typeof remoteKeys>,
     private readonly worker: string,
     private readonly sources: Record<string, SourceExecutor>,
-    private readonly readJob: (jobId: string) => Promise<Job | undefined>,
   ) {}
 
-  /** A job failed as stalled: asks the live workers (this one too) to stop its statement. */
-  announce(jobId: string | undefined, source: unknown): void {
-    if (jobId === undefined || typeof source !== 'string') return;
-    this.#track(this.client.publish(this.keys.reapChannel, JSON.stringify({ jobId, source })));
+  /**
+   * A job failed as stalled: its call is taken out of it (job-scrub.ts), its principal kept
+   * apart for `PRINCIPAL_MS` (the statement ran as its account), and the live workers (this
+   * one too) are asked to stop its statement.
+   */
+  announce(job: Job<JobData>): void {
+    const { id: jobId, data } = job;
+    if (jobId === undefined || typeof data.source !== 'string') return;
+    this.#track((async () => {
+      const { principal } = await this.#principalOf(() => data.payload);
+      if (principal !== undefined) await this.client.set(this.keys.principal(jobId), encodePayload({ query: null, params: [], principal }), 'PX', PRINCIPAL_MS);
+      await scrubJob(job);
+      await this.client.publish(this.keys.reapChannel, JSON.stringify({ jobId, source: data.source }));
+    })());
   }
 
   /** A message on the reap channel: stops the job's statement if this worker serves its source and claims it first. */
@@ -52,14 +65,14 @@ export class StatementReaper {
 
   async #reap(jobId: string, source: SourceExecutor): Promise<void> {
     if ((await this.client.set(this.keys.reaped(jobId), this.worker, 'PX', CLAIM_MS, 'NX')) !== 'OK') return;
-    await source.stopTagged!(jobId, { ...(await this.#principal(jobId)) });
+    // The one claimer reads the job's principal (its statement ran as its account) and deletes it.
+    await source.stopTagged!(jobId, { ...(await this.#principalOf(() => this.client.getdel(this.keys.principal(jobId)))) });
   }
 
-  /** The job's principal (its statement ran as its account), if the job can still be read. */
-  async #principal(jobId: string): Promise<{ principal?: Principal }> {
+  /** The principal of an encoded call, if it can be read. */
+  async #principalOf(read: () => unknown): Promise<{ principal?: Principal }> {
     try {
-      const job = await this.readJob(jobId);
-      const principal = job === undefined ? undefined : checkedPayload((job.data as { payload?: unknown }).payload).principal;
+      const { principal } = checkedPayload(await read());
       return principal === undefined ? {} : { principal };
     } catch {
       return {};

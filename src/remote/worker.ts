@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { DelayedError, Job, Worker, type ConnectionOptions } from 'bullmq';
+import { DelayedError, Worker, type Job, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
@@ -12,6 +12,7 @@ import { estimateRowsBytes } from '../data/bytes.js';
 import { limitExceeded } from '../data/limits.js';
 import { encodeRows, toRemoteFailure, type JobData, type JobResult } from './codec.js';
 import { checkedPayload, jobSource } from './job-check.js';
+import { scrubJob } from './job-scrub.js';
 import { columnsOf, withColumns } from '../data/columns.js';
 import { redisOptionsOf, remoteKeys, type RemoteConnection } from './connection.js';
 import { budgetSpent, remainingBudgetMs } from './job-budget.js';
@@ -182,6 +183,8 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     } catch (error) {
       if (error instanceof DelayedError) throw error;
       const sent = await requests.settle();
+      // The failed job BullMQ keeps holds no value or claim of the call.
+      await scrubJob(job);
       throw new Error(JSON.stringify({ ...toRemoteFailure(expired ?? error, source, id, values), ...sent }));
     } finally {
       if (budgetTimer) clearTimeout(budgetTimer);
@@ -200,11 +203,11 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     lockDuration,
   });
   worker.on('error', () => undefined);
-  const reaper = new StatementReaper(client, keys, id, options.sources, (jobId) => Job.fromId(worker, jobId));
+  const reaper = new StatementReaper(client, keys, id, options.sources);
   // BullMQ fails a stalled job (its worker died, or hung past its lock) in the worker that
   // takes it next, which may not serve its source: the statement it left running is announced.
   worker.on('failed', (job) => {
-    if (job !== undefined && typeof job.deferredFailure === 'string' && /stalled/i.test(job.deferredFailure)) reaper.announce(job.id, job.data.source);
+    if (job !== undefined && typeof job.deferredFailure === 'string' && /stalled/i.test(job.deferredFailure)) reaper.announce(job);
   });
   // A lock this worker could not renew (its event loop was blocked past lockDurationMs, or
   // Redis lost the job): another worker has failed the job as stalled and the coordinator has
