@@ -24,6 +24,15 @@ export const planLimitsSchema = z
     maxNesting: z.number().int().positive().default(128),
     /** Largest plan as serialized JSON, in bytes; by default 1 MiB, or 1 KiB per fragment of `maxFragments` past 1000. */
     maxPlanBytes: z.number().int().positive().optional(),
+    /**
+     * The longest per-attempt `timeoutMs` a plan or fragment may ask for (the executor's own
+     * `timeoutMs` is not bound by it). Default: none.
+     */
+    maxTimeoutMs: z.number().int().positive().optional(),
+    /** The longest `deadlineMs` / `fragmentDeadlineMs` a plan, and `deadlineMs` a fragment, may ask for. Default: none. */
+    maxDeadlineMs: z.number().int().positive().optional(),
+    /** The most `retry.attempts` a plan or fragment may ask for. Default: none (the schema's 100). */
+    maxAttempts: z.number().int().positive().optional(),
   })
   .transform((limits) => {
     const raised = limits.maxFragments > DEFAULT_MAX_FRAGMENTS;

@@ -10,6 +10,7 @@ import { checkFragmentGraph, graphIssuesOfUnparsed } from './fragment-graph.js';
 import { ownCopy } from './own-copy.js';
 import { flattenIssues } from '../zod-issues.js';
 import { mergeNodeIssues } from './merge-checks.js';
+import { settingCapIssues } from './setting-caps.js';
 
 /** A plan that passed every check, with defaults filled in and its levels computed. */
 export interface ValidatedPlan extends Plan {
@@ -73,6 +74,7 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
   if (plan.fragments.length > limits.maxFragments) {
     issues.push({ path: 'fragments', message: `the plan has ${plan.fragments.length} fragments; the limit is ${limits.maxFragments}` });
   }
+  issues.push(...settingCapIssues(plan, limits));
 
   const graph = checkFragmentGraph(plan.fragments);
   const byId = graph.byId;
