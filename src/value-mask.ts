@@ -1,4 +1,5 @@
 import { FragmentError, TributaryError, type ErrorIssue } from './errors.js';
+import { dateForms, numberForms, scaledEnd, textForms } from './value-forms.js';
 
 /**
  * Keeps bound values out of everything that fans out (events$, spans, the live page,
@@ -57,8 +58,9 @@ const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
 /**
  * The printed forms of `values` as a driver or a server would show them: a string as it is,
  * its JSON-escaped and URL-encoded forms; a number or bigint in decimal; a Date in ISO form;
- * the elements of arrays and the fields of objects, each on its own (a JSON array or a
- * PostgreSQL array literal prints them one by one). Booleans, nulls and bytes are not masked.
+ * and the forms a server rewrites them into (value-forms.ts); the elements of arrays and the
+ * fields of objects, each on its own (a JSON array or a PostgreSQL array literal prints them
+ * one by one). Booleans, nulls and bytes are not masked.
  */
 export function printedForms(values: readonly unknown[]): Set<string> {
   const forms = new Set<string>();
@@ -74,11 +76,11 @@ export function printedForms(values: readonly unknown[]): Set<string> {
         add(encoded);
         add(formEncode(encoded));
       }
-    } else if (typeof value === 'number') {
-      if (Number.isFinite(value)) add(String(value));
-    } else if (typeof value === 'bigint') add(String(value));
+      textForms(value).forEach(add);
+    } else if (typeof value === 'number') numberForms(value).forEach(add);
+    else if (typeof value === 'bigint') add(String(value));
     else if (value instanceof Date) {
-      if (!Number.isNaN(value.getTime())) add(value.toISOString());
+      if (!Number.isNaN(value.getTime())) [value.toISOString(), ...dateForms(value)].forEach(add);
     } else if (typeof value === 'object' && value !== null && depth < MAX_DEPTH && !ArrayBuffer.isView(value)) {
       for (const item of Array.isArray(value) ? value : Object.values(value)) visit(item, depth + 1);
     }
@@ -141,6 +143,7 @@ function occurrences(text: string, form: string): [number, number][] {
     let end = i + head.length;
     while (end - i < form.length && text[end] === form[end - i]) end++;
     const whole = end - i === form.length;
+    if (whole) end = scaledEnd(text, form, end);
     if (WORD.test(form[0]!) && i > 0 && WORD.test(text[i - 1]!)) continue;
     if (whole && WORD.test(form[form.length - 1]!) && end < text.length && WORD.test(text[end]!)) continue;
     out.push([i, end]);

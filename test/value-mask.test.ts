@@ -18,6 +18,11 @@ describe('createValueMask', () => {
     expect(mask('1000 rows; id=100; (100)')).toBe(`1000 rows; id=${MASK}; (${MASK})`);
   });
 
+  it("masks a number printed with its column's scale, never a longer number it starts", () => {
+    const mask = createValueMask([1.5, 125, '27.10']);
+    expect(mask("Duplicate entry '1.500' for key; 125.00 and 27.1; 1.51, 1.501, 1250")).toBe(`Duplicate entry '${MASK}' for key; ${MASK} and ${MASK}; 1.51, 1.501, 1250`);
+  });
+
   it('masks a long value the server cut short, and the elements of lists and objects', () => {
     const long = 'customer-4111111111111111-very-long-secret-value-that-goes-on-and-on-and-on';
     const mask = createValueMask([[long, { nested: ['ann@example.com'] }], new Date('2024-01-02T03:04:05.000Z')]);

@@ -99,6 +99,67 @@ describeWithServer(postgres, 'PostgreSQL errors that echo bound values', () => {
   });
 });
 
+/**
+ * Values a server echoes in a form of its own, not the one they were bound in: a moment in its
+ * date-time form and zone, a decimal with its column's scale, a float in its exponent notation,
+ * a numeric text canonical, a text case-folded. What each echoes is asked of the server itself,
+ * through the same connector (the oracle): the run's own error holds it, and no channel may.
+ */
+async function answer(source: SourceExecutor, sql: string, value: unknown): Promise<unknown> {
+  const executor = createExecutor({ sources: { s: source }, cache: false, retry: { attempts: 1 } });
+  try {
+    const result = await executor.execute({ fragments: [{ id: 'f', source: 's', query: { sql, params: [{ $param: 'v' }] } }] }, { params: { v: value } });
+    expect(result.errors).toEqual([]);
+    return result.rows[0]?.echo;
+  } finally {
+    await executor.close();
+  }
+}
+
+const MOMENT = new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678));
+const REWRITTEN: { name: string; value: unknown; pg: string; my?: string }[] = [
+  { name: 'a timestamptz', value: MOMENT, pg: '$1::timestamptz', my: 'datetime(3)' },
+  { name: 'a timestamp', value: MOMENT, pg: '$1::timestamp', my: 'timestamp(3) NULL' },
+  { name: 'a date', value: MOMENT, pg: '$1::date', my: 'date' },
+  { name: 'a decimal with a scale', value: 27.125, pg: '$1::numeric(8,4)', my: 'decimal(8,4)' },
+  { name: 'a small float', value: 3.5e-7, pg: '$1::float8', my: 'double' },
+  { name: 'a large float', value: 123456789012345680000, pg: '$1::float8', my: 'double' },
+  { name: 'a numeric text', value: '31.41590', pg: '$1::float8', my: 'double' },
+  { name: 'a case-folded text', value: 'Ann.Secret@Example.COM', pg: 'lower($1)' },
+];
+
+describeWithServer(postgres, 'PostgreSQL errors that echo a bound value rewritten', () => {
+  for (const { name, value, pg } of REWRITTEN) {
+    it(name, async () => {
+      const echo = String(await answer(postgresSource({ url: postgres.url }), `SELECT (${pg})::text AS echo`, value));
+      const seen = await observe(() => postgresSource({ url: postgres.url }), { query: { sql: `SELECT (${pg})::text::int AS x`, params: [{ $param: 'v' }] } }, { v: value });
+      expectMasked(seen, [echo], `invalid input syntax for type integer: "${echo}"`);
+    });
+  }
+});
+
+describeWithServer(mysql, 'MariaDB errors that echo a bound value rewritten', () => {
+  let admin: Awaited<ReturnType<typeof mysqlAdmin>>;
+  let tables: ReturnType<typeof scratchTables>;
+  beforeAll(async () => {
+    admin = await mysqlAdmin(mysql.url);
+    tables = scratchTables(admin);
+  });
+  afterAll(() => tables.dropAll());
+
+  for (const { name, value, my } of REWRITTEN.filter((c) => c.my !== undefined)) {
+    it(name, async () => {
+      const table = tables.name('rewritten');
+      await admin.exec(`CREATE TABLE ${table} (v ${my} UNIQUE)`);
+      await answer(mysqlSource({ url: mysql.url }), `INSERT INTO ${table} VALUES (?)`, value);
+      const [row] = await admin.exec(`SELECT CAST(v AS CHAR) AS echo FROM ${table}`);
+      const echo = String(row!.echo);
+      const seen = await observe(() => mysqlSource({ url: mysql.url }), { query: { sql: `INSERT INTO ${table} VALUES (?)`, params: [{ $param: 'v' }] } }, { v: value });
+      expectMasked(seen, [echo], `Duplicate entry '${echo}'`);
+    });
+  }
+});
+
 describeWithServer(mysql, 'MariaDB errors that echo bound values', () => {
   let admin: Awaited<ReturnType<typeof mysqlAdmin>>;
   let tables: ReturnType<typeof scratchTables>;

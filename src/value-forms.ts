@@ -1,0 +1,66 @@
+/**
+ * The forms a database prints a bound value in when it echoes it rewritten (see
+ * value-mask.ts): PostgreSQL and MariaDB print a bound `Date` in their own date-time form, in
+ * UTC or in the session's zone (`2024-01-02 03:04:05.678+00`, `2024-01-02`); a float in
+ * exponent notation of their own (`1e-07`, `1.2345678901234568e+20`, `1.2345678901234568e20`)
+ * or as a plain decimal (`0.0000001`); a numeric text in its canonical form (`'1.50'` into a
+ * float column echoes `1.5`); a text case-folded by an index (`lower(email)`). @internal
+ */
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+/** The SQL forms of one moment read in one zone's fields: its date, its date and time, with its milliseconds (and without their trailing zeros). */
+function sqlForms(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): string[] {
+  const day = `${pad(y, 4)}-${pad(mo)}-${pad(d)}`;
+  const time = `${day} ${pad(h)}:${pad(mi)}:${pad(s)}`;
+  const fraction = pad(ms, 3);
+  return [day, time, `${time}.${fraction}`, `${time}.${fraction.replace(/0+$/, '')}`];
+}
+
+/** A moment as a SQL server echoes it, in UTC and in this process's zone (the drivers send a `Date` in it by default). */
+export function dateForms(date: Date): string[] {
+  return [
+    ...sqlForms(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.getUTCMilliseconds()),
+    ...sqlForms(date.getFullYear(), date.getMonth() + 1, date.getDate(), date.getHours(), date.getMinutes(), date.getSeconds(), date.getMilliseconds()),
+  ];
+}
+
+const ISO_MOMENT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/;
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const PLAIN = new Intl.NumberFormat('en-US', { useGrouping: false, maximumFractionDigits: 20 });
+
+/** A float the way the servers print it besides JavaScript's `String(n)`: exponent notations and the plain decimal. */
+export function numberForms(n: number): string[] {
+  if (!Number.isFinite(n)) return [];
+  const text = String(n);
+  const abs = Math.abs(n);
+  if (!text.includes('e') && (abs === 0 || (abs >= 1e-4 && abs < 1e15))) return [text];
+  const exp = n.toExponential();
+  return [text, exp, exp.replace('e+', 'e'), exp.replace(/e([+-])(\d)$/, 'e$10$2'), PLAIN.format(n)];
+}
+
+/** A text's other forms: a date-time text as a moment, a number text canonical, and case-folded. */
+export function textForms(text: string): string[] {
+  const forms = [text.toLowerCase(), text.toUpperCase()];
+  if (ISO_MOMENT.test(text)) {
+    const moment = new Date(text.replace(' ', 'T'));
+    if (!Number.isNaN(moment.getTime())) forms.push(...dateForms(moment));
+  }
+  if (DECIMAL.test(text)) forms.push(...numberForms(Number(text)));
+  return forms;
+}
+
+/**
+ * How far a number's form reaches in a text that prints it with a scale (`1.5` as `1.500`,
+ * `125` as `125.00`): past the zeros a decimal column appends. `end` is where the form ended.
+ */
+export function scaledEnd(text: string, form: string, end: number): number {
+  if (!/^[+-]?\d+(?:\.\d+)?$/.test(form)) return end;
+  let at = end;
+  if (!form.includes('.')) {
+    if (text[at] !== '.' || text[at + 1] !== '0') return end;
+    at++;
+  }
+  while (text[at] === '0') at++;
+  return at;
+}
