@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalize } from './canonical.js';
+import type { Principal } from '../sources/source.js';
 
 /** What identifies a cached sub-query result. */
 export interface CacheKeyParts {
@@ -9,7 +10,7 @@ export interface CacheKeyParts {
   version: string;
   /** The resolved native queries and their bound parameters, one per source call. */
   calls: readonly { query: unknown; params: readonly unknown[] }[];
-  /** From `cacheScopeOf`: `shared`, `anonymous` or `principal:"<id>"`; entries never cross scopes. */
+  /** From `cacheScopeOf`: `shared`, `anonymous` or `principal:"<id>"` (`#<digest>` of its claims, if it has any); entries never cross scopes. */
   scope: string;
 }
 
@@ -38,9 +39,20 @@ export function cacheKey(parts: CacheKeyParts): string | undefined {
  * The scope of an entry, from the source's `cacheScope` and the asking principal:
  * `shared` for a shared source, else `principal:"<id>"`, or `anonymous` for a run without
  * a principal. The id is JSON-quoted so that no principal id can be crafted to equal
- * another scope (or the anonymous one).
+ * another scope (or the anonymous one). A principal with claims besides its `id` gets
+ * `principal:"<id>"#<digest of its claims>`: a source may answer by a claim (`role`, a
+ * forwarded token), so the same id with other claims is another scope. Claims with no stable
+ * form (a function, a cycle) give `undefined`: such a run bypasses the cache.
  */
-export function cacheScopeOf(sourceScope: 'principal' | 'shared' | undefined, principalId: string | undefined): string {
+export function cacheScopeOf(sourceScope: 'principal' | 'shared' | undefined, principal: string | undefined): string;
+export function cacheScopeOf(sourceScope: 'principal' | 'shared' | undefined, principal: Principal | string | undefined): string | undefined;
+export function cacheScopeOf(sourceScope: 'principal' | 'shared' | undefined, principal: Principal | string | undefined): string | undefined {
   if (sourceScope === 'shared') return 'shared';
-  return principalId === undefined ? 'anonymous' : `principal:${JSON.stringify(principalId)}`;
+  if (principal === undefined) return 'anonymous';
+  if (typeof principal === 'string') return `principal:${JSON.stringify(principal)}`;
+  const { id, ...claims } = principal;
+  const scope = `principal:${JSON.stringify(id)}`;
+  if (Object.keys(claims).length === 0) return scope;
+  const canonical = canonicalize(claims);
+  return canonical === undefined ? undefined : `${scope}#${createHash('sha256').update(canonical).digest('base64url').slice(0, 22)}`;
 }

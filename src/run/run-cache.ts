@@ -25,6 +25,8 @@ export function memoBound(fragments: number): number {
  */
 export class RunCacheView implements RunCache {
   readonly #versions = new Map<string, string | undefined | Promise<string | undefined>>();
+  /** The principal's scope (its id and claims), worked out at the run's first lookup. */
+  #principalScope: { scope: string | undefined } | undefined;
 
   constructor(
     readonly cache: TieredCache,
@@ -39,7 +41,9 @@ export class RunCacheView implements RunCache {
     const source = this.sources.get(f.source);
     // Unregistered while the run goes on: the name may soon mean another source, so bypass.
     if (!source) return undefined;
-    const scope = cacheScopeOf(source.cacheScope, this.principal?.id);
+    const scope = source.cacheScope === 'shared' ? 'shared' : (this.#principalScope ??= { scope: cacheScopeOf(source.cacheScope, this.principal) }).scope;
+    // Claims with no stable form: the run bypasses the cache.
+    if (scope === undefined) return undefined;
     const version = this.#versionOf(f.source, source);
     if (version === undefined) return undefined;
     if (typeof version !== 'string') return version.then((v) => (v === undefined ? undefined : this.#key(fragment, calls, scope, v)));

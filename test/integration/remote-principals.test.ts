@@ -117,9 +117,10 @@ describeWithServer(redisDown === undefined ? server : { skipReason: `Redis at ${
   it('serves each principal only its own entry from Redis on another coordinator; an unknown principal misses', async () => {
     const second = coordinator();
     const before = workerCalls.length;
-    await expect.poll(async () => (await second.execute(plan(), { principal: { id: 'alice' } })).fragments.mine!.cached, { timeout: 5000, interval: 20 }).toBe(true);
-    const alice = await second.execute(plan(), { principal: { id: 'alice' } });
-    const bob = await second.execute(plan(), { principal: { id: 'bob' } });
+    // The same principals, claims and all (another claim set is another scope).
+    await expect.poll(async () => (await second.execute(plan(), { principal: { id: 'alice', team: 'team-alice' } })).fragments.mine!.cached, { timeout: 5000, interval: 20 }).toBe(true);
+    const alice = await second.execute(plan(), { principal: { id: 'alice', team: 'team-alice' } });
+    const bob = await second.execute(plan(), { principal: { id: 'bob', team: 'team-bob' } });
     expect(alice.rows).toEqual(await oracle(roleA));
     expect(bob.rows).toEqual(await oracle(roleB));
     expect(bob.fragments.mine!.cached).toBe(true);
