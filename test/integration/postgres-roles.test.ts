@@ -4,7 +4,7 @@ import { TributaryError } from '../../src/errors.js';
 import { postgresSource, type PostgresSource } from '../../src/sources/postgres/connector.js';
 import type { ExecuteContext, Principal } from '../../src/sources/source.js';
 import type { Row } from '../../src/data/row.js';
-import { describeWithServer, eventually, pgAdmin, requireServer, scratchTables, uniqueName, type Admin } from '../support/servers.js';
+import { describeWithServer, dropPgRoles, eventually, pgAdmin, requireServer, scratchTables, uniqueName, type Admin } from '../support/servers.js';
 
 const server = await requireServer('postgres');
 
@@ -50,9 +50,7 @@ describeWithServer(server, 'postgresSource({ role }) with row-level security (re
   afterAll(async () => {
     await executor?.close();
     await tables?.dropAll();
-    const cleanup = await pgAdmin(server.url);
-    for (const role of [roleA, roleB]) await cleanup.exec(`DROP ROLE IF EXISTS "${role}"`);
-    await cleanup.close();
+    await dropPgRoles(server.url, [roleA, roleB]);
   });
 
   // Two fragments on the same table, run at once (both pooled connections), unioned.

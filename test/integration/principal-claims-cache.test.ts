@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cacheKey, cacheScopeOf, createExecutor, postgresSource, type Executor, type Row } from '../../src/index.js';
-import { describeWithServer, pgAdmin, requireServer, scratchTables, uniqueName, type Admin } from '../support/servers.js';
+import { describeWithServer, dropPgRoles, pgAdmin, requireServer, scratchTables, uniqueName, type Admin } from '../support/servers.js';
 
 const server = await requireServer('postgres');
 
@@ -36,9 +36,7 @@ describeWithServer(server, 'the cache between principals of one id and different
   afterAll(async () => {
     await executor?.close();
     await tables?.dropAll();
-    const cleanup = await pgAdmin(server.url);
-    for (const role of [roleA, roleB]) await cleanup.exec(`DROP ROLE IF EXISTS "${role}"`);
-    await cleanup.close();
+    await dropPgRoles(server.url, [roleA, roleB]);
   });
 
   const plan = () => ({ id: 'claims', fragments: [{ id: 'f', source: 'db', query: { sql: `SELECT id FROM ${notes} CROSS JOIN pg_sleep(0.05) ORDER BY id` } }] });

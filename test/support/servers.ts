@@ -133,6 +133,16 @@ export async function pgAdmin(url: string = pgUrl()): Promise<Admin> {
   };
 }
 
+/** Drops PostgreSQL roles a test created, with a connection of its own (after the tables that name them). */
+export async function dropPgRoles(url: string, roles: readonly string[]): Promise<void> {
+  const cleanup = await pgAdmin(url);
+  try {
+    for (const role of roles) await cleanup.exec(`DROP ROLE IF EXISTS "${role}"`);
+  } finally {
+    await cleanup.close();
+  }
+}
+
 /** An admin connection to MariaDB/MySQL (outside any source's pool). */
 export async function mysqlAdmin(url: string = mysqlUrl()): Promise<Admin> {
   const conn = await mysql.createConnection({ uri: url, supportBigNumbers: true, bigNumberStrings: true });
