@@ -2,6 +2,7 @@ import { TributaryError } from '../errors.js';
 import type { BatchSink } from '../execution/source-call.js';
 import type { StreamFlow } from '../merge/stream.js';
 import type { Row } from '../data/row.js';
+import { readerHandle } from './reader-handle.js';
 
 /** Batches waiting for the consumer before producers are held back. */
 const HIGH_WATER = 4;
@@ -131,10 +132,11 @@ export class RowStream {
    * reader: the rows are handed on once and not kept, so a second reader (at the same time,
    * or after the first) would wait forever or see nothing; it gets an error instead.
    */
-  batches(size: number): AsyncGenerator<Row[]> {
+  batches(size: number): AsyncIterableIterator<Row[]> {
     if (this.#taken) return secondReader();
     this.#taken = true;
-    return this.#batches(size);
+    // A reader that drops its iterator unread or half read (and lets the collector take it) has left too.
+    return readerHandle(this.#batches(size), this.#leave.bind(this));
   }
 
   async *#batches(size: number): AsyncGenerator<Row[]> {
@@ -153,12 +155,16 @@ export class RowStream {
         await new Promise<void>((resolve) => (this.#consumer = resolve));
       }
     } finally {
-      const early = !this.#closed && !this.#finished;
-      this.#closed = true;
-      for (const release of this.#producers.splice(0)) release();
-      // Left early (a break, a return, a throw): whatever still runs for these rows is stopped now.
-      if (early) this.#onLeave();
+      this.#leave();
     }
+  }
+
+  /** The reader is done with the rows. Before the end (a break, a return, a throw, a dropped iterator): whatever still runs for them is stopped now. */
+  #leave(): void {
+    const early = !this.#closed && !this.#finished;
+    this.#closed = true;
+    for (const release of this.#producers.splice(0)) release();
+    if (early) this.#onLeave();
   }
 
   #wakeConsumer(): void {

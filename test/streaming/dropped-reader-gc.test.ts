@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createExecutor, mysqlSource, postgresSource, type Executor, type SourceExecutor } from '../../src/index.js';
+import { describeWithServer, eventually, mysqlAdmin, mysqlUrl, pgAdmin, pgUrl, requireServer, type Admin, type ServerKind } from '../support/servers.js';
+
+/**
+ * A reader that takes a batch of `run.rows()` and then drops the iterator (no `break`, no
+ * `return()`) and lets it be garbage-collected: the run notices, as if the reader had left —
+ * the statement leaves the server, its pooled connection serves the next query, and the run
+ * resolves with completeness `consumer-left`, without a deadline or a cancel.
+ */
+
+// The collector, on demand (as `node --expose-gc` gives it), in this worker.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+interface Target {
+  kind: ServerKind;
+  admin(): Promise<Admin>;
+  /** A pool of one connection, so a held connection would block the next query. */
+  source(): SourceExecutor;
+  long(tag: string): string;
+  busy(admin: Admin, tag: string): Promise<number>;
+}
+
+const targets: Target[] = [
+  {
+    kind: 'postgres',
+    admin: () => pgAdmin(),
+    source: () => postgresSource({ url: pgUrl(), max: 1, streamBatchSize: 10 }),
+    long: (tag) => `SELECT a * 10000 + b AS id, '${tag}' AS tag FROM generate_series(0, 999) AS a, generate_series(1, 10000) AS b`,
+    busy: async (admin, tag) =>
+      Number((await admin.exec(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE $1 AND state <> 'idle' AND pid <> pg_backend_pid()`, [`%${tag}%`]))[0]?.n),
+  },
+  {
+    kind: 'mysql',
+    admin: () => mysqlAdmin(),
+    source: () => mysqlSource({ url: mysqlUrl(), connectionLimit: 1, streamBatchSize: 10 }),
+    long: (tag) => `SELECT seq AS id, '${tag}' AS tag FROM seq_1_to_10000000`,
+    busy: async (admin, tag) =>
+      Number(
+        (await admin.exec(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID() AND COMMAND <> 'Sleep'`, [`%${tag}%`]))[0]?.n,
+      ),
+  },
+];
+
+/** Collects until `check` holds (a finalizer runs in a task after the collection that found its object). */
+async function collectUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
+  return eventually(async () => {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    return check();
+  }, timeoutMs);
+}
+
+for (const t of targets) {
+  const check = await requireServer(t.kind);
+  describeWithServer(check, `a run.rows() iterator dropped and collected over ${t.kind}`, () => {
+    let admin: Admin;
+    beforeAll(async () => {
+      admin = await t.admin();
+    });
+    afterAll(() => admin?.close());
+
+    /** Starts a streamed run, reads one batch in a scope of its own and drops the iterator; the statement is open then. */
+    async function dropAfterOne(executor: Executor, tag: string, read: 'one' | 'none' = 'one') {
+      const run = executor.run({ fragments: [{ id: 'big', source: 'db', query: { sql: t.long(tag) } }], merge: 'big' });
+      await (async () => {
+        const iterator = run.rows(10);
+        if (read === 'one') expect((await iterator.next()).value).toHaveLength(10);
+      })();
+      expect(await eventually(async () => (await t.busy(admin, tag)) === 1, 3000)).toBe(true);
+      return run;
+    }
+
+    it('ends the statement once the collector has taken the iterator, and the run resolves ok with consumer-left', async () => {
+      const executor = createExecutor({ sources: { db: t.source() }, cache: false });
+      try {
+        const tag = `collected_${randomBytes(4).toString('hex')}`;
+        const run = await dropAfterOne(executor, tag);
+        expect(await collectUntil(async () => (await t.busy(admin, tag)) === 0)).toBe(true);
+        const result = await run.result;
+        expect(result.status).toBe('ok');
+        expect(result.completeness.complete).toBe(false);
+        expect(result.completeness.fragments.big).toMatchObject({ reason: 'consumer-left' });
+        const next = await executor.execute({ fragments: [{ id: 'one', source: 'db', query: { sql: 'SELECT 1 AS one' } }], merge: 'one' });
+        expect(next.rows).toEqual([{ one: 1 }]);
+      } finally {
+        await executor.close();
+      }
+    });
+
+    it('ends it too when the iterator was dropped before its first read', async () => {
+      const executor = createExecutor({ sources: { db: t.source() }, cache: false });
+      try {
+        const tag = `unread_${randomBytes(4).toString('hex')}`;
+        const run = await dropAfterOne(executor, tag, 'none');
+        expect(await collectUntil(async () => (await t.busy(admin, tag)) === 0)).toBe(true);
+        expect((await run.result).completeness.fragments.big).toMatchObject({ reason: 'consumer-left' });
+      } finally {
+        await executor.close();
+      }
+    });
+
+    it('leaves a reader that still holds its iterator alone: collections do not stop it', async () => {
+      const executor = createExecutor({ sources: { db: t.source() }, cache: false });
+      const tag = `held_${randomBytes(4).toString('hex')}`;
+      const run = executor.run({ fragments: [{ id: 'big', source: 'db', query: { sql: t.long(tag) } }], merge: 'big' });
+      const iterator = run.rows(10);
+      try {
+        expect((await iterator.next()).value).toHaveLength(10);
+        for (let i = 0; i < 5; i++) {
+          gc();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(await t.busy(admin, tag)).toBe(1);
+        expect((await iterator.next()).value).toHaveLength(10);
+      } finally {
+        await iterator.return?.();
+        await executor.close();
+      }
+      expect((await run.result).completeness.fragments.big).toMatchObject({ reason: 'consumer-left' });
+    });
+  });
+}
