@@ -1,4 +1,4 @@
-import type { BoundInput, FragmentExplanation } from './model.js';
+import type { BoundInput, FragmentExplanation, PlanWideSettings } from './model.js';
 
 /** Shared wording of the renderings. */
 
@@ -18,7 +18,7 @@ export function inputText(input: BoundInput): string {
  * `timeout 2000 ms, deadline 500 ms, retry attempts=5, cache ttl 0 ms, hedge afterMs=30,
  * optional: dropped if the deadline runs out`, or '' when the fragment overrides nothing.
  */
-export function policyText(f: FragmentExplanation): string {
+export function policyText(f: Pick<FragmentExplanation, 'timeoutMs' | 'deadlineMs' | 'retry' | 'cache' | 'hedge' | 'optional'>): string {
   const parts: string[] = [];
   if (f.timeoutMs !== undefined) parts.push(`timeout ${f.timeoutMs} ms`);
   if (f.deadlineMs !== undefined) parts.push(`deadline ${f.deadlineMs} ms`);
@@ -38,6 +38,17 @@ export function policyText(f: FragmentExplanation): string {
   }
   if (f.optional) parts.push('optional: dropped if the deadline runs out');
   return parts.join(', ');
+}
+
+/**
+ * `every fragment (unless it sets its own): timeout 500 ms, no cache, limits maxRows=10`, or
+ * undefined when the plan sets nothing for all its fragments.
+ */
+export function planWideText(settings: PlanWideSettings | undefined): string | undefined {
+  if (settings === undefined) return undefined;
+  const limits = settings.limits && Object.entries(settings.limits).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+  const parts = [policyText(settings), limits ? `limits ${limits}` : ''].filter(Boolean);
+  return `every fragment (unless it sets its own): ${parts.join(', ')}`;
 }
 
 /** The label of a dependency edge: the bound columns, with the batch size when split. */

@@ -8,7 +8,7 @@ import { explainDot } from './dot.js';
 import { explainMermaid } from './mermaid.js';
 import { explainMerge } from './merge-tree.js';
 import { explainHtml } from './html.js';
-import type { BoundInput, DependencyEdge, FragmentExplanation, PlanExplanation, PlanModel } from './model.js';
+import type { BoundInput, DependencyEdge, FragmentExplanation, PlanExplanation, PlanModel, PlanWideSettings } from './model.js';
 import { querySummary } from './summary.js';
 import { explainSvg } from './svg.js';
 import { explainText } from './text.js';
@@ -51,6 +51,7 @@ export function explain(plan: unknown, options: ExplainOptions = {}): PlanExplan
     errorPolicy: validated.errorPolicy,
     schedule: validated.schedule,
     ...(validated.deadlineMs === undefined ? {} : { deadlineMs: validated.deadlineMs }),
+    ...planWideOf(validated),
     levels: validated.levels.map((ids) => [...ids]),
     fragments,
     edges: edgesOf(fragments),
@@ -65,6 +66,19 @@ export function explain(plan: unknown, options: ExplainOptions = {}): PlanExplan
     svg: () => explainSvg(model),
     html: () => explainHtml(model),
   };
+}
+
+/** `{ planWide }` when the plan sets anything for all its fragments or merge steps, else `{}`. */
+function planWideOf(plan: ValidatedPlan): { planWide?: PlanWideSettings } {
+  const settings: PlanWideSettings = {
+    ...(plan.timeoutMs === undefined ? {} : { timeoutMs: plan.timeoutMs }),
+    ...(plan.fragmentDeadlineMs === undefined ? {} : { deadlineMs: plan.fragmentDeadlineMs }),
+    ...(plan.retry === undefined ? {} : { retry: plan.retry }),
+    ...(plan.cache === undefined ? {} : { cache: plan.cache }),
+    ...(plan.hedge === undefined ? {} : { hedge: plan.hedge }),
+    ...(plan.limits === undefined || Object.keys(plan.limits).length === 0 ? {} : { limits: plan.limits }),
+  };
+  return Object.keys(settings).length === 0 ? {} : { planWide: settings };
 }
 
 /** True for the object `validatePlan` returns (its maps cannot come from JSON). */

@@ -1,4 +1,4 @@
-import { inputText, policyText, sourceText } from './describe.js';
+import { inputText, planWideText, policyText, sourceText } from './describe.js';
 import { analyzeSvg, type TimelineModel } from './gantt-svg.js';
 import { explainSvg, sourceColors, xmlText, type ExplainModel, type SvgOptions } from './svg.js';
 import { count } from './count.js';
@@ -21,7 +21,7 @@ export function explainHtml(model: ExplainModel, options: HtmlOptions = {}): str
   const title = analysis ? `EXPLAIN ANALYZE ${model.queryId}` : `EXPLAIN ${model.queryId}`;
   const body = [
     `<h1>${xmlText(title)}</h1>`,
-    `<p class="meta">${xmlText(`${count(model.fragments.length, 'fragment')} in ${count(model.levels.length, 'level')} · errorPolicy ${model.errorPolicy} · schedule ${model.schedule}`)}</p>`,
+    `<p class="meta">${xmlText(metaText(model))}</p>`,
     legendHtml(model.fragments.map((f) => f.source)),
     `<figure class="plan">${svg}</figure>`,
     ...(analysis ? [`<h2>Timeline</h2>`, `<figure class="timeline">${analyzeSvg(analysis)}</figure>`] : []),
@@ -29,6 +29,15 @@ export function explainHtml(model: ExplainModel, options: HtmlOptions = {}): str
     fragmentsTable(model, analysis),
   ];
   return htmlDocument(title, body.join('\n'));
+}
+
+/** `3 fragments in 2 levels · errorPolicy partial · schedule levels · deadline 500 ms · every fragment (…): timeout 500 ms`. */
+function metaText(model: ExplainModel): string {
+  const parts = [`${count(model.fragments.length, 'fragment')} in ${count(model.levels.length, 'level')}`, `errorPolicy ${model.errorPolicy}`, `schedule ${model.schedule}`];
+  if (model.deadlineMs !== undefined) parts.push(`deadline ${model.deadlineMs} ms`);
+  const planWide = planWideText(model.planWide);
+  if (planWide) parts.push(planWide);
+  return parts.join(' · ');
 }
 
 /** A complete page around `body`, with the shared stylesheet inline. */

@@ -1,4 +1,4 @@
-import type { CacheOverride, HedgeOptions, MergeNode, RetryOptionsInput } from '../plan/index.js';
+import type { CacheOverride, HedgeOptions, MergeNode, Plan, RetryOptionsInput } from '../plan/index.js';
 import type { FragmentReport, QueryResult } from '../run/index.js';
 
 /**
@@ -55,6 +55,20 @@ export interface FragmentExplanation {
   access?: { allowed: boolean; reason?: string };
 }
 
+/**
+ * What a plan sets for all its fragments (a fragment's own setting wins) and, `limits`, its
+ * merge steps: `timeoutMs`, `deadlineMs` (the plan's `fragmentDeadlineMs`, each fragment's
+ * own deadline), `retry`, `cache`, `hedge`.
+ */
+export interface PlanWideSettings {
+  timeoutMs?: number;
+  deadlineMs?: number;
+  retry?: RetryOptionsInput;
+  cache?: CacheOverride;
+  hedge?: HedgeOptions;
+  limits?: NonNullable<Plan['limits']>;
+}
+
 /** A `dependsOn` edge, with the upstream columns bound across it (none: ordering only). */
 export interface DependencyEdge {
   from: string;
@@ -69,6 +83,8 @@ export interface PlanExplanation {
   schedule: 'levels' | 'eager';
   /** The plan's query deadline (`deadlineMs`), when it sets one. */
   deadlineMs?: number;
+  /** What the plan sets for all its fragments and merge steps, when it sets any of it. */
+  planWide?: PlanWideSettings;
   /** Fragment ids by level. */
   levels: string[][];
   /** In plan order. */

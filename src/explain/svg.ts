@@ -3,7 +3,7 @@ import { planGraph, type GraphAnnotations } from './graph.js';
 import { layoutPlan, TEXT, type LaidEdge, type LaidNode, type PlanLayout } from './layout.js';
 
 /** What the SVG renderer reads of an explanation (its renderings are not needed). */
-export type ExplainModel = Pick<PlanExplanation, 'queryId' | 'errorPolicy' | 'schedule' | 'levels' | 'fragments' | 'edges' | 'merge'>;
+export type ExplainModel = Pick<PlanExplanation, 'queryId' | 'errorPolicy' | 'schedule' | 'deadlineMs' | 'planWide' | 'levels' | 'fragments' | 'edges' | 'merge'>;
 
 export interface SvgOptions extends GraphAnnotations {
   /** Prefix of the ids inside the drawing, so several drawings can share one page. */

@@ -1,5 +1,5 @@
 import type { PlanModel } from './model.js';
-import { inputText, policyText, sourceText } from './describe.js';
+import { inputText, planWideText, policyText, sourceText } from './describe.js';
 import { oneLine, plainText } from './escape.js';
 import type { MergeExplanation } from './model.js';
 import { count } from './count.js';
@@ -29,6 +29,8 @@ export function explainText(model: Model): string {
   const lines: string[] = [];
   const deadline = model.deadlineMs === undefined ? '' : `, deadline ${model.deadlineMs} ms`;
   lines.push(`EXPLAIN ${oneLine(model.queryId)}: ${count(model.fragments.length, 'fragment')} in ${count(model.levels.length, 'level')}, ${model.errorPolicy}, schedule ${model.schedule}${deadline}`);
+  const planWide = planWideText(model.planWide);
+  if (planWide) lines.push(planWide);
   if (model.access) {
     const who = model.access.principalId === undefined ? 'an anonymous caller' : `principal ${JSON.stringify(model.access.principalId)}`;
     const n = model.access.refused;

@@ -97,6 +97,36 @@ describe('explain', () => {
     expect(lines.slice(3, 7)).toEqual(['  core   ref  table log', '              deadline 200 ms', '  extra  ref  table log', '              optional: dropped if the deadline runs out']);
   });
 
+  it("shows what the plan sets for all its fragments (timeout, deadline, retry, cache, hedge, limits), beside each fragment's own", () => {
+    const plan = {
+      id: 'wide',
+      timeoutMs: 500,
+      fragmentDeadlineMs: 900,
+      retry: { attempts: 1 },
+      cache: false,
+      hedge: false,
+      limits: { maxRows: 10, maxResultRows: 20 },
+      fragments: [
+        { id: 'a', source: 'ref', query: { table: 'log' } },
+        { id: 'b', source: 'ref', query: { table: 'log' }, timeoutMs: 100, cache: { ttlMs: 5 } },
+      ],
+      merge: { op: 'union', inputs: ['a', 'b'] },
+    };
+    const e = explain(plan);
+    expect(e.planWide).toEqual({ timeoutMs: 500, deadlineMs: 900, retry: { attempts: 1 }, cache: false, hedge: false, limits: { maxRows: 10, maxResultRows: 20 } });
+    const lines = e.text().split('\n');
+    expect(lines.slice(0, 2)).toEqual([
+      'EXPLAIN wide: 2 fragments in 1 level, fail-fast, schedule levels',
+      'every fragment (unless it sets its own): timeout 500 ms, deadline 900 ms, retry attempts=1, no cache, no hedge, limits maxRows=10 maxResultRows=20',
+    ]);
+    expect(lines.slice(3, 6)).toEqual(['level 0', '  a  ref  table log', '  b  ref  table log']);
+    expect(lines[6]).toBe('          timeout 100 ms, cache ttl 5 ms');
+    expect(e.html()).toContain('every fragment (unless it sets its own): timeout 500 ms, deadline 900 ms, retry attempts=1, no cache, no hedge, limits maxRows=10 maxResultRows=20');
+    // A plan that sets none of them has no such line, and no planWide.
+    expect(explain(designPlan).planWide).toBeUndefined();
+    expect(explain(designPlan).text().split('\n')[1]).toBe('');
+  });
+
   it('returns the model: fragments, inputs and labelled dependency edges', () => {
     const e = explain(designPlan);
     expect(e.levels).toEqual([['customers', 'rates'], ['orders', 'audit']]);
