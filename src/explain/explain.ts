@@ -1,6 +1,7 @@
 import type { Fragment, ValidatedPlan } from '../plan/index.js';
 import { findRefs, formatPath, isFromRef, validatePlan } from '../plan/index.js';
 import type { PlanLimits } from '../plan/index.js';
+import { PreparedPlan } from '../run/prepare.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { Authorize, FragmentAccess } from '../access/index.js';
 import { accessOf } from './access.js';
@@ -30,7 +31,8 @@ export interface ExplainOptions {
 /**
  * EXPLAIN: what a plan will do, without running it. Accepts a raw plan (validated here, so
  * an invalid one throws `PLAN_INVALID` with every issue, checked against `sources` when
- * given) or a `ValidatedPlan` (used as it is; `sources` then only names the kinds).
+ * given), a `ValidatedPlan` or `executor.prepare()`'s `PreparedPlan` (used as validated;
+ * `sources` then only names the kinds).
  *
  * @example
  * console.log(explain(plan).text());
@@ -39,7 +41,8 @@ export interface ExplainOptions {
  */
 export function explain(plan: unknown, options: ExplainOptions = {}): PlanExplanation {
   const sources = options.sources === undefined ? undefined : options.sources instanceof Map ? options.sources : new Map(Object.entries(options.sources));
-  const validated = isValidatedPlan(plan) ? plan : validatePlan(plan, { ...(sources ? { sources } : {}), ...(options.limits ? { limits: options.limits } : {}) });
+  const validated =
+    plan instanceof PreparedPlan ? plan.plan : isValidatedPlan(plan) ? plan : validatePlan(plan, { ...(sources ? { sources } : {}), ...(options.limits ? { limits: options.limits } : {}) });
   const verdicts = accessOf(validated, options);
   const fragments = validated.fragments.map((f, i) => {
     const explained = explainFragment(f, validated, sources, options.summaryLength ?? 80);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../src/errors.js';
 import { dotString, ganttText, mermaidText } from '../../src/explain/escape.js';
-import { explain, querySummary } from '../../src/explain/index.js';
+import { createExecutor } from '../../src/executor.js';
+import { analyze, explain, querySummary } from '../../src/explain/index.js';
 import { validatePlan } from '../../src/plan/index.js';
 import { httpSource } from '../../src/sources/http/connector.js';
 import { memorySource } from '../../src/sources/memory/connector.js';
@@ -140,6 +141,22 @@ describe('explain', () => {
 
   it('accepts a ValidatedPlan as well as a raw plan', () => {
     expect(explain(validatePlan(designPlan)).mermaid()).toBe(explain(designPlan).mermaid());
+  });
+
+  it("accepts executor.prepare()'s PreparedPlan, for EXPLAIN and for EXPLAIN ANALYZE of a run of it", async () => {
+    const ref = memorySource({ tables: { log: [{ id: 1 }, { id: 2 }] } });
+    const executor = createExecutor({ sources: { ref } });
+    try {
+      const plan = { id: 'prep', timeoutMs: 300, fragments: [{ id: 'a', source: 'ref', query: { table: 'log' } }], merge: 'a' };
+      const prepared = executor.prepare(plan);
+      expect(explain(prepared).text()).toBe(explain(plan).text());
+      const result = await executor.execute(prepared);
+      const a = analyze(result, prepared);
+      expect(a.fragments).toMatchObject([{ id: 'a', status: 'succeeded', rowCount: 2 }]);
+      expect(a.text()).toBe(analyze(result, plan).text());
+    } finally {
+      await executor.close();
+    }
   });
 
   it('throws PLAN_INVALID with every issue for an invalid plan, and checks queries against the sources', () => {
