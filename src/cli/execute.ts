@@ -7,7 +7,7 @@ import type { ExecutionEvent } from '../progress/events.js';
 import { runOptionsSchema, type QueryResult, type QueryRun } from '../run/index.js';
 import { loadAuthorize } from './authorize-option.js';
 import type { Principal } from '../sources/source.js';
-import { readPlanFile, withPartial } from './inputs.js';
+import { readPlanFile, withRunFlags } from './inputs.js';
 import { checkParams, parseParams } from './params.js';
 import { EXIT, InputError, type CliIo } from './io.js';
 import { measureBytes } from './measure.js';
@@ -56,7 +56,7 @@ export async function executePlanFile(planFile: string, opts: ExecuteOptions, io
   const params = parseParams(opts.param);
   const deadlineMs = parseDeadline(opts.deadline);
   const authorize = opts.authorize === undefined ? undefined : await loadAuthorize(opts.authorize, io);
-  const raw = withPartial(await readPlanFile(planFile, io), opts.partial);
+  const raw = withRunFlags(await readPlanFile(planFile, io), { partial: opts.partial });
   const loaded = await loadSourcesFile(resolve(io.cwd, opts.sources), io.env);
   const measured = measureBytes(loaded.sources);
   const redact = loaded.redact;
@@ -156,7 +156,7 @@ export function printErrors(io: CliIo, result: QueryResult, redact: Redactor): v
 }
 
 /** `--deadline <ms>`: a positive whole number of milliseconds, checked as `run()` checks it. */
-function parseDeadline(value: string | undefined): number | undefined {
+export function parseDeadline(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
   const parsed = runOptionsSchema.safeParse({ deadlineMs: ms });

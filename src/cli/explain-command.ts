@@ -5,8 +5,8 @@ import { checkAccess } from '../access/index.js';
 import { parseParams } from './params.js';
 import { validatePlan } from '../plan/index.js';
 import { loadAuthorize } from './authorize-option.js';
-import { executePlanFile, type ExecuteOptions } from './execute.js';
-import { readPlanFile } from './inputs.js';
+import { executePlanFile, parseDeadline, type ExecuteOptions } from './execute.js';
+import { readPlanFile, withRunFlags } from './inputs.js';
 import { EXIT, InputError, type CliIo } from './io.js';
 import { loadSourcesFile } from './sources-file.js';
 
@@ -35,7 +35,9 @@ export async function explainCommand(planFile: string, opts: ExplainCommandOptio
     return execution.exitCode;
   }
 
-  const raw = await readPlanFile(planFile, io);
+  // Shown as a run with the same flags would run it: its error policy, its deadline.
+  const deadlineMs = parseDeadline(opts.deadline);
+  const raw = withRunFlags(await readPlanFile(planFile, io), { partial: opts.partial, deadlineMs });
   const authorize = opts.authorize === undefined ? undefined : await loadAuthorize(opts.authorize, io);
   const loaded = opts.sources === undefined ? undefined : await loadSourcesFile(resolve(io.cwd, opts.sources), io.env, 'check');
   try {

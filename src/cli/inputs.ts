@@ -22,10 +22,13 @@ export async function readPlanFile(file: string, io: CliIo): Promise<unknown> {
   }
 }
 
-/** `--partial` forces errorPolicy "partial" on the plan as written. */
-export function withPartial(plan: unknown, partial: boolean | undefined): unknown {
-  if (!partial || typeof plan !== 'object' || plan === null || Array.isArray(plan)) return plan;
-  return { ...plan, errorPolicy: 'partial' };
+/**
+ * The plan as written, with what `--partial` (errorPolicy "partial") and `--deadline` (the
+ * query's `deadlineMs`) set on it, as a run with them would run it.
+ */
+export function withRunFlags(plan: unknown, flags: { partial?: boolean | undefined; deadlineMs?: number | undefined }): unknown {
+  if ((!flags.partial && flags.deadlineMs === undefined) || typeof plan !== 'object' || plan === null || Array.isArray(plan)) return plan;
+  return { ...plan, ...(flags.partial ? { errorPolicy: 'partial' } : {}), ...(flags.deadlineMs === undefined ? {} : { deadlineMs: flags.deadlineMs }) };
 }
 
 /** A stream's bytes, to its end (standard input). */

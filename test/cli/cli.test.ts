@@ -275,6 +275,18 @@ describe.concurrent('tributary explain', { timeout: 60_000 }, () => {
     expect(gantt.stdout).toMatch(/^ {4}customers :crit, f0, \d+, \d+$/m);
   });
 
+  it('shows the plan as --partial and --deadline would run it, and refuses a malformed --deadline as run does', async ({ expect }) => {
+    const plain = await runCli(['explain', plan]);
+    expect(plain.stdout.split('\n')[0]).toBe('EXPLAIN cli-demo: 2 fragments in 2 levels, fail-fast, schedule levels');
+    const out = await runCli(['explain', plan, '--partial', '--deadline', '700']);
+    expect(out.code).toBe(0);
+    expect(out.stdout.split('\n')[0]).toBe('EXPLAIN cli-demo: 2 fragments in 2 levels, partial, schedule levels, deadline 700 ms');
+    const bad = await runCli(['explain', plan, '--deadline', 'soon']);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain('--deadline: expected a positive whole number of milliseconds');
+  });
+
   it('--analyze without --sources exits 2', async ({ expect }) => {
     const out = await runCli(['explain', plan, '--analyze']);
     expect(out.code).toBe(2);
