@@ -106,6 +106,33 @@ describe('run.rows() streaming', () => {
     await executor.close();
   });
 
+  it("bypasses the result cache for a streamed fragment (no read, no write), while a join's materialized right side uses it", async () => {
+    const executor = createExecutor({ sources: { ref: memorySource({ tables: { o: [{ n: 0 }, { n: 1 }, { n: 2 }], p: [{ n: 3 }], kinds: [{ k: 0, label: 'even' }, { k: 1, label: 'odd' }] } }) } });
+    const fragments = [
+      { id: 'o', source: 'ref', query: { table: 'o' } },
+      { id: 'p', source: 'ref', query: { table: 'p' } },
+      { id: 'kinds', source: 'ref', query: { table: 'kinds' } },
+    ];
+    const union = { id: 'cached-union', fragments: fragments.slice(0, 2), merge: { op: 'union', inputs: ['o', 'p'] } } as const;
+    const join = { id: 'cached-join', fragments, merge: { op: 'join', type: 'left', left: { op: 'union', inputs: ['o', 'p'] }, right: 'kinds', on: [['n', 'k']] } } as const;
+    const streamed = async (plan: typeof union | typeof join) => {
+      const run = executor.run(structuredClone(plan) as never);
+      const rows: Row[] = [];
+      for await (const batch of run.rows()) rows.push(...batch);
+      return { rows, result: await run.result };
+    };
+    for (const plan of [union, join]) {
+      const whole = await executor.execute(structuredClone(plan) as never);
+      expect(Object.values((await executor.execute(structuredClone(plan) as never)).fragments).every((f) => f.cached)).toBe(true);
+      const { rows, result } = await streamed(plan);
+      const byN = (a: Row, b: Row) => Number(a.n) - Number(b.n);
+      expect(rows.sort(byN)).toEqual(whole.rows.sort(byN));
+      if (plan === union) expect([result.fragments.o!.cached, result.fragments.p!.cached, result.stats.cacheHits]).toEqual([false, false, 0]);
+      else expect(result.fragments.kinds!.cached).toBe(true);
+    }
+    await executor.close();
+  });
+
   it('falls back to the materialized result when the tree must see every row first', async () => {
     const executor = createExecutor({ sources: { ref: memorySource({ tables: { t: [{ x: 2 }, { x: 1 }, { x: 3 }] } }) } });
     const run = executor.run({ fragments: [{ id: 't', source: 'ref', query: { table: 't' } }], merge: { op: 'sort', input: 't', by: [{ column: 'x' }] } });
