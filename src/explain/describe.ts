@@ -2,9 +2,10 @@ import type { BoundInput, FragmentExplanation, PlanWideSettings } from './model.
 
 /** Shared wording of the renderings. */
 
-/** `crm (sqlite)`, or `crm` when the kind is unknown. */
-export function sourceText(f: Pick<FragmentExplanation, 'source' | 'sourceKind'>): string {
-  return f.sourceKind === undefined || f.sourceKind === f.source ? f.source : `${f.source} (${f.sourceKind})`;
+/** `crm (sqlite)`, `shop (postgres, remote)`, or `crm` when the kind is unknown. */
+export function sourceText(f: Pick<FragmentExplanation, 'source' | 'sourceKind' | 'remote'>): string {
+  const notes = [f.sourceKind === undefined || f.sourceKind === f.source ? '' : f.sourceKind, f.remote ? 'remote' : ''].filter(Boolean);
+  return notes.length === 0 ? f.source : `${f.source} (${notes.join(', ')})`;
 }
 
 /** `params[0] ← customers.id, in batches of 500` or `params[1] ← $region`. */

@@ -105,11 +105,12 @@ function explainFragment(
     if (f.batch && batchedPath !== undefined && formatPath('', batchedPath) === at) input.batchSize = f.batch.size;
     return input;
   });
-  const kind = sources?.get(f.source)?.kind;
+  const source = sources?.get(f.source);
   return {
     id: f.id,
     source: f.source,
-    ...(kind === undefined ? {} : { sourceKind: kind }),
+    ...(source?.kind === undefined ? {} : { sourceKind: source.kind }),
+    ...(source?.remote === true ? { remote: true as const } : {}),
     level: plan.levelOf.get(f.id) ?? 0,
     dependsOn: [...new Set(f.dependsOn ?? [])],
     query: f.query,

@@ -34,6 +34,8 @@ export interface FragmentExplanation {
   source: string;
   /** The source's kind (`sqlite`, `http`, …) when the sources were given. */
   sourceKind?: string;
+  /** The source says its calls run on the executor's BullMQ workers (`remote: true`), when the sources were given. */
+  remote?: true;
   level: number;
   dependsOn: string[];
   /** The native query, as written. */

@@ -136,7 +136,9 @@ describe.concurrent('the command with a remote: true source', { timeout: 60_000 
     const explained = await runCli(['explain', plan, '-s', sources]);
     expect(explained.stderr).toBe('');
     expect(explained.code).toBe(0);
-    expect(explained.stdout).toContain('orders');
+    // EXPLAIN says where the source's calls would run, as validate does.
+    expect(explained.stdout).toMatch(/^ {2}orders +shop \(memory, remote\) +table orders/m);
+    expect(explained.stdout).toMatch(/^ {2}customers +crm \(sqlite\) /m);
   });
 
   it('run refuses it at <name>.remote, exit 2, nothing run', async ({ expect }) => {

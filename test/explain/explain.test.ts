@@ -139,6 +139,14 @@ describe('explain', () => {
     expect(e.merge.label).toBe('limit 10');
   });
 
+  it('names a source whose calls run on BullMQ workers (remote: true) as remote', () => {
+    const e = explain(designPlan, { sources: { ...sources, ref: { ...memorySource({ tables: { log: [] } }), remote: true } } });
+    expect(e.fragments.find((f) => f.id === 'audit')).toMatchObject({ sourceKind: 'memory', remote: true });
+    expect(e.fragments.find((f) => f.id === 'customers')!.remote).toBeUndefined();
+    expect(e.text()).toMatch(/^ {2}audit +ref \(memory, remote\) +table log/m);
+    expect(e.mermaid()).toContain('audit<br/>ref (memory, remote)<br/>');
+  });
+
   it('accepts a ValidatedPlan as well as a raw plan', () => {
     expect(explain(validatePlan(designPlan)).mermaid()).toBe(explain(designPlan).mermaid());
   });
