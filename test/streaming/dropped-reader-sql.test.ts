@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createExecutor, mysqlSource, postgresSource, type Executor, type SourceExecutor } from '../../src/index.js';
 import { describeWithServer, eventually, mysqlAdmin, mysqlUrl, pgAdmin, pgUrl, requireServer, type Admin, type ServerKind } from '../support/servers.js';
@@ -7,8 +9,13 @@ import { describeWithServer, eventually, mysqlAdmin, mysqlUrl, pgAdmin, pgUrl, r
  * A reader that takes a batch of `run.rows()` and then drops the iterator without
  * `return()` leaves the statement paused on its pooled connection (back-pressure). The run's
  * deadline, and `executor.close()`, still end it: the statement is gone from the server and
- * the pool's one connection serves the next query.
+ * the pool's one connection serves the next query. So does the collector, once it has taken
+ * the iterator: the run then stops as if the reader had left (`consumer-left`).
  */
+
+// The collector, on demand (as `node --expose-gc` gives it), in this worker.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 interface Target {
   kind: ServerKind;
@@ -42,6 +49,15 @@ const targets: Target[] = [
   },
 ];
 
+/** Collects until `check` holds (a finalizer runs in a task after the collection that found its object). */
+async function collectUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
+  return eventually(async () => {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    return check();
+  }, timeoutMs);
+}
+
 for (const t of targets) {
   const check = await requireServer(t.kind);
   describeWithServer(check, `a dropped run.rows() iterator over ${t.kind}`, () => {
@@ -66,8 +82,10 @@ for (const t of targets) {
         // Warm: the pool's connection open, the run's machinery built, so the first batch comes well within the deadline.
         await executor.execute({ fragments: [{ id: 'one', source: 'db', query: { sql: 'SELECT 1 AS one' } }], merge: 'one' });
         const tag = `dropped_${randomBytes(4).toString('hex')}`;
-        const { run } = await dropAfterOne(executor, tag, 1000);
+        // Held, not read: a collected iterator would end the run as a reader leaving (below), before its deadline.
+        const { run, iterator } = await dropAfterOne(executor, tag, 1000);
         const result = await run.result;
+        expect(iterator).toBeDefined();
         expect(result.status).toBe('failed');
         expect(result.errors[0]).toMatchObject({ code: 'TIMEOUT', fragmentId: 'big' });
         expect(result.completeness.fragments.big).toMatchObject({ status: 'failed', reason: 'deadline', rowsStreamed: result.fragments.big!.rowCount });
@@ -91,6 +109,66 @@ for (const t of targets) {
       };
       await expect(drain()).rejects.toMatchObject({ code: 'CANCELLED' });
       expect(await eventually(async () => (await t.busy(admin, tag)) === 0, 3000)).toBe(true);
+    });
+
+    /** Starts a streamed run, reads one batch in a scope of its own and drops the iterator; the statement is open then. */
+    async function dropUnreachable(executor: Executor, tag: string, read: 'one' | 'none' = 'one') {
+      const run = executor.run({ fragments: [{ id: 'big', source: 'db', query: { sql: t.long(tag) } }], merge: 'big' });
+      await (async () => {
+        const iterator = run.rows(10);
+        if (read === 'one') expect((await iterator.next()).value).toHaveLength(10);
+      })();
+      expect(await eventually(async () => (await t.busy(admin, tag)) === 1, 3000)).toBe(true);
+      return run;
+    }
+
+    it('ends the statement once the collector has taken the iterator, and the run resolves ok with consumer-left', async () => {
+      const executor = createExecutor({ sources: { db: t.source() }, cache: false });
+      try {
+        const tag = `collected_${randomBytes(4).toString('hex')}`;
+        const run = await dropUnreachable(executor, tag);
+        expect(await collectUntil(async () => (await t.busy(admin, tag)) === 0)).toBe(true);
+        const result = await run.result;
+        expect(result.status).toBe('ok');
+        expect(result.completeness.complete).toBe(false);
+        expect(result.completeness.fragments.big).toMatchObject({ reason: 'consumer-left' });
+        const next = await executor.execute({ fragments: [{ id: 'one', source: 'db', query: { sql: 'SELECT 1 AS one' } }], merge: 'one' });
+        expect(next.rows).toEqual([{ one: 1 }]);
+      } finally {
+        await executor.close();
+      }
+    });
+
+    it('ends it too when the iterator was dropped before its first read', async () => {
+      const executor = createExecutor({ sources: { db: t.source() }, cache: false });
+      try {
+        const tag = `unread_${randomBytes(4).toString('hex')}`;
+        const run = await dropUnreachable(executor, tag, 'none');
+        expect(await collectUntil(async () => (await t.busy(admin, tag)) === 0)).toBe(true);
+        expect((await run.result).completeness.fragments.big).toMatchObject({ reason: 'consumer-left' });
+      } finally {
+        await executor.close();
+      }
+    });
+
+    it('leaves a reader that still holds its iterator alone: collections do not stop it', async () => {
+      const executor = createExecutor({ sources: { db: t.source() }, cache: false });
+      const tag = `held_${randomBytes(4).toString('hex')}`;
+      const run = executor.run({ fragments: [{ id: 'big', source: 'db', query: { sql: t.long(tag) } }], merge: 'big' });
+      const iterator = run.rows(10);
+      try {
+        expect((await iterator.next()).value).toHaveLength(10);
+        for (let i = 0; i < 5; i++) {
+          gc();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(await t.busy(admin, tag)).toBe(1);
+        expect((await iterator.next()).value).toHaveLength(10);
+      } finally {
+        await iterator.return?.();
+        await executor.close();
+      }
+      expect((await run.result).completeness.fragments.big).toMatchObject({ reason: 'consumer-left' });
     });
   });
 }
