@@ -73,7 +73,9 @@ export interface QueryRun {
   /**
    * The merged rows in batches. Called before the run starts (right after `run()`) on a
    * merge tree that can stream, rows flow as they arrive and are not kept in `result.rows`;
-   * otherwise the batches are cut from the finished result.
+   * otherwise the batches are cut from the finished result. Leaving the loop (`break`,
+   * `return()`) stops the sources; so does the collector taking an iterator that was dropped
+   * unfinished, which until then holds them paused (give such a run a deadline).
    */
   rows(batchSize?: number): AsyncIterableIterator<Row[]>;
   /**
