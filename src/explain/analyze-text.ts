@@ -61,7 +61,8 @@ export function analyzeText(a: Analysis): string {
   if (a.merge) out.push('', `merge: ${ms(a.merge.startedAt)} → ${ms(a.merge.finishedAt)} ms`);
   const short = a.completeness ? Object.entries(a.completeness.fragments) : [];
   if (short.length > 0) {
-    out.push('', `incomplete: ${a.completeness!.complete ? 'no rows missing' : 'rows may be missing'}`);
+    // A satisfied limit stops fragments of a complete answer: listed, never called incomplete.
+    out.push('', a.completeness!.complete ? 'complete, though cut short: no rows missing' : 'incomplete: rows may be missing');
     for (const [id, f] of short) out.push(`  ${oneLine(id)}: ${f.status} (${f.reason})${f.budgetMs === undefined ? '' : `, ${ms(f.usedMs)} of ${ms(f.budgetMs)} ms budget`}`);
   }
   // Each entry is one line: control characters in names are shown escaped, never printed.

@@ -108,6 +108,18 @@ describe('analyze', () => {
     expect(lines.find((l) => l.startsWith('* b '))).toMatch(/^\* b\s+src\s+1\s+succeeded\s+-\s+30\.0\s+180\.0\s+150\.0\s+1\s+1\s+-\s+no$/);
   });
 
+  it('lists the fragments cut short under a heading that agrees with completeness.complete', () => {
+    const stopped = { status: 'succeeded' as const, attempts: 1, cached: false, usedMs: 5 };
+    const tail = (complete: boolean, rowsMayBeMissing: boolean, reason: 'limit-stopped' | 'consumer-left') => {
+      const result = resultOf({ a: [0, 30], b: [30, 150], c: [30, 30], d: [180, 30], e: [0, 10] }, diamondLevels);
+      result.completeness = { complete, fragments: { e: { ...stopped, reason, rowsMayBeMissing } } };
+      return analyze(result, diamond).text().split('\n').slice(-2);
+    };
+    // A satisfied limit stopped it: the answer is complete, and the text must not say otherwise.
+    expect(tail(true, false, 'limit-stopped')).toEqual(['complete, though cut short: no rows missing', '  e: succeeded (limit-stopped)']);
+    expect(tail(false, true, 'consumer-left')).toEqual(['incomplete: rows may be missing', '  e: succeeded (consumer-left)']);
+  });
+
   it('renders a Mermaid gantt chart: a section per level, crit on exactly the critical bars, then the merge', () => {
     const gantt = analyze(resultOf({ a: [0, 30], b: [30, 150], c: [30, 30], d: [180, 30], e: [0, 10] }, diamondLevels), diamond).mermaid();
     expect(gantt).toBe(
