@@ -42,7 +42,7 @@ export function analyzeText(a: Analysis): string {
     String(f.attempts),
     String(f.rowCount),
     f.bytes === undefined ? '-' : String(f.bytes),
-    f.cached ? 'yes' : 'no',
+    f.cached ? 'yes' : f.joined ? 'joined' : 'no',
   ]);
   if (budgeted) a.fragments.forEach((f, i) => rows[i]!.splice(BUDGET_AT, 0, opt(f.budgetMs)));
   // A source name is shown escaped (see the end), and measured as shown.

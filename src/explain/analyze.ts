@@ -41,6 +41,7 @@ export function analyze(result: QueryResult, plan: unknown = planOf(result), opt
   const fragments: FragmentTiming[] = explained.fragments.map((f) => {
     const r = result.fragments[f.id];
     const queuedAt = seen.queued.get(f.id);
+    const joined = seen.joined.has(f.id);
     const startedAt = seen.started.get(f.id) ?? r?.startedAt;
     const finishedAt = r?.startedAt !== undefined && r.durationMs !== undefined ? round(r.startedAt + r.durationMs) : undefined;
     const b = bytes.get(f.id);
@@ -60,6 +61,7 @@ export function analyze(result: QueryResult, plan: unknown = planOf(result), opt
       rowCount: r?.rowCount ?? 0,
       ...(b === undefined ? {} : { bytes: b }),
       cached: r?.cached ?? false,
+      ...(joined ? { joined: true as const } : {}),
       critical: false,
     };
   });
@@ -105,17 +107,23 @@ function planOf(result: QueryResult): unknown {
   };
 }
 
-/** Queued and first-call times per fragment, and the merge's start, from recorded events. */
-function eventTimes(events: Iterable<ExecutionEvent>): { queued: Map<string, number>; started: Map<string, number>; merge?: number } {
+/**
+ * Queued and first-call times per fragment, and the merge's start, from recorded events. A
+ * fragment that joined an identical load in flight makes no call: it starts when it joins.
+ */
+function eventTimes(events: Iterable<ExecutionEvent>): { queued: Map<string, number>; started: Map<string, number>; joined: Set<string>; merge?: number } {
   const queued = new Map<string, number>();
   const started = new Map<string, number>();
+  const joined = new Set<string>();
   let merge: number | undefined;
   for (const e of events) {
     if (e.type === 'fragment.queued' && !queued.has(e.fragmentId)) queued.set(e.fragmentId, e.at);
-    else if ((e.type === 'fragment.started' || e.type === 'fragment.cached') && !started.has(e.fragmentId)) started.set(e.fragmentId, e.at);
-    else if (e.type === 'merge.started') merge = e.at;
+    else if ((e.type === 'fragment.started' || e.type === 'fragment.cached' || e.type === 'fragment.joined') && !started.has(e.fragmentId)) {
+      started.set(e.fragmentId, e.at);
+      if (e.type === 'fragment.joined') joined.add(e.fragmentId);
+    } else if (e.type === 'merge.started') merge = e.at;
   }
-  return { queued, started, ...(merge === undefined ? {} : { merge }) };
+  return { queued, started, joined, ...(merge === undefined ? {} : { merge }) };
 }
 
 function bytesOf(options: AnalyzeOptions): Map<string, number> {
@@ -134,7 +142,7 @@ function bytesOf(options: AnalyzeOptions): Map<string, number> {
 function timingLines(fragments: readonly FragmentTiming[]): Map<string, string[]> {
   return new Map(
     fragments.map((f) => {
-      const time = f.durationMs === undefined ? f.status : `${ms(f.durationMs)} ms, ${count(f.rowCount, 'row')}${f.cached ? ', cached' : ''}${f.attempts > 1 ? `, ${f.attempts} attempts` : ''}`;
+      const time = f.durationMs === undefined ? f.status : `${ms(f.durationMs)} ms, ${count(f.rowCount, 'row')}${f.cached ? ', cached' : f.joined ? ', joined' : ''}${f.attempts > 1 ? `, ${f.attempts} attempts` : ''}`;
       return [f.id, [time]];
     }),
   );

@@ -131,6 +131,8 @@ export interface FragmentTiming {
   /** Estimated bytes of its rows, when known (see `AnalyzeOptions.bytes`). */
   bytes?: number;
   cached: boolean;
+  /** It joined an identical load already in flight (from the events): no call of its own, `cached` false. */
+  joined?: true;
   /** On the critical path. */
   critical: boolean;
 }

@@ -250,4 +250,23 @@ describe('analyze on a real run with known latencies', () => {
     };
     expect(await analyzed(plan)).toEqual(['x', 'y']);
   });
+
+  it('shows a fragment that joined an identical load in flight as joined, started when it joined, not as an uncalled miss', async () => {
+    // The cache on: identical fragments share one call.
+    executor = createExecutor({ sources: { sleep: sleepSource() } });
+    const plan = { fragments: [timed('x', 80), timed('y', 80)], merge: { op: 'union', inputs: ['x', 'y'] } };
+    const run = executor.run(plan);
+    const events: ExecutionEvent[] = [];
+    run.events$.subscribe((e) => events.push(e));
+    const result = await run.result;
+    const joinedEvent = events.find((e) => e.type === 'fragment.joined');
+    expect(joinedEvent).toBeDefined();
+    const joiner = joinedEvent!.type === 'fragment.joined' ? joinedEvent!.fragmentId : '';
+    expect(result.fragments[joiner]).toMatchObject({ attempts: 0, calls: 0, cached: false });
+    const a = analyze(result, plan, { events });
+    const timing = a.fragments.find((f) => f.id === joiner)!;
+    expect(timing).toMatchObject({ joined: true, cached: false, attempts: 0, startedAt: joinedEvent!.at });
+    expect(a.fragments.find((f) => f.id !== joiner)!.joined).toBeUndefined();
+    expect(a.text().split('\n').find((l) => l.slice(2).startsWith(`${joiner} `))).toMatch(/\s0\s+1\s+-\s+joined$/);
+  });
 });
