@@ -49,11 +49,32 @@ export function scanGroups(
   const table = new Map<PrimitiveKey | null, Group>();
   const name = summarized?.column;
   const want = summarized?.want;
-  const found = scanRows(rows, ids, table, all, column ?? '', plainName(column ?? ''), name, plainName(name ?? ''), want?.sum === true, want?.min === true, want?.max === true);
+  // Filled with `undefined`, not left holey: every call's array then has the same elements kind.
+  const direct = new Array<Group | undefined>(all === undefined ? Math.min(rows.length, DIRECT) : 0).fill(undefined);
+  const found = scanRows(rows, ids, table, direct, all, column ?? '', plainName(column ?? ''), name, plainName(name ?? ''), want?.sum === true, want?.min === true, want?.max === true);
   if (found === NOT_NUMBERS) return undefined;
   // A Map iterates in insertion order: the groups in order of first appearance.
   const groups = all === undefined ? [...table.values()] : [all];
   return { groups, magnitude: found === FRACTIONAL ? Infinity : found, fractional: found === FRACTIONAL };
+}
+
+/**
+ * Group keys that are integers in [0, DIRECT) find their group by index in an array rather
+ * than by hashing into the `Map` (a group-by's ids, codes, small counts): the hashing was
+ * about a sixth of bench row c's aggregate (1M rows, 1,000 groups). Every group is in the
+ * `Map` too, which alone says which groups exist and in what order; the array only caches
+ * the lookup, so a key a bigint reached first (`1n` before `1`) is found there.
+ */
+const DIRECT = 65_536;
+
+/** The group of key `k` in `table`, made (numbered next, `first` its first row) if new. */
+function groupOf(table: Map<PrimitiveKey | null, Group>, k: PrimitiveKey | null, first: number): Group {
+  let group = table.get(k);
+  if (group === undefined) {
+    group = new Group(table.size, first);
+    table.set(k, group);
+  }
+  return group;
 }
 
 /** `scanRows` results other than the magnitude of the summarized integers. */
@@ -75,6 +96,7 @@ function scanRows(
   rows: readonly Row[],
   ids: Int32Array | undefined,
   table: Map<PrimitiveKey | null, Group>,
+  direct: (Group | undefined)[],
   all: Group | undefined,
   key: string,
   plainKey: boolean,
@@ -91,18 +113,15 @@ function scanRows(
     let group = all;
     if (group === undefined) {
       const raw = row[key];
-      let k: PrimitiveKey | null | typeof NO_KEY;
       if (typeof raw === 'number' && ((plainKey && isPlainRow(row)) || Object.hasOwn(row, key))) {
-        k = raw;
-        group = table.get(raw);
+        // -0 indexes as 0, the key the Map gives it.
+        const index = raw | 0;
+        if (index === raw && index >= 0 && index < direct.length) group = direct[index] ?? (direct[index] = groupOf(table, raw, i));
+        else group = groupOf(table, raw, i);
       } else {
-        k = primitiveKeyRead(row, key, plainKey, raw);
+        const k = primitiveKeyRead(row, key, plainKey, raw);
         if (k === NO_KEY) return NOT_NUMBERS;
-        group = table.get(k);
-      }
-      if (group === undefined) {
-        group = new Group(table.size, i);
-        table.set(k, group);
+        group = groupOf(table, k, i);
       }
     }
     if (ids !== undefined) ids[i] = group.id;

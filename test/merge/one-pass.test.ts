@@ -49,6 +49,21 @@ describe('one-pass aggregate', () => {
     expect(check([{ g: Buffer.from([1]), v: 1 }, { g: Buffer.from([1]), v: 2 }], ['g'])).toBe(false);
   });
 
+  it('finds small integer keys by index with the same groups as the Map: a key a bigint gave first, -0, keys past the index', () => {
+    // 1n reaches the Map (as 1) before the number 1 reaches the index: one group, not two.
+    expect(check([{ g: 2, v: 1 }, { g: 1n, v: 2 }, { g: 1, v: 3 }, { g: 2n, v: 4 }, { g: 1, v: 5 }], ['g'])).toBe(true);
+    expect(aggregate(rel([{ g: 1n, v: 2 }, { g: 1, v: 3 }]), ['g'], [{ fn: 'count', as: 'n' }]).rows).toEqual([{ g: 1n, n: 2 }]);
+    // -0 and 0 one group, either first; 1.5, NaN, -1 and keys past the rows' count go to the Map, mid-column.
+    expect(check([{ g: 0, v: 1 }, { g: -0, v: 2 }, { g: 1.5, v: 3 }, { g: -1, v: 4 }, { g: 7, v: 5 }, { g: 0, v: 6 }, { g: 'a', v: 7 }, { g: 7, v: 8 }], ['g'])).toBe(true);
+    expect(check([{ g: -0, v: 1 }, { g: 0, v: 2 }, { g: Number.NaN, v: 3 }, { g: 2 ** 31, v: 4 }, { g: 2 ** 32, v: 5 }, { g: 2 ** 31, v: 6 }], ['g'])).toBe(true);
+    // Group numbering with `ids` (two aggregated columns: the two-pass path numbers the groups by the same scan).
+    const two: AggregateSpec[] = [...specs, { fn: 'sum', column: 'w', as: 'ws' }];
+    expect(check([{ g: 3n, v: 1, w: 1 }, { g: 3, v: 2, w: 2 }, { g: 0, v: 3, w: 3 }, { g: -0, v: 4, w: 4 }, { g: 3, v: 5, w: 5 }], ['g'], two)).toBe(false);
+    // Past the index (65,536 slots at most): the Map, with the first row's key.
+    const many = Array.from({ length: 70_000 }, (_, i) => ({ g: i % 3 === 0 ? 69_999 - (i % 1000) : i % 1000, v: i % 7 }));
+    expect(check(many, ['g'])).toBe(true);
+  });
+
   it('sums integers as doubles only while every partial sum is safe; beyond, exactly', () => {
     // Added as doubles, MAX + 1 + 1 rounds to 2^53 and the total would come out 1.
     expect(check([{ v: MAX }, { v: 1 }, { v: 1 }, { v: -MAX }], [])).toBe(false);
