@@ -65,9 +65,9 @@ function evaluateOperator(node: Exclude<MergeNode, string>, ctx: Context, path: 
       return nest(evaluate(node.parent, ctx, `${path}.parent`), evaluate(node.child, ctx, `${path}.child`), node, path, ctx.bound.step(path));
     case 'project':
       return project(evaluate(node.input, ctx, `${path}.input`), node.columns, path, ctx.bound.step(path));
-    // The others make at most a row per input row: counted once made.
     case 'filter':
-      return counted(filter(evaluate(node.input, ctx, `${path}.input`), node.where, paramResolver(ctx.params), path), ctx, path);
+      return filter(evaluate(node.input, ctx, `${path}.input`), node.where, paramResolver(ctx.params), path, ctx.bound.step(path));
+    // The others make at most a row per input row: counted once made.
     case 'aggregate':
       return counted(aggregate(evaluate(node.input, ctx, `${path}.input`), node.groupBy, node.aggregates, path), ctx, path);
     case 'sort':

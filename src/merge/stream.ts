@@ -2,6 +2,7 @@ import { joinRightName, type MergeNode } from '../plan/schema.js';
 import type { Row } from '../data/row.js';
 import { mergeFailed } from '../data/fail.js';
 import { join } from './join.js';
+import { keep } from './filter.js';
 import { compilePredicate } from '../data/predicate.js';
 import { project } from './project.js';
 import { columnsOf } from './relation.js';
@@ -228,7 +229,8 @@ function build(node: MergeNode, steps: Step[], limits: Path['limits'], path: str
     }
     case 'filter': {
       const test = compilePredicate(node.where, resolveParam, `${path}.where`);
-      build(node.input, [counted((batch) => batch.filter(test), bound, path), ...steps], limits, `${path}.input`, ctx, known, out, unions, bound);
+      const count = bound.step(path);
+      build(node.input, [(batch) => keep(batch, test, count), ...steps], limits, `${path}.input`, ctx, known, out, unions, bound);
       return;
     }
     case 'project': {
