@@ -76,8 +76,10 @@ const querySetup = setup({
      * executor, named by the source). Fragments the in-process cache answers (or a resumed
      * run's store) settle here, in this step, without an event of their own (their
      * `fragment.cached` progress events go to `events$`); under `eager`, what they make ready
-     * is taken too. On a level's entry (`params.level`) it announces the level. One assign:
-     * one context copy per dispatch.
+     * is taken too. On a level's entry (`params.level`) it announces the level, unless the
+     * event of one of its fragments did first (under `eager`, taken while the state named a
+     * lower level): `level.started` always comes before the level's fragments' events. One
+     * assign: one context copy per dispatch.
      */
     dispatch: enqueueActions(({ context, enqueue, system }, params: { level: number } | undefined) => {
       const port = portOf(system);

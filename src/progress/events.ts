@@ -24,7 +24,13 @@ interface FragmentEventBase extends EventBase {
 }
 
 export type QueryStartedEvent = EventBase & { type: 'query.started'; fragments: number; levels: number };
-export type LevelStartedEvent = EventBase & { type: 'level.started'; level: number };
+/**
+ * A level starts: emitted once per level, lowest first, before any event of one of its
+ * fragments (under `eager` a level may start while the machine's state still names a lower
+ * one). `fragments`: how many fragments the level has, so a reader of the events alone can
+ * tell when a level has finished (see `Progress.level`).
+ */
+export type LevelStartedEvent = EventBase & { type: 'level.started'; level: number; fragments: number };
 export type FragmentQueuedEvent = FragmentEventBase & { type: 'fragment.queued' };
 /** One source call is starting: one per attempt of each batch. */
 export type FragmentStartedEvent = FragmentEventBase & {

@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs';
 import type { ExecutionEvent } from './events.js';
+import { LevelTally } from './level-tally.js';
 
 /** A running tally of one query, derived from its events. */
 export interface Progress {
@@ -16,7 +17,12 @@ export interface Progress {
    */
   cancelled: number;
   running: number;
-  /** The lowest level still running (the machine's `executing-level-N`). */
+  /**
+   * The lowest level with a fragment not finished (succeeded, failed, skipped or dropped), the
+   * last level once all have: the machine's `executing-level-N`. Under `eager`, fragments of
+   * higher levels may run, or have finished, meanwhile. A fragment the run's end cancelled does
+   * not finish its level: a stopped run's last value names the level it stopped in.
+   */
   level: number;
   /** Finished fragments ÷ total, 0–100; exactly 100 once the query is done. */
   percent: number;
@@ -31,14 +37,14 @@ export function initialProgress(total: number): Progress {
 
 /**
  * Folds one event into the tally. Pure, so progress is derived from events alone and can
- * be rebuilt from a recorded stream.
+ * be rebuilt from a recorded stream: `running` (the fragments with a call in flight) and
+ * `level` (see `LevelTally`) are what the events so far say, this one included.
  */
-export function reduceProgress(p: Progress, event: ExecutionEvent, running: ReadonlySet<string>): Progress {
+export function reduceProgress(progress: Progress, event: ExecutionEvent, running: ReadonlySet<string>, level: number): Progress {
+  const p = level === progress.level ? progress : { ...progress, level };
   switch (event.type) {
     case 'query.started':
       return { ...p, total: event.fragments };
-    case 'level.started':
-      return { ...p, level: Math.max(p.level, event.level) };
     case 'fragment.succeeded':
       return withPercent({ ...p, succeeded: p.succeeded + 1, cached: p.cached + (event.cached ? 1 : 0), running: running.size });
     case 'fragment.failed':
@@ -59,6 +65,7 @@ export function reduceProgress(p: Progress, event: ExecutionEvent, running: Read
       return { ...p, running: 0, percent: 100, done: true };
     case 'query.failed':
       return { ...p, running: 0, done: true };
+    case 'level.started':
     case 'fragment.queued':
     case 'fragment.attempt.failed':
     case 'fragment.cached':
@@ -97,12 +104,13 @@ export function progressFrom(events$: Observable<ExecutionEvent>, total: number)
   return new Observable<Progress>((subscriber) => {
     let progress = initialProgress(total);
     const running = new Set<string>();
+    const levels = new LevelTally();
     subscriber.next(progress);
     return events$.subscribe({
       next(event) {
         if (event.type === 'fragment.started' || event.type === 'fragment.joined') running.add(event.fragmentId);
         if (event.type === 'fragment.succeeded' || event.type === 'fragment.failed' || event.type === 'fragment.dropped' || event.type === 'fragment.cancelled') running.delete(event.fragmentId);
-        const next = reduceProgress(progress, event, running);
+        const next = reduceProgress(progress, event, running, levels.note(event));
         if (changed(progress, next)) {
           progress = next;
           subscriber.next(progress);

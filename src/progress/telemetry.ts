@@ -170,7 +170,7 @@ export function instrument(events$: Observable<ExecutionEvent>, options: Telemet
     if (!q) return;
     switch (event.type) {
       case 'level.started':
-        q.span.addEvent('tributary.level.started', { 'tributary.level': event.level });
+        q.span.addEvent('tributary.level.started', { 'tributary.level': event.level, 'tributary.level.fragments': event.fragments });
         return;
       case 'fragment.started': {
         const span = startFragmentSpan(q, event, {

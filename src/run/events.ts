@@ -17,7 +17,8 @@ export class RunEvents implements EventSink {
   readonly #table: StatusTable;
   readonly #listeners = new Set<Subscriber<Progress>>();
   #last: Progress | undefined;
-  #level = 0;
+  /** The highest level announced (`level.started`); -1 before the first. */
+  #announced = -1;
   #retries = 0;
   /** Fragments the run left unsettled when it ended: never runnable (skipped) or stopped. */
   #endSkipped = 0;
@@ -50,7 +51,13 @@ export class RunEvents implements EventSink {
     return this.#events.observed || this.#executor.observed;
   }
 
+  /** Sends `event`; a fragment's event of a level not announced yet is preceded by that level's `level.started`. */
   emit(event: ExecutionEvent): void {
+    if ('fragmentId' in event && event.level > this.#announced) this.levelsStarted(event.level, event);
+    this.#send(event);
+  }
+
+  #send(event: ExecutionEvent): void {
     this.#events.next(event);
     this.#executor.next(event);
   }
@@ -65,9 +72,22 @@ export class RunEvents implements EventSink {
     this.progressed();
   }
 
-  levelStarted(level: number): void {
-    if (level > this.#level) this.#level = level;
-    this.progressed();
+  /**
+   * Announces every level up to `level` not announced yet, lowest first, once each: a
+   * `level.started` with the level's fragment count, stamped with `stamp`'s ids and time. A
+   * level is announced as the machine enters its state or, first, by the first event of one of
+   * its fragments (under `eager` one may be taken while the state names a lower level; a
+   * fragment skipped or cancelled before its level's state is entered has an event too). The
+   * levels below a fragment's all had an event before it — one of its dependencies is there —
+   * so announcing them with it only keeps the headers in order.
+   */
+  levelsStarted(level: number, stamp: { queryId: string; runId: string; at: number }): void {
+    while (this.#announced < level) {
+      const started = ++this.#announced;
+      if (!this.wanted) continue;
+      const fragments = this.#table.prepared.levelSizes[started]!;
+      this.#send({ type: 'level.started', queryId: stamp.queryId, runId: stamp.runId, at: stamp.at, level: started, fragments });
+    }
   }
 
   /** Something a `Progress` shows may have changed: tell its subscribers, if any. */
@@ -118,7 +138,8 @@ export class RunEvents implements EventSink {
       skipped,
       cancelled: this.#cancelled,
       running: this.#done ? 0 : c.running,
-      level: this.#level,
+      // The lowest level with a fragment not finished (the machine's `executing-level-N`); the last once all are.
+      level: Math.min(this.#table.lowestOpenLevel(), this.#table.open.length - 1),
       percent: Math.max(this.#last?.percent ?? 0, percent),
       retries: this.#retries,
       done: this.#done,

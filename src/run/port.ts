@@ -50,7 +50,10 @@ export interface QueryPort {
   readonly schedule: 'levels' | 'eager';
   /** The sources the plan uses: one child actor each, with these ids. */
   readonly sources: readonly string[];
-  /** The machine entered `executing-level-<level>`. */
+  /**
+   * The machine entered `executing-level-<level>`: the level is announced (`level.started`)
+   * unless the event of one of its fragments announced it first (see `RunEvents.levelsStarted`).
+   */
   levelStarted(level: number): void;
   /**
    * The fragments that may start now: those to send to their source actors, and those the

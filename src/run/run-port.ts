@@ -150,8 +150,7 @@ export class RunPort implements QueryPort, BindContext {
   }
 
   levelStarted(level: number): void {
-    this.events.levelStarted(level);
-    if (this.events.wanted) this.events.emit({ type: 'level.started', queryId: this.queryId, runId: this.runId, at: this.at(), level });
+    this.events.levelsStarted(level, { queryId: this.queryId, runId: this.runId, at: this.at() });
   }
 
   takeReady(level: number): Ready | undefined {

@@ -1,3 +1,4 @@
+import { count } from '../explain/index.js';
 import type { CallsInFlight } from '../progress/calls-in-flight.js';
 import type { ExecutionEvent, FragmentState, LogLine, QueryView } from './types.js';
 
@@ -90,7 +91,7 @@ export function logLine(key: string, e: ExecutionEvent): LogLine {
       parts.push(`${e.fragments} fragments, ${e.levels} levels`);
       break;
     case 'level.started':
-      parts.push(`level ${e.level}`);
+      parts.push(`level ${e.level}: ${count(e.fragments, 'fragment')}`);
       break;
     case 'fragment.started':
       parts.push(`attempt ${e.attempt}${batchOf(e.batch)}`);

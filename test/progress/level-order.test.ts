@@ -1,0 +1,181 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createExecutor, createVirtualClock, memorySource, progressFrom, type ExecutionEvent, type Executor, type Progress, type VirtualClock } from '../../src/index.js';
+import { delayedSource } from '../support/delayed-source.js';
+import { sortRows } from '../support/engine.js';
+
+const tables = {
+  customers: [{ id: 1 }, { id: 2 }],
+  audits: [{ customer_id: 1, note: 'checked' }],
+  orders: [{ id: 10, customer_id: 1 }, { id: 11, customer_id: 2 }],
+  lines: [{ order_id: 10, product_id: 100 }, { order_id: 11, product_id: 101 }],
+  notes: [{ order_id: 10, text: 'gift' }],
+  products: [{ id: 100, name: 'lamp' }, { id: 101, name: 'desk' }, { id: 102, name: 'chair' }],
+};
+/** Per table, how long its calls take on the virtual clock: `audits` (level 1) is the slow one. */
+const DELAY: Record<string, number> = { customers: 10, audits: 500, orders: 10, lines: 10, notes: 20, products: 10 };
+
+/** Each fragment's level, as the plan's dependencies make it (the oracle's own copy). */
+const LEVEL: Record<string, number> = { customers: 0, slow: 1, fast: 1, lines: 2, notes: 2, top: 3 };
+const LAST = 3;
+
+const from = (fragment: string, column: string) => ({ $from: fragment, column });
+
+/**
+ * customers → slow (500 ms) ─────────────┐
+ *           → fast → lines ──────────────┴→ top
+ *                  → notes
+ * Under eager, level 2 (lines, notes) runs and finishes while level 1's `slow` still runs.
+ */
+const plan = (schedule: 'eager' | 'levels') => ({
+  id: `levels-${schedule}`,
+  fragments: [
+    { id: 'customers', source: 'ref', query: { table: 'customers' } },
+    { id: 'slow', source: 'ref', dependsOn: ['customers'], query: { table: 'audits', where: { in: ['customer_id', from('customers', 'id')] } } },
+    { id: 'fast', source: 'ref', dependsOn: ['customers'], query: { table: 'orders', where: { in: ['customer_id', from('customers', 'id')] } } },
+    { id: 'lines', source: 'ref', dependsOn: ['fast'], query: { table: 'lines', where: { in: ['order_id', from('fast', 'id')] } } },
+    { id: 'notes', source: 'ref', dependsOn: ['fast'], query: { table: 'notes', where: { in: ['order_id', from('fast', 'id')] } } },
+    { id: 'top', source: 'ref', dependsOn: ['lines', 'slow'], query: { table: 'products', where: { in: ['id', from('lines', 'product_id')] } } },
+  ],
+  schedule,
+});
+
+const TERMINAL = new Set(['fragment.succeeded', 'fragment.failed', 'fragment.skipped', 'fragment.dropped']);
+
+/** The oracle: the lowest level with a fragment no terminal event has finished yet, from the plan's levels; the last once all have. */
+function lowestUnfinished(events: readonly ExecutionEvent[]): number {
+  const finished = new Set(events.flatMap((e) => (TERMINAL.has(e.type) && 'fragmentId' in e ? [e.fragmentId] : [])));
+  const open = Object.keys(LEVEL).filter((id) => !finished.has(id)).map((id) => LEVEL[id]!);
+  return open.length === 0 ? LAST : Math.min(...open);
+}
+
+/** Events of a fragment whose level had not been announced (`level.started`) before them: none is allowed. */
+function unannounced(events: readonly ExecutionEvent[]): string[] {
+  const started = new Set<number>();
+  const out: string[] = [];
+  for (const e of events) {
+    if (e.type === 'level.started') started.add(e.level);
+    else if ('fragmentId' in e && !started.has(e.level)) out.push(`${e.type} ${e.fragmentId} (level ${e.level})`);
+  }
+  return out;
+}
+
+/** `level N`, and each fragment's queued and succeeded, in the order events$ gave them. */
+function timeline(events: readonly ExecutionEvent[]): string[] {
+  return events.flatMap((e) => {
+    if (e.type === 'level.started') return [`level ${e.level}`];
+    if (e.type === 'fragment.queued' || e.type === 'fragment.succeeded') return [`${e.type.slice('fragment.'.length)} ${e.fragmentId}`];
+    return [];
+  });
+}
+
+const distinct = (levels: number[]) => levels.filter((l, i) => i === 0 || l !== levels[i - 1]);
+
+interface Watched {
+  events: ExecutionEvent[];
+  /** Per fragment that succeeded, the machine's state as its event went out. */
+  stateAt: Record<string, string>;
+  /** Each value of run.progress$ and of progressFrom(events$), with the oracle's level at that moment. */
+  executor: { level: number; oracle: number }[];
+  fromEvents: { level: number; oracle: number }[];
+  last: { executor?: Progress; fromEvents?: Progress };
+}
+
+/** Runs `p` on `clock`, watching its events (first), progressFrom(events$) and run.progress$. */
+async function watchRun(executor: Executor, clock: VirtualClock, p: ReturnType<typeof plan>) {
+  const run = executor.run(p);
+  const w: Watched = { events: [], stateAt: {}, executor: [], fromEvents: [], last: {} };
+  run.events$.subscribe((e) => {
+    w.events.push(e);
+    if (e.type === 'fragment.succeeded') w.stateAt[e.fragmentId] = String(run.actor.getSnapshot().value);
+  });
+  progressFrom(run.events$, p.fragments.length).subscribe((v) => {
+    w.fromEvents.push({ level: v.level, oracle: lowestUnfinished(w.events) });
+    w.last.fromEvents = v;
+  });
+  run.progress$.subscribe((v) => {
+    w.executor.push({ level: v.level, oracle: lowestUnfinished(w.events) });
+    w.last.executor = v;
+  });
+  await clock.advanceAsync(2_000);
+  return { w, result: await run.result };
+}
+
+describe('level.started comes before its level\'s fragments, and Progress.level is the lowest unfinished level', () => {
+  let executor: Executor | undefined;
+  afterEach(async () => {
+    await executor?.close();
+    executor = undefined;
+  });
+
+  const start = (cache = false) => {
+    const clock = createVirtualClock();
+    const ref = delayedSource(memorySource({ tables }), clock, (q) => DELAY[q.table]!);
+    executor = createExecutor({ sources: { ref }, cache: cache ? {} : false, clock });
+    return { executor, clock };
+  };
+
+  it('under eager, level 2 runs and finishes while level 1\'s slow fragment runs: each level is announced before its first fragment event', async () => {
+    const { executor, clock } = start();
+    const { w, result } = await watchRun(executor, clock, plan('eager'));
+    expect(result.status).toBe('ok');
+    expect(sortRows(result.rows)).toEqual(sortRows([{ id: 100, name: 'lamp' }, { id: 101, name: 'desk' }]));
+    // The overlap this is about: level 2 settled while the machine was in level 1's state, before `slow`.
+    expect(w.stateAt.lines).toBe('executing-level-1');
+    expect(w.stateAt.notes).toBe('executing-level-1');
+    expect(w.stateAt.slow).toBe('executing-level-1');
+    const lines = timeline(w.events);
+    expect(lines.indexOf('succeeded notes')).toBeLessThan(lines.indexOf('succeeded slow'));
+    expect(unannounced(w.events)).toEqual([]);
+    expect(w.events.filter((e) => e.type === 'level.started').map((e) => [e.level, e.fragments])).toEqual([[0, 1], [1, 2], [2, 2], [3, 1]]);
+    expect(lines).toEqual([
+      'level 0', 'queued customers', 'succeeded customers',
+      'level 1', 'queued slow', 'queued fast', 'succeeded fast',
+      'level 2', 'queued lines', 'queued notes', 'succeeded lines', 'succeeded notes',
+      'succeeded slow',
+      'level 3', 'queued top', 'succeeded top',
+    ]);
+  });
+
+  it('under eager, run.progress$ and progressFrom(events$) name the same levels: the lowest unfinished, jumping past a level that finished early', async () => {
+    const { executor, clock } = start();
+    const { w } = await watchRun(executor, clock, plan('eager'));
+    // Level 2 finished while level 1 ran: when `slow` settles, the lowest unfinished level is 3.
+    expect(distinct(w.executor.map((v) => v.level))).toEqual([0, 1, 3]);
+    expect(distinct(w.fromEvents.map((v) => v.level))).toEqual([0, 1, 3]);
+    for (const v of w.executor) expect(v.level).toBe(v.oracle);
+    for (const v of w.fromEvents) expect(v.level).toBe(v.oracle);
+    expect(w.last.executor).toEqual(w.last.fromEvents);
+    expect(w.last.executor).toMatchObject({ level: 3, succeeded: 6, percent: 100, done: true });
+  });
+
+  it('under levels, the order is as it was: each level announced as its state is entered, then its fragments', async () => {
+    const { executor, clock } = start();
+    const { w, result } = await watchRun(executor, clock, plan('levels'));
+    expect(result.status).toBe('ok');
+    expect(sortRows(result.rows)).toEqual(sortRows([{ id: 100, name: 'lamp' }, { id: 101, name: 'desk' }]));
+    expect(unannounced(w.events)).toEqual([]);
+    expect(timeline(w.events)).toEqual([
+      'level 0', 'queued customers', 'succeeded customers',
+      'level 1', 'queued slow', 'queued fast', 'succeeded fast', 'succeeded slow',
+      'level 2', 'queued lines', 'queued notes', 'succeeded lines', 'succeeded notes',
+      'level 3', 'queued top', 'succeeded top',
+    ]);
+    expect(distinct(w.executor.map((v) => v.level))).toEqual([0, 1, 2, 3]);
+    expect(distinct(w.fromEvents.map((v) => v.level))).toEqual([0, 1, 2, 3]);
+    for (const v of [...w.executor, ...w.fromEvents]) expect(v.level).toBe(v.oracle);
+    expect(w.last.executor).toEqual(w.last.fromEvents);
+  });
+
+  it('under eager, a run answered from the cache in the dispatching step announces each level before its fragments', async () => {
+    const { executor, clock } = start(true);
+    await watchRun(executor, clock, plan('eager'));
+    const { w } = await watchRun(executor, clock, plan('eager'));
+    expect(w.events.filter((e) => e.type === 'fragment.cached')).toHaveLength(6);
+    expect(unannounced(w.events)).toEqual([]);
+    expect(w.events.filter((e) => e.type === 'level.started').map((e) => e.level)).toEqual([0, 1, 2, 3]);
+    // Hits are settled after the step emitted their events: the executor's values may lag the events, never differ in sequence.
+    expect(distinct(w.executor.map((v) => v.level))).toEqual(distinct(w.fromEvents.map((v) => v.level)));
+    for (const v of w.fromEvents) expect(v.level).toBe(v.oracle);
+    expect(w.last.executor).toEqual(w.last.fromEvents);
+  });
+});
