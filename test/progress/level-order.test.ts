@@ -26,17 +26,18 @@ const from = (fragment: string, column: string) => ({ $from: fragment, column })
  *                  → notes
  * Under eager, level 2 (lines, notes) runs and finishes while level 1's `slow` still runs.
  */
-const plan = (schedule: 'eager' | 'levels') => ({
+const plan = (schedule: 'eager' | 'levels', opts: { fastTable?: string; errorPolicy?: 'partial' | 'fail-fast' } = {}) => ({
   id: `levels-${schedule}`,
   fragments: [
     { id: 'customers', source: 'ref', query: { table: 'customers' } },
     { id: 'slow', source: 'ref', dependsOn: ['customers'], query: { table: 'audits', where: { in: ['customer_id', from('customers', 'id')] } } },
-    { id: 'fast', source: 'ref', dependsOn: ['customers'], query: { table: 'orders', where: { in: ['customer_id', from('customers', 'id')] } } },
+    { id: 'fast', source: 'ref', dependsOn: ['customers'], query: { table: opts.fastTable ?? 'orders', where: { in: ['customer_id', from('customers', 'id')] } } },
     { id: 'lines', source: 'ref', dependsOn: ['fast'], query: { table: 'lines', where: { in: ['order_id', from('fast', 'id')] } } },
     { id: 'notes', source: 'ref', dependsOn: ['fast'], query: { table: 'notes', where: { in: ['order_id', from('fast', 'id')] } } },
     { id: 'top', source: 'ref', dependsOn: ['lines', 'slow'], query: { table: 'products', where: { in: ['id', from('lines', 'product_id')] } } },
   ],
   schedule,
+  errorPolicy: opts.errorPolicy ?? 'fail-fast',
 });
 
 const TERMINAL = new Set(['fragment.succeeded', 'fragment.failed', 'fragment.skipped', 'fragment.dropped']);
@@ -109,7 +110,7 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
 
   const start = (cache = false) => {
     const clock = createVirtualClock();
-    const ref = delayedSource(memorySource({ tables }), clock, (q) => DELAY[q.table]!);
+    const ref = delayedSource(memorySource({ tables }), clock, (q) => DELAY[q.table] ?? 10);
     executor = createExecutor({ sources: { ref }, cache: cache ? {} : false, clock });
     return { executor, clock };
   };
@@ -177,5 +178,38 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     expect(distinct(w.executor.map((v) => v.level))).toEqual(distinct(w.fromEvents.map((v) => v.level)));
     for (const v of w.fromEvents) expect(v.level).toBe(v.oracle);
     expect(w.last.executor).toEqual(w.last.fromEvents);
+  });
+
+  it.each(['levels', 'eager'] as const)('under %s and partial, fragments skipped before their level\'s state is entered have their level announced first', async (schedule) => {
+    const { executor, clock } = start();
+    // `fast` reads a table the source does not have: lines, notes (level 2) and top (level 3) are skipped while level 1's `slow` still runs.
+    const { w, result } = await watchRun(executor, clock, plan(schedule, { fastTable: 'missing', errorPolicy: 'partial' }));
+    expect(result.status).toBe('partial');
+    expect(w.events.filter((e) => e.type === 'fragment.skipped').map((e) => e.fragmentId).sort()).toEqual(['lines', 'notes', 'top']);
+    expect(unannounced(w.events)).toEqual([]);
+    expect(w.events.filter((e) => e.type === 'level.started').map((e) => e.level)).toEqual([0, 1, 2, 3]);
+    const lines = timeline(w.events);
+    // Announced with the skips, while `slow` (level 1) still ran: before, level 2 came only when its state was entered.
+    expect(lines.indexOf('level 2')).toBeLessThan(lines.indexOf('succeeded slow'));
+    expect(distinct(w.executor.map((v) => v.level))).toEqual([0, 1, 3]);
+    expect(distinct(w.fromEvents.map((v) => v.level))).toEqual([0, 1, 3]);
+    for (const v of w.fromEvents) expect(v.level).toBe(v.oracle);
+    expect(w.last.executor).toEqual(w.last.fromEvents);
+  });
+
+  it('under eager and fail-fast, a run stopped in level 1 announces the levels of its skipped fragments, and its progress stays at level 1', async () => {
+    const { executor, clock } = start();
+    const { w, result } = await watchRun(executor, clock, plan('eager', { fastTable: 'missing' }));
+    expect(result.status).toBe('failed');
+    expect(result.fragments.slow?.status).toBe('cancelled');
+    expect(w.events.filter((e) => e.type === 'fragment.cancelled').map((e) => e.fragmentId)).toEqual(['slow']);
+    expect(unannounced(w.events)).toEqual([]);
+    expect(w.events.filter((e) => e.type === 'level.started').map((e) => e.level)).toEqual([0, 1, 2, 3]);
+    // `slow` never finished (cancelled): the run stopped in level 1, whatever above it was skipped.
+    expect(distinct(w.executor.map((v) => v.level))).toEqual([0, 1]);
+    expect(distinct(w.fromEvents.map((v) => v.level))).toEqual([0, 1]);
+    for (const v of w.fromEvents) expect(v.level).toBe(v.oracle);
+    expect(w.last.executor).toEqual(w.last.fromEvents);
+    expect(w.last.executor).toMatchObject({ level: 1, succeeded: 1, failed: 1, skipped: 3, cancelled: 1, done: true });
   });
 });
