@@ -56,6 +56,52 @@ describe('progressFrom', () => {
   });
 });
 
+describe('progressFrom: level', () => {
+  const lvl = (level: number, fragments?: number) =>
+    ({ type: 'level.started', queryId: q, runId: 'run-1', at: 0, level, ...(fragments === undefined ? {} : { fragments }) }) as ExecutionEvent;
+  const done = (fragmentId: string, level: number) => frag('fragment.succeeded', fragmentId, { level, rowCount: 0, attempts: 1, calls: 1, cached: false, startedAt: 0, durationMs: 1 });
+
+  it('is the lowest level with a fragment not finished: a level finished early is passed over, the last level is kept', () => {
+    const events = new Subject<ExecutionEvent>();
+    const levels: number[] = [];
+    progressFrom(events, 4).subscribe((p) => levels.push(p.level));
+    events.next({ type: 'query.started', queryId: q, runId: 'run-1', at: 0, fragments: 4, levels: 3 });
+    events.next(lvl(0, 1));
+    events.next(done('a', 0));
+    // Level 0 finished; level 1 not announced yet, so not finished.
+    expect(levels.at(-1)).toBe(1);
+    events.next(lvl(1, 2));
+    events.next(done('b', 1));
+    events.next(lvl(2, 1));
+    events.next(done('d', 2));
+    // Level 2 finished, level 1 still has `c`.
+    expect(levels.at(-1)).toBe(1);
+    events.next(frag('fragment.skipped', 'c', { level: 1, because: 'x' }));
+    expect(levels.at(-1)).toBe(2);
+    // One value per change of any field; the level, never going down, took these in turn.
+    expect([...new Set(levels)]).toEqual([0, 1, 2]);
+  });
+
+  it('keeps a level a cancelled fragment did not finish, and follows a level.started without a count as before it had one', () => {
+    const events = new Subject<ExecutionEvent>();
+    const levels: number[] = [];
+    progressFrom(events, 2).subscribe((p) => levels.push(p.level));
+    events.next({ type: 'query.started', queryId: q, runId: 'run-1', at: 0, fragments: 2, levels: 2 });
+    events.next(lvl(0, 2));
+    events.next(done('a', 0));
+    events.next(frag('fragment.cancelled', 'b', { level: 0, attempts: 1, calls: 1, rowCount: 0, startedAt: 0, durationMs: 1 }));
+    expect(levels.at(-1)).toBe(0);
+
+    const legacy = new Subject<ExecutionEvent>();
+    const old: number[] = [];
+    progressFrom(legacy, 2).subscribe((p) => old.push(p.level));
+    legacy.next(lvl(0));
+    legacy.next(done('a', 0));
+    legacy.next(lvl(1));
+    expect([...new Set(old)]).toEqual([0, 1]);
+  });
+});
+
 describe('run.progress$', () => {
   let executor: Executor | undefined;
   afterEach(async () => {

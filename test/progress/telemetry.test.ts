@@ -87,6 +87,40 @@ describe('OpenTelemetry spans', () => {
     const ns = ([seconds, nanos]: readonly [number, number]): bigint => BigInt(seconds) * 1_000_000_000n + BigInt(nanos);
     expect(ns(orders[1]!.startTime) >= ns(orders[0]!.endTime)).toBe(true);
     expect(query!.events.map((e) => e.name)).toEqual(['tributary.level.started', 'tributary.level.started', 'tributary.fragment.retrying']);
+    expect(query!.events.slice(0, 2).map((e) => e.attributes)).toEqual([
+      { 'tributary.level': 0, 'tributary.level.fragments': 1 },
+      { 'tributary.level': 1, 'tributary.level.fragments': 1 },
+    ]);
+  });
+
+  it.each(['eager', 'levels'] as const)('under %s, a level whose fragment is skipped while a lower level runs starts before the skip on the query span', async (schedule) => {
+    const ctl = testSource({ behaviour: (c) => (c.key === 'slow' ? undefined : c.key === 'bad' ? sourceError('no such table', false) : [{ k: c.key }]) });
+    create({ sources: { ctl: ctl.source } });
+    const run = executor!.run({
+      id: 'skipped-early',
+      fragments: [
+        { id: 'root', source: 'ctl', query: { key: 'root' } },
+        { id: 'slow', source: 'ctl', dependsOn: ['root'], query: { key: 'slow' } },
+        { id: 'bad', source: 'ctl', dependsOn: ['root'], query: { key: 'bad' } },
+        { id: 'child', source: 'ctl', dependsOn: ['bad'], query: { key: 'child' } },
+      ],
+      merge: { op: 'union', inputs: ['slow', 'child'] },
+      errorPolicy: 'partial',
+      schedule,
+    });
+    // `child` (level 2) is skipped while `slow` (level 1) still runs, before level 2's state is entered.
+    await until(() => ctl.calls.some((c) => c.key === 'slow'), 'slow to be called');
+    await until(() => run.actor.getSnapshot().context.counts.skipped === 1, 'child to be skipped');
+    expect(run.actor.getSnapshot().value).toBe('executing-level-1');
+    ctl.calls.find((c) => c.key === 'slow')!.resolve([{ k: 'slow' }]);
+    expect((await run.result).status).toBe('partial');
+    const [query] = spans('tributary.query');
+    expect(query!.events.map((e) => [e.name, e.attributes?.['tributary.level'] ?? e.attributes?.['tributary.fragment.id']])).toEqual([
+      ['tributary.level.started', 0],
+      ['tributary.level.started', 1],
+      ['tributary.level.started', 2],
+      ['tributary.fragment.skipped', 'child'],
+    ]);
   });
 
   it('marks a failed attempt ERROR and records the error code as an exception; a partial query is not an error', async () => {

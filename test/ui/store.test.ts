@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createExecutor, memorySource, plan, TributaryError, type ExecutionEvent } from '../../src/index.js';
+import { createExecutor, createVirtualClock, memorySource, plan, TributaryError, type ExecutionEvent } from '../../src/index.js';
 import { DEFAULT_LIMITS, LiveStore, type LiveMessage } from '../../src/ui/store.js';
+import { delayedSource } from '../support/delayed-source.js';
 
 const p = plan('q')
   .fragment('a', 'm', { table: 't' })
@@ -42,6 +43,40 @@ describe('LiveStore: what the live page is told', () => {
     expect(changes.filter((c) => c.startsWith('a:'))).toEqual(['a:queued', 'a:running', 'a:succeeded']);
     expect(messages.filter((m) => m.type === 'log').map((m) => (m.type === 'log' ? m.line.type : ''))).toEqual(snapshot.log.map((l) => l.type));
     expect(snapshot.log.at(-1)?.type).toBe('query.done');
+  });
+
+  it('under eager, logs a level\'s header, with its fragment count, before the lines of its fragments that run while a lower level does', async () => {
+    const clock = createVirtualClock();
+    // `slow` (level 1) answers after 500 ms, the rest after 10: `leaf` (level 2) runs and settles meanwhile.
+    const m = delayedSource(memorySource({ tables: { t: [{ x: 1 }, { x: 2 }], slow: [{ x: 1 }] } }), clock, (q) => (q.table === 'slow' ? 500 : 10));
+    const executor = createExecutor({ sources: { m }, cache: false, clock });
+    const eager = plan('eager-log')
+      .fragment('a', 'm', { table: 't' })
+      .fragment('slow', 'm', { table: 'slow', where: { in: ['x', { $from: 'a', column: 'x' }] } }, { dependsOn: ['a'] })
+      .fragment('fast', 'm', { table: 't', where: { in: ['x', { $from: 'a', column: 'x' }] } }, { dependsOn: ['a'] })
+      .fragment('leaf', 'm', { table: 't', where: { in: ['x', { $from: 'fast', column: 'x' }] } }, { dependsOn: ['fast'] })
+      .merge({ op: 'union', inputs: ['slow', 'leaf'] })
+      .options({ schedule: 'eager' })
+      .build();
+    const store = new LiveStore();
+    executor.events$.subscribe((e) => store.onEvent(e));
+    const run = executor.run(eager);
+    store.watch(run, eager);
+    await clock.advanceAsync(1_000);
+    expect((await run.result).status).toBe('ok');
+    await executor.close();
+    const snapshot = store.snapshot();
+    if (snapshot.type !== 'snapshot') throw new Error('not a snapshot');
+    const lines = snapshot.log.map((l) => `${l.type} ${l.text}`);
+    const at = (start: string) => lines.findIndex((l) => l.startsWith(start));
+    expect(lines.filter((l) => l.startsWith('level.started'))).toEqual([
+      'level.started level 0: 1 fragment',
+      'level.started level 1: 2 fragments',
+      'level.started level 2: 1 fragment',
+    ]);
+    expect(at('fragment.succeeded leaf')).toBeLessThan(at('fragment.succeeded slow'));
+    expect(at('level.started level 2')).toBeLessThan(at('fragment.queued leaf'));
+    expect(snapshot.queries[0]!.progress).toMatchObject({ level: 2, percent: 100, done: true });
   });
 
   it('shows a query it was not told about from its events alone, and a new run of the same plan as a new query', () => {
