@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExecutor, createVirtualClock, memorySource, progressFrom, type ExecutionEvent, type Executor, type Progress, type VirtualClock } from '../../src/index.js';
+import { createExecutor, createVirtualClock, memorySource, type Executor, type VirtualClock } from '../../src/index.js';
 import { delayedSource } from '../support/delayed-source.js';
 import { sortRows } from '../support/engine.js';
+import { announced, distinct, timeline, unannounced, watchLevels } from '../support/level-watch.js';
 
 const tables = {
   customers: [{ id: 1 }, { id: 2 }],
@@ -16,7 +17,6 @@ const DELAY: Record<string, number> = { customers: 10, audits: 500, orders: 10, 
 
 /** Each fragment's level, as the plan's dependencies make it (the oracle's own copy). */
 const LEVEL: Record<string, number> = { customers: 0, slow: 1, fast: 1, lines: 2, notes: 2, top: 3 };
-const LAST = 3;
 
 const from = (fragment: string, column: string) => ({ $from: fragment, column });
 
@@ -40,63 +40,10 @@ const plan = (schedule: 'eager' | 'levels', opts: { fastTable?: string; errorPol
   errorPolicy: opts.errorPolicy ?? 'fail-fast',
 });
 
-const TERMINAL = new Set(['fragment.succeeded', 'fragment.failed', 'fragment.skipped', 'fragment.dropped']);
-
-/** The oracle: the lowest level with a fragment no terminal event has finished yet, from the plan's levels; the last once all have. */
-function lowestUnfinished(events: readonly ExecutionEvent[]): number {
-  const finished = new Set(events.flatMap((e) => (TERMINAL.has(e.type) && 'fragmentId' in e ? [e.fragmentId] : [])));
-  const open = Object.keys(LEVEL).filter((id) => !finished.has(id)).map((id) => LEVEL[id]!);
-  return open.length === 0 ? LAST : Math.min(...open);
-}
-
-/** Events of a fragment whose level had not been announced (`level.started`) before them: none is allowed. */
-function unannounced(events: readonly ExecutionEvent[]): string[] {
-  const started = new Set<number>();
-  const out: string[] = [];
-  for (const e of events) {
-    if (e.type === 'level.started') started.add(e.level);
-    else if ('fragmentId' in e && !started.has(e.level)) out.push(`${e.type} ${e.fragmentId} (level ${e.level})`);
-  }
-  return out;
-}
-
-/** `level N`, and each fragment's queued and succeeded, in the order events$ gave them. */
-function timeline(events: readonly ExecutionEvent[]): string[] {
-  return events.flatMap((e) => {
-    if (e.type === 'level.started') return [`level ${e.level}`];
-    if (e.type === 'fragment.queued' || e.type === 'fragment.succeeded') return [`${e.type.slice('fragment.'.length)} ${e.fragmentId}`];
-    return [];
-  });
-}
-
-const distinct = (levels: number[]) => levels.filter((l, i) => i === 0 || l !== levels[i - 1]);
-
-interface Watched {
-  events: ExecutionEvent[];
-  /** Per fragment that succeeded, the machine's state as its event went out. */
-  stateAt: Record<string, string>;
-  /** Each value of run.progress$ and of progressFrom(events$), with the oracle's level at that moment. */
-  executor: { level: number; oracle: number }[];
-  fromEvents: { level: number; oracle: number }[];
-  last: { executor?: Progress; fromEvents?: Progress };
-}
-
-/** Runs `p` on `clock`, watching its events (first), progressFrom(events$) and run.progress$. */
+/** Runs `p`, watching its events and progress (see `watchLevels`), with the virtual clock moved on until it is over. */
 async function watchRun(executor: Executor, clock: VirtualClock, p: ReturnType<typeof plan>) {
   const run = executor.run(p);
-  const w: Watched = { events: [], stateAt: {}, executor: [], fromEvents: [], last: {} };
-  run.events$.subscribe((e) => {
-    w.events.push(e);
-    if (e.type === 'fragment.succeeded') w.stateAt[e.fragmentId] = String(run.actor.getSnapshot().value);
-  });
-  progressFrom(run.events$, p.fragments.length).subscribe((v) => {
-    w.fromEvents.push({ level: v.level, oracle: lowestUnfinished(w.events) });
-    w.last.fromEvents = v;
-  });
-  run.progress$.subscribe((v) => {
-    w.executor.push({ level: v.level, oracle: lowestUnfinished(w.events) });
-    w.last.executor = v;
-  });
+  const w = watchLevels(run, LEVEL);
   await clock.advanceAsync(2_000);
   return { w, result: await run.result };
 }
@@ -127,7 +74,7 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     const lines = timeline(w.events);
     expect(lines.indexOf('succeeded notes')).toBeLessThan(lines.indexOf('succeeded slow'));
     expect(unannounced(w.events)).toEqual([]);
-    expect(w.events.filter((e) => e.type === 'level.started').map((e) => [e.level, e.fragments])).toEqual([[0, 1], [1, 2], [2, 2], [3, 1]]);
+    expect(announced(w.events)).toEqual([[0, 1], [1, 2], [2, 2], [3, 1]]);
     expect(lines).toEqual([
       'level 0', 'queued customers', 'succeeded customers',
       'level 1', 'queued slow', 'queued fast', 'succeeded fast',
@@ -173,7 +120,7 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     const { w } = await watchRun(executor, clock, plan('eager'));
     expect(w.events.filter((e) => e.type === 'fragment.cached')).toHaveLength(6);
     expect(unannounced(w.events)).toEqual([]);
-    expect(w.events.filter((e) => e.type === 'level.started').map((e) => e.level)).toEqual([0, 1, 2, 3]);
+    expect(announced(w.events)).toEqual([[0, 1], [1, 2], [2, 2], [3, 1]]);
     // Hits are settled after the step emitted their events: the executor's values may lag the events, never differ in sequence.
     expect(distinct(w.executor.map((v) => v.level))).toEqual(distinct(w.fromEvents.map((v) => v.level)));
     for (const v of w.fromEvents) expect(v.level).toBe(v.oracle);
@@ -187,7 +134,7 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     expect(result.status).toBe('partial');
     expect(w.events.filter((e) => e.type === 'fragment.skipped').map((e) => e.fragmentId).sort()).toEqual(['lines', 'notes', 'top']);
     expect(unannounced(w.events)).toEqual([]);
-    expect(w.events.filter((e) => e.type === 'level.started').map((e) => e.level)).toEqual([0, 1, 2, 3]);
+    expect(announced(w.events)).toEqual([[0, 1], [1, 2], [2, 2], [3, 1]]);
     const lines = timeline(w.events);
     // Announced with the skips, while `slow` (level 1) still ran: before, level 2 came only when its state was entered.
     expect(lines.indexOf('level 2')).toBeLessThan(lines.indexOf('succeeded slow'));
@@ -204,7 +151,7 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     expect(result.fragments.slow?.status).toBe('cancelled');
     expect(w.events.filter((e) => e.type === 'fragment.cancelled').map((e) => e.fragmentId)).toEqual(['slow']);
     expect(unannounced(w.events)).toEqual([]);
-    expect(w.events.filter((e) => e.type === 'level.started').map((e) => e.level)).toEqual([0, 1, 2, 3]);
+    expect(announced(w.events)).toEqual([[0, 1], [1, 2], [2, 2], [3, 1]]);
     // `slow` never finished (cancelled): the run stopped in level 1, whatever above it was skipped.
     expect(distinct(w.executor.map((v) => v.level))).toEqual([0, 1]);
     expect(distinct(w.fromEvents.map((v) => v.level))).toEqual([0, 1]);
