@@ -60,12 +60,17 @@ describe('progressFrom: level', () => {
   const lvl = (level: number, fragments?: number) =>
     ({ type: 'level.started', queryId: q, runId: 'run-1', at: 0, level, ...(fragments === undefined ? {} : { fragments }) }) as ExecutionEvent;
   const done = (fragmentId: string, level: number) => frag('fragment.succeeded', fragmentId, { level, rowCount: 0, attempts: 1, calls: 1, cached: false, startedAt: 0, durationMs: 1 });
-
-  it('is the lowest level with a fragment not finished: a level finished early is passed over, the last level is kept', () => {
+  /** A run of `fragments` fragments in `levelCount` levels, started: its events, and the level of each progress value. */
+  const started = (fragments: number, levelCount: number) => {
     const events = new Subject<ExecutionEvent>();
     const levels: number[] = [];
-    progressFrom(events, 4).subscribe((p) => levels.push(p.level));
-    events.next({ type: 'query.started', queryId: q, runId: 'run-1', at: 0, fragments: 4, levels: 3 });
+    progressFrom(events, fragments).subscribe((p) => levels.push(p.level));
+    events.next({ type: 'query.started', queryId: q, runId: 'run-1', at: 0, fragments, levels: levelCount });
+    return { events, levels };
+  };
+
+  it('is the lowest level with a fragment not finished: a level finished early is passed over, the last level is kept', () => {
+    const { events, levels } = started(4, 3);
     events.next(lvl(0, 1));
     events.next(done('a', 0));
     // Level 0 finished; level 1 not announced yet, so not finished.
@@ -83,10 +88,7 @@ describe('progressFrom: level', () => {
   });
 
   it('keeps a level a cancelled fragment did not finish, and follows a level.started without a count as before it had one', () => {
-    const events = new Subject<ExecutionEvent>();
-    const levels: number[] = [];
-    progressFrom(events, 2).subscribe((p) => levels.push(p.level));
-    events.next({ type: 'query.started', queryId: q, runId: 'run-1', at: 0, fragments: 2, levels: 2 });
+    const { events, levels } = started(2, 2);
     events.next(lvl(0, 2));
     events.next(done('a', 0));
     events.next(frag('fragment.cancelled', 'b', { level: 0, attempts: 1, calls: 1, rowCount: 0, startedAt: 0, durationMs: 1 }));
