@@ -77,9 +77,9 @@ export class RunEvents implements EventSink {
    * `level.started` with the level's fragment count, stamped with `stamp`'s ids and time. A
    * level is announced as the machine enters its state or, first, by the first event of one of
    * its fragments (under `eager` one may be taken while the state names a lower level; a
-   * fragment skipped or cancelled before its level's state is entered has an event too). The
-   * levels below a fragment's all had an event before it — one of its dependencies is there —
-   * so announcing them with it only keeps the headers in order.
+   * fragment skipped or cancelled before its level's state is entered has an event too).
+   * Announcing a level announces those below it not announced yet (a fragment skipped in
+   * level 2 may come before one skipped in level 1), so the headers stay in order.
    */
   levelsStarted(level: number, stamp: { queryId: string; runId: string; at: number }): void {
     while (this.#announced < level) {
