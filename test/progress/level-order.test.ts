@@ -159,4 +159,25 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     expect(w.last.executor).toEqual(w.last.fromEvents);
     expect(w.last.executor).toMatchObject({ level: 1, succeeded: 1, failed: 1, skipped: 3, cancelled: 1, done: true });
   });
+
+  it('under eager, a recorded run\'s replay gives the same events in the same order, each level announced before its fragments', async () => {
+    const { executor, clock } = start();
+    const run = executor.run(plan('eager'), { record: true });
+    const w = watchLevels(run, LEVEL);
+    await clock.advanceAsync(2_000);
+    expect((await run.result).status).toBe('ok');
+    const replayer = createExecutor();
+    try {
+      const replay = replayer.replay(JSON.stringify(run.recording()));
+      const r = watchLevels(replay, LEVEL);
+      expect((await replay.result).status).toBe('ok');
+      expect(unannounced(r.events)).toEqual([]);
+      expect(timeline(r.events)).toEqual(timeline(w.events));
+      expect(r.events.map((e) => e.type)).toEqual(w.events.map((e) => e.type));
+      expect(distinct(r.fromEvents.map((v) => v.level))).toEqual([0, 1, 3]);
+      expect(distinct(r.executor.map((v) => v.level))).toEqual([0, 1, 3]);
+    } finally {
+      await replayer.close();
+    }
+  });
 });
