@@ -23,6 +23,10 @@ interface Target {
   /** A pool of one connection, so a held connection would block the next query. */
   source(): SourceExecutor;
   long(tag: string): string;
+  /** Rows that come only once `admin` releases the gate it holds with `hold` (a lock on the server). */
+  gated(tag: string, gate: number): string;
+  hold(admin: Admin, gate: number): Promise<unknown>;
+  release(admin: Admin, gate: number): Promise<unknown>;
   busy(admin: Admin, tag: string): Promise<number>;
 }
 
@@ -33,6 +37,10 @@ const targets: Target[] = [
     source: () => postgresSource({ url: pgUrl(), max: 1, streamBatchSize: 10 }),
     // Two small series in a nested loop: rows come as they are made (one big series is built whole first).
     long: (tag) => `SELECT a * 10000 + b AS id, '${tag}' AS tag FROM generate_series(0, 999) AS a, generate_series(1, 10000) AS b`,
+    // An InitPlan: the lock is waited for once, before the first row.
+    gated: (tag, gate) => `SELECT g AS id, '${tag}' AS tag FROM generate_series(1, 100) AS g WHERE (SELECT count(*) FROM (SELECT pg_advisory_xact_lock_shared(${gate})) AS l) = 1`,
+    hold: (admin, gate) => admin.exec('SELECT pg_advisory_lock($1::bigint)', [gate]),
+    release: (admin, gate) => admin.exec('SELECT pg_advisory_unlock($1::bigint)', [gate]),
     // A cursor held open between reads sits in its transaction ('idle in transaction').
     busy: async (admin, tag) =>
       Number((await admin.exec(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE $1 AND state <> 'idle' AND pid <> pg_backend_pid()`, [`%${tag}%`]))[0]?.n),
@@ -42,6 +50,10 @@ const targets: Target[] = [
     admin: () => mysqlAdmin(),
     source: () => mysqlSource({ url: mysqlUrl(), connectionLimit: 1, streamBatchSize: 10 }),
     long: (tag) => `SELECT seq AS id, '${tag}' AS tag FROM seq_1_to_10000000`,
+    // The first row waits for the named lock; the others find it held by their own session.
+    gated: (tag, gate) => `SELECT seq AS id, '${tag}' AS tag FROM seq_1_to_100 WHERE GET_LOCK('gate_${gate}', 30) = 1`,
+    hold: (admin, gate) => admin.exec('SELECT GET_LOCK(?, 10)', [`gate_${gate}`]),
+    release: (admin, gate) => admin.exec('SELECT RELEASE_LOCK(?)', [`gate_${gate}`]),
     busy: async (admin, tag) =>
       Number(
         (await admin.exec(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID() AND COMMAND <> 'Sleep'`, [`%${tag}%`]))[0]?.n,
@@ -151,6 +163,28 @@ for (const t of targets) {
         expect(await collectUntil(async () => (await t.busy(admin, tag)) === 0)).toBe(true);
         expect((await run.result).completeness.fragments.big).toMatchObject({ reason: 'consumer-left' });
       } finally {
+        await executor.close();
+      }
+    });
+
+    it('leaves a reader awaiting next() alone though it dropped the iterator: a pending read is no leaving', async () => {
+      const executor = createExecutor({ sources: { db: t.source() }, cache: false });
+      const tag = `pending_${randomBytes(4).toString('hex')}`;
+      const gate = Math.floor(Math.random() * 2 ** 31);
+      await t.hold(admin, gate);
+      try {
+        const run = executor.run({ fragments: [{ id: 'big', source: 'db', query: { sql: t.gated(tag, gate) } }], merge: 'big' });
+        // The read is under way; nothing holds its iterator (as in `await run.rows().next()`).
+        const first = run.rows(10).next();
+        expect(await eventually(async () => (await t.busy(admin, tag)) === 1, 3000)).toBe(true);
+        for (let i = 0; i < 5; i++) {
+          gc();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await t.release(admin, gate);
+        expect((await first).value).toHaveLength(10);
+      } finally {
+        await t.release(admin, gate);
         await executor.close();
       }
     });
