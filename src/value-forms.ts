@@ -52,7 +52,9 @@ export function textForms(text: string): string[] {
 
 /**
  * How far a number's form reaches in a text that prints it with a scale (`1.5` as `1.500`,
- * `125` as `125.00`): past the zeros a decimal column appends. `end` is where the form ended.
+ * `125` as `125.00`): past the zeros a decimal column appends. `end` is where the form ended;
+ * it stays there when the zeros go on into other digits (`125.05` is no scale of `125`, and
+ * its `125` is masked as it was before scales were read).
  */
 export function scaledEnd(text: string, form: string, end: number): number {
   if (!/^[+-]?\d+(?:\.\d+)?$/.test(form)) return end;
@@ -62,5 +64,5 @@ export function scaledEnd(text: string, form: string, end: number): number {
     at++;
   }
   while (text[at] === '0') at++;
-  return at;
+  return at < text.length && text[at]! >= '0' && text[at]! <= '9' ? end : at;
 }

@@ -23,6 +23,11 @@ describe('createValueMask', () => {
     expect(mask("Duplicate entry '1.500' for key; 125.00 and 27.1; 1.51, 1.501, 1250")).toBe(`Duplicate entry '${MASK}' for key; ${MASK} and ${MASK}; 1.51, 1.501, 1250`);
   });
 
+  it('still masks a value followed by a longer fraction, as it did before scales were read', () => {
+    const mask = createValueMask(['4111111111', 125]);
+    expect(mask('card 4111111111.05 refused; 125.07')).toBe(`card ${MASK}.05 refused; ${MASK}.07`);
+  });
+
   it('masks a long value the server cut short, and the elements of lists and objects', () => {
     const long = 'customer-4111111111111111-very-long-secret-value-that-goes-on-and-on-and-on';
     const mask = createValueMask([[long, { nested: ['ann@example.com'] }], new Date('2024-01-02T03:04:05.000Z')]);
