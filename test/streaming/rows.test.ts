@@ -113,17 +113,17 @@ describe('run.rows() streaming', () => {
       { id: 'p', source: 'ref', query: { table: 'p' } },
       { id: 'kinds', source: 'ref', query: { table: 'kinds' } },
     ];
-    const union = { id: 'cached-union', fragments: fragments.slice(0, 2), merge: { op: 'union', inputs: ['o', 'p'] } } as const;
-    const join = { id: 'cached-join', fragments, merge: { op: 'join', type: 'left', left: { op: 'union', inputs: ['o', 'p'] }, right: 'kinds', on: [['n', 'k']] } } as const;
-    const streamed = async (plan: typeof union | typeof join) => {
-      const run = executor.run(structuredClone(plan) as never);
+    const union: Plan = { id: 'cached-union', fragments: fragments.slice(0, 2), merge: { op: 'union', inputs: ['o', 'p'] } };
+    const join: Plan = { id: 'cached-join', fragments, merge: { op: 'join', type: 'left', left: { op: 'union', inputs: ['o', 'p'] }, right: 'kinds', on: [['n', 'k']] } };
+    const streamed = async (plan: Plan) => {
+      const run = executor.run(structuredClone(plan));
       const rows: Row[] = [];
       for await (const batch of run.rows()) rows.push(...batch);
       return { rows, result: await run.result };
     };
     for (const plan of [union, join]) {
-      const whole = await executor.execute(structuredClone(plan) as never);
-      expect(Object.values((await executor.execute(structuredClone(plan) as never)).fragments).every((f) => f.cached)).toBe(true);
+      const whole = await executor.execute(structuredClone(plan));
+      expect(Object.values((await executor.execute(structuredClone(plan))).fragments).every((f) => f.cached)).toBe(true);
       const { rows, result } = await streamed(plan);
       const byN = (a: Row, b: Row) => Number(a.n) - Number(b.n);
       expect(rows.sort(byN)).toEqual(whole.rows.sort(byN));
