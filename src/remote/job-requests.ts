@@ -14,7 +14,10 @@ import type { CallPayload } from './codec.js';
  * gives back what it reserved and did not send, and reports what it sent to the coordinator;
  * a job whose worker died is ended by the coordinator instead (`reclaimJobRequests`), which
  * gives back what it reserved and never sent and reads what it did. An ended job reserves
- * nothing more. The coordinator deletes the count once no job of the fragment is left (see
+ * nothing more; nor does a job whose count is gone once it has reserved there (the count
+ * outlives each of its jobs, so only a job ended — by the coordinator, or at its `close()` —
+ * or long dead finds it gone: a worker that was hung, not dead, may come back after the
+ * fragment's last job and the count with it). The coordinator deletes the count once no job of the fragment is left (see
  * tally-keys.ts; a TTL, renewed at every change, ends it if no one does). @internal
  */
 
@@ -23,12 +26,14 @@ export const REQUEST_COUNT_TTL_MS = 60 * 60_000;
 
 /**
  * KEYS: the count. ARGV: job id, n, max, seed (what the fragment had sent when the job was
- * queued), TTL ms, 1 when the n requests go at once (pages). Adds n to the count (at least the
- * seed) when it stays at most max, and to the job's reservation. Returns { fits, before }:
- * fits is -1 for a job that has ended.
+ * queued), TTL ms, 1 when the n requests go at once (pages), 1 when the job has reserved
+ * before. Adds n to the count (at least the seed) when it stays at most max, and to the job's
+ * reservation. Returns { fits, before }: fits is -1 for a job that has ended (or whose count,
+ * where it has reserved before, is gone).
  */
 const RESERVE = `
 local job = ARGV[1]
+if ARGV[7] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
 local count = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
 if redis.call('HEXISTS', KEYS[1], 'd:' .. job) == 1 then return {-1, count} end
 local seed = tonumber(ARGV[4])
@@ -42,13 +47,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return {1, count}
 `;
 
-/** KEYS: the count. ARGV: job id, TTL ms. One listed request of the job goes: 1, or 0 for a job that has ended. */
+/**
+ * KEYS: the count. ARGV: job id, TTL ms. One listed request of the job goes (its list was
+ * reserved, so the count was there): 1, or 0 for a job that has ended or a count now gone.
+ */
 const SEND = `
-if redis.call('HEXISTS', KEYS[1], 'd:' .. ARGV[1]) == 1 then return 0 end
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HINCRBY', KEYS[1], 's:' .. ARGV[1], 1)
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'd:' .. ARGV[1]) == 1 then return 0 end
+redis.call('HINCRBY', KEYS[1], 's:' .. ARGV[1], 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `;
 
@@ -74,7 +80,7 @@ return sent
 
 /** A request count past its job's end: the job's calls send nothing more. */
 const ended = (jobId: string): TributaryError =>
-  new TributaryError('CANCELLED', `job ${jobId} has ended: its fragment's request count takes no more of its requests`, { retryable: false });
+  new TributaryError('CANCELLED', `job ${jobId} has ended (or its fragment's request count is gone): the count takes no more of its requests`, { retryable: false });
 
 const unreachable = (error: unknown): TributaryError =>
   // Nothing is sent uncounted: the call fails, and its retry may find Redis again.
@@ -102,7 +108,7 @@ class RedisRequestCount implements SharedRequestCount {
 
   reserve(n: number, max: number, pages: boolean): Promise<{ fits: boolean; before: number }> {
     return this.#track(async () => {
-      const [fits, before] = (await this.#eval(RESERVE, n, max, this.seed, REQUEST_COUNT_TTL_MS, pages ? 1 : 0)) as [number, number];
+      const [fits, before] = (await this.#eval(RESERVE, n, max, this.seed, REQUEST_COUNT_TTL_MS, pages ? 1 : 0, this.#reserved > 0 ? 1 : 0)) as [number, number];
       if (fits === -1) throw ended(this.jobId);
       if (fits === 1) this.#reserved += n;
       return { fits: fits === 1, before: Number(before) };

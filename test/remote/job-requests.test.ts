@@ -131,6 +131,25 @@ describeRedis("a remote job's share of its fragment's request count", () => {
     expect(await client.exists(key)).toBe(0);
   });
 
+  it("refuses a job's calls once its count is gone: ended by the coordinator (its worker hung, not dead), then deleted with the fragment's last job", async () => {
+    const tally = randomUUID();
+    const key = keys.requests(tally);
+    const jobId = randomUUID();
+    const job = jobRequests(client, keys.requests, jobId, { requestCap: { max: 10, tally } });
+    const cap = await RequestCap.open(1000, 3, job.tally, subject);
+    await cap.send(true);
+    expect(await reclaimJobRequests(client, key, jobId)).toBe(1);
+    // No job of the fragment is out any more: the coordinator deletes its count (tally-keys.ts).
+    await client.del(key);
+    // The worker comes back: what it still had to send is not sent, and no count is made again.
+    await expect(cap.send(true)).rejects.toMatchObject({ code: 'CANCELLED', message: expect.stringContaining(`job ${jobId} has ended`) });
+    await expect(job.tally.shared!.reserve(1, 10, true)).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(await client.exists(key)).toBe(0);
+    cap.end();
+    expect(await job.settle()).toEqual({ requests: 1, shared: true });
+    expect(await client.exists(key)).toBe(0);
+  });
+
   it("refuses what a job's calls reserve once the job has ended", async () => {
     const tally = randomUUID();
     const job = jobRequests(client, keys.requests, randomUUID(), { requestCap: { max: 10, tally } });
