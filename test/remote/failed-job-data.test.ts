@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, expect, it } from 'vitest';
 import { createExecutor, createRemoteLane, createWorker, postgresSource, type RemoteWorker } from '../../src/index.js';
-import { describeRedis, dropKeys, inspectClient, REDIS_URL } from '../support/redis.js';
+import { describeRedis, dropQueues, inspectClient, REDIS_URL } from '../support/redis.js';
 import { describeWithServer, eventually, requireServer } from '../support/servers.js';
 import { fixtureSources } from './fixtures/sources.js';
 import { spawnWorker, stopWorker, type WorkerProcess } from './fixtures/spawn.js';
@@ -54,12 +54,7 @@ describeRedis("a failed remote job's data", () => {
   const client = inspectClient();
   const queues: string[] = [];
   afterAll(async () => {
-    for (const queue of queues) {
-      const q = new Queue(queue, { connection: { url: REDIS_URL } });
-      await q.obliterate({ force: true });
-      await q.close();
-      await dropKeys(`tributary:${queue}:`);
-    }
+    await dropQueues(...queues);
     client.disconnect();
   });
 
