@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
 import mysql from 'mysql2/promise';
 import { afterAll, expect, it } from 'vitest';
 import { createRemoteLane, createWorker, mysqlSource, remoteSource, type RemoteWorker } from '../../src/index.js';
-import { describeRedis, dropKeys, REDIS_URL } from '../support/redis.js';
+import { describeRedis, dropQueues, REDIS_URL } from '../support/redis.js';
 import { describeWithServer, eventually, mysqlAdmin, requireServer, type Admin } from '../support/servers.js';
 import { spawnWorker, stopWorker, type WorkerProcess } from '../remote/fixtures/spawn.js';
 
@@ -33,10 +32,7 @@ describeRedis('a BullMQ worker killed mid-statement', () => {
     afterAll(async () => {
       await lives?.close();
       await stopWorker(dies);
-      const q = new Queue(queue, { connection: { url: REDIS_URL } });
-      await q.obliterate({ force: true });
-      await q.close();
-      await dropKeys(`tributary:${queue}:`);
+      await dropQueues(queue);
     });
 
     it('has its statement stopped by a live worker serving the source (KILL QUERY ID of the job-tagged statement), not left to run 60 s; a look-alike tag runs on', { timeout: 60_000 }, async () => {
@@ -100,10 +96,7 @@ describeRedis('a BullMQ worker killed mid-statement', () => {
         await my.close?.();
         for (const { id } of await running(admin, marker)) await admin.exec(`KILL QUERY ${id}`).catch(() => undefined);
         await admin.close();
-        const q = new Queue(alone, { connection: { url: REDIS_URL } });
-        await q.obliterate({ force: true });
-        await q.close();
-        await dropKeys(`tributary:${alone}:`);
+        await dropQueues(alone);
       }
     });
   });
