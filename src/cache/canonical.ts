@@ -7,7 +7,8 @@
  * `RegExp` are keyed by what they hold, not by their (absent) own keys.
  *
  * Returns `undefined` for a value that has no stable text (a cycle, a function, a symbol,
- * a promise): the caller then bypasses the cache rather than risk two different values
+ * a promise, a class instance whose state is all out of sight — no own fields, no `toJSON`):
+ * the caller then bypasses the cache rather than risk two different values
  * sharing one key.
  */
 export function canonicalize(value: unknown): string | undefined {
@@ -72,6 +73,9 @@ function encodeObject(value: object, path: Set<object>): string {
       const toJSON = (value as { toJSON?: unknown }).toJSON;
       const tag = `${(value as { constructor?: { name?: string } }).constructor?.name ?? '?'}`;
       if (typeof toJSON === 'function') return `J${tag}:${encode((toJSON as () => unknown).call(value), path)}`;
+      // No field to key it by: its state is out of sight (`#private` fields, closures), so two
+      // such instances holding different values would share a key.
+      if (Object.keys(value).length === 0) throw UNKEYABLE;
       return `O${tag}:${encodePlain(value, path)}`;
     }
     return encodePlain(value, path);

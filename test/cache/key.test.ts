@@ -84,6 +84,27 @@ describe('cacheKey', () => {
     const shared = { a: 1 };
     expect(key({ t: 1 }, [[shared, shared]])).toBeDefined();
   });
+
+  it('bypasses a class instance whose state it cannot see, and keys one by its fields', () => {
+    class Token {
+      readonly #secret: string;
+      constructor(secret: string) {
+        this.#secret = secret;
+      }
+      reveal(): string {
+        return this.#secret;
+      }
+    }
+    // Two tokens holding different values would otherwise share the key `OToken:{}`.
+    expect(new Token('a').reveal()).not.toBe(new Token('b').reveal());
+    expect(key({ t: 1 }, [new Token('a')])).toBeUndefined();
+    expect(canonicalize({ claims: new Token('a') })).toBeUndefined();
+    class Point {
+      constructor(readonly x: number) {}
+    }
+    expect(key({ t: 1 }, [new Point(1)])).toBeDefined();
+    expect(key({ t: 1 }, [new Point(1)])).not.toBe(key({ t: 1 }, [new Point(2)]));
+  });
 });
 
 describe('cacheScopeOf', () => {
