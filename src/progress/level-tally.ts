@@ -6,8 +6,10 @@ import type { ExecutionEvent } from './events.js';
  * does not finish its level), the last level once every one has; the level whose state
  * (`executing-level-N`) the query machine is in, under either schedule. `level.started` gives
  * each level's fragment count before any event of its fragments, so a level not announced yet
- * has not finished; `query.started` gives the number of levels. Reads the stream from its
- * start; never goes down. @internal
+ * has not finished; `query.started` gives the number of levels. A stream joined mid-run (no
+ * `query.started` first) has not seen the levels announced before it joined: the first
+ * `level.started` it sees passes over them, as finished, and `query.done` says every level
+ * has. Never goes down. @internal
  */
 export class LevelTally {
   /** Per announced level, its fragment count. */
@@ -16,6 +18,8 @@ export class LevelTally {
   readonly #finished: number[] = [];
   /** The plan's number of levels, once `query.started` says it. */
   #levels: number | undefined;
+  /** A `level.started` was seen. */
+  #announced = false;
   #lowest = 0;
 
   /** Takes one event; returns the level after it. */
@@ -24,11 +28,19 @@ export class LevelTally {
       case 'query.started':
         this.#levels = event.levels;
         break;
-      case 'level.started':
-        // Without its count (an event of a version before it had one), as then: the highest level started.
-        if (typeof event.fragments === 'number') this.#sizes[event.level] = event.fragments;
-        else this.#lowest = Math.max(this.#lowest, event.level);
+      case 'level.started': {
+        const counted = typeof event.fragments === 'number';
+        if (counted) this.#sizes[event.level] = event.fragments;
+        // Without its count (an event of a version before it had one), as then: the highest level
+        // started. The first one of a stream joined mid-run: the levels below it went before.
+        if (!counted || (this.#levels === undefined && !this.#announced)) this.#lowest = Math.max(this.#lowest, event.level);
+        this.#announced = true;
         break;
+      }
+      case 'query.done':
+        // Every fragment has finished: the last level (joined mid-run, the highest one seen).
+        this.#lowest = Math.max(this.#lowest, (this.#levels ?? Math.max(this.#sizes.length, this.#finished.length)) - 1);
+        return this.#lowest;
       case 'fragment.succeeded':
       case 'fragment.failed':
       case 'fragment.skipped':

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExecutor, createVirtualClock, memorySource, type Executor, type VirtualClock } from '../../src/index.js';
+import { createExecutor, createVirtualClock, memorySource, progressFrom, type Executor, type Progress, type VirtualClock } from '../../src/index.js';
 import { delayedSource } from '../support/delayed-source.js';
 import { sortRows } from '../support/engine.js';
 import { announced, distinct, timeline, unannounced, watchLevels } from '../support/level-watch.js';
@@ -158,6 +158,32 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     for (const v of w.fromEvents) expect(v.level).toBe(v.oracle);
     expect(w.last.executor).toEqual(w.last.fromEvents);
     expect(w.last.executor).toMatchObject({ level: 1, succeeded: 1, failed: 1, skipped: 3, cancelled: 1, done: true });
+  });
+
+  it('progressFrom joined mid-run passes over the levels announced before it joined, and ends on the last level', async () => {
+    const { executor, clock } = start();
+    const run = executor.run(plan('levels'));
+    const own: Progress[] = [];
+    run.progress$.subscribe((v) => own.push(v));
+    const join = () => {
+      const seen: Progress[] = [];
+      progressFrom(run.events$, 6).subscribe((v) => seen.push(v));
+      return seen;
+    };
+    // At 515 ms level 2 runs (level.started 2 went out at 510 ms, when `slow` settled); at 535 ms level 3's `top` does.
+    await clock.advanceAsync(515);
+    expect(own.at(-1)?.level).toBe(2);
+    const inLevel2 = join();
+    await clock.advanceAsync(20);
+    expect(own.at(-1)?.level).toBe(3);
+    const inLevel3 = join();
+    await clock.advanceAsync(2_000);
+    expect((await run.result).status).toBe('ok');
+    // It sees level.started 3 but not 0–2: those are taken as finished, as the run's own progress has them.
+    expect(distinct(inLevel2.map((v) => v.level))).toEqual([0, 3]);
+    // It sees no level.started at all: query.done says every level finished.
+    expect(distinct(inLevel3.map((v) => v.level))).toEqual([0, 3]);
+    for (const seen of [inLevel2, inLevel3]) expect(seen.at(-1)).toMatchObject({ level: own.at(-1)!.level, percent: 100, done: true });
   });
 
   it('under eager, a recorded run\'s replay gives the same events in the same order, each level announced before its fragments', async () => {
