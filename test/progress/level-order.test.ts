@@ -160,6 +160,28 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     expect(w.last.executor).toMatchObject({ level: 1, succeeded: 1, failed: 1, skipped: 3, cancelled: 1, done: true });
   });
 
+  it('under fail-fast, fragments skipped in plan order, a higher level first, still have their levels announced lowest first', async () => {
+    const { executor, clock } = start();
+    // Listed before the fragment it depends on: the run's end skips `deep` (level 2) before `mid` (level 1).
+    const run = executor.run({
+      id: 'skip-order',
+      fragments: [
+        { id: 'root', source: 'ref', query: { table: 'missing' } },
+        { id: 'deep', source: 'ref', dependsOn: ['mid'], query: { table: 'products' } },
+        { id: 'mid', source: 'ref', dependsOn: ['root'], query: { table: 'orders' } },
+      ],
+      errorPolicy: 'fail-fast',
+    });
+    const w = watchLevels(run, { root: 0, mid: 1, deep: 2 });
+    await clock.advanceAsync(100);
+    expect((await run.result).status).toBe('failed');
+    expect(w.events.filter((e) => e.type === 'fragment.skipped').map((e) => e.fragmentId)).toEqual(['deep', 'mid']);
+    expect(unannounced(w.events)).toEqual([]);
+    expect(announced(w.events)).toEqual([[0, 1], [1, 1], [2, 1]]);
+    expect(w.last.executor).toMatchObject({ level: 2, failed: 1, skipped: 2, done: true });
+    expect(w.last.fromEvents).toEqual(w.last.executor);
+  });
+
   it('progressFrom joined mid-run passes over the levels announced before it joined, and ends on the last level', async () => {
     const { executor, clock } = start();
     const run = executor.run(plan('levels'));
