@@ -9,7 +9,10 @@ import type { ExecutionEvent } from './events.js';
  * has not finished; `query.started` gives the number of levels. A stream joined mid-run (no
  * `query.started` first) has not seen the levels announced before it joined: the first
  * `level.started` it sees passes over them, as finished, and `query.done` says every level
- * has. Never goes down. @internal
+ * has. Until `query.done` it never passes the highest level the outcomes opened (one past a
+ * success, a failure's or a drop's own): a fail-fast run stopped in level 1, the levels above
+ * skipped, stays at 1. Never goes
+ * down. @internal
  */
 export class LevelTally {
   /** Per announced level, its fragment count. */
@@ -21,9 +24,18 @@ export class LevelTally {
   /** A `level.started` was seen. */
   #announced = false;
   #lowest = 0;
+  /** The highest level the outcomes opened (see `note`): the level never passes it. */
+  #reached = 0;
 
   /** Takes one event; returns the level after it. */
   note(event: ExecutionEvent): number {
+    // A success opens the next level; a failure or a drop only its own; a skip none.
+    const reach = event.type === 'fragment.succeeded' ? event.level + 1 : event.type === 'fragment.failed' || event.type === 'fragment.dropped' ? event.level : 0;
+    if (reach > this.#reached) this.#reached = reach;
+    return Math.min(this.#note(event), this.#reached);
+  }
+
+  #note(event: ExecutionEvent): number {
     switch (event.type) {
       case 'query.started':
         this.#levels = event.levels;
@@ -33,11 +45,15 @@ export class LevelTally {
         if (counted) this.#sizes[event.level] = event.fragments;
         // Without its count (an event of a version before it had one), as then: the highest level
         // started. The first one of a stream joined mid-run: the levels below it went before.
-        if (!counted || (this.#levels === undefined && !this.#announced)) this.#lowest = Math.max(this.#lowest, event.level);
+        if (!counted || (this.#levels === undefined && !this.#announced)) {
+          this.#lowest = Math.max(this.#lowest, event.level);
+          this.#reached = Math.max(this.#reached, event.level);
+        }
         this.#announced = true;
         break;
       }
       case 'query.done':
+        this.#reached = Infinity;
         // Every fragment has finished: the last level (joined mid-run, the highest one seen).
         this.#lowest = Math.max(this.#lowest, (this.#levels ?? Math.max(this.#sizes.length, this.#finished.length)) - 1);
         return this.#lowest;

@@ -76,6 +76,7 @@ export class StatusTable {
   /** Fragments not yet finished (succeeded, failed or skipped), per level. */
   readonly open: number[];
   #lowest = 0;
+  #reached = 0;
   readonly #counts: FragmentCounts;
 
   constructor(readonly prepared: PreparedPlan) {
@@ -235,6 +236,8 @@ export class StatusTable {
     if (from === S.Succeeded || from === S.Failed || from === S.Skipped || from === S.Dropped) return false;
     if (from === S.Queued) this.#counts.queued--;
     if (from === S.Running) this.#counts.running--;
+    const reach = this.prepared.fragments[i]!.level + (to === S.Succeeded ? 1 : 0);
+    if (reach > this.#reached) this.#reached = reach;
     this.#state[i] = to;
     this.#attempts[i] = Math.max(this.#attempts[i]!, s.attempts);
     this.#calls[i] = s.calls ?? this.#calls[i]!;
@@ -250,6 +253,11 @@ export class StatusTable {
   lowestOpenLevel(): number {
     while (this.#lowest < this.open.length && this.open[this.#lowest]! <= 0) this.#lowest++;
     return this.#lowest;
+  }
+
+  /** The highest level outcomes opened: one past a success's, a failure's or drop's own (skips open none). */
+  reachedLevel(): number {
+    return this.#reached;
   }
 
   attempts(i: number): number {

@@ -26,10 +26,10 @@ const from = (fragment: string, column: string) => ({ $from: fragment, column })
  *                  → notes
  * Under eager, level 2 (lines, notes) runs and finishes while level 1's `slow` still runs.
  */
-const plan = (schedule: 'eager' | 'levels', opts: { fastTable?: string; errorPolicy?: 'partial' | 'fail-fast' } = {}) => ({
+const plan = (schedule: 'eager' | 'levels', opts: { rootTable?: string; fastTable?: string; errorPolicy?: 'partial' | 'fail-fast' } = {}) => ({
   id: `levels-${schedule}`,
   fragments: [
-    { id: 'customers', source: 'ref', query: { table: 'customers' } },
+    { id: 'customers', source: 'ref', query: { table: opts.rootTable ?? 'customers' } },
     { id: 'slow', source: 'ref', dependsOn: ['customers'], query: { table: 'audits', where: { in: ['customer_id', from('customers', 'id')] } } },
     { id: 'fast', source: 'ref', dependsOn: ['customers'], query: { table: opts.fastTable ?? 'orders', where: { in: ['customer_id', from('customers', 'id')] } } },
     { id: 'lines', source: 'ref', dependsOn: ['fast'], query: { table: 'lines', where: { in: ['order_id', from('fast', 'id')] } } },
@@ -138,8 +138,10 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     const lines = timeline(w.events);
     // Announced with the skips, while `slow` (level 1) still ran: before, level 2 came only when its state was entered.
     expect(lines.indexOf('level 2')).toBeLessThan(lines.indexOf('succeeded slow'));
-    expect(distinct(w.executor.map((v) => v.level))).toEqual([0, 1, 3]);
-    expect(distinct(w.fromEvents.map((v) => v.level))).toEqual([0, 1, 3]);
+    // When `slow` succeeds every fragment has finished; its success opens level 2 (levels 2 and 3
+    // were skipped, so they open nothing), and query.done then names the last level.
+    expect(distinct(w.executor.map((v) => v.level))).toEqual([0, 1, 2, 3]);
+    expect(distinct(w.fromEvents.map((v) => v.level))).toEqual([0, 1, 2, 3]);
     for (const v of w.fromEvents) expect(v.level).toBe(v.oracle);
     expect(w.last.executor).toEqual(w.last.fromEvents);
   });
@@ -160,6 +162,19 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     expect(w.last.executor).toMatchObject({ level: 1, succeeded: 1, failed: 1, skipped: 3, cancelled: 1, done: true });
   });
 
+  it.each(['levels', 'eager'] as const)('under %s and fail-fast, a run whose level-0 fragment fails stays at level 0 though every level above it was skipped', async (schedule) => {
+    const { executor, clock } = start();
+    const { w, result } = await watchRun(executor, clock, plan(schedule, { rootTable: 'missing' }));
+    expect(result.status).toBe('failed');
+    expect(w.last.executor).toMatchObject({ failed: 1, skipped: 5, done: true });
+    // Every fragment has finished (one failed, five skipped): the lowest unfinished level would be
+    // the last, 3 — a CLI bar reading "level 4/4" for a run that never left level 0.
+    expect(distinct(w.executor.map((v) => v.level))).toEqual([0]);
+    expect(distinct(w.fromEvents.map((v) => v.level))).toEqual([0]);
+    for (const v of [...w.executor, ...w.fromEvents]) expect(v.level).toBe(v.oracle);
+    expect(w.last.executor).toEqual(w.last.fromEvents);
+  });
+
   it('under fail-fast, fragments skipped in plan order, a higher level first, still have their levels announced lowest first', async () => {
     const { executor, clock } = start();
     // Listed before the fragment it depends on: the run's end skips `deep` (level 2) before `mid` (level 1).
@@ -178,7 +193,8 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     expect(w.events.filter((e) => e.type === 'fragment.skipped').map((e) => e.fragmentId)).toEqual(['deep', 'mid']);
     expect(unannounced(w.events)).toEqual([]);
     expect(announced(w.events)).toEqual([[0, 1], [1, 1], [2, 1]]);
-    expect(w.last.executor).toMatchObject({ level: 2, failed: 1, skipped: 2, done: true });
+    // It failed in level 0: the skipped levels above it finish, but they do not move it.
+    expect(w.last.executor).toMatchObject({ level: 0, failed: 1, skipped: 2, done: true });
     expect(w.last.fromEvents).toEqual(w.last.executor);
   });
 

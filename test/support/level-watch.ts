@@ -4,12 +4,17 @@ const TERMINAL = new Set(['fragment.succeeded', 'fragment.failed', 'fragment.ski
 
 /**
  * The oracle for `Progress.level`: the lowest level (by `levelOf`, the test's own copy of the
- * plan's levels) with a fragment no terminal event has finished yet; the last once all have.
+ * plan's levels) with a fragment no terminal event has finished yet; the last once all have —
+ * but, until `query.done`, never above the highest level the outcomes opened — one past a success, a failure's or
+ * a drop's own (a fail-fast run stopped low, its upper levels skipped, stays where it stopped).
  */
 export function lowestUnfinished(events: readonly ExecutionEvent[], levelOf: Readonly<Record<string, number>>): number {
   const finished = new Set(events.flatMap((e) => (TERMINAL.has(e.type) && 'fragmentId' in e ? [e.fragmentId] : [])));
+  const ran = events.flatMap((e) => (e.type === 'fragment.succeeded' ? [levelOf[e.fragmentId]! + 1] : e.type === 'fragment.failed' || e.type === 'fragment.dropped' ? [levelOf[e.fragmentId]!] : []));
   const open = Object.keys(levelOf).filter((id) => !finished.has(id)).map((id) => levelOf[id]!);
-  return open.length === 0 ? Math.max(...Object.values(levelOf)) : Math.min(...open);
+  const lowest = open.length === 0 ? Math.max(...Object.values(levelOf)) : Math.min(...open);
+  if (events.some((e) => e.type === 'query.done')) return lowest;
+  return Math.min(lowest, Math.max(0, ...ran));
 }
 
 /** Events of a fragment whose level had not been announced (`level.started`) before them: none is allowed. */
