@@ -180,9 +180,9 @@ describe('error policies and cancellation', () => {
     run.cancel('changed my mind');
     await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED', message: 'the query was cancelled: changed my mind' });
     expect(src.calls).toHaveLength(0);
-    // The fragment never ran, but still gets its one terminal event.
-    expect(events.map((e) => e.type)).toEqual(['query.started', 'fragment.cancelled', 'query.failed']);
-    expect(events[1]).toMatchObject({ fragmentId: 'a', attempts: 0, calls: 0, startedAt: undefined });
+    // The fragment never ran, but still gets its one terminal event, its level announced before it.
+    expect(events.map((e) => e.type)).toEqual(['query.started', 'level.started', 'fragment.cancelled', 'query.failed']);
+    expect(events[2]).toMatchObject({ fragmentId: 'a', attempts: 0, calls: 0, startedAt: undefined });
   });
 
   it('a cancel reason that is an Error (run.cancel or the signal\'s) reads as its message and is kept as the cause', async () => {
