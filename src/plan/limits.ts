@@ -33,6 +33,18 @@ export const planLimitsSchema = z
     maxDeadlineMs: z.number().int().positive().optional(),
     /** The most `retry.attempts` a plan or fragment may ask for. Default: none (the schema's 100). */
     maxAttempts: z.number().int().positive().optional(),
+    /**
+     * The longest `retry.initialDelayMs` / `retry.maxDelayMs` a plan or fragment may ask for, so
+     * no backoff it asks for waits longer (a server's `Retry-After` is the server's word). Default: none.
+     */
+    maxRetryDelayMs: z.number().int().nonnegative().optional(),
+    /** The longest `cache.ttlMs` a plan or fragment may ask for its rows to be kept. Default: none. */
+    maxCacheTtlMs: z.number().int().nonnegative().optional(),
+    /**
+     * The most `hedge.maxExtraRatio` a plan or fragment may ask for (a `hedge` without it asks
+     * for the default 0.1); 0: a plan may not hedge. Default: none (the schema's 1).
+     */
+    maxHedgeRatio: z.number().min(0).max(1).optional(),
   })
   .transform((limits) => {
     const raised = limits.maxFragments > DEFAULT_MAX_FRAGMENTS;
