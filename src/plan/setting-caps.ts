@@ -14,12 +14,15 @@ interface Asked {
 const given = (value: number | undefined): Asked | undefined => (value === undefined ? undefined : { value });
 
 /**
- * A `hedge` object turns hedging on; one without `maxExtraRatio` may run at the default ratio,
- * so it asks for that. `false` asks for nothing (it turns hedging off).
+ * A `hedge` object turns hedging on; one without `maxExtraRatio` takes the plan's (a fragment's,
+ * under a plan `hedge` that sets it) or may run at the default ratio, so it asks for that.
+ * `false` asks for nothing (it turns hedging off).
  */
-function hedgeRatio(s: Settings): Asked | undefined {
+function hedgeRatio(s: Settings, plan?: Settings): Asked | undefined {
   if (s.hedge === undefined || s.hedge === false) return undefined;
-  return s.hedge.maxExtraRatio === undefined ? { value: DEFAULT_MAX_EXTRA_RATIO, defaulted: 'the default of a hedge that sets none' } : { value: s.hedge.maxExtraRatio };
+  if (s.hedge.maxExtraRatio !== undefined) return { value: s.hedge.maxExtraRatio };
+  const inherited = plan?.hedge === false ? undefined : plan?.hedge?.maxExtraRatio;
+  return inherited === undefined ? { value: DEFAULT_MAX_EXTRA_RATIO, defaulted: 'the default of a hedge that sets none' } : undefined;
 }
 
 /** The settings a plan or fragment may ask for that the executor's `limits` cap, by the limit that caps each. */
@@ -44,16 +47,16 @@ const CAPPED = [
  */
 export function settingCapIssues(plan: Plan, limits: PlanLimits): ErrorIssue[] {
   const issues: ErrorIssue[] = [];
-  const check = (settings: Settings, prefix: string): void => {
+  const check = (settings: Settings, prefix: string, plan?: Settings): void => {
     for (const { limit, of, key } of CAPPED) {
       const cap = limits[limit];
-      const asked = of(settings);
+      const asked = of(settings, plan);
       if (cap === undefined || asked === undefined || asked.value <= cap) continue;
       const what = asked.defaulted === undefined ? `${asked.value}` : `${asked.value} (${asked.defaulted})`;
       issues.push({ path: `${prefix}${key}`, message: `${what} is more than the executor allows a plan (limits.${limit}: ${cap})` });
     }
   };
   check(plan, '');
-  plan.fragments.forEach((f, i) => check(f, `fragments[${i}].`));
+  plan.fragments.forEach((f, i) => check(f, `fragments[${i}].`, plan));
   return issues;
 }

@@ -110,12 +110,16 @@ describe("a plan's retry delays, cache lifetimes and hedging under the executor'
     expect(calls).toBe(0);
   });
 
-  it('counts a hedge that sets no maxExtraRatio as asking for the default 0.1', () => {
+  it('counts a hedge that sets no maxExtraRatio as asking for the default 0.1, or a fragment\'s for its plan\'s', async () => {
     executor = createExecutor({ sources: { mem: memorySource({ tables: { t } }) }, limits: caps });
     expect(refusal({ fragments: [{ ...fragment, hedge: { afterMs: 5 } }] }).issues).toEqual([
       { path: 'fragments[0].hedge.maxExtraRatio', message: '0.1 (the default of a hedge that sets none) is more than the executor allows a plan (limits.maxHedgeRatio: 0.05)' },
     ]);
+    // A fragment's hedge takes the plan's ratio when the plan's hedge sets one, and asks for no more.
+    expect((await executor.execute({ hedge: { maxExtraRatio: 0.05 }, fragments: [{ ...fragment, hedge: { afterMs: 5 } }] })).rows).toEqual(t);
+    expect(refusal({ hedge: false, fragments: [{ ...fragment, hedge: { afterMs: 5 } }] }).issues.map((i) => i.path)).toEqual(['fragments[0].hedge.maxExtraRatio']);
     // maxHedgeRatio: 0 keeps a plan from hedging at all, but not from turning it off.
+    await executor.close();
     executor = createExecutor({ sources: { mem: memorySource({ tables: { t } }) }, limits: { maxHedgeRatio: 0 } });
     expect(refusal({ hedge: { maxExtraRatio: 0.01 }, fragments: [fragment] }).issues.map((i) => i.path)).toEqual(['hedge.maxExtraRatio']);
   });
