@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
+import { Queue, type QueueEvents, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TributaryError } from '../errors.js';
 import type { Row } from '../data/row.js';
 import { RedisClock } from './redis-clock.js';
-import { encodePayload, type CallPayload, type JobResult, type RemoteCounts } from './codec.js';
-import { countsOf, failedJobCounts, jobFailure } from './job-failure.js';
+import { encodePayload, type CallPayload, type RemoteCounts } from './codec.js';
+import { countsOf, jobFailure } from './job-failure.js';
+import { listenJobEvents, type Abandoned, type Waiter } from './job-events.js';
 import { reclaimJobRequests } from './job-requests.js';
 import { TallyKeys } from './tally-keys.js';
-import { dropChunks, readJobRows } from './job-rows.js';
+import { readJobRows } from './job-rows.js';
 import { settledWithin } from './settled-within.js';
 import { asConnection, closeConnections } from './close-connections.js';
 import { queueMetrics, type RemoteMetrics } from './queue-metrics.js';
@@ -55,14 +56,6 @@ export interface RemoteLane {
   close(): Promise<void>;
 }
 
-interface Waiter {
-  started(worker: string): void;
-  completed(result: JobResult): void;
-  failed(reason: string): void;
-  /** Gives the job up: rejects the call with `error` and cancels the job. */
-  reject(error: unknown): void;
-}
-
 const DISCONNECT_MS = 200;
 // How long close() waits for the cancels of the jobs it gives up to reach Redis (then for the QUIT).
 const CLOSE_CANCEL_MS = 1000;
@@ -83,9 +76,8 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
   const waiters = new Map<string, Waiter>();
   // The fragments' request counts in Redis that jobs are out for (tally-keys.ts).
   const tallies = new TallyKeys((tally) => client?.del(keys.requests(tally)) ?? Promise.resolve());
-  // Jobs given up on (aborted): if one still completes, its stored rows are deleted at once. What each hears of the requests
-  // its job still sends (a hedge's loser, a timed-out call), and how its fragment's count tells them if its worker dies.
-  const abandoned = new Map<string, { onCounts: ((counts: RemoteCounts) => void) | undefined; reclaim: (() => Promise<number>) | undefined }>();
+  // Jobs given up on (aborted), heard to their end (job-events.ts).
+  const abandoned = new Map<string, Abandoned>();
   // Which worker took each job (its first progress report): a job whose worker died is
   // failed by another worker, so the failure itself cannot name the one that died.
   const startedBy = new Map<string, string>();
@@ -137,32 +129,9 @@ export function createRemoteLane(options: RemoteLaneOptions): RemoteLane {
     await withTimeout(Promise.all([queue.waitUntilReady(), c.status === 'ready' ? undefined : new Promise((resolve) => c.once('ready', resolve))]), 'queue');
     await withTimeout(clock.sync(), 'TIME');
     if (!events) {
-      // Read the events stream from Redis's own clock: nothing completed after this instant
-      // is missed, whenever the blocking read actually starts.
+      // Read the events stream from Redis's own clock (job-events.ts).
       const [seconds, micros] = await withTimeout(c.time(), 'TIME');
-      events = new QueueEvents(name, { connection: base as ConnectionOptions, lastEventId: `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)}-0` });
-      events.on('error', () => undefined);
-      events.on('completed', ({ jobId, returnvalue }) => {
-        const result = returnvalue as unknown as JobResult;
-        const waiter = waiters.get(jobId);
-        const late = abandoned.get(jobId);
-        if (waiter) waiter.completed(result);
-        else if (abandoned.delete(jobId)) {
-          late?.onCounts?.(countsOf(result));
-          if (result?.chunks > 0) void dropChunks(c, keys, jobId, result.chunks);
-        }
-      });
-      events.on('progress', ({ jobId, data }) => {
-        const worker = (data as { worker?: unknown } | null)?.worker;
-        if (typeof worker === 'string') waiters.get(jobId)?.started(worker);
-      });
-      // A job given up on and removed before a worker took it: it sent nothing.
-      events.on('removed', ({ jobId }) => (abandoned.get(jobId)?.onCounts?.({}), abandoned.delete(jobId)));
-      events.on('failed', ({ jobId, failedReason }) => {
-        waiters.get(jobId)?.failed(failedReason);
-        const late = abandoned.get(jobId);
-        if (late && abandoned.delete(jobId)) void failedJobCounts(failedReason, late.reclaim).then((counts) => late.onCounts?.(counts));
-      });
+      events = listenJobEvents(name, base as ConnectionOptions, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), { waiters, abandoned, client: c, keys });
       await withTimeout(events.waitUntilReady(), 'events');
     }
     return { queue, client: c };
