@@ -2,7 +2,7 @@ import type { BoundInput, FragmentExplanation, PlanWideSettings } from './model.
 
 /** Shared wording of the renderings. */
 
-/** `crm (sqlite)`, `shop (postgres, remote)`, or `crm` when the kind is unknown. */
+/** `crm (sqlite)`, `shop (postgres, remote)`, `shop (remote)` or `crm` when the kind is unknown. */
 export function sourceText(f: Pick<FragmentExplanation, 'source' | 'sourceKind' | 'remote'>): string {
   const notes = [f.sourceKind === undefined || f.sourceKind === f.source ? '' : f.sourceKind, f.remote ? 'remote' : ''].filter(Boolean);
   return notes.length === 0 ? f.source : `${f.source} (${notes.join(', ')})`;

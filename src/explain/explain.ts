@@ -1,6 +1,8 @@
 import type { Fragment, ValidatedPlan } from '../plan/index.js';
 import { findRefs, formatPath, isFromRef, validatePlan } from '../plan/index.js';
 import type { PlanLimits } from '../plan/index.js';
+import { TributaryError } from '../errors.js';
+import { goesRemote } from '../remote/goes-remote.js';
 import { PreparedPlan } from '../run/prepare.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { Authorize, FragmentAccess } from '../access/index.js';
@@ -26,7 +28,16 @@ export interface ExplainOptions {
   authorize?: Authorize;
   /** Verdicts already worked out (`await checkAccess(authorize, validatePlan(plan), principal)`). */
   access?: readonly FragmentAccess[];
+  /**
+   * The executor's `remote` option (only its `sources` is read): the fragments of the sources
+   * it sends to BullMQ workers — every source without `sources`, else the listed ones — are
+   * marked remote, as a source given `remote: true` always is.
+   */
+  remote?: { sources?: readonly string[] | undefined };
 }
+
+/** Whether the calls of a fragment's source run on BullMQ workers, by what EXPLAIN was told. */
+type RemoteRule = (name: string, source: SourceExecutor | undefined) => boolean;
 
 /**
  * EXPLAIN: what a plan will do, without running it. Accepts a raw plan (validated here, so
@@ -44,8 +55,9 @@ export function explain(plan: unknown, options: ExplainOptions = {}): PlanExplan
   const validated =
     plan instanceof PreparedPlan ? plan.plan : isValidatedPlan(plan) ? plan : validatePlan(plan, { ...(sources ? { sources } : {}), ...(options.limits ? { limits: options.limits } : {}) });
   const verdicts = accessOf(validated, options);
+  const remote = remoteRuleOf(options.remote);
   const fragments = validated.fragments.map((f, i) => {
-    const explained = explainFragment(f, validated, sources, options.summaryLength ?? 80);
+    const explained = explainFragment(f, validated, sources, remote, options.summaryLength ?? 80);
     const v = verdicts?.[i];
     return v === undefined ? explained : { ...explained, access: v.allowed ? { allowed: true } : { allowed: false, reason: v.reason ?? 'refused' } };
   });
@@ -84,6 +96,16 @@ function planWideOf(plan: ValidatedPlan): { planWide?: PlanWideSettings } {
   return Object.keys(settings).length === 0 ? {} : { planWide: settings };
 }
 
+/** `remote: true` on the source, or the executor's `remote` option sending the source's calls to workers. */
+function remoteRuleOf(option: ExplainOptions['remote']): RemoteRule {
+  if (option === undefined) return (_name, source) => source?.remote === true;
+  if (option.sources !== undefined && (!Array.isArray(option.sources) || option.sources.some((s) => typeof s !== 'string'))) {
+    throw new TributaryError('CONFIG_INVALID', 'explain: remote.sources is a list of source names', { issues: [{ path: 'remote.sources', message: 'expected an array of source names' }] });
+  }
+  const listed = option.sources === undefined ? undefined : new Set(option.sources);
+  return (name, source) => goesRemote(name, source, listed);
+}
+
 /** True for the object `validatePlan` returns (its maps cannot come from JSON). */
 export function isValidatedPlan(plan: unknown): plan is ValidatedPlan {
   const p = plan as Partial<ValidatedPlan> | null;
@@ -94,6 +116,7 @@ function explainFragment(
   f: Fragment,
   plan: ValidatedPlan,
   sources: ReadonlyMap<string, SourceExecutor> | undefined,
+  remote: RemoteRule,
   summaryLength: number,
 ): FragmentExplanation {
   const refs = findRefs(f.query);
@@ -110,7 +133,7 @@ function explainFragment(
     id: f.id,
     source: f.source,
     ...(source?.kind === undefined ? {} : { sourceKind: source.kind }),
-    ...(source?.remote === true ? { remote: true as const } : {}),
+    ...(remote(f.source, source) ? { remote: true as const } : {}),
     level: plan.levelOf.get(f.id) ?? 0,
     dependsOn: [...new Set(f.dependsOn ?? [])],
     query: f.query,

@@ -34,7 +34,10 @@ export interface FragmentExplanation {
   source: string;
   /** The source's kind (`sqlite`, `http`, …) when the sources were given. */
   sourceKind?: string;
-  /** The source says its calls run on the executor's BullMQ workers (`remote: true`), when the sources were given. */
+  /**
+   * The source's calls run on the executor's BullMQ workers: it says so (`remote: true`, when the
+   * sources were given), or the executor's `remote` option sends them (`explain`'s `remote`).
+   */
   remote?: true;
   level: number;
   dependsOn: string[];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SourceExecutor } from '../sources/source.js';
 import { redisOptionsOf } from './connection.js';
+import { goesRemote } from './goes-remote.js';
 import { createRemoteLane, type RemoteLane, type RemoteMetrics } from './remote-lane.js';
 import { remoteSource } from './remote-source.js';
 
@@ -40,7 +41,7 @@ export function wrapRemote(options: z.output<typeof remoteOptionsSchema>): Execu
   });
   const only = options.sources ? new Set(options.sources) : undefined;
   return {
-    wrap: (name, source) => (only && !only.has(name) && source.remote !== true ? source : remoteSource(name, source, lane)),
+    wrap: (name, source) => (goesRemote(name, source, only) ? remoteSource(name, source, lane) : source),
     metrics: () => lane.metrics(),
     close: () => lane.close(),
   };

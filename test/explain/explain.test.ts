@@ -147,6 +147,20 @@ describe('explain', () => {
     expect(e.mermaid()).toContain('audit<br/>ref (memory, remote)<br/>');
   });
 
+  it("marks the sources the executor's remote option sends to workers, without the sources too, and checks remote.sources", () => {
+    const e = explain(designPlan, { remote: { sources: ['shop'] } });
+    expect(e.fragments.filter((f) => f.remote).map((f) => f.id)).toEqual(['orders']);
+    expect(e.text()).toMatch(/^ {2}orders +shop \(remote\) +SELECT/m);
+    expect(explain(designPlan, { remote: {} }).fragments.every((f) => f.remote)).toBe(true);
+    let caught: unknown;
+    try {
+      explain(designPlan, { remote: { sources: 'shop' as never } });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isTributaryError(caught, 'CONFIG_INVALID') && caught.issues.map((i) => i.path)).toEqual(['remote.sources']);
+  });
+
   it('accepts a ValidatedPlan as well as a raw plan', () => {
     expect(explain(validatePlan(designPlan)).mermaid()).toBe(explain(designPlan).mermaid());
   });
