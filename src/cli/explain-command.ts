@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { isTributaryError } from '../errors.js';
 import { analyze, explain } from '../explain/index.js';
 import { checkAccess } from '../access/index.js';
-import { parseParams } from './params.js';
+import { checkParams, parseParams } from './params.js';
 import { validatePlan } from '../plan/index.js';
 import { loadAuthorize } from './authorize-option.js';
 import { executePlanFile, parseDeadline, type ExecuteOptions } from './execute.js';
@@ -35,17 +35,21 @@ export async function explainCommand(planFile: string, opts: ExplainCommandOptio
     return execution.exitCode;
   }
 
-  // Shown as a run with the same flags would run it: its error policy, its deadline.
+  // Shown as a run with the same flags would run it: its error policy, its deadline, its params.
+  const params = parseParams(opts.param);
   const deadlineMs = parseDeadline(opts.deadline);
   const raw = withRunFlags(await readPlanFile(planFile, io), { partial: opts.partial, deadlineMs });
   const authorize = opts.authorize === undefined ? undefined : await loadAuthorize(opts.authorize, io);
   const loaded = opts.sources === undefined ? undefined : await loadSourcesFile(resolve(io.cwd, opts.sources), io.env, 'check');
   try {
     const sources = loaded ? { sources: new Map(Object.entries(loaded.sources)) } : {};
+    const plan = validatePlan(raw, sources);
+    // Every parameter the plan uses given, and none it does not: else a run would not start either.
+    checkParams(plan, params);
     const principal = opts.principal === undefined ? undefined : { id: opts.principal };
     // With --authorize: what the rule would refuse (it may answer asynchronously), shown per fragment.
-    const access = authorize ? await checkAccess(authorize, validatePlan(raw, sources), principal, parseParams(opts.param)) : undefined;
-    const explained = explain(raw, { ...sources, ...(access ? { access } : {}), ...(principal ? { principal } : {}) });
+    const access = authorize ? await checkAccess(authorize, plan, principal, params) : undefined;
+    const explained = explain(plan, { ...sources, ...(access ? { access } : {}), ...(principal ? { principal } : {}) });
     io.stdout.write(`${render(explained, opts.format)}\n`);
     return (explained.access?.refused ?? 0) > 0 ? EXIT.forbidden : EXIT.ok;
   } catch (error) {

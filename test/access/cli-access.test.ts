@@ -51,10 +51,15 @@ describe('the CLI with --principal and --authorize', () => {
   it('explain asks the rule with the --param values, as run does', async () => {
     const byParam = join(tmp.dir, 'param-rule.mjs');
     writeFileSync(byParam, "export default (principal, { params }) => params.region === 'EU' || `region ${params.region} is closed`;\n");
-    const refused = await runCli(['explain', plan, '--principal', 'hana', '--authorize', byParam, '--param', 'region=US']);
+    // A plan that takes the parameter: explain, as run, refuses a --param the plan does not use.
+    const regional = tmp.file('regional-plan.json', { id: 'regional', fragments: [{ id: 'people', source: 'hr', query: { table: 'people', where: { ne: ['name', { $param: 'region' }] } } }] });
+    const refused = await runCli(['explain', regional, '--principal', 'hana', '--authorize', byParam, '--param', 'region=US']);
     expect(refused.code).toBe(4);
     expect(refused.stdout).toContain('REFUSED: region US is closed');
-    const allowed = await runCli(['explain', plan, '--principal', 'hana', '--authorize', byParam, '--param', 'region=EU']);
+    const ran = await runCli(['run', regional, '-s', sources, '-q', '--principal', 'hana', '--authorize', byParam, '--param', 'region=US']);
+    expect(ran.code).toBe(4);
+    expect(ran.stderr).toContain('region US is closed');
+    const allowed = await runCli(['explain', regional, '--principal', 'hana', '--authorize', byParam, '--param', 'region=EU']);
     expect(allowed.stdout).toContain('access for principal "hana": every fragment allowed');
     expect(allowed.code).toBe(0);
   });

@@ -232,7 +232,7 @@ describe.concurrent('tributary validate', { timeout: 60_000 }, () => {
 
 describe.concurrent('tributary explain', { timeout: 60_000 }, () => {
   it('prints a Mermaid flowchart whose nodes are the fragments', async ({ expect }) => {
-    const out = await runCli(['explain', plan, '--format', 'mermaid']);
+    const out = await runCli(['explain', plan, '--format', 'mermaid', '-p', 'segment=BUILDING']);
     expect(out.code).toBe(0);
     const lines = out.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('flowchart TD');
@@ -245,7 +245,7 @@ describe.concurrent('tributary explain', { timeout: 60_000 }, () => {
   });
 
   it('prints Graphviz DOT with a node per fragment', async ({ expect }) => {
-    const out = await runCli(['explain', plan, '-f', 'dot']);
+    const out = await runCli(['explain', plan, '-f', 'dot', '-p', 'segment=BUILDING']);
     expect(out.code).toBe(0);
     const dot = out.stdout.trim();
     expect(dot).toMatch(/^digraph "cli-demo" \{[\s\S]*\}$/);
@@ -256,7 +256,7 @@ describe.concurrent('tributary explain', { timeout: 60_000 }, () => {
   });
 
   it('prints text with levels, sources, bound inputs and the merge tree', async ({ expect }) => {
-    const out = await runCli(['explain', plan, '-s', sources]);
+    const out = await runCli(['explain', plan, '-s', sources, '-p', 'segment=BUILDING']);
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('level 0\n  customers  crm (sqlite)');
     expect(out.stdout).toContain('where.in[1] ← customers.id');
@@ -276,15 +276,33 @@ describe.concurrent('tributary explain', { timeout: 60_000 }, () => {
   });
 
   it('shows the plan as --partial and --deadline would run it, and refuses a malformed --deadline as run does', async ({ expect }) => {
-    const plain = await runCli(['explain', plan]);
+    const plain = await runCli(['explain', plan, '-p', 'segment=BUILDING']);
     expect(plain.stdout.split('\n')[0]).toBe('EXPLAIN cli-demo: 2 fragments in 2 levels, fail-fast, schedule levels');
-    const out = await runCli(['explain', plan, '--partial', '--deadline', '700']);
+    const out = await runCli(['explain', plan, '--partial', '--deadline', '700', '-p', 'segment=BUILDING']);
     expect(out.code).toBe(0);
     expect(out.stdout.split('\n')[0]).toBe('EXPLAIN cli-demo: 2 fragments in 2 levels, partial, schedule levels, deadline 700 ms');
     const bad = await runCli(['explain', plan, '--deadline', 'soon']);
     expect(bad.code).toBe(2);
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toContain('--deadline: expected a positive whole number of milliseconds');
+  });
+
+  it('checks --param against the plan as run does: a missing or unknown one exits 2 with run\'s message, nothing printed', async ({ expect }) => {
+    for (const params of [[], ['-p', 'segment=BUILDING', '-p', 'segmnet=X']]) {
+      const explained = await runCli(['explain', plan, '-s', sources, ...params]);
+      const ran = await runCli(['run', plan, '-s', sources, '-q', ...params]);
+      expect(explained.code).toBe(2);
+      expect(explained.stdout).toBe('');
+      expect(explained).toEqual(ran);
+      // Without --sources too: the parameters are the plan's.
+      expect(await runCli(['explain', plan, ...params])).toEqual(ran);
+    }
+    const explained = await runCli(['explain', plan, '-p', 'segmnet=X']);
+    expect(explained.stderr).toBe(
+      'tributary: invalid arguments\n' +
+        '  --param segment: missing: the plan uses { "$param": "segment" } at fragments[0].query.params[0]; pass --param segment=<value>\n' +
+        '  --param segmnet: unknown: the plan has no { "$param": "segmnet" } (the plan\'s parameters are segment)\n',
+    );
   });
 
   it('--analyze without --sources exits 2', async ({ expect }) => {

@@ -133,7 +133,7 @@ describe.concurrent('the command with a remote: true source', { timeout: 60_000 
     expect(validated.stderr).toBe('');
     expect(validated.code).toBe(0);
     expect(validated.stdout).toMatch(/source shop: memory tables: orders \(remote\)/);
-    const explained = await runCli(['explain', plan, '-s', sources]);
+    const explained = await runCli(['explain', plan, '-s', sources, '-p', 'segment=BUILDING']);
     expect(explained.stderr).toBe('');
     expect(explained.code).toBe(0);
     // EXPLAIN says where the source's calls would run, as validate does.
