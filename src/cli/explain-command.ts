@@ -44,8 +44,9 @@ export async function explainCommand(planFile: string, opts: ExplainCommandOptio
   try {
     const sources = loaded ? { sources: new Map(Object.entries(loaded.sources)) } : {};
     const plan = validatePlan(raw, sources);
-    // Every parameter the plan uses given, and none it does not: else a run would not start either.
-    checkParams(plan, params);
+    // No parameter the plan does not use (a misspelt name), as run refuses it. One it uses may be
+    // left out — the values do not change the picture — unless --authorize asks the rule with them.
+    checkParams(plan, params, { missing: authorize !== undefined });
     const principal = opts.principal === undefined ? undefined : { id: opts.principal };
     // With --authorize: what the rule would refuse (it may answer asynchronously), shown per fragment.
     const access = authorize ? await checkAccess(authorize, plan, principal, params) : undefined;

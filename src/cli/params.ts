@@ -55,14 +55,15 @@ export function planParams(plan: Pick<ValidatedPlan, 'fragments' | 'merge'>): Ma
 
 /**
  * Checks the `--param` options against the plan before anything runs: each parameter the
- * plan uses must be given, and each one given must be used (a misspelt name would
- * otherwise be ignored while the plan fails for the real one). Throws `InputError`.
+ * plan uses must be given (unless `missing` is false: explain draws a plan without its
+ * values), and each one given must be used (a misspelt name would otherwise be ignored while
+ * the plan fails for the real one). Throws `InputError`.
  */
-export function checkParams(plan: Pick<ValidatedPlan, 'fragments' | 'merge'>, params: Readonly<Record<string, unknown>>): void {
+export function checkParams(plan: Pick<ValidatedPlan, 'fragments' | 'merge'>, params: Readonly<Record<string, unknown>>, { missing = true }: { missing?: boolean } = {}): void {
   const used = planParams(plan);
   const issues: ErrorIssue[] = [];
   for (const [name, paths] of used) {
-    if (!Object.hasOwn(params, name)) {
+    if (missing && !Object.hasOwn(params, name)) {
       issues.push({ path: `--param ${name}`, message: `missing: the plan uses { "$param": "${name}" } at ${paths.join(', ')}; pass --param ${name}=<value>` });
     }
   }
