@@ -93,7 +93,8 @@ export async function dropQueues(...queues: string[]): Promise<void> {
       await q.close();
     }
   }
-  await dropKeys(...queues.map((queue) => `tributary:${queue}:`));
+  // BullMQ may write a queue's `meta` hash again as a Queue made here gets ready, after obliterate.
+  await dropKeys(...queues.flatMap((queue) => [`tributary:${queue}:`, `bull:${queue}:`]));
 }
 
 /**
