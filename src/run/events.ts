@@ -138,10 +138,7 @@ export class RunEvents implements EventSink {
       skipped,
       cancelled: this.#cancelled,
       running: this.#done ? 0 : c.running,
-      // The lowest level with a fragment not finished (the machine's `executing-level-N`); the last once all are,
-      // but, until the query is done, never past the highest level the outcomes opened: a fail-fast
-      // run stopped in level 1 with levels 2 and 3 skipped stays at 1.
-      level: Math.min(this.#table.lowestOpenLevel(), this.#table.open.length - 1, this.#ok ? Infinity : this.#table.reachedLevel()),
+      level: this.#table.levels.level(this.#ok),
       percent: Math.max(this.#last?.percent ?? 0, percent),
       retries: this.#retries,
       done: this.#done,

@@ -191,7 +191,7 @@ export class RunPort implements QueryPort, BindContext {
   }
 
   lowestOpenLevel(): number {
-    return this.table.lowestOpenLevel();
+    return this.table.levels.lowestOpen();
   }
 
   mergeStarted(): void {

@@ -1,5 +1,6 @@
 import type { FragmentError } from '../errors.js';
 import type { PreparedPlan } from './prepare.js';
+import { LevelCounts } from './level-counts.js';
 
 /** A fragment's state in a run. */
 export type FragmentState = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'dropped';
@@ -73,10 +74,8 @@ export class StatusTable {
   #reasons: Map<number, ShortReason> | undefined;
   /** Settles the machine has taken (see `settle`). */
   readonly #counted: number[];
-  /** Fragments not yet finished (succeeded, failed or skipped), per level. */
-  readonly open: number[];
-  #lowest = 0;
-  #reached = 0;
+  /** Per level, its fragments not finished and how far the outcomes reached. */
+  readonly levels: LevelCounts;
   readonly #counts: FragmentCounts;
 
   constructor(readonly prepared: PreparedPlan) {
@@ -94,7 +93,7 @@ export class StatusTable {
     this.#counted = zeros.slice();
     this.#startedAt = nans.slice();
     this.#duration = nans.slice();
-    this.open = [...prepared.levelSizes];
+    this.levels = new LevelCounts(prepared.levelSizes);
     this.#counts = { total: n, queued: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, cached: 0 };
   }
 
@@ -159,7 +158,7 @@ export class StatusTable {
     const state = this.#state[i];
     if (state !== S.Succeeded && state !== S.Failed && state !== S.Dropped) return false;
     this.#counted[i] = 1;
-    this.open[this.prepared.fragments[i]!.level]!--;
+    this.levels.finished(this.prepared.fragments[i]!.level);
     if (state === S.Failed) this.#counts.failed++;
     // A dropped fragment counts with the skipped: it will not contribute.
     else if (state === S.Dropped) this.#counts.skipped++;
@@ -184,7 +183,7 @@ export class StatusTable {
   skipped(i: number): boolean {
     if (this.#state[i] !== S.Pending) return false;
     this.#state[i] = S.Skipped;
-    this.open[this.prepared.fragments[i]!.level]!--;
+    this.levels.finished(this.prepared.fragments[i]!.level);
     this.#counts.skipped++;
     return true;
   }
@@ -236,28 +235,13 @@ export class StatusTable {
     if (from === S.Succeeded || from === S.Failed || from === S.Skipped || from === S.Dropped) return false;
     if (from === S.Queued) this.#counts.queued--;
     if (from === S.Running) this.#counts.running--;
-    const reach = this.prepared.fragments[i]!.level + (to === S.Succeeded ? 1 : 0);
-    if (reach > this.#reached) this.#reached = reach;
+    this.levels.outcome(this.prepared.fragments[i]!.level, to === S.Succeeded);
     this.#state[i] = to;
     this.#attempts[i] = Math.max(this.#attempts[i]!, s.attempts);
     this.#calls[i] = s.calls ?? this.#calls[i]!;
     this.#startedAt[i] = s.startedAt ?? Number.NaN;
     this.#duration[i] = s.durationMs;
     return true;
-  }
-
-  /**
-   * The lowest level with an unfinished fragment (the level count when all have finished).
-   * Finished levels stay finished, so the search resumes where it stopped: O(1) amortized.
-   */
-  lowestOpenLevel(): number {
-    while (this.#lowest < this.open.length && this.open[this.#lowest]! <= 0) this.#lowest++;
-    return this.#lowest;
-  }
-
-  /** The highest level outcomes opened: one past a success's, a failure's or drop's own (skips open none). */
-  reachedLevel(): number {
-    return this.#reached;
   }
 
   attempts(i: number): number {
