@@ -4,7 +4,7 @@ import { mysqlUrl, pgUrl } from '../../support/servers.js';
 import { show } from '../harness.js';
 import { judgeRun, MODES, type Mode } from '../pg-oracle/check.js';
 import { Stores } from '../pg-oracle/stores.js';
-import type { OutCol } from '../pg-oracle/translate.js';
+import type { OutCol } from '../pg-oracle/merge-sql.js';
 import { MyStores } from './stores.js';
 import { translateMy } from './translate.js';
 import type { MyRecipe } from './world.js';

@@ -4,7 +4,8 @@ import { show } from '../harness.js';
 import { differ } from './compare.js';
 import type { PlanRecipe } from './recipe.js';
 import { Stores } from './stores.js';
-import { translate, type PhysicalNames, type Translated } from './translate.js';
+import type { Translated } from './merge-sql.js';
+import { translate, type PhysicalNames } from './translate.js';
 
 /**
  * One fuzz case against the PostgreSQL oracle: load the world everywhere, translate the

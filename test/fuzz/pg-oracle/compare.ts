@@ -1,6 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { canonicalDecimal, policyNumber } from './schema.js';
-import type { OutCol } from './translate.js';
+import type { OutCol } from './merge-sql.js';
 
 /**
  * Judging tributary's rows against the oracle's: PostgreSQL's text cells become the values
