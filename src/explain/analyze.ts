@@ -13,7 +13,7 @@ import { explainHtml } from './html.js';
 import type { AnalysisModel, FragmentTiming, QueryAnalysis } from './model.js';
 import { count } from './count.js';
 
-export interface AnalyzeOptions extends Pick<ExplainOptions, 'sources' | 'limits'> {
+export interface AnalyzeOptions extends Pick<ExplainOptions, 'sources' | 'limits' | 'remote'> {
   /** The run's recorded events (`run.events$`): queued and first-call times, the merge phase. */
   events?: Iterable<ExecutionEvent>;
   /** Bytes per fragment, when the caller measured them. */
@@ -35,7 +35,11 @@ export interface AnalyzeOptions extends Pick<ExplainOptions, 'sources' | 'limits
  * console.log(analyze(await run.result, plan, { events }).text());
  */
 export function analyze(result: QueryResult, plan: unknown = planOf(result), options: AnalyzeOptions = {}): QueryAnalysis {
-  const explained = explain(plan, { ...(options.sources ? { sources: options.sources } : {}), ...(options.limits ? { limits: options.limits } : {}) });
+  const explained = explain(plan, {
+    ...(options.sources ? { sources: options.sources } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.remote ? { remote: options.remote } : {}),
+  });
   const seen = eventTimes(options.events ?? []);
   const bytes = bytesOf(options);
   const fragments: FragmentTiming[] = explained.fragments.map((f) => {

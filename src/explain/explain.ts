@@ -1,8 +1,6 @@
 import type { Fragment, ValidatedPlan } from '../plan/index.js';
 import { findRefs, formatPath, isFromRef, validatePlan } from '../plan/index.js';
 import type { PlanLimits } from '../plan/index.js';
-import { TributaryError } from '../errors.js';
-import { goesRemote } from '../remote/goes-remote.js';
 import { PreparedPlan } from '../run/prepare.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { Authorize, FragmentAccess } from '../access/index.js';
@@ -12,6 +10,7 @@ import { explainMermaid } from './mermaid.js';
 import { explainMerge } from './merge-tree.js';
 import { explainHtml } from './html.js';
 import type { BoundInput, DependencyEdge, FragmentExplanation, PlanExplanation, PlanModel, PlanWideSettings } from './model.js';
+import { remoteRuleOf, type RemoteOption, type RemoteRule } from './remote-rule.js';
 import { querySummary } from './summary.js';
 import { explainSvg } from './svg.js';
 import { explainText } from './text.js';
@@ -33,11 +32,8 @@ export interface ExplainOptions {
    * it sends to BullMQ workers — every source without `sources`, else the listed ones — are
    * marked remote, as a source given `remote: true` always is.
    */
-  remote?: { sources?: readonly string[] | undefined };
+  remote?: RemoteOption;
 }
-
-/** Whether the calls of a fragment's source run on BullMQ workers, by what EXPLAIN was told. */
-type RemoteRule = (name: string, source: SourceExecutor | undefined) => boolean;
 
 /**
  * EXPLAIN: what a plan will do, without running it. Accepts a raw plan (validated here, so
@@ -55,7 +51,7 @@ export function explain(plan: unknown, options: ExplainOptions = {}): PlanExplan
   const validated =
     plan instanceof PreparedPlan ? plan.plan : isValidatedPlan(plan) ? plan : validatePlan(plan, { ...(sources ? { sources } : {}), ...(options.limits ? { limits: options.limits } : {}) });
   const verdicts = accessOf(validated, options);
-  const remote = remoteRuleOf(options.remote);
+  const remote = remoteRuleOf(options.remote, 'explain');
   const fragments = validated.fragments.map((f, i) => {
     const explained = explainFragment(f, validated, sources, remote, options.summaryLength ?? 80);
     const v = verdicts?.[i];
@@ -94,16 +90,6 @@ function planWideOf(plan: ValidatedPlan): { planWide?: PlanWideSettings } {
     ...(plan.limits === undefined || Object.keys(plan.limits).length === 0 ? {} : { limits: plan.limits }),
   };
   return Object.keys(settings).length === 0 ? {} : { planWide: settings };
-}
-
-/** `remote: true` on the source, or the executor's `remote` option sending the source's calls to workers. */
-function remoteRuleOf(option: ExplainOptions['remote']): RemoteRule {
-  if (option === undefined) return (_name, source) => source?.remote === true;
-  if (option.sources !== undefined && (!Array.isArray(option.sources) || option.sources.some((s) => typeof s !== 'string'))) {
-    throw new TributaryError('CONFIG_INVALID', 'explain: remote.sources is a list of source names', { issues: [{ path: 'remote.sources', message: 'expected an array of source names' }] });
-  }
-  const listed = option.sources === undefined ? undefined : new Set(option.sources);
-  return (name, source) => goesRemote(name, source, listed);
 }
 
 /** True for the object `validatePlan` returns (its maps cannot come from JSON). */

@@ -1,6 +1,8 @@
 /* EXPLAIN and EXPLAIN ANALYZE: what a plan will do, and where a run spent its time. */
 export { explain } from './explain.js';
 export type { ExplainOptions } from './explain.js';
+export { remoteRuleOf } from './remote-rule.js';
+export type { RemoteOption, RemoteRule } from './remote-rule.js';
 export type { PlanExplanation, FragmentExplanation, BoundInput, DependencyEdge, MergeExplanation, QueryAnalysis, FragmentTiming } from './model.js';
 export { analyze } from './analyze.js';
 export type { AnalyzeOptions } from './analyze.js';

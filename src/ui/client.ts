@@ -62,9 +62,12 @@ function renderChips(plan, view) {
   if (!chips) { chips = el('div', { class: 'chips' }); plan.replaceChildren(chips); }
   const ids = Object.keys(view.fragments).sort((a, b) => view.fragments[a].level - view.fragments[b].level);
   for (const id of ids) {
-    if ([...chips.children].some((c) => c.dataset.fragment === id)) continue;
     const f = view.fragments[id];
-    chips.append(el('span', { 'data-fragment': id, title: f.source + ', level ' + f.level }, id + ' · ' + f.source));
+    // The source as EXPLAIN writes it: "shop (remote)" when its calls run on BullMQ workers.
+    const text = id + ' · ' + f.source + (f.remote ? ' (remote)' : '');
+    const chip = [...chips.children].find((c) => c.dataset.fragment === id);
+    if (chip) { if (chip.textContent !== text) chip.textContent = text; continue; }
+    chips.append(el('span', { 'data-fragment': id, title: f.source + ', level ' + f.level }, text));
   }
 }
 

@@ -1,4 +1,5 @@
 import { count } from '../explain/index.js';
+import type { RemoteRule } from '../explain/index.js';
 import type { CallsInFlight } from '../progress/calls-in-flight.js';
 import type { ExecutionEvent, FragmentState, LogLine, QueryView } from './types.js';
 
@@ -13,10 +14,12 @@ export function isFinal(state: FragmentState): boolean {
  * Folds one event into a query's view: the fragment's new state (a fragment seen for the
  * first time is added with its source and level), the query's end. `calls` is the query's own
  * count of calls in flight, fed here: a fragment runs while any of its calls runs (a batched bind
- * join runs several) and is `retrying` only when none does and a batch waits to retry. Returns
- * the fragment ids whose state changed. Mutates `view`: it belongs to the live view's store alone.
+ * join runs several) and is `retrying` only when none does and a batch waits to retry. A fragment
+ * is marked `remote` when `remote` says its source's calls go to BullMQ workers, or once a
+ * `fragment.remote` event says a worker ran one. Returns the fragment ids whose state (or
+ * mark) changed. Mutates `view`: it belongs to the live view's store alone.
  */
-export function foldEvent(view: QueryView, event: ExecutionEvent, calls: CallsInFlight): string[] {
+export function foldEvent(view: QueryView, event: ExecutionEvent, calls: CallsInFlight, remote: RemoteRule = () => false): string[] {
   calls.note(event);
   if (!('fragmentId' in event)) {
     if (event.type === 'query.done' || event.type === 'query.failed') return endQuery(view, event);
@@ -24,10 +27,12 @@ export function foldEvent(view: QueryView, event: ExecutionEvent, calls: CallsIn
     return [];
   }
   const known = view.fragments[event.fragmentId];
-  const fragment = known ?? { source: event.source, level: event.level, state: 'pending' as FragmentState };
+  const fragment: QueryView['fragments'][string] = known ?? { source: event.source, level: event.level, state: 'pending', ...(remote(event.source, undefined) ? { remote: true } : {}) };
   if (!known) view.fragments[event.fragmentId] = fragment;
+  const marked = event.type === 'fragment.remote' && fragment.remote !== true;
+  if (marked) fragment.remote = true;
   const next = nextState(fragment.state, event, calls);
-  if (next === fragment.state && known) return [];
+  if (next === fragment.state && known && !marked) return [];
   fragment.state = next;
   return [event.fragmentId];
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RemoteOption } from '../explain/index.js';
 import { livePage } from './page.js';
 import { DEFAULT_LIMITS, LiveStore, type LiveMessage } from './store.js';
 import type { QueryRun, ViewedExecutor } from './types.js';
@@ -21,6 +22,12 @@ export interface LiveViewOptions {
    * secrets. Default: texts are shown as they are.
    */
   redact?: (text: string) => string;
+  /**
+   * The executor's `remote` option (only its `sources` is read), as EXPLAIN takes it: the
+   * fragments of the sources it sends to BullMQ workers read `shop (remote)` on the page.
+   * Without it, a fragment is marked once a worker reports running one of its calls.
+   */
+  remote?: RemoteOption;
 }
 
 /** A page on 127.0.0.1 showing an executor's queries as they run. */
@@ -54,7 +61,7 @@ export interface LiveView {
  * const run = view.watch(executor.run(plan), plan);
  */
 export async function createLiveView(executor: ViewedExecutor, options: LiveViewOptions = {}): Promise<LiveView> {
-  const store = new LiveStore({ ...DEFAULT_LIMITS, ...(options.maxDrawnFragments === undefined ? {} : { drawnFragments: options.maxDrawnFragments }) }, options.redact);
+  const store = new LiveStore({ ...DEFAULT_LIMITS, ...(options.maxDrawnFragments === undefined ? {} : { drawnFragments: options.maxDrawnFragments }) }, options.redact, options.remote);
   const streams = new Set<ServerResponse>();
   let port = 0;
 

@@ -1,4 +1,4 @@
-import { analyze, analyzeSvg, drawPlan, explain, layoutExplanation, type PlanExplanation, type PlanLayout } from '../explain/index.js';
+import { analyze, analyzeSvg, drawPlan, explain, layoutExplanation, remoteRuleOf, type PlanExplanation, type PlanLayout, type RemoteOption, type RemoteRule } from '../explain/index.js';
 import { CallsInFlight } from '../progress/calls-in-flight.js';
 import { foldEvent, logLine } from './fold.js';
 import type { ExecutionEvent, LaneFigures, LogLine, Progress, QueryResult, QueryRun, QueryView } from './types.js';
@@ -53,14 +53,21 @@ export class LiveStore {
   private seq = 0;
   private readonly listeners = new Set<(message: LiveMessage) => void>();
 
+  private readonly remoteRule: RemoteRule;
+
   /**
    * `redact` is applied to every text the page shows that comes from an error (the log, a
-   * failed query's error), so secrets a source echoes back never reach the page.
+   * failed query's error), so secrets a source echoes back never reach the page. `remote` is
+   * the executor's `remote` option: the sources it sends to BullMQ workers are marked remote,
+   * as EXPLAIN marks them (`CONFIG_INVALID` when its `sources` is not a list of names).
    */
   constructor(
     private readonly limits: StoreLimits = DEFAULT_LIMITS,
     private readonly redact: (text: string) => string = (text) => text,
-  ) {}
+    private readonly remote?: RemoteOption,
+  ) {
+    this.remoteRule = remoteRuleOf(remote, 'createLiveView');
+  }
 
   subscribe(listener: (message: LiveMessage) => void): () => void {
     this.listeners.add(listener);
@@ -82,7 +89,7 @@ export class LiveStore {
   private apply(entry: Entry, event: ExecutionEvent): void {
     if (event.type === 'query.started') entry.view.startedAt = Date.now() - event.at;
     if (entry.events.length < this.limits.events) entry.events.push(event);
-    const changed = foldEvent(entry.view, event, entry.calls);
+    const changed = foldEvent(entry.view, event, entry.calls, this.remoteRule);
     if (event.type === 'query.failed' && entry.view.error !== undefined) entry.view.error = this.redact(entry.view.error);
     if (changed.length > 0 && !event.type.startsWith('query.')) {
       this.emit({ type: 'fragments', key: entry.view.key, changes: Object.fromEntries(changed.map((id) => [id, { ...entry.view.fragments[id]! }])) });
@@ -110,12 +117,12 @@ export class LiveStore {
       error: () => undefined,
     });
     try {
-      entry.explained = explain(plan);
+      entry.explained = explain(plan, this.remote ? { remote: this.remote } : {});
     } catch {
       // Not a plan explain() accepts (the run validated it against its sources): no DAG.
     }
     if (entry.explained) {
-      for (const f of entry.explained.fragments) entry.view.fragments[f.id] ??= { source: f.source, level: f.level, state: 'pending' };
+      for (const f of entry.explained.fragments) entry.view.fragments[f.id] ??= { source: f.source, level: f.level, state: 'pending', ...(f.remote ? { remote: true as const } : {}) };
       const n = entry.explained.fragments.length;
       if (n <= this.limits.drawnFragments) {
         entry.layout = layoutExplanation(entry.explained);
@@ -135,7 +142,7 @@ export class LiveStore {
     run.result.then(
       (result: QueryResult) => {
         if (!entry.explained) return;
-        const analysis = analyze(result, plan, { events: entry.events });
+        const analysis = analyze(result, plan, { events: entry.events, ...(this.remote ? { remote: this.remote } : {}) });
         entry.view.timeline = analyzeSvg(analysis);
         entry.view.criticalPath = analysis.criticalPath;
         if (entry.layout) entry.view.svg = drawPlan(entry.layout, entry.explained, { idPrefix: idOf(entry.view.key), highlighted: new Set(analysis.criticalPath) });

@@ -28,7 +28,8 @@ export interface QueryView {
   svg?: string;
   /** How many fragments the plan has (from `query.started`). */
   total?: number;
-  fragments: Record<string, { source: string; level: number; state: FragmentState }>;
+  /** `remote`: the executor's `remote` option sends its source's calls to BullMQ workers, or a worker ran one. */
+  fragments: Record<string, { source: string; level: number; state: FragmentState; remote?: true }>;
   progress?: Progress;
   /** EXPLAIN ANALYZE's timeline (`analyzeSvg`) once the query has ended. */
   timeline?: string;
