@@ -19,6 +19,9 @@ export class RunEvents implements EventSink {
   #last: Progress | undefined;
   /** The highest level announced (`level.started`); -1 before the first. */
   #announced = -1;
+  /** When each announced level was announced, and the run's ids: a late subscriber's headers. */
+  readonly #announcedAt: number[] = [];
+  #ids: { queryId: string; runId: string } | undefined;
   #retries = 0;
   /** Fragments the run left unsettled when it ended: never runnable (skipped) or stopped. */
   #endSkipped = 0;
@@ -32,7 +35,11 @@ export class RunEvents implements EventSink {
   constructor(table: StatusTable, executor: Subject<ExecutionEvent>) {
     this.#table = table;
     this.#executor = executor;
-    this.events$ = this.#events.asObservable();
+    this.events$ = new Observable<ExecutionEvent>((subscriber) => {
+      // After the run's end the subject completes the subscriber at once: nothing is replayed.
+      if (!this.#finished) for (const header of this.#openHeaders()) subscriber.next(header);
+      return this.#events.subscribe(subscriber);
+    });
     this.progress$ = new Observable<Progress>((subscriber) => {
       // Kept as the value the next change is compared with: were it left unset, that change
       // would be compared with itself and never reach this subscriber.
@@ -84,9 +91,27 @@ export class RunEvents implements EventSink {
   levelsStarted(level: number, stamp: { queryId: string; runId: string; at: number }): void {
     while (this.#announced < level) {
       const started = ++this.#announced;
+      this.#announcedAt[started] = stamp.at;
+      this.#ids ??= { queryId: stamp.queryId, runId: stamp.runId };
       if (!this.wanted) continue;
       const fragments = this.#table.prepared.levelSizes[started]!;
       this.#send({ type: 'level.started', queryId: stamp.queryId, runId: stamp.runId, at: stamp.at, level: started, fragments });
+    }
+  }
+
+  /**
+   * What a subscriber joining mid-run is told first, so each fragment event it gets comes
+   * under its level's header: the `level.started` of every level announced and still open
+   * (a fragment not finished), lowest first, as they were sent (same `at` and count). Levels
+   * already finished have no event left to head; nothing is replayed but these headers.
+   */
+  *#openHeaders(): Generator<ExecutionEvent> {
+    const ids = this.#ids;
+    if (ids === undefined) return;
+    const levels = this.#table.levels;
+    for (let level = levels.lowestOpen(); level <= this.#announced; level++) {
+      if (!levels.isOpen(level)) continue;
+      yield { type: 'level.started', ...ids, at: this.#announcedAt[level]!, level, fragments: this.#table.prepared.levelSizes[level]! };
     }
   }
 

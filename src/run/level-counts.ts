@@ -24,6 +24,11 @@ export class LevelCounts {
     if (reach > this.#reached) this.#reached = reach;
   }
 
+  /** Whether `level` has a fragment not finished yet. */
+  isOpen(level: number): boolean {
+    return this.#open[level]! > 0;
+  }
+
   /**
    * The lowest level with an unfinished fragment (the level count when all have finished).
    * Finished levels stay finished, so the search resumes where it stopped: O(1) amortized.

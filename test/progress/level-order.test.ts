@@ -198,7 +198,7 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     expect(w.last.fromEvents).toEqual(w.last.executor);
   });
 
-  it('progressFrom joined mid-run passes over the levels announced before it joined, and ends on the last level', async () => {
+  it('progressFrom joined mid-run starts at the open level it is told of first, passes over those finished before it joined, and ends on the last level', async () => {
     const { executor, clock } = start();
     const run = executor.run(plan('levels'));
     const own: Progress[] = [];
@@ -217,9 +217,10 @@ describe('level.started comes before its level\'s fragments, and Progress.level 
     const inLevel3 = join();
     await clock.advanceAsync(2_000);
     expect((await run.result).status).toBe('ok');
-    // It sees level.started 3 but not 0–2: those are taken as finished, as the run's own progress has them.
-    expect(distinct(inLevel2.map((v) => v.level))).toEqual([0, 3]);
-    // It sees no level.started at all: query.done says every level finished.
+    // Joined in level 2, it is first told level 2's header (the open level), so it names level 2 as the
+    // run's own progress does, then 3; levels 0–1, finished, are taken as such.
+    expect(distinct(inLevel2.map((v) => v.level))).toEqual([0, 2, 3]);
+    // Joined in level 3, it is told level 3's header at once.
     expect(distinct(inLevel3.map((v) => v.level))).toEqual([0, 3]);
     for (const seen of [inLevel2, inLevel3]) expect(seen.at(-1)).toMatchObject({ level: own.at(-1)!.level, percent: 100, done: true });
   });
