@@ -167,6 +167,10 @@ class RunControl {
     // XState stops the children of an actor that reaches a final state or is stopped, but
     // leaves those of one that errored running: whatever a source actor still runs stops here.
     port.stopRunners();
+    // The machine's `failed` state counts the outcomes `events$` already reported whose settle
+    // it never took; a stopped (or errored) actor never entered it, so they are counted here,
+    // or `progress$` and `result` would leave out a fragment `events$` said had succeeded.
+    if (snapshot.status === 'stopped' || snapshot.status === 'error') port.stopped();
     const { out, error, cancelled } = runOutcome(port, snapshot);
     port.streaming?.finish(error);
     port.events.finish(!error);

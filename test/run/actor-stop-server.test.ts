@@ -43,7 +43,10 @@ describeWithServer(pgCheck, 'run.actor.stop() on a running query, on a real Post
     });
     const events = collectEvents(run);
     const progress: Progress[] = [];
-    run.progress$.subscribe((p) => progress.push(p));
+    const completed: string[] = [];
+    run.progress$.subscribe({ next: (p) => progress.push(p), complete: () => completed.push('progress$') });
+    run.events$.subscribe({ complete: () => completed.push('events$') });
+    run.actor.subscribe({ complete: () => completed.push('actor') });
     // The pair's two calls and the two batches sleep on the server.
     expect(await eventually(async () => (await active()) === 4, 10_000, 20)).toBe(true);
     run.actor.stop();
@@ -53,6 +56,9 @@ describeWithServer(pgCheck, 'run.actor.stop() on a running query, on a real Post
     expect(events.at(-1)?.type).toBe('query.failed');
     expect(progress.at(-1)).toMatchObject({ total: 3, succeeded: 1, cancelled: 2, running: 0, done: true });
     expect(run.actor.getSnapshot().status).toBe('stopped');
+    // Every stream the run offers ends: nothing waits on a stopped run for ever.
+    expect(completed.sort()).toEqual(['actor', 'events$', 'progress$']);
+    expect(executor.metrics().runningQueries).toBe(0);
     // Every call had its span, ended as cancelled with the run.
     const calls = tracing.exporter.getFinishedSpans().filter((s) => s.name === 'tributary.fragment' && s.attributes['tributary.query.id'] === marker && s.attributes['tributary.fragment.id'] !== 'keys');
     expect(calls.map((s) => `${String(s.attributes['tributary.fragment.id'])} ${String(s.attributes['tributary.hedge.role'] ?? '-')} ${String(s.attributes['tributary.error.code'])}`).sort()).toEqual([
