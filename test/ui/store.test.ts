@@ -157,3 +157,15 @@ describe('LiveStore: what the live page is told', () => {
     expect(q.timeline).toContain('critical path: a → b');
   });
 });
+
+describe('createLiveView: the remote option', () => {
+  it('refuses a remote.sources that is not a list of names, as EXPLAIN does', async () => {
+    const { createLiveView } = await import('../../src/ui/index.js');
+    const executor = createExecutor({ sources: { m: memorySource({ tables: { t: [] } }) } });
+    try {
+      await expect(createLiveView(executor, { remote: { sources: 'shop' as never } })).rejects.toMatchObject({ code: 'CONFIG_INVALID', issues: [{ path: 'remote.sources' }] });
+    } finally {
+      await executor.close();
+    }
+  });
+});
