@@ -103,7 +103,7 @@ function buildExecutor(options: ExecutorOptions, random: (() => number) | undefi
 
   const versions = sourceVersions();
 
-  const validate = (plan: unknown): ValidatedPlan => validatePlan(plan, { sources, limits: opts.limits });
+  const validate = (plan: unknown): ValidatedPlan => validatePlan(plan, { sources, limits: opts.limits, executor: { retry: opts.retry, hedge: opts.hedge } });
   const paramShape = paramLimits(opts.limits);
 
   const prepare = (plan: unknown): PreparedPlan => {

@@ -1,9 +1,15 @@
 import type { ErrorIssue } from '../errors.js';
 import { DEFAULT_MAX_EXTRA_RATIO } from '../execution/hedge.js';
 import type { PlanLimits } from './limits.js';
-import type { Plan } from './schema.js';
+import type { HedgeOptions, Plan, RetryOptionsInput } from './schema.js';
 
 type Settings = Pick<Plan, 'timeoutMs' | 'deadlineMs' | 'fragmentDeadlineMs' | 'retry' | 'cache' | 'hedge'>;
+
+/** The executor's own settings a plan's and its fragments' are layered over (the caps bound only what a plan adds). */
+export interface ExecutorSettings {
+  retry?: RetryOptionsInput;
+  hedge?: HedgeOptions;
+}
 
 /** What a setting asks for; `defaulted` when the plan left it unset and so asks for its default. */
 interface Asked {
@@ -14,15 +20,23 @@ interface Asked {
 const given = (value: number | undefined): Asked | undefined => (value === undefined ? undefined : { value });
 
 /**
- * A `hedge` object turns hedging on; one without `maxExtraRatio` takes the plan's (a fragment's,
- * under a plan `hedge` that sets it) or may run at the default ratio, so it asks for that.
+ * A `hedge` object turns hedging on; one without `maxExtraRatio` runs at the ratio of the
+ * nearest layer above it (`above`: its plan's, then the executor's) that sets one, and asks
+ * for nothing more: a plan's is checked at the plan, the executor's is its own word. A
+ * `false` above it, or no hedging above it at all, leaves it the default ratio, which it then
+ * asks for. An executor `hedge` that is on without a ratio runs at the default itself.
  * `false` asks for nothing (it turns hedging off).
  */
-function hedgeRatio(s: Settings, plan?: Settings): Asked | undefined {
-  if (s.hedge === undefined || s.hedge === false) return undefined;
-  if (s.hedge.maxExtraRatio !== undefined) return { value: s.hedge.maxExtraRatio };
-  const inherited = plan?.hedge === false ? undefined : plan?.hedge?.maxExtraRatio;
-  return inherited === undefined ? { value: DEFAULT_MAX_EXTRA_RATIO, defaulted: 'the default of a hedge that sets none' } : undefined;
+function hedgeRatio(own: HedgeOptions | undefined, above: readonly (HedgeOptions | undefined)[]): Asked | undefined {
+  if (own === undefined || own === false) return undefined;
+  if (own.maxExtraRatio !== undefined) return { value: own.maxExtraRatio };
+  const defaulted = { value: DEFAULT_MAX_EXTRA_RATIO, defaulted: 'the default of a hedge that sets none' };
+  for (const layer of above) {
+    if (layer === undefined) continue;
+    if (layer === false) return defaulted;
+    if (layer.maxExtraRatio !== undefined) return undefined;
+  }
+  return above[above.length - 1] ? undefined : defaulted;
 }
 
 /** The settings a plan or fragment may ask for that the executor's `limits` cap, by the limit that caps each. */
@@ -34,29 +48,30 @@ const CAPPED = [
   { limit: 'maxRetryDelayMs', of: (s: Settings) => given(s.retry?.initialDelayMs), key: 'retry.initialDelayMs' },
   { limit: 'maxRetryDelayMs', of: (s: Settings) => given(s.retry?.maxDelayMs), key: 'retry.maxDelayMs' },
   { limit: 'maxCacheTtlMs', of: (s: Settings) => given(s.cache === false ? undefined : s.cache?.ttlMs), key: 'cache.ttlMs' },
-  { limit: 'maxHedgeRatio', of: hedgeRatio, key: 'hedge.maxExtraRatio' },
+  { limit: 'maxHedgeRatio', of: (s: Settings, above: readonly Settings[]) => hedgeRatio(s.hedge, above.map((a) => a.hedge)), key: 'hedge.maxExtraRatio' },
 ] as const;
 
 /**
  * A plan may come from a less-trusted caller than its executor: the timeouts, deadlines,
  * retry attempts and delays, cache lifetimes and hedged extra calls it asks for (its own and
  * its fragments') are held to the executor's `limits.maxTimeoutMs`, `maxDeadlineMs`,
- * `maxAttempts`, `maxRetryDelayMs`, `maxCacheTtlMs` and `maxHedgeRatio`, as its size is. One
- * over its limit is an issue at its path (`fragments[1].timeoutMs`); none is clamped behind
- * the caller's back.
+ * `maxAttempts`, `maxRetryDelayMs`, `maxCacheTtlMs` and `maxHedgeRatio`, as its size is. What
+ * is checked is the setting in force, layered over the `executor`'s own (a hedge without a
+ * ratio under an executor's that sets one runs at that one). One over its limit is an issue
+ * at its path (`fragments[1].timeoutMs`); none is clamped behind the caller's back.
  */
-export function settingCapIssues(plan: Plan, limits: PlanLimits): ErrorIssue[] {
+export function settingCapIssues(plan: Plan, limits: PlanLimits, executor: ExecutorSettings = {}): ErrorIssue[] {
   const issues: ErrorIssue[] = [];
-  const check = (settings: Settings, prefix: string, plan?: Settings): void => {
+  const check = (settings: Settings, prefix: string, above: readonly Settings[]): void => {
     for (const { limit, of, key } of CAPPED) {
       const cap = limits[limit];
-      const asked = of(settings, plan);
+      const asked = of(settings, above);
       if (cap === undefined || asked === undefined || asked.value <= cap) continue;
       const what = asked.defaulted === undefined ? `${asked.value}` : `${asked.value} (${asked.defaulted})`;
       issues.push({ path: `${prefix}${key}`, message: `${what} is more than the executor allows a plan (limits.${limit}: ${cap})` });
     }
   };
-  check(plan, '');
-  plan.fragments.forEach((f, i) => check(f, `fragments[${i}].`, plan));
+  check(plan, '', [executor]);
+  plan.fragments.forEach((f, i) => check(f, `fragments[${i}].`, [plan, executor]));
   return issues;
 }

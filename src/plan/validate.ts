@@ -10,7 +10,7 @@ import { checkFragmentGraph, graphIssuesOfUnparsed } from './fragment-graph.js';
 import { ownCopy } from './own-copy.js';
 import { flattenIssues } from '../zod-issues.js';
 import { mergeNodeIssues } from './merge-checks.js';
-import { settingCapIssues } from './setting-caps.js';
+import { settingCapIssues, type ExecutorSettings } from './setting-caps.js';
 
 /** A plan that passed every check, with defaults filled in and its levels computed. */
 export interface ValidatedPlan extends Plan {
@@ -35,6 +35,8 @@ export interface ValidateOptions {
   /** Registered sources; when given, source names and native queries are checked too. */
   sources?: ReadonlyMap<string, SourceExecutor>;
   limits?: PlanLimits;
+  /** The executor's `retry` and `hedge`, which the plan's are layered over: the `limits` are checked against the settings in force. */
+  executor?: ExecutorSettings;
 }
 
 let anonymous = 0;
@@ -74,7 +76,7 @@ export function validatePlan(input: unknown, options: ValidateOptions = {}): Val
   if (plan.fragments.length > limits.maxFragments) {
     issues.push({ path: 'fragments', message: `the plan has ${plan.fragments.length} fragments; the limit is ${limits.maxFragments}` });
   }
-  issues.push(...settingCapIssues(plan, limits));
+  issues.push(...settingCapIssues(plan, limits, options.executor));
 
   const graph = checkFragmentGraph(plan.fragments);
   const byId = graph.byId;

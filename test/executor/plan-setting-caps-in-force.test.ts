@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createExecutor, memorySource, type Executor, type ExecutorOptions, type Plan } from '../../src/index.js';
+
+/**
+ * What the executor's `limits` hold a plan to is the setting in force — the plan's and its
+ * fragments' layered over the executor's own.
+ */
+const t = [{ id: 1 }, { id: 2 }];
+const fragment = { id: 'f', source: 'mem', query: { table: 't' } };
+
+describe("a plan's settings in force under the executor's limits", () => {
+  let executor: Executor | undefined;
+  afterEach(async () => {
+    await executor?.close();
+    executor = undefined;
+  });
+  const make = (options: Omit<ExecutorOptions, 'sources'>): Executor => (executor = createExecutor({ sources: { mem: memorySource({ tables: { t } }) }, cache: false, ...options }));
+  /** The issues `prepare` and `run` refuse `plan` with (they must agree), or [] when both take it. */
+  const refusal = (plan: Plan): { path: string; message: string }[] => {
+    const issuesOf = (act: () => unknown): { path: string; message: string }[] => {
+      try {
+        act();
+        return [];
+      } catch (error) {
+        expect(error).toMatchObject({ name: 'TributaryError', code: 'PLAN_INVALID' });
+        return (error as { issues: { path: string; message: string }[] }).issues;
+      }
+    };
+    const prepared = issuesOf(() => executor!.prepare(plan));
+    const run = issuesOf(() => {
+      const started = executor!.run(plan);
+      started.cancel();
+      started.result.catch(() => undefined);
+    });
+    expect(run).toEqual(prepared);
+    return prepared;
+  };
+
+  it("checks a hedge without a ratio at the executor's ratio it runs at, not at the default", async () => {
+    make({ hedge: { afterMs: 50, maxExtraRatio: 0.05 }, limits: { maxHedgeRatio: 0.05 } });
+    const fragmentHedge: Plan = { fragments: [{ ...fragment, hedge: { afterMs: 5 } }] };
+    expect(refusal(fragmentHedge)).toEqual([]);
+    expect((await executor!.execute(fragmentHedge)).rows).toEqual(t);
+    expect(refusal({ hedge: { quantile: 0.5 }, fragments: [{ ...fragment, hedge: { afterMs: 5 } }] })).toEqual([]);
+    // A `false` between them turns the executor's hedge off: the fragment's then asks for the default.
+    expect(refusal({ hedge: false, fragments: [{ ...fragment, hedge: { afterMs: 5 } }] })).toEqual([
+      { path: 'fragments[0].hedge.maxExtraRatio', message: '0.1 (the default of a hedge that sets none) is more than the executor allows a plan (limits.maxHedgeRatio: 0.05)' },
+    ]);
+    expect(refusal({ fragments: [{ ...fragment, hedge: { maxExtraRatio: 0.06 } }] }).map((i) => i.path)).toEqual(['fragments[0].hedge.maxExtraRatio']);
+  });
+
+  it("leaves an executor's hedge that runs at the default ratio its own, and refuses a plan turning hedging on at it", async () => {
+    make({ hedge: { afterMs: 50 }, limits: { maxHedgeRatio: 0.05 } });
+    expect(refusal({ hedge: { afterMs: 5 }, fragments: [fragment] })).toEqual([]);
+    await executor!.close();
+    make({ limits: { maxHedgeRatio: 0.05 } });
+    expect(refusal({ hedge: { afterMs: 5 }, fragments: [fragment] }).map((i) => i.path)).toEqual(['hedge.maxExtraRatio']);
+  });
+});
