@@ -1,5 +1,6 @@
 import type { ErrorIssue } from '../errors.js';
 import { DEFAULT_MAX_EXTRA_RATIO } from '../execution/hedge.js';
+import { backoffDelay, mergeRetry } from '../execution/retry.js';
 import type { PlanLimits } from './limits.js';
 import type { HedgeOptions, Plan, RetryOptionsInput } from './schema.js';
 
@@ -51,6 +52,35 @@ const CAPPED = [
   { limit: 'maxHedgeRatio', of: (s: Settings, above: readonly Settings[]) => hedgeRatio(s.hedge, above.map((a) => a.hedge)), key: 'hedge.maxExtraRatio' },
 ] as const;
 
+/** The longest wait between two tries a retry policy makes (before jitter, which only shortens it). */
+function longestBackoff(layers: readonly (RetryOptionsInput | undefined)[]): { delay: number; policy: ReturnType<typeof mergeRetry> } {
+  const policy = mergeRetry(...layers);
+  const delay = policy.attempts < 2 ? 0 : backoffDelay({ ...policy, jitter: 'none' }, policy.attempts - 1);
+  return { delay, policy };
+}
+
+/**
+ * A `factor`, `initialDelayMs` or `attempts` a plan sets grows its backoff up to the
+ * `maxDelayMs` in force, which may be the executor's own and longer than `maxRetryDelayMs`
+ * (`factor: 100` under the default 2000 ms would wait 2000 ms where `maxDelayMs: 2000` is
+ * refused). So the longest backoff the merged policy makes is held to the limit too, unless
+ * the executor's own policy already waits as long.
+ */
+function backoffIssue(retry: readonly (RetryOptionsInput | undefined)[], executor: RetryOptionsInput | undefined, cap: number | undefined, prefix: string): ErrorIssue | undefined {
+  const own = retry[retry.length - 1];
+  const key = own?.factor !== undefined ? 'factor' : own?.initialDelayMs !== undefined ? 'initialDelayMs' : own?.attempts !== undefined ? 'attempts' : undefined;
+  if (cap === undefined || key === undefined) return undefined;
+  const { delay, policy } = longestBackoff(retry);
+  if (delay <= cap || delay <= longestBackoff([executor]).delay) return undefined;
+  const { initialDelayMs, factor, attempts, maxDelayMs } = policy;
+  return {
+    path: `${prefix}retry.${key}`,
+    message:
+      `${own![key]} makes a backoff of ${delay} ms (initialDelayMs ${initialDelayMs}, factor ${factor}, ${attempts} attempts, maxDelayMs ${maxDelayMs}), ` +
+      `more than the executor allows a plan (limits.maxRetryDelayMs: ${cap}); a retry.maxDelayMs within it bounds it`,
+  };
+}
+
 /**
  * A plan may come from a less-trusted caller than its executor: the timeouts, deadlines,
  * retry attempts and delays, cache lifetimes and hedged extra calls it asks for (its own and
@@ -63,6 +93,7 @@ const CAPPED = [
 export function settingCapIssues(plan: Plan, limits: PlanLimits, executor: ExecutorSettings = {}): ErrorIssue[] {
   const issues: ErrorIssue[] = [];
   const check = (settings: Settings, prefix: string, above: readonly Settings[]): void => {
+    const before = issues.length;
     for (const { limit, of, key } of CAPPED) {
       const cap = limits[limit];
       const asked = of(settings, above);
@@ -70,6 +101,9 @@ export function settingCapIssues(plan: Plan, limits: PlanLimits, executor: Execu
       const what = asked.defaulted === undefined ? `${asked.value}` : `${asked.value} (${asked.defaulted})`;
       issues.push({ path: `${prefix}${key}`, message: `${what} is more than the executor allows a plan (limits.${limit}: ${cap})` });
     }
+    const retryAsked = issues.slice(before).some((i) => i.path.startsWith(`${prefix}retry.`));
+    const backoff = retryAsked ? undefined : backoffIssue([...above.map((a) => a.retry).reverse(), settings.retry], executor.retry, limits.maxRetryDelayMs, prefix);
+    if (backoff) issues.push(backoff);
   };
   check(plan, '', [executor]);
   plan.fragments.forEach((f, i) => check(f, `fragments[${i}].`, [plan, executor]));

@@ -3,7 +3,8 @@ import { createExecutor, memorySource, type Executor, type ExecutorOptions, type
 
 /**
  * What the executor's `limits` hold a plan to is the setting in force — the plan's and its
- * fragments' layered over the executor's own.
+ * fragments' layered over the executor's own — and what a plan could get around them with:
+ * a backoff grown by `factor` to a longer `maxDelayMs` than the plan may ask for.
  */
 const t = [{ id: 1 }, { id: 2 }];
 const fragment = { id: 'f', source: 'mem', query: { table: 't' } };
@@ -55,5 +56,29 @@ describe("a plan's settings in force under the executor's limits", () => {
     await executor!.close();
     make({ limits: { maxHedgeRatio: 0.05 } });
     expect(refusal({ hedge: { afterMs: 5 }, fragments: [fragment] }).map((i) => i.path)).toEqual(['hedge.maxExtraRatio']);
+  });
+
+  it('refuses a factor, initial delay or attempts that grow the backoff past maxRetryDelayMs under a longer maxDelayMs', async () => {
+    // The default retry: 3 attempts, 50 ms, factor 2, up to 2000 ms; a plan may ask for 500 ms at most.
+    make({ limits: { maxRetryDelayMs: 500 } });
+    expect(refusal({ retry: { factor: 100 }, fragments: [fragment] })).toEqual([
+      {
+        path: 'retry.factor',
+        message: '100 makes a backoff of 2000 ms (initialDelayMs 50, factor 100, 3 attempts, maxDelayMs 2000), more than the executor allows a plan (limits.maxRetryDelayMs: 500); a retry.maxDelayMs within it bounds it',
+      },
+    ]);
+    expect(refusal({ retry: { maxDelayMs: 2000 }, fragments: [fragment] }).map((i) => i.path)).toEqual(['retry.maxDelayMs']);
+    expect(refusal({ fragments: [{ ...fragment, retry: { initialDelayMs: 500 } }] }).map((i) => i.path)).toEqual(['fragments[0].retry.initialDelayMs']);
+    expect(refusal({ fragments: [{ ...fragment, retry: { attempts: 10 } }] }).map((i) => i.path)).toEqual(['fragments[0].retry.attempts']);
+    // Within the limit: its own maxDelayMs bounds the growth, or it never grows that far.
+    expect(refusal({ retry: { factor: 100, maxDelayMs: 500 }, fragments: [fragment] })).toEqual([]);
+    expect(refusal({ retry: { factor: 3, attempts: 4 }, fragments: [fragment] })).toEqual([]);
+    expect((await executor!.execute({ retry: { factor: 100, maxDelayMs: 500, attempts: 5 }, fragments: [fragment] })).rows).toEqual(t);
+  });
+
+  it("lets a plan's backoff grow as long as the executor's own already does", async () => {
+    make({ retry: { attempts: 10 }, limits: { maxRetryDelayMs: 500 } });
+    expect(refusal({ retry: { factor: 3 }, fragments: [fragment] })).toEqual([]);
+    expect(refusal({ retry: { initialDelayMs: 500, attempts: 10 }, fragments: [fragment] })).toEqual([]);
   });
 });
