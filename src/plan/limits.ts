@@ -45,6 +45,12 @@ export const planLimitsSchema = z
      * for the default 0.1); 0: a plan may not hedge. Default: none (the schema's 1).
      */
     maxHedgeRatio: z.number().min(0).max(1).optional(),
+    /**
+     * False: a plan or fragment may not say `hedge: { idempotent: true }` (that its calls are
+     * safe to run twice where the source cannot tell they only read), so a plan cannot get a
+     * write hedged. Default: true (the executor's own `hedge` is not bound by it).
+     */
+    allowIdempotentHedge: z.boolean().optional(),
   })
   .transform((limits) => {
     const raised = limits.maxFragments > DEFAULT_MAX_FRAGMENTS;

@@ -85,7 +85,8 @@ function backoffIssue(retry: readonly (RetryOptionsInput | undefined)[], executo
  * A plan may come from a less-trusted caller than its executor: the timeouts, deadlines,
  * retry attempts and delays, cache lifetimes and hedged extra calls it asks for (its own and
  * its fragments') are held to the executor's `limits.maxTimeoutMs`, `maxDeadlineMs`,
- * `maxAttempts`, `maxRetryDelayMs`, `maxCacheTtlMs` and `maxHedgeRatio`, as its size is. What
+ * `maxAttempts`, `maxRetryDelayMs`, `maxCacheTtlMs` and `maxHedgeRatio`, as its size is, and
+ * `limits.allowIdempotentHedge: false` keeps it from declaring its calls safe to hedge. What
  * is checked is the setting in force, layered over the `executor`'s own (a hedge without a
  * ratio under an executor's that sets one runs at that one). One over its limit is an issue
  * at its path (`fragments[1].timeoutMs`); none is clamped behind the caller's back.
@@ -104,6 +105,9 @@ export function settingCapIssues(plan: Plan, limits: PlanLimits, executor: Execu
     const retryAsked = issues.slice(before).some((i) => i.path.startsWith(`${prefix}retry.`));
     const backoff = retryAsked ? undefined : backoffIssue([...above.map((a) => a.retry).reverse(), settings.retry], executor.retry, limits.maxRetryDelayMs, prefix);
     if (backoff) issues.push(backoff);
+    if (limits.allowIdempotentHedge === false && settings.hedge !== undefined && settings.hedge !== false && settings.hedge.idempotent === true) {
+      issues.push({ path: `${prefix}hedge.idempotent`, message: 'a plan may not declare its calls safe to run twice (limits.allowIdempotentHedge: false)' });
+    }
   };
   check(plan, '', [executor]);
   plan.fragments.forEach((f, i) => check(f, `fragments[${i}].`, [plan, executor]));

@@ -4,7 +4,8 @@ import { createExecutor, memorySource, type Executor, type ExecutorOptions, type
 /**
  * What the executor's `limits` hold a plan to is the setting in force — the plan's and its
  * fragments' layered over the executor's own — and what a plan could get around them with:
- * a backoff grown by `factor` to a longer `maxDelayMs` than the plan may ask for.
+ * a backoff grown by `factor` to a longer `maxDelayMs` than the plan may ask for, and a
+ * `hedge: { idempotent: true }` that gets calls hedged which the source cannot tell are reads.
  */
 const t = [{ id: 1 }, { id: 2 }];
 const fragment = { id: 'f', source: 'mem', query: { table: 't' } };
@@ -80,5 +81,19 @@ describe("a plan's settings in force under the executor's limits", () => {
     make({ retry: { attempts: 10 }, limits: { maxRetryDelayMs: 500 } });
     expect(refusal({ retry: { factor: 3 }, fragments: [fragment] })).toEqual([]);
     expect(refusal({ retry: { initialDelayMs: 500, attempts: 10 }, fragments: [fragment] })).toEqual([]);
+  });
+
+  it('refuses hedge.idempotent in a plan or fragment under allowIdempotentHedge: false, and leaves the executor its own', async () => {
+    make({ hedge: { afterMs: 50, idempotent: true }, limits: { allowIdempotentHedge: false } });
+    expect(refusal({ hedge: { afterMs: 5, idempotent: true }, fragments: [fragment, { ...fragment, id: 'g', hedge: { idempotent: true } }], merge: { op: 'union', inputs: ['f', 'g'] } })).toEqual([
+      { path: 'hedge.idempotent', message: 'a plan may not declare its calls safe to run twice (limits.allowIdempotentHedge: false)' },
+      { path: 'fragments[1].hedge.idempotent', message: 'a plan may not declare its calls safe to run twice (limits.allowIdempotentHedge: false)' },
+    ]);
+    const allowed: Plan = { hedge: { afterMs: 5, idempotent: false }, fragments: [{ ...fragment, hedge: { afterMs: 5 } }] };
+    expect(refusal(allowed)).toEqual([]);
+    expect((await executor!.execute(allowed)).rows).toEqual(t);
+    await executor!.close();
+    make({ limits: { allowIdempotentHedge: true } });
+    expect(refusal({ hedge: { idempotent: true }, fragments: [fragment] })).toEqual([]);
   });
 });
