@@ -39,9 +39,14 @@ export function numberForms(n: number): string[] {
   return [text, exp, exp.replace('e+', 'e'), exp.replace(/e([+-])(\d)$/, 'e$10$2'), PLAIN.format(n)];
 }
 
-/** A text's other forms: a date-time text as a moment, a number text canonical, and case-folded. */
+/** A text case-folded, as a server prints it through `lower()` / `upper()` or a folding index: the folds that differ from it. */
+export function caseFolds(text: string): string[] {
+  return [text.toLowerCase(), text.toUpperCase()].filter((fold) => fold !== text);
+}
+
+/** A text's other forms: a date-time text as a moment and a number text canonical (its case folds are `caseFolds`). */
 export function textForms(text: string): string[] {
-  const forms = [text.toLowerCase(), text.toUpperCase()];
+  const forms: string[] = [];
   if (ISO_MOMENT.test(text)) {
     const moment = new Date(text.replace(' ', 'T'));
     if (!Number.isNaN(moment.getTime())) forms.push(...dateForms(moment));

@@ -1,5 +1,6 @@
 import { FragmentError, TributaryError, type ErrorIssue } from './errors.js';
-import { dateForms, numberForms, scaledEnd, textForms } from './value-forms.js';
+import { statementWords } from './statement-words.js';
+import { caseFolds, dateForms, numberForms, scaledEnd, textForms } from './value-forms.js';
 
 /**
  * Keeps bound values out of everything that fans out (events$, spans, the live page,
@@ -25,8 +26,8 @@ const MAX_DEPTH = 8;
 
 export type ValueMask = (text: string) => string;
 
-/** The values each failed call was made with, kept beside its error (never on it). */
-const callValues = new WeakMap<object, readonly unknown[]>();
+/** The values each failed call was made with, and its statement's words, kept beside its error (never on it). */
+const callValues = new WeakMap<object, { values: readonly unknown[]; words: ReadonlySet<string> | undefined }>();
 /**
  * Where a source call's context (a SourceCall) offers the values it was made with: a getter
  * read only when something masks an error of the call (a recording's wrapper), so a call
@@ -40,9 +41,9 @@ export interface CallValuesCarrier {
 /** A masked copy → the error it was copied from (the run's result keeps that one). */
 const originals = new WeakMap<object, TributaryError>();
 
-/** Remembers the values `error`'s call was made with (its params, the values bound into its query). */
-export function noteCallValues(error: object, values: readonly unknown[]): void {
-  if (values.length > 0 && !callValues.has(error)) callValues.set(error, values);
+/** Remembers the values `error`'s call was made with (its params, the values bound into its query), and its `query`'s words. */
+export function noteCallValues(error: object, values: readonly unknown[], query?: unknown): void {
+  if (values.length > 0 && !callValues.has(error)) callValues.set(error, { values, words: statementWords(query) });
 }
 
 /** The error a masked copy was made from (itself when it is no copy). */
@@ -63,7 +64,13 @@ const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
  * one by one). Booleans, nulls and bytes are not masked.
  */
 export function printedForms(values: readonly unknown[]): Set<string> {
+  return formsAndFolds(values).forms;
+}
+
+/** The printed forms of `values`, and those of them that only a case fold of a text gives (`FROM` of `from`). */
+function formsAndFolds(values: readonly unknown[]): { forms: Set<string>; folds: Set<string> } {
   const forms = new Set<string>();
+  const folds = new Set<string>();
   const add = (s: string): void => {
     if (s.length >= MIN_MASKED_LENGTH) forms.add(s);
   };
@@ -77,6 +84,7 @@ export function printedForms(values: readonly unknown[]): Set<string> {
         add(formEncode(encoded));
       }
       textForms(value).forEach(add);
+      for (const fold of caseFolds(value)) if (fold.length >= MIN_MASKED_LENGTH) folds.add(fold);
     } else if (typeof value === 'number') numberForms(value).forEach(add);
     else if (typeof value === 'bigint') add(String(value));
     else if (value instanceof Date) {
@@ -86,15 +94,43 @@ export function printedForms(values: readonly unknown[]): Set<string> {
     }
   };
   for (const value of values) visit(value, 0);
-  return forms;
+  for (const fold of folds) {
+    if (forms.has(fold)) folds.delete(fold); // a value prints so as it is
+    else forms.add(fold);
+  }
+  return { forms, folds };
+}
+
+/** One list of values' forms; `folds`: those that only a case fold gives (no value prints so as it is). */
+interface Forms {
+  readonly all: readonly string[];
+  readonly folds: ReadonlySet<string>;
 }
 
 /** The forms of one call's values, found once however many of its errors are masked. */
-const formsCache = new WeakMap<readonly unknown[], readonly string[]>();
-function formsOf(values: readonly unknown[]): readonly string[] {
+const formsCache = new WeakMap<readonly unknown[], Forms>();
+function formsOf(values: readonly unknown[]): Forms {
   let forms = formsCache.get(values);
-  if (forms === undefined) formsCache.set(values, (forms = [...printedForms(values)]));
+  if (forms === undefined) {
+    const found = formsAndFolds(values);
+    formsCache.set(values, (forms = { all: [...found.forms], folds: found.folds }));
+  }
   return forms;
+}
+
+/**
+ * The case folds to leave alone in the texts of a call whose statement has `words`: a fold
+ * that is one of them, in that case, and that no value prints as it is. A server prints a
+ * statement's keywords and identifiers in its messages, and echoes a value in another case
+ * only through a function (`lower($1)`: such a statement has no words here, so every fold
+ * stays masked) or an index or collation that folds it (`lower(email)`), which prints a
+ * statement's word only for a value that is, but for its case, that word.
+ */
+function spared(lists: readonly Forms[], words: ReadonlySet<string> | undefined): ReadonlySet<string> {
+  const out = new Set<string>();
+  if (words === undefined) return out;
+  for (const { folds } of lists) for (const fold of folds) if (words.has(fold) && !lists.some((l) => !l.folds.has(fold) && l.all.includes(fold))) out.add(fold);
+  return out;
 }
 
 /**
@@ -103,19 +139,20 @@ function formsOf(values: readonly unknown[]): readonly string[] {
  * occurrences (`SSN-1` inside `SSN-1-2`) become one. A form that starts or ends with a letter
  * or digit is masked only where it is not part of a longer word (`100` does not mask `1000`).
  */
-export function createValueMask(values: readonly unknown[]): ValueMask {
-  return maskOf([[...printedForms(values)]]);
+export function createValueMask(values: readonly unknown[], query?: unknown): ValueMask {
+  const lists = [formsOf(values)];
+  return maskOf(lists, spared(lists, statementWords(query)));
 }
 
-function maskOf(lists: readonly (readonly string[])[]): ValueMask {
-  if (lists.every((l) => l.length === 0)) return (text) => text;
+function maskOf(lists: readonly Forms[], spare: ReadonlySet<string> = new Set()): ValueMask {
+  if (lists.every((l) => l.all.length === 0)) return (text) => text;
   return (text) => {
     if (text.length < MIN_MASKED_LENGTH) return text;
     // A form can only occur where its first three characters do: most of a long list is ruled out by a set lookup.
     const grams = new Set<string>();
     for (let i = 0; i + MIN_MASKED_LENGTH <= text.length; i++) grams.add(text.slice(i, i + MIN_MASKED_LENGTH));
     const spans: [number, number][] = [];
-    for (const forms of lists) for (const form of forms) if (grams.has(form.slice(0, MIN_MASKED_LENGTH))) for (const span of occurrences(text, form)) spans.push(span);
+    for (const { all } of lists) for (const form of all) if (!spare.has(form) && grams.has(form.slice(0, MIN_MASKED_LENGTH))) for (const span of occurrences(text, form)) spans.push(span);
     if (spans.length === 0) return text;
     spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
     let out = '';
@@ -151,24 +188,31 @@ function occurrences(text: string, form: string): [number, number][] {
   return out;
 }
 
-/** A mask for the values `call` (a source call's context: see SourceCall) was made with and the run's `params`. */
-export function callMask(call: object, params: Readonly<Record<string, unknown>> = {}): ValueMask {
+/** A mask for the values `call` (a source call's context: see SourceCall) was made with, running `query`, and the run's `params`. */
+export function callMask(call: object, params: Readonly<Record<string, unknown>> = {}, query?: unknown): ValueMask {
   const values = CALL_VALUES in call ? call[CALL_VALUES] : undefined;
   const lists = [formsOf(Object.values(params))];
   if (Array.isArray(values) && values.length > 0) lists.push(formsOf(values));
-  return maskOf(lists);
+  return maskOf(lists, spared(lists, statementWords(query)));
 }
 
 /** The mask of the run's `params` and the values noted on `error` (or a call) and its causes. */
 function maskFor(error: unknown, params: Readonly<Record<string, unknown>>): ValueMask {
   const lists = [formsOf(Object.values(params))];
+  // The words every noted call's statement has (none when one has none to offer).
+  let words: ReadonlySet<string> | undefined;
+  let first = true;
   let current = error;
   for (let depth = 0; depth < MAX_DEPTH && typeof current === 'object' && current !== null; depth++) {
     const noted = callValues.get(current);
-    if (noted) lists.push(formsOf(noted));
+    if (noted) {
+      lists.push(formsOf(noted.values));
+      words = first ? noted.words : noted.words && words && new Set([...words].filter((w) => noted.words!.has(w)));
+      first = false;
+    }
     current = safeCause(current);
   }
-  return maskOf(lists);
+  return maskOf(lists, spared(lists, words));
 }
 
 /**

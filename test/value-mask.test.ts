@@ -36,6 +36,17 @@ describe('createValueMask', () => {
     expect(mask('at 2024-01-02T03:04:05.000Z')).toBe(`at ${MASK}`);
   });
 
+  it("leaves a fold that is a word of the statement in that case, never a value's own form", () => {
+    const sql = { sql: 'SELECT name FROM users WHERE name = $1' };
+    expect(createValueMask(['from', 'Users'], sql)('syntax error at or near "FROM"; relation "users"')).toBe('syntax error at or near "FROM"; relation "users"');
+    // Its own form, and a fold that is no word of the statement (or not in that case), stay masked.
+    expect(createValueMask(['from', 'Users'], sql)('"from" "USERS" "Users"')).toBe(`"${MASK}" "${MASK}" "${MASK}"`);
+    // Another value printed as it is, and a statement that folds values itself.
+    expect(createValueMask(['from', 'FROM'], sql)('near "FROM"')).toBe(`near "${MASK}"`);
+    expect(createValueMask(['from'], { sql: 'SELECT upper($1) FROM t' })('near "FROM"')).toBe(`near "${MASK}"`);
+    expect(createValueMask(['from'])('near "FROM"')).toBe(`near "${MASK}"`);
+  });
+
   it('does not mask the placeholder a shorter value matches inside', () => {
     expect(createValueMask(['SSN-1', 'param'])('"SSN-1" param')).toBe(`"${MASK}" ${MASK}`);
     expect(printedForms([true, null, 'ab', Buffer.from('secret')]).size).toBe(0);

@@ -76,7 +76,7 @@ export class Recorder {
     const fail = (error: unknown): void => {
       const classified = classifyError(error, source);
       // The call's bound values and the run's params are masked as in events$ (unless `redact: false`).
-      const mask = this.redact === KEEP ? KEEP : callMask(ctx, this.run.params);
+      const mask = this.redact === KEEP ? KEEP : callMask(ctx, this.run.params, query);
       end({ outcome: 'error', error: { ...classified, message: this.redact(mask(classified.message)) } });
     };
     const done = (rows: Row[], columns: string[] | undefined): void =>

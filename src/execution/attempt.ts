@@ -221,7 +221,7 @@ export class Attempt implements LaneClient {
     const owner = this.owner;
     const env = owner.env;
     const error = toFragmentError(raw, { fragmentId: owner.id, sourceName: env.sourceName, source: env.source, attempt: this.n });
-    noteCallValues(error, this.bound.values);
+    noteCallValues(error, this.bound.values, this.bound.query);
     // Only failures that say "the source is unwell" count against its circuit (a rejected query proves it answered).
     if (!this.#rejectedByCircuit && !this.#shedByLane && (!this.#call?.aborted || error.code === 'TIMEOUT')) this.#record(!error.retryable);
     // A probe that says nothing of the source (shed, aborted) lets the next call probe.

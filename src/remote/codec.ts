@@ -166,9 +166,9 @@ export function decodeRows(chunks: Buffer[], maxBytes?: number): Row[] {
  * call's `values` (see value-mask.ts): a failed job's reason is kept in Redis and shown by every
  * BullMQ dashboard, so the driver's words (which echo bound values) never leave the worker.
  */
-export function toRemoteFailure(error: unknown, source: SourceExecutor | undefined, worker: string, values: readonly unknown[] = []): RemoteFailure {
+export function toRemoteFailure(error: unknown, source: SourceExecutor | undefined, worker: string, values: readonly unknown[] = [], query?: unknown): RemoteFailure {
   const classified = classifyError(error, source);
-  return { tributary: 1, ...classified, message: createValueMask(values)(classified.message), worker };
+  return { tributary: 1, ...classified, message: createValueMask(values, query)(classified.message), worker };
 }
 
 /** Parses a failed job's reason; `undefined` when BullMQ itself failed the job (e.g. stalled). */

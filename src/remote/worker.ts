@@ -120,8 +120,8 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
     let budgetTimer: ReturnType<typeof setTimeout> | undefined;
     // Set when the budget ran out mid-call: the job fails TIMEOUT whatever the source threw.
     let expired: TributaryError | undefined;
-    // The call's values, to mask them out of a failure's reason (see toRemoteFailure).
-    let values: readonly unknown[] = [];
+    // The call's values and statement, to mask the values out of a failure's reason (see toRemoteFailure).
+    let call: { values: readonly unknown[]; query?: unknown } = { values: [] };
     // The requests of the call's fragment: the coordinator's cap, its count shared in Redis (job-requests.ts).
     let requests: JobRequests = jobRequests(client, keys.requests, jobId);
     try {
@@ -138,7 +138,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       await job.updateProgress({ worker: id });
       const payload = checkedPayload(job.data.payload);
       const { query, params, principal, limits } = payload;
-      values = params;
+      call = { values: params, query };
       requests = jobRequests(client, keys.requests, jobId, payload);
       // The call's budget less its wait in the queue: a job that waited it all out is not run.
       if (payload.budgetMs !== undefined) await clock.measured();
@@ -185,7 +185,7 @@ export function createWorker(options: WorkerOptions): RemoteWorker {
       const sent = await requests.settle();
       // The failed job BullMQ keeps holds no value or claim of the call.
       await scrubJob(job);
-      throw new Error(JSON.stringify({ ...toRemoteFailure(expired ?? error, source, id, values), ...sent }));
+      throw new Error(JSON.stringify({ ...toRemoteFailure(expired ?? error, source, id, call.values, call.query), ...sent }));
     } finally {
       if (budgetTimer) clearTimeout(budgetTimer);
       running.delete(jobId);
