@@ -1,7 +1,7 @@
 /**
  * The forms a database prints a bound value in when it echoes it rewritten (see
  * value-mask.ts): PostgreSQL and MariaDB print a bound `Date` in their own date-time form, in
- * UTC or in the session's zone (`2024-01-02 03:04:05.678+00`, `2024-01-02`); a float in
+ * the session's zone, whichever it is (`2024-01-02 03:04:05.678+00`, `2024-01-02`); a float in
  * exponent notation of their own (`1e-07`, `1.2345678901234568e+20`, `1.2345678901234568e20`)
  * or as a plain decimal (`0.0000001`); a numeric text in its canonical form (`'1.50'` into a
  * float column echoes `1.5`); a text case-folded by an index (`lower(email)`). @internal
@@ -17,12 +17,25 @@ function sqlForms(y: number, mo: number, d: number, h: number, mi: number, s: nu
   return [day, time, `${time}.${fraction}`, `${time}.${fraction.replace(/0+$/, '')}`];
 }
 
-/** A moment as a SQL server echoes it, in UTC and in this process's zone (the drivers send a `Date` in it by default). */
+/**
+ * The UTC offsets time zones use (in minutes; IANA's, past and present, all between -12:00
+ * and +14:00, most whole hours, a few :30 and :45). A server echoes a moment in its session's
+ * zone, which may be neither UTC nor this process's (`SET TIME ZONE 'Asia/Kathmandu'`, a
+ * role's or database's default).
+ */
+const ZONE_OFFSETS = [
+  ...Array.from({ length: 27 }, (_, i) => (i - 12) * 60),
+  -9.5 * 60, -3.5 * 60, 3.5 * 60, 4.5 * 60, 5.5 * 60, 5.75 * 60, 6.5 * 60, 8.75 * 60, 9.5 * 60, 10.5 * 60, 12.75 * 60, 13.75 * 60,
+];
+
+/** A moment as a SQL server echoes it: its fields in UTC, in this process's zone (the drivers send a `Date` in it by default) and at every offset a zone uses. */
 export function dateForms(date: Date): string[] {
-  return [
-    ...sqlForms(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.getUTCMilliseconds()),
-    ...sqlForms(date.getFullYear(), date.getMonth() + 1, date.getDate(), date.getHours(), date.getMinutes(), date.getSeconds(), date.getMilliseconds()),
-  ];
+  const forms = sqlForms(date.getFullYear(), date.getMonth() + 1, date.getDate(), date.getHours(), date.getMinutes(), date.getSeconds(), date.getMilliseconds());
+  for (const offset of ZONE_OFFSETS) {
+    const at = new Date(date.getTime() + offset * 60_000);
+    forms.push(...sqlForms(at.getUTCFullYear(), at.getUTCMonth() + 1, at.getUTCDate(), at.getUTCHours(), at.getUTCMinutes(), at.getUTCSeconds(), at.getUTCMilliseconds()));
+  }
+  return [...new Set(forms)];
 }
 
 const ISO_MOMENT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/;
