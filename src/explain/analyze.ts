@@ -13,7 +13,7 @@ import { explainHtml } from './html.js';
 import type { AnalysisModel, FragmentTiming, QueryAnalysis } from './model.js';
 import { count } from './count.js';
 
-export interface AnalyzeOptions extends Pick<ExplainOptions, 'sources' | 'limits' | 'remote'> {
+export interface AnalyzeOptions extends Pick<ExplainOptions, 'sources' | 'limits' | 'retry' | 'hedge' | 'remote'> {
   /** The run's recorded events (`run.events$`): queued and first-call times, the merge phase. */
   events?: Iterable<ExecutionEvent>;
   /** Bytes per fragment, when the caller measured them. */
@@ -37,7 +37,7 @@ export interface AnalyzeOptions extends Pick<ExplainOptions, 'sources' | 'limits
 export function analyze(result: QueryResult, plan: unknown = planOf(result), options: AnalyzeOptions = {}): QueryAnalysis {
   const explained = explain(plan, {
     ...(options.sources ? { sources: options.sources } : {}),
-    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.limits ? { limits: options.limits, retry: options.retry, hedge: options.hedge } : {}),
     ...(options.remote ? { remote: options.remote } : {}),
   });
   const seen = eventTimes(options.events ?? []);

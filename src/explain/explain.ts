@@ -1,6 +1,7 @@
 import type { Fragment, ValidatedPlan } from '../plan/index.js';
 import { findRefs, formatPath, isFromRef, validatePlan } from '../plan/index.js';
 import type { PlanLimits } from '../plan/index.js';
+import type { ExecutorSettings } from '../plan/setting-caps.js';
 import { PreparedPlan } from '../run/prepare.js';
 import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { Authorize, FragmentAccess } from '../access/index.js';
@@ -15,9 +16,14 @@ import { querySummary } from './summary.js';
 import { explainSvg } from './svg.js';
 import { explainText } from './text.js';
 
-export interface ExplainOptions {
+export interface ExplainOptions extends ExecutorSettings {
   /** The sources; when given, source names and native queries are checked and kinds shown. */
   sources?: ReadonlyMap<string, SourceExecutor> | Readonly<Record<string, SourceExecutor>>;
+  /**
+   * The executor's `limits`. With its `retry` and `hedge` too, the setting caps are checked
+   * against the settings in force, as `run()` checks them; without, a plan's hedge or retry is
+   * checked as if the executor had none of its own.
+   */
   limits?: PlanLimits;
   /** Longest query summary, in characters (default 80). */
   summaryLength?: number;
@@ -49,7 +55,7 @@ export interface ExplainOptions {
 export function explain(plan: unknown, options: ExplainOptions = {}): PlanExplanation {
   const sources = options.sources === undefined ? undefined : options.sources instanceof Map ? options.sources : new Map(Object.entries(options.sources));
   const validated =
-    plan instanceof PreparedPlan ? plan.plan : isValidatedPlan(plan) ? plan : validatePlan(plan, { ...(sources ? { sources } : {}), ...(options.limits ? { limits: options.limits } : {}) });
+    plan instanceof PreparedPlan ? plan.plan : isValidatedPlan(plan) ? plan : validatePlan(plan, { ...(sources ? { sources } : {}), ...(options.limits ? { limits: options.limits, executor: { retry: options.retry, hedge: options.hedge } } : {}) });
   const verdicts = accessOf(validated, options);
   const remote = remoteRuleOf(options.remote, 'explain');
   const fragments = validated.fragments.map((f, i) => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExecutor, memorySource, type Executor, type ExecutorOptions, type Plan } from '../../src/index.js';
+import { createExecutor, explain, memorySource, type Executor, type ExecutorOptions, type Plan } from '../../src/index.js';
 
 /**
  * What the executor's `limits` hold a plan to is the setting in force — the plan's and its
@@ -49,6 +49,23 @@ describe("a plan's settings in force under the executor's limits", () => {
       { path: 'fragments[0].hedge.maxExtraRatio', message: '0.1 (the default of a hedge that sets none) is more than the executor allows a plan (limits.maxHedgeRatio: 0.05)' },
     ]);
     expect(refusal({ fragments: [{ ...fragment, hedge: { maxExtraRatio: 0.06 } }] }).map((i) => i.path)).toEqual(['fragments[0].hedge.maxExtraRatio']);
+  });
+
+  it('explain() checks the caps against the settings in force when given the executor’s retry and hedge', () => {
+    const limits = { maxHedgeRatio: 0.05, maxRetryDelayMs: 500 };
+    const plan: Plan = { fragments: [{ ...fragment, hedge: { afterMs: 5 }, retry: { attempts: 2 } }] };
+    const refused = (act: () => unknown): string[] => {
+      try {
+        act();
+        return [];
+      } catch (error) {
+        return (error as { issues: { path: string }[] }).issues.map((i) => i.path);
+      }
+    };
+    // As run() does under an executor with a hedge at 0.05 and short retries, explain takes it…
+    expect(refused(() => explain(plan, { limits, hedge: { afterMs: 50, maxExtraRatio: 0.05 }, retry: { maxDelayMs: 400 } }))).toEqual([]);
+    // …and without them checks the plan as if the executor had neither.
+    expect(refused(() => explain(plan, { limits }))).toEqual(['fragments[0].hedge.maxExtraRatio']);
   });
 
   it("leaves an executor's hedge that runs at the default ratio its own, and refuses a plan turning hedging on at it", async () => {
