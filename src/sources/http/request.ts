@@ -134,10 +134,16 @@ function encodeBody(body: unknown): string | undefined {
   }
 }
 
+/** A UTF-16 surrogate with no partner (`u` flag: a well-formed pair is one code point, never matched). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 /** The text of one bound value; objects have no agreed URL form, so they are refused. */
 function scalarText(value: unknown, where: string, required: boolean): string {
   switch (typeof value) {
     case 'string':
+      // No UTF-8 spells it: encodeURIComponent throws a URIError, and URLSearchParams would
+      // silently send U+FFFD instead, asking the API for another value.
+      if (LONE_SURROGATE.test(value)) throw failed(`${where} holds a lone UTF-16 surrogate (U+D800–U+DFFF), which no URL can carry`);
       return value;
     case 'number':
       // Plain digits, as an API reads a number in a URL: 1e23 and 1e-7 are what String() gives.
