@@ -43,4 +43,28 @@ describe('httpSource errors seen by every watcher of the executor', () => {
     expect(message).toContain('/v1/people?ssn=…&api_key=…');
     for (const text of [JSON.stringify(events), spans]) expect(text).not.toContain('078-05-1120');
   });
+
+  it('mask the header values and search param values a server echoes in its error body', async () => {
+    // The server echoes everything it got: the headers, the token alone, the URL as sent.
+    server = await startHttpServer({
+      'GET /v1/people': (req, res) => {
+        const token = String(req.headers.authorization).split(' ')[1];
+        const echo = `bad key ${String(req.headers['x-api-key'])} (token ${token}, ${String(req.headers.authorization)}) for ${req.rawPath}${req.url.search}, ssn ${req.url.searchParams.get('ssn')}, name ${req.url.searchParams.get('name')}`;
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: echo }));
+      },
+    });
+    const events: ExecutionEvent[] = [];
+    const headers = (principal: { id: string } | undefined) => ({ 'x-api-key': 'k-8f3a9c21d7', authorization: `Bearer tok-${principal?.id ?? 'anon'}-55aa77` });
+    executor = createExecutor({ cache: false, retry: { attempts: 1 }, sources: { api: httpSource({ baseUrl: `${server.url}/v1`, headers }) } });
+    executor.events$.subscribe((e) => events.push(e));
+    const query = { path: '/people', searchParams: { ssn: { $param: 'ssn' }, name: 'Zoë Émile' } };
+    const result = await executor.execute({ fragments: [{ id: 'person', source: 'api', query }] }, { params: { ssn: '078-05-1120' }, principal: { id: 'alice' } });
+    expect(result.status).toBe('failed');
+    const message = result.errors[0]!.message;
+    expect(message).toContain('answered 401 Unauthorized: {"error":"bad key *** (token ***, ***) for /v1/people?ssn=***&name=***, ssn ***, name ***"}');
+    for (const text of [JSON.stringify(events), message]) {
+      for (const secret of ['k-8f3a9c21d7', 'tok-alice-55aa77', '078-05-1120', 'Zo%C3%AB', 'Zoë']) expect(text).not.toContain(secret);
+    }
+  });
 });

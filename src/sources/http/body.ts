@@ -46,14 +46,17 @@ export async function readBody(response: Response, budget: LimitCounter, signal:
   return concat(chunks, length);
 }
 
-/** The first `max` characters of an error response's body, for the error message; never throws. */
-export async function readSnippet(response: Response, max = 200): Promise<string> {
+/**
+ * The first `max` characters of an error response's body, for the error message, after
+ * `redact` (applied before the cut, so no secret is left half-masked); never throws.
+ */
+export async function readSnippet(response: Response, redact: (text: string) => string, max = 200): Promise<string> {
   if (response.body === null) return '';
   const reader = response.body.getReader();
   try {
     const { value } = await reader.read();
     if (value === undefined) return '';
-    const text = new TextDecoder().decode(value.subarray(0, max * 4)).slice(0, max);
+    const text = redact(new TextDecoder().decode(value.subarray(0, max * 4))).slice(0, max);
     return text.replace(/\s+/g, ' ').trim();
   } catch {
     return '';

@@ -165,13 +165,14 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     const budget = callLimits(ctx, { maxRows: opts.maxRows, maxBytes: opts.maxBytes });
     const maxPages = smaller(query.paginate?.maxPages, opts.maxPages ?? DEFAULT_MAX_PAGES) ?? DEFAULT_MAX_PAGES;
     const timed = withBudgetHeader(budgetHeader, ctx.budgetMs, performance.now());
+    const headerValues = [...Object.values(headers), ...Object.values(query.headers ?? {})];
     const loopFor = (request: HttpRequest, requestSignal: AbortSignal) => {
       let first = true; // a list value's first request was counted with the list
       return pages(request, query.paginate, {
         fetchPage: (r) => {
           const counted = cap.send(first);
           first = false;
-          const send = () => fetchPage(timed(r), { fetch: doFetch, signal: requestSignal, budget, rows: query.rows });
+          const send = () => fetchPage(timed(r), { fetch: doFetch, signal: requestSignal, budget, rows: query.rows, headerValues });
           return counted === undefined ? send() : counted.then(send);
         },
         maxPages,

@@ -6,6 +6,7 @@ import { resolvePointer } from './pointer.js';
 import type { HttpRequest } from './request.js';
 import { parseJsonBody } from '../../data/json.js';
 import { describeCall } from './where.js';
+import { requestRedactor } from './error-detail.js';
 
 /** One response, reduced to what the page loop needs. */
 export interface Page {
@@ -24,6 +25,8 @@ export interface FetchPageContext {
   budget: LimitCounter;
   /** JSON pointer to the rows array; `undefined` means the body itself. */
   rows: string | undefined;
+  /** The values of the headers the source and the query set (keys, tokens): masked in error excerpts. */
+  headerValues: readonly string[];
 }
 
 const MAX_REDIRECTS = 5;
@@ -59,7 +62,7 @@ export async function fetchPage(request: HttpRequest, ctx: FetchPageContext): Pr
       continue;
     }
     if (!response.ok) {
-      const detail = await readSnippet(response);
+      const detail = await readSnippet(response, requestRedactor(ctx.headerValues, url));
       ctx.signal.throwIfAborted();
       throw statusError(response, where, detail);
     }
