@@ -172,7 +172,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
         fetchPage: (r) => {
           const counted = cap.send(first);
           first = false;
-          const send = () => fetchPage(timed(r), { fetch: doFetch, signal: requestSignal, budget, rows: query.rows, headerValues });
+          const send = () => fetchPage(timed(r), { fetch: doFetch, signal: requestSignal, budget, rows: query.rows, headerValues, baseUrl, countRedirect: () => cap.send(false) });
           return counted === undefined ? send() : counted.then(send);
         },
         maxPages,

@@ -7,6 +7,7 @@ import type { HttpRequest } from './request.js';
 import { parseJsonBody } from '../../data/json.js';
 import { describeCall } from './where.js';
 import { requestRedactor } from './error-detail.js';
+import { redirectTarget } from './redirect.js';
 
 /** One response, reduced to what the page loop needs. */
 export interface Page {
@@ -27,39 +28,36 @@ export interface FetchPageContext {
   rows: string | undefined;
   /** The values of the headers the source and the query set (keys, tokens): masked in error excerpts. */
   headerValues: readonly string[];
+  /** The source's baseUrl: a redirect is followed only under it. */
+  baseUrl: URL;
+  /** Counts the request a redirect leads to (maxRequests); throws past the cap. */
+  countRedirect(): void | Promise<void>;
 }
 
-const MAX_REDIRECTS = 5;
-
 /**
- * Sends one request and returns its rows. Redirects are followed by hand and only on the
- * same origin, because fetch would carry our headers (API keys) to wherever a server points.
+ * Sends one request and returns its rows, following the redirects `redirectTarget` allows
+ * (each one more request, counted by `countRedirect`).
  */
-export async function fetchPage(request: HttpRequest, ctx: FetchPageContext): Promise<Page> {
-  let { method, url, body } = request;
+export async function fetchPage(first: HttpRequest, ctx: FetchPageContext): Promise<Page> {
+  let request = first;
   for (let hop = 0; ; hop++) {
+    const { method, url, headers, body } = request;
     const where = describeCall(method, url);
     let response: Response;
     try {
-      response = await ctx.fetch(url, { method, headers: request.headers, body, signal: ctx.signal, redirect: 'manual' });
+      response = await ctx.fetch(url, { method, headers, body, signal: ctx.signal, redirect: 'manual' });
     } catch (error) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       throw networkError(error, where);
     }
-    const location = response.headers.get('location');
-    if (response.status >= 300 && response.status < 400 && location !== null) {
-      void response.body?.cancel().catch(() => undefined);
-      if (!URL.canParse(location, url.href)) throw badResponse(`${where} redirects to ${JSON.stringify(location)}, which is no URL`);
-      const next = new URL(location, url);
-      if (next.origin !== url.origin) throw badResponse(`${where} redirects to another origin (${next.origin}); not followed`);
-      if (hop >= MAX_REDIRECTS) throw badResponse(`${where} redirected more than ${MAX_REDIRECTS} times`);
-      // 303, and 301/302 after a POST, turn into a GET without body, as browsers and fetch do.
-      if (response.status === 303 || (method === 'POST' && (response.status === 301 || response.status === 302))) {
-        method = 'GET';
-        body = undefined;
+    if (response.status >= 300 && response.status < 400) {
+      const next = redirectTarget(response, request, hop, ctx.baseUrl, where);
+      if (next !== undefined) {
+        await ctx.countRedirect();
+        ctx.signal.throwIfAborted();
+        request = next;
+        continue;
       }
-      url = next;
-      continue;
     }
     if (!response.ok) {
       const detail = await readSnippet(response, requestRedactor(ctx.headerValues, url));

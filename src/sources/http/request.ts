@@ -107,9 +107,14 @@ export function buildUrl(baseUrl: URL, template: string, pathParams: Values, sea
   }
   if (url.origin !== baseUrl.origin) throw failed(`path ${JSON.stringify(template)} leaves ${baseUrl.origin}`);
   // However the parser read it, the request stays under the baseUrl's own path.
-  const base = baseUrl.pathname.replace(/\/+$/, '');
-  if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) throw failed(`path ${JSON.stringify(template)} leaves ${baseUrl.href.replace(/\/+$/, '')}/ (it resolves to ${url.pathname})`);
+  if (leavesBase(baseUrl, url)) throw failed(`path ${JSON.stringify(template)} leaves ${baseUrl.href.replace(/\/+$/, '')}/ (it resolves to ${url.pathname})`);
   return url;
+}
+
+/** True when `url`'s path is not the baseUrl's own path or under it. */
+export function leavesBase(baseUrl: URL, url: URL): boolean {
+  const base = baseUrl.pathname.replace(/\/+$/, '');
+  return url.pathname !== base && !url.pathname.startsWith(`${base}/`);
 }
 
 /** Source headers, then the query's (case-insensitively overriding), plus JSON defaults. */
