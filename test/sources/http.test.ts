@@ -252,6 +252,13 @@ describe('httpSource errors', () => {
     expect(source.isRetryable?.(error)).toBe(true);
   });
 
+  it("measures a Retry-After date from the response's own Date, not from this machine's clock", async () => {
+    // The server's clock is years away from ours: only its own Date makes the wait 3 s.
+    server.route('GET /busy-until', reply.status(503, { date: 'Tue, 01 Jan 2030 00:00:00 GMT', 'retry-after': 'Tue, 01 Jan 2030 00:00:03 GMT' }));
+    const error = await failure(run({ path: '/busy-until' }));
+    expect(error).toMatchObject({ code: 'SOURCE_UNAVAILABLE', retryable: true, driverCode: '503', retryAfterMs: 3000 });
+  });
+
   it.each([
     [503, 'SOURCE_UNAVAILABLE', true],
     [502, 'SOURCE_UNAVAILABLE', true],

@@ -58,7 +58,10 @@ export function statusError(
   detail = '',
 ): TributaryError {
   const { code, retryable } = classifyStatus(response.status);
-  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+  // An HTTP-date is the server's clock: measured from the response's own Date, a client
+  // whose clock is ahead (or behind) neither retries at once nor waits too long.
+  const sent = Date.parse(response.headers.get('date') ?? '');
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Number.isNaN(sent) ? Date.now() : sent);
   const suffix = detail === '' ? '' : `: ${detail}`;
   return new TributaryError(code, `${where} answered ${response.status} ${response.statusText}${suffix}`, {
     retryable,
