@@ -102,6 +102,16 @@ describe('httpSource pagination', () => {
     }
   });
 
+  it('refuses a Link rel="next" out of the baseUrl path on the same origin, as a query path may not leave it', async () => {
+    server.route('GET /v2/hop', reply.dynamic(() => [{ a: 1 }], () => ({ link: '</admin/rows>; rel="next"' })));
+    server.route('GET /admin/rows', reply.json([{ admin: true }]));
+    const under = httpSource({ baseUrl: `${server.url}/v2`, headers: { authorization: 'Bearer secret' } });
+    const error = await failure(run({ path: '/hop', paginate: { type: 'link' } }, under));
+    expect(error).toMatchObject({ code: 'SOURCE_BAD_RESPONSE', retryable: false });
+    expect(error.message).toBe(`${server.url}/v2/hop: Link rel="next" points to /admin/rows, outside ${server.url}/v2/; not followed`);
+    expect(server.hits('GET /admin/rows')).toBe(0);
+  });
+
   it('fails at once, SOURCE_BAD_RESPONSE, when a cursor or a Link leads back to a page already read', async () => {
     // A cursor that never moves, and Links that go round in a circle of two pages.
     server.route('GET /stuck', reply.dynamic(() => ({ items: [{ n: 1 }], next: 'same' })));

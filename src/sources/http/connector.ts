@@ -177,6 +177,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
         },
         maxPages,
         fragmentId: ctx.fragmentId,
+        baseUrl,
       });
     };
     const failure = (error: unknown): unknown => {

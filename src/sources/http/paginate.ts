@@ -4,7 +4,7 @@ import type { Page } from './fetch.js';
 import { limitExceeded } from '../../data/limits.js';
 import { resolvePointer } from './pointer.js';
 import type { HttpPaginate } from './query.js';
-import type { HttpRequest } from './request.js';
+import { leavesBase, type HttpRequest } from './request.js';
 import { describeUrl } from './where.js';
 
 /** Default bound on the requests of one page loop. */
@@ -16,6 +16,8 @@ export interface PageLoopContext {
   /** Most requests one loop makes; when the last still says "more", LIMIT_EXCEEDED. */
   maxPages: number;
   fragmentId: string | undefined;
+  /** The source's baseUrl: a Link rel="next" is followed only under it. */
+  baseUrl: URL;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function* pages(
   for (let sent = 1; ; sent++) {
     const page = await ctx.fetchPage(request);
     yield page.rows;
-    const next = paginate === undefined ? undefined : nextRequest(first, request, page, paginate);
+    const next = paginate === undefined ? undefined : nextRequest(first, request, page, paginate, ctx.baseUrl);
     if (next === undefined) return;
     if (seen) {
       if (seen.has(next.url.href)) throw badResponse(`${describeUrl(request.url)}: pagination (${paginate!.type}) does not advance: its next page is ${describeUrl(next.url)}, already read`);
@@ -67,7 +69,7 @@ function firstRequest(first: HttpRequest, paginate: HttpPaginate): HttpRequest {
 }
 
 /** The request for the page after `page`, or `undefined` when `page` was the last. */
-function nextRequest(first: HttpRequest, current: HttpRequest, page: Page, paginate: HttpPaginate): HttpRequest | undefined {
+function nextRequest(first: HttpRequest, current: HttpRequest, page: Page, paginate: HttpPaginate, baseUrl: URL): HttpRequest | undefined {
   switch (paginate.type) {
     case 'cursor': {
       const cursor = resolvePointer(page.body, paginate.cursor);
@@ -96,6 +98,8 @@ function nextRequest(first: HttpRequest, current: HttpRequest, page: Page, pagin
       if (url.origin !== first.url.origin) {
         throw badResponse(`${describeUrl(current.url)}: Link rel="next" points to another origin (${url.origin}); not followed`);
       }
+      // Nor out of the baseUrl's path, where a query's own path may not go either.
+      if (leavesBase(baseUrl, url)) throw badResponse(`${describeUrl(current.url)}: Link rel="next" points to ${url.pathname}, outside ${baseUrl.href.replace(/\/+$/, '')}/; not followed`);
       return { ...current, url };
     }
     default:
