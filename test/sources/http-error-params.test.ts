@@ -67,4 +67,15 @@ describe('httpSource errors seen by every watcher of the executor', () => {
       for (const secret of ['k-8f3a9c21d7', 'tok-alice-55aa77', '078-05-1120', 'Zo%C3%AB', 'Zoë']) expect(text).not.toContain(secret);
     }
   });
+
+  it('leave out the start of a body that is not JSON, which JSON.parse quotes (a server may echo a key there)', async () => {
+    server = await startHttpServer({ 'GET /v1/people': (req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end(`key ${String(req.headers['x-api-key'])} unknown`) });
+    const events: ExecutionEvent[] = [];
+    executor = createExecutor({ cache: false, retry: { attempts: 1 }, sources: { api: httpSource({ baseUrl: `${server.url}/v1`, headers: { 'x-api-key': 'k-8f3a' } }) } });
+    executor.events$.subscribe((e) => events.push(e));
+    const result = await executor.execute({ fragments: [{ id: 'person', source: 'api', query: { path: '/people' } }] });
+    expect(result.errors[0]).toMatchObject({ code: 'SOURCE_BAD_RESPONSE' });
+    expect(result.errors[0]!.message).toContain(`GET ${server.url}/v1/people sent a body that is not JSON (Unexpected token 'k')`);
+    for (const text of [JSON.stringify(events), result.errors[0]!.message]) expect(text).not.toContain('k-8f3a');
+  });
 });

@@ -68,6 +68,13 @@ export async function fetchPage(first: HttpRequest, ctx: FetchPageContext): Prom
   }
 }
 
+/**
+ * The body's first characters that V8's JSON.parse quotes in its message (`Unexpected token
+ * 'b', "bad key k-"... is not valid JSON`): left out of the error, which reaches every watcher,
+ * as a server that echoes the request (a key, a token) in a non-JSON body would show them.
+ */
+const QUOTED_BODY = /, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/;
+
 async function toPage(response: Response, url: URL, where: string, ctx: FetchPageContext): Promise<Page> {
   const bytes = await readBody(response, ctx.budget, ctx.signal, where);
   if (response.status === 204 || response.status === 205) {
@@ -81,7 +88,7 @@ async function toPage(response: Response, url: URL, where: string, ctx: FetchPag
     // a hostile body thousands of levels deep overflows the stack.
     if (error instanceof RangeError) throw badResponse(`${where} sent a body nested too deeply to read (${error.message})`, error);
     if (!(error instanceof SyntaxError)) throw error;
-    throw badResponse(`${where} sent a body that is not JSON (${error.message})`, error);
+    throw badResponse(`${where} sent a body that is not JSON (${error.message.replace(QUOTED_BODY, '')})`, error);
   }
   const rows = extractRows(body, ctx.rows, where);
   ctx.budget.addCount(rows.length);
