@@ -1,5 +1,5 @@
 import type { Row } from '../data/row.js';
-import { namedIf, openIf, type Relation, type RelationResult } from './relation.js';
+import type { Relation, RelationResult } from './relation.js';
 import { pickMaker } from '../data/row-maker.js';
 import { groupKey } from '../data/values.js';
 import { UNBOUNDED_COUNT, type StepCount } from './result-bound.js';
@@ -11,17 +11,25 @@ import { UNBOUNDED_COUNT, type StepCount } from './result-bound.js';
  * dropped, keeping the first occurrence. `count` bounds the output as it is made.
  */
 export function union(inputs: readonly Relation[], distinct = false, count: StepCount = UNBOUNDED_COUNT): RelationResult {
-  const columns = [...new Set(inputs.flatMap((input) => input.columns))];
-  const seen = new Set<string>();
+  // Plain loops, no per-call Set, flat copy or spread unless needed: a run of a small plan
+  // pays this once per merge (~0.85 µs for one one-row input with them, bench a1/i).
+  const columns = unionColumns(inputs);
+  const seen = distinct ? new Set<string>() : undefined;
   const rows: Row[] = [];
   let total = 0;
-  for (const input of inputs) total += input.rows.length;
+  let named = true;
+  let open = false;
+  for (const input of inputs) {
+    total += input.rows.length;
+    if (input.named !== true) named = false;
+    if (input.open === true) open = true;
+  }
   const pick = pickMaker(columns, total);
   let checkAt = count.start();
   for (const input of inputs) {
     for (const row of input.rows) {
       const out = pick(row);
-      if (distinct) {
+      if (seen) {
         const key = groupKey(out, columns);
         if (seen.has(key)) continue;
         seen.add(key);
@@ -31,5 +39,17 @@ export function union(inputs: readonly Relation[], distinct = false, count: Step
     }
   }
   count.end(rows);
-  return { rows, columns, ...namedIf(inputs.every((input) => input.named === true)), ...openIf(inputs.some((input) => input.open === true)) };
+  const result: RelationResult = { rows, columns };
+  // No `named` / `open` key at all when false (see namedIf, openIf).
+  if (named) result.named = true;
+  if (open) result.open = true;
+  return result;
+}
+
+/** Every input's columns in order of first appearance. */
+function unionColumns(inputs: readonly Relation[]): string[] {
+  if (inputs.length === 1) return [...new Set(inputs[0]!.columns)];
+  const set = new Set<string>();
+  for (const input of inputs) for (const column of input.columns) set.add(column);
+  return [...set];
 }

@@ -43,4 +43,14 @@ describe('union', () => {
     const a = rel([{ id: 1 }]);
     expect(union([a]).rows[0]).not.toBe(a.rows[0]);
   });
+
+  it('says named only when every input is, open when any is, and has no such key otherwise', () => {
+    const named = { ...rel([{ id: 1 }]), named: true };
+    const open = { ...rel([]), open: true };
+    expect(Object.keys(union([named, named]))).toEqual(['rows', 'columns', 'named']);
+    expect(Object.keys(union([named, rel([{ id: 2 }])]))).toEqual(['rows', 'columns']);
+    expect(Object.keys(union([named, open]))).toEqual(['rows', 'columns', 'open']);
+    expect(union([])).toEqual({ rows: [], columns: [], named: true });
+    expect(union([rel([{ b: 1, a: 2, b2: 3 }])]).columns).toEqual(['b', 'a', 'b2']);
+  });
 });
