@@ -74,6 +74,15 @@ describeWithServer(postgres, 'integers beyond 2^53 inside JSON columns', () => {
     }
   });
 
+  it('keeps a jsonb number past a double\'s range (1e400, -1e400, 1e-400) as the decimal its NUMERIC cast gives, not Infinity or 0', async () => {
+    const doc = `'{"big": 1e400, "neg": -1e400, "tiny": 1e-400, "small": 1.5e-99}'::jsonb`;
+    const [oracle] = await pgDb.exec(`SELECT (d ->> 'big')::numeric::text AS big, (d ->> 'neg')::numeric::text AS neg, (d ->> 'tiny')::numeric::text AS tiny FROM (SELECT ${doc} AS d) AS s`);
+    expect(String(oracle!.big)).toHaveLength(401);
+    for (const rows of await both(one('pg', `SELECT ${doc} AS doc, ${doc} -> 'big' AS big, (${doc} -> 'tiny')::numeric AS tiny_numeric`))) {
+      expect(rows).toEqual([{ doc: { big: oracle!.big, neg: oracle!.neg, tiny: oracle!.tiny, small: 1.5e-99 }, big: oracle!.big, tiny_numeric: oracle!.tiny }]);
+    }
+  });
+
   it('keeps them exact in MariaDB/MySQL JSON, whole and streamed', async () => {
     const sql = `SELECT doc, JSON_EXTRACT(doc, '$.id') AS id FROM ${accounts} WHERE id IN (${ids.join(', ')}) ORDER BY id`;
     const sorted = [...ids].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));

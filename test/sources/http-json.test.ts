@@ -10,6 +10,36 @@ describe('an HTTP body parsed as JSON (values policy)', () => {
     ]);
   });
 
+  it('keeps a number past a double\'s range, or below its normal range, as the exact decimal a NUMERIC gives it, not Infinity or 0', () => {
+    const zeros = (n: number): string => '0'.repeat(n);
+    const body = `{"big": 1e400, "neg": -1e400, "tiny": 1e-400, "negTiny": -2.5E-400, "digits": 1${zeros(400)}, "point": 0.${zeros(399)}1, "two": 1.5e-99, "e": 1e308, "sub": 1e-310, "subInexact": 1.2345678e-320, "zero": 0e-500, "ok": 1e-5}`;
+    expect(parseJsonBody(body)).toEqual({
+      big: `1${zeros(400)}`,
+      neg: `-1${zeros(400)}`,
+      tiny: `0.${zeros(399)}1`,
+      negTiny: `-0.${zeros(399)}25`,
+      digits: `1${zeros(400)}`,
+      point: `0.${zeros(399)}1`,
+      two: 1.5e-99,
+      e: 1e308,
+      // A subnormal double that still prints the value exactly is that number; one that lost digits is the decimal.
+      sub: 1e-310,
+      subInexact: `0.${zeros(319)}12345678`,
+      zero: 0,
+      ok: 1e-5,
+    });
+    // Inside arrays too, and with a 16-digit run elsewhere in the body.
+    expect(parseJsonBody('[1e400, 12345678901234567890, 0.5]')).toEqual([`1${zeros(400)}`, '12345678901234567890', 0.5]);
+  });
+
+  it('refuses a number past NUMERIC\'s range (131,072 digits before the point, 16,383 after) as SOURCE_BAD_RESPONSE', () => {
+    for (const text of ['1e131072', '-1e131072', '1e-16384', '1e99999999999999999999']) {
+      expect(() => parseJsonBody(`{"v": ${text}}`)).toThrow(expect.objectContaining({ code: 'SOURCE_BAD_RESPONSE', issues: [expect.objectContaining({ path: 'body' })] }));
+    }
+    expect(parseJsonBody('[1e131071]')).toEqual([`1${'0'.repeat(131_071)}`]);
+    expect(parseJsonBody('[1e-16383]')).toEqual([`0.${'0'.repeat(16_382)}1`]);
+  });
+
   it('is JSON.parse for every other body, and agrees with it wherever no integer is unsafe', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
