@@ -29,6 +29,8 @@ interface Scan {
   /** The sum of |value| over all groups: it bounds every partial sum of every group. */
   magnitude: number;
   fractional: boolean;
+  /** How many direct-index slots the scan allocated (none unless a key was a small integer). */
+  directSlots: number;
 }
 
 /**
@@ -49,14 +51,32 @@ export function scanGroups(
   const table = new Map<PrimitiveKey | null, Group>();
   const name = summarized?.column;
   const want = summarized?.want;
-  // Filled with `undefined`, not left holey: every call's array then has the same elements kind.
-  const direct = new Array<Group | undefined>(all === undefined ? Math.min(rows.length, DIRECT) : 0).fill(undefined);
+  const direct = new DirectIndex(all === undefined ? Math.min(rows.length, DIRECT) : 0);
   const found = scanRows(rows, ids, table, direct, all, column ?? '', plainName(column ?? ''), name, plainName(name ?? ''), want?.sum === true, want?.min === true, want?.max === true);
   if (found === NOT_NUMBERS) return undefined;
   // A Map iterates in insertion order: the groups in order of first appearance.
   const groups = all === undefined ? [...table.values()] : [all];
-  return { groups, magnitude: found === FRACTIONAL ? Infinity : found, fractional: found === FRACTIONAL };
+  return { groups, magnitude: found === FRACTIONAL ? Infinity : found, fractional: found === FRACTIONAL, directSlots: direct.slots.length };
 }
+
+/**
+ * The array of `DIRECT` lookups, made on the first small-integer key: a group-by on strings
+ * (or a global aggregate) never allocates it, where it was up to 65,536 slots a call.
+ */
+class DirectIndex {
+  /** Filled with `undefined`, not left holey: every call's array then has the same elements kind. */
+  slots: (Group | undefined)[] = EMPTY;
+
+  constructor(readonly limit: number) {}
+
+  /** The slots, made now if they were not. */
+  made(): (Group | undefined)[] {
+    if (this.slots === EMPTY) this.slots = new Array<Group | undefined>(this.limit).fill(undefined);
+    return this.slots;
+  }
+}
+
+const EMPTY: (Group | undefined)[] = [];
 
 /**
  * Group keys that are integers in [0, DIRECT) find their group by index in an array rather
@@ -96,7 +116,7 @@ function scanRows(
   rows: readonly Row[],
   ids: Int32Array | undefined,
   table: Map<PrimitiveKey | null, Group>,
-  direct: (Group | undefined)[],
+  direct: DirectIndex,
   all: Group | undefined,
   key: string,
   plainKey: boolean,
@@ -116,7 +136,10 @@ function scanRows(
       if (typeof raw === 'number' && ((plainKey && isPlainRow(row)) || Object.hasOwn(row, key))) {
         // -0 indexes as 0, the key the Map gives it.
         const index = raw | 0;
-        if (index === raw && index >= 0 && index < direct.length) group = direct[index] ?? (direct[index] = groupOf(table, raw, i));
+        if (index === raw && index >= 0 && index < direct.limit) {
+          const slots = direct.made();
+          group = slots[index] ?? (slots[index] = groupOf(table, raw, i));
+        }
         else group = groupOf(table, raw, i);
       } else {
         const k = primitiveKeyRead(row, key, plainKey, raw);

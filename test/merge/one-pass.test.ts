@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../src/errors.js';
 import { aggregate, type AggregateSpec } from '../../src/merge/aggregate.js';
-import { onePassAggregate } from '../../src/merge/group-scan.js';
+import { onePassAggregate, scanGroups } from '../../src/merge/group-scan.js';
 import type { Row } from '../../src/data/row.js';
 import { refAggregate, rel, specs } from './support.js';
 
@@ -131,5 +131,26 @@ describe('one-pass aggregate', () => {
       }),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('the group scan\'s direct index', () => {
+  const keyed = (n: number, key: (i: number) => unknown): Row[] => Array.from({ length: n }, (_, i) => ({ k: key(i), v: i }));
+
+  it('is allocated only on the first small-integer key: string keys and a global aggregate allocate no slots', () => {
+    expect(scanGroups(keyed(100_000, (i) => `s${i % 7}`), 'k', undefined, undefined)?.directSlots).toBe(0);
+    expect(scanGroups(keyed(100_000, (i) => i), undefined, undefined, undefined)?.directSlots).toBe(0);
+    // Negative, fractional and large integers have no slot either.
+    expect(scanGroups(keyed(1000, (i) => -i - 0.5), 'k', undefined, undefined)?.directSlots).toBe(0);
+    expect(scanGroups(keyed(1000, (i) => 70_000 + i), 'k', undefined, undefined)?.directSlots).toBe(0);
+  });
+
+  it('holds min(rows, 65,536) slots once a small-integer key is met, late in the rows too, and groups alike either way', () => {
+    expect(scanGroups(keyed(100_000, (i) => i % 10), 'k', undefined, undefined)?.directSlots).toBe(65_536);
+    expect(scanGroups(keyed(50, (i) => i % 10), 'k', undefined, undefined)?.directSlots).toBe(50);
+    const mixed = keyed(2000, (i) => (i < 1500 ? `s${i % 3}` : i % 4));
+    const scan = scanGroups(mixed, 'k', undefined, undefined);
+    expect(scan?.directSlots).toBe(2000);
+    expect(scan?.groups.map((g) => [g.first, g.rows])).toEqual([[0, 500], [1, 500], [2, 500], [1500, 125], [1501, 125], [1502, 125], [1503, 125]]);
   });
 });
