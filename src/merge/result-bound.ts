@@ -57,7 +57,11 @@ export class StepCount {
   #doneRows = 0;
   #sampledRows = 0;
   #sampledBytes = 0;
-  /** Index of the next row to sample in the current array. */
+  /**
+   * Index of the next row to sample in the current array: every 64th row of the step's
+   * output as if its arrays were one (a streamed step's batches are sampled as the same rows
+   * in one array would be, so it reaches the byte bound where the whole merge does).
+   */
   #nextSample = 0;
 
   constructor(limits: ResultLimits, path: string) {
@@ -68,7 +72,6 @@ export class StepCount {
 
   /** Begins a new array of output rows; returns the length at which to `check` first. */
   start(): number {
-    this.#nextSample = 0;
     return this.#next(0);
   }
 
@@ -100,6 +103,8 @@ export class StepCount {
     this.check(rows, units);
     this.#done += units;
     this.#doneRows += rows.length;
+    // The next sample's index in the next array, which continues this one.
+    this.#nextSample -= rows.length;
   }
 
   #next(units: number): number {

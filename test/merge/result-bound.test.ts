@@ -89,3 +89,47 @@ describe('a filter counts its output row by row', () => {
     expect(streamed.reads()).toBe(6);
   });
 });
+
+describe('a streamed union counts bytes as the whole merge does', () => {
+  const node: MergeNode = { op: 'union', inputs: ['a', 'b'] };
+  // A narrow input first, then a wide one: the union pads the narrow rows with `body: null`.
+  // 1,920 rows: 30 batches of 64, so the wide rows start where the eager union checks too.
+  const a = withColumns(Array.from({ length: 1920 }, (_, i) => ({ id: i })), ['id']);
+  const b = withColumns(Array.from({ length: 2000 }, (_, i) => ({ id: i, body: 'x'.repeat(1000) })), ['id', 'body']);
+
+  /** The streamed union's failure, its inputs pushed in batches of `size`: how many rows it gave first, and its message. */
+  async function streamed(maxBytes: number, size: number): Promise<{ given: number; message: string }> {
+    const flow = planStream(node)!.start({ params: {}, materialize: () => Promise.resolve([]), limits: { maxBytes } });
+    let given = 0;
+    const run = (async () => {
+      // As a run does: each source names its columns (a SQL source, before its first row).
+      await flow.show('a', withColumns([], ['id']));
+      await flow.show('b', withColumns([], ['id', 'body']));
+      for (const [leaf, rows, columns] of [['a', a, ['id']], ['b', b, ['id', 'body']]] as const) {
+        for (let i = 0; i < rows.length; i += size) given += (await flow.push(leaf, withColumns(rows.slice(i, i + size), [...columns]))).length;
+        await flow.end(leaf);
+      }
+    })();
+    return { given, message: (await streamFailure(run)).issues[0]!.message };
+  }
+
+  it('in batches of 64 rows, fails at the same row with the same estimate as the eager union, padding included', async () => {
+    for (const maxBytes of [100_000, 500_000, 1_000_000, 4_000_000]) {
+      const eager = failure(node, new Map([['a', a], ['b', b]]), { maxBytes }).issues[0]!.message;
+      const got = await streamed(maxBytes, 64);
+      expect(got.message).toBe(eager);
+      // The eager union checks every 64 rows: the estimate names the row it failed at.
+      expect(got.given % 64).toBe(0);
+    }
+  });
+
+  it('in small batches, samples the wide rows too: it fails no later than the eager union', async () => {
+    for (const maxBytes of [500_000, 1_000_000, 2_000_000]) {
+      const got = await streamed(maxBytes, 10);
+      const eager = Number(/about (\d+) bytes/.exec(failure(node, new Map([['a', a], ['b', b]]), { maxBytes }).issues[0]!.message)![1]);
+      const estimate = Number(/about (\d+) bytes/.exec(got.message)![1]);
+      expect(estimate).toBeGreaterThan(maxBytes);
+      expect(estimate).toBeLessThanOrEqual(eager);
+    }
+  });
+});
