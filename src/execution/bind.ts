@@ -2,6 +2,7 @@ import { TributaryError } from '../errors.js';
 import { findRefs, formatPath, isFromRef, nonJsonKind, replaceAt, type FoundRef, type Fragment } from '../plan/index.js';
 import type { Row } from '../data/row.js';
 import { columnsOf } from '../data/columns.js';
+import { listChunks } from '../data/list-chunks.js';
 import { defaultPlanLimits } from '../plan/limits.js';
 import { ownCopy } from '../plan/own-copy.js';
 import { valueShapeProblem, type ValueShapeLimits } from '../plan/value-shape.js';
@@ -95,12 +96,8 @@ export function bindCalls(fragment: Fragment, ctx: BindContext, fragmentPath: st
   const size = fragment.batch!.size;
   // An empty list is one call with the empty chunk, not none (see above).
   if (list.length === 0) return [toCall(replaceAt(query, [{ path, value: [] }]), [...others, []])];
-  const calls: BoundCall[] = [];
-  for (let i = 0; i < list.length; i += size) {
-    const chunk = list.slice(i, i + size);
-    calls.push(toCall(replaceAt(query, [{ path, value: chunk }]), [...others, chunk]));
-  }
-  return calls;
+  // Each chunk remembers its list, so a connector types it as the whole list (data/list-chunks.ts).
+  return listChunks(list, size).map((chunk) => toCall(replaceAt(query, [{ path, value: chunk }]), [...others, chunk]));
 }
 
 /**

@@ -96,4 +96,41 @@ describeWithServer(pgCheck.skipReason ? pgCheck : myCheck, 'mixed number and dec
       await conn.end();
     }
   });
+  it('types every chunk of a batched list as the whole list: a chunk of decimal strings only still goes as numbers when its list holds one', async () => {
+    const codes = myTables.name('codes');
+    await my.exec(`CREATE TABLE ${codes} (code VARCHAR(30), amt DECIMAL(30, 0))`);
+    // A VARCHAR compared with numbers matches '007' and '09007199254740993'; as text it does not.
+    // A DECIMAL compared with two strings or more goes as doubles: …992 and …994 would match too.
+    await my.exec(`INSERT INTO ${codes} VALUES ('7', 7), ('007', 8), ('8', 9007199254740992), ('9007199254740993', 9007199254740993),
+      ('09007199254740993', 9007199254740994), ('9007199254740995', 9007199254740995)`);
+    // As a BIGINT $from gives it: numbers, and decimal strings past 2^53.
+    const list: unknown[] = [7, 8, '9007199254740993', '9007199254740995'];
+    for (const column of ['code', 'amt']) {
+      const oracle = await my.exec(`SELECT code FROM ${codes} WHERE ${column} IN (${list.join(', ')}) ORDER BY code`);
+      for (const size of [1, 2, 3, 4]) {
+        const result = await executor.execute({
+          fragments: [
+            { id: 'up', source: 'pg', query: { sql: 'SELECT unnest($1::text[])::bigint AS k', params: [list.map(String)] } },
+            { id: 'dn', source: 'my', dependsOn: ['up'], batch: { param: 0, size }, query: { sql: `SELECT code FROM ${codes} WHERE ${column} IN (?)`, params: [from('up', 'k')] } },
+          ],
+          merge: { op: 'sort', by: [{ column: 'code' }], input: 'dn' },
+        });
+        expect(result.errors.map((e) => e.message)).toEqual([]);
+        expect(ids(result.rows, 'code'), `${column}, batches of ${size}`).toEqual(ids(oracle, 'code'));
+      }
+    }
+    // A list of decimal strings only still goes as text, in every chunk: the VARCHAR's codes compare as text.
+    const text = ['9007199254740993', '9007199254740995'];
+    for (const size of [1, 2]) {
+      const result = await executor.execute({
+        fragments: [
+          { id: 'up', source: 'pg', query: { sql: 'SELECT unnest($1::text[]) AS k', params: [text] } },
+          { id: 'dn', source: 'my', dependsOn: ['up'], batch: { param: 0, size }, query: { sql: `SELECT code FROM ${codes} WHERE code IN (?)`, params: [from('up', 'k')] } },
+        ],
+        merge: { op: 'sort', by: [{ column: 'code' }], input: 'dn' },
+      });
+      expect(result.errors.map((e) => e.message)).toEqual([]);
+      expect(ids(result.rows, 'code')).toEqual(['9007199254740993', '9007199254740995']);
+    }
+  });
 });
