@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InputError, type CliIo } from './io.js';
-import { jsonFileText, parseExactJson } from './exact-json.js';
+import { JsonNumberRangeError, jsonFileText, parseExactJson } from './exact-json.js';
 import { notJsonMessage } from './json-position.js';
 
 /**
@@ -17,8 +17,8 @@ export async function readPlanFile(file: string, io: CliIo): Promise<unknown> {
   }
   try {
     return parseExactJson(text);
-  } catch {
-    throw new InputError(`invalid plan ${file}`, [{ path: '(root)', message: notJsonMessage(text) }]);
+  } catch (error) {
+    throw new InputError(`invalid plan ${file}`, [{ path: '(root)', message: error instanceof JsonNumberRangeError ? error.message : notJsonMessage(text) }]);
   }
 }
 

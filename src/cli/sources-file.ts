@@ -7,7 +7,7 @@ import { formatPath } from '../plan/index.js';
 import type { SourceExecutor } from '../sources/source.js';
 import { withLaneOptions } from '../sources/lane-options.js';
 import { InputError } from './io.js';
-import { jsonFileText, parseExactJson } from './exact-json.js';
+import { JsonNumberRangeError, jsonFileText, parseExactJson } from './exact-json.js';
 import { notJsonMessage } from './json-position.js';
 import { collectSecrets, createRedactor, type Redactor } from './redact.js';
 
@@ -73,9 +73,9 @@ export async function loadSourcesFile(path: string, env: NodeJS.ProcessEnv, use:
   try {
     // Exact numbers: a memory table's 64-bit keys stay exact (the values policy).
     json = parseExactJson(text);
-  } catch {
+  } catch (error) {
     // Not Node's message: it quotes the text around the mistake, which may be a password.
-    throw new InputError(title, [{ path: '(root)', message: notJsonMessage(text) }]);
+    throw new InputError(title, [{ path: '(root)', message: error instanceof JsonNumberRangeError ? error.message : notJsonMessage(text) }]);
   }
 
   const issues: ErrorIssue[] = [];

@@ -74,12 +74,20 @@ function exactNumber(text: string): number | string {
     return Number.isSafeInteger(n) || !/^-?\d+$/.test(text) ? n : text;
   }
   const d = toDecimal(text);
-  const integerDigits = d.e + 1;
-  // decimal.js makes an exponent past 9e15 ±Infinity or 0: far past NUMERIC's range too.
-  if (!d.isFinite() || (d.isZero() && /[1-9]/.test(text.split(/[eE]/)[0] ?? '')) || integerDigits > NUMERIC_INTEGER_DIGITS || d.decimalPlaces() > NUMERIC_FRACTION_DIGITS) {
-    const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
-    const message = `the JSON number ${shown} is past the range of a NUMERIC (${NUMERIC_INTEGER_DIGITS} digits before the point, ${NUMERIC_FRACTION_DIGITS} after)`;
-    throw new TributaryError('SOURCE_BAD_RESPONSE', message, { retryable: false, issues: [{ path: 'body', message }] });
-  }
+  const error = beyondNumeric(text, d);
+  if (error !== undefined) throw error;
   return fromDecimal(d);
+}
+
+/**
+ * SOURCE_BAD_RESPONSE when the JSON number `text` (read as `d`) is past PostgreSQL NUMERIC's
+ * range: its exact decimal would be a string of up to 9e15 digits from a few bytes of JSON.
+ */
+export function beyondNumeric(text: string, d = toDecimal(text)): TributaryError | undefined {
+  // decimal.js makes an exponent past 9e15 ±Infinity or 0: far past NUMERIC's range too.
+  const lost = !d.isFinite() || (d.isZero() && /[1-9]/.test(text.split(/[eE]/)[0] ?? ''));
+  if (!lost && d.e + 1 <= NUMERIC_INTEGER_DIGITS && d.decimalPlaces() <= NUMERIC_FRACTION_DIGITS) return undefined;
+  const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  const message = `the JSON number ${shown} is past the range of a NUMERIC (${NUMERIC_INTEGER_DIGITS} digits before the point, ${NUMERIC_FRACTION_DIGITS} after)`;
+  return new TributaryError('SOURCE_BAD_RESPONSE', message, { retryable: false, issues: [{ path: 'body', message }] });
 }
