@@ -68,9 +68,9 @@ export interface Executor {
    * Continues a stored run (`run(plan, { runId })` with a `runStore`) in this process: the
    * fragments whose rows were stored settle from the store without calling their sources, the
    * rest run again. Run ids are scoped by principal: this resumes the run `runId` that
-   * `options.principal` (by `id`; none: a run started without one) started. Rejects with
-   * `RUN_UNKNOWN` (no such run of this principal — another principal's run of the same id is
-   * never found) or `RUN_LEASED` (another executor holds it).
+   * `options.principal` (its `id` and claims; none: a run started without one) started. Rejects with
+   * `RUN_UNKNOWN` (no such run of this principal — another principal's run of the same id, or
+   * the same id's with other claims, is never found) or `RUN_LEASED` (another executor holds it).
    */
   resume(runId: string, options?: ResumeOptions): Promise<QueryRun>;
   /** The stored runs of `filter.principal` (or of every principal with `anyPrincipal: true`). */

@@ -3,7 +3,7 @@ export { TieredCache, type CacheStats, type CacheInvalidation, type CacheLookup,
 export { ResultCache, type EntryMeta, type ResultCacheOptions } from './result-cache.js';
 export { InflightLoads } from './inflight.js';
 export { frozenCopy, freezeInPlace } from './frozen-rows.js';
-export { cacheKey, cacheScopeOf, type CacheKeyParts } from './key.js';
+export { cacheKey, cacheScopeOf, claimsDigest, type CacheKeyParts } from './key.js';
 export { canonicalize } from './canonical.js';
 export { resolveCachePolicy, type CachePolicy } from './policy.js';
 export { estimateRowsBytes } from '../data/bytes.js';

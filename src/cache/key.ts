@@ -50,9 +50,20 @@ export function cacheScopeOf(sourceScope: 'principal' | 'shared' | undefined, pr
   if (sourceScope === 'shared') return 'shared';
   if (principal === undefined) return 'anonymous';
   if (typeof principal === 'string') return `principal:${JSON.stringify(principal)}`;
-  const { id, ...claims } = principal;
-  const scope = `principal:${JSON.stringify(id)}`;
-  if (Object.keys(claims).length === 0) return scope;
+  const scope = `principal:${JSON.stringify(principal.id)}`;
+  const digest = claimsDigest(principal);
+  return digest === undefined ? undefined : digest === '' ? scope : `${scope}#${digest}`;
+}
+
+/**
+ * The digest of a principal's claims (every own property but `id`, in canonical form): 22
+ * base64url characters, `''` for a principal with no claims, `undefined` for claims with no
+ * stable form (a function, a cycle). What tells two principals of one id apart, for the cache's
+ * scope and a durable run's (src/durable/run-key.ts).
+ */
+export function claimsDigest(principal: Principal): string | undefined {
+  const { id: _id, ...claims } = principal;
+  if (Object.keys(claims).length === 0) return '';
   const canonical = canonicalize(claims);
-  return canonical === undefined ? undefined : `${scope}#${createHash('sha256').update(canonical).digest('base64url').slice(0, 22)}`;
+  return canonical === undefined ? undefined : createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
 }

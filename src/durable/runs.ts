@@ -7,7 +7,7 @@ import type { Principal } from '../sources/source.js';
 import { decodeFragment, decodePayload, encodePayload, type RunPayload } from './codec.js';
 import { DurableRun } from './durable-run.js';
 import { fragmentByteBound } from './fragment-bound.js';
-import { findAnyRun, findOwnRun, visibleRuns } from './find-run.js';
+import { findAnyRun, findOwnRun, runScopeOf, sameScope, storedScope, visibleRuns } from './find-run.js';
 import { deadOnThisHost, leaseOwner } from './lease-owner.js';
 import { storedRunKey } from './run-key.js';
 import type { RunStore, StoredRunInfo } from './run-store.js';
@@ -15,7 +15,7 @@ import { runClock, type RunClock } from './wall-clock.js';
 
 /** `executor.resume(runId, options)`. */
 export interface ResumeOptions {
-  /** Who resumes: run ids are scoped by principal, so this finds the run `runId` this principal (by `id`) started… */
+  /** Who resumes: run ids are scoped by principal, so this finds the run `runId` this principal (its `id` and claims) started… */
   principal?: Principal;
   /**
    * …unless this is set: the run of that id of any principal (an operator's job; it still runs
@@ -75,13 +75,18 @@ export class DurableRuns {
       throw new TributaryError('CONFIG_INVALID', `a durable run's plan, principal and params must be storable data (no functions): ${(error as Error).message}`, { issues: [{ path: 'runId', message: 'not storable' }], cause: error });
     }
     const principalId = options.principal?.id;
-    const key = storedRunKey(runId, principalId);
+    const scope = runScopeOf(options.principal);
+    const key = storedRunKey(runId, options.principal);
     const durable = new DurableRun({ store: this.store, runId, key, owner: leaseOwner(), leaseMs: this.leaseMs, clock: this.#clock });
     const now = this.#clock.now();
-    // The principal's own run of this id stored before ids were scoped, unfinished, takes the id as before.
+    // The scope's own run of this id stored by an earlier version (under the bare id, or
+    // `runId~=id` for a principal with claims), unfinished, takes the id as before.
     const legacyTaken = async (): Promise<boolean> => {
-      const legacy = await this.store.get(runId, now);
-      return legacy !== undefined && legacy.principalId === principalId && (legacy.state === 'running' || legacy.state === 'interrupted');
+      for (const old of scope.digest === '' ? [runId] : [storedRunKey(runId, principalId), runId]) {
+        const legacy = await this.store.get(old, now);
+        if (legacy && (legacy.state === 'running' || legacy.state === 'interrupted') && sameScope(storedScope(legacy), scope)) return true;
+      }
+      return false;
     };
     const created = durable.create({ runId: key, queryId: prepared.id, principalId, state: 'running', createdAt: now, updatedAt: now, fragments: prepared.fragments.length, stored: 0, payload, snapshot: undefined }, legacyTaken);
     return { durable, created };
@@ -100,10 +105,11 @@ export class DurableRuns {
     checkRunId(runId);
     checkOptionsObject(options, 'resume options', 'resume(runId, options)');
     if (options.principal !== undefined) checkPrincipal(options.principal, 'principal', 'resume options');
-    // Run ids are scoped by principal: another principal's run of this id is not found at all,
-    // so it learns nothing of it (not that it exists, nor how it ended).
+    // Run ids are scoped by principal (id and claims): another scope's run of this id is not
+    // found at all, so it learns nothing of it (not that it exists, nor how it ended).
+    const scope = runScopeOf(options.principal);
     const find = options.anyPrincipal ? findAnyRun : findOwnRun;
-    const found = await find(this.store, runId, options.principal?.id, this.#clock.now());
+    const found = await find(this.store, runId, options.principal, this.#clock.now());
     if (!found) throw new TributaryError('RUN_UNKNOWN', `no stored run has the id "${runId}"${options.anyPrincipal ? '' : ' for this principal'} (never stored, finished, or expired)`, { issues: [{ path: 'runId', message: 'unknown run' }] });
     const { key, stored } = found;
     if (stored.state === 'done' || stored.state === 'partial' || stored.state === 'failed') {
@@ -124,10 +130,10 @@ export class DurableRuns {
         if (prepared.indexOf.has(fragment.fragmentId)) restored.set(fragment.fragmentId, decodeFragment(runId, fragment, prepared.rowLimits, this.store.maxFragmentBytes));
       }
       const durable = new DurableRun({ store: this.store, runId, key, owner: lease.owner, leaseMs: this.leaseMs, clock: this.#clock, restored });
-      // The caller's own run goes on as the caller is now: `authorize` and the sources get the
-      // claims it gives (a role revoked since, a token refreshed), not the stored ones, which
-      // only another principal's run (resumed with anyPrincipal) keeps.
-      const own = options.principal !== undefined && options.principal.id === payload.principal?.id;
+      // The caller's own run (same id, same claims) goes on with the caller's principal object;
+      // another scope's run (resumed with anyPrincipal: another id, or the same id with other
+      // claims) keeps the stored one — never the caller's claims over the stored rows.
+      const own = options.principal !== undefined && sameScope(storedScope(stored), scope);
       const principal = own ? options.principal : payload.principal;
       const runOptions: RunOptions & { deadlineMs?: number } = {
         ...(principal ? { principal } : {}),
@@ -194,8 +200,8 @@ export class DurableRuns {
     this.#checkOpen();
     checkOptionsObject(filter, 'runs filter', 'runs(filter)');
     if (filter.principal !== undefined) checkPrincipal(filter.principal, 'principal', 'runs filter');
-    const all = visibleRuns(await this.store.list(this.#clock.now()));
-    return filter.anyPrincipal ? all : all.filter((r) => r.principalId === filter.principal?.id);
+    const now = this.#clock.now();
+    return filter.anyPrincipal ? visibleRuns(this.store, now) : visibleRuns(this.store, now, runScopeOf(filter.principal));
   }
 
   /** The executor is closing: no new reads; a `resume` still loading gives its lease back. */

@@ -4,10 +4,11 @@ import { createExecutor, sqliteRunStore, type Executor, type Principal, type Row
 
 /*
  * A principal's claims come from the login and change: a role is revoked, a token is
- * refreshed. Resuming one's own run goes on as the caller is now — `authorize` is asked, and
- * the sources are called, with the claims the caller gives — so a revoked role cannot finish a
- * run through the claims stored with it. Only another principal's run, resumed with
- * `anyPrincipal`, keeps the claims it was started with (there are no others to use).
+ * refreshed. A durable run belongs to its principal's whole scope — its id and its claims, as
+ * a cache entry does (a source may answer by a claim) — so a caller whose claims changed does
+ * not find the run: it never gets rows fetched under other claims mixed with its own. Its own
+ * run is resumed with `authorize` asked again. Another principal's run, resumed with
+ * `anyPrincipal`, keeps the claims it was started with.
  */
 describe('resume and the principal\'s claims', () => {
   let executor: Executor | undefined;
@@ -40,26 +41,33 @@ describe('resume and the principal\'s claims', () => {
     await run.result.catch(() => undefined);
   }
 
-  it('asks authorize with the claims the caller has now: a role revoked since refuses, and nothing runs', async () => {
+  it('asks authorize again on resume: a rule that now refuses refuses, and nothing runs', async () => {
     const { source, release } = payroll();
-    executor = createExecutor({ sources: { pay: source }, cache: false, authorize: hrOnly, runStore: sqliteRunStore({ file: ':memory:' }) });
-    await interrupted(executor, 'nightly', { id: 'alice', roles: ['hr'], token: 't-1' });
+    let open = true;
+    executor = createExecutor({ sources: { pay: source }, cache: false, authorize: (p) => (open ? hrOnly(p) : 'payroll is closed'), runStore: sqliteRunStore({ file: ':memory:' }) });
+    const alice = { id: 'alice', roles: ['hr'], token: 't-1' };
+    await interrupted(executor, 'nightly', alice);
     release();
-    await expect(executor.resume('nightly', { principal: { id: 'alice', roles: [], token: 't-2' } })).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('payroll is for the HR team') });
-    expect(await executor.runs({ principal: { id: 'alice' } })).toMatchObject([{ runId: 'nightly', state: 'interrupted', stored: 1 }]);
+    open = false;
+    await expect(executor.resume('nightly', { principal: alice })).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('payroll is closed') });
+    expect(await executor.runs({ principal: alice })).toMatchObject([{ runId: 'nightly', state: 'interrupted', stored: 1 }]);
   });
 
-  it('calls the sources with the claims the caller has now (a refreshed token), the stored rows as they were', async () => {
+  it('does not find the run for claims changed since (a role revoked, a token refreshed): nothing of other claims mixes in', async () => {
     const { source, release } = payroll();
     executor = createExecutor({ sources: { pay: source }, cache: false, authorize: hrOnly, runStore: sqliteRunStore({ file: ':memory:' }) });
     await interrupted(executor, 'nightly', { id: 'alice', roles: ['hr'], token: 't-1' });
     release();
-    const resumed = await executor.resume('nightly', { principal: { id: 'alice', roles: ['hr'], token: 't-2' } });
+    for (const now of [{ id: 'alice', roles: [], token: 't-2' }, { id: 'alice', roles: ['hr'], token: 't-2' }, { id: 'alice' }]) {
+      await expect(executor.resume('nightly', { principal: now })).rejects.toMatchObject({ code: 'RUN_UNKNOWN' });
+      expect(await executor.runs({ principal: now })).toEqual([]);
+    }
+    const resumed = await executor.resume('nightly', { principal: { token: 't-1', roles: ['hr'], id: 'alice' } });
     const result = await resumed.result;
     expect(result.fragments.a!.cached).toBe(true);
     expect(result.rows).toEqual([
       { part: 'a', caller: 'alice', token: 't-1' },
-      { part: 'b', caller: 'alice', token: 't-2' },
+      { part: 'b', caller: 'alice', token: 't-1' },
     ]);
   });
 

@@ -88,7 +88,7 @@ describe('durable runs (SQLite run store, in one process)', () => {
     await interrupted('snap', source);
     const store = sqliteRunStore({ file });
     try {
-      const stored = await store.get(storedRunKey('snap', alice.id), Date.now());
+      const stored = await store.get(storedRunKey('snap', alice), Date.now());
       const snapshot = readRunSnapshot(stored?.snapshot);
       expect(snapshot).toMatchObject({ status: 'active', value: 'executing-level-1', context: { queryId: 'durable-two' } });
       expect(stored?.principalId).toBe('alice');
