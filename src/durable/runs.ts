@@ -124,6 +124,10 @@ export class DurableRuns {
       const payload = decodePayload(runId, stored.payload);
       if (payload.principal?.id !== stored.principalId) throw new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${runId}" is damaged: its payload names another principal than the run`, { issues: [{ path: `runs.${runId}`, message: 'principal mismatch' }] });
       const prepared = prepare(payload.plan);
+      // The record says which plan the stored rows were fetched for: a payload swapped for another plan's (or a record edited) is not this run.
+      if (prepared.id !== stored.queryId || prepared.fragments.length !== stored.fragments) {
+        throw new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${runId}" is damaged: its plan is not the one its record names (plan "${stored.queryId}" of ${stored.fragments} fragments)`, { issues: [{ path: `runs.${runId}`, message: 'plan mismatch' }] });
+      }
       const restored = new Map<string, Row[]>();
       // Bounded before anything is read: a store that can size a fragment first (Redis) refuses a huge one unread.
       for (const fragment of await this.store.fragments(key, fragmentByteBound(prepared.rowLimits, this.store.maxFragmentBytes))) {
