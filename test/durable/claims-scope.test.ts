@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createExecutor, redisRunStore, sqliteRunStore, storedRunKey, type Executor, type Principal, type Row, type RunStore, type SourceExecutor } from '../../src/index.js';
-import { describeRedis, dropKeys, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { describeRedis, dropKeys, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { moveRedisRun, moveSqliteRun } from './fixtures/move-run.js';
 
 /*
  * A source may answer by a claim, so a durable run belongs to its principal's whole scope —
@@ -118,6 +118,23 @@ function claimsScope(setup: () => StoreSetup): void {
     expect((await (await e.resume('nightly', { principal: annB })).result).rows).toEqual(tenantRows('b'));
   });
 
+  it('claims with no stable form (a cycle) cannot scope a run: CONFIG_INVALID at principal, nothing stored', async () => {
+    const cyclic: Principal = { id: 'ann', tenant: 'a' };
+    cyclic.self = cyclic;
+    const e = executor();
+    const refused = { code: 'CONFIG_INVALID', issues: [{ path: 'principal' }] };
+    let thrown: unknown;
+    try {
+      e.run(plan, { runId: 'nightly', principal: cyclic });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject(refused);
+    await expect(e.resume('nightly', { principal: cyclic })).rejects.toMatchObject(refused);
+    await expect(e.runs({ principal: cyclic })).rejects.toMatchObject(refused);
+    expect(await e.runs({ anyPrincipal: true })).toEqual([]);
+  });
+
   it('a stored run moved under another scope\'s key (a row edited by hand) is nobody\'s', async () => {
     await interrupted('nightly', annB);
     await s.move(storedRunKey('nightly', annB), storedRunKey('nightly', annA));
@@ -140,15 +157,7 @@ describe('durable runs scoped by claims: SQLite run store', () => {
   let n = 0;
   claimsScope(() => {
     const file = join(dir, `runs-${n++}.db`);
-    const move = async (key: string, to: string): Promise<void> => {
-      const db = new Database(file);
-      try {
-        db.prepare('UPDATE tributary_runs SET run_id = ? WHERE run_id = ?').run(to, key);
-        db.prepare('UPDATE tributary_run_fragments SET run_id = ? WHERE run_id = ?').run(to, key);
-      } finally {
-        db.close();
-      }
-    };
+    const move = moveSqliteRun(file);
     return { store: () => sqliteRunStore({ file }), move };
   });
 });
@@ -159,17 +168,7 @@ describeRedis('durable runs scoped by claims: Redis run store', () => {
   claimsScope(() => {
     const prefix = `${uniqueNamespace()}:runs:`;
     prefixes.push(prefix);
-    const move = async (key: string, to: string): Promise<void> => {
-      const client = inspectClient();
-      try {
-        await client.rename(`${prefix}run:${key}`, `${prefix}run:${to}`);
-        await client.rename(`${prefix}frag:${key}`, `${prefix}frag:${to}`);
-        await client.srem(`${prefix}index`, key);
-        await client.sadd(`${prefix}index`, to);
-      } finally {
-        client.disconnect();
-      }
-    };
+    const move = moveRedisRun(prefix);
     return { store: () => redisRunStore({ url: REDIS_URL, prefix }), move };
   });
 });

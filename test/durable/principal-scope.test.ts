@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createExecutor, redisRunStore, sqliteRunStore, storedRunKey, type Executor, type QueryRun, type RunStore } from '../../src/index.js';
-import { describeRedis, dropKeys, inspectClient, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { describeRedis, dropKeys, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { moveRedisRun, moveSqliteRun } from './fixtures/move-run.js';
 import { eventually } from '../support/servers.js';
 import { A_ROWS, B_ROWS, gatedSource, twoFragmentPlan, type GatedSource } from './fixtures/sources.js';
 
@@ -135,15 +135,7 @@ describe('principal-scoped run ids: SQLite run store', () => {
   let n = 0;
   scopedIds(() => {
     const file = join(dir, `runs-${n++}.db`);
-    const move = async (key: string, to: string): Promise<void> => {
-      const db = new Database(file);
-      try {
-        db.prepare('UPDATE tributary_runs SET run_id = ? WHERE run_id = ?').run(to, key);
-        db.prepare('UPDATE tributary_run_fragments SET run_id = ? WHERE run_id = ?').run(to, key);
-      } finally {
-        db.close();
-      }
-    };
+    const move = moveSqliteRun(file);
     return { store: () => sqliteRunStore({ file }), makeLegacy: move, rekey: move };
   });
 });
@@ -154,17 +146,7 @@ describeRedis('principal-scoped run ids: Redis run store', () => {
   scopedIds(() => {
     const prefix = `${uniqueNamespace()}:runs:`;
     prefixes.push(prefix);
-    const move = async (key: string, to: string): Promise<void> => {
-      const client = inspectClient();
-      try {
-        await client.rename(`${prefix}run:${key}`, `${prefix}run:${to}`);
-        await client.rename(`${prefix}frag:${key}`, `${prefix}frag:${to}`);
-        await client.srem(`${prefix}index`, key);
-        await client.sadd(`${prefix}index`, to);
-      } finally {
-        client.disconnect();
-      }
-    };
+    const move = moveRedisRun(prefix);
     return { store: () => redisRunStore({ url: REDIS_URL, prefix }), makeLegacy: move, rekey: move };
   });
 });
