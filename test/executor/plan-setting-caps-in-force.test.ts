@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExecutor, explain, memorySource, type Executor, type ExecutorOptions, type Plan } from '../../src/index.js';
+import { createExecutor, defaultPlanLimits, explain, memorySource, type Executor, type ExecutorOptions, type Plan } from '../../src/index.js';
 
 /**
  * What the executor's `limits` hold a plan to is the setting in force — the plan's and its
@@ -52,7 +52,7 @@ describe("a plan's settings in force under the executor's limits", () => {
   });
 
   it('explain() checks the caps against the settings in force when given the executor’s retry and hedge', () => {
-    const limits = { maxHedgeRatio: 0.05, maxRetryDelayMs: 500 };
+    const limits = { ...defaultPlanLimits, maxHedgeRatio: 0.05, maxRetryDelayMs: 500 };
     const plan: Plan = { fragments: [{ ...fragment, hedge: { afterMs: 5 }, retry: { attempts: 2 } }] };
     const refused = (act: () => unknown): string[] => {
       try {
