@@ -60,7 +60,7 @@ export async function fetchPage(first: HttpRequest, ctx: FetchPageContext): Prom
       }
     }
     if (!response.ok) {
-      const detail = await readSnippet(response, requestRedactor(ctx.headerValues, url));
+      const detail = await readSnippet(response, requestRedactor(ctx.headerValues));
       ctx.signal.throwIfAborted();
       throw statusError(response, where, detail);
     }
