@@ -4,8 +4,8 @@
  * holding a number goes as number literals, one of decimal strings only as text) must type
  * every chunk as the whole list, or one list would compare as numbers in one chunk and as
  * text in the next: different answers for the same list depending on the batch size.
- * The link lives in the process (a WeakMap): a chunk sent elsewhere (a remote worker) is
- * typed by what it holds.
+ * The link lives in the process (a WeakMap): a chunk sent elsewhere (a remote worker) carries
+ * its whole list's kind instead (data/list-kind.ts, remote/chunk-kinds.ts).
  */
 
 const wholeLists = new WeakMap<readonly unknown[], readonly unknown[]>();

@@ -6,6 +6,7 @@ import type { Principal, SourceExecutor } from '../sources/source.js';
 import type { Row } from '../data/row.js';
 import { createValueMask } from '../value-mask.js';
 import { findUnserializable } from './payload-path.js';
+import type { ChunkKind } from './chunk-kinds.js';
 
 /**
  * What crosses Redis between a coordinator and a worker. Queries, params and rows are
@@ -48,6 +49,11 @@ export interface CallPayload {
    * (`tributary:<queue>:requests:<tally>`, see job-requests.ts).
    */
   requestCap?: { max: number; tally?: string };
+  /**
+   * How the call's chunks of batched lists go, where their whole list is of another kind than
+   * the chunk alone (chunk-kinds.ts): the worker types them so, as this process would.
+   */
+  chunkKinds?: ChunkKind[];
 }
 
 /** A completed job's return value: where the rows are and who ran it. */

@@ -1,6 +1,7 @@
 import { TributaryError } from '../errors.js';
 import type { SourceExecutor } from '../sources/source.js';
 import { decodePayload, type CallPayload } from './codec.js';
+import { applyChunkKinds } from './chunk-kinds.js';
 
 /**
  * What a worker checks of a job before its source sees it, as a coordinator checks a plan:
@@ -34,7 +35,7 @@ export function checkedPayload(encoded: unknown): CallPayload {
     throw invalid('payload', `not a call tributary encoded (${error instanceof Error ? error.message : String(error)})`);
   }
   if (!isObject(payload)) throw invalid('payload', 'expected an encoded { query, params, … }');
-  const { params, principal, limits, budgetMs, sentAt, requests, requestCap } = payload;
+  const { params, principal, limits, budgetMs, sentAt, requests, requestCap, chunkKinds } = payload;
   if (!Array.isArray(params)) throw invalid('params', 'expected an array');
   if (principal !== undefined && !(isObject(principal) && typeof principal.id === 'string')) throw invalid('principal', 'expected { id: string, ...claims }');
   if (limits !== undefined && !(isObject(limits) && isBound(limits.maxRows) && isBound(limits.maxBytes))) throw invalid('limits', 'expected { maxRows?, maxBytes? } of numbers');
@@ -46,5 +47,7 @@ export function checkedPayload(encoded: unknown): CallPayload {
   if (requestCap !== undefined && !(isObject(requestCap) && typeof requestCap.max === 'number' && isBound(requestCap.max) && (requestCap.tally === undefined || (typeof requestCap.tally === 'string' && TALLY.test(requestCap.tally))))) {
     throw invalid('requestCap', 'expected { max: a number of requests, tally?: a name of letters, digits and - (1-64) }');
   }
+  // Last: it marks the params' chunks (how they are typed), once everything else passed.
+  applyChunkKinds(chunkKinds, params);
   return payload as unknown as CallPayload;
 }

@@ -5,6 +5,7 @@ import { reportCounted } from '../sources/call-limits.js';
 import { requestCapOf, requestTallyOf, type RequestTally } from '../sources/request-tally.js';
 import { createRemoteLane, type RemoteLane, type RemoteLaneOptions } from './remote-lane.js';
 import { settledWithin } from './settled-within.js';
+import { chunkKindsOf } from './chunk-kinds.js';
 
 /** Marks errors that came back from a worker: their `retryable` was decided there. */
 const remoteErrors = new WeakSet<object>();
@@ -67,6 +68,7 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
       const tally = requestTallyOf(ctx);
       // The job, once a worker has taken it: a statement of it may be running on the server.
       let taken: string | undefined;
+      const chunkKinds = chunkKindsOf(ctx.params);
       const onRemote = (info: { worker: string; jobId: string }): void => {
         taken = info.jobId;
         ctx.onRemote?.(info);
@@ -85,6 +87,8 @@ export function remoteSource<Q>(name: string, inner: SourceExecutor<Q>, lane: Re
               ...(tally.requests > 0 ? { requests: tally.requests } : {}),
               // Lifted here (Infinity), the count is made only by a worker whose own cap is finite.
               ...(maxRequests === undefined ? {} : { requestCap: { max: maxRequests, tally: tallyName(tally) } }),
+              // How its chunks go: their link to the whole list stays in this process.
+              ...(chunkKinds ? { chunkKinds } : {}),
             },
           },
           ctx.signal,

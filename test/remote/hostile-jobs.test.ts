@@ -69,6 +69,16 @@ describeRedis('a worker given malformed jobs', () => {
       [{ query: { table: 't' }, params: [], requestCap: { max: 10, tally: '' } }, 'requestCap'],
       [{ query: { table: 't' }, params: [], requestCap: { max: -1, tally: 'a' } }, 'requestCap'],
       [{ query: { table: 't' }, params: [], requestCap: { tally: 'a' } }, 'requestCap'],
+      // How a chunk of a batched list goes (chunk-kinds.ts): a kind, for a param that is a list, once.
+      [{ query: { table: 't' }, params: [['1']], chunkKinds: 'numbers' }, 'chunkKinds'],
+      [{ query: { table: 't' }, params: [['1']], chunkKinds: [{ param: 0, kind: 'words' }] }, 'chunkKinds.0.kind'],
+      [{ query: { table: 't' }, params: [['1']], chunkKinds: [{ param: 0, kind: 'values', sql: 'DROP TABLE t' }] }, 'chunkKinds.0'],
+      [{ query: { table: 't' }, params: ['1'], chunkKinds: [{ param: 0, kind: 'values' }] }, 'chunkKinds.0.param'],
+      [{ query: { table: 't' }, params: [['1']], chunkKinds: [{ param: 1, kind: 'values' }] }, 'chunkKinds.0.param'],
+      [{ query: { table: 't' }, params: [['1']], chunkKinds: [{ param: 0, kind: 'values' }, { param: 0, kind: 'numbers' }] }, 'chunkKinds.1.param'],
+      // A chunk holding a number is never of a list of decimal strings only, nor one holding a word of numbers only.
+      [{ query: { table: 't' }, params: [[7]], chunkKinds: [{ param: 0, kind: 'text' }] }, 'chunkKinds.0.kind'],
+      [{ query: { table: 't' }, params: [[7, 'x']], chunkKinds: [{ param: 0, kind: 'numbers' }] }, 'chunkKinds.0.kind'],
       [42, 'payload'],
     ];
     for (const [payload, what] of bad) {
@@ -76,6 +86,13 @@ describeRedis('a worker given malformed jobs', () => {
     }
     expect(await failure({ source: 'ref', fragmentId: 'f', payload: 'not a payload' })).toMatchObject({ code: 'PLAN_INVALID', retryable: false });
     expect(calls).toEqual([]);
+  });
+
+  it('runs a job whose chunk kinds fit its chunks, with its params as they came', async () => {
+    const payload = { query: { table: 't' }, params: [['9007199254740993'], [7]], chunkKinds: [{ param: 0, kind: 'numbers' }, { param: 1, kind: 'values' }] };
+    const job = await q.add('fragment', { source: 'ref', fragmentId: 'f', payload: encode(payload) } as never, { attempts: 1 });
+    await expect(job.waitUntilFinished(events, 10_000)).resolves.toMatchObject({ rows: 1 });
+    expect(calls.splice(0)).toEqual([{ table: 't' }]);
   });
 
   it('fails a job whose budget was spent before it started with a retryable TIMEOUT, as ever', async () => {

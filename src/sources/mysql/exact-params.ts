@@ -1,6 +1,6 @@
 import mysql, { type TypedParameterValue } from 'mysql2';
-import { isDecimalString, plainNumberText } from '../../data/decimal.js';
-import { wholeList } from '../../data/list-chunks.js';
+import { plainNumberText } from '../../data/decimal.js';
+import { listKind } from '../../data/list-kind.js';
 
 /**
  * The binary-protocol type each bound value goes as, so that a bound value behaves as the
@@ -43,11 +43,12 @@ export function exactParam(value: unknown): unknown {
  * as text, through its index), unless one has a fraction: then as numbers, because MariaDB
  * compares a DECIMAL column with a list of two strings or more as doubles (which an integer
  * text list still meets there). Any other list goes value by value (`exactParam`). A chunk of
- * a batched list goes as its whole list would (data/list-chunks.ts): a chunk of decimal strings
- * only, cut from a list that holds a number, is number literals too.
+ * a batched list goes as its whole list would (data/list-kind.ts), in this process or on a
+ * remote worker: a chunk of decimal strings only, cut from a list that holds a number, is
+ * number literals too.
  */
 export function exactList(list: readonly unknown[]): readonly unknown[] {
-  switch (listKind(wholeList(list))) {
+  switch (listKind(list)) {
     case 'text':
       return list;
     case 'numbers':
@@ -55,35 +56,6 @@ export function exactList(list: readonly unknown[]): readonly unknown[] {
     case 'values':
       return list.map(exactParam);
   }
-}
-
-/** How a list goes (see `exactList`): as text, as number literals, or value by value. */
-type ListKind = 'text' | 'numbers' | 'values';
-
-/** The kind of each whole list a chunk of which was typed: one scan of a list for all its chunks. */
-const kinds = new WeakMap<readonly unknown[], ListKind>();
-
-/**
- * The kind of a whole list: its chunks (a `batch`, data/list-chunks.ts) go as it would, so a
- * chunk of decimal strings only is number literals when its list also holds a number.
- */
-function listKind(list: readonly unknown[]): ListKind {
-  let kind = kinds.get(list);
-  if (kind === undefined) kinds.set(list, (kind = scanKind(list)));
-  return kind;
-}
-
-function scanKind(list: readonly unknown[]): ListKind {
-  let numbers = false;
-  let fraction = false;
-  for (const v of list) {
-    if (v === null || v === undefined) continue;
-    if (typeof v === 'number' || typeof v === 'bigint') numbers = true;
-    else if (typeof v === 'string' && isDecimalString(v)) {
-      if (v.includes('.')) fraction = true;
-    } else return 'values';
-  }
-  return numbers || fraction ? 'numbers' : 'text';
 }
 
 /** A decimal string as the number literal it spells. */
