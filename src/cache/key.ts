@@ -2,6 +2,14 @@ import { createHash } from 'node:crypto';
 import { canonicalize } from './canonical.js';
 import type { Principal } from '../sources/source.js';
 
+/**
+ * The version of what a call's rows depend on beyond its query, params and source version:
+ * how tributary sends them (a MariaDB batch chunk typed as its whole list, since 2). Part of
+ * every key, so a shared store (Redis) never serves a newer release rows an older one fetched
+ * under other rules, nor the other way round. Bump it when such a rule changes.
+ */
+export const KEY_RULES = 2;
+
 /** What identifies a cached sub-query result. */
 export interface CacheKeyParts {
   /** The source's registered name. */
@@ -30,7 +38,7 @@ export interface CacheKeyParts {
  * // 'principal:"alice":Yp3…'
  */
 export function cacheKey(parts: CacheKeyParts): string | undefined {
-  const canonical = canonicalize([parts.source, parts.version, parts.scope, parts.calls.map((c) => [c.query, c.params])]);
+  const canonical = canonicalize([KEY_RULES, parts.source, parts.version, parts.scope, parts.calls.map((c) => [c.query, c.params])]);
   if (canonical === undefined) return undefined;
   return `${parts.scope}:${createHash('sha256').update(canonical).digest('base64url')}`;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cacheKey, cacheScopeOf, canonicalize } from '../../src/cache/index.js';
@@ -15,6 +16,14 @@ function shuffleKeys(value: unknown, seed: number): unknown {
 }
 
 describe('cacheKey', () => {
+  it('is never the key of the release before the key rules had a version (its entries in a shared store are not served)', () => {
+    const query = { sql: 'SELECT * FROM t WHERE id IN (?)', params: [[7, '9007199254740993']] };
+    // What the previous release computed for the same call: the same parts without the rules' version.
+    const before = `shared:${createHash('sha256').update(canonicalize(['crm', 'v1', 'shared', [[query, []]]])!).digest('base64url')}`;
+    expect(key(query)).toMatch(/^shared:/);
+    expect(key(query)).not.toBe(before);
+  });
+
   it('does not depend on the order of JSON keys', () => {
     const a = key({ sql: 'SELECT 1', params: [1], options: { a: 1, b: { c: 2, d: 3 } } });
     const b = key({ options: { b: { d: 3, c: 2 }, a: 1 }, params: [1], sql: 'SELECT 1' });
