@@ -1,3 +1,4 @@
+import { deserialize, serialize } from 'node:v8';
 import { claimsDigest } from '../cache/key.js';
 import { TributaryError } from '../errors.js';
 import type { Principal } from '../sources/source.js';
@@ -34,7 +35,8 @@ export function storedRunKey(runId: string, principal: Principal | string | unde
  * with no stable form (a cycle, a function), which could not tell whose a run is.
  */
 export function scopeDigest(principal: Principal): string {
-  const digest = claimsDigest(principal);
+  const stored = storedForm(principal);
+  const digest = stored === undefined ? undefined : claimsDigest(stored);
   if (digest === undefined) {
     throw new TributaryError('CONFIG_INVALID', "a durable run's principal claims must be plain data with a stable form (no cycle, function or symbol): they scope the run", {
       issues: [{ path: 'principal', message: 'claims have no stable form' }],
@@ -62,4 +64,17 @@ export function parseRunKey(key: string): ParsedRunKey | undefined {
   const eq = rest.indexOf('=');
   if (!rest.startsWith('#') || eq < 0 || !DIGEST.test(rest.slice(1, eq))) return undefined;
   return { runId, legacy: false, principalId: rest.slice(eq + 1), digest: rest.slice(1, eq) };
+}
+
+/**
+ * The principal as a run's payload stores it (V8's structured clone, as codec.ts writes it: a
+ * class instance comes back a plain object): its claims are the ones a stored run is read back
+ * and found by, so the digest that scopes it is theirs. Undefined for claims V8 cannot store.
+ */
+function storedForm(principal: Principal): Principal | undefined {
+  try {
+    return deserialize(serialize(principal)) as Principal;
+  } catch {
+    return undefined;
+  }
 }
