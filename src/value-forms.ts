@@ -18,14 +18,16 @@ function sqlForms(y: number, mo: number, d: number, h: number, mi: number, s: nu
 }
 
 /**
- * The UTC offsets time zones use (in minutes; IANA's, past and present, all between -12:00
- * and +14:00, most whole hours, a few :30 and :45). A server echoes a moment in its session's
- * zone, which may be neither UTC nor this process's (`SET TIME ZONE 'Asia/Kathmandu'`, a
- * role's or database's default).
+ * The UTC offsets time zones use (in minutes; every one IANA's zones have used since 1970, in
+ * standard and in daylight time, all between -12:00 and +14:00, most whole hours). A server
+ * echoes a moment in its session's zone, which may be neither UTC nor this process's
+ * (`SET TIME ZONE 'Asia/Kathmandu'`, a role's or database's default) and may be on daylight
+ * time at an offset no zone has in standard time (America/St_Johns in summer: -02:30).
  */
 const ZONE_OFFSETS = [
   ...Array.from({ length: 27 }, (_, i) => (i - 12) * 60),
-  -9.5 * 60, -3.5 * 60, 3.5 * 60, 4.5 * 60, 5.5 * 60, 5.75 * 60, 6.5 * 60, 8.75 * 60, 9.5 * 60, 10.5 * 60, 12.75 * 60, 13.75 * 60,
+  -640, -630, -570, -510, -270, -225, -210, -150, -90, -44.5,
+  210, 270, 330, 345, 390, 450, 510, 525, 570, 585, 630, 690, 750, 765, 825,
 ];
 
 /** A moment as a SQL server echoes it: its fields in UTC, in this process's zone (the drivers send a `Date` in it by default) and at every offset a zone uses. */

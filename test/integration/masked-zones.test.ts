@@ -46,3 +46,16 @@ describeWithServer(postgres, 'PostgreSQL: a Date echoed in a third time zone', (
     });
   }
 });
+
+/** A summer moment: zones on daylight time then are at offsets no zone uses in standard time (America/St_Johns: -02:30). */
+const SUMMER = new Date(Date.UTC(2024, 6, 2, 22, 30, 5, 250));
+
+describeWithServer(postgres, 'PostgreSQL: a Date echoed at a daylight-saving offset', () => {
+  for (const zone of ['America/St_Johns']) {
+    it(`$1::timestamptz::timestamp in ${zone} in July`, async () => {
+      const { shown, echo } = await failure(zone, '$1::timestamptz::timestamp', SUMMER);
+      expect(echo).not.toContain('2024-07-02 22:30');
+      expect(shown).toMatch(/invalid input syntax for type integer: "\[param\]"/);
+    });
+  }
+});
