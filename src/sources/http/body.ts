@@ -56,7 +56,8 @@ export async function readSnippet(response: Response, redact: (text: string) => 
   try {
     const { value } = await reader.read();
     if (value === undefined) return '';
-    const text = redact(new TextDecoder().decode(value.subarray(0, max * 4))).slice(0, max);
+    // `stream`: a character cut by the byte cut is left out, not turned into U+FFFD (a secret's cut end is masked whole).
+    const text = redact(new TextDecoder().decode(value.subarray(0, max * 4), { stream: true })).slice(0, max);
     return text.replace(/\s+/g, ' ').trim();
   } catch {
     return '';

@@ -22,5 +22,21 @@ export function requestRedactor(headerValues: readonly string[]): Redactor {
     const token = SCHEME_TOKEN.exec(value)?.[1];
     for (const secret of token === undefined ? [value] : [value, token]) if (secret.length >= MIN_SECRET_LENGTH) secrets.add(secret);
   }
-  return createRedactor([...secrets]);
+  const redact = createRedactor([...secrets]);
+  return (text) => maskCutSecret(redact(text), secrets);
+}
+
+/**
+ * An excerpt is the body's first chunk, which may end inside an echoed secret (the server
+ * wrote it in two pieces, or the excerpt's byte cut fell in it): a tail that begins a secret
+ * is masked too, or the secret's first characters would show.
+ */
+function maskCutSecret(text: string, secrets: ReadonlySet<string>): string {
+  let cut = 0;
+  for (const secret of secrets) {
+    for (let length = Math.min(secret.length - 1, text.length); length >= MIN_SECRET_LENGTH && length > cut; length--) {
+      if (text.endsWith(secret.slice(0, length))) cut = length;
+    }
+  }
+  return cut === 0 ? text : `${text.slice(0, text.length - cut)}***`;
 }
