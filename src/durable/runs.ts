@@ -125,7 +125,9 @@ export class DurableRuns {
       if (payload.principal?.id !== stored.principalId) throw new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${runId}" is damaged: its payload names another principal than the run`, { issues: [{ path: `runs.${runId}`, message: 'principal mismatch' }] });
       const prepared = prepare(payload.plan);
       // The record says which plan the stored rows were fetched for: a payload swapped for another plan's (or a record edited) is not this run.
-      if (prepared.id !== stored.queryId || prepared.fragments.length !== stored.fragments) {
+      // A plan without an id of its own is given one each time it is prepared (`query-<n>`, a count of this process): only its own id names it.
+      const ownId = typeof payload.plan === 'object' && payload.plan !== null && 'id' in payload.plan && payload.plan.id !== undefined;
+      if ((ownId && prepared.id !== stored.queryId) || prepared.fragments.length !== stored.fragments) {
         throw new TributaryError('SOURCE_BAD_RESPONSE', `stored run "${runId}" is damaged: its plan is not the one its record names (plan "${stored.queryId}" of ${stored.fragments} fragments)`, { issues: [{ path: `runs.${runId}`, message: 'plan mismatch' }] });
       }
       const restored = new Map<string, Row[]>();
