@@ -43,6 +43,13 @@ export interface TributaryErrorOptions {
   driverCode?: string;
   /** A server's request to wait before trying again (HTTP Retry-After), in ms. */
   retryAfterMs?: number;
+  /**
+   * True when the call had no effect on the server: it never reached it (could not connect,
+   * no pooled connection, shed by a lane), the server refused it (HTTP 408, 429), or the
+   * database rolled it back (a deadlock, a serialization failure). Even a write may then be
+   * tried again (see execution/retry-safety.ts).
+   */
+  noEffect?: boolean;
 }
 
 /** The one error type of tributary. */
@@ -53,6 +60,7 @@ export class TributaryError extends Error {
   readonly retryable: boolean | undefined;
   readonly driverCode: string | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly noEffect: boolean | undefined;
 
   constructor(code: ErrorCode, message: string, options: TributaryErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -61,6 +69,7 @@ export class TributaryError extends Error {
     this.retryable = options.retryable;
     this.driverCode = options.driverCode;
     this.retryAfterMs = options.retryAfterMs;
+    this.noEffect = options.noEffect;
   }
 
   /** A plain object for logs and JSON output (Error's own fields are not enumerable). */

@@ -21,6 +21,8 @@ export interface RecordedError {
   retryable: boolean;
   driverCode?: string;
   retryAfterMs?: number;
+  /** The call never reached its server (see execution/retry-safety.ts); absent in older recordings. */
+  noEffect?: boolean;
 }
 
 /** One source call: which fragment, which query (a hash of query and params), when, and how it ended. */
@@ -109,6 +111,7 @@ const errorSchema = z.object({
   retryable: z.boolean(),
   driverCode: z.string().optional(),
   retryAfterMs: z.number().nonnegative().optional(),
+  noEffect: z.boolean().optional(),
 });
 const callSchema = z.discriminatedUnion('outcome', [
   z.object({ ...callBase, outcome: z.literal('rows'), rowCount: z.number().int().nonnegative(), rows: z.string(), columns: z.array(z.string()).optional() }),

@@ -144,7 +144,7 @@ function replaySource(name: string, info: RecordedSource, queues: Map<string, Re
             }
           } else {
             const e = call.error;
-            reject(new TributaryError(e.code, e.message, { retryable: e.retryable, ...(e.driverCode === undefined ? {} : { driverCode: e.driverCode }), ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }) }));
+            reject(new TributaryError(e.code, e.message, { retryable: e.retryable, ...(e.driverCode === undefined ? {} : { driverCode: e.driverCode }), ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }), ...(e.noEffect === true ? { noEffect: true } : {}) }));
           }
         }, Math.max(0, call.endedAt - call.startedAt));
         const onAbort = (): void => {

@@ -131,7 +131,7 @@ export class Attempt implements LaneClient {
         fragmentId: owner.id,
         source: owner.env.sourceName,
         attempt: this.n,
-        retryable: true,
+        retryable: true, noEffect: true, // turned away before the source saw it: even a write may be retried
       }),
     );
   }

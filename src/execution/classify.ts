@@ -1,5 +1,6 @@
 import { ERROR_CODES, FragmentError, TributaryError, type ErrorCode } from '../errors.js';
 import { defaultIsRetryable, type SourceExecutor } from '../sources/source.js';
+import { hadNoEffect } from './retry-safety.js';
 import { describeThrown, isInstance, readField } from './thrown.js';
 
 /**
@@ -15,6 +16,8 @@ export interface Classification {
   driverCode?: string;
   /** How long the source asked to be left alone (an HTTP `Retry-After`). */
   retryAfterMs?: number;
+  /** Present when the call had no effect on the server (see `hadNoEffect`): even a write may be retried. */
+  noEffect?: true;
 }
 
 /**
@@ -33,6 +36,7 @@ export function classifyError(error: unknown, source: SourceExecutor | undefined
     code,
     retryable,
     message: describeThrown(error),
+    ...(hadNoEffect(error) ? { noEffect: true as const } : {}),
     ...(driverCode === undefined ? {} : { driverCode }),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   };
@@ -62,6 +66,7 @@ export function toFragmentError(error: unknown, ctx: FailureContext): FragmentEr
     cause: error,
     driverCode: c.driverCode,
     retryAfterMs: c.retryAfterMs,
+    noEffect: c.noEffect,
     issues: Array.isArray(issues) && issues.length > 0 ? (issues as TributaryError['issues']) : undefined,
   });
 }

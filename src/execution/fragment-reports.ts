@@ -5,6 +5,7 @@ import type { PreparedFragment } from '../run/prepare.js';
 import { publicError } from '../value-mask.js';
 import type { SourceEnv } from './env.js';
 import type { FragmentOutcome } from './outcome.js';
+import { retryRefusal } from './retry-safety.js';
 
 const round = (value: number): number => Math.round(value * 1000) / 1000;
 
@@ -176,5 +177,15 @@ export abstract class FragmentReports {
           ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
         }),
     );
+  }
+
+  /**
+   * The failure of a call that must not run again though its error is retryable (it may
+   * write and may have run: see retry-safety.ts), saying why; undefined when it may.
+   */
+  protected refusedRetry(error: FragmentError, query: unknown): Observable<never> | undefined {
+    const p = this.prepared;
+    const why = retryRefusal(error, this.env.source, query, p.retry.idempotent || p.hedge?.idempotent === true);
+    return why === undefined ? undefined : this.giveUp(error, error.code, `${error.message} (${why})`);
   }
 }

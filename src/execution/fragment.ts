@@ -196,7 +196,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     const first = this.#attempt!;
     this.#attempt = undefined;
     if (this.#settled) return;
-    this.#subscription = laterTries(error, (n) => try$(this, first.bound, ONE_BATCH, n), (e, retry) => this.#delayFor(e as FragmentError, retry, ONE_BATCH), this.prepared.retry.attempts).subscribe({
+    this.#subscription = laterTries(error, (n) => try$(this, first.bound, ONE_BATCH, n), (e, retry) => this.#delayFor(e as FragmentError, retry, ONE_BATCH, first.bound.query), this.prepared.retry.attempts).subscribe({
       next: (output) => this.#succeed(outcomeOf(output), false),
       error: (e: unknown) => this.#fail(e),
     });
@@ -206,12 +206,14 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
   #call$(call: BoundCall, batch: { index: number; count: number }): Observable<AttemptOutput> {
     const attempts = this.prepared.retry.attempts;
     if (attempts <= 1) return try$(this, call, batch, 1);
-    return retrying((n) => try$(this, call, batch, n), (error, retry) => this.#delayFor(error as FragmentError, retry, batch), attempts);
+    return retrying((n) => try$(this, call, batch, n), (error, retry) => this.#delayFor(error as FragmentError, retry, batch, call.query), attempts);
   }
 
-  #delayFor(error: FragmentError, retry: number, batch: { index: number; count: number }): Observable<unknown> {
+  #delayFor(error: FragmentError, retry: number, batch: { index: number; count: number }, query: unknown): Observable<unknown> {
     const env = this.env;
     if (!error.retryable || this.streamed) return throwError(() => error);
+    const refused = this.refusedRetry(error, query);
+    if (refused) return refused;
     const delayMs = backoffDelay(this.prepared.retry, retry, env.random, error.retryAfterMs);
     const left = this.#endAt - env.at();
     if (left !== Infinity && !retryFits(delayMs, env.latency?.estimate(), left)) {
@@ -232,9 +234,7 @@ export class FragmentTask extends FragmentReports implements HedgeOwner, Attempt
     return timer(delayMs, env.scheduler);
   }
 
-  remainingMs(): number {
-    return this.#endAt === Infinity ? Infinity : this.#endAt - this.env.at();
-  }
+  remainingMs(): number { return this.#endAt === Infinity ? Infinity : this.#endAt - this.env.at(); }
 
   #succeed(outcome: FragmentOutcome, cached: boolean): void {
     if (this.#settled) return;

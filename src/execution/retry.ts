@@ -12,6 +12,8 @@ export interface RetryPolicy {
   factor: number;
   /** `full`: uniform in [0, d]; `equal`: d/2 + uniform in [0, d/2]; `none`: d. */
   jitter: z.infer<typeof jitterSchema>;
+  /** The calls may run twice: retried even when their source says they write. */
+  idempotent: boolean;
 }
 
 export const defaultRetryPolicy: RetryPolicy = {
@@ -20,6 +22,7 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxDelayMs: 2000,
   factor: 2,
   jitter: 'full',
+  idempotent: false,
 };
 
 /** Layers partial policies (executor, then plan, then fragment) over the defaults. */

@@ -51,6 +51,12 @@ export const planLimitsSchema = z
      * write hedged. Default: true (the executor's own `hedge` is not bound by it).
      */
     allowIdempotentHedge: z.boolean().optional(),
+    /**
+     * False: a plan or fragment may not say `retry: { idempotent: true }` (that its calls may be
+     * retried even where the source says they write), so a plan cannot get a write run twice by
+     * a retry. Default: true (the executor's own `retry` is not bound by it).
+     */
+    allowIdempotentRetry: z.boolean().optional(),
   })
   .transform((limits) => {
     const raised = limits.maxFragments > DEFAULT_MAX_FRAGMENTS;

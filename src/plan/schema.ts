@@ -179,6 +179,12 @@ export const retryOptionsSchema = z.strictObject({
   maxDelayMs: z.number().nonnegative().max(3_600_000).optional(),
   factor: z.number().min(1).max(100).optional(),
   jitter: jitterSchema.optional(),
+  /**
+   * The calls are safe to run twice: retried after any retryable failure even where the source
+   * says the call writes (`isReadOnly` false: a POST, an INSERT). Default false: such a call is
+   * retried only when the failure shows the server never got it (see execution/retry-safety.ts).
+   */
+  idempotent: z.boolean().optional(),
 });
 export type RetryOptionsInput = z.infer<typeof retryOptionsSchema>;
 

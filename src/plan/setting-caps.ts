@@ -86,7 +86,8 @@ function backoffIssue(retry: readonly (RetryOptionsInput | undefined)[], executo
  * retry attempts and delays, cache lifetimes and hedged extra calls it asks for (its own and
  * its fragments') are held to the executor's `limits.maxTimeoutMs`, `maxDeadlineMs`,
  * `maxAttempts`, `maxRetryDelayMs`, `maxCacheTtlMs` and `maxHedgeRatio`, as its size is, and
- * `limits.allowIdempotentHedge: false` keeps it from declaring its calls safe to hedge. What
+ * `limits.allowIdempotentHedge: false` / `allowIdempotentRetry: false` keep it from declaring its
+ * calls safe to hedge / to retry when they write. What
  * is checked is the setting in force, layered over the `executor`'s own (a hedge without a
  * ratio under an executor's that sets one runs at that one). One over its limit is an issue
  * at its path (`fragments[1].timeoutMs`); none is clamped behind the caller's back.
@@ -107,6 +108,9 @@ export function settingCapIssues(plan: Plan, limits: PlanLimits, executor: Execu
     if (backoff) issues.push(backoff);
     if (limits.allowIdempotentHedge === false && settings.hedge !== undefined && settings.hedge !== false && settings.hedge.idempotent === true) {
       issues.push({ path: `${prefix}hedge.idempotent`, message: 'a plan may not declare its calls safe to run twice (limits.allowIdempotentHedge: false)' });
+    }
+    if (limits.allowIdempotentRetry === false && settings.retry?.idempotent === true) {
+      issues.push({ path: `${prefix}retry.idempotent`, message: 'a plan may not declare its calls safe to retry when they write (limits.allowIdempotentRetry: false)' });
     }
   };
   check(plan, '', [executor]);

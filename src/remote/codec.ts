@@ -90,6 +90,8 @@ export interface RemoteFailure {
   retryable: boolean;
   driverCode?: string;
   retryAfterMs?: number;
+  /** The call never reached its server (see execution/retry-safety.ts): even a write may be retried. */
+  noEffect?: boolean;
   worker: string;
   /** Requests the call sent before it failed. */
   requests?: number;

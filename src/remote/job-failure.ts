@@ -35,6 +35,7 @@ export async function jobFailure(q: Queue, queue: string, jobId: string, reason:
       retryable: remote.retryable,
       ...(remote.driverCode === undefined ? {} : { driverCode: remote.driverCode }),
       ...(remote.retryAfterMs === undefined ? {} : { retryAfterMs: remote.retryAfterMs }),
+      ...(remote.noEffect === true ? { noEffect: true } : {}),
     });
     return { error, worker: remote.worker, counts: countsOf(remote) };
   }

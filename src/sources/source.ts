@@ -107,9 +107,11 @@ export interface SourceExecutor<Q = any> {
   maxQueueMs?: number;
   /**
    * True when running `query` twice is harmless (it only reads): such a call may be hedged
-   * (`hedge`); false: never, unless a fragment declares `hedge: { idempotent: true }`. A source
-   * without it is hedged whenever `hedge` is on: a custom source that can write should say
-   * which calls only read. (Every built-in connector implements it.)
+   * (`hedge`) and is retried after any retryable failure; false: never hedged, and retried only
+   * after a failure that shows it had no effect (execution/retry-safety.ts), unless a fragment
+   * declares `hedge: { idempotent: true }` or `retry: { idempotent: true }`. A source without it
+   * is hedged whenever `hedge` is on and retried as a read: a custom source that can write
+   * should say which calls only read. (Every built-in connector implements it.)
    */
   isReadOnly?(query: Q): boolean;
   /**

@@ -48,6 +48,7 @@ describe('mergeRetry', () => {
       maxDelayMs: 2000,
       factor: 3,
       jitter: 'none',
+      idempotent: false,
     });
     expect(mergeRetry()).toEqual(defaultRetryPolicy);
   });

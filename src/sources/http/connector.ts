@@ -248,7 +248,8 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
       return Promise.resolve();
     },
     isRetryable,
-    // GET reads; a POST may not (a fragment that knows it does says `hedge: { idempotent: true }`).
+    // GET reads; a POST may not: not hedged, nor retried where it may have run (a fragment that
+    // knows it is safe twice says `hedge` or `retry: { idempotent: true }`).
     isReadOnly: (query: HttpQuery) => (query.method ?? 'GET') === 'GET',
     // What a remote job carries, so its worker holds the fragment to this cap, not its own.
     [REQUEST_CAP]: maxRequests,

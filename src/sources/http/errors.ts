@@ -26,6 +26,12 @@ export const HTTP_STATUS_TABLE: Readonly<Record<number, StatusClass>> = {
   504: { code: 'SOURCE_UNAVAILABLE', retryable: true }, // Gateway Timeout
 };
 
+/**
+ * Statuses by which a server says it did not act on the request (RFC 9110 408: it never got
+ * all of it; RFC 6585 429: refused for the rate), so a POST may be sent again.
+ */
+export const UNPROCESSED_STATUSES: ReadonlySet<number> = new Set([408, 429]);
+
 const FALLBACK: StatusClass = { code: 'FRAGMENT_FAILED', retryable: false };
 
 /** The classification of a non-2xx status: the table entry or FRAGMENT_FAILED, not retryable. */
@@ -65,6 +71,9 @@ export function statusError(
   const suffix = detail === '' ? '' : `: ${detail}`;
   return new TributaryError(code, `${where} answered ${response.status} ${response.statusText}${suffix}`, {
     retryable,
+    // The server says it did not act on the request: even a POST may be sent again. Not 503: a
+    // proxy (Envoy) answers it for an upstream reset after the request went through.
+    ...(UNPROCESSED_STATUSES.has(response.status) ? { noEffect: true } : {}),
     driverCode: String(response.status),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });

@@ -6,8 +6,8 @@ import { NETWORK_ERROR_RULES, errorCode, retryableBy, type ErrorRule } from '../
  * A code in no row is a query error, not retryable.
  */
 export const MYSQL_ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
-  '1213': { retryable: true, reason: 'ER_LOCK_DEADLOCK: InnoDB rolled this side back; the other side proceeds' },
-  '1205': { retryable: true, reason: 'ER_LOCK_WAIT_TIMEOUT: a lock holder was slow; it may be gone now' },
+  '1213': { retryable: true, rolledBack: true, reason: 'ER_LOCK_DEADLOCK: InnoDB rolled this side back; the other side proceeds' },
+  '1205': { retryable: true, rolledBack: true, reason: 'ER_LOCK_WAIT_TIMEOUT: a lock holder was slow; it may be gone now' },
   '2013': { retryable: true, unavailable: true, reason: 'CR_SERVER_LOST: the connection dropped during the query' },
   '2006': { retryable: true, unavailable: true, reason: 'CR_SERVER_GONE_ERROR: the server closed the connection' },
   '1040': { retryable: true, unavailable: true, reason: 'ER_CON_COUNT_ERROR: too many connections; slots free up' },

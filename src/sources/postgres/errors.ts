@@ -7,9 +7,9 @@ import { NETWORK_ERROR_RULES, errorCode, retryableBy, type ErrorRule } from '../
  * wins over its class; a code in no row is a query error, not retryable.
  */
 export const POSTGRES_ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
-  '40001': { retryable: true, reason: 'serialization_failure: a concurrent transaction won; a rerun sees the new state' },
-  '40P01': { retryable: true, reason: 'deadlock_detected: the server aborted this side of a deadlock; the other side proceeds' },
-  '55P03': { retryable: true, reason: 'lock_not_available: a NOWAIT or lock_timeout lock was busy for now' },
+  '40001': { retryable: true, rolledBack: true, reason: 'serialization_failure: a concurrent transaction won; a rerun sees the new state' },
+  '40P01': { retryable: true, rolledBack: true, reason: 'deadlock_detected: the server aborted this side of a deadlock; the other side proceeds' },
+  '55P03': { retryable: true, rolledBack: true, reason: 'lock_not_available: a NOWAIT or lock_timeout lock was busy for now' },
   '57P01': { retryable: true, unavailable: true, reason: 'admin_shutdown: the backend was terminated; a new connection works' },
   '57P02': { retryable: true, unavailable: true, reason: 'crash_shutdown: the server is restarting after a crash' },
   '57P03': { retryable: true, unavailable: true, reason: 'cannot_connect_now: the server is starting up or in recovery' },

@@ -12,6 +12,11 @@ export interface ErrorRule {
   retryable: boolean;
   /** The source itself cannot be used (connect, auth, shutdown): SOURCE_UNAVAILABLE. */
   unavailable?: boolean;
+  /**
+   * The server rolled the statement back and said so (a deadlock, a serialization failure, a
+   * lock it could not get): it had no effect, so even a write may run again.
+   */
+  rolledBack?: true;
   /** One line: why this classification. */
   reason: string;
 }
@@ -73,6 +78,8 @@ export function toSourceError(
   return new TributaryError(unavailable ? 'SOURCE_UNAVAILABLE' : 'FRAGMENT_FAILED', message, {
     cause: error,
     retryable,
+    // No connection (never sent) or rolled back by the server: even a write may be retried.
+    ...(phase === 'connect' || rule?.rolledBack === true ? { noEffect: true } : {}),
     ...(driverCode === undefined ? {} : { driverCode }),
     issues: [{ path, message }],
   });

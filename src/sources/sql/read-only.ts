@@ -12,7 +12,8 @@ const LEADING_COMMENTS = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
  * WITH, VALUES or TABLE, and holds none of the words that write, lock or call (INSERT,
  * UPDATE — so also `FOR UPDATE` —, DELETE, MERGE, INTO, CALL, LOCK, nextval, …), leading
  * comments aside. Conservative by design: such a word anywhere, even in a comment, a string
- * literal or a column name, makes it "not a read", which only means "not hedged". A function
+ * literal or a column name, makes it "not a read", which only means "not hedged, and retried
+ * only after a failure that shows it had no effect". A function
  * with side effects called from a SELECT cannot be seen: give such a fragment `hedge: false`.
  */
 export function isReadOnlySql(query: SqlQuery): boolean {
