@@ -98,15 +98,22 @@ export function networkCode(error: unknown, depth = 0): string | undefined {
   return e.cause === error ? undefined : networkCode(e.cause, depth + 1);
 }
 
+/** undici's words for a response with more Content-Encoding layers than it decodes (5). */
+const TOO_MANY_ENCODINGS = /too many content-encodings/i;
+
 /**
  * The error for a request that never got a response: SOURCE_UNAVAILABLE, retryable for
- * network codes. A server that answered what llhttp cannot parse (an `HPE_` code) was
- * reached: that is SOURCE_BAD_RESPONSE, not retried.
+ * network codes. A server that answered what llhttp cannot parse (an `HPE_` code), or with
+ * more Content-Encoding layers than undici decodes, was reached: that is SOURCE_BAD_RESPONSE,
+ * not retried.
  */
 export function networkError(cause: unknown, where: string): TributaryError {
   const code = networkCode(cause);
   if (code?.startsWith('HPE_')) return badResponse(`${where} answered something that is not HTTP (${code})`, cause);
   const reason = code ?? messagesOf(cause);
+  // undici refuses, without a code, a response with more than 5 Content-Encoding layers: the
+  // server answered, and would answer the same again.
+  if (code === undefined && TOO_MANY_ENCODINGS.test(reason)) return badResponse(`${where} answered a body it cannot decode (${reason})`, cause);
   return new TributaryError('SOURCE_UNAVAILABLE', `${where} could not be reached (${reason})`, {
     cause,
     retryable: code !== undefined && RETRYABLE_NETWORK_CODES.has(code),
