@@ -8,6 +8,8 @@ let server: TestHttpServer;
 beforeAll(async () => {
   server = await startHttpServer();
   server.route('GET /rows', reply.dynamic(() => [{ ok: true }]));
+  // A redirect that takes 40 ms to come: the hop after it has 40 ms less.
+  server.route('GET /moved', reply.delay(40, reply.json('', 307, { location: '/rows' })));
   // Three pages: the header is computed for each request, so it can only shrink.
   server.route('GET /paged', reply.dynamic((req) => {
     const page = Number(req.url.searchParams.get('page'));
@@ -41,6 +43,16 @@ describe('httpSource: the budget as a request header', () => {
       expect(v).toBeLessThanOrEqual(60_000);
       if (i > 0) expect(v).toBeLessThanOrEqual(values[i - 1]!);
     }
+  });
+
+  it('computes it again for each redirect hop, not resending the first hop’s value', async () => {
+    const source = httpSource({ baseUrl: server.url });
+    const before = server.requests.length;
+    expect(await (source.execute({ path: '/moved' }, ctx(60_000)) as Promise<Row[]>)).toEqual([{ ok: true }]);
+    const [first, second] = server.requests.slice(before).map((r) => Number(r.headers['request-timeout']));
+    expect(first).toBeLessThanOrEqual(60_000);
+    // At least the redirect's 40 ms passed between the two sends (20: room for a timer firing a little early).
+    expect(second).toBeLessThanOrEqual(first! - 20);
   });
 
   it('takes another header name, overriding a same-named header of the source', async () => {

@@ -81,7 +81,7 @@ export const httpSourceOptionsSchema = z.strictObject({
   /**
    * The request header that tells the server how long it has: the call's remaining budget
    * (`ExecuteContext.budgetMs` minus the time already spent) in whole milliseconds, computed
-   * for each request (each page). Default `'Request-Timeout'`; `false` sends none. Overrides a
+   * for each request (each page, each redirect hop). Default `'Request-Timeout'`; `false` sends none. Overrides a
    * header of the same name from `headers` or the query.
    */
   budgetHeader: z.union([z.string().regex(HEADER_NAME, 'budgetHeader must be an HTTP header name'), z.literal(false)]).optional(),
@@ -172,7 +172,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
         fetchPage: (r) => {
           const counted = cap.send(first);
           first = false;
-          const send = () => fetchPage(timed(r), { fetch: doFetch, signal: requestSignal, budget, rows: query.rows, headerValues, baseUrl, countRedirect: () => cap.send(false) });
+          const send = () => fetchPage(r, { fetch: doFetch, signal: requestSignal, budget, rows: query.rows, headerValues, baseUrl, countRedirect: () => cap.send(false), stamp: timed });
           return counted === undefined ? send() : counted.then(send);
         },
         maxPages,

@@ -32,16 +32,19 @@ export interface FetchPageContext {
   baseUrl: URL;
   /** Counts the request a redirect leads to (maxRequests); throws past the cap. */
   countRedirect(): void | Promise<void>;
+  /** Sets what each hop's request carries as it is sent (the budget header, the time left then). */
+  stamp?(request: HttpRequest): HttpRequest;
 }
 
 /**
  * Sends one request and returns its rows, following the redirects `redirectTarget` allows
- * (each one more request, counted by `countRedirect`).
+ * (each one more request, counted by `countRedirect`, stamped by `stamp` as it goes).
  */
 export async function fetchPage(first: HttpRequest, ctx: FetchPageContext): Promise<Page> {
   let request = first;
   for (let hop = 0; ; hop++) {
-    const { method, url, headers, body } = request;
+    // Stamped per hop: a redirect target is built from the request as given, not as last sent.
+    const { method, url, headers, body } = ctx.stamp ? ctx.stamp(request) : request;
     const where = describeCall(method, url);
     let response: Response;
     try {
