@@ -116,6 +116,25 @@ describe('retries of a POST (a call that may write)', () => {
     }
   });
 
+  it('retries it when its lane shed it before sending (maxQueued: 0)', async () => {
+    await withServer(reply.delay(30, reply.json([{ id: 1 }])), async (server) => {
+      const executor = createExecutor({ sources: { api: httpSource({ baseUrl: server.url, maxConcurrency: 1, maxQueued: 0 }) }, cache: false, retry: { attempts: 5, initialDelayMs: 100, jitter: 'none' } });
+      try {
+        const plan: Plan = { fragments: ['a', 'b'].map((id) => ({ id, source: 'api', query: { method: 'POST', path: '/orders' } })), merge: { op: 'union', inputs: ['a', 'b'] } };
+        const run = executor.run(plan);
+        const events: ExecutionEvent[] = [];
+        run.events$.subscribe((e) => events.push(e));
+        const result = await run.result;
+        expect(result.status).toBe('ok');
+        expect(result.rows).toEqual([{ id: 1 }, { id: 1 }]);
+        expect(events.some((e) => e.type === 'fragment.retrying')).toBe(true);
+        expect(server.hits('POST /orders')).toBe(2);
+      } finally {
+        await executor.close();
+      }
+    });
+  });
+
   it('still retries a GET after a 502 (a read may run twice)', async () => {
     await withServer(firstThen(reply.status(502)), async (server) => {
       const executor = createExecutor({ sources: { api: httpSource({ baseUrl: server.url }) }, cache: false, retry: RETRY });
