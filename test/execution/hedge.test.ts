@@ -192,7 +192,7 @@ describe('hedge options', () => {
 
 describe('which calls may be hedged', () => {
   it('SQL: one statement that only reads', () => {
-    const reads = ['SELECT 1', '  select * from t where a = $1;', 'WITH x AS (SELECT 1) SELECT * FROM x', 'VALUES (1), (2)', '/* hint */ -- note\nSELECT 1', '(SELECT 1) UNION (SELECT 2)', 'TABLE t'];
+    const reads = ['SELECT 1', '  select * from t where a = $1;', 'WITH x AS (SELECT 1) SELECT * FROM x', 'VALUES (1), (2)', '/* hint */ -- note\nSELECT 1', '(SELECT 1) UNION (SELECT 2)', 'TABLE t', "SELECT replace(name, '-', '') FROM t", 'SELECT CAST(a AS CHAR CHARACTER SET utf8mb4) FROM t'];
     for (const sql of reads) expect(isReadOnlySql({ sql }), sql).toBe(true);
     const writes = [
       'INSERT INTO t VALUES (1)',
@@ -205,6 +205,9 @@ describe('which calls may be hedged', () => {
       "SELECT '--'; DROP TABLE t",
       'CALL p()',
       'EXPLAIN ANALYZE DELETE FROM t',
+      'REPLACE INTO t (a) VALUES (1)',
+      "WITH u AS (UPDATE t SET a = replace(a, 'x', 'y') RETURNING *) SELECT * FROM u",
+      "SELECT replace(a, 'x', 'y') INTO t2 FROM t",
     ];
     for (const sql of writes) expect(isReadOnlySql({ sql }), sql).toBe(false);
   });

@@ -4,6 +4,15 @@ import type { SqlQuery } from './query.js';
 const WRITES =
   /\b(insert|update|delete|merge|upsert|replace|create|alter|drop|truncate|rename|grant|revoke|call|exec|execute|do|copy|load|lock|unlock|vacuum|analyze|set|reset|discard|listen|notify|prepare|into|handler|nextval|setval)\b/i;
 
+/**
+ * What reads like a word of WRITES but, in one statement that starts with SELECT, WITH, VALUES
+ * or TABLE, is only a function or a type: `replace(` (the string function; the REPLACE
+ * statement is `REPLACE [INTO] t`, never followed by a parenthesis) and `CHARACTER SET x`
+ * (a cast's or conversion's charset). Since such a call is retried only when it reads (see
+ * execution/retry-safety.ts), a SELECT calling replace() lost its retries after a timeout.
+ */
+const READ_ONLY_USES = /\breplace\s*\(|\bcharacter\s+set\b/gi;
+
 const LEADING_COMMENTS = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
 
 /**
@@ -22,5 +31,5 @@ export function isReadOnlySql(query: SqlQuery): boolean {
   const text = query.sql.replace(LEADING_COMMENTS, '').replace(/;\s*$/, '');
   if (text.includes(';')) return false;
   if (!/^\(*\s*(select|with|values|table)\b/i.test(text)) return false;
-  return !WRITES.test(text);
+  return !WRITES.test(text.replace(READ_ONLY_USES, ' '));
 }
