@@ -117,7 +117,8 @@ function replaySource(name: string, info: RecordedSource, queues: Map<string, Re
     // The run's reads, so a hedged run replays its hedges (the loser's call was recorded as aborted).
     ...(info.readOnly ? { isReadOnly: readsOf(info.readOnly) } : {}),
     execute: (query: unknown, ctx: ExecuteContext): Promise<Row[]> => {
-      const call = queues.get(`${name}\u0000${ctx.fragmentId ?? ''}\u0000${callKey(query, ctx.params)}`)?.shift();
+      const queue = queues.get(`${name}\u0000${ctx.fragmentId ?? ''}\u0000${callKey(query, ctx.params)}`);
+      const call = queue?.shift();
       if (!call) {
         return Promise.reject(
           new TributaryError('SOURCE_UNAVAILABLE', `replay: the recording holds no (further) response for this call of fragment "${ctx.fragmentId ?? '?'}" on source "${name}"`, { retryable: false }),
@@ -144,7 +145,11 @@ function replaySource(name: string, info: RecordedSource, queues: Map<string, Re
             }
           } else {
             const e = call.error;
-            reject(new TributaryError(e.code, e.message, { retryable: e.retryable, ...(e.driverCode === undefined ? {} : { driverCode: e.driverCode }), ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }), ...(e.noEffect === true ? { noEffect: true } : {}) }));
+            // The recorded run called it again: the replay retries it too, whatever the retry
+            // rule for writes says of it (a recording from before that rule has reads it never
+            // listed in readOnly, and writes it retried after a reset or a 502).
+            const ranAgain = queue !== undefined && queue.length > 0;
+            reject(new TributaryError(e.code, e.message, { retryable: e.retryable, ...(e.driverCode === undefined ? {} : { driverCode: e.driverCode }), ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }), ...(e.noEffect === true || ranAgain ? { noEffect: true } : {}) }));
           }
         }, Math.max(0, call.endedAt - call.startedAt));
         const onAbort = (): void => {
