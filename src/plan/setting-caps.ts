@@ -106,8 +106,12 @@ export function settingCapIssues(plan: Plan, limits: PlanLimits, executor: Execu
     const retryAsked = issues.slice(before).some((i) => i.path.startsWith(`${prefix}retry.`));
     const backoff = retryAsked ? undefined : backoffIssue([...above.map((a) => a.retry).reverse(), settings.retry], executor.retry, limits.maxRetryDelayMs, prefix);
     if (backoff) issues.push(backoff);
-    if (limits.allowIdempotentHedge === false && settings.hedge !== undefined && settings.hedge !== false && settings.hedge.idempotent === true) {
-      issues.push({ path: `${prefix}hedge.idempotent`, message: 'a plan may not declare its calls safe to run twice (limits.allowIdempotentHedge: false)' });
+    // hedge.idempotent lifts the retry rule for writes too (fragment-reports.ts refusedRetry),
+    // so allowIdempotentRetry: false refuses it as well: else a plan got its POST retried after a 502.
+    const hedgeIdempotent = settings.hedge !== undefined && settings.hedge !== false && settings.hedge.idempotent === true;
+    if (hedgeIdempotent && (limits.allowIdempotentHedge === false || limits.allowIdempotentRetry === false)) {
+      const limit = limits.allowIdempotentHedge === false ? 'allowIdempotentHedge' : 'allowIdempotentRetry';
+      issues.push({ path: `${prefix}hedge.idempotent`, message: `a plan may not declare its calls safe to run twice (limits.${limit}: false)` });
     }
     if (limits.allowIdempotentRetry === false && settings.retry?.idempotent === true) {
       issues.push({ path: `${prefix}retry.idempotent`, message: 'a plan may not declare its calls safe to retry when they write (limits.allowIdempotentRetry: false)' });
