@@ -47,7 +47,8 @@ export interface TributaryErrorOptions {
    * True when the call had no effect on the server: it never reached it (could not connect,
    * no pooled connection, shed by a lane), the server refused it (HTTP 408, 429), or the
    * database rolled it back (a deadlock, a serialization failure). Even a write may then be
-   * tried again (see execution/retry-safety.ts).
+   * tried again (see execution/retry-safety.ts). False: the call may have run, whatever its
+   * causes say (an HTTP POST answered 303, whose GET then could not connect).
    */
   noEffect?: boolean;
 }

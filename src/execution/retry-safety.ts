@@ -26,7 +26,9 @@ export const NOT_CONNECTED_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED',
  */
 export function hadNoEffect(error: unknown, depth = 0): boolean {
   if (depth > 8 || typeof error !== 'object' || error === null) return false;
-  if (readField(error, 'noEffect') === true) return true;
+  const said = readField(error, 'noEffect');
+  // false: its source knows the call may have run, whatever its causes say (a POST's 303 hop).
+  if (typeof said === 'boolean') return said;
   const code = readField(error, 'code');
   if (typeof code === 'string' && NOT_CONNECTED_CODES.has(code)) return true;
   const members = readField(error, 'errors');

@@ -8,6 +8,8 @@ import { parseJsonBody } from '../../data/json.js';
 import { describeCall } from './where.js';
 import { requestRedactor } from './error-detail.js';
 import { redirectTarget } from './redirect.js';
+import { TributaryError } from '../../errors.js';
+import { hadNoEffect } from '../../execution/retry-safety.js';
 
 /** One response, reduced to what the page loop needs. */
 export interface Page {
@@ -41,6 +43,18 @@ export interface FetchPageContext {
  * (each one more request, counted by `countRedirect`, stamped by `stamp` as it goes).
  */
 export async function fetchPage(first: HttpRequest, ctx: FetchPageContext): Promise<Page> {
+  const hops = { ran: false };
+  try {
+    return await followHops(first, ctx, hops);
+  } catch (error) {
+    // A POST answered 303 (or 301/302, followed as a GET) was done: what its GET met (a 429,
+    // a refused connect) says nothing of the POST, which may not be sent again for it.
+    if (!hops.ran || !(error instanceof TributaryError) || !hadNoEffect(error)) throw error;
+    throw new TributaryError(error.code, error.message, { cause: error, issues: error.issues, retryable: error.retryable, driverCode: error.driverCode, retryAfterMs: error.retryAfterMs, noEffect: false });
+  }
+}
+
+async function followHops(first: HttpRequest, ctx: FetchPageContext, hops: { ran: boolean }): Promise<Page> {
   let request = first;
   for (let hop = 0; ; hop++) {
     // Stamped per hop: a redirect target is built from the request as given, not as last sent.
@@ -58,6 +72,8 @@ export async function fetchPage(first: HttpRequest, ctx: FetchPageContext): Prom
       if (next !== undefined) {
         await ctx.countRedirect();
         ctx.signal.throwIfAborted();
+        // Turned into a GET: the server acted on the request it redirected (Post/Redirect/Get).
+        if (next.method !== request.method) hops.ran = true;
         request = next;
         continue;
       }
