@@ -5,7 +5,7 @@ import { flattenIssues } from '../../zod-issues.js';
 import type { ExecuteContext, SourceExecutor } from '../source.js';
 import type { Row } from '../../data/row.js';
 import { isRetryable } from './errors.js';
-import { fetchPage } from './fetch.js';
+import { fetchPage, mayHaveRun } from './fetch.js';
 import { linkedController, mapBounded } from './fanout.js';
 import { DEFAULT_FRAGMENT_MAX_BYTES, smaller } from '../../data/limits.js';
 import { declaredLimits, sourceBoundSchema } from '../options.js';
@@ -166,12 +166,16 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     const maxPages = smaller(query.paginate?.maxPages, opts.maxPages ?? DEFAULT_MAX_PAGES) ?? DEFAULT_MAX_PAGES;
     const timed = withBudgetHeader(budgetHeader, ctx.budgetMs, performance.now());
     const headerValues = [...Object.values(headers), ...Object.values(query.headers ?? {})];
+    // Requests of this call sent so far (list values, pages): with more than one, a failure of
+    // one shows nothing of the others, which may have run (a POST each).
+    let sent = 0;
     const loopFor = (request: HttpRequest, requestSignal: AbortSignal) => {
       let first = true; // a list value's first request was counted with the list
       return pages(request, query.paginate, {
         fetchPage: (r) => {
           const counted = cap.send(first);
           first = false;
+          sent++;
           const send = () => fetchPage(r, { fetch: doFetch, signal: requestSignal, budget, rows: query.rows, headerValues, baseUrl, countRedirect: () => cap.send(false), stamp: timed });
           return counted === undefined ? send() : counted.then(send);
         },
@@ -183,7 +187,7 @@ export function httpSource(options: HttpSourceOptions): SourceExecutor<HttpQuery
     const failure = (error: unknown): unknown => {
       if (ctx.signal.aborted) return ctx.signal.reason;
       if (lifetime.signal.aborted) return new TributaryError('CLOSED', 'httpSource was closed during the call', { cause: error });
-      return error;
+      return sent > 1 ? mayHaveRun(error) : error;
     };
     return { controller, dispose, loopFor, failure, requests };
   }

@@ -49,9 +49,18 @@ export async function fetchPage(first: HttpRequest, ctx: FetchPageContext): Prom
   } catch (error) {
     // A POST answered 303 (or 301/302, followed as a GET) was done: what its GET met (a 429,
     // a refused connect) says nothing of the POST, which may not be sent again for it.
-    if (!hops.ran || !(error instanceof TributaryError) || !hadNoEffect(error)) throw error;
-    throw new TributaryError(error.code, error.message, { cause: error, issues: error.issues, retryable: error.retryable, driverCode: error.driverCode, retryAfterMs: error.retryAfterMs, noEffect: false });
+    throw hops.ran ? mayHaveRun(error) : error;
   }
+}
+
+/**
+ * The error as one of a call that may have run though it says it had no effect (its own
+ * request refused, while another request of the call was done): noEffect false, so a call that
+ * may write is not sent again for it. Any other error is returned as it is.
+ */
+export function mayHaveRun(error: unknown): unknown {
+  if (!(error instanceof TributaryError) || !hadNoEffect(error)) return error;
+  return new TributaryError(error.code, error.message, { cause: error, issues: error.issues, retryable: error.retryable, driverCode: error.driverCode, retryAfterMs: error.retryAfterMs, noEffect: false });
 }
 
 async function followHops(first: HttpRequest, ctx: FetchPageContext, hops: { ran: boolean }): Promise<Page> {
