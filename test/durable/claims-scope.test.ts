@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createExecutor, redisRunStore, sqliteRunStore, storedRunKey, type Executor, type Principal, type Row, type RunStore, type SourceExecutor } from '../../src/index.js';
+import { createExecutor, redisRunStore, sqliteRunStore, storedRunKey, type Executor, type Principal, type Row, type RunStore } from '../../src/index.js';
 import { describeRedis, dropKeys, REDIS_URL, uniqueNamespace } from '../support/redis.js';
+import { heldPartSource } from './fixtures/held-part.js';
 import { moveRedisRun, moveSqliteRun } from './fixtures/move-run.js';
 
 /*
@@ -23,30 +23,7 @@ interface StoreSetup {
 }
 
 /** Every row says which tenant's claims fetched it; `b` waits until released (or aborted). */
-function tenantSource() {
-  let release!: () => void;
-  let released = new Promise<void>((resolve) => (release = resolve));
-  const source: SourceExecutor<{ part: string }> = {
-    kind: 'tenants',
-    querySchema: z.strictObject({ part: z.string() }),
-    async execute(query, ctx): Promise<Row[]> {
-      if (query.part === 'b') {
-        await new Promise<void>((resolve, reject) => {
-          void released.then(resolve);
-          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true });
-        });
-      }
-      return [{ part: query.part, tenant: (ctx.principal?.tenant as string | undefined) ?? null }];
-    },
-  };
-  return {
-    source,
-    release: () => release(),
-    hold: (): void => {
-      released = new Promise<void>((resolve) => (release = resolve));
-    },
-  };
-}
+const tenantSource = () => heldPartSource((part, principal) => ({ part, tenant: (principal?.tenant as string | undefined) ?? null }));
 
 const plan = { id: 'tenants', fragments: [{ id: 'a', source: 't', query: { part: 'a' } }, { id: 'b', source: 't', dependsOn: ['a'], query: { part: 'b' } }], merge: { op: 'union', inputs: ['a', 'b'] } };
 const tenantRows = (tenant: string): Row[] => [{ part: 'a', tenant }, { part: 'b', tenant }];

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createExecutor, sqliteRunStore, type Principal, type Row, type SourceExecutor } from '../../src/index.js';
+import { createExecutor, sqliteRunStore, type Principal, } from '../../src/index.js';
+import { heldPartSource } from './fixtures/held-part.js';
 
 /*
  * A durable run's scope is the digest of its principal's claims, taken from the caller's
@@ -18,39 +18,20 @@ class Tenant {
 const dir = mkdtempSync(join(tmpdir(), 'tributary-claims-form-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function held() {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const source: SourceExecutor<{ part: string }> = {
-    kind: 'held',
-    querySchema: z.strictObject({ part: z.string() }),
-    async execute(query, ctx): Promise<Row[]> {
-      if (query.part === 'b') {
-        await new Promise<void>((resolve, reject) => {
-          void released.then(resolve);
-          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true });
-        });
-      }
-      return [{ part: query.part }];
-    },
-  };
-  return { source, release: () => release() };
-}
-
 const plan = { id: 'held', fragments: [{ id: 'a', source: 't', query: { part: 'a' } }, { id: 'b', source: 't', dependsOn: ['a'], query: { part: 'b' } }], merge: { op: 'union', inputs: ['a', 'b'] } };
 
 describe('durable runs: claims whose stored form is not the given one', () => {
   it('a principal with a class-instance claim resumes and lists its own interrupted run', async () => {
     const file = join(dir, 'runs.db');
     const principal: Principal = { id: 'ann', tenant: new Tenant('a') };
-    const t = held();
+    const t = heldPartSource();
     const first = createExecutor({ sources: { t: t.source }, cache: false, runStore: sqliteRunStore({ file }), runLeaseMs: 60_000 });
     const run = first.run(plan, { runId: 'nightly', principal });
     await expect.poll(async () => (await first.runs({ anyPrincipal: true })).find((r) => r.runId === 'nightly')?.stored, { timeout: 5000, interval: 5 }).toBe(1);
     await first.close();
     await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
     t.release();
-    const e = createExecutor({ sources: { t: held().source }, cache: false, runStore: sqliteRunStore({ file }), runLeaseMs: 60_000 });
+    const e = createExecutor({ sources: { t: heldPartSource().source }, cache: false, runStore: sqliteRunStore({ file }), runLeaseMs: 60_000 });
     try {
       expect(await e.runs({ principal })).toMatchObject([{ runId: 'nightly', state: 'interrupted', stored: 1 }]);
       const resumed = await e.resume('nightly', { principal });

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createExecutor, sqliteRunStore, type Row, type SourceExecutor } from '../../src/index.js';
+import { createExecutor, sqliteRunStore, } from '../../src/index.js';
+import { heldPartSource } from './fixtures/held-part.js';
 
 /*
  * A plan need not have an id: it is given one when prepared (`query-<n>`, a counter of the
@@ -12,31 +12,12 @@ import { createExecutor, sqliteRunStore, type Row, type SourceExecutor } from '.
 const dir = mkdtempSync(join(tmpdir(), 'tributary-anon-plan-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function held() {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const source: SourceExecutor<{ part: string }> = {
-    kind: 'held',
-    querySchema: z.strictObject({ part: z.string() }),
-    async execute(query, ctx): Promise<Row[]> {
-      if (query.part === 'b') {
-        await new Promise<void>((resolve, reject) => {
-          void released.then(resolve);
-          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true });
-        });
-      }
-      return [{ part: query.part }];
-    },
-  };
-  return { source, release: () => release() };
-}
-
 const plan = { fragments: [{ id: 'a', source: 't', query: { part: 'a' } }, { id: 'b', source: 't', dependsOn: ['a'], query: { part: 'b' } }], merge: { op: 'union', inputs: ['a', 'b'] } };
 
 describe('durable runs of a plan without an id', () => {
   it('resume the interrupted run, its finished fragment not run again', async () => {
     const file = join(dir, 'runs.db');
-    const t = held();
+    const t = heldPartSource();
     const first = createExecutor({ sources: { t: t.source }, cache: false, runStore: sqliteRunStore({ file }), runLeaseMs: 60_000 });
     const run = first.run(plan, { runId: 'nightly' });
     await expect.poll(async () => (await first.runs()).find((r) => r.runId === 'nightly')?.stored, { timeout: 5000, interval: 5 }).toBe(1);
@@ -44,7 +25,7 @@ describe('durable runs of a plan without an id', () => {
     await expect(run.result).rejects.toMatchObject({ code: 'CANCELLED' });
     t.release();
     // Another plan prepared meanwhile (as any process does) moves the anonymous counter on.
-    const second = held();
+    const second = heldPartSource();
     second.release();
     const e = createExecutor({ sources: { t: second.source }, cache: false, runStore: sqliteRunStore({ file }), runLeaseMs: 60_000 });
     try {
