@@ -21,6 +21,9 @@ const planOf = (id: string) => ({
 
 // The live page and EXPLAIN ANALYZE's HTML mark the sources the executor's `remote` option sends to
 // BullMQ workers as EXPLAIN does (`shop (remote)`), checked in chromium against a run on real workers.
+// Without chromium — a developer's machine that has not installed it — the suite skips, having
+// said why above (NO_CHROMIUM); under CI=true a missing chromium fails the file instead, as in
+// every browser suite (test/ui/explain-page.test.ts). Redis is required the same way.
 (chromium ? describeRedis : describe.skip)('live page and analyze().html() with the executor remote option (chromium)', () => {
   const queue = `tributary-test-live-remote-${randomUUID()}`;
   const remote = { connection: REDIS_URL, queue, sources: ['shop'] };
